@@ -1,0 +1,161 @@
+import Type, { type Static } from 'typebox';
+
+/**
+ * The JSON Schema (TypeBox) of `authgate.yaml`, as written by operators: snake_case keys as in
+ * Vault's API, durations as Vault accepts them (`"1h"`, `"90s"` or a number of seconds).
+ * `normalize.ts` turns a document that passes this schema into {@link AuthgateConfig}.
+ */
+const Duration = Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], {
+  description: 'a duration: seconds, or a string like "90s", "15m", "1h30m"',
+});
+const StringList = Type.Array(Type.String({ minLength: 1 }));
+
+export const SIGNING_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'PS256',
+  'PS384',
+  'PS512',
+] as const;
+export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
+
+const Algorithm = Type.Union(
+  SIGNING_ALGORITHMS.map((a) => Type.Literal(a)),
+  { description: 'RS256/384/512, ES256/384/512 or PS256/384/512 (never none, never HS*)' },
+);
+
+export const RoleSchema = Type.Object(
+  {
+    bound_service_account_names: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    bound_service_account_namespaces: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    audience: Type.Optional(Type.String({ minLength: 1 })),
+    /** Opt-in: a role without an audience accepts a token minted for any audience. */
+    allow_missing_audience: Type.Optional(Type.Boolean()),
+    alias_name_source: Type.Optional(
+      Type.Union([Type.Literal('serviceaccount_uid'), Type.Literal('serviceaccount_name')]),
+    ),
+    token_policies: Type.Optional(StringList),
+    token_ttl: Type.Optional(Duration),
+    token_max_ttl: Type.Optional(Duration),
+    token_explicit_max_ttl: Type.Optional(Duration),
+    token_num_uses: Type.Optional(Type.Integer({ minimum: 0 })),
+    token_bound_cidrs: Type.Optional(StringList),
+    token_no_default_policy: Type.Optional(Type.Boolean()),
+    token_period: Type.Optional(Duration),
+    token_type: Type.Optional(Type.Union([Type.Literal('service'), Type.Literal('default')])),
+  },
+  { additionalProperties: false },
+);
+
+const JwksSchema = Type.Object(
+  {
+    /** A local JWKS file (`{"keys":[...]}`), re-read when it changes. */
+    file: Type.Optional(Type.String({ minLength: 1 })),
+    /** A JWKS URL fetched over HTTPS (or HTTP for loopback). */
+    url: Type.Optional(Type.String({ minLength: 1 })),
+    /** Discover the JWKS from `<issuer or this URL>/.well-known/openid-configuration`. */
+    oidc_discovery_url: Type.Optional(Type.String({ minLength: 1 })),
+    /** PEM CA bundle for the JWKS / discovery endpoints. */
+    ca_cert_file: Type.Optional(Type.String({ minLength: 1 })),
+    /** Minimum time between two refetches caused by an unknown kid. Default 30s. */
+    cooldown: Type.Optional(Duration),
+    /** Keys are refetched at least this often. Default 10m. */
+    max_age: Type.Optional(Duration),
+    /** Timeout of one fetch. Default 5s. */
+    timeout: Type.Optional(Duration),
+  },
+  { additionalProperties: false },
+);
+
+const TokenReviewSchema = Type.Object(
+  {
+    /** Upper bound on how long a successful review is reused (also bounded by the token's exp). Default 60s. */
+    cache_ttl: Type.Optional(Duration),
+    /** Maximum number of cached reviews in process. Default 100 000. */
+    cache_max_entries: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Maximum TokenReview calls in flight to the API server. Default 32. */
+    max_concurrent: Type.Optional(Type.Integer({ minimum: 1 })),
+    /** Calls waiting beyond `max_concurrent` before new ones get 503. Default 1000. */
+    max_queue: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Timeout of one TokenReview call. Default 5s. */
+    timeout: Type.Optional(Duration),
+  },
+  { additionalProperties: false },
+);
+
+export const KubernetesMountSchema = Type.Object(
+  {
+    type: Type.Literal('kubernetes'),
+    description: Type.Optional(Type.String()),
+    kubernetes_host: Type.Optional(Type.String({ minLength: 1 })),
+    kubernetes_ca_cert: Type.Optional(Type.String({ minLength: 1 })),
+    kubernetes_ca_cert_file: Type.Optional(Type.String({ minLength: 1 })),
+    token_reviewer_jwt_file: Type.Optional(Type.String({ minLength: 1 })),
+    verification: Type.Union([Type.Literal('tokenreview'), Type.Literal('jwks')]),
+    jwks: Type.Optional(JwksSchema),
+    tokenreview: Type.Optional(TokenReviewSchema),
+    issuers: Type.Optional(StringList),
+    allowed_algorithms: Type.Optional(Type.Array(Algorithm, { minItems: 1 })),
+    leeway: Type.Optional(Duration),
+    /** Mount defaults for tokens (Vault's mount tune): 768h each unless set. */
+    default_lease_ttl: Type.Optional(Duration),
+    max_lease_ttl: Type.Optional(Duration),
+    roles: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), RoleSchema),
+  },
+  { additionalProperties: false },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    listener: Type.Optional(
+      Type.Object(
+        {
+          address: Type.Optional(Type.String({ minLength: 1 })),
+          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+          tls_cert_file: Type.Optional(Type.String({ minLength: 1 })),
+          tls_key_file: Type.Optional(Type.String({ minLength: 1 })),
+          /** Largest accepted request body. Default 1 MiB − 1 (Vault allows 32 MiB; logins are ~1 KB). */
+          max_request_bytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+          /** Trust X-Forwarded-For from these proxies (CIDRs). Default: none. */
+          trusted_proxies: Type.Optional(StringList),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    log: Type.Optional(
+      Type.Object(
+        {
+          level: Type.Optional(
+            Type.Union(
+              ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+            ),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    store: Type.Optional(
+      Type.Object(
+        {
+          type: Type.Literal('memory'),
+          key_prefix: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** File holding the server key (≥ 32 bytes) that HMACs tokens. Required outside dev. */
+    server_key_file: Type.Optional(Type.String({ minLength: 1 })),
+    /** File holding the admin (operator) token. */
+    admin_token_file: Type.Optional(Type.String({ minLength: 1 })),
+    auth: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$' }), KubernetesMountSchema),
+  },
+  { additionalProperties: false },
+);
+
+export type ConfigDocument = Static<typeof ConfigSchema>;
+export type RoleDocument = Static<typeof RoleSchema>;
+export type KubernetesMountDocument = Static<typeof KubernetesMountSchema>;

@@ -1,0 +1,140 @@
+import type { ObjectRef } from './identity.js';
+
+/**
+ * Claims read from a JWT WITHOUT verifying it. Used only to check bindings before any network
+ * call (as Vault does) and to pick keys; a decision to let a workload in is never made on these
+ * alone: a verifier must confirm them.
+ */
+export type UnverifiedClaims = {
+  header: { alg?: string; kid?: string; typ?: string };
+  issuer?: string;
+  subject?: string;
+  audiences: string[];
+  expiresAt?: number;
+  notBefore?: number;
+  issuedAt?: number;
+  jti?: string;
+  namespace?: string;
+  serviceAccount?: Partial<ObjectRef>;
+  pod?: ObjectRef;
+  node?: { name: string; uid?: string };
+  secretName?: string;
+  legacy: boolean;
+  /** The raw payload, for verifiers that need other claims. */
+  payload: Record<string, unknown>;
+};
+
+/** Why a string is not a parseable JWT. Caller shows Vault's generic message. */
+export class MalformedTokenError extends Error {
+  constructor(readonly reason: string) {
+    super(`malformed token: ${reason}`);
+    this.name = 'MalformedTokenError';
+  }
+}
+
+const B64URL = /^[A-Za-z0-9_-]*$/;
+
+const decodeSegment = (segment: string, what: string): Record<string, unknown> => {
+  // RawURLEncoding as the API server uses: no padding, URL alphabet only.
+  if (segment === '' || !B64URL.test(segment)) throw new MalformedTokenError(`${what} is not base64url`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+  } catch {
+    throw new MalformedTokenError(`${what} is not JSON`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new MalformedTokenError(`${what} is not a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+};
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const obj = (v: unknown): Record<string, unknown> | undefined =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+
+const ref = (v: unknown): ObjectRef | undefined => {
+  const o = obj(v);
+  const name = str(o?.['name']);
+  const uid = str(o?.['uid']);
+  return name !== undefined && uid !== undefined ? { name, uid } : undefined;
+};
+
+/** `aud` may be a string or an array of strings (RFC 7519); anything else counts as none. */
+export const audienceList = (aud: unknown): string[] => {
+  if (typeof aud === 'string') return [aud];
+  if (Array.isArray(aud)) return aud.filter((a): a is string => typeof a === 'string');
+  return [];
+};
+
+const LEGACY = 'kubernetes.io/serviceaccount/';
+
+/**
+ * Splits and decodes a compact JWS without verifying it, and reads the Kubernetes claims from
+ * either layout: projected (`kubernetes.io.{namespace,serviceaccount,pod,node,secret}`) or legacy
+ * (flat `kubernetes.io/serviceaccount/*`). When both are present the projected layout wins, as
+ * in Vault. Throws {@link MalformedTokenError} for anything that is not a three-part JWS.
+ */
+export const parseUnverifiedClaims = (jwt: string): UnverifiedClaims => {
+  if (jwt.startsWith('{')) throw new MalformedTokenError('JSON serialization is not accepted');
+  const parts = jwt.split('.');
+  if (parts.length !== 3) throw new MalformedTokenError('expected three dot-separated parts');
+  const [h = '', p = '', s = ''] = parts;
+  const header = decodeSegment(h, 'header');
+  const payload = decodeSegment(p, 'payload');
+  if (s === '' || !B64URL.test(s)) throw new MalformedTokenError('signature is not base64url');
+
+  const k8s = obj(payload['kubernetes.io']);
+  const claims: UnverifiedClaims = {
+    header: {
+      ...(str(header['alg']) !== undefined ? { alg: str(header['alg']) } : {}),
+      ...(str(header['kid']) !== undefined ? { kid: str(header['kid']) } : {}),
+      ...(str(header['typ']) !== undefined ? { typ: str(header['typ']) } : {}),
+    },
+    audiences: audienceList(payload['aud']),
+    legacy: false,
+    payload,
+  };
+  const set = <K extends keyof UnverifiedClaims>(key: K, value: UnverifiedClaims[K] | undefined) => {
+    if (value !== undefined) claims[key] = value;
+  };
+  set('issuer', str(payload['iss']));
+  set('subject', str(payload['sub']));
+  set('expiresAt', num(payload['exp']));
+  set('notBefore', num(payload['nbf']));
+  set('issuedAt', num(payload['iat']));
+  set('jti', str(payload['jti']));
+
+  if (k8s !== undefined) {
+    set('namespace', str(k8s['namespace']));
+    const sa = obj(k8s['serviceaccount']);
+    if (sa !== undefined) {
+      const name = str(sa['name']);
+      const uid = str(sa['uid']);
+      claims.serviceAccount = {
+        ...(name !== undefined ? { name } : {}),
+        ...(uid !== undefined ? { uid } : {}),
+      };
+    }
+    set('pod', ref(k8s['pod']));
+    const node = obj(k8s['node']);
+    const nodeName = str(node?.['name']);
+    if (nodeName !== undefined) {
+      const nodeUid = str(node?.['uid']);
+      claims.node = { name: nodeName, ...(nodeUid !== undefined ? { uid: nodeUid } : {}) };
+    }
+    set('secretName', ref(k8s['secret'])?.name);
+  } else if (str(payload[`${LEGACY}namespace`]) !== undefined) {
+    claims.legacy = true;
+    set('namespace', str(payload[`${LEGACY}namespace`]));
+    const name = str(payload[`${LEGACY}service-account.name`]);
+    const uid = str(payload[`${LEGACY}service-account.uid`]);
+    claims.serviceAccount = {
+      ...(name !== undefined ? { name } : {}),
+      ...(uid !== undefined ? { uid } : {}),
+    };
+    set('secretName', str(payload[`${LEGACY}secret.name`]));
+  }
+  return claims;
+};

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { formatDuration, parseDurationSeconds } from './duration.js';
+
+describe('parseDurationSeconds', () => {
+  it.each([
+    [0, 0],
+    [90, 90],
+    ['90', 90],
+    ['1h', 3600],
+    ['1h30m', 5400],
+    ['768h', 2764800],
+    ['1.5h', 5400],
+    ['2d', 172800],
+    ['500ms', 0],
+    ['', 0],
+  ])('parses %j as %d seconds', (input, expected) => {
+    expect(parseDurationSeconds(input)).toBe(expected);
+  });
+
+  it.each(['1x', 'h', '-5', '1h 30m', 'abc', '1h-'])('refuses %j', (input) => {
+    expect(() => parseDurationSeconds(input)).toThrow(TypeError);
+  });
+
+  it('refuses negative numbers', () => {
+    expect(() => parseDurationSeconds(-1)).toThrow(TypeError);
+  });
+
+  it('formats like Go', () => {
+    expect(formatDuration(3600)).toBe('1h0m0s');
+    expect(formatDuration(90)).toBe('1m30s');
+    expect(formatDuration(5)).toBe('5s');
+  });
+});

@@ -1,0 +1,46 @@
+/**
+ * Durations as Vault accepts them (`parseutil.ParseDurationSecond`): a number of seconds, or a
+ * string of integer/decimal numbers with units `ns us µs ms s m h d`, e.g. `"1h30m"`, `"768h"`,
+ * `"90"` (seconds). Returns whole seconds (truncated). Throws `TypeError` on anything else.
+ */
+const UNIT_SECONDS: Record<string, number> = {
+  ns: 1e-9,
+  us: 1e-6,
+  µs: 1e-6,
+  ms: 1e-3,
+  s: 1,
+  m: 60,
+  h: 3600,
+  d: 86400,
+};
+
+export const parseDurationSeconds = (input: string | number): number => {
+  if (typeof input === 'number') {
+    if (!Number.isFinite(input) || input < 0) throw new TypeError(`invalid duration ${String(input)}`);
+    return Math.floor(input);
+  }
+  const s = input.trim();
+  if (s === '') return 0;
+  if (/^\d+$/.test(s)) return Number(s);
+  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/gy;
+  let total = 0;
+  let consumed = 0;
+  for (const m of s.matchAll(re)) {
+    const unit = UNIT_SECONDS[m[2] ?? ''];
+    if (unit === undefined) throw new TypeError(`invalid duration "${input}"`);
+    total += Number(m[1]) * unit;
+    consumed += m[0].length;
+  }
+  if (consumed !== s.length || consumed === 0) throw new TypeError(`invalid duration "${input}"`);
+  return Math.floor(total + 1e-9);
+};
+
+/** Formats seconds the way Go's time.Duration prints them (`1h0m0s`, `30m0s`, `45s`). */
+export const formatDuration = (seconds: number): string => {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  const s = seconds % 60;
+  if (h > 0) return `${h}h${m}m${s}s`;
+  if (m > 0) return `${m}m${s}s`;
+  return `${s}s`;
+};

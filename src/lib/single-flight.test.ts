@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { createLimiter, createSingleFlight } from './single-flight.js';
+
+describe('createSingleFlight', () => {
+  it('runs one call for concurrent callers of one key and forgets it once settled', async () => {
+    const sf = createSingleFlight<number>();
+    let calls = 0;
+    const fn = async () => {
+      calls++;
+      await new Promise((r) => setTimeout(r, 10));
+      return 7;
+    };
+    const results = await Promise.all(Array.from({ length: 20 }, () => sf.run('k', fn)));
+    expect(results.every((r) => r === 7)).toBe(true);
+    expect(calls).toBe(1);
+    await sf.run('k', fn);
+    expect(calls).toBe(2);
+  });
+
+  it('does not remember an error', async () => {
+    const sf = createSingleFlight<number>();
+    await expect(sf.run('k', () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
+    await expect(sf.run('k', () => Promise.resolve(1))).resolves.toBe(1);
+  });
+});
+
+describe('createLimiter', () => {
+  it('never runs more than the limit at once and rejects past the queue bound', async () => {
+    const limiter = createLimiter(2, 3, () => new Error('overflow'));
+    let peak = 0;
+    const task = async () => {
+      peak = Math.max(peak, limiter.running);
+      await new Promise((r) => setTimeout(r, 5));
+    };
+    const runs = Array.from({ length: 5 }, () => limiter.run(task));
+    await expect(limiter.run(task)).rejects.toThrow('overflow');
+    await Promise.all(runs);
+    expect(peak).toBe(2);
+  });
+});

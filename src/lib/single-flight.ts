@@ -1,0 +1,57 @@
+/**
+ * Coalesces concurrent calls for one key into one execution: while a call for `key` is in
+ * flight, later callers get the same promise. The entry is removed when it settles, so errors
+ * are not remembered (callers decide what to cache).
+ */
+export const createSingleFlight = <T>() => {
+  const inflight = new Map<string, Promise<T>>();
+  return {
+    run(key: string, fn: () => Promise<T>): Promise<T> {
+      const existing = inflight.get(key);
+      if (existing) return existing;
+      const p = fn().finally(() => {
+        inflight.delete(key);
+      });
+      inflight.set(key, p);
+      return p;
+    },
+    get size() {
+      return inflight.size;
+    },
+  };
+};
+export type SingleFlight<T> = ReturnType<typeof createSingleFlight<T>>;
+
+/**
+ * Bounds concurrency: at most `limit` tasks run at once; the rest wait in FIFO order, at most
+ * `maxQueue` of them (a further caller is rejected at once with `onOverflow()`).
+ */
+export const createLimiter = (limit: number, maxQueue: number, onOverflow: () => Error) => {
+  let running = 0;
+  const queue: Array<() => void> = [];
+  const release = () => {
+    running--;
+    const next = queue.shift();
+    if (next) next();
+  };
+  return {
+    async run<T>(fn: () => Promise<T>): Promise<T> {
+      if (running >= limit) {
+        if (queue.length >= maxQueue) throw onOverflow();
+        await new Promise<void>((resolve) => queue.push(resolve));
+      }
+      running++;
+      try {
+        return await fn();
+      } finally {
+        release();
+      }
+    },
+    get running() {
+      return running;
+    },
+    get queued() {
+      return queue.length;
+    },
+  };
+};

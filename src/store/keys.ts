@@ -1,0 +1,18 @@
+/**
+ * The one registry of store keys. Every key lives under the configured prefix (default `ag:`).
+ * Secrets never appear in a key: token and accessor keys are HMACs computed by the caller.
+ */
+export const DEFAULT_KEY_PREFIX = 'ag:';
+
+export const createKeys = (prefix: string = DEFAULT_KEY_PREFIX) => ({
+  prefix,
+  /** A service token's record, under HMAC-SHA256(server key, token). */
+  token: (tokenHmac: string) => `${prefix}token:${tokenHmac}`,
+  /** Remaining uses of a token with num_uses > 0 (atomic counter). */
+  tokenUses: (tokenHmac: string) => `${prefix}token-uses:${tokenHmac}`,
+  /** Accessor → token HMAC, under HMAC(server key, accessor). */
+  accessor: (accessorHmac: string) => `${prefix}accessor:${accessorHmac}`,
+  /** A cached verification result (TokenReview or JWKS), under HMAC(token + audiences). */
+  verified: (kind: string, cacheKey: string) => `${prefix}verified:${kind}:${cacheKey}`,
+});
+export type Keys = ReturnType<typeof createKeys>;

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { createFakeClock } from '../lib/clock.js';
+import { createMemoryStore } from './memory-store.js';
+
+describe('memory store', () => {
+  it('expires entries by the injected clock', async () => {
+    const clock = createFakeClock();
+    const s = createMemoryStore({ clock, sweepIntervalMs: 0 });
+    await s.set('a', '1', { ttlMs: 1000 });
+    expect(await s.get('a')).toBe('1');
+    expect(await s.ttlMs('a')).toBe(1000);
+    clock.advanceMs(1000);
+    expect(await s.get('a')).toBeUndefined();
+    expect(s.size()).toBe(0);
+  });
+
+  it('honours if-absent and if-present', async () => {
+    const s = createMemoryStore({ clock: createFakeClock(), sweepIntervalMs: 0 });
+    expect(await s.set('k', 'x', { mode: 'if-present' })).toBe(false);
+    expect(await s.set('k', 'x', { mode: 'if-absent' })).toBe(true);
+    expect(await s.set('k', 'y', { mode: 'if-absent' })).toBe(false);
+    expect(await s.set('k', 'z', { mode: 'if-present' })).toBe(true);
+    expect(await s.get('k')).toBe('z');
+    expect(await s.ttlMs('k')).toBe(Infinity);
+  });
+
+  it('counts atomically and keeps the TTL set at creation', async () => {
+    const clock = createFakeClock();
+    const s = createMemoryStore({ clock, sweepIntervalMs: 0 });
+    expect(await s.incrBy('c', 1, { ttlMs: 500 })).toBe(1);
+    expect(await s.incrBy('c', -3, { ttlMs: 9999 })).toBe(-2);
+    clock.advanceMs(500);
+    expect(await s.get('c')).toBeUndefined();
+  });
+
+  it('sweeps expired entries and deletes', async () => {
+    const clock = createFakeClock();
+    const s = createMemoryStore({ clock, sweepIntervalMs: 0 });
+    await s.set('a', '1', { ttlMs: 10 });
+    await s.set('b', '2');
+    clock.advanceMs(11);
+    s.sweep();
+    expect(s.size()).toBe(1);
+    expect(await s.delete('b', 'nope')).toBe(1);
+  });
+});

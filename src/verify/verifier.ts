@@ -1,0 +1,43 @@
+import type { Identity, UnverifiedClaims } from '../identity/index.js';
+
+/** What a login asks a verifier to prove. */
+export type VerifyRequest = {
+  /** The raw JWT as presented. Never logged; caches key on an HMAC of it. */
+  jwt: string;
+  /** The same JWT's claims, parsed without verification by the caller (already checked for shape). */
+  claims: UnverifiedClaims;
+  /**
+   * The role's audience. TokenReview is asked for exactly `[audience]`; JWKS requires `aud` to
+   * contain it. Undefined only for roles that explicitly allow a missing audience: then the
+   * token's own `aud` list is used (as Vault does).
+   */
+  audience: string | undefined;
+};
+
+/** Counters a verifier keeps, for metrics and tests. */
+export type VerifierStats = {
+  cacheHits: number;
+  cacheMisses: number;
+  /** TokenReview API calls made (tokenreview) or JWKS fetches (jwks). */
+  upstreamCalls: number;
+  upstreamErrors: number;
+};
+
+/**
+ * Proves that a JWT is a live service-account token and returns the identity it names.
+ *
+ * Failure modes (always an `AuthgateError` from ../errors.ts, never a raw library error):
+ * - `LOGIN_DENIED` with Vault's message (e.g. `invalid audience (aud) claim: …`) for claim failures;
+ * - `PERMISSION_DENIED` (client sees `permission denied`) for a bad signature, an unknown key or
+ *   any TokenReview refusal, with the precise `reason` (`tokenreview_pod_not_found`, …) and
+ *   `detail` for the log;
+ * - `UNAVAILABLE` (503) when the API server or JWKS endpoint cannot be reached: fail closed.
+ */
+export type Verifier = {
+  readonly mode: 'tokenreview' | 'jwks';
+  verify(request: VerifyRequest): Promise<Identity>;
+  /** Resolves when the verifier can serve (keys loaded / API server reachable); rejects otherwise. */
+  ready(): Promise<void>;
+  stats(): VerifierStats;
+  close(): Promise<void>;
+};
