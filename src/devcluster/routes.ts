@@ -1,0 +1,375 @@
+/**
+ * The API paths the simulator serves, with the API server's authentication (401), RBAC (403) and
+ * Status errors. Discovery, JWKS and health endpoints need no credentials.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { safeEqual } from '../lib/hash.js';
+import {
+  forbidden,
+  methodNotAllowed,
+  notFound,
+  pathNotFound,
+  unauthorized,
+  type KubeApiError,
+} from './api-status.js';
+import type { TokenAuthenticator } from './authenticator.js';
+import { readJsonBody, writeJson, type RequestHandler } from './http-server.js';
+import { discoveryDocument, jwksDocument, type KeyRing } from './keys.js';
+import type { ObjectStore } from './objects.js';
+import { FIELD_PATHS, parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.js';
+import { listJson, namespaceJson, nodeJson, podJson, serviceAccountJson, type JsonObject } from './shapes.js';
+import { decodeError, checkTypeMeta, parseTokenReview, tokenReviewJson } from './token-review.js';
+import { tokenRequestJson, type TokenRequestInput, type TokenRequestService } from './token-request.js';
+import { serveWatch, type WatchHub } from './watch.js';
+import { createFromRequest, type CreateKind } from './object-create.js';
+
+/** Who is calling: the static admin token, or a service account authenticated by its token. */
+type Caller = { admin: true; username: 'system:admin' } | { admin: false; username: string };
+
+/** Everything the routes use. */
+export type RouteDeps = {
+  objects: ObjectStore;
+  hub: Pick<WatchHub, 'since' | 'subscribe'>;
+  keys: Pick<KeyRing, 'jwks'>;
+  authenticator: TokenAuthenticator;
+  tokenRequests: Pick<TokenRequestService, 'create'>;
+  issuer: string;
+  /** This server's base URL, for `jwks_uri`. */
+  baseUrl: () => string;
+  adminToken: string;
+  /** Usernames bound to `system:auth-delegator`. */
+  authDelegators: ReadonlySet<string>;
+  countTokenReview: () => void;
+  bookmarkIntervalMs: number;
+};
+
+type Route = {
+  pattern: RegExp;
+  /** Served without credentials (discovery, health). */
+  open?: boolean;
+  methods: Partial<Record<string, (ctx: Context) => Promise<void> | void>>;
+};
+type Context = { req: IncomingMessage; res: ServerResponse; url: URL; params: string[]; caller: Caller };
+
+const GET_WATCH = /^(1|true)$/;
+const intParam = (value: string | null): number | undefined =>
+  value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
+
+/** The request handler for every path the simulator serves. */
+export const createRoutes = (deps: RouteDeps): RequestHandler => {
+  const callerOf = (req: IncomingMessage): Caller | undefined => {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
+    if (!match) return undefined;
+    const token = match[1] as string;
+    if (safeEqual(token, deps.adminToken)) return { admin: true, username: 'system:admin' };
+    const result = deps.authenticator.authenticate(token);
+    return result.ok ? { admin: false, username: result.user.username } : undefined;
+  };
+
+  const requireAdmin = (caller: Caller, denied: () => KubeApiError): void => {
+    if (!caller.admin) throw denied();
+  };
+
+  const listOrWatch = (
+    ctx: Context,
+    r: {
+      resource: 'pods' | 'namespaces';
+      kind: 'Pod' | 'Namespace';
+      namespace?: string;
+      all: () => JsonObject[];
+    },
+  ): void => {
+    const q = ctx.url.searchParams;
+    const labels = parseLabelSelector(q.get('labelSelector') ?? undefined);
+    const fields = parseFieldSelector(q.get('fieldSelector') ?? undefined, FIELD_PATHS[r.resource]);
+    const matcher: Matcher = (o) => labels(o) && fields(o);
+    if (GET_WATCH.test(q.get('watch') ?? '')) {
+      const sendInitial = q.get('sendInitialEvents');
+      const timeoutSeconds = intParam(q.get('timeoutSeconds'));
+      return serveWatch(
+        ctx.res,
+        {
+          hub: deps.hub,
+          currentResourceVersion: deps.objects.resourceVersion,
+          bookmarkIntervalMs: deps.bookmarkIntervalMs,
+        },
+        {
+          resource: r.resource,
+          kind: r.kind,
+          ...(r.namespace === undefined ? {} : { namespace: r.namespace }),
+          matcher,
+          resourceVersion: q.get('resourceVersion') ?? '',
+          allowWatchBookmarks: q.get('allowWatchBookmarks') === 'true',
+          ...(sendInitial === null ? {} : { sendInitialEvents: sendInitial === 'true' }),
+          ...(timeoutSeconds === undefined ? {} : { timeoutSeconds }),
+          initialObjects: () => r.all().filter(matcher),
+        },
+      );
+    }
+    const items = r
+      .all()
+      .filter(matcher)
+      .map(({ kind: _k, apiVersion: _v, ...item }) => item);
+    writeJson(ctx.res, 200, listJson(r.kind, deps.objects.resourceVersion(), items));
+  };
+
+  const createTokenReview = async (ctx: Context): Promise<void> => {
+    if (!ctx.caller.admin && !deps.authDelegators.has(ctx.caller.username))
+      throw forbidden({
+        user: ctx.caller.username,
+        verb: 'create',
+        resource: 'tokenreviews',
+        group: 'authentication.k8s.io',
+      });
+    const spec = parseTokenReview((await readJsonBody(ctx.req)) ?? {});
+    deps.countTokenReview();
+    const result = deps.authenticator.authenticate(spec.token, spec.audiences);
+    writeJson(ctx.res, 201, tokenReviewJson(spec, result));
+  };
+
+  const createToken = async (ctx: Context): Promise<void> => {
+    const [namespace, name] = ctx.params as [string, string];
+    requireAdmin(ctx.caller, () =>
+      forbidden({
+        user: ctx.caller.username,
+        verb: 'create',
+        resource: 'serviceaccounts',
+        subresource: 'token',
+        group: '',
+        name,
+        namespace,
+      }),
+    );
+    const body = (await readJsonBody(ctx.req)) ?? {};
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw decodeError('TokenRequest', 'TokenRequest', body, 'v1.TokenRequest');
+    const record = body as Record<string, unknown>;
+    checkTypeMeta(record, 'TokenRequest', 'authentication.k8s.io/v1');
+    const metadata = (record['metadata'] ?? {}) as Record<string, unknown>;
+    const spec = (record['spec'] ?? {}) as Record<string, unknown>;
+    const { audiences = null, expirationSeconds = null, boundObjectRef = null } = spec;
+    if (audiences !== null && !(Array.isArray(audiences) && audiences.every((a) => typeof a === 'string')))
+      throw decodeError('TokenRequest', 'TokenRequestSpec.spec.audiences', audiences, '[]string');
+    if (expirationSeconds !== null && !Number.isInteger(expirationSeconds))
+      throw decodeError(
+        'TokenRequest',
+        'TokenRequestSpec.spec.expirationSeconds',
+        expirationSeconds,
+        'int64',
+      );
+    if (boundObjectRef !== null && (typeof boundObjectRef !== 'object' || Array.isArray(boundObjectRef)))
+      throw decodeError(
+        'TokenRequest',
+        'TokenRequestSpec.spec.boundObjectRef',
+        boundObjectRef,
+        'v1.BoundObjectReference',
+      );
+    const input: TokenRequestInput = {
+      namespace,
+      name,
+      metadataName: typeof metadata['name'] === 'string' ? metadata['name'] : null,
+      metadataNamespace: typeof metadata['namespace'] === 'string' ? metadata['namespace'] : null,
+      audiences: audiences as string[] | null,
+      expirationSeconds: expirationSeconds as number | null,
+      boundObjectRef: boundObjectRef as TokenRequestInput['boundObjectRef'],
+    };
+    const result = await deps.tokenRequests.create(input);
+    const headers: Record<string, string> = {};
+    if (result.warnings.length > 0)
+      headers['Warning'] = result.warnings.map((w) => `299 - ${JSON.stringify(w)}`).join(', ');
+    writeJson(ctx.res, 201, tokenRequestJson(result), headers);
+  };
+
+  const create =
+    (kind: CreateKind) =>
+    async ({ req, res, caller, params: [ns] }: Context): Promise<void> => {
+      requireAdmin(caller, () =>
+        forbidden({
+          user: caller.username,
+          verb: 'create',
+          resource: kind,
+          group: '',
+          ...(ns ? { namespace: ns } : {}),
+        }),
+      );
+      writeJson(res, 201, await createFromRequest(deps.objects, kind, req, ns));
+    };
+
+  const routes: Route[] = [
+    {
+      pattern: /^\/\.well-known\/openid-configuration$/,
+      open: true,
+      methods: {
+        GET: ({ res }) => {
+          const algs = deps.keys.jwks().map((k) => k['alg'] as string);
+          const body = discoveryDocument(deps.issuer, `${deps.baseUrl()}/openid/v1/jwks`, algs);
+          res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'public, max-age=3600' });
+          res.end(body);
+        },
+      },
+    },
+    {
+      pattern: /^\/openid\/v1\/jwks$/,
+      open: true,
+      methods: {
+        GET: ({ res }) => {
+          res.writeHead(200, {
+            'Content-Type': 'application/jwk-set+json',
+            'Cache-Control': 'public, max-age=3600',
+          });
+          res.end(jwksDocument(deps.keys.jwks()));
+        },
+      },
+    },
+    {
+      pattern: /^\/(healthz|livez|readyz)$/,
+      open: true,
+      methods: {
+        GET: ({ res }) => {
+          res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
+          res.end('ok');
+        },
+      },
+    },
+    {
+      pattern: /^\/version$/,
+      open: true,
+      methods: {
+        GET: ({ res }) =>
+          writeJson(res, 200, {
+            major: '1',
+            minor: '33',
+            gitVersion: 'v1.33.0-authgate-devcluster',
+            platform: 'linux/amd64',
+          }),
+      },
+    },
+    { pattern: /^\/apis\/authentication\.k8s\.io\/v1\/tokenreviews$/, methods: { POST: createTokenReview } },
+    {
+      pattern: /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)\/token$/,
+      methods: { POST: createToken },
+    },
+    {
+      pattern: /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts$/,
+      methods: { POST: create('serviceaccounts') },
+    },
+    {
+      pattern: /^\/api\/v1\/namespaces\/([^/]+)\/serviceaccounts\/([^/]+)$/,
+      methods: {
+        GET: ({ res, params: [ns, name] }) => {
+          const sa = deps.objects.getServiceAccount(ns as string, name as string);
+          if (!sa) throw notFound('serviceaccounts', name as string);
+          writeJson(res, 200, serviceAccountJson(sa));
+        },
+      },
+    },
+    {
+      pattern: /^\/api\/v1\/namespaces$/,
+      methods: {
+        POST: create('namespaces'),
+        GET: (ctx) =>
+          listOrWatch(ctx, {
+            resource: 'namespaces',
+            kind: 'Namespace',
+            all: () => deps.objects.listNamespaces().map((n) => namespaceJson(n)),
+          }),
+      },
+    },
+    {
+      pattern: /^\/api\/v1\/namespaces\/([^/]+)$/,
+      methods: {
+        GET: ({ res, params: [name] }) => {
+          const ns = deps.objects.getNamespace(name as string);
+          if (!ns) throw notFound('namespaces', name as string);
+          writeJson(res, 200, namespaceJson(ns));
+        },
+      },
+    },
+    {
+      pattern: /^\/api\/v1\/namespaces\/([^/]+)\/pods$/,
+      methods: {
+        POST: create('pods'),
+        GET: (ctx) =>
+          listOrWatch(ctx, {
+            resource: 'pods',
+            kind: 'Pod',
+            namespace: ctx.params[0] as string,
+            all: () => deps.objects.listPods(ctx.params[0]).map((p) => podJson(p)),
+          }),
+      },
+    },
+    {
+      pattern: /^\/api\/v1\/pods$/,
+      methods: {
+        GET: (ctx) =>
+          listOrWatch(ctx, {
+            resource: 'pods',
+            kind: 'Pod',
+            all: () => deps.objects.listPods().map((p) => podJson(p)),
+          }),
+      },
+    },
+    {
+      pattern: /^\/api\/v1\/namespaces\/([^/]+)\/pods\/([^/]+)$/,
+      methods: {
+        GET: ({ res, params: [ns, name] }) => {
+          const pod = deps.objects.getPod(ns as string, name as string);
+          if (!pod) throw notFound('pods', name as string);
+          writeJson(res, 200, podJson(pod));
+        },
+        DELETE: ({ req, res, caller, params: [ns, name] }) => {
+          requireAdmin(caller, () =>
+            forbidden({
+              user: caller.username,
+              verb: 'delete',
+              resource: 'pods',
+              group: '',
+              name,
+              namespace: ns,
+            }),
+          );
+          req.resume();
+          writeJson(res, 200, podJson(deps.objects.deletePod(ns as string, name as string)));
+        },
+      },
+    },
+    {
+      pattern: /^\/api\/v1\/nodes\/([^/]+)$/,
+      methods: {
+        GET: ({ res, params: [name] }) => {
+          const node = deps.objects.getNode(name as string);
+          if (!node) throw notFound('nodes', name as string);
+          writeJson(res, 200, nodeJson(node));
+        },
+      },
+    },
+  ];
+
+  return async (req, res, url) => {
+    let match: { route: Route; params: string[] } | undefined;
+    for (const route of routes) {
+      const m = route.pattern.exec(url.pathname);
+      if (m) {
+        match = { route, params: m.slice(1).map(decodeSegment) };
+        break;
+      }
+    }
+    // Authentication comes first for everything but the public endpoints, as in the API server.
+    const caller = match?.route.open
+      ? ({ admin: false, username: 'system:anonymous' } as const)
+      : callerOf(req);
+    if (!caller) throw unauthorized();
+    if (!match) throw pathNotFound();
+    const handler = match.route.methods[req.method ?? 'GET'];
+    if (!handler) throw methodNotAllowed();
+    await handler({ req, res, url, params: match.params, caller });
+  };
+};
+
+const decodeSegment = (segment: string): string => {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+};

@@ -1,0 +1,13 @@
+/**
+ * Client tokens: issue, per-request authentication, renewal, revocation and accessors, with
+ * Vault's TTL semantics and response shapes. Other parts import only this file.
+ */
+export { createTokenService } from './token-service.js';
+export type { TokenService } from './token-service.js';
+export type { IssueInput, IssuedToken, RenewOptions, RenewRefresh, TokenServiceDeps } from './types.js';
+export { REVOCATION_PENDING } from './record.js';
+export type { TokenRecord } from './record.js';
+export { calculateTtl, humanDuration } from './ttl.js';
+export type { MountTtls, TtlInput, TtlResult } from './ttl.js';
+export { authBlock, lookupResponseData } from './vault-shapes.js';
+export type { AuthBlock, LookupData } from './vault-shapes.js';

@@ -1,0 +1,185 @@
+import { describe, expect, it } from 'vitest';
+import { isAuthgateError } from '../errors.js';
+import { REVOCATION_PENDING } from './record.js';
+import { issueInput, rejection, setup } from './test-support.js';
+
+const here = { remoteAddress: '127.0.0.1' };
+
+const codeOf = async (pending: Promise<unknown>) => {
+  const err = await rejection(pending);
+  return isAuthgateError(err) ? `${err.code}:${err.reason}` : String(err);
+};
+
+describe('renew', () => {
+  it('renews for the increment, capped at the max TTL', async () => {
+    const { tokens, clock } = setup();
+    const { clientToken } = await tokens.issue(issueInput({ ttlSeconds: 600, maxTtlSeconds: 1000 }));
+    clock.advanceSeconds(300);
+    const first = await tokens.renew(clientToken, { ...here, incrementSeconds: 400 });
+    expect(first.lease_duration).toBe(400);
+    clock.advanceSeconds(300);
+    const second = await tokens.renew(clientToken, { ...here, incrementSeconds: 600 });
+    expect(second.lease_duration).toBe(400);
+    const record = await tokens.authenticate(clientToken, here);
+    expect(record.expireTimeMs).toBe(record.issueTimeMs + 1000 * 1000);
+  });
+
+  it('renews for the role TTL when no increment is asked', async () => {
+    const { tokens, clock } = setup();
+    const { clientToken } = await tokens.issue(issueInput({ ttlSeconds: 600 }));
+    clock.advanceSeconds(500);
+    const auth = await tokens.renew(clientToken, here);
+    expect(auth.lease_duration).toBe(600);
+    clock.advanceSeconds(599);
+    await expect(tokens.authenticate(clientToken, here)).resolves.toBeDefined();
+  });
+
+  it('resets a periodic token to its period, ignoring the increment', async () => {
+    const { tokens, clock } = setup();
+    const { clientToken } = await tokens.issue(issueInput({ periodSeconds: 600 }));
+    for (let i = 0; i < 5; i++) {
+      clock.advanceSeconds(500);
+      const auth = await tokens.renew(clientToken, { ...here, incrementSeconds: 86_400 });
+      expect(auth.lease_duration).toBe(600);
+    }
+    clock.advanceSeconds(599);
+    await expect(tokens.authenticate(clientToken, here)).resolves.toBeDefined();
+  });
+
+  it('stops a periodic token at its explicit max TTL', async () => {
+    const { tokens, clock } = setup();
+    const { clientToken } = await tokens.issue(
+      issueInput({ periodSeconds: 600, explicitMaxTtlSeconds: 1000 }),
+    );
+    clock.advanceSeconds(500);
+    expect((await tokens.renew(clientToken, here)).lease_duration).toBe(500);
+    clock.advanceSeconds(500);
+    expect(await codeOf(tokens.authenticate(clientToken, here))).toBe('PERMISSION_DENIED:token_invalid');
+  });
+
+  it('re-reads the role through refresh and keeps the explicit max TTL', async () => {
+    const { tokens, clock } = setup();
+    const { clientToken } = await tokens.issue(issueInput({ ttlSeconds: 600, explicitMaxTtlSeconds: 5000 }));
+    clock.advanceSeconds(100);
+    const seen: string[] = [];
+    const auth = await tokens.renew(clientToken, {
+      ...here,
+      refresh: async (record) => {
+        seen.push(`${record.mountPath}/${record.role}`);
+        return { ttlSeconds: 9000, maxTtlSeconds: 0, periodSeconds: 0 };
+      },
+    });
+    expect(seen).toEqual(['kubernetes/dev-role']);
+    expect(auth.lease_duration).toBe(4900);
+  });
+
+  it('leaves the token unchanged when refresh refuses (role deleted)', async () => {
+    const { tokens, clock } = setup();
+    const { clientToken, record } = await tokens.issue(issueInput({ ttlSeconds: 600 }));
+    clock.advanceSeconds(100);
+    const refresh = async () => {
+      throw new Error('role dev-role does not exist during renewal');
+    };
+    await expect(tokens.renew(clientToken, { ...here, refresh })).rejects.toThrow('does not exist');
+    expect((await tokens.authenticate(clientToken, here)).expireTimeMs).toBe(record.expireTimeMs);
+  });
+
+  it('refuses a renewal past a max TTL lowered since issue', async () => {
+    const { tokens, clock } = setup();
+    const { clientToken } = await tokens.issue(issueInput({ ttlSeconds: 3600 }));
+    clock.advanceSeconds(1800);
+    const refresh = async () => ({ ttlSeconds: 600, maxTtlSeconds: 900, periodSeconds: 0 });
+    expect(await codeOf(tokens.renew(clientToken, { ...here, refresh }))).toBe(
+      'BAD_REQUEST:token_past_max_ttl',
+    );
+    await expect(tokens.authenticate(clientToken, here)).resolves.toBeDefined();
+  });
+
+  it('extends the store TTL of the record and the accessor index', async () => {
+    const { tokens, clock, store, keys } = setup();
+    const { clientToken } = await tokens.issue(issueInput({ ttlSeconds: 600 }));
+    clock.advanceSeconds(500);
+    await tokens.renew(clientToken, here);
+    const ttls = await Promise.all(store.entries().map(([k]) => store.ttlMs(k)));
+    expect(ttls).toEqual([600_000, 600_000]);
+    expect(store.entries().map(([k]) => k.slice(0, keys.token('').length))).toContain(keys.token(''));
+  });
+
+  it('loses to a revocation that lands during the renewal', async () => {
+    const { tokens } = setup();
+    const { clientToken } = await tokens.issue(issueInput());
+    const refresh = async () => {
+      await tokens.revoke(clientToken);
+      return { ttlSeconds: 600, maxTtlSeconds: 0, periodSeconds: 0 };
+    };
+    expect(await codeOf(tokens.renew(clientToken, { ...here, refresh }))).toBe(
+      'PERMISSION_DENIED:token_invalid',
+    );
+    expect(await codeOf(tokens.authenticate(clientToken, here))).toBe('PERMISSION_DENIED:token_invalid');
+  });
+
+  it('checks bound CIDRs and spends a use like any request', async () => {
+    const { tokens } = setup();
+    const { clientToken } = await tokens.issue(issueInput({ boundCidrs: ['10.0.0.0/8'], numUses: 2 }));
+    expect(await codeOf(tokens.renew(clientToken, { remoteAddress: '192.168.0.1' }))).toBe(
+      'PERMISSION_DENIED:token_cidr',
+    );
+    const auth = await tokens.renew(clientToken, { remoteAddress: '10.0.0.1' });
+    expect(auth.num_uses).toBe(1);
+    const last = await tokens.renew(clientToken, { remoteAddress: '10.0.0.1' });
+    expect([last.lease_duration, last.num_uses]).toEqual([0, REVOCATION_PENDING]);
+    expect(await codeOf(tokens.authenticate(clientToken, { remoteAddress: '10.0.0.1' }))).toBe(
+      'PERMISSION_DENIED:token_invalid',
+    );
+  });
+
+  it('never renews a use-limited periodic token past the mount max TTL', async () => {
+    const { tokens, clock } = setup();
+    const mount = { defaultLeaseTtlSeconds: 600, maxLeaseTtlSeconds: 1000 };
+    const { clientToken } = await tokens.issue(issueInput({ periodSeconds: 600, numUses: 100, mount }));
+    clock.advanceSeconds(500);
+    expect((await tokens.renew(clientToken, here)).lease_duration).toBe(500);
+  });
+});
+
+describe('accessors', () => {
+  it('looks up a token by accessor without spending a use', async () => {
+    const { tokens } = setup();
+    const { clientToken, accessor } = await tokens.issue(issueInput({ numUses: 2 }));
+    const record = await tokens.lookupAccessor(accessor);
+    expect([record.accessor, record.numUses]).toEqual([accessor, 2]);
+    expect((await tokens.authenticate(clientToken, here)).numUses).toBe(1);
+    expect((await tokens.lookupAccessor(accessor)).numUses).toBe(1);
+  });
+
+  it('revokes a token by accessor, deleting record, use counter and index', async () => {
+    const { tokens, store } = setup();
+    const { clientToken, accessor } = await tokens.issue(issueInput({ numUses: 2 }));
+    expect(store.entries()).toHaveLength(3);
+    await expect(tokens.revokeAccessor(accessor)).resolves.toEqual({ warnings: [] });
+    expect(store.entries()).toEqual([]);
+    expect(await codeOf(tokens.authenticate(clientToken, here))).toBe('PERMISSION_DENIED:token_invalid');
+  });
+
+  it("refuses an unknown accessor with Vault's messages", async () => {
+    const { tokens } = setup();
+    const err = await rejection(tokens.lookupAccessor('nope'));
+    expect(isAuthgateError(err) && [err.code, err.message]).toEqual(['BAD_REQUEST', 'invalid accessor']);
+    const missing = await rejection(tokens.lookupAccessor(''));
+    expect(isAuthgateError(missing) && missing.message).toBe('missing accessor');
+    await expect(tokens.revokeAccessor('nope')).resolves.toEqual({
+      warnings: ['No token found with this accessor'],
+    });
+  });
+
+  it('refuses the accessor of an expired or revoked token', async () => {
+    const { tokens, clock } = setup();
+    const a = await tokens.issue(issueInput({ ttlSeconds: 60 }));
+    const b = await tokens.issue(issueInput());
+    await tokens.revoke(b.clientToken);
+    clock.advanceSeconds(60);
+    for (const accessor of [a.accessor, b.accessor]) {
+      expect(await codeOf(tokens.lookupAccessor(accessor))).toBe('BAD_REQUEST:accessor_invalid');
+    }
+  });
+});

@@ -1,0 +1,72 @@
+import type { Clock } from '../lib/clock.js';
+import type { Keys, Store } from '../store/index.js';
+import type { TokenRecord } from './record.js';
+import type { MountTtls } from './ttl.js';
+
+export type TokenServiceDeps = {
+  store: Pick<Store, 'get' | 'set' | 'delete' | 'incrBy'>;
+  keys: Pick<Keys, 'token' | 'tokenUses' | 'accessor'>;
+  clock: Clock;
+  /** HMAC-SHA256 key under which tokens and accessors are stored; at least 32 bytes. */
+  serverKey: Buffer;
+  /** Source of randomness; default `crypto.randomBytes`. Injected for tests only. */
+  randomBytes?: (n: number) => Buffer;
+};
+
+/** What an auth method hands over after a successful login. Durations are whole seconds. */
+export type IssueInput = {
+  /** Token policies, `default` already included unless the role disabled it. */
+  policies: string[];
+  metadata: Record<string, string>;
+  /** Already prefixed with the mount (`kubernetes-<ns>-<sa>`). */
+  displayName: string;
+  /** Creation path, e.g. `auth/kubernetes/login`. */
+  path: string;
+  entityId: string;
+  role: string;
+  mountPath: string;
+  /** Role `token_ttl`; 0 = mount default. */
+  ttlSeconds: number;
+  /** Role `token_max_ttl`; 0 = mount max. */
+  maxTtlSeconds: number;
+  /** Role `token_explicit_max_ttl`; 0 = none. Never re-read at renewal. */
+  explicitMaxTtlSeconds: number;
+  /** Role `token_period`; 0 = not periodic. */
+  periodSeconds: number;
+  /** Role `token_num_uses`; 0 = unlimited. */
+  numUses: number;
+  /** Role `token_bound_cidrs`; empty = anywhere. */
+  boundCidrs: string[];
+  mount: MountTtls;
+};
+
+/** A freshly issued token. `clientToken` is returned once and never stored. */
+export type IssuedToken = {
+  clientToken: string;
+  accessor: string;
+  /** The stored record (`numUses` = uses granted). Shape it with `authBlock`. */
+  record: TokenRecord;
+  /** Vault's TTL-capping warnings, for the login response's `warnings`. */
+  warnings: string[];
+};
+
+/** The role's current token settings, re-read at renewal (Vault's `pathLoginRenew`). */
+export type RenewRefresh = (record: TokenRecord) => Promise<{
+  ttlSeconds: number;
+  maxTtlSeconds: number;
+  periodSeconds: number;
+  /** The mount's current lease TTLs; default: those stored at issue. */
+  mount?: MountTtls;
+}>;
+
+export type RenewOptions = {
+  /** Requested TTL in seconds; 0 (default) = the role TTL. Ignored for periodic tokens. */
+  incrementSeconds?: number;
+  /** Re-reads the role; throws (e.g. `role <r> does not exist during renewal`) to refuse. */
+  refresh?: RenewRefresh;
+  /**
+   * The peer address. Renewal is a request made with the token, so it runs authenticate's
+   * check itself (bound CIDRs, one use): do not call `authenticate` before it.
+   */
+  remoteAddress: string | undefined;
+};

@@ -1,0 +1,117 @@
+import type { TokenRecord } from './record.js';
+
+/**
+ * The `data` of Vault's `GET /v1/auth/token/lookup-self` and `POST …/lookup-accessor`
+ * (vault/token_store.go `handleLookup`). Times: `creation_time` and `last_renewal_time` are Unix
+ * seconds, `issue_time`, `expire_time` and `last_renewal` RFC 3339 strings; TTLs are seconds.
+ */
+export type LookupData = {
+  accessor: string;
+  creation_time: number;
+  creation_ttl: number;
+  display_name: string;
+  entity_id: string;
+  /** RFC 3339 with milliseconds. Vault's `null` is for non-expiring root tokens, never issued here. */
+  expire_time: string;
+  explicit_max_ttl: number;
+  /** The token for lookup-self; `""` for lookup-accessor. */
+  id: string;
+  identity_policies: string[];
+  issue_time: string;
+  meta: Record<string, string>;
+  num_uses: number;
+  orphan: true;
+  path: string;
+  policies: string[];
+  renewable: true;
+  /** Seconds left, rounded to the nearest second as Vault does; never negative. */
+  ttl: number;
+  type: 'service';
+  /** Present only for periodic tokens. */
+  period?: number;
+  /** Present only when the token is CIDR-bound. */
+  bound_cidrs?: string[];
+  /** Present only once renewed. */
+  last_renewal_time?: number;
+  last_renewal?: string;
+};
+
+/**
+ * Shapes a token record as Vault's lookup `data`. Pure: the HTTP route passes the clock's now.
+ *
+ * @param record the record returned by `authenticate` (lookup-self) or `lookupAccessor`.
+ * @param nowMs now, ms since the epoch, for the remaining `ttl`.
+ * @param id the client token for lookup-self; `""` for lookup-accessor, which must not reveal it.
+ */
+export const lookupResponseData = (record: TokenRecord, nowMs: number, id: string): LookupData => {
+  const data: LookupData = {
+    accessor: record.accessor,
+    creation_time: Math.floor(record.issueTimeMs / 1000),
+    creation_ttl: record.creationTtlSeconds,
+    display_name: record.displayName,
+    entity_id: record.entityId,
+    expire_time: new Date(record.expireTimeMs).toISOString(),
+    explicit_max_ttl: record.explicitMaxTtlSeconds,
+    id,
+    identity_policies: [],
+    issue_time: new Date(record.issueTimeMs).toISOString(),
+    meta: { ...record.metadata },
+    num_uses: record.numUses,
+    orphan: true,
+    path: record.path,
+    policies: [...record.policies],
+    renewable: true,
+    ttl: Math.max(0, Math.round((record.expireTimeMs - nowMs) / 1000)),
+    type: 'service',
+  };
+  if (record.periodSeconds > 0) data.period = record.periodSeconds;
+  if (record.boundCidrs.length > 0) data.bound_cidrs = [...record.boundCidrs];
+  if (record.lastRenewalTimeMs !== null) {
+    data.last_renewal_time = Math.floor(record.lastRenewalTimeMs / 1000);
+    data.last_renewal = new Date(record.lastRenewalTimeMs).toISOString();
+  }
+  return data;
+};
+
+/**
+ * The `auth` block of Vault's login and renew responses (sdk/logical/translate_response.go
+ * `HTTPAuth`). Login tokens have no parent, hence `orphan: true`; authgate has no identity
+ * policies, so `identity_policies` (omitempty in Vault) is left out and `policies` equals
+ * `token_policies`.
+ */
+export type AuthBlock = {
+  client_token: string;
+  accessor: string;
+  policies: string[];
+  token_policies: string[];
+  metadata: Record<string, string>;
+  /** Seconds: the TTL granted by this login or renewal. */
+  lease_duration: number;
+  renewable: true;
+  entity_id: string;
+  token_type: 'service';
+  orphan: true;
+  mfa_requirement: null;
+  num_uses: number;
+};
+
+/**
+ * Shapes a record as Vault's `auth` block. Pure.
+ *
+ * @param record the record returned by `issue` (login) or held by `renew`.
+ * @param clientToken the token, which the login and renew-self responses carry back.
+ */
+export const authBlock = (record: TokenRecord, clientToken: string): AuthBlock => ({
+  client_token: clientToken,
+  accessor: record.accessor,
+  policies: [...record.policies],
+  token_policies: [...record.policies],
+  metadata: { ...record.metadata },
+  lease_duration: record.leaseTtlSeconds,
+  renewable: true,
+  entity_id: record.entityId,
+  token_type: 'service',
+  orphan: true,
+  mfa_requirement: null,
+  num_uses: record.numUses,
+});
