@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { Value } from 'typebox/value';
+import { Ajv } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { invalidCidrs } from '../lib/cidr.js';
 import { parseDurationSeconds } from '../lib/duration.js';
@@ -70,6 +70,9 @@ const applyEnv = (doc: Record<string, unknown>, env: Env): void => {
   if (env['AUTHGATE_SERVER_KEY_FILE']) doc['server_key_file'] = env['AUTHGATE_SERVER_KEY_FILE'];
 };
 
+// Ajv with allErrors reports every problem; TypeBox's own checker stops at the first per branch.
+const validateDocument = new Ajv({ allErrors: true, strict: false }).compile(ConfigSchema);
+
 const pointerToPath = (pointer: string): string =>
   pointer
     .split('/')
@@ -88,7 +91,7 @@ export const parseConfig = (
   const source = options.source ?? 'authgate.yaml';
   const baseDir = options.baseDir ?? process.cwd();
   const lineCounter = new LineCounter();
-  const yamlDoc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const yamlDoc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (yamlDoc.errors.length > 0) {
     throw new ConfigError(
       source,
@@ -116,32 +119,24 @@ export const parseConfig = (
     problems.push({ path, message, ...(line === undefined ? {} : { line }) });
   };
 
-  const seen = new Set<string>();
-  for (const e of Value.Errors(ConfigSchema, raw)) {
-    // TypeBox reports anyOf branches individually; keep one line per path, the most useful one.
-    if (e.keyword === 'boolean') continue;
-    let path = pointerToPath(e.instancePath);
-    let message = e.message;
+  validateDocument(raw);
+  // Group by path: a union reports one error per branch plus `anyOf`; one line per path is enough.
+  const byPath = new Map<string, string>();
+  for (const e of validateDocument.errors ?? []) {
+    const path = pointerToPath(e.instancePath);
     if (e.keyword === 'additionalProperties') {
-      const extra = (e.params as { additionalProperties?: string[] }).additionalProperties ?? [];
-      for (const k of extra) problem(path ? `${path}.${k}` : k, 'unknown field');
-      continue;
+      const k = (e.params as { additionalProperty?: string }).additionalProperty ?? '';
+      problem(path ? `${path}.${k}` : k, 'unknown field');
+    } else if (e.keyword === 'required') {
+      const k = (e.params as { missingProperty?: string }).missingProperty ?? '';
+      problem(path ? `${path}.${k}` : k, 'is required');
+    } else if (e.keyword === 'anyOf' || e.schemaPath.includes('/anyOf/')) {
+      byPath.set(path, describeExpected(path) ?? 'has an unexpected value');
+    } else if (!byPath.has(path)) {
+      byPath.set(path, e.message ?? 'is invalid');
     }
-    if (e.keyword === 'required') {
-      const missing = (e.params as { requiredProperties?: string[] }).requiredProperties ?? [];
-      for (const k of missing) problem(path ? `${path}.${k}` : k, 'is required');
-      continue;
-    }
-    if (e.keyword === 'const' || e.keyword === 'anyOf') {
-      if (seen.has(path)) continue;
-      const schemaDesc = describeExpected(path);
-      message = schemaDesc ?? 'has an unexpected value';
-    }
-    if (seen.has(path) && e.keyword !== 'minItems') continue;
-    seen.add(path);
-    path = path || '';
-    problem(path, message);
   }
+  for (const [path, message] of byPath) problem(path, message);
   if (problems.length > 0) throw new ConfigError(source, dedupe(problems));
 
   const doc = raw as ConfigDocument;

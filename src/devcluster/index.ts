@@ -268,3 +268,4 @@ export const startDevCluster = async (options: DevClusterOptions = {}): Promise<
     close: server.close,
   };
 };
+export { REVIEWER, seedFirstSetup } from './seed.js';

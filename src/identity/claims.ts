@@ -1,3 +1,4 @@
+import { permissionDenied } from '../errors.js';
 import type { ObjectRef } from './identity.js';
 
 /**
@@ -137,4 +138,17 @@ export const parseUnverifiedClaims = (jwt: string): UnverifiedClaims => {
     set('secretName', str(payload[`${LEGACY}secret.name`]));
   }
   return claims;
+};
+
+/**
+ * {@link parseUnverifiedClaims} for a login: a token that is not a JWS is refused as Vault
+ * refuses it, with a plain `permission denied` (403) whose internal reason is `malformed_token`.
+ */
+export const parseLoginClaims = (jwt: string): UnverifiedClaims => {
+  try {
+    return parseUnverifiedClaims(jwt);
+  } catch (err) {
+    if (err instanceof MalformedTokenError) throw permissionDenied('malformed_token', err.reason);
+    throw err;
+  }
 };

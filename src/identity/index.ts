@@ -1,4 +1,6 @@
 export type { Identity, ObjectRef } from './identity.js';
 export { serviceAccountUsername } from './identity.js';
 export type { UnverifiedClaims } from './claims.js';
-export { MalformedTokenError, audienceList, parseUnverifiedClaims } from './claims.js';
+export { MalformedTokenError, audienceList, parseLoginClaims, parseUnverifiedClaims } from './claims.js';
+export { validateClaims } from './validate-claims.js';
+export type { ClaimExpectations } from './validate-claims.js';

@@ -1,0 +1,13 @@
+export { createLoginService } from './login-service.js';
+export type {
+  LoginContext,
+  LoginDeps,
+  LoginInput,
+  LoginOutcome,
+  LoginResult,
+  LoginService,
+  Mount,
+} from './login-service.js';
+export { createMounts } from './mounts.js';
+export type { MountDeps } from './mounts.js';
+export { checkServiceAccountBinding, sanitizePolicies } from './role-binding.js';

@@ -1,0 +1,196 @@
+import { createHmac } from 'node:crypto';
+import type { KubernetesMountConfig, RoleConfig } from '../config/index.js';
+import { AuthgateError, badRequest, isAuthgateError, permissionDenied } from '../errors.js';
+import { parseLoginClaims, validateClaims, type Identity } from '../identity/index.js';
+import { type Clock, nowSeconds } from '../lib/clock.js';
+import { createCidrSet, type CidrSet } from '../lib/cidr.js';
+import { fingerprint } from '../lib/hash.js';
+import type { Logger } from '../telemetry/index.js';
+import type { IssueInput, IssuedToken, TokenRecord } from '../tokens/index.js';
+import type { Verifier } from '../verify/index.js';
+import { checkServiceAccountBinding, sanitizePolicies } from './role-binding.js';
+
+/** A configured auth mount: its config and the verifier built for it. */
+export type Mount = {
+  config: KubernetesMountConfig;
+  verifier: Pick<Verifier, 'verify'>;
+};
+
+export type LoginDeps = {
+  mounts: ReadonlyMap<string, Mount>;
+  tokens: { issue(input: IssueInput): Promise<IssuedToken> };
+  clock: Clock;
+  log: Pick<Logger, 'info' | 'warn' | 'debug'>;
+  /** Key for deriving stable entity ids (HMAC); the server key is fine. */
+  entityKey: Buffer;
+};
+
+export type LoginInput = { role?: unknown; jwt?: unknown };
+export type LoginContext = { remoteAddress: string; requestId?: string };
+
+export type LoginResult = {
+  issued: IssuedToken;
+  identity: Identity;
+  role: RoleConfig;
+  mount: KubernetesMountConfig;
+};
+
+/** Outcome of a login attempt, for audit and metrics (no secrets). */
+export type LoginOutcome = {
+  mount: string;
+  role: string | undefined;
+  outcome: 'ok' | 'denied' | 'error';
+  reason: string;
+};
+
+/** A deterministic UUID-shaped id for the workload's entity (Vault creates one per alias). */
+const entityId = (key: Buffer, mount: string, alias: string): string => {
+  const h = createHmac('sha256', key).update(`entity\n${mount}\n${alias}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+};
+
+/**
+ * The kubernetes auth method's login, in Vault's order (vault-compat §1.3): input checks, role
+ * lookup, bound CIDRs, claims parsed and checked on their face, service-account bindings — all
+ * before any network call — then the verifier's proof, then a token is issued.
+ */
+export const createLoginService = (deps: LoginDeps) => {
+  const cidrCache = new Map<string, CidrSet>();
+  const cidrsOf = (role: RoleConfig, mount: string): CidrSet => {
+    const key = `${mount}\n${role.name}`;
+    let set = cidrCache.get(key);
+    if (set === undefined) {
+      set = createCidrSet(role.tokenBoundCidrs);
+      cidrCache.set(key, set);
+    }
+    return set;
+  };
+
+  const lookupRole = (mountPath: string, roleName: string): { mount: Mount; role: RoleConfig } => {
+    const mount = deps.mounts.get(mountPath);
+    if (mount === undefined) {
+      throw new AuthgateError('NOT_FOUND', {
+        message: `no handler for route "auth/${mountPath}/login". route entry not found.`,
+        reason: 'mount_not_found',
+      });
+    }
+    const role = mount.config.roles.get(roleName.toLowerCase());
+    if (role === undefined) throw badRequest(`invalid role name "${roleName}"`, 'role_not_found');
+    return { mount, role };
+  };
+
+  const login = async (mountPath: string, input: LoginInput, ctx: LoginContext): Promise<LoginResult> => {
+    if (typeof input.role !== 'string' || input.role === '') throw badRequest('missing role', 'missing_role');
+    if (typeof input.jwt !== 'string' || input.jwt === '') throw badRequest('missing jwt', 'missing_jwt');
+    const jwt = input.jwt;
+    const { mount, role } = lookupRole(mountPath, input.role);
+    const cfg = mount.config;
+
+    if (role.tokenBoundCidrs.length > 0 && !cidrsOf(role, mountPath).contains(ctx.remoteAddress)) {
+      throw permissionDenied('cidr_not_allowed', `remote=${ctx.remoteAddress}`);
+    }
+
+    const claims = parseLoginClaims(jwt);
+    validateClaims(claims, {
+      algorithms: cfg.allowedAlgorithms,
+      issuers: cfg.issuers,
+      audience: role.audience,
+      leewaySeconds: cfg.leewaySeconds,
+      nowSeconds: nowSeconds(deps.clock),
+    });
+    const saName = claims.serviceAccount?.name;
+    const saUid = claims.serviceAccount?.uid;
+    if (claims.namespace === undefined || saName === undefined || saUid === undefined) {
+      // Not a service-account token: there is nothing to bind to.
+      throw permissionDenied('not_a_service_account_token', 'no namespace/service account claims');
+    }
+    checkServiceAccountBinding(role, saName, claims.namespace);
+
+    // Trust decision: only what the verifier proves is used from here on.
+    const identity = await mount.verifier.verify({ jwt, claims, audience: role.audience });
+    if (
+      identity.namespace !== claims.namespace ||
+      identity.serviceAccount.name !== saName ||
+      identity.serviceAccount.uid !== saUid
+    ) {
+      throw permissionDenied('identity_mismatch', 'verified identity differs from the token claims');
+    }
+
+    const alias =
+      role.aliasNameSource === 'serviceaccount_name'
+        ? `${identity.namespace}/${identity.serviceAccount.name}`
+        : identity.serviceAccount.uid;
+    const metadata: Record<string, string> = {
+      role: role.name,
+      service_account_name: identity.serviceAccount.name,
+      service_account_namespace: identity.namespace,
+      service_account_secret_name: identity.secretName ?? '',
+      service_account_uid: identity.serviceAccount.uid,
+    };
+    if (identity.pod !== undefined) {
+      metadata['pod_name'] = identity.pod.name;
+      metadata['pod_uid'] = identity.pod.uid;
+    }
+    const issued = await deps.tokens.issue({
+      policies: sanitizePolicies(role.tokenPolicies, !role.tokenNoDefaultPolicy),
+      metadata,
+      displayName: `${mountPath}-${identity.namespace}-${identity.serviceAccount.name}`,
+      path: `auth/${mountPath}/login`,
+      entityId: entityId(deps.entityKey, mountPath, alias),
+      role: role.name,
+      mountPath,
+      ttlSeconds: role.tokenTtlSeconds,
+      maxTtlSeconds: role.tokenMaxTtlSeconds,
+      explicitMaxTtlSeconds: role.tokenExplicitMaxTtlSeconds,
+      periodSeconds: role.tokenPeriodSeconds,
+      numUses: role.tokenNumUses,
+      boundCidrs: role.tokenBoundCidrs,
+      mount: {
+        defaultLeaseTtlSeconds: cfg.defaultLeaseTtlSeconds,
+        maxLeaseTtlSeconds: cfg.maxLeaseTtlSeconds,
+      },
+    });
+    deps.log.debug(
+      {
+        event: 'login.succeeded',
+        mount: mountPath,
+        role: role.name,
+        namespace: identity.namespace,
+        serviceAccount: identity.serviceAccount.name,
+        pod: identity.pod?.name,
+        jwt: fingerprint(jwt),
+        requestId: ctx.requestId,
+      },
+      'login.succeeded',
+    );
+    return { issued, identity, role, mount: cfg };
+  };
+
+  /**
+   * Re-reads the role of a token at renewal, as Vault's `pathLoginRenew` does: the TTLs come from
+   * the role as it is now, and a deleted role stops renewals.
+   */
+  const renewalTerms = async (record: Pick<TokenRecord, 'mountPath' | 'role'>) => {
+    const mount = deps.mounts.get(record.mountPath);
+    const role = mount?.config.roles.get(record.role);
+    if (mount === undefined || role === undefined) {
+      throw badRequest(`role ${record.role} does not exist during renewal`, 'role_gone');
+    }
+    return {
+      ttlSeconds: role.tokenTtlSeconds,
+      maxTtlSeconds: role.tokenMaxTtlSeconds,
+      periodSeconds: role.tokenPeriodSeconds,
+    };
+  };
+
+  /** Classifies an error thrown by `login` for audit, metrics and logs. */
+  const outcomeOf = (mountPath: string, input: LoginInput, err: unknown): LoginOutcome => {
+    const role = typeof input.role === 'string' && input.role !== '' ? input.role.toLowerCase() : undefined;
+    if (!isAuthgateError(err)) return { mount: mountPath, role, outcome: 'error', reason: 'internal' };
+    const outcome = err.status === 403 || err.status === 400 || err.status === 404 ? 'denied' : 'error';
+    return { mount: mountPath, role, outcome, reason: err.reason };
+  };
+
+  return { login, renewalTerms, outcomeOf };
+};
+export type LoginService = ReturnType<typeof createLoginService>;

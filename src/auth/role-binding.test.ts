@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import type { AuthgateError } from '../errors.js';
+import { checkServiceAccountBinding, sanitizePolicies } from './role-binding.js';
+
+const outcome = (names: string[], namespaces: string[], sa: string, ns: string) => {
+  try {
+    checkServiceAccountBinding(
+      { boundServiceAccountNames: names, boundServiceAccountNamespaces: namespaces },
+      sa,
+      ns,
+    );
+    return 'allowed';
+  } catch (err) {
+    return (err as AuthgateError).message;
+  }
+};
+
+describe('checkServiceAccountBinding', () => {
+  it.each([
+    [['nginx'], ['test'], 'nginx', 'test', 'allowed'],
+    [['*'], ['*'], 'anything', 'anywhere', 'allowed'],
+    [['web-*'], ['team-*'], 'web-frontend', 'team-a', 'allowed'],
+    [['web-*'], ['team-*'], 'api', 'team-a', 'service account name not authorized'],
+    [['web-*'], ['team-*'], 'web-1', 'other', 'namespace not authorized'],
+    [['nginx'], ['test'], 'Nginx', 'test', 'service account name not authorized'],
+    [['a', 'b*'], ['x', 'y'], 'bee', 'y', 'allowed'],
+    [['nginx'], ['test'], 'nginx', 'test2', 'namespace not authorized'],
+    [['nginx'], ['*prod'], 'nginx', 'payments-prod', 'allowed'],
+  ])('names %j namespaces %j with %s/%s → %s', (names, nss, sa, ns, expected) => {
+    expect(outcome(names, nss, sa, ns)).toBe(expected);
+  });
+
+  it('checks the name before the namespace, as Vault does', () => {
+    expect(outcome(['a'], ['b'], 'x', 'y')).toBe('service account name not authorized');
+  });
+});
+
+describe('sanitizePolicies', () => {
+  it('adds default, lower-cases, de-duplicates and sorts', () => {
+    expect(sanitizePolicies(['Dev', 'dev', ' ops '], true)).toEqual(['default', 'dev', 'ops']);
+  });
+  it('leaves default out when asked', () => {
+    expect(sanitizePolicies(['dev'], false)).toEqual(['dev']);
+  });
+});

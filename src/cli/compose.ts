@@ -1,0 +1,149 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { createLoginService, createMounts } from '../auth/index.js';
+import type { AuthgateConfig } from '../config/index.js';
+import { buildApp } from '../http/index.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { hmacB64, safeEqual } from '../lib/hash.js';
+import { createKeys, createMemoryStore, type Store } from '../store/index.js';
+import { createLogger, type Logger } from '../telemetry/index.js';
+import { createTokenService, type TokenService } from '../tokens/index.js';
+import type { Verifier } from '../verify/index.js';
+
+export const VERSION = '0.1.0';
+
+export type ComposeOptions = {
+  clock?: Clock;
+  log?: Logger;
+  /** HMAC key for tokens and caches; else read from `server_key_file`, else generated (memory store only). */
+  serverKey?: Buffer;
+  /** The operator token; else read from `admin_token_file`. */
+  adminToken?: string;
+  /** A store to use instead of the configured one (tests that read the raw store). */
+  store?: Store;
+};
+
+export type ComposedServer = {
+  app: FastifyInstance;
+  store: Store;
+  tokens: TokenService;
+  verifiers: Map<string, Verifier>;
+  log: Logger;
+  close(): Promise<void>;
+};
+
+const MIN_SERVER_KEY_BYTES = 32;
+
+/** Reads the server key file: its trimmed content is the key material, at least 32 bytes. */
+const readServerKey = (path: string): Buffer => {
+  const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'utf8');
+  if (key.length < MIN_SERVER_KEY_BYTES) {
+    throw new Error(
+      `server_key_file ${path} holds ${key.length} bytes; at least ${MIN_SERVER_KEY_BYTES} are required`,
+    );
+  }
+  return key;
+};
+
+const readAdminToken = (path: string): string => {
+  const token = readFileSync(path, 'utf8').trim();
+  if (token.length < 16) throw new Error(`admin_token_file ${path} holds a token shorter than 16 characters`);
+  return token;
+};
+
+/**
+ * The composition root: builds every part from the config and wires them into the HTTP app.
+ * `authgate server`, `authgate dev` and the HTTP tests all use it, so what is tested is what runs.
+ */
+export const composeServer = (
+  config: AuthgateConfig,
+  options: ComposeOptions = {},
+  https?: { cert: Buffer; key: Buffer },
+): ComposedServer => {
+  const clock = options.clock ?? systemClock;
+  const log = options.log ?? createLogger(config.log.level);
+  for (const warning of config.warnings) log.warn({ event: 'config.insecure', warning }, 'config.insecure');
+
+  let serverKey = options.serverKey;
+  if (serverKey === undefined && config.serverKeyFile !== undefined)
+    serverKey = readServerKey(config.serverKeyFile);
+  if (serverKey === undefined) {
+    // Acceptable only because the memory store dies with the process: nothing HMAC'd under this
+    // key outlives it. A shared store needs a shared key.
+    serverKey = randomBytes(32);
+    log.warn(
+      { event: 'config.insecure', warning: 'no server_key_file: a random key is used for this process' },
+      'config.insecure',
+    );
+  }
+  const adminToken =
+    options.adminToken ??
+    (config.adminTokenFile === undefined ? undefined : readAdminToken(config.adminTokenFile));
+  if (adminToken === undefined) {
+    log.warn(
+      { event: 'config.insecure', warning: 'no admin_token_file: operator endpoints are disabled' },
+      'config.insecure',
+    );
+  }
+  // Compare HMACs, not the tokens, so the comparison is constant-time and length-independent.
+  const adminHmac = adminToken === undefined ? undefined : hmacB64(serverKey, adminToken);
+  const key = serverKey;
+  const admin = {
+    isAdmin: (token: string) => adminHmac !== undefined && safeEqual(hmacB64(key, token), adminHmac),
+  };
+
+  const store = options.store ?? createMemoryStore({ clock });
+  const tokens = createTokenService({ store, keys: createKeys(config.store.keyPrefix), clock, serverKey });
+  const mounts = createMounts(config.mounts, { clock, log, cacheKey: serverKey });
+  const login = createLoginService({ mounts, tokens, clock, log, entityKey: serverKey });
+  const verifiers = new Map([...mounts].map(([path, m]) => [path, m.verifier]));
+
+  const readiness = async () => {
+    const failing: Record<string, string> = {};
+    const checks: Array<Promise<void>> = [
+      store.ping().catch((err: unknown) => {
+        failing['store'] = (err as Error).message;
+      }),
+      ...[...verifiers].map(([path, v]) =>
+        v.ready().catch((err: unknown) => {
+          failing[`auth/${path}`] = (err as Error).message;
+        }),
+      ),
+    ];
+    await Promise.all(checks);
+    return { ready: Object.keys(failing).length === 0, failing };
+  };
+
+  const app = buildApp(
+    config,
+    {
+      log,
+      login,
+      tokens,
+      admin,
+      clock,
+      health: {
+        version: VERSION,
+        clock,
+        clusterName: 'authgate',
+        clusterId: hmacB64(serverKey, 'cluster-id').slice(0, 16),
+        readiness,
+      },
+    },
+    https,
+  );
+
+  return {
+    app,
+    store,
+    tokens,
+    verifiers,
+    log,
+    close: async () => {
+      await app.close();
+      await Promise.all([...verifiers.values()].map((v) => v.close()));
+      await store.close();
+    },
+  };
+};

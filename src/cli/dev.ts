@@ -1,0 +1,233 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { parseConfig, type AuthgateConfig } from '../config/index.js';
+import { REVIEWER, seedFirstSetup, startDevCluster, type DevCluster } from '../devcluster/index.js';
+import { startServer, waitForShutdown } from './server.js';
+
+/** Where `authgate dev` leaves what `authgate dev token` needs (cluster URL and its admin bearer). */
+export const devStatePath = (): string =>
+  process.env['AUTHGATE_DEV_STATE'] ?? join(tmpdir(), 'authgate-dev.json');
+
+type DevState = { clusterUrl: string; clusterAdminToken: string; gatewayAddress: string; pid: number };
+
+/** The role `nginx` of the dev config, as a typical first setup writes it (authgate.yaml form). */
+export const DEV_ROLE = {
+  bound_service_account_names: ['nginx'],
+  bound_service_account_namespaces: ['test'],
+  audience: 'vault',
+  token_policies: ['nginx'],
+  token_ttl: '1h',
+  token_max_ttl: '24h',
+};
+
+/** Lifetime of the reviewer token that dev writes, and how often it rewrites it (80 %, as the kubelet). */
+const REVIEWER_TOKEN_SECONDS = 3600;
+
+export type DevSetup = {
+  cluster: DevCluster;
+  config: AuthgateConfig;
+  dir: string;
+  /** Rewrites the reviewer token file as the kubelet would. */
+  rotateReviewerToken(): Promise<void>;
+  stop(): void;
+};
+
+/**
+ * Starts the simulated cluster with the typical first setup — namespace `test`, service account
+ * and pod `nginx`, a reviewer service account `authgate/authgate` allowed to create TokenReviews
+ * — and writes a ready config: mount `kubernetes` (TokenReview) and `kubernetes-jwks` (local
+ * JWKS verification via the cluster's OIDC discovery), each with role `nginx`.
+ */
+export const setUpDev = async (opts: {
+  address: string;
+  port: number;
+  clusterPort?: number;
+}): Promise<DevSetup> => {
+  const cluster = await startDevCluster({ port: opts.clusterPort ?? 0 });
+  seedFirstSetup(cluster);
+
+  const dir = join(tmpdir(), `authgate-dev-${process.pid}-${randomBytes(4).toString('hex')}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const reviewerFile = join(dir, 'reviewer-token');
+  const rotateReviewerToken = async () => {
+    const { token } = await cluster.mintToken({ ...REVIEWER, expirationSeconds: REVIEWER_TOKEN_SECONDS });
+    writeFileSync(reviewerFile, token, { mode: 0o600 });
+  };
+  await rotateReviewerToken();
+  const rotation = setInterval(
+    () => void rotateReviewerToken().catch(() => undefined),
+    REVIEWER_TOKEN_SECONDS * 800,
+  );
+  rotation.unref();
+  writeFileSync(join(dir, 'server.key'), randomBytes(48).toString('base64'), { mode: 0o600 });
+  writeFileSync(join(dir, 'admin-token'), `agadmin.${randomBytes(24).toString('base64url')}`, {
+    mode: 0o600,
+  });
+
+  const role = DEV_ROLE;
+  const yaml = JSON.stringify(
+    {
+      listener: { address: opts.address, port: opts.port },
+      log: { level: process.env['AUTHGATE_LOG_LEVEL'] ?? 'info' },
+      server_key_file: join(dir, 'server.key'),
+      admin_token_file: join(dir, 'admin-token'),
+      auth: {
+        kubernetes: {
+          type: 'kubernetes',
+          kubernetes_host: cluster.url,
+          token_reviewer_jwt_file: reviewerFile,
+          verification: 'tokenreview',
+          issuers: [cluster.issuer],
+          roles: { nginx: role },
+        },
+        'kubernetes-jwks': {
+          type: 'kubernetes',
+          kubernetes_host: cluster.url,
+          verification: 'jwks',
+          jwks: { oidc_discovery_url: cluster.url },
+          issuers: [cluster.issuer],
+          roles: { nginx: role },
+        },
+      },
+    },
+    null,
+    2,
+  );
+  writeFileSync(join(dir, 'authgate.yaml'), yaml);
+  // Environment overrides are not applied here: dev's listener comes from its flags.
+  const config = parseConfig(yaml, { source: join(dir, 'authgate.yaml'), baseDir: dir, env: {} });
+  return {
+    cluster,
+    config,
+    dir,
+    rotateReviewerToken,
+    stop: () => {
+      clearInterval(rotation);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+};
+
+/** `authgate dev`: the whole setup in one process, printed so a newcomer can log in at once. */
+export const runDev = async (argv: string[]): Promise<number> => {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: 'string', default: '8200' },
+      address: { type: 'string', default: '127.0.0.1' },
+      'cluster-port': { type: 'string', default: '0' },
+    },
+  });
+  const setup = await setUpDev({
+    address: values.address,
+    port: Number(values.port),
+    clusterPort: Number(values['cluster-port']),
+  });
+  const server = await startServer(setup.config);
+  const { token } = await setup.cluster.mintToken({
+    namespace: 'test',
+    serviceAccount: 'nginx',
+    audiences: ['vault'],
+    expirationSeconds: 7200,
+    pod: 'nginx',
+  });
+  const adminToken = readFileSync(join(setup.dir, 'admin-token'), 'utf8');
+  const state: DevState = {
+    clusterUrl: setup.cluster.url,
+    clusterAdminToken: setup.cluster.adminToken,
+    gatewayAddress: server.address,
+    pid: process.pid,
+  };
+  writeFileSync(devStatePath(), JSON.stringify(state), { mode: 0o600 });
+  process.stdout.write(
+    [
+      '',
+      'authgate dev is running (in-memory store, simulated cluster). Do not use it in production.',
+      '',
+      `  Gateway:        ${server.address}`,
+      `  Cluster:        ${setup.cluster.url}  (issuer ${setup.cluster.issuer})`,
+      `  Admin token:    ${adminToken}`,
+      '  Mounts:         auth/kubernetes (TokenReview), auth/kubernetes-jwks (JWKS); role "nginx" → test/nginx, audience "vault"',
+      '',
+      '  A pod token for test/nginx (audience vault, 2h):',
+      `  ${token}`,
+      '',
+      '  Log in:',
+      `  curl -s -X POST ${server.address}/v1/auth/kubernetes/login -d '{"role":"nginx","jwt":"${token}"}'`,
+      '',
+      '  More tokens: authgate dev token --namespace test --service-account nginx --pod nginx',
+      '',
+    ].join('\n'),
+  );
+  return waitForShutdown(server, async () => {
+    setup.stop();
+    rmSync(devStatePath(), { force: true });
+    await setup.cluster.close();
+  });
+};
+
+/** `authgate dev token`: asks the running dev cluster's TokenRequest API for a token. */
+export const runDevToken = async (argv: string[]): Promise<number> => {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      namespace: { type: 'string', default: 'test' },
+      'service-account': { type: 'string', default: 'nginx' },
+      audience: { type: 'string', default: 'vault' },
+      ttl: { type: 'string', default: '7200' },
+      pod: { type: 'string' },
+    },
+  });
+  let state: DevState;
+  try {
+    state = JSON.parse(readFileSync(devStatePath(), 'utf8')) as DevState;
+  } catch {
+    process.stderr.write(
+      `authgate dev token: no running dev server (${devStatePath()} not found); start "authgate dev" first\n`,
+    );
+    return 1;
+  }
+  const ns = values.namespace;
+  const sa = values['service-account'];
+  const headers = { authorization: `Bearer ${state.clusterAdminToken}`, 'content-type': 'application/json' };
+  const api = async (method: string, path: string, body?: unknown) => {
+    const res = await fetch(`${state.clusterUrl}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+  // Make sure the namespace, service account and pod exist, as `kubectl apply` would.
+  await api('POST', '/api/v1/namespaces', { metadata: { name: ns } });
+  await api('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: sa } });
+  let boundObjectRef: { kind: string; apiVersion: string; name: string } | null = null;
+  if (values.pod !== undefined) {
+    const pod = await api('GET', `/api/v1/namespaces/${ns}/pods/${values.pod}`);
+    if (pod.status === 404) {
+      await api('POST', `/api/v1/namespaces/${ns}/pods`, {
+        metadata: { name: values.pod },
+        spec: {
+          serviceAccountName: sa,
+          nodeName: 'worker-1',
+          containers: [{ name: values.pod, image: 'nginx' }],
+        },
+      });
+    }
+    boundObjectRef = { kind: 'Pod', apiVersion: 'v1', name: values.pod };
+  }
+  const res = await api('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
+    kind: 'TokenRequest',
+    apiVersion: 'authentication.k8s.io/v1',
+    spec: { audiences: [values.audience], expirationSeconds: Number(values.ttl), boundObjectRef },
+  });
+  if (res.status !== 201) {
+    process.stderr.write(`authgate dev token: ${String(res.body['message'] ?? res.status)}\n`);
+    return 1;
+  }
+  process.stdout.write(`${String((res.body['status'] as { token: string }).token)}\n`);
+  return 0;
+};

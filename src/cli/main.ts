@@ -1,0 +1,56 @@
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfigFile } from '../config/index.js';
+import { VERSION } from './compose.js';
+import { runDev, runDevToken } from './dev.js';
+import { runServer } from './server.js';
+
+const USAGE = `authgate ${VERSION}: a Vault-compatible auth gateway for Kubernetes workload identity
+
+Usage:
+  authgate server [--config FILE]        run the gateway (config from --config or AUTHGATE_CONFIG)
+  authgate dev [--port N] [--address A]  run a simulated cluster and the gateway, ready to log in
+  authgate dev token --namespace NS --service-account SA [--audience A] [--ttl SECONDS] [--pod NAME]
+                                         mint a token from the running dev cluster
+  authgate version
+`;
+
+/** Entry point of the `authgate` binary. Resolves the exit code (long-running commands resolve on shutdown). */
+export const main = async (argv: string[]): Promise<number> => {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'server': {
+      const { values } = parseArgs({ args: rest, options: { config: { type: 'string', short: 'c' } } });
+      const path = values.config ?? process.env['AUTHGATE_CONFIG'];
+      if (path === undefined) {
+        process.stderr.write('authgate server: give the config file with --config FILE or AUTHGATE_CONFIG\n');
+        return 2;
+      }
+      try {
+        return await runServer(loadConfigFile(path));
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          process.stderr.write(`${err.message}\n`);
+          return 78; // EX_CONFIG
+        }
+        throw err;
+      }
+    }
+    case 'dev': {
+      if (rest[0] === 'token') return runDevToken(rest.slice(1));
+      return runDev(rest);
+    }
+    case 'version':
+    case '--version':
+      process.stdout.write(`authgate ${VERSION}\n`);
+      return 0;
+    case undefined:
+    case 'help':
+    case '--help':
+    case '-h':
+      process.stdout.write(USAGE);
+      return command === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`authgate: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+};

@@ -1,0 +1,62 @@
+import { readFileSync } from 'node:fs';
+import type { AuthgateConfig } from '../config/index.js';
+import { composeServer, type ComposeOptions, type ComposedServer } from './compose.js';
+
+/** Grace for in-flight requests on SIGTERM/SIGINT before connections are cut, ms. */
+const SHUTDOWN_GRACE_MS = 10_000;
+
+/** Composes the server and listens on the configured address (TLS when a cert and key are set). */
+export const startServer = async (
+  config: AuthgateConfig,
+  options: ComposeOptions = {},
+): Promise<ComposedServer & { address: string }> => {
+  const tls = config.listener.tls;
+  const composed = composeServer(
+    config,
+    options,
+    tls === undefined ? undefined : { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) },
+  );
+  const address = await composed.app.listen({ host: config.listener.address, port: config.listener.port });
+  composed.log.info({ event: 'server.listening', address }, 'server.listening');
+  return { ...composed, address };
+};
+
+/**
+ * Runs until SIGTERM/SIGINT: then stops accepting, lets in-flight requests finish (bounded),
+ * closes the store and exits 0.
+ */
+export const runServer = async (config: AuthgateConfig, options: ComposeOptions = {}): Promise<number> => {
+  const server = await startServer(config, options);
+  return waitForShutdown(server);
+};
+
+export const waitForShutdown = (server: Pick<ComposedServer, 'close' | 'log'>, extra?: () => Promise<void>) =>
+  new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      server.log.info({ event: 'server.stopping', signal }, 'server.stopping');
+      const force = setTimeout(() => {
+        server.log.warn({ event: 'server.shutdown_timeout' }, 'server.shutdown_timeout');
+        resolve(1);
+      }, SHUTDOWN_GRACE_MS);
+      force.unref();
+      void server
+        .close()
+        .then(() => extra?.())
+        .then(
+          () => {
+            clearTimeout(force);
+            server.log.info({ event: 'server.stopped' }, 'server.stopped');
+            resolve(0);
+          },
+          (err: unknown) => {
+            server.log.error({ event: 'server.shutdown_failed', err }, 'server.shutdown_failed');
+            resolve(1);
+          },
+        );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });

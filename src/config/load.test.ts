@@ -1,0 +1,126 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './load.js';
+
+const VALID = `
+listener:
+  port: 8300
+auth:
+  kubernetes:
+    type: kubernetes
+    kubernetes_host: https://10.0.0.1:6443/
+    verification: tokenreview
+    roles:
+      Nginx:
+        bound_service_account_names: [nginx]
+        bound_service_account_namespaces: [test]
+        audience: vault
+        token_ttl: 1h
+        token_max_ttl: "24h"
+        token_bound_cidrs: [10.0.0.0/8]
+`;
+
+const problemsOf = (text: string) => {
+  try {
+    parseConfig(text, { env: {} });
+    return [];
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    return err.problems;
+  }
+};
+
+describe('parseConfig', () => {
+  it('normalizes a valid config with defaults and durations in seconds', () => {
+    const c = parseConfig(VALID, { env: {} });
+    expect(c.listener).toMatchObject({ address: '127.0.0.1', port: 8300, tls: undefined });
+    const m = c.mounts.get('kubernetes');
+    expect(m?.kubernetesHost).toBe('https://10.0.0.1:6443');
+    expect(m?.leewaySeconds).toBe(60);
+    expect(m?.allowedAlgorithms).toEqual(['RS256', 'ES256']);
+    expect(m?.tokenReview.cacheTtlSeconds).toBe(60);
+    const role = m?.roles.get('nginx');
+    expect(role).toMatchObject({ tokenTtlSeconds: 3600, tokenMaxTtlSeconds: 86400, audience: 'vault' });
+    expect(c.warnings.some((w) => w.includes('TLS'))).toBe(true);
+  });
+
+  it('applies AUTHGATE_* overrides', () => {
+    const c = parseConfig(VALID, { env: { AUTHGATE_PORT: '9999', AUTHGATE_LOG_LEVEL: 'debug' } });
+    expect(c.listener.port).toBe(9999);
+    expect(c.log.level).toBe('debug');
+  });
+
+  it('reports a bad env override like a bad file value', () => {
+    expect(problemsOf(VALID.replace('8300', '8300')).length).toBe(0);
+    try {
+      parseConfig(VALID, { env: { AUTHGATE_PORT: 'eighty' } });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ConfigError).problems[0]?.path).toBe('listener.port');
+    }
+  });
+
+  it('reports every mistake with its path and line, not just the first', () => {
+    const bad = `
+auth:
+  kubernetes:
+    type: kubernetes
+    verification: magic
+    allowed_algorithms: [HS256, none]
+    roles:
+      web:
+        bound_service_account_names: []
+        bound_service_account_namespaces: [test]
+        token_ttl: forever
+        colour: blue
+`;
+    const problems = problemsOf(bad);
+    const paths = problems.map((p) => p.path);
+    expect(paths).toContain('auth.kubernetes.verification');
+    expect(paths).toContain('auth.kubernetes.allowed_algorithms.0');
+    expect(paths).toContain('auth.kubernetes.allowed_algorithms.1');
+    expect(paths).toContain('auth.kubernetes.roles.web.bound_service_account_names');
+    expect(paths).toContain('auth.kubernetes.roles.web.colour');
+    expect(problems.find((p) => p.path === 'auth.kubernetes.verification')).toMatchObject({
+      line: 5,
+      message: 'expected "tokenreview" or "jwks"',
+    });
+  });
+
+  it('refuses a role without an audience unless explicitly allowed', () => {
+    const noAud = VALID.replace('        audience: vault\n', '');
+    expect(problemsOf(noAud).map((p) => p.path)).toEqual(['auth.kubernetes.roles.Nginx.audience']);
+    const allowed = noAud.replace('token_ttl: 1h', 'token_ttl: 1h\n        allow_missing_audience: true');
+    const c = parseConfig(allowed, { env: {} });
+    expect(c.mounts.get('kubernetes')?.roles.get('nginx')?.audience).toBeUndefined();
+    expect(c.warnings.some((w) => w.includes('no audience'))).toBe(true);
+  });
+
+  it.each([
+    [
+      'ttl above max ttl',
+      VALID.replace('token_ttl: 1h', 'token_ttl: 48h'),
+      "'token_ttl' cannot be greater than 'token_max_ttl'",
+    ],
+    ['a bad CIDR', VALID.replace('10.0.0.0/8', '10.0.0.0/40'), 'invalid CIDR "10.0.0.0/40"'],
+    ['mixing * with names', VALID.replace('[nginx]', '["*", nginx]'), 'can not mix "*" with values'],
+    [
+      'tokenreview without host',
+      VALID.replace('    kubernetes_host: https://10.0.0.1:6443/\n', ''),
+      'is required when verification is "tokenreview" (no host provided)',
+    ],
+    [
+      'jwks without a source',
+      VALID.replace('verification: tokenreview', 'verification: jwks\n    issuers: [x]'),
+      'exactly one of file, url or oidc_discovery_url must be set when verification is "jwks"',
+    ],
+    ['an unknown top-level field', `${VALID}\nextra: 1\n`, 'unknown field'],
+  ])('refuses %s', (_what, text, message) => {
+    expect(problemsOf(text).map((p) => p.message)).toContain(message);
+  });
+
+  it('reports YAML syntax errors with their line', () => {
+    const problems = problemsOf('auth:\n  k: [unclosed\n');
+    expect(problems.length).toBeGreaterThan(0);
+    expect(problems[0]?.line).toBeDefined();
+  });
+});

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import type { LoginService } from '../auth/index.js';
+import type { AuthgateConfig } from '../config/index.js';
+import type { Logger } from '../telemetry/index.js';
+import { registerLoginRoutes, type LoginRouteDeps } from './routes/login-routes.js';
+import { registerSysRoutes, type HealthDeps } from './routes/sys-routes.js';
+import { registerTokenRoutes, type TokenRouteDeps } from './routes/token-routes.js';
+import { installErrorHandling, installJsonForAnyContentType } from './vault-errors.js';
+
+export type AppDeps = {
+  log: Logger;
+  login: LoginRouteDeps['login'] & Pick<LoginService, 'renewalTerms'>;
+  loginOutcome?: LoginRouteDeps['onOutcome'];
+  tokens: TokenRouteDeps['tokens'] & LoginRouteDeps['tokens'];
+  admin: TokenRouteDeps['admin'];
+  health: HealthDeps;
+  clock: TokenRouteDeps['clock'];
+};
+
+/**
+ * Builds the Fastify app: Vault's routes, schemas, error shape and body limit. Never listens:
+ * `authgate server`, `authgate dev` and the tests all call it and decide what to do with it.
+ */
+export const buildApp = (
+  config: AuthgateConfig,
+  deps: AppDeps,
+  https?: { cert: Buffer; key: Buffer },
+): FastifyInstance => {
+  // One instance type for HTTP and HTTPS: routes never depend on which server is underneath.
+  const app = Fastify({
+    ...(https === undefined ? {} : { https }),
+    loggerInstance: deps.log as FastifyBaseLogger,
+    // Requests are logged by event (login.denied, request.failed), not one line per request.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.listener.maxRequestBytes,
+    trustProxy: config.listener.trustedProxies.length > 0 ? config.listener.trustedProxies : false,
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+  }) as unknown as FastifyInstance;
+  app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  installJsonForAnyContentType(app, config.listener.maxRequestBytes);
+  installErrorHandling(app);
+  registerSysRoutes(app, deps.health);
+  registerLoginRoutes(app, {
+    login: deps.login,
+    tokens: deps.tokens,
+    mountPaths: [...config.mounts.keys()],
+    ...(deps.loginOutcome ? { onOutcome: deps.loginOutcome } : {}),
+  });
+  registerTokenRoutes(app, {
+    tokens: deps.tokens,
+    admin: deps.admin,
+    clock: deps.clock,
+    renewalTerms: deps.login.renewalTerms,
+  });
+  return app;
+};

@@ -1,0 +1,3 @@
+export { buildApp } from './app.js';
+export type { AppDeps } from './app.js';
+export { envelope } from './envelope.js';

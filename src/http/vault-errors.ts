@@ -1,0 +1,88 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isAuthgateError } from '../errors.js';
+
+/** Vault's error body: `{"errors":[...]}` for every status ≥ 400. */
+export const sendErrors = (reply: FastifyReply, status: number, messages: string[]) =>
+  reply.code(status).type('application/json').send({ errors: messages });
+
+const fastifyStatus = (err: FastifyError): number | undefined => {
+  switch (err.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return 413;
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 415;
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return 400;
+    default:
+      return err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500
+        ? err.statusCode
+        : undefined;
+  }
+};
+
+/**
+ * The one error handler: an `AuthgateError` is rendered with its registered status and
+ * client-facing message; a schema failure is 400; a Fastify client error keeps its 4xx; anything
+ * else is a bug → 500 `internal error`, logged with its stack (never echoed).
+ */
+export const installErrorHandling = (app: FastifyInstance): void => {
+  app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (isAuthgateError(err)) {
+      if (err.status >= 500) {
+        request.log.error(
+          { event: 'request.failed', reason: err.reason, detail: err.detail, err: err.cause },
+          'request.failed',
+        );
+      }
+      const messages = err.code === 'NOT_FOUND' && err.message === '' ? [] : [err.message];
+      return sendErrors(reply, err.status, messages);
+    }
+    if (err.validation !== undefined) {
+      const first = err.validation[0];
+      const where = (first?.instancePath ?? '').replace(/^\//, '').replace(/\//g, '.');
+      const msg = where
+        ? `invalid value for "${where}": ${first?.message ?? 'invalid'}`
+        : (first?.message ?? 'invalid request');
+      return sendErrors(reply, 400, [msg]);
+    }
+    const status = fastifyStatus(err);
+    if (status !== undefined) {
+      const message =
+        status === 413
+          ? 'request body too large'
+          : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
+            ? 'failed to parse JSON input: invalid JSON body'
+            : err.message;
+      return sendErrors(reply, status, [message]);
+    }
+    request.log.error({ event: 'request.bug', err }, 'request.bug');
+    return sendErrors(reply, 500, ['internal error']);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = (request.url.split('?')[0] ?? '').replace(/^\/v1\//, '');
+    return sendErrors(reply, 404, [`no handler for route "${path}". route entry not found.`]);
+  });
+};
+
+/**
+ * Vault parses a request body as JSON whatever its Content-Type (`curl -d` sends
+ * application/x-www-form-urlencoded), so authgate does too: every body is read as JSON, within
+ * the body limit. A body that is not JSON is a 400.
+ */
+export const installJsonForAnyContentType = (app: FastifyInstance, maxBodyBytes: number): void => {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBodyBytes }, (_req, body, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    if (text.trim() === '') return done(null, {});
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      const e = new Error(`failed to parse JSON input: ${(err as Error).message}`) as FastifyError;
+      e.statusCode = 400;
+      done(e, undefined);
+    }
+  });
+};

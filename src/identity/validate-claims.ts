@@ -1,0 +1,56 @@
+import { loginDenied } from '../errors.js';
+import type { UnverifiedClaims } from './claims.js';
+
+export type ClaimExpectations = {
+  /** Accepted `alg` header values (never `none`, never HS*; config guarantees it). */
+  algorithms: readonly string[];
+  /** Accepted `iss` values; empty = not checked. */
+  issuers: readonly string[];
+  /** Audience `aud` must contain; undefined = not checked (role explicitly allows it). */
+  audience: string | undefined;
+  /** Clock skew allowed on exp/nbf/iat, seconds (60 as the API server and go-jose). */
+  leewaySeconds: number;
+  /** Now, seconds since the epoch. */
+  nowSeconds: number;
+};
+
+/**
+ * Vault's `parseAndValidateJWT` claim checks, on claims NOT yet verified, in Vault's order and
+ * with Vault's messages (vault-compat §1.3): algorithm, issuer, audience, then exp/nbf/iat with
+ * leeway. Missing exp/nbf/iat are allowed, as Vault allows for legacy secret tokens.
+ *
+ * Why run them before verification: a token that is wrong on its face is refused without a
+ * signature check or an API call, and the client gets the same message in both modes. These
+ * checks decide only refusals; acceptance always needs the verifier's proof.
+ * Throws `LOGIN_DENIED` (403) with the Vault message and an internal reason.
+ */
+export const validateClaims = (claims: UnverifiedClaims, expect: ClaimExpectations): void => {
+  const alg = claims.header.alg;
+  if (alg === undefined || !expect.algorithms.includes(alg)) {
+    throw loginDenied(
+      'invalid algorithm (alg) header parameter: token signed with unexpected algorithm',
+      'algorithm_not_allowed',
+      `alg=${String(alg)}`,
+    );
+  }
+  if (expect.issuers.length > 0 && (claims.issuer === undefined || !expect.issuers.includes(claims.issuer))) {
+    throw loginDenied('invalid issuer (iss) claim', 'issuer_mismatch', `iss=${String(claims.issuer)}`);
+  }
+  if (expect.audience !== undefined && !claims.audiences.includes(expect.audience)) {
+    throw loginDenied(
+      'invalid audience (aud) claim: audience claim does not match any expected audience',
+      'audience_mismatch',
+      `aud=${JSON.stringify(claims.audiences)} want=${expect.audience}`,
+    );
+  }
+  const { nowSeconds: now, leewaySeconds: leeway } = expect;
+  if (claims.expiresAt !== undefined && now - leeway > claims.expiresAt) {
+    throw loginDenied('invalid expiration time (exp) claim: token is expired', 'expired');
+  }
+  if (claims.notBefore !== undefined && now + leeway < claims.notBefore) {
+    throw loginDenied('invalid not before (nbf) claim: token not yet valid', 'not_yet_valid');
+  }
+  if (claims.issuedAt !== undefined && now + leeway < claims.issuedAt) {
+    throw loginDenied('invalid issued at (iat) claim: token issued in the future', 'issued_in_future');
+  }
+};

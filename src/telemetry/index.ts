@@ -1,0 +1,2 @@
+export { REDACT_PATHS, createLogger, loggerOptions } from './logger.js';
+export type { Logger } from './logger.js';

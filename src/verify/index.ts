@@ -1,0 +1,34 @@
+import type { KubernetesMountConfig } from '../config/index.js';
+import { createJwksVerifier, type JwksVerifierDeps } from './jwks-verifier.js';
+import { createTokenReviewVerifier, type TokenReviewVerifierDeps } from './token-review-verifier.js';
+import type { Verifier } from './verifier.js';
+
+export type { Verifier, VerifierStats, VerifyRequest } from './verifier.js';
+export type { VerifierLog } from './verifier-log.js';
+export type { ResultCache } from './result-cache.js';
+export { createMemoryResultCache } from './result-cache.js';
+export { createJwksVerifier, JWKS_RESULT_TTL_MS } from './jwks-verifier.js';
+export type { JwksVerifierDeps } from './jwks-verifier.js';
+export { createTokenReviewVerifier, NEGATIVE_CACHE_TTL_MS } from './token-review-verifier.js';
+export type { CachedReview, TokenReviewVerifierDeps } from './token-review-verifier.js';
+
+/** Dependencies of {@link createVerifier}: what both kinds need, plus each one's optional extras. */
+export type VerifierDeps = Pick<JwksVerifierDeps, 'clock' | 'log' | 'cacheKey' | 'fetch'> &
+  Pick<TokenReviewVerifierDeps, 'readFile'>;
+
+/**
+ * The verifier a mount's `verification` names: `tokenreview` (API server, sees deletions) or
+ * `jwks` (local signature check against published keys). Throws `TypeError` when the mount lacks
+ * what that mode needs (`kubernetesHost`; `jwks` config and issuers).
+ */
+export const createVerifier = (mount: KubernetesMountConfig, deps: VerifierDeps): Verifier => {
+  const { clock, log, cacheKey } = deps;
+  return mount.verification === 'jwks'
+    ? createJwksVerifier(mount, { clock, log, cacheKey, ...(deps.fetch ? { fetch: deps.fetch } : {}) })
+    : createTokenReviewVerifier(mount, {
+        clock,
+        log,
+        cacheKey,
+        ...(deps.readFile ? { readFile: deps.readFile } : {}),
+      });
+};

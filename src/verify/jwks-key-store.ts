@@ -1,0 +1,210 @@
+import { type CryptoKey, importJWK, type JWK } from 'jose';
+import { AuthgateError } from '../errors.js';
+import type { Clock } from '../lib/clock.js';
+import { createSingleFlight } from '../lib/single-flight.js';
+import type { JwksDocument, JwksSource } from './jwks-source.js';
+import type { VerifierLog } from './verifier-log.js';
+
+/** One usable public key of the set. Imports are cached per algorithm (a key may serve RS256 and PS256). */
+type KeyEntry = {
+  kid: string | undefined;
+  /** Public members only (kty, n, e / crv, x, y): nothing else reaches importJWK. */
+  jwk: JWK;
+  alg: string | undefined;
+  imports: Map<string, Promise<CryptoKey | undefined>>;
+};
+
+type KeySet = { entries: KeyEntry[]; kids: Set<string> };
+
+/** What a token's alg requires of a key. EdDSA and HS* have no entry: never accepted. */
+const FAMILY: Record<string, { kty: 'RSA' | 'EC'; crv?: string }> = {
+  RS256: { kty: 'RSA' },
+  RS384: { kty: 'RSA' },
+  RS512: { kty: 'RSA' },
+  PS256: { kty: 'RSA' },
+  PS384: { kty: 'RSA' },
+  PS512: { kty: 'RSA' },
+  ES256: { kty: 'EC', crv: 'P-256' },
+  ES384: { kty: 'EC', crv: 'P-384' },
+  ES512: { kty: 'EC', crv: 'P-521' },
+};
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * Keeps the usable members of a key set. Skipped (and logged): anything that is not an RSA or EC
+ * key, a key marked for another use, and a member carrying private parts — a JWKS that publishes
+ * private keys is a leak, and authgate will not lean on it.
+ */
+const parseKeySet = (doc: JwksDocument, log: VerifierLog, location: string): KeySet => {
+  const entries: KeyEntry[] = [];
+  doc.keys.forEach((member, index) => {
+    const skip = (why: string) =>
+      log.warn({ event: 'jwks.key_skipped', source: location, index, why }, 'jwks.key_skipped');
+    if (typeof member !== 'object' || member === null || Array.isArray(member)) return skip('not an object');
+    const m = member as Record<string, unknown>;
+    const kty = m['kty'];
+    if (kty !== 'RSA' && kty !== 'EC') return skip(`kty ${String(kty)} is not RSA or EC`);
+    if (m['d'] !== undefined || m['p'] !== undefined) return skip('member carries a private key');
+    if (m['use'] !== undefined && m['use'] !== 'sig') return skip(`use ${String(m['use'])} is not sig`);
+    const ops = m['key_ops'];
+    if (ops !== undefined && !(Array.isArray(ops) && ops.includes('verify')))
+      return skip('key_ops lacks verify');
+    const jwk: JWK =
+      kty === 'RSA'
+        ? { kty, n: str(m['n']), e: str(m['e']) }
+        : { kty, crv: str(m['crv']), x: str(m['x']), y: str(m['y']) };
+    if (Object.values(jwk).some((v) => v === undefined)) return skip('missing key members');
+    entries.push({ kid: str(m['kid']), jwk, alg: str(m['alg']), imports: new Map() });
+  });
+  return { entries, kids: new Set(entries.flatMap((e) => (e.kid === undefined ? [] : [e.kid]))) };
+};
+
+const usable = (entry: KeyEntry, alg: string): boolean => {
+  const family = FAMILY[alg];
+  if (family === undefined || entry.jwk.kty !== family.kty) return false;
+  if (family.crv !== undefined && entry.jwk.crv !== family.crv) return false;
+  return entry.alg === undefined || entry.alg === alg;
+};
+
+const importFor = (entry: KeyEntry, alg: string, log: VerifierLog): Promise<CryptoKey | undefined> => {
+  let pending = entry.imports.get(alg);
+  if (pending === undefined) {
+    pending = importJWK(entry.jwk, alg, { extractable: false }).then(
+      (key) => (key instanceof Uint8Array || key.type !== 'public' ? undefined : key),
+      (err: unknown) => {
+        log.warn(
+          { event: 'jwks.key_import_failed', kid: entry.kid, alg, err: (err as Error).message },
+          'jwks.key_import_failed',
+        );
+        return undefined;
+      },
+    );
+    entry.imports.set(alg, pending);
+  }
+  return pending;
+};
+
+export type KeyStoreOptions = {
+  source: JwksSource;
+  /** Keys older than this are refreshed in the background (the current ones keep serving). */
+  maxAgeMs: number;
+  /** Minimum gap between two refetches caused by an unknown kid, and between retries of a failed refresh. */
+  cooldownMs: number;
+  clock: Clock;
+  log: VerifierLog;
+  /** Called on every failed load, for the `upstreamErrors` counter. */
+  onError: () => void;
+};
+
+/** With no key at all, a failed load is retried after at most this long (not a whole cooldown). */
+const NO_KEYS_RETRY_MS = 1000;
+
+/**
+ * The key set of one JWKS mount, refreshed the way jose's `createRemoteJWKSet` does it:
+ * - the first use (or `ready()`) loads it; concurrent loads are coalesced into one;
+ * - keys older than `maxAgeMs` are refreshed in the background while the old ones keep serving;
+ * - a `kid` that is not in the set triggers one refetch, at most once per `cooldownMs` counted
+ *   from the previous kid-triggered refetch (a flood of tokens with random kids costs at most one
+ *   fetch per cooldown, while a key rotated in right after a scheduled load is picked up at once);
+ * - a failed refresh keeps the keys already held; with no keys at all it is `UNAVAILABLE` (503).
+ */
+export const createKeyStore = (options: KeyStoreOptions) => {
+  const { source, clock, log } = options;
+  let keys: KeySet | undefined;
+  let loadedAtMs = 0;
+  let lastAttemptMs = Number.NEGATIVE_INFINITY;
+  /** Last refetch caused by an unknown kid: the cooldown counts from here, not from scheduled loads. */
+  let lastKidRefetchMs = Number.NEGATIVE_INFINITY;
+  let lastError: string | undefined;
+  const flight = createSingleFlight<void>();
+
+  const refresh = (): Promise<void> =>
+    flight.run('jwks', async () => {
+      lastAttemptMs = clock.nowMs();
+      try {
+        const doc = await source.load();
+        if (doc !== undefined) {
+          const parsed = parseKeySet(doc, log, source.location);
+          // A set with no usable key is a broken publication, not a revocation of every key:
+          // treated as a failed load (the keys held keep serving; with none it is a 503).
+          if (parsed.entries.length === 0) throw new Error('the key set has no usable signing key');
+          keys = parsed;
+          log.info(
+            { event: 'jwks.loaded', source: source.location, keys: keys.entries.length },
+            'jwks.loaded',
+          );
+        }
+        loadedAtMs = clock.nowMs();
+        lastError = undefined;
+      } catch (err) {
+        lastError = (err as Error).message;
+        options.onError();
+        log.warn(
+          {
+            event: 'jwks.fetch_failed',
+            source: source.location,
+            err: lastError,
+            keysHeld: keys?.entries.length ?? 0,
+          },
+          'jwks.fetch_failed',
+        );
+        throw err;
+      }
+    });
+  const ignore = () => undefined;
+  const mayAttempt = (gapMs: number) => flight.size > 0 || clock.nowMs() - lastAttemptMs >= gapMs;
+
+  const noKeys = (): AuthgateError =>
+    new AuthgateError('UNAVAILABLE', {
+      message: 'error fetching JWKS: no signing keys available',
+      reason: 'jwks_unavailable',
+      detail: `${source.kind} ${source.location}: ${lastError ?? 'no key set loaded'}`,
+    });
+
+  const current = async (): Promise<KeySet> => {
+    if (keys === undefined) {
+      if (mayAttempt(Math.min(options.cooldownMs, NO_KEYS_RETRY_MS))) await refresh().catch(ignore);
+      if (keys === undefined) throw noKeys();
+    } else if (clock.nowMs() - loadedAtMs >= options.maxAgeMs && mayAttempt(options.cooldownMs)) {
+      void refresh().catch(ignore);
+    }
+    return keys;
+  };
+
+  const select = (set: KeySet, alg: string, kid: string | undefined): KeyEntry[] =>
+    set.entries.filter((e) => (kid === undefined || e.kid === kid) && usable(e, alg));
+
+  return {
+    /**
+     * The keys that may have signed a token with this `alg` and `kid` (all keys of a matching
+     * family when `kid` is undefined), each imported once and cached. An unknown kid refetches the
+     * set at most once per cooldown. Empty when nothing matches.
+     * Rejects `UNAVAILABLE` when no key set could ever be loaded.
+     */
+    async candidates(alg: string, kid: string | undefined): Promise<CryptoKey[]> {
+      let set = await current();
+      if (kid !== undefined && !set.kids.has(kid)) {
+        const now = clock.nowMs();
+        // A key rotated in just after a scheduled load is found at once; a flood of made-up kids
+        // still costs at most one fetch per cooldown (and joins one already in flight).
+        if (flight.size > 0 || now - lastKidRefetchMs >= options.cooldownMs) {
+          if (flight.size === 0) lastKidRefetchMs = now;
+          await refresh().catch(ignore);
+          set = keys ?? set;
+        }
+      }
+      const found = await Promise.all(select(set, alg, kid).map((e) => importFor(e, alg, log)));
+      return found.filter((k): k is CryptoKey => k !== undefined);
+    },
+    /** Whether `kid` is in the set now held (after `candidates` refreshed it). */
+    knows: (kid: string): boolean => keys?.kids.has(kid) ?? false,
+    /** Resolves once a key set is held (loading it if needed); rejects `UNAVAILABLE` otherwise. */
+    async ready(): Promise<void> {
+      if (keys !== undefined) return;
+      await refresh().catch(ignore);
+      if (keys === undefined) throw noKeys();
+    },
+  };
+};
+export type KeyStore = ReturnType<typeof createKeyStore>;

@@ -1,0 +1,157 @@
+import { readFile, stat } from 'node:fs/promises';
+import type { JwksConfig } from '../config/index.js';
+import type { Clock } from '../lib/clock.js';
+import { httpGet } from './http-get.js';
+
+/** A JSON Web Key Set as published: `{"keys": [...]}`; members are checked by the key store. */
+export type JwksDocument = { keys: unknown[] };
+
+/** Where a key set comes from. */
+export type JwksSource = {
+  /** `file`, `url` or `oidc-discovery`. */
+  readonly kind: JwksConfig['source']['kind'];
+  /** For logs: the path or URL (never a secret). */
+  readonly location: string;
+  /**
+   * Loads the key set. Resolves `undefined` when a file has not changed since the previous load
+   * (nothing to re-parse). Rejects with an `Error` saying what failed.
+   */
+  load(): Promise<JwksDocument | undefined>;
+};
+
+export type JwksSourceDeps = {
+  clock: Clock;
+  /** Called once per network request or file read, for the `upstreamCalls` counter. */
+  onUpstreamCall: () => void;
+  fetch?: typeof fetch | undefined;
+};
+
+/** A JWKS or discovery document is a few KB; anything past this is refused. */
+const MAX_DOCUMENT_BYTES = 1024 * 1024;
+
+const parseJson = (text: string, what: string): Record<string, unknown> => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new Error(`${what} is not JSON`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new Error(`${what} is not a JSON object`);
+  }
+  return parsed as Record<string, unknown>;
+};
+
+const asJwks = (text: string, what: string): JwksDocument => {
+  const doc = parseJson(text, what);
+  const keys = doc['keys'];
+  if (!Array.isArray(keys)) throw new Error(`${what} has no "keys" array`);
+  return { keys };
+};
+
+const isHttpUrl = (value: string): boolean => {
+  try {
+    const u = new URL(value);
+    return u.protocol === 'https:' || u.protocol === 'http:';
+  } catch {
+    return false;
+  }
+};
+
+/**
+ * Builds the source a mount's `jwks` config names:
+ * - `file`: a local `{"keys":[...]}` file, re-read only when its mtime, size or inode changed;
+ * - `url`: GET of the JWKS;
+ * - `oidc-discovery`: GET `<url>/.well-known/openid-configuration`, whose `issuer` must be one of
+ *   `issuers` (exact match), then GET its `jwks_uri`. The discovered URI is reused for
+ *   `maxAgeMs` and discovered again after that or after a failed key fetch.
+ */
+export const createJwksSource = (
+  config: JwksConfig,
+  issuers: readonly string[],
+  deps: JwksSourceDeps,
+): JwksSource => {
+  const get = async (url: string, what: string): Promise<string> => {
+    deps.onUpstreamCall();
+    const res = await httpGet(url, {
+      timeoutMs: config.timeoutMs,
+      maxBytes: MAX_DOCUMENT_BYTES,
+      caCert: config.caCert,
+      fetch: deps.fetch,
+    });
+    if (res.status < 200 || res.status > 299) throw new Error(`${what} ${url} answered HTTP ${res.status}`);
+    return res.body;
+  };
+
+  const source = config.source;
+  switch (source.kind) {
+    case 'file': {
+      let seen: string | undefined;
+      return {
+        kind: 'file',
+        location: source.path,
+        load: async () => {
+          const st = await stat(source.path);
+          const version = `${st.mtimeMs}:${st.size}:${st.ino}`;
+          if (version === seen) return undefined;
+          deps.onUpstreamCall();
+          const doc = asJwks(await readFile(source.path, 'utf8'), `JWKS file ${source.path}`);
+          seen = version;
+          return doc;
+        },
+      };
+    }
+    case 'url':
+      return {
+        kind: 'url',
+        location: source.url,
+        load: async () => asJwks(await get(source.url, 'JWKS endpoint'), `JWKS from ${source.url}`),
+      };
+    case 'oidc-discovery': {
+      const discoveryUrl = `${source.url.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+      let jwksUri: string | undefined;
+      let discoveredAtMs = 0;
+      const discover = async (): Promise<string> => {
+        const doc = parseJson(
+          await get(discoveryUrl, 'discovery endpoint'),
+          `discovery document ${discoveryUrl}`,
+        );
+        const issuer = doc['issuer'];
+        // Trust decision: the discovery document only names keys for an issuer we accept; a
+        // document for another issuer (a mis-pointed URL, a hijacked host) is refused outright.
+        if (typeof issuer !== 'string' || !issuers.includes(issuer)) {
+          throw new Error(
+            `discovery document issuer ${JSON.stringify(issuer)} is not one of the configured issuers`,
+          );
+        }
+        const uri = doc['jwks_uri'];
+        if (typeof uri !== 'string' || !isHttpUrl(uri)) {
+          throw new Error(`discovery document ${discoveryUrl} has no valid jwks_uri`);
+        }
+        // Keys found over TLS are not then fetched in clear text.
+        if (discoveryUrl.startsWith('https:') && !uri.startsWith('https:')) {
+          throw new Error(`discovery document ${discoveryUrl} points to a non-https jwks_uri`);
+        }
+        return uri;
+      };
+      return {
+        kind: 'oidc-discovery',
+        location: discoveryUrl,
+        load: async () => {
+          const now = deps.clock.nowMs();
+          if (jwksUri === undefined || now - discoveredAtMs >= config.maxAgeMs) {
+            jwksUri = await discover();
+            discoveredAtMs = now;
+          }
+          const uri = jwksUri;
+          try {
+            return asJwks(await get(uri, 'JWKS endpoint'), `JWKS from ${uri}`);
+          } catch (err) {
+            jwksUri = undefined; // the next load discovers again
+            throw err;
+          }
+        },
+      };
+    }
+  }
+};

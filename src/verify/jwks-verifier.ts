@@ -1,0 +1,232 @@
+import { decodeProtectedHeader, errors, jwtVerify } from 'jose';
+import type { KubernetesMountConfig } from '../config/index.js';
+import { type AuthgateError, loginDenied, permissionDenied } from '../errors.js';
+import {
+  type Identity,
+  MalformedTokenError,
+  parseUnverifiedClaims,
+  serviceAccountUsername,
+  validateClaims,
+} from '../identity/index.js';
+import { type Clock, nowSeconds } from '../lib/clock.js';
+import { hmacB64 } from '../lib/hash.js';
+import { createKeyStore } from './jwks-key-store.js';
+import { createJwksSource } from './jwks-source.js';
+import { createMemoryResultCache, type ResultCache } from './result-cache.js';
+import type { Verifier, VerifierStats, VerifyRequest } from './verifier.js';
+import type { VerifierLog } from './verifier-log.js';
+
+export type JwksVerifierDeps = {
+  clock: Clock;
+  log: VerifierLog;
+  /** HMAC key for the verified-result cache keys (the token itself is never a key). */
+  cacheKey: Buffer;
+  /** Replaces node:http(s) for JWKS and discovery fetches (then `jwks.caCert` is not applied). */
+  fetch?: typeof fetch;
+  /** Replaces the in-process verified-result cache (e.g. a shared second level). */
+  cache?: ResultCache<Identity>;
+};
+
+/** Upper bound on how long a verified token is reused without a signature check. */
+export const JWKS_RESULT_TTL_MS = 60_000;
+/** Bound on cached verified tokens per mount. */
+const JWKS_RESULT_MAX_ENTRIES = 100_000;
+/** A file source is re-checked (one `stat`) at most this often. */
+const FILE_RECHECK_MS = 2000;
+
+const MSG = {
+  alg: 'invalid algorithm (alg) header parameter: token signed with unexpected algorithm',
+  iss: 'invalid issuer (iss) claim',
+  aud: 'invalid audience (aud) claim: audience claim does not match any expected audience',
+  exp: 'invalid expiration time (exp) claim: token is expired',
+  nbf: 'invalid not before (nbf) claim: token not yet valid',
+  iat: 'invalid issued at (iat) claim: token issued in the future',
+} as const;
+
+/** jose's errors → Vault's messages (claims) or a plain `permission denied` (signature, shape). */
+const mapJoseError = (err: unknown): AuthgateError => {
+  if (err instanceof errors.JWTExpired) return loginDenied(MSG.exp, 'expired');
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    switch (err.claim) {
+      case 'iss':
+        return loginDenied(MSG.iss, 'issuer_mismatch');
+      case 'aud':
+        return loginDenied(MSG.aud, 'audience_mismatch', `aud check ${err.reason}`);
+      case 'nbf':
+        return err.reason === 'check_failed'
+          ? loginDenied(MSG.nbf, 'not_yet_valid')
+          : permissionDenied('jwks_malformed_claims', err.message);
+      case 'iat':
+        return loginDenied(MSG.iat, 'issued_in_future');
+      default:
+        return permissionDenied('jwks_malformed_claims', err.message);
+    }
+  }
+  if (err instanceof errors.JOSEAlgNotAllowed) return loginDenied(MSG.alg, 'algorithm_not_allowed');
+  if (err instanceof errors.JWSSignatureVerificationFailed) return permissionDenied('jwks_bad_signature');
+  if (err instanceof errors.JOSEError) return permissionDenied('jwks_malformed', err.message);
+  return permissionDenied('jwks_malformed', (err as Error).message);
+};
+
+/**
+ * Verifies service-account JWTs locally against the cluster's published keys (jose), without an
+ * API call per login. Keys come from `mount.jwks.source` (file, URL or OIDC discovery) and are
+ * refreshed as {@link createKeyStore} describes.
+ *
+ * What is proven: the signature (only `mount.allowedAlgorithms`, never `none` or HS*), `iss` ∈
+ * `mount.issuers`, `aud` ∋ the requested audience (unless undefined), exp/nbf/iat with
+ * `mount.leewaySeconds`, `exp` present unless the token is a legacy Secret token, and `sub` ==
+ * `system:serviceaccount:<namespace>:<name>`. NOT proven: that the pod or service account still
+ * exists — local verification cannot see deletions (use `tokenreview` for that).
+ *
+ * A verified result is cached under HMAC(cacheKey, jwt, audience) for min(exp − now, 60 s); a hit
+ * costs no signature check. Throws `TypeError` when the mount has no `jwks` config or no issuers.
+ */
+export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerifierDeps): Verifier => {
+  const jwks = mount.jwks;
+  if (jwks === undefined) throw new TypeError(`mount ${mount.path}: verification "jwks" needs a jwks config`);
+  // The issuer is what ties a key set to a cluster; config validation requires one, and so do we.
+  if (mount.issuers.length === 0) throw new TypeError(`mount ${mount.path}: jwks verification needs issuers`);
+  const { clock, log } = deps;
+  const counters: VerifierStats = { cacheHits: 0, cacheMisses: 0, upstreamCalls: 0, upstreamErrors: 0 };
+  const isFile = jwks.source.kind === 'file';
+  const keyStore = createKeyStore({
+    source: createJwksSource(jwks, mount.issuers, {
+      clock,
+      fetch: deps.fetch,
+      onUpstreamCall: () => {
+        counters.upstreamCalls++;
+      },
+    }),
+    maxAgeMs: isFile ? FILE_RECHECK_MS : jwks.maxAgeMs,
+    cooldownMs: isFile ? FILE_RECHECK_MS : jwks.cooldownMs,
+    clock,
+    log,
+    onError: () => {
+      counters.upstreamErrors++;
+    },
+  });
+  const cache =
+    deps.cache ?? createMemoryResultCache<Identity>({ clock, maxEntries: JWKS_RESULT_MAX_ENTRIES });
+  const allowed: readonly string[] = mount.allowedAlgorithms;
+
+  /** Signature, alg, iss, aud and (coarsely) time claims, by jose. Resolves when all hold. */
+  const prove = async (jwt: string, audience: string | undefined): Promise<void> => {
+    let header;
+    try {
+      header = decodeProtectedHeader(jwt);
+    } catch (err) {
+      throw permissionDenied('jwks_malformed', (err as Error).message);
+    }
+    const alg = header.alg;
+    // Checked before any key lookup, so a `none`/HS* token never causes a JWKS fetch.
+    if (typeof alg !== 'string' || !allowed.includes(alg)) {
+      throw loginDenied(MSG.alg, 'algorithm_not_allowed', `alg=${String(alg)}`);
+    }
+    // Legacy tokens carry `kid: ""`: same as no kid, every key of the family is tried.
+    const kid = typeof header.kid === 'string' && header.kid !== '' ? header.kid : undefined;
+    const keys = await keyStore.candidates(alg, kid);
+    // kid is attacker-chosen: only a bounded prefix of it reaches the log.
+    const kidForLog = String(kid).slice(0, 80);
+    if (keys.length === 0) {
+      throw kid !== undefined && !keyStore.knows(kid)
+        ? permissionDenied('jwks_unknown_kid', `kid=${kidForLog}`)
+        : permissionDenied('jwks_no_matching_key', `alg=${alg} kid=${kidForLog}`);
+    }
+    const options = {
+      algorithms: mount.allowedAlgorithms,
+      issuer: mount.issuers,
+      ...(audience !== undefined ? { audience } : {}),
+      // jose refuses exp ≤ now − tolerance; Vault (go-jose) only exp < now − leeway. One second
+      // more here, and `identityOf` re-checks exp/nbf/iat with Vault's exact edges.
+      clockTolerance: mount.leewaySeconds + 1,
+      currentDate: new Date(clock.nowMs()),
+    };
+    for (const key of keys) {
+      try {
+        await jwtVerify(jwt, key, options);
+        return;
+      } catch (err) {
+        // Several keys may match a kid-less token: only a signature failure moves to the next one.
+        if (err instanceof errors.JWSSignatureVerificationFailed) continue;
+        throw mapJoseError(err);
+      }
+    }
+    throw permissionDenied('jwks_bad_signature', `alg=${alg} kid=${kidForLog} keys tried=${keys.length}`);
+  };
+
+  const identityOf = (jwt: string, audience: string | undefined): Identity => {
+    // The same bytes jose just verified: from here these claims are proven, not merely parsed.
+    const claims = parseUnverifiedClaims(jwt);
+    // Vault's checks with its exact edges and messages, on proven claims; this is also where an
+    // iat in the future is refused (jose checks iat only with maxTokenAge).
+    validateClaims(claims, {
+      algorithms: allowed,
+      issuers: mount.issuers,
+      audience,
+      leewaySeconds: mount.leewaySeconds,
+      nowSeconds: nowSeconds(clock),
+    });
+    if (claims.expiresAt === undefined && !claims.legacy) {
+      // Vault allows a missing exp for legacy Secret tokens; Kubernetes never mints a bound token
+      // without one, so a bound-layout token that never expires is refused.
+      throw loginDenied('invalid expiration time (exp) claim: token has no expiry', 'missing_exp');
+    }
+    const { issuer, subject, namespace } = claims;
+    const name = claims.serviceAccount?.name;
+    const uid = claims.serviceAccount?.uid;
+    if (issuer === undefined || subject === undefined || namespace === undefined || !name || !uid) {
+      throw permissionDenied('jwks_claims_missing', 'no iss/sub/namespace/service account claims');
+    }
+    if (subject !== serviceAccountUsername(namespace, name)) {
+      throw permissionDenied('jwks_subject_mismatch', `sub=${subject}`);
+    }
+    return {
+      issuer,
+      subject,
+      namespace,
+      serviceAccount: { name, uid },
+      ...(claims.pod !== undefined ? { pod: claims.pod } : {}),
+      ...(claims.node !== undefined ? { node: claims.node } : {}),
+      ...(claims.secretName !== undefined ? { secretName: claims.secretName } : {}),
+      audiences: audience !== undefined ? [audience] : claims.audiences,
+      ...(claims.expiresAt !== undefined ? { expiresAt: claims.expiresAt } : {}),
+      ...(claims.jti !== undefined ? { jti: claims.jti } : {}),
+      legacy: claims.legacy,
+    };
+  };
+
+  return {
+    mode: 'jwks',
+    async verify(request: VerifyRequest): Promise<Identity> {
+      const { jwt, audience } = request;
+      const key = hmacB64(deps.cacheKey, `${jwt}\n${audience ?? ''}`);
+      const hit = await cache.get(key);
+      if (hit !== undefined) {
+        counters.cacheHits++;
+        return structuredClone(hit);
+      }
+      counters.cacheMisses++;
+      await prove(jwt, audience);
+      let identity: Identity;
+      try {
+        identity = identityOf(jwt, audience);
+      } catch (err) {
+        if (err instanceof MalformedTokenError) throw permissionDenied('jwks_malformed', err.message);
+        throw err;
+      }
+      // Never reuse a result past the token's own exp; legacy tokens (no exp) get the bound only.
+      const ttlMs =
+        identity.expiresAt === undefined
+          ? JWKS_RESULT_TTL_MS
+          : Math.min(identity.expiresAt * 1000 - clock.nowMs(), JWKS_RESULT_TTL_MS);
+      await cache.set(key, identity, ttlMs);
+      return structuredClone(identity);
+    },
+    ready: () => keyStore.ready(),
+    stats: () => ({ ...counters }),
+    close: async () => {
+      await cache.clear();
+    },
+  };
+};

@@ -1,0 +1,157 @@
+import * as http from 'node:http';
+import * as https from 'node:https';
+import {
+  ApiException,
+  AuthenticationV1Api,
+  KubeConfig,
+  Observable,
+  type ObservableMiddleware,
+  type V1TokenReviewStatus,
+} from '@kubernetes/client-node';
+import { httpGet } from './http-get.js';
+
+/** The API server answered with a non-2xx status. `message` is the `Status.message` when there is one. */
+export class TokenReviewHttpError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'TokenReviewHttpError';
+  }
+}
+
+/** No usable answer: refused connection, timeout, TLS failure, a body that is not a TokenReview. */
+export class TokenReviewTransportError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TokenReviewTransportError';
+  }
+}
+
+export type TokenReviewClientOptions = {
+  /** Base URL of the API server (`https://…`; `http://` only for the simulator / a local proxy). */
+  host: string;
+  /** PEM of the cluster CA; undefined = the system roots. */
+  caCert: string | undefined;
+  /** Abort one call after this many milliseconds. */
+  timeoutMs: number;
+};
+
+/** The `message` of a Kubernetes `Status` body (client-node hands it over parsed or as text). */
+const statusMessage = (body: unknown): string => {
+  let parsed = body;
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return body.slice(0, 300);
+    }
+  }
+  const message = (parsed as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : '';
+};
+
+/**
+ * A thin wrapper of @kubernetes/client-node's `AuthenticationV1Api.createTokenReview` for one API
+ * server. The bearer is chosen per call (a rotated reviewer token, or the login JWT itself), so it
+ * is set by a per-call middleware rather than baked into the KubeConfig; that middleware also
+ * installs one keep-alive agent (client-node would build a fresh agent, hence a fresh TLS
+ * handshake, per request) and the timeout signal.
+ */
+export const createTokenReviewClient = (options: TokenReviewClientOptions) => {
+  const host = options.host.replace(/\/+$/, '');
+  const plainHttp = host.startsWith('http:');
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    // client-node refuses http:// unless skipTLSVerify is set; for http there is no TLS to skip.
+    clusters: [
+      {
+        name: 'authgate',
+        server: host,
+        skipTLSVerify: plainHttp,
+        ...(options.caCert !== undefined ? { caData: Buffer.from(options.caCert).toString('base64') } : {}),
+      },
+    ],
+    users: [{ name: 'authgate' }],
+    contexts: [{ name: 'authgate', cluster: 'authgate', user: 'authgate' }],
+    currentContext: 'authgate',
+  });
+  const api = kc.makeApiClient(AuthenticationV1Api);
+  const agent = plainHttp
+    ? new http.Agent({ keepAlive: true })
+    : new https.Agent({ keepAlive: true, ...(options.caCert !== undefined ? { ca: options.caCert } : {}) });
+
+  const perCall = (bearer: string, signal: AbortSignal): ObservableMiddleware => ({
+    pre: (ctx) => {
+      ctx.setHeaderParam('Authorization', `Bearer ${bearer}`);
+      ctx.setAgent(agent);
+      ctx.setSignal(signal);
+      return new Observable(Promise.resolve(ctx));
+    },
+    // client-node does not read the body of a 401; drain it so the keep-alive socket is freed.
+    post: (res) =>
+      new Observable(
+        res.httpStatusCode === 401
+          ? res.body.text().then(
+              () => res,
+              () => res,
+            )
+          : Promise.resolve(res),
+      ),
+  });
+
+  return {
+    /**
+     * POSTs one TokenReview of `token` for `audiences` as `bearer`. Resolves the review's status
+     * (which may say "not authenticated": that is an answer, not an error). Rejects with
+     * {@link TokenReviewHttpError} for a non-2xx status and {@link TokenReviewTransportError}
+     * when there is no usable answer within `timeoutMs`.
+     */
+    async review(token: string, audiences: string[], bearer: string): Promise<V1TokenReviewStatus> {
+      const signal = AbortSignal.timeout(options.timeoutMs);
+      try {
+        const result = await api.createTokenReview(
+          {
+            body: {
+              apiVersion: 'authentication.k8s.io/v1',
+              kind: 'TokenReview',
+              spec: { token, ...(audiences.length > 0 ? { audiences } : {}) },
+            },
+          },
+          { middleware: [perCall(bearer, signal)], middlewareMergeStrategy: 'replace' },
+        );
+        return result.status ?? {};
+      } catch (err) {
+        if (err instanceof ApiException) {
+          throw new TokenReviewHttpError(err.code, statusMessage(err.body));
+        }
+        if (signal.aborted) {
+          throw new TokenReviewTransportError(`no answer within ${options.timeoutMs} ms`, { cause: err });
+        }
+        // Messages of node-fetch / JSON errors name the URL and the socket error, never the token.
+        throw new TokenReviewTransportError((err as Error).message, { cause: err });
+      }
+    },
+
+    /**
+     * Resolves when the API server answers HTTP at all (any status below 500) to
+     * `GET /.well-known/openid-configuration` within `timeoutMs`: a TokenReview-free reachability
+     * probe that works with or without RBAC for discovery. Rejects otherwise.
+     */
+    async probe(bearer: string | undefined): Promise<void> {
+      const res = await httpGet(`${host}/.well-known/openid-configuration`, {
+        timeoutMs: options.timeoutMs,
+        maxBytes: 64 * 1024,
+        agent,
+        ...(bearer !== undefined ? { headers: { authorization: `Bearer ${bearer}` } } : {}),
+      });
+      if (res.status >= 500) throw new Error(`API server answered HTTP ${res.status}`);
+    },
+
+    close(): void {
+      agent.destroy();
+    },
+  };
+};
+export type TokenReviewClient = ReturnType<typeof createTokenReviewClient>;

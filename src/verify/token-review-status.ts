@@ -1,0 +1,132 @@
+import type { V1TokenReviewStatus } from '@kubernetes/client-node';
+import { type Identity, serviceAccountUsername, type UnverifiedClaims } from '../identity/index.js';
+
+/** Why a review did not prove the token: an internal reason and a detail for the log. */
+export type ReviewRefusal = { reason: string; detail: string };
+
+const EXTRA = 'authentication.kubernetes.io/';
+
+/**
+ * A low-cardinality reason for a `status.error` string, for logs and metrics only. The decision
+ * to refuse never depends on this parsing (kubernetes-tokens §3.5: key off `authenticated` and
+ * `status.audiences`); it only names what the API server said, across its wordings since 1.19.
+ */
+export const reasonFromStatusError = (
+  error: string,
+  claims: Pick<UnverifiedClaims, 'pod' | 'secretName'>,
+) => {
+  const e = error.toLowerCase();
+  if (e.includes('has been invalidated') || e.includes("does not match server's copy")) {
+    // The bound object is gone (or deleting for more than 60 s).
+    if (claims.pod !== undefined) return 'tokenreview_pod_not_found';
+    if (claims.secretName !== undefined) return 'tokenreview_secret_not_found';
+    return 'tokenreview_invalidated';
+  }
+  if (e.includes('has expired')) return 'tokenreview_expired';
+  if (e.includes('not valid yet')) return 'tokenreview_not_yet_valid';
+  if (e.includes('issued in the future')) return 'tokenreview_issued_in_future';
+  if (e.includes('token audiences') || e.includes('audience')) return 'tokenreview_audience';
+  if (e.includes('does not match')) return 'tokenreview_uid_mismatch';
+  if (e.includes('has been deleted') || e.includes('not found'))
+    return 'tokenreview_service_account_not_found';
+  if (e.includes('marked invalid')) return 'tokenreview_legacy_token_invalid';
+  if (e.includes('go-jose') || e.includes('signature') || e.includes('no keys found')) {
+    return 'tokenreview_bad_signature';
+  }
+  return 'tokenreview_error';
+};
+
+const one = (extra: Record<string, string[]> | undefined, key: string): string | undefined => {
+  const v = extra?.[`${EXTRA}${key}`];
+  return Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
+};
+
+/**
+ * Vault's TokenReview checks (vault-compat §1.6) plus what the extras allow, in order:
+ * `status.error` → refused; not `authenticated` → refused; `status.audiences` must contain what
+ * was asked (an API server that does not echo audiences is not audience-aware: refused); the
+ * username must be `system:serviceaccount:<ns>:<sa>` of the claims, `user.uid` the claims' SA uid;
+ * pod, node and JTI extras, when present, must agree with the claims.
+ *
+ * Returns the identity — claims confirmed by the review, pod/node taken from the extras the API
+ * server verified — or the refusal. `requested` is the `spec.audiences` that was sent.
+ */
+export const interpretReview = (
+  status: V1TokenReviewStatus,
+  claims: UnverifiedClaims,
+  requested: string[],
+): { identity: Identity } | { refusal: ReviewRefusal } => {
+  const refuse = (reason: string, detail: string) => ({ refusal: { reason, detail } });
+  if (typeof status.error === 'string' && status.error !== '') {
+    return refuse(reasonFromStatusError(status.error, claims), `lookup failed: ${status.error}`);
+  }
+  if (status.authenticated !== true) {
+    return refuse('tokenreview_not_authenticated', 'lookup failed: service account jwt not valid');
+  }
+  const echoed = status.audiences ?? [];
+  const audiences = requested.length > 0 ? requested.filter((a) => echoed.includes(a)) : echoed;
+  if (requested.length > 0 && audiences.length === 0) {
+    return refuse(
+      'tokenreview_audience_not_echoed',
+      `lookup failed: service account jwt valid for audience(s) ${JSON.stringify(echoed)}, but wanted ${JSON.stringify(requested)}`,
+    );
+  }
+  const { namespace, issuer } = claims;
+  const name = claims.serviceAccount?.name;
+  const uid = claims.serviceAccount?.uid;
+  if (namespace === undefined || name === undefined || uid === undefined || issuer === undefined) {
+    return refuse('tokenreview_claims_missing', 'token has no iss/namespace/service account claims');
+  }
+  const user = status.user ?? {};
+  const username = serviceAccountUsername(namespace, name);
+  if (user.username !== username) {
+    return refuse(
+      'tokenreview_identity_mismatch',
+      `JWT names did not match: username=${String(user.username)}`,
+    );
+  }
+  if (user.uid !== uid) {
+    return refuse('tokenreview_identity_mismatch', 'JWT UIDs did not match');
+  }
+  const extra = user.extra;
+  const podName = one(extra, 'pod-name');
+  const podUid = one(extra, 'pod-uid');
+  if (
+    claims.pod !== undefined &&
+    podName !== undefined &&
+    (podName !== claims.pod.name || podUid !== claims.pod.uid)
+  ) {
+    return refuse('tokenreview_identity_mismatch', 'pod extras did not match the pod claim');
+  }
+  const nodeName = one(extra, 'node-name');
+  const nodeUid = one(extra, 'node-uid');
+  if (claims.node !== undefined && nodeName !== undefined && nodeName !== claims.node.name) {
+    return refuse('tokenreview_identity_mismatch', 'node extras did not match the node claim');
+  }
+  const credential = one(extra, 'credential-id');
+  const jti = credential?.startsWith('JTI=') ? credential.slice(4) : undefined;
+  if (claims.jti !== undefined && jti !== undefined && jti !== claims.jti) {
+    return refuse('tokenreview_identity_mismatch', 'credential-id did not match the jti claim');
+  }
+  const pod = podName !== undefined && podUid !== undefined ? { name: podName, uid: podUid } : claims.pod;
+  const node =
+    nodeName !== undefined
+      ? { name: nodeName, ...(nodeUid !== undefined ? { uid: nodeUid } : {}) }
+      : claims.node;
+  const finalJti = jti ?? claims.jti;
+  return {
+    identity: {
+      issuer,
+      subject: username,
+      namespace,
+      serviceAccount: { name, uid },
+      ...(pod !== undefined ? { pod } : {}),
+      ...(node !== undefined ? { node } : {}),
+      ...(claims.secretName !== undefined ? { secretName: claims.secretName } : {}),
+      audiences,
+      ...(claims.expiresAt !== undefined ? { expiresAt: claims.expiresAt } : {}),
+      ...(finalJti !== undefined ? { jti: finalJti } : {}),
+      legacy: claims.legacy,
+    },
+  };
+};

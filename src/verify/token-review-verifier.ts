@@ -1,0 +1,222 @@
+import type { KubernetesMountConfig } from '../config/index.js';
+import { AuthgateError, permissionDenied, unavailable } from '../errors.js';
+import { type Identity, parseLoginClaims, type UnverifiedClaims, validateClaims } from '../identity/index.js';
+import { type Clock, nowSeconds } from '../lib/clock.js';
+import { fingerprint, hmacB64 } from '../lib/hash.js';
+import { createLimiter, createSingleFlight } from '../lib/single-flight.js';
+import { createMemoryResultCache, type ResultCache } from './result-cache.js';
+import { createReviewerToken } from './reviewer-token.js';
+import { createTokenReviewClient, TokenReviewHttpError } from './token-review-client.js';
+import { interpretReview, type ReviewRefusal } from './token-review-status.js';
+import type { Verifier, VerifierStats, VerifyRequest } from './verifier.js';
+import type { VerifierLog } from './verifier-log.js';
+
+/** What the review cache holds: a proven identity, or (briefly) a refusal the API server gave. */
+export type CachedReview = { ok: true; identity: Identity } | { ok: false; reason: string; detail: string };
+
+export type TokenReviewVerifierDeps = {
+  clock: Clock;
+  log: VerifierLog;
+  /** HMAC key for cache keys (the token itself is never a key). */
+  cacheKey: Buffer;
+  /** Reads the reviewer token file. Default: node:fs. */
+  readFile?: (path: string) => Promise<string>;
+  /** Replaces the in-process review cache (e.g. with a shared second level). */
+  cache?: ResultCache<CachedReview>;
+};
+
+/**
+ * How long a refusal the API server gave about a token (not authenticated, pod gone, audience,
+ * identity mismatch) is remembered, so one bad token retried in a loop costs one TokenReview per
+ * this period. Never applied to 401/403 (the reviewer's rights) or to anything UNAVAILABLE.
+ */
+export const NEGATIVE_CACHE_TTL_MS = 5000;
+
+const UNAUTHORIZED_DETAIL =
+  'lookup failed: service account unauthorized; this could mean it has been deleted or recreated with a new token';
+
+/**
+ * Proves a JWT with the API server's TokenReview (`POST /apis/authentication.k8s.io/v1/tokenreviews`),
+ * which also sees deletions: a token whose pod is gone (past the API server's 60 s grace) is refused.
+ *
+ * - Bearer: the contents of `mount.tokenReviewerJwtFile` (re-read when the kubelet rotates it, at
+ *   least every 60 s, and after a 401), or — with no file — the login JWT itself, as Vault does.
+ * - `spec.audiences` = `[audience]`, or the token's own `aud` list when the role has none.
+ * - Successes are cached under HMAC(cacheKey, jwt, audiences) for min(exp − now,
+ *   `tokenReview.cacheTtlSeconds`); refusals from a review for {@link NEGATIVE_CACHE_TTL_MS};
+ *   UNAVAILABLE never. Concurrent misses of one key make one call; at most
+ *   `tokenReview.maxConcurrent` calls are in flight, `maxQueue` more wait, the rest get 503.
+ * - The claims are re-checked locally first (alg, iss, aud, exp/nbf/iat with leeway) so a token
+ *   wrong on its face never costs an API call.
+ *
+ * Throws `TypeError` when the mount has no `kubernetesHost`.
+ */
+export const createTokenReviewVerifier = (
+  mount: KubernetesMountConfig,
+  deps: TokenReviewVerifierDeps,
+): Verifier => {
+  const host = mount.kubernetesHost;
+  if (host === undefined)
+    throw new TypeError(`mount ${mount.path}: tokenreview verification needs kubernetesHost`);
+  const { clock, log } = deps;
+  const cfg = mount.tokenReview;
+  const counters: VerifierStats = { cacheHits: 0, cacheMisses: 0, upstreamCalls: 0, upstreamErrors: 0 };
+  const client = createTokenReviewClient({ host, caCert: mount.kubernetesCaCert, timeoutMs: cfg.timeoutMs });
+  const reviewerFile = mount.tokenReviewerJwtFile;
+  const reviewer =
+    reviewerFile === undefined
+      ? undefined
+      : createReviewerToken(reviewerFile, {
+          clock,
+          log,
+          ...(deps.readFile ? { readFile: deps.readFile } : {}),
+        });
+  const cache =
+    deps.cache ?? createMemoryResultCache<CachedReview>({ clock, maxEntries: cfg.cacheMaxEntries });
+  const flight = createSingleFlight<Identity>();
+  const limiter = createLimiter(cfg.maxConcurrent, cfg.maxQueue, () =>
+    unavailable('too many pending TokenReview calls', 'tokenreview_queue_full'),
+  );
+
+  const failed = (jwt: string, reason: string, detail: string) =>
+    log.warn({ event: 'tokenreview.failed', reason, detail, jwt: fingerprint(jwt) }, 'tokenreview.failed');
+
+  const refused = (jwt: string, refusal: ReviewRefusal): AuthgateError => {
+    failed(jwt, refusal.reason, refusal.detail);
+    return permissionDenied(refusal.reason, refusal.detail);
+  };
+
+  const down = (
+    jwt: string,
+    message: string,
+    reason: string,
+    detail: string,
+    cause: unknown,
+  ): AuthgateError => {
+    counters.upstreamErrors++;
+    failed(jwt, reason, detail);
+    // Not the client's fault and not cached: the next login tries again.
+    return new AuthgateError('UNAVAILABLE', { message, reason, detail, cause });
+  };
+
+  /** One TokenReview round (retried once with a re-read reviewer token after a 401). */
+  const callApi = async (jwt: string, audiences: string[]) => {
+    let bearer = reviewer === undefined ? jwt : await reviewer.get();
+    for (let attempt = 0; ; attempt++) {
+      counters.upstreamCalls++;
+      try {
+        return await client.review(jwt, audiences, bearer);
+      } catch (err) {
+        if (err instanceof TokenReviewHttpError) {
+          if (err.status === 401 && reviewer !== undefined && attempt === 0) {
+            // The kubelet may have rotated the reviewer token since we last looked.
+            const fresh = await reviewer.get(true);
+            if (fresh !== bearer) {
+              bearer = fresh;
+              continue;
+            }
+          }
+          if (err.status === 401)
+            throw refused(jwt, { reason: 'tokenreview_unauthorized', detail: UNAUTHORIZED_DETAIL });
+          if (err.status === 403) {
+            throw refused(jwt, { reason: 'tokenreview_forbidden', detail: `lookup failed: ${err.message}` });
+          }
+          if (err.status === 400 || err.status === 422) {
+            throw refused(jwt, {
+              reason: 'tokenreview_bad_request',
+              detail: `lookup failed: ${err.message}`,
+            });
+          }
+          throw down(
+            jwt,
+            'kubernetes API server unavailable',
+            'tokenreview_upstream_error',
+            `HTTP ${err.status}: ${err.message}`,
+            err,
+          );
+        }
+        throw down(
+          jwt,
+          'kubernetes API server unreachable',
+          'tokenreview_unreachable',
+          (err as Error).message,
+          err,
+        );
+      }
+    }
+  };
+
+  const review = async (jwt: string, claims: UnverifiedClaims, audiences: string[], key: string) => {
+    const status = await callApi(jwt, audiences);
+    const outcome = interpretReview(status, claims, audiences);
+    if ('refusal' in outcome) {
+      await cache.set(key, { ok: false, ...outcome.refusal }, NEGATIVE_CACHE_TTL_MS);
+      throw refused(jwt, outcome.refusal);
+    }
+    const { identity } = outcome;
+    const boundMs = cfg.cacheTtlSeconds * 1000;
+    // A success is never reused past the token's own exp; legacy tokens (no exp) get the bound.
+    const ttlMs =
+      identity.expiresAt === undefined
+        ? boundMs
+        : Math.min(identity.expiresAt * 1000 - clock.nowMs(), boundMs);
+    await cache.set(key, { ok: true, identity }, ttlMs);
+    return identity;
+  };
+
+  return {
+    mode: 'tokenreview',
+    async verify(request: VerifyRequest): Promise<Identity> {
+      const { jwt, audience } = request;
+      // Re-derived from the very JWT being proven, so a caller's bug cannot pair one token's
+      // review with another token's claims.
+      const claims = parseLoginClaims(jwt);
+      validateClaims(claims, {
+        algorithms: mount.allowedAlgorithms,
+        issuers: mount.issuers,
+        audience,
+        leewaySeconds: mount.leewaySeconds,
+        nowSeconds: nowSeconds(clock),
+      });
+      const audiences = audience !== undefined ? [audience] : claims.audiences;
+      const key = hmacB64(deps.cacheKey, `${jwt}\n${audiences.join(',')}`);
+      const hit = await cache.get(key);
+      if (hit !== undefined) {
+        counters.cacheHits++;
+        if (hit.ok) return structuredClone(hit.identity);
+        log.debug(
+          { event: 'tokenreview.refusal_cached', reason: hit.reason, jwt: fingerprint(jwt) },
+          'tokenreview.refusal_cached',
+        );
+        throw permissionDenied(hit.reason, hit.detail);
+      }
+      counters.cacheMisses++;
+      const identity = await flight.run(key, () => limiter.run(() => review(jwt, claims, audiences, key)));
+      return structuredClone(identity);
+    },
+
+    /**
+     * Resolves when the reviewer token file (if configured) is readable and the API server
+     * answers HTTP at all to `GET /.well-known/openid-configuration` (any status below 500).
+     * Makes no TokenReview. Rejects `UNAVAILABLE` otherwise.
+     */
+    async ready(): Promise<void> {
+      const bearer = reviewer === undefined ? undefined : await reviewer.get();
+      try {
+        await client.probe(bearer);
+      } catch (err) {
+        throw new AuthgateError('UNAVAILABLE', {
+          message: 'kubernetes API server unreachable',
+          reason: 'tokenreview_unreachable',
+          detail: (err as Error).message,
+          cause: err,
+        });
+      }
+    },
+    stats: () => ({ ...counters }),
+    async close(): Promise<void> {
+      client.close();
+      await cache.clear();
+    },
+  };
+};

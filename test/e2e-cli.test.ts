@@ -1,0 +1,186 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createRequire } from 'node:module';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// The real Vault client, unchanged: authgate must look like Vault to it.
+const require = createRequire(import.meta.url);
+const nodeVault = require('node-vault') as (opts: {
+  endpoint: string;
+  apiVersion?: string;
+  token?: string;
+}) => {
+  token: string;
+  kubernetesLogin(args: {
+    role: string;
+    jwt: string;
+    mount_point?: string;
+  }): Promise<{ auth: Record<string, unknown> }>;
+  tokenLookupSelf(): Promise<{ data: Record<string, unknown> }>;
+  tokenRenewSelf(args?: { increment?: string | number }): Promise<{ auth: Record<string, unknown> }>;
+  tokenRevokeSelf(): Promise<unknown>;
+  tokenLookupAccessor(args: { accessor: string }): Promise<{ data: Record<string, unknown> }>;
+};
+
+const BIN = join(import.meta.dirname, '..', 'bin', 'authgate.js');
+
+type Running = {
+  child: ChildProcessWithoutNullStreams;
+  output: () => string;
+  exited: Promise<number | null>;
+};
+
+const run = (args: string[], env: Record<string, string>): Running => {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+};
+
+const waitFor = async (
+  what: () => RegExpMatchArray | null,
+  timeoutMs = 15_000,
+): Promise<RegExpMatchArray> => {
+  const start = Date.now();
+  for (;;) {
+    const m = what();
+    if (m) return m;
+    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting for output');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe('authgate dev as a child process, driven by the node-vault client', () => {
+  let dev: Running;
+  let endpoint: string;
+  let firstToken: string;
+  let adminToken: string;
+  const dir = mkdtempSync(join(tmpdir(), 'authgate-e2e-'));
+  const env = { AUTHGATE_DEV_STATE: join(dir, 'dev.json'), AUTHGATE_LOG_LEVEL: 'warn' };
+
+  beforeAll(async () => {
+    dev = run(['dev', '--port', '0'], env);
+    endpoint = (await waitFor(() => dev.output().match(/Gateway:\s+(http:\/\/\S+)/)))[1] ?? '';
+    await waitFor(() => dev.output().match(/More tokens/));
+    firstToken = (dev.output().match(/\n\s+(eyJ[\w-]+\.[\w-]+\.[\w-]+)\n/) ?? [])[1] ?? '';
+    adminToken = (dev.output().match(/Admin token:\s+(\S+)/) ?? [])[1] ?? '';
+  });
+
+  afterAll(async () => {
+    dev.child.kill('SIGTERM');
+    await dev.exited;
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints a token and a curl line that work', async () => {
+    expect(firstToken).not.toBe('');
+    expect(dev.output()).toContain(`curl -s -X POST ${endpoint}/v1/auth/kubernetes/login`);
+    const res = await fetch(`${endpoint}/v1/auth/kubernetes/login`, {
+      method: 'POST',
+      body: JSON.stringify({ role: 'nginx', jwt: firstToken }),
+    });
+    expect(res.status).toBe(200);
+  });
+
+  it('logs in with kubernetesLogin, looks itself up, renews and revokes', async () => {
+    const vault = nodeVault({ endpoint, apiVersion: 'v1' });
+    // node-vault 0.12 renders the default mount as `auth//login` unless mount_point is given
+    // (its template reads kubernetesPath from the call's args); real Vault answers that with 404 too.
+    const login = await vault.kubernetesLogin({ role: 'nginx', jwt: firstToken, mount_point: 'kubernetes' });
+    expect(vault.token).toBe(login.auth['client_token']);
+    const self = await vault.tokenLookupSelf();
+    expect(self.data).toMatchObject({
+      path: 'auth/kubernetes/login',
+      display_name: 'kubernetes-test-nginx',
+      policies: ['default', 'nginx'],
+      meta: { role: 'nginx', service_account_name: 'nginx', service_account_namespace: 'test' },
+    });
+    const renewed = await vault.tokenRenewSelf({ increment: '2h' });
+    expect(renewed.auth['lease_duration']).toBe(7200);
+    const admin = nodeVault({ endpoint, apiVersion: 'v1', token: adminToken });
+    const byAccessor = await admin.tokenLookupAccessor({ accessor: String(login.auth['accessor']) });
+    expect(byAccessor.data['display_name']).toBe('kubernetes-test-nginx');
+    await vault.tokenRevokeSelf();
+    await expect(vault.tokenLookupSelf()).rejects.toMatchObject({ response: { statusCode: 403 } });
+  });
+
+  it('mints more tokens with `authgate dev token`, for a new pod too, that log in through both mounts', async () => {
+    const mint = run(
+      ['dev', 'token', '--namespace', 'test', '--service-account', 'nginx', '--pod', 'nginx-2'],
+      env,
+    );
+    expect(await mint.exited).toBe(0);
+    const jwt = mint.output().trim();
+    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as {
+      'kubernetes.io': { pod: { name: string } };
+    };
+    expect(payload['kubernetes.io'].pod.name).toBe('nginx-2');
+    for (const mount of ['kubernetes', 'kubernetes-jwks']) {
+      const vault = nodeVault({ endpoint, apiVersion: 'v1' });
+      const login = await vault.kubernetesLogin({ role: 'nginx', jwt, mount_point: mount });
+      expect((login.auth['metadata'] as Record<string, string>)['pod_name']).toBe('nginx-2');
+    }
+  });
+});
+
+describe('authgate server', () => {
+  it('refuses to start on a bad config and lists every problem with its path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'authgate-cfg-'));
+    try {
+      const file = join(dir, 'authgate.yaml');
+      writeFileSync(
+        file,
+        [
+          'auth:',
+          '  kubernetes:',
+          '    type: kubernetes',
+          '    verification: tokenreview',
+          '    roles:',
+          '      web:',
+          '        bound_service_account_names: [web]',
+          '        bound_service_account_namespaces: [prod]',
+          '        token_ttl: 2h',
+          '        token_max_ttl: 1h',
+        ].join('\n'),
+      );
+      const server = run(['server', '--config', file], {});
+      expect(await server.exited).toBe(78);
+      const out = server.output();
+      expect(out).toContain('auth.kubernetes.kubernetes_host');
+      expect(out).toContain('auth.kubernetes.roles.web.audience');
+      expect(out).toContain("'token_ttl' cannot be greater than 'token_max_ttl'");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 0 on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'authgate-cfg-'));
+    try {
+      const file = join(dir, 'authgate.yaml');
+      writeFileSync(
+        file,
+        [
+          'listener: {port: 0}',
+          'auth:',
+          '  kubernetes:',
+          '    type: kubernetes',
+          '    kubernetes_host: http://127.0.0.1:1',
+          '    verification: tokenreview',
+          '    roles:',
+          '      web: {bound_service_account_names: [web], bound_service_account_namespaces: [prod], audience: vault}',
+        ].join('\n'),
+      );
+      const server = run(['server', '--config', file], {});
+      await waitFor(() => server.output().match(/server\.listening/));
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
