@@ -11,3 +11,5 @@ export type {
 export { createMounts } from './mounts.js';
 export type { MountDeps } from './mounts.js';
 export { checkServiceAccountBinding, sanitizePolicies } from './role-binding.js';
+export { createRevocationService, parseRevocationTarget } from './revocation-service.js';
+export type { RevocationResult, RevocationService, RevocationTarget } from './revocation-service.js';

@@ -6,7 +6,7 @@ import { type Clock, nowSeconds } from '../lib/clock.js';
 import { createCidrSet, type CidrSet } from '../lib/cidr.js';
 import { fingerprint } from '../lib/hash.js';
 import type { Logger } from '../telemetry/index.js';
-import type { IssueInput, IssuedToken, TokenRecord } from '../tokens/index.js';
+import type { IssueInput, IssuedToken, RevocationIndex, TokenRecord } from '../tokens/index.js';
 import type { Verifier } from '../verify/index.js';
 import { checkServiceAccountBinding, sanitizePolicies } from './role-binding.js';
 
@@ -48,6 +48,16 @@ const entityId = (key: Buffer, mount: string, alias: string): string => {
   const h = createHmac('sha256', key).update(`entity\n${mount}\n${alias}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 };
+
+/**
+ * The revocation indexes a login token is listed in, so that an operator can revoke every token
+ * of a role, a service account or a pod at once (`POST /v1/auth/token/revoke-identity`).
+ */
+export const revocationIndexes = (mountPath: string, role: string, identity: Identity): RevocationIndex[] => [
+  { kind: 'role', value: `${mountPath}/${role}` },
+  { kind: 'sa', value: `${identity.namespace}/${identity.serviceAccount.name}` },
+  ...(identity.pod === undefined ? [] : [{ kind: 'pod', value: identity.pod.uid }]),
+];
 
 /**
  * The kubernetes auth method's login, in Vault's order (vault-compat §1.3): input checks, role

@@ -1,10 +1,16 @@
 import type { KubernetesMountConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../telemetry/index.js';
-import { createVerifier, type Verifier } from '../verify/index.js';
+import { createVerifier, type Verifier, type VerifierDeps } from '../verify/index.js';
 import type { Mount } from './login-service.js';
 
-export type MountDeps = { clock: Clock; log: Logger; cacheKey: Buffer };
+export type MountDeps = {
+  clock: Clock;
+  log: Logger;
+  cacheKey: Buffer;
+  /** The review cache of a tokenreview mount when replicas share one; undefined = in-process. */
+  reviewCacheFor?: (mount: KubernetesMountConfig) => VerifierDeps['reviewCache'];
+};
 
 /** Builds each configured mount with the verifier its `verification` mode names. */
 export const createMounts = (
@@ -13,7 +19,13 @@ export const createMounts = (
 ): Map<string, Mount & { verifier: Verifier }> => {
   const mounts = new Map<string, Mount & { verifier: Verifier }>();
   for (const [path, config] of configs) {
-    const verifier = createVerifier(config, { ...deps, log: deps.log.child({ mount: path }) });
+    const reviewCache = config.verification === 'tokenreview' ? deps.reviewCacheFor?.(config) : undefined;
+    const verifier = createVerifier(config, {
+      clock: deps.clock,
+      cacheKey: deps.cacheKey,
+      log: deps.log.child({ mount: path }),
+      ...(reviewCache ? { reviewCache } : {}),
+    });
     mounts.set(path, { config, verifier });
   }
   return mounts;

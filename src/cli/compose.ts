@@ -1,15 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
-import { createLoginService, createMounts } from '../auth/index.js';
-import type { AuthgateConfig } from '../config/index.js';
+import { createLoginService, createMounts, createRevocationService } from '../auth/index.js';
+import type { AuthgateConfig, KubernetesMountConfig } from '../config/index.js';
 import { buildApp } from '../http/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { hmacB64, safeEqual } from '../lib/hash.js';
-import { createKeys, createMemoryStore, type Store } from '../store/index.js';
+import { createKeys, createMemoryStore, createRedisStore, type Store } from '../store/index.js';
 import { createLogger, type Logger } from '../telemetry/index.js';
 import { createTokenService, type TokenService } from '../tokens/index.js';
-import type { Verifier } from '../verify/index.js';
+import {
+  createMemoryResultCache,
+  createSharedCache,
+  type CachedReview,
+  type SharedCache,
+  type Verifier,
+} from '../verify/index.js';
 
 export const VERSION = '0.1.0';
 
@@ -22,6 +28,8 @@ export type ComposeOptions = {
   adminToken?: string;
   /** A store to use instead of the configured one (tests that read the raw store). */
   store?: Store;
+  /** With `store`: share verification caches through it, as with Redis. Default false. */
+  sharedCaches?: boolean;
 };
 
 export type ComposedServer = {
@@ -93,10 +101,39 @@ export const composeServer = (
     isAdmin: (token: string) => adminHmac !== undefined && safeEqual(hmacB64(key, token), adminHmac),
   };
 
-  const store = options.store ?? createMemoryStore({ clock });
-  const tokens = createTokenService({ store, keys: createKeys(config.store.keyPrefix), clock, serverKey });
-  const mounts = createMounts(config.mounts, { clock, log, cacheKey: serverKey });
+  const store =
+    options.store ??
+    (config.store.type === 'redis'
+      ? createRedisStore(config.store.redis, { log: log.child({ part: 'store' }) })
+      : createMemoryStore({ clock }));
+  const keys = createKeys(config.store.keyPrefix);
+  const tokens = createTokenService({ store, keys, clock, serverKey });
+  // Replicas share TokenReview results through the store; one process keeps them in memory.
+  const shared = options.store !== undefined ? options.sharedCaches === true : config.store.type === 'redis';
+  const reviewCaches: Array<SharedCache<CachedReview>> = [];
+  const reviewCacheFor = (mount: KubernetesMountConfig) => {
+    const cache = createSharedCache<CachedReview>(
+      createMemoryResultCache<CachedReview>({ clock, maxEntries: mount.tokenReview.cacheMaxEntries }),
+      {
+        store,
+        keys,
+        clock,
+        log: log.child({ mount: mount.path }),
+        kind: `tokenreview:${mount.path}`,
+        lockTtlMs: mount.tokenReview.timeoutMs + 1000,
+      },
+    );
+    reviewCaches.push(cache);
+    return cache;
+  };
+  const mounts = createMounts(config.mounts, {
+    clock,
+    log,
+    cacheKey: serverKey,
+    ...(shared ? { reviewCacheFor } : {}),
+  });
   const login = createLoginService({ mounts, tokens, clock, log, entityKey: serverKey });
+  const revocation = createRevocationService({ tokens, caches: reviewCaches });
   const verifiers = new Map([...mounts].map(([path, m]) => [path, m.verifier]));
 
   const readiness = async () => {
@@ -122,6 +159,7 @@ export const composeServer = (
       login,
       tokens,
       admin,
+      revocation,
       clock,
       health: {
         version: VERSION,

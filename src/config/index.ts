@@ -3,6 +3,7 @@ export type {
   JwksConfig,
   JwksSourceConfig,
   KubernetesMountConfig,
+  RedisConfig,
   RoleConfig,
   TokenReviewConfig,
 } from './types.js';

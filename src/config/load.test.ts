@@ -124,3 +124,54 @@ auth:
     expect(problems[0]?.line).toBeDefined();
   });
 });
+
+describe('store configuration', () => {
+  it('defaults to the memory store', () => {
+    expect(parseConfig(VALID, { env: {} }).store).toEqual({ type: 'memory', keyPrefix: 'ag:' });
+  });
+
+  it('requires a shared server key with redis', () => {
+    const text = `${VALID}\nstore:\n  type: redis\n  redis:\n    url: redis://127.0.0.1:6379\n`;
+    expect(problemsOf(text).map((p) => p.path)).toContain('server_key_file');
+  });
+
+  it('takes AUTHGATE_REDIS_URL as a standalone redis store', () => {
+    const c = parseConfig(`${VALID}\nserver_key_file: /dev/null\n`, {
+      env: { AUTHGATE_REDIS_URL: 'redis://cache:6380/2' },
+    });
+    expect(c.store).toMatchObject({
+      type: 'redis',
+      redis: { url: 'redis://cache:6380/2', commandTimeoutMs: 1000 },
+    });
+  });
+
+  it.each([
+    [
+      'no mode',
+      '    username: app\n',
+      'exactly one of url, sentinels or cluster_nodes must be set (or AUTHGATE_REDIS_URL)',
+    ],
+    [
+      'two modes',
+      '    url: redis://a:1\n    cluster_nodes: [{host: a, port: 1}]\n',
+      'exactly one of url, sentinels or cluster_nodes must be set (or AUTHGATE_REDIS_URL)',
+    ],
+    ['a bad URL', '    url: http://a:1\n', 'expected a redis:// or rediss:// URL'],
+    [
+      'an unreadable password file',
+      '    url: redis://a:1\n    password_file: /nonexistent/pw\n',
+      'cannot read /nonexistent/pw',
+    ],
+  ])('refuses %s', (_what, redis, message) => {
+    const text = `${VALID}\nserver_key_file: /dev/null\nstore:\n  type: redis\n  redis:\n${redis}`;
+    expect(problemsOf(text).some((p) => p.message.startsWith(message))).toBe(true);
+  });
+
+  it('reads sentinel settings', () => {
+    const text = `${VALID}\nserver_key_file: /dev/null\nstore:\n  type: redis\n  redis:\n    sentinels: [{host: s1, port: 26379}]\n    sentinel_name: primary\n`;
+    expect(parseConfig(text, { env: {} }).store).toMatchObject({
+      type: 'redis',
+      redis: { sentinels: [{ host: 's1', port: 26379 }], sentinelName: 'primary' },
+    });
+  });
+});

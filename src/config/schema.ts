@@ -109,6 +109,38 @@ export const KubernetesMountSchema = Type.Object(
   { additionalProperties: false },
 );
 
+const HostPort = Type.Object(
+  { host: Type.String({ minLength: 1 }), port: Type.Integer({ minimum: 1, maximum: 65535 }) },
+  { additionalProperties: false },
+);
+
+const RedisSchema = Type.Object(
+  {
+    /** Standalone: `redis://[user:pass@]host:port[/db]`, or `rediss://` for TLS. */
+    url: Type.Optional(Type.String({ minLength: 1 })),
+    /** Sentinel mode: the sentinels, and the master's name (`sentinel_name`, default mymaster). */
+    sentinels: Type.Optional(Type.Array(HostPort, { minItems: 1 })),
+    sentinel_name: Type.Optional(Type.String({ minLength: 1 })),
+    /** Cluster mode: seed nodes. */
+    cluster_nodes: Type.Optional(Type.Array(HostPort, { minItems: 1 })),
+    username: Type.Optional(Type.String({ minLength: 1 })),
+    password_file: Type.Optional(Type.String({ minLength: 1 })),
+    tls: Type.Optional(
+      Type.Object(
+        {
+          ca_file: Type.Optional(Type.String({ minLength: 1 })),
+          cert_file: Type.Optional(Type.String({ minLength: 1 })),
+          key_file: Type.Optional(Type.String({ minLength: 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    command_timeout: Type.Optional(Duration),
+    connect_timeout: Type.Optional(Duration),
+  },
+  { additionalProperties: false },
+);
+
 export const ConfigSchema = Type.Object(
   {
     listener: Type.Optional(
@@ -141,8 +173,9 @@ export const ConfigSchema = Type.Object(
     store: Type.Optional(
       Type.Object(
         {
-          type: Type.Literal('memory'),
+          type: Type.Union([Type.Literal('memory'), Type.Literal('redis')]),
           key_prefix: Type.Optional(Type.String({ minLength: 1 })),
+          redis: Type.Optional(RedisSchema),
         },
         { additionalProperties: false },
       ),

@@ -66,6 +66,19 @@ export type KubernetesMountConfig = {
   roles: Map<string, RoleConfig>;
 };
 
+/** How to reach Redis; secrets already read from their files. Exactly one mode is set. */
+export type RedisConfig = {
+  url?: string;
+  sentinels?: Array<{ host: string; port: number }>;
+  sentinelName?: string;
+  clusterNodes?: Array<{ host: string; port: number }>;
+  username?: string;
+  password?: string;
+  tls?: { ca?: string; cert?: string; key?: string };
+  commandTimeoutMs: number;
+  connectTimeoutMs: number;
+};
+
 export type AuthgateConfig = {
   listener: {
     address: string;
@@ -75,7 +88,7 @@ export type AuthgateConfig = {
     trustedProxies: string[];
   };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
-  store: { type: 'memory'; keyPrefix: string };
+  store: { type: 'memory'; keyPrefix: string } | { type: 'redis'; keyPrefix: string; redis: RedisConfig };
   serverKeyFile: string | undefined;
   adminTokenFile: string | undefined;
   mounts: Map<string, KubernetesMountConfig>;

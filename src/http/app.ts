@@ -15,6 +15,7 @@ export type AppDeps = {
   loginOutcome?: LoginRouteDeps['onOutcome'];
   tokens: TokenRouteDeps['tokens'] & LoginRouteDeps['tokens'];
   admin: TokenRouteDeps['admin'];
+  revocation: TokenRouteDeps['revocation'];
   health: HealthDeps;
   clock: TokenRouteDeps['clock'];
 };
@@ -57,6 +58,7 @@ export const buildApp = (
     admin: deps.admin,
     clock: deps.clock,
     renewalTerms: deps.login.renewalTerms,
+    revocation: deps.revocation,
   });
   return app;
 };

@@ -4,3 +4,7 @@ export { createMemoryStore } from './memory-store.js';
 export type { MemoryStoreOptions } from './memory-store.js';
 export { DEFAULT_KEY_PREFIX, createKeys } from './keys.js';
 export type { Keys } from './keys.js';
+export type { BatchOp } from './store.js';
+export type { MemoryStore } from './memory-store.js';
+export { createRedisStore } from './redis-store.js';
+export type { RedisConnectionOptions, RedisStoreDeps } from './redis-store.js';

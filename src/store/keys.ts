@@ -12,7 +12,13 @@ export const createKeys = (prefix: string = DEFAULT_KEY_PREFIX) => ({
   tokenUses: (tokenHmac: string) => `${prefix}token-uses:${tokenHmac}`,
   /** Accessor → token HMAC, under HMAC(server key, accessor). */
   accessor: (accessorHmac: string) => `${prefix}accessor:${accessorHmac}`,
+  /** A revocation index: the set of token HMACs issued for one role, service account or pod. */
+  index: (kind: string, value: string) => `${prefix}index:${kind}:${value}`,
   /** A cached verification result (TokenReview or JWKS), under HMAC(token + audiences). */
   verified: (kind: string, cacheKey: string) => `${prefix}verified:${kind}:${cacheKey}`,
+  /** Pub/sub channel on which replicas announce cache invalidations. */
+  invalidationChannel: () => `${prefix}invalidate`,
+  /** Lock held by the replica that is verifying one token, so others wait for its result. */
+  verifyLock: (kind: string, cacheKey: string) => `${prefix}lock:${kind}:${cacheKey}`,
 });
 export type Keys = ReturnType<typeof createKeys>;

@@ -1,7 +1,9 @@
+import { EventEmitter } from 'node:events';
 import type { Clock } from '../lib/clock.js';
-import type { SetOptions, Store } from './store.js';
+import type { BatchOp, SetOptions, Store } from './store.js';
 
 type Entry = { value: string; expiresAtMs: number };
+type SetEntry = { members: Set<string>; expiresAtMs: number };
 
 export type MemoryStoreOptions = {
   clock: Clock;
@@ -9,54 +11,68 @@ export type MemoryStoreOptions = {
   sweepIntervalMs?: number;
 };
 
+export type MemoryStore = Store & {
+  size(): number;
+  sweep(): void;
+  /** Every live key and value (sets as JSON arrays), for tests that read the raw store. */
+  entries(): Array<[string, string]>;
+};
+
 /**
  * The embedded store: one process, nothing persisted. Expiry is read from the injected clock on
  * every access, and a background sweep (unref'd, so it never keeps the process alive) drops
- * expired entries so that memory stays bounded by what is live.
+ * expired entries so that memory stays bounded by what is live. Every operation runs to
+ * completion before another starts, so batches are atomic.
  */
-export const createMemoryStore = ({
-  clock,
-  sweepIntervalMs = 30_000,
-}: MemoryStoreOptions): Store & {
-  size(): number;
-  sweep(): void;
-  /** Every live key and value, for tests that read the raw store. */
-  entries(): Array<[string, string]>;
-} => {
+export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemoryStoreOptions): MemoryStore => {
   const data = new Map<string, Entry>();
-  const live = (key: string): Entry | undefined => {
-    const e = data.get(key);
+  const sets = new Map<string, SetEntry>();
+  const bus = new EventEmitter();
+  bus.setMaxListeners(0);
+
+  const live = <E extends { expiresAtMs: number }>(map: Map<string, E>, key: string): E | undefined => {
+    const e = map.get(key);
     if (e === undefined) return undefined;
     if (e.expiresAtMs <= clock.nowMs()) {
-      data.delete(key);
+      map.delete(key);
       return undefined;
     }
     return e;
   };
   const sweep = () => {
     const now = clock.nowMs();
-    for (const [k, e] of data) if (e.expiresAtMs <= now) data.delete(k);
+    for (const map of [data, sets] as Array<Map<string, { expiresAtMs: number }>>) {
+      for (const [k, e] of map) if (e.expiresAtMs <= now) map.delete(k);
+    }
   };
   const timer = sweepIntervalMs > 0 ? setInterval(sweep, sweepIntervalMs) : undefined;
   timer?.unref();
   const expiry = (ttlMs: number | undefined) => (ttlMs === undefined ? Infinity : clock.nowMs() + ttlMs);
 
+  const set = (key: string, value: string, options: SetOptions = {}): boolean => {
+    const exists = live(data, key) !== undefined;
+    if (options.mode === 'if-absent' && exists) return false;
+    if (options.mode === 'if-present' && !exists) return false;
+    data.set(key, { value, expiresAtMs: expiry(options.ttlMs) });
+    return true;
+  };
+  const del = (key: string): boolean =>
+    (live(data, key) !== undefined && data.delete(key)) ||
+    (live(sets, key) !== undefined && sets.delete(key));
+  const setAdd = (key: string, members: readonly string[], ttlMs?: number): void => {
+    const e = live(sets, key) ?? { members: new Set<string>(), expiresAtMs: Infinity };
+    if (!sets.has(key)) e.expiresAtMs = expiry(ttlMs);
+    else if (ttlMs !== undefined) e.expiresAtMs = Math.max(e.expiresAtMs, expiry(ttlMs));
+    for (const m of members) e.members.add(m);
+    sets.set(key, e);
+  };
+
   return {
-    get: async (key) => live(key)?.value,
-    set: async (key, value, options: SetOptions = {}) => {
-      const exists = live(key) !== undefined;
-      if (options.mode === 'if-absent' && exists) return false;
-      if (options.mode === 'if-present' && !exists) return false;
-      data.set(key, { value, expiresAtMs: expiry(options.ttlMs) });
-      return true;
-    },
-    delete: async (...keys) => {
-      let n = 0;
-      for (const k of keys) if (live(k) !== undefined && data.delete(k)) n++;
-      return n;
-    },
+    get: async (key) => live(data, key)?.value,
+    set: async (key, value, options) => set(key, value, options),
+    delete: async (...keys) => keys.filter(del).length,
     incrBy: async (key, delta, options = {}) => {
-      const e = live(key);
+      const e = live(data, key);
       const current = e === undefined ? 0 : Number(e.value);
       if (!Number.isInteger(current)) throw new TypeError(`value at ${key} is not an integer`);
       const next = current + delta;
@@ -64,20 +80,55 @@ export const createMemoryStore = ({
       return next;
     },
     ttlMs: async (key) => {
-      const e = live(key);
+      const e = live(data, key) ?? live(sets, key);
       if (e === undefined) return undefined;
       return e.expiresAtMs === Infinity ? Infinity : e.expiresAtMs - clock.nowMs();
+    },
+    setAdd: async (key, members, options = {}) => setAdd(key, members, options.ttlMs),
+    setMembers: async (key) => [...(live(sets, key)?.members ?? [])],
+    setRemove: async (key, members) => {
+      const e = live(sets, key);
+      if (e === undefined) return;
+      for (const m of members) e.members.delete(m);
+      if (e.members.size === 0) sets.delete(key);
+    },
+    batch: async (ops: readonly BatchOp[]) =>
+      ops.map((op) => {
+        switch (op.op) {
+          case 'set':
+            return set(op.key, op.value, op.options);
+          case 'delete':
+            return del(op.key);
+          case 'setAdd':
+            setAdd(op.key, op.members, op.ttlMs);
+            return true;
+        }
+      }),
+    publish: async (channel, message) => {
+      // Asynchronous, as a real pub/sub: a publisher never runs subscribers inline.
+      setImmediate(() => bus.emit(channel, message));
+    },
+    subscribe: async (channel, handler) => {
+      bus.on(channel, handler);
+      return async () => {
+        bus.off(channel, handler);
+      };
     },
     ping: async () => {},
     close: async () => {
       if (timer) clearInterval(timer);
       data.clear();
+      sets.clear();
+      bus.removeAllListeners();
     },
-    size: () => data.size,
+    size: () => data.size + sets.size,
     sweep,
     entries: () => {
       sweep();
-      return [...data].map(([k, e]) => [k, e.value]);
+      return [
+        ...[...data].map(([k, e]): [string, string] => [k, e.value]),
+        ...[...sets].map(([k, e]): [string, string] => [k, JSON.stringify([...e.members])]),
+      ];
     },
   };
 };

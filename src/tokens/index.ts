@@ -6,7 +6,7 @@ export { createTokenService } from './token-service.js';
 export type { TokenService } from './token-service.js';
 export type { IssueInput, IssuedToken, RenewOptions, RenewRefresh, TokenServiceDeps } from './types.js';
 export { REVOCATION_PENDING } from './record.js';
-export type { TokenRecord } from './record.js';
+export type { RevocationIndex, TokenRecord } from './record.js';
 export { calculateTtl, humanDuration } from './ttl.js';
 export type { MountTtls, TtlInput, TtlResult } from './ttl.js';
 export { authBlock, lookupResponseData } from './vault-shapes.js';

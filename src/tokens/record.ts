@@ -63,7 +63,15 @@ export type TokenRecord = {
   usesNotAfterMs: number | null;
   /** The mount's lease TTLs at issue (or as last returned by a renewal refresh). */
   mount: MountTtls;
+  /** Revocation indexes the token is listed in (by role, service account, pod); see `revokeByIndex`. */
+  indexes?: RevocationIndex[];
 };
+
+/**
+ * A named group of tokens an operator can revoke at once, e.g. `{kind: 'pod', value: '<uid>'}`.
+ * Kinds and values are chosen by the auth method; neither is secret.
+ */
+export type RevocationIndex = { kind: string; value: string };
 
 export const serializeRecord = (record: TokenRecord): string => JSON.stringify(record);
 

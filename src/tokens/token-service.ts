@@ -2,10 +2,10 @@ import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { AuthgateError, badRequest, permissionDenied, unavailable } from '../errors.js';
 import { createCidrSet } from '../lib/cidr.js';
 import { hmacB64 } from '../lib/hash.js';
-import { StoreUnavailableError } from '../store/index.js';
+import { StoreUnavailableError, type BatchOp } from '../store/index.js';
 import { assertCount, assertMount, placeLease } from './lease.js';
 import { REVOCATION_PENDING, parseRecord, serializeRecord } from './record.js';
-import type { TokenRecord } from './record.js';
+import type { RevocationIndex, TokenRecord } from './record.js';
 import { calculateTtl } from './ttl.js';
 import type { IssueInput, IssuedToken, RenewOptions, RenewRefresh, TokenServiceDeps } from './types.js';
 import { authBlock, lookupResponseData } from './vault-shapes.js';
@@ -79,6 +79,15 @@ export const createTokenService = (deps: TokenServiceDeps) => {
     const left = raw === undefined ? 0 : Number(raw);
     return left > 0 ? left : REVOCATION_PENDING;
   };
+
+  /** Adds the token to its revocation indexes, each kept at least as long as the token. */
+  const indexOps = (record: TokenRecord, tokenHmac: string, ttlMs: number): BatchOp[] =>
+    (record.indexes ?? []).map((i) => ({
+      op: 'setAdd',
+      key: keys.index(i.kind, i.value),
+      members: [tokenHmac],
+      ttlMs,
+    }));
 
   /** Deletes the record first (that is what invalidates the token), then counter and index. */
   const deleteEntries = async (tokenHmac: string, accessorHmac: string | undefined) => {
@@ -185,26 +194,38 @@ export const createTokenService = (deps: TokenServiceDeps) => {
         numUses: input.numUses,
         usesNotAfterMs,
         mount: { ...input.mount },
+        ...(input.indexes && input.indexes.length > 0
+          ? { indexes: input.indexes.map((i) => ({ ...i })) }
+          : {}),
       };
 
-      // The record is written last: until it exists the token is not valid, so a failure
-      // half-way leaves only unreachable entries that expire with their TTL.
+      // One round trip (MULTI on Redis). The record is written last: should a backend apply the
+      // batch key by key (Redis Cluster), a failure half-way leaves only unreachable entries that
+      // expire with their TTL.
       const ttlMs = lease.expireTimeMs - nowMs;
-      let fresh = true;
+      const ops: BatchOp[] = [];
       if (usesNotAfterMs !== null) {
-        fresh = await guard(
-          store.set(keys.tokenUses(tokenHmac), String(input.numUses), {
-            ttlMs: usesNotAfterMs - nowMs,
-            mode: 'if-absent',
-          }),
-        );
+        ops.push({
+          op: 'set',
+          key: keys.tokenUses(tokenHmac),
+          value: String(input.numUses),
+          options: { ttlMs: usesNotAfterMs - nowMs, mode: 'if-absent' },
+        });
       }
-      fresh &&= await guard(
-        store.set(keys.accessor(hmac(accessor)), tokenHmac, { ttlMs, mode: 'if-absent' }),
-      );
-      fresh &&= await guard(
-        store.set(keys.token(tokenHmac), serializeRecord(record), { ttlMs, mode: 'if-absent' }),
-      );
+      ops.push({
+        op: 'set',
+        key: keys.accessor(hmac(accessor)),
+        value: tokenHmac,
+        options: { ttlMs, mode: 'if-absent' },
+      });
+      ops.push(...indexOps(record, tokenHmac, ttlMs));
+      ops.push({
+        op: 'set',
+        key: keys.token(tokenHmac),
+        value: serializeRecord(record),
+        options: { ttlMs, mode: 'if-absent' },
+      });
+      const fresh = (await guard(store.batch(ops))).every(Boolean);
       if (!fresh) {
         // 256 and 144 random bits do not collide; a clash means broken randomness: refuse.
         throw new AuthgateError('INTERNAL', {
@@ -303,11 +324,24 @@ export const createTokenService = (deps: TokenServiceDeps) => {
         lastRenewalTimeMs: nowMs,
       };
       const ttlMs = lease.expireTimeMs - nowMs;
-      const written = await guard(
-        store.set(keys.token(tokenHmac), serializeRecord(next), { ttlMs, mode: 'if-present' }),
+      const [written] = await guard(
+        store.batch([
+          {
+            op: 'set',
+            key: keys.token(tokenHmac),
+            value: serializeRecord(next),
+            options: { ttlMs, mode: 'if-present' },
+          },
+          {
+            op: 'set',
+            key: keys.accessor(hmac(record.accessor)),
+            value: tokenHmac,
+            options: { ttlMs, mode: 'if-present' },
+          },
+          ...indexOps(next, tokenHmac, ttlMs),
+        ]),
       );
       if (!written) throw permissionDenied('token_invalid', 'revoked during renewal');
-      await guard(store.set(keys.accessor(hmac(record.accessor)), tokenHmac, { ttlMs, mode: 'if-present' }));
       return authBlock({ ...next, numUses }, token);
     },
 
@@ -376,6 +410,35 @@ export const createTokenService = (deps: TokenServiceDeps) => {
       }
       if (!live) throw badRequest('token not found', 'token_not_found');
       return { warnings: [] };
+    },
+
+    /**
+     * Revokes every live token listed in a revocation index (all tokens of a role, a service
+     * account or a pod), then drops the index. Reads the index once (SMEMBERS): an operator
+     * action, never on a request's hot path.
+     *
+     * @returns how many live tokens were revoked.
+     * @throws AuthgateError UNAVAILABLE when the store is down.
+     */
+    revokeByIndex: async (index: RevocationIndex): Promise<number> => {
+      const indexKey = keys.index(index.kind, index.value);
+      const members = await guard(store.setMembers(indexKey));
+      let revoked = 0;
+      for (const tokenHmac of members) {
+        const raw = await guard(store.get(keys.token(tokenHmac)));
+        if (raw === undefined) continue;
+        let accessorHmac: string | undefined;
+        try {
+          const record = parseRecord(raw);
+          accessorHmac = hmac(record.accessor);
+          if (isLive(record)) revoked++;
+        } catch {
+          // A corrupt record is deleted all the same.
+        }
+        await deleteEntries(tokenHmac, accessorHmac);
+      }
+      await guard(store.delete(indexKey));
+      return revoked;
     },
   };
 };

@@ -1,11 +1,11 @@
 import type { Clock } from '../lib/clock.js';
 import type { Keys, Store } from '../store/index.js';
-import type { TokenRecord } from './record.js';
+import type { RevocationIndex, TokenRecord } from './record.js';
 import type { MountTtls } from './ttl.js';
 
 export type TokenServiceDeps = {
-  store: Pick<Store, 'get' | 'set' | 'delete' | 'incrBy'>;
-  keys: Pick<Keys, 'token' | 'tokenUses' | 'accessor'>;
+  store: Pick<Store, 'get' | 'set' | 'delete' | 'incrBy' | 'batch' | 'setMembers'>;
+  keys: Pick<Keys, 'token' | 'tokenUses' | 'accessor' | 'index'>;
   clock: Clock;
   /** HMAC-SHA256 key under which tokens and accessors are stored; at least 32 bytes. */
   serverKey: Buffer;
@@ -38,6 +38,8 @@ export type IssueInput = {
   /** Role `token_bound_cidrs`; empty = anywhere. */
   boundCidrs: string[];
   mount: MountTtls;
+  /** Revocation indexes to list the token in (operator revocation by role, SA, pod). */
+  indexes?: RevocationIndex[];
 };
 
 /** A freshly issued token. `clientToken` is returned once and never stored. */

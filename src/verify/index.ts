@@ -7,6 +7,8 @@ export type { Verifier, VerifierStats, VerifyRequest } from './verifier.js';
 export type { VerifierLog } from './verifier-log.js';
 export type { ResultCache } from './result-cache.js';
 export { createMemoryResultCache } from './result-cache.js';
+export { createSharedCache } from './shared-cache.js';
+export type { IdentitySelector, SharedCache, SharedCacheDeps } from './shared-cache.js';
 export { createJwksVerifier, JWKS_RESULT_TTL_MS } from './jwks-verifier.js';
 export type { JwksVerifierDeps } from './jwks-verifier.js';
 export { createTokenReviewVerifier, NEGATIVE_CACHE_TTL_MS } from './token-review-verifier.js';
@@ -14,7 +16,10 @@ export type { CachedReview, TokenReviewVerifierDeps } from './token-review-verif
 
 /** Dependencies of {@link createVerifier}: what both kinds need, plus each one's optional extras. */
 export type VerifierDeps = Pick<JwksVerifierDeps, 'clock' | 'log' | 'cacheKey' | 'fetch'> &
-  Pick<TokenReviewVerifierDeps, 'readFile'>;
+  Pick<TokenReviewVerifierDeps, 'readFile'> & {
+    /** A review cache shared by replicas (tokenreview mounts); default: in-process only. */
+    reviewCache?: TokenReviewVerifierDeps['cache'];
+  };
 
 /**
  * The verifier a mount's `verification` names: `tokenreview` (API server, sees deletions) or
@@ -30,5 +35,6 @@ export const createVerifier = (mount: KubernetesMountConfig, deps: VerifierDeps)
         log,
         cacheKey,
         ...(deps.readFile ? { readFile: deps.readFile } : {}),
+        ...(deps.reviewCache ? { cache: deps.reviewCache } : {}),
       });
 };

@@ -12,6 +12,11 @@ export type ResultCache<V> = {
   /** Stores `value` until more than `ttlMs` milliseconds have passed. A `ttlMs` < 1 stores nothing. */
   set(key: string, value: V, ttlMs: number): Promise<void>;
   clear(): Promise<void>;
+  /**
+   * Optional: runs `fill` for a missing key so that, across replicas sharing a store, only one
+   * fill runs at a time; the others resolve the value it cached. Absent = just run `fill`.
+   */
+  fillOnce?(key: string, fill: () => Promise<V>): Promise<V>;
 };
 
 export type MemoryResultCacheOptions = {
@@ -27,7 +32,7 @@ export type MemoryResultCacheOptions = {
  */
 export const createMemoryResultCache = <V extends object>(
   options: MemoryResultCacheOptions,
-): ResultCache<V> => {
+): ResultCache<V> & { deleteWhere(pred: (value: V) => boolean): Promise<number> } => {
   if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) {
     throw new TypeError('maxEntries must be a positive integer');
   }
@@ -46,6 +51,14 @@ export const createMemoryResultCache = <V extends object>(
     },
     clear: async () => {
       lru.clear();
+    },
+    /** Drops every entry whose value matches; resolves how many. O(entries): invalidation only. */
+    deleteWhere: async (pred) => {
+      let n = 0;
+      for (const [k, v] of lru.entries()) {
+        if (pred(v) && lru.delete(k)) n++;
+      }
+      return n;
     },
   };
 };

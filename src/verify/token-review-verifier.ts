@@ -191,7 +191,14 @@ export const createTokenReviewVerifier = (
         throw permissionDenied(hit.reason, hit.detail);
       }
       counters.cacheMisses++;
-      const identity = await flight.run(key, () => limiter.run(() => review(jwt, claims, audiences, key)));
+      const identity = await flight.run(key, async () => {
+        const fill = () => limiter.run(() => review(jwt, claims, audiences, key));
+        if (cache.fillOnce === undefined) return fill();
+        // A shared cache: replicas that miss at once wait for one review instead of each making one.
+        const value = await cache.fillOnce(key, async () => ({ ok: true, identity: await fill() }));
+        if (!value.ok) throw permissionDenied(value.reason, value.detail);
+        return value.identity;
+      });
       return structuredClone(identity);
     },
 

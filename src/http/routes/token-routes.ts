@@ -3,6 +3,7 @@ import Type from 'typebox';
 import { AuthgateError, badRequest, permissionDenied } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { parseDurationSeconds } from '../../lib/duration.js';
+import { parseRevocationTarget, type RevocationService } from '../../auth/index.js';
 import type { RenewRefresh, TokenRecord, TokenService } from '../../tokens/index.js';
 import { clientTokenOf } from '../client-token.js';
 import { envelope } from '../envelope.js';
@@ -16,6 +17,7 @@ export type TokenRouteDeps = {
   admin: { isAdmin(token: string): boolean };
   clock: Clock;
   renewalTerms: RenewRefresh;
+  revocation: Pick<RevocationService, 'revoke'>;
 };
 
 const IncrementBody = Type.Object(
@@ -117,6 +119,23 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
       requireAdmin(request, deps.admin);
       await deps.tokens.revokeAccessor(accessorOf(request.body));
       return reply.code(204).send();
+    },
+  });
+
+  // authgate's own operator endpoint (Vault has no equivalent): revoke every token of a role,
+  // a service account or a pod, and drop their cached reviews on every replica.
+  app.route({
+    method: ['POST', 'PUT'],
+    url: '/v1/auth/token/revoke-identity',
+    schema: { body: Type.Object({}, { additionalProperties: true }) },
+    handler: async (request) => {
+      requireAdmin(request, deps.admin);
+      const target = parseRevocationTarget((request.body ?? {}) as Record<string, unknown>);
+      const result = await deps.revocation.revoke(target);
+      return envelope(request.id, {
+        data: { revoked_tokens: result.revokedTokens, invalidated_reviews: result.invalidatedReviews },
+        mountType: 'token',
+      });
     },
   });
 

@@ -1,0 +1,216 @@
+import { readFileSync } from 'node:fs';
+import { invalidCidrs } from '../lib/cidr.js';
+import { parseDurationSeconds } from '../lib/duration.js';
+import type { KubernetesMountDocument } from './schema.js';
+import type { JwksConfig, KubernetesMountConfig, RoleConfig } from './types.js';
+
+const DAY768 = 768 * 3600;
+
+/** Defaults of a kubernetes mount, in the units the normalized config uses. */
+export const MOUNT_DEFAULTS = {
+  leewaySeconds: 60,
+  tokenReview: {
+    cacheTtlSeconds: 60,
+    cacheMaxEntries: 100_000,
+    maxConcurrent: 32,
+    maxQueue: 1000,
+    timeoutMs: 5000,
+  },
+  jwks: { cooldownMs: 30_000, maxAgeMs: 600_000, timeoutMs: 5000 },
+} as const;
+
+/** Reports one problem at a path of the document. */
+export type Problem = (path: string, message: string) => void;
+
+/** Parses a duration field, reporting a bad one at `path` and falling back. */
+export const durationSeconds =
+  (problem: Problem) =>
+  (value: string | number | undefined, path: string, fallback: number): number => {
+    if (value === undefined) return fallback;
+    try {
+      return parseDurationSeconds(value);
+    } catch {
+      problem(
+        path,
+        `expected a duration: seconds, or a string like "90s", "1h"; got ${JSON.stringify(value)}`,
+      );
+      return fallback;
+    }
+  };
+
+/**
+ * Normalizes one `auth.<mount>` of type kubernetes: defaults, durations in seconds, files read,
+ * and the cross-field rules a schema cannot say (TTL ordering, audience required, one JWKS source).
+ */
+export const normalizeMount = (
+  mountPath: string,
+  m: KubernetesMountDocument,
+  at: string,
+  problem: (path: string, message: string) => void,
+  file: (p: string | undefined) => string | undefined,
+  warnings: string[],
+): KubernetesMountConfig => {
+  const seconds = durationSeconds(problem);
+  const defaultLease = seconds(m.default_lease_ttl, `${at}.default_lease_ttl`, DAY768);
+  const maxLease = seconds(m.max_lease_ttl, `${at}.max_lease_ttl`, DAY768);
+  if (defaultLease > maxLease) problem(`${at}.default_lease_ttl`, 'cannot be greater than max_lease_ttl');
+
+  if (m.kubernetes_ca_cert !== undefined && m.kubernetes_ca_cert_file !== undefined) {
+    problem(at, 'give kubernetes_ca_cert or kubernetes_ca_cert_file, not both');
+  }
+  let caCert = m.kubernetes_ca_cert;
+  const caFile = file(m.kubernetes_ca_cert_file);
+  if (caFile !== undefined) {
+    try {
+      caCert = readFileSync(caFile, 'utf8');
+    } catch (err) {
+      problem(`${at}.kubernetes_ca_cert_file`, `cannot read ${caFile}: ${(err as Error).message}`);
+    }
+  }
+  if (caCert !== undefined && !caCert.includes('-----BEGIN CERTIFICATE-----')) {
+    problem(`${at}.kubernetes_ca_cert`, 'The provided CA PEM data contains no valid certificates');
+  }
+  if (m.verification === 'tokenreview' && m.kubernetes_host === undefined) {
+    problem(`${at}.kubernetes_host`, 'is required when verification is "tokenreview" (no host provided)');
+  }
+  if (m.kubernetes_host !== undefined && !/^https?:\/\/[^/]/.test(m.kubernetes_host)) {
+    problem(`${at}.kubernetes_host`, 'expected an http(s) URL');
+  }
+
+  let jwks: JwksConfig | undefined;
+  if (m.verification === 'jwks') {
+    const j = m.jwks ?? {};
+    const sources = [j.file, j.url, j.oidc_discovery_url].filter((s) => s !== undefined);
+    if (sources.length !== 1) {
+      problem(
+        `${at}.jwks`,
+        'exactly one of file, url or oidc_discovery_url must be set when verification is "jwks"',
+      );
+    }
+    if ((m.issuers ?? []).length === 0)
+      problem(`${at}.issuers`, 'at least one issuer is required when verification is "jwks"');
+    let jwksCa: string | undefined;
+    const jwksCaFile = file(j.ca_cert_file);
+    if (jwksCaFile !== undefined) {
+      try {
+        jwksCa = readFileSync(jwksCaFile, 'utf8');
+      } catch (err) {
+        problem(`${at}.jwks.ca_cert_file`, `cannot read ${jwksCaFile}: ${(err as Error).message}`);
+      }
+    }
+    for (const [key, url] of [
+      ['url', j.url],
+      ['oidc_discovery_url', j.oidc_discovery_url],
+    ] as const) {
+      if (url !== undefined && !/^https?:\/\/[^/]/.test(url))
+        problem(`${at}.jwks.${key}`, 'expected an http(s) URL');
+    }
+    const source: JwksConfig['source'] =
+      j.file !== undefined
+        ? { kind: 'file', path: file(j.file) ?? j.file }
+        : j.url !== undefined
+          ? { kind: 'url', url: j.url }
+          : { kind: 'oidc-discovery', url: j.oidc_discovery_url ?? '' };
+    jwks = {
+      source,
+      caCert: jwksCa ?? caCert,
+      cooldownMs: seconds(j.cooldown, `${at}.jwks.cooldown`, MOUNT_DEFAULTS.jwks.cooldownMs / 1000) * 1000,
+      maxAgeMs: seconds(j.max_age, `${at}.jwks.max_age`, MOUNT_DEFAULTS.jwks.maxAgeMs / 1000) * 1000,
+      timeoutMs: seconds(j.timeout, `${at}.jwks.timeout`, MOUNT_DEFAULTS.jwks.timeoutMs / 1000) * 1000,
+    };
+  } else if (m.jwks !== undefined) {
+    problem(`${at}.jwks`, 'is only used when verification is "jwks"');
+  }
+
+  const tr = m.tokenreview ?? {};
+  const tokenReview = {
+    cacheTtlSeconds: seconds(
+      tr.cache_ttl,
+      `${at}.tokenreview.cache_ttl`,
+      MOUNT_DEFAULTS.tokenReview.cacheTtlSeconds,
+    ),
+    cacheMaxEntries: tr.cache_max_entries ?? MOUNT_DEFAULTS.tokenReview.cacheMaxEntries,
+    maxConcurrent: tr.max_concurrent ?? MOUNT_DEFAULTS.tokenReview.maxConcurrent,
+    maxQueue: tr.max_queue ?? MOUNT_DEFAULTS.tokenReview.maxQueue,
+    timeoutMs:
+      seconds(tr.timeout, `${at}.tokenreview.timeout`, MOUNT_DEFAULTS.tokenReview.timeoutMs / 1000) * 1000,
+  };
+  if (m.verification === 'tokenreview' && m.token_reviewer_jwt_file === undefined) {
+    warnings.push(
+      `auth.${mountPath}: no token_reviewer_jwt_file; each login's own JWT is the TokenReview bearer, so every workload needs system:auth-delegator`,
+    );
+  }
+  const roles = new Map<string, RoleConfig>();
+  for (const [name, r] of Object.entries(m.roles)) {
+    const rp = `${at}.roles.${name}`;
+    const lower = name.toLowerCase();
+    if (roles.has(lower)) problem(rp, 'role names are case-insensitive; another role has the same name');
+    const names = r.bound_service_account_names;
+    if (names.length > 1 && names.includes('*'))
+      problem(`${rp}.bound_service_account_names`, 'can not mix "*" with values');
+    const nss = r.bound_service_account_namespaces;
+    if (nss.length > 1 && nss.includes('*'))
+      problem(`${rp}.bound_service_account_namespaces`, 'can not mix "*" with values');
+    if (r.audience === undefined && r.allow_missing_audience !== true) {
+      problem(
+        `${rp}.audience`,
+        'is required: without it a token minted for any audience could log in (set allow_missing_audience: true to accept that)',
+      );
+    }
+    if (r.audience === undefined && r.allow_missing_audience === true) {
+      warnings.push(`${rp}: no audience; tokens minted for any audience can log in with this role`);
+    }
+    const ttl = seconds(r.token_ttl, `${rp}.token_ttl`, 0);
+    const maxTtl = seconds(r.token_max_ttl, `${rp}.token_max_ttl`, 0);
+    const period = seconds(r.token_period, `${rp}.token_period`, 0);
+    if (maxTtl > 0 && ttl > maxTtl)
+      problem(`${rp}.token_ttl`, "'token_ttl' cannot be greater than 'token_max_ttl'");
+    if (period > maxLease) {
+      problem(
+        `${rp}.token_period`,
+        `token period of ${period}s is greater than the backend's maximum lease TTL (${maxLease}s)`,
+      );
+    }
+    if (maxTtl > maxLease) {
+      warnings.push(
+        `${rp}: token_max_ttl is greater than the mount's max_lease_ttl; issued tokens' max TTL will be truncated`,
+      );
+    }
+    const cidrs = r.token_bound_cidrs ?? [];
+    for (const bad of invalidCidrs(cidrs)) problem(`${rp}.token_bound_cidrs`, `invalid CIDR "${bad}"`);
+    roles.set(lower, {
+      name: lower,
+      boundServiceAccountNames: names,
+      boundServiceAccountNamespaces: nss,
+      audience: r.audience,
+      allowMissingAudience: r.allow_missing_audience === true,
+      aliasNameSource: r.alias_name_source ?? 'serviceaccount_uid',
+      tokenPolicies: r.token_policies ?? [],
+      tokenTtlSeconds: ttl,
+      tokenMaxTtlSeconds: maxTtl,
+      tokenExplicitMaxTtlSeconds: seconds(r.token_explicit_max_ttl, `${rp}.token_explicit_max_ttl`, 0),
+      tokenNumUses: r.token_num_uses ?? 0,
+      tokenBoundCidrs: cidrs,
+      tokenNoDefaultPolicy: r.token_no_default_policy === true,
+      tokenPeriodSeconds: period,
+      tokenType: 'service',
+    });
+  }
+  return {
+    path: mountPath,
+    type: 'kubernetes',
+    description: m.description ?? '',
+    kubernetesHost: m.kubernetes_host?.replace(/\/+$/, ''),
+    kubernetesCaCert: caCert,
+    tokenReviewerJwtFile: file(m.token_reviewer_jwt_file),
+    verification: m.verification,
+    jwks,
+    tokenReview,
+    issuers: m.issuers ?? [],
+    allowedAlgorithms: m.allowed_algorithms ?? ['RS256', 'ES256'],
+    leewaySeconds: seconds(m.leeway, `${at}.leeway`, MOUNT_DEFAULTS.leewaySeconds),
+    defaultLeaseTtlSeconds: defaultLease,
+    maxLeaseTtlSeconds: maxLease,
+    roles,
+  };
+};

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { DEFAULT_KEY_PREFIX } from '../store/keys.js';
+import { durationSeconds, type Problem } from './mount-config.js';
+import type { ConfigDocument } from './schema.js';
+import type { AuthgateConfig, RedisConfig } from './types.js';
+
+const readSecretFile = (path: string, at: string, problem: Problem): string | undefined => {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    problem(at, `cannot read ${path}: ${(err as Error).message}`);
+    return undefined;
+  }
+};
+
+/**
+ * Normalizes `store`: `memory` (default), or `redis` in exactly one mode (`url`, `sentinels` or
+ * `cluster_nodes`), with the password and TLS files read now so that a missing file stops the
+ * start rather than the first request.
+ */
+export const normalizeStore = (
+  doc: ConfigDocument['store'],
+  problem: Problem,
+  file: (p: string | undefined) => string | undefined,
+): AuthgateConfig['store'] => {
+  const keyPrefix = doc?.key_prefix ?? DEFAULT_KEY_PREFIX;
+  if (doc === undefined || doc.type === 'memory') {
+    if (doc?.redis !== undefined) problem('store.redis', 'is only used when store.type is "redis"');
+    return { type: 'memory', keyPrefix };
+  }
+  const r = doc.redis ?? {};
+  const modes = [r.url, r.sentinels, r.cluster_nodes].filter((m) => m !== undefined);
+  if (modes.length !== 1) {
+    problem(
+      'store.redis',
+      'exactly one of url, sentinels or cluster_nodes must be set (or AUTHGATE_REDIS_URL)',
+    );
+  }
+  if (r.url !== undefined && !/^rediss?:\/\/[^/]/.test(r.url))
+    problem('store.redis.url', 'expected a redis:// or rediss:// URL');
+  const seconds = durationSeconds(problem);
+  const read = (p: string | undefined, at: string) => {
+    const path = file(p);
+    return path === undefined ? undefined : readSecretFile(path, at, problem);
+  };
+  const tlsDoc = r.tls;
+  const tls =
+    tlsDoc === undefined
+      ? undefined
+      : {
+          ...(tlsDoc.ca_file ? { ca: read(tlsDoc.ca_file, 'store.redis.tls.ca_file') } : {}),
+          ...(tlsDoc.cert_file ? { cert: read(tlsDoc.cert_file, 'store.redis.tls.cert_file') } : {}),
+          ...(tlsDoc.key_file ? { key: read(tlsDoc.key_file, 'store.redis.tls.key_file') } : {}),
+        };
+  const password = read(r.password_file, 'store.redis.password_file');
+  const redis: RedisConfig = {
+    ...(r.url !== undefined ? { url: r.url } : {}),
+    ...(r.sentinels !== undefined
+      ? { sentinels: r.sentinels, sentinelName: r.sentinel_name ?? 'mymaster' }
+      : {}),
+    ...(r.cluster_nodes !== undefined ? { clusterNodes: r.cluster_nodes } : {}),
+    ...(r.username !== undefined ? { username: r.username } : {}),
+    ...(password !== undefined ? { password } : {}),
+    ...(tls !== undefined ? { tls: tls as NonNullable<RedisConfig['tls']> } : {}),
+    commandTimeoutMs: Math.max(1, seconds(r.command_timeout, 'store.redis.command_timeout', 1)) * 1000,
+    connectTimeoutMs: Math.max(1, seconds(r.connect_timeout, 'store.redis.connect_timeout', 2)) * 1000,
+  };
+  return { type: 'redis', keyPrefix, redis };
+};

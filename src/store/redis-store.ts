@@ -1,0 +1,241 @@
+import { Redis, Cluster, type ClusterNode, type RedisOptions } from 'ioredis';
+import type { BatchOp, SetOptions, Store } from './store.js';
+import { StoreUnavailableError } from './store.js';
+
+/** How to reach Redis. Exactly one of `url`, `sentinels` or `clusterNodes` decides the mode. */
+export type RedisConnectionOptions = {
+  /** `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS). Standalone mode. */
+  url?: string;
+  /** Sentinel mode: the sentinels and the monitored master's name. */
+  sentinels?: Array<{ host: string; port: number }>;
+  sentinelName?: string;
+  /** Cluster mode: seed nodes. */
+  clusterNodes?: Array<{ host: string; port: number }>;
+  /** ACL user and password (override the URL's). */
+  username?: string;
+  password?: string;
+  /** TLS: a CA bundle and optional client certificate (PEM). `url` with `rediss://` turns TLS on too. */
+  tls?: { ca?: string; cert?: string; key?: string };
+  /** A command that has not answered by then fails (→ 503). Default 1 000 ms. */
+  commandTimeoutMs?: number;
+  /** Connection attempt timeout. Default 2 000 ms. */
+  connectTimeoutMs?: number;
+};
+
+export type RedisStoreDeps = {
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+};
+
+// INCRBY that sets the TTL only when it creates the counter (as the memory store does).
+const INCR_SCRIPT = `
+local existed = redis.call('EXISTS', KEYS[1])
+local v = redis.call('INCRBY', KEYS[1], ARGV[1])
+if existed == 0 and tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return v`;
+
+// SADD that extends the set's expiry to at least ARGV[1] ms, never shortening it.
+const SET_ADD_SCRIPT = `
+redis.call('SADD', KEYS[1], unpack(ARGV, 2))
+local ttl = tonumber(ARGV[1])
+if ttl > 0 then
+  local current = redis.call('PTTL', KEYS[1])
+  if current == -1 or current < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+end
+return 1`;
+
+type ScriptCommands = {
+  agIncrBy(key: string, delta: number, ttlMs: number): Promise<number>;
+  agSetAdd(key: string, ttlMs: number, ...members: string[]): Promise<number>;
+};
+type Client = (Redis | Cluster) & ScriptCommands;
+
+/** Redis errors that mean "cannot serve now" rather than a bug in the command. */
+const TRANSIENT_REPLY = /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS)/;
+
+const isTransient = (err: unknown): boolean => {
+  if (!(err instanceof Error)) return false;
+  if (err.name === 'ReplyError') return TRANSIENT_REPLY.test(err.message);
+  // Connection, timeout, offline-queue and max-retries errors.
+  return true;
+};
+
+/** Builds the ioredis client of the configured mode, failing fast while disconnected. */
+const connect = (o: RedisConnectionOptions): Client => {
+  const tls = o.tls === undefined ? undefined : { ...o.tls };
+  const common: RedisOptions = {
+    // Fail fast instead of queueing while Redis is away: callers turn it into a 503.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: o.commandTimeoutMs ?? 1000,
+    connectTimeout: o.connectTimeoutMs ?? 2000,
+    // Reconnect forever, backing off to 2 s: the process never exits because Redis is away.
+    retryStrategy: (times: number) => Math.min(100 * times, 2000),
+    ...(o.username === undefined ? {} : { username: o.username }),
+    ...(o.password === undefined ? {} : { password: o.password }),
+    ...(tls === undefined ? {} : { tls }),
+  };
+  let client: Redis | Cluster;
+  if (o.clusterNodes !== undefined) {
+    client = new Cluster(o.clusterNodes as ClusterNode[], {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (times: number) => Math.min(100 * times, 2000),
+      redisOptions: common,
+      ...(tls === undefined ? {} : { dnsLookup: (address, callback) => callback(null, address) }),
+    });
+  } else if (o.sentinels !== undefined) {
+    client = new Redis({
+      ...common,
+      sentinels: o.sentinels,
+      name: o.sentinelName ?? 'mymaster',
+      ...(tls === undefined ? {} : { sentinelTLS: tls, enableTLSForSentinelMode: true }),
+    });
+  } else {
+    client = new Redis(o.url ?? 'redis://127.0.0.1:6379', common);
+  }
+  client.defineCommand('agIncrBy', { numberOfKeys: 1, lua: INCR_SCRIPT });
+  client.defineCommand('agSetAdd', { numberOfKeys: 1, lua: SET_ADD_SCRIPT });
+  return client as Client;
+};
+
+/**
+ * The production store: Redis (standalone, Sentinel or Cluster) through ioredis, shared by
+ * every replica. While Redis is unreachable every call rejects at once with
+ * {@link StoreUnavailableError} (no offline queue), the client reconnects by itself, and the
+ * connection state is logged once per change (`store.connected`, `store.unavailable`).
+ */
+export const createRedisStore = (options: RedisConnectionOptions, deps: RedisStoreDeps): Store => {
+  const client = connect(options);
+  const isCluster = options.clusterNodes !== undefined;
+  let subscriber: (Redis | Cluster) | undefined;
+  const handlers = new Map<string, Set<(message: string) => void>>();
+  let lastState: 'connected' | 'unavailable' | undefined;
+
+  client.on('ready', () => {
+    if (lastState !== 'connected')
+      deps.log.info({ event: 'store.connected', store: 'redis' }, 'store.connected');
+    lastState = 'connected';
+  });
+  // An 'error' listener is required: ioredis prints unhandled error events otherwise.
+  client.on('error', (err: Error) => {
+    if (lastState !== 'unavailable') {
+      deps.log.warn({ event: 'store.unavailable', store: 'redis', reason: err.message }, 'store.unavailable');
+    }
+    lastState = 'unavailable';
+  });
+
+  const guard = async <T>(p: Promise<T>): Promise<T> => {
+    try {
+      return await p;
+    } catch (err) {
+      if (isTransient(err))
+        throw new StoreUnavailableError(`redis unavailable: ${(err as Error).message}`, { cause: err });
+      throw err;
+    }
+  };
+
+  const setArgs = (options: SetOptions = {}): Array<string | number> => {
+    const args: Array<string | number> = [];
+    if (options.ttlMs !== undefined) args.push('PX', Math.max(1, Math.ceil(options.ttlMs)));
+    if (options.mode === 'if-absent') args.push('NX');
+    if (options.mode === 'if-present') args.push('XX');
+    return args;
+  };
+  const ttlArg = (ttlMs: number | undefined) => (ttlMs === undefined ? 0 : Math.max(1, Math.ceil(ttlMs)));
+
+  const runOne = async (op: BatchOp): Promise<boolean> => {
+    switch (op.op) {
+      case 'set':
+        return (await client.call('SET', op.key, op.value, ...setArgs(op.options))) === 'OK';
+      case 'delete':
+        return (await client.del(op.key)) > 0;
+      case 'setAdd':
+        await client.agSetAdd(op.key, ttlArg(op.ttlMs), ...op.members);
+        return true;
+    }
+  };
+
+  return {
+    get: (key) => guard(client.get(key)).then((v) => v ?? undefined),
+    set: (key, value, options) =>
+      guard(client.call('SET', key, value, ...setArgs(options))).then((r) => r === 'OK'),
+    // One DEL per key: on a cluster, keys of one call may live on different nodes.
+    delete: async (...keys) => {
+      if (keys.length === 0) return 0;
+      const counts = await guard(Promise.all(keys.map((k) => client.del(k))));
+      return counts.reduce((a, b) => a + b, 0);
+    },
+    incrBy: (key, delta, options = {}) =>
+      guard(client.agIncrBy(key, delta, ttlArg(options.ttlMs))).then(Number),
+    ttlMs: async (key) => {
+      const ms = await guard(client.pttl(key));
+      if (ms === -2) return undefined;
+      return ms === -1 ? Infinity : ms;
+    },
+    setAdd: async (key, members, options = {}) => {
+      if (members.length === 0) return;
+      await guard(client.agSetAdd(key, ttlArg(options.ttlMs), ...members));
+    },
+    setMembers: (key) => guard(client.smembers(key)),
+    setRemove: async (key, members) => {
+      if (members.length > 0) await guard(client.srem(key, ...members));
+    },
+    batch: async (ops) => {
+      if (ops.length === 0) return [];
+      if (isCluster) return guard(Promise.all(ops.map(runOne)));
+      const multi = client.multi();
+      for (const op of ops) {
+        if (op.op === 'set') multi.call('SET', op.key, op.value, ...setArgs(op.options));
+        else if (op.op === 'delete') multi.del(op.key);
+        else (multi as unknown as ScriptCommands).agSetAdd(op.key, ttlArg(op.ttlMs), ...op.members);
+      }
+      const results = await guard(multi.exec());
+      if (results === null) throw new StoreUnavailableError('redis transaction aborted');
+      return results.map(([err, value], i) => {
+        if (err) throw err;
+        const op = ops[i];
+        if (op?.op === 'set') return value === 'OK';
+        if (op?.op === 'delete') return Number(value) > 0;
+        return true;
+      });
+    },
+    publish: async (channel, message) => {
+      await guard(client.publish(channel, message));
+    },
+    subscribe: async (channel, handler) => {
+      if (subscriber === undefined) {
+        // A subscribed connection can do nothing else; it queues while offline and
+        // re-subscribes by itself after a reconnect.
+        subscriber = isCluster
+          ? (client as Cluster).duplicate([], { enableOfflineQueue: true })
+          : (client as Redis).duplicate({ enableOfflineQueue: true });
+        subscriber.on('error', () => undefined);
+        subscriber.on('message', (ch: string, message: string) => {
+          for (const h of handlers.get(ch) ?? []) h(message);
+        });
+      }
+      let set = handlers.get(channel);
+      if (set === undefined) {
+        set = new Set();
+        handlers.set(channel, set);
+        await subscriber.subscribe(channel);
+      }
+      set.add(handler);
+      return async () => {
+        set.delete(handler);
+      };
+    },
+    ping: async () => {
+      await guard(client.ping());
+    },
+    close: async () => {
+      for (const c of [subscriber, client]) {
+        if (c === undefined) continue;
+        try {
+          await c.quit();
+        } catch {
+          c.disconnect();
+        }
+      }
+    },
+  };
+};

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import type { Identity } from '../identity/index.js';
+import type { Clock } from '../lib/clock.js';
+import type { Keys, Store } from '../store/index.js';
+import type { ResultCache } from './result-cache.js';
+import type { VerifierLog } from './verifier-log.js';
+
+/** Which cached verifications an invalidation drops: those of one pod, or of one service account. */
+export type IdentitySelector = { podUid: string } | { namespace: string; serviceAccount: string };
+
+/** A cache value; one that carries `identity` can be invalidated by identity. */
+type WithIdentity = object;
+const identityOf = (v: object): Identity | undefined => (v as { identity?: Identity }).identity;
+
+export type SharedCacheDeps = {
+  store: Pick<Store, 'get' | 'set' | 'delete' | 'batch' | 'setMembers' | 'publish' | 'subscribe'>;
+  keys: Pick<Keys, 'verified' | 'index' | 'verifyLock' | 'invalidationChannel'>;
+  clock: Clock;
+  log: VerifierLog;
+  /** Cache namespace in the store, e.g. `tokenreview:<mount>`. */
+  kind: string;
+  /** How long one replica may hold the "I am verifying this token" lock, ms (the upstream timeout + margin). */
+  lockTtlMs: number;
+  /** Poll interval of a replica waiting for another's result, ms. Default 20. */
+  pollMs?: number;
+};
+
+type Stored<V> = { v: V; expMs: number };
+
+const indexesOf = (identity: Identity | undefined): Array<{ kind: string; value: string }> => {
+  if (identity === undefined) return [];
+  const out = [{ kind: 'verified-sa', value: `${identity.namespace}/${identity.serviceAccount.name}` }];
+  if (identity.pod !== undefined) out.push({ kind: 'verified-pod', value: identity.pod.uid });
+  return out;
+};
+
+const matches = (identity: Identity | undefined, sel: IdentitySelector): boolean => {
+  if (identity === undefined) return false;
+  if ('podUid' in sel) return identity.pod?.uid === sel.podUid;
+  return identity.namespace === sel.namespace && identity.serviceAccount.name === sel.serviceAccount;
+};
+
+/**
+ * A verification cache in two levels: the in-process `l1` (bounded LRU) in front of the shared
+ * store, so that every replica reuses a review any replica made. Values carry their expiry, so
+ * an entry read from the store is never kept past it.
+ *
+ * - A store failure degrades to a miss (the verifier asks upstream); it never fails a login.
+ * - `fillOnce` makes concurrent misses on different replicas wait for ONE upstream call: the
+ *   first takes a lock in the store, the others poll for its result (bounded by `lockTtlMs`).
+ * - `invalidate(selector)` drops the entries of a pod or service account in the store and, by a
+ *   pub/sub message, in every replica's `l1`, so a re-login is verified upstream again.
+ */
+export const createSharedCache = <V extends WithIdentity>(
+  l1: ResultCache<V> & DeletableCache<V>,
+  deps: SharedCacheDeps,
+) => {
+  const { store, keys, clock, log, kind } = deps;
+  const pollMs = deps.pollMs ?? 20;
+  const owner = randomUUID();
+  let degraded = false;
+  const soft = async <T>(p: Promise<T>, fallback: T): Promise<T> => {
+    try {
+      const value = await p;
+      degraded = false;
+      return value;
+    } catch (err) {
+      if (!degraded)
+        log.warn({ event: 'cache.degraded', kind, reason: (err as Error).message }, 'cache.degraded');
+      degraded = true;
+      return fallback;
+    }
+  };
+
+  const readShared = async (key: string): Promise<V | undefined> => {
+    const raw = await soft(store.get(keys.verified(kind, key)), undefined);
+    if (raw === undefined) return undefined;
+    const stored = JSON.parse(raw) as Stored<V>;
+    const ttlMs = stored.expMs - clock.nowMs();
+    if (ttlMs <= 0) return undefined;
+    await l1.set(key, stored.v, ttlMs);
+    return stored.v;
+  };
+
+  const unsubscribe = store.subscribe(keys.invalidationChannel(), (message) => {
+    try {
+      const sel = JSON.parse(message) as IdentitySelector;
+      void l1.deleteWhere((v) => matches(identityOf(v), sel));
+    } catch {
+      // A message that is not ours is ignored.
+    }
+  });
+  unsubscribe.catch((err: unknown) =>
+    log.warn(
+      { event: 'cache.subscribe_failed', kind, reason: (err as Error).message },
+      'cache.subscribe_failed',
+    ),
+  );
+
+  const cache: ResultCache<V> & {
+    fillOnce(key: string, fill: () => Promise<V>): Promise<V>;
+    invalidate(sel: IdentitySelector): Promise<number>;
+  } = {
+    get: async (key) => (await l1.get(key)) ?? readShared(key),
+    set: async (key, value, ttlMs) => {
+      if (Math.floor(ttlMs) < 1) return;
+      await l1.set(key, value, ttlMs);
+      const stored: Stored<V> = { v: value, expMs: clock.nowMs() + ttlMs };
+      const storeKey = keys.verified(kind, key);
+      await soft(
+        store.batch([
+          { op: 'set', key: storeKey, value: JSON.stringify(stored), options: { ttlMs } },
+          ...indexesOf(identityOf(value)).map((i) => ({
+            op: 'setAdd' as const,
+            key: keys.index(i.kind, i.value),
+            members: [storeKey],
+            ttlMs,
+          })),
+        ]),
+        [],
+      );
+    },
+    clear: () => l1.clear(),
+    fillOnce: async (key, fill) => {
+      const lockKey = keys.verifyLock(kind, key);
+      const deadline = clock.nowMs() + deps.lockTtlMs;
+      for (;;) {
+        const locked = await soft(
+          store.set(lockKey, owner, { ttlMs: deps.lockTtlMs, mode: 'if-absent' }),
+          true,
+        );
+        if (locked) {
+          try {
+            return await fill();
+          } finally {
+            await soft(store.delete(lockKey), 0);
+          }
+        }
+        // Another replica is verifying this very token: wait for its result.
+        await new Promise((r) => setTimeout(r, pollMs));
+        const done = await readShared(key);
+        if (done !== undefined) return done;
+        if (clock.nowMs() > deadline) return fill();
+      }
+    },
+    invalidate: async (sel) => {
+      const index =
+        'podUid' in sel
+          ? { kind: 'verified-pod', value: sel.podUid }
+          : { kind: 'verified-sa', value: `${sel.namespace}/${sel.serviceAccount}` };
+      const indexKey = keys.index(index.kind, index.value);
+      const members = await store.setMembers(indexKey);
+      if (members.length > 0) await store.delete(...members, indexKey);
+      await l1.deleteWhere((v) => matches(identityOf(v), sel));
+      await store.publish(keys.invalidationChannel(), JSON.stringify(sel));
+      return members.length;
+    },
+  };
+  return cache;
+};
+export type SharedCache<V extends WithIdentity> = ReturnType<typeof createSharedCache<V>>;
+
+/** An in-process cache that can drop entries by value (for invalidation). */
+export type DeletableCache<V> = { deleteWhere(pred: (value: V) => boolean): Promise<number> };

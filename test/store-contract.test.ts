@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { systemClock } from '../src/lib/clock.js';
+import { createMemoryStore, createRedisStore, type Store } from '../src/store/index.js';
+import { startRedis, type RedisServer } from './helpers/redis-server.js';
+
+const quiet = { info: () => undefined, warn: () => undefined };
+let redis: RedisServer;
+const stores: Record<string, Store> = {};
+
+beforeAll(async () => {
+  redis = await startRedis();
+  stores['memory'] = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
+  stores['redis'] = createRedisStore({ url: redis.url }, { log: quiet });
+  await new Promise((r) => setTimeout(r, 100));
+});
+afterAll(async () => {
+  for (const s of Object.values(stores)) await s.close();
+  await redis?.stop();
+});
+
+describe.each(['memory', 'redis'])('the %s store', (name) => {
+  const s = () => stores[name] as Store;
+  const k = (key: string) => `t:${name}:${key}`;
+
+  it('gets, sets with modes and deletes', async () => {
+    expect(await s().get(k('a'))).toBeUndefined();
+    expect(await s().set(k('a'), '1', { mode: 'if-present' })).toBe(false);
+    expect(await s().set(k('a'), '1', { mode: 'if-absent' })).toBe(true);
+    expect(await s().set(k('a'), '2', { mode: 'if-absent' })).toBe(false);
+    expect(await s().set(k('a'), '3', { mode: 'if-present' })).toBe(true);
+    expect(await s().get(k('a'))).toBe('3');
+    expect(await s().delete(k('a'), k('none'))).toBe(1);
+    expect(await s().delete()).toBe(0);
+  });
+
+  it('gives every expiring entry a TTL', async () => {
+    await s().set(k('ttl'), 'x', { ttlMs: 60_000 });
+    const ttl = await s().ttlMs(k('ttl'));
+    expect(ttl).toBeGreaterThan(59_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+    await s().set(k('forever'), 'x');
+    expect(await s().ttlMs(k('forever'))).toBe(Infinity);
+    expect(await s().ttlMs(k('missing'))).toBeUndefined();
+  });
+
+  it('counts atomically under concurrency and sets the TTL only at creation', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => s().incrBy(k('c'), -1, { ttlMs: 30_000 })),
+    );
+    expect(new Set(results).size).toBe(50);
+    expect(Math.min(...results)).toBe(-50);
+    expect(await s().ttlMs(k('c'))).toBeGreaterThan(29_000);
+  });
+
+  it('keeps sets whose expiry only grows', async () => {
+    await s().setAdd(k('set'), ['a', 'b'], { ttlMs: 60_000 });
+    await s().setAdd(k('set'), ['c'], { ttlMs: 1_000 });
+    expect((await s().setMembers(k('set'))).sort()).toEqual(['a', 'b', 'c']);
+    expect(await s().ttlMs(k('set'))).toBeGreaterThan(59_000);
+    await s().setRemove(k('set'), ['a']);
+    expect((await s().setMembers(k('set'))).sort()).toEqual(['b', 'c']);
+    expect(await s().setMembers(k('no-set'))).toEqual([]);
+  });
+
+  it('runs a batch in one go and reports each write', async () => {
+    await s().set(k('b1'), 'old');
+    const results = await s().batch([
+      { op: 'set', key: k('b1'), value: 'new', options: { mode: 'if-absent' } },
+      { op: 'set', key: k('b2'), value: 'v', options: { ttlMs: 10_000 } },
+      { op: 'setAdd', key: k('bs'), members: ['m'], ttlMs: 10_000 },
+      { op: 'delete', key: k('b1') },
+    ]);
+    expect(results).toEqual([false, true, true, true]);
+    expect(await s().get(k('b1'))).toBeUndefined();
+    expect(await s().get(k('b2'))).toBe('v');
+    expect(await s().setMembers(k('bs'))).toEqual(['m']);
+  });
+
+  it('delivers published messages to subscribers', async () => {
+    const got: string[] = [];
+    const unsubscribe = await s().subscribe(k('ch'), (m) => got.push(m));
+    await s().publish(k('ch'), 'hello');
+    for (let i = 0; i < 50 && got.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(got).toEqual(['hello']);
+    await unsubscribe();
+  });
+});
