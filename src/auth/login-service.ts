@@ -159,6 +159,7 @@ export const createLoginService = (deps: LoginDeps) => {
         defaultLeaseTtlSeconds: cfg.defaultLeaseTtlSeconds,
         maxLeaseTtlSeconds: cfg.maxLeaseTtlSeconds,
       },
+      indexes: revocationIndexes(mountPath, role.name, identity),
     });
     deps.log.debug(
       {

@@ -31,8 +31,10 @@ export type RedisServer = {
  * A private `redis-server` on a free port, so that test runs never share state. With
  * `appendonly`, writes go to an AOF in its own directory and survive a restart.
  */
-export const startRedis = async (options: { appendonly?: boolean } = {}): Promise<RedisServer> => {
-  const port = await freePort();
+export const startRedis = async (
+  options: { appendonly?: boolean; port?: number } = {},
+): Promise<RedisServer> => {
+  const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'authgate-redis-'));
   let child: ChildProcess | undefined;
   const args = [

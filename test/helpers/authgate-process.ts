@@ -1,0 +1,65 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const BIN = join(import.meta.dirname, '..', '..', 'bin', 'authgate.js');
+
+export type Running = {
+  child: ChildProcessWithoutNullStreams;
+  output: () => string;
+  exited: Promise<number | null>;
+};
+
+/** Runs the built `authgate` binary (npm test builds it first) with extra environment. */
+export const runAuthgate = (args: string[], env: Record<string, string> = {}): Running => {
+  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => out, exited };
+};
+
+/** Polls `what` every 50 ms until it yields a match, or fails after `timeoutMs`. */
+export const waitFor = async <T>(
+  what: () => T | null | undefined | Promise<T | null | undefined>,
+  timeoutMs = 15_000,
+  label = 'output',
+): Promise<T> => {
+  const start = Date.now();
+  for (;;) {
+    const m = await what();
+    if (m !== null && m !== undefined && m !== false) return m;
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${label}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+export type AuthgateServer = Running & { url: string; stop(): Promise<number | null> };
+
+/**
+ * Writes `config` (an authgate.yaml as an object) to `dir/<name>.yaml` and runs
+ * `authgate server --config` on it; resolves once it listens.
+ */
+export const startAuthgateServer = async (
+  dir: string,
+  name: string,
+  config: object,
+): Promise<AuthgateServer> => {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, JSON.stringify(config));
+  const proc = runAuthgate(['server', '--config', file]);
+  const url = await waitFor(
+    () => /"event":"server\.listening","address":"(http[^"]+)"/.exec(proc.output())?.[1],
+    15_000,
+    `${name} to listen: ${proc.output()}`,
+  );
+  return {
+    ...proc,
+    url,
+    stop: async () => {
+      if (proc.child.exitCode === null) proc.child.kill('SIGTERM');
+      return proc.exited;
+    },
+  };
+};

@@ -1,0 +1,21 @@
+import { join } from 'node:path';
+import { DEV_ROLE } from '../../src/cli/dev.js';
+
+/** The config both replicas share: one Redis, one server key, one admin token. */
+export const replicaConfig = (clusterUrl: string, issuer: string, redisUrl: string, configDir: string) => ({
+  listener: { port: 0 },
+  log: { level: 'info' },
+  store: { type: 'redis', redis: { url: redisUrl } },
+  server_key_file: join(configDir, 'server.key'),
+  admin_token_file: join(configDir, 'admin-token'),
+  auth: {
+    kubernetes: {
+      type: 'kubernetes',
+      kubernetes_host: clusterUrl,
+      token_reviewer_jwt_file: join(configDir, 'reviewer-token'),
+      verification: 'tokenreview',
+      issuers: [issuer],
+      roles: { nginx: DEV_ROLE, once: { ...DEV_ROLE, token_num_uses: 1 } },
+    },
+  },
+});

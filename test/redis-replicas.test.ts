@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REVIEWER, seedFirstSetup, startDevCluster, type DevCluster } from '../src/devcluster/index.js';
+import { startAuthgateServer, type AuthgateServer } from './helpers/authgate-process.js';
+import { replicaConfig } from './helpers/replica-config.js';
+import { startRedis, type RedisServer } from './helpers/redis-server.js';
+
+const ADMIN = `admin-${randomBytes(16).toString('hex')}`;
+let redis: RedisServer;
+let cluster: DevCluster;
+let a: AuthgateServer;
+let b: AuthgateServer;
+const dir = mkdtempSync(join(tmpdir(), 'authgate-replicas-'));
+
+const call = async (server: AuthgateServer, method: string, path: string, token?: string, body?: unknown) => {
+  const res = await fetch(`${server.url}${path}`, {
+    method,
+    headers: token === undefined ? {} : { 'x-vault-token': token },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+};
+
+const login = async (server: AuthgateServer, jwt: string, role = 'nginx') => {
+  const res = await call(server, 'POST', '/v1/auth/kubernetes/login', undefined, { role, jwt });
+  return { status: res.status, auth: res.json['auth'] as { client_token: string; accessor: string } };
+};
+
+const podToken = async (pod = 'nginx') =>
+  (await cluster.mintToken({ namespace: 'test', serviceAccount: 'nginx', audiences: ['vault'], pod })).token;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  cluster = await startDevCluster();
+  seedFirstSetup(cluster);
+  writeFileSync(join(dir, 'server.key'), randomBytes(48).toString('base64'));
+  writeFileSync(join(dir, 'admin-token'), ADMIN);
+  writeFileSync(
+    join(dir, 'reviewer-token'),
+    (await cluster.mintToken({ ...REVIEWER, expirationSeconds: 3600 })).token,
+  );
+  const config = replicaConfig(cluster.url, cluster.issuer, redis.url, dir);
+  [a, b] = await Promise.all([startAuthgateServer(dir, 'a', config), startAuthgateServer(dir, 'b', config)]);
+});
+
+afterAll(async () => {
+  await Promise.all([a?.stop(), b?.stop()]);
+  await cluster?.close();
+  await redis?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('two replicas on one Redis', () => {
+  it('honours on B a token issued on A: lookup, renew and revoke', async () => {
+    const { status, auth } = await login(a, await podToken());
+    expect(status).toBe(200);
+    const looked = await call(b, 'GET', '/v1/auth/token/lookup-self', auth.client_token);
+    expect(looked.status).toBe(200);
+    expect((looked.json['data'] as { accessor: string }).accessor).toBe(auth.accessor);
+    const renewed = await call(b, 'POST', '/v1/auth/token/renew-self', auth.client_token, {
+      increment: '2h',
+    });
+    expect((renewed.json['auth'] as { lease_duration: number }).lease_duration).toBe(7200);
+    expect((await call(b, 'POST', '/v1/auth/token/revoke-self', auth.client_token)).status).toBe(204);
+    expect((await call(a, 'GET', '/v1/auth/token/lookup-self', auth.client_token)).status).toBe(403);
+  });
+
+  it('refuses on B, within a second, a token revoked on A', async () => {
+    const { auth } = await login(a, await podToken());
+    expect((await call(b, 'GET', '/v1/auth/token/lookup-self', auth.client_token)).status).toBe(200);
+    const revokedAt = Date.now();
+    expect(
+      (await call(a, 'POST', '/v1/auth/token/revoke-accessor', ADMIN, { accessor: auth.accessor })).status,
+    ).toBe(204);
+    let status = 200;
+    while (status === 200 && Date.now() - revokedAt < 1000) {
+      status = (await call(b, 'GET', '/v1/auth/token/lookup-self', auth.client_token)).status;
+    }
+    expect(status).toBe(403);
+  });
+
+  it('lets a token with num_uses 1 succeed exactly once when used on both replicas at once', async () => {
+    const { auth } = await login(a, await podToken(), 'once');
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        call(i % 2 === 0 ? a : b, 'GET', '/v1/auth/token/lookup-self', auth.client_token),
+      ),
+    );
+    expect(results.filter((r) => r.status === 200)).toHaveLength(1);
+    expect(results.filter((r) => r.status === 403)).toHaveLength(19);
+  });
+
+  it('makes one TokenReview in all for 50 concurrent logins with one token across both replicas', async () => {
+    cluster.createPod({ namespace: 'test', name: 'fifty', serviceAccount: 'nginx' });
+    const jwt = await podToken('fifty');
+    cluster.faults.latencyMs = 50;
+    try {
+      const before = cluster.stats().tokenReviews;
+      const results = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => login(i % 2 === 0 ? a : b, jwt)),
+      );
+      expect(results.every((r) => r.status === 200)).toBe(true);
+      expect(cluster.stats().tokenReviews - before).toBe(1);
+    } finally {
+      cluster.faults.latencyMs = 0;
+    }
+  });
+
+  it('revokes every token of a pod on every replica, and sends its next login back to the API server', async () => {
+    const { uid } = cluster.createPod({ namespace: 'test', name: 'gone', serviceAccount: 'nginx' });
+    const jwt = await podToken('gone');
+    const first = await login(a, jwt);
+    const second = await login(b, jwt);
+    const reviews = cluster.stats().tokenReviews;
+    const res = await call(b, 'POST', '/v1/auth/token/revoke-identity', ADMIN, { pod_uid: uid });
+    expect(res.status).toBe(200);
+    expect(res.json['data']).toEqual({ revoked_tokens: 2, invalidated_reviews: 1 });
+    for (const t of [first.auth.client_token, second.auth.client_token]) {
+      expect((await call(a, 'GET', '/v1/auth/token/lookup-self', t)).status).toBe(403);
+    }
+    // The cached review is gone on both replicas: the next login is reviewed again.
+    expect((await login(a, jwt)).status).toBe(200);
+    expect(cluster.stats().tokenReviews).toBe(reviews + 1);
+  });
+
+  it('revokes by service account and by role, and refuses a caller without the admin token', async () => {
+    const t1 = (await login(a, await podToken())).auth.client_token;
+    const bySa = await call(a, 'POST', '/v1/auth/token/revoke-identity', ADMIN, {
+      namespace: 'test',
+      service_account: 'nginx',
+    });
+    expect((bySa.json['data'] as { revoked_tokens: number }).revoked_tokens).toBeGreaterThanOrEqual(1);
+    expect((await call(b, 'GET', '/v1/auth/token/lookup-self', t1)).status).toBe(403);
+    const t2 = (await login(b, await podToken())).auth.client_token;
+    expect(
+      (await call(a, 'POST', '/v1/auth/token/revoke-identity', t2, { mount: 'kubernetes', role: 'nginx' }))
+        .status,
+    ).toBe(403);
+    const byRole = await call(a, 'POST', '/v1/auth/token/revoke-identity', ADMIN, {
+      mount: 'kubernetes',
+      role: 'nginx',
+    });
+    expect((byRole.json['data'] as { revoked_tokens: number }).revoked_tokens).toBe(1);
+    expect((await call(a, 'GET', '/v1/auth/token/lookup-self', t2)).status).toBe(403);
+    expect(
+      (await call(a, 'POST', '/v1/auth/token/revoke-identity', ADMIN, { pod_uid: 'x', role: 'y' })).status,
+    ).toBe(400);
+  });
+});
