@@ -150,4 +150,21 @@ describe('two replicas on one Redis', () => {
       (await call(a, 'POST', '/v1/auth/token/revoke-identity', ADMIN, { pod_uid: 'x', role: 'y' })).status,
     ).toBe(400);
   });
+
+  it('shares a key set one replica fetched: after a rotation the issuer is fetched once, not once per replica', async () => {
+    const jwksLogin = (server: AuthgateServer, jwt: string) =>
+      call(server, 'POST', '/v1/auth/jwks/login', undefined, { role: 'nginx', jwt });
+    const fetches = () => cluster.stats().byPath['/openid/v1/jwks'] ?? 0;
+    expect((await jwksLogin(a, await podToken())).status).toBe(200);
+    expect((await jwksLogin(b, await podToken())).status).toBe(200);
+    await cluster.rotateKey('ES256');
+    const jwt = await podToken();
+    const before = fetches();
+    expect((await jwksLogin(a, jwt)).status).toBe(200);
+    expect(fetches()).toBe(before + 1);
+    // B hears of the new set and loads it from Redis.
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await jwksLogin(b, jwt)).status).toBe(200);
+    expect(fetches()).toBe(before + 1);
+  });
 });

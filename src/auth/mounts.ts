@@ -10,6 +10,8 @@ export type MountDeps = {
   cacheKey: Buffer;
   /** The review cache of a tokenreview mount when replicas share one; undefined = in-process. */
   reviewCacheFor?: (mount: KubernetesMountConfig) => VerifierDeps['reviewCache'];
+  /** The shared key-set level of a jwks mount when replicas share one; undefined = per replica. */
+  shareSourceFor?: (mount: KubernetesMountConfig) => VerifierDeps['shareSource'];
 };
 
 /** Builds each configured mount with the verifier its `verification` mode names. */
@@ -20,11 +22,13 @@ export const createMounts = (
   const mounts = new Map<string, Mount & { verifier: Verifier }>();
   for (const [path, config] of configs) {
     const reviewCache = config.verification === 'tokenreview' ? deps.reviewCacheFor?.(config) : undefined;
+    const shareSource = config.verification === 'jwks' ? deps.shareSourceFor?.(config) : undefined;
     const verifier = createVerifier(config, {
       clock: deps.clock,
       cacheKey: deps.cacheKey,
       log: deps.log.child({ mount: path }),
       ...(reviewCache ? { reviewCache } : {}),
+      ...(shareSource ? { shareSource } : {}),
     });
     mounts.set(path, { config, verifier });
   }

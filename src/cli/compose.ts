@@ -12,6 +12,8 @@ import { createTokenService, type TokenService } from '../tokens/index.js';
 import {
   createMemoryResultCache,
   createSharedCache,
+  createSharedJwksSource,
+  type JwksSource,
   type CachedReview,
   type SharedCache,
   type Verifier,
@@ -126,11 +128,26 @@ export const composeServer = (
     reviewCaches.push(cache);
     return cache;
   };
+  const shareSourceFor = (mount: KubernetesMountConfig) => (source: JwksSource, reload: () => void) =>
+    createSharedJwksSource(
+      source,
+      {
+        store,
+        keys,
+        clock,
+        log: log.child({ mount: mount.path }),
+        kind: `jwks:${mount.path}`,
+        // At least 1 s, so replicas starting together share one fetch even with no cooldown.
+        freshMs: Math.max(mount.jwks?.cooldownMs ?? 30_000, 1000),
+        ttlMs: mount.jwks?.maxAgeMs ?? 600_000,
+      },
+      reload,
+    );
   const mounts = createMounts(config.mounts, {
     clock,
     log,
     cacheKey: serverKey,
-    ...(shared ? { reviewCacheFor } : {}),
+    ...(shared ? { reviewCacheFor, shareSourceFor } : {}),
   });
   const login = createLoginService({ mounts, tokens, clock, log, entityKey: serverKey });
   const revocation = createRevocationService({ tokens, caches: reviewCaches });

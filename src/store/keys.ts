@@ -16,6 +16,8 @@ export const createKeys = (prefix: string = DEFAULT_KEY_PREFIX) => ({
   index: (kind: string, value: string) => `${prefix}index:${kind}:${value}`,
   /** A cached verification result (TokenReview or JWKS), under HMAC(token + audiences). */
   verified: (kind: string, cacheKey: string) => `${prefix}verified:${kind}:${cacheKey}`,
+  /** A JWKS key set shared by replicas (fetched once, loaded by all). */
+  jwks: (kind: string) => `${prefix}jwks:${kind}`,
   /** Pub/sub channel on which replicas announce cache invalidations. */
   invalidationChannel: () => `${prefix}invalidate`,
   /** Lock held by the replica that is verifying one token, so others wait for its result. */

@@ -6,8 +6,11 @@ import type { Verifier } from './verifier.js';
 export type { Verifier, VerifierStats, VerifyRequest } from './verifier.js';
 export type { VerifierLog } from './verifier-log.js';
 export type { ResultCache } from './result-cache.js';
+export type { JwksSource } from './jwks-source.js';
 export { createMemoryResultCache } from './result-cache.js';
 export { createSharedCache } from './shared-cache.js';
+export { createSharedJwksSource } from './shared-jwks-source.js';
+export type { SharedJwksDeps } from './shared-jwks-source.js';
 export type { IdentitySelector, SharedCache, SharedCacheDeps } from './shared-cache.js';
 export { createJwksVerifier, JWKS_RESULT_TTL_MS } from './jwks-verifier.js';
 export type { JwksVerifierDeps } from './jwks-verifier.js';
@@ -19,6 +22,8 @@ export type VerifierDeps = Pick<JwksVerifierDeps, 'clock' | 'log' | 'cacheKey' |
   Pick<TokenReviewVerifierDeps, 'readFile'> & {
     /** A review cache shared by replicas (tokenreview mounts); default: in-process only. */
     reviewCache?: TokenReviewVerifierDeps['cache'];
+    /** A key-set level shared by replicas (jwks mounts); default: each replica fetches. */
+    shareSource?: JwksVerifierDeps['shareSource'];
   };
 
 /**
@@ -29,7 +34,13 @@ export type VerifierDeps = Pick<JwksVerifierDeps, 'clock' | 'log' | 'cacheKey' |
 export const createVerifier = (mount: KubernetesMountConfig, deps: VerifierDeps): Verifier => {
   const { clock, log, cacheKey } = deps;
   return mount.verification === 'jwks'
-    ? createJwksVerifier(mount, { clock, log, cacheKey, ...(deps.fetch ? { fetch: deps.fetch } : {}) })
+    ? createJwksVerifier(mount, {
+        clock,
+        log,
+        cacheKey,
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        ...(deps.shareSource ? { shareSource: deps.shareSource } : {}),
+      })
     : createTokenReviewVerifier(mount, {
         clock,
         log,

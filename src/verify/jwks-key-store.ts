@@ -199,6 +199,8 @@ export const createKeyStore = (options: KeyStoreOptions) => {
     },
     /** Whether `kid` is in the set now held (after `candidates` refreshed it). */
     knows: (kid: string): boolean => keys?.kids.has(kid) ?? false,
+    /** Loads the set again now, whatever the cooldown (another replica announced a new one). */
+    reload: (): Promise<void> => refresh().catch(ignore),
     /** Resolves once a key set is held (loading it if needed); rejects `UNAVAILABLE` otherwise. */
     async ready(): Promise<void> {
       if (keys !== undefined) return;

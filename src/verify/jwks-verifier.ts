@@ -11,7 +11,7 @@ import {
 import { type Clock, nowSeconds } from '../lib/clock.js';
 import { hmacB64 } from '../lib/hash.js';
 import { createKeyStore } from './jwks-key-store.js';
-import { createJwksSource } from './jwks-source.js';
+import { createJwksSource, type JwksSource } from './jwks-source.js';
 import { createMemoryResultCache, type ResultCache } from './result-cache.js';
 import type { Verifier, VerifierStats, VerifyRequest } from './verifier.js';
 import type { VerifierLog } from './verifier-log.js';
@@ -25,6 +25,11 @@ export type JwksVerifierDeps = {
   fetch?: typeof fetch;
   /** Replaces the in-process verified-result cache (e.g. a shared second level). */
   cache?: ResultCache<Identity>;
+  /**
+   * Wraps the key source with a level shared by replicas (fetched URL and discovery sets only).
+   * `reload` reloads the keys when another replica announces a new set.
+   */
+  shareSource?: (source: JwksSource, reload: () => void) => JwksSource & { close?(): Promise<void> };
 };
 
 /** Upper bound on how long a verified token is reused without a signature check. */
@@ -90,14 +95,17 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
   const { clock, log } = deps;
   const counters: VerifierStats = { cacheHits: 0, cacheMisses: 0, upstreamCalls: 0, upstreamErrors: 0 };
   const isFile = jwks.source.kind === 'file';
+  const inner = createJwksSource(jwks, mount.issuers, {
+    clock,
+    fetch: deps.fetch,
+    onUpstreamCall: () => {
+      counters.upstreamCalls++;
+    },
+  });
+  let reload = (): void => undefined;
+  const source = isFile || deps.shareSource === undefined ? inner : deps.shareSource(inner, () => reload());
   const keyStore = createKeyStore({
-    source: createJwksSource(jwks, mount.issuers, {
-      clock,
-      fetch: deps.fetch,
-      onUpstreamCall: () => {
-        counters.upstreamCalls++;
-      },
-    }),
+    source,
     maxAgeMs: isFile ? FILE_RECHECK_MS : jwks.maxAgeMs,
     cooldownMs: isFile ? FILE_RECHECK_MS : jwks.cooldownMs,
     clock,
@@ -106,6 +114,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
       counters.upstreamErrors++;
     },
   });
+  reload = () => void keyStore.reload();
   const cache =
     deps.cache ?? createMemoryResultCache<Identity>({ clock, maxEntries: JWKS_RESULT_MAX_ENTRIES });
   const allowed: readonly string[] = mount.allowedAlgorithms;
@@ -227,6 +236,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
     stats: () => ({ ...counters }),
     close: async () => {
       await cache.clear();
+      await (source as { close?: () => Promise<void> }).close?.();
     },
   };
 };

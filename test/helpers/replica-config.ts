@@ -17,5 +17,12 @@ export const replicaConfig = (clusterUrl: string, issuer: string, redisUrl: stri
       issuers: [issuer],
       roles: { nginx: DEV_ROLE, once: { ...DEV_ROLE, token_num_uses: 1 } },
     },
+    jwks: {
+      type: 'kubernetes',
+      verification: 'jwks',
+      jwks: { oidc_discovery_url: clusterUrl, cooldown: '0s' },
+      issuers: [issuer],
+      roles: { nginx: DEV_ROLE },
+    },
   },
 });
