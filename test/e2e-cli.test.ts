@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 // The real Vault client, unchanged: authgate must look like Vault to it.
@@ -123,6 +124,23 @@ describe('authgate dev as a child process, driven by the node-vault client', () 
       const vault = nodeVault({ endpoint, apiVersion: 'v1' });
       const login = await vault.kubernetesLogin({ role: 'nginx', jwt, mount_point: mount });
       expect((login.auth['metadata'] as Record<string, string>)['pod_name']).toBe('nginx-2');
+    }
+  });
+});
+
+describe('authgate dev on a port that is taken', () => {
+  it('says so and exits instead of hanging', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as AddressInfo).port;
+    const dir = mkdtempSync(join(tmpdir(), 'authgate-taken-'));
+    try {
+      const dev = run(['dev', '--port', String(port)], { AUTHGATE_DEV_STATE: join(dir, 'dev.json') });
+      expect(await dev.exited).toBe(1);
+      expect(dev.output()).toMatch(/EADDRINUSE/);
+    } finally {
+      blocker.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -336,19 +336,24 @@ describe('legacy secret-based tokens', () => {
     await lh?.close();
   });
 
-  it.each(MOUNTS)(
-    'log in through %s with the flat legacy claims when the role has no audience',
-    async (mount) => {
-      const jwt = await lh.cluster.mintLegacyToken('test', 'old', 'old-token-abcde');
-      const res = await lh.login(mount, { role: 'legacy', jwt });
-      expect(res.status).toBe(200);
-      expect((res.json['auth'] as { metadata: Record<string, string> }).metadata).toMatchObject({
-        service_account_name: 'old',
-        service_account_namespace: 'test',
-        service_account_secret_name: 'old-token-abcde',
-      });
-    },
-  );
+  it('log in through TokenReview with the flat legacy claims when the role has no audience', async () => {
+    const jwt = await lh.cluster.mintLegacyToken('test', 'old', 'old-token-abcde');
+    const res = await lh.login('kubernetes', { role: 'legacy', jwt });
+    expect(res.status).toBe(200);
+    expect((res.json['auth'] as { metadata: Record<string, string> }).metadata).toMatchObject({
+      service_account_name: 'old',
+      service_account_namespace: 'test',
+      service_account_secret_name: 'old-token-abcde',
+    });
+  });
+
+  it('are refused through JWKS verification, which cannot see their Secret deleted', async () => {
+    const jwt = await lh.cluster.mintLegacyToken('test', 'old');
+    expect(await lh.login('jwks', { role: 'legacy', jwt })).toEqual({
+      status: 403,
+      json: { errors: ['invalid expiration time (exp) claim: token has no expiry'] },
+    });
+  });
 
   it.each(MOUNTS)('are refused through %s by a role that requires an audience', async (mount) => {
     const jwt = await lh.cluster.mintLegacyToken('test', 'old');

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -9,7 +9,17 @@ import { startServer, waitForShutdown } from './server.js';
 
 /** Where `authgate dev` leaves what `authgate dev token` needs (cluster URL and its admin bearer). */
 export const devStatePath = (): string =>
-  process.env['AUTHGATE_DEV_STATE'] ?? join(tmpdir(), 'authgate-dev.json');
+  process.env['AUTHGATE_DEV_STATE'] ?? join(tmpdir(), `authgate-dev-${process.getuid?.() ?? 'user'}.json`);
+
+/**
+ * Writes the state file without following a link planted at its path: a private temporary file
+ * is created exclusively, then renamed over the path (rename replaces a link, never writes through it).
+ */
+const writeStateFile = (path: string, content: string): void => {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+  writeFileSync(tmp, content, { mode: 0o600, flag: 'wx' });
+  renameSync(tmp, path);
+};
 
 type DevState = { clusterUrl: string; clusterAdminToken: string; gatewayAddress: string; pid: number };
 
@@ -126,7 +136,15 @@ export const runDev = async (argv: string[]): Promise<number> => {
     port: Number(values.port),
     clusterPort: Number(values['cluster-port']),
   });
-  const server = await startServer(setup.config);
+  let server: Awaited<ReturnType<typeof startServer>>;
+  try {
+    server = await startServer(setup.config);
+  } catch (err) {
+    // E.g. the port is taken: stop the simulator too, or its listener keeps the process alive.
+    setup.stop();
+    await setup.cluster.close();
+    throw err;
+  }
   const { token } = await setup.cluster.mintToken({
     namespace: 'test',
     serviceAccount: 'nginx',
@@ -141,7 +159,7 @@ export const runDev = async (argv: string[]): Promise<number> => {
     gatewayAddress: server.address,
     pid: process.pid,
   };
-  writeFileSync(devStatePath(), JSON.stringify(state), { mode: 0o600 });
+  writeStateFile(devStatePath(), JSON.stringify(state));
   process.stdout.write(
     [
       '',

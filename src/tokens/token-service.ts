@@ -1,34 +1,16 @@
 import { randomBytes as cryptoRandomBytes } from 'node:crypto';
-import { AuthgateError, badRequest, permissionDenied, unavailable } from '../errors.js';
+import { AuthgateError, permissionDenied } from '../errors.js';
 import { createCidrSet } from '../lib/cidr.js';
-import { hmacB64 } from '../lib/hash.js';
-import { StoreUnavailableError, type BatchOp } from '../store/index.js';
-import { assertCount, assertMount, placeLease } from './lease.js';
-import { REVOCATION_PENDING, parseRecord, serializeRecord } from './record.js';
-import type { RevocationIndex, TokenRecord } from './record.js';
+import type { BatchOp } from '../store/index.js';
+import { REVOCATION_PENDING, serializeRecord } from './record.js';
+import type { TokenRecord } from './record.js';
 import { calculateTtl } from './ttl.js';
+import { createTokenRevocation } from './token-revocation.js';
+import { ACCESSOR_BYTES, createTokenStorage, guard, TOKEN_BYTES, TOKEN_PREFIX } from './token-storage.js';
 import type { IssueInput, IssuedToken, RenewOptions, RenewRefresh, TokenServiceDeps } from './types.js';
 import { authBlock, lookupResponseData } from './vault-shapes.js';
 import type { AuthBlock } from './vault-shapes.js';
-
-const TOKEN_PREFIX = 'ags.';
-/** 32 random bytes (256 bits) encode to 43 base64url characters. */
-const TOKEN_BYTES = 32;
-const TOKEN_FORMAT = /^ags\.[A-Za-z0-9_-]{43}$/;
-/** 18 random bytes encode to exactly 24 base64url characters (144 bits). */
-const ACCESSOR_BYTES = 18;
-
-/** Fail closed with a 503 when the store is down; any other error is a bug and propagates. */
-const guard = async <T>(pending: Promise<T>): Promise<T> => {
-  try {
-    return await pending;
-  } catch (err) {
-    if (err instanceof StoreUnavailableError) {
-      throw unavailable('token store unavailable', 'token_store_unavailable', err);
-    }
-    throw err;
-  }
-};
+import { assertCount, assertMount, placeLease } from './lease.js';
 
 /**
  * The client-token service: issues Vault-style service tokens and checks, renews and revokes
@@ -47,82 +29,8 @@ export const createTokenService = (deps: TokenServiceDeps) => {
   if (!Buffer.isBuffer(serverKey) || serverKey.length < 32) {
     throw new TypeError('serverKey must be a Buffer of at least 32 bytes');
   }
-
-  // Lookups go through HMAC-SHA256(serverKey, ·): the store matches HMACs, never the secret, and
-  // a caller cannot steer HMAC bytes to probe a prefix, so no constant-time compare is needed.
-  const hmac = (value: string): string => hmacB64(serverKey, value);
-
-  const isLive = (record: TokenRecord): boolean => record.expireTimeMs > clock.nowMs();
-
-  /** The live record under a token HMAC, or undefined (absent, expired). */
-  const load = async (tokenHmac: string): Promise<TokenRecord | undefined> => {
-    const raw = await guard(store.get(keys.token(tokenHmac)));
-    if (raw === undefined) return undefined;
-    const record = parseRecord(raw);
-    // The record's own expiry is authoritative: a store TTL can lag (Redis rounding, a replica's
-    // clock ahead of the store's), and a token must be dead at its expire_time on every replica.
-    return isLive(record) ? record : undefined;
-  };
-
-  /** The token's HMAC and live record, or undefined. Malformed input never reaches the store. */
-  const find = async (token: string) => {
-    if (typeof token !== 'string' || !TOKEN_FORMAT.test(token)) return undefined;
-    const tokenHmac = hmac(token);
-    const record = await load(tokenHmac);
-    return record === undefined ? undefined : { tokenHmac, record };
-  };
-
-  /** Uses left without consuming one: 0 = unlimited, REVOCATION_PENDING once none are left. */
-  const usesLeft = async (tokenHmac: string, record: TokenRecord): Promise<number> => {
-    if (record.numUses === 0) return 0;
-    const raw = await guard(store.get(keys.tokenUses(tokenHmac)));
-    const left = raw === undefined ? 0 : Number(raw);
-    return left > 0 ? left : REVOCATION_PENDING;
-  };
-
-  /** Adds the token to its revocation indexes, each kept at least as long as the token. */
-  const indexOps = (record: TokenRecord, tokenHmac: string, ttlMs: number): BatchOp[] =>
-    (record.indexes ?? []).map((i) => ({
-      op: 'setAdd',
-      key: keys.index(i.kind, i.value),
-      members: [tokenHmac],
-      ttlMs,
-    }));
-
-  /** Deletes the record first (that is what invalidates the token), then counter and index. */
-  const deleteEntries = async (tokenHmac: string, accessorHmac: string | undefined) => {
-    const doomed = [keys.token(tokenHmac), keys.tokenUses(tokenHmac)];
-    if (accessorHmac !== undefined) doomed.push(keys.accessor(accessorHmac));
-    await guard(store.delete(...doomed));
-  };
-
-  /**
-   * The per-request check: live token, bound CIDRs, then one use. Returns the stored record and
-   * the uses left (0 = unlimited, REVOCATION_PENDING when this request took the last one).
-   */
-  const check = async (token: string, remoteAddress: string | undefined) => {
-    const found = await find(token);
-    if (found === undefined) throw permissionDenied('token_invalid');
-    const { tokenHmac, record } = found;
-    if (record.boundCidrs.length > 0) {
-      // As Vault: a CIDR-bound token from an unknown address is refused.
-      const allowed = remoteAddress !== undefined && createCidrSet(record.boundCidrs).contains(remoteAddress);
-      if (!allowed) throw permissionDenied('token_cidr');
-    }
-    if (record.numUses === 0) return { tokenHmac, record, numUses: 0 };
-
-    // Counting down fails closed: a counter lost or deleted by a concurrent revoke restarts at
-    // 0 and goes negative, whereas counting up would hand out a fresh set of uses.
-    const left = await guard(
-      store.incrBy(keys.tokenUses(tokenHmac), -1, {
-        ttlMs: Math.max(1, record.expireTimeMs - clock.nowMs()),
-      }),
-    );
-    if (left < 0) throw permissionDenied('token_invalid', 'no uses left');
-    if (left > 0) return { tokenHmac, record, numUses: left };
-    await deleteEntries(tokenHmac, hmac(record.accessor));
-    return { tokenHmac, record, numUses: REVOCATION_PENDING };
-  };
+  const storage = createTokenStorage(deps);
+  const { hmac, indexOps, check } = storage;
 
   return {
     /** {@link lookupResponseData}, on the service for routes that hold only the service. */
@@ -344,102 +252,7 @@ export const createTokenService = (deps: TokenServiceDeps) => {
       if (!written) throw permissionDenied('token_invalid', 'revoked during renewal');
       return authBlock({ ...next, numUses }, token);
     },
-
-    /**
-     * Revokes a token (revoke-self): deletes its record, use counter and accessor index.
-     * Idempotent: an unknown, expired or malformed token is a no-op, as in Vault.
-     *
-     * @throws AuthgateError UNAVAILABLE when the store is down.
-     */
-    revoke: async (token: string): Promise<void> => {
-      if (typeof token !== 'string' || !TOKEN_FORMAT.test(token)) return;
-      const tokenHmac = hmac(token);
-      const raw = await guard(store.get(keys.token(tokenHmac)));
-      let accessorHmac: string | undefined;
-      try {
-        if (raw !== undefined) accessorHmac = hmac(parseRecord(raw).accessor);
-      } catch {
-        // A corrupt record is still deleted; its accessor index expires with its TTL.
-      }
-      await deleteEntries(tokenHmac, accessorHmac);
-    },
-
-    /**
-     * The live record of the token behind an accessor (lookup-accessor), without consuming a
-     * use; `numUses` = uses left. Shape it with `lookupResponseData(record, nowMs, '')`.
-     *
-     * @throws AuthgateError BAD_REQUEST `missing accessor` (empty) or `invalid accessor` (no live
-     *   token), Vault's messages.
-     */
-    lookupAccessor: async (accessor: string): Promise<TokenRecord> => {
-      if (typeof accessor !== 'string' || accessor === '') {
-        throw badRequest('missing accessor', 'accessor_missing');
-      }
-      const tokenHmac = await guard(store.get(keys.accessor(hmac(accessor))));
-      const record = tokenHmac === undefined ? undefined : await load(tokenHmac);
-      if (tokenHmac === undefined || record === undefined) {
-        throw badRequest('invalid accessor', 'accessor_invalid');
-      }
-      return { ...record, numUses: await usesLeft(tokenHmac, record) };
-    },
-
-    /**
-     * Revokes the token behind an accessor: deletes its record, use counter and accessor index.
-     * As Vault's revoke-accessor, an unknown accessor is not an error: it answers with the
-     * warning `No token found with this accessor`.
-     *
-     * @returns the warnings for the response envelope (empty after a revocation).
-     * @throws AuthgateError BAD_REQUEST `missing accessor` (empty), or `token not found` when the
-     *   index outlived its token (the leftovers are deleted first).
-     */
-    revokeAccessor: async (accessor: string): Promise<{ warnings: string[] }> => {
-      if (typeof accessor !== 'string' || accessor === '') {
-        throw badRequest('missing accessor', 'accessor_missing');
-      }
-      const accessorHmac = hmac(accessor);
-      const tokenHmac = await guard(store.get(keys.accessor(accessorHmac)));
-      if (tokenHmac === undefined) return { warnings: ['No token found with this accessor'] };
-      // Delete before judging the record, so that even a corrupt one is revoked.
-      const raw = await guard(store.get(keys.token(tokenHmac)));
-      await deleteEntries(tokenHmac, accessorHmac);
-      let live = false;
-      try {
-        live = raw !== undefined && isLive(parseRecord(raw));
-      } catch {
-        live = false;
-      }
-      if (!live) throw badRequest('token not found', 'token_not_found');
-      return { warnings: [] };
-    },
-
-    /**
-     * Revokes every live token listed in a revocation index (all tokens of a role, a service
-     * account or a pod), then drops the index. Reads the index once (SMEMBERS): an operator
-     * action, never on a request's hot path.
-     *
-     * @returns how many live tokens were revoked.
-     * @throws AuthgateError UNAVAILABLE when the store is down.
-     */
-    revokeByIndex: async (index: RevocationIndex): Promise<number> => {
-      const indexKey = keys.index(index.kind, index.value);
-      const members = await guard(store.setMembers(indexKey));
-      let revoked = 0;
-      for (const tokenHmac of members) {
-        const raw = await guard(store.get(keys.token(tokenHmac)));
-        if (raw === undefined) continue;
-        let accessorHmac: string | undefined;
-        try {
-          const record = parseRecord(raw);
-          accessorHmac = hmac(record.accessor);
-          if (isLive(record)) revoked++;
-        } catch {
-          // A corrupt record is deleted all the same.
-        }
-        await deleteEntries(tokenHmac, accessorHmac);
-      }
-      await guard(store.delete(indexKey));
-      return revoked;
-    },
+    ...createTokenRevocation(storage, deps),
   };
 };
 

@@ -24,6 +24,12 @@ export type JwksSourceDeps = {
   /** Called once per network request or file read, for the `upstreamCalls` counter. */
   onUpstreamCall: () => void;
   fetch?: typeof fetch | undefined;
+  /**
+   * The bearer to send to a URL, if any. The cluster's own discovery endpoints are readable only
+   * by service accounts (system:service-account-issuer-discovery), so a fetch through the API
+   * server presents authgate's token; no other host ever sees it.
+   */
+  bearerFor?: (url: string) => Promise<string | undefined>;
 };
 
 /** A JWKS or discovery document is a few KB; anything past this is refused. */
@@ -73,7 +79,9 @@ export const createJwksSource = (
 ): JwksSource => {
   const get = async (url: string, what: string): Promise<string> => {
     deps.onUpstreamCall();
+    const bearer = await deps.bearerFor?.(url);
     const res = await httpGet(url, {
+      ...(bearer === undefined ? {} : { headers: { authorization: `Bearer ${bearer}` } }),
       timeoutMs: config.timeoutMs,
       maxBytes: MAX_DOCUMENT_BYTES,
       caCert: config.caCert,

@@ -230,13 +230,10 @@ describe('createJwksVerifier', () => {
           { clock, log: silent, cacheKey: Buffer.from('k') },
         );
 
-      it('accepts one without exp when no audience is required', async () => {
+      it('refuses one even without a required audience: it never expires and its Secret cannot be checked locally', async () => {
         const jwt = await sign(rsa, legacyClaims, { kid: '' });
-        await expect(legacyVerifier().verify(request(jwt, undefined))).resolves.toMatchObject({
-          legacy: true,
-          secretName: 'app-token-x1',
-          audiences: [],
-        });
+        const err = await refusal(legacyVerifier().verify(request(jwt, undefined)));
+        expect(err).toMatchObject({ code: 'LOGIN_DENIED', reason: 'legacy_token_needs_tokenreview' });
       });
 
       it('refuses one when an audience is required (it has no aud)', async () => {

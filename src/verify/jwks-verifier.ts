@@ -12,6 +12,7 @@ import { type Clock, nowSeconds } from '../lib/clock.js';
 import { hmacB64 } from '../lib/hash.js';
 import { createKeyStore } from './jwks-key-store.js';
 import { createJwksSource, type JwksSource } from './jwks-source.js';
+import { createReviewerToken } from './reviewer-token.js';
 import { createMemoryResultCache, type ResultCache } from './result-cache.js';
 import type { Verifier, VerifierStats, VerifyRequest } from './verifier.js';
 import type { VerifierLog } from './verifier-log.js';
@@ -95,9 +96,23 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
   const { clock, log } = deps;
   const counters: VerifierStats = { cacheHits: 0, cacheMisses: 0, upstreamCalls: 0, upstreamErrors: 0 };
   const isFile = jwks.source.kind === 'file';
+  // The reviewer token goes only to the API server itself (same origin as kubernetes_host).
+  const reviewer =
+    mount.tokenReviewerJwtFile !== undefined && mount.kubernetesHost !== undefined
+      ? {
+          token: createReviewerToken(mount.tokenReviewerJwtFile, { clock, log }),
+          origin: new URL(mount.kubernetesHost).origin,
+        }
+      : undefined;
   const inner = createJwksSource(jwks, mount.issuers, {
     clock,
     fetch: deps.fetch,
+    ...(reviewer === undefined
+      ? {}
+      : {
+          bearerFor: async (url: string) =>
+            new URL(url).origin === reviewer.origin ? reviewer.token.get().catch(() => undefined) : undefined,
+        }),
     onUpstreamCall: () => {
       counters.upstreamCalls++;
     },
@@ -176,10 +191,14 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
       leewaySeconds: mount.leewaySeconds,
       nowSeconds: nowSeconds(clock),
     });
-    if (claims.expiresAt === undefined && !claims.legacy) {
-      // Vault allows a missing exp for legacy Secret tokens; Kubernetes never mints a bound token
-      // without one, so a bound-layout token that never expires is refused.
-      throw loginDenied('invalid expiration time (exp) claim: token has no expiry', 'missing_exp');
+    if (claims.expiresAt === undefined) {
+      // Deliberately stricter than Vault, which accepts a legacy Secret token (no exp) here: local
+      // verification cannot see the Secret being deleted, so such a token would log in forever.
+      // Legacy tokens are accepted through TokenReview, which checks the Secret still exists.
+      throw loginDenied(
+        'invalid expiration time (exp) claim: token has no expiry',
+        claims.legacy ? 'legacy_token_needs_tokenreview' : 'missing_exp',
+      );
     }
     const { issuer, subject, namespace } = claims;
     const name = claims.serviceAccount?.name;
@@ -209,7 +228,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
     mode: 'jwks',
     async verify(request: VerifyRequest): Promise<Identity> {
       const { jwt, audience } = request;
-      const key = hmacB64(deps.cacheKey, `${jwt}\n${audience ?? ''}`);
+      const key = hmacB64(deps.cacheKey, `${jwt}\n${JSON.stringify(audience ?? null)}`);
       const hit = await cache.get(key);
       if (hit !== undefined) {
         counters.cacheHits++;

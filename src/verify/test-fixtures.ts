@@ -37,10 +37,21 @@ export const startJwksServer = async () => {
     discoveryIssuer: ISSUER,
     down: false,
     hits: { jwks: 0, discovery: 0 },
+    /** When set, requests without `Authorization: Bearer <this>` get 401 (as the API server's own endpoints). */
+    requiredBearer: undefined as string | undefined,
+    authorizations: [] as Array<string | undefined>,
   };
   const server: Server = createServer((req, res) => {
+    state.authorizations.push(req.headers.authorization);
     if (state.down) {
       res.writeHead(500).end('down');
+      return;
+    }
+    if (
+      state.requiredBearer !== undefined &&
+      req.headers.authorization !== `Bearer ${state.requiredBearer}`
+    ) {
+      res.writeHead(401).end();
       return;
     }
     if (req.url === '/openid/v1/jwks') {

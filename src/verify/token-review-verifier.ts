@@ -179,7 +179,8 @@ export const createTokenReviewVerifier = (
         nowSeconds: nowSeconds(clock),
       });
       const audiences = audience !== undefined ? [audience] : claims.audiences;
-      const key = hmacB64(deps.cacheKey, `${jwt}\n${audiences.join(',')}`);
+      // JSON, not a join: ["a,b"] and ["a","b"] must not share a key.
+      const key = hmacB64(deps.cacheKey, `${jwt}\n${JSON.stringify(audiences)}`);
       const hit = await cache.get(key);
       if (hit !== undefined) {
         counters.cacheHits++;

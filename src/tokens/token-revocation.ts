@@ -1,0 +1,111 @@
+import { badRequest } from '../errors.js';
+import { parseRecord } from './record.js';
+import type { RevocationIndex, TokenRecord } from './record.js';
+import { guard, TOKEN_FORMAT, type TokenStorage } from './token-storage.js';
+import type { TokenServiceDeps } from './types.js';
+
+/** Revocation and accessor operations of the token service (see createTokenService). */
+export const createTokenRevocation = (
+  storage: TokenStorage,
+  deps: Pick<TokenServiceDeps, 'store' | 'keys'>,
+) => {
+  const { store, keys } = deps;
+  const { hmac, isLive, load, usesLeft, deleteEntries } = storage;
+  return {
+    /**
+     * Revokes a token (revoke-self): deletes its record, use counter and accessor index.
+     * Idempotent: an unknown, expired or malformed token is a no-op, as in Vault.
+     *
+     * @throws AuthgateError UNAVAILABLE when the store is down.
+     */
+    revoke: async (token: string): Promise<void> => {
+      if (typeof token !== 'string' || !TOKEN_FORMAT.test(token)) return;
+      const tokenHmac = hmac(token);
+      const raw = await guard(store.get(keys.token(tokenHmac)));
+      let accessorHmac: string | undefined;
+      try {
+        if (raw !== undefined) accessorHmac = hmac(parseRecord(raw).accessor);
+      } catch {
+        // A corrupt record is still deleted; its accessor index expires with its TTL.
+      }
+      await deleteEntries(tokenHmac, accessorHmac);
+    },
+
+    /**
+     * The live record of the token behind an accessor (lookup-accessor), without consuming a
+     * use; `numUses` = uses left. Shape it with `lookupResponseData(record, nowMs, '')`.
+     *
+     * @throws AuthgateError BAD_REQUEST `missing accessor` (empty) or `invalid accessor` (no live
+     *   token), Vault's messages.
+     */
+    lookupAccessor: async (accessor: string): Promise<TokenRecord> => {
+      if (typeof accessor !== 'string' || accessor === '') {
+        throw badRequest('missing accessor', 'accessor_missing');
+      }
+      const tokenHmac = await guard(store.get(keys.accessor(hmac(accessor))));
+      const record = tokenHmac === undefined ? undefined : await load(tokenHmac);
+      if (tokenHmac === undefined || record === undefined) {
+        throw badRequest('invalid accessor', 'accessor_invalid');
+      }
+      return { ...record, numUses: await usesLeft(tokenHmac, record) };
+    },
+
+    /**
+     * Revokes the token behind an accessor: deletes its record, use counter and accessor index.
+     * As Vault's revoke-accessor, an unknown accessor is not an error: it answers with the
+     * warning `No token found with this accessor`.
+     *
+     * @returns the warnings for the response envelope (empty after a revocation).
+     * @throws AuthgateError BAD_REQUEST `missing accessor` (empty), or `token not found` when the
+     *   index outlived its token (the leftovers are deleted first).
+     */
+    revokeAccessor: async (accessor: string): Promise<{ warnings: string[] }> => {
+      if (typeof accessor !== 'string' || accessor === '') {
+        throw badRequest('missing accessor', 'accessor_missing');
+      }
+      const accessorHmac = hmac(accessor);
+      const tokenHmac = await guard(store.get(keys.accessor(accessorHmac)));
+      if (tokenHmac === undefined) return { warnings: ['No token found with this accessor'] };
+      // Delete before judging the record, so that even a corrupt one is revoked.
+      const raw = await guard(store.get(keys.token(tokenHmac)));
+      await deleteEntries(tokenHmac, accessorHmac);
+      let live = false;
+      try {
+        live = raw !== undefined && isLive(parseRecord(raw));
+      } catch {
+        live = false;
+      }
+      if (!live) throw badRequest('token not found', 'token_not_found');
+      return { warnings: [] };
+    },
+
+    /**
+     * Revokes every live token listed in a revocation index (all tokens of a role, a service
+     * account or a pod), then drops the index. Reads the index once (SMEMBERS): an operator
+     * action, never on a request's hot path.
+     *
+     * @returns how many live tokens were revoked.
+     * @throws AuthgateError UNAVAILABLE when the store is down.
+     */
+    revokeByIndex: async (index: RevocationIndex): Promise<number> => {
+      const indexKey = keys.index(index.kind, index.value);
+      const members = await guard(store.setMembers(indexKey));
+      let revoked = 0;
+      for (const tokenHmac of members) {
+        const raw = await guard(store.get(keys.token(tokenHmac)));
+        if (raw === undefined) continue;
+        let accessorHmac: string | undefined;
+        try {
+          const record = parseRecord(raw);
+          accessorHmac = hmac(record.accessor);
+          if (isLive(record)) revoked++;
+        } catch {
+          // A corrupt record is deleted all the same.
+        }
+        await deleteEntries(tokenHmac, accessorHmac);
+      }
+      await guard(store.delete(indexKey));
+      return revoked;
+    },
+  };
+};

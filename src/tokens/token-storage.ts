@@ -1,0 +1,113 @@
+import { permissionDenied, unavailable } from '../errors.js';
+import { createCidrSet } from '../lib/cidr.js';
+import { hmacB64 } from '../lib/hash.js';
+import { StoreUnavailableError, type BatchOp } from '../store/index.js';
+import { REVOCATION_PENDING, parseRecord } from './record.js';
+import type { TokenRecord } from './record.js';
+import type { TokenServiceDeps } from './types.js';
+
+export const TOKEN_PREFIX = 'ags.';
+/** 32 random bytes (256 bits) encode to 43 base64url characters. */
+export const TOKEN_BYTES = 32;
+export const TOKEN_FORMAT = /^ags\.[A-Za-z0-9_-]{43}$/;
+/** 18 random bytes encode to exactly 24 base64url characters (144 bits). */
+export const ACCESSOR_BYTES = 18;
+
+/** Fail closed with a 503 when the store is down; any other error is a bug and propagates. */
+export const guard = async <T>(pending: Promise<T>): Promise<T> => {
+  try {
+    return await pending;
+  } catch (err) {
+    if (err instanceof StoreUnavailableError) {
+      throw unavailable('token store unavailable', 'token_store_unavailable', err);
+    }
+    throw err;
+  }
+};
+
+/**
+ * How tokens sit in the store, shared by the service's operations: lookups by HMAC, the use
+ * counter, revocation indexes and deletion. Internal to tokens/.
+ */
+export const createTokenStorage = (
+  deps: Pick<TokenServiceDeps, 'store' | 'keys' | 'clock' | 'serverKey'>,
+) => {
+  const { store, keys, clock, serverKey } = deps;
+
+  const hmac = (value: string): string => hmacB64(serverKey, value);
+
+  const isLive = (record: TokenRecord): boolean => record.expireTimeMs > clock.nowMs();
+
+  /** The live record under a token HMAC, or undefined (absent, expired). */
+  const load = async (tokenHmac: string): Promise<TokenRecord | undefined> => {
+    const raw = await guard(store.get(keys.token(tokenHmac)));
+    if (raw === undefined) return undefined;
+    const record = parseRecord(raw);
+    // The record's own expiry is authoritative: a store TTL can lag (Redis rounding, a replica's
+    // clock ahead of the store's), and a token must be dead at its expire_time on every replica.
+    return isLive(record) ? record : undefined;
+  };
+
+  /** The token's HMAC and live record, or undefined. Malformed input never reaches the store. */
+  const find = async (token: string) => {
+    if (typeof token !== 'string' || !TOKEN_FORMAT.test(token)) return undefined;
+    const tokenHmac = hmac(token);
+    const record = await load(tokenHmac);
+    return record === undefined ? undefined : { tokenHmac, record };
+  };
+
+  /** Uses left without consuming one: 0 = unlimited, REVOCATION_PENDING once none are left. */
+  const usesLeft = async (tokenHmac: string, record: TokenRecord): Promise<number> => {
+    if (record.numUses === 0) return 0;
+    const raw = await guard(store.get(keys.tokenUses(tokenHmac)));
+    const left = raw === undefined ? 0 : Number(raw);
+    return left > 0 ? left : REVOCATION_PENDING;
+  };
+
+  /** Adds the token to its revocation indexes, each kept at least as long as the token. */
+  const indexOps = (record: TokenRecord, tokenHmac: string, ttlMs: number): BatchOp[] =>
+    (record.indexes ?? []).map((i) => ({
+      op: 'setAdd',
+      key: keys.index(i.kind, i.value),
+      members: [tokenHmac],
+      ttlMs,
+    }));
+
+  /** Deletes the record first (that is what invalidates the token), then counter and index. */
+  const deleteEntries = async (tokenHmac: string, accessorHmac: string | undefined) => {
+    const doomed = [keys.token(tokenHmac), keys.tokenUses(tokenHmac)];
+    if (accessorHmac !== undefined) doomed.push(keys.accessor(accessorHmac));
+    await guard(store.delete(...doomed));
+  };
+
+  /**
+   * The per-request check: live token, bound CIDRs, then one use. Returns the stored record and
+   * the uses left (0 = unlimited, REVOCATION_PENDING when this request took the last one).
+   */
+  const check = async (token: string, remoteAddress: string | undefined) => {
+    const found = await find(token);
+    if (found === undefined) throw permissionDenied('token_invalid');
+    const { tokenHmac, record } = found;
+    if (record.boundCidrs.length > 0) {
+      // As Vault: a CIDR-bound token from an unknown address is refused.
+      const allowed = remoteAddress !== undefined && createCidrSet(record.boundCidrs).contains(remoteAddress);
+      if (!allowed) throw permissionDenied('token_cidr');
+    }
+    if (record.numUses === 0) return { tokenHmac, record, numUses: 0 };
+
+    // Counting down fails closed: a counter lost or deleted by a concurrent revoke restarts at
+    // 0 and goes negative, whereas counting up would hand out a fresh set of uses.
+    const left = await guard(
+      store.incrBy(keys.tokenUses(tokenHmac), -1, {
+        ttlMs: Math.max(1, record.expireTimeMs - clock.nowMs()),
+      }),
+    );
+    if (left < 0) throw permissionDenied('token_invalid', 'no uses left');
+    if (left > 0) return { tokenHmac, record, numUses: left };
+    await deleteEntries(tokenHmac, hmac(record.accessor));
+    return { tokenHmac, record, numUses: REVOCATION_PENDING };
+  };
+
+  return { hmac, isLive, load, find, usesLeft, indexOps, deleteEntries, check };
+};
+export type TokenStorage = ReturnType<typeof createTokenStorage>;
