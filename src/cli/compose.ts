@@ -136,7 +136,7 @@ export const composeServer = (
         keys,
         clock,
         log: log.child({ mount: mount.path }),
-        kind: `jwks:${mount.path}`,
+        kind: mount.path,
         // At least 1 s, so replicas starting together share one fetch even with no cooldown.
         freshMs: Math.max(mount.jwks?.cooldownMs ?? 30_000, 1000),
         ttlMs: mount.jwks?.maxAgeMs ?? 600_000,
