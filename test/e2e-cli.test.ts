@@ -1,10 +1,12 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAuthgate, waitFor, type Running } from './helpers/authgate-process.js';
+import { startRedis } from './helpers/redis-server.js';
 
 // The real Vault client, unchanged: authgate must look like Vault to it.
 const require = createRequire(import.meta.url);
@@ -25,35 +27,7 @@ const nodeVault = require('node-vault') as (opts: {
   tokenLookupAccessor(args: { accessor: string }): Promise<{ data: Record<string, unknown> }>;
 };
 
-const BIN = join(import.meta.dirname, '..', 'bin', 'authgate.js');
-
-type Running = {
-  child: ChildProcessWithoutNullStreams;
-  output: () => string;
-  exited: Promise<number | null>;
-};
-
-const run = (args: string[], env: Record<string, string>): Running => {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env } });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, output: () => out, exited };
-};
-
-const waitFor = async (
-  what: () => RegExpMatchArray | null,
-  timeoutMs = 15_000,
-): Promise<RegExpMatchArray> => {
-  const start = Date.now();
-  for (;;) {
-    const m = what();
-    if (m) return m;
-    if (Date.now() - start > timeoutMs) throw new Error('timed out waiting for output');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-};
+const run = runAuthgate;
 
 describe('authgate dev as a child process, driven by the node-vault client', () => {
   let dev: Running;
@@ -124,6 +98,41 @@ describe('authgate dev as a child process, driven by the node-vault client', () 
       const vault = nodeVault({ endpoint, apiVersion: 'v1' });
       const login = await vault.kubernetesLogin({ role: 'nginx', jwt, mount_point: mount });
       expect((login.auth['metadata'] as Record<string, string>)['pod_name']).toBe('nginx-2');
+    }
+  });
+});
+
+describe('authgate dev --redis', () => {
+  it('keeps the tokens it issues in that Redis, under their HMAC', async () => {
+    const redis = await startRedis();
+    const dir = mkdtempSync(join(tmpdir(), 'authgate-dev-redis-'));
+    const dev = run(['dev', '--port', '0', '--redis', redis.url], {
+      AUTHGATE_DEV_STATE: join(dir, 'dev.json'),
+      AUTHGATE_LOG_LEVEL: 'warn',
+    });
+    try {
+      const endpoint = (await waitFor(() => dev.output().match(/Gateway:\s+(http:\/\/\S+)/)))[1] ?? '';
+      const jwt = (await waitFor(() => dev.output().match(/\n\s+(eyJ[\w-]+\.[\w-]+\.[\w-]+)\n/)))[1] ?? '';
+      expect(dev.output()).toContain(`Redis store at ${redis.url}`);
+      const res = await fetch(`${endpoint}/v1/auth/kubernetes/login`, {
+        method: 'POST',
+        body: JSON.stringify({ role: 'nginx', jwt }),
+      });
+      const token = ((await res.json()) as { auth: { client_token: string } }).auth.client_token;
+      const keys = execFileSync('redis-cli', [
+        '-p',
+        String(redis.port),
+        '--scan',
+        '--pattern',
+        'ag:token:*',
+      ]).toString();
+      expect(keys.trim().split('\n')).toHaveLength(1);
+      expect(keys).not.toContain(token.slice(4));
+    } finally {
+      dev.child.kill('SIGTERM');
+      await dev.exited;
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

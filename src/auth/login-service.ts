@@ -169,7 +169,7 @@ export const createLoginService = (deps: LoginDeps) => {
         namespace: identity.namespace,
         serviceAccount: identity.serviceAccount.name,
         pod: identity.pod?.name,
-        jwt: fingerprint(jwt),
+        jwtFingerprint: fingerprint(jwt),
         requestId: ctx.requestId,
       },
       'login.succeeded',

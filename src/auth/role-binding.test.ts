@@ -26,8 +26,16 @@ describe('checkServiceAccountBinding', () => {
     [['a', 'b*'], ['x', 'y'], 'bee', 'y', 'allowed'],
     [['nginx'], ['test'], 'nginx', 'test2', 'namespace not authorized'],
     [['nginx'], ['*prod'], 'nginx', 'payments-prod', 'allowed'],
+    [['nginx'], ['*-prod'], 'nginx', 'payments-dev', 'namespace not authorized'],
   ])('names %j namespaces %j with %s/%s → %s', (names, nss, sa, ns, expected) => {
     expect(outcome(names, nss, sa, ns)).toBe(expected);
+  });
+
+  it.each([
+    ['a string starting with *', '*-prod'],
+    ['a bare * string with more after it', '*x'],
+  ])('never reads %s as "any namespace" (defence in depth; config refuses non-lists)', (_what, nss) => {
+    expect(outcome(['nginx'], nss as unknown as string[], 'nginx', 'payments-dev')).not.toBe('allowed');
   });
 
   it('checks the name before the namespace, as Vault does', () => {
@@ -41,5 +49,12 @@ describe('sanitizePolicies', () => {
   });
   it('leaves default out when asked', () => {
     expect(sanitizePolicies(['dev'], false)).toEqual(['dev']);
+  });
+  it.each([[['root']], [['dev', 'Root']], [[' ROOT ']]])('never emits root: refuses %j', (policies) => {
+    expect(() => sanitizePolicies(policies, true)).toThrow(TypeError);
+    expect(() => sanitizePolicies(policies, false)).toThrow('auth methods cannot create root tokens');
+  });
+  it('allows policies that only contain the word root', () => {
+    expect(sanitizePolicies(['root-ca', 'uproot'], false)).toEqual(['root-ca', 'uproot']);
   });
 });

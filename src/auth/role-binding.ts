@@ -23,15 +23,26 @@ export const checkServiceAccountBinding = (
     );
   }
   const namespaces = role.boundServiceAccountNamespaces;
-  const anyNamespace = namespaces[0] === '*';
+  // Exactly `['*']`, as for names: config refuses `*` mixed with values, and a list that merely
+  // starts with `*` (or a string whose first character is `*`) must never mean "any namespace".
+  const anyNamespace = namespaces.length === 1 && namespaces[0] === '*';
   if (!anyNamespace && !globListMatch(namespaces, namespace)) {
     throw loginDenied('namespace not authorized', 'namespace_not_bound', `namespace=${namespace}`);
   }
 };
 
-/** Vault's `policyutil.SanitizePolicies`: trimmed, lower-cased, de-duplicated, `default` added unless refused, sorted. */
+/**
+ * Vault's `policyutil.SanitizePolicies`: trimmed, lower-cased, de-duplicated, `default` added
+ * when `addDefault`, sorted.
+ *
+ * Throws `TypeError` when the result would hold `root` (in any case or spacing): config refuses
+ * `token_policies: [root]` (`auth methods cannot create root tokens`), so reaching here with it
+ * is a bug, and failing the login closed is safer than silently issuing a token whose policies
+ * differ from the role's, which filtering would do.
+ */
 export const sanitizePolicies = (policies: readonly string[], addDefault: boolean): string[] => {
   const set = new Set(policies.map((p) => p.trim().toLowerCase()).filter((p) => p !== ''));
-  if (addDefault && !set.has('root')) set.add('default');
+  if (set.has('root')) throw new TypeError('auth methods cannot create root tokens');
+  if (addDefault) set.add('default');
   return [...set].sort();
 };

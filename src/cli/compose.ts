@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { createLoginService, createMounts, createRevocationService } from '../auth/index.js';
 import type { AuthgateConfig, KubernetesMountConfig } from '../config/index.js';
@@ -24,9 +23,9 @@ export const VERSION = '0.1.0';
 export type ComposeOptions = {
   clock?: Clock;
   log?: Logger;
-  /** HMAC key for tokens and caches; else read from `server_key_file`, else generated (memory store only). */
+  /** HMAC key for tokens and caches; else the config's (read from `server_key_file`), else generated (memory store only). */
   serverKey?: Buffer;
-  /** The operator token; else read from `admin_token_file`. */
+  /** The operator token; else the config's (read from `admin_token_file`). */
   adminToken?: string;
   /** A store to use instead of the configured one (tests that read the raw store). */
   store?: Store;
@@ -43,25 +42,6 @@ export type ComposedServer = {
   close(): Promise<void>;
 };
 
-const MIN_SERVER_KEY_BYTES = 32;
-
-/** Reads the server key file: its trimmed content is the key material, at least 32 bytes. */
-const readServerKey = (path: string): Buffer => {
-  const key = Buffer.from(readFileSync(path, 'utf8').trim(), 'utf8');
-  if (key.length < MIN_SERVER_KEY_BYTES) {
-    throw new Error(
-      `server_key_file ${path} holds ${key.length} bytes; at least ${MIN_SERVER_KEY_BYTES} are required`,
-    );
-  }
-  return key;
-};
-
-const readAdminToken = (path: string): string => {
-  const token = readFileSync(path, 'utf8').trim();
-  if (token.length < 16) throw new Error(`admin_token_file ${path} holds a token shorter than 16 characters`);
-  return token;
-};
-
 /**
  * The composition root: builds every part from the config and wires them into the HTTP app.
  * `authgate server`, `authgate dev` and the HTTP tests all use it, so what is tested is what runs.
@@ -75,9 +55,8 @@ export const composeServer = (
   const log = options.log ?? createLogger(config.log.level);
   for (const warning of config.warnings) log.warn({ event: 'config.insecure', warning }, 'config.insecure');
 
-  let serverKey = options.serverKey;
-  if (serverKey === undefined && config.serverKeyFile !== undefined)
-    serverKey = readServerKey(config.serverKeyFile);
+  // The files were read and checked (length) by parseConfig, so a bad one is a config error.
+  let serverKey = options.serverKey ?? config.serverKey;
   if (serverKey === undefined) {
     // Acceptable only because the memory store dies with the process: nothing HMAC'd under this
     // key outlives it. A shared store needs a shared key.
@@ -87,9 +66,7 @@ export const composeServer = (
       'config.insecure',
     );
   }
-  const adminToken =
-    options.adminToken ??
-    (config.adminTokenFile === undefined ? undefined : readAdminToken(config.adminTokenFile));
+  const adminToken = options.adminToken ?? config.adminToken;
   if (adminToken === undefined) {
     log.warn(
       { event: 'config.insecure', warning: 'no admin_token_file: operator endpoints are disabled' },
@@ -166,7 +143,8 @@ export const composeServer = (
       ),
     ];
     await Promise.all(checks);
-    return { ready: Object.keys(failing).length === 0, failing };
+    // Only the store is critical: without it nothing can be served; an upstream blip still leaves cached logins and every token endpoint working.
+    return { ready: Object.keys(failing).length === 0, failing, critical: 'store' in failing };
   };
 
   const app = buildApp(

@@ -55,6 +55,8 @@ export const setUpDev = async (opts: {
   address: string;
   port: number;
   clusterPort?: number;
+  /** Keep tokens in this Redis instead of in memory. */
+  redisUrl?: string;
 }): Promise<DevSetup> => {
   const cluster = await startDevCluster({ port: opts.clusterPort ?? 0 });
   seedFirstSetup(cluster);
@@ -81,6 +83,7 @@ export const setUpDev = async (opts: {
   const yaml = JSON.stringify(
     {
       listener: { address: opts.address, port: opts.port },
+      ...(opts.redisUrl === undefined ? {} : { store: { type: 'redis', redis: { url: opts.redisUrl } } }),
       log: { level: process.env['AUTHGATE_LOG_LEVEL'] ?? 'info' },
       server_key_file: join(dir, 'server.key'),
       admin_token_file: join(dir, 'admin-token'),
@@ -129,12 +132,14 @@ export const runDev = async (argv: string[]): Promise<number> => {
       port: { type: 'string', default: '8200' },
       address: { type: 'string', default: '127.0.0.1' },
       'cluster-port': { type: 'string', default: '0' },
+      redis: { type: 'string' },
     },
   });
   const setup = await setUpDev({
     address: values.address,
     port: Number(values.port),
     clusterPort: Number(values['cluster-port']),
+    ...(values.redis === undefined ? {} : { redisUrl: values.redis }),
   });
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
@@ -163,7 +168,7 @@ export const runDev = async (argv: string[]): Promise<number> => {
   process.stdout.write(
     [
       '',
-      'authgate dev is running (in-memory store, simulated cluster). Do not use it in production.',
+      `authgate dev is running (${values.redis === undefined ? 'in-memory store' : `Redis store at ${values.redis}`}, simulated cluster). Do not use it in production.`,
       '',
       `  Gateway:        ${server.address}`,
       `  Cluster:        ${setup.cluster.url}  (issuer ${setup.cluster.issuer})`,

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import type { AuthgateConfig } from '../config/index.js';
 import { composeServer, type ComposeOptions, type ComposedServer } from './compose.js';
 
@@ -10,12 +9,8 @@ export const startServer = async (
   config: AuthgateConfig,
   options: ComposeOptions = {},
 ): Promise<ComposedServer & { address: string }> => {
-  const tls = config.listener.tls;
-  const composed = composeServer(
-    config,
-    options,
-    tls === undefined ? undefined : { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) },
-  );
+  // The certificate and key were read and checked with the config.
+  const composed = composeServer(config, options, config.listener.tls);
   const address = await composed.app.listen({ host: config.listener.address, port: config.listener.port });
   composed.log.info({ event: 'server.listening', address }, 'server.listening');
   return { ...composed, address };

@@ -1,5 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from './load.js';
+
+// The redis store requires a server key file, and config reads it (at least 32 bytes).
+const keyDir = mkdtempSync(join(tmpdir(), 'authgate-load-test-'));
+const KEY_FILE = join(keyDir, 'server.key');
+writeFileSync(KEY_FILE, 'k'.repeat(32));
+afterAll(() => rmSync(keyDir, { recursive: true, force: true }));
 
 const VALID = `
 listener:
@@ -136,7 +145,7 @@ describe('store configuration', () => {
   });
 
   it('takes AUTHGATE_REDIS_URL as a standalone redis store', () => {
-    const c = parseConfig(`${VALID}\nserver_key_file: /dev/null\n`, {
+    const c = parseConfig(`${VALID}\nserver_key_file: ${KEY_FILE}\n`, {
       env: { AUTHGATE_REDIS_URL: 'redis://cache:6380/2' },
     });
     expect(c.store).toMatchObject({
@@ -163,12 +172,12 @@ describe('store configuration', () => {
       'cannot read /nonexistent/pw',
     ],
   ])('refuses %s', (_what, redis, message) => {
-    const text = `${VALID}\nserver_key_file: /dev/null\nstore:\n  type: redis\n  redis:\n${redis}`;
+    const text = `${VALID}\nserver_key_file: ${KEY_FILE}\nstore:\n  type: redis\n  redis:\n${redis}`;
     expect(problemsOf(text).some((p) => p.message.startsWith(message))).toBe(true);
   });
 
   it('reads sentinel settings', () => {
-    const text = `${VALID}\nserver_key_file: /dev/null\nstore:\n  type: redis\n  redis:\n    sentinels: [{host: s1, port: 26379}]\n    sentinel_name: primary\n`;
+    const text = `${VALID}\nserver_key_file: ${KEY_FILE}\nstore:\n  type: redis\n  redis:\n    sentinels: [{host: s1, port: 26379}]\n    sentinel_name: primary\n`;
     expect(parseConfig(text, { env: {} }).store).toMatchObject({
       type: 'redis',
       redis: { sentinels: [{ host: 's1', port: 26379 }], sentinelName: 'primary' },

@@ -3,10 +3,12 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { invalidCidrs } from '../lib/cidr.js';
+import { readAdminToken, readListenerTls, readServerKey } from './files.js';
 import { MOUNT_DEFAULTS, normalizeMount } from './mount-config.js';
 import { normalizeStore } from './store-config.js';
 import { ConfigSchema, SIGNING_ALGORITHMS, type ConfigDocument } from './schema.js';
 import type { AuthgateConfig, KubernetesMountConfig } from './types.js';
+import { lineOfPath } from './yaml-lines.js';
 
 /** One problem in a config, with its path in the document (`auth.kubernetes.roles.nginx.token_ttl`). */
 export type ConfigProblem = { path: string; message: string; line?: number };
@@ -30,6 +32,11 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * Defaults of the normalized config: `address` `127.0.0.1`, `port` 8200, `maxRequestBytes`
+ * 1 MiB − 1, and a kubernetes mount's (`leewaySeconds` 60, `tokenReview`, `jwks`; see
+ * `MOUNT_DEFAULTS`), in the units their names say.
+ */
 export const DEFAULTS = {
   address: '127.0.0.1',
   port: 8200,
@@ -66,7 +73,8 @@ const applyEnv = (doc: Record<string, unknown>, env: Env): void => {
 };
 
 // Ajv with allErrors reports every problem; TypeBox's own checker stops at the first per branch.
-const validateDocument = new Ajv({ allErrors: true, strict: false }).compile(ConfigSchema);
+// verbose: a `propertyNames` error then carries its schema, whose description says the naming rule.
+const validateDocument = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(ConfigSchema);
 
 const pointerToPath = (pointer: string): string =>
   pointer
@@ -103,14 +111,9 @@ export const parseConfig = (
   }
   applyEnv(raw as Record<string, unknown>, options.env ?? process.env);
 
-  const lineOf = (path: string): number | undefined => {
-    const keys = path === '' ? [] : path.split('.');
-    const node = yamlDoc.getIn(keys, true) as { range?: [number, number, number] } | undefined;
-    return node?.range ? lineCounter.linePos(node.range[0]).line : undefined;
-  };
   const problems: ConfigProblem[] = [];
   const problem = (path: string, message: string) => {
-    const line = lineOf(path);
+    const line = lineOfPath(yamlDoc, lineCounter, path);
     problems.push({ path, message, ...(line === undefined ? {} : { line }) });
   };
 
@@ -119,7 +122,14 @@ export const parseConfig = (
   const byPath = new Map<string, string>();
   for (const e of validateDocument.errors ?? []) {
     const path = pointerToPath(e.instancePath);
-    if (e.keyword === 'additionalProperties') {
+    if (e.propertyName !== undefined) {
+      // The failing keyword inside `propertyNames`; the `propertyNames` error itself follows.
+      continue;
+    } else if (e.keyword === 'propertyNames') {
+      const name = (e.params as { propertyName?: string }).propertyName ?? '';
+      const rule = (e.schema as { description?: string } | undefined)?.description;
+      problem(path ? `${path}.${name}` : name, rule ?? 'is not a valid name');
+    } else if (e.keyword === 'additionalProperties') {
       const k = (e.params as { additionalProperty?: string }).additionalProperty ?? '';
       problem(path ? `${path}.${k}` : k, 'unknown field');
     } else if (e.keyword === 'required') {
@@ -158,23 +168,35 @@ export const parseConfig = (
       'is required with the redis store: every replica must HMAC tokens with the same key',
     );
   }
-  if (problems.length > 0) throw new ConfigError(source, dedupe(problems));
-
+  // Files are read now, so that a missing or short one is a config problem with its path (exit
+  // 78) rather than a crash at the first request or at listen.
   const certFile = file(listener.tls_cert_file);
   const keyFile = file(listener.tls_key_file);
+  const tls =
+    certFile !== undefined && keyFile !== undefined
+      ? readListenerTls(certFile, keyFile, 'listener', problem)
+      : undefined;
+  const serverKeyFile = file(doc.server_key_file);
+  const serverKey =
+    serverKeyFile === undefined ? undefined : readServerKey(serverKeyFile, 'server_key_file', problem);
+  const adminTokenFile = file(doc.admin_token_file);
+  const adminToken =
+    adminTokenFile === undefined ? undefined : readAdminToken(adminTokenFile, 'admin_token_file', problem);
+  if (problems.length > 0) throw new ConfigError(source, dedupe(problems));
+
   if (certFile === undefined) warnings.push('listener has no TLS: tokens travel in clear text');
   return {
     listener: {
       address: listener.address ?? DEFAULTS.address,
       port: listener.port ?? DEFAULTS.port,
-      tls: certFile !== undefined && keyFile !== undefined ? { certFile, keyFile } : undefined,
+      tls,
       maxRequestBytes: listener.max_request_bytes ?? DEFAULTS.maxRequestBytes,
       trustedProxies,
     },
     log: { level: doc.log?.level ?? 'info' },
     store,
-    serverKeyFile: file(doc.server_key_file),
-    adminTokenFile: file(doc.admin_token_file),
+    serverKey,
+    adminToken,
     mounts,
     warnings,
   } as AuthgateConfig;

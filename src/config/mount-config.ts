@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { invalidCidrs } from '../lib/cidr.js';
-import { parseDurationSeconds } from '../lib/duration.js';
+import { LEEWAY_BOUNDS, TIMEOUT_BOUNDS, durationSeconds } from './durations.js';
+import { readConfigText } from './files.js';
 import type { KubernetesMountDocument } from './schema.js';
-import type { JwksConfig, KubernetesMountConfig, RoleConfig } from './types.js';
+import type { JwksConfig, KubernetesMountConfig, Problem, RoleConfig } from './types.js';
+import { checkTrustUrl } from './urls.js';
 
 const DAY768 = 768 * 3600;
 
@@ -19,25 +20,6 @@ export const MOUNT_DEFAULTS = {
   jwks: { cooldownMs: 30_000, maxAgeMs: 600_000, timeoutMs: 5000 },
 } as const;
 
-/** Reports one problem at a path of the document. */
-export type Problem = (path: string, message: string) => void;
-
-/** Parses a duration field, reporting a bad one at `path` and falling back. */
-export const durationSeconds =
-  (problem: Problem) =>
-  (value: string | number | undefined, path: string, fallback: number): number => {
-    if (value === undefined) return fallback;
-    try {
-      return parseDurationSeconds(value);
-    } catch {
-      problem(
-        path,
-        `expected a duration: seconds, or a string like "90s", "1h"; got ${JSON.stringify(value)}`,
-      );
-      return fallback;
-    }
-  };
-
 /**
  * Normalizes one `auth.<mount>` of type kubernetes: defaults, durations in seconds, files read,
  * and the cross-field rules a schema cannot say (TTL ordering, audience required, one JWKS source).
@@ -46,7 +28,7 @@ export const normalizeMount = (
   mountPath: string,
   m: KubernetesMountDocument,
   at: string,
-  problem: (path: string, message: string) => void,
+  problem: Problem,
   file: (p: string | undefined) => string | undefined,
   warnings: string[],
 ): KubernetesMountConfig => {
@@ -60,22 +42,17 @@ export const normalizeMount = (
   }
   let caCert = m.kubernetes_ca_cert;
   const caFile = file(m.kubernetes_ca_cert_file);
-  if (caFile !== undefined) {
-    try {
-      caCert = readFileSync(caFile, 'utf8');
-    } catch (err) {
-      problem(`${at}.kubernetes_ca_cert_file`, `cannot read ${caFile}: ${(err as Error).message}`);
-    }
-  }
+  if (caFile !== undefined) caCert = readConfigText(caFile, `${at}.kubernetes_ca_cert_file`, problem);
   if (caCert !== undefined && !caCert.includes('-----BEGIN CERTIFICATE-----')) {
     problem(`${at}.kubernetes_ca_cert`, 'The provided CA PEM data contains no valid certificates');
   }
   if (m.verification === 'tokenreview' && m.kubernetes_host === undefined) {
     problem(`${at}.kubernetes_host`, 'is required when verification is "tokenreview" (no host provided)');
   }
-  if (m.kubernetes_host !== undefined && !/^https?:\/\/[^/]/.test(m.kubernetes_host)) {
-    problem(`${at}.kubernetes_host`, 'expected an http(s) URL');
-  }
+  const allowInsecureHttp = m.allow_insecure_http === true;
+  // Checked whatever the verification: a JWKS mount also presents its reviewer token to this host.
+  if (m.kubernetes_host !== undefined)
+    checkTrustUrl(m.kubernetes_host, `${at}.kubernetes_host`, allowInsecureHttp, problem, warnings);
 
   let jwks: JwksConfig | undefined;
   if (m.verification === 'jwks') {
@@ -89,21 +66,14 @@ export const normalizeMount = (
     }
     if ((m.issuers ?? []).length === 0)
       problem(`${at}.issuers`, 'at least one issuer is required when verification is "jwks"');
-    let jwksCa: string | undefined;
     const jwksCaFile = file(j.ca_cert_file);
-    if (jwksCaFile !== undefined) {
-      try {
-        jwksCa = readFileSync(jwksCaFile, 'utf8');
-      } catch (err) {
-        problem(`${at}.jwks.ca_cert_file`, `cannot read ${jwksCaFile}: ${(err as Error).message}`);
-      }
-    }
+    const jwksCa =
+      jwksCaFile === undefined ? undefined : readConfigText(jwksCaFile, `${at}.jwks.ca_cert_file`, problem);
     for (const [key, url] of [
       ['url', j.url],
       ['oidc_discovery_url', j.oidc_discovery_url],
     ] as const) {
-      if (url !== undefined && !/^https?:\/\/[^/]/.test(url))
-        problem(`${at}.jwks.${key}`, 'expected an http(s) URL');
+      if (url !== undefined) checkTrustUrl(url, `${at}.jwks.${key}`, allowInsecureHttp, problem, warnings);
     }
     const source: JwksConfig['source'] =
       j.file !== undefined
@@ -116,7 +86,8 @@ export const normalizeMount = (
       caCert: jwksCa ?? caCert,
       cooldownMs: seconds(j.cooldown, `${at}.jwks.cooldown`, MOUNT_DEFAULTS.jwks.cooldownMs / 1000) * 1000,
       maxAgeMs: seconds(j.max_age, `${at}.jwks.max_age`, MOUNT_DEFAULTS.jwks.maxAgeMs / 1000) * 1000,
-      timeoutMs: seconds(j.timeout, `${at}.jwks.timeout`, MOUNT_DEFAULTS.jwks.timeoutMs / 1000) * 1000,
+      timeoutMs:
+        seconds(j.timeout, `${at}.jwks.timeout`, MOUNT_DEFAULTS.jwks.timeoutMs / 1000, TIMEOUT_BOUNDS) * 1000,
     };
   } else if (m.jwks !== undefined) {
     problem(`${at}.jwks`, 'is only used when verification is "jwks"');
@@ -133,7 +104,12 @@ export const normalizeMount = (
     maxConcurrent: tr.max_concurrent ?? MOUNT_DEFAULTS.tokenReview.maxConcurrent,
     maxQueue: tr.max_queue ?? MOUNT_DEFAULTS.tokenReview.maxQueue,
     timeoutMs:
-      seconds(tr.timeout, `${at}.tokenreview.timeout`, MOUNT_DEFAULTS.tokenReview.timeoutMs / 1000) * 1000,
+      seconds(
+        tr.timeout,
+        `${at}.tokenreview.timeout`,
+        MOUNT_DEFAULTS.tokenReview.timeoutMs / 1000,
+        TIMEOUT_BOUNDS,
+      ) * 1000,
   };
   if (m.verification === 'tokenreview' && m.token_reviewer_jwt_file === undefined) {
     warnings.push(
@@ -176,6 +152,10 @@ export const normalizeMount = (
         `${rp}: token_max_ttl is greater than the mount's max_lease_ttl; issued tokens' max TTL will be truncated`,
       );
     }
+    const policies = r.token_policies ?? [];
+    // Vault refuses this at login (request_handling.go); refusing it at start is earlier and louder.
+    if (policies.some((p) => p.trim().toLowerCase() === 'root'))
+      problem(`${rp}.token_policies`, 'auth methods cannot create root tokens');
     const cidrs = r.token_bound_cidrs ?? [];
     for (const bad of invalidCidrs(cidrs)) problem(`${rp}.token_bound_cidrs`, `invalid CIDR "${bad}"`);
     roles.set(lower, {
@@ -185,7 +165,7 @@ export const normalizeMount = (
       audience: r.audience,
       allowMissingAudience: r.allow_missing_audience === true,
       aliasNameSource: r.alias_name_source ?? 'serviceaccount_uid',
-      tokenPolicies: r.token_policies ?? [],
+      tokenPolicies: policies,
       tokenTtlSeconds: ttl,
       tokenMaxTtlSeconds: maxTtl,
       tokenExplicitMaxTtlSeconds: seconds(r.token_explicit_max_ttl, `${rp}.token_explicit_max_ttl`, 0),
@@ -203,12 +183,13 @@ export const normalizeMount = (
     kubernetesHost: m.kubernetes_host?.replace(/\/+$/, ''),
     kubernetesCaCert: caCert,
     tokenReviewerJwtFile: file(m.token_reviewer_jwt_file),
+    allowInsecureHttp,
     verification: m.verification,
     jwks,
     tokenReview,
     issuers: m.issuers ?? [],
     allowedAlgorithms: m.allowed_algorithms ?? ['RS256', 'ES256'],
-    leewaySeconds: seconds(m.leeway, `${at}.leeway`, MOUNT_DEFAULTS.leewaySeconds),
+    leewaySeconds: seconds(m.leeway, `${at}.leeway`, MOUNT_DEFAULTS.leewaySeconds, LEEWAY_BOUNDS),
     defaultLeaseTtlSeconds: defaultLease,
     maxLeaseTtlSeconds: maxLease,
     roles,

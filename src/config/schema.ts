@@ -1,15 +1,34 @@
-import Type, { type Static } from 'typebox';
+import Type, { type Static, type TSchema } from 'typebox';
 
-/**
+/*
  * The JSON Schema (TypeBox) of `authgate.yaml`, as written by operators: snake_case keys as in
- * Vault's API, durations as Vault accepts them (`"1h"`, `"90s"` or a number of seconds).
- * `normalize.ts` turns a document that passes this schema into {@link AuthgateConfig}.
+ * Vault's API, durations as Vault accepts them (`"1h"`, `"90s"` or a number of seconds). What a
+ * schema cannot say (bounds of durations, cross-field rules, files) is checked when `load.ts`,
+ * `mount-config.ts` and `store-config.ts` normalize a document that passes it into `AuthgateConfig`.
  */
 const Duration = Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], {
   description: 'a duration: seconds, or a string like "90s", "15m", "1h30m"',
 });
 const StringList = Type.Array(Type.String({ minLength: 1 }));
 
+/**
+ * A mapping whose keys are names: every value is checked against `value` whatever its key (so a
+ * badly named entry is still reported field by field), and every key against `pattern`, whose
+ * `description` is the message a bad name gets. Not `Type.Record(Type.String({ pattern }), …)`:
+ * that compiles to `patternProperties` alone, which leaves entries with other names unchecked.
+ */
+const NamedRecord = <T extends TSchema>(value: T, pattern: string, rule: string) =>
+  Type.Record(Type.String(), value, { propertyNames: { pattern, description: rule } });
+
+/** Mount paths: `/`-separated segments of letters, digits, `-` and `_` (`kubernetes`, `k8s/prod`). */
+export const MOUNT_NAME_PATTERN = '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$';
+/**
+ * Role names: Vault's `framework.GenericNameRegex` (`\w(([\w-.]+)?\w)?`): letters, digits, `_`,
+ * `-` and `.`, beginning and ending with a letter, digit or `_`.
+ */
+export const ROLE_NAME_PATTERN = '^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$';
+
+/** The JWS algorithms a mount may accept (`allowed_algorithms`); never `none` or HS*. */
 export const SIGNING_ALGORITHMS = [
   'RS256',
   'RS384',
@@ -21,6 +40,7 @@ export const SIGNING_ALGORITHMS = [
   'PS384',
   'PS512',
 ] as const;
+/** One of {@link SIGNING_ALGORITHMS}. */
 export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
 
 const Algorithm = Type.Union(
@@ -28,6 +48,11 @@ const Algorithm = Type.Union(
   { description: 'RS256/384/512, ES256/384/512 or PS256/384/512 (never none, never HS*)' },
 );
 
+/**
+ * One role of a kubernetes mount (`auth.<mount>.roles.<name>`), with Vault's field names
+ * (`auth/kubernetes/role/<name>`). Durations are unparsed here; `mount-config.ts` parses and
+ * bounds them and applies the cross-field rules (audience required, `*` alone, no `root`).
+ */
 export const RoleSchema = Type.Object(
   {
     bound_service_account_names: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
@@ -55,7 +80,7 @@ const JwksSchema = Type.Object(
   {
     /** A local JWKS file (`{"keys":[...]}`), re-read when it changes. */
     file: Type.Optional(Type.String({ minLength: 1 })),
-    /** A JWKS URL fetched over HTTPS (or HTTP for loopback). */
+    /** A JWKS URL: `https:`, or `http:` to a loopback host (or with `allow_insecure_http`). */
     url: Type.Optional(Type.String({ minLength: 1 })),
     /** Discover the JWKS from `<issuer or this URL>/.well-known/openid-configuration`. */
     oidc_discovery_url: Type.Optional(Type.String({ minLength: 1 })),
@@ -87,6 +112,7 @@ const TokenReviewSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** One `auth.<mount>` of type `kubernetes`, with Vault's field names; `mount-config.ts` normalizes it. */
 export const KubernetesMountSchema = Type.Object(
   {
     type: Type.Literal('kubernetes'),
@@ -104,7 +130,13 @@ export const KubernetesMountSchema = Type.Object(
     /** Mount defaults for tokens (Vault's mount tune): 768h each unless set. */
     default_lease_ttl: Type.Optional(Duration),
     max_lease_ttl: Type.Optional(Duration),
-    roles: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), RoleSchema),
+    /** Refuse plain `http:` to a non-loopback host only when false (default). Logged as insecure. */
+    allow_insecure_http: Type.Optional(Type.Boolean()),
+    roles: NamedRecord(
+      RoleSchema,
+      ROLE_NAME_PATTERN,
+      "role names are letters, digits, '_', '-' and '.', beginning and ending with a letter, digit or '_'",
+    ),
   },
   { additionalProperties: false },
 );
@@ -141,6 +173,12 @@ const RedisSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * The whole `authgate.yaml` (after `AUTHGATE_*` overrides), validated with Ajv in `parseConfig`
+ * so that every problem is reported. Unknown fields are refused at every level, and mount and
+ * role names are checked ({@link MOUNT_NAME_PATTERN}, {@link ROLE_NAME_PATTERN}) while every
+ * mount and role is still validated field by field.
+ */
 export const ConfigSchema = Type.Object(
   {
     listener: Type.Optional(
@@ -184,11 +222,18 @@ export const ConfigSchema = Type.Object(
     server_key_file: Type.Optional(Type.String({ minLength: 1 })),
     /** File holding the admin (operator) token. */
     admin_token_file: Type.Optional(Type.String({ minLength: 1 })),
-    auth: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$' }), KubernetesMountSchema),
+    auth: NamedRecord(
+      KubernetesMountSchema,
+      MOUNT_NAME_PATTERN,
+      "mount names are letters, digits, '-' and '_', in segments separated by '/' (e.g. kubernetes, k8s/prod)",
+    ),
   },
   { additionalProperties: false },
 );
 
+/** A document that passed {@link ConfigSchema}, before normalization. */
 export type ConfigDocument = Static<typeof ConfigSchema>;
+/** A role that passed {@link RoleSchema}, before normalization. */
 export type RoleDocument = Static<typeof RoleSchema>;
+/** A mount that passed {@link KubernetesMountSchema}, before normalization. */
 export type KubernetesMountDocument = Static<typeof KubernetesMountSchema>;

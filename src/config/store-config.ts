@@ -1,17 +1,13 @@
-import { readFileSync } from 'node:fs';
-import { DEFAULT_KEY_PREFIX } from '../store/keys.js';
-import { durationSeconds, type Problem } from './mount-config.js';
+import { TIMEOUT_BOUNDS, durationSeconds } from './durations.js';
+import { readConfigText } from './files.js';
 import type { ConfigDocument } from './schema.js';
-import type { AuthgateConfig, RedisConfig } from './types.js';
+import type { AuthgateConfig, Problem, RedisConfig } from './types.js';
 
-const readSecretFile = (path: string, at: string, problem: Problem): string | undefined => {
-  try {
-    return readFileSync(path, 'utf8').trim();
-  } catch (err) {
-    problem(at, `cannot read ${path}: ${(err as Error).message}`);
-    return undefined;
-  }
-};
+/**
+ * `store.key_prefix` when unset: `ag:`. Config keeps its own copy (config imports no other part);
+ * it is the same default `src/store/keys.ts` applies.
+ */
+export const DEFAULT_KEY_PREFIX = 'ag:';
 
 /**
  * Normalizes `store`: `memory` (default), or `redis` in exactly one mode (`url`, `sentinels` or
@@ -41,7 +37,7 @@ export const normalizeStore = (
   const seconds = durationSeconds(problem);
   const read = (p: string | undefined, at: string) => {
     const path = file(p);
-    return path === undefined ? undefined : readSecretFile(path, at, problem);
+    return path === undefined ? undefined : readConfigText(path, at, problem, { trim: true });
   };
   const tlsDoc = r.tls;
   const tls =
@@ -62,8 +58,8 @@ export const normalizeStore = (
     ...(r.username !== undefined ? { username: r.username } : {}),
     ...(password !== undefined ? { password } : {}),
     ...(tls !== undefined ? { tls: tls as NonNullable<RedisConfig['tls']> } : {}),
-    commandTimeoutMs: Math.max(1, seconds(r.command_timeout, 'store.redis.command_timeout', 1)) * 1000,
-    connectTimeoutMs: Math.max(1, seconds(r.connect_timeout, 'store.redis.connect_timeout', 2)) * 1000,
+    commandTimeoutMs: seconds(r.command_timeout, 'store.redis.command_timeout', 1, TIMEOUT_BOUNDS) * 1000,
+    connectTimeoutMs: seconds(r.connect_timeout, 'store.redis.connect_timeout', 2, TIMEOUT_BOUNDS) * 1000,
   };
   return { type: 'redis', keyPrefix, redis };
 };

@@ -1,5 +1,8 @@
 import type { SigningAlgorithm } from './schema.js';
 
+/** Reports one problem at a path of the document (`auth.kubernetes.roles.nginx.token_ttl`). */
+export type Problem = (path: string, message: string) => void;
+
 /** A role of a kubernetes mount, normalized: durations in seconds, defaults applied. */
 export type RoleConfig = {
   name: string;
@@ -50,10 +53,17 @@ export type KubernetesMountConfig = {
   path: string;
   type: 'kubernetes';
   description: string;
+  /** The API server's URL without a trailing `/`: `https:`, or `http:` to a loopback host unless `allowInsecureHttp`. */
   kubernetesHost: string | undefined;
   /** PEM of the cluster CA (from `kubernetes_ca_cert` or `_file`), undefined = system roots. */
   kubernetesCaCert: string | undefined;
   tokenReviewerJwtFile: string | undefined;
+  /**
+   * `allow_insecure_http`: plain `http:` to non-loopback hosts was accepted for `kubernetesHost`
+   * and the JWKS URLs (and a `config.insecure` warning recorded). Absent or false: config refused
+   * such URLs. Optional only so that hand-built mounts in tests need not set it.
+   */
+  allowInsecureHttp?: boolean;
   verification: 'tokenreview' | 'jwks';
   jwks: JwksConfig | undefined;
   tokenReview: TokenReviewConfig;
@@ -79,18 +89,26 @@ export type RedisConfig = {
   connectTimeoutMs: number;
 };
 
+/**
+ * The normalized configuration `parseConfig` returns: defaults applied, durations in the units
+ * their names say, and every file it names already read and checked. Holds secrets (`serverKey`,
+ * `adminToken`, Redis password): never log it whole.
+ */
 export type AuthgateConfig = {
   listener: {
     address: string;
     port: number;
-    tls: { certFile: string; keyFile: string } | undefined;
+    /** PEM certificate chain and private key, read and checked (parse, key matches) at config time. */
+    tls: { cert: Buffer; key: Buffer } | undefined;
     maxRequestBytes: number;
     trustedProxies: string[];
   };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   store: { type: 'memory'; keyPrefix: string } | { type: 'redis'; keyPrefix: string; redis: RedisConfig };
-  serverKeyFile: string | undefined;
-  adminTokenFile: string | undefined;
+  /** The server key (HMAC key of tokens and caches) read from `server_key_file`: at least 32 bytes. */
+  serverKey: Buffer | undefined;
+  /** The operator token read from `admin_token_file`: at least 16 characters. */
+  adminToken: string | undefined;
   mounts: Map<string, KubernetesMountConfig>;
   /** Insecure-but-allowed settings, logged once at start. */
   warnings: string[];

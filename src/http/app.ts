@@ -50,7 +50,7 @@ export const buildApp = (
   registerLoginRoutes(app, {
     login: deps.login,
     tokens: deps.tokens,
-    mountPaths: [...config.mounts.keys()],
+    mounts: config.mounts,
     ...(deps.loginOutcome ? { onOutcome: deps.loginOutcome } : {}),
   });
   registerTokenRoutes(app, {

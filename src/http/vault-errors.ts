@@ -1,6 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isAuthgateError } from '../errors.js';
 
+/** The one answer to a body that is not JSON, whatever the body was. */
+const INVALID_JSON_MESSAGE = 'failed to parse JSON input: invalid JSON body';
+
 /** Vault's error body: `{"errors":[...]}` for every status ≥ 400. */
 export const sendErrors = (reply: FastifyReply, status: number, messages: string[]) =>
   reply.code(status).type('application/json').send({ errors: messages });
@@ -53,7 +56,7 @@ export const installErrorHandling = (app: FastifyInstance): void => {
         status === 413
           ? 'request body too large'
           : err.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.code === 'FST_ERR_CTP_EMPTY_JSON_BODY'
-            ? 'failed to parse JSON input: invalid JSON body'
+            ? INVALID_JSON_MESSAGE
             : err.message;
       return sendErrors(reply, status, [message]);
     }
@@ -70,7 +73,7 @@ export const installErrorHandling = (app: FastifyInstance): void => {
 /**
  * Vault parses a request body as JSON whatever its Content-Type (`curl -d` sends
  * application/x-www-form-urlencoded), so authgate does too: every body is read as JSON, within
- * the body limit. A body that is not JSON is a 400.
+ * the body limit. A body that is not JSON is a 400 `failed to parse JSON input: invalid JSON body`.
  */
 export const installJsonForAnyContentType = (app: FastifyInstance, maxBodyBytes: number): void => {
   app.removeAllContentTypeParsers();
@@ -79,8 +82,10 @@ export const installJsonForAnyContentType = (app: FastifyInstance, maxBodyBytes:
     if (text.trim() === '') return done(null, {});
     try {
       done(null, JSON.parse(text));
-    } catch (err) {
-      const e = new Error(`failed to parse JSON input: ${(err as Error).message}`) as FastifyError;
+    } catch {
+      // Never JSON.parse's message: it quotes the start of the body, and a form body
+      // (`jwt=eyJ…`) would put a token into the response and the logs.
+      const e = new Error(INVALID_JSON_MESSAGE) as FastifyError;
       e.statusCode = 400;
       done(e, undefined);
     }

@@ -30,6 +30,7 @@ const failure = (claims: Partial<UnverifiedClaims>, exp: Partial<ClaimExpectatio
       status: (err as AuthgateError).status,
       message: (err as Error).message,
       reason: (err as AuthgateError).reason,
+      detail: (err as AuthgateError).detail,
     };
   }
 };
@@ -76,5 +77,19 @@ describe('validateClaims', () => {
 
   it('skips issuer and audience checks when not configured', () => {
     expect(failure({ issuer: 'x', audiences: [] }, { issuers: [], audience: undefined })).toBeUndefined();
+  });
+
+  it.each([
+    ['alg', { header: { alg: 'X'.repeat(100_000) } }, 'alg='],
+    ['iss', { issuer: 'https://evil/'.padEnd(100_000, 'x') }, 'iss='],
+    ['aud', { audiences: Array.from({ length: 10_000 }, (_, i) => `aud-${i}`) }, 'aud='],
+  ])('bounds the %s it quotes in the detail, an attacker-controlled string', (_claim, claims, prefix) => {
+    const detail = failure(claims as Partial<UnverifiedClaims>)?.detail ?? '';
+    expect(detail.startsWith(prefix)).toBe(true);
+    expect(detail.length).toBeLessThan(200);
+  });
+
+  it('quotes a short claim whole', () => {
+    expect(failure({ issuer: 'https://evil' })?.detail).toBe('iss=https://evil');
   });
 });

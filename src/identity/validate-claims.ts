@@ -1,4 +1,5 @@
 import { loginDenied } from '../errors.js';
+import { truncate } from '../telemetry/index.js';
 import type { UnverifiedClaims } from './claims.js';
 
 export type ClaimExpectations = {
@@ -22,7 +23,8 @@ export type ClaimExpectations = {
  * Why run them before verification: a token that is wrong on its face is refused without a
  * signature check or an API call, and the client gets the same message in both modes. These
  * checks decide only refusals; acceptance always needs the verifier's proof.
- * Throws `LOGIN_DENIED` (403) with the Vault message and an internal reason.
+ * Throws `LOGIN_DENIED` (403) with the Vault message and an internal reason; its `detail` quotes
+ * the offending claim cut to 128 characters (the claims are attacker-controlled and end up in logs).
  */
 export const validateClaims = (claims: UnverifiedClaims, expect: ClaimExpectations): void => {
   const alg = claims.header.alg;
@@ -30,17 +32,21 @@ export const validateClaims = (claims: UnverifiedClaims, expect: ClaimExpectatio
     throw loginDenied(
       'invalid algorithm (alg) header parameter: token signed with unexpected algorithm',
       'algorithm_not_allowed',
-      `alg=${String(alg)}`,
+      `alg=${truncate(String(alg))}`,
     );
   }
   if (expect.issuers.length > 0 && (claims.issuer === undefined || !expect.issuers.includes(claims.issuer))) {
-    throw loginDenied('invalid issuer (iss) claim', 'issuer_mismatch', `iss=${String(claims.issuer)}`);
+    throw loginDenied(
+      'invalid issuer (iss) claim',
+      'issuer_mismatch',
+      `iss=${truncate(String(claims.issuer))}`,
+    );
   }
   if (expect.audience !== undefined && !claims.audiences.includes(expect.audience)) {
     throw loginDenied(
       'invalid audience (aud) claim: audience claim does not match any expected audience',
       'audience_mismatch',
-      `aud=${JSON.stringify(claims.audiences)} want=${expect.audience}`,
+      `aud=${truncate(JSON.stringify(claims.audiences))} want=${expect.audience}`,
     );
   }
   const { nowSeconds: now, leewaySeconds: leeway } = expect;

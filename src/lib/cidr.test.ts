@@ -17,6 +17,34 @@ describe('createCidrSet', () => {
     expect(set.contains(addr)).toBe(expected);
   });
 
+  it.each([
+    ['an IPv4 block', '10.0.0.0/8'],
+    ['a bare IPv4 address', '192.168.1.1'],
+    ['a zero prefix', '0.0.0.0/0'],
+    ['a full IPv4 prefix', '10.1.2.3/32'],
+    ['an IPv6 block', 'fd00::/8'],
+    ['a full IPv6 prefix', '::1/128'],
+  ])('accepts %s (%s)', (_what, cidr) => {
+    expect(invalidCidrs([cidr])).toEqual([]);
+  });
+
+  it.each([
+    ['two slashes', '10.0.0.0/8/99'],
+    ['a space before the prefix', '10.0.0.0/ 8'],
+    ['a space after the prefix', '10.0.0.0/8 '],
+    ['a signed prefix', '10.0.0.0/+8'],
+    ['a hexadecimal prefix', '10.0.0.0/0x8'],
+    ['a decimal prefix', '10.0.0.0/8.0'],
+    ['an exponent prefix', '10.0.0.0/1e1'],
+    ['an empty prefix', '10.0.0.0/'],
+    ['an IPv4 prefix above 32', '10.0.0.0/33'],
+    ['an IPv6 prefix above 128', 'fd00::/129'],
+    ['no address', '/8'],
+  ])('refuses %s (%s)', (_what, cidr) => {
+    expect(invalidCidrs([cidr])).toEqual([cidr]);
+    expect(() => createCidrSet([cidr])).toThrow(TypeError);
+  });
+
   it('reports invalid entries', () => {
     expect(invalidCidrs(['10.0.0.0/8', '10.0.0.0/33', 'x/1', '1.2.3.4/'])).toEqual([
       '10.0.0.0/33',

@@ -7,20 +7,30 @@ import { BlockList, isIP } from 'node:net';
  */
 export type CidrSet = { readonly cidrs: readonly string[]; contains(address: string): boolean };
 
-/** Parses one CIDR (`10.0.0.0/8`, `fd00::/8`) or bare address. Throws `TypeError` when invalid. */
+/**
+ * Parses one CIDR (`10.0.0.0/8`, `fd00::/8`) or bare address (a /32 or /128). Throws `TypeError`
+ * when invalid. Strict where `Number()` would be lax: at most one `/`, and the prefix is decimal
+ * digits only, so `10.0.0.0/8/99`, `10.0.0.0/ 8`, `10.0.0.0/0x8` and `10.0.0.0/` are refused rather
+ * than read as some other block.
+ */
 const addCidr = (list: BlockList, cidr: string): void => {
-  const [addr = '', prefixText] = cidr.split('/');
+  const parts = cidr.split('/');
+  const [addr = '', prefixText] = parts;
   const family = isIP(addr);
-  if (family === 0) throw new TypeError(`invalid CIDR "${cidr}"`);
+  if (family === 0 || parts.length > 2) throw new TypeError(`invalid CIDR "${cidr}"`);
+  if (prefixText !== undefined && !/^\d+$/.test(prefixText)) throw new TypeError(`invalid CIDR "${cidr}"`);
   const type = family === 4 ? 'ipv4' : 'ipv6';
   const max = family === 4 ? 32 : 128;
   const prefix = prefixText === undefined ? max : Number(prefixText);
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max || (prefixText ?? '0').trim() === '') {
-    throw new TypeError(`invalid CIDR "${cidr}"`);
-  }
+  if (prefix > max) throw new TypeError(`invalid CIDR "${cidr}"`);
   list.addSubnet(addr, prefix, type);
 };
 
+/**
+ * Builds a {@link CidrSet} from CIDRs (`10.0.0.0/8`, `fd00::/8`) and bare addresses. An empty
+ * list contains nothing. Throws `TypeError` naming the first invalid entry (use
+ * {@link invalidCidrs} to report them all).
+ */
 export const createCidrSet = (cidrs: readonly string[]): CidrSet => {
   const list = new BlockList();
   for (const c of cidrs) addCidr(list, c);

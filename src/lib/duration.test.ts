@@ -25,6 +25,26 @@ describe('parseDurationSeconds', () => {
     expect(() => parseDurationSeconds(-1)).toThrow(TypeError);
   });
 
+  it.each([
+    ['the largest safe integer of seconds', Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER],
+    ['the largest safe integer as a string', String(Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER],
+    ['ten years in hours', '87600h', 315_360_000],
+  ])('accepts %s', (_what, input, expected) => {
+    expect(parseDurationSeconds(input)).toBe(expected);
+  });
+
+  it.each([
+    ['a number above the safe range', 1e300],
+    ['one past the safe range', Number.MAX_SAFE_INTEGER + 2],
+    ['infinity', Infinity],
+    ['NaN', NaN],
+    ['twenty digits', '99999999999999999999'],
+    ['twenty digits of hours', '99999999999999999999h'],
+    ['a unit overflowing to infinity', `${'9'.repeat(400)}s`],
+  ])('refuses %s: no safe integer of seconds', (_what, input) => {
+    expect(() => parseDurationSeconds(input)).toThrow(TypeError);
+  });
+
   it('formats like Go', () => {
     expect(formatDuration(3600)).toBe('1h0m0s');
     expect(formatDuration(90)).toBe('1m30s');

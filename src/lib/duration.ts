@@ -1,8 +1,3 @@
-/**
- * Durations as Vault accepts them (`parseutil.ParseDurationSecond`): a number of seconds, or a
- * string of integer/decimal numbers with units `ns us µs ms s m h d`, e.g. `"1h30m"`, `"768h"`,
- * `"90"` (seconds). Returns whole seconds (truncated). Throws `TypeError` on anything else.
- */
 const UNIT_SECONDS: Record<string, number> = {
   ns: 1e-9,
   us: 1e-6,
@@ -14,14 +9,31 @@ const UNIT_SECONDS: Record<string, number> = {
   d: 86400,
 };
 
+/** Whole seconds, or a `TypeError` when they are not a safe integer (JSON or YAML `1e300`, 20 digits). */
+const safeSeconds = (seconds: number, input: string | number): number => {
+  if (!Number.isSafeInteger(seconds)) {
+    throw new TypeError(`invalid duration ${JSON.stringify(input)}: larger than ${Number.MAX_SAFE_INTEGER}s`);
+  }
+  return seconds;
+};
+
+/**
+ * Durations as Vault accepts them (`parseutil.ParseDurationSecond`): a number of seconds, or a
+ * string of integer/decimal numbers with units `ns us µs ms s m h d`, e.g. `"1h30m"`, `"768h"`,
+ * `"90"` (seconds); `""` is 0. Returns whole seconds (truncated, so `"500ms"` is 0).
+ *
+ * Throws `TypeError` on anything else: a negative or non-finite number, an unknown unit, and a
+ * result that is not a safe integer (`"99999999999999999999"`, `1e300`), which no arithmetic on
+ * it could be trusted with. Bounds tighter than that are the caller's to check.
+ */
 export const parseDurationSeconds = (input: string | number): number => {
   if (typeof input === 'number') {
     if (!Number.isFinite(input) || input < 0) throw new TypeError(`invalid duration ${String(input)}`);
-    return Math.floor(input);
+    return safeSeconds(Math.floor(input), input);
   }
   const s = input.trim();
   if (s === '') return 0;
-  if (/^\d+$/.test(s)) return Number(s);
+  if (/^\d+$/.test(s)) return safeSeconds(Number(s), input);
   const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/gy;
   let total = 0;
   let consumed = 0;
@@ -32,7 +44,7 @@ export const parseDurationSeconds = (input: string | number): number => {
     consumed += m[0].length;
   }
   if (consumed !== s.length || consumed === 0) throw new TypeError(`invalid duration "${input}"`);
-  return Math.floor(total + 1e-9);
+  return safeSeconds(Math.floor(total + 1e-9), input);
 };
 
 /** Formats seconds the way Go's time.Duration prints them (`1h0m0s`, `30m0s`, `45s`). */

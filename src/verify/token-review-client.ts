@@ -38,18 +38,36 @@ export type TokenReviewClientOptions = {
   timeoutMs: number;
 };
 
-/** The `message` of a Kubernetes `Status` body (client-node hands it over parsed or as text). */
-const statusMessage = (body: unknown): string => {
+/** The Content-Type of an error answer, as client-node hands the headers over (keys lowercase). */
+const contentTypeOf = (headers: Record<string, string> | undefined): string => {
+  const value = headers?.['content-type'];
+  // Only the media type: a header value is upstream-controlled text too.
+  return typeof value === 'string' && value !== '' ? (value.split(';')[0] ?? '').trim().slice(0, 64) : 'none';
+};
+
+/**
+ * What authgate says about an error answer: the `message` of a Kubernetes `Status` body, else only
+ * the status and content type. Why never the raw body: a proxy's or a misbehaving API server's
+ * error page may echo the request, and the request is a TokenReview holding the login JWT.
+ */
+const statusMessage = (
+  status: number,
+  body: unknown,
+  headers: Record<string, string> | undefined,
+): string => {
   let parsed = body;
   if (typeof body === 'string') {
     try {
       parsed = JSON.parse(body);
     } catch {
-      return body.slice(0, 300);
+      parsed = undefined;
     }
   }
-  const message = (parsed as { message?: unknown } | null)?.message;
-  return typeof message === 'string' ? message : '';
+  const message = (parsed as { kind?: unknown; message?: unknown } | null | undefined)?.message;
+  if ((parsed as { kind?: unknown } | null | undefined)?.kind === 'Status' && typeof message === 'string') {
+    return message;
+  }
+  return `HTTP ${status} with a body that is not a Kubernetes Status (content-type ${contentTypeOf(headers)})`;
 };
 
 /**
@@ -124,12 +142,22 @@ export const createTokenReviewClient = (options: TokenReviewClientOptions) => {
         return result.status ?? {};
       } catch (err) {
         if (err instanceof ApiException) {
-          throw new TokenReviewHttpError(err.code, statusMessage(err.body));
+          const apiErr = err as ApiException<unknown>;
+          throw new TokenReviewHttpError(
+            apiErr.code,
+            statusMessage(apiErr.code, apiErr.body, apiErr.headers),
+          );
         }
         if (signal.aborted) {
           throw new TokenReviewTransportError(`no answer within ${options.timeoutMs} ms`, { cause: err });
         }
-        // Messages of node-fetch / JSON errors name the URL and the socket error, never the token.
+        if (err instanceof SyntaxError) {
+          // JSON.parse quotes the start of what it could not parse: a 2xx body that is not JSON
+          // may be a proxy page echoing the request, which holds the token. Neither the message
+          // nor the error itself (it would be logged as the cause) is kept.
+          throw new TokenReviewTransportError('the API server answered with a body that is not valid JSON');
+        }
+        // Messages of node-fetch errors name the URL and the socket error, never the token.
         throw new TokenReviewTransportError((err as Error).message, { cause: err });
       }
     },

@@ -166,7 +166,11 @@ describe('createTokenReviewVerifier', () => {
     const line = capture.lines.find((l) => l.msg === 'tokenreview.failed');
     expect(line).toMatchObject({
       level: 'warn',
-      fields: { event: 'tokenreview.failed', reason: 'tokenreview_pod_not_found', jwt: fingerprint(jwt) },
+      fields: {
+        event: 'tokenreview.failed',
+        reason: 'tokenreview_pod_not_found',
+        jwtFingerprint: fingerprint(jwt),
+      },
     });
     expect(JSON.stringify(capture.lines)).not.toContain(jwt);
   });

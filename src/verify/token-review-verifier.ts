@@ -79,7 +79,10 @@ export const createTokenReviewVerifier = (
   );
 
   const failed = (jwt: string, reason: string, detail: string) =>
-    log.warn({ event: 'tokenreview.failed', reason, detail, jwt: fingerprint(jwt) }, 'tokenreview.failed');
+    log.warn(
+      { event: 'tokenreview.failed', reason, detail, jwtFingerprint: fingerprint(jwt) },
+      'tokenreview.failed',
+    );
 
   const refused = (jwt: string, refusal: ReviewRefusal): AuthgateError => {
     failed(jwt, refusal.reason, refusal.detail);
@@ -186,7 +189,7 @@ export const createTokenReviewVerifier = (
         counters.cacheHits++;
         if (hit.ok) return structuredClone(hit.identity);
         log.debug(
-          { event: 'tokenreview.refusal_cached', reason: hit.reason, jwt: fingerprint(jwt) },
+          { event: 'tokenreview.refusal_cached', reason: hit.reason, jwtFingerprint: fingerprint(jwt) },
           'tokenreview.refusal_cached',
         );
         throw permissionDenied(hit.reason, hit.detail);

@@ -1,18 +1,27 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import type { LoginService } from '../../auth/index.js';
+import { AuthgateError } from '../../errors.js';
+import { fingerprint } from '../../lib/hash.js';
 import type { TokenService } from '../../tokens/index.js';
 import { envelope } from '../envelope.js';
+
+/** A login attempt's outcome, as reported to {@link LoginRouteDeps.onOutcome}. */
+export type LoginRouteOutcome =
+  ReturnType<LoginService['outcomeOf']> | { mount: string; role: string; outcome: 'ok'; reason: 'ok' };
 
 export type LoginRouteDeps = {
   login: Pick<LoginService, 'login' | 'outcomeOf'>;
   tokens: Pick<TokenService, 'authBlock'>;
-  mountPaths: readonly string[];
-  /** Called once per login attempt with its outcome (metrics, audit later). Never throws. */
-  onOutcome?: (
-    outcome:
-      ReturnType<LoginService['outcomeOf']> | { mount: string; role: string; outcome: 'ok'; reason: 'ok' },
-  ) => void;
+  /** The configured mounts by path, each with its roles by (lowercase) name. */
+  mounts: ReadonlyMap<string, { roles: ReadonlyMap<string, unknown> }>;
+  /**
+   * Called once per login attempt with its outcome (metrics, audit later). `role` is a role that
+   * exists in the mount, or undefined: never the raw name a client sent, so it is safe as a
+   * metric label. May throw or reject: the failure is logged (`login.outcome_hook_failed`) and
+   * the login's answer is unchanged.
+   */
+  onOutcome?: (outcome: LoginRouteOutcome) => void;
 };
 
 // Types are checked by the service with Vault's messages (`missing role`); the schema only
@@ -22,9 +31,32 @@ const LoginBody = Type.Object(
   { additionalProperties: true },
 );
 
-/** `POST|PUT /v1/auth/<mount>/login` for each configured mount. */
+/** Methods Vault answers with 405 on a login path (a login is an update: POST or PUT). */
+const UNSUPPORTED_LOGIN_METHODS = ['GET', 'HEAD', 'DELETE', 'PATCH'] as const;
+
+/**
+ * `POST|PUT /v1/auth/<mount>/login` for each configured mount; other methods are 405
+ * `unsupported operation`, as in Vault.
+ */
 export const registerLoginRoutes = (app: FastifyInstance, deps: LoginRouteDeps): void => {
-  for (const mountPath of deps.mountPaths) {
+  /** Telemetry never throws into its host: a failing hook cannot change a login's answer. */
+  const report = (request: FastifyRequest, outcome: LoginRouteOutcome): void => {
+    if (deps.onOutcome === undefined) return;
+    const failed = (err: unknown) =>
+      request.log.error({ event: 'login.outcome_hook_failed', err }, 'login.outcome_hook_failed');
+    try {
+      const result = deps.onOutcome(outcome) as unknown;
+      if (result instanceof Promise) result.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
+  };
+
+  for (const [mountPath, mount] of deps.mounts) {
+    /** The role name if the mount has it (the service lowercases it); otherwise undefined. */
+    const knownRole = (role: string | undefined): string | undefined =>
+      role !== undefined && mount.roles.has(role) ? role : undefined;
+
     app.route({
       method: ['POST', 'PUT'],
       url: `/v1/auth/${mountPath}/login`,
@@ -36,7 +68,7 @@ export const registerLoginRoutes = (app: FastifyInstance, deps: LoginRouteDeps):
             remoteAddress: request.ip,
             requestId: request.id,
           });
-          deps.onOutcome?.({ mount: mountPath, role: result.role.name, outcome: 'ok', reason: 'ok' });
+          report(request, { mount: mountPath, role: result.role.name, outcome: 'ok', reason: 'ok' });
           return reply.send(
             envelope(request.id, {
               auth: deps.tokens.authBlock(result.issued.record, result.issued.clientToken),
@@ -45,8 +77,9 @@ export const registerLoginRoutes = (app: FastifyInstance, deps: LoginRouteDeps):
             }),
           );
         } catch (err) {
-          const outcome = deps.login.outcomeOf(mountPath, body, err);
-          deps.onOutcome?.(outcome);
+          const classified = deps.login.outcomeOf(mountPath, body, err);
+          const outcome = { ...classified, role: knownRole(classified.role) };
+          report(request, outcome);
           const e = err as { detail?: string };
           request.log.warn(
             {
@@ -55,11 +88,23 @@ export const registerLoginRoutes = (app: FastifyInstance, deps: LoginRouteDeps):
               role: outcome.role,
               reason: outcome.reason,
               detail: e.detail,
+              // Correlates the attempts of one token without writing it (redaction would
+              // censor a field named `jwt`).
+              jwtFingerprint:
+                typeof body.jwt === 'string' && body.jwt !== '' ? fingerprint(body.jwt) : undefined,
             },
             'login.denied',
           );
           throw err;
         }
+      },
+    });
+
+    app.route({
+      method: [...UNSUPPORTED_LOGIN_METHODS],
+      url: `/v1/auth/${mountPath}/login`,
+      handler: async () => {
+        throw new AuthgateError('UNSUPPORTED_OPERATION');
       },
     });
   }

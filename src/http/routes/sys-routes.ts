@@ -2,20 +2,97 @@ import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { Clock } from '../../lib/clock.js';
 
+/**
+ * What one readiness check found. The composition root builds it from the store's ping and each
+ * mount's verifier.
+ */
+export type ReadinessReport = {
+  /** True when every check passed. */
+  ready: boolean;
+  /** The failing checks by name (`store`, `auth/<mount>`) → why. Empty when `ready`. */
+  failing: Record<string, string>;
+  /**
+   * True when a check that authgate cannot serve anything without has failed: the store (no
+   * token can be issued, checked, renewed or revoked). A mount's upstream (API server, JWKS
+   * endpoint) is not critical: logins with cached results and every token endpoint still work,
+   * so that failure only degrades the replica. When omitted, `critical` is taken to be "`failing`
+   * has a `store` entry".
+   */
+  critical?: boolean;
+};
+
 export type HealthDeps = {
   version: string;
   clock: Clock;
   clusterName: string;
   clusterId: string;
-  /** Readiness: the store and each mount's verifier. Resolves the names of failing checks. */
-  readiness(): Promise<{ ready: boolean; failing: Record<string, string> }>;
+  /**
+   * Readiness: the store and each mount's verifier. Called at most once per
+   * `readinessCacheMs`, never concurrently with itself; a rejection counts as a critical failure.
+   */
+  readiness(): Promise<ReadinessReport>;
+  /** How long one readiness result is reused, in milliseconds. Default 2000; 0 = not reused. */
+  readinessCacheMs?: number;
 };
+
+/** Default of {@link HealthDeps.readinessCacheMs}. */
+export const DEFAULT_READINESS_CACHE_MS = 2000;
+
+/** A readiness result with `critical` settled. */
+export type SettledReadiness = Required<ReadinessReport>;
+
+/**
+ * Wraps a readiness check so that health traffic cannot turn into upstream traffic:
+ * `/v1/sys/health` is unauthenticated, and every uncached call would probe the API server and
+ * the store. A result (success or failure) is reused for `cacheMs` of `clock` time, and callers
+ * that arrive while a check runs share it. A check that throws is reported as a critical failure
+ * named `readiness`, without its message.
+ */
+export const createCachedReadiness = (
+  check: () => Promise<ReadinessReport>,
+  clock: Clock,
+  cacheMs: number = DEFAULT_READINESS_CACHE_MS,
+): (() => Promise<SettledReadiness>) => {
+  if (!Number.isFinite(cacheMs) || cacheMs < 0) {
+    throw new TypeError(`readinessCacheMs must be a non-negative number, got ${String(cacheMs)}`);
+  }
+  let cached: { report: SettledReadiness; atMs: number } | undefined;
+  let inflight: Promise<SettledReadiness> | undefined;
+
+  const run = async (): Promise<SettledReadiness> => {
+    let report: SettledReadiness;
+    try {
+      const r = await check();
+      report = {
+        ready: r.ready,
+        failing: r.failing,
+        critical: r.critical ?? Object.hasOwn(r.failing, 'store'),
+      };
+    } catch {
+      // Fail closed: an unknown state is reported as the worst one.
+      report = { ready: false, failing: { readiness: 'readiness check failed' }, critical: true };
+    }
+    cached = { report, atMs: clock.nowMs() };
+    return report;
+  };
+
+  return () => {
+    if (cached !== undefined && clock.nowMs() - cached.atMs < cacheMs) return Promise.resolve(cached.report);
+    inflight ??= run().finally(() => {
+      inflight = undefined;
+    });
+    return inflight;
+  };
+};
+
+// Vault answers any status code it is asked for; Node (and HTTP) only has 100–599.
+const StatusCode = Type.String({ pattern: '^[1-5][0-9]{2}$' });
 
 const HealthQuery = Type.Object(
   {
     standbyok: Type.Optional(Type.String()),
-    activecode: Type.Optional(Type.String({ pattern: '^[0-9]{3}$' })),
-    sealedcode: Type.Optional(Type.String({ pattern: '^[0-9]{3}$' })),
+    activecode: Type.Optional(StatusCode),
+    sealedcode: Type.Optional(StatusCode),
   },
   { additionalProperties: true },
 );
@@ -23,22 +100,30 @@ const HealthQuery = Type.Object(
 /**
  * `GET|HEAD /v1/sys/health` with Vault's body and status codes. authgate has no seal and no
  * standby: it answers 200 (or `activecode`) while it can serve, and `sealedcode` (default 503)
- * with `sealed: true` when a dependency it needs is down — the status that load balancers and
- * Vault clients already treat as "do not send traffic here". Unauthenticated, never audited.
- * `/v1/sys/health/live` and `/ready` are the plain liveness and readiness probes.
+ * with `sealed: true` only when a critical dependency (the store) is down — the status that load
+ * balancers and Vault clients treat as "do not send traffic here". An API server or JWKS endpoint
+ * that is down does not seal: cached logins and the token endpoints still work, and every replica
+ * shares the same upstream, so draining them all would turn a partial outage into a full one.
+ * Unauthenticated, never audited.
+ *
+ * `/v1/sys/health/live` always answers 200; `/v1/sys/health/ready` answers 503 when any check
+ * fails, with the failing checks. Both health routes share one cached readiness result
+ * ({@link createCachedReadiness}).
  */
 export const registerSysRoutes = (app: FastifyInstance, deps: HealthDeps): void => {
+  const readiness = createCachedReadiness(deps.readiness, deps.clock, deps.readinessCacheMs);
+
   app.route({
     method: ['GET', 'HEAD'],
     url: '/v1/sys/health',
     schema: { querystring: HealthQuery },
     handler: async (request, reply) => {
       const q = request.query as { activecode?: string; sealedcode?: string };
-      const { ready } = await deps.readiness();
-      const status = ready ? Number(q.activecode ?? 200) : Number(q.sealedcode ?? 503);
+      const { critical } = await readiness();
+      const status = critical ? Number(q.sealedcode ?? 503) : Number(q.activecode ?? 200);
       return reply.code(status).send({
         initialized: true,
-        sealed: !ready,
+        sealed: critical,
         standby: false,
         performance_standby: false,
         replication_performance_mode: 'disabled',
@@ -52,7 +137,7 @@ export const registerSysRoutes = (app: FastifyInstance, deps: HealthDeps): void 
   });
   app.get('/v1/sys/health/live', async () => ({ live: true }));
   app.get('/v1/sys/health/ready', async (_request, reply) => {
-    const r = await deps.readiness();
+    const r = await readiness();
     return reply.code(r.ready ? 200 : 503).send({ ready: r.ready, failing: r.failing });
   });
 };

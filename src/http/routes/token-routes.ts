@@ -20,8 +20,9 @@ export type TokenRouteDeps = {
   revocation: Pick<RevocationService, 'revoke'>;
 };
 
+// `increment` is checked by the handler, after the token: a bad one is `invalid increment`.
 const IncrementBody = Type.Object(
-  { increment: Type.Optional(Type.Union([Type.String(), Type.Integer({ minimum: 0 })])) },
+  { increment: Type.Optional(Type.Unknown()) },
   { additionalProperties: true },
 );
 const AccessorBody = Type.Object({ accessor: Type.Optional(Type.String()) }, { additionalProperties: true });
@@ -38,6 +39,29 @@ const requireAdmin = (request: FastifyRequest, admin: TokenRouteDeps['admin']): 
   if (!admin.isAdmin(token)) throw permissionDenied('not_admin');
 };
 
+/**
+ * The renewal increment of a renew-self body, in whole seconds: a non-negative integer number of
+ * seconds, or a Vault duration string (`"1h"`, `"90"`). Anything else — another type, an
+ * unparseable string, a negative, fractional or non-finite number, a value beyond
+ * `Number.MAX_SAFE_INTEGER` seconds — is 400 `invalid increment`, so it never reaches the token
+ * service (which treats a bad increment as a caller's bug).
+ */
+const incrementOf = (body: unknown): number => {
+  const raw = (body as { increment?: unknown } | undefined)?.increment;
+  if (raw === undefined) return 0;
+  const invalid = () => badRequest('invalid increment', 'bad_increment');
+  if (typeof raw === 'number' && !(Number.isSafeInteger(raw) && raw >= 0)) throw invalid();
+  if (typeof raw !== 'number' && typeof raw !== 'string') throw invalid();
+  let seconds: number;
+  try {
+    seconds = parseDurationSeconds(raw);
+  } catch {
+    throw invalid();
+  }
+  if (!Number.isSafeInteger(seconds) || seconds < 0) throw invalid();
+  return seconds;
+};
+
 const accessorOf = (body: unknown): string => {
   const accessor = (body as { accessor?: string } | undefined)?.accessor;
   if (accessor === undefined || accessor === '') throw badRequest('missing accessor', 'missing_accessor');
@@ -49,35 +73,43 @@ const accessorOf = (body: unknown): string => {
  * renew-self, revoke-self; lookup-accessor and revoke-accessor for the admin token.
  */
 export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps): void => {
+  // The caller's right is checked in onRequest, before the body is parsed or validated: an
+  // anonymous or non-admin caller learns 403 and nothing about what a valid body looks like.
+  const tokenFirst = async (request: FastifyRequest): Promise<void> => {
+    requireToken(request);
+  };
+  const adminFirst = async (request: FastifyRequest): Promise<void> => {
+    requireAdmin(request, deps.admin);
+  };
+
   const self = async (request: FastifyRequest): Promise<{ token: string; record: TokenRecord }> => {
     const token = requireToken(request);
     const record = await deps.tokens.authenticate(token, { remoteAddress: request.ip });
     return { token, record };
   };
 
-  app.get('/v1/auth/token/lookup-self', async (request) => {
-    const { token, record } = await self(request);
-    return envelope(request.id, {
-      data: deps.tokens.lookupResponseData(record, deps.clock.nowMs(), token),
-      mountType: 'token',
-    });
+  // Vault serves lookup-self as a read and as an update (`vault token lookup` sends GET; some
+  // clients POST); the body, if any, is ignored.
+  app.route({
+    method: ['GET', 'POST', 'PUT'],
+    url: '/v1/auth/token/lookup-self',
+    handler: async (request) => {
+      const { token, record } = await self(request);
+      return envelope(request.id, {
+        data: deps.tokens.lookupResponseData(record, deps.clock.nowMs(), token),
+        mountType: 'token',
+      });
+    },
   });
 
   app.route({
     method: ['POST', 'PUT'],
     url: '/v1/auth/token/renew-self',
     schema: { body: IncrementBody },
+    onRequest: tokenFirst,
     handler: async (request) => {
-      const raw = (request.body as { increment?: string | number } | undefined)?.increment;
-      let incrementSeconds = 0;
-      if (raw !== undefined) {
-        try {
-          incrementSeconds = parseDurationSeconds(raw);
-        } catch {
-          throw badRequest(`invalid increment ${JSON.stringify(raw)}`, 'bad_increment');
-        }
-      }
       const token = requireToken(request);
+      const incrementSeconds = incrementOf(request.body);
       const auth = await deps.tokens.renew(token, {
         incrementSeconds,
         remoteAddress: request.ip,
@@ -101,8 +133,8 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     method: ['POST', 'PUT'],
     url: '/v1/auth/token/lookup-accessor',
     schema: { body: AccessorBody },
+    onRequest: adminFirst,
     handler: async (request) => {
-      requireAdmin(request, deps.admin);
       const record = await deps.tokens.lookupAccessor(accessorOf(request.body));
       return envelope(request.id, {
         data: deps.tokens.lookupResponseData(record, deps.clock.nowMs(), ''),
@@ -115,10 +147,13 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     method: ['POST', 'PUT'],
     url: '/v1/auth/token/revoke-accessor',
     schema: { body: AccessorBody },
+    onRequest: adminFirst,
     handler: async (request, reply) => {
-      requireAdmin(request, deps.admin);
-      await deps.tokens.revokeAccessor(accessorOf(request.body));
-      return reply.code(204).send();
+      const { warnings } = await deps.tokens.revokeAccessor(accessorOf(request.body));
+      // As Vault: 204 after a revocation; 200 with the warnings (`No token found with this
+      // accessor`) in the envelope when there was nothing to revoke.
+      if (warnings.length === 0) return reply.code(204).send();
+      return envelope(request.id, { warnings, mountType: 'token' });
     },
   });
 
@@ -128,8 +163,8 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     method: ['POST', 'PUT'],
     url: '/v1/auth/token/revoke-identity',
     schema: { body: Type.Object({}, { additionalProperties: true }) },
+    onRequest: adminFirst,
     handler: async (request) => {
-      requireAdmin(request, deps.admin);
       const target = parseRevocationTarget((request.body ?? {}) as Record<string, unknown>);
       const result = await deps.revocation.revoke(target);
       return envelope(request.id, {

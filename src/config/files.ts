@@ -1,0 +1,95 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Problem } from './types.js';
+
+/** Fewest bytes of server key accepted (HMAC-SHA256 keys shorter than its output weaken it). */
+export const MIN_SERVER_KEY_BYTES = 32;
+/** Fewest characters of admin token accepted. */
+export const MIN_ADMIN_TOKEN_CHARS = 16;
+
+/**
+ * Reads a file that config names, reporting an unreadable one at `path` (the field) rather than
+ * failing later at the first request. Returns `undefined` after reporting.
+ */
+export const readConfigFile = (file: string, path: string, problem: Problem): Buffer | undefined => {
+  try {
+    return readFileSync(file);
+  } catch (err) {
+    problem(path, `cannot read ${file}: ${(err as Error).message}`);
+    return undefined;
+  }
+};
+
+/** {@link readConfigFile} as UTF-8 text, trimmed when `trim`. */
+export const readConfigText = (
+  file: string,
+  path: string,
+  problem: Problem,
+  options: { trim?: boolean } = {},
+): string | undefined => {
+  const text = readConfigFile(file, path, problem)?.toString('utf8');
+  return options.trim === true ? text?.trim() : text;
+};
+
+/**
+ * Reads `server_key_file`: its trimmed content, as UTF-8 bytes, is the key. Reports a file
+ * holding fewer than {@link MIN_SERVER_KEY_BYTES} bytes (an empty file, `/dev/null`).
+ */
+export const readServerKey = (file: string, path: string, problem: Problem): Buffer | undefined => {
+  const text = readConfigText(file, path, problem, { trim: true });
+  if (text === undefined) return undefined;
+  const key = Buffer.from(text, 'utf8');
+  if (key.length < MIN_SERVER_KEY_BYTES) {
+    problem(path, `${file} holds ${key.length} bytes; at least ${MIN_SERVER_KEY_BYTES} are required`);
+    return undefined;
+  }
+  return key;
+};
+
+/** Reads `admin_token_file`: its trimmed content, at least {@link MIN_ADMIN_TOKEN_CHARS} characters. */
+export const readAdminToken = (file: string, path: string, problem: Problem): string | undefined => {
+  const token = readConfigText(file, path, problem, { trim: true });
+  if (token === undefined) return undefined;
+  if (token.length < MIN_ADMIN_TOKEN_CHARS) {
+    problem(path, `${file} holds a token shorter than ${MIN_ADMIN_TOKEN_CHARS} characters`);
+    return undefined;
+  }
+  return token;
+};
+
+/**
+ * Reads the listener's PEM certificate chain and private key and checks, now rather than at
+ * `listen`, that the first certificate parses, the key parses (unencrypted) and is the
+ * certificate's. Problems are reported at `<at>.tls_cert_file` / `<at>.tls_key_file`.
+ */
+export const readListenerTls = (
+  certFile: string,
+  keyFile: string,
+  at: string,
+  problem: Problem,
+): { cert: Buffer; key: Buffer } | undefined => {
+  const cert = readConfigFile(certFile, `${at}.tls_cert_file`, problem);
+  const key = readConfigFile(keyFile, `${at}.tls_key_file`, problem);
+  if (cert === undefined || key === undefined) return undefined;
+  let x509: X509Certificate | undefined;
+  try {
+    x509 = new X509Certificate(cert);
+  } catch (err) {
+    problem(`${at}.tls_cert_file`, `${certFile} holds no PEM certificate: ${(err as Error).message}`);
+  }
+  let privateKey: ReturnType<typeof createPrivateKey> | undefined;
+  try {
+    privateKey = createPrivateKey(key);
+  } catch (err) {
+    problem(
+      `${at}.tls_key_file`,
+      `${keyFile} holds no unencrypted PEM private key: ${(err as Error).message}`,
+    );
+  }
+  if (x509 === undefined || privateKey === undefined) return undefined;
+  if (!x509.checkPrivateKey(privateKey)) {
+    problem(`${at}.tls_key_file`, `${keyFile} is not the private key of the certificate in ${certFile}`);
+    return undefined;
+  }
+  return { cert, key };
+};

@@ -1,0 +1,53 @@
+import { createCidrSet } from '../lib/cidr.js';
+import type { Problem } from './types.js';
+
+const LOOPBACK = createCidrSet(['127.0.0.0/8', '::1']);
+
+/**
+ * True for `localhost`, 127.0.0.0/8 and `::1` (a URL's `hostname`, IPv6 in brackets or not).
+ * Only these count: traffic to them never leaves the machine (or the pod), so plain HTTP to them
+ * cannot be read or altered on the network. Other names, even ones that resolve to loopback,
+ * do not count: what they resolve to is decided elsewhere.
+ */
+export const isLoopbackHost = (hostname: string): boolean => {
+  const host = hostname.toLowerCase().replace(/^\[(.*)\]$/, '$1');
+  return host === 'localhost' || LOOPBACK.contains(host);
+};
+
+/**
+ * Checks a URL authgate fetches trust material from (the API server for TokenReview, a JWKS or
+ * OIDC discovery endpoint) and reports a problem at `path` unless it is an `https:` URL, or
+ * an `http:` URL to a loopback host, or an `http:` URL and `allowInsecureHttp` (then a warning
+ * is pushed). Why: whoever can alter a plain-HTTP answer from these endpoints can forge logins
+ * (a TokenReview that says "authenticated", or a key set holding their own key).
+ */
+export const checkTrustUrl = (
+  value: string,
+  path: string,
+  allowInsecureHttp: boolean,
+  problem: Problem,
+  warnings: string[],
+): void => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    problem(path, 'expected an http(s) URL');
+    return;
+  }
+  if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.hostname === '') {
+    problem(path, 'expected an http(s) URL');
+    return;
+  }
+  if (url.protocol === 'https:' || isLoopbackHost(url.hostname)) return;
+  if (allowInsecureHttp) {
+    warnings.push(
+      `${path}: plain HTTP to ${url.host} (allow_insecure_http); whoever can alter that traffic can forge logins`,
+    );
+    return;
+  }
+  problem(
+    path,
+    `plain HTTP to ${url.host} is refused: whoever can alter that traffic can forge logins. Use https, or set allow_insecure_http: true on the mount`,
+  );
+};

@@ -1,0 +1,232 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { composeServer, type ComposedServer } from '../src/cli/compose.js';
+import { DEV_ROLE } from '../src/cli/dev.js';
+import { parseConfig } from '../src/config/index.js';
+import { seedFirstSetup, startDevCluster, type DevCluster } from '../src/devcluster/index.js';
+import { loginDenied } from '../src/errors.js';
+import { registerLoginRoutes, type LoginRouteDeps } from '../src/http/routes/login-routes.js';
+import { installErrorHandling, installJsonForAnyContentType } from '../src/http/vault-errors.js';
+import { fingerprint } from '../src/lib/hash.js';
+import { createLogger } from '../src/telemetry/index.js';
+
+/** A log sink whose lines can be read back as JSON. */
+const captureLog = () => {
+  const lines: Array<Record<string, unknown>> = [];
+  const raw: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line.trim() === '') continue;
+        raw.push(line);
+        lines.push(JSON.parse(line) as Record<string, unknown>);
+      }
+      done();
+    },
+  });
+  return {
+    stream,
+    lines,
+    raw: () => raw.join('\n'),
+    events: (event: string) => lines.filter((l) => l['event'] === event),
+  };
+};
+
+let cluster: DevCluster;
+let server: ComposedServer;
+let dir: string;
+const logs = captureLog();
+
+beforeAll(async () => {
+  cluster = await startDevCluster();
+  seedFirstSetup(cluster);
+  dir = mkdtempSync(join(tmpdir(), 'authgate-http-login-'));
+  const config = parseConfig(
+    JSON.stringify({
+      log: { level: 'warn' },
+      auth: {
+        kubernetes: {
+          type: 'kubernetes',
+          kubernetes_host: cluster.url,
+          issuers: [cluster.issuer],
+          roles: { nginx: DEV_ROLE },
+          verification: 'jwks',
+          jwks: { oidc_discovery_url: cluster.url },
+        },
+      },
+    }),
+    { env: {}, baseDir: dir },
+  );
+  server = composeServer(config, {
+    log: createLogger('warn', logs.stream),
+    adminToken: 'test-admin-token-0123456789abcdef',
+  });
+  await server.app.ready();
+});
+afterAll(async () => {
+  await server?.close();
+  await cluster?.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+const podToken = async () =>
+  (
+    await cluster.mintToken({
+      namespace: 'test',
+      serviceAccount: 'nginx',
+      audiences: ['vault'],
+      pod: 'nginx',
+    })
+  ).token;
+
+const inject = (method: 'GET' | 'HEAD' | 'DELETE' | 'PATCH' | 'POST', payload?: string, type?: string) =>
+  server.app.inject({
+    method,
+    url: '/v1/auth/kubernetes/login',
+    ...(payload === undefined ? {} : { payload }),
+    headers: { 'content-type': type ?? 'application/json' },
+  });
+
+describe('login methods', () => {
+  it.each(['GET', 'DELETE', 'PATCH'] as const)(
+    'answers %s with 405 unsupported operation',
+    async (method) => {
+      const res = await inject(method);
+      expect(res.statusCode).toBe(405);
+      expect(res.json()).toEqual({ errors: ['unsupported operation'] });
+    },
+  );
+
+  it('answers HEAD with 405', async () => {
+    expect((await inject('HEAD')).statusCode).toBe(405);
+  });
+
+  it('still answers an unknown mount with 404', async () => {
+    const res = await server.app.inject({ method: 'GET', url: '/v1/auth/nope/login' });
+    expect(res.statusCode).toBe(404);
+  });
+});
+
+describe('a body that is not JSON', () => {
+  it('is refused without quoting it (a form body may carry a JWT)', async () => {
+    const jwt = await podToken();
+    for (const payload of [`jwt=${jwt}&role=nginx`, `{"role":"nginx","jwt":"${jwt}"`, jwt]) {
+      const res = await inject('POST', payload, 'application/x-www-form-urlencoded');
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toEqual({ errors: ['failed to parse JSON input: invalid JSON body'] });
+    }
+  });
+});
+
+describe('login.denied', () => {
+  it('carries the token fingerprint, never the token', async () => {
+    const jwt = await podToken();
+    const bad = `${jwt.slice(0, jwt.lastIndexOf('.'))}.${'A'.repeat(86)}`;
+    const before = logs.events('login.denied').length;
+    expect((await inject('POST', JSON.stringify({ role: 'nginx', jwt: bad }))).statusCode).toBe(403);
+    const line = logs.events('login.denied').slice(before)[0];
+    expect(line).toMatchObject({ mount: 'kubernetes', role: 'nginx', jwtFingerprint: fingerprint(bad) });
+    expect(logs.raw()).not.toContain(bad.split('.')[1]);
+  });
+
+  it('names a role only if the mount has it', async () => {
+    const before = logs.events('login.denied').length;
+    const res = await inject('POST', JSON.stringify({ role: 'Robert"); DROP TABLE roles;--', jwt: 'x.y.z' }));
+    expect(res.statusCode).toBe(400);
+    const line = logs.events('login.denied').slice(before)[0];
+    expect(line).toBeDefined();
+    expect(line?.['role']).toBeUndefined();
+    expect(line?.['reason']).toBe('role_not_found');
+    expect(logs.raw()).not.toContain('DROP TABLE');
+  });
+});
+
+describe('the login outcome hook', () => {
+  let app: FastifyInstance;
+  const hookLogs = captureLog();
+  const seen: unknown[] = [];
+  let hook: LoginRouteDeps['onOutcome'];
+
+  beforeAll(async () => {
+    app = Fastify({ loggerInstance: createLogger('warn', hookLogs.stream) as FastifyBaseLogger });
+    app.setValidatorCompiler(TypeBoxValidatorCompiler);
+    installJsonForAnyContentType(app, 1024 * 1024);
+    installErrorHandling(app);
+    // The route alone, with a login service that succeeds for `ok` and refuses anything else.
+    registerLoginRoutes(app, {
+      mounts: new Map([['kubernetes', { roles: new Map([['nginx', {}]]) }]]),
+      login: {
+        login: async (_mount, input) => {
+          if (input.jwt !== 'ok') throw loginDenied('permission denied', 'bad_token');
+          return {
+            role: { name: 'nginx' },
+            issued: { record: {}, clientToken: 'ags.test', warnings: [] },
+          } as unknown as Awaited<ReturnType<LoginRouteDeps['login']['login']>>;
+        },
+        outcomeOf: (mount, input) => ({
+          mount,
+          role: typeof input.role === 'string' ? input.role.toLowerCase() : undefined,
+          outcome: 'denied',
+          reason: 'bad_token',
+        }),
+      },
+      tokens: {
+        authBlock: () =>
+          ({ client_token: 'ags.test' }) as unknown as ReturnType<LoginRouteDeps['tokens']['authBlock']>,
+      },
+      onOutcome: (outcome) => hook?.(outcome),
+    });
+    await app.ready();
+  });
+  afterAll(async () => {
+    await app?.close();
+  });
+
+  const login = async (body: Record<string, unknown>) => {
+    const res = await app.inject({ method: 'POST', url: '/v1/auth/kubernetes/login', payload: body });
+    return { status: res.statusCode, json: res.json() as Record<string, unknown> };
+  };
+
+  it('cannot turn a successful login into an error by throwing', async () => {
+    hook = () => {
+      throw new Error('metrics backend exploded');
+    };
+    const res = await login({ role: 'nginx', jwt: 'ok' });
+    expect(res.status).toBe(200);
+    expect((res.json['auth'] as { client_token: string }).client_token).toBe('ags.test');
+    expect(hookLogs.events('login.outcome_hook_failed')).toHaveLength(1);
+  });
+
+  it('cannot change a refusal by throwing or rejecting', async () => {
+    hook = () => {
+      throw new Error('boom');
+    };
+    expect(await login({ role: 'nginx', jwt: 'bad' })).toEqual({
+      status: 403,
+      json: { errors: ['permission denied'] },
+    });
+    hook = () => Promise.reject(new Error('async boom')) as unknown as void;
+    expect((await login({ role: 'nginx', jwt: 'ok' })).status).toBe(200);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(hookLogs.events('login.outcome_hook_failed')).toHaveLength(3);
+  });
+
+  it('is given a role only if the mount has it', async () => {
+    hook = (outcome) => {
+      seen.push(outcome);
+    };
+    await login({ role: 'NGINX', jwt: 'bad' });
+    await login({ role: 'made-up-role-123', jwt: 'bad' });
+    await login({ role: 'nginx', jwt: 'ok' });
+    expect(seen).toEqual([
+      { mount: 'kubernetes', role: 'nginx', outcome: 'denied', reason: 'bad_token' },
+      { mount: 'kubernetes', role: undefined, outcome: 'denied', reason: 'bad_token' },
+      { mount: 'kubernetes', role: 'nginx', outcome: 'ok', reason: 'ok' },
+    ]);
+  });
+});

@@ -1,0 +1,97 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  createTokenReviewClient,
+  TokenReviewHttpError,
+  TokenReviewTransportError,
+} from '../src/verify/token-review-client.js';
+
+const TOKEN = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQifQ.c2lnbmF0dXJlLXNlY3JldA';
+
+/** How the fake upstream answers: status, content type and body built from the request body. */
+let answer: { status: number; type: string; body: (request: string) => string };
+
+let server: Server;
+let host: string;
+
+beforeAll(async () => {
+  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      res.writeHead(answer.status, { 'content-type': answer.type });
+      res.end(answer.body(Buffer.concat(chunks).toString('utf8')));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  host = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const reviewError = async (): Promise<Error> => {
+  const client = createTokenReviewClient({ host, caCert: undefined, timeoutMs: 2000 });
+  try {
+    await client.review(TOKEN, ['vault'], 'reviewer-bearer');
+  } catch (err) {
+    return err as Error;
+  } finally {
+    client.close();
+  }
+  throw new Error('the review did not fail');
+};
+
+describe('TokenReview client errors', () => {
+  it('keeps only the status and content type of an error page that echoes the request', async () => {
+    answer = {
+      status: 502,
+      type: 'text/html; charset=utf-8',
+      body: (request) => `<html><body>Bad gateway while forwarding ${request}</body></html>`,
+    };
+    const err = await reviewError();
+    expect(err).toBeInstanceOf(TokenReviewHttpError);
+    expect((err as TokenReviewHttpError).status).toBe(502);
+    expect(err.message).toContain('text/html');
+    expect(err.message).not.toContain(TOKEN.slice(0, 20));
+    expect(err.message).not.toContain('Bad gateway');
+  });
+
+  it('does not echo a JSON error body that is not a Kubernetes Status', async () => {
+    answer = {
+      status: 500,
+      type: 'application/json',
+      body: (request) => JSON.stringify({ message: request }),
+    };
+    const err = await reviewError();
+    expect(err).toBeInstanceOf(TokenReviewHttpError);
+    expect(err.message).not.toContain(TOKEN.slice(0, 20));
+  });
+
+  it('still reports the message of a Kubernetes Status', async () => {
+    answer = {
+      status: 403,
+      type: 'application/json',
+      body: () =>
+        JSON.stringify({
+          kind: 'Status',
+          apiVersion: 'v1',
+          status: 'Failure',
+          message: 'tokenreviews.authentication.k8s.io is forbidden',
+          code: 403,
+        }),
+    };
+    const err = await reviewError();
+    expect(err.message).toBe('tokenreviews.authentication.k8s.io is forbidden');
+  });
+
+  it('does not quote a 2xx body that is not valid JSON', async () => {
+    // A truncated TokenReview echo: JSON.parse would quote its start in its message.
+    answer = { status: 200, type: 'application/json', body: (request) => request.slice(0, -3) };
+    const err = await reviewError();
+    expect(err).toBeInstanceOf(TokenReviewTransportError);
+    expect(err.message).not.toContain(TOKEN.slice(0, 20));
+    expect(err.cause).toBeUndefined();
+  });
+});

@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFakeClock } from '../src/lib/clock.js';
+import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
+
+const clock = createFakeClock(Date.UTC(2026, 6, 1));
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({ clock });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const loginToken = async () => {
+  const res = await h.login('jwks', { role: 'nginx', jwt: await h.podToken() });
+  expect(res.status).toBe(200);
+  return res.json['auth'] as { client_token: string; accessor: string };
+};
+
+const call = async (
+  method: 'GET' | 'POST' | 'PUT',
+  url: string,
+  token: string | undefined,
+  payload?: string,
+) => {
+  const res = await h.server.app.inject({
+    method,
+    url,
+    headers: {
+      ...(token === undefined ? {} : { 'x-vault-token': token }),
+      ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(payload === undefined ? {} : { payload }),
+  });
+  return {
+    status: res.statusCode,
+    json: res.body === '' ? undefined : (res.json() as Record<string, unknown>),
+  };
+};
+
+const HUGE_INCREMENTS = [
+  '{"increment":"99999999999999999999"}',
+  '{"increment":1e300}',
+  '{"increment":"9999999999999h"}',
+  '{"increment":99999999999999999999}',
+];
+
+describe('renew-self', () => {
+  it.each(HUGE_INCREMENTS)('refuses %s without a token with 403, before reading it', async (payload) => {
+    expect(await call('POST', '/v1/auth/token/renew-self', undefined, payload)).toEqual({
+      status: 403,
+      json: { errors: ['permission denied'] },
+    });
+  });
+
+  it.each(['{"increment":-1}', '{"increment":true}', '{"increment":1.5}'])(
+    'refuses %s without a token with 403, not 400',
+    async (payload) => {
+      expect((await call('POST', '/v1/auth/token/renew-self', undefined, payload)).status).toBe(403);
+    },
+  );
+
+  it.each(HUGE_INCREMENTS)('answers %s with an unknown token with 400, never 500', async (payload) => {
+    const unknown = 'ags.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+    expect(await call('POST', '/v1/auth/token/renew-self', unknown, payload)).toEqual({
+      status: 400,
+      json: { errors: ['invalid increment'] },
+    });
+  });
+
+  it.each([
+    ...HUGE_INCREMENTS,
+    '{"increment":-1}',
+    '{"increment":1.5}',
+    '{"increment":true}',
+    '{"increment":{"h":1}}',
+    '{"increment":"soon"}',
+    '{"increment":"-1h"}',
+  ])('answers %s with 400 invalid increment', async (payload) => {
+    const auth = await loginToken();
+    expect(await call('POST', '/v1/auth/token/renew-self', auth.client_token, payload)).toEqual({
+      status: 400,
+      json: { errors: ['invalid increment'] },
+    });
+  });
+
+  it('caps the largest valid increment at the max TTL', async () => {
+    const auth = await loginToken();
+    const res = await call(
+      'POST',
+      '/v1/auth/token/renew-self',
+      auth.client_token,
+      JSON.stringify({ increment: Number.MAX_SAFE_INTEGER }),
+    );
+    expect(res.status).toBe(200);
+    expect((res.json?.['auth'] as { lease_duration: number }).lease_duration).toBe(86400);
+  });
+
+  it('refuses a body that is not JSON without a token with 403', async () => {
+    expect((await call('POST', '/v1/auth/token/renew-self', undefined, 'increment=1h')).status).toBe(403);
+  });
+});
+
+describe('operator endpoints check the admin token before the body', () => {
+  const ROUTES = [
+    '/v1/auth/token/lookup-accessor',
+    '/v1/auth/token/revoke-accessor',
+    '/v1/auth/token/revoke-identity',
+  ];
+  const BAD_BODIES = ['{"accessor":5}', '[1,2]', '"x"', '{"accessor":'];
+
+  it.each(ROUTES.flatMap((url) => BAD_BODIES.map((body) => [url, body])))(
+    'refuses an anonymous %s with %s with 403',
+    async (url, body) => {
+      expect(await call('POST', url, undefined, body)).toEqual({
+        status: 403,
+        json: { errors: ['permission denied'] },
+      });
+    },
+  );
+
+  it.each(ROUTES)('refuses a workload token on %s with 403 whatever the body', async (url) => {
+    const auth = await loginToken();
+    expect((await call('POST', url, auth.client_token, '{"accessor":5}')).status).toBe(403);
+  });
+
+  it.each(ROUTES)('answers the admin a bad body on %s with 400', async (url) => {
+    expect((await call('POST', url, ADMIN_TOKEN, '[1,2]')).status).toBe(400);
+  });
+});
+
+describe('revoke-accessor', () => {
+  it('answers 204 after a revocation', async () => {
+    const auth = await loginToken();
+    const res = await call(
+      'POST',
+      '/v1/auth/token/revoke-accessor',
+      ADMIN_TOKEN,
+      JSON.stringify({ accessor: auth.accessor }),
+    );
+    expect(res).toEqual({ status: 204, json: undefined });
+  });
+
+  it('answers an unknown accessor with 200 and Vault’s warning', async () => {
+    const res = await call(
+      'POST',
+      '/v1/auth/token/revoke-accessor',
+      ADMIN_TOKEN,
+      JSON.stringify({ accessor: 'no-such-accessor' }),
+    );
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({
+      warnings: ['No token found with this accessor'],
+      data: null,
+      auth: null,
+      mount_type: 'token',
+    });
+  });
+});
+
+describe('lookup-self', () => {
+  it.each(['GET', 'POST', 'PUT'] as const)('answers %s, as Vault does', async (method) => {
+    const auth = await loginToken();
+    const res = await call(
+      method,
+      '/v1/auth/token/lookup-self',
+      auth.client_token,
+      method === 'GET' ? undefined : '{}',
+    );
+    expect(res.status).toBe(200);
+    expect((res.json?.['data'] as { accessor: string }).accessor).toBe(auth.accessor);
+  });
+
+  it('refuses POST without a token with 403', async () => {
+    expect((await call('POST', '/v1/auth/token/lookup-self', undefined, '{}')).status).toBe(403);
+  });
+});
