@@ -1,6 +1,7 @@
 import type { RoleConfig } from '../config/index.js';
 import { loginDenied } from '../errors.js';
 import { globListMatch } from '../lib/glob.js';
+import { truncate } from '../lib/truncate.js';
 
 /**
  * Vault's binding checks on the service account named by the token (vault-compat §1.3 steps 7
@@ -19,7 +20,7 @@ export const checkServiceAccountBinding = (
     throw loginDenied(
       'service account name not authorized',
       'service_account_not_bound',
-      `sa=${serviceAccountName}`,
+      `sa=${truncate(serviceAccountName)}`,
     );
   }
   const namespaces = role.boundServiceAccountNamespaces;
@@ -27,7 +28,7 @@ export const checkServiceAccountBinding = (
   // starts with `*` (or a string whose first character is `*`) must never mean "any namespace".
   const anyNamespace = namespaces.length === 1 && namespaces[0] === '*';
   if (!anyNamespace && !globListMatch(namespaces, namespace)) {
-    throw loginDenied('namespace not authorized', 'namespace_not_bound', `namespace=${namespace}`);
+    throw loginDenied('namespace not authorized', 'namespace_not_bound', `namespace=${truncate(namespace)}`);
   }
 };
 

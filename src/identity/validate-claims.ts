@@ -1,6 +1,16 @@
 import { loginDenied } from '../errors.js';
-import { truncate } from '../telemetry/index.js';
+import { truncate } from '../lib/truncate.js';
 import type { UnverifiedClaims } from './claims.js';
+
+/** Vault's messages for claim failures (hashicorp/cap, vault-compat.md §1.3), one place for every verifier. */
+export const CLAIM_MESSAGES = {
+  alg: 'invalid algorithm (alg) header parameter: token signed with unexpected algorithm',
+  iss: 'invalid issuer (iss) claim',
+  aud: 'invalid audience (aud) claim: audience claim does not match any expected audience',
+  exp: 'invalid expiration time (exp) claim: token is expired',
+  nbf: 'invalid not before (nbf) claim: token not yet valid',
+  iat: 'invalid issued at (iat) claim: token issued in the future',
+} as const;
 
 export type ClaimExpectations = {
   /** Accepted `alg` header values (never `none`, never HS*; config guarantees it). */
@@ -29,34 +39,26 @@ export type ClaimExpectations = {
 export const validateClaims = (claims: UnverifiedClaims, expect: ClaimExpectations): void => {
   const alg = claims.header.alg;
   if (alg === undefined || !expect.algorithms.includes(alg)) {
-    throw loginDenied(
-      'invalid algorithm (alg) header parameter: token signed with unexpected algorithm',
-      'algorithm_not_allowed',
-      `alg=${truncate(String(alg))}`,
-    );
+    throw loginDenied(CLAIM_MESSAGES.alg, 'algorithm_not_allowed', `alg=${truncate(String(alg))}`);
   }
   if (expect.issuers.length > 0 && (claims.issuer === undefined || !expect.issuers.includes(claims.issuer))) {
-    throw loginDenied(
-      'invalid issuer (iss) claim',
-      'issuer_mismatch',
-      `iss=${truncate(String(claims.issuer))}`,
-    );
+    throw loginDenied(CLAIM_MESSAGES.iss, 'issuer_mismatch', `iss=${truncate(String(claims.issuer))}`);
   }
   if (expect.audience !== undefined && !claims.audiences.includes(expect.audience)) {
     throw loginDenied(
-      'invalid audience (aud) claim: audience claim does not match any expected audience',
+      CLAIM_MESSAGES.aud,
       'audience_mismatch',
       `aud=${truncate(JSON.stringify(claims.audiences))} want=${expect.audience}`,
     );
   }
   const { nowSeconds: now, leewaySeconds: leeway } = expect;
   if (claims.expiresAt !== undefined && now - leeway > claims.expiresAt) {
-    throw loginDenied('invalid expiration time (exp) claim: token is expired', 'expired');
+    throw loginDenied(CLAIM_MESSAGES.exp, 'expired');
   }
   if (claims.notBefore !== undefined && now + leeway < claims.notBefore) {
-    throw loginDenied('invalid not before (nbf) claim: token not yet valid', 'not_yet_valid');
+    throw loginDenied(CLAIM_MESSAGES.nbf, 'not_yet_valid');
   }
   if (claims.issuedAt !== undefined && now + leeway < claims.issuedAt) {
-    throw loginDenied('invalid issued at (iat) claim: token issued in the future', 'issued_in_future');
+    throw loginDenied(CLAIM_MESSAGES.iat, 'issued_in_future');
   }
 };

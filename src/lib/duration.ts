@@ -49,6 +49,7 @@ export const parseDurationSeconds = (input: string | number): number => {
 
 /** Formats seconds the way Go's time.Duration prints them (`1h0m0s`, `30m0s`, `45s`). */
 export const formatDuration = (seconds: number): string => {
+  if (seconds === 0) return '0s';
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   const s = seconds % 60;

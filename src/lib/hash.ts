@@ -1,8 +1,4 @@
-import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-
-/** HMAC-SHA256 of `value` under `key`, hex. Used to store and index secrets without keeping them. */
-export const hmacHex = (key: Buffer | string, value: string): string =>
-  createHmac('sha256', key).update(value).digest('hex');
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 /** HMAC-SHA256, base64url: shorter keys for caches and stores. */
 export const hmacB64 = (key: Buffer | string, value: string): string =>
@@ -22,6 +18,3 @@ export const safeEqual = (a: string, b: string): boolean => {
   if (ab.length !== bb.length) return false;
   return timingSafeEqual(ab, bb);
 };
-
-/** `bytes` random bytes as base64url (no padding). */
-export const randomToken = (bytes: number): string => randomBytes(bytes).toString('base64url');

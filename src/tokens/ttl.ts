@@ -1,3 +1,4 @@
+import { formatDuration } from '../lib/duration.js';
 import { badRequest } from '../errors.js';
 
 /**
@@ -39,24 +40,13 @@ export type TtlResult = {
   warnings: string[];
 };
 
-/** Go's `time.Duration.String()` for a whole number of seconds (`1h0m0s`, `5m30s`, `45s`). */
-const goDuration = (seconds: number): string => {
-  if (seconds === 0) return '0s';
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = seconds % 60;
-  if (h > 0) return `${h}h${m}m${s}s`;
-  if (m > 0) return `${m}m${s}s`;
-  return `${s}s`;
-};
-
 /**
  * Vault's `humanDuration` (sdk/framework/lease.go): Go's duration string without zero units,
  * as it appears in Vault's TTL warnings (`768h`, `1h30m`, `2h5s`). `seconds` must be a
  * non-negative integer.
  */
 export const humanDuration = (seconds: number): string => {
-  let s = goDuration(seconds);
+  let s = formatDuration(seconds);
   if (s.endsWith('m0s')) s = s.slice(0, -2);
   const idx = s.indexOf('h0m');
   if (idx > 0) s = s.slice(0, idx + 1) + s.slice(idx + 3);

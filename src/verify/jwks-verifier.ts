@@ -2,6 +2,7 @@ import { decodeProtectedHeader, errors, jwtVerify } from 'jose';
 import type { KubernetesMountConfig } from '../config/index.js';
 import { type AuthgateError, loginDenied, permissionDenied } from '../errors.js';
 import {
+  CLAIM_MESSAGES,
   type Identity,
   MalformedTokenError,
   parseUnverifiedClaims,
@@ -40,14 +41,7 @@ const JWKS_RESULT_MAX_ENTRIES = 100_000;
 /** A file source is re-checked (one `stat`) at most this often. */
 const FILE_RECHECK_MS = 2000;
 
-const MSG = {
-  alg: 'invalid algorithm (alg) header parameter: token signed with unexpected algorithm',
-  iss: 'invalid issuer (iss) claim',
-  aud: 'invalid audience (aud) claim: audience claim does not match any expected audience',
-  exp: 'invalid expiration time (exp) claim: token is expired',
-  nbf: 'invalid not before (nbf) claim: token not yet valid',
-  iat: 'invalid issued at (iat) claim: token issued in the future',
-} as const;
+const MSG = CLAIM_MESSAGES;
 
 /** jose's errors → Vault's messages (claims) or a plain `permission denied` (signature, shape). */
 const mapJoseError = (err: unknown): AuthgateError => {

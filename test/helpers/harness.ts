@@ -26,6 +26,8 @@ export type HarnessOptions = {
   jwks?: Record<string, unknown>;
   /** Roles of each mount; default: `nginx` bound to test/nginx, audience vault. */
   roles?: Record<string, Record<string, unknown>>;
+  /** The `listener` section (e.g. trusted_proxies). */
+  listener?: Record<string, unknown>;
 };
 
 export type Harness = {
@@ -79,6 +81,7 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
   const config = parseConfig(
     JSON.stringify({
       log: { level: 'silent' },
+      ...(options.listener ? { listener: options.listener } : {}),
       auth: {
         kubernetes: { ...mountBase, verification: 'tokenreview', token_reviewer_jwt_file: reviewerFile },
         jwks: {

@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NGINX_ROLE, startHarness, withPayload, type Harness } from './helpers/harness.js';
+
+const roles = {
+  nginx: NGINX_ROLE,
+  cidr: { ...NGINX_ROLE, token_bound_cidrs: ['10.0.0.0/8'] },
+};
+
+const loginFrom = async (h: Harness, remoteAddress: string, headers: Record<string, string> = {}) => {
+  const res = await h.server.app.inject({
+    method: 'POST',
+    url: '/v1/auth/kubernetes/login',
+    payload: JSON.stringify({ role: 'cidr', jwt: await h.podToken() }),
+    remoteAddress,
+    headers,
+  });
+  return res.statusCode;
+};
+
+describe('bound CIDRs at login', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ roles });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('lets in a client inside the bound CIDRs', async () => {
+    expect(await loginFrom(h, '10.1.2.3')).toBe(200);
+  });
+
+  it('refuses a client outside them', async () => {
+    expect(await loginFrom(h, '192.168.1.1')).toBe(403);
+  });
+
+  it('ignores X-Forwarded-For when no proxy is trusted', async () => {
+    expect(await loginFrom(h, '192.168.1.1', { 'x-forwarded-for': '10.1.2.3' })).toBe(403);
+  });
+
+  it('refuses an iat in the future on its face, with Vault’s message', async () => {
+    const jwt = withPayload(await h.podToken(), (p) => {
+      p['iat'] = Number(p['iat']) + 600;
+    });
+    expect(await h.login('kubernetes', { role: 'nginx', jwt })).toEqual({
+      status: 403,
+      json: { errors: ['invalid issued at (iat) claim: token issued in the future'] },
+    });
+  });
+});
+
+describe('bound CIDRs behind a trusted proxy', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ roles, listener: { trusted_proxies: ['127.0.0.0/8'] } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('takes the client address from X-Forwarded-For set by the trusted proxy', async () => {
+    expect(await loginFrom(h, '127.0.0.1', { 'x-forwarded-for': '10.1.2.3' })).toBe(200);
+    expect(await loginFrom(h, '127.0.0.1', { 'x-forwarded-for': '192.168.1.1' })).toBe(403);
+  });
+
+  it('does not believe X-Forwarded-For from a client that is not the proxy', async () => {
+    expect(await loginFrom(h, '192.168.7.7', { 'x-forwarded-for': '10.1.2.3' })).toBe(403);
+  });
+});
