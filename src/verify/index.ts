@@ -1,4 +1,5 @@
 import type { KubernetesMountConfig } from '../config/index.js';
+import { withSpan } from '../lib/tracing.js';
 import { createJwksVerifier, type JwksVerifierDeps } from './jwks-verifier.js';
 import { createTokenReviewVerifier, type TokenReviewVerifierDeps } from './token-review-verifier.js';
 import type { Verifier } from './verifier.js';
@@ -31,7 +32,20 @@ export type VerifierDeps = Pick<JwksVerifierDeps, 'clock' | 'log' | 'cacheKey' |
  * `jwks` (local signature check against published keys). Throws `TypeError` when the mount lacks
  * what that mode needs (`kubernetesHost`; `jwks` config and issuers).
  */
-export const createVerifier = (mount: KubernetesMountConfig, deps: VerifierDeps): Verifier => {
+export const createVerifier = (mount: KubernetesMountConfig, deps: VerifierDeps): Verifier =>
+  traced(mount, build(mount, deps));
+
+/** Every verification runs in a span `authgate.verify` (cache hit or miss set inside). */
+const traced = (mount: KubernetesMountConfig, verifier: Verifier): Verifier => ({
+  ...verifier,
+  mode: verifier.mode,
+  verify: (request) =>
+    withSpan('authgate.verify', { 'authgate.mount': mount.path, 'authgate.mode': verifier.mode }, () =>
+      verifier.verify(request),
+    ),
+});
+
+const build = (mount: KubernetesMountConfig, deps: VerifierDeps): Verifier => {
   const { clock, log, cacheKey } = deps;
   return mount.verification === 'jwks'
     ? createJwksVerifier(mount, {

@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import type { JwksConfig } from '../config/index.js';
+import { withSpan } from '../lib/tracing.js';
 import type { Clock } from '../lib/clock.js';
 import { httpGet } from './http-get.js';
 
@@ -77,7 +78,9 @@ export const createJwksSource = (
   issuers: readonly string[],
   deps: JwksSourceDeps,
 ): JwksSource => {
-  const get = async (url: string, what: string): Promise<string> => {
+  const get = (url: string, what: string): Promise<string> =>
+    withSpan('jwks.fetch', { 'url.full': url }, () => getOnce(url, what));
+  const getOnce = async (url: string, what: string): Promise<string> => {
     deps.onUpstreamCall();
     const bearer = await deps.bearerFor?.(url);
     const res = await httpGet(url, {

@@ -11,6 +11,7 @@ import {
 } from '../identity/index.js';
 import { type Clock, nowSeconds } from '../lib/clock.js';
 import { hmacB64 } from '../lib/hash.js';
+import { annotate } from '../lib/tracing.js';
 import { createKeyStore } from './jwks-key-store.js';
 import { createJwksSource, type JwksSource } from './jwks-source.js';
 import { createReviewerToken } from './reviewer-token.js';
@@ -226,9 +227,11 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
       const hit = await cache.get(key);
       if (hit !== undefined) {
         counters.cacheHits++;
+        annotate('authgate.cache', 'hit');
         return structuredClone(hit);
       }
       counters.cacheMisses++;
+      annotate('authgate.cache', 'miss');
       await prove(jwt, audience);
       let identity: Identity;
       try {

@@ -4,6 +4,7 @@ import { type Identity, parseLoginClaims, type UnverifiedClaims, validateClaims 
 import { type Clock, nowSeconds } from '../lib/clock.js';
 import { fingerprint, hmacB64 } from '../lib/hash.js';
 import { createLimiter, createSingleFlight } from '../lib/single-flight.js';
+import { annotate, withSpan } from '../lib/tracing.js';
 import { createMemoryResultCache, type ResultCache } from './result-cache.js';
 import { createReviewerToken } from './reviewer-token.js';
 import { createTokenReviewClient, TokenReviewHttpError } from './token-review-client.js';
@@ -103,7 +104,9 @@ export const createTokenReviewVerifier = (
   };
 
   /** One TokenReview round (retried once with a re-read reviewer token after a 401). */
-  const callApi = async (jwt: string, audiences: string[]) => {
+  const callApi = (jwt: string, audiences: string[]) =>
+    withSpan('k8s.tokenreview', { 'authgate.mount': mount.path }, () => callApiOnce(jwt, audiences));
+  const callApiOnce = async (jwt: string, audiences: string[]) => {
     let bearer = reviewer === undefined ? jwt : await reviewer.get();
     for (let attempt = 0; ; attempt++) {
       counters.upstreamCalls++;
@@ -187,6 +190,7 @@ export const createTokenReviewVerifier = (
       const hit = await cache.get(key);
       if (hit !== undefined) {
         counters.cacheHits++;
+        annotate('authgate.cache', 'hit');
         if (hit.ok) return structuredClone(hit.identity);
         log.debug(
           { event: 'tokenreview.refusal_cached', reason: hit.reason, jwtFingerprint: fingerprint(jwt) },
@@ -195,6 +199,7 @@ export const createTokenReviewVerifier = (
         throw permissionDenied(hit.reason, hit.detail);
       }
       counters.cacheMisses++;
+      annotate('authgate.cache', 'miss');
       const identity = await flight.run(key, async () => {
         const fill = () => limiter.run(() => review(jwt, claims, audiences, key));
         if (cache.fillOnce === undefined) return fill();

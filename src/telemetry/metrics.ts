@@ -1,0 +1,99 @@
+import type { Attributes, Meter } from '@opentelemetry/api';
+
+/** What a verifier reports; the counters are read when metrics are collected, not on the hot path. */
+export type VerifierSource = {
+  mount: string;
+  mode: string;
+  stats(): { cacheHits: number; cacheMisses: number; upstreamCalls: number; upstreamErrors: number };
+};
+
+export type MetricSources = {
+  verifiers: readonly VerifierSource[];
+  /** Live (unexpired, unrevoked) tokens in the store, if the store can count them cheaply. */
+  liveTokens?: () => Promise<number | undefined>;
+};
+
+/** Login outcome labels. All low-cardinality: a role is a configured role or `unknown`. */
+export type LoginLabels = { mount: string; role: string; outcome: string; reason: string };
+
+// Seconds; a cached login takes well under a millisecond, a TokenReview a few.
+const LOGIN_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+/**
+ * authgate's metrics (names as Prometheus shows them):
+ * - `authgate_logins_total{mount,role,outcome,reason}` and `authgate_login_duration_seconds{mount,outcome}`;
+ * - `authgate_tokenreview_calls_total`, `authgate_jwks_fetches_total`, `authgate_upstream_errors_total`,
+ *   `authgate_verification_cache_hits_total`, `…_misses_total` (all `{mount}`), read from the
+ *   verifiers' own counters at collection time, so verification pays nothing for them;
+ * - `authgate_live_tokens`, `authgate_store_errors_total`, `authgate_audit_failures_total{device}`.
+ * Names, pods and addresses never become labels.
+ */
+export const createMetrics = (meter: Meter, sources: MetricSources) => {
+  const logins = meter.createCounter('authgate_logins', {
+    description: 'Login attempts by outcome and reason',
+  });
+  const duration = meter.createHistogram('authgate_login_duration_seconds', {
+    description: 'Time to answer a login, seconds',
+    advice: { explicitBucketBoundaries: LOGIN_BUCKETS },
+  });
+  const storeErrors = meter.createCounter('authgate_store_errors', {
+    description: 'Requests that failed because the store was unreachable',
+  });
+  const auditFailures = meter.createCounter('authgate_audit_failures', {
+    description: 'Audit entries a device failed to write',
+  });
+
+  const observed = (
+    name: string,
+    description: string,
+    pick: (s: ReturnType<VerifierSource['stats']>) => number,
+    mode?: string,
+  ) => {
+    const counter = meter.createObservableCounter(name, { description });
+    counter.addCallback((result) => {
+      for (const v of sources.verifiers) {
+        if (mode !== undefined && v.mode !== mode) continue;
+        result.observe(pick(v.stats()), { mount: v.mount });
+      }
+    });
+  };
+  observed(
+    'authgate_tokenreview_calls',
+    'TokenReview calls made to the API server',
+    (s) => s.upstreamCalls,
+    'tokenreview',
+  );
+  observed('authgate_jwks_fetches', 'JWKS and discovery fetches', (s) => s.upstreamCalls, 'jwks');
+  observed('authgate_upstream_errors', 'Failed TokenReview calls or JWKS fetches', (s) => s.upstreamErrors);
+  observed(
+    'authgate_verification_cache_hits',
+    'Logins proven from the verification cache',
+    (s) => s.cacheHits,
+  );
+  observed('authgate_verification_cache_misses', 'Logins that needed a verification', (s) => s.cacheMisses);
+
+  const { liveTokens } = sources;
+  if (liveTokens !== undefined) {
+    const gauge = meter.createObservableGauge('authgate_live_tokens', { description: 'Live client tokens' });
+    gauge.addCallback(async (result) => {
+      try {
+        const n = await liveTokens();
+        if (n !== undefined) result.observe(n);
+      } catch {
+        // The store is down: no reading this time (store errors are counted elsewhere).
+      }
+    });
+  }
+
+  return {
+    /** Records one login; `seconds` is the time to answer it. */
+    login: (labels: LoginLabels, seconds: number): void => {
+      const attrs: Attributes = labels;
+      logins.add(1, attrs);
+      duration.record(seconds, { mount: labels.mount, outcome: labels.outcome });
+    },
+    storeError: (): void => storeErrors.add(1),
+    auditFailure: (device: string): void => auditFailures.add(1, { device }),
+  };
+};
+export type Metrics = ReturnType<typeof createMetrics>;
