@@ -35,6 +35,8 @@ export const waitForShutdown = (server: Pick<ComposedServer, 'close' | 'log'>, e
       const force = setTimeout(() => {
         server.log.warn({ event: 'server.shutdown_timeout' }, 'server.shutdown_timeout');
         resolve(1);
+        // Past the grace period nothing may keep the process up (a connection that never ends).
+        setImmediate(() => process.exit(1));
       }, SHUTDOWN_GRACE_MS);
       force.unref();
       void server

@@ -60,5 +60,24 @@ export const buildApp = (
     renewalTerms: deps.login.renewalTerms,
     revocation: deps.revocation,
   });
+  installDrainOnClose(app);
   return app;
+};
+
+/**
+ * Graceful shutdown without cutting a request: once `close()` starts, every response still being
+ * answered says `Connection: close`, so its keep-alive connection ends with it and `close()`
+ * resolves as soon as the last in-flight request is answered (instead of waiting for idle
+ * keep-alive timeouts). Idle connections are closed at once (`forceCloseConnections: 'idle'`).
+ */
+const installDrainOnClose = (app: FastifyInstance): void => {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onSend', async (_request, reply, payload) => {
+    if (closing) reply.header('connection', 'close');
+    return payload;
+  });
 };
