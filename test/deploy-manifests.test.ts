@@ -1,0 +1,267 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { openApiProblems, unknownFields } from './helpers/k8s-schema.js';
+import {
+  KUSTOMIZATIONS,
+  describeObject,
+  findObject,
+  renderKustomization,
+  type K8sObject,
+  type Kustomization,
+} from './helpers/kustomize.js';
+import { podSpecOf } from './helpers/pod-security.js';
+
+/*
+ * The Kubernetes manifests of deploy/, as `kubectl kustomize` renders them: every object is
+ * valid for the Kubernetes API (schema and field names), uses only served API versions, and
+ * each overlay has the shape docs/kubernetes.md describes.
+ */
+
+const rendered = new Map<Kustomization, K8sObject[]>();
+const objectsOf = (k: Kustomization): K8sObject[] => {
+  const objects = rendered.get(k);
+  if (objects === undefined) throw new Error(`${k} was not rendered`);
+  return objects;
+};
+
+beforeAll(() => {
+  for (const k of KUSTOMIZATIONS) rendered.set(k, renderKustomization(k));
+});
+
+/**
+ * An alpha or beta API version. The ones the manifests could have used are gone: RBAC and
+ * TokenReview v1beta1 since 1.22, PodDisruptionBudget v1beta1 since 1.25, HPA v2beta2 since 1.26.
+ */
+const PRE_GA_API = /(^|\/)v\d+(alpha|beta)\d+$/;
+
+const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding']);
+
+describe.each(KUSTOMIZATIONS)('%s', (k) => {
+  it('renders with kubectl kustomize into named objects', () => {
+    const objects = objectsOf(k);
+    expect(objects.length).toBeGreaterThan(0);
+    for (const o of objects) {
+      expect(o.apiVersion, describeObject(o)).toMatch(/\S/);
+      expect(o.kind, describeObject(o)).toMatch(/\S/);
+      expect(o.metadata.name, describeObject(o)).toMatch(/^[a-z0-9]([-a-z0-9.:]*[a-z0-9])?$/);
+    }
+    const names = objects.map(describeObject);
+    expect(new Set(names).size, 'no object twice').toBe(names.length);
+  });
+
+  it('validates every object against the Kubernetes OpenAPI schema (kubernetes-models, 1.33)', async () => {
+    const problems: string[] = [];
+    for (const o of objectsOf(k)) {
+      for (const p of await openApiProblems(o)) problems.push(`${describeObject(o)}: ${p}`);
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('has no field the Kubernetes API does not define', () => {
+    const problems = objectsOf(k).flatMap((o) => unknownFields(o).map((f) => `${describeObject(o)}: ${f}`));
+    expect(problems).toEqual([]);
+  });
+
+  it('uses no alpha, beta or removed API version (RBAC and TokenReview are v1 since 1.22)', () => {
+    for (const o of objectsOf(k)) expect(o.apiVersion, describeObject(o)).not.toMatch(PRE_GA_API);
+  });
+
+  it('puts every namespaced object in the namespace it creates', () => {
+    const objects = objectsOf(k);
+    const namespaces = objects.filter((o) => o.kind === 'Namespace').map((o) => o.metadata.name);
+    expect(namespaces).toHaveLength(1);
+    for (const o of objects.filter((x) => !CLUSTER_SCOPED.has(x.kind))) {
+      expect(o.metadata.namespace, describeObject(o)).toBe(namespaces[0]);
+    }
+  });
+});
+
+describe('the schema checks themselves', () => {
+  const deployment = (): K8sObject =>
+    structuredClone(findObject(objectsOf('deploy/overlays/dev'), 'Deployment', 'authgate'));
+
+  it('accept the rendered Deployment and v1 RBAC', async () => {
+    expect(await openApiProblems(deployment())).toEqual([]);
+    expect(unknownFields(deployment())).toEqual([]);
+  });
+
+  it('refuse a wrong type, a missing required field and a removed API version', async () => {
+    const wrongType = deployment();
+    (wrongType['spec'] as Record<string, unknown>)['replicas'] = 'three';
+    expect((await openApiProblems(wrongType)).join()).toMatch(/replicas must be integer/);
+
+    const noContainers = deployment();
+    delete (podSpecOf(noContainers) as unknown as Record<string, unknown>)['containers'];
+    expect((await openApiProblems(noContainers)).join()).toMatch(/containers/);
+
+    const binding = findObject(
+      objectsOf('deploy/overlays/dev'),
+      'ClusterRoleBinding',
+      'authgate-auth-delegator',
+    );
+    expect(PRE_GA_API.test(binding.apiVersion)).toBe(false);
+    const beta = { ...structuredClone(binding), apiVersion: 'rbac.authorization.k8s.io/v1beta1' };
+    expect(PRE_GA_API.test(beta.apiVersion)).toBe(true);
+    // Not served by current API servers: the generated client has no model of it either.
+    expect(() => unknownFields(beta)).toThrow(/no @kubernetes\/client-node model V1beta1ClusterRoleBinding/);
+  });
+
+  it('refuse a misspelt field at any depth', () => {
+    const typo = deployment();
+    const container = podSpecOf(typo)?.containers[0] as unknown as Record<string, unknown>;
+    container['securityContxt'] = container['securityContext'];
+    expect(unknownFields(typo)).toEqual(['.spec.template.spec.containers[0].securityContxt']);
+  });
+});
+
+describe('RBAC', () => {
+  const objects = (): K8sObject[] => objectsOf('deploy/overlays/production');
+  type Binding = K8sObject & {
+    roleRef: { apiGroup: string; kind: string; name: string };
+    subjects: Array<{ kind: string; name: string; namespace?: string }>;
+  };
+  type Role = K8sObject & { rules: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }> };
+  const authgateSubject = [{ kind: 'ServiceAccount', name: 'authgate', namespace: 'authgate' }];
+
+  it('binds authgate’s service account to system:auth-delegator (TokenReview)', () => {
+    const binding = findObject(objects(), 'ClusterRoleBinding', 'authgate-auth-delegator') as Binding;
+    expect(binding.apiVersion).toBe('rbac.authorization.k8s.io/v1');
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: 'system:auth-delegator',
+    });
+    expect(binding.subjects).toEqual(authgateSubject);
+  });
+
+  it('lets it get, list and watch namespaces and pods, and nothing else', () => {
+    const role = findObject(objects(), 'ClusterRole', 'authgate-workload-reader') as Role;
+    expect(role.rules).toEqual([
+      { apiGroups: [''], resources: ['namespaces', 'pods'], verbs: ['get', 'list', 'watch'] },
+    ]);
+    const binding = findObject(objects(), 'ClusterRoleBinding', 'authgate-workload-reader') as Binding;
+    expect(binding.roleRef.name).toBe('authgate-workload-reader');
+    expect(binding.subjects).toEqual(authgateSubject);
+  });
+
+  it('grants nothing else to anyone', () => {
+    const rbac = objects().filter((o) => o.apiVersion.startsWith('rbac.authorization.k8s.io/'));
+    expect(rbac.map(describeObject).sort()).toEqual([
+      'ClusterRole/authgate-workload-reader',
+      'ClusterRoleBinding/authgate-auth-delegator',
+      'ClusterRoleBinding/authgate-workload-reader',
+    ]);
+  });
+});
+
+type Spec = Record<string, unknown>;
+const specOf = (o: K8sObject): Spec => o['spec'] as Spec;
+
+describe('the overlays', () => {
+  it('run one replica on the in-cluster Redis in dev, with a StatefulSet, AOF and a volume claim', () => {
+    const objects = objectsOf('deploy/overlays/dev');
+    expect(specOf(findObject(objects, 'Deployment', 'authgate'))['replicas']).toBe(1);
+    expect(specOf(findObject(objects, 'HorizontalPodAutoscaler', 'authgate'))).toMatchObject({
+      minReplicas: 1,
+      maxReplicas: 2,
+    });
+    const pdb = specOf(findObject(objects, 'PodDisruptionBudget', 'authgate'));
+    expect(pdb).toMatchObject({ maxUnavailable: 1 });
+    expect(pdb['minAvailable']).toBeUndefined();
+
+    const redis = findObject(objects, 'StatefulSet', 'redis');
+    const args = podSpecOf(redis)?.containers[0]?.args ?? [];
+    expect(args.slice(args.indexOf('--appendonly'), args.indexOf('--appendonly') + 2)).toEqual([
+      '--appendonly',
+      'yes',
+    ]);
+    expect(specOf(redis)['volumeClaimTemplates']).toMatchObject([
+      { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'] } },
+    ]);
+    expect(podSpecOf(redis)?.containers[0]?.volumeMounts).toContainEqual({
+      name: 'data',
+      mountPath: '/data',
+    });
+    expect(specOf(findObject(objects, 'Service', 'redis'))).toMatchObject({ clusterIP: 'None' });
+  });
+
+  it('generate the dev Secret from placeholder files, and never in production', () => {
+    const dev = findObject(objectsOf('deploy/overlays/dev'), 'Secret', 'authgate-secrets');
+    expect(Object.keys(dev['data'] as object).sort()).toEqual(['admin-token', 'server-key']);
+    const serverKey = Buffer.from((dev['data'] as Record<string, string>)['server-key'] ?? '', 'base64');
+    expect(serverKey.toString('utf8')).toMatch(/^dev-only-/);
+    expect(serverKey.toString('utf8').trim().length).toBeGreaterThanOrEqual(32);
+    expect(objectsOf('deploy/overlays/production').filter((o) => o.kind === 'Secret')).toEqual([]);
+  });
+
+  it('run three replicas in production on an external Redis, keeping two through disruptions', () => {
+    const objects = objectsOf('deploy/overlays/production');
+    expect(specOf(findObject(objects, 'Deployment', 'authgate'))['replicas']).toBe(3);
+    expect(specOf(findObject(objects, 'HorizontalPodAutoscaler', 'authgate'))).toMatchObject({
+      minReplicas: 3,
+      scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'authgate' },
+    });
+    const pdb = specOf(findObject(objects, 'PodDisruptionBudget', 'authgate'));
+    expect(pdb).toMatchObject({ minAvailable: 2 });
+    expect(pdb['maxUnavailable']).toBeUndefined();
+    expect(objects.filter((o) => o.metadata.name === 'redis')).toEqual([]);
+
+    const pod = podSpecOf(findObject(objects, 'Deployment', 'authgate'));
+    expect(pod?.volumes).toContainEqual(
+      expect.objectContaining({
+        name: 'redis',
+        secret: expect.objectContaining({ secretName: 'authgate-redis' }),
+      }),
+    );
+    expect(pod?.volumes).toContainEqual(
+      expect.objectContaining({
+        name: 'secrets',
+        secret: expect.objectContaining({ secretName: 'authgate-secrets' }),
+      }),
+    );
+    expect(pod?.containers[0]?.image).toMatch(/^registry\.example\.com\/.+\/authgate:\d+\.\d+\.\d+$/);
+  });
+
+  it('let authgate reach DNS, the API server and its Redis, and admit clients on 8200 only', () => {
+    for (const [k, redisPort] of [
+      ['deploy/overlays/dev', 6379],
+      ['deploy/overlays/production', 6380],
+    ] as const) {
+      const policy = specOf(findObject(objectsOf(k), 'NetworkPolicy', 'authgate'));
+      expect(policy['policyTypes'], k).toEqual(['Ingress', 'Egress']);
+      const ports = (rules: unknown): number[] =>
+        (rules as Array<{ ports: Array<{ port: number }> }>).flatMap((r) => r.ports.map((p) => p.port));
+      expect(ports(policy['ingress']), k).toEqual([8200]);
+      expect(ports(policy['egress']), k).toEqual([53, 53, 443, 6443, redisPort]);
+    }
+  });
+});
+
+describe('the example workload', () => {
+  it('projects a vault-audience token for two hours and logs in with it at authgate’s Service', () => {
+    const deployment = findObject(objectsOf('deploy/examples/workload'), 'Deployment', 'demo-app');
+    const pod = podSpecOf(deployment);
+    expect(pod?.serviceAccountName).toBe('demo-app');
+    const volume = pod?.volumes?.find((v) => v.name === 'vault-token');
+    expect(volume?.projected?.sources).toEqual([
+      { serviceAccountToken: { path: 'vault-token', audience: 'vault', expirationSeconds: 7200 } },
+    ]);
+    const container = pod?.containers[0];
+    const mount = container?.volumeMounts?.find((m) => m.name === 'vault-token');
+    expect(mount).toMatchObject({ mountPath: '/var/run/secrets/authgate', readOnly: true });
+    expect(mount?.subPath).toBeUndefined();
+    const env = Object.fromEntries((container?.env ?? []).map((e) => [e.name, e.value]));
+    expect(env).toMatchObject({
+      AUTHGATE_ADDR: 'http://authgate.authgate.svc:8200',
+      TOKEN_FILE: '/var/run/secrets/authgate/vault-token',
+    });
+    const script = container?.args?.join('\n') ?? '';
+    // The file is read inside the loop, before each login, not once at start.
+    expect(script).toMatch(/while true; do\s+jwt="\$\(cat "\$TOKEN_FILE"\)"/);
+    expect(script).toContain('/v1/auth/kubernetes/login');
+  });
+
+  it('lives in a namespace that authgate’s NetworkPolicy admits', () => {
+    const ns = findObject(objectsOf('deploy/examples/workload'), 'Namespace', 'demo');
+    expect(ns.metadata.labels?.['authgate/client']).toBe('true');
+  });
+});
