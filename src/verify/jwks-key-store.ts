@@ -1,17 +1,20 @@
-import { type CryptoKey, importJWK, type JWK } from 'jose';
+import type { KeyObject } from 'node:crypto';
+import type { JWK } from 'jose';
 import { AuthgateError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { createSingleFlight } from '../lib/single-flight.js';
 import type { JwksDocument, JwksSource } from './jwks-source.js';
+import { importPublicJwk } from './jws-signature.js';
 import type { VerifierLog } from './verifier-log.js';
 
 /** One usable public key of the set. Imports are cached per algorithm (a key may serve RS256 and PS256). */
 type KeyEntry = {
   kid: string | undefined;
-  /** Public members only (kty, n, e / crv, x, y): nothing else reaches importJWK. */
+  /** Public members only (kty, n, e / crv, x, y): nothing else reaches the import. */
   jwk: JWK;
   alg: string | undefined;
-  imports: Map<string, Promise<CryptoKey | undefined>>;
+  /** The imported key (null when it could not be imported); one per entry, whatever the alg. */
+  imported?: KeyObject | null;
 };
 
 type KeySet = { entries: KeyEntry[]; kids: Set<string> };
@@ -55,7 +58,7 @@ const parseKeySet = (doc: JwksDocument, log: VerifierLog, location: string): Key
         ? { kty, n: str(m['n']), e: str(m['e']) }
         : { kty, crv: str(m['crv']), x: str(m['x']), y: str(m['y']) };
     if (Object.values(jwk).some((v) => v === undefined)) return skip('missing key members');
-    entries.push({ kid: str(m['kid']), jwk, alg: str(m['alg']), imports: new Map() });
+    entries.push({ kid: str(m['kid']), jwk, alg: str(m['alg']) });
   });
   return { entries, kids: new Set(entries.flatMap((e) => (e.kid === undefined ? [] : [e.kid]))) };
 };
@@ -67,22 +70,20 @@ const usable = (entry: KeyEntry, alg: string): boolean => {
   return entry.alg === undefined || entry.alg === alg;
 };
 
-const importFor = (entry: KeyEntry, alg: string, log: VerifierLog): Promise<CryptoKey | undefined> => {
-  let pending = entry.imports.get(alg);
-  if (pending === undefined) {
-    pending = importJWK(entry.jwk, alg, { extractable: false }).then(
-      (key) => (key instanceof Uint8Array || key.type !== 'public' ? undefined : key),
-      (err: unknown) => {
-        log.warn(
-          { event: 'jwks.key_import_failed', kid: entry.kid, alg, err: (err as Error).message },
-          'jwks.key_import_failed',
-        );
-        return undefined;
-      },
-    );
-    entry.imports.set(alg, pending);
+/** Imports an entry's key once (node:crypto KeyObject); logs and skips one that cannot be used. */
+const importFor = (entry: KeyEntry, alg: string, log: VerifierLog): KeyObject | undefined => {
+  if (entry.imported === undefined) {
+    try {
+      entry.imported = importPublicJwk(entry.jwk as Record<string, unknown>);
+    } catch (err) {
+      log.warn(
+        { event: 'jwks.key_import_failed', kid: entry.kid, alg, err: (err as Error).message },
+        'jwks.key_import_failed',
+      );
+      entry.imported = null;
+    }
   }
-  return pending;
+  return entry.imported ?? undefined;
 };
 
 export type KeyStoreOptions = {
@@ -182,7 +183,7 @@ export const createKeyStore = (options: KeyStoreOptions) => {
      * set at most once per cooldown. Empty when nothing matches.
      * Rejects `UNAVAILABLE` when no key set could ever be loaded.
      */
-    async candidates(alg: string, kid: string | undefined): Promise<CryptoKey[]> {
+    async candidates(alg: string, kid: string | undefined): Promise<KeyObject[]> {
       let set = await current();
       if (kid !== undefined && !set.kids.has(kid)) {
         const now = clock.nowMs();
@@ -194,8 +195,9 @@ export const createKeyStore = (options: KeyStoreOptions) => {
           set = keys ?? set;
         }
       }
-      const found = await Promise.all(select(set, alg, kid).map((e) => importFor(e, alg, log)));
-      return found.filter((k): k is CryptoKey => k !== undefined);
+      return select(set, alg, kid)
+        .map((e) => importFor(e, alg, log))
+        .filter((k): k is KeyObject => k !== undefined);
     },
     /** Whether `kid` is in the set now held (after `candidates` refreshed it). */
     knows: (kid: string): boolean => keys?.kids.has(kid) ?? false,
