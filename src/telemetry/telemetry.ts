@@ -13,6 +13,7 @@ import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporte
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { setTracingEnabled } from '../lib/tracing.js';
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
@@ -102,6 +103,7 @@ export const createTelemetry = (options: TelemetryOptions) => {
     propagation.setGlobalPropagator(new W3CTraceContextPropagator());
     trace.setGlobalTracerProvider(tracerProvider);
   }
+  setTracingEnabled(tracerProvider !== undefined);
   const tracer: Tracer =
     tracerProvider?.getTracer('authgate', options.version) ?? trace.getTracer('authgate');
 
@@ -120,6 +122,7 @@ export const createTelemetry = (options: TelemetryOptions) => {
     /** Flushes pending spans and stops the providers; never rejects. */
     shutdown: async (): Promise<void> => {
       try {
+        setTracingEnabled(false);
         await tracerProvider?.forceFlush();
         await tracerProvider?.shutdown();
         await meterProvider?.shutdown();

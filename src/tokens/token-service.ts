@@ -57,7 +57,7 @@ export const createTokenService = (deps: TokenServiceDeps) => {
       assertCount('periodSeconds', input.periodSeconds);
       assertCount('numUses', input.numUses);
       assertMount(input.mount);
-      createCidrSet(input.boundCidrs); // throws TypeError on an invalid CIDR
+      if (input.boundCidrs.length > 0) createCidrSet(input.boundCidrs); // TypeError on an invalid CIDR
 
       const nowMs = clock.nowMs();
       const calc = calculateTtl({
@@ -76,8 +76,10 @@ export const createTokenService = (deps: TokenServiceDeps) => {
           : (calc.notAfterMs ?? (Math.floor(nowMs / 1000) + input.mount.maxLeaseTtlSeconds) * 1000);
       const lease = placeLease(calc, nowMs, usesNotAfterMs);
 
-      const clientToken = TOKEN_PREFIX + randomBytes(TOKEN_BYTES).toString('base64url');
-      const accessor = randomBytes(ACCESSOR_BYTES).toString('base64url');
+      // One call to the CSPRNG for both secrets (each still its own independent random bytes).
+      const random = randomBytes(TOKEN_BYTES + ACCESSOR_BYTES);
+      const clientToken = TOKEN_PREFIX + random.subarray(0, TOKEN_BYTES).toString('base64url');
+      const accessor = random.subarray(TOKEN_BYTES).toString('base64url');
       const tokenHmac = hmac(clientToken);
       const record: TokenRecord = {
         v: 1,

@@ -170,21 +170,28 @@ export const createTokenReviewVerifier = (
     return identity;
   };
 
+  /** The JWT's claims, checked on their face (Vault's messages) before any API call. */
+  const checkedClaims = (jwt: string, audience: string | undefined): UnverifiedClaims => {
+    const claims = parseLoginClaims(jwt);
+    validateClaims(claims, {
+      algorithms: mount.allowedAlgorithms,
+      issuers: mount.issuers,
+      audience,
+      leewaySeconds: mount.leewaySeconds,
+      nowSeconds: nowSeconds(clock),
+    });
+    return claims;
+  };
+
   return {
     mode: 'tokenreview',
     async verify(request: VerifyRequest): Promise<Identity> {
       const { jwt, audience } = request;
       // Re-derived from the very JWT being proven, so a caller's bug cannot pair one token's
-      // review with another token's claims.
-      const claims = parseLoginClaims(jwt);
-      validateClaims(claims, {
-        algorithms: mount.allowedAlgorithms,
-        issuers: mount.issuers,
-        audience,
-        leewaySeconds: mount.leewaySeconds,
-        nowSeconds: nowSeconds(clock),
-      });
-      const audiences = audience !== undefined ? [audience] : claims.audiences;
+      // review with another token's claims. With a role audience the cache is consulted first:
+      // a hit was proven for these exact bytes and never outlives the token's exp.
+      const claims = audience === undefined ? checkedClaims(jwt, audience) : undefined;
+      const audiences = audience !== undefined ? [audience] : (claims?.audiences ?? []);
       // JSON, not a join: ["a,b"] and ["a","b"] must not share a key.
       const key = hmacB64(deps.cacheKey, `${jwt}\n${JSON.stringify(audiences)}`);
       const hit = await cache.get(key);
@@ -200,8 +207,9 @@ export const createTokenReviewVerifier = (
       }
       counters.cacheMisses++;
       annotate('authgate.cache', 'miss');
+      const proven = claims ?? checkedClaims(jwt, audience);
       const identity = await flight.run(key, async () => {
-        const fill = () => limiter.run(() => review(jwt, claims, audiences, key));
+        const fill = () => limiter.run(() => review(jwt, proven, audiences, key));
         if (cache.fillOnce === undefined) return fill();
         // A shared cache: replicas that miss at once wait for one review instead of each making one.
         const value = await cache.fillOnce(key, async () => ({ ok: true, identity: await fill() }));
