@@ -1,10 +1,31 @@
-import { defineConfig } from 'vitest/config';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+// Every audit device of the tests writes here; the last project scans it for secrets.
+const auditDir =
+  process.env['AUTHGATE_TEST_AUDIT_DIR'] ?? join(tmpdir(), `authgate-audit-test-${process.pid}`);
+process.env['AUTHGATE_TEST_AUDIT_DIR'] = auditDir; // for the global setup, in this process
+const SCAN = 'test/audit-secrets-scan.test.ts';
 
 export default defineConfig({
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 30_000,
     pool: 'forks',
+    env: { AUTHGATE_TEST_AUDIT_DIR: auditDir },
+    globalSetup: ['test/helpers/audit-dir-setup.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'authgate',
+          include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, SCAN],
+        },
+      },
+      // Runs once every other test file has finished: it reads every audit line they wrote.
+      { extends: true, test: { name: 'audit-scan', include: [SCAN], sequence: { groupOrder: 1 } } },
+    ],
   },
 });

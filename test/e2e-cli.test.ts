@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -98,6 +98,34 @@ describe('authgate dev as a child process, driven by the node-vault client', () 
       const vault = nodeVault({ endpoint, apiVersion: 'v1' });
       const login = await vault.kubernetesLogin({ role: 'nginx', jwt, mount_point: mount });
       expect((login.auth['metadata'] as Record<string, string>)['pod_name']).toBe('nginx-2');
+    }
+  });
+
+  it('writes distinct pod tokens across namespaces with `authgate dev tokens`, each of which logs in', async () => {
+    const out = join(dir, 'tokens.json');
+    const gen = run(['dev', 'tokens', '--count', '30', '--namespaces', '3', '--out', out], env);
+    expect(await gen.exited).toBe(0);
+    const tokens = JSON.parse(readFileSync(out, 'utf8')) as Array<{
+      token: string;
+      role: string;
+      namespace: string;
+      pod: string;
+    }>;
+    expect(tokens).toHaveLength(30);
+    expect(new Set(tokens.map((t) => t.token)).size).toBe(30);
+    expect(new Set(tokens.map((t) => t.namespace))).toEqual(new Set(['load-0', 'load-1', 'load-2']));
+    for (const t of tokens.slice(0, 6)) {
+      const claims = JSON.parse(Buffer.from(t.token.split('.')[1] ?? '', 'base64url').toString()) as {
+        aud: string[];
+        'kubernetes.io': { namespace: string; pod: { name: string } };
+      };
+      expect(claims.aud).toEqual(['vault']);
+      expect(claims['kubernetes.io']).toMatchObject({ namespace: t.namespace, pod: { name: t.pod } });
+      const res = await fetch(`${endpoint}/v1/auth/kubernetes-jwks/login`, {
+        method: 'POST',
+        body: JSON.stringify({ role: t.role, jwt: t.token }),
+      });
+      expect(res.status).toBe(200);
     }
   });
 });

@@ -84,4 +84,57 @@ describe.each(['memory', 'redis'])('the %s store', (name) => {
     expect(got).toEqual(['hello']);
     await unsubscribe();
   });
+
+  it('appends to a stream with increasing ids and reads it in both directions', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push(await s().streamAdd(k('st'), { n: String(i) }, { maxLen: 1000 }));
+    const order = (id: string) => id.split('-').map(Number) as [number, number];
+    for (let i = 1; i < ids.length; i++) {
+      const [a, b] = [order(ids[i - 1] ?? ''), order(ids[i] ?? '')];
+      expect(a[0] < b[0] || (a[0] === b[0] && a[1] < b[1])).toBe(true);
+    }
+    const all = await s().streamRange(k('st'), { count: 100 });
+    expect(all.map((e) => e.fields['n'])).toEqual(['0', '1', '2', '3', '4']);
+    expect(all.map((e) => e.id)).toEqual(ids);
+    const newest = await s().streamRange(k('st'), { count: 2, reverse: true });
+    expect(newest.map((e) => e.fields['n'])).toEqual(['4', '3']);
+    expect(await s().ttlMs(k('st'))).toBe(Infinity);
+  });
+
+  it('reads a stream between inclusive and exclusive ids', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 6; i++) ids.push(await s().streamAdd(k('sr'), { n: String(i) }, { maxLen: 1000 }));
+    const [, second, , fourth] = ids as [string, string, string, string];
+    const n = (entries: Array<{ fields: Record<string, string> }>) => entries.map((e) => e.fields['n']);
+    expect(n(await s().streamRange(k('sr'), { startId: second, endId: fourth, count: 10 }))).toEqual([
+      '1',
+      '2',
+      '3',
+    ]);
+    expect(n(await s().streamRange(k('sr'), { startId: `(${second}`, count: 2 }))).toEqual(['2', '3']);
+    expect(
+      n(
+        await s().streamRange(k('sr'), {
+          endId: `(${fourth}`,
+          startId: `(${second}`,
+          count: 10,
+          reverse: true,
+        }),
+      ),
+    ).toEqual(['2']);
+    // A bare millisecond bound covers every entry of that millisecond.
+    const lastMs = (ids[5] ?? '').split('-')[0] ?? '';
+    expect(n(await s().streamRange(k('sr'), { startId: lastMs, endId: lastMs, count: 10 }))).toContain('5');
+    expect(await s().streamRange(k('no-stream'), { count: 10 })).toEqual([]);
+  });
+
+  it('keeps a stream bounded by its maximum length, newest entries kept', async () => {
+    for (let i = 0; i < 1000; i++) await s().streamAdd(k('bounded'), { n: String(i) }, { maxLen: 100 });
+    const kept = await s().streamRange(k('bounded'), { count: 10_000 });
+    expect(kept.length).toBeGreaterThanOrEqual(100);
+    expect(kept.length).toBeLessThan(300);
+    expect(kept[kept.length - 1]?.fields['n']).toBe('999');
+    expect(await s().delete(k('bounded'))).toBe(1);
+    expect(await s().streamRange(k('bounded'), { count: 10 })).toEqual([]);
+  });
 });

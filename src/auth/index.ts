@@ -1,5 +1,6 @@
 export { createLoginService } from './login-service.js';
 export type {
+  ClaimedSubject,
   LoginContext,
   LoginDeps,
   LoginInput,

@@ -1,10 +1,11 @@
 import { createHmac } from 'node:crypto';
 import type { KubernetesMountConfig, RoleConfig } from '../config/index.js';
 import { AuthgateError, badRequest, isAuthgateError, permissionDenied } from '../errors.js';
-import { parseLoginClaims, validateClaims, type Identity } from '../identity/index.js';
+import { parseLoginClaims, parseUnverifiedClaims, validateClaims, type Identity } from '../identity/index.js';
 import { type Clock, nowSeconds } from '../lib/clock.js';
 import { createCidrSet, type CidrSet } from '../lib/cidr.js';
 import { fingerprint } from '../lib/hash.js';
+import { truncate } from '../lib/truncate.js';
 import type { Logger } from '../telemetry/index.js';
 import type { IssueInput, IssuedToken, RevocationIndex, TokenRecord } from '../tokens/index.js';
 import type { Verifier } from '../verify/index.js';
@@ -35,12 +36,48 @@ export type LoginResult = {
   mount: KubernetesMountConfig;
 };
 
-/** Outcome of a login attempt, for audit and metrics (no secrets). */
+/**
+ * The workload a refused login's JWT claims to be, read without verification (the token was
+ * refused: it may claim anything). For audit, so that an operator can see who was refused.
+ */
+export type ClaimedSubject = { namespace?: string; serviceAccount?: string; pod?: string };
+
+/**
+ * Outcome of a login attempt, for audit and metrics (no secrets). `denied`: the login was refused
+ * (403, or a role that does not exist); `error`: the request was malformed (missing role or
+ * jwt) or a dependency failed (5xx).
+ */
 export type LoginOutcome = {
   mount: string;
   role: string | undefined;
   outcome: 'ok' | 'denied' | 'error';
+  /** Internal, low-cardinality (`namespace_not_bound`, `tokenreview_pod_not_found`, `missing_jwt`). */
   reason: string;
+  /** The error's internal detail, if any (never a token). */
+  detail?: string;
+  /** Who the refused JWT claims to be, when it could be parsed. */
+  claimed?: ClaimedSubject;
+};
+
+/** Bound of a claimed name in an outcome: a Kubernetes name is at most 253 characters. */
+const MAX_CLAIMED_CHARS = 253;
+
+const claimedSubject = (jwt: unknown): ClaimedSubject | undefined => {
+  if (typeof jwt !== 'string' || jwt === '') return undefined;
+  let claims: ReturnType<typeof parseUnverifiedClaims>;
+  try {
+    claims = parseUnverifiedClaims(jwt);
+  } catch {
+    return undefined;
+  }
+  const subject: ClaimedSubject = {};
+  const { namespace } = claims;
+  const serviceAccount = claims.serviceAccount?.name;
+  const pod = claims.pod?.name;
+  if (namespace !== undefined) subject.namespace = truncate(namespace, MAX_CLAIMED_CHARS);
+  if (serviceAccount !== undefined) subject.serviceAccount = truncate(serviceAccount, MAX_CLAIMED_CHARS);
+  if (pod !== undefined) subject.pod = truncate(pod, MAX_CLAIMED_CHARS);
+  return subject;
 };
 
 /** A deterministic UUID-shaped id for the workload's entity (Vault creates one per alias). */
@@ -194,12 +231,23 @@ export const createLoginService = (deps: LoginDeps) => {
     };
   };
 
-  /** Classifies an error thrown by `login` for audit, metrics and logs. */
+  /**
+   * Classifies an error thrown by `login` for audit, metrics and logs: a refusal (403, or a role
+   * the mount does not have) is `denied`; a malformed request (400) or a failure (5xx, a bug) is
+   * `error`.
+   */
   const outcomeOf = (mountPath: string, input: LoginInput, err: unknown): LoginOutcome => {
     const role = typeof input.role === 'string' && input.role !== '' ? input.role.toLowerCase() : undefined;
-    if (!isAuthgateError(err)) return { mount: mountPath, role, outcome: 'error', reason: 'internal' };
-    const outcome = err.status === 403 || err.status === 400 || err.status === 404 ? 'denied' : 'error';
-    return { mount: mountPath, role, outcome, reason: err.reason };
+    const claimed = claimedSubject(input.jwt);
+    const base = { mount: mountPath, role, ...(claimed === undefined ? {} : { claimed }) };
+    if (!isAuthgateError(err)) return { ...base, outcome: 'error', reason: 'internal' };
+    const denied = err.status === 403 || err.reason === 'role_not_found';
+    return {
+      ...base,
+      outcome: denied ? 'denied' : 'error',
+      reason: err.reason,
+      ...(err.detail === undefined ? {} : { detail: err.detail }),
+    };
   };
 
   return { login, renewalTerms, outcomeOf };

@@ -1,12 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { createAudit, type Audit } from '../audit/index.js';
 import { createLoginService, createMounts, createRevocationService } from '../auth/index.js';
 import type { AuthgateConfig, KubernetesMountConfig } from '../config/index.js';
 import { buildApp } from '../http/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { hmacB64, safeEqual } from '../lib/hash.js';
 import { createKeys, createMemoryStore, createRedisStore, type Store } from '../store/index.js';
-import { createLogger, type Logger } from '../telemetry/index.js';
+import {
+  createLogger,
+  createMetrics,
+  createTelemetry,
+  type Logger,
+  type TelemetryOptions,
+} from '../telemetry/index.js';
 import { createTokenService, type TokenService } from '../tokens/index.js';
 import {
   createMemoryResultCache,
@@ -31,6 +38,10 @@ export type ComposeOptions = {
   store?: Store;
   /** With `store`: share verification caches through it, as with Redis. Default false. */
   sharedCaches?: boolean;
+  /** Where `stdout` audit devices write; default `process.stdout`. */
+  auditStdout?: NodeJS.WritableStream;
+  /** Telemetry settings (tests pass an in-memory span exporter); default: `telemetry` of the config and OTEL_*. */
+  telemetry?: Partial<Pick<TelemetryOptions, 'traces' | 'prometheus' | 'env'>>;
 };
 
 export type ComposedServer = {
@@ -38,6 +49,8 @@ export type ComposedServer = {
   store: Store;
   tokens: TokenService;
   verifiers: Map<string, Verifier>;
+  /** The audit devices; `reopen()` on SIGHUP. */
+  audit: Audit;
   log: Logger;
   close(): Promise<void>;
 };
@@ -129,6 +142,13 @@ export const composeServer = (
   const login = createLoginService({ mounts, tokens, clock, log, entityKey: serverKey });
   const revocation = createRevocationService({ tokens, caches: reviewCaches });
   const verifiers = new Map([...mounts].map(([path, m]) => [path, m.verifier]));
+  const audit = createAudit(config.audit, {
+    store,
+    keys,
+    clock,
+    log: log.child({ part: 'audit' }),
+    ...(options.auditStdout === undefined ? {} : { stdout: options.auditStdout }),
+  });
 
   const readiness = async () => {
     const failing: Record<string, string> = {};
@@ -147,15 +167,33 @@ export const composeServer = (
     return { ready: Object.keys(failing).length === 0, failing, critical: 'store' in failing };
   };
 
+  const telemetry = createTelemetry({
+    version: VERSION,
+    prometheus: config.telemetry.metrics,
+    ...options.telemetry,
+    onError: (err) =>
+      log.warn({ event: 'telemetry.failed', reason: (err as Error).message }, 'telemetry.failed'),
+  });
+  const metrics = createMetrics(telemetry.meter, {
+    verifiers: [...verifiers].map(([mount, v]) => ({ mount, mode: v.mode, stats: () => v.stats() })),
+  });
+
   const app = buildApp(
     config,
     {
       log,
+      telemetry: {
+        tracer: telemetry.tracer,
+        tracesEnabled: telemetry.tracesEnabled,
+        metrics,
+        ...(telemetry.metricsEnabled ? { metricsText: telemetry.metricsText } : {}),
+      },
       login,
       tokens,
       admin,
       revocation,
       clock,
+      audit,
       health: {
         version: VERSION,
         clock,
@@ -172,9 +210,12 @@ export const composeServer = (
     store,
     tokens,
     verifiers,
+    audit,
     log,
     close: async () => {
       await app.close();
+      await telemetry.shutdown();
+      await audit.close();
       await Promise.all([...verifiers.values()].map((v) => v.close()));
       await store.close();
     },

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseConfig, type AuthgateConfig } from '../config/index.js';
 import { REVIEWER, seedFirstSetup, startDevCluster, type DevCluster } from '../devcluster/index.js';
+import { LOAD_ROLE, LOAD_ROLE_NAME } from './dev-tokens.js';
 import { startServer, waitForShutdown } from './server.js';
 
 /** Where `authgate dev` leaves what `authgate dev token` needs (cluster URL and its admin bearer). */
@@ -57,6 +58,8 @@ export const setUpDev = async (opts: {
   clusterPort?: number;
   /** Keep tokens in this Redis instead of in memory. */
   redisUrl?: string;
+  /** Audit to this file (a `file` device named `file`). */
+  auditFile?: string;
 }): Promise<DevSetup> => {
   const cluster = await startDevCluster({ port: opts.clusterPort ?? 0 });
   seedFirstSetup(cluster);
@@ -84,6 +87,9 @@ export const setUpDev = async (opts: {
     {
       listener: { address: opts.address, port: opts.port },
       ...(opts.redisUrl === undefined ? {} : { store: { type: 'redis', redis: { url: opts.redisUrl } } }),
+      ...(opts.auditFile === undefined
+        ? {}
+        : { audit: { file: { type: 'file', path: resolve(opts.auditFile) } } }),
       log: { level: process.env['AUTHGATE_LOG_LEVEL'] ?? 'info' },
       server_key_file: join(dir, 'server.key'),
       admin_token_file: join(dir, 'admin-token'),
@@ -94,7 +100,7 @@ export const setUpDev = async (opts: {
           token_reviewer_jwt_file: reviewerFile,
           verification: 'tokenreview',
           issuers: [cluster.issuer],
-          roles: { nginx: role },
+          roles: { nginx: role, [LOAD_ROLE_NAME]: LOAD_ROLE },
         },
         'kubernetes-jwks': {
           type: 'kubernetes',
@@ -102,7 +108,7 @@ export const setUpDev = async (opts: {
           verification: 'jwks',
           jwks: { oidc_discovery_url: cluster.url },
           issuers: [cluster.issuer],
-          roles: { nginx: role },
+          roles: { nginx: role, [LOAD_ROLE_NAME]: LOAD_ROLE },
         },
       },
     },
@@ -133,6 +139,7 @@ export const runDev = async (argv: string[]): Promise<number> => {
       address: { type: 'string', default: '127.0.0.1' },
       'cluster-port': { type: 'string', default: '0' },
       redis: { type: 'string' },
+      'audit-file': { type: 'string' },
     },
   });
   const setup = await setUpDev({
@@ -140,6 +147,7 @@ export const runDev = async (argv: string[]): Promise<number> => {
     port: Number(values.port),
     clusterPort: Number(values['cluster-port']),
     ...(values.redis === undefined ? {} : { redisUrl: values.redis }),
+    ...(values['audit-file'] === undefined ? {} : { auditFile: values['audit-file'] }),
   });
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
@@ -174,6 +182,9 @@ export const runDev = async (argv: string[]): Promise<number> => {
       `  Cluster:        ${setup.cluster.url}  (issuer ${setup.cluster.issuer})`,
       `  Admin token:    ${adminToken}`,
       '  Mounts:         auth/kubernetes (TokenReview), auth/kubernetes-jwks (JWKS); role "nginx" → test/nginx, audience "vault"',
+      ...(values['audit-file'] === undefined
+        ? []
+        : [`  Audit:          file device "file" → ${resolve(values['audit-file'])}`]),
       '',
       '  A pod token for test/nginx (audience vault, 2h):',
       `  ${token}`,
@@ -193,6 +204,39 @@ export const runDev = async (argv: string[]): Promise<number> => {
 };
 
 /** `authgate dev token`: asks the running dev cluster's TokenRequest API for a token. */
+/**
+ * A client of the running dev cluster's Kubernetes API (admin bearer), from the state file
+ * `authgate dev` wrote; undefined (and a message) when no dev server is running.
+ */
+export const devClusterApi = (
+  command: string,
+):
+  | ((
+      method: string,
+      path: string,
+      body?: unknown,
+    ) => Promise<{ status: number; body: Record<string, unknown> }>)
+  | undefined => {
+  let state: DevState;
+  try {
+    state = JSON.parse(readFileSync(devStatePath(), 'utf8')) as DevState;
+  } catch {
+    process.stderr.write(
+      `${command}: no running dev server (${devStatePath()} not found); start "authgate dev" first\n`,
+    );
+    return undefined;
+  }
+  const headers = { authorization: `Bearer ${state.clusterAdminToken}`, 'content-type': 'application/json' };
+  return async (method, path, body) => {
+    const res = await fetch(`${state.clusterUrl}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+  };
+};
+
 export const runDevToken = async (argv: string[]): Promise<number> => {
   const { values } = parseArgs({
     args: argv,
@@ -204,26 +248,10 @@ export const runDevToken = async (argv: string[]): Promise<number> => {
       pod: { type: 'string' },
     },
   });
-  let state: DevState;
-  try {
-    state = JSON.parse(readFileSync(devStatePath(), 'utf8')) as DevState;
-  } catch {
-    process.stderr.write(
-      `authgate dev token: no running dev server (${devStatePath()} not found); start "authgate dev" first\n`,
-    );
-    return 1;
-  }
+  const api = devClusterApi('authgate dev token');
+  if (api === undefined) return 1;
   const ns = values.namespace;
   const sa = values['service-account'];
-  const headers = { authorization: `Bearer ${state.clusterAdminToken}`, 'content-type': 'application/json' };
-  const api = async (method: string, path: string, body?: unknown) => {
-    const res = await fetch(`${state.clusterUrl}${path}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
   // Make sure the namespace, service account and pod exist, as `kubectl apply` would.
   await api('POST', '/api/v1/namespaces', { metadata: { name: ns } });
   await api('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: sa } });

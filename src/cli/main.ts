@@ -1,19 +1,26 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfigFile } from '../config/index.js';
+import { AUDIT_USAGE, runAudit } from './audit.js';
 import { VERSION } from './compose.js';
-import { runDev, runDevToken } from './dev.js';
+import { devClusterApi, runDev, runDevToken } from './dev.js';
+import { runDevTokens } from './dev-tokens.js';
 import { runServer } from './server.js';
 
 const USAGE = `authgate ${VERSION}: a Vault-compatible auth gateway for Kubernetes workload identity
 
 Usage:
   authgate server [--config FILE]        run the gateway (config from --config or AUTHGATE_CONFIG)
-  authgate dev [--port N] [--address A] [--redis URL]
+  authgate dev [--port N] [--address A] [--redis URL] [--audit-file PATH]
                                          run a simulated cluster and the gateway, ready to log in
   authgate dev token --namespace NS --service-account SA [--audience A] [--ttl SECONDS] [--pod NAME]
                                          mint a token from the running dev cluster
+  authgate dev tokens --count N --namespaces K [--out tokens.json]
+                                         N distinct pod tokens over K namespaces, for load tests
+  authgate audit query|tail|summary|hash …
+                                         who logged in, and why a login was refused (see below)
   authgate version
-`;
+
+${AUDIT_USAGE.replace(/^Usage:\n/, 'Audit:\n')}`;
 
 /** Entry point of the `authgate` binary. Resolves the exit code (long-running commands resolve on shutdown). */
 export const main = async (argv: string[]): Promise<number> => {
@@ -38,8 +45,14 @@ export const main = async (argv: string[]): Promise<number> => {
     }
     case 'dev': {
       if (rest[0] === 'token') return runDevToken(rest.slice(1));
+      if (rest[0] === 'tokens') {
+        const api = devClusterApi('authgate dev tokens');
+        return api === undefined ? 1 : runDevTokens(rest.slice(1), api);
+      }
       return runDev(rest);
     }
+    case 'audit':
+      return runAudit(rest, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
     case 'version':
     case '--version':
       process.stdout.write(`authgate ${VERSION}\n`);

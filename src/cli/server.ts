@@ -4,7 +4,11 @@ import { composeServer, type ComposeOptions, type ComposedServer } from './compo
 /** Grace for in-flight requests on SIGTERM/SIGINT before connections are cut, ms. */
 const SHUTDOWN_GRACE_MS = 10_000;
 
-/** Composes the server and listens on the configured address (TLS when a cert and key are set). */
+/**
+ * Composes the server and listens on the configured address (TLS when a cert and key are set).
+ * Until closed, SIGHUP reopens the audit files (as Vault does), so that logrotate can move a file
+ * away and new entries go to a new file at the configured path; it no longer ends the process.
+ */
 export const startServer = async (
   config: AuthgateConfig,
   options: ComposeOptions = {},
@@ -12,8 +16,21 @@ export const startServer = async (
   // The certificate and key were read and checked with the config.
   const composed = composeServer(config, options, config.listener.tls);
   const address = await composed.app.listen({ host: config.listener.address, port: config.listener.port });
+  const onHangup = () => {
+    void composed.audit
+      .reopen()
+      .then(() => composed.log.info({ event: 'audit.reopened', signal: 'SIGHUP' }, 'audit.reopened'));
+  };
+  process.on('SIGHUP', onHangup);
   composed.log.info({ event: 'server.listening', address }, 'server.listening');
-  return { ...composed, address };
+  return {
+    ...composed,
+    address,
+    close: async () => {
+      process.off('SIGHUP', onHangup);
+      await composed.close();
+    },
+  };
 };
 
 /**

@@ -1,4 +1,5 @@
 export type {
+  AuditDeviceConfig,
   AuthgateConfig,
   JwksConfig,
   JwksSourceConfig,
@@ -9,7 +10,14 @@ export type {
 } from './types.js';
 export { ConfigError, DEFAULTS, loadConfigFile, parseConfig } from './load.js';
 export type { ConfigProblem } from './load.js';
-export { ConfigSchema, MOUNT_NAME_PATTERN, ROLE_NAME_PATTERN, SIGNING_ALGORITHMS } from './schema.js';
+export {
+  AUDIT_DEVICE_NAME_PATTERN,
+  ConfigSchema,
+  MOUNT_NAME_PATTERN,
+  ROLE_NAME_PATTERN,
+  SIGNING_ALGORITHMS,
+} from './schema.js';
 export { DEFAULT_KEY_PREFIX } from './store-config.js';
+export { AUDIT_DEFAULTS } from './audit-config.js';
 export { MIN_ADMIN_TOKEN_CHARS, MIN_SERVER_KEY_BYTES } from './files.js';
 export type { SigningAlgorithm } from './schema.js';

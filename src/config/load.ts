@@ -3,6 +3,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { invalidCidrs } from '../lib/cidr.js';
+import { normalizeAudit } from './audit-config.js';
 import { readAdminToken, readListenerTls, readServerKey } from './files.js';
 import { MOUNT_DEFAULTS, normalizeMount } from './mount-config.js';
 import { normalizeStore } from './store-config.js';
@@ -162,6 +163,7 @@ export const parseConfig = (
   for (const bad of invalidCidrs(trustedProxies))
     problem('listener.trusted_proxies', `invalid CIDR "${bad}"`);
   const store = normalizeStore(doc.store, problem, file);
+  const audit = normalizeAudit(doc.audit, problem, file);
   if (store.type === 'redis' && doc.server_key_file === undefined) {
     problem(
       'server_key_file',
@@ -194,10 +196,12 @@ export const parseConfig = (
       trustedProxies,
     },
     log: { level: doc.log?.level ?? 'info' },
+    telemetry: { metrics: doc.telemetry?.metrics ?? true },
     store,
     serverKey,
     adminToken,
     mounts,
+    audit,
     warnings,
   } as AuthgateConfig;
 };
@@ -205,6 +209,7 @@ export const parseConfig = (
 const EXPECTED: Array<[RegExp, string]> = [
   [/\.verification$/, 'expected "tokenreview" or "jwks"'],
   [/^store\.type$/, 'expected "memory" or "redis"'],
+  [/^audit\.[^.]+\.type$/, 'expected "file", "stdout" or "redis"'],
   [/\.type$/, 'expected "kubernetes"'],
   [/\.allowed_algorithms\.\d+$/, `expected one of ${SIGNING_ALGORITHMS.join(', ')} (never none or HS*)`],
   [/\.alias_name_source$/, 'expected "serviceaccount_uid" or "serviceaccount_name"'],

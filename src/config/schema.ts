@@ -173,6 +173,30 @@ const RedisSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Audit device names: letters, digits, `-` and `_` (`file`, `audit-redis`). */
+export const AUDIT_DEVICE_NAME_PATTERN = '^[A-Za-z0-9_-]+$';
+
+/**
+ * One audit device (`audit.<name>`), with Vault's option names where Vault has them
+ * (`hmac_accessor`, `prefix`); `audit-config.ts` applies the rules of each type.
+ */
+export const AuditDeviceSchema = Type.Object(
+  {
+    type: Type.Union([Type.Literal('file'), Type.Literal('stdout'), Type.Literal('redis')]),
+    /** `file`: the JSON-lines file, created (0600) if absent, reopened on SIGHUP. */
+    path: Type.Optional(Type.String({ minLength: 1 })),
+    /** HMAC accessors as well as tokens. Default true. */
+    hmac_accessor: Type.Optional(Type.Boolean()),
+    /** `file`, `stdout`: a string written before each JSON line. */
+    prefix: Type.Optional(Type.String()),
+    /** How long a request waits for this device before it counts as failed. Default 2s. */
+    timeout: Type.Optional(Duration),
+    /** `redis`: entries the stream keeps (at least). Default 100 000. */
+    max_len: Type.Optional(Type.Integer({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
+
 /**
  * The whole `authgate.yaml` (after `AUTHGATE_*` overrides), validated with Ajv in `parseConfig`
  * so that every problem is reported. Unknown fields are refused at every level, and mount and
@@ -192,6 +216,16 @@ export const ConfigSchema = Type.Object(
           max_request_bytes: Type.Optional(Type.Integer({ minimum: 1024 })),
           /** Trust X-Forwarded-For from these proxies (CIDRs). Default: none. */
           trusted_proxies: Type.Optional(StringList),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Metrics and traces. Traces are exported by OTLP when the standard OTEL_* variables ask for it. */
+    telemetry: Type.Optional(
+      Type.Object(
+        {
+          /** Serve Prometheus metrics at `/metrics`. Default true. */
+          metrics: Type.Optional(Type.Boolean()),
         },
         { additionalProperties: false },
       ),
@@ -222,6 +256,14 @@ export const ConfigSchema = Type.Object(
     server_key_file: Type.Optional(Type.String({ minLength: 1 })),
     /** File holding the admin (operator) token. */
     admin_token_file: Type.Optional(Type.String({ minLength: 1 })),
+    /** Audit devices by name; none = no auditing. */
+    audit: Type.Optional(
+      NamedRecord(
+        AuditDeviceSchema,
+        AUDIT_DEVICE_NAME_PATTERN,
+        "audit device names are letters, digits, '-' and '_'",
+      ),
+    ),
     auth: NamedRecord(
       KubernetesMountSchema,
       MOUNT_NAME_PATTERN,
@@ -233,6 +275,8 @@ export const ConfigSchema = Type.Object(
 
 /** A document that passed {@link ConfigSchema}, before normalization. */
 export type ConfigDocument = Static<typeof ConfigSchema>;
+/** An audit device that passed {@link AuditDeviceSchema}, before normalization. */
+export type AuditDeviceDocument = Static<typeof AuditDeviceSchema>;
 /** A role that passed {@link RoleSchema}, before normalization. */
 export type RoleDocument = Static<typeof RoleSchema>;
 /** A mount that passed {@link KubernetesMountSchema}, before normalization. */

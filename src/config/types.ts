@@ -89,6 +89,24 @@ export type RedisConfig = {
   connectTimeoutMs: number;
 };
 
+/** One audit device, normalized. Every device writes Vault's JSON entries, secrets HMAC'd. */
+export type AuditDeviceConfig = {
+  /** The device's name: its salt, its stream key and `sys/audit-hash/<name>` follow it. */
+  name: string;
+  /** `file` (JSON lines, reopened on SIGHUP), `stdout`, or `redis` (a bounded stream in the store). */
+  type: 'file' | 'stdout' | 'redis';
+  /** `file` only: the absolute path. */
+  path: string | undefined;
+  /** HMAC accessors too (Vault's `hmac_accessor`). Default true. */
+  hmacAccessor: boolean;
+  /** Written before each line (`file`, `stdout`); `''` = none. */
+  prefix: string;
+  /** The bounded wait for this device, ms; past it the write counts as failed. Default 2000. */
+  timeoutMs: number;
+  /** `redis` only: entries the stream keeps at least. Default 100 000. */
+  maxLen: number;
+};
+
 /**
  * The normalized configuration `parseConfig` returns: defaults applied, durations in the units
  * their names say, and every file it names already read and checked. Holds secrets (`serverKey`,
@@ -104,12 +122,16 @@ export type AuthgateConfig = {
     trustedProxies: string[];
   };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
+  /** `/metrics` on or off (traces follow the OTEL_* variables). */
+  telemetry: { metrics: boolean };
   store: { type: 'memory'; keyPrefix: string } | { type: 'redis'; keyPrefix: string; redis: RedisConfig };
   /** The server key (HMAC key of tokens and caches) read from `server_key_file`: at least 32 bytes. */
   serverKey: Buffer | undefined;
   /** The operator token read from `admin_token_file`: at least 16 characters. */
   adminToken: string | undefined;
   mounts: Map<string, KubernetesMountConfig>;
+  /** Audit devices in the order the file lists them; empty = no auditing. */
+  audit: AuditDeviceConfig[];
   /** Insecure-but-allowed settings, logged once at start. */
   warnings: string[];
 };

@@ -1,9 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
+import type { Audit } from '../audit/index.js';
 import type { LoginService } from '../auth/index.js';
 import type { AuthgateConfig } from '../config/index.js';
 import type { Logger } from '../telemetry/index.js';
+import { installAuditHooks } from './audit-hooks.js';
+import { installTelemetry, type TelemetryDeps } from './telemetry-hooks.js';
+import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerLoginRoutes, type LoginRouteDeps } from './routes/login-routes.js';
 import { registerSysRoutes, type HealthDeps } from './routes/sys-routes.js';
 import { registerTokenRoutes, type TokenRouteDeps } from './routes/token-routes.js';
@@ -18,6 +22,10 @@ export type AppDeps = {
   revocation: TokenRouteDeps['revocation'];
   health: HealthDeps;
   clock: TokenRouteDeps['clock'];
+  /** Traces, login metrics and `/metrics`; default: none. */
+  telemetry?: TelemetryDeps;
+  /** Audit devices (none configured = nothing audited) and their operator queries. */
+  audit: Pick<Audit, 'enabled' | 'logRequest' | 'logResponse' | 'hash' | 'logins'>;
 };
 
 /**
@@ -46,7 +54,15 @@ export const buildApp = (
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   installJsonForAnyContentType(app, config.listener.maxRequestBytes);
   installErrorHandling(app);
+  // First, so that the request span is the parent of everything after it (audit included).
+  if (deps.telemetry !== undefined) installTelemetry(app, deps.telemetry);
+  installAuditHooks(app, {
+    audit: deps.audit,
+    mounts: config.mounts,
+    revokeToken: (token) => deps.tokens.revoke(token),
+  });
   registerSysRoutes(app, deps.health);
+  registerAuditRoutes(app, { audit: deps.audit, admin: deps.admin, clock: deps.clock });
   registerLoginRoutes(app, {
     login: deps.login,
     tokens: deps.tokens,

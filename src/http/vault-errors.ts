@@ -87,6 +87,7 @@ export const installJsonForAnyContentType = (app: FastifyInstance, maxBodyBytes:
       // (`jwt=eyJ…`) would put a token into the response and the logs.
       const e = new Error(INVALID_JSON_MESSAGE) as FastifyError;
       e.statusCode = 400;
+      e.code = 'FST_ERR_CTP_INVALID_JSON_BODY';
       done(e, undefined);
     }
   });

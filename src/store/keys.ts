@@ -20,6 +20,10 @@ export const createKeys = (prefix: string = DEFAULT_KEY_PREFIX) => ({
   jwks: (kind: string) => `${prefix}jwks:${kind}`,
   /** Pub/sub channel on which replicas announce cache invalidations. */
   invalidationChannel: () => `${prefix}invalidate`,
+  /** The HMAC salt of one audit device (a random UUID, created by the first replica that needs it). */
+  auditSalt: (device: string) => `${prefix}audit-salt:${device}`,
+  /** The bounded stream of audit entries that a `redis` audit device writes. */
+  auditStream: (device: string) => `${prefix}audit:${device}`,
   /** Lock held by the replica that is verifying one token, so others wait for its result. */
   verifyLock: (kind: string, cacheKey: string) => `${prefix}lock:${kind}:${cacheKey}`,
 });

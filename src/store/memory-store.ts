@@ -1,9 +1,25 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../lib/clock.js';
-import type { BatchOp, SetOptions, Store } from './store.js';
+import type { BatchOp, SetOptions, Store, StreamEntry, StreamRangeOptions } from './store.js';
 
 type Entry = { value: string; expiresAtMs: number };
 type SetEntry = { members: Set<string>; expiresAtMs: number };
+type StreamItem = { ms: number; seq: number; entry: StreamEntry };
+
+/** A parsed stream id bound of `streamRange`: compares as (ms, seq), inclusive or not. */
+type Bound = { ms: number; seq: number; exclusive: boolean };
+
+const parseBound = (id: string, isEnd: boolean): Bound => {
+  if (id === '-') return { ms: -1, seq: 0, exclusive: false };
+  if (id === '+') return { ms: Number.MAX_SAFE_INTEGER, seq: 0, exclusive: false };
+  const exclusive = id.startsWith('(');
+  const m = /^(\d+)(?:-(\d+))?$/.exec(exclusive ? id.slice(1) : id);
+  if (m === null) throw new TypeError(`invalid stream id "${id}"`);
+  const seq = m[2] === undefined ? (isEnd ? Number.MAX_SAFE_INTEGER : 0) : Number(m[2]);
+  return { ms: Number(m[1]), seq, exclusive };
+};
+const compare = (a: { ms: number; seq: number }, b: { ms: number; seq: number }): number =>
+  a.ms === b.ms ? a.seq - b.seq : a.ms - b.ms;
 
 export type MemoryStoreOptions = {
   clock: Clock;
@@ -14,7 +30,10 @@ export type MemoryStoreOptions = {
 export type MemoryStore = Store & {
   size(): number;
   sweep(): void;
-  /** Every live key and value (sets as JSON arrays), for tests that read the raw store. */
+  /**
+   * Every live key and value (sets as JSON arrays, streams as JSON arrays of `[id, fields]`), for
+   * tests that read the raw store.
+   */
   entries(): Array<[string, string]>;
 };
 
@@ -27,6 +46,7 @@ export type MemoryStore = Store & {
 export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemoryStoreOptions): MemoryStore => {
   const data = new Map<string, Entry>();
   const sets = new Map<string, SetEntry>();
+  const streams = new Map<string, StreamItem[]>();
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
 
@@ -58,7 +78,8 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
   };
   const del = (key: string): boolean =>
     (live(data, key) !== undefined && data.delete(key)) ||
-    (live(sets, key) !== undefined && sets.delete(key));
+    (live(sets, key) !== undefined && sets.delete(key)) ||
+    streams.delete(key);
   const setAdd = (key: string, members: readonly string[], ttlMs?: number): void => {
     const e = live(sets, key) ?? { members: new Set<string>(), expiresAtMs: Infinity };
     if (!sets.has(key)) e.expiresAtMs = expiry(ttlMs);
@@ -81,7 +102,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     },
     ttlMs: async (key) => {
       const e = live(data, key) ?? live(sets, key);
-      if (e === undefined) return undefined;
+      if (e === undefined) return streams.has(key) ? Infinity : undefined;
       return e.expiresAtMs === Infinity ? Infinity : e.expiresAtMs - clock.nowMs();
     },
     setAdd: async (key, members, options = {}) => setAdd(key, members, options.ttlMs),
@@ -104,6 +125,41 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
             return true;
         }
       }),
+    streamAdd: async (key, fields, { maxLen }) => {
+      let items = streams.get(key);
+      if (items === undefined) {
+        items = [];
+        streams.set(key, items);
+      }
+      // Ids only grow, even when the clock stands still or steps back.
+      const last = items[items.length - 1];
+      const now = clock.nowMs();
+      const ms = last !== undefined && now <= last.ms ? last.ms : now;
+      const seq = last !== undefined && ms === last.ms ? last.seq + 1 : 0;
+      const entry = { id: `${ms}-${seq}`, fields: { ...fields } };
+      items.push({ ms, seq, entry });
+      // Trimmed in chunks, as Redis's `MAXLEN ~` trims whole nodes: at least maxLen are kept.
+      if (items.length > maxLen + Math.max(1, Math.floor(maxLen / 10)))
+        items.splice(0, items.length - maxLen);
+      return entry.id;
+    },
+    streamRange: async (key, options: StreamRangeOptions) => {
+      const start = parseBound(options.startId ?? '-', false);
+      const end = parseBound(options.endId ?? '+', true);
+      const inRange = (item: StreamItem) => {
+        const lo = compare(item, start);
+        const hi = compare(item, end);
+        return (start.exclusive ? lo > 0 : lo >= 0) && (end.exclusive ? hi < 0 : hi <= 0);
+      };
+      const items = streams.get(key) ?? [];
+      const out: StreamEntry[] = [];
+      const reverse = options.reverse === true;
+      for (let n = 0; n < items.length && out.length < options.count; n++) {
+        const item = items[reverse ? items.length - 1 - n : n] as StreamItem;
+        if (inRange(item)) out.push({ id: item.entry.id, fields: { ...item.entry.fields } });
+      }
+      return out;
+    },
     publish: async (channel, message) => {
       // Asynchronous, as a real pub/sub: a publisher never runs subscribers inline.
       setImmediate(() => bus.emit(channel, message));
@@ -119,15 +175,20 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       if (timer) clearInterval(timer);
       data.clear();
       sets.clear();
+      streams.clear();
       bus.removeAllListeners();
     },
-    size: () => data.size + sets.size,
+    size: () => data.size + sets.size + streams.size,
     sweep,
     entries: () => {
       sweep();
       return [
         ...[...data].map(([k, e]): [string, string] => [k, e.value]),
         ...[...sets].map(([k, e]): [string, string] => [k, JSON.stringify([...e.members])]),
+        ...[...streams].map(([k, items]): [string, string] => [
+          k,
+          JSON.stringify(items.map((i) => [i.entry.id, i.entry.fields])),
+        ]),
       ];
     },
   };

@@ -199,6 +199,24 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
         return true;
       });
     },
+    streamAdd: async (key, fields, { maxLen }) => {
+      const flat = Object.entries(fields).flat();
+      const id = await guard(client.xadd(key, 'MAXLEN', '~', maxLen, '*', ...flat));
+      // XADD returns null only with NOMKSTREAM, which is not used.
+      return id as string;
+    },
+    streamRange: async (key, { startId = '-', endId = '+', count, reverse = false }) => {
+      const rows = await guard(
+        reverse
+          ? client.xrevrange(key, endId, startId, 'COUNT', count)
+          : client.xrange(key, startId, endId, 'COUNT', count),
+      );
+      return rows.map(([id, flat]) => {
+        const fields: Record<string, string> = {};
+        for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+        return { id, fields };
+      });
+    },
     publish: async (channel, message) => {
       await guard(client.publish(channel, message));
     },

@@ -44,9 +44,42 @@ export type Store = {
   publish(channel: string, message: string): Promise<void>;
   /** Calls `handler` for each message on `channel`; resolves an unsubscribe function. */
   subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Appends an entry to the stream at `key` (Redis `XADD key MAXLEN ~ maxLen *`) and resolves its
+   * id (`<ms>-<seq>`, increasing). The stream keeps at least the newest `maxLen` entries; older
+   * ones are trimmed (on Redis in whole nodes, so it may briefly hold somewhat more). Streams do
+   * not expire: their length is their bound.
+   */
+  streamAdd(
+    key: string,
+    fields: Readonly<Record<string, string>>,
+    options: { maxLen: number },
+  ): Promise<string>;
+  /**
+   * Up to `count` entries of the stream at `key` between `startId` and `endId` (Redis `XRANGE`,
+   * or `XREVRANGE` with `reverse`: newest first). Ids are `<ms>-<seq>`, or `<ms>` alone (the first
+   * entry of that millisecond as a start, the last as an end); `-` and `+` are the ends of the
+   * stream (the defaults); a leading `(` makes a bound exclusive. Empty when the stream is absent.
+   */
+  streamRange(key: string, options: StreamRangeOptions): Promise<StreamEntry[]>;
   /** Resolves when the store can serve requests; rejects otherwise. Used by readiness. */
   ping(): Promise<void>;
   close(): Promise<void>;
+};
+
+/** One entry of a stream: its id (`<ms>-<seq>`) and its fields. */
+export type StreamEntry = { id: string; fields: Record<string, string> };
+
+/** Bounds of a {@link Store.streamRange} read. */
+export type StreamRangeOptions = {
+  /** Inclusive lower bound (`(` for exclusive); default `-`, the oldest entry. */
+  startId?: string;
+  /** Inclusive upper bound (`(` for exclusive); default `+`, the newest entry. */
+  endId?: string;
+  /** At most this many entries (≥ 1). */
+  count: number;
+  /** Newest first. Default false (oldest first). */
+  reverse?: boolean;
 };
 
 /** One write of a {@link Store.batch}. */

@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { composeServer, type ComposedServer } from '../../src/cli/compose.js';
+import { composeServer, type ComposeOptions, type ComposedServer } from '../../src/cli/compose.js';
 import { DEV_ROLE } from '../../src/cli/dev.js';
 import { parseConfig } from '../../src/config/index.js';
 import {
@@ -12,8 +12,9 @@ import {
   type DevClusterOptions,
 } from '../../src/devcluster/index.js';
 import type { Clock } from '../../src/lib/clock.js';
-import { createMemoryStore } from '../../src/store/index.js';
-import { createLogger } from '../../src/telemetry/index.js';
+import { createMemoryStore, type Store } from '../../src/store/index.js';
+import { createLogger, type Logger } from '../../src/telemetry/index.js';
+import { auditFile, recordAuthSecrets, recordSecrets } from './audit.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789abcdef';
 
@@ -26,14 +27,29 @@ export type HarnessOptions = {
   jwks?: Record<string, unknown>;
   /** Roles of each mount; default: `nginx` bound to test/nginx, audience vault. */
   roles?: Record<string, Record<string, unknown>>;
+  /** Telemetry of the composed server (e.g. an in-memory span exporter). */
+  telemetry?: ComposeOptions['telemetry'];
   /** The `listener` section (e.g. trusted_proxies). */
   listener?: Record<string, unknown>;
+  /**
+   * The `audit` section. Default: one file device `test` writing under the suite's audit
+   * directory (so that every test's entries are scanned for secrets); `null`: no auditing.
+   */
+  audit?: Record<string, unknown> | null;
+  /** The store (default: a memory store). */
+  store?: Store;
+  /** The logger (default: silent). */
+  log?: Logger;
+  /** Where `stdout` audit devices write. */
+  auditStdout?: NodeJS.WritableStream;
 };
 
 export type Harness = {
   cluster: DevCluster;
   server: ComposedServer;
   dir: string;
+  /** The default audit device's file, when the harness configured it. */
+  auditFile: string | undefined;
   /** Writes a fresh reviewer token file, as the kubelet's rotation would. */
   rotateReviewer(): Promise<void>;
   login(
@@ -78,10 +94,16 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
     roles,
     ...options.mount,
   };
+  const defaultAuditFile = options.audit === undefined ? auditFile('harness') : undefined;
+  const audit =
+    options.audit === undefined
+      ? { test: { type: 'file', path: defaultAuditFile } }
+      : (options.audit ?? undefined);
   const config = parseConfig(
     JSON.stringify({
       log: { level: 'silent' },
       ...(options.listener ? { listener: options.listener } : {}),
+      ...(audit === undefined ? {} : { audit }),
       auth: {
         kubernetes: { ...mountBase, verification: 'tokenreview', token_reviewer_jwt_file: reviewerFile },
         jwks: {
@@ -94,17 +116,21 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
     { env: {}, baseDir: dir },
   );
   const clock = options.clock;
+  const store = options.store ?? (clock ? createMemoryStore({ clock, sweepIntervalMs: 0 }) : undefined);
   const server = composeServer(config, {
     ...(clock ? { clock } : {}),
-    log: createLogger('silent'),
+    log: options.log ?? createLogger('silent'),
     adminToken: ADMIN_TOKEN,
-    ...(clock ? { store: createMemoryStore({ clock, sweepIntervalMs: 0 }) } : {}),
+    ...(store ? { store } : {}),
+    ...(options.auditStdout ? { auditStdout: options.auditStdout } : {}),
+    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   });
   await server.app.ready();
   return {
     cluster,
     server,
     dir,
+    auditFile: defaultAuditFile,
     rotateReviewer,
     login: async (mount, body) => {
       const res = await server.app.inject({
@@ -113,7 +139,9 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
         payload: typeof body === 'string' ? body : JSON.stringify(body),
         headers: { 'content-type': 'application/json' },
       });
-      return { status: res.statusCode, json: res.body === '' ? {} : (res.json() as Record<string, unknown>) };
+      const json = res.body === '' ? {} : (res.json() as Record<string, unknown>);
+      recordAuthSecrets(json);
+      return { status: res.statusCode, json };
     },
     podToken: async (o = {}) => {
       const { token } = await cluster.mintToken({
@@ -123,6 +151,7 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
         expirationSeconds: o.expirationSeconds ?? 7200,
         ...(o.pod === null ? {} : { pod: o.pod ?? 'nginx' }),
       });
+      recordSecrets(token);
       return token;
     },
     close: async () => {

@@ -24,6 +24,16 @@ export type LoginRouteDeps = {
   onOutcome?: (outcome: LoginRouteOutcome) => void;
 };
 
+/** Each login request's outcome, for the audit hook (its response entry's `authgate` block). */
+const outcomes = new WeakMap<FastifyRequest, LoginRouteOutcome>();
+
+/**
+ * The outcome of the login that `request` carried, once its route has run; undefined for any
+ * other request, or a login refused before its handler (a body that is not JSON or fails the schema).
+ */
+export const loginOutcomeOf = (request: FastifyRequest): LoginRouteOutcome | undefined =>
+  outcomes.get(request);
+
 // Types are checked by the service with Vault's messages (`missing role`); the schema only
 // refuses values that are not strings, so a number never reaches the service.
 const LoginBody = Type.Object(
@@ -41,6 +51,7 @@ const UNSUPPORTED_LOGIN_METHODS = ['GET', 'HEAD', 'DELETE', 'PATCH'] as const;
 export const registerLoginRoutes = (app: FastifyInstance, deps: LoginRouteDeps): void => {
   /** Telemetry never throws into its host: a failing hook cannot change a login's answer. */
   const report = (request: FastifyRequest, outcome: LoginRouteOutcome): void => {
+    outcomes.set(request, outcome);
     if (deps.onOutcome === undefined) return;
     const failed = (err: unknown) =>
       request.log.error({ event: 'login.outcome_hook_failed', err }, 'login.outcome_hook_failed');

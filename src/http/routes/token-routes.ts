@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { AuthgateError, badRequest, permissionDenied } from '../../errors.js';
+import { AuthgateError, badRequest } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { parseDurationSeconds } from '../../lib/duration.js';
 import { parseRevocationTarget, type RevocationService } from '../../auth/index.js';
 import type { RenewRefresh, TokenRecord, TokenService } from '../../tokens/index.js';
-import { clientTokenOf } from '../client-token.js';
+import { requireAdmin, requireToken, type AdminCheck } from '../client-token.js';
 import { envelope } from '../envelope.js';
 
 export type TokenRouteDeps = {
@@ -13,8 +13,7 @@ export type TokenRouteDeps = {
     TokenService,
     'authenticate' | 'renew' | 'revoke' | 'lookupAccessor' | 'revokeAccessor' | 'lookupResponseData'
   >;
-  /** Recognises the operator's admin token (constant-time). */
-  admin: { isAdmin(token: string): boolean };
+  admin: AdminCheck;
   clock: Clock;
   renewalTerms: RenewRefresh;
   revocation: Pick<RevocationService, 'revoke'>;
@@ -26,18 +25,6 @@ const IncrementBody = Type.Object(
   { additionalProperties: true },
 );
 const AccessorBody = Type.Object({ accessor: Type.Optional(Type.String()) }, { additionalProperties: true });
-
-const requireToken = (request: FastifyRequest): string => {
-  const token = clientTokenOf(request);
-  if (token === undefined) throw permissionDenied('missing_client_token');
-  return token;
-};
-
-/** The caller must be the operator (admin token); anything else is `permission denied`. */
-const requireAdmin = (request: FastifyRequest, admin: TokenRouteDeps['admin']): void => {
-  const token = requireToken(request);
-  if (!admin.isAdmin(token)) throw permissionDenied('not_admin');
-};
 
 /**
  * The renewal increment of a renew-self body, in whole seconds: a non-negative integer number of

@@ -1,0 +1,176 @@
+import type { AuditDeviceConfig } from '../config/index.js';
+import { AuthgateError } from '../errors.js';
+import type { Clock } from '../lib/clock.js';
+import type { Logger } from '../telemetry/index.js';
+import { formatRequestEntry, formatResponseEntry, requestBlock } from './entry.js';
+import { createHasher, type Hasher } from './hash.js';
+import type { SaltSource } from './salt.js';
+import type { AuditSink } from './sinks.js';
+import type { AuditRequest, AuditResponse } from './types.js';
+
+/** What the broker needs of a device's config. */
+export type DeviceSettings = Pick<AuditDeviceConfig, 'name' | 'type' | 'hmacAccessor' | 'timeoutMs'>;
+
+/** A configured device: its settings and where it writes. */
+export type AuditDevice = { settings: DeviceSettings; sink: AuditSink };
+
+/** What the broker is built from: the devices, their salts, the clock that stamps entries, the logger. */
+export type AuditBrokerDeps = {
+  devices: readonly AuditDevice[];
+  salts: Pick<SaltSource, 'saltOf'>;
+  clock: Clock;
+  log: Pick<Logger, 'warn' | 'info'>;
+};
+
+/** Vault's answer when no device could log: the client sees 500 `internal error` only. */
+const auditFailed = () =>
+  new AuthgateError('INTERNAL', {
+    reason: 'audit_failed',
+    detail: 'no audit device succeeded in logging the request',
+  });
+
+/** Rejects after `ms` unless `p` settles first; the timer never outlives the race. */
+const within = <T>(p: Promise<T>, ms: number): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+};
+
+/**
+ * The audit broker: formats each entry once per device (each device HMACs with its own salt)
+ * and writes it to every device at once, as Vault's broker does.
+ *
+ * Fail closed: with devices configured, a write resolves when at least one device took the
+ * entry and rejects with AuthgateError INTERNAL (`audit_failed`) when none did, so the caller
+ * answers 500 and serves nothing. A device that has not answered within its `timeoutMs` counts
+ * as failed for that entry (the write may still land later). With no device configured,
+ * `enabled` is false and nothing is written or awaited.
+ *
+ * Each device's failure is logged once when it starts failing (`audit.device_failed`, with the
+ * error's message) and once when it writes again (`audit.device_recovered`); the entry itself is
+ * never logged.
+ */
+export const createAuditBroker = (deps: AuditBrokerDeps) => {
+  const { devices, salts, clock, log } = deps;
+  const failing = new Set<string>();
+  const hashers = new Map<string, { salt: string; hash: Hasher }>();
+  // Each device's request block of a request, hashed once for both of its entries.
+  const blocks = new WeakMap<AuditRequest, Map<string, Record<string, unknown>>>();
+  const blockOf = (req: AuditRequest, device: string, hash: Hasher): Record<string, unknown> => {
+    let byDevice = blocks.get(req);
+    if (byDevice === undefined) {
+      byDevice = new Map();
+      blocks.set(req, byDevice);
+    }
+    let block = byDevice.get(device);
+    if (block === undefined) {
+      block = requestBlock(req, hash);
+      byDevice.set(device, block);
+    }
+    return block;
+  };
+
+  const hasherOf = async (device: DeviceSettings): Promise<Hasher> => {
+    const salt = await salts.saltOf(device.name);
+    let h = hashers.get(device.name);
+    if (h === undefined || h.salt !== salt) {
+      h = { salt, hash: createHasher(salt) };
+      hashers.set(device.name, h);
+    }
+    return h.hash;
+  };
+
+  const attempt = async (device: AuditDevice, write: () => Promise<void>): Promise<boolean> => {
+    const { name, type } = device.settings;
+    try {
+      await within(write(), device.settings.timeoutMs);
+      if (failing.delete(name))
+        log.info({ event: 'audit.device_recovered', device: name, type }, 'audit.device_recovered');
+      return true;
+    } catch (err) {
+      if (!failing.has(name)) {
+        failing.add(name);
+        const reason = err instanceof Error ? err.message : String(err);
+        log.warn({ event: 'audit.device_failed', device: name, type, reason }, 'audit.device_failed');
+      }
+      return false;
+    }
+  };
+
+  const toAll = async (line: (device: DeviceSettings, hash: Hasher) => string): Promise<void> => {
+    if (devices.length === 0) return;
+    const results = await Promise.all(
+      devices.map((d) =>
+        attempt(d, async () => {
+          const hash = await hasherOf(d.settings);
+          await d.sink.write(line(d.settings, hash));
+        }),
+      ),
+    );
+    if (!results.includes(true)) throw auditFailed();
+  };
+
+  const now = () => new Date(clock.nowMs()).toISOString();
+
+  return {
+    /** False when no device is configured: nothing is audited. */
+    enabled: devices.length > 0,
+    /** The configured devices' names, in config order. */
+    deviceNames: devices.map((d) => d.settings.name),
+
+    /**
+     * Writes the request entry. Call before serving the request.
+     * @throws AuthgateError INTERNAL (`audit_failed`) when devices are configured and none wrote.
+     */
+    logRequest: (req: AuditRequest): Promise<void> => {
+      const time = now();
+      return toAll((d, hash) =>
+        JSON.stringify(formatRequestEntry(time, req, blockOf(req, d.name, hash), hash)),
+      );
+    },
+
+    /**
+     * Writes the response entry. Call before the answer leaves.
+     * @throws AuthgateError INTERNAL (`audit_failed`) when devices are configured and none wrote.
+     */
+    logResponse: (req: AuditRequest, res: AuditResponse): Promise<void> => {
+      const time = now();
+      return toAll((d, hash) =>
+        JSON.stringify(formatResponseEntry(time, req, blockOf(req, d.name, hash), res, hash, d)),
+      );
+    },
+
+    /**
+     * The HMAC `device` writes for `value` (`hmac-sha256:<hex>`), for `sys/audit-hash`; undefined
+     * when there is no such device. Rejects when the salt cannot be read (store down).
+     */
+    hash: async (device: string, value: string): Promise<string | undefined> => {
+      const d = devices.find((x) => x.settings.name === device);
+      return d === undefined ? undefined : (await hasherOf(d.settings))(value);
+    },
+
+    /** Reopens every device's destination (files after a logrotate); each failure is logged. */
+    reopen: async (): Promise<void> => {
+      await Promise.all(
+        devices.map((d) =>
+          d.sink
+            .reopen()
+            .catch((err: unknown) =>
+              log.warn(
+                { event: 'audit.reopen_failed', device: d.settings.name, reason: (err as Error).message },
+                'audit.reopen_failed',
+              ),
+            ),
+        ),
+      );
+    },
+
+    /** Lets writes in flight finish and closes every device. */
+    close: async (): Promise<void> => {
+      await Promise.all(devices.map((d) => d.sink.close().catch(() => undefined)));
+    },
+  };
+};
+export type AuditBroker = ReturnType<typeof createAuditBroker>;

@@ -1,0 +1,178 @@
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { formatRequestEntry, formatResponseEntry, requestBlock, type EntryOptions } from './entry.js';
+import { createHasher, hashStrings } from './hash.js';
+import type { AuditEntry, AuditRequest, AuditResponse } from './types.js';
+
+const SALT = '5f0b4c6e-1d2a-4b8e-9c3f-7a6d5e4f3b2a';
+const hash = createHasher(SALT);
+const JWT = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW0ifQ.c2lnbmF0dXJl';
+const TOKEN = 'ags.3x4mpl3t0k3nvalue0000000000000000000000000';
+const ACCESSOR = 'Zq3ccessor0000000000000';
+
+const loginRequest: AuditRequest = {
+  id: 'b7e1c0de-0000-4000-8000-000000000001',
+  operation: 'update',
+  path: 'auth/kubernetes/login',
+  mount: { point: 'auth/kubernetes/', type: 'kubernetes', class: 'auth' },
+  clientToken: undefined,
+  data: { role: 'nginx', jwt: JWT },
+  remoteAddress: '10.1.2.3',
+  remotePort: 40000,
+};
+
+const issued: AuditResponse = {
+  auth: {
+    client_token: TOKEN,
+    accessor: ACCESSOR,
+    policies: ['default', 'nginx'],
+    token_policies: ['default', 'nginx'],
+    metadata: { role: 'nginx', service_account_name: 'nginx', service_account_namespace: 'test' },
+    lease_duration: 3600,
+    renewable: true,
+    entity_id: 'e-1',
+    token_type: 'service',
+    orphan: true,
+    mfa_requirement: null,
+    num_uses: 0,
+  },
+  data: undefined,
+  warnings: undefined,
+  error: undefined,
+  authgate: { outcome: 'ok', reason: 'ok', status: 200 },
+};
+
+describe('audit HMAC', () => {
+  it("is Vault's: hmac-sha256: and the hex HMAC-SHA256 of the value under the device's salt", () => {
+    expect(hash(JWT)).toBe(`hmac-sha256:${createHmac('sha256', SALT).update(JWT).digest('hex')}`);
+    expect(createHasher('another-salt')(JWT)).not.toBe(hash(JWT));
+  });
+
+  it('hashes every string at any depth and keeps keys, numbers, booleans and nulls', () => {
+    const out = hashStrings({ a: 'x', n: 1, b: true, z: null, list: ['y', 2], deep: { s: 'z' } }, hash);
+    expect(out).toEqual({
+      a: hash('x'),
+      n: 1,
+      b: true,
+      z: null,
+      list: [hash('y'), 2],
+      deep: { s: hash('z') },
+    });
+  });
+
+  it('hashes data nested too deep to walk as a whole, so that any body can be audited', () => {
+    let deep: unknown = 'secret';
+    for (let i = 0; i < 50_000; i++) deep = { a: deep };
+    const out = hashStrings({ role: 'nginx', x: deep }, hash) as Record<string, unknown>;
+    expect(out['role']).toBe(hash('nginx'));
+    let node = out['x'];
+    for (let i = 0; i < 31; i++) node = (node as { a: unknown }).a;
+    expect(node).toBe(hash('[too deeply nested]'));
+    expect(JSON.stringify(out)).not.toContain('secret');
+  });
+});
+
+/** The entries as a device writes them, parsed back. */
+const requestEntry = (time: string, req: AuditRequest): AuditEntry =>
+  JSON.parse(JSON.stringify(formatRequestEntry(time, req, requestBlock(req, hash), hash))) as AuditEntry;
+const responseEntry = (time: string, req: AuditRequest, res: AuditResponse, o: EntryOptions): AuditEntry =>
+  JSON.parse(
+    JSON.stringify(formatResponseEntry(time, req, requestBlock(req, hash), res, hash, o)),
+  ) as AuditEntry;
+
+describe('audit entries', () => {
+  const block = requestBlock(loginRequest, hash);
+
+  it("writes a login's request entry with Vault's fields in Vault's order, the JWT and role hashed", () => {
+    const entry = requestEntry('2026-01-01T00:00:00.000Z', loginRequest);
+    expect(Object.keys(entry)).toEqual(['time', 'auth', 'request', 'type']);
+    expect(entry.auth).toEqual({ token_type: 'default' });
+    expect(entry.request).toEqual({
+      id: loginRequest.id,
+      data: { role: hash('nginx'), jwt: hash(JWT) },
+      mount_class: 'auth',
+      mount_point: 'auth/kubernetes/',
+      mount_type: 'kubernetes',
+      namespace: { id: 'root' },
+      operation: 'update',
+      path: 'auth/kubernetes/login',
+      remote_address: '10.1.2.3',
+      remote_port: 40000,
+    });
+    expect(JSON.stringify(entry)).not.toContain(JWT);
+  });
+
+  it('writes the issued token and accessor hashed and the identity in clear in the response entry', () => {
+    const entry = responseEntry('2026-01-01T00:00:01.000Z', loginRequest, issued, {
+      hmacAccessor: true,
+    });
+    expect(Object.keys(entry)).toEqual(['time', 'auth', 'request', 'response', 'type', 'authgate']);
+    expect(entry.auth).toEqual({
+      accessor: hash(ACCESSOR),
+      client_token: hash(TOKEN),
+      entity_id: 'e-1',
+      metadata: { role: 'nginx', service_account_name: 'nginx', service_account_namespace: 'test' },
+      num_uses: 0,
+      policies: ['default', 'nginx'],
+      token_policies: ['default', 'nginx'],
+      token_ttl: 3600,
+      token_type: 'service',
+    });
+    expect(entry.response?.['auth']).toEqual(entry.auth);
+    expect(entry.request).toEqual(block);
+    const raw = JSON.stringify(entry);
+    for (const secret of [TOKEN, ACCESSOR, JWT]) expect(raw).not.toContain(secret);
+  });
+
+  it('leaves accessors in clear only when hmac_accessor is false', () => {
+    const entry = responseEntry('t', loginRequest, issued, { hmacAccessor: false });
+    expect(entry.auth['accessor']).toBe(ACCESSOR);
+    expect(entry.auth['client_token']).toBe(hash(TOKEN));
+  });
+
+  it('hashes every string of response data, such as the token in a lookup, and keeps the error', () => {
+    const lookup: AuditRequest = {
+      ...loginRequest,
+      path: 'auth/token/lookup-self',
+      operation: 'read',
+      clientToken: TOKEN,
+      data: undefined,
+    };
+    const res: AuditResponse = {
+      auth: undefined,
+      data: { id: TOKEN, accessor: ACCESSOR, ttl: 30, policies: ['default'] },
+      warnings: undefined,
+      error: undefined,
+      authgate: { outcome: 'ok', reason: 'ok', status: 200 },
+    };
+    const entry = responseEntry('t', lookup, res, {
+      hmacAccessor: true,
+    });
+    expect(entry.auth).toEqual({ client_token: hash(TOKEN) });
+    expect(entry.request['client_token']).toBe(hash(TOKEN));
+    expect(entry.response?.['data']).toEqual({
+      id: hash(TOKEN),
+      accessor: hash(ACCESSOR),
+      ttl: 30,
+      policies: [hash('default')],
+    });
+
+    const refused = responseEntry(
+      't',
+      loginRequest,
+      { ...res, data: undefined, error: 'permission denied' },
+      { hmacAccessor: true },
+    );
+    expect(Object.keys(refused)).toEqual([
+      'time',
+      'auth',
+      'error',
+      'request',
+      'response',
+      'type',
+      'authgate',
+    ]);
+    expect(refused.error).toBe('permission denied');
+    expect(refused.auth).toEqual({ token_type: 'default' });
+  });
+});

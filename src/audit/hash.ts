@@ -1,0 +1,50 @@
+import { createHmac, createSecretKey } from 'node:crypto';
+
+/** The prefix Vault gives every HMAC'd value in an audit entry. */
+export const HMAC_PREFIX = 'hmac-sha256:';
+
+/** HMACs one value for an entry: `hmac-sha256:` + hex HMAC-SHA256(salt, value). */
+export type Hasher = (value: string) => string;
+
+/**
+ * The hasher of one device: HMAC-SHA256 keyed with the device's salt (the salt string's UTF-8
+ * bytes, as Vault keys with its salt UUID). What `POST /v1/sys/audit-hash/<device>` answers is
+ * this, so an operator can compute a token's HMAC and search the entries for it. Nothing is
+ * remembered: a value (a token) lives no longer than the entry it is hashed for.
+ */
+export const createHasher = (salt: string): Hasher => {
+  const key = createSecretKey(Buffer.from(salt, 'utf8'));
+  return (value) => HMAC_PREFIX + createHmac('sha256', key).update(value).digest('hex');
+};
+
+/**
+ * Depth below which `hashStrings` walks into data; anything nested deeper is HMAC'd whole. A
+ * client's body can nest arbitrarily deep (JSON.parse does not mind): walking it all would
+ * overflow the stack and fail the audit of that request.
+ */
+const MAX_DATA_DEPTH = 32;
+
+/** The JSON of a value nested too deep to walk, or a marker when even that is too deep. */
+const wholeJson = (value: object): string => {
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return '[too deeply nested]';
+  }
+};
+
+/**
+ * A copy of `value` with every string in it HMAC'd; keys, numbers, booleans and nulls kept
+ * (Vault's `hashstructure`). Used for request and response `data`, so whatever a client or a
+ * route puts there — a JWT, a token in a lookup, an accessor — is never written. An object or
+ * array nested deeper than {@link MAX_DATA_DEPTH} levels is replaced by the HMAC of its JSON.
+ */
+export const hashStrings = (value: unknown, hash: Hasher, depth = 0): unknown => {
+  if (typeof value === 'string') return hash(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DATA_DEPTH) return hash(wholeJson(value));
+  if (Array.isArray(value)) return value.map((v) => hashStrings(v, hash, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = hashStrings(v, hash, depth + 1);
+  return out;
+};

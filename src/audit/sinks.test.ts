@@ -1,0 +1,92 @@
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createFakeClock } from '../lib/clock.js';
+import { createMemoryStore } from '../store/index.js';
+import { createFileSink, createStoreStreamSink, createStreamSink } from './sinks.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'authgate-sinks-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const lines = (path: string) =>
+  readFileSync(path, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '');
+
+describe('the file sink', () => {
+  it('appends one line per entry, in order, to a file only its owner can read', async () => {
+    const path = join(dir, 'a.log');
+    const sink = createFileSink(path, '');
+    await Promise.all(Array.from({ length: 200 }, (_, i) => sink.write(JSON.stringify({ n: i }))));
+    await sink.write('{"n":200}');
+    await sink.close();
+    expect(lines(path).map((l) => (JSON.parse(l) as { n: number }).n)).toEqual(
+      Array.from({ length: 201 }, (_, i) => i),
+    );
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+  });
+
+  it('writes the prefix before each line', async () => {
+    const path = join(dir, 'prefix.log');
+    const sink = createFileSink(path, 'authgate: ');
+    await sink.write('{"a":1}');
+    await sink.close();
+    expect(lines(path)).toEqual(['authgate: {"a":1}']);
+  });
+
+  it('writes to a new file at its path after the old one was moved and it was reopened', async () => {
+    const path = join(dir, 'rotate.log');
+    const sink = createFileSink(path, '');
+    await sink.write('{"before":1}');
+    renameSync(path, `${path}.1`);
+    await sink.write('{"moved":1}'); // still the open (moved) file, as with Vault until SIGHUP
+    await sink.reopen();
+    await sink.write('{"after":1}');
+    await sink.close();
+    expect(lines(`${path}.1`)).toEqual(['{"before":1}', '{"moved":1}']);
+    expect(lines(path)).toEqual(['{"after":1}']);
+  });
+
+  it('rejects writes it cannot make, and writes again once it can', async () => {
+    const parent = join(dir, 'later');
+    const path = join(parent, 'audit.log');
+    const sink = createFileSink(path, '');
+    await expect(sink.write('{"a":1}')).rejects.toThrow(/ENOENT/);
+    mkdirSync(parent);
+    await sink.write('{"a":2}');
+    await sink.close();
+    expect(lines(path)).toEqual(['{"a":2}']);
+
+    const onDir = createFileSink(dir, '');
+    await expect(onDir.write('{"a":3}')).rejects.toThrow(/EISDIR/);
+  });
+});
+
+describe('the stream sinks', () => {
+  it('write one line per entry to a writable stream and reject when it fails', async () => {
+    let fail = false;
+    const got: string[] = [];
+    const out = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        if (fail) return done(new Error('EPIPE'));
+        got.push(chunk.toString());
+        done();
+      },
+    });
+    const sink = createStreamSink(out, '');
+    await sink.write('{"a":1}');
+    expect(got).toEqual(['{"a":1}\n']);
+    fail = true;
+    await expect(sink.write('{"a":2}')).rejects.toThrow('EPIPE');
+  });
+
+  it('add each entry to the store stream under the field "entry"', async () => {
+    const store = createMemoryStore({ clock: createFakeClock() });
+    const sink = createStoreStreamSink(store, 'ag:audit:redis', 10);
+    await sink.write('{"a":1}');
+    const rows = await store.streamRange('ag:audit:redis', { count: 10 });
+    expect(rows.map((r) => r.fields)).toEqual([{ entry: '{"a":1}' }]);
+  });
+});

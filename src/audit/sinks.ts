@@ -1,0 +1,115 @@
+import { open, type FileHandle } from 'node:fs/promises';
+import type { Store } from '../store/index.js';
+
+/**
+ * Where a device puts its serialized entries. `write` resolves once the entry is handed to the
+ * OS (file, stdout) or stored (stream), and rejects when it cannot be: that is what makes a
+ * device count as failed.
+ */
+export type AuditSink = {
+  write(json: string): Promise<void>;
+  /** Reopens the destination (a file moved away by logrotate). No-op where meaningless. */
+  reopen(): Promise<void>;
+  close(): Promise<void>;
+};
+
+type Pending = { text: string; resolve: () => void; reject: (err: unknown) => void };
+
+/**
+ * A JSON-lines file, opened for append (created with mode 0600: entries are HMAC'd, but they
+ * still say who logged in from where). Lines written while a write is in flight are batched into
+ * the next single write, so one append serves many concurrent requests. After an error the file
+ * is closed and reopened at the next write (a directory or a full disk keeps failing, a passing
+ * fault heals). `reopen()` closes the file after the writes in flight and opens the path again,
+ * so lines after a logrotate `move` + SIGHUP go to a new file at the original path.
+ */
+export const createFileSink = (path: string, prefix: string): AuditSink => {
+  let handle: FileHandle | undefined;
+  let queue: Pending[] = [];
+  let reopenWaiters: Array<() => void> = [];
+  let running: Promise<void> | undefined;
+
+  const drop = async () => {
+    const h = handle;
+    handle = undefined;
+    await h?.close().catch(() => undefined);
+  };
+
+  const drain = async (): Promise<void> => {
+    while (queue.length > 0 || reopenWaiters.length > 0) {
+      if (reopenWaiters.length > 0) {
+        const waiters = reopenWaiters;
+        reopenWaiters = [];
+        await drop();
+        for (const w of waiters) w();
+        continue;
+      }
+      const batch = queue;
+      queue = [];
+      try {
+        handle ??= await open(path, 'a', 0o600);
+        await handle.appendFile(batch.map((p) => p.text).join(''));
+        for (const p of batch) p.resolve();
+      } catch (err) {
+        await drop();
+        for (const p of batch) p.reject(err);
+      }
+    }
+  };
+  const kick = (): void => {
+    running ??= drain().finally(() => {
+      running = undefined;
+      // A write queued after the loop's last check but before this callback ran.
+      if (queue.length > 0 || reopenWaiters.length > 0) kick();
+    });
+  };
+
+  return {
+    write: (json) =>
+      new Promise<void>((resolve, reject) => {
+        queue.push({ text: `${prefix}${json}\n`, resolve, reject });
+        kick();
+      }),
+    reopen: () =>
+      new Promise<void>((resolve) => {
+        reopenWaiters.push(resolve);
+        kick();
+      }),
+    close: async () => {
+      while (running !== undefined) await running;
+      await drop();
+    },
+  };
+};
+
+/**
+ * A writable stream (stdout), one line per entry. A write error rejects that write; the stream's
+ * `error` event is listened to, so that a closed stdout fails the device instead of the process.
+ */
+export const createStreamSink = (stream: NodeJS.WritableStream, prefix: string): AuditSink => {
+  stream.on('error', () => undefined);
+  return {
+    write: (json) =>
+      new Promise<void>((resolve, reject) => {
+        stream.write(`${prefix}${json}\n`, (err) => (err ? reject(err) : resolve()));
+      }),
+    reopen: async () => undefined,
+    close: async () => undefined,
+  };
+};
+
+/**
+ * A bounded stream in the store (`XADD key MAXLEN ~ maxLen`), one field `entry` per entry: what
+ * `GET /v1/sys/audit/logins` and `authgate audit --redis` read. Rejects while the store is down.
+ */
+export const createStoreStreamSink = (
+  store: Pick<Store, 'streamAdd'>,
+  key: string,
+  maxLen: number,
+): AuditSink => ({
+  write: async (json) => {
+    await store.streamAdd(key, { entry: json }, { maxLen });
+  },
+  reopen: async () => undefined,
+  close: async () => undefined,
+});

@@ -1,0 +1,88 @@
+/**
+ * What the HTTP layer hands to audit: one request as received and, later, the answer it got.
+ * These hold secrets in plaintext (the client token, the login JWT, request and response data);
+ * only the formatted entries (entry.ts), with every sensitive value HMAC'd, ever leave audit/.
+ */
+
+/** Vault's operation of a request: POST/PUT `update`, GET/HEAD `read`, DELETE `delete`, LIST `list`. */
+export type AuditOperation = 'create' | 'read' | 'update' | 'delete' | 'list';
+
+/** Where a path is mounted, as Vault's entries name it (`auth/kubernetes/`, `kubernetes`, `auth`). */
+export type AuditMount = { point: string; type: string; class: 'auth' | 'secret' | '' };
+
+/** A request, before any device formats it. */
+export type AuditRequest = {
+  /** The request id, also the response envelope's `request_id`: it pairs the two entries. */
+  id: string;
+  operation: AuditOperation;
+  /** The path without `/v1/` and without the query (`auth/kubernetes/login`). */
+  path: string;
+  mount: AuditMount;
+  /** The token the request carried (`X-Vault-Token` or a bearer), if any. HMAC'd in entries. */
+  clientToken: string | undefined;
+  /** The body (or, for a read, the query). Every string in it is HMAC'd in entries. */
+  data: Record<string, unknown> | undefined;
+  /** The client address (the proxy's forwarded one when the proxy is trusted). */
+  remoteAddress: string;
+  remotePort: number | undefined;
+};
+
+/** How a request ended, in authgate's words: what Vault's entries do not say. */
+export type AuditOutcome = 'ok' | 'denied' | 'error';
+
+/**
+ * The workload of a login. `verified` says whether a verifier proved it (a successful login) or
+ * it was only read from the unverified JWT of a refused one: a refused token may claim anything.
+ */
+export type AuditLoginSubject = {
+  mount: string;
+  /** A role of the mount; absent when the request named none or one that does not exist. */
+  role?: string;
+  namespace?: string;
+  service_account?: string;
+  pod?: string;
+  verified: boolean;
+};
+
+/**
+ * authgate's own block of a response entry (the top-level `authgate` field, after Vault's
+ * fields): the outcome and, for a refusal, the precise internal reason the client never sees.
+ */
+export type AuthgateAuditBlock = {
+  outcome: AuditOutcome;
+  /** `ok`, or the internal reason (`namespace_not_bound`, `tokenreview_pod_not_found`, `missing_jwt`). */
+  reason: string;
+  /** A longer internal explanation when there is one (`lookup failed: …`); never a token. */
+  detail?: string;
+  /** The HTTP status the client got. */
+  status: number;
+  /** Login requests only. */
+  login?: AuditLoginSubject;
+};
+
+/** The answer to a request, before any device formats it. */
+export type AuditResponse = {
+  /** The envelope's `auth` block (a login or renewal), with the token in plaintext. */
+  auth: Record<string, unknown> | undefined;
+  /** The envelope's `data`. Every string in it is HMAC'd in entries. */
+  data: Record<string, unknown> | undefined;
+  warnings: string[] | undefined;
+  /** The client-facing error messages, joined; undefined on success. */
+  error: string | undefined;
+  authgate: AuthgateAuditBlock;
+};
+
+/**
+ * One audit entry as written: Vault's fields in Vault's order (`time, auth, error, request,
+ * response, type`; `forwarded` is never set by authgate, so, as with Vault's omitempty, it is
+ * absent), then authgate's block on response entries.
+ */
+export type AuditEntry = {
+  time: string;
+  auth: Record<string, unknown>;
+  error?: string;
+  request: Record<string, unknown>;
+  response?: Record<string, unknown>;
+  type: 'request' | 'response';
+  authgate?: AuthgateAuditBlock;
+};

@@ -1,0 +1,266 @@
+import { stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs } from 'node:util';
+import {
+  collectLogins,
+  fileEntries,
+  followFile,
+  followStream,
+  matchesLogin,
+  parseLoginFilter,
+  recentStreamLogins,
+  streamEntriesFor,
+  summarizeLogins,
+  toLoginRecord,
+  type LoginFilter,
+  type LoginRecord,
+} from '../audit/index.js';
+import { isAuthgateError } from '../errors.js';
+import { systemClock, type Clock } from '../lib/clock.js';
+import { createKeys, createRedisStore, DEFAULT_KEY_PREFIX, type Store } from '../store/index.js';
+import { followHeader, followRow, jsonLine, renderLogins, renderSummary } from './audit-output.js';
+
+/** The usage of `authgate audit`, also printed by `authgate --help`. */
+export const AUDIT_USAGE = `Usage:
+  authgate audit query   SOURCE [FILTERS] [--limit N] [--json]
+  authgate audit tail    SOURCE [FILTERS] [-n N] [-f] [--json]
+  authgate audit summary SOURCE [FILTERS] [--top N] [--json]     (default --since 24h)
+  authgate audit hash    --device NAME [--address URL] [--token-file FILE] < value
+
+SOURCE:  --file PATH                      a file device's file
+         --redis URL [--key-prefix ag:] [--device redis]
+                                          a redis device's stream
+FILTERS: --since T --until T              RFC 3339 times, or durations back from now (1h, 30m, 2d)
+         --namespace NS --service-account SA --role R --mount M
+         --outcome ok|denied|error --reason REASON
+         --hmac hmac-sha256:…             the login whose jwt, token or accessor has this HMAC
+`;
+
+/** The streams and clock a run uses; injected by tests. */
+export type AuditIo = {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  stdin: NodeJS.ReadableStream;
+  clock?: Clock;
+  /** Ends `tail -f`; default: SIGINT or SIGTERM. */
+  signal?: AbortSignal;
+};
+
+const OPTIONS = {
+  file: { type: 'string' },
+  redis: { type: 'string' },
+  'key-prefix': { type: 'string' },
+  device: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  namespace: { type: 'string' },
+  'service-account': { type: 'string' },
+  role: { type: 'string' },
+  mount: { type: 'string' },
+  outcome: { type: 'string' },
+  reason: { type: 'string' },
+  hmac: { type: 'string' },
+  limit: { type: 'string' },
+  top: { type: 'string' },
+  n: { type: 'string', short: 'n' },
+  follow: { type: 'boolean', short: 'f' },
+  json: { type: 'boolean' },
+  address: { type: 'string' },
+  'token-file': { type: 'string' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+
+/** A usage mistake: printed with the usage, exit 2. */
+class UsageError extends Error {}
+
+const count = (value: string | undefined, what: string, fallback: number): number => {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value)) throw new UsageError(`${what} must be a whole number`);
+  return Number(value);
+};
+
+/** Where the entries come from: a file, or a redis device's stream (connected, ready). */
+type Source = { kind: 'file'; path: string } | { kind: 'stream'; store: Store; key: string };
+
+const connectRedis = async (url: string): Promise<Store> => {
+  const quiet = { info: () => undefined, warn: () => undefined };
+  const store = createRedisStore({ url }, { log: quiet });
+  // The store fails fast while disconnected; give the first connection a few seconds.
+  for (let i = 0; ; i++) {
+    try {
+      await store.ping();
+      return store;
+    } catch (err) {
+      if (i >= 250) {
+        await store.close();
+        throw new Error(`cannot reach Redis at ${url}: ${(err as Error).message}`);
+      }
+      await sleep(20);
+    }
+  }
+};
+
+const sourceOf = async (v: Values): Promise<Source> => {
+  if ((v.file === undefined) === (v.redis === undefined))
+    throw new UsageError('give exactly one of --file PATH or --redis URL');
+  if (v.file !== undefined) return { kind: 'file', path: v.file };
+  const keys = createKeys(v['key-prefix'] ?? DEFAULT_KEY_PREFIX);
+  return {
+    kind: 'stream',
+    store: await connectRedis(v.redis as string),
+    key: keys.auditStream(v.device ?? 'redis'),
+  };
+};
+
+const filterOf = (v: Values, nowMs: number, defaults: { since?: string } = {}): LoginFilter =>
+  parseLoginFilter(
+    {
+      since: v.since ?? defaults.since,
+      until: v.until,
+      namespace: v.namespace,
+      service_account: v['service-account'],
+      role: v.role,
+      mount: v.mount,
+      outcome: v.outcome,
+      reason: v.reason,
+      hmac: v.hmac,
+    },
+    nowMs,
+  );
+
+const allEntries = (source: Source, filter: LoginFilter) =>
+  source.kind === 'file' ? fileEntries(source.path) : streamEntriesFor(source.store, source.key, filter);
+
+const query = async (v: Values, source: Source, filter: LoginFilter, io: AuditIo): Promise<void> => {
+  const limit = count(v.limit, '--limit', 0);
+  const records =
+    source.kind === 'stream' && limit > 0
+      ? await recentStreamLogins(source.store, source.key, filter, limit)
+      : await collectLogins(allEntries(source, filter), filter, limit);
+  io.stdout.write(v.json === true ? records.map(jsonLine).join('') : renderLogins(records));
+};
+
+const summary = async (v: Values, source: Source, filter: LoginFilter, io: AuditIo): Promise<void> => {
+  const s = await summarizeLogins(allEntries(source, filter), filter);
+  const top = count(v.top, '--top', 10);
+  const result = { ...s, denial_reasons: s.denial_reasons.slice(0, top) };
+  const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
+  const window = {
+    ...(filter.sinceMs === undefined ? {} : { since: iso(filter.sinceMs) }),
+    ...(filter.untilMs === undefined ? {} : { until: iso(filter.untilMs) }),
+  };
+  io.stdout.write(v.json === true ? jsonLine({ ...window, ...result }) : renderSummary(result, window));
+};
+
+const tail = async (v: Values, source: Source, filter: LoginFilter, io: AuditIo): Promise<void> => {
+  const n = count(v.n, '-n', 10);
+  const print = (r: LoginRecord) => io.stdout.write(v.json === true ? jsonLine(r) : followRow(r));
+  if (v.json !== true) io.stdout.write(followHeader());
+  // What is there now, up to a point the follow then starts from: nothing is shown twice.
+  let follow: (signal: AbortSignal) => Promise<void>;
+  const onEntry = (entry: unknown) => {
+    const r = toLoginRecord(entry);
+    if (r !== undefined && matchesLogin(r, filter)) print(r);
+  };
+  if (source.kind === 'file') {
+    const size = (await stat(source.path)).size;
+    if (n > 0) for (const r of await collectLogins(fileEntries(source.path, size), filter, n)) print(r);
+    follow = (signal) => followFile(source.path, size, onEntry, { signal });
+  } else {
+    const newest = await source.store.streamRange(source.key, { count: 1, reverse: true });
+    const lastId = newest[0]?.id ?? '-';
+    if (n > 0 && lastId !== '-') {
+      for (const r of await recentStreamLogins(source.store, source.key, filter, n, lastId)) print(r);
+    }
+    follow = (signal) => followStream(source.store, source.key, lastId, onEntry, { signal });
+  }
+  if (v.follow !== true) return;
+  let signal = io.signal;
+  if (signal === undefined) {
+    const ac = new AbortController();
+    process.once('SIGINT', () => ac.abort());
+    process.once('SIGTERM', () => ac.abort());
+    signal = ac.signal;
+  }
+  await follow(signal);
+};
+
+/** Reads all of stdin, without the final newline. */
+const readAll = async (stream: NodeJS.ReadableStream): Promise<string> => {
+  const chunks: Buffer[] = [];
+  for await (const c of stream) chunks.push(Buffer.isBuffer(c) ? c : Buffer.from(c as string));
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
+};
+
+/**
+ * `authgate audit hash`: asks a running authgate for the HMAC one device writes for a value
+ * (`POST /v1/sys/audit-hash/<device>`). The value is read from stdin so that a token never
+ * appears in a command line or a shell history; the admin token comes from `--token-file` or
+ * `VAULT_TOKEN`.
+ */
+const hash = async (v: Values, io: AuditIo): Promise<void> => {
+  if (v.device === undefined) throw new UsageError('give the device with --device NAME');
+  const address = (v.address ?? process.env['VAULT_ADDR'] ?? 'http://127.0.0.1:8200').replace(/\/+$/, '');
+  const token =
+    v['token-file'] !== undefined ? readFileSync(v['token-file'], 'utf8').trim() : process.env['VAULT_TOKEN'];
+  if (token === undefined || token === '')
+    throw new UsageError('give the admin token with --token-file or VAULT_TOKEN');
+  const input = await readAll(io.stdin);
+  const res = await fetch(`${address}/v1/sys/audit-hash/${encodeURIComponent(v.device)}`, {
+    method: 'POST',
+    headers: { 'x-vault-token': token, 'content-type': 'application/json' },
+    body: JSON.stringify({ input }),
+  });
+  const body = (await res.json()) as { hash?: string; errors?: string[] };
+  if (!res.ok || typeof body.hash !== 'string') {
+    throw new Error(`${res.status}: ${(body.errors ?? []).join(', ') || 'no hash in the answer'}`);
+  }
+  io.stdout.write(`${body.hash}\n`);
+};
+
+/**
+ * `authgate audit …`: the operator's view of who logged in. Resolves the exit code: 0, 1 when
+ * the source cannot be read, 2 for a usage mistake.
+ */
+export const runAudit = async (argv: string[], io: AuditIo): Promise<number> => {
+  const [command, ...rest] = argv;
+  let source: Source | undefined;
+  try {
+    const { values: v } = parseArgs({ args: rest, options: OPTIONS, strict: true });
+    const nowMs = (io.clock ?? systemClock).nowMs();
+    switch (command) {
+      case 'query':
+        source = await sourceOf(v);
+        await query(v, source, filterOf(v, nowMs), io);
+        return 0;
+      case 'tail':
+        source = await sourceOf(v);
+        await tail(v, source, filterOf(v, nowMs), io);
+        return 0;
+      case 'summary':
+        source = await sourceOf(v);
+        await summary(v, source, filterOf(v, nowMs, { since: '24h' }), io);
+        return 0;
+      case 'hash':
+        await hash(v, io);
+        return 0;
+      default:
+        throw new UsageError(command === undefined ? 'give a command' : `unknown command "${command}"`);
+    }
+  } catch (err) {
+    const usage = err instanceof UsageError || (isAuthgateError(err) && err.status === 400);
+    const parseError = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
+    io.stderr.write(`authgate audit: ${(err as Error).message}\n`);
+    if (usage || parseError) {
+      io.stderr.write(`\n${AUDIT_USAGE}`);
+      return 2;
+    }
+    return 1;
+  } finally {
+    if (source?.kind === 'stream') await source.store.close();
+  }
+};

@@ -1,0 +1,291 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  Audit,
+  AuditLoginSubject,
+  AuditMount,
+  AuditOperation,
+  AuditRequest,
+  AuditResponse,
+  AuthgateAuditBlock,
+} from '../audit/index.js';
+import { isAuthgateError } from '../errors.js';
+import { clientTokenOf } from './client-token.js';
+import { loginOutcomeOf } from './routes/login-routes.js';
+
+/** What the audit hooks use: the broker, the mounts (to know a login path) and revocation. */
+export type AuditHookDeps = {
+  audit: Pick<Audit, 'enabled' | 'logRequest' | 'logResponse'>;
+  /** The configured auth mounts, to recognise login paths. */
+  mounts: { has(path: string): boolean };
+  /**
+   * Revokes a token that was issued but whose answer could not be audited: the client gets 500
+   * and never sees it, so nothing stays issued.
+   */
+  revokeToken?: (clientToken: string) => Promise<void>;
+};
+
+/** Per request: what was received, and how far its audit went. */
+type RequestAudit = {
+  req: AuditRequest;
+  /** The mount of a login request; undefined for any other request. */
+  loginMount: string | undefined;
+  requestLogged: boolean;
+  /** No device took the request entry: the request was refused with 500, nothing to add. */
+  requestFailed: boolean;
+  error?: unknown;
+  /** The answer's object before serialization (saves parsing it back). */
+  body?: Record<string, unknown>;
+};
+
+const INTERNAL_ERROR_BODY = JSON.stringify({ errors: ['internal error'] });
+
+/** Every `/v1` request is audited but health (Vault does not audit `sys/health` either). */
+const auditedPath = (url: string): string | undefined => {
+  const path = url.split('?', 1)[0] ?? '';
+  if (!path.startsWith('/v1/')) return undefined;
+  if (path === '/v1/sys/health' || path.startsWith('/v1/sys/health/')) return undefined;
+  return path.slice('/v1/'.length);
+};
+
+const operationOf = (request: FastifyRequest): AuditOperation => {
+  const list = (request.query as Record<string, unknown> | undefined)?.['list'];
+  switch (request.method) {
+    case 'GET':
+    case 'HEAD':
+      return list === 'true' ? 'list' : 'read';
+    case 'DELETE':
+      return 'delete';
+    case 'LIST':
+      return 'list';
+    default:
+      return 'update';
+  }
+};
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
+
+/** Reads the envelope back from an answer serialized without `preSerialization` (a string sent as is). */
+const parsePayload = (payload: unknown): Record<string, unknown> | undefined => {
+  if (typeof payload !== 'string' || !payload.startsWith('{')) return undefined;
+  try {
+    const body: unknown = JSON.parse(payload);
+    return isPlainObject(body) ? body : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** The internal reason of an error that is not a login's: its own, or one for Fastify's 4xx. */
+const reasonOf = (err: unknown, status: number): string => {
+  if (isAuthgateError(err)) return err.reason;
+  const e = err as { validation?: unknown; code?: string } | undefined;
+  if (e?.validation !== undefined) return 'bad_request';
+  if (e?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
+    return 'invalid_json';
+  switch (status) {
+    case 404:
+      return 'not_found';
+    case 405:
+      return 'unsupported_operation';
+    case 413:
+      return 'body_too_large';
+    default:
+      return status >= 500 ? 'internal' : `http_${status}`;
+  }
+};
+
+/**
+ * Audits every `/v1` request but health through Fastify hooks, in one place, so routes stay
+ * unaware of it (a login route only exposes its outcome, {@link loginOutcomeOf}):
+ *
+ * - `preValidation` (the body parsed, nothing served yet): the request entry. A login is thus
+ *   audited before anything is verified or issued. When no device takes it, the request fails
+ *   with 500 `internal error` and is not served (fail closed, as Vault).
+ * - `onError`: keeps the error, for its internal reason.
+ * - `onSend` (the answer built, not yet sent): the response entry — and the request entry first
+ *   when the request never reached `preValidation` (a body that is not JSON, a caller refused
+ *   before its body was read). When no device takes it, the answer is replaced by 500
+ *   `internal error` and a token the answer carried is revoked.
+ *
+ * With no device configured nothing is installed: auditing costs nothing when it is off.
+ */
+export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): void => {
+  if (!deps.audit.enabled) return;
+  const states = new WeakMap<FastifyRequest, RequestAudit>();
+
+  const mountOf = (path: string): { mount: AuditMount; login?: string } => {
+    const login = /^auth\/(.+)\/login$/.exec(path)?.[1];
+    if (login !== undefined && deps.mounts.has(login)) {
+      return { mount: { point: `auth/${login}/`, type: 'kubernetes', class: 'auth' }, login };
+    }
+    if (path.startsWith('auth/token/'))
+      return { mount: { point: 'auth/token/', type: 'token', class: 'auth' } };
+    if (path.startsWith('sys/')) return { mount: { point: 'sys/', type: 'system', class: 'secret' } };
+    return { mount: { point: '', type: '', class: '' } };
+  };
+
+  const describe = (request: FastifyRequest, path: string, mount: AuditMount): AuditRequest => {
+    const operation = operationOf(request);
+    const query = request.query as Record<string, unknown> | undefined;
+    const data =
+      operation === 'read' || operation === 'list'
+        ? isPlainObject(query) && Object.keys(query).length > 0
+          ? { ...query }
+          : undefined
+        : isPlainObject(request.body)
+          ? request.body
+          : undefined;
+    return {
+      id: request.id,
+      operation,
+      path,
+      mount,
+      clientToken: clientTokenOf(request),
+      data,
+      remoteAddress: request.ip,
+      remotePort: request.socket?.remotePort,
+    };
+  };
+
+  const stateOf = (request: FastifyRequest, path: string): RequestAudit => {
+    let s = states.get(request);
+    if (s === undefined) {
+      const { mount, login } = mountOf(path);
+      s = {
+        req: describe(request, path, mount),
+        loginMount: login,
+        requestLogged: false,
+        requestFailed: false,
+      };
+      states.set(request, s);
+    }
+    return s;
+  };
+
+  const logRequest = async (s: RequestAudit): Promise<void> => {
+    s.requestLogged = true;
+    try {
+      await deps.audit.logRequest(s.req);
+    } catch (err) {
+      s.requestFailed = true;
+      throw err;
+    }
+  };
+
+  /** authgate's block: the outcome, its internal reason and, for a login, who it was. */
+  const authgateBlock = (
+    request: FastifyRequest,
+    s: RequestAudit,
+    status: number,
+    body: Record<string, unknown> | undefined,
+  ): AuthgateAuditBlock => {
+    const outcome = loginOutcomeOf(request);
+    const block: AuthgateAuditBlock =
+      status < 400
+        ? { outcome: 'ok', reason: 'ok', status }
+        : outcome !== undefined && outcome.outcome !== 'ok'
+          ? { outcome: outcome.outcome, reason: outcome.reason, detail: outcome.detail, status }
+          : {
+              outcome: status === 403 ? 'denied' : 'error',
+              reason: reasonOf(s.error, status),
+              detail: isAuthgateError(s.error) ? s.error.detail : undefined,
+              status,
+            };
+    const mount = s.loginMount;
+    if (mount === undefined) return block;
+    const claimed = outcome !== undefined && 'claimed' in outcome ? outcome.claimed : undefined;
+    const auth = isPlainObject(body?.['auth']) ? body['auth'] : undefined;
+    const meta = isPlainObject(auth?.['metadata']) ? (auth['metadata'] as Record<string, string>) : undefined;
+    // A successful login's identity is the one the verifier proved (Vault's auth.metadata); a
+    // refused one's is only what its JWT claims.
+    const login: AuditLoginSubject =
+      status < 400 && meta !== undefined
+        ? {
+            mount,
+            role: meta['role'],
+            namespace: meta['service_account_namespace'],
+            service_account: meta['service_account_name'],
+            pod: meta['pod_name'],
+            verified: true,
+          }
+        : {
+            mount,
+            role: outcome?.role,
+            namespace: claimed?.namespace,
+            service_account: claimed?.serviceAccount,
+            pod: claimed?.pod,
+            verified: false,
+          };
+    return { ...block, login };
+  };
+
+  const responseOf = (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    s: RequestAudit,
+    body: Record<string, unknown> | undefined,
+  ): AuditResponse => {
+    const errors = Array.isArray(body?.['errors']) ? (body['errors'] as unknown[]).map(String) : [];
+    const warnings = Array.isArray(body?.['warnings'])
+      ? (body['warnings'] as unknown[]).map(String)
+      : undefined;
+    return {
+      auth: isPlainObject(body?.['auth']) ? body['auth'] : undefined,
+      data: isPlainObject(body?.['data']) ? body['data'] : undefined,
+      warnings,
+      error: errors.length > 0 ? errors.join(', ') : undefined,
+      authgate: authgateBlock(request, s, reply.statusCode, body),
+    };
+  };
+
+  app.addHook('preValidation', (request, _reply, done) => {
+    const path = auditedPath(request.url);
+    if (path === undefined) return done();
+    logRequest(stateOf(request, path)).then(() => done(), done);
+  });
+
+  app.addHook('onError', (request, _reply, error, done) => {
+    const path = auditedPath(request.url);
+    if (path !== undefined) stateOf(request, path).error = error;
+    done();
+  });
+
+  app.addHook('preSerialization', (request, _reply, payload, done) => {
+    const s = states.get(request);
+    if (s !== undefined && isPlainObject(payload)) s.body = payload;
+    done(null, payload);
+  });
+
+  app.addHook('onSend', async (request, reply, payload) => {
+    const path = auditedPath(request.url);
+    if (path === undefined) return payload;
+    const s = stateOf(request, path);
+    if (s.requestFailed) return payload;
+    const body = s.body ?? parsePayload(payload);
+    try {
+      if (!s.requestLogged) await logRequest(s);
+      await deps.audit.logResponse(s.req, responseOf(request, reply, s, body));
+      return payload;
+    } catch (err) {
+      request.log.error(
+        { event: 'request.failed', reason: isAuthgateError(err) ? err.reason : 'audit_failed' },
+        'request.failed',
+      );
+      const auth = isPlainObject(body?.['auth']) ? body['auth'] : undefined;
+      const token = auth?.['client_token'];
+      if (typeof token === 'string' && deps.revokeToken !== undefined) {
+        await deps
+          .revokeToken(token)
+          .catch((e: unknown) =>
+            request.log.error(
+              { event: 'audit.revoke_failed', reason: (e as Error).message },
+              'audit.revoke_failed',
+            ),
+          );
+      }
+      void reply.code(500).header('content-type', 'application/json; charset=utf-8');
+      return INTERNAL_ERROR_BODY;
+    }
+  });
+};

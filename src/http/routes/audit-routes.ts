@@ -1,0 +1,90 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { parseLoginFilter, type Audit } from '../../audit/index.js';
+import { badRequest } from '../../errors.js';
+import type { Clock } from '../../lib/clock.js';
+import { truncate } from '../../lib/truncate.js';
+import { requireAdmin, type AdminCheck } from '../client-token.js';
+import { envelope } from '../envelope.js';
+
+/** What the operator's audit endpoints use: the audit part, the admin check and the clock (for `since=1h`). */
+export type AuditRouteDeps = {
+  audit: Pick<Audit, 'hash' | 'logins'>;
+  admin: AdminCheck;
+  clock: Clock;
+};
+
+/** Logins answered when the query names no `limit`. */
+export const DEFAULT_LOGINS_LIMIT = 100;
+
+const HashBody = Type.Object({ input: Type.Optional(Type.String()) }, { additionalProperties: true });
+
+const Filter = Type.Optional(Type.String({ maxLength: 256 }));
+const LoginsQuery = Type.Object(
+  {
+    since: Filter,
+    until: Filter,
+    namespace: Filter,
+    service_account: Filter,
+    role: Filter,
+    mount: Filter,
+    outcome: Filter,
+    reason: Filter,
+    hmac: Filter,
+    device: Filter,
+    limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,6}$' })),
+  },
+  { additionalProperties: true },
+);
+
+/**
+ * The operator's audit endpoints (admin token):
+ *
+ * - `POST|PUT /v1/sys/audit-hash/<device>` `{"input": "…"}` → `hash`: the HMAC that device writes
+ *   for the value, as Vault's `sys/audit-hash`, so that a token's entries can be searched for.
+ *   An unknown device is 400.
+ * - `GET /v1/sys/audit/logins?since=&until=&namespace=&service_account=&role=&mount=&outcome=&reason=&hmac=&device=&limit=`
+ *   → `data.logins`: the most recent logins (default 100, at most 1000) of a `redis` device's
+ *   stream that match, oldest first. authgate's own (Vault has no such endpoint).
+ */
+export const registerAuditRoutes = (app: FastifyInstance, deps: AuditRouteDeps): void => {
+  // The right is checked before the body is read, as on the token operator endpoints.
+  const adminFirst = async (request: FastifyRequest): Promise<void> => {
+    requireAdmin(request, deps.admin);
+  };
+
+  app.route({
+    method: ['POST', 'PUT'],
+    url: '/v1/sys/audit-hash/:device',
+    schema: { body: HashBody },
+    onRequest: adminFirst,
+    handler: async (request) => {
+      const { device } = request.params as { device: string };
+      const input = (request.body as { input?: string } | undefined)?.input;
+      if (input === undefined) throw badRequest('missing input', 'missing_input');
+      const hash = await deps.audit.hash(device, input);
+      if (hash === undefined)
+        throw badRequest(`unknown audit device "${truncate(device)}"`, 'unknown_audit_device');
+      // Vault answers sys paths with the value at the top level and in `data`.
+      return { ...envelope(request.id, { data: { hash }, mountType: 'system' }), hash };
+    },
+  });
+
+  app.route({
+    method: ['GET'],
+    url: '/v1/sys/audit/logins',
+    schema: { querystring: LoginsQuery },
+    onRequest: adminFirst,
+    handler: async (request) => {
+      const q = request.query as Record<string, string | undefined>;
+      const filter = parseLoginFilter(q, deps.clock.nowMs());
+      const limit = q['limit'] === undefined ? DEFAULT_LOGINS_LIMIT : Number(q['limit']);
+      if (limit < 1) throw badRequest('invalid limit: expected 1 to 1000', 'bad_filter');
+      const logins = await deps.audit.logins(filter, {
+        limit,
+        ...(q['device'] === undefined ? {} : { device: q['device'] }),
+      });
+      return envelope(request.id, { data: { logins, count: logins.length }, mountType: 'system' });
+    },
+  });
+};

@@ -1,0 +1,93 @@
+import { createRequire } from 'node:module';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from './helpers/harness.js';
+
+type Family = {
+  name: string;
+  type: string;
+  metrics: Array<{ labels?: Record<string, string>; value?: string; count?: string }>;
+};
+const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-format') as (
+  text: string,
+) => Family[];
+
+const exporter = new InMemorySpanExporter();
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({ telemetry: { traces: exporter } });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const metrics = async () => {
+  const res = await h.server.app.inject({ method: 'GET', url: '/metrics' });
+  expect(res.statusCode).toBe(200);
+  expect(res.headers['content-type']).toMatch(/^text\/plain/);
+  return parsePrometheus(res.body);
+};
+const value = (families: Family[], name: string, labels: Record<string, string>) =>
+  Number(
+    families
+      .find((f) => f.name === name)
+      ?.metrics.find((m) => Object.entries(labels).every(([k, v]) => m.labels?.[k] === v))?.value ?? 0,
+  );
+
+describe('telemetry of a login', () => {
+  it('counts logins by outcome and reason, and TokenReview calls, cache hits and misses', async () => {
+    const jwt = await h.podToken();
+    expect((await h.login('kubernetes', { role: 'nginx', jwt })).status).toBe(200);
+    expect((await h.login('kubernetes', { role: 'nginx', jwt })).status).toBe(200);
+    expect(
+      (await h.login('kubernetes', { role: 'nginx', jwt: await h.podToken({ audiences: ['other'] }) }))
+        .status,
+    ).toBe(403);
+    expect((await h.login('kubernetes', { role: 'nope', jwt })).status).toBe(400);
+    const families = await metrics();
+    expect(
+      value(families, 'authgate_logins_total', { mount: 'kubernetes', role: 'nginx', outcome: 'ok' }),
+    ).toBe(2);
+    expect(
+      value(families, 'authgate_logins_total', {
+        mount: 'kubernetes',
+        role: 'nginx',
+        outcome: 'denied',
+        reason: 'audience_mismatch',
+      }),
+    ).toBe(1);
+    // An unknown role is not a label value: it would let clients mint series.
+    expect(
+      value(families, 'authgate_logins_total', {
+        mount: 'kubernetes',
+        role: 'unknown',
+        reason: 'role_not_found',
+      }),
+    ).toBe(1);
+    expect(value(families, 'authgate_tokenreview_calls_total', { mount: 'kubernetes' })).toBe(1);
+    expect(value(families, 'authgate_verification_cache_misses_total', { mount: 'kubernetes' })).toBe(1);
+    expect(value(families, 'authgate_verification_cache_hits_total', { mount: 'kubernetes' })).toBe(1);
+    expect(families.find((f) => f.name === 'authgate_login_duration_seconds')?.type).toBe('HISTOGRAM');
+  });
+
+  it('traces a login: a server span with child spans for verification (hit or miss) and the TokenReview call', async () => {
+    exporter.reset();
+    const jwt = await h.podToken();
+    const res = await h.server.app.inject({
+      method: 'POST',
+      url: '/v1/auth/kubernetes/login',
+      payload: JSON.stringify({ role: 'nginx', jwt }),
+      headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' },
+    });
+    expect(res.statusCode).toBe(200);
+    const spans = exporter.getFinishedSpans();
+    const server = spans.find((s) => s.attributes['http.route'] === '/v1/auth/kubernetes/login');
+    expect(server?.spanContext().traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
+    const verify = spans.find((s) => s.name === 'authgate.verify');
+    expect(verify?.attributes['authgate.cache']).toBe('miss');
+    expect(verify?.parentSpanContext?.spanId).toBe(server?.spanContext().spanId);
+    const review = spans.find((s) => s.name === 'k8s.tokenreview');
+    expect(review?.parentSpanContext?.spanId).toBe(verify?.spanContext().spanId);
+  });
+});
