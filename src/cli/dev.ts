@@ -60,6 +60,8 @@ export const setUpDev = async (opts: {
   redisUrl?: string;
   /** Audit to this file (a `file` device named `file`). */
   auditFile?: string;
+  /** Serve /metrics (default true). */
+  metrics?: boolean;
 }): Promise<DevSetup> => {
   const cluster = await startDevCluster({ port: opts.clusterPort ?? 0 });
   seedFirstSetup(cluster);
@@ -87,6 +89,7 @@ export const setUpDev = async (opts: {
     {
       listener: { address: opts.address, port: opts.port },
       ...(opts.redisUrl === undefined ? {} : { store: { type: 'redis', redis: { url: opts.redisUrl } } }),
+      ...(opts.metrics === false ? { telemetry: { metrics: false } } : {}),
       ...(opts.auditFile === undefined
         ? {}
         : { audit: { file: { type: 'file', path: resolve(opts.auditFile) } } }),
@@ -140,6 +143,7 @@ export const runDev = async (argv: string[]): Promise<number> => {
       'cluster-port': { type: 'string', default: '0' },
       redis: { type: 'string' },
       'audit-file': { type: 'string' },
+      metrics: { type: 'string', default: 'on' },
     },
   });
   const setup = await setUpDev({
@@ -148,6 +152,7 @@ export const runDev = async (argv: string[]): Promise<number> => {
     clusterPort: Number(values['cluster-port']),
     ...(values.redis === undefined ? {} : { redisUrl: values.redis }),
     ...(values['audit-file'] === undefined ? {} : { auditFile: values['audit-file'] }),
+    metrics: values.metrics !== 'off',
   });
   let server: Awaited<ReturnType<typeof startServer>>;
   try {

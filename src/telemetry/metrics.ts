@@ -1,4 +1,4 @@
-import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Meter } from '@opentelemetry/api';
 
 /** What a verifier reports; the counters are read when metrics are collected, not on the hot path. */
 export type VerifierSource = {
@@ -16,12 +16,19 @@ export type MetricSources = {
 /** Login outcome labels. All low-cardinality: a role is a configured role or `unknown`. */
 export type LoginLabels = { mount: string; role: string; outcome: string; reason: string };
 
+/** Shared attribute objects of the duration histogram, one per outcome. */
+const OUTCOME_ATTRIBUTES: Record<string, { outcome: string }> = {
+  ok: { outcome: 'ok' },
+  denied: { outcome: 'denied' },
+  error: { outcome: 'error' },
+};
+
 // Seconds; a cached login takes well under a millisecond, a TokenReview a few.
 const LOGIN_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /**
  * authgate's metrics (names as Prometheus shows them):
- * - `authgate_logins_total{mount,role,outcome,reason}` and `authgate_login_duration_seconds{mount,outcome}`;
+ * - `authgate_logins_total{mount,role,outcome,reason}` and `authgate_login_duration_seconds{outcome}`;
  * - `authgate_tokenreview_calls_total`, `authgate_jwks_fetches_total`, `authgate_upstream_errors_total`,
  *   `authgate_verification_cache_hits_total`, `…_misses_total` (all `{mount}`), read from the
  *   verifiers' own counters at collection time, so verification pays nothing for them;
@@ -29,9 +36,15 @@ const LOGIN_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
  * Names, pods and addresses never become labels.
  */
 export const createMetrics = (meter: Meter, sources: MetricSources) => {
-  const logins = meter.createCounter('authgate_logins', {
-    description: 'Login attempts by outcome and reason',
-  });
+  // Login counts live in a plain Map and are observed at collection time: the SDK hashes an
+  // attribute set on every add(), which measured at ~15 % of a cached login's CPU.
+  const loginCounts = new Map<string, { labels: LoginLabels; count: number }>();
+  meter
+    .createObservableCounter('authgate_logins', { description: 'Login attempts by outcome and reason' })
+    .addCallback((result) => {
+      for (const { labels, count } of loginCounts.values()) result.observe(count, labels);
+    });
+  // One attribute with three values: hashing it is cheap (per-mount latency is in the traces).
   const duration = meter.createHistogram('authgate_login_duration_seconds', {
     description: 'Time to answer a login, seconds',
     advice: { explicitBucketBoundaries: LOGIN_BUCKETS },
@@ -88,9 +101,11 @@ export const createMetrics = (meter: Meter, sources: MetricSources) => {
   return {
     /** Records one login; `seconds` is the time to answer it. */
     login: (labels: LoginLabels, seconds: number): void => {
-      const attrs: Attributes = labels;
-      logins.add(1, attrs);
-      duration.record(seconds, { mount: labels.mount, outcome: labels.outcome });
+      const key = `${labels.mount}\u0000${labels.role}\u0000${labels.outcome}\u0000${labels.reason}`;
+      const entry = loginCounts.get(key);
+      if (entry === undefined) loginCounts.set(key, { labels: { ...labels }, count: 1 });
+      else entry.count++;
+      duration.record(seconds, OUTCOME_ATTRIBUTES[labels.outcome] ?? { outcome: labels.outcome });
     },
     storeError: (): void => storeErrors.add(1),
     auditFailure: (device: string): void => auditFailures.add(1, { device }),

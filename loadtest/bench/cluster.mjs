@@ -1,0 +1,168 @@
+/**
+ * The dev cluster's Kubernetes API, as the bench uses it: pods, pod-bound service-account tokens
+ * (TokenRequest) and the published keys; and one login against the gateway, for warming caches and
+ * for sanity checks. Everything over real HTTP with the admin bearer.
+ */
+
+/** Namespace, service account and audience of the dev role `nginx` (src/cli/dev.ts). */
+export const DEV_LOGIN = { namespace: 'test', serviceAccount: 'nginx', audience: 'vault', role: 'nginx' };
+
+/** Lifetime asked for each minted token, seconds: far longer than any bench run. */
+const TOKEN_SECONDS = 7200;
+
+const http = globalThis.fetch;
+
+/**
+ * Runs `task(i)` for i in [0, count) with at most `concurrency` in flight; resolves the results in
+ * order of i. The first rejection rejects the whole (remaining tasks are not started).
+ *
+ * @template T
+ * @param {number} count
+ * @param {number} concurrency
+ * @param {(i: number) => Promise<T>} task
+ * @returns {Promise<T[]>}
+ */
+export const mapLimit = async (count, concurrency, task) => {
+  const out = new Array(count);
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (!failed && next < count) {
+      const i = next++;
+      try {
+        out[i] = await task(i);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+  return out;
+};
+
+/**
+ * A client of one dev cluster.
+ *
+ * @param {{ clusterUrl: string, clusterAdminToken: string }} dev
+ */
+export const createClusterClient = (dev) => {
+  const headers = {
+    authorization: `Bearer ${dev.clusterAdminToken}`,
+    'content-type': 'application/json',
+  };
+  const call = async (method, path, body, expected) => {
+    const res = await http(`${dev.clusterUrl}${path}`, {
+      method,
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const text = await res.text();
+    if (res.status !== expected) {
+      throw new Error(`${method} ${path}: HTTP ${res.status} (expected ${expected}): ${text.slice(0, 300)}`);
+    }
+    return JSON.parse(text);
+  };
+  const { namespace, serviceAccount, audience } = DEV_LOGIN;
+
+  return {
+    /**
+     * Creates pods `<prefix>-0` … `<prefix>-<count-1>` in the dev namespace, running as the dev
+     * service account. Rejects on any non-201 (a name that exists answers 409).
+     *
+     * @param {string} prefix
+     * @param {number} count
+     * @returns {Promise<string[]>} the pod names
+     */
+    createPods: async (prefix, count) => {
+      const names = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
+      await mapLimit(count, 8, (i) =>
+        call(
+          'POST',
+          `/api/v1/namespaces/${namespace}/pods`,
+          {
+            metadata: { name: names[i] },
+            spec: { serviceAccountName: serviceAccount, nodeName: 'worker-1' },
+          },
+          201,
+        ),
+      );
+      return names;
+    },
+
+    /**
+     * Mints `count` distinct pod-bound RS256 tokens (audience `vault`, 2 h), round-robin over
+     * `pods`, `concurrency` TokenRequests in flight. Every token is unique (its own jti and iat).
+     *
+     * @param {{ count: number, pods: string[], concurrency?: number }} opts
+     * @returns {Promise<string[]>}
+     */
+    mintTokens: async ({ count, pods, concurrency = 16 }) => {
+      const tokens = await mapLimit(count, concurrency, async (i) => {
+        const res = await call(
+          'POST',
+          `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`,
+          {
+            spec: {
+              audiences: [audience],
+              expirationSeconds: TOKEN_SECONDS,
+              boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pods[i % pods.length] },
+            },
+          },
+          201,
+        );
+        return /** @type {string} */ (res.status.token);
+      });
+      if (new Set(tokens).size !== tokens.length) throw new Error('the dev cluster minted a token twice');
+      return tokens;
+    },
+
+    /** The cluster's `/openid/v1/jwks` document, as text. */
+    jwks: async () => {
+      const res = await http(`${dev.clusterUrl}/openid/v1/jwks`);
+      if (res.status !== 200) throw new Error(`GET /openid/v1/jwks: HTTP ${res.status}`);
+      return res.text();
+    },
+  };
+};
+
+/**
+ * The request body of a login with `jwt`, exactly as every scenario sends it.
+ *
+ * @param {string} jwt
+ */
+export const loginBody = (jwt) => JSON.stringify({ role: DEV_LOGIN.role, jwt });
+
+/**
+ * POSTs `body` to `url` and checks the status; resolves the parsed JSON response.
+ *
+ * @param {string} url
+ * @param {string} body
+ * @param {number} expected
+ */
+export const postJson = async (url, body, expected) => {
+  const res = await http(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const text = await res.text();
+  if (res.status !== expected) {
+    throw new Error(`POST ${url}: HTTP ${res.status} (expected ${expected}): ${text.slice(0, 300)}`);
+  }
+  return text === '' ? undefined : JSON.parse(text);
+};
+
+/**
+ * Logs in once with each body (`concurrency` in flight), checking for a 200 with a client token:
+ * how a scenario fills a verifier's cache before it is measured.
+ *
+ * @param {string} url  gateway base URL
+ * @param {string} path  login path
+ * @param {string[]} bodies
+ * @param {number} [concurrency]
+ */
+export const loginEach = async (url, path, bodies, concurrency = 8) => {
+  await mapLimit(bodies.length, concurrency, async (i) => {
+    const res = await postJson(`${url}${path}`, bodies[i], 200);
+    if (typeof res?.auth?.client_token !== 'string') {
+      throw new Error(`POST ${path}: 200 without auth.client_token`);
+    }
+  });
+};

@@ -1,0 +1,151 @@
+/**
+ * The bench's options: flags, then `BENCH_*` environment variables, then defaults (or the
+ * `--quick` set). Validated once, up front; a bad value throws with the option's name.
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { SCENARIOS } from './scenarios.mjs';
+
+/** `--help`. */
+export const USAGE = `Usage: npm run bench [-- options]   (or: node loadtest/bench/run.mjs [options] after npm run build)
+
+  --connections N             concurrent connections (env BENCH_CONNECTIONS; default 50)
+  --runs N                    measured runs per scenario, median reported (BENCH_RUNS; default 3)
+  --duration-seconds S        length of a measured run (BENCH_DURATION_SECONDS; default 6)
+  --warmup-seconds S          unmeasured warm-up run before the first (BENCH_WARMUP_SECONDS; default 2)
+  --distinct-tokens N         logins per run of jwks with distinct tokens (BENCH_DISTINCT_TOKENS; default 15000)
+  --hot-tokens N              token pool of the cache-hit scenarios (BENCH_HOT_TOKENS; default 100)
+  --max-foreign-cpu-percent P a run during which the rest of the machine (other processes, steal) used
+                              more than P % of a core is repeated (BENCH_MAX_FOREIGN_CPU_PERCENT; default 25)
+  --max-retries N             disturbed runs repeated per scenario (BENCH_MAX_RETRIES; default 2)
+  --scenarios ID,ID           run only these (${SCENARIOS.map((s) => s.id).join(', ')})
+  --quick                     smoke run: 1 short run per scenario, small pools; docs not written
+  --docs / --no-docs          write docs/benchmarks.md (default: yes, unless --quick or --scenarios)
+  --json FILE                 also write every run's raw numbers to FILE
+  --cpu-prof-dir DIR          run authgate with node --cpu-prof, profiles into DIR (written at exit)
+  -h, --help
+`;
+
+/** The defaults: about 3 minutes on 2 cores, token minting included. */
+const DEFAULTS = {
+  connections: 50,
+  runs: 3,
+  durationSeconds: 6,
+  warmupSeconds: 2,
+  distinctTokens: 15_000,
+  distinctWarmupTokens: 5000,
+  verifyPoolTokens: 5000,
+  hotTokens: 100,
+  spareRuns: 1,
+  pods: 20,
+};
+/** `--quick`: a smoke run of well under a minute; its numbers are not worth publishing. */
+const QUICK = {
+  ...DEFAULTS,
+  runs: 1,
+  durationSeconds: 2,
+  warmupSeconds: 1,
+  distinctTokens: 2000,
+  distinctWarmupTokens: 500,
+  verifyPoolTokens: 1000,
+  hotTokens: 20,
+};
+
+/** Reads a positive integer option: flag, then env, then default; throws with the option name. */
+const positiveInt = (name, flag, envName, fallback) => {
+  const raw = flag ?? process.env[envName];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
+  return n;
+};
+
+/** As {@link positiveInt}, 0 allowed. */
+const nonNegativeInt = (name, flag, envName, fallback) =>
+  flag === '0' || (flag === undefined && process.env[envName] === '0')
+    ? 0
+    : positiveInt(name, flag, envName, fallback);
+
+/**
+ * Parses the command line (without node and the script).
+ *
+ * @param {string[]} argv
+ */
+export const parseOptions = (argv) => {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      connections: { type: 'string' },
+      runs: { type: 'string' },
+      'duration-seconds': { type: 'string' },
+      'warmup-seconds': { type: 'string' },
+      'distinct-tokens': { type: 'string' },
+      'hot-tokens': { type: 'string' },
+      'max-foreign-cpu-percent': { type: 'string' },
+      'max-retries': { type: 'string' },
+      scenarios: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      docs: { type: 'boolean' },
+      'no-docs': { type: 'boolean' },
+      json: { type: 'string' },
+      'cpu-prof-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  const base = values.quick ? QUICK : DEFAULTS;
+  const only = values.scenarios?.split(',').map((s) => s.trim());
+  const unknown = only?.filter((id) => !SCENARIOS.some((s) => s.id === id)) ?? [];
+  if (unknown.length > 0) throw new Error(`unknown scenario(s): ${unknown.join(', ')}`);
+  const bench = {
+    connections: positiveInt('connections', values.connections, 'BENCH_CONNECTIONS', base.connections),
+    runs: positiveInt('runs', values.runs, 'BENCH_RUNS', base.runs),
+    durationSeconds: positiveInt(
+      'duration-seconds',
+      values['duration-seconds'],
+      'BENCH_DURATION_SECONDS',
+      base.durationSeconds,
+    ),
+    warmupSeconds: positiveInt(
+      'warmup-seconds',
+      values['warmup-seconds'],
+      'BENCH_WARMUP_SECONDS',
+      base.warmupSeconds,
+    ),
+    distinctTokens: positiveInt(
+      'distinct-tokens',
+      values['distinct-tokens'],
+      'BENCH_DISTINCT_TOKENS',
+      base.distinctTokens,
+    ),
+    distinctWarmupTokens: base.distinctWarmupTokens,
+    verifyPoolTokens: base.verifyPoolTokens,
+    hotTokens: positiveInt('hot-tokens', values['hot-tokens'], 'BENCH_HOT_TOKENS', base.hotTokens),
+    spareRuns: base.spareRuns,
+    pods: base.pods,
+    authgateNodeArgs:
+      values['cpu-prof-dir'] === undefined
+        ? []
+        : ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof-dir'])}`],
+  };
+  if (bench.connections > bench.distinctWarmupTokens || bench.connections > bench.distinctTokens) {
+    throw new Error('--connections may not exceed the logins of a run (autocannon needs one per connection)');
+  }
+  const docs = values['no-docs'] ? false : (values.docs ?? (!values.quick && only === undefined));
+  const gate = {
+    maxForeignCpuPercent: positiveInt(
+      'max-foreign-cpu-percent',
+      values['max-foreign-cpu-percent'],
+      'BENCH_MAX_FOREIGN_CPU_PERCENT',
+      25,
+    ),
+    maxRetries: nonNegativeInt('max-retries', values['max-retries'], 'BENCH_MAX_RETRIES', 2),
+  };
+  return {
+    help: values.help,
+    bench,
+    gate,
+    scenarios: only === undefined ? SCENARIOS : SCENARIOS.filter((s) => only.includes(s.id)),
+    docs,
+    json: values.json,
+  };
+};
