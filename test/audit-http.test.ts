@@ -194,6 +194,9 @@ describe('failing closed', () => {
       expect(capture.events('audit.device_failed')).toHaveLength(1);
       expect(capture.events('audit.device_failed')[0]).toMatchObject({ device: 'broken', type: 'file' });
       expect(String(capture.events('audit.device_failed')[0]?.['reason'])).toMatch(/EISDIR/);
+      // Every failed entry is counted (the log says it once; the metric counts them all).
+      const metrics = await h.server.app.inject({ method: 'GET', url: '/metrics' });
+      expect(metrics.body).toMatch(/^authgate_audit_failures_total\{device="broken"\} ([4-9]|\d\d)$/m);
     } finally {
       await h.close();
     }

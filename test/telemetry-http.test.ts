@@ -69,6 +69,8 @@ describe('telemetry of a login', () => {
     expect(value(families, 'authgate_verification_cache_misses_total', { mount: 'kubernetes' })).toBe(1);
     expect(value(families, 'authgate_verification_cache_hits_total', { mount: 'kubernetes' })).toBe(1);
     expect(families.find((f) => f.name === 'authgate_login_duration_seconds')?.type).toBe('HISTOGRAM');
+    // Two tokens issued, none revoked or expired: the embedded store counts them.
+    expect(value(families, 'authgate_live_tokens', {})).toBe(2);
   });
 
   it('traces a login: a server span with child spans for verification (hit or miss) and the TokenReview call', async () => {

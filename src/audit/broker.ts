@@ -20,6 +20,8 @@ export type AuditBrokerDeps = {
   salts: Pick<SaltSource, 'saltOf'>;
   clock: Clock;
   log: Pick<Logger, 'warn' | 'info'>;
+  /** Called for every entry a device failed to write (for `authgate_audit_failures_total`); never throws. */
+  onDeviceFailure?: (device: string) => void;
 };
 
 /** Vault's answer when no device could log: the client sees 500 `internal error` only. */
@@ -90,6 +92,11 @@ export const createAuditBroker = (deps: AuditBrokerDeps) => {
         log.info({ event: 'audit.device_recovered', device: name, type }, 'audit.device_recovered');
       return true;
     } catch (err) {
+      try {
+        deps.onDeviceFailure?.(name);
+      } catch {
+        // Telemetry never throws into its host.
+      }
       if (!failing.has(name)) {
         failing.add(name);
         const reason = err instanceof Error ? err.message : String(err);

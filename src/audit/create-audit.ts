@@ -17,6 +17,8 @@ export type AuditDeps = {
   log: Pick<Logger, 'warn' | 'info'>;
   /** Where `stdout` devices write; default `process.stdout`. */
   stdout?: NodeJS.WritableStream;
+  /** Called for every entry a device failed to write. */
+  onDeviceFailure?: (device: string) => void;
 };
 
 /** Most logins `logins` returns at once. */
@@ -45,6 +47,7 @@ export const createAudit = (devices: readonly AuditDeviceConfig[], deps: AuditDe
     salts: createSaltSource({ store: deps.store, keys: deps.keys }),
     clock: deps.clock,
     log: deps.log,
+    ...(deps.onDeviceFailure ? { onDeviceFailure: deps.onDeviceFailure } : {}),
   });
   const streams = devices.filter((d) => d.type === 'redis');
   /** A store that cannot answer is a dependency down (503), never a bug. */

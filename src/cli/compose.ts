@@ -93,11 +93,14 @@ export const composeServer = (
     isAdmin: (token: string) => adminHmac !== undefined && safeEqual(hmacB64(key, token), adminHmac),
   };
 
+  const memoryStore =
+    options.store === undefined && config.store.type === 'memory' ? createMemoryStore({ clock }) : undefined;
   const store =
     options.store ??
-    (config.store.type === 'redis'
-      ? createRedisStore(config.store.redis, { log: log.child({ part: 'store' }) })
-      : createMemoryStore({ clock }));
+    memoryStore ??
+    createRedisStore((config.store as Extract<AuthgateConfig['store'], { type: 'redis' }>).redis, {
+      log: log.child({ part: 'store' }),
+    });
   const keys = createKeys(config.store.keyPrefix);
   const tokens = createTokenService({ store, keys, clock, serverKey });
   // Replicas share TokenReview results through the store; one process keeps them in memory.
@@ -142,12 +145,27 @@ export const composeServer = (
   const login = createLoginService({ mounts, tokens, clock, log, entityKey: serverKey });
   const revocation = createRevocationService({ tokens, caches: reviewCaches });
   const verifiers = new Map([...mounts].map(([path, m]) => [path, m.verifier]));
+  const telemetry = createTelemetry({
+    version: VERSION,
+    prometheus: config.telemetry.metrics,
+    ...options.telemetry,
+    onError: (err) =>
+      log.warn({ event: 'telemetry.failed', reason: (err as Error).message }, 'telemetry.failed'),
+  });
+  const metrics = createMetrics(telemetry.meter, {
+    verifiers: [...verifiers].map(([mount, v]) => ({ mount, mode: v.mode, stats: () => v.stats() })),
+    // Counted only where it is cheap: the embedded store holds nothing but live entries. Redis
+    // would need a SCAN per scrape, so there the gauge is absent (see docs/operations.md).
+    ...(memoryStore === undefined ? {} : { liveTokens: async () => memoryStore.countPrefix(keys.token('')) }),
+  });
+
   const audit = createAudit(config.audit, {
     store,
     keys,
     clock,
     log: log.child({ part: 'audit' }),
     ...(options.auditStdout === undefined ? {} : { stdout: options.auditStdout }),
+    onDeviceFailure: (device) => metrics.auditFailure(device),
   });
 
   const readiness = async () => {
@@ -166,17 +184,6 @@ export const composeServer = (
     // Only the store is critical: without it nothing can be served; an upstream blip still leaves cached logins and every token endpoint working.
     return { ready: Object.keys(failing).length === 0, failing, critical: 'store' in failing };
   };
-
-  const telemetry = createTelemetry({
-    version: VERSION,
-    prometheus: config.telemetry.metrics,
-    ...options.telemetry,
-    onError: (err) =>
-      log.warn({ event: 'telemetry.failed', reason: (err as Error).message }, 'telemetry.failed'),
-  });
-  const metrics = createMetrics(telemetry.meter, {
-    verifiers: [...verifiers].map(([mount, v]) => ({ mount, mode: v.mode, stats: () => v.stats() })),
-  });
 
   const app = buildApp(
     config,

@@ -35,6 +35,8 @@ export type MemoryStore = Store & {
    * tests that read the raw store.
    */
   entries(): Array<[string, string]>;
+  /** How many live entries have keys starting with `prefix` (O(entries): for a metric scrape). */
+  countPrefix(prefix: string): number;
 };
 
 /**
@@ -179,6 +181,12 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       bus.removeAllListeners();
     },
     size: () => data.size + sets.size + streams.size,
+    countPrefix: (prefix) => {
+      const now = clock.nowMs();
+      let n = 0;
+      for (const [k, e] of data) if (e.expiresAtMs > now && k.startsWith(prefix)) n++;
+      return n;
+    },
     sweep,
     entries: () => {
       sweep();
