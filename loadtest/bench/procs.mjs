@@ -3,6 +3,7 @@
  * always killed again (normal end, error, SIGINT), plus their CPU time and RSS read from /proc.
  */
 import { spawn, execFileSync } from 'node:child_process';
+import { createServer } from 'node:net';
 import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 // Timers are imported, not global: loadtest/'s lint config declares only process and console.
@@ -68,16 +69,17 @@ export const stopAll = async (graceMs) => {
  */
 
 /**
- * Spawns `node <args>` in the repository root and resolves when a stdout line matches `ready`
- * (its first capture group is returned as `address`). Rejects, with the child's output, when the
- * child exits first or does not print the line within {@link START_TIMEOUT_MS}.
+ * Spawns `<command> <args>` (default command: this node) in `cwd` (default: the repository root)
+ * as a tracked child, and resolves when a stdout line matches `ready` (its first capture group, if
+ * any, is returned as `address`). Rejects, with the child's output, when the child exits first or
+ * does not print the line within {@link START_TIMEOUT_MS}.
  *
- * @param {{ name: string, args: string[], cwd?: string, env?: Record<string, string>, ready: RegExp }} spec
+ * @param {{ name: string, command?: string, args: string[], cwd?: string, env?: Record<string, string>, ready: RegExp }} spec
  * @returns {Promise<Child & { address: string }>}
  */
-export const startNode = (spec) =>
+export const startChild = (spec) =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, spec.args, {
+    const child = spawn(spec.command ?? process.execPath, spec.args, {
       cwd: spec.cwd ?? REPO_ROOT,
       env: { ...process.env, ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -174,14 +176,14 @@ export const snapshotBuild = (dir) => {
 /**
  * Starts `node bin/authgate.js dev --port 0` from `appDir` (a {@link snapshotBuild}) with
  * `AUTHGATE_LOG_LEVEL=warn` and reads its state file. `nodeArgs` go before the script (e.g.
- * `--cpu-prof`).
+ * `--cpu-prof`), `devArgs` after `dev` (e.g. `--redis URL`).
  *
- * @param {{ appDir: string, stateDir: string, nodeArgs?: string[] }} opts
+ * @param {{ appDir: string, stateDir: string, nodeArgs?: string[], devArgs?: string[] }} opts
  * @returns {Promise<DevGateway>}
  */
 export const startDevGateway = async ({ appDir, stateDir, nodeArgs = [], devArgs = [] }) => {
   const statePath = join(stateDir, `authgate-dev-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
-  const child = await startNode({
+  const child = await startChild({
     name: 'authgate dev',
     cwd: appDir,
     args: [...nodeArgs, 'bin/authgate.js', 'dev', '--port', '0', '--cluster-port', '0', ...devArgs],
@@ -212,7 +214,7 @@ export const startDevGateway = async ({ appDir, stateDir, nodeArgs = [], devArgs
  * @returns {Promise<Child & { url: string }>}
  */
 export const startBaseline = async ({ jwks }) => {
-  const child = await startNode({
+  const child = await startChild({
     name: 'baseline server',
     args: ['loadtest/bench/baseline-server.mjs'],
     env: { BENCH_BASELINE_JWKS: jwks },
@@ -231,6 +233,34 @@ const readProc = (pid, file) => {
     }
     throw err;
   }
+};
+
+/** A TCP port on 127.0.0.1 that was free a moment ago (for servers that cannot take port 0). */
+const freePort = () =>
+  new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = /** @type {import('node:net').AddressInfo} */ (probe.address());
+      probe.close(() => resolve(port));
+    });
+  });
+
+/**
+ * Starts a private `redis-server` on 127.0.0.1 (a free port, no persistence) as a tracked child,
+ * so that it is stopped with the others on every way out. Resolves once it accepts connections.
+ *
+ * @returns {Promise<Child & { url: string }>}
+ */
+export const startRedis = async () => {
+  const port = await freePort();
+  const child = await startChild({
+    name: 'redis-server',
+    command: 'redis-server',
+    args: ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ready: /Ready to accept connections/,
+  });
+  return { ...child, url: `redis://127.0.0.1:${port}` };
 };
 
 let clockTicks;

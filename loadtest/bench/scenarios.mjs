@@ -6,7 +6,7 @@
  * mount type, a Redis store) is one more entry here.
  */
 import { createClusterClient, loginBody, loginEach, postJson } from './cluster.mjs';
-import { startBaseline, startDevGateway } from './procs.mjs';
+import { startBaseline, startDevGateway, startRedis } from './procs.mjs';
 
 /** Login paths of the two dev mounts (src/cli/dev.ts). */
 const JWKS_LOGIN = '/v1/auth/kubernetes-jwks/login';
@@ -76,11 +76,12 @@ const durationPlan = (opts, bodies, phase) => ({
 });
 
 /**
- * Starts `authgate dev`, creates `opts.pods` pods and mints `count` distinct tokens. On failure
- * the process is stopped before the error propagates.
+ * Starts `authgate dev` (with `devArgs`), creates `opts.pods` pods and mints `count` distinct
+ * tokens. On failure the process is stopped before the error propagates.
  *
  * @param {BenchOptions} opts
  * @param {number} count
+ * @param {string[]} [devArgs]
  */
 const gatewayWithTokens = async (opts, count, devArgs = []) => {
   const dev = await startDevGateway({
@@ -130,6 +131,9 @@ const baselineWithTokens = async (opts, count) => {
  *
  * @param {BenchOptions} opts
  * @param {string} path
+ * @param {string[]} [devArgs]  for `authgate dev`
+ * @param {{ facts: Record<string, string>, close: () => Promise<void> }} [extra]  more facts for
+ *   the report, and what to stop after the gateway (e.g. its Redis)
  * @returns {Promise<Fixture>}
  */
 const hotLogin = async (opts, path, devArgs = [], extra = { facts: {}, close: async () => {} }) => {
@@ -151,42 +155,6 @@ const hotLogin = async (opts, path, devArgs = [], extra = { facts: {}, close: as
       await dev.stop();
       await extra.close();
     },
-  };
-};
-
-/** A private redis-server on a free port (no persistence), for the Redis-store scenario. */
-const startRedis = async () => {
-  const { createServer } = await import('node:net');
-  const { spawn } = await import('node:child_process');
-  const port = await new Promise((resolve) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const p = srv.address().port;
-      srv.close(() => resolve(p));
-    });
-  });
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: ['ignore', 'pipe', 'ignore'],
-    },
-  );
-  await new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      if (out.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}`)));
-  });
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      }),
   };
 };
 
