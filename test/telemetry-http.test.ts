@@ -91,5 +91,11 @@ describe('telemetry of a login', () => {
     expect(verify?.parentSpanContext?.spanId).toBe(server?.spanContext().spanId);
     const review = spans.find((s) => s.name === 'k8s.tokenreview');
     expect(review?.parentSpanContext?.spanId).toBe(verify?.spanContext().spanId);
+    // The audit entries and the store writes of the login are children of the request too.
+    for (const name of ['audit.request', 'audit.response', 'store.batch']) {
+      expect(spans.find((s) => s.name === name)?.parentSpanContext?.spanId, name).toBe(
+        server?.spanContext().spanId,
+      );
+    }
   });
 });

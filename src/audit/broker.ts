@@ -1,3 +1,4 @@
+import { withSpan } from '../lib/tracing.js';
 import type { AuditDeviceConfig } from '../config/index.js';
 import { AuthgateError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
@@ -133,8 +134,8 @@ export const createAuditBroker = (deps: AuditBrokerDeps) => {
      */
     logRequest: (req: AuditRequest): Promise<void> => {
       const time = now();
-      return toAll((d, hash) =>
-        JSON.stringify(formatRequestEntry(time, req, blockOf(req, d.name, hash), hash)),
+      return withSpan('audit.request', { 'authgate.audit.devices': deps.devices.length }, () =>
+        toAll((d, hash) => JSON.stringify(formatRequestEntry(time, req, blockOf(req, d.name, hash), hash))),
       );
     },
 
@@ -144,8 +145,10 @@ export const createAuditBroker = (deps: AuditBrokerDeps) => {
      */
     logResponse: (req: AuditRequest, res: AuditResponse): Promise<void> => {
       const time = now();
-      return toAll((d, hash) =>
-        JSON.stringify(formatResponseEntry(time, req, blockOf(req, d.name, hash), res, hash, d)),
+      return withSpan('audit.response', { 'authgate.audit.devices': deps.devices.length }, () =>
+        toAll((d, hash) =>
+          JSON.stringify(formatResponseEntry(time, req, blockOf(req, d.name, hash), res, hash, d)),
+        ),
       );
     },
 

@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../lib/clock.js';
+import { traced } from './traced.js';
 import type { BatchOp, SetOptions, Store, StreamEntry, StreamRangeOptions } from './store.js';
 
 type Entry = { value: string; expiresAtMs: number };
@@ -90,7 +91,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     sets.set(key, e);
   };
 
-  return {
+  return traced('memory', {
     get: async (key) => live(data, key)?.value,
     set: async (key, value, options) => set(key, value, options),
     delete: async (...keys) => keys.filter(del).length,
@@ -199,5 +200,5 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
         ]),
       ];
     },
-  };
+  });
 };

@@ -1,5 +1,5 @@
 import { Redis, Cluster, type ClusterNode, type RedisOptions } from 'ioredis';
-import { withSpan } from '../lib/tracing.js';
+import { traced } from './traced.js';
 import type { BatchOp, SetOptions, Store } from './store.js';
 import { StoreUnavailableError } from './store.js';
 
@@ -155,7 +155,7 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
     }
   };
 
-  return traced({
+  return traced('redis', {
     get: (key) => guard(client.get(key)).then((v) => v ?? undefined),
     set: (key, value, options) =>
       guard(client.call('SET', key, value, ...setArgs(options))).then((r) => r === 'OK'),
@@ -257,16 +257,4 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
       }
     },
   });
-};
-
-/** The store operations a request makes, each in a span `store.<op>` (no-ops with traces off). */
-const SPANNED = ['get', 'set', 'delete', 'incrBy', 'batch', 'setMembers'] as const;
-
-const traced = (store: Store): Store => {
-  const out: Record<string, unknown> = { ...store };
-  for (const op of SPANNED) {
-    const fn = store[op] as (...args: unknown[]) => Promise<unknown>;
-    out[op] = (...args: unknown[]) => withSpan(`store.${op}`, { 'db.system': 'redis' }, () => fn(...args));
-  }
-  return out as Store;
 };
