@@ -73,6 +73,26 @@ describe('telemetry of a login', () => {
     expect(value(families, 'authgate_live_tokens', {})).toBe(2);
   });
 
+  it('counts each denial under its own reason', async () => {
+    h.cluster.createPod({ namespace: 'test', name: 'api', serviceAccount: 'api' });
+    h.cluster.createPod({ namespace: 'other', name: 'web', serviceAccount: 'nginx' });
+    const denials: Array<[string, Promise<string>]> = [
+      ['service_account_not_bound', h.podToken({ serviceAccount: 'api', pod: 'api' })],
+      ['namespace_not_bound', h.podToken({ namespace: 'other', pod: 'web' })],
+      ['audience_mismatch', h.podToken({ audiences: ['someone-else'] })],
+      ['malformed_token', Promise.resolve('not.a.jwt')],
+    ];
+    for (const [, jwt] of denials)
+      expect((await h.login('jwks', { role: 'nginx', jwt: await jwt })).status).toBe(403);
+    const families = await metrics();
+    for (const [reason] of denials) {
+      expect(
+        value(families, 'authgate_logins_total', { mount: 'jwks', role: 'nginx', outcome: 'denied', reason }),
+        reason,
+      ).toBe(1);
+    }
+  });
+
   it('traces a login: a server span with child spans for verification (hit or miss) and the TokenReview call', async () => {
     exporter.reset();
     const jwt = await h.podToken();
