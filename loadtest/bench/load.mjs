@@ -21,6 +21,7 @@ const REQUEST_TIMEOUT_SECONDS = 10;
  *   the run fails rather than send a body twice)
  * @property {number} [durationSeconds]  otherwise: send for this long, cycling through `bodies`
  * @property {number} serverPid  whose CPU time and RSS are read
+ * @property {number[]} [helperPids]  other processes of the system under test, whose CPU is read
  */
 
 /**
@@ -35,8 +36,10 @@ const REQUEST_TIMEOUT_SECONDS = 10;
  * @property {number} cpuPer1kSeconds  serverCpuSeconds per 1000 requests
  * @property {number} serverCpuPercent  serverCpuSeconds / durationSeconds × 100 (200 = both cores)
  * @property {number} loadgenCpuSeconds  CPU of this process (autocannon) during the run
+ * @property {number} helperCpuSeconds  CPU of the helper processes (a Redis) during the run
  * @property {number} foreignCpuPercent  CPU the rest of the machine used during the run (busy time
- *   minus server and autocannon), % of one core: other processes, kernel threads, hypervisor steal
+ *   minus server, helpers and autocannon), % of one core: other processes, kernel threads,
+ *   hypervisor steal
  * @property {number} rssBytes  server RSS right after the run
  * @property {number} bodiesUsed  distinct body indexes handed to autocannon (amount mode)
  */
@@ -94,7 +97,10 @@ export const measure = async (spec) => {
     latencies[count++] = responseTimeMs;
   };
 
+  const helperPids = spec.helperPids ?? [];
+  const helperCpu = () => helperPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const cpuBefore = cpuSeconds(spec.serverPid);
+  const helpersBefore = helperCpu();
   const machineBefore = machineBusySeconds();
   const loadgenBefore = process.cpuUsage();
   const startMs = performance.now();
@@ -115,6 +121,7 @@ export const measure = async (spec) => {
   const wallSeconds = (performance.now() - startMs) / 1000;
   const loadgen = process.cpuUsage(loadgenBefore);
   const serverCpuSeconds = cpuSeconds(spec.serverPid) - cpuBefore;
+  const helperCpuSeconds = helperCpu() - helpersBefore;
   const machineSeconds = machineBusySeconds() - machineBefore;
   const rss = rssBytes(spec.serverPid);
 
@@ -148,9 +155,10 @@ export const measure = async (spec) => {
     cpuPer1kSeconds: (serverCpuSeconds / count) * 1000,
     serverCpuPercent: (serverCpuSeconds / durationSeconds) * 100,
     loadgenCpuSeconds,
+    helperCpuSeconds,
     foreignCpuPercent: Math.max(
       0,
-      ((machineSeconds - serverCpuSeconds - loadgenCpuSeconds) / wallSeconds) * 100,
+      ((machineSeconds - serverCpuSeconds - helperCpuSeconds - loadgenCpuSeconds) / wallSeconds) * 100,
     ),
     rssBytes: rss,
     bodiesUsed: Math.min(next, bodies.length),

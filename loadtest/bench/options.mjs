@@ -18,6 +18,8 @@ export const USAGE = `Usage: npm run bench [-- options]   (or: node loadtest/ben
   --max-foreign-cpu-percent P a run during which the rest of the machine (other processes, steal) used
                               more than P % of a core is repeated (BENCH_MAX_FOREIGN_CPU_PERCENT; default 25)
   --max-retries N             disturbed runs repeated per scenario (BENCH_MAX_RETRIES; default 2)
+  --max-wait-seconds S        how long, in all, runs may wait for the rest of the machine to quiet
+                              down (BENCH_MAX_WAIT_SECONDS; default 60; 0: never wait)
   --scenarios ID,ID           run only these (${SCENARIOS.map((s) => s.id).join(', ')})
   --quick                     smoke run: 1 short run per scenario, small pools; docs not written
   --docs / --no-docs          write docs/benchmarks.md (default: yes, unless --quick or --scenarios)
@@ -83,6 +85,7 @@ export const parseOptions = (argv) => {
       'hot-tokens': { type: 'string' },
       'max-foreign-cpu-percent': { type: 'string' },
       'max-retries': { type: 'string' },
+      'max-wait-seconds': { type: 'string' },
       scenarios: { type: 'string' },
       quick: { type: 'boolean', default: false },
       docs: { type: 'boolean' },
@@ -139,6 +142,12 @@ export const parseOptions = (argv) => {
       25,
     ),
     maxRetries: nonNegativeInt('max-retries', values['max-retries'], 'BENCH_MAX_RETRIES', 2),
+    maxWaitSeconds: nonNegativeInt(
+      'max-wait-seconds',
+      values['max-wait-seconds'],
+      'BENCH_MAX_WAIT_SECONDS',
+      60,
+    ),
   };
   return {
     help: values.help,

@@ -33,6 +33,8 @@ export const median = (values) => {
  * @property {number} p99Ms  median of the runs' p99
  * @property {number} cpuPer1kSeconds  median server CPU seconds per 1000 requests
  * @property {number} cpuPercent  median server CPU % of one core
+ * @property {number} helperCpuPer1kSeconds  median CPU seconds of the helper processes (a Redis)
+ *   per 1000 requests; 0 without helpers
  * @property {number} rssMiB  server RSS after the last run
  * @property {number[]} runsRps  every run's req/s, in order
  * @property {number} requests  requests of all measured runs
@@ -65,6 +67,7 @@ export const buildRows = (scenarios, results) => {
         p99Ms: of('p99Ms'),
         cpuPer1kSeconds: of('cpuPer1kSeconds'),
         cpuPercent: of('serverCpuPercent'),
+        helperCpuPer1kSeconds: median(runs.map((r) => ((r.helperCpuSeconds ?? 0) / r.requests) * 1000)),
         rssMiB: /** @type {import('./load.mjs').RunResult} */ (runs.at(-1)).rssBytes / 2 ** 20,
         runsRps: runs.map((r) => r.rps),
         requests: runs.reduce((n, r) => n + r.requests, 0),
@@ -215,7 +218,7 @@ export const gitRevision = (cwd) => {
  *   date: Date, command: string, revision: string, autocannon: string,
  *   machine: ReturnType<typeof machineInfo>,
  *   opts: import('./scenarios.mjs').BenchOptions,
- *   gate: { maxForeignCpuPercent: number, maxRetries: number },
+ *   gate: { maxForeignCpuPercent: number, maxRetries: number, maxWaitSeconds: number },
  *   scenarios: import('./scenarios.mjs').Scenario[],
  *   facts: Map<string, Record<string, string>>,
  *   rows: Row[], verdicts: Verdict[], elapsedSeconds: number,
@@ -241,7 +244,8 @@ export const renderSection = (run) => {
       `which sends a fixed amount of ${opts.distinctTokens} logins per run (after a ${opts.distinctWarmupTokens}-login warm-up). ` +
       `Tokens are pod-bound RS256 (2048-bit) service-account tokens over ${opts.pods} pods. ` +
       `A run during which the rest of the machine used more than ${run.gate.maxForeignCpuPercent} % of a core ` +
-      `(other processes, hypervisor steal) is repeated, up to ${run.gate.maxRetries} times per scenario.`,
+      `(other processes, hypervisor steal) is repeated, up to ${run.gate.maxRetries} times per scenario; ` +
+      `before a run the bench waits (${run.gate.maxWaitSeconds} s at most in all) while it is busier than that.`,
     '',
   );
   for (const s of run.scenarios) {
@@ -270,6 +274,9 @@ export const renderSection = (run) => {
     const retried = r.attempts - r.runsRps.length;
     md.push(
       `- ${r.title}: ${perRun.join(', ')} — ${r.requests} requests; autocannon ${fmt.int(r.loadgenCpuPercent)} %` +
+        (r.helperCpuPer1kSeconds > 0
+          ? `; helper processes ${fmt.cpu(r.helperCpuPer1kSeconds)} CPU s/1k`
+          : '') +
         (retried > 0 ? `; ${retried} disturbed run(s) repeated` : '') +
         (r.disturbedRuns > 0 ? `; ${r.disturbedRuns} kept although disturbed` : ''),
     );

@@ -33,25 +33,34 @@ import { SCENARIOS, TARGETS } from './scenarios.mjs';
 const PAUSE_BETWEEN_RUNS_MS = 1000;
 /** How long children get to exit after SIGTERM when the bench is interrupted, ms. */
 const STOP_ON_SIGNAL_GRACE_MS = 5000;
-/** Longest the whole bench waits, in all, for other work on the machine to finish before runs, ms. */
-const MAX_QUIET_WAIT_MS = 60_000;
+/** Quiet seconds in a row that end a wait for the machine to quiet down (test runs come in bursts). */
+const QUIET_SECONDS_AFTER_WAIT = 3;
 
 /**
- * The pause before a run: at least {@link PAUSE_BETWEEN_RUNS_MS}, longer (within `budget`) while
- * the machine is busier than the foreign-CPU limit — between runs the bench and its server are
+ * The pause before a run: at least {@link PAUSE_BETWEEN_RUNS_MS}; while the machine is busier than
+ * the foreign-CPU limit, longer (within `budget`), until it has been quiet for
+ * {@link QUIET_SECONDS_AFTER_WAIT} seconds in a row. Between runs the bench and its server are
  * idle, so whatever is busy then is someone else.
  *
  * @param {{ maxForeignCpuPercent: number }} gate
  * @param {{ quietWaitMs: number }} budget
  */
 const settle = async (gate, budget) => {
-  for (let waited = 0; ; waited += PAUSE_BETWEEN_RUNS_MS) {
+  let waiting = false;
+  let quietInARow = 0;
+  for (;;) {
     const before = machineBusySeconds();
     await sleep(PAUSE_BETWEEN_RUNS_MS);
     const busyPercent = ((machineBusySeconds() - before) / (PAUSE_BETWEEN_RUNS_MS / 1000)) * 100;
-    if (busyPercent <= gate.maxForeignCpuPercent || budget.quietWaitMs <= 0) return;
-    if (waited === 0)
+    quietInARow = busyPercent <= gate.maxForeignCpuPercent ? quietInARow + 1 : 0;
+    if (quietInARow >= (waiting ? QUIET_SECONDS_AFTER_WAIT : 1)) return;
+    if (budget.quietWaitMs <= 0) {
+      if (waiting) log('  no more waiting: the bench has used its --max-wait-seconds');
+      return;
+    }
+    if (!waiting)
       log(`  waiting for the machine to quiet down (${Math.round(busyPercent)} % of a core busy)`);
+    waiting = true;
     budget.quietWaitMs -= PAUSE_BETWEEN_RUNS_MS;
   }
 };
@@ -80,7 +89,7 @@ const commandLine = (argv) => {
  *
  * @param {import('./scenarios.mjs').Scenario} scenario
  * @param {import('./scenarios.mjs').BenchOptions} opts
- * @param {{ maxForeignCpuPercent: number, maxRetries: number }} gate
+ * @param {{ maxForeignCpuPercent: number, maxRetries: number, maxWaitSeconds: number }} gate
  * @param {{ quietWaitMs: number }} budget  what is left for the whole bench
  */
 const runScenario = async (scenario, opts, gate, budget) => {
@@ -98,6 +107,7 @@ const runScenario = async (scenario, opts, gate, budget) => {
         path: fixture.path,
         connections: opts.connections,
         serverPid: fixture.serverPid,
+        helperPids: fixture.helperPids ?? [],
         ...plan,
       });
     };
@@ -117,6 +127,7 @@ const runScenario = async (scenario, opts, gate, budget) => {
           `  run ${run + 1}/${opts.runs}${attempt > 1 ? ` (attempt ${attempt})` : ''}: ` +
             `${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ` +
             `${r.requests} requests in ${r.durationSeconds.toFixed(2)} s; CPU s: server ${r.serverCpuSeconds.toFixed(2)}, ` +
+            (fixture.helperPids?.length ? `helpers ${r.helperCpuSeconds.toFixed(2)}, ` : '') +
             `autocannon ${r.loadgenCpuSeconds.toFixed(2)}; rest of the machine ${Math.round(r.foreignCpuPercent)} %` +
             (disturbed ? ' — disturbed' : ''),
         );
@@ -159,7 +170,7 @@ const main = async (argv) => {
   const opts = { ...options.bench, stateDir, appDir: join(stateDir, 'app'), log };
   const results = new Map();
   const facts = new Map();
-  const budget = { quietWaitMs: MAX_QUIET_WAIT_MS };
+  const budget = { quietWaitMs: options.gate.maxWaitSeconds * 1000 };
   try {
     snapshotBuild(opts.appDir);
     for (const scenario of options.scenarios) {

@@ -41,6 +41,8 @@ const TOKENREVIEW_LOGIN = '/v1/auth/kubernetes/login';
  * @typedef {object} Fixture
  * @property {'authgate' | 'baseline'} server  which program serves the scenario
  * @property {number} serverPid  the process whose CPU and RSS are reported
+ * @property {number[]} [helperPids]  other processes of the system under test (a Redis): their CPU
+ *   is reported beside the server's and not counted as other work on the machine
  * @property {string} url
  * @property {string} path
  * @property {(phase: 'warmup' | 'run') => LoadPlan | undefined} plan  the load of the next run;
@@ -132,8 +134,8 @@ const baselineWithTokens = async (opts, count) => {
  * @param {BenchOptions} opts
  * @param {string} path
  * @param {string[]} [devArgs]  for `authgate dev`
- * @param {{ facts: Record<string, string>, close: () => Promise<void> }} [extra]  more facts for
- *   the report, and what to stop after the gateway (e.g. its Redis)
+ * @param {{ facts: Record<string, string>, close: () => Promise<void>, helperPids?: number[] }} [extra]
+ *   more facts for the report, what to stop after the gateway, and its helper processes (e.g. its Redis)
  * @returns {Promise<Fixture>}
  */
 const hotLogin = async (opts, path, devArgs = [], extra = { facts: {}, close: async () => {} }) => {
@@ -142,6 +144,7 @@ const hotLogin = async (opts, path, devArgs = [], extra = { facts: {}, close: as
   return {
     server: 'authgate',
     serverPid: dev.pid,
+    helperPids: extra.helperPids ?? [],
     url: dev.gatewayUrl,
     path,
     plan: (phase) => durationPlan(opts, bodies, phase),
@@ -266,6 +269,7 @@ export const SCENARIOS = [
         return await hotLogin(opts, JWKS_LOGIN, ['--redis', redis.url], {
           facts: { store: 'redis-server 7 on 127.0.0.1, no persistence' },
           close: redis.stop,
+          helperPids: [redis.pid],
         });
       } catch (err) {
         await redis.stop();
