@@ -21,7 +21,7 @@ export type LoginDeps = {
   mounts: ReadonlyMap<string, Mount>;
   tokens: { issue(input: IssueInput): Promise<IssuedToken> };
   clock: Clock;
-  log: Pick<Logger, 'info' | 'warn' | 'debug'>;
+  log: Pick<Logger, 'info' | 'warn' | 'debug' | 'isLevelEnabled'>;
   /** Key for deriving stable entity ids (HMAC); the server key is fine. */
   entityKey: Buffer;
 };
@@ -198,19 +198,22 @@ export const createLoginService = (deps: LoginDeps) => {
       },
       indexes: revocationIndexes(mountPath, role.name, identity),
     });
-    deps.log.debug(
-      {
-        event: 'login.succeeded',
-        mount: mountPath,
-        role: role.name,
-        namespace: identity.namespace,
-        serviceAccount: identity.serviceAccount.name,
-        pod: identity.pod?.name,
-        jwtFingerprint: fingerprint(jwt),
-        requestId: ctx.requestId,
-      },
-      'login.succeeded',
-    );
+    // Only when debug is on: the fingerprint is a SHA-256 of the whole JWT, not free per login.
+    if (deps.log.isLevelEnabled('debug')) {
+      deps.log.debug(
+        {
+          event: 'login.succeeded',
+          mount: mountPath,
+          role: role.name,
+          namespace: identity.namespace,
+          serviceAccount: identity.serviceAccount.name,
+          pod: identity.pod?.name,
+          jwtFingerprint: fingerprint(jwt),
+          requestId: ctx.requestId,
+        },
+        'login.succeeded',
+      );
+    }
     return { issued, identity, role, mount: cfg };
   };
 
