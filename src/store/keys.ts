@@ -26,5 +26,19 @@ export const createKeys = (prefix: string = DEFAULT_KEY_PREFIX) => ({
   auditStream: (device: string) => `${prefix}audit:${device}`,
   /** Lock held by the replica that is verifying one token, so others wait for its result. */
   verifyLock: (kind: string, cacheKey: string) => `${prefix}lock:${kind}:${cacheKey}`,
+  /** A KV v2 secret's metadata (versions, max_versions, custom metadata) at `path` of `mount`. */
+  kvMetadata: (mount: string, path: string) => `${prefix}kv:${mount}:meta:${path}`,
+  /** One sealed (AES-256-GCM) version of a KV v2 secret. */
+  kvVersion: (mount: string, path: string, version: number) => `${prefix}kv:${mount}:data:${path}:${version}`,
+  /** The set of direct children (`name`, or `name/` for a folder) of a KV folder (`''` = the root). */
+  kvFolder: (mount: string, folder: string) => `${prefix}kv:${mount}:folder:${folder}`,
+  /** A KV v2 mount's settings written through `/config` (max_versions, cas_required, delete_version_after). */
+  kvConfig: (mount: string) => `${prefix}kv:${mount}:config`,
+  /** Short lock held while one writer changes a KV secret's versions (check-and-set). */
+  kvLock: (mount: string, path: string) => `${prefix}lock:kv:${mount}:${path}`,
+  /** The identity-token signing key ring of one named key (private keys sealed). */
+  oidcKeyRing: (key: string) => `${prefix}oidc:key:${key}`,
+  /** Lock held by the replica that rotates one signing key. */
+  oidcLock: (key: string) => `${prefix}lock:oidc:${key}`,
 });
 export type Keys = ReturnType<typeof createKeys>;
