@@ -167,7 +167,9 @@ describe('which requests are audited', () => {
     expect(denied.map((e) => e.type)).toEqual(['request', 'response']);
     expect(denied[1]?.authgate).toEqual({ outcome: 'denied', reason: 'missing_client_token', status: 403 });
     expect(denied[1]?.error).toBe('permission denied');
-    const missing = await newEntries(() => h.server.app.inject({ method: 'GET', url: '/v1/secret/data/x' }));
+    const missing = await newEntries(() =>
+      h.server.app.inject({ method: 'GET', url: '/v1/no-such-mount/x' }),
+    );
     expect(missing[1]?.authgate).toEqual({ outcome: 'error', reason: 'not_found', status: 404 });
   });
 });

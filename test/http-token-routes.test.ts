@@ -61,11 +61,12 @@ describe('renew-self', () => {
     },
   );
 
-  it.each(HUGE_INCREMENTS)('answers %s with an unknown token with 400, never 500', async (payload) => {
+  it.each(HUGE_INCREMENTS)('answers %s with an unknown token with 403, never 500', async (payload) => {
+    // As Vault: the token is checked before the request's fields.
     const unknown = 'ags.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
     expect(await call('POST', '/v1/auth/token/renew-self', unknown, payload)).toEqual({
-      status: 400,
-      json: { errors: ['invalid increment'] },
+      status: 403,
+      json: { errors: ['permission denied'] },
     });
   });
 
@@ -160,17 +161,39 @@ describe('revoke-accessor', () => {
 });
 
 describe('lookup-self', () => {
-  it.each(['GET', 'POST', 'PUT'] as const)('answers %s, as Vault does', async (method) => {
+  it('answers GET for a token with the default policy', async () => {
     const auth = await loginToken();
-    const res = await call(
-      method,
-      '/v1/auth/token/lookup-self',
-      auth.client_token,
-      method === 'GET' ? undefined : '{}',
-    );
+    const res = await call('GET', '/v1/auth/token/lookup-self', auth.client_token);
     expect(res.status).toBe(200);
     expect((res.json?.['data'] as { accessor: string }).accessor).toBe(auth.accessor);
   });
+
+  it.each(['POST', 'PUT'] as const)(
+    'treats %s as an update, which the default policy does not grant (as Vault)',
+    async (method) => {
+      const auth = await loginToken();
+      expect((await call(method, '/v1/auth/token/lookup-self', auth.client_token, '{}')).status).toBe(403);
+    },
+  );
+
+  it.each(['GET', 'POST', 'PUT'] as const)(
+    'answers the admin token (%s) as Vault answers a root token',
+    async (method) => {
+      const res = await call(
+        method,
+        '/v1/auth/token/lookup-self',
+        ADMIN_TOKEN,
+        method === 'GET' ? undefined : '{}',
+      );
+      expect(res.status).toBe(200);
+      expect(res.json?.['data']).toMatchObject({
+        policies: ['root'],
+        display_name: 'root',
+        ttl: 0,
+        expire_time: null,
+      });
+    },
+  );
 
   it('refuses POST without a token with 403', async () => {
     expect((await call('POST', '/v1/auth/token/lookup-self', undefined, '{}')).status).toBe(403);

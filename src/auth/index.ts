@@ -14,3 +14,4 @@ export type { MountDeps } from './mounts.js';
 export { checkServiceAccountBinding, sanitizePolicies } from './role-binding.js';
 export { createRevocationService, parseRevocationTarget } from './revocation-service.js';
 export type { RevocationResult, RevocationService, RevocationTarget } from './revocation-service.js';
+export { mountAccessor } from './mount-accessor.js';

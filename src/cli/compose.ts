@@ -3,7 +3,11 @@ import type { FastifyInstance } from 'fastify';
 import { createAudit, type Audit } from '../audit/index.js';
 import { createLoginService, createMounts, createRevocationService } from '../auth/index.js';
 import type { AuthgateConfig, KubernetesMountConfig } from '../config/index.js';
+import { ConfigError, type PolicySourcesConfig } from '../config/index.js';
+import { badRequest } from '../errors.js';
 import { buildApp } from '../http/index.js';
+import { createPolicyRegistry, PolicyLoadError } from '../policy/index.js';
+import { createIdentityTokens, createKvEngine, createSecretCipher } from '../secrets/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { hmacB64, safeEqual } from '../lib/hash.js';
 import { createKeys, createMemoryStore, createRedisStore, type Store } from '../store/index.js';
@@ -40,6 +44,12 @@ export type ComposeOptions = {
   sharedCaches?: boolean;
   /** Where `stdout` audit devices write; default `process.stdout`. */
   auditStdout?: NodeJS.WritableStream;
+  /**
+   * Where a policy reload (SIGHUP, `sys/policies/reload`) reads the policies from; default: the
+   * config's sources as parsed (the inline documents stay, `policy_dir` is read again).
+   * `authgate server` passes a function that re-reads the config file.
+   */
+  policySources?: () => PolicySourcesConfig;
   /** Telemetry settings (tests pass an in-memory span exporter); default: `telemetry` of the config and OTEL_*. */
   telemetry?: Partial<Pick<TelemetryOptions, 'traces' | 'prometheus' | 'env'>>;
 };
@@ -51,6 +61,8 @@ export type ComposedServer = {
   verifiers: Map<string, Verifier>;
   /** The audit devices; `reopen()` on SIGHUP. */
   audit: Audit;
+  /** Re-reads the policies (SIGHUP); rejects with a ConfigError and keeps the old set on any problem. */
+  reloadPolicies(): Promise<void>;
   log: Logger;
   close(): Promise<void>;
 };
@@ -168,6 +180,40 @@ export const composeServer = (
     onDeviceFailure: (device) => metrics.auditFailure(device),
   });
 
+  // Policies are parsed (files read, templates compiled) before the app serves its first request.
+  const policies = createPolicyRegistry({ log: log.child({ part: 'policy' }) });
+  const policySources = options.policySources ?? (() => config.policies);
+  const reloadPolicies = async () => {
+    try {
+      await policies.load(policySources());
+    } catch (err) {
+      if (err instanceof PolicyLoadError) {
+        throw new ConfigError(
+          'policies',
+          err.problems.map((message) => ({ path: 'policies', message })),
+        );
+      }
+      throw err;
+    }
+  };
+
+  // Values at rest are sealed under a key of their own, or one derived (HKDF) from the server key.
+  const cipher = createSecretCipher(config.secrets.encryptionKey ?? serverKey);
+  const kv = new Map(
+    [...config.secrets.kv].map(([path, mount]) => [
+      path,
+      createKvEngine({ store, keys, clock, cipher, mount }),
+    ]),
+  );
+  const identity = createIdentityTokens({
+    store,
+    keys,
+    clock,
+    cipher,
+    log: log.child({ part: 'identity' }),
+    config: config.identity,
+  });
+
   const readiness = async () => {
     const failing: Record<string, string> = {};
     const checks: Array<Promise<void>> = [
@@ -201,6 +247,19 @@ export const composeServer = (
       revocation,
       clock,
       audit,
+      policies,
+      reloadPolicies: async () => {
+        try {
+          await reloadPolicies();
+        } catch (err) {
+          // The caller sees what is wrong with the files; the running set is kept.
+          if (err instanceof ConfigError)
+            throw badRequest(err.problems.map((p) => p.message).join('; '), 'policy_invalid');
+          throw err;
+        }
+      },
+      kv,
+      identity,
       health: {
         version: VERSION,
         clock,
@@ -211,6 +270,7 @@ export const composeServer = (
     },
     https,
   );
+  app.addHook('onReady', reloadPolicies);
 
   return {
     app,
@@ -219,8 +279,10 @@ export const composeServer = (
     verifiers,
     audit,
     log,
+    reloadPolicies,
     close: async () => {
       await app.close();
+      identity.close();
       await telemetry.shutdown();
       await audit.close();
       await Promise.all([...verifiers.values()].map((v) => v.close()));

@@ -34,6 +34,26 @@ export const DEV_ROLE = {
   token_max_ttl: '24h',
 };
 
+/**
+ * The dev policies: each workload reads and lists its own namespace's secrets and signs identity
+ * tokens for role `nginx`; load-test tokens read theirs the same way. One policy serves every
+ * namespace: the path is templated from the token's identity.
+ */
+export const DEV_POLICIES = {
+  nginx: {
+    path: {
+      'secret/data/{{identity.namespace}}/*': { capabilities: ['read', 'list'] },
+      'secret/metadata/{{identity.namespace}}/*': { capabilities: ['read', 'list'] },
+      'identity/oidc/token/nginx': { capabilities: ['read'] },
+    },
+  },
+  load: {
+    path: {
+      'secret/data/{{identity.namespace}}/*': { capabilities: ['read'] },
+    },
+  },
+};
+
 /** Lifetime of the reviewer token that dev writes, and how often it rewrites it (80 %, as the kubelet). */
 const REVIEWER_TOKEN_SECONDS = 3600;
 
@@ -96,6 +116,11 @@ export const setUpDev = async (opts: {
       log: { level: process.env['AUTHGATE_LOG_LEVEL'] ?? 'info' },
       server_key_file: join(dir, 'server.key'),
       admin_token_file: join(dir, 'admin-token'),
+      policies: DEV_POLICIES,
+      identity: {
+        issuer: `http://${opts.address.includes(':') ? `[${opts.address}]` : opts.address}:${opts.port}`,
+        roles: { nginx: { audience: 'nginx-downstream', ttl: '1h' } },
+      },
       auth: {
         kubernetes: {
           type: 'kubernetes',

@@ -34,7 +34,8 @@ export const main = async (argv: string[]): Promise<number> => {
         return 2;
       }
       try {
-        return await runServer(loadConfigFile(path));
+        // A policy reload reads the whole file again, so that edited `policies:` take effect too.
+        return await runServer(loadConfigFile(path), { policySources: () => loadConfigFile(path).policies });
       } catch (err) {
         if (err instanceof ConfigError) {
           process.stderr.write(`${err.message}\n`);

@@ -7,7 +7,8 @@ const SHUTDOWN_GRACE_MS = 10_000;
 /**
  * Composes the server and listens on the configured address (TLS when a cert and key are set).
  * Until closed, SIGHUP reopens the audit files (as Vault does), so that logrotate can move a file
- * away and new entries go to a new file at the configured path; it no longer ends the process.
+ * away and new entries go to a new file at the configured path, and reloads the policies
+ * (`options.policySources`, else `policy_dir` again); it no longer ends the process.
  */
 export const startServer = async (
   config: AuthgateConfig,
@@ -20,6 +21,15 @@ export const startServer = async (
     void composed.audit
       .reopen()
       .then(() => composed.log.info({ event: 'audit.reopened', signal: 'SIGHUP' }, 'audit.reopened'));
+    // A bad edit keeps the policies that were running, and says why.
+    composed
+      .reloadPolicies()
+      .catch((err: unknown) =>
+        composed.log.error(
+          { event: 'policies.reload_failed', signal: 'SIGHUP', reason: (err as Error).message },
+          'policies.reload_failed',
+        ),
+      );
   };
   process.on('SIGHUP', onHangup);
   composed.log.info({ event: 'server.listening', address }, 'server.listening');

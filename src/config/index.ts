@@ -7,6 +7,12 @@ export type {
   RedisConfig,
   RoleConfig,
   TokenReviewConfig,
+  KvMountConfig,
+  IdentityKeyConfig,
+  IdentityRoleConfig,
+  SecretsConfig,
+  IdentityConfig,
+  PolicySourcesConfig,
 } from './types.js';
 export { ConfigError, DEFAULTS, loadConfigFile, parseConfig } from './load.js';
 export type { ConfigProblem } from './load.js';

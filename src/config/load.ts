@@ -4,6 +4,7 @@ import { Ajv } from 'ajv';
 import { LineCounter, parseDocument } from 'yaml';
 import { invalidCidrs } from '../lib/cidr.js';
 import { normalizeAudit } from './audit-config.js';
+import { normalizeIdentity, normalizePolicySources, normalizeSecrets } from './secrets-config.js';
 import { readAdminToken, readListenerTls, readServerKey } from './files.js';
 import { MOUNT_DEFAULTS, normalizeMount } from './mount-config.js';
 import { normalizeStore } from './store-config.js';
@@ -164,6 +165,9 @@ export const parseConfig = (
     problem('listener.trusted_proxies', `invalid CIDR "${bad}"`);
   const store = normalizeStore(doc.store, problem, file);
   const audit = normalizeAudit(doc.audit, problem, file);
+  const policies = normalizePolicySources(doc, file);
+  const secrets = normalizeSecrets(doc.secrets, problem, file);
+  const identity = normalizeIdentity(doc.identity, problem, warnings);
   if (store.type === 'redis' && doc.server_key_file === undefined) {
     problem(
       'server_key_file',
@@ -202,6 +206,9 @@ export const parseConfig = (
     adminToken,
     mounts,
     audit,
+    policies,
+    secrets,
+    identity,
     warnings,
   } as AuthgateConfig;
 };
@@ -214,6 +221,7 @@ const EXPECTED: Array<[RegExp, string]> = [
   [/\.allowed_algorithms\.\d+$/, `expected one of ${SIGNING_ALGORITHMS.join(', ')} (never none or HS*)`],
   [/\.alias_name_source$/, 'expected "serviceaccount_uid" or "serviceaccount_name"'],
   [/\.token_type$/, 'expected "service" or "default" (batch tokens are not supported yet)'],
+  [/^identity\.keys\.[^.]+\.algorithm$/, 'expected ES256, ES384, RS256 or EdDSA'],
   [/^log\.level$/, 'expected one of fatal, error, warn, info, debug, trace, silent'],
   [
     /(ttl|period|leeway|cooldown|max_age|timeout)$/,

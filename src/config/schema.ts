@@ -197,6 +197,97 @@ export const AuditDeviceSchema = Type.Object(
   { additionalProperties: false },
 );
 
+/** Names of policies, KV mounts' secrets, identity keys and roles. */
+export const POLICY_NAME_PATTERN = '^[A-Za-z0-9_.-]+$';
+
+/**
+ * One policy in Vault's JSON shape (`{"path": {"<glob>": {"capabilities": [...]}}}`), written in
+ * YAML. Only the outline is checked here; `src/policy` checks capabilities, templates and the
+ * parameter constraints it refuses, with the policy's name in every message.
+ */
+const PolicySchema = Type.Object(
+  {
+    path: Type.Record(
+      Type.String({ minLength: 1 }),
+      Type.Object({ capabilities: Type.Array(Type.String()) }, { additionalProperties: true }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** A KV v2 mount (`secrets.kv.<path>`), with Vault's `kv/config` field names. */
+const KvMountSchema = Type.Object(
+  {
+    /** Versions kept per secret. Default 10; 0 = the default. */
+    max_versions: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Every write must carry `options.cas`. Default false. */
+    cas_required: Type.Optional(Type.Boolean()),
+    /** Soft-delete versions this long after they are written. Default 0 (never). */
+    delete_version_after: Type.Optional(Duration),
+  },
+  { additionalProperties: false },
+);
+
+const SecretsSchema = Type.Object(
+  {
+    /** File with ≥ 32 bytes of key material for values at rest; default: derived from the server key. */
+    encryption_key_file: Type.Optional(Type.String({ minLength: 1 })),
+    /** KV v2 mounts by path. Default: `secret`. */
+    kv: Type.Optional(
+      NamedRecord(
+        KvMountSchema,
+        MOUNT_NAME_PATTERN,
+        "KV mount paths are letters, digits, '-' and '_', in segments separated by '/'",
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const IdentitySchema = Type.Object(
+  {
+    /** Base URL of authgate as downstream services reach it; `iss` = `<issuer>/v1/identity/oidc`. */
+    issuer: Type.Optional(Type.String({ minLength: 1 })),
+    keys: Type.Optional(
+      NamedRecord(
+        Type.Object(
+          {
+            algorithm: Type.Optional(
+              Type.Union([
+                Type.Literal('ES256'),
+                Type.Literal('ES384'),
+                Type.Literal('RS256'),
+                Type.Literal('EdDSA'),
+              ]),
+            ),
+            rotation_period: Type.Optional(Duration),
+            verification_ttl: Type.Optional(Duration),
+          },
+          { additionalProperties: false },
+        ),
+        ROLE_NAME_PATTERN,
+        "key names are letters, digits, '_', '-' and '.'",
+      ),
+    ),
+    roles: Type.Optional(
+      NamedRecord(
+        Type.Object(
+          {
+            key: Type.Optional(Type.String({ minLength: 1 })),
+            /** The tokens' `aud` (Vault's `client_id`). */
+            audience: Type.String({ minLength: 1 }),
+            ttl: Type.Optional(Duration),
+          },
+          { additionalProperties: false },
+        ),
+        ROLE_NAME_PATTERN,
+        "role names are letters, digits, '_', '-' and '.'",
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+
 /**
  * The whole `authgate.yaml` (after `AUTHGATE_*` overrides), validated with Ajv in `parseConfig`
  * so that every problem is reported. Unknown fields are refused at every level, and mount and
@@ -264,6 +355,14 @@ export const ConfigSchema = Type.Object(
         "audit device names are letters, digits, '-' and '_'",
       ),
     ),
+    /** ACL policies by name, in Vault's JSON shape (see docs/policies.md). */
+    policies: Type.Optional(
+      NamedRecord(PolicySchema, POLICY_NAME_PATTERN, "policy names are letters, digits, '_', '-' and '.'"),
+    ),
+    /** A directory of policy files (`*.hcl`, `*.json`, `*.yaml`), each named after its file. */
+    policy_dir: Type.Optional(Type.String({ minLength: 1 })),
+    secrets: Type.Optional(SecretsSchema),
+    identity: Type.Optional(IdentitySchema),
     auth: NamedRecord(
       KubernetesMountSchema,
       MOUNT_NAME_PATTERN,

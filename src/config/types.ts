@@ -107,6 +107,64 @@ export type AuditDeviceConfig = {
   maxLen: number;
 };
 
+/** One KV v2 mount (`secrets.kv.<path>`), normalized. Values written through `/config` override these per mount. */
+export type KvMountConfig = {
+  /** Mount path without slashes at either end (`secret`, `team/kv`). */
+  path: string;
+  /** Versions kept per secret; older ones are removed on write. Default 10 (Vault's). */
+  maxVersions: number;
+  /** Every write must carry `options.cas`. Default false. */
+  casRequired: boolean;
+  /** A version is soft-deleted this long after it is written; 0 = never. */
+  deleteVersionAfterSeconds: number;
+};
+
+/** A signing key for identity tokens (`identity.keys.<name>`). */
+export type IdentityKeyConfig = {
+  name: string;
+  /** JWS algorithm of the keys generated for it. Default ES256. */
+  algorithm: 'ES256' | 'ES384' | 'RS256' | 'EdDSA';
+  /** A new key pair is generated this long after the current one. Default 24 h (Vault's). */
+  rotationPeriodSeconds: number;
+  /** A retired public key stays published this long (≥ the longest token TTL). Default 24 h (Vault's). */
+  verificationTtlSeconds: number;
+};
+
+/** A role of identity tokens (`identity.roles.<name>`): what `identity/oidc/token/<name>` signs. */
+export type IdentityRoleConfig = {
+  name: string;
+  /** The signing key's name (`identity.keys`). Default `default`. */
+  key: string;
+  /** The token's `aud` (Vault's `client_id`). */
+  audience: string;
+  /** Token lifetime, seconds. Default 24 h (Vault's). */
+  ttlSeconds: number;
+};
+
+/** Secrets engines and identity tokens. */
+export type SecretsConfig = {
+  /** Key material (≥ 32 bytes) from `secrets.encryption_key_file`; undefined = derived from the server key. */
+  encryptionKey: Buffer | undefined;
+  /** KV v2 mounts by path. Default: one mount, `secret`. */
+  kv: Map<string, KvMountConfig>;
+};
+
+export type IdentityConfig = {
+  /** The base URL tokens name: `iss` = `<issuer>/v1/identity/oidc`. Default `http://127.0.0.1:8200`. */
+  issuer: string;
+  /** Signing keys by name; a `default` key (ES256) always exists. */
+  keys: Map<string, IdentityKeyConfig>;
+  roles: Map<string, IdentityRoleConfig>;
+};
+
+/** Where policies come from: inline documents (Vault's JSON shape, in YAML) and a directory of files. */
+export type PolicySourcesConfig = {
+  /** `policies.<name>` of the config file, unparsed: the policy part checks them. */
+  inline: Record<string, unknown>;
+  /** `policy_dir`, absolute: `*.hcl`, `*.json`, `*.yaml`/`*.yml`, each one policy named after the file. */
+  dir: string | undefined;
+};
+
 /**
  * The normalized configuration `parseConfig` returns: defaults applied, durations in the units
  * their names say, and every file it names already read and checked. Holds secrets (`serverKey`,
@@ -132,6 +190,9 @@ export type AuthgateConfig = {
   mounts: Map<string, KubernetesMountConfig>;
   /** Audit devices in the order the file lists them; empty = no auditing. */
   audit: AuditDeviceConfig[];
+  policies: PolicySourcesConfig;
+  secrets: SecretsConfig;
+  identity: IdentityConfig;
   /** Insecure-but-allowed settings, logged once at start. */
   warnings: string[];
 };

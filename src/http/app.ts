@@ -7,6 +7,10 @@ import type { AuthgateConfig } from '../config/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { installAuditHooks } from './audit-hooks.js';
 import { installTelemetry, type TelemetryDeps } from './telemetry-hooks.js';
+import { installAclHook, type AclHookDeps } from './acl-hook.js';
+import { registerIdentityRoutes, type IdentityRouteDeps } from './routes/identity-routes.js';
+import { registerKvRoutes, type KvRouteDeps } from './routes/kv-routes.js';
+import { registerPolicyRoutes, type PolicyRouteDeps } from './routes/policy-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerLoginRoutes, type LoginRouteDeps } from './routes/login-routes.js';
 import { registerSysRoutes, type HealthDeps } from './routes/sys-routes.js';
@@ -17,7 +21,7 @@ export type AppDeps = {
   log: Logger;
   login: LoginRouteDeps['login'] & Pick<LoginService, 'renewalTerms'>;
   loginOutcome?: LoginRouteDeps['onOutcome'];
-  tokens: TokenRouteDeps['tokens'] & LoginRouteDeps['tokens'];
+  tokens: TokenRouteDeps['tokens'] & LoginRouteDeps['tokens'] & AclHookDeps['tokens'];
   admin: TokenRouteDeps['admin'];
   revocation: TokenRouteDeps['revocation'];
   health: HealthDeps;
@@ -26,6 +30,12 @@ export type AppDeps = {
   telemetry?: TelemetryDeps;
   /** Audit devices (none configured = nothing audited) and their operator queries. */
   audit: Pick<Audit, 'enabled' | 'logRequest' | 'logResponse' | 'hash' | 'logins'>;
+  /** The loaded policies, and how to reload them. */
+  policies: AclHookDeps['policies'] & PolicyRouteDeps['policies'];
+  reloadPolicies: PolicyRouteDeps['reload'];
+  /** KV v2 engines by mount path. */
+  kv: KvRouteDeps['engines'];
+  identity: IdentityRouteDeps['identity'];
 };
 
 /**
@@ -61,7 +71,17 @@ export const buildApp = (
     mounts: config.mounts,
     revokeToken: (token) => deps.tokens.revoke(token),
   });
+  // After telemetry and audit: a refused request is still traced and audited.
+  installAclHook(app, { tokens: deps.tokens, admin: deps.admin, policies: deps.policies });
   registerSysRoutes(app, deps.health);
+  registerPolicyRoutes(app, {
+    policies: deps.policies,
+    admin: deps.admin,
+    reload: deps.reloadPolicies,
+    mounts: config.mounts,
+  });
+  registerKvRoutes(app, { engines: deps.kv });
+  registerIdentityRoutes(app, { identity: deps.identity });
   registerAuditRoutes(app, { audit: deps.audit, admin: deps.admin, clock: deps.clock });
   registerLoginRoutes(app, {
     login: deps.login,

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isList } from './acl-hook.js';
 import type {
   Audit,
   AuditLoginSubject,
@@ -48,11 +49,10 @@ const auditedPath = (url: string): string | undefined => {
 };
 
 const operationOf = (request: FastifyRequest): AuditOperation => {
-  const list = (request.query as Record<string, unknown> | undefined)?.['list'];
   switch (request.method) {
     case 'GET':
     case 'HEAD':
-      return list === 'true' ? 'list' : 'read';
+      return isList(request) ? 'list' : 'read';
     case 'DELETE':
       return 'delete';
     case 'LIST':

@@ -31,7 +31,13 @@ describe('createSecretCipher', () => {
     const [v, iv, body] = sealed.split('.') as [string, string, string];
     const flipped = Buffer.from(body, 'base64url');
     flipped[0] = (flipped[0] ?? 0) ^ 1;
-    for (const bad of [`${v}.${iv}.${flipped.toString('base64url')}`, `${v}.${iv}.AAAA`, 'v2.a.b', 'nonsense', '']) {
+    for (const bad of [
+      `${v}.${iv}.${flipped.toString('base64url')}`,
+      `${v}.${iv}.AAAA`,
+      'v2.a.b',
+      'nonsense',
+      '',
+    ]) {
       expect(() => cipher.open(bad, 'a')).toThrow(CipherError);
     }
   });

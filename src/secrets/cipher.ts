@@ -38,7 +38,9 @@ export const createSecretCipher = (keyMaterial: Buffer): SecretCipher => {
   if (!Buffer.isBuffer(keyMaterial) || keyMaterial.length < 32) {
     throw new TypeError('secret key material must be a Buffer of at least 32 bytes');
   }
-  const key = Buffer.from(hkdfSync('sha256', keyMaterial, Buffer.alloc(0), 'authgate secrets at rest v1', 32));
+  const key = Buffer.from(
+    hkdfSync('sha256', keyMaterial, Buffer.alloc(0), 'authgate secrets at rest v1', 32),
+  );
   return {
     seal: (plaintext, aad) => {
       const iv = randomBytes(IV_BYTES);
@@ -49,10 +51,12 @@ export const createSecretCipher = (keyMaterial: Buffer): SecretCipher => {
     },
     open: (sealed, aad) => {
       const parts = sealed.split('.');
-      if (parts.length !== 3 || parts[0] !== VERSION) throw new CipherError('sealed value has an unknown format');
+      if (parts.length !== 3 || parts[0] !== VERSION)
+        throw new CipherError('sealed value has an unknown format');
       const iv = Buffer.from(parts[1] ?? '', 'base64url');
       const body = Buffer.from(parts[2] ?? '', 'base64url');
-      if (iv.length !== IV_BYTES || body.length < TAG_BYTES) throw new CipherError('sealed value is truncated');
+      if (iv.length !== IV_BYTES || body.length < TAG_BYTES)
+        throw new CipherError('sealed value is truncated');
       try {
         const decipher = createDecipheriv('aes-256-gcm', key, iv);
         decipher.setAAD(Buffer.from(aad, 'utf8'));

@@ -157,15 +157,29 @@ export const createTokenService = (deps: TokenServiceDeps) => {
      * @throws AuthgateError PERMISSION_DENIED, reason `token_invalid` (unknown, malformed,
      *   expired, revoked or used up) or `token_cidr` (bound CIDRs exclude `remoteAddress`, or
      *   no address is known). A refused CIDR does not consume a use.
+     * @throws whatever `authorize` throws (the ACL's `permission denied`): called with the
+     *   stored record after the CIDR check and before a use is counted, so a refused request
+     *   does not spend a use.
      * @throws AuthgateError UNAVAILABLE when the store is down.
      */
     authenticate: async (
       token: string,
-      { remoteAddress }: { remoteAddress: string | undefined },
+      options: {
+        remoteAddress: string | undefined;
+        authorize?: (record: TokenRecord) => void | Promise<void>;
+      },
     ): Promise<TokenRecord> => {
-      const { record, numUses } = await check(token, remoteAddress);
+      const { record, numUses } = await check(token, options.remoteAddress, options.authorize);
       return numUses === record.numUses ? record : { ...record, numUses };
     },
+
+    /**
+     * A live token's stored record with its bound CIDRs checked, counting no use: for a request
+     * whose handler makes the counted check itself (renew-self renews through `renew`).
+     * @throws AuthgateError PERMISSION_DENIED and UNAVAILABLE as `authenticate`.
+     */
+    inspect: async (token: string, options: { remoteAddress: string | undefined }): Promise<TokenRecord> =>
+      (await storage.inspect(token, options.remoteAddress)).record,
 
     /**
      * Renews a token (Vault's renew-self). Renewal is a request made with the token, so it first

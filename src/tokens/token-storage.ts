@@ -80,19 +80,32 @@ export const createTokenStorage = (
     await guard(store.delete(...doomed));
   };
 
-  /**
-   * The per-request check: live token, bound CIDRs, then one use. Returns the stored record and
-   * the uses left (0 = unlimited, REVOCATION_PENDING when this request took the last one).
-   */
-  const check = async (token: string, remoteAddress: string | undefined) => {
+  /** A live token's record, its bound CIDRs checked; no use is counted. */
+  const inspect = async (token: string, remoteAddress: string | undefined) => {
     const found = await find(token);
     if (found === undefined) throw permissionDenied('token_invalid');
-    const { tokenHmac, record } = found;
+    const { record } = found;
     if (record.boundCidrs.length > 0) {
       // As Vault: a CIDR-bound token from an unknown address is refused.
       const allowed = remoteAddress !== undefined && createCidrSet(record.boundCidrs).contains(remoteAddress);
       if (!allowed) throw permissionDenied('token_cidr');
     }
+    return found;
+  };
+
+  /**
+   * The per-request check: live token, bound CIDRs, then one use. Returns the stored record and
+   * the uses left (0 = unlimited, REVOCATION_PENDING when this request took the last one).
+   */
+  const check = async (
+    token: string,
+    remoteAddress: string | undefined,
+    authorize?: (record: TokenRecord) => void | Promise<void>,
+  ) => {
+    const { tokenHmac, record } = await inspect(token, remoteAddress);
+    // As Vault's CheckToken: the ACL is checked before a use is counted, so a refused request
+    // does not spend one of a use-limited token's uses.
+    if (authorize !== undefined) await authorize(record);
     if (record.numUses === 0) return { tokenHmac, record, numUses: 0 };
 
     // Counting down fails closed: a counter lost or deleted by a concurrent revoke restarts at
@@ -108,6 +121,6 @@ export const createTokenStorage = (
     return { tokenHmac, record, numUses: REVOCATION_PENDING };
   };
 
-  return { hmac, isLive, load, find, usesLeft, indexOps, deleteEntries, check };
+  return { hmac, isLive, load, find, usesLeft, indexOps, deleteEntries, inspect, check };
 };
 export type TokenStorage = ReturnType<typeof createTokenStorage>;

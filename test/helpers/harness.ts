@@ -42,6 +42,8 @@ export type HarnessOptions = {
   log?: Logger;
   /** Where `stdout` audit devices write. */
   auditStdout?: NodeJS.WritableStream;
+  /** More top-level settings (`policies`, `policy_dir`, `secrets`, `identity`). */
+  config?: Record<string, unknown>;
 };
 
 export type Harness = {
@@ -104,6 +106,7 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
       log: { level: 'silent' },
       ...(options.listener ? { listener: options.listener } : {}),
       ...(audit === undefined ? {} : { audit }),
+      ...options.config,
       auth: {
         kubernetes: { ...mountBase, verification: 'tokenreview', token_reviewer_jwt_file: reviewerFile },
         jwks: {

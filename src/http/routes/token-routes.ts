@@ -5,14 +5,12 @@ import type { Clock } from '../../lib/clock.js';
 import { parseDurationSeconds } from '../../lib/duration.js';
 import { parseRevocationTarget, type RevocationService } from '../../auth/index.js';
 import type { RenewRefresh, TokenRecord, TokenService } from '../../tokens/index.js';
-import { requireAdmin, requireToken, type AdminCheck } from '../client-token.js';
+import { requestAuth, type AclRouteConfig } from '../acl-route.js';
+import { requireAdmin, type AdminCheck } from '../client-token.js';
 import { envelope } from '../envelope.js';
 
 export type TokenRouteDeps = {
-  tokens: Pick<
-    TokenService,
-    'authenticate' | 'renew' | 'revoke' | 'lookupAccessor' | 'revokeAccessor' | 'lookupResponseData'
-  >;
+  tokens: Pick<TokenService, 'renew' | 'revoke' | 'lookupAccessor' | 'revokeAccessor' | 'lookupResponseData'>;
   admin: AdminCheck;
   clock: Clock;
   renewalTerms: RenewRefresh;
@@ -60,32 +58,36 @@ const accessorOf = (body: unknown): string => {
  * renew-self, revoke-self; lookup-accessor and revoke-accessor for the admin token.
  */
 export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps): void => {
-  // The caller's right is checked in onRequest, before the body is parsed or validated: an
-  // anonymous or non-admin caller learns 403 and nothing about what a valid body looks like.
-  const tokenFirst = async (request: FastifyRequest): Promise<void> => {
-    requireToken(request);
-  };
+  // The caller's right is checked in onRequest (the ACL hook, or the admin check), before the
+  // body is parsed or validated: a refused caller learns 403 and nothing about valid bodies.
   const adminFirst = async (request: FastifyRequest): Promise<void> => {
     requireAdmin(request, deps.admin);
   };
+  const guarded: { config: AclRouteConfig } = { config: { acl: {} } };
 
-  const self = async (request: FastifyRequest): Promise<{ token: string; record: TokenRecord }> => {
-    const token = requireToken(request);
-    const record = await deps.tokens.authenticate(token, { remoteAddress: request.ip });
+  /** The caller's own token record; the admin token has none (it is not a token of the store). */
+  const self = (request: FastifyRequest): { token: string; record: TokenRecord } => {
+    const { token, record } = requestAuth(request);
+    if (record === undefined)
+      throw badRequest('the admin token is not a token of the token store', 'admin_self');
     return { token, record };
   };
 
   // Vault serves lookup-self as a read and as an update (`vault token lookup` sends GET; some
-  // clients POST); the body, if any, is ignored.
+  // clients POST); the body, if any, is ignored. The ACL needs `read` for GET and `update`
+  // otherwise, as Vault's.
   app.route({
     method: ['GET', 'POST', 'PUT'],
     url: '/v1/auth/token/lookup-self',
+    ...guarded,
     handler: async (request) => {
-      const { token, record } = await self(request);
-      return envelope(request.id, {
-        data: deps.tokens.lookupResponseData(record, deps.clock.nowMs(), token),
-        mountType: 'token',
-      });
+      const auth = requestAuth(request);
+      const nowMs = deps.clock.nowMs();
+      const data =
+        auth.record === undefined
+          ? adminLookupData(auth.token)
+          : deps.tokens.lookupResponseData(auth.record, nowMs, auth.token);
+      return envelope(request.id, { data, mountType: 'token' });
     },
   });
 
@@ -93,9 +95,9 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     method: ['POST', 'PUT'],
     url: '/v1/auth/token/renew-self',
     schema: { body: IncrementBody },
-    onRequest: tokenFirst,
+    config: { acl: { defersUse: true } } satisfies AclRouteConfig,
     handler: async (request) => {
-      const token = requireToken(request);
+      const { token } = self(request);
       const incrementSeconds = incrementOf(request.body);
       const auth = await deps.tokens.renew(token, {
         incrementSeconds,
@@ -109,8 +111,9 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
   app.route({
     method: ['POST', 'PUT'],
     url: '/v1/auth/token/revoke-self',
+    ...guarded,
     handler: async (request, reply) => {
-      const { token } = await self(request);
+      const { token } = self(request);
       await deps.tokens.revoke(token);
       return reply.code(204).send();
     },
@@ -120,7 +123,7 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     method: ['POST', 'PUT'],
     url: '/v1/auth/token/lookup-accessor',
     schema: { body: AccessorBody },
-    onRequest: adminFirst,
+    ...guarded,
     handler: async (request) => {
       const record = await deps.tokens.lookupAccessor(accessorOf(request.body));
       return envelope(request.id, {
@@ -134,7 +137,7 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     method: ['POST', 'PUT'],
     url: '/v1/auth/token/revoke-accessor',
     schema: { body: AccessorBody },
-    onRequest: adminFirst,
+    ...guarded,
     handler: async (request, reply) => {
       const { warnings } = await deps.tokens.revokeAccessor(accessorOf(request.body));
       // As Vault: 204 after a revocation; 200 with the warnings (`No token found with this
@@ -168,3 +171,25 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     });
   }
 };
+
+/**
+ * lookup-self for the admin token, shaped as Vault's answer for a root token: no expiry, no
+ * accessor, the `root` policy. The token itself is echoed (`id`) only to its own holder, as Vault.
+ */
+const adminLookupData = (token: string): Record<string, unknown> => ({
+  accessor: '',
+  creation_time: 0,
+  creation_ttl: 0,
+  display_name: 'root',
+  entity_id: '',
+  expire_time: null,
+  explicit_max_ttl: 0,
+  id: token,
+  meta: null,
+  num_uses: 0,
+  orphan: true,
+  path: 'auth/token/root',
+  policies: ['root'],
+  ttl: 0,
+  type: 'service',
+});

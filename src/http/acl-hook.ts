@@ -1,0 +1,107 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { mountAccessor } from '../auth/index.js';
+import { permissionDenied } from '../errors.js';
+import type { Acl, AclSubject, Capability } from '../policy/index.js';
+import type { TokenRecord, TokenService } from '../tokens/index.js';
+import { setRequestAuth, type AclRouteConfig } from './acl-route.js';
+import { requireToken, type AdminCheck } from './client-token.js';
+
+export type AclHookDeps = {
+  tokens: Pick<TokenService, 'authenticate' | 'inspect'>;
+  admin: AdminCheck;
+  policies: { aclFor(subject: AclSubject): Acl };
+};
+
+/**
+ * The one ACL check (DESIGN.md: token lookup, then policy check, then the engine): every route
+ * that declares `config.acl` passes through it before its body is even parsed. The admin token
+ * is Vault's root: every path. Any other token must be live (CIDRs too) and its policies must
+ * grant the capability the request needs on its logical path, else 403 `permission denied`;
+ * a refused request counts no use of a use-limited token (as Vault's CheckToken).
+ */
+export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void => {
+  app.addHook('onRequest', async (request) => {
+    const acl = (request.routeOptions.config as AclRouteConfig | undefined)?.acl;
+    if (acl === undefined) return;
+    const token = requireToken(request);
+    if (deps.admin.isAdmin(token)) {
+      setRequestAuth(request, { token, admin: true, record: undefined });
+      return;
+    }
+    const path = logicalPath(request);
+    const authorize = async (record: TokenRecord): Promise<void> => {
+      const caps = deps.policies.aclFor(subjectOf(record)).capabilities(path, { list: isList(request) });
+      if (!(await permits(caps, request, acl))) throw permissionDenied('acl_denied', path);
+    };
+    const options = { remoteAddress: request.ip };
+    const record = acl.defersUse
+      ? await deps.tokens.inspect(token, options).then(async (r) => {
+          await authorize(r);
+          return r;
+        })
+      : await deps.tokens.authenticate(token, { ...options, authorize });
+    setRequestAuth(request, { token, admin: false, record });
+  });
+};
+
+/** The policy subject of a token: its policies and the identity its templates draw on. */
+export const subjectOf = (record: TokenRecord): AclSubject => ({
+  policies: record.policies,
+  metadata: record.metadata,
+  role: record.role,
+  mountPath: record.mountPath,
+  mountAccessor: mountAccessor('kubernetes', record.mountPath),
+  entityId: record.entityId,
+});
+
+/**
+ * The Vault logical path of a request: the URL path after `/v1/`, percent-decoded, with a `/`
+ * appended for a list request (Vault's router does the same before its ACL check).
+ */
+export const logicalPath = (request: FastifyRequest): string => {
+  const raw = request.url.split('?', 1)[0] ?? '';
+  let path: string;
+  try {
+    path = decodeURIComponent(raw.replace(/^\/v1\//, ''));
+  } catch {
+    path = raw.replace(/^\/v1\//, '');
+  }
+  if (isList(request) && !path.endsWith('/')) path += '/';
+  return path;
+};
+
+/** Vault's list operation: `LIST`, which Node cannot receive, or `GET ?list=true` (any true of Go's ParseBool). */
+export const isList = (request: FastifyRequest): boolean => {
+  if (request.method !== 'GET') return false;
+  const list = (request.query as Record<string, unknown> | undefined)?.['list'];
+  return typeof list === 'string' && ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(list);
+};
+
+const permits = async (
+  caps: ReadonlySet<Capability>,
+  request: FastifyRequest,
+  acl: NonNullable<AclRouteConfig['acl']>,
+): Promise<boolean> => {
+  if (caps.size === 0 || caps.has('deny')) return false;
+  if (acl.capability !== undefined) return caps.has(acl.capability);
+  switch (request.method) {
+    case 'GET':
+    case 'HEAD':
+      return caps.has(isList(request) ? 'list' : 'read');
+    case 'DELETE':
+      return caps.has('delete');
+    case 'PATCH':
+      return caps.has('patch');
+    case 'POST':
+    case 'PUT': {
+      const create = caps.has('create');
+      const update = caps.has('update');
+      if (acl.exists === undefined) return update;
+      if (create === update) return create;
+      // Only one of the two is granted: which one the request needs depends on the target.
+      return (await acl.exists(request)) ? update : create;
+    }
+    default:
+      return false;
+  }
+};

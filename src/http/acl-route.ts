@@ -1,0 +1,54 @@
+import type { FastifyRequest } from 'fastify';
+import type { Capability } from '../policy/index.js';
+import type { TokenRecord } from '../tokens/index.js';
+
+/**
+ * What a route declares in its Fastify `config` to be guarded by the ACL hook (acl-hook.ts).
+ * A route without `acl` is not checked by it (login, health, `.well-known`, admin-only routes
+ * that check the admin token themselves).
+ */
+export type AclRouteConfig = {
+  acl?: {
+    /**
+     * Vault's ExistenceCheck: for POST/PUT, whether the target already exists, so that the
+     * request needs `update` (it exists) or `create` (it does not). Called only when the caller's
+     * policies grant exactly one of the two. Absent: POST/PUT always need `update`.
+     */
+    exists?: (request: FastifyRequest) => Promise<boolean>;
+    /** The capability the route needs whatever the method (e.g. `read` for identity tokens). */
+    capability?: Capability;
+    /**
+     * The handler counts the token's use itself (renew-self renews through the token service,
+     * which checks the token again): the hook checks token and ACL without counting one.
+     */
+    defersUse?: boolean;
+  };
+};
+
+/** Who made a request that passed the ACL hook. */
+export type RequestAuth = {
+  /** The client token as sent (never logged or echoed). */
+  token: string;
+  /** The operator's admin token: every path, every capability (Vault's root). */
+  admin: boolean;
+  /** The token's record (uses already counted for this request); undefined for the admin token. */
+  record: TokenRecord | undefined;
+};
+
+const AUTH = Symbol('authgate.requestAuth');
+type WithAuth = FastifyRequest & { [AUTH]?: RequestAuth };
+
+/** Records the caller of a request (the ACL hook does, once the token is authenticated). */
+export const setRequestAuth = (request: FastifyRequest, auth: RequestAuth): void => {
+  (request as WithAuth)[AUTH] = auth;
+};
+
+/**
+ * The caller of a request guarded by the ACL hook.
+ * @throws TypeError when called from a route that did not declare `config.acl` (a bug).
+ */
+export const requestAuth = (request: FastifyRequest): RequestAuth => {
+  const auth = (request as WithAuth)[AUTH];
+  if (auth === undefined) throw new TypeError(`route ${request.routeOptions.url ?? ''} is not ACL-guarded`);
+  return auth;
+};

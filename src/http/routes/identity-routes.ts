@@ -1,0 +1,69 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { subjectOfToken, type IdentityTokens } from '../../secrets/identity/index.js';
+import { requestAuth, type AclRouteConfig } from '../acl-route.js';
+import { envelope } from '../envelope.js';
+
+export type IdentityRouteDeps = {
+  identity: Pick<
+    IdentityTokens,
+    'issue' | 'discovery' | 'jwks' | 'rotate' | 'jwksMaxAgeSeconds' | 'discoveryMaxAgeSeconds'
+  >;
+};
+
+type NameParams = { Params: { name: string } };
+
+// Vault checks `identity/oidc/token/<role>` for `read` whatever the method.
+const readGuarded: { config: AclRouteConfig } = { config: { acl: { capability: 'read' } } };
+// POST/PUT need `update` (Vault's rotate is an update operation).
+const updateGuarded: { config: AclRouteConfig } = { config: { acl: {} } };
+
+/**
+ * Vault's identity-token endpoints (`identity/oidc`):
+ *
+ * - `GET|POST|PUT /v1/identity/oidc/token/:name` (ACL `read`): a signed token naming the caller's
+ *   Kubernetes identity, in Vault's envelope `{data: {client_id, token, ttl}}`;
+ * - `GET /v1/identity/oidc/.well-known/openid-configuration` and `…/.well-known/keys`: public
+ *   (no token, as Vault), raw JSON with `Cache-Control`, for downstream verifiers;
+ * - `POST|PUT /v1/identity/oidc/key/:name/rotate` (ACL `update`): rotate a signing key now; 204.
+ */
+export const registerIdentityRoutes = (app: FastifyInstance, deps: IdentityRouteDeps): void => {
+  const { identity } = deps;
+
+  app.route<NameParams>({
+    method: ['GET', 'POST', 'PUT'],
+    url: '/v1/identity/oidc/token/:name',
+    // A HEAD would sign a token only to drop it.
+    exposeHeadRoute: false,
+    ...readGuarded,
+    handler: async (request) => {
+      // The admin token has no record, hence no identity: Vault's "no entity" 400.
+      const subject = subjectOfToken(requestAuth(request).record);
+      const issued = await identity.issue(request.params.name, subject);
+      return envelope(request.id, {
+        data: { client_id: issued.clientId, token: issued.token, ttl: issued.ttlSeconds },
+        mountType: 'identity',
+      });
+    },
+  });
+
+  const publicJson = (reply: FastifyReply, maxAgeSeconds: number, body: unknown) =>
+    reply.header('cache-control', `public, max-age=${maxAgeSeconds}`).type('application/json').send(body);
+
+  app.get('/v1/identity/oidc/.well-known/openid-configuration', async (_request: FastifyRequest, reply) =>
+    publicJson(reply, identity.discoveryMaxAgeSeconds, identity.discovery()),
+  );
+
+  app.get('/v1/identity/oidc/.well-known/keys', async (_request: FastifyRequest, reply) =>
+    publicJson(reply, identity.jwksMaxAgeSeconds, await identity.jwks()),
+  );
+
+  app.route<NameParams>({
+    method: ['POST', 'PUT'],
+    url: '/v1/identity/oidc/key/:name/rotate',
+    ...updateGuarded,
+    handler: async (request, reply) => {
+      await identity.rotate(request.params.name);
+      return reply.code(204).send();
+    },
+  });
+};

@@ -1,0 +1,323 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import { AuthgateError, badRequest } from '../../errors.js';
+import {
+  parseConfigBody,
+  parseGoBool,
+  parseMetadataBody,
+  parseMetadataPatch,
+  parseVersionParam,
+  parseVersions,
+  parseWriteBody,
+  type KvEngine,
+} from '../../secrets/index.js';
+import type { AclRouteConfig } from '../acl-route.js';
+import { envelope } from '../envelope.js';
+import { sendErrors } from '../vault-errors.js';
+
+export type KvRouteDeps = {
+  /** KV v2 engines by mount path (`secret`, `team/kv`: no slash at either end). */
+  engines: ReadonlyMap<string, KvEngine>;
+  /**
+   * Whether the caller of `sys/internal/ui/mounts/<path>` may see that mount (Vault answers 403
+   * to a token whose policies grant nothing under it). Default: every caller sees every KV mount.
+   */
+  mountAccess?: (request: FastifyRequest, mountPath: string) => Promise<boolean>;
+};
+
+type Engine = KvEngine;
+type Reply = FastifyReply;
+
+const ALL_METHODS: HTTPMethods[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+const MERGE_PATCH = 'application/merge-patch+json';
+const MOUNT_TYPE = 'kv';
+/** Paths whose bare name is Vault's "root of a K/V v2 mount". */
+const ROOTS = new Set(['data', 'metadata', 'delete', 'undelete', 'destroy']);
+/** Operations whose pattern also matches an empty path: listing their bare name reaches them. */
+const LISTED_TO_OPERATION = new Set(['delete', 'undelete', 'destroy', 'subkeys']);
+
+/** The secret path: the rest of the URL after `<mount>/<op>/`, percent-decoded by the router. */
+const pathOf = (request: FastifyRequest): string => (request.params as { '*'?: string })['*'] ?? '';
+const query = (request: FastifyRequest): Record<string, unknown> =>
+  (request.query as Record<string, unknown> | undefined) ?? {};
+
+/**
+ * Whether a GET is a list (`?list=true`; Node cannot receive Vault's `LIST` method). Go's
+ * ParseBool values; anything else is Vault's bare 400. A repeated `list` is refused too, so that
+ * route and ACL hook (which reads a single value) never disagree on what the request is.
+ */
+const isListRequest = (request: FastifyRequest, reply: Reply): boolean | 'answered' => {
+  // Only a GET lists: the ACL hook checks a HEAD as a read, so a HEAD must not list.
+  if (request.method !== 'GET') return false;
+  const raw = query(request)['list'];
+  if (raw === undefined || raw === '') return false;
+  const flag = typeof raw === 'string' ? parseGoBool(raw) : undefined;
+  if (flag !== undefined) return flag;
+  void sendErrors(reply, 400, []);
+  return 'answered';
+};
+
+/** The request's method, HEAD answered as GET (Fastify routes HEAD to the GET handler; the ACL hook checks `read`). */
+const verb = (request: FastifyRequest): string => (request.method === 'HEAD' ? 'GET' : request.method);
+
+const unsupported = () => new AuthgateError('UNSUPPORTED_OPERATION', { reason: 'kv_unsupported_operation' });
+
+/**
+ * Vault's answer to a path its KV v2 backend has no handler for: 404 with a warning (and an
+ * envelope, not `errors`), e.g. `secret/foo` instead of `secret/data/foo`. `rest` is the path
+ * after the mount, with the `/` Vault appends to a listed path.
+ */
+const invalidPath = (request: FastifyRequest, reply: Reply, rest: string, list: boolean) => {
+  const verbs: Partial<Record<string, string>> = {
+    GET: list ? 'list' : 'get',
+    POST: 'put',
+    PUT: 'put',
+    PATCH: 'patch',
+    DELETE: 'delete',
+  };
+  const warning = ROOTS.has(rest)
+    ? 'Non-listing operations on the root of a K/V v2 mount are not supported.'
+    : `Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the Vault CLI, use 'vault kv ${verbs[verb(request)] ?? ''}' for this operation.`;
+  return reply.code(404).send(envelope(request.id, { warnings: [warning] }));
+};
+
+/**
+ * PATCH needs JSON merge patch. Checked in the route's `onRequest`, before the body is read, as
+ * Vault checks it while building the request (the global ACL hook still runs first).
+ */
+const requireMergePatch = async (request: FastifyRequest, reply: Reply): Promise<Reply | undefined> => {
+  if (verb(request) !== 'PATCH') return undefined;
+  const type = (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
+  if (type === '') throw badRequest('mime: no media type', 'kv_no_content_type');
+  if (type === MERGE_PATCH) return undefined;
+  return sendErrors(reply, 415, [`PATCH requires Content-Type of ${MERGE_PATCH}, provided ${type}`]);
+};
+
+/** A data path names a secret: not empty, no trailing slash (Vault's pattern `.*?[^/]$`). */
+const isSecretPath = (path: string): boolean => path !== '' && !path.endsWith('/');
+
+const ok = (request: FastifyRequest, data: Record<string, unknown>) =>
+  envelope(request.id, { data, mountType: MOUNT_TYPE });
+
+/** Vault's 404 that still carries the version's metadata (deleted or destroyed); `mount_type` is empty there. */
+const gone = (request: FastifyRequest, reply: Reply, data: Record<string, unknown>) =>
+  reply.code(404).send(envelope(request.id, { data }));
+
+const registerData = (app: FastifyInstance, base: string, engine: Engine) => {
+  const exists = (request: FastifyRequest) => engine.exists(pathOf(request));
+  app.route({
+    method: ALL_METHODS,
+    url: `${base}/data/*`,
+    config: { acl: { exists } } satisfies AclRouteConfig,
+    onRequest: requireMergePatch,
+    handler: async (request, reply) => {
+      const path = pathOf(request);
+      const list = verb(request) === 'GET' ? isListRequest(request, reply) : false;
+      if (list === 'answered') return reply;
+      // Vault appends `/` to a listed path, which the data pattern never matches.
+      if (list || !isSecretPath(path))
+        return invalidPath(request, reply, `data/${path}${list ? '/' : ''}`, list);
+      switch (verb(request)) {
+        case 'GET': {
+          const result = await engine.read(path, parseVersionParam(query(request)['version']));
+          if (result.kind === 'gone') return gone(request, reply, { data: null, metadata: result.metadata });
+          return ok(request, { data: result.value, metadata: result.metadata });
+        }
+        case 'PATCH': {
+          const result = await engine.patch(path, parseWriteBody(request.body));
+          if (result.kind === 'gone') return gone(request, reply, result.metadata);
+          return ok(request, result.value);
+        }
+        case 'DELETE':
+          await engine.deleteLatest(path);
+          return reply.code(204).send();
+        default:
+          return ok(request, await engine.write(path, parseWriteBody(request.body)));
+      }
+    },
+  });
+};
+
+const registerMetadata = (app: FastifyInstance, base: string, engine: Engine) => {
+  const exists = (request: FastifyRequest) => engine.exists(pathOf(request));
+  const handler = async (request: FastifyRequest, reply: Reply) => {
+    const path = pathOf(request);
+    switch (verb(request)) {
+      case 'GET': {
+        const list = isListRequest(request, reply);
+        if (list === 'answered') return reply;
+        if (list) {
+          const keys = await engine.list(path);
+          // As Vault: nothing to list is a 404 with no message.
+          if (keys.length === 0) throw new AuthgateError('NOT_FOUND', { reason: 'kv_list_empty' });
+          return ok(request, { keys });
+        }
+        return ok(request, { ...(await engine.readMetadata(path)) });
+      }
+      case 'PATCH': {
+        const { warnings } = await engine.patchMetadata(path, parseMetadataPatch(request.body));
+        return warnings.length > 0
+          ? envelope(request.id, { warnings, mountType: MOUNT_TYPE })
+          : reply.code(204).send();
+      }
+      case 'DELETE':
+        await engine.deleteMetadata(path);
+        return reply.code(204).send();
+      default: {
+        const { warnings } = await engine.writeMetadata(path, parseMetadataBody(request.body));
+        return warnings.length > 0
+          ? envelope(request.id, { warnings, mountType: MOUNT_TYPE })
+          : reply.code(204).send();
+      }
+    }
+  };
+  app.route({
+    method: ALL_METHODS,
+    url: `${base}/metadata/*`,
+    config: { acl: { exists } } satisfies AclRouteConfig,
+    onRequest: requireMergePatch,
+    handler,
+  });
+  // `<mount>/metadata` itself: only a list of the mount's root.
+  app.route({
+    method: ALL_METHODS,
+    url: `${base}/metadata`,
+    config: { acl: {} } satisfies AclRouteConfig,
+    handler: async (request, reply) => {
+      const list = verb(request) === 'GET' ? isListRequest(request, reply) : false;
+      if (list === 'answered') return reply;
+      if (!list) return invalidPath(request, reply, 'metadata', false);
+      return handler(request, reply);
+    },
+  });
+};
+
+/** `delete/`, `undelete/`, `destroy/`: POST/PUT `{versions}`, 204; any other method 405. */
+const registerVersionOps = (app: FastifyInstance, base: string, engine: Engine) => {
+  const ops = {
+    delete: (path: string, versions: number[]) => engine.deleteVersions(path, versions),
+    undelete: (path: string, versions: number[]) => engine.undeleteVersions(path, versions),
+    destroy: (path: string, versions: number[]) => engine.destroyVersions(path, versions),
+  };
+  for (const [name, run] of Object.entries(ops)) {
+    app.route({
+      method: ALL_METHODS,
+      url: `${base}/${name}/*`,
+      config: { acl: {} } satisfies AclRouteConfig,
+      handler: async (request, reply) => {
+        if (verb(request) !== 'POST' && verb(request) !== 'PUT') {
+          const list = verb(request) === 'GET' ? isListRequest(request, reply) : false;
+          if (list === 'answered') return reply;
+          throw unsupported();
+        }
+        await run(pathOf(request), parseVersions(request.body));
+        return reply.code(204).send();
+      },
+    });
+  }
+};
+
+const registerConfigAndSubkeys = (app: FastifyInstance, base: string, engine: Engine) => {
+  app.route({
+    method: ALL_METHODS,
+    url: `${base}/config`,
+    config: { acl: {} } satisfies AclRouteConfig,
+    handler: async (request, reply) => {
+      if (verb(request) === 'GET') {
+        const list = isListRequest(request, reply);
+        if (list === 'answered') return reply;
+        // A listed `config/` matches no pattern of the backend.
+        if (list) return invalidPath(request, reply, 'config/', true);
+        return ok(request, { ...(await engine.readConfig()) });
+      }
+      if (verb(request) === 'POST' || verb(request) === 'PUT') {
+        await engine.writeConfig(parseConfigBody(request.body));
+        return reply.code(204).send();
+      }
+      throw unsupported();
+    },
+  });
+
+  app.route({
+    method: ALL_METHODS,
+    url: `${base}/subkeys/*`,
+    config: { acl: {} } satisfies AclRouteConfig,
+    handler: async (request, reply) => {
+      if (verb(request) !== 'GET') throw unsupported();
+      const list = isListRequest(request, reply);
+      if (list === 'answered') return reply;
+      if (list) throw unsupported();
+      const q = query(request);
+      const result = await engine.subkeys(
+        pathOf(request),
+        parseVersionParam(q['version']),
+        parseVersionParam(q['depth'], 'depth'),
+      );
+      if (result.kind === 'gone') return gone(request, reply, { subkeys: null, metadata: result.metadata });
+      return ok(request, { subkeys: result.value, metadata: result.metadata });
+    },
+  });
+
+  // Anything else under the mount: Vault's "invalid path" 404 with a hint. A list of an
+  // operation's root (`delete?list=true` is `delete/`) reaches that operation, which cannot list.
+  const rest = async (request: FastifyRequest, reply: Reply) => {
+    const list = verb(request) === 'GET' ? isListRequest(request, reply) : false;
+    if (list === 'answered') return reply;
+    const path = pathOf(request);
+    if (list && LISTED_TO_OPERATION.has(path)) throw unsupported();
+    return invalidPath(request, reply, list && !path.endsWith('/') ? `${path}/` : path, list);
+  };
+  app.route({
+    method: ALL_METHODS,
+    url: `${base}/*`,
+    config: { acl: {} } satisfies AclRouteConfig,
+    handler: rest,
+  });
+  app.route({ method: ALL_METHODS, url: base, config: { acl: {} } satisfies AclRouteConfig, handler: rest });
+};
+
+/**
+ * `GET /v1/sys/internal/ui/mounts/<path>`: which mount serves a path. The vault CLI asks it before
+ * every `vault kv` command to learn that the mount is KV version 2. Like Vault it needs no ACL
+ * grant on the path itself; a path under no KV mount (or one `mountAccess` hides) is Vault's 403
+ * `preflight capability check`, so the endpoint cannot be used to discover mounts.
+ */
+const registerUiMounts = (app: FastifyInstance, deps: KvRouteDeps) => {
+  // Longest mount first: `team/kv/x` is under `team/kv`, not under a mount `team`.
+  const mounts = [...deps.engines].sort(([a], [b]) => b.length - a.length);
+  app.get('/v1/sys/internal/ui/mounts/*', async (request) => {
+    const raw = pathOf(request);
+    if (raw === '') throw badRequest('path not set', 'ui_mounts_no_path');
+    const path = `${raw.replace(/^\//, '')}${raw.endsWith('/') ? '' : '/'}`;
+    const [mountPath, engine] = mounts.find(([m]) => path.startsWith(`${m}/`)) ?? [];
+    const visible =
+      mountPath !== undefined &&
+      (deps.mountAccess === undefined || (await deps.mountAccess(request, mountPath)));
+    if (engine === undefined || !visible) {
+      throw new AuthgateError('PERMISSION_DENIED', {
+        message: `preflight capability check returned 403, please ensure client's policies grant access to path "${path}"`,
+        reason: 'ui_mounts_denied',
+      });
+    }
+    return envelope(request.id, { data: engine.mountInfo(), mountType: 'system' });
+  });
+};
+
+/**
+ * Vault's KV v2 HTTP API for each engine's mount (`/v1/<mount>/…`): `data/` (read with
+ * `?version=`, write, JSON-merge-patch, soft delete), `metadata/` (read, `?list=true`, write,
+ * patch, delete), `delete/`, `undelete/`, `destroy/`, `config`, `subkeys/`, Vault's 404 hints for
+ * other paths, 405 for unsupported methods; and `sys/internal/ui/mounts/<path>` for the vault CLI.
+ *
+ * Every route of a mount declares `config.acl` (writes to `data/` and `metadata/` with Vault's
+ * existence check), so the ACL hook guards them; the routes themselves never look at the token.
+ */
+export const registerKvRoutes = (app: FastifyInstance, deps: KvRouteDeps): void => {
+  for (const [mountPath, engine] of deps.engines) {
+    const base = `/v1/${mountPath}`;
+    registerData(app, base, engine);
+    registerMetadata(app, base, engine);
+    registerVersionOps(app, base, engine);
+    registerConfigAndSubkeys(app, base, engine);
+  }
+  registerUiMounts(app, deps);
+};

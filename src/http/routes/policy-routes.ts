@@ -1,0 +1,101 @@
+import type { FastifyInstance } from 'fastify';
+import { AuthgateError, badRequest } from '../../errors.js';
+import { mountAccessor } from '../../auth/index.js';
+import type { KubernetesMountConfig } from '../../config/index.js';
+import type { PolicyRegistry } from '../../policy/index.js';
+import type { AclRouteConfig } from '../acl-route.js';
+import { requireAdmin, type AdminCheck } from '../client-token.js';
+import { envelope } from '../envelope.js';
+
+export type PolicyRouteDeps = {
+  policies: Pick<PolicyRegistry, 'names' | 'get'>;
+  admin: AdminCheck;
+  /** Re-reads the policy sources and swaps the set in; rejects (keeping the old set) on any problem. */
+  reload: () => Promise<void>;
+  mounts: ReadonlyMap<string, KubernetesMountConfig>;
+};
+
+const guarded: { config: AclRouteConfig } = { config: { acl: {} } };
+
+/** Policies live in authgate.yaml and `policy_dir`, so that what runs is what is reviewed in Git. */
+const readOnly = () =>
+  badRequest(
+    'policies are read from authgate.yaml and policy_dir: change them there, then reload (SIGHUP or POST /v1/sys/policies/reload)',
+    'policy_read_only',
+  );
+
+/**
+ * Vault's policy endpoints, read-only (`sys/policy`, `sys/policies/acl`), the auth mount table
+ * (`sys/auth`, where operators find the accessor for templated policies), and authgate's
+ * admin-only `sys/policies/reload`. Each read is ACL-guarded like any Vault path.
+ */
+export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps): void => {
+  const policyOf = (name: string) => {
+    const policy = deps.policies.get(name.toLowerCase());
+    if (policy === undefined) throw new AuthgateError('NOT_FOUND', { reason: 'policy_not_found' });
+    return policy;
+  };
+
+  // `vault policy list` (older servers): GET sys/policy answers both keys and policies.
+  app.get('/v1/sys/policy', guarded, async (request) => {
+    const names = deps.policies.names();
+    return {
+      ...envelope(request.id, { data: { keys: names, policies: names } }),
+      keys: names,
+      policies: names,
+    };
+  });
+  app.get<{ Params: { name: string } }>('/v1/sys/policy/:name', guarded, async (request) => {
+    const policy = policyOf(request.params.name);
+    const data = { name: policy.name, rules: policy.text };
+    return { ...envelope(request.id, { data }), ...data };
+  });
+  // LIST sys/policies/acl arrives as GET ?list=true (Node cannot receive the LIST method).
+  app.get('/v1/sys/policies/acl', guarded, async (request) =>
+    envelope(request.id, { data: { keys: deps.policies.names() } }),
+  );
+  app.get<{ Params: { name: string } }>('/v1/sys/policies/acl/:name', guarded, async (request) => {
+    const policy = policyOf(request.params.name);
+    return envelope(request.id, { data: { name: policy.name, policy: policy.text } });
+  });
+  for (const url of ['/v1/sys/policy/:name', '/v1/sys/policies/acl/:name']) {
+    app.route({
+      method: ['POST', 'PUT', 'DELETE'],
+      url,
+      ...guarded,
+      handler: async () => {
+        throw readOnly();
+      },
+    });
+  }
+
+  app.post(
+    '/v1/sys/policies/reload',
+    { onRequest: async (r) => requireAdmin(r, deps.admin) },
+    async (request) => {
+      await deps.reload();
+      return envelope(request.id, { data: { policies: deps.policies.names() } });
+    },
+  );
+
+  app.get('/v1/sys/auth', guarded, async (request) => {
+    const data: Record<string, unknown> = {};
+    for (const [path, mount] of deps.mounts) {
+      data[`${path}/`] = {
+        accessor: mountAccessor(mount.type, path),
+        description: mount.description,
+        type: mount.type,
+        local: false,
+        seal_wrap: false,
+        external_entropy_access: false,
+        options: null,
+        config: {
+          default_lease_ttl: mount.defaultLeaseTtlSeconds,
+          max_lease_ttl: mount.maxLeaseTtlSeconds,
+          force_no_cache: false,
+        },
+      };
+    }
+    return { ...envelope(request.id, { data }), ...data };
+  });
+};

@@ -1,0 +1,13 @@
+export { CAPABILITIES, isCapability } from './capabilities.js';
+export type { Capability } from './capabilities.js';
+export type { Acl, AclLookupOptions } from './acl.js';
+export type { AclSubject } from './subject.js';
+export type { Policy, PolicyRule } from './policy.js';
+export { normalizePolicyName } from './policy.js';
+export { PolicyLoadError } from './errors.js';
+export { parsePolicyDocument, parsePolicyHcl, parsePolicyText } from './parse.js';
+export type { PolicyFormat } from './parse.js';
+export { DEFAULT_POLICY_TEXT } from './default-policy.js';
+export { TEMPLATE_METADATA_KEYS } from './template.js';
+export { createPolicyRegistry } from './registry.js';
+export type { PolicyLog, PolicyRegistry, PolicyRegistryDeps, PolicySources } from './registry.js';

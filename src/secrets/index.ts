@@ -1,0 +1,4 @@
+export * from './kv/index.js';
+export { CipherError, createSecretCipher } from './cipher.js';
+export type { SecretCipher } from './cipher.js';
+export * from './identity/index.js';

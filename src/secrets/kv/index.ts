@@ -1,0 +1,27 @@
+export { createKvEngine } from './engine.js';
+export type { KvEngine } from './engine.js';
+export {
+  CUSTOM_METADATA_LIMITS,
+  bodyObject,
+  parseConfigBody,
+  parseGoBool,
+  parseMetadataBody,
+  parseMetadataPatch,
+  parseVersionParam,
+  parseVersions,
+  parseWriteBody,
+} from './params.js';
+export { DEFAULT_MAX_VERSIONS } from './metadata.js';
+export type {
+  CasOption,
+  KvConfigInput,
+  KvConfigView,
+  KvEngineDeps,
+  KvMetadataInput,
+  KvMetadataPatch,
+  KvMetadataView,
+  KvMountInfo,
+  KvReadResult,
+  KvVersionView,
+  KvWriteInput,
+} from './types.js';

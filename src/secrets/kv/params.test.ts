@@ -1,0 +1,221 @@
+import { describe, expect, it } from 'vitest';
+import { isAuthgateError } from '../../errors.js';
+import { mergePatch, subkeysOf } from './json.js';
+import { formatTime } from './metadata.js';
+import {
+  parseConfigBody,
+  parseMetadataBody,
+  parseMetadataPatch,
+  parseVersionParam,
+  parseVersions,
+  parseWriteBody,
+  validateCustomMetadata,
+} from './params.js';
+
+const message = (fn: () => unknown): string => {
+  try {
+    fn();
+  } catch (err) {
+    if (isAuthgateError(err)) return `${err.status} ${err.message}`;
+    throw err;
+  }
+  throw new Error('expected a 400');
+};
+
+describe('parseWriteBody', () => {
+  it.each([
+    [{ data: { a: 1 } }, { data: { a: 1 }, cas: undefined }],
+    [
+      { data: { a: 1 }, options: {} },
+      { data: { a: 1 }, cas: undefined },
+    ],
+    [
+      { data: {}, options: { cas: 0 } },
+      { data: {}, cas: 0 },
+    ],
+    [
+      { data: {}, options: { cas: '3' } },
+      { data: {}, cas: 3 },
+    ],
+    [
+      { data: {}, options: { cas: null } },
+      { data: {}, cas: 0 },
+    ],
+    [
+      { data: {}, options: { cas: 1.5 } },
+      { data: {}, cas: null },
+    ],
+    [
+      { data: {}, options: { cas: 'x' } },
+      { data: {}, cas: null },
+    ],
+    [{ data: null }, { data: {}, cas: undefined }],
+    [{ data: [] }, { data: {}, cas: undefined }],
+  ])('reads %j as Vault does', (body, expected) => {
+    expect(parseWriteBody(body)).toEqual(expected);
+  });
+
+  it('requires data, as an object, without quoting it', () => {
+    expect(message(() => parseWriteBody({}))).toBe('400 no data provided');
+    expect(message(() => parseWriteBody({ data: 'hunter2' }))).toBe(
+      `400 error converting input for field "data": '' expected a map, got 'string'`,
+    );
+    expect(message(() => parseWriteBody({ data: [1] }))).not.toContain('1 ');
+    expect(message(() => parseWriteBody([]))).toBe('400 error parsing JSON');
+    expect(message(() => parseWriteBody({ data: {}, options: 'x' }))).toBe(
+      `400 error converting input x for field "options": '' expected a map, got 'string'`,
+    );
+  });
+});
+
+describe('parseVersions', () => {
+  it.each([
+    [{ versions: [1, 2] }, [1, 2]],
+    [{ versions: ['1', 2, 2] }, [1, 2]],
+    [{ versions: '1,3' }, [1, 3]],
+    [{ versions: 4 }, [4]],
+    [{}, []],
+    [{ versions: null }, []],
+    [{ versions: [] }, []],
+  ])('reads %j', (body, expected) => {
+    expect(parseVersions(body)).toEqual(expected);
+  });
+
+  it('refuses what is not a list of integers', () => {
+    expect(message(() => parseVersions({ versions: ['a'] }))).toMatch(
+      /^400 error converting input \[a\] for field "versions"/,
+    );
+    expect(message(() => parseVersions({ versions: { a: 1 } }))).toMatch(/^400 error converting input/);
+  });
+});
+
+describe('parseVersionParam', () => {
+  it('reads ?version=, 0 when absent, 400 when not an integer', () => {
+    expect(parseVersionParam('3')).toBe(3);
+    expect(parseVersionParam(undefined)).toBe(0);
+    expect(parseVersionParam(['2', '5'])).toBe(2);
+    expect(message(() => parseVersionParam('two'))).toBe(
+      `400 error converting input two for field "version": cannot parse '' as int`,
+    );
+  });
+});
+
+describe('custom_metadata', () => {
+  it('accepts 64 keys, refuses 65 with Vault’s message', () => {
+    const many = (n: number) => Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, 'v']));
+    expect(() => validateCustomMetadata(many(64))).not.toThrow();
+    expect(message(() => validateCustomMetadata(many(65)))).toBe(
+      '400 1 error occurred:\n\t* custom_metadata validation failed: payload must contain at most 64 keys, provided 65\n\n',
+    );
+  });
+
+  it('reports every bad key and value: length in bytes, printable characters', () => {
+    expect(
+      message(() => validateCustomMetadata({ ['k'.repeat(129)]: 'v', ok: '', 'tab\tkey': 'x'.repeat(513) })),
+    ).toBe(
+      '400 4 errors occurred:\n' +
+        `\t* custom_metadata validation failed: length of key "${'k'.repeat(129)}" is 129 but must be 0 < len(key) <= 128\n` +
+        '\t* custom_metadata validation failed: length of value for key "ok" is 0 but must be 0 < len(value) <= 512\n' +
+        '\t* custom_metadata validation failed: length of value for key "tab\\tkey" is 513 but must be 0 < len(value) <= 512\n' +
+        '\t* custom_metadata validation failed: key "tab\\tkey" (tab\tkey) contains unprintable characters\n\n',
+    );
+    expect(() => validateCustomMetadata({ ['é'.repeat(64)]: 'ü' })).not.toThrow();
+    expect(() => validateCustomMetadata({ ['é'.repeat(65)]: 'ü' })).toThrow();
+  });
+
+  it('decodes values weakly on write; keeps nulls on patch to remove keys', () => {
+    expect(parseMetadataBody({ custom_metadata: { n: 5, b: true, s: 'x' } }).customMetadata).toEqual({
+      n: '5',
+      b: '1',
+      s: 'x',
+    });
+    expect(parseMetadataPatch({ custom_metadata: { gone: null, s: 'x' } }).customMetadata).toEqual({
+      gone: null,
+      s: 'x',
+    });
+    expect(message(() => parseMetadataBody({ custom_metadata: { o: { nested: 1 } } }))).toBe(
+      `400 custom_metadata validation failed: '' expected type 'string', got unconvertible type 'map'`,
+    );
+  });
+});
+
+describe('metadata and config fields', () => {
+  it('reads only the fields present, weakly typed', () => {
+    expect(parseMetadataBody({})).toEqual({});
+    expect(
+      parseMetadataBody({ max_versions: '5', cas_required: 'true', delete_version_after: '1h30m' }),
+    ).toEqual({
+      maxVersions: 5,
+      casRequired: true,
+      deleteVersionAfterSeconds: 5400,
+    });
+    expect(parseMetadataBody({ delete_version_after: 90, other: 1 })).toEqual({
+      deleteVersionAfterSeconds: 90,
+    });
+    expect(parseMetadataPatch({ max_versions: null, cas_required: false })).toEqual({
+      maxVersions: null,
+      casRequired: false,
+    });
+  });
+
+  it('refuses a negative delete_version_after on a secret, accepts it on the mount (disable)', () => {
+    expect(message(() => parseMetadataBody({ delete_version_after: '-1s' }))).toBe(
+      `400 error converting input -1s for field "delete_version_after": cannot provide negative value '-1'`,
+    );
+    expect(parseConfigBody({ delete_version_after: '-1s' })).toEqual({ deleteVersionAfterSeconds: -1 });
+    expect(parseConfigBody({ delete_version_after: -5 })).toEqual({ deleteVersionAfterSeconds: -5 });
+  });
+
+  it('refuses malformed values with 400', () => {
+    expect(message(() => parseMetadataBody({ max_versions: 'many' }))).toMatch(
+      /^400 error converting input many/,
+    );
+    expect(message(() => parseMetadataBody({ max_versions: -1 }))).toMatch(
+      /^400 max_versions must be between/,
+    );
+    expect(message(() => parseMetadataBody({ cas_required: 'maybe' }))).toMatch(
+      /^400 error converting input maybe/,
+    );
+    expect(message(() => parseConfigBody({ delete_version_after: 'soon' }))).toMatch(
+      /^400 error converting input soon/,
+    );
+  });
+});
+
+describe('mergePatch (RFC 7396)', () => {
+  it.each([
+    [{ a: 'b' }, { a: 'c' }, { a: 'c' }],
+    [{ a: 'b' }, { b: 'c' }, { a: 'b', b: 'c' }],
+    [{ a: 'b' }, { a: null }, {}],
+    [{ a: 'b', b: 'c' }, { a: null }, { b: 'c' }],
+    [{ a: ['b'] }, { a: 'c' }, { a: 'c' }],
+    [{ a: 'c' }, { a: ['b'] }, { a: ['b'] }],
+    [{ a: { b: 'c' } }, { a: { b: 'd', c: null } }, { a: { b: 'd' } }],
+    [{ a: [{ b: 'c' }] }, { a: [1] }, { a: [1] }],
+    [{}, { a: { bb: { ccc: null } } }, { a: { bb: {} } }],
+  ])('patches %j with %j', (target, patch, expected) => {
+    expect(mergePatch(target, patch)).toEqual(expected);
+  });
+
+  it('treats __proto__ as a plain key', () => {
+    const out = mergePatch({}, JSON.parse('{"__proto__":{"polluted":true}}')) as Record<string, unknown>;
+    expect(Object.hasOwn(out, '__proto__')).toBe(true);
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+});
+
+describe('subkeysOf and formatTime', () => {
+  it('never copies a value', () => {
+    expect(subkeysOf({ a: 'secret', b: [1], c: { d: 'secret' } }, 0)).toEqual({
+      a: null,
+      b: null,
+      c: { d: null },
+    });
+  });
+
+  it('prints times as Go’s RFC3339Nano', () => {
+    expect(formatTime(Date.UTC(2026, 0, 1))).toBe('2026-01-01T00:00:00Z');
+    expect(formatTime(Date.UTC(2026, 0, 1) + 120)).toBe('2026-01-01T00:00:00.12Z');
+    expect(formatTime(null)).toBe('');
+  });
+});

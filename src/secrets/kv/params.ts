@@ -1,0 +1,304 @@
+import { badRequest } from '../../errors.js';
+import { parseDurationSeconds } from '../../lib/duration.js';
+import { isJsonObject, setOwn, type JsonObject } from './json.js';
+import type { CasOption, KvConfigInput, KvMetadataInput, KvMetadataPatch, KvWriteInput } from './types.js';
+
+/*
+ * Request fields as Vault's framework reads them: weakly typed (`"5"` is 5, `true` is 1), each
+ * failure a 400 with Vault's wording. A secret's `data` is never echoed in a message: Vault would
+ * quote it, authgate says only what kind of value it was.
+ */
+
+/** Vault's `custom_metadata` limits. */
+export const CUSTOM_METADATA_LIMITS = { maxKeys: 64, maxKeyBytes: 128, maxValueBytes: 512 } as const;
+const CM_PREFIX = 'custom_metadata validation failed';
+
+/** A value as Go's `%v` prints it, for messages about non-secret fields. */
+const goValue = (v: unknown): string => {
+  if (v === null || v === undefined) return '<nil>';
+  if (Array.isArray(v)) return `[${v.map(goValue).join(' ')}]`;
+  if (isJsonObject(v)) {
+    const parts = Object.keys(v)
+      .sort()
+      .map((k) => `${k}:${goValue(v[k])}`);
+    return `map[${parts.join(' ')}]`;
+  }
+  return String(v);
+};
+const goKind = (v: unknown): string =>
+  Array.isArray(v) ? 'slice' : typeof v === 'number' ? 'float64' : typeof v === 'object' ? 'map' : typeof v;
+
+const conversionError = (field: string, raw: unknown, why: string, echo = true) =>
+  badRequest(
+    `error converting input ${echo ? `${goValue(raw)} ` : ''}for field "${field}": ${why}`,
+    'kv_bad_field',
+  );
+
+/**
+ * An integer string as mapstructure's weak decoding reads it ("" is 0). Decimal only: Go would also
+ * take `0x1f` and read `017` as octal, which no client sends for a version number.
+ */
+const parseGoInt = (s: string): number | undefined => {
+  if (s === '') return 0;
+  if (!/^[+-]?\d+$/.test(s)) return undefined;
+  const n = Number(s);
+  return Number.isSafeInteger(n) ? n : undefined;
+};
+
+/** mapstructure's weak decoding into an int; undefined when it would fail. null is 0. */
+const weakInt = (raw: unknown): number | undefined => {
+  if (raw === null) return 0;
+  if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : undefined;
+  if (typeof raw === 'boolean') return raw ? 1 : 0;
+  if (typeof raw === 'string') return parseGoInt(raw);
+  return undefined;
+};
+
+/** mapstructure's weak decoding into a bool (Go's strconv.ParseBool for strings; "" is false). */
+const weakBool = (raw: unknown): boolean | undefined => {
+  if (raw === null) return false;
+  if (typeof raw === 'boolean') return raw;
+  if (typeof raw === 'number') return raw !== 0;
+  if (typeof raw === 'string') return parseGoBool(raw === '' ? 'false' : raw);
+  return undefined;
+};
+
+/** Go's strconv.ParseBool. */
+export const parseGoBool = (s: string): boolean | undefined => {
+  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return true;
+  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return false;
+  return undefined;
+};
+
+const intField = (body: JsonObject, field: string): number => {
+  const n = weakInt(body[field]);
+  if (n === undefined) throw conversionError(field, body[field], `cannot parse '' as int`);
+  return n;
+};
+const boolField = (body: JsonObject, field: string): boolean => {
+  const b = weakBool(body[field]);
+  if (b === undefined) throw conversionError(field, body[field], `cannot parse '' as bool`);
+  return b;
+};
+
+/** `parseutil.ParseDurationSecond` into whole seconds; negative only when `signed`. */
+const durationField = (body: JsonObject, field: string, signed: boolean): number => {
+  const raw = body[field];
+  let seconds: number;
+  try {
+    if (typeof raw === 'number') {
+      seconds = raw < 0 ? -parseDurationSeconds(-raw) : parseDurationSeconds(raw);
+    } else if (typeof raw === 'string') {
+      const t = raw.trim();
+      seconds = t.startsWith('-') ? -parseDurationSeconds(t.slice(1)) : parseDurationSeconds(t);
+    } else {
+      throw new TypeError('not a duration');
+    }
+  } catch {
+    throw conversionError(field, raw, `time: invalid duration "${goValue(raw)}"`);
+  }
+  if (!signed && seconds < 0) throw conversionError(field, raw, `cannot provide negative value '${seconds}'`);
+  return seconds === 0 ? 0 : seconds; // no -0
+};
+
+/** A TypeMap field: an object; null and `[]` are empty (as mapstructure decodes them). */
+const mapField = (body: JsonObject, field: string, echo = true): JsonObject => {
+  const raw = body[field];
+  if (raw === null || (Array.isArray(raw) && raw.length === 0)) return {};
+  if (isJsonObject(raw)) return raw;
+  throw conversionError(field, raw, `'' expected a map, got '${goKind(raw)}'`, echo);
+};
+
+/** A request body: a JSON object (Vault decodes bodies into a map); absent or `null` is empty. */
+export const bodyObject = (body: unknown): JsonObject => {
+  if (body === undefined || body === null) return {};
+  if (isJsonObject(body)) return body;
+  throw badRequest('error parsing JSON', 'kv_body_not_object');
+};
+
+const casOf = (body: JsonObject): CasOption => {
+  if (!Object.hasOwn(body, 'options')) return undefined;
+  const options = mapField(body, 'options');
+  if (!Object.hasOwn(options, 'cas')) return undefined;
+  return weakInt(options['cas']) ?? null;
+};
+
+/**
+ * A `data/` write or patch body: `{data: {...}, options: {cas: n}}`. `data` is required (`no data
+ * provided`) and must be an object; a bad `cas` is reported by the engine, after the existence
+ * check, as Vault does.
+ */
+export const parseWriteBody = (body: unknown): KvWriteInput => {
+  const b = bodyObject(body);
+  const cas = casOf(b);
+  if (!Object.hasOwn(b, 'data')) throw badRequest('no data provided', 'kv_no_data');
+  // The value is a secret: the message names its kind, never its content.
+  return { data: mapField(b, 'data', false), cas };
+};
+
+/**
+ * `versions` of delete, undelete and destroy (Vault's TypeCommaIntSlice): a list of integers,
+ * one integer, or a comma-separated string. Empty when absent; the engine refuses empty.
+ */
+export const parseVersions = (body: unknown): number[] => {
+  const b = bodyObject(body);
+  const raw = b['versions'];
+  if (raw === undefined || raw === null) return [];
+  const items =
+    typeof raw === 'string' ? (raw === '' ? [] : raw.split(',')) : Array.isArray(raw) ? raw : [raw];
+  const out: number[] = [];
+  for (const item of items) {
+    const n = weakInt(item);
+    if (n === undefined) throw conversionError('versions', raw, `cannot parse '' as int`);
+    out.push(n);
+  }
+  return [...new Set(out)];
+};
+
+/** `?version=` of a read: absent, 0 or negative = the current version. */
+export const parseVersionParam = (raw: unknown, field = 'version'): number => {
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (value === undefined) return 0;
+  const n = weakInt(value);
+  if (n === undefined) throw conversionError(field, value, `cannot parse '' as int`);
+  return n;
+};
+
+/** Vault's `strutil.Printable`: letters, marks, numbers, punctuation, symbols and ASCII space. */
+const printable = (s: string): boolean => /^[\p{L}\p{M}\p{N}\p{P}\p{S} ]*$/u.test(s);
+const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+/** go-multierror's message for a list of errors. */
+const multiError = (errors: string[]): string =>
+  errors.length === 1
+    ? `1 error occurred:\n\t* ${errors[0]}\n\n`
+    : `${errors.length} errors occurred:\n\t${errors.map((e) => `* ${e}`).join('\n\t')}\n\n`;
+
+/**
+ * Vault's `validateCustomMetadata`: at most 64 keys (checked first, alone); each key 1..128 bytes,
+ * each value 1..512 bytes, both printable. Every problem is reported.
+ */
+export const validateCustomMetadata = (cm: Record<string, string>): void => {
+  const keys = Object.keys(cm).sort();
+  if (keys.length > CUSTOM_METADATA_LIMITS.maxKeys) {
+    throw badRequest(
+      multiError([
+        `${CM_PREFIX}: payload must contain at most ${CUSTOM_METADATA_LIMITS.maxKeys} keys, provided ${keys.length}`,
+      ]),
+      'kv_custom_metadata',
+    );
+  }
+  const errors: string[] = [];
+  for (const key of keys) {
+    const value = cm[key] ?? '';
+    const q = JSON.stringify(key);
+    const kl = bytes(key);
+    const vl = bytes(value);
+    if (kl === 0 || kl > CUSTOM_METADATA_LIMITS.maxKeyBytes) {
+      errors.push(
+        `${CM_PREFIX}: length of key ${q} is ${kl} but must be 0 < len(key) <= ${CUSTOM_METADATA_LIMITS.maxKeyBytes}`,
+      );
+    }
+    if (vl === 0 || vl > CUSTOM_METADATA_LIMITS.maxValueBytes) {
+      errors.push(
+        `${CM_PREFIX}: length of value for key ${q} is ${vl} but must be 0 < len(value) <= ${CUSTOM_METADATA_LIMITS.maxValueBytes}`,
+      );
+    }
+    if (!printable(key)) errors.push(`${CM_PREFIX}: key ${q} (${key}) contains unprintable characters`);
+    if (!printable(value)) errors.push(`${CM_PREFIX}: value for key ${q} contains unprintable characters`);
+  }
+  if (errors.length > 0) throw badRequest(multiError(errors), 'kv_custom_metadata');
+};
+
+/** Each value weakly decoded to a string (Vault's `parseCustomMetadata`); nulls kept when `keepNulls`. */
+const customMetadataOf = (raw: JsonObject, keepNulls: boolean): Record<string, string | null> => {
+  const out: Record<string, string | null> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    let s: string | null;
+    if (v === null) s = keepNulls ? null : '';
+    else if (typeof v === 'string') s = v;
+    else if (typeof v === 'number') s = String(v);
+    else if (typeof v === 'boolean') s = v ? '1' : '0';
+    else {
+      throw badRequest(
+        `${CM_PREFIX}: '' expected type 'string', got unconvertible type '${goKind(v)}'`,
+        'kv_custom_metadata',
+      );
+    }
+    setOwn(out, k, s);
+  }
+  return out;
+};
+
+/** Drops null values (a patch's "remove this key"). */
+const withoutNulls = (cm: Record<string, string | null>): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(cm)) if (v !== null) setOwn(out, k, v);
+  return out;
+};
+
+/** A `metadata/` write (POST/PUT) body: only the fields it carries. */
+export const parseMetadataBody = (body: unknown): KvMetadataInput => {
+  const b = bodyObject(body);
+  const input: KvMetadataInput = {};
+  if (Object.hasOwn(b, 'max_versions')) input.maxVersions = countField(b, 'max_versions');
+  if (Object.hasOwn(b, 'cas_required')) input.casRequired = boolField(b, 'cas_required');
+  // A null duration counts as absent (Vault's framework skips nil durations).
+  if (b['delete_version_after'] !== undefined && b['delete_version_after'] !== null) {
+    input.deleteVersionAfterSeconds = durationField(b, 'delete_version_after', false);
+  }
+  if (Object.hasOwn(b, 'custom_metadata')) {
+    const cm = withoutNulls(customMetadataOf(mapField(b, 'custom_metadata'), false));
+    validateCustomMetadata(cm);
+    input.customMetadata = cm;
+  }
+  return input;
+};
+
+/** A `metadata/` PATCH body (JSON merge patch): null resets a field or removes a custom key. */
+export const parseMetadataPatch = (body: unknown): KvMetadataPatch => {
+  const b = bodyObject(body);
+  const patch: KvMetadataPatch = {};
+  const nullable = <T>(field: string, parse: () => T): T | null => (b[field] === null ? null : parse());
+  if (Object.hasOwn(b, 'max_versions'))
+    patch.maxVersions = nullable('max_versions', () => countField(b, 'max_versions'));
+  if (Object.hasOwn(b, 'cas_required'))
+    patch.casRequired = nullable('cas_required', () => boolField(b, 'cas_required'));
+  if (Object.hasOwn(b, 'delete_version_after')) {
+    patch.deleteVersionAfterSeconds = nullable('delete_version_after', () =>
+      durationField(b, 'delete_version_after', false),
+    );
+  }
+  if (Object.hasOwn(b, 'custom_metadata')) {
+    patch.customMetadata = nullable('custom_metadata', () => {
+      const cm = customMetadataOf(mapField(b, 'custom_metadata'), true);
+      validateCustomMetadata(withoutNulls(cm));
+      return cm;
+    });
+  }
+  return patch;
+};
+
+/** A `config` write body. A negative `delete_version_after` disables it for the mount. */
+export const parseConfigBody = (body: unknown): KvConfigInput => {
+  const b = bodyObject(body);
+  const input: KvConfigInput = {};
+  if (Object.hasOwn(b, 'max_versions')) input.maxVersions = countField(b, 'max_versions');
+  if (Object.hasOwn(b, 'cas_required')) input.casRequired = boolField(b, 'cas_required');
+  if (b['delete_version_after'] !== undefined && b['delete_version_after'] !== null) {
+    input.deleteVersionAfterSeconds = durationField(b, 'delete_version_after', true);
+  }
+  return input;
+};
+
+/**
+ * `max_versions`: Vault stores it as an unsigned 32-bit integer (a negative one wraps around);
+ * authgate refuses what does not fit instead.
+ */
+const countField = (b: JsonObject, field: string): number => {
+  const n = intField(b, field);
+  if (n < 0 || n > 0xffff_ffff) {
+    throw badRequest(`${field} must be between 0 and ${0xffff_ffff}`, 'kv_bad_field');
+  }
+  return n;
+};

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { createFakeClock } from '../../lib/clock.js';
+import { createKeys, createMemoryStore, StoreUnavailableError } from '../../store/index.js';
+import { createSecretCipher } from '../cipher.js';
+import { createKvEngine } from './engine.js';
+import { folderEntries } from './storage.js';
+import { failure, mountConfig, setup } from './test-support.js';
+
+describe('folderEntries', () => {
+  it('names each parent folder and the entry for the next level', () => {
+    expect(folderEntries('a/b/c')).toEqual([
+      ['', 'a/'],
+      ['a/', 'b/'],
+      ['a/b/', 'c'],
+    ]);
+    expect(folderEntries('top')).toEqual([['', 'top']]);
+  });
+});
+
+describe('storage', () => {
+  it('never stores a value in plaintext, only sealed', async () => {
+    const { engine, store } = setup();
+    const marker = 'hunter2-7c1f0e-not-in-store';
+    await engine.write('app/db', { data: { password: marker, [marker]: 'key too' }, cas: undefined });
+    await engine.patch('app/db', { data: { other: marker }, cas: undefined });
+    const dump = store.entries().flat().join('\n');
+    expect(dump).not.toContain(marker);
+    expect(dump).not.toContain('hunter2');
+    expect(dump).toContain('v1.'); // the sealed versions
+  });
+
+  it('answers a 500 (not a crash, not the value) for an altered or moved sealed value', async () => {
+    const { engine, store, keys } = setup();
+    await engine.write('a', { data: { p: 'one' }, cas: undefined });
+    await engine.write('b', { data: { p: 'two' }, cas: undefined });
+    const sealedA = (await store.get(keys.kvVersion('secret', 'a', 1))) as string;
+    const flipped = `${sealedA.slice(0, -2)}${sealedA.endsWith('AA') ? 'BB' : 'AA'}`;
+    await store.set(keys.kvVersion('secret', 'a', 1), flipped);
+    expect(await failure(engine.read('a'))).toMatchObject({
+      code: 'INTERNAL',
+      status: 500,
+      message: 'internal error',
+    });
+    // A's genuine value copied under B: the AAD names another secret, so it does not open.
+    await store.set(keys.kvVersion('secret', 'b', 1), sealedA);
+    expect((await failure(engine.read('b'))).code).toBe('INTERNAL');
+  });
+
+  it('answers a 500 for a corrupt metadata record', async () => {
+    const { engine, store, keys } = setup();
+    await store.set(keys.kvMetadata('secret', 's'), '{"not":"metadata"}');
+    expect((await failure(engine.read('s'))).code).toBe('INTERNAL');
+  });
+
+  it('fails closed with 503 when the store is down', async () => {
+    const down = () => Promise.reject(new StoreUnavailableError('redis unavailable'));
+    const broken = {
+      get: down,
+      set: down,
+      delete: down,
+      setAdd: down,
+      setMembers: down,
+      setRemove: down,
+      batch: down,
+    };
+    const { engine } = setup({ deps: { store: broken } });
+    expect(await failure(engine.read('s'))).toMatchObject({ code: 'UNAVAILABLE', status: 503 });
+    expect((await failure(engine.write('s', { data: {}, cas: undefined }))).code).toBe('UNAVAILABLE');
+    expect((await failure(engine.list(''))).code).toBe('UNAVAILABLE');
+  });
+
+  it('answers 503 when another writer holds the secret’s lock too long, and proceeds once it expires', async () => {
+    const { engine, store, keys, clock } = setup({ deps: { lockWaitMs: 50, lockTtlMs: 10_000 } });
+    await store.set(keys.kvLock('secret', 's'), 'a crashed replica', { mode: 'if-absent', ttlMs: 10_000 });
+    expect(await failure(engine.write('s', { data: {}, cas: undefined }))).toMatchObject({
+      code: 'UNAVAILABLE',
+      status: 503,
+    });
+    clock.advanceMs(10_000);
+    expect((await engine.write('s', { data: {}, cas: undefined })).version).toBe(1);
+    expect(await store.get(keys.kvLock('secret', 's'))).toBeUndefined();
+  });
+
+  it('gives up (503) rather than commit when its lock expired and was taken meanwhile', async () => {
+    const clock = createFakeClock();
+    const store = createMemoryStore({ clock, sweepIntervalMs: 0 });
+    const keys = createKeys();
+    const lock = keys.kvLock('secret', 's');
+    let stall = true;
+    // Just after reading the metadata, the holder stalls past its lock's TTL and another takes it.
+    const stalling = {
+      ...store,
+      get: async (key: string) => {
+        const value = await store.get(key);
+        if (stall && key === keys.kvMetadata('secret', 's')) {
+          stall = false;
+          clock.advanceMs(1000);
+          await store.set(lock, 'someone else', { mode: 'if-absent', ttlMs: 1000 });
+        }
+        return value;
+      },
+    };
+    const engine = createKvEngine({
+      store: stalling,
+      keys,
+      clock,
+      cipher: createSecretCipher(Buffer.alloc(32, 1)),
+      mount: mountConfig(),
+      lockTtlMs: 1000,
+    });
+    expect((await failure(engine.write('s', { data: {}, cas: undefined }))).code).toBe('UNAVAILABLE');
+    expect(await store.get(keys.kvMetadata('secret', 's'))).toBeUndefined();
+    expect(await store.get(lock)).toBe('someone else');
+  });
+});

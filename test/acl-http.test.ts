@@ -1,0 +1,262 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mountAccessor } from '../src/auth/index.js';
+import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
+
+/*
+ * The ACL through the HTTP API: one templated policy serves every namespace, `deny` and
+ * precedence, the default policy, use-limited tokens, the read-only policy endpoints and reload.
+ */
+
+const ACCESSOR = mountAccessor('kubernetes', 'kubernetes');
+const policyDir = mkdtempSync(join(tmpdir(), 'authgate-policies-'));
+writeFileSync(
+  join(policyDir, 'own-namespace.hcl'),
+  `# Each workload reads its own namespace's secrets, and lists them.
+path "secret/data/{{identity.namespace}}/*" {
+  capabilities = ["read"]
+}
+path "secret/metadata/{{identity.namespace}}/*" {
+  capabilities = ["list"]
+}
+`,
+);
+
+const ROLE = {
+  bound_service_account_names: ['app'],
+  bound_service_account_namespaces: ['team-a', 'team-b'],
+  audience: 'vault',
+}; // policies per role below
+
+let h: Harness;
+
+beforeAll(async () => {
+  h = await startHarness({
+    config: {
+      policy_dir: policyDir,
+      policies: {
+        'no-admin-secrets': {
+          path: {
+            'secret/data/team-a/*': { capabilities: ['read'] },
+            'secret/data/team-a/admin': { capabilities: ['deny'] },
+          },
+        },
+        'by-accessor': {
+          path: {
+            [`secret/data/sa/{{identity.entity.aliases.${ACCESSOR}.metadata.service_account_name}}`]: {
+              capabilities: ['read'],
+            },
+          },
+        },
+      },
+    },
+    roles: {
+      apps: { ...ROLE, token_policies: ['own-namespace', 'by-accessor'] },
+      guarded: { ...ROLE, token_policies: ['no-admin-secrets'] },
+      limited: { ...ROLE, token_policies: ['own-namespace'], token_num_uses: 2 },
+      bare: { ...ROLE, token_policies: ['own-namespace'], token_no_default_policy: true },
+    },
+  });
+  for (const ns of ['team-a', 'team-b'])
+    h.cluster.createPod({ namespace: ns, name: 'app-0', serviceAccount: 'app' });
+  for (const path of ['team-a/db', 'team-b/db', 'team-a/admin', 'sa/app', 'sa/other']) {
+    expect((await write(path, { value: `secret of ${path}` })).statusCode).toBe(200);
+  }
+});
+afterAll(async () => {
+  await h?.close();
+  rmSync(policyDir, { recursive: true, force: true });
+});
+
+const write = (path: string, data: Record<string, unknown>, token = ADMIN_TOKEN) =>
+  h.server.app.inject({
+    method: 'POST',
+    url: `/v1/secret/data/${path}`,
+    headers: { 'x-vault-token': token, 'content-type': 'application/json' },
+    payload: JSON.stringify({ data }),
+  });
+
+const get = (url: string, token: string | undefined) =>
+  h.server.app.inject({ method: 'GET', url, headers: token === undefined ? {} : { 'x-vault-token': token } });
+
+const loginAs = async (role: string, namespace: string): Promise<string> => {
+  const jwt = await h.podToken({ namespace, serviceAccount: 'app', pod: 'app-0' });
+  const res = await h.login('kubernetes', { role, jwt });
+  expect(res.status).toBe(200);
+  return (res.json['auth'] as { client_token: string }).client_token;
+};
+
+describe('one templated policy for every namespace', () => {
+  it.each([
+    ['team-a', 'team-b'],
+    ['team-b', 'team-a'],
+  ])('lets a workload of %s read its own secret and refuses it those of %s', async (own, other) => {
+    const token = await loginAs('apps', own);
+    const mine = await get(`/v1/secret/data/${own}/db`, token);
+    expect(mine.statusCode).toBe(200);
+    expect(mine.json().data.data).toEqual({ value: `secret of ${own}/db` });
+    const theirs = await get(`/v1/secret/data/${other}/db`, token);
+    expect(theirs.statusCode).toBe(403);
+    expect(theirs.json()).toEqual({ errors: ['permission denied'] });
+  });
+
+  it('lists its own namespace only (list arrives as GET ?list=true)', async () => {
+    const token = await loginAs('apps', 'team-a');
+    const mine = await get('/v1/secret/metadata/team-a/?list=true', token);
+    expect(mine.statusCode).toBe(200);
+    expect(mine.json().data.keys).toEqual(['admin', 'db']);
+    expect((await get('/v1/secret/metadata/team-b/?list=true', token)).statusCode).toBe(403);
+    // `list` is not `read`.
+    expect((await get('/v1/secret/metadata/team-a/db', token)).statusCode).toBe(403);
+  });
+
+  it('resolves the long form, keyed by the mount accessor that sys/auth publishes', async () => {
+    const auth = await get('/v1/sys/auth', ADMIN_TOKEN);
+    expect(auth.json().data['kubernetes/']).toMatchObject({ type: 'kubernetes', accessor: ACCESSOR });
+    const token = await loginAs('apps', 'team-b');
+    expect((await get('/v1/secret/data/sa/app', token)).statusCode).toBe(200);
+    expect((await get('/v1/secret/data/sa/other', token)).statusCode).toBe(403);
+  });
+
+  it('never lets a workload write where its policy only reads', async () => {
+    const token = await loginAs('apps', 'team-a');
+    expect((await write('team-a/db', { value: 'overwritten' }, token)).statusCode).toBe(403);
+    expect((await get('/v1/secret/data/team-a/db', ADMIN_TOKEN)).json().data.data).toEqual({
+      value: 'secret of team-a/db',
+    });
+  });
+});
+
+describe('deny and precedence', () => {
+  it('refuses the denied path and allows its siblings', async () => {
+    const token = await loginAs('guarded', 'team-b');
+    expect((await get('/v1/secret/data/team-a/db', token)).statusCode).toBe(200);
+    expect((await get('/v1/secret/data/team-a/admin', token)).statusCode).toBe(403);
+  });
+});
+
+describe('tokens', () => {
+  it.each([
+    ['no token', undefined],
+    ['an unknown token', 'ags.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'],
+    ['a malformed token', 'not a token at all'],
+  ])('refuses %s with 403 before any engine runs', async (_, token) => {
+    const res = await get('/v1/secret/data/team-a/db', token);
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toEqual({ errors: ['permission denied'] });
+  });
+
+  it('lets the default policy look up, renew and revoke the token itself', async () => {
+    const token = await loginAs('apps', 'team-a');
+    const headers = { 'x-vault-token': token, 'content-type': 'application/json' };
+    expect((await get('/v1/auth/token/lookup-self', token)).statusCode).toBe(200);
+    expect(
+      (
+        await h.server.app.inject({
+          method: 'POST',
+          url: '/v1/auth/token/renew-self',
+          headers,
+          payload: '{}',
+        })
+      ).statusCode,
+    ).toBe(200);
+    expect(
+      (await h.server.app.inject({ method: 'POST', url: '/v1/auth/token/revoke-self', headers })).statusCode,
+    ).toBe(204);
+    expect((await get('/v1/auth/token/lookup-self', token)).statusCode).toBe(403);
+  });
+
+  it('refuses lookup-self to a token issued without the default policy', async () => {
+    const token = await loginAs('bare', 'team-a');
+    expect((await get('/v1/auth/token/lookup-self', token)).statusCode).toBe(403);
+    expect((await get('/v1/secret/data/team-a/db', token)).statusCode).toBe(200);
+  });
+
+  it('spends no use of a use-limited token on a refused request', async () => {
+    const token = await loginAs('limited', 'team-a');
+    for (let i = 0; i < 3; i++) expect((await get('/v1/secret/data/team-b/db', token)).statusCode).toBe(403);
+    expect((await get('/v1/secret/data/team-a/db', token)).statusCode).toBe(200);
+    expect((await get('/v1/secret/data/team-a/db', token)).statusCode).toBe(200);
+    expect((await get('/v1/secret/data/team-a/db', token)).statusCode).toBe(403);
+  });
+});
+
+describe('the policy endpoints', () => {
+  it('list and read policies for a caller with the right, in Vault shapes', async () => {
+    const list = await get('/v1/sys/policies/acl?list=true', ADMIN_TOKEN);
+    expect(list.json().data.keys).toEqual(['by-accessor', 'default', 'no-admin-secrets', 'own-namespace']);
+    const read = await get('/v1/sys/policies/acl/own-namespace', ADMIN_TOKEN);
+    expect(read.json().data).toEqual({
+      name: 'own-namespace',
+      policy: expect.stringContaining('path "secret/data/{{identity.namespace}}/*"') as unknown,
+    });
+    const legacy = await get('/v1/sys/policy', ADMIN_TOKEN);
+    expect(legacy.json()).toMatchObject({
+      policies: list.json().data.keys,
+      data: { keys: list.json().data.keys },
+    });
+    expect((await get('/v1/sys/policies/acl/missing', ADMIN_TOKEN)).statusCode).toBe(404);
+  });
+
+  it('refuses them to a workload whose policies do not grant them', async () => {
+    const token = await loginAs('apps', 'team-a');
+    expect((await get('/v1/sys/policies/acl?list=true', token)).statusCode).toBe(403);
+    expect((await get('/v1/sys/auth', token)).statusCode).toBe(403);
+  });
+
+  it('refuses writes: policies live in the config', async () => {
+    const res = await h.server.app.inject({
+      method: 'PUT',
+      url: '/v1/sys/policies/acl/x',
+      headers: { 'x-vault-token': ADMIN_TOKEN, 'content-type': 'application/json' },
+      payload: JSON.stringify({ policy: 'path "*" { capabilities = ["sudo"] }' }),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors[0]).toMatch(/^policies are read from authgate\.yaml and policy_dir/);
+  });
+});
+
+describe('reloading policies without a restart', () => {
+  const reload = () =>
+    h.server.app.inject({
+      method: 'POST',
+      url: '/v1/sys/policies/reload',
+      headers: { 'x-vault-token': ADMIN_TOKEN },
+    });
+
+  it('applies an edited policy file to tokens already issued, and keeps the old set when the new one is bad', async () => {
+    const token = await loginAs('apps', 'team-a');
+    expect((await get('/v1/secret/data/team-b/db', token)).statusCode).toBe(403);
+
+    writeFileSync(join(policyDir, 'own-namespace.hcl'), 'path "secret/data/*" { capabilities = ["read"] }\n');
+    expect((await reload()).statusCode).toBe(200);
+    expect((await get('/v1/secret/data/team-b/db', token)).statusCode).toBe(200);
+
+    writeFileSync(join(policyDir, 'broken.hcl'), 'path "secret/*" { capabilities = ["reed"] }\n');
+    const refused = await reload();
+    expect(refused.statusCode).toBe(400);
+    expect(refused.json().errors[0]).toMatch(/broken\.hcl:1: policy "broken": .*reed/);
+    // The running set is unchanged.
+    expect((await get('/v1/secret/data/team-b/db', token)).statusCode).toBe(200);
+
+    rmSync(join(policyDir, 'broken.hcl'));
+    writeFileSync(
+      join(policyDir, 'own-namespace.hcl'),
+      'path "secret/data/{{identity.namespace}}/*" { capabilities = ["read"] }\n',
+    );
+    await h.server.reloadPolicies(); // what SIGHUP calls
+    expect((await get('/v1/secret/data/team-b/db', token)).statusCode).toBe(403);
+  });
+
+  it('lets only the admin token reload', async () => {
+    const token = await loginAs('apps', 'team-a');
+    const res = await h.server.app.inject({
+      method: 'POST',
+      url: '/v1/sys/policies/reload',
+      headers: { 'x-vault-token': token },
+    });
+    expect(res.statusCode).toBe(403);
+  });
+});
