@@ -151,18 +151,38 @@ export const postJson = async (url, body, expected) => {
 
 /**
  * Logs in once with each body (`concurrency` in flight), checking for a 200 with a client token:
- * how a scenario fills a verifier's cache before it is measured.
+ * how a scenario fills a verifier's cache before it is measured, or gets the client tokens its
+ * requests carry.
  *
  * @param {string} url  gateway base URL
  * @param {string} path  login path
  * @param {string[]} bodies
  * @param {number} [concurrency]
+ * @returns {Promise<string[]>} the client tokens, in the order of `bodies`
  */
-export const loginEach = async (url, path, bodies, concurrency = 8) => {
-  await mapLimit(bodies.length, concurrency, async (i) => {
+export const loginEach = (url, path, bodies, concurrency = 8) =>
+  mapLimit(bodies.length, concurrency, async (i) => {
     const res = await postJson(`${url}${path}`, bodies[i], 200);
     if (typeof res?.auth?.client_token !== 'string') {
       throw new Error(`POST ${path}: 200 without auth.client_token`);
     }
+    return /** @type {string} */ (res.auth.client_token);
   });
+
+/**
+ * Writes a KV v2 secret with the gateway's admin token.
+ *
+ * @param {string} url  gateway base URL
+ * @param {string} adminToken
+ * @param {string} path  e.g. `secret/data/test/app`
+ * @param {Record<string, unknown>} data
+ */
+export const writeSecret = async (url, adminToken, path, data) => {
+  const res = await http(`${url}/v1/${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-vault-token': adminToken },
+    body: JSON.stringify({ data }),
+  });
+  if (res.status !== 200)
+    throw new Error(`POST /v1/${path}: HTTP ${res.status}: ${(await res.text()).slice(0, 300)}`);
 };

@@ -22,6 +22,8 @@ const REQUEST_TIMEOUT_SECONDS = 10;
  * @property {number} [durationSeconds]  otherwise: send for this long, cycling through `bodies`
  * @property {number} serverPid  whose CPU time and RSS are read
  * @property {number[]} [helperPids]  other processes of the system under test, whose CPU is read
+ * @property {object[]} [requests]  autocannon request specs sent in turn instead of `POST path` with
+ *   `bodies` (duration mode only): a flow such as a login and then a read with its token
  */
 
 /**
@@ -66,6 +68,9 @@ export const measure = async (spec) => {
   const { bodies, amount } = spec;
   if ((amount === undefined) === (spec.durationSeconds === undefined)) {
     throw new TypeError('measure: give exactly one of amount and durationSeconds');
+  }
+  if (spec.requests !== undefined && amount !== undefined) {
+    throw new TypeError('measure: a request flow runs in duration mode only');
   }
   if (amount !== undefined && bodies.length < amount + spec.connections) {
     throw new TypeError(`measure: ${amount} requests need ${amount + spec.connections} bodies`);
@@ -112,7 +117,7 @@ export const measure = async (spec) => {
     // The first error ends the run: it fails anyway, and a dead server would otherwise be
     // hammered for the whole duration.
     bailout: 1,
-    requests: [
+    requests: spec.requests ?? [
       { method: 'POST', path: spec.path, headers: { 'content-type': 'application/json' }, setupRequest },
     ],
   });
@@ -139,7 +144,9 @@ export const measure = async (spec) => {
   if (amount !== undefined && count !== amount) problems.push(`${count} 2xx responses, expected ${amount}`);
   if (count === 0) problems.push('no 2xx response at all');
   if (problems.length > 0) {
-    throw new Error(`POST ${spec.url}${spec.path}: ${problems.join('; ')}`);
+    throw new Error(
+      `${spec.requests === undefined ? 'POST ' : ''}${spec.url}${spec.path}: ${problems.join('; ')}`,
+    );
   }
 
   const sorted = latencies.subarray(0, count).sort();

@@ -150,6 +150,7 @@ export const startChild = (spec) =>
  * @property {string} gatewayUrl
  * @property {string} clusterUrl
  * @property {string} clusterAdminToken
+ * @property {string} adminToken  the gateway's admin token (writes the secrets a scenario reads)
  * @property {() => string | undefined} exitReport  see {@link Child}
  * @property {() => Promise<void>} stop
  */
@@ -201,6 +202,7 @@ export const startDevGateway = async ({ appDir, stateDir, nodeArgs = [], devArgs
     gatewayUrl: state.gatewayAddress,
     clusterUrl: state.clusterUrl,
     clusterAdminToken: state.clusterAdminToken,
+    adminToken: state.adminToken,
     exitReport: child.exitReport,
     stop: child.stop,
   };

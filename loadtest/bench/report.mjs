@@ -291,6 +291,7 @@ export const renderSection = (run) => {
           `(by CPU per request: ${fmt.pct(/** @type {number} */ (v.costRatio))}).`;
     md.push(`- ${label} — ${v.target.text}: ${measured}`);
   }
+  for (const note of run.notes ?? []) md.push(note);
   md.push('', END_MARKER, '');
   return md.join('\n');
 };

@@ -27,7 +27,8 @@ import {
   renderSection,
   writeSection,
 } from './report.mjs';
-import { SCENARIOS, TARGETS } from './scenarios.mjs';
+import { KV_BENCH_POLICIES, SCENARIOS, TARGETS } from './scenarios.mjs';
+import { measureAclCost } from './acl-cost.mjs';
 
 /** Pause between runs, so one run's GC and socket teardown do not leak into the next, ms. */
 const PAUSE_BETWEEN_RUNS_MS = 1000;
@@ -184,7 +185,17 @@ const main = async (argv) => {
 
   const rows = buildRows(SCENARIOS, results);
   const verdicts = evaluateTargets(TARGETS, rows);
-  process.stdout.write(`\n${formatTable(rows)}\n\n${formatVerdicts(verdicts)}\n`);
+  const kvRead = rows.find((r) => r.id === 'kv-read');
+  const acl =
+    kvRead === undefined
+      ? undefined
+      : aclVerdict(
+          await measureAclCost({ distDir: join(REPO_ROOT, 'dist'), policies: KV_BENCH_POLICIES }),
+          kvRead,
+        );
+  process.stdout.write(
+    `\n${formatTable(rows)}\n\n${formatVerdicts(verdicts)}\n${acl === undefined ? '' : `${acl.text}\n`}`,
+  );
 
   const require = createRequire(import.meta.url);
   const run = {
@@ -199,6 +210,7 @@ const main = async (argv) => {
     facts,
     rows,
     verdicts,
+    notes: acl === undefined ? [] : [acl.markdown],
     elapsedSeconds: (Date.now() - startedMs) / 1000,
   };
   if (options.docs) {
@@ -219,6 +231,26 @@ const main = async (argv) => {
     log(`wrote ${options.json}`);
   }
   return 0;
+};
+
+/** Issue 5's target: the ACL check costs under 5 % of a KV read (server CPU per request). */
+const ACL_MAX_SHARE = 0.05;
+
+/**
+ * @param {{ microsPerCheck: number, loadMs: number, iterations: number }} cost
+ * @param {{ cpuPer1kSeconds: number }} kvRead  the kv-read row
+ */
+const aclVerdict = (cost, kvRead) => {
+  const kvMicros = kvRead.cpuPer1kSeconds * 1000;
+  const share = cost.microsPerCheck / kvMicros;
+  const result = share < ACL_MAX_SHARE ? 'PASS' : 'FAIL';
+  const measured =
+    `ACL check ${cost.microsPerCheck.toFixed(2)} µs (in-process, ${cost.iterations} checks, ${KV_BENCH_POLICIES} policies loaded in ${Math.round(cost.loadMs)} ms) ` +
+    `÷ KV read ${kvMicros.toFixed(0)} µs of server CPU = ${(share * 100).toFixed(2)} %, needs < ${ACL_MAX_SHARE * 100} %`;
+  return {
+    text: `target ${result.padEnd(4)}  issue 5: the ACL check costs under 5 % of a KV read with ${KV_BENCH_POLICIES} policies: ${measured}`,
+    markdown: `- **${result}** — issue 5: the ACL check costs under 5 % of a KV read with ${KV_BENCH_POLICIES} policies loaded: ${measured} (\`loadtest/bench/acl-cost.mjs\`).`,
+  };
 };
 
 /** The bench's temporary directory, removed on every way out. */

@@ -5,7 +5,9 @@
  * runner (run.mjs) does the warm-up, the measured runs and the teardown. A new scenario (another
  * mount type, a Redis store) is one more entry here.
  */
-import { createClusterClient, loginBody, loginEach, postJson } from './cluster.mjs';
+import { join } from 'node:path';
+import { createClusterClient, loginBody, loginEach, postJson, writeSecret } from './cluster.mjs';
+import { writeBenchPolicies } from './policies.mjs';
 import { startBaseline, startDevGateway, startRedis } from './procs.mjs';
 
 /** Login paths of the two dev mounts (src/cli/dev.ts). */
@@ -161,6 +163,39 @@ const hotLogin = async (opts, path, devArgs = [], extra = { facts: {}, close: as
   };
 };
 
+/** The secret the KV scenarios read: the dev policy `nginx` lets test/* workloads read `secret/data/test/*`. */
+const KV_PATH = '/v1/secret/data/test/app';
+/** Policies loaded beside the dev ones in the KV scenarios. */
+export const KV_BENCH_POLICIES = 1000;
+
+/**
+ * `authgate dev` with {@link KV_BENCH_POLICIES} more policies loaded and the secret at
+ * {@link KV_PATH} written, and a pool of pod tokens; the client tokens of their first logins.
+ *
+ * @param {BenchOptions} opts
+ */
+const kvGateway = async (opts) => {
+  const dir = writeBenchPolicies(join(opts.stateDir, `policies-${Date.now()}`), KV_BENCH_POLICIES);
+  const { dev, tokens } = await gatewayWithTokens(opts, opts.hotTokens, ['--policy-dir', dir]);
+  try {
+    await writeSecret(dev.gatewayUrl, dev.adminToken, KV_PATH.slice('/v1/'.length), {
+      username: 'app',
+      password: 'bench-not-a-real-secret',
+      port: 5432,
+    });
+    const bodies = tokens.map(loginBody);
+    const clientTokens = await loginEach(dev.gatewayUrl, JWKS_LOGIN, bodies);
+    const res = await globalThis.fetch(`${dev.gatewayUrl}${KV_PATH}`, {
+      headers: { 'x-vault-token': clientTokens[0] },
+    });
+    if (res.status !== 200) throw new Error(`GET ${KV_PATH} with a workload token: HTTP ${res.status}`);
+    return { dev, bodies, clientTokens };
+  } catch (err) {
+    await dev.stop();
+    throw err;
+  }
+};
+
 /** @type {Scenario[]} */
 export const SCENARIOS = [
   {
@@ -303,6 +338,83 @@ export const SCENARIOS = [
     description: `\`POST ${TOKENREVIEW_LOGIN}\` (TokenReview mode) cycling through a small pool of tokens whose reviews are cached (60 s): no TokenReview call while they last.`,
     compareTo: ['baseline-empty'],
     setup: (opts) => hotLogin(opts, TOKENREVIEW_LOGIN),
+  },
+  {
+    id: 'kv-read',
+    title: 'KV read, 1000 policies',
+    description: `\`GET ${KV_PATH}\` with workload tokens (templated policy \`secret/data/{{identity.namespace}}/*\`), ${KV_BENCH_POLICIES} more policies loaded: token lookup, the ACL check, and the value opened (AES-256-GCM) and answered.`,
+    compareTo: ['baseline-empty'],
+    setup: async (opts) => {
+      const { dev, clientTokens } = await kvGateway(opts);
+      let next = 0;
+      const requests = [
+        {
+          method: 'GET',
+          path: KV_PATH,
+          setupRequest: (request) => {
+            request.headers = {
+              ...request.headers,
+              'x-vault-token': clientTokens[next++ % clientTokens.length],
+            };
+            return request;
+          },
+        },
+      ];
+      return {
+        server: 'authgate',
+        serverPid: dev.pid,
+        url: dev.gatewayUrl,
+        path: KV_PATH,
+        plan: (phase) => ({ ...durationPlan(opts, [], phase), requests }),
+        facts: { tokens: `${clientTokens.length} client tokens of pod-bound logins, cycled` },
+        exitReport: dev.exitReport,
+        close: dev.stop,
+      };
+    },
+  },
+  {
+    id: 'login-kv-read',
+    title: 'login + KV read',
+    description: `A workload's whole path: \`POST ${JWKS_LOGIN}\` (repeated tokens: cached verification, a client token issued), then \`GET ${KV_PATH}\` with the token it got; ${KV_BENCH_POLICIES} more policies loaded. req/s counts both requests: full paths per second are half of it.`,
+    compareTo: ['baseline-empty', 'kv-read'],
+    setup: async (opts) => {
+      const { dev, bodies } = await kvGateway(opts);
+      let next = 0;
+      const requests = [
+        {
+          method: 'POST',
+          path: JWKS_LOGIN,
+          headers: { 'content-type': 'application/json' },
+          setupRequest: (request) => {
+            request.body = bodies[next++ % bodies.length];
+            return request;
+          },
+          onResponse: (status, body, context) => {
+            if (status === 200) context.token = JSON.parse(body).auth.client_token;
+          },
+        },
+        {
+          method: 'GET',
+          path: KV_PATH,
+          setupRequest: (request, context) => {
+            request.headers = { ...request.headers, 'x-vault-token': context.token };
+            return request;
+          },
+        },
+      ];
+      return {
+        server: 'authgate',
+        serverPid: dev.pid,
+        url: dev.gatewayUrl,
+        path: JWKS_LOGIN,
+        plan: (phase) => ({ ...durationPlan(opts, [], phase), requests }),
+        facts: {
+          tokens: `${bodies.length} pod tokens, cycled (each logged in once during setup: cache warm)`,
+        },
+        exitReport: dev.exitReport,
+        close: dev.stop,
+      };
+    },
   },
 ];
 

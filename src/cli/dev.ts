@@ -22,7 +22,14 @@ const writeStateFile = (path: string, content: string): void => {
   renameSync(tmp, path);
 };
 
-type DevState = { clusterUrl: string; clusterAdminToken: string; gatewayAddress: string; pid: number };
+type DevState = {
+  clusterUrl: string;
+  clusterAdminToken: string;
+  gatewayAddress: string;
+  /** The gateway's admin token (dev only; the state file is 0600 in the user's runtime directory). */
+  adminToken: string;
+  pid: number;
+};
 
 /** The role `nginx` of the dev config, as a typical first setup writes it (authgate.yaml form). */
 export const DEV_ROLE = {
@@ -82,6 +89,8 @@ export const setUpDev = async (opts: {
   auditFile?: string;
   /** Serve /metrics (default true). */
   metrics?: boolean;
+  /** Also load the policy files of this directory (`policy_dir`). */
+  policyDir?: string;
 }): Promise<DevSetup> => {
   const cluster = await startDevCluster({ port: opts.clusterPort ?? 0 });
   seedFirstSetup(cluster);
@@ -117,6 +126,7 @@ export const setUpDev = async (opts: {
       server_key_file: join(dir, 'server.key'),
       admin_token_file: join(dir, 'admin-token'),
       policies: DEV_POLICIES,
+      ...(opts.policyDir === undefined ? {} : { policy_dir: resolve(opts.policyDir) }),
       identity: {
         issuer: `http://${opts.address.includes(':') ? `[${opts.address}]` : opts.address}:${opts.port}`,
         roles: { nginx: { audience: 'nginx-downstream', ttl: '1h' } },
@@ -169,6 +179,7 @@ export const runDev = async (argv: string[]): Promise<number> => {
       redis: { type: 'string' },
       'audit-file': { type: 'string' },
       metrics: { type: 'string', default: 'on' },
+      'policy-dir': { type: 'string' },
     },
   });
   const setup = await setUpDev({
@@ -178,6 +189,7 @@ export const runDev = async (argv: string[]): Promise<number> => {
     ...(values.redis === undefined ? {} : { redisUrl: values.redis }),
     ...(values['audit-file'] === undefined ? {} : { auditFile: values['audit-file'] }),
     metrics: values.metrics !== 'off',
+    ...(values['policy-dir'] === undefined ? {} : { policyDir: values['policy-dir'] }),
   });
   let server: Awaited<ReturnType<typeof startServer>>;
   try {
@@ -200,6 +212,7 @@ export const runDev = async (argv: string[]): Promise<number> => {
     clusterUrl: setup.cluster.url,
     clusterAdminToken: setup.cluster.adminToken,
     gatewayAddress: server.address,
+    adminToken,
     pid: process.pid,
   };
   writeStateFile(devStatePath(), JSON.stringify(state));

@@ -10,7 +10,7 @@ const USAGE = `authgate ${VERSION}: a Vault-compatible auth gateway for Kubernet
 
 Usage:
   authgate server [--config FILE]        run the gateway (config from --config or AUTHGATE_CONFIG)
-  authgate dev [--port N] [--address A] [--redis URL] [--audit-file PATH] [--metrics on|off]
+  authgate dev [--port N] [--address A] [--redis URL] [--audit-file PATH] [--metrics on|off] [--policy-dir DIR]
                                          run a simulated cluster and the gateway, ready to log in
   authgate dev token --namespace NS --service-account SA [--audience A] [--ttl SECONDS] [--pod NAME]
                                          mint a token from the running dev cluster

@@ -44,13 +44,24 @@ export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void =>
   });
 };
 
+// Mount accessors are a hash of the mount path: computed once per mount, not per request.
+const accessors = new Map<string, string>();
+const accessorOf = (mountPath: string): string => {
+  let accessor = accessors.get(mountPath);
+  if (accessor === undefined) {
+    accessor = mountAccessor('kubernetes', mountPath);
+    accessors.set(mountPath, accessor);
+  }
+  return accessor;
+};
+
 /** The policy subject of a token: its policies and the identity its templates draw on. */
 export const subjectOf = (record: TokenRecord): AclSubject => ({
   policies: record.policies,
   metadata: record.metadata,
   role: record.role,
   mountPath: record.mountPath,
-  mountAccessor: mountAccessor('kubernetes', record.mountPath),
+  mountAccessor: accessorOf(record.mountPath),
   entityId: record.entityId,
 });
 
