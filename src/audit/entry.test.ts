@@ -60,6 +60,17 @@ describe('audit HMAC', () => {
     });
   });
 
+  it('hashes numbers and booleans too inside a KV secret (the top-level data key), but not beside it', () => {
+    const out = hashStrings(
+      { data: { pin: 1234, on: true, nested: [5], none: null }, options: { cas: 3 } },
+      hash,
+    );
+    expect(out).toEqual({
+      data: { pin: hash('1234'), on: hash('true'), nested: [hash('5')], none: null },
+      options: { cas: 3 },
+    });
+  });
+
   it('hashes data nested too deep to walk as a whole, so that any body can be audited', () => {
     let deep: unknown = 'secret';
     for (let i = 0; i < 50_000; i++) deep = { a: deep };

@@ -38,13 +38,20 @@ const wholeJson = (value: object): string => {
  * (Vault's `hashstructure`). Used for request and response `data`, so whatever a client or a
  * route puts there — a JWT, a token in a lookup, an accessor — is never written. An object or
  * array nested deeper than {@link MAX_DATA_DEPTH} levels is replaced by the HMAC of its JSON.
+ *
+ * One departure from Vault: under a top-level `data` key — the secret itself in KV v2 requests
+ * (`{"data": {...}}`) and responses (`data.data`) — numbers and booleans are HMAC'd too (of their
+ * JSON text), since a PIN or a port number written as a number is as secret as a string.
  */
-export const hashStrings = (value: unknown, hash: Hasher, depth = 0): unknown => {
+export const hashStrings = (value: unknown, hash: Hasher, depth = 0, secret = false): unknown => {
   if (typeof value === 'string') return hash(value);
+  if (secret && (typeof value === 'number' || typeof value === 'boolean')) return hash(JSON.stringify(value));
   if (value === null || typeof value !== 'object') return value;
   if (depth >= MAX_DATA_DEPTH) return hash(wholeJson(value));
-  if (Array.isArray(value)) return value.map((v) => hashStrings(v, hash, depth + 1));
+  if (Array.isArray(value)) return value.map((v) => hashStrings(v, hash, depth + 1, secret));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = hashStrings(v, hash, depth + 1);
+  for (const [k, v] of Object.entries(value)) {
+    out[k] = hashStrings(v, hash, depth + 1, secret || (depth === 0 && k === 'data'));
+  }
   return out;
 };
