@@ -18,6 +18,7 @@ describe('the k6 scripts', () => {
         'renew-storm.js',
         'mixed-validity.js',
         'fleet-restart.js',
+        'login-kv-read.js',
         join('lib', 'config.js'),
       ]),
     );
