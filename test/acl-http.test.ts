@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountAccessor } from '../src/auth/index.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
+import { rawGetStatus } from './helpers/raw-http.js';
 
 /*
  * The ACL through the HTTP API: one templated policy serves every namespace, `deny` and
@@ -126,6 +127,23 @@ describe('one templated policy for every namespace', () => {
     expect((await get('/v1/secret/data/team-a/db', ADMIN_TOKEN)).json().data.data).toEqual({
       value: 'secret of team-a/db',
     });
+  });
+});
+
+describe('paths', () => {
+  it('refuses a path with a .. segment, sent raw, before any glob sees it', async () => {
+    const token = await loginAs('apps', 'team-a');
+    const address = await h.server.app.listen({ host: '127.0.0.1', port: 0 });
+    const port = Number(new URL(address).port);
+    expect(await rawGetStatus(port, '/v1/secret/data/team-a/db', token)).toBe(200);
+    for (const target of [
+      '/v1/secret/data/team-a/../team-b/db',
+      '/v1/secret/data/team-a/%2E%2E/team-b/db',
+      '/v1/secret/data/team-a/..%2Fteam-b/db',
+    ]) {
+      expect(await rawGetStatus(port, target, token)).toBe(400);
+      expect(await rawGetStatus(port, target, ADMIN_TOKEN)).toBe(400);
+    }
   });
 });
 

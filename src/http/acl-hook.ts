@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { mountAccessor } from '../auth/index.js';
-import { permissionDenied } from '../errors.js';
+import { badRequest, permissionDenied } from '../errors.js';
 import type { Acl, AclSubject, Capability } from '../policy/index.js';
 import type { TokenRecord, TokenService } from '../tokens/index.js';
 import { setRequestAuth, type AclRouteConfig } from './acl-route.js';
@@ -24,11 +24,15 @@ export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void =>
     const acl = (request.routeOptions.config as AclRouteConfig | undefined)?.acl;
     if (acl === undefined) return;
     const token = requireToken(request);
+    const path = logicalPath(request);
+    // A path with a `..` segment is refused outright, never matched against globs nor stored.
+    if (path.split('/').includes('..') || path.includes('\u0000')) {
+      throw badRequest('invalid request path', 'invalid_path');
+    }
     if (deps.admin.isAdmin(token)) {
       setRequestAuth(request, { token, admin: true, record: undefined });
       return;
     }
-    const path = logicalPath(request);
     const authorize = async (record: TokenRecord): Promise<void> => {
       const caps = deps.policies.aclFor(subjectOf(record)).capabilities(path, { list: isList(request) });
       if (!(await permits(caps, request, acl))) throw permissionDenied('acl_denied', path);
@@ -70,7 +74,9 @@ export const subjectOf = (record: TokenRecord): AclSubject => ({
  * appended for a list request (Vault's router does the same before its ACL check).
  */
 export const logicalPath = (request: FastifyRequest): string => {
-  const raw = request.url.split('?', 1)[0] ?? '';
+  // The router ends the path at `?` and at `#`: so must the ACL, or `…/web#x` would be checked
+  // as another path than the one served.
+  const raw = request.url.split(/[?#]/, 1)[0] ?? '';
   let path: string;
   try {
     path = decodeURIComponent(raw.replace(/^\/v1\//, ''));
@@ -94,7 +100,8 @@ const permits = async (
   acl: NonNullable<AclRouteConfig['acl']>,
 ): Promise<boolean> => {
   if (caps.size === 0 || caps.has('deny')) return false;
-  if (acl.capability !== undefined) return caps.has(acl.capability);
+  // A list is a list whatever the route says: it needs `list`.
+  if (acl.capability !== undefined && !isList(request)) return caps.has(acl.capability);
   switch (request.method) {
     case 'GET':
     case 'HEAD':

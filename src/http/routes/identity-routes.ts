@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AuthgateError } from '../../errors.js';
 import { subjectOfToken, type IdentityTokens } from '../../secrets/identity/index.js';
+import { isList } from '../acl-hook.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
 import { envelope } from '../envelope.js';
 
@@ -21,7 +23,8 @@ const updateGuarded: { config: AclRouteConfig } = { config: { acl: {} } };
  * Vault's identity-token endpoints (`identity/oidc`):
  *
  * - `GET|POST|PUT /v1/identity/oidc/token/:name` (ACL `read`): a signed token naming the caller's
- *   Kubernetes identity, in Vault's envelope `{data: {client_id, token, ttl}}`;
+ *   Kubernetes identity, in Vault's envelope `{data: {client_id, token, ttl}}`; a list
+ *   (`GET ?list=true`) is 405 `unsupported operation`;
  * - `GET /v1/identity/oidc/.well-known/openid-configuration` and `…/.well-known/keys`: public
  *   (no token, as Vault), raw JSON with `Cache-Control`, for downstream verifiers;
  * - `POST|PUT /v1/identity/oidc/key/:name/rotate` (ACL `update`): rotate a signing key now; 204.
@@ -36,6 +39,12 @@ export const registerIdentityRoutes = (app: FastifyInstance, deps: IdentityRoute
     exposeHeadRoute: false,
     ...readGuarded,
     handler: async (request) => {
+      // A list (`GET ?list=true`) was authorised on `identity/oidc/token/<name>/`, not on the
+      // role's own path, so signing for it would honour a grant the policies never gave for
+      // the role. The route has no list operation in Vault either: 405.
+      if (isList(request)) {
+        throw new AuthgateError('UNSUPPORTED_OPERATION', { reason: 'identity_unsupported_operation' });
+      }
       // The admin token has no record, hence no identity: Vault's "no entity" 400.
       const subject = subjectOfToken(requestAuth(request).record);
       const issued = await identity.issue(request.params.name, subject);
