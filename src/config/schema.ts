@@ -207,6 +207,8 @@ export const POLICY_NAME_PATTERN = '^[A-Za-z0-9_.-]+$';
  */
 const PolicySchema = Type.Object(
   {
+    name: Type.Optional(Type.String()),
+    comment: Type.Optional(Type.String()),
     path: Type.Record(
       Type.String({ minLength: 1 }),
       Type.Object({ capabilities: Type.Array(Type.String()) }, { additionalProperties: true }),
@@ -218,8 +220,8 @@ const PolicySchema = Type.Object(
 /** A KV v2 mount (`secrets.kv.<path>`), with Vault's `kv/config` field names. */
 const KvMountSchema = Type.Object(
   {
-    /** Versions kept per secret. Default 10; 0 = the default. */
-    max_versions: Type.Optional(Type.Integer({ minimum: 0 })),
+    /** Versions kept per secret. Default 0: Vault's 10, unless a secret sets its own. */
+    max_versions: Type.Optional(Type.Integer({ minimum: 0, maximum: 4_294_967_295 })),
     /** Every write must carry `options.cas`. Default false. */
     cas_required: Type.Optional(Type.Boolean()),
     /** Soft-delete versions this long after they are written. Default 0 (never). */

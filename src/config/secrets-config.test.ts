@@ -14,7 +14,7 @@ describe('the secrets section', () => {
     const { secrets } = parseDoc(configDoc());
     expect(secrets.encryptionKey).toBeUndefined();
     expect([...secrets.kv.values()]).toEqual([
-      { path: 'secret', maxVersions: 10, casRequired: false, deleteVersionAfterSeconds: 0 },
+      { path: 'secret', maxVersions: 0, casRequired: false, deleteVersionAfterSeconds: 0 },
     ]);
   });
 
@@ -41,14 +41,19 @@ describe('the secrets section', () => {
 
   it('reads the encryption key file and refuses a short one', () => {
     const dir = mkdtempSync(join(tmpdir(), 'authgate-secrets-'));
-    writeFileSync(join(dir, 'good.key'), Buffer.alloc(32, 7));
+    writeFileSync(join(dir, 'good.key'), Buffer.alloc(32, 0x41));
     writeFileSync(join(dir, 'short.key'), 'too short');
     expect(
       parseDoc(configDoc({ secrets: { encryption_key_file: 'good.key' } }), dir).secrets.encryptionKey,
-    ).toEqual(Buffer.alloc(32, 7));
+    ).toEqual(Buffer.alloc(32, 0x41));
     const problems = problemsOf(configDoc({ secrets: { encryption_key_file: 'short.key' } }), dir);
     expect(problems.map((p) => p.path)).toEqual(['secrets.encryption_key_file']);
     expect(problems[0]?.message).toMatch(/holds 9 bytes; at least 32 are required/);
+    // Trimmed, as the server key: a trailing newline is not key material.
+    writeFileSync(join(dir, 'newline.key'), `${'k'.repeat(32)}\n`);
+    expect(
+      parseDoc(configDoc({ secrets: { encryption_key_file: 'newline.key' } }), dir).secrets.encryptionKey,
+    ).toEqual(Buffer.from('k'.repeat(32)));
   });
 });
 

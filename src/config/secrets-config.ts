@@ -1,5 +1,5 @@
 import { TTL_BOUNDS, durationSeconds, type DurationBounds } from './durations.js';
-import { MIN_SERVER_KEY_BYTES, readConfigFile } from './files.js';
+import { readServerKey } from './files.js';
 import { isLoopbackHost } from './urls.js';
 import type { ConfigDocument } from './schema.js';
 import type {
@@ -15,7 +15,6 @@ import type {
 /** Defaults of secrets engines and identity tokens (Vault's where Vault has one). */
 export const SECRETS_DEFAULTS = {
   kvMount: 'secret',
-  maxVersions: 10,
   issuer: 'http://127.0.0.1:8200',
   keyAlgorithm: 'ES256',
   rotationPeriodSeconds: 86_400,
@@ -51,17 +50,9 @@ export const normalizeSecrets = (
 ): SecretsConfig => {
   const seconds = durationSeconds(problem);
   const keyFile = file(doc?.encryption_key_file);
-  let encryptionKey: Buffer | undefined;
-  if (keyFile !== undefined) {
-    encryptionKey = readConfigFile(keyFile, 'secrets.encryption_key_file', problem);
-    if (encryptionKey !== undefined && encryptionKey.length < MIN_SERVER_KEY_BYTES) {
-      problem(
-        'secrets.encryption_key_file',
-        `${keyFile} holds ${encryptionKey.length} bytes; at least ${MIN_SERVER_KEY_BYTES} are required`,
-      );
-      encryptionKey = undefined;
-    }
-  }
+  // Read as the server key is (trimmed), so that a trailing newline an editor adds is not key material.
+  const encryptionKey =
+    keyFile === undefined ? undefined : readServerKey(keyFile, 'secrets.encryption_key_file', problem);
   const kv = new Map<string, KvMountConfig>();
   const mounts = doc?.kv ?? { [SECRETS_DEFAULTS.kvMount]: {} };
   for (const [path, m] of Object.entries(mounts)) {
@@ -77,8 +68,7 @@ export const normalizeSecrets = (
     }
     kv.set(path, {
       path,
-      maxVersions:
-        m.max_versions === undefined || m.max_versions === 0 ? SECRETS_DEFAULTS.maxVersions : m.max_versions,
+      maxVersions: m.max_versions ?? 0,
       casRequired: m.cas_required ?? false,
       deleteVersionAfterSeconds: seconds(
         m.delete_version_after,

@@ -111,7 +111,7 @@ export type AuditDeviceConfig = {
 export type KvMountConfig = {
   /** Mount path without slashes at either end (`secret`, `team/kv`). */
   path: string;
-  /** Versions kept per secret; older ones are removed on write. Default 10 (Vault's). */
+  /** Versions kept per secret; older ones are removed on write. 0 (the default) = Vault's 10, and a secret's own `max_versions` applies. */
   maxVersions: number;
   /** Every write must carry `options.cas`. Default false. */
   casRequired: boolean;
