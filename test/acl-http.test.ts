@@ -58,6 +58,7 @@ beforeAll(async () => {
       guarded: { ...ROLE, token_policies: ['no-admin-secrets'] },
       limited: { ...ROLE, token_policies: ['own-namespace'], token_num_uses: 2 },
       bare: { ...ROLE, token_policies: ['own-namespace'], token_no_default_policy: true },
+      nokv: { ...ROLE, token_policies: ['default'] },
     },
   });
   for (const ns of ['team-a', 'team-b'])
@@ -144,6 +145,28 @@ describe('paths', () => {
       expect(await rawGetStatus(port, target, token)).toBe(400);
       expect(await rawGetStatus(port, target, ADMIN_TOKEN)).toBe(400);
     }
+  });
+});
+
+describe('sys/internal/ui/mounts (what the vault CLI asks first)', () => {
+  const uiMounts = (token: string | undefined) => get('/v1/sys/internal/ui/mounts/secret/team-a/db', token);
+
+  it('names the KV mount to the admin token and to a token with a grant under it', async () => {
+    for (const token of [ADMIN_TOKEN, await loginAs('apps', 'team-b')]) {
+      const res = await uiMounts(token);
+      expect(res.statusCode).toBe(200);
+      expect(res.json().data).toMatchObject({ type: 'kv', path: 'secret/', options: { version: '2' } });
+    }
+  });
+
+  it.each([
+    ['no token', async () => undefined],
+    ['an unknown token', async () => 'ags.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'],
+    ['a token whose policies grant nothing under the mount', () => loginAs('nokv', 'team-a')],
+  ])('refuses %s with Vault’s preflight 403', async (_, tokenOf) => {
+    const res = await uiMounts(await tokenOf());
+    expect(res.statusCode).toBe(403);
+    expect(res.json().errors[0]).toMatch(/^preflight capability check returned 403/);
   });
 });
 

@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { mountAccessor } from '../auth/index.js';
-import { badRequest, permissionDenied } from '../errors.js';
+import { badRequest, isAuthgateError, permissionDenied } from '../errors.js';
 import type { Acl, AclSubject, Capability } from '../policy/index.js';
 import type { TokenRecord, TokenService } from '../tokens/index.js';
 import { setRequestAuth, type AclRouteConfig } from './acl-route.js';
-import { requireToken, type AdminCheck } from './client-token.js';
+import { clientTokenOf, requireToken, type AdminCheck } from './client-token.js';
 
 export type AclHookDeps = {
   tokens: Pick<TokenService, 'authenticate' | 'inspect'>;
@@ -123,3 +123,24 @@ const permits = async (
       return false;
   }
 };
+
+/**
+ * Vault's check before `sys/internal/ui/mounts` names a mount: the caller's token is live (no use
+ * counted) and its policies grant something under the mount, or it is the admin token. An
+ * anonymous or unknown caller learns nothing (false); a store that is down is 503, not false.
+ */
+export const createMountAccess =
+  (deps: AclHookDeps) =>
+  async (request: FastifyRequest, mountPath: string): Promise<boolean> => {
+    const token = clientTokenOf(request);
+    if (token === undefined) return false;
+    if (deps.admin.isAdmin(token)) return true;
+    let record: TokenRecord;
+    try {
+      record = await deps.tokens.inspect(token, { remoteAddress: request.ip });
+    } catch (err) {
+      if (isAuthgateError(err) && err.code === 'PERMISSION_DENIED') return false;
+      throw err;
+    }
+    return deps.policies.aclFor(subjectOf(record)).grantsUnder(`${mountPath}/`);
+  };

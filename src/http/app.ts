@@ -7,7 +7,7 @@ import type { AuthgateConfig } from '../config/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { installAuditHooks } from './audit-hooks.js';
 import { installTelemetry, type TelemetryDeps } from './telemetry-hooks.js';
-import { installAclHook, type AclHookDeps } from './acl-hook.js';
+import { createMountAccess, installAclHook, type AclHookDeps } from './acl-hook.js';
 import { registerIdentityRoutes, type IdentityRouteDeps } from './routes/identity-routes.js';
 import { registerKvRoutes, type KvRouteDeps } from './routes/kv-routes.js';
 import { registerPolicyRoutes, type PolicyRouteDeps } from './routes/policy-routes.js';
@@ -72,7 +72,8 @@ export const buildApp = (
     revokeToken: (token) => deps.tokens.revoke(token),
   });
   // After telemetry and audit: a refused request is still traced and audited.
-  installAclHook(app, { tokens: deps.tokens, admin: deps.admin, policies: deps.policies });
+  const aclDeps = { tokens: deps.tokens, admin: deps.admin, policies: deps.policies };
+  installAclHook(app, aclDeps);
   registerSysRoutes(app, deps.health);
   registerPolicyRoutes(app, {
     policies: deps.policies,
@@ -80,7 +81,7 @@ export const buildApp = (
     reload: deps.reloadPolicies,
     mounts: config.mounts,
   });
-  registerKvRoutes(app, { engines: deps.kv });
+  registerKvRoutes(app, { engines: deps.kv, mountAccess: createMountAccess(aclDeps) });
   registerIdentityRoutes(app, { identity: deps.identity });
   registerAuditRoutes(app, { audit: deps.audit, admin: deps.admin, clock: deps.clock });
   registerLoginRoutes(app, {

@@ -303,6 +303,25 @@ describe('list requests', () => {
   });
 });
 
+describe('grantsUnder (which mounts a token may see named)', () => {
+  it.each([
+    [{ 'secret/data/team-a/*': ['read'] }, 'secret/', true],
+    [{ 'secret/*': ['list'] }, 'secret/', true],
+    [{ '*': ['read'] }, 'secret/', true],
+    [{ 'secret/data/team-a': ['read'] }, 'secret/', true],
+    // As Vault: a + rule counts only when it matches the mount path itself.
+    [{ '+/data/*': ['read'] }, 'secret/', false],
+    [{ '+/*': ['read'] }, 'secret/', true],
+    [{ 'other/data/*': ['read'] }, 'secret/', false],
+    [{ 'secret/data/*': ['deny'] }, 'secret/', false],
+    [{ 'secretive/*': ['read'] }, 'secret/', false],
+    [{}, 'secret/', false],
+  ])('%j under %s: %s', async (rules, path, expected) => {
+    const acl = await aclOf([rules as Record<string, string[]>]);
+    expect(acl.grantsUnder(path)).toBe(expected);
+  });
+});
+
 describe('Acl.allows and the returned sets', () => {
   it('allows exactly the granted capabilities', async () => {
     const acl = await aclOf([{ 'secret/data/app': ['read', 'update'] }]);

@@ -34,6 +34,12 @@ export type Acl = {
    * other capability as a plain request. @throws TypeError for `deny`, which is not grantable.
    */
   allows(path: string, capability: Capability): boolean;
+  /**
+   * Whether anything at or under `path` is granted (Vault's `hasMountAccess`): a grant on the
+   * path itself, an exact or prefix rule beneath it that does not deny, or a `+` rule matching
+   * it. What `sys/internal/ui/mounts` asks before it names a mount to a token.
+   */
+  grantsUnder(path: string): boolean;
 };
 
 /** A compiled rule: a pattern and its capability bits. */
@@ -135,7 +141,17 @@ export const buildAcl = (entries: Iterable<AclEntry>): Acl => {
     return nonExact(path) ?? 0;
   };
 
+  const grants = (bits: number | undefined): boolean =>
+    bits !== undefined && bits !== 0 && (bits & CAPABILITY_BITS.deny) === 0;
+
   return {
+    grantsUnder: (path) => {
+      if (grants(lookup(path, true))) return true;
+      for (const tree of [exact, prefixes]) {
+        for (const [key, bits] of tree) if (key.startsWith(path) && grants(bits)) return true;
+      }
+      return grants(nonExact(path));
+    },
     capabilities: (path, options) => capabilitySet(lookup(path, options?.list ?? true)),
     allows: (path, capability) => {
       if (capability === 'deny') throw new TypeError('"deny" is not a capability that can be granted');
