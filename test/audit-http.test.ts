@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../src/audit/index.js';
 import { createKeys, createMemoryStore, createRedisStore, type Store } from '../src/store/index.js';
 import { createLogger } from '../src/telemetry/index.js';
-import { auditFile, NGINX_LOGIN, readEntries } from './helpers/audit.js';
+import { auditFile, NGINX_LOGIN, readEntries, recordSecrets } from './helpers/audit.js';
 import { at, fixtureHash, fixtureJwt, writeFixtureStream } from './helpers/audit-fixture.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
@@ -158,6 +158,54 @@ describe('which requests are audited', () => {
     expect(String(data['accessor'])).toMatch(/^hmac-sha256:/);
     expect(response.authgate).toEqual({ outcome: 'ok', reason: 'ok', status: 200 });
     for (const secret of [token, accessor]) expect(JSON.stringify(entries)).not.toContain(secret);
+  });
+
+  it("audits a KV write and read under the KV mount, the secret HMAC'd (numbers too), and an ACL refusal with its reason", async () => {
+    const secret = { password: 'kv-audit-password-1', pin: 90210 };
+    recordSecrets(secret.password);
+    const entries = await newEntries(async () => {
+      await h.server.app.inject({
+        method: 'POST',
+        url: '/v1/secret/data/audit/db',
+        headers: { 'x-vault-token': ADMIN_TOKEN, 'content-type': 'application/json' },
+        payload: JSON.stringify({ data: secret }),
+      });
+      await h.server.app.inject({
+        method: 'GET',
+        url: '/v1/secret/data/audit/db',
+        headers: { 'x-vault-token': ADMIN_TOKEN },
+      });
+    });
+    expect(
+      entries.map((e) => [e.type, e.request['operation'], e.request['mount_point'], e.request['mount_type']]),
+    ).toEqual([
+      ['request', 'update', 'secret/', 'kv'],
+      ['response', 'update', 'secret/', 'kv'],
+      ['request', 'read', 'secret/', 'kv'],
+      ['response', 'read', 'secret/', 'kv'],
+    ]);
+    const read = (entries[3]?.response?.['data'] as { data: Record<string, unknown> }).data;
+    expect(read['password']).toMatch(/^hmac-sha256:/);
+    expect(read['pin']).toMatch(/^hmac-sha256:/);
+    const text = JSON.stringify(entries);
+    expect(text).not.toContain(secret.password);
+    expect(text).not.toContain(String(secret.pin));
+
+    const login = await h.login('kubernetes', { role: 'nginx', jwt: await h.podToken() });
+    const token = (login.json['auth'] as { client_token: string }).client_token;
+    const refused = await newEntries(() =>
+      h.server.app.inject({
+        method: 'GET',
+        url: '/v1/secret/data/audit/db',
+        headers: { 'x-vault-token': token },
+      }),
+    );
+    expect(refused[1]?.authgate).toEqual({
+      outcome: 'denied',
+      reason: 'acl_denied',
+      detail: 'secret/data/audit/db',
+      status: 403,
+    });
   });
 
   it('audits refused and unknown requests with their reason', async () => {

@@ -69,6 +69,7 @@ export const buildApp = (
   installAuditHooks(app, {
     audit: deps.audit,
     mounts: config.mounts,
+    kvMounts: deps.kv.keys(),
     revokeToken: (token) => deps.tokens.revoke(token),
   });
   // After telemetry and audit: a refused request is still traced and audited.

@@ -18,6 +18,8 @@ export type AuditHookDeps = {
   audit: Pick<Audit, 'enabled' | 'logRequest' | 'logResponse'>;
   /** The configured auth mounts, to recognise login paths. */
   mounts: { has(path: string): boolean };
+  /** KV v2 mount paths (`secret`, `team/kv`), to name the mount of their requests. */
+  kvMounts?: Iterable<string>;
   /**
    * Revokes a token that was issued but whose answer could not be audited: the client gets 500
    * and never sees it, so nothing stays issued.
@@ -113,6 +115,8 @@ const reasonOf = (err: unknown, status: number): string => {
 export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): void => {
   if (!deps.audit.enabled) return;
   const states = new WeakMap<FastifyRequest, RequestAudit>();
+  // Longest first, so that `team/kv/x` is under `team/kv/`, not under a mount `team/`.
+  const kvMounts = [...(deps.kvMounts ?? [])].map((m) => `${m}/`).sort((a, b) => b.length - a.length);
 
   const mountOf = (path: string): { mount: AuditMount; login?: string } => {
     const login = /^auth\/(.+)\/login$/.exec(path)?.[1];
@@ -122,6 +126,10 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
     if (path.startsWith('auth/token/'))
       return { mount: { point: 'auth/token/', type: 'token', class: 'auth' } };
     if (path.startsWith('sys/')) return { mount: { point: 'sys/', type: 'system', class: 'secret' } };
+    if (path.startsWith('identity/'))
+      return { mount: { point: 'identity/', type: 'identity', class: 'secret' } };
+    const kv = kvMounts.find((m) => path.startsWith(m));
+    if (kv !== undefined) return { mount: { point: kv, type: 'kv', class: 'secret' } };
     return { mount: { point: '', type: '', class: '' } };
   };
 
