@@ -4,7 +4,7 @@ import {
   CLAIM_MESSAGES,
   type Identity,
   MalformedTokenError,
-  parseUnverifiedClaims,
+  type UnverifiedClaims,
   serviceAccountUsername,
   validateClaims,
 } from '../identity/index.js';
@@ -142,9 +142,10 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
     throw permissionDenied('jwks_bad_signature', `alg=${alg} kid=${kidForLog} keys tried=${keys.length}`);
   };
 
-  const identityOf = (jwt: string, audience: string | undefined): Identity => {
-    // The same bytes whose signature was just verified: from here these claims are proven.
-    const claims = parseUnverifiedClaims(jwt);
+  const identityOf = (claims: UnverifiedClaims, audience: string | undefined): Identity => {
+    // The caller parsed these claims from the very string whose signature was just verified
+    // (VerifyRequest's contract), so they are proven now; parsing the payload again would only
+    // repeat that work on every cache miss.
     // Vault's checks with its exact edges and messages (alg, iss, aud, exp/nbf/iat with leeway),
     // on proven claims.
     validateClaims(claims, {
@@ -190,7 +191,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
   return {
     mode: 'jwks',
     async verify(request: VerifyRequest): Promise<Identity> {
-      const { jwt, audience } = request;
+      const { jwt, claims, audience } = request;
       const key = hmacB64(deps.cacheKey, `${jwt}\n${JSON.stringify(audience ?? null)}`);
       const hit = await cache.get(key);
       if (hit !== undefined) {
@@ -203,7 +204,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
       await prove(jwt);
       let identity: Identity;
       try {
-        identity = identityOf(jwt, audience);
+        identity = identityOf(claims, audience);
       } catch (err) {
         if (err instanceof MalformedTokenError) throw permissionDenied('jwks_malformed', err.message);
         throw err;

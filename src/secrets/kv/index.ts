@@ -2,6 +2,7 @@ export { createKvEngine } from './engine.js';
 export type { KvEngine } from './engine.js';
 export {
   CUSTOM_METADATA_LIMITS,
+  MAX_DATA_DEPTH,
   bodyObject,
   parseConfigBody,
   parseGoBool,

@@ -3,6 +3,7 @@ import { isAuthgateError } from '../../errors.js';
 import { mergePatch, subkeysOf } from './json.js';
 import { formatTime } from './metadata.js';
 import {
+  MAX_DATA_DEPTH,
   parseConfigBody,
   parseMetadataBody,
   parseMetadataPatch,
@@ -65,6 +66,21 @@ describe('parseWriteBody', () => {
     expect(message(() => parseWriteBody({ data: {}, options: 'x' }))).toBe(
       `400 error converting input x for field "options": '' expected a map, got 'string'`,
     );
+  });
+
+  it('takes data nested up to MAX_DATA_DEPTH levels and refuses deeper data with a 400, at any depth', () => {
+    const nested = (levels: number, leaf: unknown = 'v'): unknown => {
+      let v: unknown = leaf;
+      for (let i = 1; i < levels; i++) v = i % 2 === 0 ? [v] : { k: v };
+      return v;
+    };
+    const ok = { k: nested(MAX_DATA_DEPTH) };
+    expect(parseWriteBody({ data: ok }).data).toEqual(ok);
+    const tooDeep = `400 error converting input for field "data": nested deeper than ${MAX_DATA_DEPTH} levels`;
+    expect(message(() => parseWriteBody({ data: { k: nested(MAX_DATA_DEPTH + 1) } }))).toBe(tooDeep);
+    // Deeper than the stack could recurse: still a 400.
+    const deep = JSON.parse(`{"data":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`) as unknown;
+    expect(message(() => parseWriteBody(deep))).toBe(tooDeep);
   });
 });
 
@@ -164,6 +180,24 @@ describe('metadata and config fields', () => {
     );
     expect(parseConfigBody({ delete_version_after: '-1s' })).toEqual({ deleteVersionAfterSeconds: -1 });
     expect(parseConfigBody({ delete_version_after: -5 })).toEqual({ deleteVersionAfterSeconds: -5 });
+  });
+
+  it('takes delete_version_after up to the longest Go duration and refuses longer, as Vault', () => {
+    // 2^63 - 1 ns: 2562047h47m16s in whole seconds.
+    expect(parseMetadataBody({ delete_version_after: '2562047h47m16s' })).toEqual({
+      deleteVersionAfterSeconds: 9_223_372_036,
+    });
+    expect(parseConfigBody({ delete_version_after: '-2562047h47m16s' })).toEqual({
+      deleteVersionAfterSeconds: -9_223_372_036,
+    });
+    for (const raw of ['2562048h', 9_007_199_254_740_991, '-2562048h']) {
+      expect(message(() => parseConfigBody({ delete_version_after: raw }))).toBe(
+        `400 error converting input ${raw} for field "delete_version_after": time: invalid duration "${raw}"`,
+      );
+    }
+    expect(message(() => parseMetadataPatch({ delete_version_after: 9_007_199_254_740_991 }))).toMatch(
+      /time: invalid duration/,
+    );
   });
 
   it('refuses malformed values with 400', () => {

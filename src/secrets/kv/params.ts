@@ -81,7 +81,14 @@ const boolField = (body: JsonObject, field: string): boolean => {
   return b;
 };
 
-/** `parseutil.ParseDurationSecond` into whole seconds; negative only when `signed`. */
+/**
+ * The longest Go `time.Duration`, in whole seconds (2^63 - 1 ns, about 292 years): Vault cannot
+ * parse a longer one. Beyond it a deletion time could leave the range of a Date, and a version
+ * whose deletion time cannot be printed or stored would break every later read of its secret.
+ */
+const MAX_DURATION_SECONDS = 9_223_372_036;
+
+/** `parseutil.ParseDurationSecond` into whole seconds, within Go's range; negative only when `signed`. */
 const durationField = (body: JsonObject, field: string, signed: boolean): number => {
   const raw = body[field];
   let seconds: number;
@@ -95,6 +102,9 @@ const durationField = (body: JsonObject, field: string, signed: boolean): number
       throw new TypeError('not a duration');
     }
   } catch {
+    throw conversionError(field, raw, `time: invalid duration "${goValue(raw)}"`);
+  }
+  if (Math.abs(seconds) > MAX_DURATION_SECONDS) {
     throw conversionError(field, raw, `time: invalid duration "${goValue(raw)}"`);
   }
   if (!signed && seconds < 0) throw conversionError(field, raw, `cannot provide negative value '${seconds}'`);
@@ -124,16 +134,43 @@ const casOf = (body: JsonObject): CasOption => {
 };
 
 /**
+ * How deep a secret's `data` may nest, in objects and arrays (`data` itself is level 1). JSON.parse
+ * takes any depth, but sealing (JSON.stringify), merge patch, subkeys and the response serializer
+ * recurse: from about 4000 levels they overflow the stack, a 500 for bad input. Vault (Go's JSON
+ * decoder) stops at 10 000; authgate refuses earlier, far beyond what a real secret nests.
+ */
+export const MAX_DATA_DEPTH = 1000;
+
+/** Whether `value` nests deeper than `max` objects or arrays; iterative, so any depth is safe to check. */
+const nestsDeeperThan = (value: unknown, max: number): boolean => {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [v, depth] = item;
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+};
+
+/**
  * A `data/` write or patch body: `{data: {...}, options: {cas: n}}`. `data` is required (`no data
- * provided`) and must be an object; a bad `cas` is reported by the engine, after the existence
- * check, as Vault does.
+ * provided`), must be an object, and may nest at most {@link MAX_DATA_DEPTH} levels; a bad `cas`
+ * is reported by the engine, after the existence check, as Vault does.
  */
 export const parseWriteBody = (body: unknown): KvWriteInput => {
   const b = bodyObject(body);
   const cas = casOf(b);
   if (!Object.hasOwn(b, 'data')) throw badRequest('no data provided', 'kv_no_data');
   // The value is a secret: the message names its kind, never its content.
-  return { data: mapField(b, 'data', false), cas };
+  const data = mapField(b, 'data', false);
+  if (nestsDeeperThan(data, MAX_DATA_DEPTH)) {
+    throw badRequest(
+      `error converting input for field "data": nested deeper than ${MAX_DATA_DEPTH} levels`,
+      'kv_data_too_deep',
+    );
+  }
+  return { data, cas };
 };
 
 /**
