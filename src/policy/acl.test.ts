@@ -316,8 +316,8 @@ describe('grantsUnder (which mounts a token may see named)', () => {
     [{ 'secret/data/*': ['deny'] }, 'secret/', false],
     [{ 'secretive/*': ['read'] }, 'secret/', false],
     [{}, 'secret/', false],
-  ])('%j under %s: %s', async (rules, path, expected) => {
-    const acl = await aclOf([rules as Record<string, string[]>]);
+  ] as Array<[Rules, string, boolean]>)('%j under %s: %s', async (rules, path, expected) => {
+    const acl = await aclOf([rules]);
     expect(acl.grantsUnder(path)).toBe(expected);
   });
 });
