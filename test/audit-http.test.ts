@@ -152,7 +152,14 @@ describe('which requests are audited', () => {
       mount_type: 'token',
     });
     expect(String(request.request['client_token'])).toMatch(/^hmac-sha256:/);
-    expect(request.auth).toEqual({ client_token: request.request['client_token'] });
+    // The request entry names the token's owner: accessor HMAC'd, identity in clear.
+    expect(request.auth).toMatchObject({
+      client_token: request.request['client_token'],
+      display_name: 'kubernetes-test-nginx',
+      metadata: { service_account_namespace: 'test', service_account_name: 'nginx', role: 'nginx' },
+      policies: ['default', 'nginx'],
+    });
+    expect(String(request.auth['accessor'])).toMatch(/^hmac-sha256:/);
     const data = response.response?.['data'] as Record<string, unknown>;
     expect(data['id']).toBe(request.request['client_token']);
     expect(String(data['accessor'])).toMatch(/^hmac-sha256:/);

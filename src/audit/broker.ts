@@ -135,7 +135,9 @@ export const createAuditBroker = (deps: AuditBrokerDeps) => {
     logRequest: (req: AuditRequest): Promise<void> => {
       const time = now();
       return withSpan('audit.request', { 'authgate.audit.devices': deps.devices.length }, () =>
-        toAll((d, hash) => JSON.stringify(formatRequestEntry(time, req, blockOf(req, d.name, hash), hash))),
+        toAll((d, hash) =>
+          JSON.stringify(formatRequestEntry(time, req, blockOf(req, d.name, hash), hash, d)),
+        ),
       );
     },
 

@@ -84,8 +84,12 @@ describe('audit HMAC', () => {
 });
 
 /** The entries as a device writes them, parsed back. */
-const requestEntry = (time: string, req: AuditRequest): AuditEntry =>
-  JSON.parse(JSON.stringify(formatRequestEntry(time, req, requestBlock(req, hash), hash))) as AuditEntry;
+const requestEntry = (
+  time: string,
+  req: AuditRequest,
+  o: EntryOptions = { hmacAccessor: true },
+): AuditEntry =>
+  JSON.parse(JSON.stringify(formatRequestEntry(time, req, requestBlock(req, hash), hash, o))) as AuditEntry;
 const responseEntry = (time: string, req: AuditRequest, res: AuditResponse, o: EntryOptions): AuditEntry =>
   JSON.parse(
     JSON.stringify(formatResponseEntry(time, req, requestBlock(req, hash), res, hash, o)),

@@ -21,6 +21,7 @@ const auditAuth = (auth: Record<string, unknown>, hash: Hasher, o: EntryOptions)
   const out: Record<string, unknown> = {};
   if (accessor !== undefined) out['accessor'] = o.hmacAccessor ? hash(accessor) : accessor;
   if (token !== undefined) out['client_token'] = hash(token);
+  if (typeof auth['display_name'] === 'string') out['display_name'] = auth['display_name'];
   if (typeof auth['entity_id'] === 'string') out['entity_id'] = auth['entity_id'];
   const metadata = auth['metadata'];
   if (metadata !== null && typeof metadata === 'object') {
@@ -38,9 +39,15 @@ const auditAuth = (auth: Record<string, unknown>, hash: Hasher, o: EntryOptions)
   return out;
 };
 
-/** The `auth` of a request entry: the caller's token HMAC'd, or Vault's `default` when it sent none. */
-const requestAuth = (req: AuditRequest, hash: Hasher): Record<string, unknown> =>
-  req.clientToken === undefined ? { token_type: 'default' } : { client_token: hash(req.clientToken) };
+/**
+ * The `auth` of a request entry: the caller's token HMAC'd with who it belongs to (accessor
+ * HMAC'd as the device says, identity in clear), or Vault's `default` when it sent none.
+ */
+const requestAuth = (req: AuditRequest, hash: Hasher, o: EntryOptions): Record<string, unknown> => {
+  if (req.clientToken === undefined) return { token_type: 'default' };
+  if (req.caller === undefined) return { client_token: hash(req.clientToken) };
+  return auditAuth({ ...req.caller, client_token: req.clientToken }, hash, o);
+};
 
 /**
  * Vault's `request` block (its fields in Vault's order), the token and every string of `data`
@@ -73,9 +80,10 @@ export const formatRequestEntry = (
   req: AuditRequest,
   request: Record<string, unknown>,
   hash: Hasher,
+  options: EntryOptions,
 ): AuditEntry => ({
   time,
-  auth: requestAuth(req, hash),
+  auth: requestAuth(req, hash, options),
   request,
   type: 'request',
 });
@@ -104,7 +112,7 @@ export const formatResponseEntry = (
   if (res.warnings !== undefined && res.warnings.length > 0) response['warnings'] = res.warnings;
   return {
     time,
-    auth: auth ?? requestAuth(req, hash),
+    auth: auth ?? requestAuth(req, hash, options),
     ...(res.error === undefined ? {} : { error: res.error }),
     request,
     response,

@@ -20,6 +20,13 @@ export type AuditRequest = {
   mount: AuditMount;
   /** The token the request carried (`X-Vault-Token` or a bearer), if any. HMAC'd in entries. */
   clientToken: string | undefined;
+  /**
+   * Who the token belongs to, once the ACL check has read its record: a Vault `auth` block
+   * (`accessor`, `display_name`, `entity_id`, `metadata`, `policies`), so that the entry of a
+   * secret read names the workload. Absent for a request refused before that, or made with no
+   * token or the admin token (`display_name: root`, `policies: [root]`).
+   */
+  caller?: Record<string, unknown>;
   /** The body (or, for a read, the query). Every string in it is HMAC'd in entries. */
   data: Record<string, unknown> | undefined;
   /** The client address (the proxy's forwarded one when the proxy is trusted). */

@@ -43,6 +43,10 @@ export const setRequestAuth = (request: FastifyRequest, auth: RequestAuth): void
   (request as WithAuth)[AUTH] = auth;
 };
 
+/** The caller of a request, when the ACL hook has checked it; undefined otherwise. */
+export const requestAuthOf = (request: FastifyRequest): RequestAuth | undefined =>
+  (request as WithAuth)[AUTH];
+
 /**
  * The caller of a request guarded by the ACL hook.
  * @throws TypeError when called from a route that did not declare `config.acl` (a bug).

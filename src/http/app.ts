@@ -15,7 +15,7 @@ import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerLoginRoutes, type LoginRouteDeps } from './routes/login-routes.js';
 import { registerSysRoutes, type HealthDeps } from './routes/sys-routes.js';
 import { registerTokenRoutes, type TokenRouteDeps } from './routes/token-routes.js';
-import { installErrorHandling, installJsonForAnyContentType } from './vault-errors.js';
+import { installErrorHandling, installJsonForAnyContentType, sendErrors } from './vault-errors.js';
 
 export type AppDeps = {
   log: Logger;
@@ -60,6 +60,11 @@ export const buildApp = (
     return503OnClosing: true,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
+    // A URL the router cannot decode (`%ZZ`) is answered in Vault's shape, like every error.
+    frameworkErrors: (error, _request, reply) =>
+      sendErrors(reply, 400, [
+        error.code === 'FST_ERR_BAD_URL' ? 'invalid request path: malformed percent-encoding' : 'bad request',
+      ]),
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   installJsonForAnyContentType(app, config.listener.maxRequestBytes);

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isList } from './acl-hook.js';
+import { requestAuthOf } from './acl-route.js';
 import type {
   Audit,
   AuditLoginSubject,
@@ -97,6 +98,25 @@ const reasonOf = (err: unknown, status: number): string => {
   }
 };
 
+/** The token's owner for the entry (see AuditRequest.caller), once the ACL hook has read it. */
+const callerOf = (request: FastifyRequest): { caller?: Record<string, unknown> } => {
+  const auth = requestAuthOf(request);
+  if (auth === undefined) return {};
+  if (auth.record === undefined)
+    return { caller: { display_name: 'root', policies: ['root'], token_policies: ['root'] } };
+  const r = auth.record;
+  return {
+    caller: {
+      accessor: r.accessor,
+      display_name: r.displayName,
+      entity_id: r.entityId,
+      metadata: r.metadata,
+      policies: r.policies,
+      token_policies: r.policies,
+    },
+  };
+};
+
 /**
  * Audits every `/v1` request but health through Fastify hooks, in one place, so routes stay
  * unaware of it (a login route only exposes its outcome, {@link loginOutcomeOf}):
@@ -150,6 +170,7 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
       path,
       mount,
       clientToken: clientTokenOf(request),
+      ...callerOf(request),
       data,
       remoteAddress: request.ip,
       remotePort: request.socket?.remotePort,

@@ -86,7 +86,7 @@ export const fixtureLines = (): string[] => {
     };
     const block = requestBlock(req, fixtureHash);
     const line = (entry: AuditEntry) => lines.push(JSON.stringify(entry));
-    line(formatRequestEntry(time, req, block, fixtureHash));
+    line(formatRequestEntry(time, req, block, fixtureHash, { hmacAccessor: true }));
     const ok = l.outcome === 'ok';
     line(
       formatResponseEntry(
