@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { createHmac } from 'node:crypto';
 import type { KubernetesMountConfig, RoleConfig } from '../config/index.js';
 import { AuthgateError, badRequest, isAuthgateError, permissionDenied } from '../errors.js';
@@ -103,6 +104,18 @@ export const revocationIndexes = (mountPath: string, role: string, identity: Ide
  */
 export const createLoginService = (deps: LoginDeps) => {
   const cidrCache = new Map<string, CidrSet>();
+  // A workload logs in again and again (every token rotation, every restart): its entity id, an
+  // HMAC, is computed once and kept (bounded) rather than on every login.
+  const entityIds = new LRUCache<string, string>({ max: 10_000 });
+  const entityIdOf = (mount: string, alias: string): string => {
+    const key = `${mount}\n${alias}`;
+    let id = entityIds.get(key);
+    if (id === undefined) {
+      id = entityId(deps.entityKey, mount, alias);
+      entityIds.set(key, id);
+    }
+    return id;
+  };
   const cidrsOf = (role: RoleConfig, mount: string): CidrSet => {
     const key = `${mount}\n${role.name}`;
     let set = cidrCache.get(key);
@@ -183,7 +196,7 @@ export const createLoginService = (deps: LoginDeps) => {
       metadata,
       displayName: `${mountPath}-${identity.namespace}-${identity.serviceAccount.name}`,
       path: `auth/${mountPath}/login`,
-      entityId: entityId(deps.entityKey, mountPath, alias),
+      entityId: entityIdOf(mountPath, alias),
       role: role.name,
       mountPath,
       ttlSeconds: role.tokenTtlSeconds,

@@ -1,6 +1,6 @@
-import { randomBytes as cryptoRandomBytes } from 'node:crypto';
 import { AuthgateError, permissionDenied } from '../errors.js';
 import { createCidrSet } from '../lib/cidr.js';
+import { createRandomPool } from '../lib/random-pool.js';
 import type { BatchOp } from '../store/index.js';
 import { REVOCATION_PENDING, serializeRecord } from './record.js';
 import type { TokenRecord } from './record.js';
@@ -25,7 +25,7 @@ import { assertCount, assertMount, placeLease } from './lease.js';
  */
 export const createTokenService = (deps: TokenServiceDeps) => {
   const { store, keys, clock, serverKey } = deps;
-  const randomBytes = deps.randomBytes ?? cryptoRandomBytes;
+  const randomBytes = deps.randomBytes ?? createRandomPool();
   if (!Buffer.isBuffer(serverKey) || serverKey.length < 32) {
     throw new TypeError('serverKey must be a Buffer of at least 32 bytes');
   }
