@@ -131,17 +131,31 @@ describe('one templated policy for every namespace', () => {
   });
 });
 
+let port: number | undefined;
+/** The app listening on a free loopback port (once), for requests sent byte for byte. */
+const listeningPort = async (): Promise<number> =>
+  (port ??= Number(new URL(await h.server.app.listen({ host: '127.0.0.1', port: 0 })).port));
+
 describe('paths', () => {
   it('refuses a path with a .. segment, sent raw, before any glob sees it', async () => {
     const token = await loginAs('apps', 'team-a');
-    const address = await h.server.app.listen({ host: '127.0.0.1', port: 0 });
-    const port = Number(new URL(address).port);
+    const port = await listeningPort();
     expect(await rawGetStatus(port, '/v1/secret/data/team-a/db', token)).toBe(200);
     for (const target of [
       '/v1/secret/data/team-a/../team-b/db',
       '/v1/secret/data/team-a/%2E%2E/team-b/db',
       '/v1/secret/data/team-a/..%2Fteam-b/db',
     ]) {
+      expect(await rawGetStatus(port, target, token)).toBe(400);
+      expect(await rawGetStatus(port, target, ADMIN_TOKEN)).toBe(400);
+    }
+  });
+
+  it('refuses an absolute-form request target, which the router would serve under a path the ACL never saw', async () => {
+    const token = await loginAs('guarded', 'team-b');
+    const port = await listeningPort();
+    expect(await rawGetStatus(port, '/v1/secret/data/team-a/admin', token)).toBe(403);
+    for (const target of ['http://x/v1/secret/data/team-a/admin', 'https://x/v1/secret/data/team-a/db']) {
       expect(await rawGetStatus(port, target, token)).toBe(400);
       expect(await rawGetStatus(port, target, ADMIN_TOKEN)).toBe(400);
     }

@@ -74,17 +74,21 @@ export const subjectOf = (record: TokenRecord): AclSubject => ({
  * appended for a list request (Vault's router does the same before its ACL check).
  */
 export const logicalPath = (request: FastifyRequest): string => {
-  // The router ends the path at `?` and at `#`: so must the ACL, or `…/web#x` would be checked
-  // as another path than the one served.
-  const raw = request.url.split(/[?#]/, 1)[0] ?? '';
-  let path: string;
+  const path = decodedPath(request.url);
+  return isList(request) && !path.endsWith('/') ? `${path}/` : path;
+};
+
+/**
+ * The path of a URL as the router serves it: ended at `?` and at `#` (else `…/web#x` would be
+ * checked as another path than the one served), percent-decoded, without `/v1/`.
+ */
+export const decodedPath = (url: string): string => {
+  const raw = (url.split(/[?#]/, 1)[0] ?? '').replace(/^\/v1\//, '');
   try {
-    path = decodeURIComponent(raw.replace(/^\/v1\//, ''));
+    return decodeURIComponent(raw);
   } catch {
-    path = raw.replace(/^\/v1\//, '');
+    return raw;
   }
-  if (isList(request) && !path.endsWith('/')) path += '/';
-  return path;
 };
 
 /** Vault's list operation: `LIST`, which Node cannot receive, or `GET ?list=true` (any true of Go's ParseBool). */

@@ -16,6 +16,7 @@ import { registerLoginRoutes, type LoginRouteDeps } from './routes/login-routes.
 import { registerSysRoutes, type HealthDeps } from './routes/sys-routes.js';
 import { registerTokenRoutes, type TokenRouteDeps } from './routes/token-routes.js';
 import { installErrorHandling, installJsonForAnyContentType, sendErrors } from './vault-errors.js';
+import { badRequest } from '../errors.js';
 
 export type AppDeps = {
   log: Logger;
@@ -69,6 +70,13 @@ export const buildApp = (
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   installJsonForAnyContentType(app, config.listener.maxRequestBytes);
   installErrorHandling(app);
+  // The router accepts an absolute-form target (`GET http://host/v1/… HTTP/1.1`) and drops its
+  // scheme and host; every check after it (ACL, audit) reads the URL as sent. Refuse it outright,
+  // before anything else, so that what is checked and audited is always what is served.
+  app.addHook('onRequest', async (request) => {
+    if (!request.url.startsWith('/'))
+      throw badRequest('invalid request path: use an origin-form request target', 'absolute_form_url');
+  });
   // First, so that the request span is the parent of everything after it (audit included).
   if (deps.telemetry !== undefined) installTelemetry(app, deps.telemetry);
   installAuditHooks(app, {

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isList } from './acl-hook.js';
+import { decodedPath, isList } from './acl-hook.js';
 import { requestAuthOf } from './acl-route.js';
 import type {
   Audit,
@@ -45,10 +45,12 @@ const INTERNAL_ERROR_BODY = JSON.stringify({ errors: ['internal error'] });
 
 /** Every `/v1` request is audited but health (Vault does not audit `sys/health` either). */
 const auditedPath = (url: string): string | undefined => {
-  const path = url.split('?', 1)[0] ?? '';
-  if (!path.startsWith('/v1/')) return undefined;
-  if (path === '/v1/sys/health' || path.startsWith('/v1/sys/health/')) return undefined;
-  return path.slice('/v1/'.length);
+  if (!url.startsWith('/v1/')) return undefined;
+  // The path as served and as the ACL checked it (decoded, ended at ? and #), so that an entry
+  // cannot be made to name another path than the one read.
+  const path = decodedPath(url);
+  if (path === 'sys/health' || path.startsWith('sys/health/')) return undefined;
+  return path;
 };
 
 const operationOf = (request: FastifyRequest): AuditOperation => {
