@@ -156,6 +156,27 @@ describe('custom_metadata', () => {
 });
 
 describe('metadata and config fields', () => {
+  it('answers a deeply nested or huge non-secret field with a bounded 400, never a stack overflow', () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 50_000; i++) deep = [deep];
+    const calls = [
+      () => parseMetadataBody({ max_versions: deep }),
+      () => parseMetadataBody({ cas_required: deep }),
+      () => parseMetadataBody({ delete_version_after: deep }),
+      () => parseVersions(deep),
+    ];
+    for (const call of calls) {
+      let caught: unknown;
+      try {
+        call();
+      } catch (err) {
+        caught = err;
+      }
+      expect(isAuthgateError(caught) && caught.status === 400).toBe(true);
+      expect((caught as Error).message.length).toBeLessThan(400);
+    }
+  });
+
   it('reads only the fields present, weakly typed', () => {
     expect(parseMetadataBody({})).toEqual({});
     expect(
