@@ -493,6 +493,25 @@ describe('workload tokens: each endpoint needs exactly its capability', () => {
     expect(await post(updater, '/v1/secret/data/cu/new', { data: { v: first } })).toEqual(DENIED);
     expect((await post(creator, '/v1/secret/data/cu/new', { data: { v: first } })).status).toBe(200);
   });
+
+  it('lets only one of several concurrent create-only writes of a new secret through (write-once)', async () => {
+    const creator = await tokenFor('create-only');
+    const values = Array.from({ length: 5 }, (_, i) => secret(`race-${i}`));
+    const answers = await Promise.all(
+      values.map((v) => call('POST', '/v1/secret/data/cu/race', { token: creator, body: { data: { v } } })),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 403, 403, 403, 403]);
+    expect(await dataOf('/v1/secret/data/cu/race')).toMatchObject({ metadata: { version: 1 } });
+    // A cas naming a version could only match by overwriting.
+    expect(
+      (
+        await call('POST', '/v1/secret/data/cu/race2', {
+          token: creator,
+          body: { options: { cas: 3 }, data: { v: 1 } },
+        })
+      ).status,
+    ).toBe(400);
+  });
 });
 
 describe('one templated policy for two namespaces', () => {

@@ -33,9 +33,12 @@ export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void =>
       setRequestAuth(request, { token, admin: true, record: undefined });
       return;
     }
+    let createOnly = false;
     const authorize = async (record: TokenRecord): Promise<void> => {
       const caps = deps.policies.aclFor(subjectOf(record)).capabilities(path, { list: isList(request) });
-      if (!(await permits(caps, request, acl))) throw permissionDenied('acl_denied', path);
+      const verdict = await permits(caps, request, acl);
+      if (!verdict) throw permissionDenied('acl_denied', path);
+      createOnly = verdict === 'create-only';
     };
     const options = { remoteAddress: request.ip };
     const record = acl.defersUse
@@ -44,7 +47,7 @@ export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void =>
           return r;
         })
       : await deps.tokens.authenticate(token, { ...options, authorize });
-    setRequestAuth(request, { token, admin: false, record });
+    setRequestAuth(request, { token, admin: false, record, ...(createOnly ? { createOnly } : {}) });
   });
 };
 
@@ -98,11 +101,12 @@ export const isList = (request: FastifyRequest): boolean => {
   return typeof list === 'string' && ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(list);
 };
 
+/** Whether the request is allowed; `create-only` when `create` alone allowed a write. */
 const permits = async (
   caps: ReadonlySet<Capability>,
   request: FastifyRequest,
   acl: NonNullable<AclRouteConfig['acl']>,
-): Promise<boolean> => {
+): Promise<boolean | 'create-only'> => {
   if (caps.size === 0 || caps.has('deny')) return false;
   // A list is a list whatever the route says: it needs `list`.
   if (acl.capability !== undefined && !isList(request)) return caps.has(acl.capability);
@@ -121,7 +125,8 @@ const permits = async (
       if (acl.exists === undefined) return update;
       if (create === update) return create;
       // Only one of the two is granted: which one the request needs depends on the target.
-      return (await acl.exists(request)) ? update : create;
+      if (await acl.exists(request)) return update;
+      return create ? 'create-only' : false;
     }
     default:
       return false;

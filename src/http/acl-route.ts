@@ -33,6 +33,12 @@ export type RequestAuth = {
   admin: boolean;
   /** The token's record (uses already counted for this request); undefined for the admin token. */
   record: TokenRecord | undefined;
+  /**
+   * The write was allowed by `create` alone (the target did not exist when checked): the engine
+   * must still find it absent when it writes, or a concurrent create would let this request
+   * overwrite what its policy only lets it create.
+   */
+  createOnly?: boolean;
 };
 
 const AUTH = Symbol('authgate.requestAuth');

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import { AuthgateError, badRequest } from '../../errors.js';
+import { AuthgateError, badRequest, isAuthgateError, permissionDenied } from '../../errors.js';
 import {
   parseConfigBody,
   parseGoBool,
@@ -10,7 +10,7 @@ import {
   parseWriteBody,
   type KvEngine,
 } from '../../secrets/index.js';
-import type { AclRouteConfig } from '../acl-route.js';
+import { requestAuthOf, type AclRouteConfig } from '../acl-route.js';
 import { envelope } from '../envelope.js';
 import { sendErrors } from '../vault-errors.js';
 
@@ -130,8 +130,24 @@ const registerData = (app: FastifyInstance, base: string, engine: Engine) => {
         case 'DELETE':
           await engine.deleteLatest(path);
           return reply.code(204).send();
-        default:
-          return ok(request, await engine.write(path, parseWriteBody(request.body)));
+        default: {
+          const input = parseWriteBody(request.body);
+          if (requestAuthOf(request)?.createOnly !== true)
+            return ok(request, await engine.write(path, input));
+          // Allowed by `create` alone: written only if still absent (check-and-set 0), so a
+          // concurrent create cannot turn this request into an overwrite. A cas naming a version
+          // could only match by overwriting: as with an absent secret, it does not match.
+          if (input.cas !== undefined && input.cas !== null && input.cas !== 0) {
+            throw badRequest('check-and-set parameter did not match the current version', 'kv_cas_mismatch');
+          }
+          try {
+            return ok(request, await engine.write(path, { ...input, cas: 0 }));
+          } catch (err) {
+            if (isAuthgateError(err) && err.reason === 'kv_cas_mismatch')
+              throw permissionDenied('acl_denied', `${path} exists`);
+            throw err;
+          }
+        }
       }
     },
   });
