@@ -128,7 +128,9 @@ path "secret/data/{{identity.namespace}}/*" { capabilities = ["read"] }
     ],
     ['an unclosed directive', '{{identity.namespace', 'unbalanced templating characters'],
     ['a stray closing', 'identity.namespace}}', 'unbalanced templating characters'],
-    ['a directive inside a segment with +', '{{identity.namespace}}+', "'+' must be a whole path segment"],
+    ['a directive inside a segment with +', '{{identity.namespace}}+', 'must end its path segment'],
+    ['a directive followed by a glob', '{{identity.namespace}}*', 'must end its path segment'],
+    ['a directive followed by text', '{{identity.namespace}}-prod', 'must end its path segment'],
   ])('refuses %s when the policy loads', (_what, directive, message) => {
     const hcl = `path "secret/data/${directive}/*" {\n  capabilities = ["read"]\n}`;
     expect(() => parsePolicyHcl('t', hcl, 't.hcl')).toThrow(PolicyLoadError);

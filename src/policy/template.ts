@@ -99,7 +99,13 @@ export const parseTemplate = (path: string): PathTemplate | string | undefined =
     if (typeof v === 'string') return v;
     pieces.push(v);
     vars.add(v);
-    if (inner[1] !== '') pieces.push(inner[1] as string);
+    const after = inner[1] as string;
+    // A value must be a whole segment: `{{identity.namespace}}*` would let namespace `team` reach
+    // `team-b`, and `{{…}}suffix` blurs which value a segment came from.
+    if (after !== '' && !after.startsWith('/')) {
+      return `{{${(inner[0] as string).trim()}}} must end its path segment (be followed by "/" or end the path), not by "${after[0] ?? ''}"`;
+    }
+    if (after !== '') pieces.push(after);
   }
   return { pieces, vars: [...vars] };
 };
