@@ -154,7 +154,7 @@ describe('two authgate servers on one Redis, through the HTTP API', () => {
   };
   const keyFile = (name: string) => {
     const path = join(dir, name);
-    writeFileSync(path, randomBytes(32));
+    writeFileSync(path, randomBytes(32).toString('base64'));
     return path;
   };
   const sign = async (h: Harness) => {
