@@ -98,11 +98,16 @@ export const composeServer = (
       'config.insecure',
     );
   }
-  // Compare HMACs, not the tokens, so the comparison is constant-time and length-independent.
+  // Compare HMACs, not the tokens, so the comparison is constant-time. What timing may reveal is
+  // the admin token's length (the early length check below), never its content.
   const adminHmac = adminToken === undefined ? undefined : hmacB64(serverKey, adminToken);
+  const adminLength = adminToken?.length ?? -1;
   const key = serverKey;
   const admin = {
-    isAdmin: (token: string) => adminHmac !== undefined && safeEqual(hmacB64(key, token), adminHmac),
+    // Every guarded request asks this before its token is looked up: a token of another length
+    // (every client token: `ags.` + 43) is not the admin token, and needs no HMAC.
+    isAdmin: (token: string) =>
+      adminHmac !== undefined && token.length === adminLength && safeEqual(hmacB64(key, token), adminHmac),
   };
 
   const memoryStore =
