@@ -68,15 +68,17 @@ export const createClusterClient = (dev) => {
   return {
     /**
      * Creates pods `<prefix>-0` … `<prefix>-<count-1>` in the dev namespace, running as the dev
-     * service account. Rejects on any non-201 (a name that exists answers 409).
+     * service account, `concurrency` creations in flight. Rejects on any non-201 (a name that
+     * exists answers 409).
      *
      * @param {string} prefix
      * @param {number} count
+     * @param {number} [concurrency]
      * @returns {Promise<string[]>} the pod names
      */
-    createPods: async (prefix, count) => {
+    createPods: async (prefix, count, concurrency = 8) => {
       const names = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
-      await mapLimit(count, 8, (i) =>
+      await mapLimit(count, concurrency, (i) =>
         call(
           'POST',
           `/api/v1/namespaces/${namespace}/pods`,
@@ -91,20 +93,21 @@ export const createClusterClient = (dev) => {
     },
 
     /**
-     * Mints `count` distinct pod-bound RS256 tokens (audience `vault`, 2 h), round-robin over
-     * `pods`, `concurrency` TokenRequests in flight. Every token is unique (its own jti and iat).
+     * Mints `count` distinct pod-bound RS256 tokens (audience `vault` unless `audience` says
+     * otherwise, 2 h), round-robin over `pods`, `concurrency` TokenRequests in flight. Every token
+     * is unique (its own jti and iat).
      *
-     * @param {{ count: number, pods: string[], concurrency?: number }} opts
+     * @param {{ count: number, pods: string[], audience?: string, concurrency?: number }} opts
      * @returns {Promise<string[]>}
      */
-    mintTokens: async ({ count, pods, concurrency = 16 }) => {
+    mintTokens: async ({ count, pods, audience: aud = audience, concurrency = 16 }) => {
       const tokens = await mapLimit(count, concurrency, async (i) => {
         const res = await call(
           'POST',
           `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`,
           {
             spec: {
-              audiences: [audience],
+              audiences: [aud],
               expirationSeconds: TOKEN_SECONDS,
               boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: pods[i % pods.length] },
             },

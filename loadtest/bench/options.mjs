@@ -14,6 +14,13 @@ export const USAGE = `Usage: npm run bench [-- options]   (or: node loadtest/ben
   --duration-seconds S        length of a measured run (BENCH_DURATION_SECONDS; default 6)
   --warmup-seconds S          unmeasured warm-up run before the first (BENCH_WARMUP_SECONDS; default 2)
   --distinct-tokens N         logins per run of jwks with distinct tokens (BENCH_DISTINCT_TOKENS; default 15000)
+  --cold-tokens N             logins per run of tokenreview with a cold cache (BENCH_COLD_TOKENS; default 6000)
+  --mixed-tokens N            logins per run of mixed validity (BENCH_MIXED_TOKENS; default 8000)
+  --bad-share F               share of bad tokens in mixed validity, 0 to 1 (BENCH_BAD_SHARE; default 0.5)
+  --fleet-pods N              pods of the fleet restart, one login each (BENCH_FLEET_PODS; default 10000)
+  --fleet-window-seconds S    the fleet's logins arrive evenly over S seconds (BENCH_FLEET_WINDOW_SECONDS; default 10)
+  --fleet-connections N       connections of the fleet restart (BENCH_FLEET_CONNECTIONS; default 200)
+  --renew-clients N           client tokens the renew storm cycles through (BENCH_RENEW_CLIENTS; default 200)
   --hot-tokens N              token pool of the cache-hit scenarios (BENCH_HOT_TOKENS; default 100)
   --max-foreign-cpu-percent P a run during which the rest of the machine (other processes, steal) used
                               more than P % of a core is repeated (BENCH_MAX_FOREIGN_CPU_PERCENT; default 25)
@@ -28,7 +35,7 @@ export const USAGE = `Usage: npm run bench [-- options]   (or: node loadtest/ben
   -h, --help
 `;
 
-/** The defaults: about 3 minutes on 2 cores, token minting included. */
+/** The defaults: about 7 minutes on 2 quiet cores, token minting included. */
 const DEFAULTS = {
   connections: 50,
   runs: 3,
@@ -36,12 +43,20 @@ const DEFAULTS = {
   warmupSeconds: 2,
   distinctTokens: 15_000,
   distinctWarmupTokens: 5000,
+  coldTokens: 6000,
+  coldWarmupTokens: 2000,
+  mixedTokens: 8000,
+  mixedWarmupTokens: 2000,
+  badShare: 0.5,
+  fleetPods: 10_000,
+  fleetWindowSeconds: 10,
+  fleetConnections: 200,
+  renewClients: 200,
   verifyPoolTokens: 5000,
   hotTokens: 100,
-  spareRuns: 1,
   pods: 20,
 };
-/** `--quick`: a smoke run of well under a minute; its numbers are not worth publishing. */
+/** `--quick`: a smoke run of a few seconds per scenario; its numbers are not worth publishing. */
 const QUICK = {
   ...DEFAULTS,
   runs: 1,
@@ -49,6 +64,14 @@ const QUICK = {
   warmupSeconds: 1,
   distinctTokens: 2000,
   distinctWarmupTokens: 500,
+  coldTokens: 1000,
+  coldWarmupTokens: 200,
+  mixedTokens: 2000,
+  mixedWarmupTokens: 400,
+  fleetPods: 1000,
+  fleetWindowSeconds: 1,
+  fleetConnections: 100,
+  renewClients: 20,
   verifyPoolTokens: 1000,
   hotTokens: 20,
 };
@@ -59,6 +82,15 @@ const positiveInt = (name, flag, envName, fallback) => {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got "${raw}"`);
+  return n;
+};
+
+/** A fraction in [0, 1]: flag, then env, then default; throws with the option name. */
+const fraction = (name, flag, envName, fallback) => {
+  const raw = flag ?? process.env[envName];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!(n >= 0 && n <= 1)) throw new Error(`--${name} must be a number from 0 to 1, got "${raw}"`);
   return n;
 };
 
@@ -82,6 +114,13 @@ export const parseOptions = (argv) => {
       'duration-seconds': { type: 'string' },
       'warmup-seconds': { type: 'string' },
       'distinct-tokens': { type: 'string' },
+      'cold-tokens': { type: 'string' },
+      'mixed-tokens': { type: 'string' },
+      'bad-share': { type: 'string' },
+      'fleet-pods': { type: 'string' },
+      'fleet-window-seconds': { type: 'string' },
+      'fleet-connections': { type: 'string' },
+      'renew-clients': { type: 'string' },
       'hot-tokens': { type: 'string' },
       'max-foreign-cpu-percent': { type: 'string' },
       'max-retries': { type: 'string' },
@@ -121,17 +160,51 @@ export const parseOptions = (argv) => {
       base.distinctTokens,
     ),
     distinctWarmupTokens: base.distinctWarmupTokens,
+    coldTokens: positiveInt('cold-tokens', values['cold-tokens'], 'BENCH_COLD_TOKENS', base.coldTokens),
+    coldWarmupTokens: base.coldWarmupTokens,
+    mixedTokens: positiveInt('mixed-tokens', values['mixed-tokens'], 'BENCH_MIXED_TOKENS', base.mixedTokens),
+    mixedWarmupTokens: base.mixedWarmupTokens,
+    badShare: fraction('bad-share', values['bad-share'], 'BENCH_BAD_SHARE', base.badShare),
+    fleetPods: positiveInt('fleet-pods', values['fleet-pods'], 'BENCH_FLEET_PODS', base.fleetPods),
+    fleetWindowSeconds: positiveInt(
+      'fleet-window-seconds',
+      values['fleet-window-seconds'],
+      'BENCH_FLEET_WINDOW_SECONDS',
+      base.fleetWindowSeconds,
+    ),
+    fleetConnections: positiveInt(
+      'fleet-connections',
+      values['fleet-connections'],
+      'BENCH_FLEET_CONNECTIONS',
+      base.fleetConnections,
+    ),
+    renewClients: positiveInt(
+      'renew-clients',
+      values['renew-clients'],
+      'BENCH_RENEW_CLIENTS',
+      base.renewClients,
+    ),
     verifyPoolTokens: base.verifyPoolTokens,
     hotTokens: positiveInt('hot-tokens', values['hot-tokens'], 'BENCH_HOT_TOKENS', base.hotTokens),
-    spareRuns: base.spareRuns,
     pods: base.pods,
     authgateNodeArgs:
       values['cpu-prof-dir'] === undefined
         ? []
         : ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof-dir'])}`],
   };
-  if (bench.connections > bench.distinctWarmupTokens || bench.connections > bench.distinctTokens) {
+  const perRun = [
+    bench.distinctTokens,
+    bench.distinctWarmupTokens,
+    bench.coldTokens,
+    bench.coldWarmupTokens,
+    bench.mixedTokens,
+    bench.mixedWarmupTokens,
+  ];
+  if (perRun.some((n) => bench.connections > n)) {
     throw new Error('--connections may not exceed the logins of a run (autocannon needs one per connection)');
+  }
+  if (bench.fleetConnections > bench.fleetPods) {
+    throw new Error('--fleet-connections may not exceed --fleet-pods (autocannon needs one per connection)');
   }
   const docs = values['no-docs'] ? false : (values.docs ?? (!values.quick && only === undefined));
   const gate = {

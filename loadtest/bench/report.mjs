@@ -1,7 +1,8 @@
 /**
  * From measured runs to what people read: per-scenario medians and ratios, the fixed-width table
- * for stdout, the target verdicts, and the generated section of docs/benchmarks.md (only the text
- * between the markers is rewritten; the hand-written parts around it stay).
+ * for stdout, each row's details (API calls, refusals, pacing), and the generated section of
+ * docs/benchmarks.md (only the text between the markers is rewritten; the hand-written parts
+ * around it stay). The target verdicts are verdicts.mjs's.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -43,13 +44,32 @@ export const median = (values) => {
  * @property {number} attempts  runs measured in all, retries of disturbed runs included
  * @property {number} disturbedRuns  kept runs that stayed over the foreign-CPU limit
  * @property {Record<string, number>} ratios  baseline id → rps / baseline rps
+ * @property {number} durationSeconds  median time from a run's start to its last response
+ * @property {number | undefined} apiCallsPer1k  median calls to the API server per 1 000 requests
+ *   (every call it received, or what the gateway counts: see api-calls.mjs); undefined when the
+ *   scenario's server offers no counters
+ * @property {number | undefined} tokenReviewsPer1k  of which TokenReviews
+ * @property {string | undefined} apiSource  where the API call figures come from
+ * @property {number} deniedShare  median share of the requests answered with an expected refusal
+ * @property {number} deniedP99Ms  median p99 of the refusals (NaN without)
+ * @property {number} okP99Ms  median p99 of the 2xx answers
+ * @property {number | undefined} targetRps  paced rows: the rate they were paced at
+ * @property {number} maxLateMs  paced rows: the latest any request went out after its slot, ms
+ */
+
+/**
+ * @typedef {import('./load.mjs').RunResult & {
+ *   attempts: number, disturbed: boolean,
+ *   apiCalls?: number, tokenReviews?: number, apiSource?: string,
+ * }} MeasuredRun  a kept run, as run.mjs hands it over
  */
 
 /**
  * One row per scenario that ran, with its ratios to the baselines it names (when they ran too).
  *
- * @param {import('./scenarios.mjs').Scenario[]} scenarios  in report order
- * @param {Map<string, { server: string, runs: Array<import('./load.mjs').RunResult & { attempts: number, disturbed: boolean }> }>} results
+ * @param {Array<{ id: string, title: string, compareTo: string[] }>} scenarios  in report order
+ *   (scenarios.mjs `reportEntries`: scenarios and their follow-ups)
+ * @param {Map<string, { server: string, runs: MeasuredRun[] }>} results
  * @returns {Row[]}
  */
 export const buildRows = (scenarios, results) => {
@@ -58,6 +78,11 @@ export const buildRows = (scenarios, results) => {
     .map((s) => {
       const { server, runs } = /** @type {any} */ (results.get(s.id));
       const of = (key) => median(runs.map((r) => r[key]));
+      /** Median of `key` per 1 000 requests; undefined unless every run has it. */
+      const per1k = (key) =>
+        runs.every((r) => typeof r[key] === 'number')
+          ? median(runs.map((r) => (r[key] / r.requests) * 1000))
+          : undefined;
       return {
         id: s.id,
         title: s.title,
@@ -76,6 +101,15 @@ export const buildRows = (scenarios, results) => {
         attempts: runs.reduce((n, r) => n + r.attempts, 0),
         disturbedRuns: runs.filter((r) => r.disturbed).length,
         ratios: {},
+        durationSeconds: of('durationSeconds'),
+        apiCallsPer1k: per1k('apiCalls'),
+        tokenReviewsPer1k: per1k('tokenReviews'),
+        apiSource: runs[0]?.apiSource,
+        deniedShare: median(runs.map((r) => (r.deniedRequests ?? 0) / r.requests)),
+        deniedP99Ms: median(runs.map((r) => r.deniedP99Ms ?? NaN)),
+        okP99Ms: median(runs.map((r) => r.okP99Ms ?? r.p99Ms)),
+        targetRps: runs[0]?.targetRps === undefined ? undefined : of('targetRps'),
+        maxLateMs: Math.max(...runs.map((r) => r.maxLateMs ?? 0)),
       };
     });
   const byId = new Map(rows.map((r) => [r.id, r]));
@@ -90,45 +124,19 @@ export const buildRows = (scenarios, results) => {
   return rows;
 };
 
-/**
- * @typedef {object} Verdict
- * @property {import('./scenarios.mjs').Target} target
- * @property {number | undefined} ratio  subject req/s ÷ reference req/s; undefined when one did not run
- * @property {number | undefined} costRatio  reference CPU s/1k ÷ subject CPU s/1k: the same
- *   comparison by what a request costs the server, which the load generator and the rest of the
- *   machine disturb much less
- * @property {'PASS' | 'FAIL' | 'n/a'} result
- */
-
-/**
- * @param {import('./scenarios.mjs').Target[]} targets
- * @param {Row[]} rows
- * @returns {Verdict[]}
- */
-export const evaluateTargets = (targets, rows) => {
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return targets.map((target) => {
-    const subject = byId.get(target.subject);
-    const reference = byId.get(target.reference);
-    if (subject === undefined || reference === undefined) {
-      return { target, ratio: undefined, costRatio: undefined, result: 'n/a' };
-    }
-    const ratio = subject.rps / reference.rps;
-    const costRatio = reference.cpuPer1kSeconds / subject.cpuPer1kSeconds;
-    return { target, ratio, costRatio, result: ratio >= target.minRatio ? 'PASS' : 'FAIL' };
-  });
-};
-
 /** Footnote of a row marked `*`. */
 const DISTURBED_NOTE =
   '* at least one kept run stayed disturbed by other work on the machine after every retry: treat with care';
 
-const fmt = {
+/** How figures are written, in the table and in the text. */
+export const fmt = {
   int: (n) => Math.round(n).toString(),
   ms: (n) => n.toFixed(2),
   ratio: (n) => (n === undefined ? '—' : n.toFixed(2)),
   pct: (n) => `${(n * 100).toFixed(0)} %`,
   cpu: (n) => n.toFixed(3),
+  /** Calls per 1 000: whole numbers, one decimal below 10 (≈ 0 must not read as 0). */
+  per1k: (n) => (n === undefined ? '—' : n < 10 ? n.toFixed(1) : Math.round(n).toString()),
 };
 
 /** Column definitions shared by the text and the markdown table. */
@@ -145,6 +153,7 @@ const COLUMNS = [
   { head: 'CPU s/1k', cell: (r) => fmt.cpu(r.cpuPer1kSeconds) },
   { head: 'CPU %', cell: (r) => fmt.int(r.cpuPercent) },
   { head: 'RSS MiB', cell: (r) => fmt.int(r.rssMiB) },
+  { head: 'API/1k', cell: (r) => fmt.per1k(r.apiCallsPer1k) },
 ];
 
 /**
@@ -162,24 +171,6 @@ export const formatTable = (rows) => {
   if (rows.some((r) => r.disturbedRuns > 0)) lines.push('', DISTURBED_NOTE);
   return lines.join('\n');
 };
-
-/**
- * The verdicts, one line each.
- *
- * @param {Verdict[]} verdicts
- */
-export const formatVerdicts = (verdicts) =>
-  verdicts
-    .map(({ target, ratio, costRatio, result }) => {
-      const kind = target.informational ? 'info  ' : 'target';
-      const measured =
-        ratio === undefined
-          ? 'not measured in this run'
-          : `${target.subject} / ${target.reference} = ${fmt.pct(ratio)} of req/s (needs ≥ ${fmt.pct(target.minRatio)}); ` +
-            `by CPU per request ${fmt.pct(/** @type {number} */ (costRatio))}`;
-      return `${kind} ${result.padEnd(4)}  ${target.text}: ${measured}`;
-    })
-    .join('\n');
 
 /** CPU model, cores, RAM, OS, kernel and Node version of this machine. */
 export const machineInfo = () => {
@@ -212,17 +203,59 @@ export const gitRevision = (cwd) => {
 };
 
 /**
+ * What a row says beyond the table, or '' (API calls and TokenReviews, refusals, pacing).
+ *
+ * @param {Row} r
+ */
+export const rowDetails = (r) => {
+  const parts = [];
+  // The table has the calls; the details say which were TokenReviews, where calls were made.
+  if (r.apiCallsPer1k !== undefined && r.apiCallsPer1k > 0) {
+    parts.push(
+      `API server calls ${fmt.per1k(r.apiCallsPer1k)}/1k, of which TokenReviews ${fmt.per1k(r.tokenReviewsPer1k)}/1k (${r.apiSource})`,
+    );
+  }
+  if (r.deniedShare > 0) {
+    parts.push(
+      `${fmt.pct(r.deniedShare)} refused (403) as expected, p99 ${fmt.ms(r.deniedP99Ms)} ms` +
+        (r.deniedShare < 1 ? `; accepted p99 ${fmt.ms(r.okP99Ms)} ms` : ''),
+    );
+  }
+  if (r.targetRps !== undefined) {
+    parts.push(
+      `paced at ${fmt.int(r.targetRps)} req/s, last answer at ${r.durationSeconds.toFixed(2)} s, ` +
+        (r.maxLateMs < 1
+          ? 'every request sent on its slot'
+          : `a request sent up to ${fmt.int(r.maxLateMs)} ms after its slot (every connection busy)`),
+    );
+  }
+  return parts.join('; ');
+};
+
+/**
+ * The rows' details, one line each (rows without any are left out).
+ *
+ * @param {Row[]} rows
+ */
+export const formatDetails = (rows) =>
+  rows
+    .map((r) => [r.title, rowDetails(r)])
+    .filter(([, details]) => details !== '')
+    .map(([title, details]) => `${title}: ${details}`)
+    .join('\n');
+
+/**
  * The generated markdown section (markers included).
  *
  * @param {{
  *   date: Date, command: string, revision: string, autocannon: string,
  *   machine: ReturnType<typeof machineInfo>,
- *   opts: import('./scenarios.mjs').BenchOptions,
+ *   opts: import('./fixtures.mjs').BenchOptions,
  *   gate: { maxForeignCpuPercent: number, maxRetries: number, maxWaitSeconds: number },
- *   scenarios: import('./scenarios.mjs').Scenario[],
+ *   scenarios: Array<{ id: string, title: string, description: string }>,
  *   facts: Map<string, Record<string, string>>,
- *   rows: Row[], verdicts: Verdict[], elapsedSeconds: number,
- * }} run
+ *   rows: Row[], targetItems: string[], notes?: string[], elapsedSeconds: number,
+ * }} run  `targetItems`: verdicts.mjs `verdictItems`
  */
 export const renderSection = (run) => {
   const { machine: m, opts, rows } = run;
@@ -240,9 +273,11 @@ export const renderSection = (run) => {
   md.push(`| Node.js | ${m.node}; autocannon ${run.autocannon} |`, '');
   md.push(
     `Parameters: ${opts.connections} connections; ${opts.runs} measured runs per scenario (median reported), ` +
-      `each ${opts.durationSeconds} s after a ${opts.warmupSeconds} s warm-up, except jwks with distinct tokens, ` +
-      `which sends a fixed amount of ${opts.distinctTokens} logins per run (after a ${opts.distinctWarmupTokens}-login warm-up). ` +
-      `Tokens are pod-bound RS256 (2048-bit) service-account tokens over ${opts.pods} pods. ` +
+      `each ${opts.durationSeconds} s after a ${opts.warmupSeconds} s warm-up, except the scenarios with tokens never seen before, ` +
+      `which send a fixed amount of logins per run (jwks ${opts.distinctTokens}, tokenreview ${opts.coldTokens}, mixed validity ${opts.mixedTokens}, ` +
+      `each after a warm-up of the same kind), and the fleet restart (one run of ${opts.fleetPods} logins over ${opts.fleetWindowSeconds} s on ${opts.fleetConnections} connections). ` +
+      `A "50 % rate" row is one run paced evenly at half its scenario's median req/s, right after it in the same process: ${opts.durationSeconds} s, or ${opts.durationSeconds / 2} s of tokens never seen before. ` +
+      `Tokens are pod-bound RS256 (2048-bit) service-account tokens. ` +
       `A run during which the rest of the machine used more than ${run.gate.maxForeignCpuPercent} % of a core ` +
       `(other processes, hypervisor steal) is repeated, up to ${run.gate.maxRetries} times per scenario; ` +
       `before a run the bench waits (${run.gate.maxWaitSeconds} s at most in all) while it is busier than that.`,
@@ -258,11 +293,19 @@ export const renderSection = (run) => {
   for (const r of rows) md.push(`| ${COLUMNS.map((c) => c.cell(r)).join(' | ')} |`);
   md.push('');
   if (rows.some((r) => r.disturbedRuns > 0)) md.push(`\\${DISTURBED_NOTE}.`, '');
+  const sources = [...new Set(rows.map((r) => r.apiSource).filter((x) => x !== undefined))];
   md.push(
     '`÷ empty`, `÷ verify`: median req/s divided by the baseline’s. `CPU s/1k`: CPU seconds (user + system, ' +
       'all threads, from `/proc/<pid>/stat`) of the server process per 1 000 requests — authgate for the ' +
       'logins, the Fastify baseline for its rows. `CPU %`: of one core during the run. `RSS MiB`: the ' +
-      'server’s resident set after its last run (each scenario has a fresh process).',
+      'server’s resident set after its last run (each scenario has a fresh process). `API/1k`: calls the ' +
+      'gateway made to the (simulated) Kubernetes API server per 1 000 requests during the runs — TokenReviews, ' +
+      'JWKS and discovery fetches — read before and after each run from the simulator’s counters or, where it ' +
+      'has none, the gateway’s `/metrics`' +
+      (sources.length > 0 ? ` (in this run: ${sources.join(', ')})` : '') +
+      '; `—` for the baselines and where neither is there (metrics off). ' +
+      'Latencies are over every answer (2xx, and the expected 403s of the mixed rows); a paced row counts them ' +
+      'from each request’s slot in the schedule, so a server that falls behind shows it.',
     '',
   );
   md.push(
@@ -272,25 +315,19 @@ export const renderSection = (run) => {
   for (const r of rows) {
     const perRun = r.runsRps.map((rps, i) => `${fmt.int(rps)} (${fmt.int(r.foreignCpuPercents[i] ?? 0)} %)`);
     const retried = r.attempts - r.runsRps.length;
+    const details = rowDetails(r);
     md.push(
       `- ${r.title}: ${perRun.join(', ')} — ${r.requests} requests; autocannon ${fmt.int(r.loadgenCpuPercent)} %` +
         (r.helperCpuPer1kSeconds > 0
           ? `; helper processes ${fmt.cpu(r.helperCpuPer1kSeconds)} CPU s/1k`
           : '') +
+        (details === '' ? '' : `; ${details}`) +
         (retried > 0 ? `; ${retried} disturbed run(s) repeated` : '') +
         (r.disturbedRuns > 0 ? `; ${r.disturbedRuns} kept although disturbed` : ''),
     );
   }
   md.push('', '### Targets', '');
-  for (const v of run.verdicts) {
-    const label = v.target.informational ? `${v.result} (informational)` : `**${v.result}**`;
-    const measured =
-      v.ratio === undefined
-        ? 'not measured in this run.'
-        : `\`${v.target.subject}\` ÷ \`${v.target.reference}\` = ${fmt.pct(v.ratio)} of req/s, needs ≥ ${fmt.pct(v.target.minRatio)} ` +
-          `(by CPU per request: ${fmt.pct(/** @type {number} */ (v.costRatio))}).`;
-    md.push(`- ${label} — ${v.target.text}: ${measured}`);
-  }
+  md.push(...run.targetItems);
   for (const note of run.notes ?? []) md.push(note);
   md.push('', END_MARKER, '');
   return md.join('\n');

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
  * `npm run bench`: every scenario of scenarios.mjs against a real process (authgate dev or the
- * bare Fastify baseline), each warmed up and then measured `runs` times with autocannon; prints
- * the medians as a table with the ratios to the baselines and the target verdicts, and rewrites
- * the generated section of docs/benchmarks.md.
+ * bare Fastify baseline), each warmed up and then measured `runs` times with autocannon (then its
+ * follow-ups, e.g. the same load paced at half the rate just measured); prints the medians as a
+ * table with the ratios to the baselines, the API server calls, and the verdicts on targets.mjs,
+ * and rewrites the generated section of docs/benchmarks.md.
  *
- * Exits 0 when every run was clean, even if a target is missed; 1 on any error (a non-2xx
- * response, a request error, a process that would not start); 130/143 on SIGINT/SIGTERM. Every
+ * Exits 0 when every run was clean, even if a target is missed; 1 on any error (an unexpected
+ * status, a request error, a process that would not start); 130/143 on SIGINT/SIGTERM. Every
  * child process is killed on every way out.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,18 +17,19 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { measure } from './load.mjs';
 import { USAGE, parseOptions } from './options.mjs';
-import { REPO_ROOT, killAllNow, machineBusySeconds, snapshotBuild, stopAll } from './procs.mjs';
+import { REPO_ROOT, cpuSeconds, killAllNow, machineBusySeconds, snapshotBuild, stopAll } from './procs.mjs';
 import {
   buildRows,
-  evaluateTargets,
+  formatDetails,
   formatTable,
-  formatVerdicts,
   gitRevision,
   machineInfo,
   renderSection,
   writeSection,
 } from './report.mjs';
-import { KV_BENCH_POLICIES, SCENARIOS, TARGETS } from './scenarios.mjs';
+import { KV_BENCH_POLICIES, SCENARIOS, reportEntries } from './scenarios.mjs';
+import { TARGETS } from './targets.mjs';
+import { evaluateTargets, formatVerdicts, verdictItems } from './verdicts.mjs';
 import { measureAclCost } from './acl-cost.mjs';
 
 /** Pause between runs, so one run's GC and socket teardown do not leak into the next, ms. */
@@ -40,19 +42,23 @@ const QUIET_SECONDS_AFTER_WAIT = 3;
 /**
  * The pause before a run: at least {@link PAUSE_BETWEEN_RUNS_MS}; while the machine is busier than
  * the foreign-CPU limit, longer (within `budget`), until it has been quiet for
- * {@link QUIET_SECONDS_AFTER_WAIT} seconds in a row. Between runs the bench and its server are
- * idle, so whatever is busy then is someone else.
+ * {@link QUIET_SECONDS_AFTER_WAIT} seconds in a row. Between runs the bench is idle, and so is
+ * the system under test but for the tail of its own preparation (the garbage of the tokens it has
+ * just minted): its CPU (`pids`) is left out, and whatever else is busy is someone else.
  *
  * @param {{ maxForeignCpuPercent: number }} gate
  * @param {{ quietWaitMs: number }} budget
+ * @param {number[]} pids  the server and its helpers
  */
-const settle = async (gate, budget) => {
+const settle = async (gate, budget, pids) => {
   let waiting = false;
   let quietInARow = 0;
+  const ours = () => pids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   for (;;) {
-    const before = machineBusySeconds();
+    const before = machineBusySeconds() - ours();
     await sleep(PAUSE_BETWEEN_RUNS_MS);
-    const busyPercent = ((machineBusySeconds() - before) / (PAUSE_BETWEEN_RUNS_MS / 1000)) * 100;
+    const busySeconds = machineBusySeconds() - ours() - before;
+    const busyPercent = (busySeconds / (PAUSE_BETWEEN_RUNS_MS / 1000)) * 100;
     quietInARow = busyPercent <= gate.maxForeignCpuPercent ? quietInARow + 1 : 0;
     if (quietInARow >= (waiting ? QUIET_SECONDS_AFTER_WAIT : 1)) return;
     if (budget.quietWaitMs <= 0) {
@@ -76,34 +82,55 @@ const commandLine = (argv) => {
     : `node loadtest/bench/run.mjs${argv.length > 0 ? ` ${argv.join(' ')}` : ''}`;
 };
 
-/**
- * @typedef {import('./load.mjs').RunResult & { attempts: number, disturbed: boolean }} AcceptedRun
- *   a measured run, with how many attempts it took and whether it stayed over the
- *   foreign-CPU limit even so
- */
+/** @typedef {import('./report.mjs').MeasuredRun} AcceptedRun */
+
+/** Runs of a follow-up (a half-rate run, the refusals alone): one, retried when disturbed. */
+const FOLLOW_UP_RUNS = 1;
+
+/** One run's line of progress. */
+const runLine = (label, attempt, r, withHelpers) =>
+  `  ${label}${attempt > 1 ? ` (attempt ${attempt})` : ''}: ` +
+  `${Math.round(r.rps)} req/s${r.targetRps === undefined ? '' : ` (paced at ${Math.round(r.targetRps)})`}, ` +
+  `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ` +
+  `${r.requests} requests${r.deniedRequests > 0 ? ` (${r.deniedRequests} refused as expected, p99 ${r.deniedP99Ms.toFixed(2)} ms)` : ''} in ${r.durationSeconds.toFixed(2)} s; ` +
+  (r.apiCalls === undefined ? '' : `API calls ${r.apiCalls} (TokenReviews ${r.tokenReviews}); `) +
+  `CPU s: server ${r.serverCpuSeconds.toFixed(2)}, ` +
+  (withHelpers ? `helpers ${r.helperCpuSeconds.toFixed(2)}, ` : '') +
+  `autocannon ${r.loadgenCpuSeconds.toFixed(2)}; rest of the machine ${Math.round(r.foreignCpuPercent)} %`;
 
 /**
- * Warm-up and measured runs of one scenario; the fixture is always closed. A run during which the
- * rest of the machine used more than `maxForeignCpuPercent` is repeated, `maxRetries` times at
- * most in the scenario (and as far as fresh tokens allow); when every attempt at a run was
- * disturbed, the least disturbed one is kept and flagged.
+ * Warm-up, measured runs and follow-ups of one scenario; the fixture is always closed. A run
+ * during which the rest of the machine used more than `maxForeignCpuPercent` is repeated,
+ * `maxRetries` times at most in the scenario (follow-ups included); when every attempt at a run
+ * was disturbed, the least disturbed one is kept and flagged.
  *
  * @param {import('./scenarios.mjs').Scenario} scenario
  * @param {import('./scenarios.mjs').BenchOptions} opts
  * @param {{ maxForeignCpuPercent: number, maxRetries: number, maxWaitSeconds: number }} gate
  * @param {{ quietWaitMs: number }} budget  what is left for the whole bench
+ * @returns {Promise<Array<{ id: string, server: string, runs: AcceptedRun[], facts: Record<string, string> }>>}
+ *   the scenario's result, then each follow-up's
  */
 const runScenario = async (scenario, opts, gate, budget) => {
   log(`\n[${scenario.id}] ${scenario.title}`);
   const fixture = await scenario.setup(opts);
+  const withHelpers = (fixture.helperPids?.length ?? 0) > 0;
   try {
-    /** @param {'warmup' | 'run'} phase */
-    const once = async (phase) => {
+    /**
+     * One run of the load `makePlan` gives (which may mint its tokens, before the wait for quiet),
+     * with the API server's calls counted around it.
+     *
+     * @param {() => Promise<import('./scenarios.mjs').LoadPlan | undefined> | import('./scenarios.mjs').LoadPlan | undefined} makePlan
+     * @returns {Promise<AcceptedRun | undefined>}
+     */
+    const once = async (makePlan) => {
       await fixture.beforeRun?.();
-      await settle(gate, budget);
-      const plan = fixture.plan(phase);
+      const plan = await makePlan();
       if (plan === undefined) return undefined;
-      return measure({
+      await settle(gate, budget, [fixture.serverPid, ...(fixture.helperPids ?? [])]);
+      const counter = fixture.apiCounter;
+      const before = await counter?.read();
+      const r = await measure({
         url: fixture.url,
         path: fixture.path,
         connections: opts.connections,
@@ -111,42 +138,68 @@ const runScenario = async (scenario, opts, gate, budget) => {
         helperPids: fixture.helperPids ?? [],
         ...plan,
       });
+      const after = await counter?.read();
+      const api =
+        counter === undefined || before === undefined || after === undefined
+          ? {}
+          : {
+              apiCalls: after.calls - before.calls,
+              tokenReviews: after.tokenReviews - before.tokenReviews,
+              apiSource: counter.source,
+            };
+      return { ...r, ...api, attempts: 1, disturbed: false };
     };
-    const warm = await once('warmup');
-    log(`  warm-up: ${Math.round(warm?.rps ?? 0)} req/s`);
-    /** @type {AcceptedRun[]} */
-    const runs = [];
     let retries = 0;
-    for (let run = 0; run < opts.runs; run++) {
-      /** @type {AcceptedRun | undefined} */
-      let kept;
-      for (let attempt = 1; ; attempt++) {
-        const r = await once('run');
-        if (r === undefined) break;
-        const disturbed = r.foreignCpuPercent > gate.maxForeignCpuPercent;
-        log(
-          `  run ${run + 1}/${opts.runs}${attempt > 1 ? ` (attempt ${attempt})` : ''}: ` +
-            `${Math.round(r.rps)} req/s, p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ` +
-            `${r.requests} requests in ${r.durationSeconds.toFixed(2)} s; CPU s: server ${r.serverCpuSeconds.toFixed(2)}, ` +
-            (fixture.helperPids?.length ? `helpers ${r.helperCpuSeconds.toFixed(2)}, ` : '') +
-            `autocannon ${r.loadgenCpuSeconds.toFixed(2)}; rest of the machine ${Math.round(r.foreignCpuPercent)} %` +
-            (disturbed ? ' — disturbed' : ''),
-        );
-        if (kept === undefined || r.foreignCpuPercent < kept.foreignCpuPercent) {
-          kept = { ...r, attempts: attempt, disturbed };
-        } else {
-          kept.attempts = attempt;
+    /**
+     * `count` measured runs, each repeated while disturbed (within the retries left).
+     *
+     * @param {string} label
+     * @param {number} count
+     * @param {() => ReturnType<Parameters<typeof once>[0]>} makePlan
+     */
+    const measuredRuns = async (label, count, makePlan) => {
+      /** @type {AcceptedRun[]} */
+      const runs = [];
+      for (let run = 0; run < count; run++) {
+        /** @type {AcceptedRun | undefined} */
+        let kept;
+        for (let attempt = 1; ; attempt++) {
+          const r = await once(makePlan);
+          if (r === undefined) break;
+          const disturbed = r.foreignCpuPercent > gate.maxForeignCpuPercent;
+          log(
+            `${runLine(`${label} ${run + 1}/${count}`, attempt, r, withHelpers)}${disturbed ? ' — disturbed' : ''}`,
+          );
+          if (kept === undefined || r.foreignCpuPercent < kept.foreignCpuPercent) {
+            kept = { ...r, attempts: attempt, disturbed };
+          } else {
+            kept.attempts = attempt;
+          }
+          if (!disturbed || retries === gate.maxRetries) break;
+          retries++;
         }
-        // A retry must not take the fresh tokens a later run needs.
-        const runsLeft = opts.runs - run - 1;
-        const canRetry = fixture.freshLoads === undefined || fixture.freshLoads() > runsLeft;
-        if (!disturbed || retries === gate.maxRetries || !canRetry) break;
-        retries++;
+        if (kept === undefined) throw new Error(`${label}: no load for run ${run + 1}`);
+        runs.push(kept);
       }
-      if (kept === undefined) throw new Error(`${scenario.id}: no fresh tokens for run ${run + 1}`);
-      runs.push(kept);
+      return runs;
+    };
+
+    const warm = await once(() => fixture.plan('warmup'));
+    log(`  warm-up: ${Math.round(warm?.rps ?? 0)} req/s`);
+    const runs = await measuredRuns('run', scenario.runs ?? opts.runs, () => fixture.plan('run'));
+    const out = [{ id: scenario.id, server: fixture.server, runs, facts: fixture.facts }];
+    for (const followUp of scenario.followUps ?? []) {
+      const spec = fixture.followUp?.(followUp.id, runs);
+      if (spec === undefined) continue;
+      log(`  [${followUp.id}] ${followUp.title}`);
+      out.push({
+        id: followUp.id,
+        server: fixture.server,
+        runs: await measuredRuns('run', FOLLOW_UP_RUNS, spec.plan),
+        facts: spec.facts,
+      });
     }
-    return { server: fixture.server, runs, facts: fixture.facts };
+    return out;
   } catch (err) {
     const died = fixture.exitReport();
     throw new Error(
@@ -175,16 +228,18 @@ const main = async (argv) => {
   try {
     snapshotBuild(opts.appDir);
     for (const scenario of options.scenarios) {
-      const r = await runScenario(scenario, opts, options.gate, budget);
-      results.set(scenario.id, r);
-      facts.set(scenario.id, r.facts);
+      for (const r of await runScenario(scenario, opts, options.gate, budget)) {
+        results.set(r.id, r);
+        facts.set(r.id, r.facts);
+      }
     }
   } finally {
     rmSync(stateDir, { recursive: true, force: true });
   }
 
-  const rows = buildRows(SCENARIOS, results);
-  const verdicts = evaluateTargets(TARGETS, rows);
+  const entries = reportEntries(SCENARIOS);
+  const rows = buildRows(entries, results);
+  const verdicts = evaluateTargets(TARGETS, rows, opts);
   const kvRead = rows.find((r) => r.id === 'kv-read');
   const acl =
     kvRead === undefined
@@ -193,8 +248,9 @@ const main = async (argv) => {
           await measureAclCost({ distDir: join(REPO_ROOT, 'dist'), policies: KV_BENCH_POLICIES }),
           kvRead,
         );
+  const details = formatDetails(rows);
   process.stdout.write(
-    `\n${formatTable(rows)}\n\n${formatVerdicts(verdicts)}\n${acl === undefined ? '' : `${acl.text}\n`}`,
+    `\n${formatTable(rows)}\n${details === '' ? '' : `\n${details}\n`}\n${formatVerdicts(verdicts)}\n${acl === undefined ? '' : `${acl.text}\n`}`,
   );
 
   const require = createRequire(import.meta.url);
@@ -206,10 +262,11 @@ const main = async (argv) => {
     machine: machineInfo(),
     opts,
     gate: options.gate,
-    scenarios: SCENARIOS.filter((s) => results.has(s.id)),
+    scenarios: entries.filter((s) => results.has(s.id)),
     facts,
     rows,
     verdicts,
+    targetItems: verdictItems(verdicts),
     notes: acl === undefined ? [] : [acl.markdown],
     elapsedSeconds: (Date.now() - startedMs) / 1000,
   };

@@ -1,60 +1,43 @@
 /**
- * What `npm run bench` measures: the scenario list and the issue's targets. A scenario's `setup`
- * starts the process it measures (fresh for every scenario, so no heap, cache or stored client
- * tokens carry over from another one), prepares its tokens, and returns a {@link Fixture}; the
- * runner (run.mjs) does the warm-up, the measured runs and the teardown. A new scenario (another
- * mount type, a Redis store) is one more entry here.
+ * What `npm run bench` measures: the scenario list (the issue's targets are in targets.mjs). A
+ * scenario's `setup` starts the process it measures (fresh for every scenario, so no heap, cache
+ * or stored client tokens carry over from another one), prepares its tokens, and returns a
+ * {@link Fixture}; the runner (run.mjs) does the warm-up, the measured runs, the follow-ups and the
+ * teardown. A new scenario (another mount type, a Redis store) is one more entry here.
  */
-import { join } from 'node:path';
-import { createClusterClient, loginBody, loginEach, postJson, writeSecret } from './cluster.mjs';
-import { writeBenchPolicies } from './policies.mjs';
-import { startBaseline, startDevGateway, startRedis } from './procs.mjs';
+import { loginBody, postJson } from './cluster.mjs';
+import {
+  JWKS_LOGIN,
+  KV_BENCH_POLICIES,
+  KV_PATH,
+  TOKENREVIEW_LOGIN,
+  baselineWithTokens,
+  distinctLogin,
+  durationPlan,
+  gatewayFixture,
+  hotLogin,
+  kvGateway,
+} from './fixtures.mjs';
+import { setupFleetRestart } from './fleet-restart.mjs';
+import { setupMixedValidity } from './mixed-validity.mjs';
+import { startRedis } from './procs.mjs';
+import { RENEW_PATH, setupRenewStorm } from './renew-storm.mjs';
 
-/** Login paths of the two dev mounts (src/cli/dev.ts). */
-const JWKS_LOGIN = '/v1/auth/kubernetes-jwks/login';
-const TOKENREVIEW_LOGIN = '/v1/auth/kubernetes/login';
+export { KV_BENCH_POLICIES } from './fixtures.mjs';
+
+/** @typedef {import('./fixtures.mjs').BenchOptions} BenchOptions */
+/** @typedef {import('./fixtures.mjs').Fixture} Fixture */
+/** @typedef {import('./fixtures.mjs').LoadPlan} LoadPlan */
 
 /**
- * @typedef {object} BenchOptions
- * @property {number} connections  concurrent keep-alive connections of autocannon
- * @property {number} runs  measured runs per scenario (the median is reported)
- * @property {number} durationSeconds  length of a measured run in duration mode
- * @property {number} warmupSeconds  length of the unmeasured warm-up run in duration mode
- * @property {number} distinctTokens  logins per measured run of a distinct-token scenario (amount mode)
- * @property {number} distinctWarmupTokens  logins of its warm-up run
- * @property {number} verifyPoolTokens  tokens the verify baseline cycles through
- * @property {number} hotTokens  tokens a repeated-token (cache-hit) scenario cycles through
- * @property {number} spareRuns  extra token slices a distinct-token scenario mints for retried runs
- * @property {number} pods  pods the tokens are bound to (round-robin)
- * @property {string[]} authgateNodeArgs  extra node flags for authgate children (e.g. --cpu-prof)
- * @property {string} stateDir  a private temporary directory
- * @property {string} appDir  the build authgate runs from (procs.mjs `snapshotBuild`)
- * @property {(message: string) => void} log  progress, to stderr
- */
-
-/**
- * The load of one run: `bodies` are sent in order; either exactly `amount` requests (each body at
- * most once) or for `durationSeconds`, cycling.
+ * A measurement made after a scenario's runs, in the same process ({@link Fixture} `followUp`),
+ * with a row of its own in the report.
  *
- * @typedef {{ bodies: string[], amount: number } | { bodies: string[], durationSeconds: number }} LoadPlan
- */
-
-/**
- * @typedef {object} Fixture
- * @property {'authgate' | 'baseline'} server  which program serves the scenario
- * @property {number} serverPid  the process whose CPU and RSS are reported
- * @property {number[]} [helperPids]  other processes of the system under test (a Redis): their CPU
- *   is reported beside the server's and not counted as other work on the machine
- * @property {string} url
- * @property {string} path
- * @property {(phase: 'warmup' | 'run') => LoadPlan | undefined} plan  the load of the next run;
- *   undefined when no fresh tokens are left for another measured run (then no retry is possible)
- * @property {() => Promise<void>} [beforeRun]  runs before every run (and the warm-up), unmeasured
- * @property {Record<string, string>} facts  what the report should say about the tokens used
- * @property {() => string | undefined} exitReport  how the server died, if it has (procs.mjs `Child`)
- * @property {() => number} [freshLoads]  measured runs the fixture can still serve with tokens never
- *   sent before; absent when unlimited
- * @property {() => Promise<void>} close  stops everything setup started
+ * @typedef {object} FollowUp
+ * @property {string} id
+ * @property {string} title
+ * @property {string} description
+ * @property {string[]} compareTo
  */
 
 /**
@@ -63,138 +46,18 @@ const TOKENREVIEW_LOGIN = '/v1/auth/kubernetes/login';
  * @property {string} title  short, for the table
  * @property {string} description  one sentence, for the docs
  * @property {string[]} compareTo  ids of the baselines whose req/s this scenario's is divided by
+ * @property {number} [runs]  measured runs, whatever `--runs` says (a scenario too long to repeat)
+ * @property {FollowUp[]} [followUps]  measured once after the runs
  * @property {(opts: BenchOptions) => Promise<Fixture>} setup
  */
 
-/**
- * A duration-mode load over `bodies`, cycled.
- *
- * @param {BenchOptions} opts
- * @param {string[]} bodies
- * @param {'warmup' | 'run'} phase
- * @returns {LoadPlan}
- */
-const durationPlan = (opts, bodies, phase) => ({
-  bodies,
-  durationSeconds: phase === 'warmup' ? opts.warmupSeconds : opts.durationSeconds,
+/** The half-rate follow-up of a scenario whose maximum rate was just measured. */
+const halfRate = (id, title) => ({
+  id: `${id}-half-rate`,
+  title: `${title}, 50 % rate`,
+  description: `As "${title}", paced evenly at half its median maximum rate: the latency a client sees when the gateway is not saturated.`,
+  compareTo: [],
 });
-
-/**
- * Starts `authgate dev` (with `devArgs`), creates `opts.pods` pods and mints `count` distinct
- * tokens. On failure the process is stopped before the error propagates.
- *
- * @param {BenchOptions} opts
- * @param {number} count
- * @param {string[]} [devArgs]
- */
-const gatewayWithTokens = async (opts, count, devArgs = []) => {
-  const dev = await startDevGateway({
-    appDir: opts.appDir,
-    stateDir: opts.stateDir,
-    nodeArgs: opts.authgateNodeArgs,
-    devArgs,
-  });
-  try {
-    const cluster = createClusterClient(dev);
-    const pods = await cluster.createPods('bench', opts.pods);
-    const started = Date.now();
-    const tokens = await cluster.mintTokens({ count, pods });
-    opts.log(`  minted ${count} pod-bound tokens over ${pods.length} pods in ${Date.now() - started} ms`);
-    return { dev, cluster, tokens };
-  } catch (err) {
-    await dev.stop();
-    throw err;
-  }
-};
-
-/**
- * Tokens minted by a throwaway dev cluster, then the bare Fastify baseline that trusts its keys.
- *
- * @param {BenchOptions} opts
- * @param {number} count
- */
-const baselineWithTokens = async (opts, count) => {
-  const { dev, cluster, tokens } = await gatewayWithTokens(opts, count);
-  let jwks;
-  try {
-    jwks = await cluster.jwks();
-  } finally {
-    // Only its tokens and keys are needed: it must not share the cores with the measurement.
-    await dev.stop();
-  }
-  const baseline = await startBaseline({ jwks });
-  return { baseline, tokens };
-};
-
-/**
- * A scenario that logs in with a small pool of tokens over and over: every login after the first
- * pass is a verified-result cache hit. The pool is logged in once right before every run, so each
- * run starts hot. Both caches keep a result for at most 60 s from when it was stored (a hit does
- * not extend it), so a scenario stretched past a minute by waits and retries may see one
- * verification per pool token during a run: 100 among tens of thousands of logins.
- *
- * @param {BenchOptions} opts
- * @param {string} path
- * @param {string[]} [devArgs]  for `authgate dev`
- * @param {{ facts: Record<string, string>, close: () => Promise<void>, helperPids?: number[] }} [extra]
- *   more facts for the report, what to stop after the gateway, and its helper processes (e.g. its Redis)
- * @returns {Promise<Fixture>}
- */
-const hotLogin = async (opts, path, devArgs = [], extra = { facts: {}, close: async () => {} }) => {
-  const { dev, tokens } = await gatewayWithTokens(opts, opts.hotTokens, devArgs);
-  const bodies = tokens.map(loginBody);
-  return {
-    server: 'authgate',
-    serverPid: dev.pid,
-    helperPids: extra.helperPids ?? [],
-    url: dev.gatewayUrl,
-    path,
-    plan: (phase) => durationPlan(opts, bodies, phase),
-    beforeRun: () => loginEach(dev.gatewayUrl, path, bodies),
-    facts: {
-      tokens: `${tokens.length} tokens, cycled; each logged in once before every run (cache warm)`,
-      ...extra.facts,
-    },
-    exitReport: dev.exitReport,
-    close: async () => {
-      await dev.stop();
-      await extra.close();
-    },
-  };
-};
-
-/** The secret the KV scenarios read: the dev policy `nginx` lets test/* workloads read `secret/data/test/*`. */
-const KV_PATH = '/v1/secret/data/test/app';
-/** Policies loaded beside the dev ones in the KV scenarios. */
-export const KV_BENCH_POLICIES = 1000;
-
-/**
- * `authgate dev` with {@link KV_BENCH_POLICIES} more policies loaded and the secret at
- * {@link KV_PATH} written, and a pool of pod tokens; the client tokens of their first logins.
- *
- * @param {BenchOptions} opts
- */
-const kvGateway = async (opts) => {
-  const dir = writeBenchPolicies(join(opts.stateDir, `policies-${Date.now()}`), KV_BENCH_POLICIES);
-  const { dev, tokens } = await gatewayWithTokens(opts, opts.hotTokens, ['--policy-dir', dir]);
-  try {
-    await writeSecret(dev.gatewayUrl, dev.adminToken, KV_PATH.slice('/v1/'.length), {
-      username: 'app',
-      password: 'bench-not-a-real-secret',
-      port: 5432,
-    });
-    const bodies = tokens.map(loginBody);
-    const clientTokens = await loginEach(dev.gatewayUrl, JWKS_LOGIN, bodies);
-    const res = await globalThis.fetch(`${dev.gatewayUrl}${KV_PATH}`, {
-      headers: { 'x-vault-token': clientTokens[0] },
-    });
-    if (res.status !== 200) throw new Error(`GET ${KV_PATH} with a workload token: HTTP ${res.status}`);
-    return { dev, bodies, clientTokens };
-  } catch (err) {
-    await dev.stop();
-    throw err;
-  }
-};
 
 /** @type {Scenario[]} */
 export const SCENARIOS = [
@@ -257,40 +120,20 @@ export const SCENARIOS = [
     title: 'jwks, distinct tokens',
     description: `\`POST ${JWKS_LOGIN}\` where every request carries a token the gateway has never seen: a full local verification (signature, claims) and a client token issued per login.`,
     compareTo: ['baseline-empty', 'baseline-verify'],
-    setup: async (opts) => {
-      const { connections, runs, spareRuns, distinctTokens: perRun, distinctWarmupTokens: warm } = opts;
-      // Every run gets its own slice (with the margin measure() asks for), so no token is sent
-      // twice in the whole scenario. Spare slices serve runs retried after a disturbance.
-      const sliceOf = (amount) => amount + connections;
-      const total = sliceOf(warm) + (runs + spareRuns) * sliceOf(perRun);
-      const { dev, tokens } = await gatewayWithTokens(opts, total);
-      const bodies = tokens.map(loginBody);
-      let next = sliceOf(warm);
-      return {
-        server: 'authgate',
-        serverPid: dev.pid,
-        url: dev.gatewayUrl,
-        path: JWKS_LOGIN,
-        freshLoads: () => Math.floor((bodies.length - next) / sliceOf(perRun)),
-        plan: (phase) => {
-          if (phase === 'warmup') return { bodies: bodies.slice(0, sliceOf(warm)), amount: warm };
-          if (next + sliceOf(perRun) > bodies.length) return undefined;
-          next += sliceOf(perRun);
-          return { bodies: bodies.slice(next - sliceOf(perRun), next), amount: perRun };
-        },
-        facts: {
-          tokens: `${perRun} logins per run, each with a token never seen before (${total} minted: ${runs} runs, ${spareRuns} spare for retries and a ${warm}-login warm-up, each slice with a margin of ${connections})`,
-        },
-        exitReport: dev.exitReport,
-        close: dev.stop,
-      };
-    },
+    followUps: [halfRate('jwks-distinct', 'jwks, distinct tokens')],
+    setup: (opts) =>
+      distinctLogin(opts, JWKS_LOGIN, {
+        perRun: opts.distinctTokens,
+        warmup: opts.distinctWarmupTokens,
+        what: '',
+      }),
   },
   {
     id: 'jwks-repeated',
     title: 'jwks, repeated tokens',
     description: `\`POST ${JWKS_LOGIN}\` cycling through a small pool of tokens: verified-result cache hits (no signature check), still a client token issued per login.`,
     compareTo: ['baseline-empty'],
+    followUps: [halfRate('jwks-repeated', 'jwks, repeated tokens')],
     setup: (opts) => hotLogin(opts, JWKS_LOGIN),
   },
   {
@@ -340,12 +183,54 @@ export const SCENARIOS = [
     setup: (opts) => hotLogin(opts, TOKENREVIEW_LOGIN),
   },
   {
+    id: 'tokenreview-cold',
+    title: 'tokenreview, cold cache',
+    description: `\`POST ${TOKENREVIEW_LOGIN}\` (TokenReview mode) where every request carries a token never seen before: one TokenReview to the simulated API server per login. That server runs in the gateway's process (\`authgate dev\`), so its side of each review (an RS256 check, its HTTP) is in the CPU and latency figures; on a real cluster it is the API server's.`,
+    compareTo: ['baseline-empty', 'baseline-verify'],
+    setup: (opts) =>
+      distinctLogin(opts, TOKENREVIEW_LOGIN, {
+        perRun: opts.coldTokens,
+        warmup: opts.coldWarmupTokens,
+        what: ': one TokenReview each',
+      }),
+  },
+  {
+    id: 'renew-storm',
+    title: 'renew-self storm',
+    description: `\`POST ${RENEW_PATH}\` with client tokens from logins during setup, \`X-Vault-Token\` cycled and the body alternately \`{}\` and \`{"increment":"1h"}\` (Vault Agents renewing at once): each renewal looks the token up, recomputes its TTL from the role and writes the record back (in-memory store).`,
+    compareTo: ['baseline-empty'],
+    setup: setupRenewStorm,
+  },
+  {
+    id: 'mixed-validity',
+    title: 'mixed validity, jwks',
+    description: `\`POST ${JWKS_LOGIN}\` with every token never seen before, a share of them bad — a tampered signature, a real token for another audience, another cluster's key (unknown \`kid\`), not a JWT — in equal parts: each bad one must be answered 403 (counted apart, never a failure), the good ones 200. req/s and latency are over both.`,
+    compareTo: ['baseline-empty', 'jwks-distinct'],
+    followUps: [
+      {
+        id: 'mixed-validity-denials',
+        title: 'refused logins only, jwks',
+        description: `As "mixed validity, jwks" with only the bad tokens: what a refusal costs the gateway.`,
+        compareTo: ['jwks-distinct'],
+      },
+    ],
+    setup: setupMixedValidity,
+  },
+  {
+    id: 'fleet-restart',
+    title: 'fleet restart, tokenreview',
+    description: `A fleet restarting: every pod of the fleet logs in once on \`${TOKENREVIEW_LOGIN}\` with its own new token, the logins arriving evenly over the window (k6's constant-arrival-rate), at most as many in flight as connections; a cold cache, so one TokenReview per pod (the simulated API server in the gateway's process, as for "tokenreview, cold cache"). Latency is counted from each pod's arrival; one measured run.`,
+    compareTo: [],
+    runs: 1,
+    setup: setupFleetRestart,
+  },
+  {
     id: 'kv-read',
     title: 'KV read, 1000 policies',
     description: `\`GET ${KV_PATH}\` with workload tokens (templated policy \`secret/data/{{identity.namespace}}/*\`), ${KV_BENCH_POLICIES} more policies loaded: token lookup, the ACL check, and the value opened (AES-256-GCM) and answered.`,
     compareTo: ['baseline-empty'],
     setup: async (opts) => {
-      const { dev, clientTokens } = await kvGateway(opts);
+      const { gateway, clientTokens } = await kvGateway(opts);
       let next = 0;
       const requests = [
         {
@@ -361,14 +246,9 @@ export const SCENARIOS = [
         },
       ];
       return {
-        server: 'authgate',
-        serverPid: dev.pid,
-        url: dev.gatewayUrl,
-        path: KV_PATH,
+        ...gatewayFixture(gateway, KV_PATH),
         plan: (phase) => ({ ...durationPlan(opts, [], phase), requests }),
         facts: { tokens: `${clientTokens.length} client tokens of pod-bound logins, cycled` },
-        exitReport: dev.exitReport,
-        close: dev.stop,
       };
     },
   },
@@ -378,7 +258,7 @@ export const SCENARIOS = [
     description: `A workload's whole path: \`POST ${JWKS_LOGIN}\` (repeated tokens: cached verification, a client token issued), then \`GET ${KV_PATH}\` with the token it got; ${KV_BENCH_POLICIES} more policies loaded. req/s counts both requests: full paths per second are half of it.`,
     compareTo: ['baseline-empty', 'kv-read'],
     setup: async (opts) => {
-      const { dev, bodies } = await kvGateway(opts);
+      const { gateway, bodies } = await kvGateway(opts);
       let next = 0;
       const requests = [
         {
@@ -403,78 +283,20 @@ export const SCENARIOS = [
         },
       ];
       return {
-        server: 'authgate',
-        serverPid: dev.pid,
-        url: dev.gatewayUrl,
-        path: JWKS_LOGIN,
+        ...gatewayFixture(gateway, JWKS_LOGIN),
         plan: (phase) => ({ ...durationPlan(opts, [], phase), requests }),
         facts: {
           tokens: `${bodies.length} pod tokens, cycled (each logged in once during setup: cache warm)`,
         },
-        exitReport: dev.exitReport,
-        close: dev.stop,
       };
     },
   },
 ];
 
 /**
- * @typedef {object} Target
- * @property {string} id
- * @property {string} text  what is promised, for the report
- * @property {string} subject  scenario id
- * @property {string} reference  scenario id
- * @property {number} minRatio  subject req/s ≥ minRatio × reference req/s
- * @property {boolean} [informational]  reported, but not one of the issue's targets
- */
-
-/**
- * The issue's targets (on median requests per second) and one like-for-like check beside them.
+ * The rows of the report in order: each scenario, then its follow-ups.
  *
- * @type {Target[]}
+ * @param {Scenario[]} scenarios
+ * @returns {Array<Scenario | FollowUp>}
  */
-export const TARGETS = [
-  {
-    id: 'jwks-vs-empty',
-    text: 'jwks login (distinct tokens) ≥ 40 % of the empty baseline',
-    subject: 'jwks-distinct',
-    reference: 'baseline-empty',
-    minRatio: 0.4,
-  },
-  {
-    id: 'tokenreview-vs-jwks',
-    text: 'hot-cache tokenreview within 15 % of jwks (distinct tokens: a cache hit costs no more than a local verify)',
-    subject: 'tokenreview-hot',
-    reference: 'jwks-distinct',
-    minRatio: 0.85,
-  },
-  {
-    id: 'tokenreview-vs-jwks-cached',
-    text: 'like for like: hot-cache tokenreview within 15 % of jwks with repeated tokens (both cache hits)',
-    subject: 'tokenreview-hot',
-    reference: 'jwks-repeated',
-    minRatio: 0.85,
-    informational: true,
-  },
-  {
-    id: 'redis-vs-memory',
-    text: 'issue 3: a login on the Redis store ≥ 60 % of the memory store’s rate',
-    subject: 'jwks-repeated-redis',
-    reference: 'jwks-repeated',
-    minRatio: 0.6,
-  },
-  {
-    id: 'audit-cost',
-    text: 'issue 4: the file audit device costs ≤ 15 % of the login rate',
-    subject: 'jwks-repeated-audit',
-    reference: 'jwks-repeated',
-    minRatio: 0.85,
-  },
-  {
-    id: 'telemetry-cost',
-    text: 'issue 6: telemetry on (Prometheus) costs ≤ 10 % of the login rate against telemetry off',
-    subject: 'jwks-repeated',
-    reference: 'jwks-repeated-metrics-off',
-    minRatio: 0.9,
-  },
-];
+export const reportEntries = (scenarios) => scenarios.flatMap((s) => [s, ...(s.followUps ?? [])]);

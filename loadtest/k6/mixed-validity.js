@@ -43,10 +43,12 @@ const otherAudience = (jwt) => {
 
 export default function () {
   const n = exec.scenario.iterationInTest;
-  const jwt = TOKENS[n % TOKENS.length].token;
+  const entry = TOKENS[n % TOKENS.length];
+  const jwt = entry.token;
   const bad = (n % 1000) / 1000 < INVALID_RATE;
   const kinds = [tampered, otherAudience, () => 'not-a-jwt'];
-  const body = JSON.stringify({ role: ROLE, jwt: bad ? kinds[n % 3](jwt) : jwt });
+  // The role the tokens file names (`authgate dev tokens` writes "load"), as loginBody does.
+  const body = JSON.stringify({ role: __ENV.ROLE || entry.role || ROLE, jwt: bad ? kinds[n % 3](jwt) : jwt });
   const res = http.post(`${ADDR}/v1/auth/${JWKS_MOUNT}/login`, body, {
     ...JSON_HEADERS,
     tags: { expected: bad ? 'denied' : 'ok' },

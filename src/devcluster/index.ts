@@ -200,6 +200,7 @@ export const startDevCluster = async (options: DevClusterOptions = {}): Promise<
 
   let baseUrl = '';
   let countTokenReview = (): void => undefined;
+  let stats = (): Stats => ({ tokenReviews: 0, requests: 0, byPath: {} });
   const server = await startSimServer({
     host: options.host ?? '127.0.0.1',
     port: options.port ?? 0,
@@ -214,11 +215,13 @@ export const startDevCluster = async (options: DevClusterOptions = {}): Promise<
       adminToken,
       authDelegators,
       countTokenReview: () => countTokenReview(),
+      stats: () => stats(),
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
     }),
   });
   baseUrl = server.url;
   countTokenReview = server.countTokenReview;
+  stats = server.stats;
   skewSeconds = () => server.faults.clockSkewSeconds;
 
   return {

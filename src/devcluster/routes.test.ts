@@ -94,6 +94,21 @@ describe('TokenReview RBAC', () => {
   });
 });
 
+describe('the simulator stats endpoint', () => {
+  it('gives the cluster admin the counters over HTTP, and nobody else', async () => {
+    const c = await start();
+    c.createServiceAccount('gw', 'gateway');
+    c.grantAuthDelegator('gw', 'gateway');
+    const { token } = await c.mintToken({ namespace: 'gw', serviceAccount: 'gateway' });
+    await call(c, REVIEWS, { method: 'POST', bearer: token, body: { spec: { token } } });
+    const res = await call(c, '/debug/simulator/stats');
+    expect(res.status).toBe(200);
+    expect(res.json()).toMatchObject({ tokenReviews: 1, byPath: { [REVIEWS]: 1 } });
+    expect((await call(c, '/debug/simulator/stats', { bearer: token })).status).toBe(403);
+    expect((await call(c, '/debug/simulator/stats', { bearer: null })).status).toBe(401);
+  });
+});
+
 describe('TokenReview request errors', () => {
   const postRaw = (c: DevCluster, body: string) =>
     fetch(`${c.url}${REVIEWS}`, {

@@ -13,7 +13,7 @@ import {
   type KubeApiError,
 } from './api-status.js';
 import type { TokenAuthenticator } from './authenticator.js';
-import { readJsonBody, writeJson, type RequestHandler } from './http-server.js';
+import { readJsonBody, writeJson, type RequestHandler, type Stats } from './http-server.js';
 import { discoveryDocument, jwksDocument, type KeyRing } from './keys.js';
 import type { ObjectStore } from './objects.js';
 import { FIELD_PATHS, parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.js';
@@ -40,6 +40,8 @@ export type RouteDeps = {
   /** Usernames bound to `system:auth-delegator`. */
   authDelegators: ReadonlySet<string>;
   countTokenReview: () => void;
+  /** The server's counters, for `GET /debug/simulator/stats` (the bench's API calls per 1 000 logins). */
+  stats: () => Stats;
   bookmarkIntervalMs: number;
 };
 
@@ -228,6 +230,19 @@ export const createRoutes = (deps: RouteDeps): RequestHandler => {
         GET: ({ res }) => {
           res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
           res.end('ok');
+        },
+      },
+    },
+    {
+      // Not a Kubernetes API: the simulator's own counters (TokenReviews, requests per path), for
+      // the bench and operators of `authgate dev`. Cluster admin only.
+      pattern: /^\/debug\/simulator\/stats$/,
+      methods: {
+        GET: ({ res, caller }) => {
+          requireAdmin(caller, () =>
+            forbidden({ user: caller.username, verb: 'get', resource: 'debug/simulator/stats', group: '' }),
+          );
+          writeJson(res, 200, deps.stats());
         },
       },
     },

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../lib/clock.js';
-import { createReviewerToken, REVIEWER_TOKEN_RELOAD_MS } from './reviewer-token.js';
+import { createReviewerToken, REVIEWER_TOKEN_RELOAD_MS, REVIEWER_TOKEN_STAT_MS } from './reviewer-token.js';
 import type { VerifierLog } from './verifier-log.js';
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} } as unknown as VerifierLog;
@@ -17,12 +17,16 @@ describe('createReviewerToken', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('picks up a token the kubelet rewrote, without waiting for the period', async () => {
+  it('picks up a token the kubelet rewrote within a second, without waiting for the period', async () => {
     const path = join(dir, 'token');
     await writeFile(path, 'first\n');
-    const reviewer = createReviewerToken(path, { clock: createFakeClock(), log: silent });
+    const clock = createFakeClock();
+    const reviewer = createReviewerToken(path, { clock, log: silent });
     expect(await reviewer.get()).toBe('first');
     await writeFile(path, 'second-longer');
+    // The file's version is checked at most once a second (no stat per TokenReview).
+    expect(await reviewer.get()).toBe('first');
+    clock.advanceMs(REVIEWER_TOKEN_STAT_MS);
     expect(await reviewer.get()).toBe('second-longer');
   });
 

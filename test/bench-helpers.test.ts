@@ -1,0 +1,451 @@
+import { generateKeyPairSync, verify } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+
+// The bench is plain ESM JavaScript (loadtest/bench/*.mjs) without type declarations: loaded by
+// URL, its exports are untyped here.
+const bench = (file: string) => import(new URL(`../loadtest/bench/${file}`, import.meta.url).href);
+const { createPacer } = await bench('pace.mjs');
+const { SIMULATOR_STATS_PATH, apiCallCounter, sumCounter } = await bench('api-calls.mjs');
+const { BAD_KINDS, buildMix, countKinds, createForeignSigner, mixLayout, tamper } =
+  await bench('bad-tokens.mjs');
+const { percentile } = await bench('load.mjs');
+const { buildRows, formatTable, median, rowDetails } = await bench('report.mjs');
+const { evaluateTargets, formatVerdicts } = await bench('verdicts.mjs');
+const { parseOptions } = await bench('options.mjs');
+
+/** A fake scheduler and clock for the pacer. */
+const fakeTime = () => {
+  let now = 0;
+  const timers: Array<{ at: number; fn: () => void; id: number }> = [];
+  let ids = 0;
+  return {
+    nowMs: () => now,
+    setTimer: (fn: () => void, ms: number) => {
+      const id = ++ids;
+      timers.push({ at: now + ms, fn, id });
+      return id;
+    },
+    clearTimer: (id: number) => {
+      const i = timers.findIndex((t) => t.id === id);
+      if (i >= 0) timers.splice(i, 1);
+    },
+    /** Moves the clock to `to`, firing every timer due by then in order. */
+    advanceTo: (to: number) => {
+      for (;;) {
+        timers.sort((a, b) => a.at - b.at);
+        const first = timers[0];
+        if (first === undefined || first.at > to) break;
+        timers.shift();
+        now = first.at;
+        first.fn();
+      }
+      now = to;
+    },
+    pending: () => timers.length,
+  };
+};
+
+/** A stand-in for an autocannon client: `_doRequest` records when it really sends. */
+const fakeClient = (sent: number[], nowMs: () => number, responseMax = 0) => {
+  const client = {
+    destroyed: false,
+    reqsMade: 0,
+    responseMax,
+    _doRequest() {
+      client.reqsMade++;
+      sent.push(nowMs());
+    },
+  };
+  return client;
+};
+
+describe('the bench pacer', () => {
+  it('sends requests on an even schedule, one slot each', () => {
+    const time = fakeTime();
+    const pacer = createPacer({ ratePerSecond: 100, ...time });
+    const sent: number[] = [];
+    const clients = [fakeClient(sent, time.nowMs), fakeClient(sent, time.nowMs)];
+    for (const c of clients) pacer.setupClient(c);
+    for (const c of clients) c._doRequest();
+    time.advanceTo(10);
+    clients[0]!._doRequest();
+    clients[1]!._doRequest();
+    time.advanceTo(100);
+    expect(sent).toEqual([0, 10, 20, 30]);
+    expect(pacer.maxLateMs()).toBe(0);
+  });
+
+  it('sends at once when the slot has passed, and counts how late that was', () => {
+    const time = fakeTime();
+    const pacer = createPacer({ ratePerSecond: 1000, ...time });
+    const sent: number[] = [];
+    const client = fakeClient(sent, time.nowMs);
+    pacer.setupClient(client);
+    client._doRequest(); // slot 0 at 0
+    time.advanceTo(5); // the answer took 5 ms: slot 1 (at 1 ms) has passed
+    client._doRequest();
+    expect(sent).toEqual([0, 5]);
+    expect(pacer.lateMs(client)).toBe(4);
+    expect(pacer.maxLateMs()).toBe(4);
+  });
+
+  it('gives no slot to the call that closes a connection at the end of an amount run', () => {
+    const time = fakeTime();
+    const pacer = createPacer({ ratePerSecond: 100, ...time });
+    const sent: number[] = [];
+    const done = fakeClient(sent, time.nowMs, 1);
+    const other = fakeClient(sent, time.nowMs);
+    pacer.setupClient(done);
+    pacer.setupClient(other);
+    done._doRequest(); // slot 0
+    done._doRequest(); // its quota is used: straight through, no slot
+    other._doRequest(); // slot 1, at 10 ms
+    time.advanceTo(50);
+    expect(sent).toEqual([0, 0, 10]);
+  });
+
+  it('never sends for a destroyed client, and stop() cancels what waits', () => {
+    const time = fakeTime();
+    const pacer = createPacer({ ratePerSecond: 10, ...time });
+    const sent: number[] = [];
+    const a = fakeClient(sent, time.nowMs);
+    const b = fakeClient(sent, time.nowMs);
+    pacer.setupClient(a);
+    pacer.setupClient(b);
+    a._doRequest();
+    b._doRequest(); // waits for 100 ms
+    b.destroyed = true;
+    time.advanceTo(150);
+    a._doRequest(); // waits for 200 ms
+    pacer.stop();
+    time.advanceTo(1000);
+    expect(sent).toEqual([0]);
+    expect(time.pending()).toBe(0);
+  });
+
+  it('refuses a rate that is not a positive number', () => {
+    for (const ratePerSecond of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => createPacer({ ratePerSecond })).toThrow(TypeError);
+    }
+  });
+});
+
+describe('the API server call counters', () => {
+  it('sums a counter over its labels and ignores longer names', () => {
+    const text = [
+      '# HELP authgate_tokenreview_calls_total TokenReview calls made to the API server',
+      '# TYPE authgate_tokenreview_calls_total counter',
+      'authgate_tokenreview_calls_total{mount="kubernetes"} 7',
+      'authgate_tokenreview_calls_total{mount="other"} 3 1700000000000',
+      'authgate_tokenreview_calls_total_extra 100',
+      'authgate_jwks_fetches_total{mount="kubernetes-jwks"} 2',
+    ].join('\n');
+    expect(sumCounter(text, 'authgate_tokenreview_calls_total')).toBe(10);
+    expect(sumCounter(text, 'authgate_jwks_fetches_total')).toBe(2);
+    expect(sumCounter(text, 'authgate_nothing_total')).toBeUndefined();
+  });
+
+  let server: Server | undefined;
+  afterEach(async () => {
+    await new Promise((done) => (server ? server.close(done) : done(undefined)));
+    server = undefined;
+  });
+  /** A server that answers `routes[path]` (status 404 for anything else) and counts its hits. */
+  const serve = async (routes: Record<string, (hits: Record<string, number>) => [number, string]>) => {
+    const hits: Record<string, number> = {};
+    server = createServer((req, res) => {
+      const path = req.url ?? '/';
+      hits[path] = (hits[path] ?? 0) + 1;
+      const route = routes[path];
+      const [status, body] = route === undefined ? [404, 'not found'] : route(hits);
+      res.writeHead(status).end(body);
+    });
+    await new Promise<void>((done) => server!.listen(0, '127.0.0.1', done));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return { clusterUrl: url, gatewayUrl: url, clusterAdminToken: 'admin' };
+  };
+
+  it('prefers the simulator stats, leaving its own reads out', async () => {
+    let reviews = 0;
+    const dev = await serve({
+      [SIMULATOR_STATS_PATH]: (hits) => {
+        reviews += 5;
+        const own = hits[SIMULATOR_STATS_PATH] ?? 0;
+        const stats = {
+          tokenReviews: reviews,
+          requests: reviews + own,
+          byPath: { [SIMULATOR_STATS_PATH]: own },
+        };
+        return [200, JSON.stringify(stats)];
+      },
+      '/metrics': () => [200, 'authgate_tokenreview_calls_total{mount="kubernetes"} 1\n'],
+    });
+    const counter = await apiCallCounter(dev);
+    expect(counter.source).toBe('simulator');
+    const before = await counter.read();
+    const after = await counter.read();
+    expect(after.calls - before.calls).toBe(5);
+    expect(after.tokenReviews - before.tokenReviews).toBe(5);
+  });
+
+  it('falls back to the gateway metrics, then to nothing', async () => {
+    const withMetrics = await serve({
+      '/metrics': () => [
+        200,
+        'authgate_tokenreview_calls_total{mount="kubernetes"} 4\nauthgate_jwks_fetches_total{mount="kubernetes-jwks"} 2\n',
+      ],
+    });
+    const counter = await apiCallCounter(withMetrics);
+    expect(counter.source).toBe('gateway metrics');
+    expect(await counter.read()).toEqual({ calls: 6, tokenReviews: 4 });
+    await new Promise((done) => server!.close(done));
+    server = undefined;
+
+    const bare = await serve({});
+    expect(await apiCallCounter(bare)).toBeUndefined();
+  });
+});
+
+describe('the bad tokens of the mixed-validity scenario', () => {
+  const jwt = (n: number) =>
+    `${Buffer.from('{"alg":"RS256","kid":"k"}').toString('base64url')}.${Buffer.from(`{"n":${n}}`).toString('base64url')}.c2lnbmF0dXJlLWJ5dGVz${n}`;
+
+  it('tampers with the signature only, and keeps distinct tokens distinct', () => {
+    const [a, b] = [jwt(1), jwt(2)];
+    const [ta, tb] = [tamper(a), tamper(b)];
+    expect(ta).not.toBe(a);
+    expect(ta.split('.').slice(0, 2)).toEqual(a.split('.').slice(0, 2));
+    expect(ta).not.toBe(tb);
+    expect(tamper(`${a.slice(0, -4)}AAAA`)).not.toBe(`${a.slice(0, -4)}AAAA`);
+  });
+
+  it('re-signs the claims with a key of its own, under a kid no cluster has', () => {
+    const signer = createForeignSigner();
+    const token = signer.resign(jwt(1));
+    const [header, payload] = token.split('.');
+    expect(JSON.parse(Buffer.from(header!, 'base64url').toString())).toMatchObject({
+      alg: 'RS256',
+      kid: expect.stringMatching(/^bench-foreign-/),
+    });
+    expect(payload).toBe(jwt(1).split('.')[1]);
+    expect(createForeignSigner().resign(jwt(1))).not.toBe(token);
+  });
+
+  it('spreads the bad share evenly and cycles through the kinds', () => {
+    const layout = mixLayout(8, 0.5);
+    expect(layout).toEqual([
+      'valid',
+      ...BAD_KINDS.flatMap((k: string, i: number) => (i < 3 ? [k, 'valid'] : [k])),
+    ]);
+    expect(countKinds(mixLayout(1000, 0.5))).toEqual({
+      valid: 500,
+      tampered: 125,
+      'wrong-audience': 125,
+      'unknown-key': 125,
+      garbage: 125,
+    });
+    expect(countKinds(mixLayout(10, 0)).valid).toBe(10);
+    expect(countKinds(mixLayout(10, 1)).valid).toBe(0);
+    expect(() => mixLayout(10, 1.5)).toThrow(TypeError);
+  });
+
+  it('builds each kind from its own pool, and says when a pool is too small', () => {
+    const layout = mixLayout(8, 0.5);
+    const n = countKinds(layout);
+    const pools = {
+      valid: Array.from({ length: n.valid }, (_, i) => jwt(i)),
+      spare: Array.from({ length: n.tampered + n['unknown-key'] }, (_, i) => jwt(100 + i)),
+      otherAudience: ['other-audience-token'],
+      signer: { resign: (t: string) => `resigned:${t}` },
+    };
+    const mix = buildMix(layout, pools);
+    expect(new Set(mix).size).toBe(mix.length);
+    expect(mix.filter((t: string) => pools.valid.includes(t))).toHaveLength(n.valid);
+    expect(mix).toContain('other-audience-token');
+    expect(mix.some((t: string) => t.startsWith('resigned:'))).toBe(true);
+    expect(mix.some((t: string) => t.startsWith('not-a-jwt-'))).toBe(true);
+    expect(() => buildMix(layout, { ...pools, spare: [] })).toThrow(/spare pool/);
+  });
+
+  it('signs for real, with a key nobody else has', () => {
+    const signer = createForeignSigner();
+    const token: string = signer.resign(jwt(3));
+    const signingInput = Buffer.from(token.slice(0, token.lastIndexOf('.')));
+    const signature = Buffer.from(token.slice(token.lastIndexOf('.') + 1), 'base64url');
+    expect(verify('RSA-SHA256', signingInput, signer.publicKey, signature)).toBe(true);
+    const { publicKey: another } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    expect(verify('RSA-SHA256', signingInput, another, signature)).toBe(false);
+  });
+});
+
+describe('the report', () => {
+  const run = (rps: number, extra: Record<string, unknown> = {}) => ({
+    requests: 1000,
+    deniedRequests: 0,
+    durationSeconds: 1000 / rps,
+    rps,
+    p50Ms: 1,
+    p99Ms: 4,
+    okP99Ms: 4,
+    deniedP99Ms: Number.NaN,
+    maxLateMs: 0,
+    cpuPer1kSeconds: 0.1,
+    serverCpuPercent: 100,
+    loadgenCpuSeconds: 0.1,
+    helperCpuSeconds: 0,
+    foreignCpuPercent: 0,
+    rssBytes: 2 ** 20,
+    attempts: 1,
+    disturbed: false,
+    ...extra,
+  });
+
+  it('takes medians and nearest-rank percentiles', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([4, 1, 2, 3])).toBe(2.5);
+    const sorted = Float64Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(sorted, 0.5)).toBe(50);
+    expect(percentile(sorted, 0.99)).toBe(99);
+    expect(percentile(new Float64Array(), 0.5)).toBeNaN();
+  });
+
+  it('reports API calls per 1 000 requests, and a dash without counters', () => {
+    const entries = [
+      { id: 'cold', title: 'cold', compareTo: [] },
+      { id: 'hot', title: 'hot', compareTo: ['cold'] },
+    ];
+    const results = new Map([
+      [
+        'cold',
+        {
+          server: 'authgate',
+          runs: [
+            run(500, { apiCalls: 1002, tokenReviews: 1000, apiSource: 'simulator' }),
+            run(600, { apiCalls: 1000, tokenReviews: 1000, apiSource: 'simulator' }),
+            run(700, { apiCalls: 1004, tokenReviews: 1000, apiSource: 'simulator' }),
+          ],
+        },
+      ],
+      ['hot', { server: 'authgate', runs: [run(1200)] }],
+    ]);
+    const [cold, hot] = buildRows(entries, results);
+    expect(cold.apiCallsPer1k).toBe(1002);
+    expect(cold.tokenReviewsPer1k).toBe(1000);
+    expect(hot.apiCallsPer1k).toBeUndefined();
+    expect(hot.ratios.cold).toBe(2);
+    const table = formatTable([cold, hot]);
+    expect(table.split('\n')[0]).toMatch(/API\/1k$/);
+    expect(table.split('\n')[2]).toMatch(/ 1002$/);
+    expect(table.split('\n')[3]).toMatch(/ —$/);
+    expect(rowDetails(cold)).toContain('of which TokenReviews 1000/1k (simulator)');
+    expect(rowDetails(hot)).toBe('');
+  });
+
+  it('tells refusals and pacing apart in the details', () => {
+    const [row] = buildRows(
+      [{ id: 'mixed', title: 'mixed', compareTo: [] }],
+      new Map([
+        [
+          'mixed',
+          {
+            server: 'authgate',
+            runs: [run(1000, { deniedRequests: 500, deniedP99Ms: 3, targetRps: 1000, maxLateMs: 12 })],
+          },
+        ],
+      ]),
+    );
+    expect(rowDetails(row)).toMatch(/50 % refused \(403\) as expected, p99 3\.00 ms; accepted p99 4\.00 ms/);
+    expect(rowDetails(row)).toMatch(
+      /paced at 1000 req\/s, last answer at 1\.00 s, a request sent up to 12 ms/,
+    );
+  });
+});
+
+describe('the target verdicts', () => {
+  const row = (id: string, fields: Record<string, number | undefined>) => ({
+    id,
+    rps: 1000,
+    cpuPer1kSeconds: 0.1,
+    p99Ms: 5,
+    tokenReviewsPer1k: undefined,
+    durationSeconds: 10,
+    ...fields,
+  });
+  const rows = [
+    row('a', { rps: 800, cpuPer1kSeconds: 0.2 }),
+    row('b', { rps: 1000, cpuPer1kSeconds: 0.1, tokenReviewsPer1k: 0.4, p99Ms: 12 }),
+  ];
+  const opts = { fleetWindowSeconds: 10 };
+
+  it('checks ratios by req/s or by CPU per request', () => {
+    const [byRps, byCpu, missing] = evaluateTargets(
+      [
+        { id: 'r', text: 'r', subject: 'a', reference: 'b', minRatio: 0.75 },
+        { id: 'c', text: 'c', subject: 'a', reference: 'b', minRatio: 1, by: 'cpu' },
+        { id: 'm', text: 'm', subject: 'a', reference: 'nope', minRatio: 1 },
+      ],
+      rows,
+      opts,
+    );
+    expect(byRps).toMatchObject({ result: 'PASS', ratio: 0.8, costRatio: 0.5 });
+    expect(byCpu).toMatchObject({ result: 'FAIL', ratio: 0.5 });
+    expect(missing.result).toBe('n/a');
+  });
+
+  it('checks bounds, with a bound that depends on the options, and n/a without the figure', () => {
+    const verdicts = evaluateTargets(
+      [
+        { id: 'p', text: 'p99', subject: 'b', metric: 'p99Ms', max: 10 },
+        { id: 't', text: 'tr', subject: 'b', metric: 'tokenReviewsPer1k', max: 5 },
+        {
+          id: 'w',
+          text: 'window',
+          subject: 'b',
+          metric: 'durationSeconds',
+          max: (o: typeof opts) => o.fleetWindowSeconds + 1,
+        },
+        { id: 'n', text: 'none', subject: 'a', metric: 'tokenReviewsPer1k', max: 5 },
+      ],
+      rows,
+      opts,
+    );
+    expect(verdicts.map((v: { result: string }) => v.result)).toEqual(['FAIL', 'PASS', 'PASS', 'n/a']);
+    expect(verdicts[2].max).toBe(11);
+    const text = formatVerdicts(verdicts);
+    expect(text).toContain('target FAIL  p99: b p99 12.00 ms, needs ≤ 10.00 ms');
+    expect(text).toContain('b TokenReviews per 1 000 logins 0.4, needs ≤ 5.0');
+    expect(text).toContain('target n/a   none: not measured in this run');
+  });
+});
+
+describe('the bench options', () => {
+  it('has quick sizes that fit their connections', () => {
+    const { bench } = parseOptions(['--quick']);
+    expect(bench.fleetPods).toBeGreaterThanOrEqual(bench.fleetConnections);
+    expect(bench.coldTokens).toBeGreaterThanOrEqual(bench.connections);
+    expect(bench.badShare).toBe(0.5);
+  });
+
+  it('refuses a bad share outside [0, 1] and more fleet connections than pods', () => {
+    expect(() => parseOptions(['--bad-share', '1.5'])).toThrow(/--bad-share/);
+    expect(() => parseOptions(['--fleet-pods', '10', '--fleet-connections', '20'])).toThrow(
+      /--fleet-connections/,
+    );
+    expect(parseOptions(['--bad-share', '0']).bench.badShare).toBe(0);
+  });
+
+  it('knows the new scenarios by id', () => {
+    const { scenarios } = parseOptions([
+      '--scenarios',
+      'tokenreview-cold,renew-storm,mixed-validity,fleet-restart',
+    ]);
+    expect(scenarios.map((s: { id: string }) => s.id)).toEqual([
+      'tokenreview-cold',
+      'renew-storm',
+      'mixed-validity',
+      'fleet-restart',
+    ]);
+  });
+});
