@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { LRUCache } from 'lru-cache';
 import { buildAcl, type Acl, type AclEntry } from './acl.js';
+import { DENY_BIT } from './bits.js';
 import { BUILT_IN_DEFAULT } from './default-policy.js';
 import { PolicyLoadError, problemAt } from './errors.js';
 import { compileDocumentPolicy, compileHclPolicy, compilePolicyText, type PolicyFormat } from './parse.js';
@@ -191,15 +192,28 @@ export const createPolicyRegistry = (deps: PolicyRegistryDeps) => {
   };
 
   const templatedAcl = (group: Group, subject: AclSubject): Acl => {
-    const entries: AclEntry[] = [...group.statics];
-    for (const policy of group.policies) {
+    const resolved = group.policies.map((policy) => {
+      const entries: AclEntry[] = [];
       for (const { template, bits } of policy.templated) {
-        // No safe value for a directive: the rule does not exist for this token (Vault skips it).
         const path = resolveTemplate(template, subject);
-        if (path !== undefined) entries.push({ pattern: compilePattern(path), bits });
+        if (path !== undefined) {
+          entries.push({ pattern: compilePattern(path), bits });
+        } else if ((bits & DENY_BIT) !== 0) {
+          // A deny that cannot be placed for this token: Vault drops the rule, which would leave
+          // the policy's grants without the exception its author wrote. Fail closed instead: the
+          // whole policy grants this token nothing.
+          return undefined;
+        }
+        // No safe value for an allowing directive: the rule does not exist for this token (Vault).
       }
-    }
-    return buildAcl(entries);
+      return entries;
+    });
+    if (resolved.every((r) => r !== undefined)) return buildAcl([...group.statics, ...resolved.flat()]);
+    return buildAcl(
+      group.policies.flatMap((policy, i) =>
+        resolved[i] === undefined ? [] : [...policy.statics, ...(resolved[i] ?? [])],
+      ),
+    );
   };
 
   return {

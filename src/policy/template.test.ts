@@ -103,6 +103,29 @@ path "secret/data/{{identity.namespace}}/*" { capabilities = ["read"] }
     expect(acl.allows('secret/data/team-a/x', 'read')).toBe(false);
   });
 
+  it('fails closed when a templated deny cannot be placed: the policy then grants that token nothing', async () => {
+    const registry = createPolicyRegistry({ log: recordingLog().log });
+    await registry.load({
+      inline: {
+        'per-namespace': `
+path "secret/data/{{identity.namespace}}/*" { capabilities = ["read"] }
+path "secret/data/{{identity.namespace}}/{{identity.pod}}/*" { capabilities = ["deny"] }
+`,
+        other: 'path "shared/*" { capabilities = ["read"] }',
+      },
+      dir: undefined,
+    });
+    const withPod = registry.aclFor(workload('team-a', 'api', { policies: ['per-namespace', 'other'] }));
+    expect(withPod.allows('secret/data/team-a/db', 'read')).toBe(true);
+    expect(withPod.allows('secret/data/team-a/api-0/key', 'read')).toBe(false);
+    const podless = workload('team-a', 'api', { policies: ['per-namespace', 'other'] });
+    const metadata = Object.fromEntries(Object.entries(podless.metadata).filter(([k]) => k !== 'pod_name'));
+    const noPod = registry.aclFor({ ...podless, metadata });
+    // Vault would drop only the deny rule, leaving the read without its exception.
+    expect(noPod.allows('secret/data/team-a/db', 'read')).toBe(false);
+    expect(noPod.allows('shared/x', 'read')).toBe(true);
+  });
+
   it('caches per template value: two pods of one namespace share an ACL, another namespace does not', async () => {
     const registry = await registryWith(
       `path "secret/data/{{identity.namespace}}/*" { capabilities = ["read"] }`,
