@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../src/lib/clock.js';
 import { createSecretCipher } from '../src/secrets/cipher.js';
 import { createIdentityTokens, type IdentityTokens } from '../src/secrets/identity/index.js';
+import { ringAad } from '../src/secrets/identity/key-ring.js';
 import { eventLog, identityConfig, podSubject } from '../src/secrets/identity/test-support.js';
 import { createKeys, createRedisStore, type Store } from '../src/store/index.js';
 import { recordSecrets } from './helpers/audit.js';
@@ -103,7 +104,10 @@ describe('two identity engines on one Redis', () => {
 
   it('keep private keys sealed in Redis and release the rotation lock', async () => {
     const raw = (await a.store.get(keys.oidcKeyRing('default'))) ?? '';
-    expect(JSON.parse(raw)).toMatchObject({ v: 1, generation: 2 });
+    expect(JSON.parse(cipher.open(raw, ringAad('default')).toString())).toMatchObject({
+      v: 1,
+      generation: 2,
+    });
     expect(raw).not.toMatch(/"d"\s*:/);
     expect(await a.store.get(keys.oidcLock('default'))).toBeUndefined();
   });
@@ -217,12 +221,16 @@ describe('two authgate servers on one Redis, through the HTTP API', () => {
   });
 
   it('refuses to sign on a replica whose encryption key opens none of the ring, rather than make a key of its own', async () => {
+    const published = (await jwks(a)).keys.map((k) => k.kid);
     const stranger = await replica(keyFile('other.key'));
     const res = await sign(stranger);
     expect(res).toStrictEqual({ status: 500, json: { errors: ['internal error'] } });
-    // The fleet's ring is untouched: A and B still agree with what they published.
-    const kids = (await jwks(stranger)).keys.map((k) => k.kid);
-    expect(kids).toStrictEqual((await jwks(a)).keys.map((k) => k.kid));
-    await expect(verifyOn(stranger, await token(a))).resolves.toBeDefined();
+    // It cannot open the ring, so it publishes no keys it cannot vouch for.
+    expect((await stranger.server.app.inject({ url: '/v1/identity/oidc/.well-known/keys' })).statusCode).toBe(
+      500,
+    );
+    // The fleet's ring is untouched: A and B still publish and verify what they did.
+    expect((await jwks(a)).keys.map((k) => k.kid)).toStrictEqual(published);
+    await expect(verifyOn(b, await token(a))).resolves.toBeDefined();
   });
 });

@@ -4,6 +4,7 @@ import { AuthgateError } from '../../errors.js';
 import { createSecretCipher } from '../cipher.js';
 import { randomBytes } from 'node:crypto';
 import { createIdentityTokens } from './identity-tokens.js';
+import { ringAad } from './key-ring.js';
 import {
   HOUR,
   ISSUER,
@@ -142,7 +143,9 @@ describe('storage', () => {
     const engine = fx.engine();
     await engine.issue('web', podSubject);
     const raw = await fx.memory.get(fx.keys.oidcKeyRing('default'));
-    const ring = JSON.parse(raw ?? '{}') as {
+    // The whole ring is sealed (public halves too): nothing in it can be swapped in the store.
+    expect(raw).toMatch(/^v1\.[\w-]+\.[\w-]+$/);
+    const ring = JSON.parse(fx.cipher.open(raw ?? '', ringAad('default')).toString()) as {
       current: { kid: string; sealedPrivateJwk: string; publicJwk: object };
       next: { kid: string; sealedPrivateJwk: string };
     };
@@ -196,15 +199,28 @@ describe('storage', () => {
       config: identityConfig(),
       refreshIntervalMs: 0,
     });
+    const ringBefore = await fx.memory.get(fx.keys.oidcKeyRing('default'));
     const err = await rejection(other.issue('web', podSubject));
     expect(err.code).toBe('INTERNAL');
-    expect(err.reason).toBe('identity_key_unsealable');
-    expect(decodeProtectedHeader(first.token).kid).toBe((await other.jwks()).keys[0]?.kid);
+    expect(err.reason).toBe('identity_key_ring_corrupt');
+    // It cannot vouch for keys it cannot open, so it publishes none; the fleet's ring is untouched.
+    expect((await rejection(other.jwks())).code).toBe('INTERNAL');
+    expect(await fx.memory.get(fx.keys.oidcKeyRing('default'))).toBe(ringBefore);
+    expect(decodeProtectedHeader(first.token).kid).toBe((await fx.engine().jwks()).keys[0]?.kid);
     other.close();
   });
 
-  it('fails closed on a corrupt ring', async () => {
+  it('fails closed on a corrupt ring, and on one altered in the store', async () => {
     fx = fixture();
+    await fx.engine().issue('web', podSubject);
+    const sealed = (await fx.memory.get(fx.keys.oidcKeyRing('default'))) ?? '';
+    // Someone who can write to the store puts in a ring of their own, unsealed or re-sealed elsewhere.
+    const forged = fx.cipher.open(sealed, ringAad('default')).toString();
+    for (const value of [forged, createSecretCipher(randomBytes(32)).seal(forged, ringAad('default'))]) {
+      await fx.memory.set(fx.keys.oidcKeyRing('default'), value);
+      const e = await rejection(fx.engine().issue('web', podSubject));
+      expect(e.reason).toBe('identity_key_ring_corrupt');
+    }
     await fx.memory.set(fx.keys.oidcKeyRing('default'), '{"v":1}');
     const err = await rejection(fx.engine().issue('web', podSubject));
     expect(err.code).toBe('INTERNAL');

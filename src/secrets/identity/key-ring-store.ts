@@ -6,7 +6,15 @@ import type { Keys, Store } from '../../store/index.js';
 import type { Logger } from '../../telemetry/index.js';
 import type { SecretCipher } from '../cipher.js';
 import { generateStoredKey } from './key-material.js';
-import { newRing, parseRing, rotateRing, rotationDue, serializeRing, type StoredRing } from './key-ring.js';
+import {
+  newRing,
+  parseRing,
+  ringAad,
+  rotateRing,
+  rotationDue,
+  serializeRing,
+  type StoredRing,
+} from './key-ring.js';
 
 /** The slice of pino the identity engine logs through (fixed event names, values in fields). */
 export type IdentityLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
@@ -15,7 +23,7 @@ export type KeyRingStoreDeps = {
   store: Pick<Store, 'get' | 'set' | 'delete'>;
   keys: Pick<Keys, 'oidcKeyRing' | 'oidcLock'>;
   clock: Clock;
-  cipher: Pick<SecretCipher, 'seal'>;
+  cipher: Pick<SecretCipher, 'seal' | 'open'>;
   log: IdentityLog;
   /** How long a replica may hold a ring's rotation lock, ms (it expires if the replica dies). */
   lockTtlMs: number;
@@ -54,9 +62,24 @@ export const createKeyRingStore = (deps: KeyRingStoreDeps) => {
     }
   };
 
+  // The whole ring is sealed, public halves included: whoever can write to the store must not be
+  // able to publish a key of their own (a retired entry needs no private half) and so forge
+  // identity tokens for downstream services.
+  const seal = (ring: StoredRing): string => cipher.seal(serializeRing(ring), ringAad(ring.name));
   const read = async (name: string): Promise<StoredRing | undefined> => {
     const raw = await io(store.get(keys.oidcKeyRing(name)));
-    return raw === undefined ? undefined : parseRing(raw, name);
+    if (raw === undefined) return undefined;
+    let text: string;
+    try {
+      text = cipher.open(raw, ringAad(name)).toString('utf8');
+    } catch (err) {
+      throw new AuthgateError('INTERNAL', {
+        reason: 'identity_key_ring_corrupt',
+        detail: 'the key ring does not open under this encryption key (altered, or another key)',
+        cause: err,
+      });
+    }
+    return parseRing(text, name);
   };
 
   const generate = (name: string, terms: RingTerms) =>
@@ -69,7 +92,7 @@ export const createKeyRingStore = (deps: KeyRingStoreDeps) => {
   const create = async (name: string, terms: RingTerms): Promise<StoredRing> => {
     const [current, next] = await Promise.all([generate(name, terms), generate(name, terms)]);
     const ring = newRing(name, current, next, clock.nowMs(), terms.maxTokenTtlSeconds);
-    const created = await io(store.set(keys.oidcKeyRing(name), serializeRing(ring), { mode: 'if-absent' }));
+    const created = await io(store.set(keys.oidcKeyRing(name), seal(ring), { mode: 'if-absent' }));
     if (created) {
       log.info({ event: 'identity.key_created', key: name, kid: ring.current.kid }, 'identity.key_created');
       return ring;
@@ -118,7 +141,7 @@ export const createKeyRingStore = (deps: KeyRingStoreDeps) => {
         log.warn({ event: 'identity.lock_lost', key: name }, 'identity.lock_lost');
         return (await read(name)) ?? fresh;
       }
-      await io(store.set(keys.oidcKeyRing(name), serializeRing(rotated)));
+      await io(store.set(keys.oidcKeyRing(name), seal(rotated)));
       log.info(
         {
           event: 'identity.key_rotated',

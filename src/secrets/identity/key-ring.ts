@@ -18,7 +18,8 @@ export type ActiveKey = StoredKey & {
 export type RetiredKey = Omit<StoredKey, 'sealedPrivateJwk'> & { retiredAtMs: number; notAfterMs: number };
 
 /**
- * One named key's ring, stored as JSON under `keys.oidcKeyRing(name)` (no TTL). As Vault's
+ * One named key's ring, stored as JSON sealed whole under `keys.oidcKeyRing(name)` (no TTL; see
+ * key-ring-store.ts). As Vault's
  * `namedKey`: the current key, the next key (generated a rotation ahead and already published, so
  * that a verifier whose cached JWKS is younger than the rotation period knows the next signing key
  * before the first token it signs), and retired keys kept for verification. Private halves are
@@ -99,6 +100,9 @@ export const publishedKeys = (ring: StoredRing, nowMs: number): PublicJwk[] => [
 ];
 
 export const serializeRing = (ring: StoredRing): string => JSON.stringify(ring);
+
+/** The AAD the sealed ring of key `name` is bound to: a ring moved to another key's entry does not open. */
+export const ringAad = (name: string): string => `oidc-ring:${name}`;
 
 const isKey = (k: unknown): k is StoredKey => {
   const key = k as Partial<StoredKey> | null;

@@ -1,7 +1,7 @@
 import { decodeProtectedHeader, errors as joseErrors } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AuthgateError } from '../../errors.js';
-import { parseRing } from './key-ring.js';
+import { parseRing, ringAad } from './key-ring.js';
 import {
   HOUR,
   fixture,
@@ -20,7 +20,10 @@ const kidOf = (token: string): string | undefined => decodeProtectedHeader(token
 const kids = async (engine: { jwks(): Promise<{ keys: Array<{ kid: string }> }> }) =>
   (await engine.jwks()).keys.map((k) => k.kid);
 const storedRing = async (f: Fixture, name = 'default') =>
-  parseRing((await f.memory.get(f.keys.oidcKeyRing(name))) ?? '', name);
+  parseRing(
+    f.cipher.open((await f.memory.get(f.keys.oidcKeyRing(name))) ?? '', ringAad(name)).toString(),
+    name,
+  );
 
 describe('manual rotation', () => {
   it('signs new tokens with the key published a rotation ahead, while old tokens still verify', async () => {
@@ -66,6 +69,8 @@ describe('manual rotation', () => {
     fx.clock.advanceSeconds(HOUR - 1);
     await verifyAt(old.token, engine, fx.clock, 'web-service');
     const retired = (await storedRing(fx)).retired[0];
+    // A retired key keeps no private half at all.
+    expect(retired).not.toHaveProperty('sealedPrivateJwk');
     // TTL + ringMaxAgeMs (5 s) + 60 s clock leeway.
     expect(retired?.notAfterMs).toBe((retired?.retiredAtMs ?? 0) + (HOUR + 65) * 1000);
   });
