@@ -48,7 +48,7 @@ const fileFields = (doc: unknown, at = ''): Array<{ field: string; file: string 
 /** Plausible content for a file the config names, by the field that names it. */
 const contentFor = (field: string): string => {
   if (/ca(_cert)?_file$/.test(field)) return TEST_CERT;
-  if (field.endsWith('server_key_file')) return 'k'.repeat(48);
+  if (field.endsWith('server_key_file') || field.endsWith('encryption_key_file')) return 'k'.repeat(48);
   if (field.endsWith('admin_token_file')) return 'agadmin.' + 'a'.repeat(24);
   if (field.endsWith('token_reviewer_jwt_file')) return 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln';
   return 'placeholder';
@@ -80,9 +80,12 @@ const loadDeployedConfig = (k: Overlay): AuthgateConfig => {
 };
 
 describe.each(OVERLAYS)('%s: authgate.yaml', (k) => {
-  it('is a valid config for authgate, warning only that the listener has no TLS', () => {
+  it('is a valid config for authgate, warning only that the listener (and so the issuer) has no TLS', () => {
     const config = loadDeployedConfig(k);
-    expect(config.warnings).toEqual(['listener has no TLS: tokens travel in clear text']);
+    expect(config.warnings).toEqual([
+      'identity.issuer: plain HTTP (authgate.authgate.svc.cluster.local:8200): services that fetch the signing keys from it can be fed others',
+      'listener has no TLS: tokens travel in clear text',
+    ]);
   });
 
   it('listens on every interface of the pod, on the container port', () => {
