@@ -186,7 +186,11 @@ describe('the overlays', () => {
 
   it('generate the dev Secret from placeholder files, and never in production', () => {
     const dev = findObject(objectsOf('deploy/overlays/dev'), 'Secret', 'authgate-secrets');
-    expect(Object.keys(dev['data'] as object).sort()).toEqual(['admin-token', 'encryption-key', 'server-key']);
+    expect(Object.keys(dev['data'] as object).sort()).toEqual([
+      'admin-token',
+      'encryption-key',
+      'server-key',
+    ]);
     const serverKey = Buffer.from((dev['data'] as Record<string, string>)['server-key'] ?? '', 'base64');
     expect(serverKey.toString('utf8')).toMatch(/^dev-only-/);
     expect(serverKey.toString('utf8').trim().length).toBeGreaterThanOrEqual(32);
