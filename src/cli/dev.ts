@@ -117,7 +117,17 @@ export const setUpDev = async (opts: {
   const yaml = JSON.stringify(
     {
       listener: { address: opts.address, port: opts.port },
-      ...(opts.redisUrl === undefined ? {} : { store: { type: 'redis', redis: { url: opts.redisUrl } } }),
+      // A key prefix of this run's own: its server key is new, so whatever an earlier run left in
+      // the same Redis (tokens, sealed secrets, identity key rings) could not be opened anyway.
+      ...(opts.redisUrl === undefined
+        ? {}
+        : {
+            store: {
+              type: 'redis',
+              key_prefix: `ag:dev-${randomBytes(4).toString('hex')}:`,
+              redis: { url: opts.redisUrl },
+            },
+          }),
       ...(opts.metrics === false ? { telemetry: { metrics: false } } : {}),
       ...(opts.auditFile === undefined
         ? {}
@@ -219,7 +229,7 @@ export const runDev = async (argv: string[]): Promise<number> => {
   process.stdout.write(
     [
       '',
-      `authgate dev is running (${values.redis === undefined ? 'in-memory store' : `Redis store at ${values.redis}`}, simulated cluster). Do not use it in production.`,
+      `authgate dev is running (${values.redis === undefined ? 'in-memory store' : `Redis store at ${values.redis}, key prefix ${setup.config.store.keyPrefix}`}, simulated cluster). Do not use it in production.`,
       '',
       `  Gateway:        ${server.address}`,
       `  Cluster:        ${setup.cluster.url}  (issuer ${setup.cluster.issuer})`,
