@@ -273,6 +273,38 @@ describe('the policy endpoints', () => {
   });
 });
 
+describe('sys/capabilities-self (vault token capabilities)', () => {
+  const capabilities = (token: string, body: unknown) =>
+    h.server.app.inject({
+      method: 'POST',
+      url: '/v1/sys/capabilities-self',
+      headers: { 'x-vault-token': token, 'content-type': 'application/json' },
+      payload: JSON.stringify(body),
+    });
+
+  it('answers what the token may do on each path, deny where nothing, as Vault', async () => {
+    const token = await loginAs('apps', 'team-a');
+    const res = await capabilities(token, { paths: ['secret/data/team-a/db', 'secret/data/team-b/db'] });
+    expect(res.statusCode).toBe(200);
+    const expected = { 'secret/data/team-a/db': ['read'], 'secret/data/team-b/db': ['deny'] };
+    expect(res.json()).toMatchObject({ ...expected, data: expected });
+    // One path (the older `path` field too): also under `capabilities`.
+    const single = await capabilities(token, { path: 'secret/metadata/team-a/' });
+    expect(single.json()).toMatchObject({ capabilities: ['list'], data: { capabilities: ['list'] } });
+  });
+
+  it('answers root for the admin token, 403 to a token without the default policy, and 400 without paths', async () => {
+    expect((await capabilities(ADMIN_TOKEN, { paths: ['anything'] })).json()).toMatchObject({
+      capabilities: ['root'],
+    });
+    expect((await capabilities(await loginAs('bare', 'team-a'), { paths: ['x'] })).statusCode).toBe(403);
+    const token = await loginAs('apps', 'team-a');
+    for (const body of [{}, { paths: [] }, { paths: [1] }, { paths: [''] }]) {
+      expect((await capabilities(token, body)).statusCode).toBe(400);
+    }
+  });
+});
+
 describe('reloading policies without a restart', () => {
   const reload = () =>
     h.server.app.inject({

@@ -3,12 +3,13 @@ import { AuthgateError, badRequest } from '../../errors.js';
 import { mountAccessor } from '../../auth/index.js';
 import type { KubernetesMountConfig } from '../../config/index.js';
 import type { PolicyRegistry } from '../../policy/index.js';
-import type { AclRouteConfig } from '../acl-route.js';
+import { subjectOf } from '../acl-hook.js';
+import { requestAuth, type AclRouteConfig } from '../acl-route.js';
 import { requireAdmin, type AdminCheck } from '../client-token.js';
 import { envelope } from '../envelope.js';
 
 export type PolicyRouteDeps = {
-  policies: Pick<PolicyRegistry, 'names' | 'get'>;
+  policies: Pick<PolicyRegistry, 'names' | 'get' | 'aclFor'>;
   admin: AdminCheck;
   /** Re-reads the policy sources and swaps the set in; rejects (keeping the old set) on any problem. */
   reload: () => Promise<void>;
@@ -69,6 +70,27 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
     });
   }
 
+  // `vault token capabilities <path>`: what the caller's own token may do on each path, as Vault
+  // answers it (sorted, `deny` when nothing, `root` for the admin token). The default policy
+  // grants `update` on it.
+  app.route({
+    method: ['POST', 'PUT'],
+    url: '/v1/sys/capabilities-self',
+    ...guarded,
+    handler: async (request) => {
+      const paths = pathsOf(request.body);
+      const { record } = requestAuth(request);
+      const acl = record === undefined ? undefined : deps.policies.aclFor(subjectOf(record));
+      const data: Record<string, unknown> = {};
+      for (const path of paths) {
+        const caps = acl === undefined ? ['root'] : [...acl.capabilities(path.replace(/^\/+/, ''))].sort();
+        data[path] = caps.length === 0 ? ['deny'] : caps;
+      }
+      if (paths.length === 1) data['capabilities'] = data[paths[0] as string];
+      return { ...envelope(request.id, { data }), ...data };
+    },
+  });
+
   app.post(
     '/v1/sys/policies/reload',
     { onRequest: async (r) => requireAdmin(r, deps.admin) },
@@ -98,4 +120,19 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
     }
     return { ...envelope(request.id, { data }), ...data };
   });
+};
+
+/** `paths` (a list), or the older `path` (a string or a list): Vault takes both. */
+const pathsOf = (body: unknown): string[] => {
+  const b = (body ?? {}) as { paths?: unknown; path?: unknown };
+  const raw = b.paths ?? b.path;
+  const list = typeof raw === 'string' ? [raw] : raw;
+  if (!Array.isArray(list) || list.length === 0 || !list.every((p) => typeof p === 'string' && p !== '')) {
+    throw badRequest(
+      'missing required parameter "paths": a non-empty list of paths',
+      'capabilities_no_paths',
+    );
+  }
+  if (list.length > 1000) throw badRequest('too many paths (at most 1000)', 'capabilities_too_many');
+  return list as string[];
 };
