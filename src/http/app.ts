@@ -8,6 +8,7 @@ import type { Logger } from '../telemetry/index.js';
 import { installAuditHooks } from './audit-hooks.js';
 import { installTelemetry, type TelemetryDeps } from './telemetry-hooks.js';
 import { createMountAccess, installAclHook, type AclHookDeps } from './acl-hook.js';
+import { lazyLogger } from './lazy-logger.js';
 import { registerIdentityRoutes, type IdentityRouteDeps } from './routes/identity-routes.js';
 import { registerKvRoutes, type KvRouteDeps } from './routes/kv-routes.js';
 import { registerPolicyRoutes, type PolicyRouteDeps } from './routes/policy-routes.js';
@@ -52,6 +53,8 @@ export const buildApp = (
   const app = Fastify({
     ...(https === undefined ? {} : { https }),
     loggerInstance: deps.log as FastifyBaseLogger,
+    // The per-request child (bound to the request id) is made only when the request logs.
+    childLoggerFactory: (logger, bindings, options) => lazyLogger(() => logger.child(bindings, options)),
     // Requests are logged by event (login.denied, request.failed), not one line per request.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.listener.maxRequestBytes,
