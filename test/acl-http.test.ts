@@ -44,6 +44,12 @@ beforeAll(async () => {
             'secret/data/team-a/admin': { capabilities: ['deny'] },
           },
         },
+        operator: {
+          path: {
+            'sys/policies/reload': { capabilities: ['update', 'sudo'] },
+            'auth/token/revoke-identity': { capabilities: ['update'] },
+          },
+        },
         'by-accessor': {
           path: {
             [`secret/data/sa/{{identity.entity.aliases.${ACCESSOR}.metadata.service_account_name}}`]: {
@@ -59,6 +65,7 @@ beforeAll(async () => {
       limited: { ...ROLE, token_policies: ['own-namespace'], token_num_uses: 2 },
       bare: { ...ROLE, token_policies: ['own-namespace'], token_no_default_policy: true },
       nokv: { ...ROLE, token_policies: ['default'] },
+      operator: { ...ROLE, token_policies: ['operator'] },
     },
   });
   for (const ns of ['team-a', 'team-b'])
@@ -241,7 +248,13 @@ describe('tokens', () => {
 describe('the policy endpoints', () => {
   it('list and read policies for a caller with the right, in Vault shapes', async () => {
     const list = await get('/v1/sys/policies/acl?list=true', ADMIN_TOKEN);
-    expect(list.json().data.keys).toEqual(['by-accessor', 'default', 'no-admin-secrets', 'own-namespace']);
+    expect(list.json().data.keys).toEqual([
+      'by-accessor',
+      'default',
+      'no-admin-secrets',
+      'operator',
+      'own-namespace',
+    ]);
     const read = await get('/v1/sys/policies/acl/own-namespace', ADMIN_TOKEN);
     expect(read.json().data).toEqual({
       name: 'own-namespace',
@@ -337,7 +350,21 @@ describe('reloading policies without a restart', () => {
     expect((await get('/v1/secret/data/team-b/db', token)).statusCode).toBe(403);
   });
 
-  it('lets only the admin token reload', async () => {
+  it('lets a token whose policy grants sudo on an operator endpoint use it, and no other', async () => {
+    const token = await loginAs('operator', 'team-a');
+    const post = (url: string) =>
+      h.server.app.inject({
+        method: 'POST',
+        url,
+        headers: { 'x-vault-token': token, 'content-type': 'application/json' },
+        payload: '{}',
+      });
+    expect((await post('/v1/sys/policies/reload')).statusCode).toBe(200);
+    // update without sudo is not enough for an operator endpoint.
+    expect((await post('/v1/auth/token/revoke-identity')).statusCode).toBe(403);
+  });
+
+  it('refuses reload to a token without sudo on it', async () => {
     const token = await loginAs('apps', 'team-a');
     const res = await h.server.app.inject({
       method: 'POST',

@@ -24,7 +24,7 @@ export type AppDeps = {
   login: LoginRouteDeps['login'] & Pick<LoginService, 'renewalTerms'>;
   loginOutcome?: LoginRouteDeps['onOutcome'];
   tokens: TokenRouteDeps['tokens'] & LoginRouteDeps['tokens'] & AclHookDeps['tokens'];
-  admin: TokenRouteDeps['admin'];
+  admin: AclHookDeps['admin'];
   revocation: TokenRouteDeps['revocation'];
   health: HealthDeps;
   clock: TokenRouteDeps['clock'];
@@ -94,13 +94,12 @@ export const buildApp = (
   registerSysRoutes(app, deps.health);
   registerPolicyRoutes(app, {
     policies: deps.policies,
-    admin: deps.admin,
     reload: deps.reloadPolicies,
     mounts: config.mounts,
   });
   registerKvRoutes(app, { engines: deps.kv, mountAccess: createMountAccess(aclDeps) });
   registerIdentityRoutes(app, { identity: deps.identity });
-  registerAuditRoutes(app, { audit: deps.audit, admin: deps.admin, clock: deps.clock });
+  registerAuditRoutes(app, { audit: deps.audit, clock: deps.clock });
   registerLoginRoutes(app, {
     login: deps.login,
     tokens: deps.tokens,
@@ -109,7 +108,6 @@ export const buildApp = (
   });
   registerTokenRoutes(app, {
     tokens: deps.tokens,
-    admin: deps.admin,
     clock: deps.clock,
     renewalTerms: deps.login.renewalTerms,
     revocation: deps.revocation,

@@ -1,16 +1,15 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { parseLoginFilter, type Audit } from '../../audit/index.js';
 import { badRequest } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { truncate } from '../../lib/truncate.js';
-import { requireAdmin, type AdminCheck } from '../client-token.js';
+import type { AclRouteConfig } from '../acl-route.js';
 import { envelope } from '../envelope.js';
 
-/** What the operator's audit endpoints use: the audit part, the admin check and the clock (for `since=1h`). */
+/** What the operator's audit endpoints use: the audit part and the clock (for `since=1h`). */
 export type AuditRouteDeps = {
   audit: Pick<Audit, 'hash' | 'logins'>;
-  admin: AdminCheck;
   clock: Clock;
 };
 
@@ -38,7 +37,7 @@ const LoginsQuery = Type.Object(
 );
 
 /**
- * The operator's audit endpoints (admin token):
+ * The operator's audit endpoints (the admin token, or `sudo` on their path):
  *
  * - `POST|PUT /v1/sys/audit-hash/<device>` `{"input": "…"}` → `hash`: the HMAC that device writes
  *   for the value, as Vault's `sys/audit-hash`, so that a token's entries can be searched for.
@@ -48,16 +47,15 @@ const LoginsQuery = Type.Object(
  *   stream that match, oldest first. authgate's own (Vault has no such endpoint).
  */
 export const registerAuditRoutes = (app: FastifyInstance, deps: AuditRouteDeps): void => {
-  // The right is checked before the body is read, as on the token operator endpoints.
-  const adminFirst = async (request: FastifyRequest): Promise<void> => {
-    requireAdmin(request, deps.admin);
-  };
+  // Operator endpoints: the ACL hook checks the caller before the body is read; they need `sudo`
+  // on their path (the admin token has every capability).
+  const operator: { config: AclRouteConfig } = { config: { acl: { capability: 'sudo' } } };
 
   app.route({
     method: ['POST', 'PUT'],
     url: '/v1/sys/audit-hash/:device',
     schema: { body: HashBody },
-    onRequest: adminFirst,
+    ...operator,
     handler: async (request) => {
       const { device } = request.params as { device: string };
       const input = (request.body as { input?: string } | undefined)?.input;
@@ -74,7 +72,7 @@ export const registerAuditRoutes = (app: FastifyInstance, deps: AuditRouteDeps):
     method: ['GET'],
     url: '/v1/sys/audit/logins',
     schema: { querystring: LoginsQuery },
-    onRequest: adminFirst,
+    ...operator,
     handler: async (request) => {
       const q = request.query as Record<string, string | undefined>;
       const filter = parseLoginFilter(q, deps.clock.nowMs());

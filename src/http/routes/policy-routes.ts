@@ -5,12 +5,10 @@ import type { KubernetesMountConfig } from '../../config/index.js';
 import type { PolicyRegistry } from '../../policy/index.js';
 import { subjectOf } from '../acl-hook.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
-import { requireAdmin, type AdminCheck } from '../client-token.js';
 import { envelope } from '../envelope.js';
 
 export type PolicyRouteDeps = {
   policies: Pick<PolicyRegistry, 'names' | 'get' | 'aclFor'>;
-  admin: AdminCheck;
   /** Re-reads the policy sources and swaps the set in; rejects (keeping the old set) on any problem. */
   reload: () => Promise<void>;
   mounts: ReadonlyMap<string, KubernetesMountConfig>;
@@ -28,7 +26,7 @@ const readOnly = () =>
 /**
  * Vault's policy endpoints, read-only (`sys/policy`, `sys/policies/acl`), the auth mount table
  * (`sys/auth`, where operators find the accessor for templated policies), and authgate's
- * admin-only `sys/policies/reload`. Each read is ACL-guarded like any Vault path.
+ * `sys/policies/reload` (the admin token, or `sudo` on it). Each read is ACL-guarded like any Vault path.
  */
 export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps): void => {
   const policyOf = (name: string) => {
@@ -93,7 +91,7 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
 
   app.post(
     '/v1/sys/policies/reload',
-    { onRequest: async (r) => requireAdmin(r, deps.admin) },
+    { config: { acl: { capability: 'sudo' } } satisfies AclRouteConfig },
     async (request) => {
       await deps.reload();
       return envelope(request.id, { data: { policies: deps.policies.names() } });

@@ -6,12 +6,10 @@ import { parseDurationSeconds } from '../../lib/duration.js';
 import { parseRevocationTarget, type RevocationService } from '../../auth/index.js';
 import type { RenewRefresh, TokenRecord, TokenService } from '../../tokens/index.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
-import { requireAdmin, type AdminCheck } from '../client-token.js';
 import { envelope } from '../envelope.js';
 
 export type TokenRouteDeps = {
   tokens: Pick<TokenService, 'renew' | 'revoke' | 'lookupAccessor' | 'revokeAccessor' | 'lookupResponseData'>;
-  admin: AdminCheck;
   clock: Clock;
   renewalTerms: RenewRefresh;
   revocation: Pick<RevocationService, 'revoke'>;
@@ -60,9 +58,6 @@ const accessorOf = (body: unknown): string => {
 export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps): void => {
   // The caller's right is checked in onRequest (the ACL hook, or the admin check), before the
   // body is parsed or validated: a refused caller learns 403 and nothing about valid bodies.
-  const adminFirst = async (request: FastifyRequest): Promise<void> => {
-    requireAdmin(request, deps.admin);
-  };
   const guarded: { config: AclRouteConfig } = { config: { acl: {} } };
 
   /** The caller's own token record; the admin token has none (it is not a token of the store). */
@@ -153,7 +148,8 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     method: ['POST', 'PUT'],
     url: '/v1/auth/token/revoke-identity',
     schema: { body: Type.Object({}, { additionalProperties: true }) },
-    onRequest: adminFirst,
+    // authgate's operator endpoint: `sudo` on its path (the admin token has every capability).
+    config: { acl: { capability: 'sudo' } } satisfies AclRouteConfig,
     handler: async (request) => {
       const target = parseRevocationTarget((request.body ?? {}) as Record<string, unknown>);
       const result = await deps.revocation.revoke(target);
