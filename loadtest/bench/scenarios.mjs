@@ -83,6 +83,34 @@ export const SCENARIOS = [
     },
   },
   {
+    id: 'baseline-issue',
+    title: 'baseline: issue a token',
+    description:
+      'Bare Fastify `POST /issue`: the least a login that issues a Vault client token must do — the JWT payload decoded (not verified), a random token and accessor, two HMACs, the record serialized into an in-process Map, Vault’s `auth` answer — with no verification, policy, audit, telemetry or logging: what a cached login can fairly be compared with.',
+    compareTo: ['baseline-empty'],
+    setup: async (opts) => {
+      const { baseline, tokens } = await baselineWithTokens(opts, opts.hotTokens);
+      const bodies = tokens.map(loginBody);
+      try {
+        const answer = await postJson(`${baseline.url}/issue`, bodies[0], 200);
+        if (typeof answer?.auth?.client_token !== 'string') throw new Error('POST /issue: no client token');
+      } catch (err) {
+        await baseline.stop();
+        throw err;
+      }
+      return {
+        server: 'baseline',
+        serverPid: baseline.pid,
+        url: baseline.url,
+        path: '/issue',
+        plan: (phase) => durationPlan(opts, bodies, phase),
+        facts: { tokens: `${tokens.length} login bodies, cycled (a new client token for each request)` },
+        exitReport: baseline.exitReport,
+        close: baseline.stop,
+      };
+    },
+  },
+  {
     id: 'baseline-verify',
     title: 'baseline: RS256 verify',
     description:

@@ -57,6 +57,14 @@ export const TARGETS = [
     informational: true,
   },
   {
+    id: 'cached-login-vs-issue',
+    text: 'like for like: a cached jwks login against a bare route that issues a token the same way (what authgate adds around issuing: policy names, revocation indexes, claims checks, telemetry, logs)',
+    subject: 'jwks-repeated',
+    reference: 'baseline-issue',
+    minRatio: 0.7,
+    informational: true,
+  },
+  {
     id: 'redis-vs-memory',
     text: 'issue 3: a login on the Redis store ≥ 60 % of the memory store’s rate',
     subject: 'jwks-repeated-redis',
