@@ -59,6 +59,36 @@ const halfRate = (id, title) => ({
   compareTo: [],
 });
 
+/**
+ * A scenario on the bare Fastify baseline: `count` login bodies cycled against `path`, after
+ * `check` has shown the route does what it claims (the baseline is stopped if it does not).
+ *
+ * @param {BenchOptions} opts
+ * @param {{ count: number, path: string, fact: (n: number) => string,
+ *   check?: (url: string, bodies: string[], tokens: string[]) => Promise<void> }} spec
+ * @returns {Promise<Fixture>}
+ */
+const baselineFixture = async (opts, { count, path, fact, check }) => {
+  const { baseline, tokens } = await baselineWithTokens(opts, count);
+  const bodies = tokens.map(loginBody);
+  try {
+    await check?.(baseline.url, bodies, tokens);
+  } catch (err) {
+    await baseline.stop();
+    throw err;
+  }
+  return {
+    server: 'baseline',
+    serverPid: baseline.pid,
+    url: baseline.url,
+    path,
+    plan: (phase) => durationPlan(opts, bodies, phase),
+    facts: { tokens: fact(tokens.length) },
+    exitReport: baseline.exitReport,
+    close: baseline.stop,
+  };
+};
+
 /** @type {Scenario[]} */
 export const SCENARIOS = [
   {
@@ -67,20 +97,12 @@ export const SCENARIOS = [
     description:
       'Bare Fastify `POST /empty` returning `{}`, with the same login body (`{"role","jwt"}` and a real pod token): the cost of the HTTP stack alone.',
     compareTo: [],
-    setup: async (opts) => {
-      const { baseline, tokens } = await baselineWithTokens(opts, opts.hotTokens);
-      const bodies = tokens.map(loginBody);
-      return {
-        server: 'baseline',
-        serverPid: baseline.pid,
-        url: baseline.url,
+    setup: (opts) =>
+      baselineFixture(opts, {
+        count: opts.hotTokens,
         path: '/empty',
-        plan: (phase) => durationPlan(opts, bodies, phase),
-        facts: { tokens: `${tokens.length} login bodies, cycled` },
-        exitReport: baseline.exitReport,
-        close: baseline.stop,
-      };
-    },
+        fact: (n) => `${n} login bodies, cycled`,
+      }),
   },
   {
     id: 'baseline-issue',
@@ -88,27 +110,16 @@ export const SCENARIOS = [
     description:
       'Bare Fastify `POST /issue`: the least a login that issues a Vault client token must do — the JWT payload decoded (not verified), a random token and accessor, two HMACs, the record serialized into an in-process Map, Vault’s `auth` answer — with no verification, policy, audit, telemetry or logging: what a cached login can fairly be compared with.',
     compareTo: ['baseline-empty'],
-    setup: async (opts) => {
-      const { baseline, tokens } = await baselineWithTokens(opts, opts.hotTokens);
-      const bodies = tokens.map(loginBody);
-      try {
-        const answer = await postJson(`${baseline.url}/issue`, bodies[0], 200);
-        if (typeof answer?.auth?.client_token !== 'string') throw new Error('POST /issue: no client token');
-      } catch (err) {
-        await baseline.stop();
-        throw err;
-      }
-      return {
-        server: 'baseline',
-        serverPid: baseline.pid,
-        url: baseline.url,
+    setup: (opts) =>
+      baselineFixture(opts, {
+        count: opts.hotTokens,
         path: '/issue',
-        plan: (phase) => durationPlan(opts, bodies, phase),
-        facts: { tokens: `${tokens.length} login bodies, cycled (a new client token for each request)` },
-        exitReport: baseline.exitReport,
-        close: baseline.stop,
-      };
-    },
+        check: async (url, bodies) => {
+          const answer = await postJson(`${url}/issue`, bodies[0], 200);
+          if (typeof answer?.auth?.client_token !== 'string') throw new Error('POST /issue: no client token');
+        },
+        fact: (n) => `${n} login bodies, cycled (a new client token for each request)`,
+      }),
   },
   {
     id: 'baseline-verify',
@@ -116,32 +127,20 @@ export const SCENARIOS = [
     description:
       'Bare Fastify `POST /verify`: the body parsed and the token’s RS256 signature checked with `crypto.verify` against the cluster’s key, nothing else: the ceiling for a login that verifies every token.',
     compareTo: ['baseline-empty'],
-    setup: async (opts) => {
-      const { baseline, tokens } = await baselineWithTokens(opts, opts.verifyPoolTokens);
-      const bodies = tokens.map(loginBody);
-      // It must really verify: a token with a flipped signature byte is refused.
-      const jwt = tokens[0];
-      const flipped = `${jwt.slice(0, -2)}${jwt.at(-2) === 'A' ? 'B' : 'A'}${jwt.at(-1)}`;
-      try {
-        await postJson(`${baseline.url}/verify`, bodies[0], 200);
-        await postJson(`${baseline.url}/verify`, loginBody(flipped), 403);
-      } catch (err) {
-        await baseline.stop();
-        throw err;
-      }
-      return {
-        server: 'baseline',
-        serverPid: baseline.pid,
-        url: baseline.url,
+    setup: (opts) =>
+      baselineFixture(opts, {
+        count: opts.verifyPoolTokens,
         path: '/verify',
-        plan: (phase) => durationPlan(opts, bodies, phase),
-        facts: {
-          tokens: `${tokens.length} distinct tokens, cycled (the baseline caches nothing, so every request is a full verify)`,
+        // It must really verify: a token with a flipped signature byte is refused.
+        check: async (url, bodies, tokens) => {
+          const jwt = tokens[0];
+          const flipped = `${jwt.slice(0, -2)}${jwt.at(-2) === 'A' ? 'B' : 'A'}${jwt.at(-1)}`;
+          await postJson(`${url}/verify`, bodies[0], 200);
+          await postJson(`${url}/verify`, loginBody(flipped), 403);
         },
-        exitReport: baseline.exitReport,
-        close: baseline.stop,
-      };
-    },
+        fact: (n) =>
+          `${n} distinct tokens, cycled (the baseline caches nothing, so every request is a full verify)`,
+      }),
   },
   {
     id: 'jwks-distinct',
