@@ -1,10 +1,10 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { registerKvRoutes } from '../../http/routes/kv-routes.js';
-import { installErrorHandling, installJsonForAnyContentType } from '../../http/vault-errors.js';
-import { createSecretCipher } from '../cipher.js';
-import { createKvEngine } from './engine.js';
-import { setup } from './test-support.js';
+import { registerKvRoutes } from './kv-routes.js';
+import { installErrorHandling, installJsonForAnyContentType } from '../vault-errors.js';
+import { createSecretCipher } from '../../secrets/cipher.js';
+import { createKvEngine } from '../../secrets/kv/engine.js';
+import { setup } from '../../secrets/kv/test-support.js';
 
 // The routes alone, with the project's error handling and JSON parsing but no ACL hook: these
 // tests pin status codes and bodies to Vault's; the ACL is tested end to end with the full app.
