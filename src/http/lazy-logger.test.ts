@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger } from 'fastify';
 import { createLogger } from '../telemetry/index.js';
 import { lazyLogger } from './lazy-logger.js';
 
@@ -28,5 +28,29 @@ describe('lazyLogger', () => {
     expect(first).toMatchObject({ reqId: 'r-1', event: 'x.happened', token: '[redacted]' });
     expect(log.level).toBe('info');
     expect(typeof log.child({ a: 1 }).info).toBe('function');
+  });
+
+  it('is not made by Fastify for a request that does not log', async () => {
+    const base = createLogger('info', new Writable({ write: (_c, _e, done) => done() }));
+    let made = 0;
+    const app = Fastify({
+      loggerInstance: base as FastifyBaseLogger,
+      childLoggerFactory: (logger, bindings, options) =>
+        lazyLogger(() => {
+          made++;
+          return logger.child(bindings, options);
+        }),
+      disableRequestLogging: true,
+    });
+    app.get('/quiet', () => ({}));
+    app.get('/loud', (request) => {
+      request.log.info('loud');
+      return {};
+    });
+    expect((await app.inject({ url: '/quiet' })).statusCode).toBe(200);
+    expect(made).toBe(0);
+    expect((await app.inject({ url: '/loud' })).statusCode).toBe(200);
+    expect(made).toBe(1);
+    await app.close();
   });
 });
