@@ -1,12 +1,19 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../src/lib/clock.js';
-import { startHarness, type Harness } from './helpers/harness.js';
+import { NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
 
 const clock = createFakeClock(Date.UTC(2026, 5, 1, 12, 0, 0));
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness({ clock });
+  h = await startHarness({
+    clock,
+    roles: {
+      nginx: NGINX_ROLE,
+      prod: { ...NGINX_ROLE, bound_service_account_namespaces: ['prod'] },
+      other: { ...NGINX_ROLE, audience: 'other' },
+    },
+  });
 });
 afterAll(async () => {
   await h?.close();
@@ -43,6 +50,34 @@ describe.each(['kubernetes', 'jwks'])('token lifetime through the %s mount', (mo
     const jwt = await h.podToken();
     h.cluster.faults.clockSkewSeconds = 0;
     expect((await h.login(mount, { role: 'nginx', jwt })).status).toBe(200);
+  });
+});
+
+describe.each(['kubernetes', 'jwks'])('a token that has logged in, through the %s mount', (mount) => {
+  // Its claims are remembered; the role's bindings and audience are still checked every time.
+  it('is still refused by a role it is not bound to', async () => {
+    const jwt = await h.podToken();
+    expect((await h.login(mount, { role: 'nginx', jwt })).status).toBe(200);
+    expect(await h.login(mount, { role: 'prod', jwt })).toEqual({
+      status: 403,
+      json: { errors: ['namespace not authorized'] },
+    });
+    expect((await h.login(mount, { role: 'other', jwt })).status).toBe(403);
+    expect((await h.login(mount, { role: 'nginx', jwt })).status).toBe(200);
+  });
+
+  it('is refused once its claims are tampered with, though the original logged in', async () => {
+    const jwt = await h.podToken();
+    expect((await h.login(mount, { role: 'nginx', jwt })).status).toBe(200);
+    const [header, payload, signature] = jwt.split('.') as [string, string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+    const forged = Buffer.from(JSON.stringify({ ...claims, exp: (claims['exp'] as number) + 3600 })).toString(
+      'base64url',
+    );
+    expect(await h.login(mount, { role: 'nginx', jwt: `${header}.${forged}.${signature}` })).toEqual({
+      status: 403,
+      json: { errors: ['permission denied'] },
+    });
   });
 });
 

@@ -2,10 +2,17 @@ import { LRUCache } from 'lru-cache';
 import { createHmac } from 'node:crypto';
 import type { KubernetesMountConfig, RoleConfig } from '../config/index.js';
 import { AuthgateError, badRequest, isAuthgateError, permissionDenied } from '../errors.js';
-import { parseLoginClaims, parseUnverifiedClaims, validateClaims, type Identity } from '../identity/index.js';
+import {
+  parseLoginClaims,
+  parseUnverifiedClaims,
+  validateClaims,
+  type Identity,
+  type UnverifiedClaims,
+} from '../identity/index.js';
 import { type Clock, nowSeconds } from '../lib/clock.js';
 import { createCidrSet, type CidrSet } from '../lib/cidr.js';
-import { fingerprint } from '../lib/hash.js';
+import { deepFreeze } from '../lib/freeze.js';
+import { fingerprint, hmacB64 } from '../lib/hash.js';
 import { truncate } from '../lib/truncate.js';
 import type { Logger } from '../telemetry/index.js';
 import type { IssueInput, IssuedToken, RevocationIndex, TokenRecord } from '../tokens/index.js';
@@ -23,8 +30,11 @@ export type LoginDeps = {
   tokens: { issue(input: IssueInput): Promise<IssuedToken> };
   clock: Clock;
   log: Pick<Logger, 'info' | 'warn' | 'debug' | 'isLevelEnabled'>;
-  /** Key for deriving stable entity ids (HMAC); the server key is fine. */
-  entityKey: Buffer;
+  /**
+   * The server key. Entity ids and token digests (the names caches give a JWT) are HMACs keyed
+   * from it, so every replica computes the same ones.
+   */
+  serverKey: Buffer;
 };
 
 export type LoginInput = { role?: unknown; jwt?: unknown };
@@ -104,6 +114,16 @@ export const revocationIndexes = (mountPath: string, role: string, identity: Ide
  */
 export const createLoginService = (deps: LoginDeps) => {
   const cidrCache = new Map<string, CidrSet>();
+  // Entity ids are HMACs under the server key itself (ids already issued stay the same); token
+  // digests under a key derived from it, so the two never share an HMAC key.
+  const entityKey = deps.serverKey;
+  const digestKey = createHmac('sha256', deps.serverKey).update('authgate token digest').digest();
+  // The claims of tokens that have logged in, by digest. A pod presents the same token again and
+  // again until the kubelet rotates it; its claims are a function of the string alone, so a
+  // repeated login reuses them instead of decoding and parsing the payload again. Only tokens a
+  // verifier proved are kept (a stream of junk tokens cannot evict them), and everything that
+  // depends on the time or the role (validateClaims, the bindings) still runs on every login.
+  const provenClaims = new LRUCache<string, UnverifiedClaims>({ max: 10_000 });
   // A workload logs in again and again (every token rotation, every restart): its entity id, an
   // HMAC, is computed once and kept (bounded) rather than on every login.
   const entityIds = new LRUCache<string, string>({ max: 10_000 });
@@ -111,7 +131,7 @@ export const createLoginService = (deps: LoginDeps) => {
     const key = `${mount}\n${alias}`;
     let id = entityIds.get(key);
     if (id === undefined) {
-      id = entityId(deps.entityKey, mount, alias);
+      id = entityId(entityKey, mount, alias);
       entityIds.set(key, id);
     }
     return id;
@@ -150,7 +170,9 @@ export const createLoginService = (deps: LoginDeps) => {
       throw permissionDenied('cidr_not_allowed', `remote=${ctx.remoteAddress}`);
     }
 
-    const claims = parseLoginClaims(jwt);
+    const tokenDigest = hmacB64(digestKey, jwt);
+    const remembered = provenClaims.get(tokenDigest);
+    const claims = remembered ?? parseLoginClaims(jwt);
     validateClaims(claims, {
       algorithms: cfg.allowedAlgorithms,
       issuers: cfg.issuers,
@@ -167,7 +189,7 @@ export const createLoginService = (deps: LoginDeps) => {
     checkServiceAccountBinding(role, saName, claims.namespace);
 
     // Trust decision: only what the verifier proves is used from here on.
-    const identity = await mount.verifier.verify({ jwt, claims, audience: role.audience });
+    const identity = await mount.verifier.verify({ jwt, tokenDigest, claims, audience: role.audience });
     if (
       identity.namespace !== claims.namespace ||
       identity.serviceAccount.name !== saName ||
@@ -175,6 +197,7 @@ export const createLoginService = (deps: LoginDeps) => {
     ) {
       throw permissionDenied('identity_mismatch', 'verified identity differs from the token claims');
     }
+    if (remembered === undefined) provenClaims.set(tokenDigest, deepFreeze(claims));
 
     const alias =
       role.aliasNameSource === 'serviceaccount_name'

@@ -7,7 +7,6 @@ import type { Mount } from './login-service.js';
 export type MountDeps = {
   clock: Clock;
   log: Logger;
-  cacheKey: Buffer;
   /** The review cache of a tokenreview mount when replicas share one; undefined = in-process. */
   reviewCacheFor?: (mount: KubernetesMountConfig) => VerifierDeps['reviewCache'];
   /** The shared key-set level of a jwks mount when replicas share one; undefined = per replica. */
@@ -25,7 +24,6 @@ export const createMounts = (
     const shareSource = config.verification === 'jwks' ? deps.shareSourceFor?.(config) : undefined;
     const verifier = createVerifier(config, {
       clock: deps.clock,
-      cacheKey: deps.cacheKey,
       log: deps.log.child({ mount: path }),
       ...(reviewCache ? { reviewCache } : {}),
       ...(shareSource ? { shareSource } : {}),

@@ -156,10 +156,9 @@ export const composeServer = (
   const mounts = createMounts(config.mounts, {
     clock,
     log,
-    cacheKey: serverKey,
     ...(shared ? { reviewCacheFor, shareSourceFor } : {}),
   });
-  const login = createLoginService({ mounts, tokens, clock, log, entityKey: serverKey });
+  const login = createLoginService({ mounts, tokens, clock, log, serverKey });
   const revocation = createRevocationService({ tokens, caches: reviewCaches });
   const verifiers = new Map([...mounts].map(([path, m]) => [path, m.verifier]));
   const telemetry = createTelemetry({

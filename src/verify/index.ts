@@ -19,7 +19,7 @@ export { createTokenReviewVerifier, NEGATIVE_CACHE_TTL_MS } from './token-review
 export type { CachedReview, TokenReviewVerifierDeps } from './token-review-verifier.js';
 
 /** Dependencies of {@link createVerifier}: what both kinds need, plus each one's optional extras. */
-export type VerifierDeps = Pick<JwksVerifierDeps, 'clock' | 'log' | 'cacheKey' | 'fetch'> &
+export type VerifierDeps = Pick<JwksVerifierDeps, 'clock' | 'log' | 'fetch'> &
   Pick<TokenReviewVerifierDeps, 'readFile'> & {
     /** A review cache shared by replicas (tokenreview mounts); default: in-process only. */
     reviewCache?: TokenReviewVerifierDeps['cache'];
@@ -46,19 +46,17 @@ const traced = (mount: KubernetesMountConfig, verifier: Verifier): Verifier => (
 });
 
 const build = (mount: KubernetesMountConfig, deps: VerifierDeps): Verifier => {
-  const { clock, log, cacheKey } = deps;
+  const { clock, log } = deps;
   return mount.verification === 'jwks'
     ? createJwksVerifier(mount, {
         clock,
         log,
-        cacheKey,
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
         ...(deps.shareSource ? { shareSource: deps.shareSource } : {}),
       })
     : createTokenReviewVerifier(mount, {
         clock,
         log,
-        cacheKey,
         ...(deps.readFile ? { readFile: deps.readFile } : {}),
         ...(deps.reviewCache ? { cache: deps.reviewCache } : {}),
       });

@@ -29,7 +29,7 @@ describe('JWKS fetched through the API server', () => {
         { kind: 'oidc-discovery', url: server.url },
         { kubernetesHost: server.url, tokenReviewerJwtFile: join(dir, 'token') },
       ),
-      { clock, log: silent, cacheKey: Buffer.from('k') },
+      { clock, log: silent },
     );
     const identity = await verifier.verify(request(await sign(key, k8sClaims(clock)), 'vault'));
     expect(identity.namespace).toBe('team-a');
@@ -43,7 +43,7 @@ describe('JWKS fetched through the API server', () => {
         { kind: 'oidc-discovery', url: server.url },
         { kubernetesHost: 'http://127.0.0.2:6443', tokenReviewerJwtFile: join(dir, 'token') },
       ),
-      { clock, log: silent, cacheKey: Buffer.from('k') },
+      { clock, log: silent },
     );
     await expect(verifier.ready()).rejects.toMatchObject({ code: 'UNAVAILABLE' });
     expect(server.state.authorizations).toEqual([undefined]);

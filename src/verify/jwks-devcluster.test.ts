@@ -18,7 +18,7 @@ describe('createJwksVerifier against the simulator', () => {
     cluster.createPod({ namespace: 'team-a', name: 'app-1', serviceAccount: 'app' });
     verifier = createJwksVerifier(
       jwksMount({ kind: 'oidc-discovery', url: cluster.url }, { issuers: [cluster.issuer] }),
-      { clock, log: silent, cacheKey: Buffer.from('k') },
+      { clock, log: silent },
     );
   });
   afterEach(async () => {

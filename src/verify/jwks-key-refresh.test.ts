@@ -128,7 +128,6 @@ describe('createJwksVerifier key refresh and sources', () => {
       const fileVerifier = createJwksVerifier(jwksMount({ kind: 'file', path }), {
         clock,
         log: silent,
-        cacheKey: Buffer.from('k'),
       });
       await expect(fileVerifier.verify(request(await sign(rsa, k8sClaims(clock))))).resolves.toBeDefined();
       const next = await makeKey('ES256');
@@ -156,7 +155,6 @@ describe('createJwksVerifier key refresh and sources', () => {
       const discovering = createJwksVerifier(jwksMount({ kind: 'oidc-discovery', url: server.url }), {
         clock,
         log: silent,
-        cacheKey: Buffer.from('k'),
       });
       await expect(discovering.verify(request(await sign(rsa, k8sClaims(clock))))).resolves.toBeDefined();
       expect(server.state.hits).toEqual({ discovery: 1, jwks: 1 });
@@ -167,7 +165,6 @@ describe('createJwksVerifier key refresh and sources', () => {
       const discovering = createJwksVerifier(jwksMount({ kind: 'oidc-discovery', url: server.url }), {
         clock,
         log: silent,
-        cacheKey: Buffer.from('k'),
       });
       const err = await refusal(discovering.ready());
       expect(err).toMatchObject({ code: 'UNAVAILABLE', reason: 'jwks_unavailable' });
@@ -184,7 +181,6 @@ describe('createJwksVerifier key refresh and sources', () => {
       const viaFetch = createJwksVerifier(jwksMount({ kind: 'url', url: server.jwksUrl }), {
         clock,
         log: silent,
-        cacheKey: Buffer.from('k'),
         fetch: fetchSpy,
       });
       await viaFetch.verify(request(await sign(rsa, k8sClaims(clock))));
@@ -197,7 +193,6 @@ describe('createJwksVerifier key refresh and sources', () => {
       createJwksVerifier(jwksMount({ kind: 'url', url: server.jwksUrl }, { issuers: [] }), {
         clock,
         log: silent,
-        cacheKey: Buffer.from('k'),
       }),
     ).toThrow(TypeError);
   });

@@ -1,6 +1,5 @@
 import { exportJWK, exportSPKI, SignJWT } from 'jose';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseUnverifiedClaims } from '../identity/index.js';
 import type { FakeClock } from '../lib/clock.js';
 import { createJwksVerifier } from './jwks-verifier.js';
 import type { startJwksServer } from './test-fixtures.js';
@@ -78,9 +77,7 @@ describe('createJwksVerifier', () => {
 
     it('refuses alg none', async () => {
       const jwt = `${b64({ alg: 'none', kid: rsa.kid })}.${b64(k8sClaims(clock))}.`;
-      const err = await refusal(
-        verifier.verify({ jwt, claims: parseUnverifiedClaims(`${jwt}x`), audience: 'vault' }),
-      );
+      const err = await refusal(verifier.verify({ ...request(`${jwt}x`), jwt }));
       expect(err).toMatchObject({
         code: 'LOGIN_DENIED',
         reason: 'algorithm_not_allowed',
@@ -102,7 +99,7 @@ describe('createJwksVerifier', () => {
     it('refuses an algorithm outside the mount’s allow-list, and accepts one inside it', async () => {
       const esOnly = createJwksVerifier(
         jwksMount({ kind: 'url', url: server.jwksUrl }, { allowedAlgorithms: ['ES256'] }),
-        { clock, log: silent, cacheKey: Buffer.from('k') },
+        { clock, log: silent },
       );
       const es = await makeKey('ES256');
       server.state.keys = [rsa.jwk, es.jwk];
@@ -227,7 +224,7 @@ describe('createJwksVerifier', () => {
       const legacyVerifier = () =>
         createJwksVerifier(
           jwksMount({ kind: 'url', url: server.jwksUrl }, { issuers: [ISSUER, 'kubernetes/serviceaccount'] }),
-          { clock, log: silent, cacheKey: Buffer.from('k') },
+          { clock, log: silent },
         );
 
       it('refuses one even without a required audience: it never expires and its Secret cannot be checked locally', async () => {

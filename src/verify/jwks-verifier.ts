@@ -9,7 +9,7 @@ import {
   validateClaims,
 } from '../identity/index.js';
 import { type Clock, nowSeconds } from '../lib/clock.js';
-import { hmacB64 } from '../lib/hash.js';
+import { deepFreeze } from '../lib/freeze.js';
 import { annotate } from '../lib/tracing.js';
 import { truncate } from '../lib/truncate.js';
 import { verifyJws } from './jws-signature.js';
@@ -23,8 +23,6 @@ import type { VerifierLog } from './verifier-log.js';
 export type JwksVerifierDeps = {
   clock: Clock;
   log: VerifierLog;
-  /** HMAC key for the verified-result cache keys (the token itself is never a key). */
-  cacheKey: Buffer;
   /** Replaces node:http(s) for JWKS and discovery fetches (then `jwks.caCert` is not applied). */
   fetch?: typeof fetch;
   /** Replaces the in-process verified-result cache (e.g. a shared second level). */
@@ -57,7 +55,7 @@ const MSG = CLAIM_MESSAGES;
  * `system:serviceaccount:<namespace>:<name>`. NOT proven: that the pod or service account still
  * exists — local verification cannot see deletions (use `tokenreview` for that).
  *
- * A verified result is cached under HMAC(cacheKey, jwt, audience) for min(exp − now, 60 s); a hit
+ * A verified result is cached under the request's token digest and the audience for min(exp − now, 60 s); a hit
  * costs no signature check. Throws `TypeError` when the mount has no `jwks` config or no issuers.
  */
 export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerifierDeps): Verifier => {
@@ -192,19 +190,20 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
     mode: 'jwks',
     async verify(request: VerifyRequest): Promise<Identity> {
       const { jwt, claims, audience } = request;
-      const key = hmacB64(deps.cacheKey, `${jwt}\n${JSON.stringify(audience ?? null)}`);
+      const key = `${request.tokenDigest}\n${JSON.stringify(audience ?? null)}`;
       const hit = await cache.get(key);
       if (hit !== undefined) {
         counters.cacheHits++;
         annotate('authgate.cache', 'hit');
-        return structuredClone(hit);
+        return deepFreeze(hit);
       }
       counters.cacheMisses++;
       annotate('authgate.cache', 'miss');
       await prove(jwt);
       let identity: Identity;
       try {
-        identity = identityOf(claims, audience);
+        // Frozen: the cache hands this very object to every later login with the token.
+        identity = deepFreeze(identityOf(claims, audience));
       } catch (err) {
         if (err instanceof MalformedTokenError) throw permissionDenied('jwks_malformed', err.message);
         throw err;
@@ -215,7 +214,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
           ? JWKS_RESULT_TTL_MS
           : Math.min(identity.expiresAt * 1000 - clock.nowMs(), JWKS_RESULT_TTL_MS);
       await cache.set(key, identity, ttlMs);
-      return structuredClone(identity);
+      return identity;
     },
     ready: () => keyStore.ready(),
     stats: () => ({ ...counters }),

@@ -11,6 +11,7 @@ import type { SigningAlgorithm } from '../config/schema.js';
 import { AuthgateError } from '../errors.js';
 import { parseUnverifiedClaims } from '../identity/index.js';
 import { createFakeClock, type FakeClock } from '../lib/clock.js';
+import { hmacB64 } from '../lib/hash.js';
 import { createJwksVerifier } from './jwks-verifier.js';
 import type { VerifierLog } from './verifier-log.js';
 
@@ -119,8 +120,12 @@ export const k8sClaims = (clock: FakeClock, over: Record<string, unknown> = {}) 
 export const sign = (key: TestKey, payload: Record<string, unknown>, header: Record<string, unknown> = {}) =>
   new SignJWT(payload).setProtectedHeader({ alg: key.alg, kid: key.kid, ...header }).sign(key.privateKey);
 
+const TEST_DIGEST_KEY = Buffer.from('test digest key');
+
+/** A login's `VerifyRequest` for `jwt` (the digest under a fixed test key, as a login makes it). */
 export const request = (jwt: string, ...aud: [string | undefined] | []) => ({
   jwt,
+  tokenDigest: hmacB64(TEST_DIGEST_KEY, jwt),
   claims: parseUnverifiedClaims(jwt),
   audience: aud.length === 0 ? 'vault' : aud[0],
 });
@@ -192,7 +197,6 @@ export const urlJwksFixture = async () => {
   const verifier = createJwksVerifier(jwksMount({ kind: 'url', url: server.jwksUrl }), {
     clock,
     log: silent,
-    cacheKey: Buffer.from('cache-key'),
   });
   return {
     server,

@@ -49,7 +49,7 @@ describe('createTokenReviewVerifier', () => {
         ...over,
         tokenReview: { ...base.tokenReview, ...tr },
       }),
-      { clock, log: capture.log, cacheKey: Buffer.from('cache-key') },
+      { clock, log: capture.log },
     );
     verifiers.push(v);
     return v;
@@ -236,7 +236,6 @@ describe('createTokenReviewVerifier', () => {
         {
           clock,
           log: capture.log,
-          cacheKey: Buffer.from('k'),
           readFile: async () => contents[reads++] ?? good,
         },
       );

@@ -2,7 +2,8 @@ import type { KubernetesMountConfig } from '../config/index.js';
 import { AuthgateError, permissionDenied, unavailable } from '../errors.js';
 import { type Identity, parseLoginClaims, type UnverifiedClaims, validateClaims } from '../identity/index.js';
 import { type Clock, nowSeconds } from '../lib/clock.js';
-import { fingerprint, hmacB64 } from '../lib/hash.js';
+import { deepFreeze } from '../lib/freeze.js';
+import { fingerprint } from '../lib/hash.js';
 import { createLimiter, createSingleFlight } from '../lib/single-flight.js';
 import { annotate, withSpan } from '../lib/tracing.js';
 import { createMemoryResultCache, type ResultCache } from './result-cache.js';
@@ -18,8 +19,6 @@ export type CachedReview = { ok: true; identity: Identity } | { ok: false; reaso
 export type TokenReviewVerifierDeps = {
   clock: Clock;
   log: VerifierLog;
-  /** HMAC key for cache keys (the token itself is never a key). */
-  cacheKey: Buffer;
   /** Reads the reviewer token file. Default: node:fs. */
   readFile?: (path: string) => Promise<string>;
   /** Replaces the in-process review cache (e.g. with a shared second level). */
@@ -43,7 +42,7 @@ const UNAUTHORIZED_DETAIL =
  * - Bearer: the contents of `mount.tokenReviewerJwtFile` (re-read when the kubelet rotates it, at
  *   least every 60 s, and after a 401), or — with no file — the login JWT itself, as Vault does.
  * - `spec.audiences` = `[audience]`, or the token's own `aud` list when the role has none.
- * - Successes are cached under HMAC(cacheKey, jwt, audiences) for min(exp − now,
+ * - Successes are cached under the request's token digest and the audiences for min(exp − now,
  *   `tokenReview.cacheTtlSeconds`); refusals from a review for {@link NEGATIVE_CACHE_TTL_MS};
  *   UNAVAILABLE never. Concurrent misses of one key make one call; at most
  *   `tokenReview.maxConcurrent` calls are in flight, `maxQueue` more wait, the rest get 503.
@@ -193,12 +192,12 @@ export const createTokenReviewVerifier = (
       const claims = audience === undefined ? checkedClaims(jwt, audience) : undefined;
       const audiences = audience !== undefined ? [audience] : (claims?.audiences ?? []);
       // JSON, not a join: ["a,b"] and ["a","b"] must not share a key.
-      const key = hmacB64(deps.cacheKey, `${jwt}\n${JSON.stringify(audiences)}`);
+      const key = `${request.tokenDigest}\n${JSON.stringify(audiences)}`;
       const hit = await cache.get(key);
       if (hit !== undefined) {
         counters.cacheHits++;
         annotate('authgate.cache', 'hit');
-        if (hit.ok) return structuredClone(hit.identity);
+        if (hit.ok) return deepFreeze(hit.identity);
         log.debug(
           { event: 'tokenreview.refusal_cached', reason: hit.reason, jwtFingerprint: fingerprint(jwt) },
           'tokenreview.refusal_cached',
@@ -216,7 +215,8 @@ export const createTokenReviewVerifier = (
         if (!value.ok) throw permissionDenied(value.reason, value.detail);
         return value.identity;
       });
-      return structuredClone(identity);
+      // Frozen: a cache may hand this very object to every later login with the token.
+      return deepFreeze(identity);
     },
 
     /**

@@ -4,6 +4,12 @@ import type { Identity, UnverifiedClaims } from '../identity/index.js';
 export type VerifyRequest = {
   /** The raw JWT as presented. Never logged; caches key on an HMAC of it. */
   jwt: string;
+  /**
+   * HMAC-SHA256 of `jwt` under a key every replica shares (base64url), computed once per login by
+   * the caller from the same string: the caches key on it, never on the token, and a login does
+   * not hash the whole JWT a second time.
+   */
+  tokenDigest: string;
   /** The same JWT's claims, parsed without verification by the caller (already checked for shape). */
   claims: UnverifiedClaims;
   /**
