@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createFakeClock } from '../lib/clock.js';
 import { createMemoryStore } from './memory-store.js';
 
@@ -42,5 +42,23 @@ describe('memory store', () => {
     s.sweep();
     expect(s.size()).toBe(1);
     expect(await s.delete('b', 'nope')).toBe(1);
+  });
+
+  it('counts and sweeps a large store in slices, letting requests run in between', async () => {
+    const clock = createFakeClock();
+    const s = createMemoryStore({ clock, sweepIntervalMs: 5 });
+    for (let i = 0; i < 12_000; i++) await s.set(`t:${i}`, 'v', { ttlMs: i % 2 === 0 ? 10 : 60_000 });
+    await s.set('other', 'v');
+    let interleaved = false;
+    const counting = s.countPrefix('t:');
+    setImmediate(() => {
+      interleaved = true;
+    });
+    expect(await counting).toBe(12_000);
+    expect(interleaved).toBe(true);
+    clock.advanceMs(11);
+    await vi.waitFor(() => expect(s.size()).toBe(6001));
+    expect(await s.countPrefix('t:')).toBe(6000);
+    await s.close();
   });
 });

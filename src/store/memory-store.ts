@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../lib/clock.js';
+import { GrowingSet, ShardedMap } from './sharded.js';
 import { traced } from './traced.js';
 import type { BatchOp, SetOptions, Store, StreamEntry, StreamRangeOptions } from './store.js';
 
 type Entry = { value: string; expiresAtMs: number };
-type SetEntry = { members: Set<string>; expiresAtMs: number };
+type SetEntry = { members: GrowingSet; expiresAtMs: number };
 type StreamItem = { ms: number; seq: number; entry: StreamEntry };
 
 /** A parsed stream id bound of `streamRange`: compares as (ms, seq), inclusive or not. */
@@ -28,6 +29,35 @@ export type MemoryStoreOptions = {
   sweepIntervalMs?: number;
 };
 
+/**
+ * Entries visited per turn of the event loop by the background sweep and the live count. A store
+ * under load holds a million tokens and more (one per login for its TTL); one synchronous pass
+ * over them held every request for tens of milliseconds, every sweep and every metrics scrape.
+ */
+const SLICE_ENTRIES = 5000;
+
+/**
+ * Calls `visit` on every entry of `map`, {@link SLICE_ENTRIES} at a time with a turn of the event
+ * loop between slices. Entries added meanwhile may or may not be visited (Map iteration allows
+ * deleting and adding while it runs). Resolves when done, or early once `stopped()` is true.
+ */
+const visitInSlices = async <E>(
+  map: ShardedMap<E>,
+  visit: (key: string, entry: E) => void,
+  stopped: () => boolean,
+): Promise<void> => {
+  const it = map.entries();
+  for (;;) {
+    for (let n = 0; n < SLICE_ENTRIES; n++) {
+      const next = it.next();
+      if (next.done === true) return;
+      visit(next.value[0], next.value[1]);
+    }
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (stopped()) return;
+  }
+};
+
 export type MemoryStore = Store & {
   size(): number;
   sweep(): void;
@@ -36,8 +66,11 @@ export type MemoryStore = Store & {
    * tests that read the raw store.
    */
   entries(): Array<[string, string]>;
-  /** How many live entries have keys starting with `prefix` (O(entries): for a metric scrape). */
-  countPrefix(prefix: string): number;
+  /**
+   * How many live entries have keys starting with `prefix`: O(entries), for a metric scrape, so
+   * counted in slices that let requests run in between (a count of a store that changes meanwhile).
+   */
+  countPrefix(prefix: string): Promise<number>;
 };
 
 /**
@@ -47,13 +80,13 @@ export type MemoryStore = Store & {
  * completion before another starts, so batches are atomic.
  */
 export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemoryStoreOptions): MemoryStore => {
-  const data = new Map<string, Entry>();
-  const sets = new Map<string, SetEntry>();
+  const data = new ShardedMap<Entry>();
+  const sets = new ShardedMap<SetEntry>();
   const streams = new Map<string, StreamItem[]>();
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
 
-  const live = <E extends { expiresAtMs: number }>(map: Map<string, E>, key: string): E | undefined => {
+  const live = <E extends { expiresAtMs: number }>(map: ShardedMap<E>, key: string): E | undefined => {
     const e = map.get(key);
     if (e === undefined) return undefined;
     if (e.expiresAtMs <= clock.nowMs()) {
@@ -62,13 +95,33 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     }
     return e;
   };
+  const maps = [data, sets] as Array<ShardedMap<{ expiresAtMs: number }>>;
   const sweep = () => {
     const now = clock.nowMs();
-    for (const map of [data, sets] as Array<Map<string, { expiresAtMs: number }>>) {
-      for (const [k, e] of map) if (e.expiresAtMs <= now) map.delete(k);
+    for (const map of maps) for (const [k, e] of map) if (e.expiresAtMs <= now) map.delete(k);
+  };
+  let closed = false;
+  let sweeping = false;
+  // The background sweep: the same pass in slices, one at a time (a pass still running when the
+  // next is due lets it go).
+  const sweepInSlices = async () => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      for (const map of maps) {
+        await visitInSlices(
+          map,
+          (k, e) => {
+            if (e.expiresAtMs <= clock.nowMs()) map.delete(k);
+          },
+          () => closed,
+        );
+      }
+    } finally {
+      sweeping = false;
     }
   };
-  const timer = sweepIntervalMs > 0 ? setInterval(sweep, sweepIntervalMs) : undefined;
+  const timer = sweepIntervalMs > 0 ? setInterval(() => void sweepInSlices(), sweepIntervalMs) : undefined;
   timer?.unref();
   const expiry = (ttlMs: number | undefined) => (ttlMs === undefined ? Infinity : clock.nowMs() + ttlMs);
 
@@ -84,7 +137,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     (live(sets, key) !== undefined && sets.delete(key)) ||
     streams.delete(key);
   const setAdd = (key: string, members: readonly string[], ttlMs?: number): void => {
-    const e = live(sets, key) ?? { members: new Set<string>(), expiresAtMs: Infinity };
+    const e = live(sets, key) ?? { members: new GrowingSet(), expiresAtMs: Infinity };
     if (!sets.has(key)) e.expiresAtMs = expiry(ttlMs);
     else if (ttlMs !== undefined) e.expiresAtMs = Math.max(e.expiresAtMs, expiry(ttlMs));
     for (const m of members) e.members.add(m);
@@ -175,6 +228,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     },
     ping: async () => {},
     close: async () => {
+      closed = true;
       if (timer) clearInterval(timer);
       data.clear();
       sets.clear();
@@ -182,10 +236,15 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       bus.removeAllListeners();
     },
     size: () => data.size + sets.size + streams.size,
-    countPrefix: (prefix) => {
-      const now = clock.nowMs();
+    countPrefix: async (prefix) => {
       let n = 0;
-      for (const [k, e] of data) if (e.expiresAtMs > now && k.startsWith(prefix)) n++;
+      await visitInSlices(
+        data,
+        (k, e) => {
+          if (e.expiresAtMs > clock.nowMs() && k.startsWith(prefix)) n++;
+        },
+        () => closed,
+      );
       return n;
     },
     sweep,
