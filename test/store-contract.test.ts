@@ -76,6 +76,27 @@ describe.each(['memory', 'redis'])('the %s store', (name) => {
     expect(await s().setMembers(k('bs'))).toEqual(['m']);
   });
 
+  it('applies every kind of op in a batch as the single calls do', async () => {
+    await s().set(k('c1'), 'x');
+    await s().setAdd(k('cs'), ['a'], { ttlMs: 1_000 });
+    const results = await s().batch([
+      { op: 'set', key: k('c2'), value: 'v', options: { ttlMs: 30_000, mode: 'if-absent' } },
+      { op: 'set', key: k('c3'), value: 'v', options: { mode: 'if-present' } },
+      { op: 'set', key: k('c1'), value: 'y', options: { mode: 'if-present' } },
+      { op: 'setAdd', key: k('cs'), members: ['b', 'c'], ttlMs: 60_000 },
+      { op: 'setAdd', key: k('cs'), members: [], ttlMs: 10 },
+      { op: 'delete', key: k('missing') },
+      { op: 'set', key: k('c4'), value: 'plain' },
+    ]);
+    expect(results).toEqual([true, false, true, true, true, false, true]);
+    expect(await s().ttlMs(k('c2'))).toBeGreaterThan(29_000);
+    expect(await s().get(k('c3'))).toBeUndefined();
+    expect(await s().get(k('c1'))).toBe('y');
+    expect((await s().setMembers(k('cs'))).sort()).toEqual(['a', 'b', 'c']);
+    expect(await s().ttlMs(k('cs'))).toBeGreaterThan(59_000);
+    expect(await s().ttlMs(k('c4'))).toBe(Infinity);
+  });
+
   it('delivers published messages to subscribers', async () => {
     const got: string[] = [];
     const unsubscribe = await s().subscribe(k('ch'), (m) => got.push(m));
