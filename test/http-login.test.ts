@@ -4,13 +4,17 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { composeServer, type ComposedServer } from '../src/cli/compose.js';
 import { DEV_ROLE } from '../src/cli/dev.js';
 import { parseConfig } from '../src/config/index.js';
 import { seedFirstSetup, startDevCluster, type DevCluster } from '../src/devcluster/index.js';
 import { loginDenied } from '../src/errors.js';
-import { registerLoginRoutes, type LoginRouteDeps } from '../src/http/routes/login-routes.js';
+import {
+  DENIED_LOG_LINES_PER_SECOND,
+  registerLoginRoutes,
+  type LoginRouteDeps,
+} from '../src/http/routes/login-routes.js';
 import { installErrorHandling, installJsonForAnyContentType } from '../src/http/vault-errors.js';
 import { fingerprint } from '../src/lib/hash.js';
 import { createLogger } from '../src/telemetry/index.js';
@@ -131,7 +135,28 @@ describe('login.denied', () => {
     expect((await inject('POST', JSON.stringify({ role: 'nginx', jwt: bad }))).statusCode).toBe(403);
     const line = logs.events('login.denied').slice(before)[0];
     expect(line).toMatchObject({ mount: 'kubernetes', role: 'nginx', jwtFingerprint: fingerprint(bad) });
+    expect(line?.['reqId']).toEqual(expect.any(String));
     expect(logs.raw()).not.toContain(bad.split('.')[1]);
+  });
+
+  it('writes at most its budget of lines a second under a flood, and then how many it left out', async () => {
+    const before = logs.events('login.denied').length;
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => inject('POST', JSON.stringify({ role: 'nginx', jwt: 'not-a-jwt' }))),
+    );
+    expect(results.every((r) => r.statusCode === 403)).toBe(true);
+    const written = logs.events('login.denied').length - before;
+    expect(written).toBeLessThanOrEqual(DENIED_LOG_LINES_PER_SECOND);
+    await vi.waitFor(() => expect(logs.events('login.denied_suppressed').length).toBeGreaterThan(0), {
+      timeout: 3000,
+    });
+    const suppressed = logs
+      .events('login.denied_suppressed')
+      .reduce((n, line) => n + (line['suppressed'] as number), 0);
+    expect(written + suppressed).toBeGreaterThanOrEqual(50);
+    expect(logs.events('login.denied_suppressed')[0]?.['reasons']).toMatchObject({
+      malformed_token: expect.any(Number),
+    });
   });
 
   it('names a role only if the mount has it', async () => {

@@ -72,14 +72,18 @@ export type LoginOutcome = {
 /** Bound of a claimed name in an outcome: a Kubernetes name is at most 253 characters. */
 const MAX_CLAIMED_CHARS = 253;
 
-const claimedSubject = (jwt: unknown): ClaimedSubject | undefined => {
+/** The claims of `jwt` when it parses as a JWT at all; undefined otherwise. */
+const claimsOf = (jwt: unknown): UnverifiedClaims | undefined => {
   if (typeof jwt !== 'string' || jwt === '') return undefined;
-  let claims: ReturnType<typeof parseUnverifiedClaims>;
   try {
-    claims = parseUnverifiedClaims(jwt);
+    return parseUnverifiedClaims(jwt);
   } catch {
     return undefined;
   }
+};
+
+const claimedSubject = (claims: UnverifiedClaims | undefined): ClaimedSubject | undefined => {
+  if (claims === undefined) return undefined;
   const subject: ClaimedSubject = {};
   const { namespace } = claims;
   const serviceAccount = claims.serviceAccount?.name;
@@ -158,7 +162,25 @@ export const createLoginService = (deps: LoginDeps) => {
     return { mount, role };
   };
 
-  const login = async (mountPath: string, input: LoginInput, ctx: LoginContext): Promise<LoginResult> => {
+  // The claims a refused login had parsed, by the error it threw: its outcome names who the token
+  // claimed to be without parsing the token a second time (a refusal must stay as cheap as a login).
+  const claimsOfRefusal = new WeakMap<object, UnverifiedClaims>();
+
+  const login = (mountPath: string, input: LoginInput, ctx: LoginContext): Promise<LoginResult> => {
+    const seen: { claims?: UnverifiedClaims } = {};
+    return attempt(mountPath, input, ctx, seen).catch((err: unknown) => {
+      if (seen.claims !== undefined && typeof err === 'object' && err !== null)
+        claimsOfRefusal.set(err, seen.claims);
+      throw err;
+    });
+  };
+
+  const attempt = async (
+    mountPath: string,
+    input: LoginInput,
+    ctx: LoginContext,
+    seen: { claims?: UnverifiedClaims },
+  ): Promise<LoginResult> => {
     if (typeof input.role !== 'string' || input.role === '') throw badRequest('missing role', 'missing_role');
     if (typeof input.jwt !== 'string' || input.jwt === '') throw badRequest('missing jwt', 'missing_jwt');
     const jwt = input.jwt;
@@ -172,6 +194,7 @@ export const createLoginService = (deps: LoginDeps) => {
     const tokenDigest = hmacB64(digestKey, jwt);
     const remembered = provenClaims.get(tokenDigest);
     const claims = remembered ?? parseLoginClaims(jwt);
+    seen.claims = claims;
     validateClaims(claims, {
       algorithms: cfg.allowedAlgorithms,
       issuers: cfg.issuers,
@@ -278,7 +301,8 @@ export const createLoginService = (deps: LoginDeps) => {
    */
   const outcomeOf = (mountPath: string, input: LoginInput, err: unknown): LoginOutcome => {
     const role = typeof input.role === 'string' && input.role !== '' ? input.role.toLowerCase() : undefined;
-    const claimed = claimedSubject(input.jwt);
+    const known = typeof err === 'object' && err !== null ? claimsOfRefusal.get(err) : undefined;
+    const claimed = claimedSubject(known ?? claimsOf(input.jwt));
     const base = { mount: mountPath, role, ...(claimed === undefined ? {} : { claimed }) };
     if (!isAuthgateError(err)) return { ...base, outcome: 'error', reason: 'internal' };
     const denied = err.status === 403 || err.reason === 'role_not_found';
