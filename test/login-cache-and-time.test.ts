@@ -65,20 +65,6 @@ describe.each(['kubernetes', 'jwks'])('a token that has logged in, through the %
     expect((await h.login(mount, { role: 'other', jwt })).status).toBe(403);
     expect((await h.login(mount, { role: 'nginx', jwt })).status).toBe(200);
   });
-
-  it('is refused once its claims are tampered with, though the original logged in', async () => {
-    const jwt = await h.podToken();
-    expect((await h.login(mount, { role: 'nginx', jwt })).status).toBe(200);
-    const [header, payload, signature] = jwt.split('.') as [string, string, string];
-    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
-    const forged = Buffer.from(JSON.stringify({ ...claims, exp: (claims['exp'] as number) + 3600 })).toString(
-      'base64url',
-    );
-    expect(await h.login(mount, { role: 'nginx', jwt: `${header}.${forged}.${signature}` })).toEqual({
-      status: 403,
-      json: { errors: ['permission denied'] },
-    });
-  });
 });
 
 describe('the TokenReview cache', () => {

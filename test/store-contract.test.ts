@@ -62,6 +62,16 @@ describe.each(['memory', 'redis'])('the %s store', (name) => {
     expect(await s().setMembers(k('no-set'))).toEqual([]);
   });
 
+  it('keeps a set without expiry without one when a member with a TTL is added', async () => {
+    await s().setAdd(k('persistent-set'), ['a']);
+    await s().setAdd(k('persistent-set'), ['b'], { ttlMs: 1_000 });
+    await s().batch([{ op: 'setAdd', key: k('persistent-set'), members: ['c'], ttlMs: 1_000 }]);
+    expect(await s().ttlMs(k('persistent-set'))).toBe(Infinity);
+    expect((await s().setMembers(k('persistent-set'))).sort()).toEqual(['a', 'b', 'c']);
+    await s().batch([{ op: 'setAdd', key: k('fresh-set'), members: ['x'], ttlMs: 5_000 }]);
+    expect(await s().ttlMs(k('fresh-set'))).toBeGreaterThan(4_000);
+  });
+
   it('runs a batch in one go and reports each write', async () => {
     await s().set(k('b1'), 'old');
     const results = await s().batch([

@@ -14,7 +14,7 @@ export const createKeys = (prefix: string = DEFAULT_KEY_PREFIX) => ({
   accessor: (accessorHmac: string) => `${prefix}accessor:${accessorHmac}`,
   /** A revocation index: the set of token HMACs issued for one role, service account or pod. */
   index: (kind: string, value: string) => `${prefix}index:${kind}:${value}`,
-  /** A cached verification result (TokenReview or JWKS), under HMAC(token + audiences). */
+  /** A cached verification result (TokenReview or JWKS), under the token's digest and the audiences. */
   verified: (kind: string, cacheKey: string) => `${prefix}verified:${kind}:${cacheKey}`,
   /** A JWKS key set shared by replicas (fetched once, loaded by all). */
   jwks: (kind: string) => `${prefix}jwks:${kind}`,

@@ -34,14 +34,22 @@ local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 if existed == 0 and tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return v`;
 
-// SADD that extends the set's expiry to at least ARGV[1] ms, never shortening it.
-const SET_ADD_SCRIPT = `
-redis.call('SADD', KEYS[1], unpack(ARGV, 2))
-local ttl = tonumber(ARGV[1])
-if ttl > 0 then
-  local current = redis.call('PTTL', KEYS[1])
-  if current == -1 or current < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-end
+// Lua: SADD that extends the set's expiry to at least `ttl` ms (0: none), never shortening it,
+// as the memory store: a set this call creates gets the expiry, one that has none keeps none.
+const LUA_SET_ADD = `
+local function set_add(key, ttl, members)
+  local existed = redis.call('EXISTS', key) == 1
+  if #members > 0 then redis.call('SADD', key, unpack(members)) end
+  if ttl > 0 then
+    local current = redis.call('PTTL', key)
+    if (current == -1 and not existed) or (current >= 0 and current < ttl) then
+      redis.call('PEXPIRE', key, ttl)
+    end
+  end
+end`;
+
+const SET_ADD_SCRIPT = `${LUA_SET_ADD}
+set_add(KEYS[1], tonumber(ARGV[1]), {unpack(ARGV, 2)})
 return 1`;
 
 // A whole batch in one command, the ops in order: KEYS[i] is op i's key; ARGV holds, per op,
@@ -49,7 +57,7 @@ return 1`;
 // member… (SET_ADD_SCRIPT's add). Answers 1/0 per op (SET applied / DEL removed / 1 for an add).
 // A script runs atomically, as MULTI/EXEC did, at a seventh of the commands: a login's issue
 // (five ops) was MULTI, five commands and EXEC, and ioredis spends its CPU per command.
-const BATCH_SCRIPT = `
+const BATCH_SCRIPT = `${LUA_SET_ADD}
 local out = {}
 local a = 1
 for i = 1, #KEYS do
@@ -69,13 +77,8 @@ for i = 1, #KEYS do
     out[i] = redis.call('DEL', key)
     a = a + 1
   else
-    local ttl = tonumber(ARGV[a + 1])
     local n = tonumber(ARGV[a + 2])
-    if n > 0 then redis.call('SADD', key, unpack(ARGV, a + 3, a + 2 + n)) end
-    if ttl > 0 then
-      local current = redis.call('PTTL', key)
-      if current == -1 or current < ttl then redis.call('PEXPIRE', key, ttl) end
-    end
+    set_add(key, tonumber(ARGV[a + 1]), {unpack(ARGV, a + 3, a + 2 + n)})
     out[i] = 1
     a = a + 3 + n
   end

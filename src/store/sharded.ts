@@ -12,10 +12,13 @@
  * package does not target, and the code is a few lines over the built-in Map.
  */
 
-/** FNV-1a over the key's last 8 characters: the random part of a token or accessor key. */
+/**
+ * FNV-1a over the whole key. Keys differ in different places (a token's HMAC at the end, a
+ * verification's digest before its audience), and a key is short: hashing all of it is cheap.
+ */
 const hashOf = (key: string): number => {
   let h = 0x811c9dc5;
-  for (let i = Math.max(0, key.length - 8); i < key.length; i++) {
+  for (let i = 0; i < key.length; i++) {
     h ^= key.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }

@@ -7,7 +7,8 @@ import { type DevCluster, startDevCluster } from '../devcluster/index.js';
 import { createFakeClock, type FakeClock } from '../lib/clock.js';
 import { fingerprint } from '../lib/hash.js';
 import { captureLog, mountOf, refusal, request } from './test-fixtures.js';
-import { createTokenReviewVerifier } from './token-review-verifier.js';
+import { createMemoryResultCache } from './result-cache.js';
+import { type CachedReview, createTokenReviewVerifier } from './token-review-verifier.js';
 import type { Verifier } from './verifier.js';
 
 /*
@@ -106,6 +107,32 @@ describe('createTokenReviewVerifier', () => {
     const jwt = await mintApp({ audiences: ['vault', 'other'] });
     const identity = await makeVerifier().verify(request(jwt, undefined));
     expect(identity.audiences).toEqual(['vault', 'other']);
+  });
+
+  it('keys its cache on a hash of the token’s own audiences, whatever their size', async () => {
+    const audiences = ['vault', ...Array.from({ length: 200 }, (_, i) => `aud-${i}-${'x'.repeat(40)}`)];
+    const jwt = await mintApp({ audiences });
+    const keys: string[] = [];
+    const inner = createMemoryResultCache<CachedReview>({ clock, maxEntries: 10 });
+    const verifier = createTokenReviewVerifier(
+      mountOf({ kubernetesHost: cluster.url, tokenReviewerJwtFile: reviewerFile, issuers: [cluster.issuer] }),
+      {
+        clock,
+        log: capture.log,
+        cache: {
+          ...inner,
+          get: (key) => {
+            keys.push(key);
+            return inner.get(key);
+          },
+        },
+      },
+    );
+    expect((await verifier.verify(request(jwt, undefined))).audiences).toEqual(audiences);
+    expect((await verifier.verify(request(jwt, undefined))).audiences).toEqual(audiences);
+    expect(verifier.stats()).toMatchObject({ upstreamCalls: 1, cacheHits: 1 });
+    expect(keys.length).toBeGreaterThan(0);
+    for (const key of keys) expect(key.length).toBeLessThan(120);
   });
 
   it('coalesces 100 concurrent verifies of one token into one TokenReview, then serves it from the cache', async () => {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { KubernetesMountConfig } from '../config/index.js';
 import { AuthgateError, permissionDenied, unavailable } from '../errors.js';
 import { type Identity, parseLoginClaims, type UnverifiedClaims, validateClaims } from '../identity/index.js';
@@ -191,8 +192,12 @@ export const createTokenReviewVerifier = (
       // a hit was proven for these exact bytes and never outlives the token's exp.
       const claims = audience === undefined ? checkedClaims(jwt, audience) : undefined;
       const audiences = audience !== undefined ? [audience] : (claims?.audiences ?? []);
-      // JSON, not a join: ["a,b"] and ["a","b"] must not share a key.
-      const key = `${request.tokenDigest}\n${JSON.stringify(audiences)}`;
+      // JSON, not a join: ["a,b"] and ["a","b"] must not share a key. The role's audience comes
+      // from the config; a token's own list is the client's, unbounded, so only its hash goes in.
+      const key =
+        audience !== undefined
+          ? `${request.tokenDigest}\n${JSON.stringify(audiences)}`
+          : `${request.tokenDigest}\n#${createHash('sha256').update(JSON.stringify(audiences)).digest('base64url')}`;
       const hit = await cache.get(key);
       if (hit !== undefined) {
         counters.cacheHits++;

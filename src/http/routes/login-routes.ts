@@ -59,7 +59,8 @@ const UNSUPPORTED_LOGIN_METHODS = ['GET', 'HEAD', 'DELETE', 'PATCH'] as const;
 export const registerLoginRoutes = (app: FastifyInstance, deps: LoginRouteDeps): void => {
   const deniedLines = createLogBudget({
     perSecond: DENIED_LOG_LINES_PER_SECOND,
-    nowMs: Date.now,
+    // Monotonic: a wall clock stepped back would hold the budget spent for as long.
+    nowMs: () => performance.now(),
     onSuppressed: ({ suppressed, reasons }) =>
       app.log.warn({ event: 'login.denied_suppressed', suppressed, reasons }, 'login.denied_suppressed'),
   });
