@@ -166,7 +166,7 @@ export const SCENARIOS = [
   {
     id: 'jwks-repeated-redis',
     title: 'jwks, repeated, Redis store',
-    description: `As "jwks, repeated tokens", with tokens stored in a private redis-server on this machine (\`authgate dev --redis\`): every login is one MULTI to Redis.`,
+    description: `As "jwks, repeated tokens", with tokens stored in a private redis-server on this machine (\`authgate dev --redis\`): every login writes its token with one Lua script call to Redis.`,
     compareTo: ['jwks-repeated'],
     setup: async (opts) => {
       const redis = await startRedis();
