@@ -11,9 +11,8 @@ import { ringAad } from '../src/secrets/identity/key-ring.js';
 import { eventLog, identityConfig, podSubject } from '../src/secrets/identity/test-support.js';
 import { createKeys, createRedisStore, type Store } from '../src/store/index.js';
 import { recordSecrets } from './helpers/audit.js';
-import { waitFor } from './helpers/authgate-process.js';
 import { ADMIN_TOKEN, NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
-import { startRedis, type RedisServer } from './helpers/redis-server.js';
+import { startRedis, storeAnswers, type RedisServer } from './helpers/redis-server.js';
 
 /**
  * Identity tokens on a real `redis-server` shared by two replicas: the engines side by side, then
@@ -28,17 +27,6 @@ const redisStore = (): Store => {
   stores.push(store);
   return store;
 };
-/** Resolves once the store answers (the client queues nothing while it connects). */
-const connected = (store: Store) =>
-  waitFor(
-    () =>
-      store.ping().then(
-        () => true,
-        () => false,
-      ),
-    5000,
-    'redis to answer',
-  );
 
 beforeAll(async () => {
   redis = await startRedis({ appendonly: true });
@@ -77,7 +65,7 @@ describe('two identity engines on one Redis', () => {
   beforeAll(async () => {
     a = replica();
     b = replica();
-    await Promise.all([connected(a.store), connected(b.store)]);
+    await Promise.all([storeAnswers(a.store), storeAnswers(b.store)]);
   });
   afterAll(() => {
     a?.engine.close();
@@ -121,7 +109,7 @@ describe('two identity engines on one Redis', () => {
 
   it('sign with the same ring once Redis is back with its data, regenerating nothing', async () => {
     await redis.start();
-    await connected(a.store);
+    await storeAnswers(a.store);
     expect(await kid(a)).toBe(rotatedKid);
     expect([...a.events(), ...b.events()].filter((e) => e === 'identity.key_created')).toHaveLength(1);
   });
@@ -138,7 +126,7 @@ describe('two authgate servers on one Redis, through the HTTP API', () => {
   /** A replica: its own cluster and server key, the shared Redis, and the given encryption key. */
   const replica = async (encryptionKeyFile: string): Promise<Harness> => {
     const store = redisStore();
-    await connected(store);
+    await storeAnswers(store);
     const h = await startHarness({
       clock,
       store,

@@ -6,9 +6,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStore, type Store } from '../src/store/index.js';
 import { recordSecrets } from './helpers/audit.js';
-import { waitFor } from './helpers/authgate-process.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
-import { startRedis, type RedisServer } from './helpers/redis-server.js';
+import { startRedis, storeAnswers, type RedisServer } from './helpers/redis-server.js';
 
 /*
  * KV v2 on a real redis-server shared by two replicas: what one writes the other reads,
@@ -26,15 +25,7 @@ let b: Harness;
 const replica = async (): Promise<Harness> => {
   const store = createRedisStore({ url: redis.url }, { log: quiet });
   stores.push(store);
-  await waitFor(
-    () =>
-      store.ping().then(
-        () => true,
-        () => false,
-      ),
-    5000,
-    'redis to answer',
-  );
+  await storeAnswers(store);
   const h = await startHarness({
     store,
     config: { secrets: { encryption_key_file: join(dir, 'kv.key') } },

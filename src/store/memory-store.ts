@@ -96,9 +96,15 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     return e;
   };
   const maps = [data, sets] as Array<ShardedMap<{ expiresAtMs: number }>>;
+  const dropIfExpired = (
+    map: ShardedMap<{ expiresAtMs: number }>,
+    key: string,
+    e: { expiresAtMs: number },
+  ) => {
+    if (e.expiresAtMs <= clock.nowMs()) map.delete(key);
+  };
   const sweep = () => {
-    const now = clock.nowMs();
-    for (const map of maps) for (const [k, e] of map) if (e.expiresAtMs <= now) map.delete(k);
+    for (const map of maps) for (const [k, e] of map) dropIfExpired(map, k, e);
   };
   let closed = false;
   let sweeping = false;
@@ -111,9 +117,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       for (const map of maps) {
         await visitInSlices(
           map,
-          (k, e) => {
-            if (e.expiresAtMs <= clock.nowMs()) map.delete(k);
-          },
+          (k, e) => dropIfExpired(map, k, e),
           () => closed,
         );
       }

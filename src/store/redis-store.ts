@@ -54,7 +54,7 @@ return 1`;
 
 // A whole batch in one command, the ops in order: KEYS[i] is op i's key; ARGV holds, per op,
 // 's' value ttl mode (SET; ttl 0 = none, mode '' | 'NX' | 'XX'), 'd' (DEL), or 'a' ttl n
-// member… (SET_ADD_SCRIPT's add). Answers 1/0 per op (SET applied / DEL removed / 1 for an add).
+// member… (set_add, as SET_ADD_SCRIPT). Answers 1/0 per op (SET applied / DEL removed / 1 for an add).
 // A script runs atomically, as MULTI/EXEC did, at a seventh of the commands: a login's issue
 // (five ops) was MULTI, five commands and EXEC, and ioredis spends its CPU per command.
 const BATCH_SCRIPT = `${LUA_SET_ADD}

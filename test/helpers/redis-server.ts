@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Store } from '../../src/store/index.js';
+import { waitFor } from './authgate-process.js';
 
 /** A free TCP port on 127.0.0.1 (bound and released, so another process can take it). */
 export const freePort = (): Promise<number> =>
@@ -91,3 +93,15 @@ export const startRedis = async (
     },
   };
 };
+
+/** Resolves once `store` answers a PING (a Redis client queues nothing while it connects). */
+export const storeAnswers = (store: Pick<Store, 'ping'>): Promise<boolean> =>
+  waitFor(
+    () =>
+      store.ping().then(
+        () => true,
+        () => false,
+      ),
+    5000,
+    'redis to answer',
+  );
