@@ -14,6 +14,9 @@ const { percentile } = await bench('load.mjs');
 const { buildRows, formatTable, median, rowDetails } = await bench('report.mjs');
 const { evaluateTargets, formatVerdicts } = await bench('verdicts.mjs');
 const { parseOptions } = await bench('options.mjs');
+const { QUARTER_RATE, pacedRerun } = await bench('fixtures.mjs');
+const { SCENARIOS } = await bench('scenarios.mjs');
+const { TARGETS } = await bench('targets.mjs');
 
 /** A fake scheduler and clock for the pacer. */
 const fakeTime = () => {
@@ -447,5 +450,26 @@ describe('the bench options', () => {
       'mixed-validity',
       'fleet-restart',
     ]);
+  });
+});
+
+describe('the paced follow-ups', () => {
+  it('rerun the same bodies at a share of the median maximum', async () => {
+    const followUp = pacedRerun({ durationSeconds: 6 }, ['a', 'b'], QUARTER_RATE, 'the same bodies');
+    const spec = followUp('any', [{ rps: 30_000 }, { rps: 40_000 }, { rps: 10_000 }]);
+    expect(await spec.plan()).toEqual({ bodies: ['a', 'b'], durationSeconds: 6, ratePerSecond: 7500 });
+    expect(spec.facts.tokens).toMatch(
+      /^paced evenly at 7500 req\/s, 25 % of the median maximum above \(30000 req\/s\)/,
+    );
+    // Never a rate of 0, however slow the scenario was.
+    expect(await followUp('any', [{ rps: 1 }]).plan()).toMatchObject({ ratePerSecond: 1 });
+  });
+
+  it('measure the empty route at a quarter of its rate, the row a like-for-like check reads', () => {
+    const empty = SCENARIOS.find((s: { id: string }) => s.id === 'baseline-empty');
+    const ids = empty.followUps.map((f: { id: string }) => f.id);
+    expect(ids).toEqual(['baseline-empty-quarter-rate']);
+    const check = TARGETS.find((t: { id: string }) => t.id === 'cached-login-vs-empty-same-pace');
+    expect(check).toMatchObject({ reference: ids[0], by: 'cpu', informational: true });
   });
 });

@@ -193,16 +193,43 @@ export const freshTokens = async (opts, cluster, pods, count, more = {}) => {
   return tokens;
 };
 
-/** The rate of a half-rate follow-up: {@link HALF_RATE} of the median of the measured runs. */
-const halfOf = (runs) => {
+/**
+ * The share of its maximum at which the empty route is measured again: about where a cached
+ * login runs against it (a quarter to a third of its rate on the bench machine).
+ */
+export const QUARTER_RATE = 0.25;
+
+/**
+ * The rate of a paced follow-up: `fraction` ({@link HALF_RATE} by default) of the median of the
+ * measured runs.
+ */
+const pacedOf = (runs, fraction = HALF_RATE) => {
   const max = median(runs.map((r) => r.rps));
-  return { max, rate: Math.max(1, Math.round(max * HALF_RATE)) };
+  return { max, fraction, rate: Math.max(1, Math.round(max * fraction)) };
 };
 
-/** The facts line of a half-rate follow-up. */
-const halfFacts = ({ max, rate }, what) => ({
-  tokens: `paced evenly at ${rate} req/s, ${HALF_RATE * 100} % of the median maximum above (${Math.round(max)} req/s), latency counted from each request's slot; ${what}`,
+/** The facts line of a paced follow-up. */
+const pacedFacts = ({ max, fraction, rate }, what) => ({
+  tokens: `paced evenly at ${rate} req/s, ${fraction * 100} % of the median maximum above (${Math.round(max)} req/s), latency counted from each request's slot; ${what}`,
 });
+
+/**
+ * A fixture's `followUp` that runs `bodies` again for `opts.durationSeconds`, paced at `fraction`
+ * of the measured maximum; `what` names the bodies in its facts.
+ *
+ * @param {BenchOptions} opts
+ * @param {string[]} bodies
+ * @param {number} fraction
+ * @param {string} what
+ * @returns {NonNullable<Fixture['followUp']>}
+ */
+export const pacedRerun = (opts, bodies, fraction, what) => (_id, runs) => {
+  const paced = pacedOf(runs, fraction);
+  return {
+    facts: pacedFacts(paced, `${opts.durationSeconds} s over ${what}`),
+    plan: async () => ({ bodies, durationSeconds: opts.durationSeconds, ratePerSecond: paced.rate }),
+  };
+};
 
 /**
  * A scenario that logs in with a small pool of tokens over and over: every login after the first
@@ -232,13 +259,7 @@ export const hotLogin = async (opts, path, devArgs = [], extra = { facts: {}, cl
       await loginEach(dev.gatewayUrl, path, bodies);
     },
     facts: { tokens: pool, ...extra.facts },
-    followUp: (_id, runs) => {
-      const half = halfOf(runs);
-      return {
-        facts: halfFacts(half, `${opts.durationSeconds} s over the same pool`),
-        plan: async () => ({ bodies, durationSeconds: opts.durationSeconds, ratePerSecond: half.rate }),
-      };
-    },
+    followUp: pacedRerun(opts, bodies, HALF_RATE, 'the same pool'),
     close: async () => {
       await dev.stop();
       await extra.close();
@@ -272,12 +293,12 @@ export const distinctLogin = async (opts, path, { perRun, warmup, what }) => {
       tokens: `${perRun} logins per run, each with a token never seen before, minted right before the run (a ${warmup}-login warm-up likewise)${what}`,
     },
     followUp: (_id, runs) => {
-      const half = halfOf(runs);
+      const half = pacedOf(runs);
       // Half as long as a duration run: its tokens are minted too, and a p99 needs thousands, not more.
       const seconds = opts.durationSeconds / 2;
       const amount = Math.max(opts.connections, Math.round(half.rate * seconds));
       return {
-        facts: halfFacts(half, `${amount} logins (${seconds} s), each with a token never seen before`),
+        facts: pacedFacts(half, `${amount} logins (${seconds} s), each with a token never seen before`),
         plan: () => load(amount, { ratePerSecond: half.rate }),
       };
     },

@@ -10,6 +10,7 @@ import {
   JWKS_LOGIN,
   KV_BENCH_POLICIES,
   KV_PATH,
+  QUARTER_RATE,
   TOKENREVIEW_LOGIN,
   baselineWithTokens,
   distinctLogin,
@@ -17,6 +18,7 @@ import {
   gatewayFixture,
   hotLogin,
   kvGateway,
+  pacedRerun,
 } from './fixtures.mjs';
 import { setupFleetRestart } from './fleet-restart.mjs';
 import { setupMixedValidity } from './mixed-validity.mjs';
@@ -60,15 +62,30 @@ const halfRate = (id, title) => ({
 });
 
 /**
+ * The empty route again at a quarter of its rate. With the load generator on the same cores, a
+ * request costs the server more the fewer there are per second: fewer are handled per wake-up, and
+ * each answer more often has to wake the idle load generator. A cached login runs at about this
+ * pace, so this row is the HTTP stack's cost where the login is measured.
+ */
+const EMPTY_AT_QUARTER = {
+  id: 'baseline-empty-quarter-rate',
+  title: 'baseline: empty route, 25 % rate',
+  description:
+    'As "baseline: empty route", paced evenly at a quarter of its median maximum rate, about the pace of a cached login: what the HTTP stack alone costs per request at that pace.',
+  compareTo: [],
+};
+
+/**
  * A scenario on the bare Fastify baseline: `count` login bodies cycled against `path`, after
- * `check` has shown the route does what it claims (the baseline is stopped if it does not).
+ * `check` has shown the route does what it claims (the baseline is stopped if it does not). With
+ * `pacedAt`, its follow-up is the same load paced at that share of the measured maximum.
  *
  * @param {BenchOptions} opts
  * @param {{ count: number, path: string, fact: (n: number) => string,
- *   check?: (url: string, bodies: string[], tokens: string[]) => Promise<void> }} spec
+ *   check?: (url: string, bodies: string[], tokens: string[]) => Promise<void>, pacedAt?: number }} spec
  * @returns {Promise<Fixture>}
  */
-const baselineFixture = async (opts, { count, path, fact, check }) => {
+const baselineFixture = async (opts, { count, path, fact, check, pacedAt }) => {
   const { baseline, tokens } = await baselineWithTokens(opts, count);
   const bodies = tokens.map(loginBody);
   try {
@@ -84,6 +101,7 @@ const baselineFixture = async (opts, { count, path, fact, check }) => {
     path,
     plan: (phase) => durationPlan(opts, bodies, phase),
     facts: { tokens: fact(tokens.length) },
+    ...(pacedAt === undefined ? {} : { followUp: pacedRerun(opts, bodies, pacedAt, 'the same bodies') }),
     exitReport: baseline.exitReport,
     close: baseline.stop,
   };
@@ -97,11 +115,13 @@ export const SCENARIOS = [
     description:
       'Bare Fastify `POST /empty` returning `{}`, with the same login body (`{"role","jwt"}` and a real pod token): the cost of the HTTP stack alone.',
     compareTo: [],
+    followUps: [EMPTY_AT_QUARTER],
     setup: (opts) =>
       baselineFixture(opts, {
         count: opts.hotTokens,
         path: '/empty',
         fact: (n) => `${n} login bodies, cycled`,
+        pacedAt: QUARTER_RATE,
       }),
   },
   {
