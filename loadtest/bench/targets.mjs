@@ -123,6 +123,14 @@ export const TARGETS = [
     max: 10,
   },
   {
+    id: 'empty-quarter-rate-p99',
+    text: 'the machine’s own floor: the empty route’s p99 at a quarter of its rate ≤ 10 ms (when it is not, the p99 targets above and below measure the machine more than authgate)',
+    subject: 'baseline-empty-quarter-rate',
+    metric: 'p99Ms',
+    max: 10,
+    informational: true,
+  },
+  {
     id: 'jwks-distinct-half-rate-p99',
     text: 'issue 7: p99 ≤ 10 ms at half the maximum rate, jwks with distinct tokens',
     subject: 'jwks-distinct-half-rate',
