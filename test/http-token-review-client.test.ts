@@ -95,3 +95,79 @@ describe('TokenReview client errors', () => {
     expect(err.cause).toBeUndefined();
   });
 });
+
+describe('TokenReview client connections', () => {
+  /** A TokenReview answer that says the token is valid. */
+  const reviewed = (body: string) =>
+    JSON.stringify({
+      apiVersion: 'authentication.k8s.io/v1',
+      kind: 'TokenReview',
+      spec: JSON.parse(body).spec,
+      status: {
+        authenticated: true,
+        audiences: ['vault'],
+        user: { username: 'system:serviceaccount:test:nginx' },
+      },
+    });
+
+  /**
+   * An upstream that answers the first request of every connection and drops the connection on
+   * any later one without a word: what a reused keep-alive connection meets when the server (or a
+   * load balancer between) closed it while idle, just as the client sent on it.
+   */
+  const droppingUpstream = async (dropEvery = true) => {
+    const perSocket = new WeakMap<object, number>();
+    let connections = 0;
+    const upstream = createServer((req, res) => {
+      const n = (perSocket.get(req.socket) ?? 0) + 1;
+      perSocket.set(req.socket, n);
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        if (n > 1 || !dropEvery) {
+          req.socket.destroy();
+          return;
+        }
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.end(reviewed(Buffer.concat(chunks).toString('utf8')));
+      });
+    });
+    upstream.on('connection', () => connections++);
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    return {
+      host: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+      connections: () => connections,
+      close: () => new Promise((resolve) => upstream.close(resolve)),
+    };
+  };
+
+  it('sends a review again, once, on a new connection when a reused one is dropped', async () => {
+    const upstream = await droppingUpstream();
+    const client = createTokenReviewClient({ host: upstream.host, caCert: undefined, timeoutMs: 2000 });
+    try {
+      expect((await client.review(TOKEN, ['vault'], 'reviewer')).authenticated).toBe(true);
+      // The keep-alive connection is reused, dropped, and the review goes out again on a new one.
+      expect((await client.review(TOKEN, ['vault'], 'reviewer')).authenticated).toBe(true);
+      expect(upstream.connections()).toBe(2);
+    } finally {
+      client.close();
+      await upstream.close();
+    }
+  });
+
+  it('gives up after the second try when every connection is dropped', async () => {
+    const upstream = await droppingUpstream(false);
+    const client = createTokenReviewClient({ host: upstream.host, caCert: undefined, timeoutMs: 2000 });
+    try {
+      const err = await client.review(TOKEN, ['vault'], 'reviewer').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toBeInstanceOf(TokenReviewTransportError);
+      expect(upstream.connections()).toBe(2);
+    } finally {
+      client.close();
+      await upstream.close();
+    }
+  });
+});

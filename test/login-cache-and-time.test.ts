@@ -118,6 +118,24 @@ describe('the TokenReview cache', () => {
     expect((await h.login('kubernetes', { role: 'nginx', jwt })).status).toBe(200);
   });
 
+  it('sends a TokenReview again when its connection is dropped, once', async () => {
+    const jwt = await h.podToken();
+    const reviews = () => h.cluster.stats().byPath['/apis/authentication.k8s.io/v1/tokenreviews'] ?? 0;
+    const before = reviews();
+    // A kept-alive connection closed while idle (by the API server or a load balancer) resets the
+    // next request sent on it: not the client's failure, and a TokenReview is safe to repeat.
+    h.cluster.faults.dropNext(1);
+    expect((await h.login('kubernetes', { role: 'nginx', jwt })).status).toBe(200);
+    expect(reviews() - before).toBe(2);
+    // Dropped twice in a row: the API server is not answering, 503 as for a refused connection.
+    const other = await h.podToken();
+    h.cluster.faults.dropNext(2);
+    const down = await h.login('kubernetes', { role: 'nginx', jwt: other });
+    expect(down.status).toBe(503);
+    expect(down.json.errors?.[0]).toMatch(/kubernetes API server/i);
+    expect(reviews() - before).toBe(4);
+  });
+
   it('answers 503 when the API server fails with 5xx, then recovers', async () => {
     const jwt = await h.podToken();
     h.cluster.faults.failNext(1, 500);

@@ -46,6 +46,19 @@ describe('fault injection', () => {
     expect(() => c.faults.failNext(1, 200)).toThrow(TypeError);
   });
 
+  it('drops the connection of exactly the next n requests, without an answer', async () => {
+    const c = await start();
+    c.faults.dropNext(2);
+    for (let i = 0; i < 2; i++) {
+      const error = await get(c).catch((e: unknown) => e as Error & { cause?: { code?: string } });
+      expect(error).toBeInstanceOf(Error);
+      expect((error as { cause?: { code?: string } }).cause?.code).toMatch(/ECONNRESET|UND_ERR_SOCKET/);
+    }
+    expect((await get(c)).status).toBe(200);
+    expect(c.stats().requests).toBe(3);
+    expect(() => c.faults.dropNext(-1)).toThrow(TypeError);
+  });
+
   it('refuses connections, then listens again on the same port', async () => {
     const c = await start();
     const url = c.url;

@@ -1,6 +1,6 @@
 /**
- * The simulator's HTTP listener: request accounting, injected faults (latency, failures, refused
- * connections), body reading and Status replies. Routing lives in `routes.ts`.
+ * The simulator's HTTP listener: request accounting, injected faults (latency, failures, dropped
+ * and refused connections), body reading and Status replies. Routing lives in `routes.ts`.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -16,6 +16,12 @@ export type Faults = {
   latencyMs: number;
   /** Answer the next `count` requests with a Status error of `status` (default 500). */
   failNext(count: number, status?: number): void;
+  /**
+   * Drop the connection of the next `count` requests without an answer (the client sees a reset):
+   * what a request meets on a kept-alive connection that the server, or a load balancer on the
+   * way, closed while it was idle.
+   */
+  dropNext(count: number): void;
   /** true: close the listener and every open connection (clients get ECONNREFUSED); false: listen again on the same port. */
   refuseConnections(on: boolean): Promise<void>;
   /** Shifts the simulator's notion of now (minting and reviewing), in seconds; may be negative. */
@@ -114,6 +120,7 @@ export const startSimServer = async (options: {
 }): Promise<SimServer> => {
   const stats: Stats = { tokenReviews: 0, requests: 0, byPath: {} };
   let failures = { remaining: 0, status: 500 };
+  let drops = 0;
   let refusing = false;
   let closed = false;
 
@@ -128,6 +135,11 @@ export const startSimServer = async (options: {
     stats.byPath[url.pathname] = (stats.byPath[url.pathname] ?? 0) + 1;
     try {
       if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+      if (drops > 0) {
+        drops -= 1;
+        req.socket.destroy();
+        return;
+      }
       if (failures.remaining > 0) {
         failures.remaining -= 1;
         req.resume();
@@ -173,6 +185,11 @@ export const startSimServer = async (options: {
       if (!Number.isInteger(status) || status < 400 || status > 599)
         throw new TypeError('failNext: status must be an HTTP error status (400-599)');
       failures = { remaining: count, status };
+    },
+    dropNext: (count: number) => {
+      if (!Number.isInteger(count) || count < 0)
+        throw new TypeError('dropNext: count must be a non-negative integer');
+      drops = count;
     },
     refuseConnections: async (on: boolean) => {
       if (closed) throw new TypeError('refuseConnections: the simulator is closed');

@@ -70,6 +70,12 @@ const statusMessage = (
   return `HTTP ${status} with a body that is not a Kubernetes Status (content-type ${contentTypeOf(headers)})`;
 };
 
+/** The request's connection was closed or reset under it before an answer came. */
+const connectionReset = (err: unknown): boolean => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ECONNRESET' || code === 'EPIPE';
+};
+
 /**
  * A thin wrapper of @kubernetes/client-node's `AuthenticationV1Api.createTokenReview` for one API
  * server. The bearer is chosen per call (a rotated reviewer token, or the login JWT itself), so it
@@ -128,8 +134,8 @@ export const createTokenReviewClient = (options: TokenReviewClientOptions) => {
      */
     async review(token: string, audiences: string[], bearer: string): Promise<V1TokenReviewStatus> {
       const signal = AbortSignal.timeout(options.timeoutMs);
-      try {
-        const result = await api.createTokenReview(
+      const send = () =>
+        api.createTokenReview(
           {
             body: {
               apiVersion: 'authentication.k8s.io/v1',
@@ -139,6 +145,18 @@ export const createTokenReviewClient = (options: TokenReviewClientOptions) => {
           },
           { middleware: [perCall(bearer, signal)], middlewareMergeStrategy: 'replace' },
         );
+      try {
+        let result;
+        try {
+          result = await send();
+        } catch (err) {
+          // A keep-alive connection that the API server (or a load balancer on the way) closed
+          // while it sat idle is reset when the next review goes out on it. A TokenReview changes
+          // nothing, so it is sent again, once, within the same time budget: the agent has
+          // dropped the dead connection, and the retry opens a new one.
+          if (signal.aborted || !connectionReset(err)) throw err;
+          result = await send();
+        }
         return result.status ?? {};
       } catch (err) {
         if (err instanceof ApiException) {
