@@ -80,6 +80,7 @@ export const HALF_RATE = 0.5;
  * @property {(id: string, runs: import('./load.mjs').RunResult[]) => FollowUpSpec | undefined} [followUp]
  *   the follow-up `id` (one of the scenario's `followUps`), given the scenario's measured runs
  * @property {() => string | undefined} exitReport  how the server died, if it has (procs.mjs `Child`)
+ * @property {() => string} [outputTail]  what the server printed last (procs.mjs `Child`)
  * @property {() => Promise<void>} close  stops everything setup started
  */
 
@@ -146,6 +147,7 @@ export const gatewayFixture = ({ dev, apiCounter }, path) => ({
   path,
   ...(apiCounter === undefined ? {} : { apiCounter }),
   exitReport: dev.exitReport,
+  outputTail: dev.outputTail,
   close: dev.stop,
 });
 

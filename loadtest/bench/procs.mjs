@@ -65,6 +65,8 @@ export const stopAll = async (graceMs) => {
  * @property {string} name
  * @property {() => string | undefined} exitReport  undefined while the child runs; once it has
  *   exited, its exit code or signal and the last {@link OUTPUT_TAIL_CHARS} characters it printed
+ * @property {() => string} outputTail  the last {@link OUTPUT_TAIL_CHARS} characters it printed so
+ *   far (a failed run shows it: the gateway logs why it refused or failed a request)
  * @property {() => Promise<void>} stop  SIGTERM, then SIGKILL after a grace; resolves once it has exited
  */
 
@@ -96,6 +98,7 @@ export const startChild = (spec) =>
     const handle = {
       pid: /** @type {number} */ (child.pid),
       name: spec.name,
+      outputTail: () => tail,
       exitReport: () =>
         child.exitCode === null && child.signalCode === null
           ? undefined
@@ -152,6 +155,7 @@ export const startChild = (spec) =>
  * @property {string} clusterAdminToken
  * @property {string} adminToken  the gateway's admin token (writes the secrets a scenario reads)
  * @property {() => string | undefined} exitReport  see {@link Child}
+ * @property {() => string} outputTail  see {@link Child}
  * @property {() => Promise<void>} stop
  */
 
@@ -204,6 +208,7 @@ export const startDevGateway = async ({ appDir, stateDir, nodeArgs = [], devArgs
     clusterAdminToken: state.clusterAdminToken,
     adminToken: state.adminToken,
     exitReport: child.exitReport,
+    outputTail: child.outputTail,
     stop: child.stop,
   };
 };

@@ -202,10 +202,16 @@ const runScenario = async (scenario, opts, gate, budget) => {
     return out;
   } catch (err) {
     const died = fixture.exitReport();
-    throw new Error(
-      `[${scenario.id}] ${err instanceof Error ? err.message : String(err)}${died === undefined ? '' : `\n${died}`}`,
-      { cause: err },
-    );
+    const printed = fixture.outputTail?.().trim() ?? '';
+    const report =
+      died !== undefined
+        ? `\n${died}`
+        : printed !== ''
+          ? `\n--- what the server printed last ---\n${printed}`
+          : '';
+    throw new Error(`[${scenario.id}] ${err instanceof Error ? err.message : String(err)}${report}`, {
+      cause: err,
+    });
   } finally {
     await fixture.close();
   }

@@ -103,6 +103,7 @@ const baselineFixture = async (opts, { count, path, fact, check, pacedAt }) => {
     facts: { tokens: fact(tokens.length) },
     ...(pacedAt === undefined ? {} : { followUp: pacedRerun(opts, bodies, pacedAt, 'the same bodies') }),
     exitReport: baseline.exitReport,
+    outputTail: baseline.outputTail,
     close: baseline.stop,
   };
 };
