@@ -71,7 +71,7 @@ const EMPTY_AT_QUARTER = {
   id: 'baseline-empty-quarter-rate',
   title: 'baseline: empty route, 25 % rate',
   description:
-    'As "baseline: empty route", paced evenly at a quarter of its median maximum rate, about the pace of a cached login: what the HTTP stack alone costs per request at that pace.',
+    'As "baseline: empty route", paced evenly at a quarter of its median maximum rate, about the pace of a cached login: what the HTTP stack alone costs per request at that pace, and the machine’s own p99 there.',
   compareTo: [],
 };
 

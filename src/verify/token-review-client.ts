@@ -130,7 +130,8 @@ export const createTokenReviewClient = (options: TokenReviewClientOptions) => {
      * POSTs one TokenReview of `token` for `audiences` as `bearer`. Resolves the review's status
      * (which may say "not authenticated": that is an answer, not an error). Rejects with
      * {@link TokenReviewHttpError} for a non-2xx status and {@link TokenReviewTransportError}
-     * when there is no usable answer within `timeoutMs`.
+     * when there is no usable answer within `timeoutMs`. A review whose connection is reset before
+     * any answer is sent once more, on a new connection, within the same `timeoutMs`.
      */
     async review(token: string, audiences: string[], bearer: string): Promise<V1TokenReviewStatus> {
       const signal = AbortSignal.timeout(options.timeoutMs);
