@@ -36,7 +36,7 @@ export const median = (values) => {
  * @property {number} cpuPercent  median server CPU % of one core
  * @property {number} helperCpuPer1kSeconds  median CPU seconds of the helper processes (a Redis)
  *   per 1000 requests; 0 without helpers
- * @property {number} rssMiB  server RSS after the last run
+ * @property {number} rssMiB  server RSS after the last run (of the last round)
  * @property {number[]} runsRps  every run's req/s, in order
  * @property {number} requests  requests of all measured runs
  * @property {number} loadgenCpuPercent  median CPU % of autocannon (this process)
@@ -273,10 +273,12 @@ export const renderSection = (run) => {
   md.push(`| Node.js | ${m.node}; autocannon ${run.autocannon} |`, '');
   md.push(
     `Parameters: ${opts.connections} connections; ${opts.runs} measured runs per scenario (median reported), ` +
-      `each ${opts.durationSeconds} s after a ${opts.warmupSeconds} s warm-up, except the scenarios with tokens never seen before, ` +
+      `taken in rounds: each round starts every scenario in a fresh process and measures it once, so that a scenario's runs are spread over the whole bench ` +
+      `and a machine whose speed drifts meanwhile slows every scenario alike. ` +
+      `Each run lasts ${opts.durationSeconds} s after a ${opts.warmupSeconds} s warm-up, except the scenarios with tokens never seen before, ` +
       `which send a fixed amount of logins per run (jwks ${opts.distinctTokens}, tokenreview ${opts.coldTokens}, mixed validity ${opts.mixedTokens}, ` +
       `each after a warm-up of the same kind), and the fleet restart (one run of ${opts.fleetPods} logins over ${opts.fleetWindowSeconds} s on ${opts.fleetConnections} connections). ` +
-      `A "50 % rate" row is one run paced evenly at half its scenario's median req/s, right after it in the same process: ${opts.durationSeconds} s, or ${opts.durationSeconds / 2} s of tokens never seen before. ` +
+      `A "50 % rate" row is one run paced evenly at half its scenario's median req/s, right after the scenario's last round in the same process: ${opts.durationSeconds} s, or ${opts.durationSeconds / 2} s of tokens never seen before. ` +
       `Tokens are pod-bound RS256 (2048-bit) service-account tokens. ` +
       `A run during which the rest of the machine used more than ${run.gate.maxForeignCpuPercent} % of a core ` +
       `(other processes, hypervisor steal) is repeated, up to ${run.gate.maxRetries} times per scenario; ` +
@@ -298,7 +300,7 @@ export const renderSection = (run) => {
     '`÷ empty`, `÷ verify`: median req/s divided by the baseline’s. `CPU s/1k`: CPU seconds (user + system, ' +
       'all threads, from `/proc/<pid>/stat`) of the server process per 1 000 requests — authgate for the ' +
       'logins, the Fastify baseline for its rows. `CPU %`: of one core during the run. `RSS MiB`: the ' +
-      'server’s resident set after its last run (each scenario has a fresh process). `API/1k`: calls the ' +
+      'server’s resident set after its run of the last round (a fresh process every round). `API/1k`: calls the ' +
       'gateway made to the (simulated) Kubernetes API server per 1 000 requests during the runs — TokenReviews, ' +
       'JWKS and discovery fetches — read before and after each run from the simulator’s counters or, where it ' +
       'has none, the gateway’s `/metrics`' +

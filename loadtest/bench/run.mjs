@@ -84,9 +84,6 @@ const commandLine = (argv) => {
 
 /** @typedef {import('./report.mjs').MeasuredRun} AcceptedRun */
 
-/** Runs of a follow-up (a half-rate run, the refusals alone): one, retried when disturbed. */
-const FOLLOW_UP_RUNS = 1;
-
 /** One run's line of progress. */
 const runLine = (label, attempt, r, withHelpers) =>
   `  ${label}${attempt > 1 ? ` (attempt ${attempt})` : ''}: ` +
@@ -99,20 +96,25 @@ const runLine = (label, attempt, r, withHelpers) =>
   `autocannon ${r.loadgenCpuSeconds.toFixed(2)}; rest of the machine ${Math.round(r.foreignCpuPercent)} %`;
 
 /**
- * Warm-up, measured runs and follow-ups of one scenario; the fixture is always closed. A run
- * during which the rest of the machine used more than `maxForeignCpuPercent` is repeated,
- * `maxRetries` times at most in the scenario (follow-ups included); when every attempt at a run
- * was disturbed, the least disturbed one is kept and flagged.
+ * One round of a scenario: a fresh fixture, its warm-up and one measured run; in the scenario's
+ * last round, its follow-ups too, given every run of the scenario so far. The fixture is always
+ * closed. A run during which the rest of the machine used more than `maxForeignCpuPercent` is
+ * repeated, `maxRetries` times at most in the whole scenario (follow-ups included); when every
+ * attempt at a run was disturbed, the least disturbed one is kept and flagged.
  *
  * @param {import('./scenarios.mjs').Scenario} scenario
  * @param {import('./scenarios.mjs').BenchOptions} opts
  * @param {{ maxForeignCpuPercent: number, maxRetries: number, maxWaitSeconds: number }} gate
  * @param {{ quietWaitMs: number }} budget  what is left for the whole bench
+ * @param {{ round: number, rounds: number, prior: AcceptedRun[], retries: { used: number } }} place
+ *   which round of how many, the scenario's runs of the earlier rounds, and the retries it used
  * @returns {Promise<Array<{ id: string, server: string, runs: AcceptedRun[], facts: Record<string, string> }>>}
- *   the scenario's result, then each follow-up's
+ *   the scenario's result (this round's run), then each follow-up's
  */
-const runScenario = async (scenario, opts, gate, budget) => {
-  log(`\n[${scenario.id}] ${scenario.title}`);
+const runScenario = async (scenario, opts, gate, budget, place) => {
+  log(
+    `\n[${scenario.id}] ${scenario.title}${place.rounds > 1 ? ` (round ${place.round + 1} of ${place.rounds})` : ''}`,
+  );
   const fixture = await scenario.setup(opts);
   const withHelpers = (fixture.helperPids?.length ?? 0) > 0;
   try {
@@ -149,53 +151,47 @@ const runScenario = async (scenario, opts, gate, budget) => {
             };
       return { ...r, ...api, attempts: 1, disturbed: false };
     };
-    let retries = 0;
     /**
-     * `count` measured runs, each repeated while disturbed (within the retries left).
+     * One measured run, repeated while disturbed (within the retries left).
      *
-     * @param {string} label
-     * @param {number} count
+     * @param {string} label  e.g. `run 2/3`
      * @param {() => ReturnType<Parameters<typeof once>[0]>} makePlan
+     * @returns {Promise<AcceptedRun[]>} the run kept
      */
-    const measuredRuns = async (label, count, makePlan) => {
-      /** @type {AcceptedRun[]} */
-      const runs = [];
-      for (let run = 0; run < count; run++) {
-        /** @type {AcceptedRun | undefined} */
-        let kept;
-        for (let attempt = 1; ; attempt++) {
-          const r = await once(makePlan);
-          if (r === undefined) break;
-          const disturbed = r.foreignCpuPercent > gate.maxForeignCpuPercent;
-          log(
-            `${runLine(`${label} ${run + 1}/${count}`, attempt, r, withHelpers)}${disturbed ? ' — disturbed' : ''}`,
-          );
-          if (kept === undefined || r.foreignCpuPercent < kept.foreignCpuPercent) {
-            kept = { ...r, attempts: attempt, disturbed };
-          } else {
-            kept.attempts = attempt;
-          }
-          if (!disturbed || retries === gate.maxRetries) break;
-          retries++;
+    const measuredRun = async (label, makePlan) => {
+      /** @type {AcceptedRun | undefined} */
+      let kept;
+      for (let attempt = 1; ; attempt++) {
+        const r = await once(makePlan);
+        if (r === undefined) break;
+        const disturbed = r.foreignCpuPercent > gate.maxForeignCpuPercent;
+        log(`${runLine(label, attempt, r, withHelpers)}${disturbed ? ' — disturbed' : ''}`);
+        if (kept === undefined || r.foreignCpuPercent < kept.foreignCpuPercent) {
+          kept = { ...r, attempts: attempt, disturbed };
+        } else {
+          kept.attempts = attempt;
         }
-        if (kept === undefined) throw new Error(`${label}: no load for run ${run + 1}`);
-        runs.push(kept);
+        if (!disturbed || place.retries.used === gate.maxRetries) break;
+        place.retries.used++;
       }
-      return runs;
+      if (kept === undefined) throw new Error(`${label}: no load`);
+      return [kept];
     };
 
     const warm = await once(() => fixture.plan('warmup'));
     log(`  warm-up: ${Math.round(warm?.rps ?? 0)} req/s`);
-    const runs = await measuredRuns('run', scenario.runs ?? opts.runs, () => fixture.plan('run'));
+    const runs = await measuredRun(`run ${place.round + 1}/${place.rounds}`, () => fixture.plan('run'));
     const out = [{ id: scenario.id, server: fixture.server, runs, facts: fixture.facts }];
+    if (place.round < place.rounds - 1) return out;
+    const all = [...place.prior, ...runs];
     for (const followUp of scenario.followUps ?? []) {
-      const spec = fixture.followUp?.(followUp.id, runs);
+      const spec = fixture.followUp?.(followUp.id, all);
       if (spec === undefined) continue;
       log(`  [${followUp.id}] ${followUp.title}`);
       out.push({
         id: followUp.id,
         server: fixture.server,
-        runs: await measuredRuns('run', FOLLOW_UP_RUNS, spec.plan),
+        runs: await measuredRun('run 1/1', spec.plan),
         facts: spec.facts,
       });
     }
@@ -233,10 +229,28 @@ const main = async (argv) => {
   const budget = { quietWaitMs: options.gate.maxWaitSeconds * 1000 };
   try {
     snapshotBuild(opts.appDir);
-    for (const scenario of options.scenarios) {
-      for (const r of await runScenario(scenario, opts, options.gate, budget)) {
-        results.set(r.id, r);
-        facts.set(r.id, r.facts);
+    // In rounds: each round starts every scenario afresh and measures it once, so a scenario's
+    // runs are spread over the whole bench. A VM whose speed drifts by tens of percent within
+    // minutes then slows every scenario alike, instead of whichever ran during the slow spell
+    // (one run had "metrics off" slower than metrics on, and a cache hit of one mode 20 % slower
+    // than the other's, both from the order of the scenarios).
+    const countOf = (scenario) => scenario.runs ?? opts.runs;
+    const rounds = Math.max(...options.scenarios.map(countOf));
+    const retries = new Map(options.scenarios.map((s) => [s.id, { used: 0 }]));
+    for (let round = 0; round < rounds; round++) {
+      for (const scenario of options.scenarios) {
+        if (round >= countOf(scenario)) continue;
+        const place = {
+          round,
+          rounds: countOf(scenario),
+          prior: results.get(scenario.id)?.runs ?? [],
+          retries: /** @type {{ used: number }} */ (retries.get(scenario.id)),
+        };
+        for (const r of await runScenario(scenario, opts, options.gate, budget, place)) {
+          const earlier = results.get(r.id);
+          results.set(r.id, earlier === undefined ? r : { ...r, runs: [...earlier.runs, ...r.runs] });
+          facts.set(r.id, r.facts);
+        }
       }
     }
   } finally {
