@@ -230,10 +230,9 @@ const main = async (argv) => {
   try {
     snapshotBuild(opts.appDir);
     // In rounds: each round starts every scenario afresh and measures it once, so a scenario's
-    // runs are spread over the whole bench. A VM whose speed drifts by tens of percent within
-    // minutes then slows every scenario alike, instead of whichever ran during the slow spell
-    // (one run had "metrics off" slower than metrics on, and a cache hit of one mode 20 % slower
-    // than the other's, both from the order of the scenarios).
+    // runs are spread over the whole bench. A VM whose speed drifts by tens of percent within the
+    // hour (the empty route: 0.016 CPU s/1k at 02:08, 0.030 at 03:17, same build) then slows
+    // every scenario alike, instead of whichever ran during the slow spell.
     const countOf = (scenario) => scenario.runs ?? opts.runs;
     const rounds = Math.max(...options.scenarios.map(countOf));
     const retries = new Map(options.scenarios.map((s) => [s.id, { used: 0 }]));
