@@ -23,6 +23,20 @@ const parseBound = (id: string, isEnd: boolean): Bound => {
 const compare = (a: { ms: number; seq: number }, b: { ms: number; seq: number }): number =>
   a.ms === b.ms ? a.seq - b.seq : a.ms - b.ms;
 
+/**
+ * The same string, flat: one object on the heap instead of a tree of them. `JSON.stringify`
+ * builds its result in parts (32, 64, 128 … characters) joined into a tree of cons strings, so a
+ * 900-character token record is about nine objects, and the store keeps one per live token:
+ * every full collection marks them all. Converting a string to a number makes V8 flatten it in
+ * place first (the trick of the `flatstr` package, which pino used); the result is thrown away,
+ * the string's value is untouched. Measured with 250 000 tokens (loadtest/memory/store-heap.mjs):
+ * 18 heap objects a token before, 10 after.
+ */
+const flatten = (value: string): string => {
+  void Number(value);
+  return value;
+};
+
 export type MemoryStoreOptions = {
   clock: Clock;
   /** How often expired entries are swept, in ms. Default 30 000. 0 disables the timer (tests). */
@@ -133,7 +147,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     const exists = live(data, key) !== undefined;
     if (options.mode === 'if-absent' && exists) return false;
     if (options.mode === 'if-present' && !exists) return false;
-    data.set(key, { value, expiresAtMs: expiry(options.ttlMs) });
+    data.set(key, { value: flatten(value), expiresAtMs: expiry(options.ttlMs) });
     return true;
   };
   const del = (key: string): boolean =>

@@ -1,0 +1,127 @@
+// What the memory store's live tokens cost the garbage collector. Issues N login tokens through
+// the token service over the memory store (in this process, no HTTP), then prints the heap bytes
+// and heap objects a token keeps, the time a token takes to issue, and how long a full
+// collection of that heap takes. Every object on the heap is one more for the collector to mark,
+// so the object count, not the bytes, is what sets the marking time. Usage (after npm run build):
+//   node --expose-gc loadtest/memory/store-heap.mjs [N=250000]
+import { writeHeapSnapshot } from 'node:v8';
+import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import process from 'node:process';
+import { Buffer } from 'node:buffer';
+import { performance } from 'node:perf_hooks';
+import { systemClock } from '../../dist/lib/clock.js';
+import { createKeys, createMemoryStore } from '../../dist/store/index.js';
+import { createTokenService } from '../../dist/tokens/index.js';
+
+if (typeof globalThis.gc !== 'function') {
+  console.error('run with node --expose-gc');
+  process.exit(2);
+}
+const gc = /** @type {() => void} */ (globalThis.gc);
+const N = Number(process.argv[2] ?? 250_000);
+const SNAPSHOT_TOKENS = 20_000;
+
+/** A login's issue input as the kubernetes mount makes it (role, SA and pod indexes). */
+const input = (i) => ({
+  policies: ['default', 'nginx'],
+  metadata: {
+    role: 'nginx',
+    service_account_name: 'nginx',
+    service_account_namespace: 'test',
+    service_account_secret_name: '',
+    service_account_uid: 'aa9aa8ff-98d0-4b2a-9c0e-1f2b3c4d5e6f',
+    pod_name: `nginx-${i % 100}`,
+    pod_uid: `3c0e5b8e-4a1f-4d6b-9a57-${String(i % 100).padStart(12, '0')}`,
+  },
+  displayName: 'kubernetes-test-nginx',
+  path: 'auth/kubernetes/login',
+  entityId: '0d7a1c52-7a9e-4f4c-a1f0-6c3b1e2d9f10',
+  role: 'nginx',
+  mountPath: 'kubernetes',
+  ttlSeconds: 3600,
+  maxTtlSeconds: 0,
+  explicitMaxTtlSeconds: 0,
+  periodSeconds: 0,
+  numUses: 0,
+  boundCidrs: [],
+  mount: { defaultLeaseTtlSeconds: 2_764_800, maxLeaseTtlSeconds: 2_764_800 },
+  indexes: [
+    { kind: 'role', value: 'kubernetes/nginx' },
+    { kind: 'sa', value: 'test/nginx' },
+    { kind: 'pod', value: `3c0e5b8e-4a1f-4d6b-9a57-${String(i % 100).padStart(12, '0')}` },
+  ],
+});
+
+/** Stores kept alive to the end (a store nothing refers to would be collected with its tokens). */
+const kept = [];
+const newService = () => {
+  const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
+  kept.push(store);
+  return createTokenService({
+    store,
+    keys: createKeys(),
+    clock: systemClock,
+    serverKey: Buffer.alloc(32, 7),
+  });
+};
+
+/** Heap objects by snapshot type (a heap snapshot collects garbage first). */
+const countObjects = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'authgate-heap-'));
+  try {
+    const snapshot = JSON.parse(readFileSync(writeHeapSnapshot(join(dir, 'h.heapsnapshot')), 'utf8'));
+    const fields = snapshot.snapshot.meta.node_fields;
+    const types = snapshot.snapshot.meta.node_types[0];
+    const typeAt = fields.indexOf('type');
+    const counts = new Map();
+    for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
+      const type = types[snapshot.nodes[i + typeAt]];
+      counts.set(type, (counts.get(type) ?? 0) + 1);
+    }
+    return counts;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+};
+
+// Objects a token keeps, by type: a smaller store, counted from a heap snapshot before and after.
+const before = countObjects();
+const small = newService();
+for (let i = 0; i < SNAPSHOT_TOKENS; i++) await small.issue(input(i));
+const after = countObjects();
+const perToken = [...after]
+  .map(([type, n]) => [type, (n - (before.get(type) ?? 0)) / SNAPSHOT_TOKENS])
+  .filter(([, n]) => n >= 0.05)
+  .sort((a, b) => b[1] - a[1]);
+
+// Bytes, issue time and full collections: the large store.
+gc();
+const heapBefore = process.memoryUsage().heapUsed;
+const service = newService();
+const started = performance.now();
+for (let i = 0; i < N; i++) await service.issue(input(i));
+const issueMs = performance.now() - started;
+gc();
+const heapAfter = process.memoryUsage().heapUsed;
+const pauses = [];
+for (let k = 0; k < 5; k++) {
+  const t = performance.now();
+  gc();
+  pauses.push(performance.now() - t);
+}
+pauses.sort((a, b) => a - b);
+
+console.log(`tokens issued: ${N} (objects counted on ${SNAPSHOT_TOKENS})`);
+console.log(`issue: ${((issueMs * 1000) / N).toFixed(1)} µs a token`);
+console.log(
+  `heap: ${Math.round((heapAfter - heapBefore) / N)} bytes a token, ${((heapAfter - heapBefore) / 2 ** 20).toFixed(0)} MiB in all`,
+);
+console.log(
+  `objects: ${perToken.reduce((s, [, n]) => s + n, 0).toFixed(1)} a token (${perToken
+    .map(([type, n]) => `${type} ${n.toFixed(1)}`)
+    .join(', ')})`,
+);
+console.log(`full collection (gc(), median of 5): ${pauses[2].toFixed(0)} ms`);
+console.log(`stores: ${kept.map((store) => store.size()).join(' + ')} entries`);
