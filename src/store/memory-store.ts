@@ -144,9 +144,12 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
   const expiry = (ttlMs: number | undefined) => (ttlMs === undefined ? Infinity : clock.nowMs() + ttlMs);
 
   const set = (key: string, value: string, options: SetOptions = {}): boolean => {
-    const exists = live(data, key) !== undefined;
-    if (options.mode === 'if-absent' && exists) return false;
-    if (options.mode === 'if-present' && !exists) return false;
+    // A plain set (every token a login issues) overwrites whatever is there: no lookup first.
+    if (options.mode !== undefined) {
+      const exists = live(data, key) !== undefined;
+      if (options.mode === 'if-absent' && exists) return false;
+      if (options.mode === 'if-present' && !exists) return false;
+    }
     data.set(key, { value: flatten(value), expiresAtMs: expiry(options.ttlMs) });
     return true;
   };
@@ -155,11 +158,16 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     (live(sets, key) !== undefined && sets.delete(key)) ||
     streams.delete(key);
   const setAdd = (key: string, members: readonly string[], ttlMs?: number): void => {
-    const e = live(sets, key) ?? { members: new GrowingSet(), expiresAtMs: Infinity };
-    if (!sets.has(key)) e.expiresAtMs = expiry(ttlMs);
-    else if (ttlMs !== undefined) e.expiresAtMs = Math.max(e.expiresAtMs, expiry(ttlMs));
+    // One lookup: a live set is changed in place (every login adds to its role's and service
+    // account's sets), only a new one is inserted.
+    let e = live(sets, key);
+    if (e === undefined) {
+      e = { members: new GrowingSet(), expiresAtMs: expiry(ttlMs) };
+      sets.set(key, e);
+    } else if (ttlMs !== undefined) {
+      e.expiresAtMs = Math.max(e.expiresAtMs, expiry(ttlMs));
+    }
     for (const m of members) e.members.add(m);
-    sets.set(key, e);
   };
 
   return traced('memory', {
