@@ -1,4 +1,7 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -16,6 +19,7 @@ const { evaluateTargets, formatVerdicts } = await bench('verdicts.mjs');
 const { parseOptions } = await bench('options.mjs');
 const { QUARTER_RATE, pacedRerun } = await bench('fixtures.mjs');
 const { SCENARIOS } = await bench('scenarios.mjs');
+const { startChild } = await bench('procs.mjs');
 const { TARGETS } = await bench('targets.mjs');
 
 /** A fake scheduler and clock for the pacer. */
@@ -437,6 +441,44 @@ describe('the bench options', () => {
       /--fleet-connections/,
     );
     expect(parseOptions(['--bad-share', '0']).bench.badShare).toBe(0);
+  });
+
+  it('passes more node flags to authgate and names the file its output goes to', () => {
+    const { bench: opts } = parseOptions([
+      '--cpu-prof-dir',
+      'prof',
+      '--node-args=--trace-gc-nvp  --perf-basic-prof',
+      '--server-log',
+      'gateway.log',
+    ]);
+    expect(opts.authgateNodeArgs).toEqual([
+      '--cpu-prof',
+      `--cpu-prof-dir=${resolve('prof')}`,
+      '--trace-gc-nvp',
+      '--perf-basic-prof',
+    ]);
+    expect(opts.serverLog).toBe(resolve('gateway.log'));
+    expect(parseOptions([]).bench.authgateNodeArgs).toEqual([]);
+    expect(parseOptions([]).bench.serverLog).toBeUndefined();
+  });
+
+  it('appends what a child prints to its log file, stdout and stderr', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'bench-log-'));
+    try {
+      const logFile = join(dir, 'child.log');
+      const child = await startChild({
+        name: 'printer',
+        args: ['-e', "console.error('to stderr'); console.log('ready'); setInterval(() => {}, 1000)"],
+        ready: /ready/,
+        logFile,
+      });
+      await child.stop();
+      const log = readFileSync(logFile, 'utf8');
+      expect(log).toContain('ready');
+      expect(log).toContain('to stderr');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('knows the new scenarios by id', () => {

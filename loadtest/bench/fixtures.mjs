@@ -38,6 +38,7 @@ export const HALF_RATE = 0.5;
  * @property {number} hotTokens  tokens a repeated-token (cache-hit) scenario cycles through
  * @property {number} pods  pods the tokens are bound to (round-robin)
  * @property {string[]} authgateNodeArgs  extra node flags for authgate children (e.g. --cpu-prof)
+ * @property {string | undefined} serverLog  file that authgate's output is appended to
  * @property {string} stateDir  a private temporary directory
  * @property {string} appDir  the build authgate runs from (procs.mjs `snapshotBuild`)
  * @property {(message: string) => void} log  progress, to stderr
@@ -112,6 +113,7 @@ export const gatewayWithTokens = async (opts, count, devArgs = []) => {
     stateDir: opts.stateDir,
     nodeArgs: opts.authgateNodeArgs,
     devArgs,
+    logFile: opts.serverLog,
   });
   try {
     const cluster = createClusterClient(dev);

@@ -32,6 +32,10 @@ export const USAGE = `Usage: npm run bench [-- options]   (or: node loadtest/ben
   --docs / --no-docs          write docs/benchmarks.md (default: yes, unless --quick or --scenarios)
   --json FILE                 also write every run's raw numbers to FILE
   --cpu-prof-dir DIR          run authgate with node --cpu-prof, profiles into DIR (written at exit)
+  --node-args="FLAGS"         more node flags for authgate, space-separated (BENCH_NODE_ARGS), e.g.
+                              --node-args=--trace-gc-nvp (not allowed in NODE_OPTIONS)
+  --server-log FILE           append everything authgate prints to FILE (BENCH_SERVER_LOG): its
+                              warnings, and what --node-args=--trace-gc writes
   -h, --help
 `;
 
@@ -131,6 +135,8 @@ export const parseOptions = (argv) => {
       'no-docs': { type: 'boolean' },
       json: { type: 'string' },
       'cpu-prof-dir': { type: 'string' },
+      'node-args': { type: 'string' },
+      'server-log': { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -187,10 +193,15 @@ export const parseOptions = (argv) => {
     verifyPoolTokens: base.verifyPoolTokens,
     hotTokens: positiveInt('hot-tokens', values['hot-tokens'], 'BENCH_HOT_TOKENS', base.hotTokens),
     pods: base.pods,
-    authgateNodeArgs:
-      values['cpu-prof-dir'] === undefined
+    authgateNodeArgs: [
+      ...(values['cpu-prof-dir'] === undefined
         ? []
-        : ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof-dir'])}`],
+        : ['--cpu-prof', `--cpu-prof-dir=${resolve(values['cpu-prof-dir'])}`]),
+      ...(values['node-args'] ?? process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== ''),
+    ],
+    serverLog: ((file) => (file === undefined || file === '' ? undefined : resolve(file)))(
+      values['server-log'] ?? process.env['BENCH_SERVER_LOG'],
+    ),
   };
   const perRun = [
     bench.distinctTokens,

@@ -4,7 +4,15 @@
  */
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
+import {
+  appendFileSync,
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  symlinkSync,
+} from 'node:fs';
 import { join } from 'node:path';
 // Timers are imported, not global: loadtest/'s lint config declares only process and console.
 import { clearTimeout, setTimeout } from 'node:timers';
@@ -76,7 +84,7 @@ export const stopAll = async (graceMs) => {
  * any, is returned as `address`). Rejects, with the child's output, when the child exits first or
  * does not print the line within {@link START_TIMEOUT_MS}.
  *
- * @param {{ name: string, command?: string, args: string[], cwd?: string, env?: Record<string, string>, ready: RegExp }} spec
+ * @param {{ name: string, command?: string, args: string[], cwd?: string, env?: Record<string, string>, ready: RegExp, logFile?: string }} spec
  * @returns {Promise<Child & { address: string }>}
  */
 export const startChild = (spec) =>
@@ -93,6 +101,7 @@ export const startChild = (spec) =>
     const exited = new Promise((done) => child.once('exit', done));
     void exited.then(() => live.delete(child));
     const keep = (chunk) => {
+      if (spec.logFile !== undefined) appendFileSync(spec.logFile, chunk);
       tail = (tail + chunk).slice(-OUTPUT_TAIL_CHARS);
     };
     const handle = {
@@ -183,10 +192,10 @@ export const snapshotBuild = (dir) => {
  * `AUTHGATE_LOG_LEVEL=warn` and reads its state file. `nodeArgs` go before the script (e.g.
  * `--cpu-prof`), `devArgs` after `dev` (e.g. `--redis URL`).
  *
- * @param {{ appDir: string, stateDir: string, nodeArgs?: string[], devArgs?: string[] }} opts
+ * @param {{ appDir: string, stateDir: string, nodeArgs?: string[], devArgs?: string[], logFile?: string }} opts
  * @returns {Promise<DevGateway>}
  */
-export const startDevGateway = async ({ appDir, stateDir, nodeArgs = [], devArgs = [] }) => {
+export const startDevGateway = async ({ appDir, stateDir, nodeArgs = [], devArgs = [], logFile }) => {
   const statePath = join(stateDir, `authgate-dev-${Date.now()}-${Math.random().toString(36).slice(2)}.json`);
   const child = await startChild({
     name: 'authgate dev',
@@ -194,6 +203,7 @@ export const startDevGateway = async ({ appDir, stateDir, nodeArgs = [], devArgs
     args: [...nodeArgs, 'bin/authgate.js', 'dev', '--port', '0', '--cluster-port', '0', ...devArgs],
     env: { AUTHGATE_DEV_STATE: statePath, AUTHGATE_LOG_LEVEL: 'warn' },
     ready: /Gateway:\s+(\S+)/,
+    ...(logFile === undefined ? {} : { logFile }),
   });
   // dev writes the state file before it prints the banner.
   const state = JSON.parse(readFileSync(statePath, 'utf8'));
