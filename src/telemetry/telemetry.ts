@@ -11,6 +11,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { setTracingEnabled } from '../lib/tracing.js';
@@ -77,10 +78,17 @@ export const createTelemetry = (options: TelemetryOptions) => {
   let meter: Meter = otelMetrics.getMeterProvider().getMeter('authgate');
   let prometheus: PrometheusExporter | undefined;
   let meterProvider: MeterProvider | undefined;
+  let runtime: RuntimeNodeInstrumentation | undefined;
   if (options.prometheus !== false) {
     prometheus = new PrometheusExporter({ preventServerStart: true });
     meterProvider = new MeterProvider({ resource, readers: [prometheus] });
     meter = meterProvider.getMeter('authgate', options.version);
+    // The process's own health, as OpenTelemetry names it: event-loop delay (min … max since the
+    // last scrape; a request waits as long as the loop is held), event-loop utilization,
+    // garbage-collection pauses by kind, V8 heap spaces. Cheap: a 10 ms timer, one callback a
+    // collection, the rest read at scrape time.
+    runtime = new RuntimeNodeInstrumentation({ monitoringPrecision: 10 });
+    runtime.setMeterProvider(meterProvider);
   }
   // No otel_scope_* labels and no target_info: plain, low-cardinality series.
   const serializer = new PrometheusSerializer('', false, undefined, true, true);
@@ -125,6 +133,7 @@ export const createTelemetry = (options: TelemetryOptions) => {
         setTracingEnabled(false);
         await tracerProvider?.forceFlush();
         await tracerProvider?.shutdown();
+        runtime?.disable();
         await meterProvider?.shutdown();
       } catch (err) {
         onError(err);
