@@ -20,6 +20,7 @@ const { parseOptions } = await bench('options.mjs');
 const { QUARTER_RATE, pacedRerun } = await bench('fixtures.mjs');
 const { SCENARIOS } = await bench('scenarios.mjs');
 const { startChild } = await bench('procs.mjs');
+const { gaugeValue, loopDelayMeter } = await bench('loop-delay.mjs');
 const { TARGETS } = await bench('targets.mjs');
 
 /** A fake scheduler and clock for the pacer. */
@@ -197,6 +198,34 @@ describe('the API server call counters', () => {
     expect(after.tokenReviews - before.tokenReviews).toBe(5);
   });
 
+  it("reads the gateway's longest loop stall since the last read, less the sampling interval", async () => {
+    const maxima = ['0.0123', '0.2105'];
+    const dev = await serve({
+      '/metrics': (hits) => [
+        200,
+        'nodejs_eventloop_utilization 0.5\n' +
+          (hits['/metrics'] === 1
+            ? ''
+            : `nodejs_eventloop_delay_max ${maxima[(hits['/metrics'] ?? 1) % 2]}\n`) +
+          'nodejs_eventloop_delay_max_other 9\n',
+      ],
+    });
+    const meter = await loopDelayMeter(dev.gatewayUrl);
+    // The probe was the first scrape (too soon for the gauge); then 12.3 ms, then 210.5 ms.
+    expect(await meter.read()).toBeCloseTo(2.3, 6);
+    expect(await meter.read()).toBeCloseTo(200.5, 6);
+    expect(gaugeValue('x 1\nnodejs_eventloop_delay_max 0.5\n', 'nodejs_eventloop_delay_max')).toBe(0.5);
+    // Too few samples since the last scrape: the exporter leaves the gauge out.
+    expect(gaugeValue('# TYPE nodejs_eventloop_delay_max gauge\n', 'nodejs_eventloop_delay_max')).toBe(
+      undefined,
+    );
+  });
+
+  it('has no loop-stall reader for a gateway without the gauge', async () => {
+    const dev = await serve({ '/metrics': () => [200, 'authgate_logins_total 1\n'] });
+    expect(await loopDelayMeter(dev.gatewayUrl)).toBeUndefined();
+  });
+
   it('falls back to the gateway metrics, then to nothing', async () => {
     const withMetrics = await serve({
       '/metrics': () => [
@@ -367,6 +396,21 @@ describe('the report', () => {
     expect(rowDetails(row)).toMatch(
       /paced at 1000 req\/s, last answer at 1\.00 s, a request sent up to 12 ms/,
     );
+    expect(rowDetails(row)).not.toContain('event loop');
+    const [stalled] = buildRows(
+      [{ id: 'paced', title: 'paced', compareTo: [] }],
+      new Map([
+        [
+          'paced',
+          {
+            server: 'authgate',
+            runs: [run(900, { maxLoopStallMs: 3.2 }), run(1000, { maxLoopStallMs: 104.4 })],
+          },
+        ],
+      ]),
+    );
+    expect(stalled.maxLoopStallMs).toBe(104.4);
+    expect(rowDetails(stalled)).toBe("gateway's event loop held up to 104 ms at once");
   });
 });
 

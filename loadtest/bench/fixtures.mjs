@@ -4,6 +4,7 @@
  */
 import { join } from 'node:path';
 import { apiCallCounter } from './api-calls.mjs';
+import { loopDelayMeter } from './loop-delay.mjs';
 import { createClusterClient, loginBody, loginEach, writeSecret } from './cluster.mjs';
 import { writeBenchPolicies } from './policies.mjs';
 import { startBaseline, startDevGateway } from './procs.mjs';
@@ -129,7 +130,8 @@ export const gatewayWithTokens = async (opts, count, devArgs = []) => {
         ? '  API server calls: no counters (no simulator stats endpoint, no /metrics)'
         : `  API server calls: from the ${apiCounter.source}`,
     );
-    return { dev, cluster, pods, tokens, apiCounter };
+    const loopDelay = await loopDelayMeter(dev.gatewayUrl);
+    return { dev, cluster, pods, tokens, apiCounter, loopDelay };
   } catch (err) {
     await dev.stop();
     throw err;
@@ -142,12 +144,13 @@ export const gatewayWithTokens = async (opts, count, devArgs = []) => {
  * @param {Awaited<ReturnType<typeof gatewayWithTokens>>} gateway
  * @param {string} path
  */
-export const gatewayFixture = ({ dev, apiCounter }, path) => ({
+export const gatewayFixture = ({ dev, apiCounter, loopDelay }, path) => ({
   server: /** @type {const} */ ('authgate'),
   serverPid: dev.pid,
   url: dev.gatewayUrl,
   path,
   ...(apiCounter === undefined ? {} : { apiCounter }),
+  ...(loopDelay === undefined ? {} : { loopDelay }),
   exitReport: dev.exitReport,
   outputTail: dev.outputTail,
   close: dev.stop,

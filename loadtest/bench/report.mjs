@@ -55,12 +55,14 @@ export const median = (values) => {
  * @property {number} okP99Ms  median p99 of the 2xx answers
  * @property {number | undefined} targetRps  paced rows: the rate they were paced at
  * @property {number} maxLateMs  paced rows: the latest any request went out after its slot, ms
+ * @property {number | undefined} maxLoopStallMs  the gateway's longest event-loop stall in any run,
+ *   ms (from its /metrics; undefined where it has none)
  */
 
 /**
  * @typedef {import('./load.mjs').RunResult & {
  *   attempts: number, disturbed: boolean,
- *   apiCalls?: number, tokenReviews?: number, apiSource?: string,
+ *   apiCalls?: number, tokenReviews?: number, apiSource?: string, maxLoopStallMs?: number,
  * }} MeasuredRun  a kept run, as run.mjs hands it over
  */
 
@@ -110,6 +112,9 @@ export const buildRows = (scenarios, results) => {
         okP99Ms: median(runs.map((r) => r.okP99Ms ?? r.p99Ms)),
         targetRps: runs[0]?.targetRps === undefined ? undefined : of('targetRps'),
         maxLateMs: Math.max(...runs.map((r) => r.maxLateMs ?? 0)),
+        maxLoopStallMs: runs.every((r) => typeof r.maxLoopStallMs === 'number')
+          ? Math.max(...runs.map((r) => r.maxLoopStallMs))
+          : undefined,
       };
     });
   const byId = new Map(rows.map((r) => [r.id, r]));
@@ -228,6 +233,9 @@ export const rowDetails = (r) => {
           ? 'every request sent on its slot'
           : `a request sent up to ${fmt.int(r.maxLateMs)} ms after its slot (every connection busy)`),
     );
+  }
+  if (r.maxLoopStallMs !== undefined) {
+    parts.push(`gateway's event loop held up to ${fmt.int(r.maxLoopStallMs)} ms at once`);
   }
   return parts.join('; ');
 };

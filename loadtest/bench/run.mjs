@@ -91,6 +91,7 @@ const runLine = (label, attempt, r, withHelpers) =>
   `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ` +
   `${r.requests} requests${r.deniedRequests > 0 ? ` (${r.deniedRequests} refused as expected, p99 ${r.deniedP99Ms.toFixed(2)} ms)` : ''} in ${r.durationSeconds.toFixed(2)} s; ` +
   (r.apiCalls === undefined ? '' : `API calls ${r.apiCalls} (TokenReviews ${r.tokenReviews}); `) +
+  (r.maxLoopStallMs === undefined ? '' : `longest loop stall ${Math.round(r.maxLoopStallMs)} ms; `) +
   `CPU s: server ${r.serverCpuSeconds.toFixed(2)}, ` +
   (withHelpers ? `helpers ${r.helperCpuSeconds.toFixed(2)}, ` : '') +
   `autocannon ${r.loadgenCpuSeconds.toFixed(2)}; rest of the machine ${Math.round(r.foreignCpuPercent)} %`;
@@ -132,6 +133,8 @@ const runScenario = async (scenario, opts, gate, budget, place) => {
       await settle(gate, budget, [fixture.serverPid, ...(fixture.helperPids ?? [])]);
       const counter = fixture.apiCounter;
       const before = await counter?.read();
+      // Read (and so reset) the gateway's longest loop stall just before the load.
+      await fixture.loopDelay?.read();
       const r = await measure({
         url: fixture.url,
         path: fixture.path,
@@ -140,6 +143,7 @@ const runScenario = async (scenario, opts, gate, budget, place) => {
         helperPids: fixture.helperPids ?? [],
         ...plan,
       });
+      const maxLoopStallMs = await fixture.loopDelay?.read();
       const after = await counter?.read();
       const api =
         counter === undefined || before === undefined || after === undefined
@@ -149,7 +153,13 @@ const runScenario = async (scenario, opts, gate, budget, place) => {
               tokenReviews: after.tokenReviews - before.tokenReviews,
               apiSource: counter.source,
             };
-      return { ...r, ...api, attempts: 1, disturbed: false };
+      return {
+        ...r,
+        ...api,
+        ...(maxLoopStallMs === undefined ? {} : { maxLoopStallMs }),
+        attempts: 1,
+        disturbed: false,
+      };
     };
     /**
      * One measured run, repeated while disturbed (within the retries left).
