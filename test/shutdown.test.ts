@@ -63,13 +63,14 @@ describe('graceful shutdown', () => {
           method: 'POST',
           body: JSON.stringify({ role: 'nginx', jwt }),
         }).then(
-          (r) => r.status,
+          (r) => ({ status: r.status, connection: r.headers.get('connection') }),
           (err: Error) => `cut off: ${err.message}`,
         ),
       );
       await new Promise((r) => setTimeout(r, 150));
       server.child.kill('SIGTERM');
-      expect(await Promise.all(inFlight)).toEqual(jwts.map(() => 200));
+      // Answered in full, each telling its client not to send more on that connection.
+      expect(await Promise.all(inFlight)).toEqual(jwts.map(() => ({ status: 200, connection: 'close' })));
       expect(await server.exited).toBe(0);
       expect(server.output()).toMatch(/"event":"server\.stopped"/);
     } finally {

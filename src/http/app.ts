@@ -76,9 +76,12 @@ export const buildApp = (
   // The router accepts an absolute-form target (`GET http://host/v1/… HTTP/1.1`) and drops its
   // scheme and host; every check after it (ACL, audit) reads the URL as sent. Refuse it outright,
   // before anything else, so that what is checked and audited is always what is served.
-  app.addHook('onRequest', async (request) => {
-    if (!request.url.startsWith('/'))
-      throw badRequest('invalid request path: use an origin-form request target', 'absolute_form_url');
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (!request.url.startsWith('/')) {
+      done(badRequest('invalid request path: use an origin-form request target', 'absolute_form_url'));
+      return;
+    }
+    done();
   });
   // First, so that the request span is the parent of everything after it (audit included).
   if (deps.telemetry !== undefined) installTelemetry(app, deps.telemetry);
@@ -128,8 +131,8 @@ const installDrainOnClose = (app: FastifyInstance): void => {
     closing = true;
     done();
   });
-  app.addHook('onSend', async (_request, reply, payload) => {
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) reply.header('connection', 'close');
-    return payload;
+    done(null, payload);
   });
 };
