@@ -411,6 +411,22 @@ describe('the report', () => {
     );
     expect(stalled.maxLoopStallMs).toBe(104.4);
     expect(rowDetails(stalled)).toBe("gateway's event loop held up to 104 ms at once");
+    // A paced row also says how long the load generator's own loop was held.
+    const [paced] = buildRows(
+      [{ id: 'paced', title: 'paced', compareTo: [] }],
+      new Map([
+        [
+          'paced',
+          {
+            server: 'authgate',
+            runs: [run(500, { targetRps: 500, maxLoopStallMs: 4, loadgenMaxStallMs: 71.6 })],
+          },
+        ],
+      ]),
+    );
+    expect(rowDetails(paced)).toMatch(
+      /gateway's event loop held up to 4 ms at once; the load generator's event loop held up to 72 ms$/,
+    );
   });
 });
 

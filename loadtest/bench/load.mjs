@@ -4,10 +4,13 @@
  * server's CPU time and RSS read from /proc around it. Any error, timeout or unexpected status
  * fails the run: a non-2xx, unless the plan says that body must be refused (`statuses`).
  */
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import autocannon from 'autocannon';
 import { createPacer } from './pace.mjs';
 import { cpuSeconds, machineBusySeconds, rssBytes } from './procs.mjs';
+
+/** The load generator's event loop is sampled this often, ms (its figures include it). */
+const LOOP_SAMPLING_MS = 10;
 
 /** A request that takes longer than this counts as a timeout (and fails the run), seconds. */
 const REQUEST_TIMEOUT_SECONDS = 10;
@@ -50,6 +53,10 @@ const REQUEST_TIMEOUT_SECONDS = 10;
  * @property {number | undefined} targetRps  the paced rate (`ratePerSecond`), if any
  * @property {number} maxLateMs  paced runs: the latest a request went out after its slot because no
  *   connection was free (the server fell behind), ms; 0 otherwise
+ * @property {number} loadgenMaxStallMs  the longest this process's event loop (autocannon's) was
+ *   held during the run, ms (sampled every 10 ms, the sampling interval taken off): a stall here
+ *   delays reading answers and sending requests, and shows in the latencies as if the server
+ *   were slow
  * @property {number} serverCpuSeconds  user + system CPU of the server during the run
  * @property {number} cpuPer1kSeconds  serverCpuSeconds per 1000 requests
  * @property {number} serverCpuPercent  serverCpuSeconds / durationSeconds × 100 (200 = both cores)
@@ -205,6 +212,8 @@ export const measure = async (spec) => {
   const helpersBefore = helperCpu();
   const machineBefore = machineBusySeconds();
   const loadgenBefore = process.cpuUsage();
+  const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLING_MS });
+  loopDelay.enable();
   const startMs = performance.now();
   let result;
   try {
@@ -223,6 +232,7 @@ export const measure = async (spec) => {
     result = await instance;
   } finally {
     pacer?.stop();
+    loopDelay.disable();
   }
   const wallSeconds = (performance.now() - startMs) / 1000;
   const loadgen = process.cpuUsage(loadgenBefore);
@@ -276,6 +286,7 @@ export const measure = async (spec) => {
     deniedP99Ms: percentile(deniedSorted, 0.99),
     targetRps: spec.ratePerSecond,
     maxLateMs: pacer?.maxLateMs() ?? 0,
+    loadgenMaxStallMs: Math.max(0, loopDelay.max / 1e6 - LOOP_SAMPLING_MS),
     serverCpuSeconds,
     cpuPer1kSeconds: (serverCpuSeconds / count) * 1000,
     serverCpuPercent: (serverCpuSeconds / durationSeconds) * 100,

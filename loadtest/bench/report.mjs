@@ -57,6 +57,8 @@ export const median = (values) => {
  * @property {number} maxLateMs  paced rows: the latest any request went out after its slot, ms
  * @property {number | undefined} maxLoopStallMs  the gateway's longest event-loop stall in any run,
  *   ms (from its /metrics; undefined where it has none)
+ * @property {number | undefined} loadgenMaxStallMs  the load generator's longest event-loop stall in
+ *   any run, ms
  */
 
 /**
@@ -112,6 +114,9 @@ export const buildRows = (scenarios, results) => {
         okP99Ms: median(runs.map((r) => r.okP99Ms ?? r.p99Ms)),
         targetRps: runs[0]?.targetRps === undefined ? undefined : of('targetRps'),
         maxLateMs: Math.max(...runs.map((r) => r.maxLateMs ?? 0)),
+        loadgenMaxStallMs: runs.every((r) => typeof r.loadgenMaxStallMs === 'number')
+          ? Math.max(...runs.map((r) => r.loadgenMaxStallMs))
+          : undefined,
         maxLoopStallMs: runs.every((r) => typeof r.maxLoopStallMs === 'number')
           ? Math.max(...runs.map((r) => r.maxLoopStallMs))
           : undefined,
@@ -236,6 +241,10 @@ export const rowDetails = (r) => {
   }
   if (r.maxLoopStallMs !== undefined) {
     parts.push(`gateway's event loop held up to ${fmt.int(r.maxLoopStallMs)} ms at once`);
+  }
+  // The load generator's own stalls matter where latency is the point: the paced rows.
+  if (r.targetRps !== undefined && r.loadgenMaxStallMs !== undefined) {
+    parts.push(`the load generator's event loop held up to ${fmt.int(r.loadgenMaxStallMs)} ms`);
   }
   return parts.join('; ');
 };

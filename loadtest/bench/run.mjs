@@ -91,7 +91,8 @@ const runLine = (label, attempt, r, withHelpers) =>
   `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ` +
   `${r.requests} requests${r.deniedRequests > 0 ? ` (${r.deniedRequests} refused as expected, p99 ${r.deniedP99Ms.toFixed(2)} ms)` : ''} in ${r.durationSeconds.toFixed(2)} s; ` +
   (r.apiCalls === undefined ? '' : `API calls ${r.apiCalls} (TokenReviews ${r.tokenReviews}); `) +
-  (r.maxLoopStallMs === undefined ? '' : `longest loop stall ${Math.round(r.maxLoopStallMs)} ms; `) +
+  `longest loop stall: ${r.maxLoopStallMs === undefined ? '' : `server ${Math.round(r.maxLoopStallMs)} ms, `}` +
+  `load generator ${Math.round(r.loadgenMaxStallMs)} ms; ` +
   `CPU s: server ${r.serverCpuSeconds.toFixed(2)}, ` +
   (withHelpers ? `helpers ${r.helperCpuSeconds.toFixed(2)}, ` : '') +
   `autocannon ${r.loadgenCpuSeconds.toFixed(2)}; rest of the machine ${Math.round(r.foreignCpuPercent)} %`;
