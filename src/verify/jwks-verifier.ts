@@ -136,7 +136,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
         : permissionDenied('jwks_no_matching_key', `alg=${alg} kid=${kidForLog}`);
     }
     // Several keys may match a kid-less token: any one that verifies proves it.
-    for (const key of keys) if (await verifyJws(jwt, alg, key)) return;
+    if (keys.some((key) => verifyJws(jwt, alg, key))) return;
     throw permissionDenied('jwks_bad_signature', `alg=${alg} kid=${kidForLog} keys tried=${keys.length}`);
   };
 

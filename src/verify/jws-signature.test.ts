@@ -14,39 +14,39 @@ describe('verifyJws', () => {
     'verifies a %s signature made by jose, and refuses it altered',
     async (alg) => {
       const { jwt, key } = await sign(alg);
-      expect(await verifyJws(jwt, alg, key)).toBe(true);
+      expect(verifyJws(jwt, alg, key)).toBe(true);
       const [h, p, s] = jwt.split('.');
-      expect(await verifyJws(`${h}.${p}x.${s}`, alg, key)).toBe(false);
+      expect(verifyJws(`${h}.${p}x.${s}`, alg, key)).toBe(false);
       const sig = s ?? '';
       const mid = Math.floor(sig.length / 2);
       const flipped = `${sig.slice(0, mid)}${sig[mid] === 'A' ? 'B' : 'A'}${sig.slice(mid + 1)}`;
-      expect(await verifyJws(`${h}.${p}.${flipped}`, alg, key)).toBe(false);
+      expect(verifyJws(`${h}.${p}.${flipped}`, alg, key)).toBe(false);
     },
   );
 
   it('refuses alg none, HS256 and an algorithm that does not fit the key', async () => {
     const rsa = await sign('RS256');
     const ec = await sign('ES256');
-    expect(await verifyJws(rsa.jwt, 'none', rsa.key)).toBe(false);
-    expect(await verifyJws(rsa.jwt, 'ES256', rsa.key)).toBe(false);
-    expect(await verifyJws(ec.jwt, 'RS256', ec.key)).toBe(false);
+    expect(verifyJws(rsa.jwt, 'none', rsa.key)).toBe(false);
+    expect(verifyJws(rsa.jwt, 'ES256', rsa.key)).toBe(false);
+    expect(verifyJws(ec.jwt, 'RS256', ec.key)).toBe(false);
     // HS256 "signed" with the public key's bytes: there is no HS entry, whatever the key.
     const pem = rsa.key.export({ type: 'spki', format: 'pem' });
     const head = Buffer.from('{"alg":"HS256"}').toString('base64url');
     const body = Buffer.from('{"sub":"x"}').toString('base64url');
     const mac = createHmac('sha256', pem).update(`${head}.${body}`).digest('base64url');
-    expect(await verifyJws(`${head}.${body}.${mac}`, 'HS256', rsa.key)).toBe(false);
+    expect(verifyJws(`${head}.${body}.${mac}`, 'HS256', rsa.key)).toBe(false);
   });
 
   it('refuses an ES256 signature in DER form (JWS uses raw r||s)', async () => {
     const { jwt, key } = await sign('ES256');
-    expect(await verifyJws(`${jwt.slice(0, jwt.lastIndexOf('.'))}.MEUCIQ`, 'ES256', key)).toBe(false);
+    expect(verifyJws(`${jwt.slice(0, jwt.lastIndexOf('.'))}.MEUCIQ`, 'ES256', key)).toBe(false);
   });
 
-  it('resolves false, without rejecting, for signatures of the wrong size', async () => {
+  it('refuses signatures of the wrong size without throwing', async () => {
     const { jwt, key } = await sign('PS256');
-    await expect(verifyJws(`${jwt.slice(0, jwt.lastIndexOf('.'))}.`, 'PS256', key)).resolves.toBe(false);
-    await expect(verifyJws(`${jwt.slice(0, jwt.lastIndexOf('.'))}.AAAA`, 'PS256', key)).resolves.toBe(false);
+    expect(verifyJws(`${jwt.slice(0, jwt.lastIndexOf('.'))}.`, 'PS256', key)).toBe(false);
+    expect(verifyJws(`${jwt.slice(0, jwt.lastIndexOf('.'))}.AAAA`, 'PS256', key)).toBe(false);
   });
 
   it('imports only public keys of at least 2048 bits', () => {

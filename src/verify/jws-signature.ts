@@ -35,48 +35,44 @@ export const importPublicJwk = (jwk: Record<string, unknown>): KeyObject => {
 };
 
 /**
- * Verifies the signature of a compact JWS with node:crypto, on libuv's thread pool. Written by hand
- * rather than through jose's `jwtVerify` because jose verifies with WebCrypto, measured here at
- * 72 µs per RS256 token against 20 µs for `crypto.verify` — the largest cost of a login with a new
- * token. The claim checks jose would make are Vault's own (identity/validate-claims.ts), run after
- * this.
+ * Verifies the signature of a compact JWS with node:crypto, synchronously. Written by hand rather
+ * than through jose's `jwtVerify` because jose verifies with WebCrypto, measured here at 72 µs per
+ * RS256 token against 20 µs for `crypto.verify` — the largest cost of a login with a new token.
+ * The claim checks jose would make are Vault's own (identity/validate-claims.ts), run after this.
  *
- * The callback form of `crypto.verify` runs the RSA/EC arithmetic on a pool thread, so the event
- * loop goes on parsing and answering other requests meanwhile, on the second core. A login with a
- * new token went from 7.3–7.7k to 8.2–8.4k req/s in back-to-back runs on two cores, at the same CPU
- * per login: handing the work over costs a thread wake-up, about half of what it moves. A bare
- * route gains nothing from it (21.9k against 22.7k req/s), so the bench's verify baseline stays
- * synchronous.
+ * Synchronous on purpose. The callback form of `crypto.verify` (the work on libuv's pool) was
+ * tried: about 10 % more logins with new tokens on two free cores, but every verification then
+ * wakes a pool thread (12 % of the event loop's time), the half-rate p99 spread wider in
+ * back-to-back runs, and under the manifests' CPU limit of 1 the pool has no second core to use:
+ * its threads only share the quota with the loop, and threads that run at once exhaust a CFS
+ * quota early, which stalls the whole process until the next period.
  *
- * Resolves false for any signature that does not verify, a key whose type does not fit `alg`, an
- * unknown `alg` (`none`, HS*), or a malformed input; never rejects for the token's sake.
+ * Returns false for any signature that does not verify, a key whose type does not fit `alg`, an
+ * unknown `alg` (`none`, HS*), or a malformed input; never throws for the token's sake.
  */
-export const verifyJws = (jwt: string, alg: string, key: KeyObject): Promise<boolean> => {
+export const verifyJws = (jwt: string, alg: string, key: KeyObject): boolean => {
   const spec = ALGORITHMS[alg];
-  if (spec === undefined) return Promise.resolve(false);
+  if (spec === undefined) return false;
   // Algorithm confusion is impossible: the key's own type must be the one the algorithm names.
   if ((spec.kty === 'RSA') !== (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss'))
-    return Promise.resolve(false);
-  if (spec.kty === 'EC' && key.asymmetricKeyType !== 'ec') return Promise.resolve(false);
+    return false;
+  if (spec.kty === 'EC' && key.asymmetricKeyType !== 'ec') return false;
   const dot = jwt.lastIndexOf('.');
-  if (dot <= 0) return Promise.resolve(false);
+  if (dot <= 0) return false;
   const signature = Buffer.from(jwt.slice(dot + 1), 'base64url');
-  if (spec.ecBytes !== undefined && signature.length !== spec.ecBytes) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    try {
-      verify(
-        spec.hash,
-        Buffer.from(jwt.slice(0, dot), 'ascii'),
-        spec.pss !== undefined
-          ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: spec.pss }
-          : spec.ecBytes !== undefined
-            ? { key, dsaEncoding: 'ieee-p1363' }
-            : key,
-        signature,
-        (err, valid) => resolve(err === null && valid),
-      );
-    } catch {
-      resolve(false);
-    }
-  });
+  if (spec.ecBytes !== undefined && signature.length !== spec.ecBytes) return false;
+  try {
+    return verify(
+      spec.hash,
+      Buffer.from(jwt.slice(0, dot), 'ascii'),
+      spec.pss !== undefined
+        ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: spec.pss }
+        : spec.ecBytes !== undefined
+          ? { key, dsaEncoding: 'ieee-p1363' }
+          : key,
+      signature,
+    );
+  } catch {
+    return false;
+  }
 };
