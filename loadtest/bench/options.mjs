@@ -13,7 +13,7 @@ export const USAGE = `Usage: npm run bench [-- options]   (or: node loadtest/ben
   --runs N                    measured runs per scenario, median reported (BENCH_RUNS; default 3)
   --duration-seconds S        length of a measured run (BENCH_DURATION_SECONDS; default 6)
   --warmup-seconds S          unmeasured warm-up run before the first (BENCH_WARMUP_SECONDS; default 2)
-  --distinct-tokens N         logins per run of jwks with distinct tokens (BENCH_DISTINCT_TOKENS; default 15000)
+  --distinct-tokens N         logins per run of jwks with distinct tokens (BENCH_DISTINCT_TOKENS; default 30000)
   --cold-tokens N             logins per run of tokenreview with a cold cache (BENCH_COLD_TOKENS; default 6000)
   --mixed-tokens N            logins per run of mixed validity (BENCH_MIXED_TOKENS; default 8000)
   --bad-share F               share of bad tokens in mixed validity, 0 to 1 (BENCH_BAD_SHARE; default 0.5)
@@ -45,7 +45,7 @@ const DEFAULTS = {
   runs: 3,
   durationSeconds: 6,
   warmupSeconds: 2,
-  distinctTokens: 15_000,
+  distinctTokens: 30_000,
   distinctWarmupTokens: 5000,
   coldTokens: 6000,
   coldWarmupTokens: 2000,
