@@ -44,6 +44,35 @@ describe('memory store', () => {
     expect(await s.delete('b', 'nope')).toBe(1);
   });
 
+  it('sweeps in the background only what has expired, whatever was set again since', async () => {
+    const clock = createFakeClock();
+    const s = createMemoryStore({ clock, sweepIntervalMs: 5 });
+    await s.set('gone', 'v', { ttlMs: 10 });
+    await s.set('longer', 'v', { ttlMs: 10 });
+    await s.set('longer', 'v2', { ttlMs: 60_000 });
+    await s.set('forever', 'v', { ttlMs: 10 });
+    await s.set('forever', 'v2');
+    await s.setAdd('index', ['x'], { ttlMs: 10 });
+    await s.setAdd('index', ['y'], { ttlMs: 60_000 });
+    await s.set('later', 'v', { ttlMs: 900 });
+    expect(s.size()).toBe(5);
+    clock.advanceMs(11);
+    // Only the entry that expired goes; 'later' expires later in the same second.
+    await vi.waitFor(() => expect(s.size()).toBe(4));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(s.size()).toBe(4);
+    clock.advanceMs(890);
+    // Filed again at the first sweep, it is taken at a later one.
+    await vi.waitFor(() => expect(s.size()).toBe(3));
+    expect(await s.get('longer')).toBe('v2');
+    expect(await s.get('forever')).toBe('v2');
+    expect((await s.setMembers('index')).sort()).toEqual(['x', 'y']);
+    clock.advanceMs(60_000);
+    await vi.waitFor(() => expect(s.size()).toBe(1));
+    expect(await s.get('forever')).toBe('v2');
+    await s.close();
+  });
+
   it('counts and sweeps a large store in slices, letting requests run in between', async () => {
     const clock = createFakeClock();
     const s = createMemoryStore({ clock, sweepIntervalMs: 5 });

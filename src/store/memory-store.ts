@@ -1,5 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../lib/clock.js';
+import { ExpiryIndex, isDueIn } from './expiry-index.js';
 import { GrowingSet, ShardedMap } from './sharded.js';
 import { traced } from './traced.js';
 import type { BatchOp, SetOptions, Store, StreamEntry, StreamRangeOptions } from './store.js';
@@ -120,21 +121,37 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
   const sweep = () => {
     for (const map of maps) for (const [k, e] of map) dropIfExpired(map, k, e);
   };
+  // Every key with a finite expiry, by the second it expires in: the background sweep visits
+  // those whose second has come, not the whole store.
+  const expiries = new ExpiryIndex();
   let closed = false;
   let sweeping = false;
-  // The background sweep: the same pass in slices, one at a time (a pass still running when the
-  // next is due lets it go).
+  // The background sweep, in slices, one at a time (a sweep still running when the next is due
+  // lets it go). A key found through a stale reference (set again since, or extended) is indexed
+  // under its newer expiry and left alone; one that expires later in the current second is filed
+  // again for the next sweep.
   const sweepInSlices = async () => {
     if (sweeping) return;
     sweeping = true;
     try {
-      for (const map of maps) {
-        await visitInSlices(
-          map,
-          (k, e) => dropIfExpired(map, k, e),
-          () => closed,
-        );
+      const nowMs = clock.nowMs();
+      const later: Array<[string, number]> = [];
+      let visited = 0;
+      for (const { bucket, keys } of expiries.takeDue(nowMs)) {
+        for (const key of keys) {
+          for (const map of maps) {
+            const e = map.get(key);
+            if (e === undefined || !isDueIn(bucket, e.expiresAtMs)) continue;
+            if (e.expiresAtMs <= nowMs) map.delete(key);
+            else later.push([key, e.expiresAtMs]);
+          }
+          if (++visited % SLICE_ENTRIES === 0) {
+            await new Promise<void>((resolve) => setImmediate(resolve));
+            if (closed) return;
+          }
+        }
       }
+      for (const [key, expiresAtMs] of later) expiries.add(key, expiresAtMs);
     } finally {
       sweeping = false;
     }
@@ -150,7 +167,9 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       if (options.mode === 'if-absent' && exists) return false;
       if (options.mode === 'if-present' && !exists) return false;
     }
-    data.set(key, { value: flatten(value), expiresAtMs: expiry(options.ttlMs) });
+    const expiresAtMs = expiry(options.ttlMs);
+    data.set(key, { value: flatten(value), expiresAtMs });
+    expiries.add(key, expiresAtMs);
     return true;
   };
   const del = (key: string): boolean =>
@@ -164,8 +183,13 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     if (e === undefined) {
       e = { members: new GrowingSet(), expiresAtMs: expiry(ttlMs) };
       sets.set(key, e);
+      expiries.add(key, e.expiresAtMs);
     } else if (ttlMs !== undefined) {
-      e.expiresAtMs = Math.max(e.expiresAtMs, expiry(ttlMs));
+      const extended = expiry(ttlMs);
+      if (extended > e.expiresAtMs) {
+        e.expiresAtMs = extended;
+        expiries.add(key, extended);
+      }
     }
     for (const m of members) e.members.add(m);
   };
@@ -179,7 +203,9 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       const current = e === undefined ? 0 : Number(e.value);
       if (!Number.isInteger(current)) throw new TypeError(`value at ${key} is not an integer`);
       const next = current + delta;
-      data.set(key, { value: String(next), expiresAtMs: e?.expiresAtMs ?? expiry(options.ttlMs) });
+      const expiresAtMs = e?.expiresAtMs ?? expiry(options.ttlMs);
+      data.set(key, { value: String(next), expiresAtMs });
+      if (e === undefined) expiries.add(key, expiresAtMs);
       return next;
     },
     ttlMs: async (key) => {
@@ -258,6 +284,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       if (timer) clearInterval(timer);
       data.clear();
       sets.clear();
+      expiries.clear();
       streams.clear();
       bus.removeAllListeners();
     },
