@@ -21,6 +21,7 @@ export const HALF_RATE = 0.5;
  * @typedef {object} BenchOptions
  * @property {number} connections  concurrent keep-alive connections of autocannon
  * @property {number} runs  measured runs per scenario (the median is reported)
+ * @property {number} pacedRuns  runs of each paced follow-up row (the median is reported)
  * @property {number} durationSeconds  length of a measured run in duration mode (and of a paced
  *   half-rate run)
  * @property {number} warmupSeconds  length of the unmeasured warm-up run in duration mode

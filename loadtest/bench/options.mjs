@@ -12,6 +12,8 @@ export const USAGE = `Usage: npm run bench [-- options]   (or: node loadtest/ben
   --connections N             concurrent connections (env BENCH_CONNECTIONS; default 50)
   --runs N                    measured runs per scenario, median reported (BENCH_RUNS; default 3)
   --duration-seconds S        length of a measured run (BENCH_DURATION_SECONDS; default 6)
+  --paced-runs N              runs of each paced row (half rate, quarter rate, refusals only), median
+                              reported (BENCH_PACED_RUNS; default 3)
   --warmup-seconds S          unmeasured warm-up run before the first (BENCH_WARMUP_SECONDS; default 2)
   --distinct-tokens N         logins per run of jwks with distinct tokens (BENCH_DISTINCT_TOKENS; default 30000)
   --cold-tokens N             logins per run of tokenreview with a cold cache (BENCH_COLD_TOKENS; default 6000)
@@ -43,6 +45,7 @@ export const USAGE = `Usage: npm run bench [-- options]   (or: node loadtest/ben
 const DEFAULTS = {
   connections: 50,
   runs: 3,
+  pacedRuns: 3,
   durationSeconds: 6,
   warmupSeconds: 2,
   distinctTokens: 30_000,
@@ -64,6 +67,7 @@ const DEFAULTS = {
 const QUICK = {
   ...DEFAULTS,
   runs: 1,
+  pacedRuns: 1,
   durationSeconds: 2,
   warmupSeconds: 1,
   distinctTokens: 2000,
@@ -115,6 +119,7 @@ export const parseOptions = (argv) => {
     options: {
       connections: { type: 'string' },
       runs: { type: 'string' },
+      'paced-runs': { type: 'string' },
       'duration-seconds': { type: 'string' },
       'warmup-seconds': { type: 'string' },
       'distinct-tokens': { type: 'string' },
@@ -147,6 +152,7 @@ export const parseOptions = (argv) => {
   const bench = {
     connections: positiveInt('connections', values.connections, 'BENCH_CONNECTIONS', base.connections),
     runs: positiveInt('runs', values.runs, 'BENCH_RUNS', base.runs),
+    pacedRuns: positiveInt('paced-runs', values['paced-runs'], 'BENCH_PACED_RUNS', base.pacedRuns),
     durationSeconds: positiveInt(
       'duration-seconds',
       values['duration-seconds'],

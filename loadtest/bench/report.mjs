@@ -38,6 +38,7 @@ export const median = (values) => {
  *   per 1000 requests; 0 without helpers
  * @property {number} rssMiB  server RSS after the last run (of the last round)
  * @property {number[]} runsRps  every run's req/s, in order
+ * @property {number[]} runsP99Ms  every run's p99, ms, in order
  * @property {number} requests  requests of all measured runs
  * @property {number} loadgenCpuPercent  median CPU % of autocannon (this process)
  * @property {number[]} foreignCpuPercents  every kept run's CPU use by the rest of the machine, %
@@ -99,6 +100,7 @@ export const buildRows = (scenarios, results) => {
         helperCpuPer1kSeconds: median(runs.map((r) => ((r.helperCpuSeconds ?? 0) / r.requests) * 1000)),
         rssMiB: /** @type {import('./load.mjs').RunResult} */ (runs.at(-1)).rssBytes / 2 ** 20,
         runsRps: runs.map((r) => r.rps),
+        runsP99Ms: runs.map((r) => r.p99Ms),
         requests: runs.reduce((n, r) => n + r.requests, 0),
         loadgenCpuPercent: median(runs.map((r) => (r.loadgenCpuSeconds / r.durationSeconds) * 100)),
         foreignCpuPercents: runs.map((r) => r.foreignCpuPercent),
@@ -232,6 +234,10 @@ export const rowDetails = (r) => {
     );
   }
   if (r.targetRps !== undefined) {
+    // The table gives the median p99; a paced row's point is its tail, so every run's is shown.
+    if (r.runsP99Ms.length > 1) {
+      parts.push(`p99 of each run ${r.runsP99Ms.map((ms) => fmt.ms(ms)).join(', ')} ms`);
+    }
     parts.push(
       `paced at ${fmt.int(r.targetRps)} req/s, last answer at ${r.durationSeconds.toFixed(2)} s, ` +
         (r.maxLateMs < 1
@@ -295,7 +301,7 @@ export const renderSection = (run) => {
       `Each run lasts ${opts.durationSeconds} s after a ${opts.warmupSeconds} s warm-up, except the scenarios with tokens never seen before, ` +
       `which send a fixed amount of logins per run (jwks ${opts.distinctTokens}, tokenreview ${opts.coldTokens}, mixed validity ${opts.mixedTokens}, ` +
       `each after a warm-up of the same kind), and the fleet restart (one run of ${opts.fleetPods} logins over ${opts.fleetWindowSeconds} s on ${opts.fleetConnections} connections). ` +
-      `A "50 % rate" row is one run paced evenly at half its scenario's median req/s, right after the scenario's last round in the same process: ${opts.durationSeconds} s, or ${opts.durationSeconds / 2} s of tokens never seen before. ` +
+      `A "50 % rate" row is paced evenly at half its scenario's median req/s, right after the scenario's last round in the same process: ${opts.pacedRuns} run${opts.pacedRuns === 1 ? '' : 's'} (median reported, each listed below) of ${opts.durationSeconds} s, or ${opts.durationSeconds / 2} s of tokens never seen before. ` +
       `Tokens are pod-bound RS256 (2048-bit) service-account tokens. ` +
       `A run during which the rest of the machine used more than ${run.gate.maxForeignCpuPercent} % of a core ` +
       `(other processes, hypervisor steal) is repeated, up to ${run.gate.maxRetries} times per scenario; ` +
