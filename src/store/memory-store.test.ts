@@ -14,6 +14,37 @@ describe('memory store', () => {
     expect(s.size()).toBe(0);
   });
 
+  it('keeps every expiry to the millisecond, however far, and before its own creation', async () => {
+    // Expiries are kept as seconds and milliseconds after the store's creation: none may drift.
+    const clock = createFakeClock(1_795_000_000_123);
+    const s = createMemoryStore({ clock, sweepIntervalMs: 0 });
+    const fortyDays = 40 * 86_400_000 + 7;
+    await s.set('near', '1', { ttlMs: 1 });
+    await s.set('second', '2', { ttlMs: 2_999 });
+    await s.set('far', '3', { ttlMs: fortyDays });
+    expect(await s.ttlMs('near')).toBe(1);
+    expect(await s.ttlMs('second')).toBe(2_999);
+    expect(await s.ttlMs('far')).toBe(fortyDays);
+    clock.advanceMs(1);
+    expect(await s.get('near')).toBeUndefined();
+    clock.advanceMs(2_997);
+    expect(await s.ttlMs('second')).toBe(1);
+    clock.advanceMs(1);
+    expect(await s.get('second')).toBeUndefined();
+    clock.advanceMs(fortyDays - 3_000);
+    expect(await s.ttlMs('far')).toBe(1);
+    clock.advanceMs(1);
+    expect(await s.get('far')).toBeUndefined();
+    // A clock stepped back to before the store was made.
+    clock.advanceMs(-(fortyDays + 10_500));
+    await s.set('past', '4', { ttlMs: 1_250 });
+    expect(await s.ttlMs('past')).toBe(1_250);
+    clock.advanceMs(1_249);
+    expect(await s.get('past')).toBe('4');
+    clock.advanceMs(1);
+    expect(await s.get('past')).toBeUndefined();
+  });
+
   it('honours if-absent and if-present', async () => {
     const s = createMemoryStore({ clock: createFakeClock(), sweepIntervalMs: 0 });
     expect(await s.set('k', 'x', { mode: 'if-present' })).toBe(false);

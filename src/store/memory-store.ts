@@ -5,7 +5,6 @@ import { GrowingSet, ShardedMap } from './sharded.js';
 import { traced } from './traced.js';
 import type { BatchOp, SetOptions, Store, StreamEntry, StreamRangeOptions } from './store.js';
 
-type Entry = { value: string; expiresAtMs: number };
 type SetEntry = { members: GrowingSet; expiresAtMs: number };
 type StreamItem = { ms: number; seq: number; entry: StreamEntry };
 
@@ -95,6 +94,37 @@ export type MemoryStore = Store & {
  * completion before another starts, so batches are atomic.
  */
 export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemoryStoreOptions): MemoryStore => {
+  // What a value's expiry is counted from: the store's creation (see Entry).
+  const baseMs = Math.floor(clock.nowMs());
+  /**
+   * A value and when it expires. The expiry is kept as two small integers, whole seconds and the
+   * milliseconds after them, counted from `baseMs` (`ms` is -1 for no expiry), rather than as one
+   * timestamp: a time in ms since 1970 (or Infinity) is not a small integer, and V8 keeps every
+   * such number field in a heap object of its own: one more per value (two a token, its record and
+   * its accessor) for the collector to mark (loadtest/memory/store-heap.mjs: 9.2 objects a token before, 7.4 after; a full
+   * collection of 250 000 tokens 176–192 ms before, 108–122 ms after).
+   */
+  class Entry {
+    readonly value: string;
+    readonly #s: number;
+    readonly #ms: number;
+
+    constructor(value: string, expiresAtMs: number) {
+      this.value = value;
+      if (expiresAtMs === Infinity) {
+        this.#s = 0;
+        this.#ms = -1;
+      } else {
+        const after = expiresAtMs - baseMs;
+        this.#s = Math.floor(after / 1000);
+        this.#ms = after - this.#s * 1000;
+      }
+    }
+
+    get expiresAtMs(): number {
+      return this.#ms < 0 ? Infinity : baseMs + this.#s * 1000 + this.#ms;
+    }
+  }
   const data = new ShardedMap<Entry>();
   const sets = new ShardedMap<SetEntry>();
   const streams = new Map<string, StreamItem[]>();
@@ -168,7 +198,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       if (options.mode === 'if-present' && !exists) return false;
     }
     const expiresAtMs = expiry(options.ttlMs);
-    data.set(key, { value: flatten(value), expiresAtMs });
+    data.set(key, new Entry(flatten(value), expiresAtMs));
     expiries.add(key, expiresAtMs);
     return true;
   };
@@ -204,7 +234,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       if (!Number.isInteger(current)) throw new TypeError(`value at ${key} is not an integer`);
       const next = current + delta;
       const expiresAtMs = e?.expiresAtMs ?? expiry(options.ttlMs);
-      data.set(key, { value: String(next), expiresAtMs });
+      data.set(key, new Entry(String(next), expiresAtMs));
       if (e === undefined) expiries.add(key, expiresAtMs);
       return next;
     },
