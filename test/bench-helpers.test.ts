@@ -600,4 +600,19 @@ describe('the paced follow-ups', () => {
     const check = TARGETS.find((t: { id: string }) => t.id === 'cached-login-vs-empty-same-pace');
     expect(check).toMatchObject({ reference: ids[0], by: 'cpu', informational: true });
   });
+
+  it('judge only rows the bench measures (a misspelt id would leave a target forever n/a)', () => {
+    const rows = new Set(
+      SCENARIOS.flatMap((s: { id: string; followUps?: Array<{ id: string }> }) => [
+        s.id,
+        ...(s.followUps ?? []).map((f) => f.id),
+      ]),
+    );
+    for (const t of TARGETS as Array<{ id: string; subject?: string; reference?: string }>) {
+      if (t.subject !== undefined) expect(rows, t.id).toContain(t.subject);
+      if (t.reference !== undefined) expect(rows, t.id).toContain(t.reference);
+    }
+    // The Redis store's half-rate row, beside the memory store's.
+    expect(rows).toContain('jwks-repeated-redis-half-rate');
+  });
 });

@@ -190,6 +190,7 @@ export const SCENARIOS = [
     title: 'jwks, repeated, Redis store',
     description: `As "jwks, repeated tokens", with tokens stored in a private redis-server on this machine (\`authgate dev --redis\`): every login writes its token with one Lua script call to Redis.`,
     compareTo: ['jwks-repeated'],
+    followUps: [halfRate('jwks-repeated-redis', 'jwks, repeated, Redis store')],
     setup: async (opts) => {
       const redis = await startRedis();
       try {

@@ -123,6 +123,14 @@ export const TARGETS = [
     max: 10,
   },
   {
+    id: 'jwks-repeated-redis-half-rate-p99',
+    text: 'the same with the Redis store, where the tokens are not on the gateway’s heap (the memory store keeps every token it issued, and its collections grow with them)',
+    subject: 'jwks-repeated-redis-half-rate',
+    metric: 'p99Ms',
+    max: 10,
+    informational: true,
+  },
+  {
     id: 'empty-quarter-rate-p99',
     text: 'the machine’s own floor: the empty route’s p99 at a quarter of its rate ≤ 10 ms (when it is not, the p99 targets above and below measure the machine more than authgate)',
     subject: 'baseline-empty-quarter-rate',
