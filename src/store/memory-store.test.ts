@@ -104,6 +104,28 @@ describe('memory store', () => {
     await s.close();
   });
 
+  it('files a set once however often it is extended, and sweeps it once it has expired', async () => {
+    const clock = createFakeClock();
+    const s = createMemoryStore({ clock, sweepIntervalMs: 5 });
+    // As the logins of one pod: each adds its token to the pod's set and extends it a little.
+    for (let i = 0; i < 3000; i++) {
+      await s.setAdd('pod-set', [`token-${i}`], { ttlMs: 10_000 });
+      clock.advanceMs(1);
+    }
+    expect(s.filed()).toBe(1);
+    // Its first filing comes due (second 10): the sweep files it again under its expiry now.
+    clock.advanceMs(7_500);
+    await vi.waitFor(() => expect(s.filed()).toBe(1));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(s.filed()).toBe(1);
+    expect(await s.setMembers('pod-set')).toHaveLength(3000);
+    // Expired (12 999 ms after the start), it goes at the next sweep, without being read.
+    clock.advanceMs(2_500);
+    await vi.waitFor(() => expect(s.size()).toBe(0));
+    expect(s.filed()).toBe(0);
+    await s.close();
+  });
+
   it('counts and sweeps a large store in slices, letting requests run in between', async () => {
     const clock = createFakeClock();
     const s = createMemoryStore({ clock, sweepIntervalMs: 5 });

@@ -85,6 +85,8 @@ export type MemoryStore = Store & {
    * counted in slices that let requests run in between (a count of a store that changes meanwhile).
    */
   countPrefix(prefix: string): Promise<number>;
+  /** Keys filed for the background sweep, stale filings included. */
+  filed(): number;
 };
 
 /**
@@ -141,6 +143,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     return e;
   };
   const maps = [data, sets] as Array<ShardedMap<{ expiresAtMs: number }>>;
+  const [values] = maps;
   const dropIfExpired = (
     map: ShardedMap<{ expiresAtMs: number }>,
     key: string,
@@ -157,9 +160,11 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
   let closed = false;
   let sweeping = false;
   // The background sweep, in slices, one at a time (a sweep still running when the next is due
-  // lets it go). A key found through a stale reference (set again since, or extended) is indexed
-  // under its newer expiry and left alone; one that expires later in the current second is filed
-  // again for the next sweep.
+  // lets it go). A value set again since was filed under its newer expiry when it was set, and is
+  // left alone here. A set is not filed again when a login extends it (every login extends its
+  // role's, service account's and pod's sets: three filings a login, each holding a key string
+  // until the sweep, for an hour); the sweep files a live set again under its current expiry
+  // when it finds it. Whatever expires later in the current second is filed again too.
   const sweepInSlices = async () => {
     if (sweeping) return;
     sweeping = true;
@@ -171,7 +176,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
         for (const key of keys) {
           for (const map of maps) {
             const e = map.get(key);
-            if (e === undefined || !isDueIn(bucket, e.expiresAtMs)) continue;
+            if (e === undefined || (map === values && !isDueIn(bucket, e.expiresAtMs))) continue;
             if (e.expiresAtMs <= nowMs) map.delete(key);
             else later.push([key, e.expiresAtMs]);
           }
@@ -215,11 +220,9 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       sets.set(key, e);
       expiries.add(key, e.expiresAtMs);
     } else if (ttlMs !== undefined) {
+      // Not filed again: the sweep does, when it comes to the set's earlier filing.
       const extended = expiry(ttlMs);
-      if (extended > e.expiresAtMs) {
-        e.expiresAtMs = extended;
-        expiries.add(key, extended);
-      }
+      if (extended > e.expiresAtMs) e.expiresAtMs = extended;
     }
     for (const m of members) e.members.add(m);
   };
@@ -319,6 +322,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       bus.removeAllListeners();
     },
     size: () => data.size + sets.size + streams.size,
+    filed: () => expiries.size,
     countPrefix: async (prefix) => {
       let n = 0;
       await visitInSlices(
