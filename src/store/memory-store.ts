@@ -103,8 +103,8 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
    * milliseconds after them, counted from `baseMs` (`ms` is -1 for no expiry), rather than as one
    * timestamp: a time in ms since 1970 (or Infinity) is not a small integer, and V8 keeps every
    * such number field in a heap object of its own: one more per value (two a token, its record and
-   * its accessor) for the collector to mark (loadtest/memory/store-heap.mjs: 9.2 objects a token before, 7.4 after; a full
-   * collection of 250 000 tokens 176–192 ms before, 108–122 ms after).
+   * its accessor) for the collector to mark. loadtest/memory/store-heap.mjs: 9.2 objects a token
+   * before, 7.4 after; a full collection of 250 000 tokens 176–192 ms before, 108–122 ms after.
    */
   class Entry {
     readonly value: string;
