@@ -48,6 +48,8 @@ const matches = (identity: Identity | undefined, sel: IdentitySelector): boolean
  * - A store failure degrades to a miss (the verifier asks upstream); it never fails a login.
  * - `fillOnce` makes concurrent misses on different replicas wait for ONE upstream call: the
  *   first takes a lock in the store, the others poll for its result (bounded by `lockTtlMs`).
+ *   Whoever takes the lock reads the store once more first: a replica that missed just before
+ *   another stored its result and let go would otherwise find the lock free and call again.
  * - `invalidate(selector)` drops the entries of a pod or service account in the store and, by a
  *   pub/sub message, in every replica's `l1`, so a re-login is verified upstream again.
  */
@@ -131,7 +133,9 @@ export const createSharedCache = <V extends WithIdentity>(
         );
         if (locked) {
           try {
-            return await fill();
+            // The lock may be free because another replica has just filled: it stores its result
+            // before it lets go, so look once more before asking upstream again.
+            return (await readShared(key)) ?? (await fill());
           } finally {
             await soft(store.delete(lockKey), 0);
           }

@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import { systemClock } from '../lib/clock.js';
+import { createKeys, createMemoryStore } from '../store/index.js';
+import { createMemoryResultCache } from './result-cache.js';
+import { createSharedCache } from './shared-cache.js';
+
+type Value = { n: number };
+const silent = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+/** Two replicas' caches over one store, as two gateways over one Redis. */
+const replicas = () => {
+  const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
+  const replica = () =>
+    createSharedCache<Value>(createMemoryResultCache<Value>({ clock: systemClock, maxEntries: 100 }), {
+      store,
+      keys: createKeys(),
+      clock: systemClock,
+      log: silent as never,
+      kind: 'test',
+      lockTtlMs: 5000,
+      pollMs: 2,
+    });
+  return { a: replica(), b: replica() };
+};
+
+describe('the shared verification cache', () => {
+  it('makes one fill for concurrent misses on two replicas; the other gets its result', async () => {
+    const { a, b } = replicas();
+    let fills = 0;
+    const fill = (n: number) => async () => {
+      fills++;
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      const value = { n };
+      await a.set('k', value, 60_000);
+      return value;
+    };
+    const [fromA, fromB] = await Promise.all([a.fillOnce('k', fill(1)), b.fillOnce('k', fill(2))]);
+    expect(fills).toBe(1);
+    expect(fromB).toEqual(fromA);
+  });
+
+  it('does not fill again when the lock is free because another replica has just filled', async () => {
+    // A replica that missed, then found the lock free: the other had stored its result and let go.
+    const { a, b } = replicas();
+    await a.fillOnce('k', async () => {
+      const value = { n: 1 };
+      await a.set('k', value, 60_000);
+      return value;
+    });
+    let filledAgain = false;
+    const value = await b.fillOnce('k', async () => {
+      filledAgain = true;
+      return { n: 2 };
+    });
+    expect(filledAgain).toBe(false);
+    expect(value).toEqual({ n: 1 });
+  });
+});
