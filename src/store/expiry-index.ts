@@ -20,8 +20,9 @@ export const BUCKET_MS = 1000;
 export const bucketOf = (expiresAtMs: number): number => Math.floor(expiresAtMs / BUCKET_MS);
 
 /**
- * Whether an entry that expires at `expiresAtMs` is filed under `bucket`: when it is not, the key
- * was found through a stale reference (its entry was set again since) and is indexed elsewhere.
+ * Whether an entry that expires at `expiresAtMs` is filed under `bucket`. For a key filed each
+ * time it is set (a memory-store value), a key that is not was found through a stale reference
+ * (its entry was set again since) and is indexed elsewhere.
  */
 export const isDueIn = (bucket: number, expiresAtMs: number): boolean => bucketOf(expiresAtMs) === bucket;
 

@@ -143,7 +143,6 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     return e;
   };
   const maps = [data, sets] as Array<ShardedMap<{ expiresAtMs: number }>>;
-  const [values] = maps;
   const dropIfExpired = (
     map: ShardedMap<{ expiresAtMs: number }>,
     key: string,
@@ -176,7 +175,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
         for (const key of keys) {
           for (const map of maps) {
             const e = map.get(key);
-            if (e === undefined || (map === values && !isDueIn(bucket, e.expiresAtMs))) continue;
+            if (e === undefined || (map === data && !isDueIn(bucket, e.expiresAtMs))) continue;
             if (e.expiresAtMs <= nowMs) map.delete(key);
             else later.push([key, e.expiresAtMs]);
           }

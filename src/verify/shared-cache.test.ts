@@ -3,9 +3,9 @@ import { systemClock } from '../lib/clock.js';
 import { createKeys, createMemoryStore } from '../store/index.js';
 import { createMemoryResultCache } from './result-cache.js';
 import { createSharedCache } from './shared-cache.js';
+import { silent } from './test-fixtures.js';
 
 type Value = { n: number };
-const silent = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 /** Two replicas' caches over one store, as two gateways over one Redis. */
 const replicas = () => {
@@ -15,7 +15,7 @@ const replicas = () => {
       store,
       keys: createKeys(),
       clock: systemClock,
-      log: silent as never,
+      log: silent,
       kind: 'test',
       lockTtlMs: 5000,
       pollMs: 2,
