@@ -307,15 +307,15 @@ export const createLoginService = (deps: LoginDeps) => {
     const role = typeof input.role === 'string' && input.role !== '' ? input.role.toLowerCase() : undefined;
     const known = typeof err === 'object' && err !== null ? (err as WithClaims)[CLAIMS] : undefined;
     const claimed = claimedSubject(known ?? claimsOf(input.jwt));
-    const base = { mount: mountPath, role, ...(claimed === undefined ? {} : { claimed }) };
-    if (!isAuthgateError(err)) return { ...base, outcome: 'error', reason: 'internal' };
-    const denied = err.status === 403 || err.reason === 'role_not_found';
-    return {
-      ...base,
-      outcome: denied ? 'denied' : 'error',
-      reason: err.reason,
-      ...(err.detail === undefined ? {} : { detail: err.detail }),
-    };
+    // Built property by property: on Node 20, `{ ...base, outcome }` gives every refusal's outcome
+    // a hidden class of its own (see stringFields in identity/claims.ts).
+    const outcome: LoginOutcome = { mount: mountPath, role, outcome: 'error', reason: 'internal' };
+    if (claimed !== undefined) outcome.claimed = claimed;
+    if (!isAuthgateError(err)) return outcome;
+    outcome.outcome = err.status === 403 || err.reason === 'role_not_found' ? 'denied' : 'error';
+    outcome.reason = err.reason;
+    if (err.detail !== undefined) outcome.detail = err.detail;
+    return outcome;
   };
 
   return { login, renewalTerms, outcomeOf };

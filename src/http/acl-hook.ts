@@ -38,13 +38,12 @@ export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void =>
       if (!verdict) throw permissionDenied('acl_denied', path);
       createOnly = verdict === 'create-only';
     };
-    const options = { remoteAddress: request.ip };
     const record = acl.defersUse
-      ? await deps.tokens.inspect(token, options).then(async (r) => {
+      ? await deps.tokens.inspect(token, { remoteAddress: request.ip }).then(async (r) => {
           await authorize(r);
           return r;
         })
-      : await deps.tokens.authenticate(token, { ...options, authorize });
+      : await deps.tokens.authenticate(token, { remoteAddress: request.ip, authorize });
     setRequestAuth(request, { token, admin: false, record, ...(createOnly ? { createOnly } : {}) });
   };
   // Callback style, so that a route without an ACL (a login) costs no promise.

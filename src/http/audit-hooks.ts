@@ -255,7 +255,10 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
             pod: claimed?.pod,
             verified: false,
           };
-    return { ...block, login };
+    // Assigned, not `{ ...block, login }`: on Node 20 that spread gives every audited login's block
+    // a hidden class of its own.
+    block.login = login;
+    return block;
   };
 
   const responseOf = (
