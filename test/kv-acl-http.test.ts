@@ -253,6 +253,21 @@ describe('one templated policy for two namespaces', () => {
     expect((await call('GET', '/v1/secret/data/team-a/db', { token })).status).toBe(200);
   });
 
+  it('refuses to list a folder whose subtree a more specific rule denies', async () => {
+    await admin('POST', '/v1/secret/data/team-a/restricted/root-ca', { data: { key: secret('restricted') } });
+    const token = tokens['team-a'];
+    for (const url of [
+      '/v1/secret/metadata/team-a/restricted/?list=true',
+      '/v1/secret/metadata/team-a/restricted?list=true',
+    ]) {
+      expect(await call('GET', url, { token })).toEqual(DENIED);
+    }
+    expect(await call('GET', '/v1/secret/metadata/team-a/?list=true', { token })).toMatchObject({
+      status: 200,
+      json: { data: { keys: expect.arrayContaining(['restricted/']) } },
+    });
+  });
+
   it('does not extend an exact grant to a path with a trailing slash unless the request lists', async () => {
     const token = await tokenFor('fenced');
     await admin('POST', '/v1/secret/data/fenced/x', { data: { v: secret('fenced') } });

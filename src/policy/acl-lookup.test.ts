@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildAcl } from './acl.js';
-import { capabilitiesOf } from './bits.js';
+import { CAPABILITY_BITS, capabilitiesOf } from './bits.js';
 import { compilePattern } from './pattern.js';
 import { aclOf, capsOf, type Rules } from './test-support.js';
 
@@ -30,11 +30,26 @@ describe('list requests', () => {
     expect(acl.allows('ns1/sys/policies/acl/', 'list')).toBe(true);
   });
 
-  it('decides a list by the rule matching the path without its slash first, as Vault does', async () => {
+  it('weighs the rules of both forms of a list path: the one that grants list wins', async () => {
     const acl = await aclOf([{ 'secret/fo*': ['read'], 'secret/foo/*': ['list'] }]);
-    expect(acl.allows('secret/foo/', 'list')).toBe(false);
+    expect(acl.allows('secret/foo/', 'list')).toBe(true);
     expect(acl.allows('secret/foo/x', 'read')).toBe(false);
     expect(capsOf(acl, 'secret/foo/x')).toEqual(['list']);
+  });
+
+  it('refuses a list that a more specific prefix denies, though a broader rule grants it', async () => {
+    // The trimmed path `secret/metadata/private` does not start with the deny's prefix
+    // `secret/metadata/private/`; weighing only the trimmed form let the broad grant through.
+    const acl = await aclOf([{ 'secret/metadata/*': ['list'], 'secret/metadata/private/*': ['deny'] }]);
+    expect(acl.allows('secret/metadata/private/', 'list')).toBe(false);
+    expect(capsOf(acl, 'secret/metadata/private/')).toEqual([]);
+    expect(acl.allows('secret/metadata/public/', 'list')).toBe(true);
+  });
+
+  it('lets a more specific rule that grants list win over a broader deny', async () => {
+    const acl = await aclOf([{ 'secret/*': ['deny'], 'secret/metadata/team-a/*': ['list'] }]);
+    expect(acl.allows('secret/metadata/team-a/', 'list')).toBe(true);
+    expect(acl.allows('secret/metadata/team-b/', 'list')).toBe(false);
   });
 
   it('lists through a prefix that ends in a slash', async () => {
@@ -109,14 +124,14 @@ describe('agreement with a literal transcription of Vault acl.go', () => {
       const old = tree.get(key);
       tree.set(key, old === undefined ? bits : (old | bits) & 1 ? 1 : old | bits);
     }
-    const nonExact = (path: string): number | undefined => {
-      type D = { firstWildcard: number; isPrefix: boolean; wildcards: number; wcPath: string; bits: number };
+    type D = { firstWildcard: number; isPrefix: boolean; wildcards: number; wcPath: string; bits: number };
+    // prefixAndWCCandidatesForPath
+    const candidates = (path: string): D[] => {
       const descrs: D[] = [];
       const longest = [...prefix.keys()]
         .filter((k) => path.startsWith(k))
         .sort((a, b) => b.length - a.length)[0];
       if (longest !== undefined) {
-        if (segment.size === 0) return prefix.get(longest);
         descrs.push({
           firstWildcard: longest.length,
           isPrefix: true,
@@ -146,29 +161,39 @@ describe('agreement with a literal transcription of Vault acl.go', () => {
         }
         descrs.push(d);
       }
-      if (descrs.length === 0) return undefined;
-      const less = (a: D, b: D) =>
-        a.firstWildcard !== b.firstWildcard
-          ? a.firstWildcard < b.firstWildcard
-          : a.isPrefix !== b.isPrefix
-            ? a.isPrefix
-            : a.wildcards !== b.wildcards
-              ? a.wildcards > b.wildcards
-              : a.wcPath.length !== b.wcPath.length
-                ? a.wcPath.length < b.wcPath.length
-                : a.wcPath < b.wcPath;
-      descrs.sort((a, b) => (less(a, b) ? -1 : less(b, a) ? 1 : 0));
-      return descrs[descrs.length - 1]!.bits;
+      return descrs;
+    };
+    // wildcardPathDescriptorComparePriority
+    const less = (a: D, b: D) =>
+      a.firstWildcard !== b.firstWildcard
+        ? a.firstWildcard < b.firstWildcard
+        : a.isPrefix !== b.isPrefix
+          ? a.isPrefix
+          : a.wildcards !== b.wildcards
+            ? a.wildcards > b.wildcards
+            : a.wcPath.length !== b.wcPath.length
+              ? a.wcPath.length < b.wcPath.length
+              : a.wcPath < b.wcPath;
+    const top = (descrs: D[]): D | undefined =>
+      [...descrs].sort((a, b) => (less(a, b) ? -1 : less(b, a) ? 1 : 0))[descrs.length - 1];
+    // resolveACLPermsForListOp
+    const listOp = (all: D[]): number => {
+      const bestDeny = top(all.filter((d) => d.bits & 1));
+      const bestList = top(all.filter((d) => d.bits & CAPABILITY_BITS.list));
+      if (bestDeny !== undefined && (bestList === undefined || less(bestList, bestDeny)))
+        return bestDeny.bits;
+      if (bestList !== undefined) return bestList.bits;
+      return top(all)!.bits;
     };
     const path = rawPath.replace(/^\/+/, '');
     if (exact.has(path)) return exact.get(path)!;
     const trimmed = path.endsWith('/') ? path.slice(0, -1) : path;
     if (list && exact.has(trimmed)) return exact.get(trimmed)!;
     if (list && path.endsWith('/')) {
-      const p = nonExact(trimmed);
-      if (p !== undefined) return p;
+      const all = [...candidates(trimmed), ...candidates(path)];
+      return all.length === 0 ? 0 : listOp(all);
     }
-    return nonExact(path) ?? 0;
+    return top(candidates(path))?.bits ?? 0;
   };
 
   it('gives the same capabilities for 20 000 random rule sets and paths', () => {

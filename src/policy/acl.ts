@@ -125,19 +125,60 @@ export const buildAcl = (entries: Iterable<AclEntry>): Acl => {
     return lowerPriority(prefixRule, best.pattern) ? best.bits : prefix.bits;
   };
 
+  type Candidate = { key: PriorityKey; bits: number };
+  /** Every prefix and `+` rule that matches `path` (Vault's prefixAndWCCandidatesForPath). */
+  const candidatesFor = (path: string, into: Candidate[]): void => {
+    const prefix = longestPrefix(path);
+    if (prefix !== undefined) {
+      into.push({
+        key: { firstWildcard: prefix.key.length, isPrefix: true, wildcards: 0, wcPath: prefix.key },
+        bits: prefix.bits,
+      });
+    }
+    if (segments.length === 0) return;
+    const parts = path.split('/');
+    for (const entry of segments) {
+      if (path.startsWith(entry.pattern.literalPrefix) && segmentMatches(entry.pattern, parts)) {
+        into.push({ key: entry.pattern, bits: entry.bits });
+      }
+    }
+  };
+  const best = (candidates: readonly Candidate[], has: number): Candidate | undefined => {
+    let top: Candidate | undefined;
+    for (const c of candidates) {
+      if ((c.bits & has) === has && (top === undefined || lowerPriority(top.key, c.key))) top = c;
+    }
+    return top;
+  };
+
+  /**
+   * A LIST of a path ending in '/' that no exact rule covers (Vault's resolveACLPermsForListOp):
+   * the rules matching the path with and without its slash are weighed together. The trimmed
+   * form lets `secret/metadata/team-a` or `secret/+` grant the listing; the full form lets a
+   * deny on `secret/metadata/private/*` (prefix `secret/metadata/private/`, which the trimmed
+   * path does not start with) refuse it. A deny wins unless a more specific rule grants list.
+   */
+  const listLookup = (path: string): number => {
+    const candidates: Candidate[] = [];
+    candidatesFor(path.slice(0, -1), candidates);
+    candidatesFor(path, candidates);
+    const deny = best(candidates, CAPABILITY_BITS.deny);
+    const list = best(candidates, CAPABILITY_BITS.list);
+    if (deny !== undefined && (list === undefined || lowerPriority(list.key, deny.key))) return deny.bits;
+    return (list ?? best(candidates, 0))?.bits ?? 0;
+  };
+
   // Vault's AllowOperation: an exact rule first (for a list, also without the trailing slash),
-  // then non-exact rules (for a list ending in '/', on the trimmed path first). The first rule
-  // found decides, even when it grants less than a rule further down would.
+  // then non-exact rules: for a list ending in '/', those of both forms of the path weighed
+  // together; otherwise the most specific one decides, even when it grants less than a rule
+  // further down would.
   const lookup = (rawPath: string, list: boolean): number => {
     let path = rawPath;
     while (path.charCodeAt(0) === SLASH) path = path.slice(1);
-    let bits = exact.get(path);
+    const bits = exact.get(path);
     if (bits !== undefined) return bits;
-    if (list && path.charCodeAt(path.length - 1) === SLASH) {
-      const trimmed = path.slice(0, -1);
-      bits = exact.get(trimmed) ?? nonExact(trimmed);
-      if (bits !== undefined) return bits;
-    }
+    if (list && path.charCodeAt(path.length - 1) === SLASH)
+      return exact.get(path.slice(0, -1)) ?? listLookup(path);
     return nonExact(path) ?? 0;
   };
 

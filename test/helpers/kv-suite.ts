@@ -21,6 +21,7 @@ export const POLICIES = {
       'secret/data/{{identity.namespace}}/*': { capabilities: ['read'] },
       'secret/metadata/{{identity.namespace}}/*': { capabilities: ['list'] },
       'secret/data/{{identity.namespace}}/restricted/*': { capabilities: ['deny'] },
+      'secret/metadata/{{identity.namespace}}/restricted/*': { capabilities: ['deny'] },
     },
   },
   'create-only': {
