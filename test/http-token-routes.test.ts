@@ -199,3 +199,50 @@ describe('lookup-self', () => {
     expect((await call('POST', '/v1/auth/token/lookup-self', undefined, '{}')).status).toBe(403);
   });
 });
+
+describe('revoke-identity on the memory store', () => {
+  it('drops the pod’s cached TokenReview, so its next login after the pod is deleted is refused', async () => {
+    const { uid } = h.cluster.createPod({ namespace: 'test', name: 'revoked', serviceAccount: 'nginx' });
+    const jwt = await h.podToken({ pod: 'revoked' });
+    expect((await h.login('kubernetes', { role: 'nginx', jwt })).status).toBe(200);
+    const reviews = h.cluster.stats().tokenReviews;
+    expect((await h.login('kubernetes', { role: 'nginx', jwt })).status).toBe(200);
+    expect(h.cluster.stats().tokenReviews).toBe(reviews);
+
+    h.cluster.deletePod('test', 'revoked');
+    const res = await call(
+      'POST',
+      '/v1/auth/token/revoke-identity',
+      ADMIN_TOKEN,
+      JSON.stringify({ pod_uid: uid }),
+    );
+    expect(res).toEqual({
+      status: 200,
+      json: expect.objectContaining({ data: { revoked_tokens: 2, invalidated_reviews: 1 } }),
+    });
+    expect(await h.login('kubernetes', { role: 'nginx', jwt })).toMatchObject({
+      status: 403,
+      json: { errors: ['permission denied'] },
+    });
+    expect(h.cluster.stats().tokenReviews).toBe(reviews + 1);
+  });
+
+  it('drops a service account’s verified JWKS results, so its next login proves the signature again', async () => {
+    const jwt = await h.podToken();
+    expect((await h.login('jwks', { role: 'nginx', jwt })).status).toBe(200);
+    const jwks = h.server.verifiers.get('jwks')!;
+    const before = jwks.stats();
+    const res = await call(
+      'POST',
+      '/v1/auth/token/revoke-identity',
+      ADMIN_TOKEN,
+      JSON.stringify({ namespace: 'test', service_account: 'nginx' }),
+    );
+    expect(res.status).toBe(200);
+    expect(
+      (res.json?.['data'] as { invalidated_reviews: number }).invalidated_reviews,
+    ).toBeGreaterThanOrEqual(1);
+    expect((await h.login('jwks', { role: 'nginx', jwt })).status).toBe(200);
+    expect(jwks.stats().cacheMisses).toBe(before.cacheMisses + 1);
+  });
+});

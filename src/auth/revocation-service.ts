@@ -8,7 +8,7 @@ export type RevocationTarget =
 
 export type RevocationDeps = {
   tokens: Pick<TokenService, 'revokeByIndex'>;
-  /** Shared verification caches (tokenreview mounts on a shared store); may be empty. */
+  /** What holds cached verifications: every mount's verifier. */
   caches: ReadonlyArray<{ invalidate(sel: IdentitySelector): Promise<number> }>;
 };
 
@@ -16,8 +16,9 @@ export type RevocationResult = { revokedTokens: number; invalidatedReviews: numb
 
 /**
  * Operator revocation by identity. Revokes the client tokens listed in the matching index and,
- * for a service account or a pod, drops their cached TokenReviews on every replica, so that the
- * next login is reviewed by the API server again (and refused if the pod is gone).
+ * for a service account or a pod, drops their cached verifications (TokenReviews, verified JWKS
+ * results) on every replica, so that the next login is verified again: reviewed by the API server
+ * (and refused if the pod is gone), or its signature checked anew.
  */
 export const createRevocationService = (deps: RevocationDeps) => ({
   revoke: async (target: RevocationTarget): Promise<RevocationResult> => {

@@ -159,8 +159,9 @@ export const composeServer = (
     ...(shared ? { reviewCacheFor, shareSourceFor } : {}),
   });
   const login = createLoginService({ mounts, tokens, clock, log, serverKey });
-  const revocation = createRevocationService({ tokens, caches: reviewCaches });
   const verifiers = new Map([...mounts].map(([path, m]) => [path, m.verifier]));
+  // Every mount's verifier: each drops its own cached results (a shared cache, on every replica).
+  const revocation = createRevocationService({ tokens, caches: [...verifiers.values()] });
   const telemetry = createTelemetry({
     version: VERSION,
     prometheus: config.telemetry.metrics,

@@ -101,7 +101,8 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
   });
   reload = () => void keyStore.reload();
   const cache =
-    deps.cache ?? createMemoryResultCache<Identity>({ clock, maxEntries: JWKS_RESULT_MAX_ENTRIES });
+    deps.cache ??
+    createMemoryResultCache<Identity>({ clock, maxEntries: JWKS_RESULT_MAX_ENTRIES, identityOf: (v) => v });
   const allowed: readonly string[] = mount.allowedAlgorithms;
 
   /**
@@ -218,6 +219,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
     },
     ready: () => keyStore.ready(),
     stats: () => ({ ...counters }),
+    invalidate: async (sel) => (await cache.invalidate?.(sel)) ?? 0,
     close: async () => {
       await cache.clear();
       await (source as { close?: () => Promise<void> }).close?.();

@@ -1,5 +1,16 @@
 import { LRUCache } from 'lru-cache';
+import type { Identity } from '../identity/index.js';
 import type { Clock } from '../lib/clock.js';
+
+/** Which cached verifications an invalidation drops: those of one pod, or of one service account. */
+export type IdentitySelector = { podUid: string } | { namespace: string; serviceAccount: string };
+
+/** Whether `identity` is the pod or service account `sel` names. */
+export const identityMatches = (identity: Identity | undefined, sel: IdentitySelector): boolean => {
+  if (identity === undefined) return false;
+  if ('podUid' in sel) return identity.pod?.uid === sel.podUid;
+  return identity.namespace === sel.namespace && identity.serviceAccount.name === sel.serviceAccount;
+};
 
 /**
  * Where a verifier keeps the results it has proven. Keys are HMACs of the token (never the token);
@@ -13,17 +24,24 @@ export type ResultCache<V> = {
   set(key: string, value: V, ttlMs: number): Promise<void>;
   clear(): Promise<void>;
   /**
+   * Optional: drops the entries of a pod or service account (operator revocation); resolves how
+   * many. Absent = the cache cannot tell whose an entry is.
+   */
+  invalidate?(sel: IdentitySelector): Promise<number>;
+  /**
    * Optional: runs `fill` for a missing key so that, across replicas sharing a store, only one
    * fill runs at a time; the others resolve the value it cached. Absent = just run `fill`.
    */
   fillOnce?(key: string, fill: () => Promise<V>): Promise<V>;
 };
 
-export type MemoryResultCacheOptions = {
+export type MemoryResultCacheOptions<V> = {
   /** Time source for TTLs (a fake clock in tests). */
   clock: Clock;
   /** Bound on the number of entries; the least recently used goes first. */
   maxEntries: number;
+  /** The identity a value proves, if any: what `invalidate` matches on. Default: none. */
+  identityOf?: (value: V) => Identity | undefined;
 };
 
 /**
@@ -31,7 +49,7 @@ export type MemoryResultCacheOptions = {
  * injected clock. Throws `TypeError` when `maxEntries` is not a positive integer.
  */
 export const createMemoryResultCache = <V extends object>(
-  options: MemoryResultCacheOptions,
+  options: MemoryResultCacheOptions<V>,
 ): ResultCache<V> & { deleteWhere(pred: (value: V) => boolean): Promise<number> } => {
   if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) {
     throw new TypeError('maxEntries must be a positive integer');
@@ -43,6 +61,15 @@ export const createMemoryResultCache = <V extends object>(
     ttlResolution: 0,
     perf: { now: () => clock.nowMs() },
   });
+  /** Drops every entry whose value matches; resolves how many. O(entries): invalidation only. */
+  const deleteWhere = async (pred: (value: V) => boolean): Promise<number> => {
+    let n = 0;
+    for (const [k, v] of lru.entries()) {
+      if (pred(v) && lru.delete(k)) n++;
+    }
+    return n;
+  };
+  const { identityOf } = options;
   return {
     get: async (key) => lru.get(key),
     set: async (key, value, ttlMs) => {
@@ -52,13 +79,8 @@ export const createMemoryResultCache = <V extends object>(
     clear: async () => {
       lru.clear();
     },
-    /** Drops every entry whose value matches; resolves how many. O(entries): invalidation only. */
-    deleteWhere: async (pred) => {
-      let n = 0;
-      for (const [k, v] of lru.entries()) {
-        if (pred(v) && lru.delete(k)) n++;
-      }
-      return n;
-    },
+    deleteWhere,
+    invalidate: async (sel) =>
+      identityOf === undefined ? 0 : deleteWhere((v) => identityMatches(identityOf(v), sel)),
   };
 };

@@ -10,17 +10,18 @@ type Value = { n: number };
 /** Two replicas' caches over one store, as two gateways over one Redis. */
 const replicas = () => {
   const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
+  const keys = createKeys();
   const replica = () =>
     createSharedCache<Value>(createMemoryResultCache<Value>({ clock: systemClock, maxEntries: 100 }), {
       store,
-      keys: createKeys(),
+      keys,
       clock: systemClock,
       log: silent,
       kind: 'test',
       lockTtlMs: 5000,
       pollMs: 2,
     });
-  return { a: replica(), b: replica() };
+  return { a: replica(), b: replica(), store, keys };
 };
 
 describe('the shared verification cache', () => {
@@ -55,4 +56,14 @@ describe('the shared verification cache', () => {
     expect(filledAgain).toBe(false);
     expect(value).toEqual({ n: 1 });
   });
+
+  it.each(['{not json', 'null', '{"v":1,"expMs":9e15}', '{"v":{"n":1}}'])(
+    'reads a damaged entry %s as a miss, and fills',
+    async (raw) => {
+      const { a, store, keys } = replicas();
+      await store.set(keys.verified('test', 'k'), raw, { ttlMs: 60_000 });
+      expect(await a.get('k')).toBeUndefined();
+      expect(await a.fillOnce('k', async () => ({ n: 7 }))).toEqual({ n: 7 });
+    },
+  );
 });

@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { Identity } from '../identity/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Keys, Store } from '../store/index.js';
-import type { ResultCache } from './result-cache.js';
+import { identityMatches, type IdentitySelector, type ResultCache } from './result-cache.js';
 import type { VerifierLog } from './verifier-log.js';
 
-/** Which cached verifications an invalidation drops: those of one pod, or of one service account. */
-export type IdentitySelector = { podUid: string } | { namespace: string; serviceAccount: string };
+export type { IdentitySelector } from './result-cache.js';
 
 /** A cache value; one that carries `identity` can be invalidated by identity. */
 type WithIdentity = object;
@@ -27,17 +26,28 @@ export type SharedCacheDeps = {
 
 type Stored<V> = { v: V; expMs: number };
 
+const parseStored = <V>(raw: string): Stored<V> | undefined => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  const s = parsed as Partial<Stored<V>> | null;
+  return typeof s === 'object' &&
+    s !== null &&
+    typeof s.expMs === 'number' &&
+    typeof s.v === 'object' &&
+    s.v !== null
+    ? (s as Stored<V>)
+    : undefined;
+};
+
 const indexesOf = (identity: Identity | undefined): Array<{ kind: string; value: string }> => {
   if (identity === undefined) return [];
   const out = [{ kind: 'verified-sa', value: `${identity.namespace}/${identity.serviceAccount.name}` }];
   if (identity.pod !== undefined) out.push({ kind: 'verified-pod', value: identity.pod.uid });
   return out;
-};
-
-const matches = (identity: Identity | undefined, sel: IdentitySelector): boolean => {
-  if (identity === undefined) return false;
-  if ('podUid' in sel) return identity.pod?.uid === sel.podUid;
-  return identity.namespace === sel.namespace && identity.serviceAccount.name === sel.serviceAccount;
 };
 
 /**
@@ -77,7 +87,12 @@ export const createSharedCache = <V extends WithIdentity>(
   const readShared = async (key: string): Promise<V | undefined> => {
     const raw = await soft(store.get(keys.verified(kind, key)), undefined);
     if (raw === undefined) return undefined;
-    const stored = JSON.parse(raw) as Stored<V>;
+    const stored = parseStored<V>(raw);
+    if (stored === undefined) {
+      // Not what this cache writes (a damaged or foreign entry): a miss, never a 500.
+      log.warn({ event: 'cache.bad_entry', kind }, 'cache.bad_entry');
+      return undefined;
+    }
     const ttlMs = stored.expMs - clock.nowMs();
     if (ttlMs <= 0) return undefined;
     await l1.set(key, stored.v, ttlMs);
@@ -87,7 +102,7 @@ export const createSharedCache = <V extends WithIdentity>(
   const unsubscribe = store.subscribe(keys.invalidationChannel(), (message) => {
     try {
       const sel = JSON.parse(message) as IdentitySelector;
-      void l1.deleteWhere((v) => matches(identityOf(v), sel));
+      void l1.deleteWhere((v) => identityMatches(identityOf(v), sel));
     } catch {
       // A message that is not ours is ignored.
     }
@@ -155,7 +170,7 @@ export const createSharedCache = <V extends WithIdentity>(
       const indexKey = keys.index(index.kind, index.value);
       const members = await store.setMembers(indexKey);
       if (members.length > 0) await store.delete(...members, indexKey);
-      await l1.deleteWhere((v) => matches(identityOf(v), sel));
+      await l1.deleteWhere((v) => identityMatches(identityOf(v), sel));
       await store.publish(keys.invalidationChannel(), JSON.stringify(sel));
       return members.length;
     },

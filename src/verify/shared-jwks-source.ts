@@ -19,6 +19,20 @@ export type SharedJwksDeps = {
 
 type Shared = { doc: JwksDocument; fetchedAtMs: number };
 
+const parseShared = (raw: string): Shared | undefined => {
+  try {
+    const s = JSON.parse(raw) as Partial<Shared> | null;
+    return typeof s === 'object' &&
+      s !== null &&
+      typeof s.fetchedAtMs === 'number' &&
+      typeof s.doc === 'object'
+      ? (s as Shared)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
 /**
  * The second level of the JWKS key cache: a key set fetched by one replica is written to the
  * store and announced by pub/sub, so the other replicas load it from the store instead of each
@@ -64,8 +78,9 @@ export const createSharedJwksSource = (
     location: inner.location,
     load: async () => {
       const raw = await quiet(store.get(keys.jwks(kind)));
-      if (raw !== undefined) {
-        const shared = JSON.parse(raw) as Shared;
+      // A damaged or foreign entry counts as none: the keys are fetched from the source.
+      const shared = raw === undefined ? undefined : parseShared(raw);
+      if (shared !== undefined) {
         if (
           shared.fetchedAtMs > seenAtMs &&
           (announced || clock.nowMs() - shared.fetchedAtMs < deps.freshMs)

@@ -73,7 +73,12 @@ export const createTokenReviewVerifier = (
           ...(deps.readFile ? { readFile: deps.readFile } : {}),
         });
   const cache =
-    deps.cache ?? createMemoryResultCache<CachedReview>({ clock, maxEntries: cfg.cacheMaxEntries });
+    deps.cache ??
+    createMemoryResultCache<CachedReview>({
+      clock,
+      maxEntries: cfg.cacheMaxEntries,
+      identityOf: (v) => (v.ok ? v.identity : undefined),
+    });
   const flight = createSingleFlight<Identity>();
   const limiter = createLimiter(cfg.maxConcurrent, cfg.maxQueue, () =>
     unavailable('too many pending TokenReview calls', 'tokenreview_queue_full'),
@@ -243,6 +248,7 @@ export const createTokenReviewVerifier = (
       }
     },
     stats: () => ({ ...counters }),
+    invalidate: async (sel) => (await cache.invalidate?.(sel)) ?? 0,
     async close(): Promise<void> {
       client.close();
       await cache.clear();

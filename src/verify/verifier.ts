@@ -1,4 +1,5 @@
 import type { Identity, UnverifiedClaims } from '../identity/index.js';
+import type { IdentitySelector } from './result-cache.js';
 
 /** What a login asks a verifier to prove. */
 export type VerifyRequest = {
@@ -45,5 +46,11 @@ export type Verifier = {
   /** Resolves when the verifier can serve (keys loaded / API server reachable); rejects otherwise. */
   ready(): Promise<void>;
   stats(): VerifierStats;
+  /**
+   * Drops the cached verifications of a pod or service account (operator revocation), so that
+   * the workload's next login is verified again; resolves how many were dropped. On a shared
+   * cache, on every replica.
+   */
+  invalidate(sel: IdentitySelector): Promise<number>;
   close(): Promise<void>;
 };
