@@ -220,18 +220,21 @@ export const composeServer = (
   });
 
   const readiness = async () => {
+    // The probe needs no token: it names what fails, and the log says why (an error's text may
+    // carry internal addresses or a server's answer).
     const failing: Record<string, string> = {};
-    const checks: Array<Promise<void>> = [
-      store.ping().catch((err: unknown) => {
-        failing['store'] = (err as Error).message;
-      }),
-      ...[...verifiers].map(([path, v]) =>
-        v.ready().catch((err: unknown) => {
-          failing[`auth/${path}`] = (err as Error).message;
-        }),
-      ),
-    ];
-    await Promise.all(checks);
+    const reasons: Record<string, string> = {};
+    const check = (name: string, what: string, p: Promise<unknown>) =>
+      p.catch((err: unknown) => {
+        failing[name] = what;
+        reasons[name] = (err as Error).message;
+      });
+    await Promise.all([
+      check('store', 'store unreachable', store.ping()),
+      ...[...verifiers].map(([path, v]) => check(`auth/${path}`, 'upstream not ready', v.ready())),
+    ]);
+    if (Object.keys(reasons).length > 0)
+      log.warn({ event: 'health.not_ready', failing: reasons }, 'health.not_ready');
     // Only the store is critical: without it nothing can be served; an upstream blip still leaves cached logins and every token endpoint working.
     return { ready: Object.keys(failing).length === 0, failing, critical: 'store' in failing };
   };

@@ -86,7 +86,9 @@ export const createCachedReadiness = (
 };
 
 // Vault answers any status code it is asked for; Node (and HTTP) only has 100–599.
-const StatusCode = Type.String({ pattern: '^[1-5][0-9]{2}$' });
+// 2xx-5xx only: a 1xx is no final answer (a client waits for another, a kept-alive connection
+// shifts every later answer by one, and 101 reads as a protocol switch to a proxy).
+const StatusCode = Type.String({ pattern: '^[2-5][0-9]{2}$' });
 
 const HealthQuery = Type.Object(
   {
