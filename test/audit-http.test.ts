@@ -233,7 +233,7 @@ describe('failing closed', () => {
   const dir = mkdtempSync(join(tmpdir(), 'authgate-audit-fail-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  it('refuses a login with 500 and issues nothing when no device can write', async () => {
+  it('refuses a login with 503 and issues nothing when no device can write', async () => {
     const capture = captureLog();
     const store = createMemoryStore({ clock: { nowMs: () => Date.now() } });
     // A directory where the file should be: every write fails.
@@ -242,12 +242,15 @@ describe('failing closed', () => {
       const reviews = h.cluster.stats().tokenReviews;
       for (let i = 0; i < 3; i++) {
         const res = await h.login('kubernetes', { role: 'nginx', jwt: await h.podToken() });
-        expect(res).toEqual({ status: 500, json: { errors: ['internal error'] } });
+        expect(res).toEqual({
+          status: 503,
+          json: { errors: ['audit device unavailable: the request was not served'] },
+        });
       }
       // Refused before the login was processed: no TokenReview, no token.
       expect(h.cluster.stats().tokenReviews).toBe(reviews);
       expect(tokenRecords(store)).toEqual([]);
-      expect((await lookupSelf(h, 'ags.whatever')).statusCode).toBe(500);
+      expect((await lookupSelf(h, 'ags.whatever')).statusCode).toBe(503);
       expect(capture.events('audit.device_failed')).toHaveLength(1);
       expect(capture.events('audit.device_failed')[0]).toMatchObject({ device: 'broken', type: 'file' });
       expect(String(capture.events('audit.device_failed')[0]?.['reason'])).toMatch(/EISDIR/);
@@ -272,13 +275,16 @@ describe('failing closed', () => {
     }
   });
 
-  it('answers 500 and revokes the token when the answer of a login cannot be audited', async () => {
+  it('answers 503 and revokes the token when the answer of a login cannot be audited', async () => {
     const store = createMemoryStore({ clock: { nowMs: () => Date.now() } });
     const out = stdout((line) => line.includes('"type":"response"'));
     const h = await startHarness({ audit: { out: { type: 'stdout' } }, auditStdout: out.stream, store });
     try {
       const res = await h.login('kubernetes', { role: 'nginx', jwt: await h.podToken() });
-      expect(res).toEqual({ status: 500, json: { errors: ['internal error'] } });
+      expect(res).toEqual({
+        status: 503,
+        json: { errors: ['audit device unavailable: the request was not served'] },
+      });
       expect(out.lines).toHaveLength(1);
       expect(tokenRecords(store)).toEqual([]);
     } finally {

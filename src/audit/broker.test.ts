@@ -94,8 +94,8 @@ describe('the audit broker', () => {
   it('fails closed when the only device cannot write', async () => {
     const { broker: b, named } = broker([device('a', sink({ fail: true }))]);
     const err = await rejection(b.logRequest(request));
-    expect(isAuthgateError(err) && err.status === 500 && err.reason === 'audit_failed').toBe(true);
-    expect(isAuthgateError(err) && err.message).toBe('internal error');
+    expect(isAuthgateError(err) && err.status === 503 && err.reason === 'audit_failed').toBe(true);
+    expect(isAuthgateError(err) && err.message).toBe('audit device unavailable: the request was not served');
     expect(named('audit.device_failed')).toEqual([
       { event: 'audit.device_failed', device: 'a', type: 'file', reason: 'EACCES: permission denied' },
     ]);

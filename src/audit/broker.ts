@@ -25,9 +25,15 @@ export type AuditBrokerDeps = {
   onDeviceFailure?: (device: string) => void;
 };
 
-/** Vault's answer when no device could log: the client sees 500 `internal error` only. */
+/**
+ * When no device could log, the request is not served (fail closed, as Vault). Vault answers 500;
+ * authgate answers 503 with what is down, as for every other dependency: the client did nothing
+ * wrong, and may try again once a device writes.
+ */
+export const AUDIT_UNAVAILABLE = 'audit device unavailable: the request was not served';
 const auditFailed = () =>
-  new AuthgateError('INTERNAL', {
+  new AuthgateError('UNAVAILABLE', {
+    message: AUDIT_UNAVAILABLE,
     reason: 'audit_failed',
     detail: 'no audit device succeeded in logging the request',
   });
@@ -54,7 +60,7 @@ const within = <T>(p: Promise<T>, ms: number): Promise<T> => {
  * and writes it to every device at once, as Vault's broker does.
  *
  * Fail closed: with devices configured, a write resolves when at least one device took the
- * entry and rejects with AuthgateError INTERNAL (`audit_failed`) when none did, so the caller
+ * entry and rejects with AuthgateError UNAVAILABLE (`audit_failed`) when none did, so the caller
  * answers 500 and serves nothing. A device that has not answered within its `timeoutMs` counts
  * as failed for that entry (the write may still land later). With no device configured,
  * `enabled` is false and nothing is written or awaited.
@@ -139,7 +145,7 @@ export const createAuditBroker = (deps: AuditBrokerDeps) => {
 
     /**
      * Writes the request entry. Call before serving the request.
-     * @throws AuthgateError INTERNAL (`audit_failed`) when devices are configured and none wrote.
+     * @throws AuthgateError UNAVAILABLE (`audit_failed`) when devices are configured and none wrote.
      */
     logRequest: (req: AuditRequest): Promise<void> => {
       const time = now();
@@ -152,7 +158,7 @@ export const createAuditBroker = (deps: AuditBrokerDeps) => {
 
     /**
      * Writes the response entry. Call before the answer leaves.
-     * @throws AuthgateError INTERNAL (`audit_failed`) when devices are configured and none wrote.
+     * @throws AuthgateError UNAVAILABLE (`audit_failed`) when devices are configured and none wrote.
      */
     logResponse: (req: AuditRequest, res: AuditResponse): Promise<void> => {
       const time = now();

@@ -5,7 +5,7 @@
  */
 export { createAudit, MAX_LOGINS_LIMIT } from './create-audit.js';
 export type { Audit, AuditDeps } from './create-audit.js';
-export { createAuditBroker } from './broker.js';
+export { AUDIT_UNAVAILABLE, createAuditBroker } from './broker.js';
 export type { AuditBroker, AuditBrokerDeps, AuditDevice, DeviceSettings } from './broker.js';
 export { createHasher, hashStrings, HMAC_PREFIX } from './hash.js';
 export type { Hasher } from './hash.js';

@@ -81,6 +81,12 @@ export const buildApp = (
       done(badRequest('invalid request path: use an origin-form request target', 'absolute_form_url'));
       return;
     }
+    // A client that asks for a wrapped answer must not get the secret in clear instead: Vault
+    // answers a single-use wrapping token, which authgate does not issue.
+    if (request.headers['x-vault-wrap-ttl'] !== undefined) {
+      done(badRequest('response wrapping is not supported by authgate', 'wrapping_unsupported'));
+      return;
+    }
     done();
   });
   // First, so that the request span is the parent of everything after it (audit included).
@@ -115,23 +121,33 @@ export const buildApp = (
     renewalTerms: deps.login.renewalTerms,
     revocation: deps.revocation,
   });
-  installDrainOnClose(app);
+  installResponseHeaders(app);
   return app;
 };
 
+/** What Fastify sets on a JSON answer; Vault sends the bare type, and hvac compares it exactly. */
+const FASTIFY_JSON = 'application/json; charset=utf-8';
+
 /**
- * Graceful shutdown without cutting a request: once `close()` starts, every response still being
- * answered says `Connection: close`, so its keep-alive connection ends with it and `close()`
- * resolves as soon as the last in-flight request is answered (instead of waiting for idle
- * keep-alive timeouts). Idle connections are closed at once (`forceCloseConnections: 'idle'`).
+ * The headers every answer gets, in one `onSend` hook:
+ * - `Cache-Control: no-store`, as Vault sends on every API answer: they carry tokens and secrets,
+ *   which no proxy or browser cache may keep;
+ * - `Content-Type: application/json` exactly, as Vault: hvac parses an error's body only when
+ *   the type is exactly that, so with Fastify's `; charset=utf-8` its exceptions lost their errors;
+ * - during shutdown, `Connection: close`: once `close()` starts, every response still being
+ *   answered ends its keep-alive connection, so `close()` resolves as soon as the last in-flight
+ *   request is answered (instead of waiting for idle keep-alive timeouts). Idle connections are
+ *   closed at once (`forceCloseConnections: 'idle'`).
  */
-const installDrainOnClose = (app: FastifyInstance): void => {
+const installResponseHeaders = (app: FastifyInstance): void => {
   let closing = false;
   app.addHook('preClose', (done) => {
     closing = true;
     done();
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
+    reply.header('cache-control', 'no-store');
+    if (reply.getHeader('content-type') === FASTIFY_JSON) reply.header('content-type', 'application/json');
     if (closing) reply.header('connection', 'close');
     done(null, payload);
   });

@@ -10,6 +10,7 @@ import type {
   AuditResponse,
   AuthgateAuditBlock,
 } from '../audit/index.js';
+import { AUDIT_UNAVAILABLE } from '../audit/index.js';
 import { isAuthgateError } from '../errors.js';
 import { clientTokenOf } from './client-token.js';
 import { loginOutcomeOf } from './routes/login-routes.js';
@@ -22,7 +23,7 @@ export type AuditHookDeps = {
   /** KV v2 mount paths (`secret`, `team/kv`), to name the mount of their requests. */
   kvMounts?: Iterable<string>;
   /**
-   * Revokes a token that was issued but whose answer could not be audited: the client gets 500
+   * Revokes a token that was issued but whose answer could not be audited: the client gets 503
    * and never sees it, so nothing stays issued.
    */
   revokeToken?: (clientToken: string) => Promise<void>;
@@ -34,14 +35,14 @@ type RequestAudit = {
   /** The mount of a login request; undefined for any other request. */
   loginMount: string | undefined;
   requestLogged: boolean;
-  /** No device took the request entry: the request was refused with 500, nothing to add. */
+  /** No device took the request entry: the request was refused with 503, nothing to add. */
   requestFailed: boolean;
   error?: unknown;
   /** The answer's object before serialization (saves parsing it back). */
   body?: Record<string, unknown>;
 };
 
-const INTERNAL_ERROR_BODY = JSON.stringify({ errors: ['internal error'] });
+const AUDIT_FAILED_BODY = JSON.stringify({ errors: [AUDIT_UNAVAILABLE] });
 
 /**
  * A request's audit state, on the request under a private symbol rather than in a WeakMap keyed
@@ -133,12 +134,13 @@ const callerOf = (request: FastifyRequest): { caller?: Record<string, unknown> }
  *
  * - `preValidation` (the body parsed, nothing served yet): the request entry. A login is thus
  *   audited before anything is verified or issued. When no device takes it, the request fails
- *   with 500 `internal error` and is not served (fail closed, as Vault).
+ *   with 503 (`audit device unavailable`) and is not served (fail closed, as Vault, which
+ *   answers 500).
  * - `onError`: keeps the error, for its internal reason.
  * - `onSend` (the answer built, not yet sent): the response entry — and the request entry first
  *   when the request never reached `preValidation` (a body that is not JSON, a caller refused
- *   before its body was read). When no device takes it, the answer is replaced by 500
- *   `internal error` and a token the answer carried is revoked.
+ *   before its body was read). When no device takes it, the answer is replaced by 503
+ *   and a token the answer carried is revoked.
  *
  * With no device configured nothing is installed: auditing costs nothing when it is off.
  */
@@ -325,8 +327,8 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
             ),
           );
       }
-      void reply.code(500).header('content-type', 'application/json; charset=utf-8');
-      return INTERNAL_ERROR_BODY;
+      void reply.code(503).header('content-type', 'application/json');
+      return AUDIT_FAILED_BODY;
     }
   });
 };

@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
+
+// The headers every answer carries, as Vault sends them: answers hold tokens and secrets, and
+// Vault's clients read the content type exactly.
+
+let h: Harness;
+beforeAll(async () => {
+  h = await startHarness({ config: { secrets: { kv: { secret: {} } } } });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const inject = (
+  method: 'GET' | 'POST',
+  url: string,
+  headers: Record<string, string> = {},
+  payload?: unknown,
+) =>
+  h.server.app.inject({
+    method,
+    url,
+    headers: { ...headers, ...(payload === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(payload === undefined ? {} : { payload: JSON.stringify(payload) }),
+  });
+
+describe('every answer', () => {
+  it.each([
+    [
+      'a login',
+      async () => inject('POST', '/v1/auth/jwks/login', {}, { role: 'nginx', jwt: await h.podToken() }),
+      200,
+    ],
+    [
+      'a refused login',
+      async () => inject('POST', '/v1/auth/jwks/login', {}, { role: 'nginx', jwt: 'a.b.c' }),
+      403,
+    ],
+    ['a missing route', async () => inject('GET', '/v1/no/such/route'), 404],
+    ['a bad body', async () => inject('POST', '/v1/auth/jwks/login', {}, [1]), 400],
+    [
+      'a secret read',
+      async () => {
+        await inject('POST', '/v1/secret/data/app', { 'x-vault-token': ADMIN_TOKEN }, { data: { k: 'v' } });
+        return inject('GET', '/v1/secret/data/app', { 'x-vault-token': ADMIN_TOKEN });
+      },
+      200,
+    ],
+  ] as const)(
+    '%s says Cache-Control: no-store and Content-Type: application/json exactly',
+    async (_n, send, status) => {
+      const res = await send();
+      expect(res.statusCode).toBe(status);
+      expect(res.headers['cache-control']).toBe('no-store');
+      expect(res.headers['content-type']).toBe('application/json');
+    },
+  );
+});
+
+describe('response wrapping', () => {
+  it('is refused with 400, never answered in clear', async () => {
+    await inject(
+      'POST',
+      '/v1/secret/data/wrapped',
+      { 'x-vault-token': ADMIN_TOKEN },
+      { data: { k: 'clear-value' } },
+    );
+    const res = await inject('GET', '/v1/secret/data/wrapped', {
+      'x-vault-token': ADMIN_TOKEN,
+      'x-vault-wrap-ttl': '60s',
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ errors: ['response wrapping is not supported by authgate'] });
+    expect(res.body).not.toContain('clear-value');
+  });
+});
