@@ -306,6 +306,15 @@ describe('sys/capabilities-self (vault token capabilities)', () => {
     expect(single.json()).toMatchObject({ capabilities: ['list'], data: { capabilities: ['list'] } });
   });
 
+  it('answers a path named __proto__ like any other', async () => {
+    const token = await loginAs('apps', 'team-a');
+    const res = await capabilities(token, { paths: ['__proto__', 'secret/data/team-a/db'] });
+    expect(res.statusCode).toBe(200);
+    const data = res.json().data as Record<string, unknown>;
+    expect(Object.keys(data).sort()).toEqual(['__proto__', 'secret/data/team-a/db']);
+    expect(Object.getOwnPropertyDescriptor(data, '__proto__')?.value).toEqual(['deny']);
+  });
+
   it('answers root for the admin token, 403 to a token without the default policy, and 400 without paths', async () => {
     expect((await capabilities(ADMIN_TOKEN, { paths: ['anything'] })).json()).toMatchObject({
       capabilities: ['root'],

@@ -100,6 +100,12 @@ describe.each(MOUNTS)('login through the %s mount', (mount) => {
     ['missing jwt', { role: 'nginx' }, 400, 'missing jwt'],
     ['unknown role', { role: 'plugin-test-bad', jwt: 'x.y.z' }, 400, 'invalid role name "plugin-test-bad"'],
     [
+      'an unknown role of 500 000 characters, its name cut short',
+      { role: 'r'.repeat(500_000), jwt: 'x.y.z' },
+      400,
+      `invalid role name "${'r'.repeat(128)}…(500000 chars)"`,
+    ],
+    [
       'a role that is not a string',
       { role: 5, jwt: 'x.y.z' },
       400,

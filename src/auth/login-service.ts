@@ -166,7 +166,9 @@ export const createLoginService = (deps: LoginDeps) => {
       });
     }
     const role = mount.config.roles.get(roleName.toLowerCase());
-    if (role === undefined) throw badRequest(`invalid role name "${roleName}"`, 'role_not_found');
+    // Vault's message, with the name bounded: a 1 MB name must not come back in the answer, and
+    // through it into every audit entry.
+    if (role === undefined) throw badRequest(`invalid role name "${truncate(roleName)}"`, 'role_not_found');
     return { mount, role };
   };
 
@@ -304,7 +306,10 @@ export const createLoginService = (deps: LoginDeps) => {
    * `error`.
    */
   const outcomeOf = (mountPath: string, input: LoginInput, err: unknown): LoginOutcome => {
-    const role = typeof input.role === 'string' && input.role !== '' ? input.role.toLowerCase() : undefined;
+    const role =
+      typeof input.role === 'string' && input.role !== ''
+        ? truncate(input.role, MAX_CLAIMED_CHARS).toLowerCase()
+        : undefined;
     const known = typeof err === 'object' && err !== null ? (err as WithClaims)[CLAIMS] : undefined;
     const claimed = claimedSubject(known ?? claimsOf(input.jwt));
     // Built property by property: on Node 20, `{ ...base, outcome }` gives every refusal's outcome

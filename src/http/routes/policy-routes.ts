@@ -79,7 +79,8 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
       const paths = pathsOf(request.body);
       const { record } = requestAuth(request);
       const acl = record === undefined ? undefined : deps.policies.aclFor(subjectOf(record));
-      const data: Record<string, unknown> = {};
+      // No prototype: a path named `__proto__` is a key like any other, not a prototype to set.
+      const data = Object.create(null) as Record<string, unknown>;
       for (const path of paths) {
         const caps = acl === undefined ? ['root'] : [...acl.capabilities(path.replace(/^\/+/, ''))].sort();
         data[path] = caps.length === 0 ? ['deny'] : caps;
