@@ -246,3 +246,17 @@ describe('revoke-identity on the memory store', () => {
     expect(jwks.stats().cacheMisses).toBe(before.cacheMisses + 1);
   });
 });
+
+describe('a POST without a body', () => {
+  it('is read as no fields, as Vault reads it: renew-self renews, a login misses its role', async () => {
+    const auth = await loginToken();
+    const renewed = await call('POST', '/v1/auth/token/renew-self', auth.client_token);
+    expect(renewed.status).toBe(200);
+    expect(renewed.json?.['auth']).toMatchObject({ accessor: auth.accessor });
+    expect(await call('POST', '/v1/auth/jwks/login', undefined)).toEqual({
+      status: 400,
+      json: { errors: ['missing role'] },
+    });
+    expect(await call('POST', '/v1/auth/token/lookup-accessor', ADMIN_TOKEN)).toMatchObject({ status: 400 });
+  });
+});

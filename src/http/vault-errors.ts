@@ -75,6 +75,16 @@ export const installErrorHandling = (app: FastifyInstance): void => {
  * application/x-www-form-urlencoded), so authgate does too: every body is read as JSON, within
  * the body limit. A body that is not JSON is a 400 `failed to parse JSON input: invalid JSON body`.
  */
+/**
+ * A route hook (`preValidation`) for routes whose body has a schema: a request with no body at
+ * all (a `POST` without `Content-Type` or `Content-Length`, which no parser sees) has the body
+ * `{}`, as Vault reads a missing body as no fields. `curl -X POST …/renew-self` renews.
+ */
+export const missingBodyIsEmpty = (request: FastifyRequest, _reply: FastifyReply, done: () => void): void => {
+  if (request.body === undefined) request.body = {};
+  done();
+};
+
 export const installJsonForAnyContentType = (app: FastifyInstance, maxBodyBytes: number): void => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBodyBytes }, (_req, body, done) => {

@@ -6,6 +6,7 @@ import type { Clock } from '../../lib/clock.js';
 import { truncate } from '../../lib/truncate.js';
 import type { AclRouteConfig } from '../acl-route.js';
 import { envelope } from '../envelope.js';
+import { missingBodyIsEmpty } from '../vault-errors.js';
 
 /** What the operator's audit endpoints use: the audit part and the clock (for `since=1h`). */
 export type AuditRouteDeps = {
@@ -54,6 +55,7 @@ export const registerAuditRoutes = (app: FastifyInstance, deps: AuditRouteDeps):
   app.route({
     method: ['POST', 'PUT'],
     url: '/v1/sys/audit-hash/:device',
+    preValidation: missingBodyIsEmpty,
     schema: { body: HashBody },
     ...operator,
     handler: async (request) => {

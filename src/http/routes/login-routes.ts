@@ -6,6 +6,7 @@ import { fingerprint } from '../../lib/hash.js';
 import { createLogBudget } from '../../telemetry/index.js';
 import type { TokenService } from '../../tokens/index.js';
 import { envelope } from '../envelope.js';
+import { missingBodyIsEmpty } from '../vault-errors.js';
 
 /** A login attempt's outcome, as reported to {@link LoginRouteDeps.onOutcome}. */
 export type LoginRouteOutcome =
@@ -94,6 +95,7 @@ export const registerLoginRoutes = (app: FastifyInstance, deps: LoginRouteDeps):
     app.route({
       method: ['POST', 'PUT'],
       url: `/v1/auth/${mountPath}/login`,
+      preValidation: missingBodyIsEmpty,
       schema: { body: LoginBody },
       handler: async (request, reply) => {
         const body = (request.body ?? {}) as { role?: string; jwt?: string };

@@ -7,6 +7,7 @@ import { parseRevocationTarget, type RevocationService } from '../../auth/index.
 import type { RenewRefresh, TokenRecord, TokenService } from '../../tokens/index.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
 import { envelope } from '../envelope.js';
+import { missingBodyIsEmpty } from '../vault-errors.js';
 
 export type TokenRouteDeps = {
   tokens: Pick<TokenService, 'renew' | 'revoke' | 'lookupAccessor' | 'revokeAccessor' | 'lookupResponseData'>;
@@ -89,6 +90,7 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
   app.route({
     method: ['POST', 'PUT'],
     url: '/v1/auth/token/renew-self',
+    preValidation: missingBodyIsEmpty,
     schema: { body: IncrementBody },
     config: { acl: { defersUse: true } } satisfies AclRouteConfig,
     handler: async (request) => {
@@ -117,6 +119,7 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
   app.route({
     method: ['POST', 'PUT'],
     url: '/v1/auth/token/lookup-accessor',
+    preValidation: missingBodyIsEmpty,
     schema: { body: AccessorBody },
     ...guarded,
     handler: async (request) => {
@@ -131,6 +134,7 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
   app.route({
     method: ['POST', 'PUT'],
     url: '/v1/auth/token/revoke-accessor',
+    preValidation: missingBodyIsEmpty,
     schema: { body: AccessorBody },
     ...guarded,
     handler: async (request, reply) => {
@@ -147,6 +151,7 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
   app.route({
     method: ['POST', 'PUT'],
     url: '/v1/auth/token/revoke-identity',
+    preValidation: missingBodyIsEmpty,
     schema: { body: Type.Object({}, { additionalProperties: true }) },
     // authgate's operator endpoint: `sudo` on its path (the admin token has every capability).
     config: { acl: { capability: 'sudo' } } satisfies AclRouteConfig,
