@@ -75,3 +75,17 @@ describe('response wrapping', () => {
     expect(res.body).not.toContain('clear-value');
   });
 });
+
+describe('path parameters', () => {
+  it('matches a name longer than 100 characters (the router’s default bound)', async () => {
+    const name = 'd'.repeat(150);
+    const res = await inject(
+      'POST',
+      `/v1/sys/audit-hash/${name}`,
+      { 'x-vault-token': ADMIN_TOKEN },
+      { input: 'x' },
+    );
+    expect(res.statusCode).toBe(400);
+    expect(res.json().errors[0]).toMatch(/^unknown audit device "d{128}…\(150 chars\)"$/);
+  });
+});

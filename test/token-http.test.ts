@@ -187,6 +187,20 @@ describe('token endpoints', () => {
     const auth = await loginToken();
     expect((await call('GET', '/v1/auth/token/revoke-self', auth.client_token)).status).toBe(405);
   });
+
+  it.each([
+    ['DELETE', '/v1/auth/token/lookup-self'],
+    ['GET', '/v1/auth/token/lookup-accessor'],
+    ['GET', '/v1/auth/token/revoke-accessor'],
+    ['GET', '/v1/sys/capabilities-self'],
+    ['POST', '/v1/sys/health'],
+    ['PUT', '/v1/sys/health/ready'],
+    ['PATCH', '/v1/auth/token/renew-self'],
+  ] as const)('answers %s %s, a path that exists, with 405 unsupported operation', async (method, url) => {
+    const res = await h.server.app.inject({ method, url, headers: { 'x-vault-token': ADMIN_TOKEN } });
+    expect(res.statusCode).toBe(405);
+    expect(res.json()).toEqual({ errors: ['unsupported operation'] });
+  });
 });
 
 describe('health', () => {

@@ -52,6 +52,16 @@ describe('parseConfig', () => {
     expect(c.warnings.some((w) => w.includes('TLS'))).toBe(true);
   });
 
+  it('bounds the time a client has to send its request: 30s, or listener.request_timeout', () => {
+    expect(parseConfig(VALID, { env: {} }).listener.requestTimeoutMs).toBe(30_000);
+    const set = VALID.replace('  port: 8300', '  port: 8300\n  request_timeout: 2m');
+    expect(parseConfig(set, { env: {} }).listener.requestTimeoutMs).toBe(120_000);
+    for (const bad of ['0', '"soon"', '500ms']) {
+      const problems = problemsOf(VALID.replace('  port: 8300', `  port: 8300\n  request_timeout: ${bad}`));
+      expect(problems.map((p) => p.path)).toEqual(['listener.request_timeout']);
+    }
+  });
+
   it('applies AUTHGATE_* overrides', () => {
     const c = parseConfig(VALID, { env: { AUTHGATE_PORT: '9999', AUTHGATE_LOG_LEVEL: 'debug' } });
     expect(c.listener.port).toBe(9999);

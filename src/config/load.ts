@@ -10,6 +10,7 @@ import { MOUNT_DEFAULTS, normalizeMount } from './mount-config.js';
 import { normalizeStore } from './store-config.js';
 import { ConfigSchema, SIGNING_ALGORITHMS, type ConfigDocument } from './schema.js';
 import type { AuthgateConfig, KubernetesMountConfig } from './types.js';
+import { durationSeconds, TIMEOUT_BOUNDS } from './durations.js';
 import { lineOfPath } from './yaml-lines.js';
 
 /** One problem in a config, with its path in the document (`auth.kubernetes.roles.nginx.token_ttl`). */
@@ -36,13 +37,14 @@ export class ConfigError extends Error {
 
 /**
  * Defaults of the normalized config: `address` `127.0.0.1`, `port` 8200, `maxRequestBytes`
- * 1 MiB − 1, and a kubernetes mount's (`leewaySeconds` 60, `tokenReview`, `jwks`; see
+ * 1 MiB − 1, `requestTimeoutMs` 30 s, and a kubernetes mount's (`leewaySeconds` 60, `tokenReview`, `jwks`; see
  * `MOUNT_DEFAULTS`), in the units their names say.
  */
 export const DEFAULTS = {
   address: '127.0.0.1',
   port: 8200,
   maxRequestBytes: 1024 * 1024 - 1,
+  requestTimeoutMs: 30_000,
   ...MOUNT_DEFAULTS,
 } as const;
 
@@ -188,6 +190,13 @@ export const parseConfig = (
   const adminTokenFile = file(doc.admin_token_file);
   const adminToken =
     adminTokenFile === undefined ? undefined : readAdminToken(adminTokenFile, 'admin_token_file', problem);
+  const requestTimeoutMs =
+    durationSeconds(problem)(
+      listener.request_timeout,
+      'listener.request_timeout',
+      DEFAULTS.requestTimeoutMs / 1000,
+      TIMEOUT_BOUNDS,
+    ) * 1000;
   if (problems.length > 0) throw new ConfigError(source, dedupe(problems));
 
   if (certFile === undefined) warnings.push('listener has no TLS: tokens travel in clear text');
@@ -197,6 +206,7 @@ export const parseConfig = (
       port: listener.port ?? DEFAULTS.port,
       tls,
       maxRequestBytes: listener.max_request_bytes ?? DEFAULTS.maxRequestBytes,
+      requestTimeoutMs,
       trustedProxies,
     },
     log: { level: doc.log?.level ?? 'info' },

@@ -307,6 +307,8 @@ export const ConfigSchema = Type.Object(
           tls_key_file: Type.Optional(Type.String({ minLength: 1 })),
           /** Largest accepted request body. Default 1 MiB − 1 (Vault allows 32 MiB; logins are ~1 KB). */
           max_request_bytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+          /** Time a client has to send its whole request (head and body). Default 30s. */
+          request_timeout: Type.Optional(Duration),
           /** Trust X-Forwarded-For from these proxies (CIDRs). Default: none. */
           trusted_proxies: Type.Optional(StringList),
         },

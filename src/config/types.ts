@@ -177,6 +177,8 @@ export type AuthgateConfig = {
     /** PEM certificate chain and private key, read and checked (parse, key matches) at config time. */
     tls: { cert: Buffer; key: Buffer } | undefined;
     maxRequestBytes: number;
+    /** Time a client has to send its whole request, ms (Node's `requestTimeout`; then 408). */
+    requestTimeoutMs: number;
     trustedProxies: string[];
   };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };

@@ -17,7 +17,7 @@ import { registerLoginRoutes, type LoginRouteDeps } from './routes/login-routes.
 import { registerSysRoutes, type HealthDeps } from './routes/sys-routes.js';
 import { registerTokenRoutes, type TokenRouteDeps } from './routes/token-routes.js';
 import { installErrorHandling, installJsonForAnyContentType, sendErrors } from './vault-errors.js';
-import { badRequest } from '../errors.js';
+import { AuthgateError, badRequest } from '../errors.js';
 
 export type AppDeps = {
   log: Logger;
@@ -50,14 +50,28 @@ export const buildApp = (
   https?: { cert: Buffer; key: Buffer },
 ): FastifyInstance => {
   // One instance type for HTTP and HTTPS: routes never depend on which server is underneath.
+  // A client that sends its request slowly (a byte every few seconds) would hold a connection
+  // for as long as it likes: Fastify switches Node's own 300 s limit off. Node enforces the limit
+  // only when the headers' limit is no longer (so both are set at creation), and checks every
+  // connectionsCheckingInterval (30 s by default: up to twice the limit).
+  const requestTimeout = config.listener.requestTimeoutMs;
+  const timeouts = {
+    requestTimeout,
+    headersTimeout: Math.min(60_000, requestTimeout),
+    connectionsCheckingInterval: Math.min(30_000, Math.max(1_000, requestTimeout / 2)),
+  };
   const app = Fastify({
-    ...(https === undefined ? {} : { https }),
+    ...(https === undefined ? { http: timeouts } : { https: { ...https, ...timeouts } }),
     loggerInstance: deps.log as FastifyBaseLogger,
     // The per-request child (bound to the request id) is made only when the request logs.
     childLoggerFactory: (logger, bindings, options) => lazyLogger(() => logger.child(bindings, options)),
     // Requests are logged by event (login.denied, request.failed), not one line per request.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.listener.maxRequestBytes,
+    requestTimeout,
+    // Vault names are not limited to 100 characters (find-my-way's default, past which a path
+    // parameter is not matched); a request line is bounded by Node's header limit anyway.
+    routerOptions: { maxParamLength: 4096 },
     trustProxy: config.listener.trustedProxies.length > 0 ? config.listener.trustedProxies : false,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
@@ -71,6 +85,7 @@ export const buildApp = (
       ]),
   }) as unknown as FastifyInstance;
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
+  const answerUnsupportedMethods = collectRouteMethods(app);
   installJsonForAnyContentType(app, config.listener.maxRequestBytes);
   installErrorHandling(app);
   // The router accepts an absolute-form target (`GET http://host/v1/… HTTP/1.1`) and drops its
@@ -121,8 +136,40 @@ export const buildApp = (
     renewalTerms: deps.login.renewalTerms,
     revocation: deps.revocation,
   });
+  answerUnsupportedMethods();
   installResponseHeaders(app);
   return app;
+};
+
+/** The methods a Vault path may be asked with (HEAD follows GET). */
+const VAULT_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
+
+/**
+ * Vault answers a method that a path does not support with 405 `unsupported operation`, not 404:
+ * the path exists. Records the methods of every route as it is added; the function returned adds,
+ * once every route is in, a 405 route for the other methods of each fixed path. Wildcard routes
+ * (KV) answer their own methods.
+ */
+const collectRouteMethods = (app: FastifyInstance): (() => void) => {
+  const methods = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const set = methods.get(route.url) ?? new Set<string>();
+    for (const m of [route.method].flat()) set.add(m);
+    methods.set(route.url, set);
+  });
+  return () => {
+    for (const [url, has] of [...methods]) {
+      const missing = VAULT_METHODS.filter((m) => !has.has(m));
+      if (url.includes('*') || missing.length === 0) continue;
+      app.route({
+        method: missing,
+        url,
+        handler: async () => {
+          throw new AuthgateError('UNSUPPORTED_OPERATION');
+        },
+      });
+    }
+  };
 };
 
 /** What Fastify sets on a JSON answer; Vault sends the bare type, and hvac compares it exactly. */

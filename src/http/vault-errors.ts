@@ -71,11 +71,6 @@ export const installErrorHandling = (app: FastifyInstance): void => {
 };
 
 /**
- * Vault parses a request body as JSON whatever its Content-Type (`curl -d` sends
- * application/x-www-form-urlencoded), so authgate does too: every body is read as JSON, within
- * the body limit. A body that is not JSON is a 400 `failed to parse JSON input: invalid JSON body`.
- */
-/**
  * A route hook (`preValidation`) for routes whose body has a schema: a request with no body at
  * all (a `POST` without `Content-Type` or `Content-Length`, which no parser sees) has the body
  * `{}`, as Vault reads a missing body as no fields. `curl -X POST …/renew-self` renews.
@@ -85,6 +80,11 @@ export const missingBodyIsEmpty = (request: FastifyRequest, _reply: FastifyReply
   done();
 };
 
+/**
+ * Vault parses a request body as JSON whatever its Content-Type (`curl -d` sends
+ * application/x-www-form-urlencoded), so authgate does too: every body is read as JSON, within
+ * the body limit. A body that is not JSON is a 400 `failed to parse JSON input: invalid JSON body`.
+ */
 export const installJsonForAnyContentType = (app: FastifyInstance, maxBodyBytes: number): void => {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBodyBytes }, (_req, body, done) => {

@@ -1,7 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import type { LoginService } from '../../auth/index.js';
-import { AuthgateError } from '../../errors.js';
 import { fingerprint } from '../../lib/hash.js';
 import { createLogBudget } from '../../telemetry/index.js';
 import type { TokenService } from '../../tokens/index.js';
@@ -56,12 +55,8 @@ const LoginBody = Type.Object(
  */
 export const DENIED_LOG_LINES_PER_SECOND = 20;
 
-/** Methods Vault answers with 405 on a login path (a login is an update: POST or PUT). */
-const UNSUPPORTED_LOGIN_METHODS = ['GET', 'HEAD', 'DELETE', 'PATCH'] as const;
-
 /**
- * `POST|PUT /v1/auth/<mount>/login` for each configured mount; other methods are 405
- * `unsupported operation`, as in Vault.
+ * `POST|PUT /v1/auth/<mount>/login` for each configured mount (other methods are 405, app.ts).
  */
 export const registerLoginRoutes = (app: FastifyInstance, deps: LoginRouteDeps): void => {
   const deniedLines = createLogBudget({
@@ -138,14 +133,6 @@ export const registerLoginRoutes = (app: FastifyInstance, deps: LoginRouteDeps):
           );
           throw err;
         }
-      },
-    });
-
-    app.route({
-      method: [...UNSUPPORTED_LOGIN_METHODS],
-      url: `/v1/auth/${mountPath}/login`,
-      handler: async () => {
-        throw new AuthgateError('UNSUPPORTED_OPERATION');
       },
     });
   }

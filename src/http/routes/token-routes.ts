@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { AuthgateError, badRequest } from '../../errors.js';
+import { badRequest } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { parseDurationSeconds } from '../../lib/duration.js';
 import { parseRevocationTarget, type RevocationService } from '../../auth/index.js';
@@ -164,13 +164,6 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
       });
     },
   });
-
-  // Vault answers a method a path does not support with 405.
-  for (const url of ['/v1/auth/token/renew-self', '/v1/auth/token/revoke-self']) {
-    app.get(url, async () => {
-      throw new AuthgateError('UNSUPPORTED_OPERATION');
-    });
-  }
 };
 
 /**
