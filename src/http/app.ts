@@ -177,8 +177,8 @@ const FASTIFY_JSON = 'application/json; charset=utf-8';
 
 /**
  * The headers every answer gets, in one `onSend` hook:
- * - `Cache-Control: no-store`, as Vault sends on every API answer: they carry tokens and secrets,
- *   which no proxy or browser cache may keep;
+ * - `Cache-Control: no-store`, as Vault sends on every API answer that sets none of its own: they
+ *   carry tokens and secrets, which no proxy or browser cache may keep;
  * - `Content-Type: application/json` exactly, as Vault: hvac parses an error's body only when
  *   the type is exactly that, so with Fastify's `; charset=utf-8` its exceptions lost their errors;
  * - during shutdown, `Connection: close`: once `close()` starts, every response still being
@@ -193,7 +193,8 @@ const installResponseHeaders = (app: FastifyInstance): void => {
     done();
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
-    reply.header('cache-control', 'no-store');
+    // Unless the route set its own (the public .well-known documents are cacheable, as in Vault).
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     if (reply.getHeader('content-type') === FASTIFY_JSON) reply.header('content-type', 'application/json');
     if (closing) reply.header('connection', 'close');
     done(null, payload);
