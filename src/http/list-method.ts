@@ -1,0 +1,191 @@
+import { STATUS_CODES } from 'node:http';
+
+/*
+ * Vault's `LIST` method. Node's HTTP parser (llhttp) knows a fixed set of methods and `LIST` is
+ * not one of them: the request fails to parse before any route runs, and the server's
+ * 'clientError' handler receives the raw bytes. This file reads such a request from those bytes
+ * and writes the answer back; `client-errors.ts` does the socket side. Nothing here runs for a
+ * request Node could parse, so normal requests pay nothing for it.
+ */
+
+/** The request target and headers of a `LIST` request, ready to be served as `GET ?list=true`. */
+export type ListRequest = {
+  /** Origin-form target with every `list` query parameter replaced by `list=true`. */
+  url: string;
+  /** Lower-cased names; duplicates combined as Node combines them; hop-by-hop headers dropped. */
+  headers: Record<string, string>;
+};
+
+/** What the bytes received so far hold. */
+export type ListHead =
+  | { kind: 'list'; request: ListRequest }
+  /** No end of head yet (`\r\n\r\n`), and still within the size limit: more bytes may follow. */
+  | { kind: 'incomplete' }
+  /** Answered with this status and message, and the connection closed. */
+  | { kind: 'refused'; status: number; message: string };
+
+/** Where a `LIST` request starts in a chunk llhttp failed on, or -1 when it is not one. */
+export const listStart = (packet: Buffer, bytesParsed: number): number => {
+  // Verified on Node 20 (llhttp 8/9): the parser accepts `LI` (a prefix of `LINK`) and fails on
+  // the `S`, so `bytesParsed` is the request's start + 2, also after requests pipelined before
+  // it in the same chunk. Only the bytes themselves are trusted: they must read `LIST `.
+  for (const start of [bytesParsed - 2, 0]) {
+    if (start >= 0 && packet.toString('latin1', start, start + 5) === 'LIST ') return start;
+  }
+  return -1;
+};
+
+const REQUEST_LINE = /^LIST (\/[\x21-\x7e]*) HTTP\/1\.([01])$/;
+const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*$/;
+/** Whether a header value holds a control character other than tab, as llhttp refuses. */
+const hasControl = (value: string): boolean => {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f) return true;
+  }
+  return false;
+};
+/** Headers Node keeps the first of when repeated (`IncomingMessage` `matchKnownFields`). */
+const FIRST_WINS = new Set([
+  'age',
+  'authorization',
+  'content-length',
+  'content-type',
+  'etag',
+  'expires',
+  'from',
+  'host',
+  'if-modified-since',
+  'if-unmodified-since',
+  'last-modified',
+  'location',
+  'max-forwards',
+  'proxy-authorization',
+  'referer',
+  'retry-after',
+  'server',
+  'user-agent',
+]);
+/** Connection-level headers: about the connection the LIST came on, not the request served. */
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'content-length',
+]);
+
+const malformed = (message = 'malformed HTTP request'): ListHead => ({
+  kind: 'refused',
+  status: 400,
+  message,
+});
+
+/**
+ * Reads a `LIST` request from the bytes received, which start at its request line.
+ *
+ * @param bytes the request as received so far (more may follow while the answer is `incomplete`).
+ * @param maxHeadBytes the most head bytes accepted, as Node's `maxHeaderSize`; over it → 431.
+ * @returns the request, `incomplete`, or `refused` (400 for a malformed head or a body, 431 when
+ *   too large). Messages never quote the bytes: the head carries the client token.
+ */
+export const parseListHead = (bytes: Buffer, maxHeadBytes: number): ListHead => {
+  const end = bytes.indexOf('\r\n\r\n', 0, 'latin1');
+  if (end === -1 || end > maxHeadBytes) {
+    if (end === -1 && bytes.length <= maxHeadBytes) return { kind: 'incomplete' };
+    return { kind: 'refused', status: 431, message: 'request header fields too large' };
+  }
+  const [line = '', ...fields] = bytes.toString('latin1', 0, end).split('\r\n');
+  const target = REQUEST_LINE.exec(line);
+  if (target === null) return malformed();
+  const headers: Record<string, string> = {};
+  let bodyHeader = false;
+  for (const field of fields) {
+    const m = HEADER_LINE.exec(field);
+    // Also refuses obs-fold (a line starting with a space), as llhttp does.
+    if (m === null || hasControl(m[2] ?? '')) return malformed();
+    const name = (m[1] ?? '').toLowerCase();
+    const value = m[2] ?? '';
+    if (name === 'transfer-encoding' || (name === 'content-length' && value !== '0')) bodyHeader = true;
+    if (HOP_BY_HOP.has(name)) continue;
+    const previous = headers[name];
+    if (previous === undefined) headers[name] = value;
+    else if (!FIRST_WINS.has(name)) headers[name] = `${previous}, ${value}`;
+  }
+  // Vault's LIST takes its parameters from the query string; a body would also leave bytes on
+  // the connection that no parser reads.
+  if (bodyHeader) return malformed('a LIST request must not have a body');
+  if (target[2] === '1' && headers['host'] === undefined) return malformed('missing Host header');
+  return { kind: 'list', request: { url: listUrl(target[1] ?? '/'), headers } };
+};
+
+const queryKey = (part: string): string => {
+  const key = part.split('=', 1)[0] ?? '';
+  try {
+    return decodeURIComponent(key.replace(/\+/g, ' '));
+  } catch {
+    return key;
+  }
+};
+
+/**
+ * `LIST <target>` as Vault serves it: `GET <target>` with `list=true`. A `list` parameter the
+ * client also sent is dropped (the method already says it lists), compared after decoding as the
+ * query parser decodes, so `li%73t=false` cannot turn it into a repeated, refused flag.
+ */
+export const listUrl = (target: string): string => {
+  const q = target.indexOf('?');
+  const path = q === -1 ? target : target.slice(0, q);
+  const kept =
+    q === -1
+      ? []
+      : target
+          .slice(q + 1)
+          .split('&')
+          .filter((p) => p !== '' && queryKey(p) !== 'list');
+  return `${path}?${[...kept, 'list=true'].join('&')}`;
+};
+
+/** An answer as `inject` gives it. */
+export type ServedResponse = {
+  statusCode: number;
+  headers: Record<string, string | string[] | number | undefined>;
+  rawPayload: Buffer;
+};
+
+/** Headers the answer's own framing replaces. */
+const FRAMING = new Set(['connection', 'keep-alive', 'transfer-encoding', 'content-length', 'date']);
+
+/**
+ * The HTTP/1.1 bytes of an answer on a connection that ends with it: `Content-Length` framing,
+ * `Connection: close` (the parser of this connection failed and reads nothing more).
+ *
+ * @param nowMs the time for the `Date` header, ms since the epoch.
+ */
+export const serializeResponse = (res: ServedResponse, nowMs: number): Buffer => {
+  const lines = [`HTTP/1.1 ${res.statusCode} ${STATUS_CODES[res.statusCode] ?? 'Unknown'}`];
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value === undefined || FRAMING.has(name.toLowerCase())) continue;
+    for (const v of Array.isArray(value) ? value : [value]) lines.push(`${name}: ${v}`);
+  }
+  lines.push(
+    `Date: ${new Date(nowMs).toUTCString()}`,
+    `Content-Length: ${res.rawPayload.length}`,
+    'Connection: close',
+  );
+  return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), res.rawPayload]);
+};
+
+/** A Vault error answer (`{"errors":[message]}`) on a connection that ends with it. */
+export const errorResponse = (status: number, message: string, nowMs: number): Buffer =>
+  serializeResponse(
+    {
+      statusCode: status,
+      headers: { 'content-type': 'application/json; charset=utf-8' },
+      rawPayload: Buffer.from(JSON.stringify({ errors: [message] })),
+    },
+    nowMs,
+  );
