@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { maxHeaderSize } from 'node:http';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { Audit } from '../audit/index.js';
@@ -18,6 +19,7 @@ import { registerSysRoutes, type HealthDeps } from './routes/sys-routes.js';
 import { registerTokenRoutes, type TokenRouteDeps } from './routes/token-routes.js';
 import { installErrorHandling, installJsonForAnyContentType, sendErrors } from './vault-errors.js';
 import { AuthgateError, badRequest } from '../errors.js';
+import { createClientErrorHandler } from './client-errors.js';
 
 export type AppDeps = {
   log: Logger;
@@ -49,6 +51,13 @@ export const buildApp = (
   deps: AppDeps,
   https?: { cert: Buffer; key: Buffer },
 ): FastifyInstance => {
+  // Requests Node's parser refuses: Vault's LIST method served, the rest answered in Vault's shape.
+  const onClientError = createClientErrorHandler({
+    inject: (options) => app.inject(options),
+    log: deps.log,
+    clock: deps.clock,
+    maxHeadBytes: maxHeaderSize,
+  });
   // One instance type for HTTP and HTTPS: routes never depend on which server is underneath.
   // A client that sends its request slowly (a byte every few seconds) would hold a connection
   // for as long as it likes: Fastify switches Node's own 300 s limit off. Node enforces the limit
@@ -76,6 +85,7 @@ export const buildApp = (
     genReqId: () => randomUUID(),
     requestIdHeader: false,
     return503OnClosing: true,
+    clientErrorHandler: onClientError,
     forceCloseConnections: 'idle',
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     // A URL the router cannot decode (`%ZZ`) is answered in Vault's shape, like every error.
