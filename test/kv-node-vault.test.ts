@@ -8,8 +8,8 @@ import { ADMIN_TOKEN, NGINX_ROLE, startHarness, type Harness } from './helpers/h
 
 /*
  * KV v2 through the real `node-vault` client, unchanged, against authgate listening on a real
- * port: what works against Vault must work here. Node's HTTP server cannot receive Vault's LIST
- * method, hence `noCustomHTTPVerbs` (GET ?list=1), as docs/policies.md tells users.
+ * port: what works against Vault must work here. `list()` sends Vault's `LIST` method, which the
+ * server's 'clientError' handler serves (src/http/client-errors.ts).
  */
 
 const POLICIES = {
@@ -45,7 +45,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-const client = (token?: string) => vault({ endpoint, noCustomHTTPVerbs: true, ...(token ? { token } : {}) });
+const client = (token?: string) => vault({ endpoint, ...(token ? { token } : {}) });
 
 /** A distinctive secret value, recorded for the suite-wide audit scan. */
 const secret = (label: string): string => {

@@ -100,7 +100,10 @@ export const decodedPath = (url: string): string => {
   }
 };
 
-/** Vault's list operation: `LIST`, which Node cannot receive, or `GET ?list=true` (any true of Go's ParseBool). */
+/**
+ * Vault's list operation: `GET ?list=true` (any true of Go's ParseBool). A `LIST` request arrives
+ * in this form too (src/http/client-errors.ts serves it as `GET ?list=true`).
+ */
 export const isList = (request: FastifyRequest): boolean => {
   if (request.method !== 'GET') return false;
   const list = (request.query as Record<string, unknown> | undefined)?.['list'];

@@ -41,7 +41,7 @@ const query = (request: FastifyRequest): Record<string, unknown> =>
   (request.query as Record<string, unknown> | undefined) ?? {};
 
 /**
- * Whether a GET is a list (`?list=true`; Node cannot receive Vault's `LIST` method). Go's
+ * Whether a GET is a list (`?list=true`, also how a `LIST` request arrives). Go's
  * ParseBool values; anything else is Vault's bare 400. A repeated `list` is refused too, so that
  * route and ACL hook (which reads a single value) never disagree on what the request is.
  */

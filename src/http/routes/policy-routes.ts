@@ -49,7 +49,7 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
     const data = { name: policy.name, rules: policy.text };
     return { ...envelope(request.id, { data }), ...data };
   });
-  // LIST sys/policies/acl arrives as GET ?list=true (Node cannot receive the LIST method).
+  // LIST sys/policies/acl arrives as GET ?list=true (src/http/client-errors.ts serves it so).
   app.get('/v1/sys/policies/acl', guarded, async (request) =>
     envelope(request.id, { data: { keys: deps.policies.names() } }),
   );
