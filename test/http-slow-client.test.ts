@@ -32,6 +32,7 @@ it('answers 408 and closes the connection of a request whose body does not arriv
     socket.on('close', () => clearInterval(drip));
   });
   expect(answer).toMatch(/^HTTP\/1\.1 408 /);
+  expect(answer).toContain('{"errors":["request timeout"]}');
   expect(Date.now() - started).toBeLessThan(4000);
   // The server still serves.
   const res = await fetch(`http://127.0.0.1:${port}/v1/sys/health/live`);

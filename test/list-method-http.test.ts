@@ -57,7 +57,7 @@ const loginAs = async (role: string, remoteAddress = '127.0.0.1') => {
   expect(res.statusCode).toBe(200);
   return json.auth.client_token;
 };
-const VAULT_400 = { 'content-type': 'application/json; charset=utf-8', connection: 'close' };
+const VAULT_400 = { 'content-type': 'application/json', 'cache-control': 'no-store', connection: 'close' };
 
 describe('LIST on a raw socket', () => {
   it('answers as GET ?list=true does, then closes the connection', async () => {
@@ -70,7 +70,8 @@ describe('LIST on a raw socket', () => {
     expect(listed.status).toBe(200);
     expect(listed.headers).toMatchObject({
       connection: 'close',
-      'content-type': 'application/json; charset=utf-8',
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
     });
     expect(Number(listed.headers['content-length'])).toBe(Buffer.byteLength(listed.body));
     expect(withoutId(listed.body)).toEqual(withoutId(got.body));

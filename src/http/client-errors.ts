@@ -35,8 +35,6 @@ const statusOf = (err: ClientError): [number, string] => {
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
       return [431, 'request header fields too large'];
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return [408, 'request timeout'];
     default:
       return [400, 'malformed HTTP request'];
   }
@@ -175,6 +173,14 @@ export const createClientErrorHandler = (deps: ClientErrorDeps) => {
     // A reset connection has nobody left to answer.
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     answering.add(socket);
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+      // The request that ran out of time is the one in flight: its answer will never come, so
+      // none is waited for. 408 unless its answer has begun, then the connection just ends.
+      const res = inFlight(socket) as { headersSent?: boolean } | undefined;
+      if (res?.headersSent === true) socket.destroy();
+      else end(socket, errorResponse(408, 'request timeout', deps.clock.nowMs()));
+      return;
+    }
     const packet = Buffer.isBuffer(err.rawPacket) ? err.rawPacket : undefined;
     const parsed = typeof err.bytesParsed === 'number' ? err.bytesParsed : 0;
     const start = err.code === 'HPE_INVALID_METHOD' && packet !== undefined ? listStart(packet, parsed) : -1;

@@ -184,7 +184,8 @@ export const errorResponse = (status: number, message: string, nowMs: number): B
   serializeResponse(
     {
       statusCode: status,
-      headers: { 'content-type': 'application/json; charset=utf-8' },
+      // As every other answer of the app (app.ts installResponseHeaders).
+      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
       rawPayload: Buffer.from(JSON.stringify({ errors: [message] })),
     },
     nowMs,
