@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -146,5 +146,23 @@ describe('listener TLS files', () => {
       'server_key_file',
       'admin_token_file',
     ]);
+  });
+});
+
+describe('secret files open to every user', () => {
+  it.each([
+    ['server_key_file', 'k'.repeat(32)],
+    ['admin_token_file', 'a'.repeat(24)],
+  ])('warns when %s can be read by others, not when only its group can', (field, content) => {
+    const name = fileWith(content);
+    chmodSync(join(dir, name), 0o644);
+    const warnings = parseDoc(configDoc({ [field]: name }), dir).warnings;
+    expect(warnings).toContain(
+      `${field}: ${join(dir, name)} is open to every user of the machine (mode 0644); make it 0600 or 0400`,
+    );
+    chmodSync(join(dir, name), 0o440);
+    expect(parseDoc(configDoc({ [field]: name }), dir).warnings.filter((w) => w.startsWith(field))).toEqual(
+      [],
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type { Problem } from './types.js';
 
 /** Fewest bytes of server key accepted (HMAC-SHA256 keys shorter than its output weaken it). */
@@ -18,6 +18,31 @@ export const readConfigFile = (file: string, path: string, problem: Problem): Bu
     problem(path, `cannot read ${file}: ${(err as Error).message}`);
     return undefined;
   }
+};
+
+/**
+ * A warning for each secret file (`[field, file]`) that any user of the machine may read or
+ * write: a key or the admin token is for authgate alone. Group access is left alone: a
+ * Kubernetes Secret volume with `defaultMode: 0440` is shared with the pod's `fsGroup` by design.
+ * A file that cannot be stat'ed was reported as unreadable already.
+ */
+export const secretFileWarnings = (files: ReadonlyArray<readonly [string, string | undefined]>): string[] => {
+  const warnings: string[] = [];
+  for (const [field, file] of files) {
+    if (file === undefined) continue;
+    let mode: number;
+    try {
+      mode = statSync(file).mode;
+    } catch {
+      continue;
+    }
+    if ((mode & 0o007) !== 0) {
+      warnings.push(
+        `${field}: ${file} is open to every user of the machine (mode ${(mode & 0o777).toString(8).padStart(4, '0')}); make it 0600 or 0400`,
+      );
+    }
+  }
+  return warnings;
 };
 
 /** {@link readConfigFile} as UTF-8 text, trimmed when `trim`. */

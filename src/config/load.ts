@@ -5,7 +5,7 @@ import { LineCounter, parseDocument } from 'yaml';
 import { invalidCidrs } from '../lib/cidr.js';
 import { normalizeAudit } from './audit-config.js';
 import { normalizeIdentity, normalizePolicySources, normalizeSecrets } from './secrets-config.js';
-import { readAdminToken, readListenerTls, readServerKey } from './files.js';
+import { readAdminToken, readListenerTls, readServerKey, secretFileWarnings } from './files.js';
 import { MOUNT_DEFAULTS, normalizeMount } from './mount-config.js';
 import { normalizeStore } from './store-config.js';
 import { ConfigSchema, SIGNING_ALGORITHMS, type ConfigDocument } from './schema.js';
@@ -200,6 +200,14 @@ export const parseConfig = (
   if (problems.length > 0) throw new ConfigError(source, dedupe(problems));
 
   if (certFile === undefined) warnings.push('listener has no TLS: tokens travel in clear text');
+  warnings.push(
+    ...secretFileWarnings([
+      ['server_key_file', serverKeyFile],
+      ['admin_token_file', adminTokenFile],
+      ['listener.tls_key_file', keyFile],
+      ['secrets.encryption_key_file', file(doc.secrets?.encryption_key_file)],
+    ]),
+  );
   return {
     listener: {
       address: listener.address ?? DEFAULTS.address,
