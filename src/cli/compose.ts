@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createAudit, type Audit } from '../audit/index.js';
 import { createLoginService, createMounts, createRevocationService } from '../auth/index.js';
@@ -25,7 +25,6 @@ import {
   createSharedJwksSource,
   type JwksSource,
   type CachedReview,
-  type SharedCache,
   type Verifier,
 } from '../verify/index.js';
 
@@ -122,9 +121,10 @@ export const composeServer = (
   const tokens = createTokenService({ store, keys, clock, serverKey });
   // Replicas share TokenReview results through the store; one process keeps them in memory.
   const shared = options.store !== undefined ? options.sharedCaches === true : config.store.type === 'redis';
-  const reviewCaches: Array<SharedCache<CachedReview>> = [];
-  const reviewCacheFor = (mount: KubernetesMountConfig) => {
-    const cache = createSharedCache<CachedReview>(
+  // What replicas share to verify logins (reviews, key sets) is signed under a key of its own.
+  const sharedMacKey = createHmac('sha256', serverKey).update('authgate shared verification state').digest();
+  const reviewCacheFor = (mount: KubernetesMountConfig) =>
+    createSharedCache<CachedReview>(
       createMemoryResultCache<CachedReview>({ clock, maxEntries: mount.tokenReview.cacheMaxEntries }),
       {
         store,
@@ -133,11 +133,9 @@ export const composeServer = (
         log: log.child({ mount: mount.path }),
         kind: `tokenreview:${mount.path}`,
         lockTtlMs: mount.tokenReview.timeoutMs + 1000,
+        macKey: sharedMacKey,
       },
     );
-    reviewCaches.push(cache);
-    return cache;
-  };
   const shareSourceFor = (mount: KubernetesMountConfig) => (source: JwksSource, reload: () => void) =>
     createSharedJwksSource(
       source,
@@ -150,6 +148,7 @@ export const composeServer = (
         // At least 1 s, so replicas starting together share one fetch even with no cooldown.
         freshMs: Math.max(mount.jwks?.cooldownMs ?? 30_000, 1000),
         ttlMs: mount.jwks?.maxAgeMs ?? 600_000,
+        macKey: sharedMacKey,
       },
       reload,
     );

@@ -7,21 +7,26 @@ import { silent } from './test-fixtures.js';
 
 type Value = { n: number };
 
+const MAC_KEY = Buffer.alloc(32, 3);
+
+/** A replica's cache over `store`, as a gateway over a Redis. */
+const replicaOver = (store: ReturnType<typeof createMemoryStore>, keys: ReturnType<typeof createKeys>) =>
+  createSharedCache<Value>(createMemoryResultCache<Value>({ clock: systemClock, maxEntries: 100 }), {
+    store,
+    keys,
+    clock: systemClock,
+    log: silent,
+    kind: 'test',
+    macKey: MAC_KEY,
+    lockTtlMs: 5000,
+    pollMs: 2,
+  });
+
 /** Two replicas' caches over one store, as two gateways over one Redis. */
 const replicas = () => {
   const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
   const keys = createKeys();
-  const replica = () =>
-    createSharedCache<Value>(createMemoryResultCache<Value>({ clock: systemClock, maxEntries: 100 }), {
-      store,
-      keys,
-      clock: systemClock,
-      log: silent,
-      kind: 'test',
-      lockTtlMs: 5000,
-      pollMs: 2,
-    });
-  return { a: replica(), b: replica(), store, keys };
+  return { a: replicaOver(store, keys), b: replicaOver(store, keys), store, keys };
 };
 
 describe('the shared verification cache', () => {
@@ -66,4 +71,22 @@ describe('the shared verification cache', () => {
       expect(await a.fillOnce('k', async () => ({ n: 7 }))).toEqual({ n: 7 });
     },
   );
+
+  it('reads an entry without a valid MAC as a miss: whoever can write the store cannot forge a result', async () => {
+    const { a, b, store, keys } = replicas();
+    await a.set('k', { n: 1 }, 60_000);
+    expect(await b.get('k')).toEqual({ n: 1 });
+    const key = keys.verified('test', 'k');
+    const signed = (await store.get(key)) ?? '';
+    const forged = signed.replace('"n":1', '"n":2');
+    expect(forged).not.toBe(signed);
+    // Altered, or written without a MAC: a new replica (nothing in memory) misses.
+    for (const raw of [forged, forged.slice(forged.indexOf('.') + 1)]) {
+      await store.set(key, raw, { ttlMs: 60_000 });
+      expect(await replicaOver(store, keys).get('k')).toBeUndefined();
+    }
+    // Nor may a signed entry be moved to another token's name.
+    await store.set(keys.verified('test', 'other'), signed, { ttlMs: 60_000 });
+    expect(await replicaOver(store, keys).get('other')).toBeUndefined();
+  });
 });

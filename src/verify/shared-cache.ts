@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Identity } from '../identity/index.js';
 import type { Clock } from '../lib/clock.js';
+import { openEntry, signEntry } from '../lib/hash.js';
 import type { Keys, Store } from '../store/index.js';
 import { identityMatches, type IdentitySelector, type ResultCache } from './result-cache.js';
 import type { VerifierLog } from './verifier-log.js';
@@ -18,6 +19,8 @@ export type SharedCacheDeps = {
   log: VerifierLog;
   /** Cache namespace in the store, e.g. `tokenreview:<mount>`. */
   kind: string;
+  /** Key of the MAC on every entry written (derived from the server key): an unsigned entry is a miss. */
+  macKey: Buffer;
   /** How long one replica may hold the "I am verifying this token" lock, ms (the upstream timeout + margin). */
   lockTtlMs: number;
   /** Poll interval of a replica waiting for another's result, ms. Default 20. */
@@ -85,11 +88,13 @@ export const createSharedCache = <V extends WithIdentity>(
   };
 
   const readShared = async (key: string): Promise<V | undefined> => {
-    const raw = await soft(store.get(keys.verified(kind, key)), undefined);
+    const storeKey = keys.verified(kind, key);
+    const raw = await soft(store.get(storeKey), undefined);
     if (raw === undefined) return undefined;
-    const stored = parseStored<V>(raw);
+    const text = openEntry(deps.macKey, storeKey, raw);
+    const stored = text === undefined ? undefined : parseStored<V>(text);
     if (stored === undefined) {
-      // Not what this cache writes (a damaged or foreign entry): a miss, never a 500.
+      // Not what a replica wrote (a damaged, forged or moved entry): a miss, never a 500.
       log.warn({ event: 'cache.bad_entry', kind }, 'cache.bad_entry');
       return undefined;
     }
@@ -126,7 +131,12 @@ export const createSharedCache = <V extends WithIdentity>(
       const storeKey = keys.verified(kind, key);
       await soft(
         store.batch([
-          { op: 'set', key: storeKey, value: JSON.stringify(stored), options: { ttlMs } },
+          {
+            op: 'set',
+            key: storeKey,
+            value: signEntry(deps.macKey, storeKey, JSON.stringify(stored)),
+            options: { ttlMs },
+          },
           ...indexesOf(identityOf(value)).map((i) => ({
             op: 'setAdd' as const,
             key: keys.index(i.kind, i.value),

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Clock } from '../lib/clock.js';
+import { openEntry, signEntry } from '../lib/hash.js';
 import type { Keys, Store } from '../store/index.js';
 import type { JwksDocument, JwksSource } from './jwks-source.js';
 import type { VerifierLog } from './verifier-log.js';
@@ -15,6 +16,11 @@ export type SharedJwksDeps = {
   freshMs: number;
   /** How long the shared copy is kept (the key max age). */
   ttlMs: number;
+  /**
+   * Key of the MAC on the shared copy (derived from the server key): a key set in the store
+   * without a valid one is ignored, so whoever can write the store cannot plant keys.
+   */
+  macKey: Buffer;
 };
 
 type Shared = { doc: JwksDocument; fetchedAtMs: number };
@@ -78,8 +84,9 @@ export const createSharedJwksSource = (
     location: inner.location,
     load: async () => {
       const raw = await quiet(store.get(keys.jwks(kind)));
-      // A damaged or foreign entry counts as none: the keys are fetched from the source.
-      const shared = raw === undefined ? undefined : parseShared(raw);
+      // A damaged, forged or foreign entry counts as none: the keys are fetched from the source.
+      const text = raw === undefined ? undefined : openEntry(deps.macKey, keys.jwks(kind), raw);
+      const shared = text === undefined ? undefined : parseShared(text);
       if (shared !== undefined) {
         if (
           shared.fetchedAtMs > seenAtMs &&
@@ -100,7 +107,11 @@ export const createSharedJwksSource = (
         const fetchedAtMs = clock.nowMs();
         seenAtMs = fetchedAtMs;
         const value: Shared = { doc, fetchedAtMs };
-        await quiet(store.set(keys.jwks(kind), JSON.stringify(value), { ttlMs: deps.ttlMs }));
+        await quiet(
+          store.set(keys.jwks(kind), signEntry(deps.macKey, keys.jwks(kind), JSON.stringify(value)), {
+            ttlMs: deps.ttlMs,
+          }),
+        );
         await quiet(store.publish(keys.invalidationChannel(), JSON.stringify({ jwks: kind, from: owner })));
       }
       return doc;
