@@ -14,6 +14,7 @@ import { registerIdentityRoutes, type IdentityRouteDeps } from './routes/identit
 import { registerKvRoutes, type KvRouteDeps } from './routes/kv-routes.js';
 import { registerPolicyRoutes, type PolicyRouteDeps } from './routes/policy-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
+import { registerLeaseRoutes } from './routes/lease-routes.js';
 import { registerLoginRoutes, type LoginRouteDeps } from './routes/login-routes.js';
 import { registerSysRoutes, type HealthDeps } from './routes/sys-routes.js';
 import { registerTokenRoutes, type TokenRouteDeps } from './routes/token-routes.js';
@@ -134,6 +135,7 @@ export const buildApp = (
   registerKvRoutes(app, { engines: deps.kv, mountAccess: createMountAccess(aclDeps) });
   registerIdentityRoutes(app, { identity: deps.identity });
   registerAuditRoutes(app, { audit: deps.audit, clock: deps.clock });
+  registerLeaseRoutes(app);
   registerLoginRoutes(app, {
     login: deps.login,
     tokens: deps.tokens,
