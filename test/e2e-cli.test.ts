@@ -165,6 +165,29 @@ describe('authgate dev --redis', () => {
   });
 });
 
+describe('two authgate dev on one machine', () => {
+  it('leaves the state file of the one still running when the other stops', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'authgate-two-devs-'));
+    const env = { AUTHGATE_DEV_STATE: join(dir, 'dev.json'), AUTHGATE_LOG_LEVEL: 'warn' };
+    const first = run(['dev', '--port', '0'], env);
+    let second: ReturnType<typeof run> | undefined;
+    try {
+      await waitFor(() => first.output().match(/Gateway:\s+(http:\/\/\S+)/));
+      second = run(['dev', '--port', '0'], env);
+      await waitFor(() => second?.output().match(/Gateway:\s+(http:\/\/\S+)/));
+      first.child.kill('SIGTERM');
+      await first.exited;
+      const state = JSON.parse(readFileSync(join(dir, 'dev.json'), 'utf8')) as { pid: number };
+      expect(state.pid).toBe(second.child.pid);
+    } finally {
+      first.child.kill('SIGTERM');
+      second?.child.kill('SIGTERM');
+      await Promise.all([first.exited, second?.exited]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('authgate dev on a port that is taken', () => {
   it('says so and exits instead of hanging', async () => {
     const blocker = createServer();

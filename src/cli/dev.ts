@@ -255,9 +255,22 @@ export const runDev = async (argv: string[]): Promise<number> => {
   );
   return waitForShutdown(server, async () => {
     setup.stop();
-    rmSync(devStatePath(), { force: true });
+    removeOwnState(devStatePath());
     await setup.cluster.close();
   });
+};
+
+/**
+ * Removes the state file on exit only while it still names this process: a second `authgate dev`
+ * started since has written its own, which `authgate dev token` must keep finding.
+ */
+const removeOwnState = (path: string): void => {
+  try {
+    if ((JSON.parse(readFileSync(path, 'utf8')) as Partial<DevState>).pid !== process.pid) return;
+  } catch {
+    return;
+  }
+  rmSync(path, { force: true });
 };
 
 /** `authgate dev token`: asks the running dev cluster's TokenRequest API for a token. */
