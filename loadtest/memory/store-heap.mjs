@@ -4,16 +4,13 @@
 // collection of that heap takes. Every object on the heap is one more for the collector to mark,
 // so the object count, not the bytes, is what sets the marking time. Usage (after npm run build):
 //   node --expose-gc loadtest/memory/store-heap.mjs [N=250000]
-import { writeHeapSnapshot } from 'node:v8';
-import { readFileSync, rmSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import process from 'node:process';
 import { Buffer } from 'node:buffer';
 import { performance } from 'node:perf_hooks';
 import { systemClock } from '../../dist/lib/clock.js';
 import { createKeys, createMemoryStore } from '../../dist/store/index.js';
 import { createTokenService } from '../../dist/tokens/index.js';
+import { countHeapObjects, perOne } from './heap-objects.mjs';
 
 if (typeof globalThis.gc !== 'function') {
   console.error('run with node --expose-gc');
@@ -67,34 +64,11 @@ const newService = () => {
   });
 };
 
-/** Heap objects by snapshot type (a heap snapshot collects garbage first). */
-const countObjects = () => {
-  const dir = mkdtempSync(join(tmpdir(), 'authgate-heap-'));
-  try {
-    const snapshot = JSON.parse(readFileSync(writeHeapSnapshot(join(dir, 'h.heapsnapshot')), 'utf8'));
-    const fields = snapshot.snapshot.meta.node_fields;
-    const types = snapshot.snapshot.meta.node_types[0];
-    const typeAt = fields.indexOf('type');
-    const counts = new Map();
-    for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
-      const type = types[snapshot.nodes[i + typeAt]];
-      counts.set(type, (counts.get(type) ?? 0) + 1);
-    }
-    return counts;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-};
-
 // Objects a token keeps, by type: a smaller store, counted from a heap snapshot before and after.
-const before = countObjects();
+const before = countHeapObjects();
 const small = newService();
 for (let i = 0; i < SNAPSHOT_TOKENS; i++) await small.issue(input(i));
-const after = countObjects();
-const perToken = [...after]
-  .map(([type, n]) => [type, (n - (before.get(type) ?? 0)) / SNAPSHOT_TOKENS])
-  .filter(([, n]) => n >= 0.05)
-  .sort((a, b) => b[1] - a[1]);
+const perToken = perOne(before, countHeapObjects(), SNAPSHOT_TOKENS);
 
 // Bytes, issue time and full collections: the large store.
 gc();
