@@ -21,8 +21,6 @@ export type UnverifiedClaims = {
   node?: { name: string; uid?: string };
   secretName?: string;
   legacy: boolean;
-  /** The raw payload, for verifiers that need other claims. */
-  payload: Record<string, unknown>;
 };
 
 /** Why a string is not a parseable JWT. Caller shows Vault's generic message. */
@@ -109,7 +107,6 @@ export const parseUnverifiedClaims = (jwt: string): UnverifiedClaims => {
     header: stringFields(header, 'alg', 'kid', 'typ'),
     audiences: audienceList(payload['aud']),
     legacy: false,
-    payload,
   };
   const set = <K extends keyof UnverifiedClaims>(key: K, value: UnverifiedClaims[K] | undefined) => {
     if (value !== undefined) claims[key] = value;

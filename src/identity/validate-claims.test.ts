@@ -12,7 +12,6 @@ const base: UnverifiedClaims = {
   notBefore: NOW,
   issuedAt: NOW,
   legacy: false,
-  payload: {},
 };
 const expectations: ClaimExpectations = {
   algorithms: ['RS256', 'ES256'],

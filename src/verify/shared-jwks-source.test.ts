@@ -46,7 +46,7 @@ describe('the shared key set', () => {
   });
 
   it.each([
-    ['without a MAC', (name: string, value: string) => value],
+    ['without a MAC', (_name: string, value: string) => value],
     [
       'signed under another key',
       (name: string, value: string) => signEntry(Buffer.alloc(32, 9), name, value),

@@ -15,7 +15,6 @@ const claims: UnverifiedClaims = {
   pod: { name: 'app-1', uid: 'pod-uid' },
   node: { name: 'worker-1', uid: 'node-uid' },
   legacy: false,
-  payload: {},
 };
 
 const ok: V1TokenReviewStatus = {
