@@ -68,7 +68,8 @@ const loadDeployedConfig = (k: Overlay): AuthgateConfig => {
       if (key.endsWith('_file') && typeof value === 'string') {
         const file = join(root, value);
         mkdirSync(dirname(file), { recursive: true });
-        writeFileSync(file, contentFor(field));
+        // As the manifests mount them: the Secret and config volumes' defaultMode 0440.
+        writeFileSync(file, contentFor(field), { mode: 0o440 });
         (node as Record<string, unknown>)[key] = file;
       } else {
         relocate(value, field);

@@ -145,7 +145,8 @@ describe('authgate’s pod', () => {
       expect(c.ports).toEqual([{ name: 'http', containerPort: 8200, protocol: 'TCP' }]);
       expect(c.startupProbe?.httpGet).toEqual({ path: '/v1/sys/health/live', port: 'http' });
       expect(c.livenessProbe?.httpGet).toEqual({ path: '/v1/sys/health/live', port: 'http' });
-      expect(c.readinessProbe?.httpGet).toEqual({ path: '/v1/sys/health/ready', port: 'http' });
+      // Out of the Service only when the store is down: an upstream outage is every replica's.
+      expect(c.readinessProbe?.httpGet).toEqual({ path: '/v1/sys/health', port: 'http' });
       // A Redis outage fails readiness only: liveness must not restart every replica for it.
       expect(c.livenessProbe?.httpGet?.path).not.toBe(c.readinessProbe?.httpGet?.path);
     }
