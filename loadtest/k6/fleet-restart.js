@@ -3,15 +3,14 @@
 // bounded; against TokenReview mounts it also shows the API server cost (one review per pod).
 //
 //   authgate dev tokens --count 10000 --namespaces 50 --out tokens.json
-//   k6 run -e AUTHGATE_ADDR=http://127.0.0.1:8200 -e TOKENS_FILE=tokens.json loadtest/k6/fleet-restart.js
+//   k6 run -e AUTHGATE_ADDR=http://127.0.0.1:8200 -e TOKENS_FILE=$PWD/tokens.json loadtest/k6/fleet-restart.js
 import http from 'k6/http';
 import { check } from 'k6';
 import exec from 'k6/execution';
-import { ADDR, JSON_HEADERS, TOKENS, loginBody, num, thresholds } from './lib/config.js';
+import { ADDR, JSON_HEADERS, TOKENREVIEW_MOUNT, TOKENS, loginBody, num, thresholds } from './lib/config.js';
 
 const PODS = Math.min(num('PODS', 10000), TOKENS.length);
 const WINDOW_SECONDS = num('WINDOW_SECONDS', 10);
-const MOUNT = __ENV.MOUNT || 'kubernetes';
 
 export const options = {
   scenarios: {
@@ -33,6 +32,6 @@ export const options = {
 export default function () {
   const i = exec.scenario.iterationInTest;
   if (i >= PODS) return;
-  const res = http.post(`${ADDR}/v1/auth/${MOUNT}/login`, loginBody(i), JSON_HEADERS);
+  const res = http.post(`${ADDR}/v1/auth/${TOKENREVIEW_MOUNT}/login`, loginBody(i), JSON_HEADERS);
   check(res, { 'pod logged in': (r) => r.status === 200 });
 }

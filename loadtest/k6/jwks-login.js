@@ -1,14 +1,42 @@
-// Scenario 1: JWKS logins with distinct tokens (each iteration uses the next token of the pool,
-// so with a pool at least as large as the iterations no token repeats and every login pays a
-// signature check). Constant arrival rate, then a ramp to find where latency bends.
+// Scenario 1: JWKS logins with distinct tokens: each login sends a token never sent before in the
+// run, so every one pays a signature check (authgate keeps a verified token for 60 s, so a token
+// sent again would be a cache hit). Constant arrival rate, then a ramp to find where latency bends.
+// The run takes RATE × DURATION tokens for the constant phase and 90 × RATE for the ramp (60 000 at
+// the defaults); it stops with an error when the tokens file runs out rather than reuse one.
 //
-//   k6 run -e AUTHGATE_ADDR=http://127.0.0.1:8200 -e TOKENS_FILE=tokens.json loadtest/k6/jwks-login.js
+//   authgate dev tokens --count 60000 --namespaces 50 --out tokens.json
+//   k6 run -e AUTHGATE_ADDR=http://127.0.0.1:8200 -e TOKENS_FILE=$PWD/tokens.json loadtest/k6/jwks-login.js
 import http from 'k6/http';
 import { check } from 'k6';
 import exec from 'k6/execution';
-import { ADDR, JSON_HEADERS, JWKS_MOUNT, loginBody, num, thresholds } from './lib/config.js';
+import {
+  ADDR,
+  JSON_HEADERS,
+  JWKS_MOUNT,
+  durationSeconds,
+  freshLoginBody,
+  num,
+  thresholds,
+} from './lib/config.js';
 
 const RATE = num('RATE', 500);
+const DURATION = __ENV.DURATION || '30s';
+/** Logins the constant phase can start: the ramp's tokens begin after them. */
+const CONSTANT_LOGINS = Math.ceil(RATE * durationSeconds(DURATION));
+const RAMP_STAGES = [
+  { target: RATE * 2, seconds: 20 },
+  { target: RATE * 4, seconds: 20 },
+];
+/** Logins of the ramp: the area under its rate, each stage linear from the previous target. */
+const RAMP_LOGINS = Math.ceil(
+  RAMP_STAGES.reduce(
+    (acc, s) => ({ from: s.target, logins: acc.logins + ((acc.from + s.target) / 2) * s.seconds }),
+    { from: RATE, logins: 0 },
+  ).logins,
+);
+const NEED =
+  `${CONSTANT_LOGINS + RAMP_LOGINS} tokens (${CONSTANT_LOGINS} for the constant phase, RATE × DURATION, ` +
+  `then ${RAMP_LOGINS} for the ramp)`;
 
 export const options = {
   scenarios: {
@@ -16,30 +44,35 @@ export const options = {
       executor: 'constant-arrival-rate',
       rate: RATE,
       timeUnit: '1s',
-      duration: __ENV.DURATION || '30s',
+      duration: DURATION,
       preAllocatedVUs: num('VUS', 50),
       maxVUs: num('MAX_VUS', 200),
     },
     ramp: {
       executor: 'ramping-arrival-rate',
-      startTime: __ENV.DURATION || '30s',
+      startTime: DURATION,
       startRate: RATE,
       timeUnit: '1s',
-      stages: [
-        { target: RATE * 2, duration: '20s' },
-        { target: RATE * 4, duration: '20s' },
-      ],
+      stages: RAMP_STAGES.map((s) => ({ target: s.target, duration: `${s.seconds}s` })),
       preAllocatedVUs: num('VUS', 50),
       maxVUs: num('MAX_VUS', 400),
     },
   },
-  thresholds: thresholds(20, 50),
+  thresholds: {
+    // Pass/fail is the constant phase alone: the ramp goes to 4 × RATE to find where latency
+    // bends, so its slow and failed logins are what it is for, not a failure of the run.
+    ...thresholds(20, 50, { scenario: 'constant' }),
+    // Always passes; it makes the summary show the ramp's latencies apart.
+    'http_req_duration{scenario:ramp}': ['max>=0'],
+  },
 };
 
 export default function () {
+  // iterationInTest counts per scenario: the ramp's tokens start where the constant phase's end.
+  const offset = exec.scenario.name === 'ramp' ? CONSTANT_LOGINS : 0;
   const res = http.post(
     `${ADDR}/v1/auth/${JWKS_MOUNT}/login`,
-    loginBody(exec.scenario.iterationInTest),
+    freshLoginBody(offset + exec.scenario.iterationInTest, NEED),
     JSON_HEADERS,
   );
   check(res, {

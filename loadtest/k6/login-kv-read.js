@@ -4,7 +4,7 @@
 // read finds one; the dev policy `load` (or your own) must grant
 // `secret/data/{{identity.namespace}}/*` read to the tokens' role.
 //
-//   k6 run -e AUTHGATE_ADDR=http://127.0.0.1:8200 -e TOKENS_FILE=tokens.json \
+//   k6 run -e AUTHGATE_ADDR=http://127.0.0.1:8200 -e TOKENS_FILE=$PWD/tokens.json \
 //          -e ADMIN_TOKEN=<the admin token authgate dev prints> loadtest/k6/login-kv-read.js
 import http from 'k6/http';
 import { check, fail } from 'k6';

@@ -2,7 +2,7 @@
 // token), then renews it as fast as the arrival rate asks — the load Vault Agent or a sidecar
 // makes when many pods renew at once.
 //
-//   k6 run -e AUTHGATE_ADDR=http://127.0.0.1:8200 -e TOKENS_FILE=tokens.json loadtest/k6/renew-storm.js
+//   k6 run -e AUTHGATE_ADDR=http://127.0.0.1:8200 -e TOKENS_FILE=$PWD/tokens.json loadtest/k6/renew-storm.js
 import http from 'k6/http';
 import { check, fail } from 'k6';
 import exec from 'k6/execution';
