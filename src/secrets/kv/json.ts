@@ -1,13 +1,16 @@
+import { isExactNumber } from '../../lib/exact-json.js';
+
 /**
  * JSON helpers for values that come from clients: merge patch, subkeys, and safe object building.
- * Keys are untrusted: `__proto__` is an ordinary key here, never a prototype.
+ * Keys are untrusted: `__proto__` is an ordinary key here, never a prototype. A number kept as
+ * its text (`ExactNumber`) is a leaf like any number, never an object to walk into.
  */
 
 export type JsonObject = Record<string, unknown>;
 
-/** A plain JSON object (not null, not an array). */
+/** A plain JSON object (not null, not an array, not a number kept as its text). */
 export const isJsonObject = (v: unknown): v is JsonObject =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !isExactNumber(v);
 
 /** Sets an own, enumerable property, even one named `__proto__`. */
 export const setOwn = (target: JsonObject, key: string, value: unknown): void => {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isAuthgateError } from '../../errors.js';
+import { ExactNumber, parseExactJson } from '../../lib/exact-json.js';
 import { mergePatch, subkeysOf } from './json.js';
 import { formatTime } from './metadata.js';
 import {
@@ -81,6 +82,25 @@ describe('parseWriteBody', () => {
     // Deeper than the stack could recurse: still a 400.
     const deep = JSON.parse(`{"data":${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}}`) as unknown;
     expect(message(() => parseWriteBody(deep))).toBe(tooDeep);
+  });
+
+  it('counts a number kept as its text as a leaf, not a level, and names its kind as a number', () => {
+    const nested = (levels: number): unknown => {
+      let v: unknown = new ExactNumber('1.10');
+      for (let i = 1; i < levels; i++) v = { k: v };
+      return v;
+    };
+    const ok = { k: nested(MAX_DATA_DEPTH - 1) };
+    expect(parseWriteBody({ data: ok }).data).toBe(ok);
+    expect(message(() => parseWriteBody({ data: new ExactNumber('1.10') }))).toBe(
+      `400 error converting input for field "data": '' expected a map, got 'float64'`,
+    );
+  });
+
+  it('reads a cas written as an exact number as its float64, as before exact numbers', () => {
+    const body = parseExactJson('{"data":{},"options":{"cas":1.0}}');
+    expect(parseWriteBody(body)).toEqual({ data: {}, cas: 1 });
+    expect(parseWriteBody(parseExactJson('{"data":{},"options":{"cas":1e400}}')).cas).toBeNull();
   });
 });
 
@@ -256,6 +276,32 @@ describe('mergePatch (RFC 7396)', () => {
     const out = mergePatch({}, JSON.parse('{"__proto__":{"polluted":true}}')) as Record<string, unknown>;
     expect(Object.hasOwn(out, '__proto__')).toBe(true);
     expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+});
+
+describe('numbers kept as their text', () => {
+  const exact = parseExactJson('{"n":12345678901234567890,"o":{"f":1.10,"k":"v"}}') as Record<
+    string,
+    unknown
+  >;
+
+  it('are leaves to a merge patch: replaced whole, never merged into', () => {
+    const patched = mergePatch(exact, parseExactJson('{"n":{"x":1e5},"o":{"f":2.50}}')) as Record<
+      string,
+      unknown
+    >;
+    expect(patched).toStrictEqual({
+      n: { x: new ExactNumber('1e5') },
+      o: { f: new ExactNumber('2.50'), k: 'v' },
+    });
+    expect(mergePatch(exact, { n: new ExactNumber('1.0') })).toMatchObject({ n: new ExactNumber('1.0') });
+    expect(mergePatch({ n: { x: 1 } }, { n: new ExactNumber('1.0') })).toStrictEqual({
+      n: new ExactNumber('1.0'),
+    });
+  });
+
+  it('are leaves to subkeys', () => {
+    expect(subkeysOf(exact, 0)).toStrictEqual({ n: null, o: { f: null, k: null } });
   });
 });
 

@@ -1,5 +1,6 @@
 import { badRequest } from '../../errors.js';
 import { parseDurationSeconds } from '../../lib/duration.js';
+import { isExactNumber } from '../../lib/exact-json.js';
 import { isJsonObject, setOwn, type JsonObject } from './json.js';
 import type { CasOption, KvConfigInput, KvMetadataInput, KvMetadataPatch, KvWriteInput } from './types.js';
 
@@ -37,7 +38,13 @@ const goValue = (v: unknown): string => {
   return text.length > GO_VALUE_MAX_CHARS ? `${text.slice(0, GO_VALUE_MAX_CHARS)}…` : text;
 };
 const goKind = (v: unknown): string =>
-  Array.isArray(v) ? 'slice' : typeof v === 'number' ? 'float64' : typeof v === 'object' ? 'map' : typeof v;
+  Array.isArray(v)
+    ? 'slice'
+    : typeof v === 'number' || isExactNumber(v)
+      ? 'float64'
+      : typeof v === 'object'
+        ? 'map'
+        : typeof v;
 
 const conversionError = (field: string, raw: unknown, why: string, echo = true) =>
   badRequest(
@@ -56,9 +63,14 @@ const parseGoInt = (s: string): number | undefined => {
   return Number.isSafeInteger(n) ? n : undefined;
 };
 
-/** mapstructure's weak decoding into an int; undefined when it would fail. null is 0. */
+/**
+ * mapstructure's weak decoding into an int; undefined when it would fail. null is 0. A number
+ * kept as its text (a `cas` of `1.0` in a data write) is read as its float64, as before exact
+ * numbers: only secret data keeps the text.
+ */
 const weakInt = (raw: unknown): number | undefined => {
   if (raw === null) return 0;
+  if (isExactNumber(raw)) return weakInt(raw.valueOf());
   if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : undefined;
   if (typeof raw === 'boolean') return raw ? 1 : 0;
   if (typeof raw === 'string') return parseGoInt(raw);
@@ -157,7 +169,7 @@ const nestsDeeperThan = (value: unknown, max: number): boolean => {
   const stack: Array<[unknown, number]> = [[value, 1]];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const [v, depth] = item;
-    if (v === null || typeof v !== 'object') continue;
+    if (v === null || typeof v !== 'object' || isExactNumber(v)) continue;
     if (depth > max) return true;
     for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
   }

@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { createFakeClock } from '../../lib/clock.js';
 import { createKeys, createMemoryStore, StoreUnavailableError } from '../../store/index.js';
 import { createSecretCipher } from '../cipher.js';
+import { ExactNumber, parseExactJson } from '../../lib/exact-json.js';
 import { createKvEngine } from './engine.js';
+import type { JsonObject } from './json.js';
 import { folderEntries } from './storage.js';
 import { failure, mountConfig, setup } from './test-support.js';
 
@@ -111,5 +113,56 @@ describe('storage', () => {
     expect((await failure(engine.write('s', { data: {}, cas: undefined }))).code).toBe('UNAVAILABLE');
     expect(await store.get(keys.kvMetadata('secret', 's'))).toBeUndefined();
     expect(await store.get(lock)).toBe('someone else');
+  });
+});
+
+describe('numbers kept as their text', () => {
+  // The key and AAD of test-support's setup().
+  const cipher = createSecretCipher(Buffer.alloc(32, 9));
+  const aad = (path: string, n: number) => JSON.stringify(['kv', 'secret', path, n]);
+  const plaintext = async (s: ReturnType<typeof setup>, path: string, n = 1) =>
+    cipher
+      .open((await s.store.get(s.keys.kvVersion('secret', path, n))) as string, aad(path, n))
+      .toString('utf8');
+  const EXACT = '{"n":12345678901234567890,"f":1.10,"list":[1e5,{"m":9007199254740993}],"s":"x","i":1}';
+
+  it('stores data holding exact numbers with their text and reads them back as the same ExactNumbers', async () => {
+    const s = setup();
+    const data = parseExactJson(EXACT) as JsonObject;
+    await s.engine.write('e', { data, cas: undefined });
+    expect(await plaintext(s, 'e')).toBe(`=${EXACT}`);
+    const read = await s.engine.read('e');
+    expect(read.kind === 'found' && read.value).toStrictEqual(data);
+    expect(read.kind === 'found' && read.value['f']).toBeInstanceOf(ExactNumber);
+  });
+
+  it('stores data without any as plain JSON, as before', async () => {
+    const s = setup();
+    const data = { a: 1, b: 2.5, c: -3, d: 0, e: [true, null, 'x'] };
+    await s.engine.write('p', { data, cas: undefined });
+    expect(await plaintext(s, 'p')).toBe(JSON.stringify(data));
+    const read = await s.engine.read('p');
+    expect(read.kind === 'found' && read.value).toStrictEqual(data);
+  });
+
+  it('reads a value stored before exact numbers existed', async () => {
+    const s = setup();
+    await s.engine.write('old', { data: { placeholder: true }, cas: undefined });
+    const old = '{"n":12345678901234567000,"f":1.1,"s":"=not a marker"}';
+    await s.store.set(s.keys.kvVersion('secret', 'old', 1), cipher.seal(old, aad('old', 1)));
+    const read = await s.engine.read('old');
+    expect(read.kind === 'found' && read.value).toStrictEqual(JSON.parse(old));
+  });
+
+  it('keeps exact numbers through a merge patch, in the patch and in what it keeps', async () => {
+    const s = setup();
+    await s.engine.write('m', { data: parseExactJson(EXACT) as JsonObject, cas: undefined });
+    await s.engine.patch('m', {
+      data: parseExactJson('{"f":2.50,"s":null,"new":1e-7}') as JsonObject,
+      cas: undefined,
+    });
+    expect(await plaintext(s, 'm', 2)).toBe(
+      '={"n":12345678901234567890,"f":2.50,"list":[1e5,{"m":9007199254740993}],"i":1,"new":1e-7}',
+    );
   });
 });

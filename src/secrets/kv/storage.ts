@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { AuthgateError, unavailable } from '../../errors.js';
+import { containsExactNumber, parseExactJson, stringifyExactJson } from '../../lib/exact-json.js';
 import { StoreUnavailableError, type BatchOp } from '../../store/index.js';
 import { CipherError } from '../cipher.js';
 import { isJsonObject, type JsonObject } from './json.js';
@@ -10,6 +11,22 @@ const DEFAULT_LOCK_TTL_MS = 10_000;
 const DEFAULT_LOCK_WAIT_MS = 3_000;
 const FIRST_RETRY_MS = 5;
 const MAX_RETRY_MS = 100;
+
+/**
+ * The first character of a version's plaintext when its data holds numbers kept as their text
+ * (`ExactNumber`): the rest is that JSON, numbers as written. Data without any is stored as
+ * plain `JSON.stringify` text, as before exact numbers existed; that text always starts with `{`,
+ * so the marker can never be the start of a value stored either way before.
+ */
+const EXACT_MARKER = '=';
+
+/** A version's plaintext: plain JSON, or the marker and JSON whose numbers keep their text. */
+const encodeVersionData = (data: JsonObject): string =>
+  containsExactNumber(data) ? EXACT_MARKER + stringifyExactJson(data) : JSON.stringify(data);
+
+/** The data of a version's plaintext, in either format of {@link encodeVersionData}. */
+const decodeVersionData = (text: string): unknown =>
+  text.startsWith(EXACT_MARKER) ? parseExactJson(text.slice(EXACT_MARKER.length)) : JSON.parse(text);
 
 /** Fail closed with a 503 when the store is down; any other error propagates. */
 export const guard = async <T>(pending: Promise<T>): Promise<T> => {
@@ -41,7 +58,8 @@ export const folderEntries = (path: string): Array<[folder: string, entry: strin
 /**
  * How one mount's secrets sit in the store (internal to kv/):
  * - `kvMetadata(mount, path)`: the metadata record (JSON; never a value);
- * - `kvVersion(mount, path, n)`: version n's data, `cipher.seal(JSON)` bound to (mount, path, n);
+ * - `kvVersion(mount, path, n)`: version n's data, `cipher.seal(JSON)` bound to (mount, path, n)
+ *   (see {@link encodeVersionData} for the JSON);
  * - `kvFolder(mount, folder)`: a set of the folder's children (`name`, or `name/` for a folder);
  * - `kvConfig(mount)`: the settings written through `<mount>/config` (JSON);
  * - `kvLock(mount, path)`: the write lock of one secret (the owner's random id, with a TTL).
@@ -78,7 +96,7 @@ export const createKvStorage = (deps: KvEngineDeps) => {
   const versionOp = (path: string, version: number, data: JsonObject): BatchOp => ({
     op: 'set',
     key: keys.kvVersion(m, path, version),
-    value: cipher.seal(JSON.stringify(data), aad(path, version)),
+    value: cipher.seal(encodeVersionData(data), aad(path, version)),
   });
 
   const deleteVersionOp = (path: string, version: number): BatchOp => ({
@@ -95,7 +113,7 @@ export const createKvStorage = (deps: KvEngineDeps) => {
     if (sealed === undefined) return undefined;
     let data: unknown;
     try {
-      data = JSON.parse(cipher.open(sealed, aad(path, version)).toString('utf8'));
+      data = decodeVersionData(cipher.open(sealed, aad(path, version)).toString('utf8'));
     } catch (err) {
       const reason = err instanceof CipherError ? 'kv_value_unsealable' : 'kv_value_corrupt';
       throw corrupt(reason, err, `version ${version} of ${m}/${path} does not open`);
