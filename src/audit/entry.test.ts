@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { formatRequestEntry, formatResponseEntry, requestBlock, type EntryOptions } from './entry.js';
+import { parseExactJson } from '../lib/exact-json.js';
 import { createHasher, hashStrings } from './hash.js';
 import type { AuditEntry, AuditRequest, AuditResponse } from './types.js';
 
@@ -69,6 +70,24 @@ describe('audit HMAC', () => {
       data: { pin: hash('1234'), on: hash('true'), nested: [hash('5')], none: null },
       options: { cas: 3 },
     });
+  });
+
+  it('hashes a number kept as its text as the number it is: its text inside a KV secret, in clear beside it', () => {
+    const body = parseExactJson(
+      '{"data":{"f":1.10,"n":12345678901234567890,"pin":1234,"s":"x","o":{"e":1e5}},"options":{"cas":1.0}}',
+    );
+    const out = hashStrings(body, hash);
+    expect(out).toStrictEqual({
+      data: {
+        f: hash('1.10'),
+        n: hash('12345678901234567890'),
+        pin: hash('1234'),
+        s: hash('x'),
+        o: { e: hash('1e5') },
+      },
+      options: { cas: 1 },
+    });
+    expect(JSON.stringify(out)).not.toContain('"text"');
   });
 
   it('hashes data nested too deep to walk as a whole, so that any body can be audited', () => {

@@ -1,4 +1,5 @@
 import { createHmac, createSecretKey } from 'node:crypto';
+import { isExactNumber } from '../lib/exact-json.js';
 
 /** The prefix Vault gives every HMAC'd value in an audit entry. */
 export const HMAC_PREFIX = 'hmac-sha256:';
@@ -42,11 +43,17 @@ const wholeJson = (value: object): string => {
  * One departure from Vault: under a top-level `data` key — the secret itself in KV v2 requests
  * (`{"data": {...}}`) and responses (`data.data`) — numbers and booleans are HMAC'd too (of their
  * JSON text), since a PIN or a port number written as a number is as secret as a string.
+ *
+ * A number kept as the text it was written with (`ExactNumber`, e.g. `1.10` in KV data) is a
+ * number here too: under `data` its text is HMAC'd (for any other number that text is its JSON
+ * text, so the HMAC is the one it always had); elsewhere (a `cas` written `1.0`) it is kept in
+ * clear, as the float64 every number of an entry is.
  */
 export const hashStrings = (value: unknown, hash: Hasher, depth = 0, secret = false): unknown => {
   if (typeof value === 'string') return hash(value);
   if (secret && (typeof value === 'number' || typeof value === 'boolean')) return hash(JSON.stringify(value));
   if (value === null || typeof value !== 'object') return value;
+  if (isExactNumber(value)) return secret ? hash(value.text) : value.valueOf();
   if (depth >= MAX_DATA_DEPTH) return hash(wholeJson(value));
   if (Array.isArray(value)) return value.map((v) => hashStrings(v, hash, depth + 1, secret));
   const out: Record<string, unknown> = {};

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { isAuthgateError } from '../errors.js';
+import { badRequest, isAuthgateError } from '../errors.js';
+import { parseExactJson } from '../lib/exact-json.js';
 
 /** The one answer to a body that is not JSON, whatever the body was. */
 const INVALID_JSON_MESSAGE = 'failed to parse JSON input: invalid JSON body';
@@ -81,19 +82,35 @@ export const missingBodyIsEmpty = (request: FastifyRequest, _reply: FastifyReply
 };
 
 /**
+ * A route's `config` flag: `exactNumbers: true` parses its body with every number that a float64
+ * would alter (`1.10`, `12345678901234567890`) kept as an `ExactNumber` holding its text, as
+ * Vault's decoder (`UseNumber`) keeps it. For routes that store what the client sent (KV data);
+ * every other route keeps JSON.parse, which is several times faster (logins are the hot path).
+ */
+export type ExactNumbersRouteConfig = { exactNumbers?: boolean };
+
+/**
  * Vault parses a request body as JSON whatever its Content-Type (`curl -d` sends
  * application/x-www-form-urlencoded), so authgate does too: every body is read as JSON, within
  * the body limit. A body that is not JSON is a 400 `failed to parse JSON input: invalid JSON body`.
+ * A route whose config has `exactNumbers` (see {@link ExactNumbersRouteConfig}; the route is known
+ * when the body is parsed) gets its numbers exactly as written; its body may then nest only a few
+ * thousand levels (that parser recurses): deeper is a 400, which the route would refuse anyway.
  */
 export const installJsonForAnyContentType = (app: FastifyInstance, maxBodyBytes: number): void => {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBodyBytes }, (_req, body, done) => {
+  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBodyBytes }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, {});
+    const exact = (request.routeOptions.config as ExactNumbersRouteConfig | undefined)?.exactNumbers === true;
     try {
-      done(null, JSON.parse(text));
-    } catch {
-      // Never JSON.parse's message: it quotes the start of the body, and a form body
+      done(null, exact ? parseExactJson(text) : JSON.parse(text));
+    } catch (err) {
+      if (err instanceof RangeError) {
+        done(badRequest('failed to parse JSON input: nested too deep', 'json_too_deep'), undefined);
+        return;
+      }
+      // Never the parser's message: it quotes the start of the body, and a form body
       // (`jwt=eyJ…`) would put a token into the response and the logs.
       const e = new Error(INVALID_JSON_MESSAGE) as FastifyError;
       e.statusCode = 400;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { AuthgateError, badRequest, isAuthgateError, permissionDenied } from '../../errors.js';
+import { containsExactNumber, stringifyExactJson } from '../../lib/exact-json.js';
 import {
   parseConfigBody,
   parseGoBool,
@@ -12,7 +13,7 @@ import {
 } from '../../secrets/index.js';
 import { requestAuthOf, type AclRouteConfig } from '../acl-route.js';
 import { envelope } from '../envelope.js';
-import { sendErrors } from '../vault-errors.js';
+import { sendErrors, type ExactNumbersRouteConfig } from '../vault-errors.js';
 
 export type KvRouteDeps = {
   /** KV v2 engines by mount path (`secret`, `team/kv`: no slash at either end). */
@@ -102,12 +103,21 @@ const ok = (request: FastifyRequest, data: Record<string, unknown>) =>
 const gone = (request: FastifyRequest, reply: Reply, data: Record<string, unknown>) =>
   reply.code(404).send(envelope(request.id, { data }));
 
+/**
+ * Secret data holding numbers kept as their text (`1.10`) is answered with that text, as Vault
+ * answers it; any other answer keeps Fastify's serializer (JSON.stringify).
+ */
+const serializeExactly = (reply: Reply, value: unknown): void => {
+  if (containsExactNumber(value)) void reply.serializer(stringifyExactJson);
+};
+
 const registerData = (app: FastifyInstance, base: string, engine: Engine) => {
   const exists = (request: FastifyRequest) => engine.exists(pathOf(request));
   app.route({
     method: ALL_METHODS,
     url: `${base}/data/*`,
-    config: { acl: { exists } } satisfies AclRouteConfig,
+    // Bodies written here are stored: their numbers are kept exactly as the client wrote them.
+    config: { acl: { exists }, exactNumbers: true } satisfies AclRouteConfig & ExactNumbersRouteConfig,
     onRequest: requireMergePatch,
     handler: async (request, reply) => {
       const path = pathOf(request);
@@ -120,6 +130,7 @@ const registerData = (app: FastifyInstance, base: string, engine: Engine) => {
         case 'GET': {
           const result = await engine.read(path, parseVersionParam(query(request)['version']));
           if (result.kind === 'gone') return gone(request, reply, { data: null, metadata: result.metadata });
+          serializeExactly(reply, result.value);
           return ok(request, { data: result.value, metadata: result.metadata });
         }
         case 'PATCH': {
