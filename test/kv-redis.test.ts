@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisStore, type Store } from '../src/store/index.js';
+import { parseExactJson } from '../src/lib/exact-json.js';
+import { createSecretCipher } from '../src/secrets/index.js';
+import { createKeys, createRedisStore, type Store } from '../src/store/index.js';
 import { recordSecrets } from './helpers/audit.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
 import { startRedis, storeAnswers, type RedisServer } from './helpers/redis-server.js';
@@ -40,6 +42,7 @@ type KvJson = {
   errors?: string[];
 };
 
+/** A request; a string body is sent as is. `text` is the raw answer (JSON.parse alters numbers). */
 const call = async (h: Harness, method: 'GET' | 'POST', url: string, body?: unknown) => {
   const res = await h.server.app.inject({
     method,
@@ -48,9 +51,13 @@ const call = async (h: Harness, method: 'GET' | 'POST', url: string, body?: unkn
       'x-vault-token': ADMIN_TOKEN,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
-    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
-  return { status: res.statusCode, json: res.body === '' ? undefined : (res.json() as KvJson) };
+  return {
+    status: res.statusCode,
+    text: res.body,
+    json: res.body === '' ? undefined : (res.json() as KvJson),
+  };
 };
 
 beforeAll(async () => {
@@ -115,5 +122,28 @@ describe('KV v2 on Redis shared by two replicas', () => {
     } finally {
       client.disconnect();
     }
+  });
+
+  it('keeps numbers exactly as written across replicas, and reads a value stored before that', async () => {
+    const exact = '{"n":12345678901234567890,"f":1.10,"m":9007199254740993,"e":1e5,"s":"x"}';
+    expect((await call(a, 'POST', '/v1/secret/data/num/exact', `{"data":${exact}}`)).status).toBe(200);
+    expect((await call(b, 'GET', '/v1/secret/data/num/exact')).text).toContain(`"data":${exact},`);
+
+    // A version sealed as every version was before exact numbers: plain JSON.stringify text.
+    expect((await call(a, 'POST', '/v1/secret/data/num/old', { data: { placeholder: 1 } })).status).toBe(200);
+    const cipher = createSecretCipher(Buffer.from(readFileSync(join(dir, 'kv.key'), 'utf8').trim(), 'utf8'));
+    const old = '{"n":12345678901234567000,"f":1.1,"list":[1,2.5,-3,0]}';
+    const client = new Redis(redis.url);
+    try {
+      const key = createKeys().kvVersion('secret', 'num/old', 1);
+      const aad = JSON.stringify(['kv', 'secret', 'num/old', 1]);
+      expect(cipher.open((await client.get(key)) as string, aad).toString('utf8')).toBe('{"placeholder":1}');
+      await client.set(key, cipher.seal(old, aad));
+    } finally {
+      client.disconnect();
+    }
+    const read = await call(b, 'GET', '/v1/secret/data/num/old');
+    expect(read.text).toContain(`"data":${old},`);
+    expect(parseExactJson(read.text)).toMatchObject({ data: { data: JSON.parse(old) as unknown } });
   });
 });
