@@ -110,6 +110,9 @@ describe('containsExactNumber', () => {
     let deep: unknown = new ExactNumber('1.10');
     for (let i = 0; i < 50_000; i++) deep = i % 2 === 0 ? [deep] : { k: deep };
     expect(containsExactNumber(deep)).toBe(true);
+    let plain: unknown = 1.5;
+    for (let i = 0; i < 50_000; i++) plain = i % 2 === 0 ? [plain, 'x'] : { k: plain, n: 2 };
+    expect(containsExactNumber(plain)).toBe(false);
     expect(containsExactNumber({ a: [1, { b: 'x' }], c: null })).toBe(false);
     expect(containsExactNumber(new ExactNumber('1e5'))).toBe(true);
     expect(containsExactNumber(5)).toBe(false);
