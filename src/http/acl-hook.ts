@@ -17,7 +17,7 @@ export type AclHookDeps = {
  * that declares `config.acl` passes through it before its body is even parsed. The admin token
  * is Vault's root: every path. Any other token must be live (CIDRs too) and its policies must
  * grant the capability the request needs on its logical path, else 403 `permission denied`;
- * a refused request counts no use of a use-limited token (as Vault's CheckToken).
+ * a refused request spends a use of a use-limited token, as in Vault (a refused CIDR does not).
  */
 export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void => {
   const check = async (request: FastifyRequest, acl: NonNullable<AclRouteConfig['acl']>): Promise<void> => {

@@ -158,8 +158,8 @@ export const createTokenService = (deps: TokenServiceDeps) => {
      *   expired, revoked or used up) or `token_cidr` (bound CIDRs exclude `remoteAddress`, or
      *   no address is known). A refused CIDR does not consume a use.
      * @throws whatever `authorize` throws (the ACL's `permission denied`): called with the
-     *   stored record after the CIDR check and before a use is counted, so a refused request
-     *   does not spend a use.
+     *   stored record after the CIDR check and after a use is counted, as Vault counts it: a
+     *   request the ACL refuses spends a use.
      * @throws AuthgateError UNAVAILABLE when the store is down.
      */
     authenticate: async (

@@ -94,7 +94,7 @@ export const createTokenStorage = (
   };
 
   /**
-   * The per-request check: live token, bound CIDRs, then one use. Returns the stored record and
+   * The per-request check: live token, bound CIDRs, one use, then `authorize` (the ACL). Returns the stored record and
    * the uses left (0 = unlimited, REVOCATION_PENDING when this request took the last one).
    */
   const check = async (
@@ -103,10 +103,10 @@ export const createTokenStorage = (
     authorize?: (record: TokenRecord) => void | Promise<void>,
   ) => {
     const { tokenHmac, record } = await inspect(token, remoteAddress);
-    // As Vault's CheckToken: the ACL is checked before a use is counted, so a refused request
-    // does not spend one of a use-limited token's uses.
-    if (authorize !== undefined) await authorize(record);
-    if (record.numUses === 0) return { tokenHmac, record, numUses: 0 };
+    if (record.numUses === 0) {
+      if (authorize !== undefined) await authorize(record);
+      return { tokenHmac, record, numUses: 0 };
+    }
 
     // Counting down fails closed: a counter lost or deleted by a concurrent revoke restarts at
     // 0 and goes negative, whereas counting up would hand out a fresh set of uses.
@@ -116,9 +116,12 @@ export const createTokenStorage = (
       }),
     );
     if (left < 0) throw permissionDenied('token_invalid', 'no uses left');
-    if (left > 0) return { tokenHmac, record, numUses: left };
-    await deleteEntries(tokenHmac, hmac(record.accessor));
-    return { tokenHmac, record, numUses: REVOCATION_PENDING };
+    if (left === 0) await deleteEntries(tokenHmac, hmac(record.accessor));
+    // As Vault's handleRequest: the use is spent before the ACL's verdict is acted on ("we want
+    // to decrement the use count even in the case of an error"), so a use-limited token cannot
+    // probe paths it may not read without using itself up.
+    if (authorize !== undefined) await authorize(record);
+    return { tokenHmac, record, numUses: left > 0 ? left : REVOCATION_PENDING };
   };
 
   return { hmac, isLive, load, find, usesLeft, indexOps, deleteEntries, inspect, check };
