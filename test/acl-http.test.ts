@@ -50,6 +50,7 @@ beforeAll(async () => {
             'auth/token/revoke-identity': { capabilities: ['update'] },
           },
         },
+        'dev-only': { path: { 'secret/data/+/dev/*': { capabilities: ['read'] } } },
         'by-accessor': {
           path: {
             [`secret/data/sa/{{identity.entity.aliases.${ACCESSOR}.metadata.service_account_name}}`]: {
@@ -65,6 +66,7 @@ beforeAll(async () => {
       limited: { ...ROLE, token_policies: ['own-namespace'], token_num_uses: 2 },
       bare: { ...ROLE, token_policies: ['own-namespace'], token_no_default_policy: true },
       nokv: { ...ROLE, token_policies: ['default'] },
+      devonly: { ...ROLE, token_policies: ['dev-only'] },
       operator: { ...ROLE, token_policies: ['operator'] },
     },
   });
@@ -173,7 +175,8 @@ describe('sys/internal/ui/mounts (what the vault CLI asks first)', () => {
   const uiMounts = (token: string | undefined) => get('/v1/sys/internal/ui/mounts/secret/team-a/db', token);
 
   it('names the KV mount to the admin token and to a token with a grant under it', async () => {
-    for (const token of [ADMIN_TOKEN, await loginAs('apps', 'team-b')]) {
+    // devonly: only `secret/data/+/dev/*`, a + rule that reaches below the mount (Vault's bareMount).
+    for (const token of [ADMIN_TOKEN, await loginAs('apps', 'team-b'), await loginAs('devonly', 'team-a')]) {
       const res = await uiMounts(token);
       expect(res.statusCode).toBe(200);
       expect(res.json().data).toMatchObject({ type: 'kv', path: 'secret/', options: { version: '2' } });
@@ -251,6 +254,7 @@ describe('the policy endpoints', () => {
     expect(list.json().data.keys).toEqual([
       'by-accessor',
       'default',
+      'dev-only',
       'no-admin-secrets',
       'operator',
       'own-namespace',

@@ -65,9 +65,15 @@ describe('grantsUnder (which mounts a token may see named)', () => {
     [{ 'secret/*': ['list'] }, 'secret/', true],
     [{ '*': ['read'] }, 'secret/', true],
     [{ 'secret/data/team-a': ['read'] }, 'secret/', true],
-    // As Vault: a + rule counts only when it matches the mount path itself.
-    [{ '+/data/*': ['read'] }, 'secret/', false],
+    // As Vault's CheckAllowedFromNonExactPaths(path, bareMount): a + rule whose first segments
+    // match the mount reaches below it.
+    [{ '+/data/*': ['read'] }, 'secret/', true],
     [{ '+/*': ['read'] }, 'secret/', true],
+    [{ 'secret/data/+/dev/*': ['read'] }, 'secret/', true],
+    [{ 'secret/+/dev': ['read'] }, 'team/kv/', false],
+    [{ 'team/+/x/*': ['read'] }, 'team/kv/', true],
+    [{ 'secret/data/+/dev/*': ['deny'] }, 'secret/', false],
+    [{ 'secre/+/x': ['read'] }, 'secret/', false],
     [{ 'other/data/*': ['read'] }, 'secret/', false],
     [{ 'secret/data/*': ['deny'] }, 'secret/', false],
     [{ 'secretive/*': ['read'] }, 'secret/', false],

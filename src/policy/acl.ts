@@ -3,6 +3,7 @@ import { CAPABILITY_BITS, capabilitySet, mergeBits } from './bits.js';
 import {
   lowerPriority,
   segmentMatches,
+  segmentReachesUnder,
   type Pattern,
   type PriorityKey,
   type SegmentPattern,
@@ -191,7 +192,9 @@ export const buildAcl = (entries: Iterable<AclEntry>): Acl => {
       for (const tree of [exact, prefixes]) {
         for (const [key, bits] of tree) if (key.startsWith(path) && grants(bits)) return true;
       }
-      return grants(nonExact(path));
+      if (grants(nonExact(path))) return true;
+      // A `+` rule whose first segments match the mount reaches below it (Vault's bareMount).
+      return segments.some((s) => grants(s.bits) && segmentReachesUnder(s.pattern, path));
     },
     capabilities: (path, options) => capabilitySet(lookup(path, options?.list ?? true)),
     allows: (path, capability) => {

@@ -129,6 +129,11 @@ describe('refused policies', () => {
       '"capabilities" is set twice',
     ],
     ['an invalid legacy policy', refused('policy = "all"'), 'invalid policy "all"'],
+    [
+      'a legacy policy named as an inherited property',
+      refused('policy = "constructor"'),
+      'invalid policy "constructor"',
+    ],
     ['the root capability', refused('capabilities = ["root"]'), 'unknown capability "root"'],
     [
       'allowed_parameters',

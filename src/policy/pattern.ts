@@ -105,3 +105,24 @@ export const segmentMatches = (pattern: SegmentPattern, pathParts: readonly stri
   }
   return true;
 };
+
+/**
+ * Whether a `+` pattern reaches below a mount (Vault's `CheckAllowedFromNonExactPaths` with
+ * `bareMount`): `mountPath` ends in `/`, and the pattern's first segments, as many as the
+ * mount's, match it (`secret/data/+/dev/*` reaches below `secret/`). For `hasMountAccess`.
+ */
+export const segmentReachesUnder = (pattern: SegmentPattern, mountPath: string): boolean => {
+  const pathParts = mountPath.split('/');
+  const depth = pathParts.length - 1;
+  if (depth < 1 || pattern.parts.length < depth) return false;
+  const joined: string[] = [];
+  for (let i = 0; i < depth; i++) {
+    const aclPart = pattern.parts[i] as string;
+    const pathPart = pathParts[i] as string;
+    if (aclPart === '+' || aclPart === pathPart) joined.push(pathPart);
+    else if (pattern.isPrefix && i === pattern.parts.length - 1 && pathPart.startsWith(aclPart))
+      joined.push(...pathParts.slice(i, depth));
+    else return false;
+  }
+  return `${joined.join('/')}/`.startsWith(mountPath);
+};

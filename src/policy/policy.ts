@@ -118,7 +118,8 @@ const blockBits = (block: PathBlockInput, report: Report): number | undefined =>
       caps = [...(caps ?? []), ...list];
     } else if (key === 'policy') {
       // Vault's pre-0.9 form, still accepted by Vault: a single word that maps to capabilities.
-      const legacy = typeof value === 'string' ? LEGACY_POLICY[value] : undefined;
+      const legacy =
+        typeof value === 'string' && Object.hasOwn(LEGACY_POLICY, value) ? LEGACY_POLICY[value] : undefined;
       if (legacy === undefined)
         fail(line, `invalid policy ${JSON.stringify(value)} (deny, read, write or sudo)`);
       else caps = [...(caps ?? []), ...legacy];

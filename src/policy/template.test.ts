@@ -56,7 +56,7 @@ path "secret/metadata/{{identity.namespace}}/*" { capabilities = ["list"] }
       `{{identity.entity.aliases.${ACCESSOR}.metadata.service_account_uid}}`,
       subjectFor().metadata['service_account_uid'],
     ],
-    [`{{identity.entity.aliases.${ACCESSOR}.metadata.pod_uid}}`, subjectFor().metadata['pod_uid']],
+    ['{{identity.pod_uid}}', subjectFor().metadata['pod_uid']],
   ])('resolves %s from the token', async (directive, value) => {
     const registry = await registryWith(`path "secret/data/${directive}/*" { capabilities = ["read"] }`);
     const acl = registry.aclFor(workload('team-a', 'api'));
@@ -149,6 +149,15 @@ path "secret/data/{{identity.namespace}}/{{identity.pod}}/*" { capabilities = ["
       `{{identity.entity.aliases.${ACCESSOR}.metadata.team}}`,
       'unknown alias metadata key "team"',
     ],
+    // Token metadata, not alias metadata in Vault's kubernetes method: the long form never
+    // matches there, so it would grant here what Vault does not.
+    ...['role', 'pod_name', 'pod_uid'].map((key) => [
+      `the token metadata key ${key} in the alias form`,
+      `{{identity.entity.aliases.${ACCESSOR}.metadata.${key}}}`,
+      `unknown alias metadata key "${key}"`,
+    ]),
+    ['an inherited name', '{{constructor}}', 'unknown template {{constructor}}'],
+    ['another inherited name', '{{toString}}', 'unknown template {{toString}}'],
     ['an unclosed directive', '{{identity.namespace', 'unbalanced templating characters'],
     ['a stray closing', 'identity.namespace}}', 'unbalanced templating characters'],
     ['a directive inside a segment with +', '{{identity.namespace}}+', 'must end its path segment'],

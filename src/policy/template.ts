@@ -7,15 +7,18 @@ import type { AclSubject } from './subject.js';
  * or whose value is unsafe, is dropped for that token: it never matches.
  */
 
-/** The metadata keys authgate's Kubernetes logins put on a token (Vault's kubernetes alias metadata, plus role and pod). */
+/**
+ * The alias metadata keys of a Kubernetes login: what Vault's kubernetes auth method puts on the
+ * entity alias (path_login.go), so `{{identity.entity.aliases.<accessor>.metadata.<key>}}`
+ * grants exactly what it grants in Vault. The token's other metadata (`role`, `pod_name`,
+ * `pod_uid`) is not alias metadata there: its long form would never match in Vault, so it is
+ * refused here, and the short directives name it.
+ */
 export const TEMPLATE_METADATA_KEYS = [
   'service_account_namespace',
   'service_account_name',
   'service_account_uid',
   'service_account_secret_name',
-  'role',
-  'pod_name',
-  'pod_uid',
 ] as const;
 
 /** A value a template draws from a token. `id` is unique per source and is part of ACL cache keys. */
@@ -37,6 +40,7 @@ const SHORT: Readonly<Record<string, TemplateVar>> = {
   'identity.namespace': metadataVar('service_account_namespace'),
   'identity.service_account': metadataVar('service_account_name'),
   'identity.pod': metadataVar('pod_name'),
+  'identity.pod_uid': metadataVar('pod_uid'),
   'identity.role': { id: 'role', resolve: (s) => s.role },
   'identity.entity.id': { id: 'entity_id', resolve: (s) => s.entityId },
 };
@@ -58,7 +62,8 @@ const ALIAS = /^identity\.entity\.aliases\.([^.]+)\.(.+)$/;
 
 /** The directive's variable, or why it is refused. */
 const directive = (input: string): TemplateVar | string => {
-  const short = SHORT[input];
+  // Own keys only: `{{constructor}}` must not find what every object inherits.
+  const short = Object.hasOwn(SHORT, input) ? SHORT[input] : undefined;
   if (short !== undefined) return short;
   const alias = ALIAS.exec(input);
   if (alias !== null) {
