@@ -260,3 +260,15 @@ describe('a POST without a body', () => {
     expect(await call('POST', '/v1/auth/token/lookup-accessor', ADMIN_TOKEN)).toMatchObject({ status: 400 });
   });
 });
+
+describe('renew-self past the max TTL', () => {
+  it('answers the capped lease with Vault’s warning', async () => {
+    const auth = await loginToken();
+    const res = await call('POST', '/v1/auth/token/renew-self', auth.client_token, '{"increment":"48h"}');
+    expect(res.status).toBe(200);
+    expect((res.json?.['auth'] as { lease_duration: number }).lease_duration).toBe(86_400);
+    expect(res.json?.['warnings']).toEqual([
+      'TTL of "48h" exceeded the effective max_ttl of "24h"; TTL value is capped accordingly',
+    ]);
+  });
+});

@@ -4,7 +4,14 @@
  */
 export { createTokenService } from './token-service.js';
 export type { TokenService } from './token-service.js';
-export type { IssueInput, IssuedToken, RenewOptions, RenewRefresh, TokenServiceDeps } from './types.js';
+export type {
+  IssueInput,
+  IssuedToken,
+  RenewOptions,
+  RenewRefresh,
+  RenewResult,
+  TokenServiceDeps,
+} from './types.js';
 export { REVOCATION_PENDING } from './record.js';
 export type { RevocationIndex, TokenRecord } from './record.js';
 export { calculateTtl, humanDuration } from './ttl.js';

@@ -15,20 +15,32 @@ describe('renew', () => {
     const { tokens, clock } = setup();
     const { clientToken } = await tokens.issue(issueInput({ ttlSeconds: 600, maxTtlSeconds: 1000 }));
     clock.advanceSeconds(300);
-    const first = await tokens.renew(clientToken, { ...here, incrementSeconds: 400 });
+    const first = (await tokens.renew(clientToken, { ...here, incrementSeconds: 400 })).auth;
     expect(first.lease_duration).toBe(400);
     clock.advanceSeconds(300);
-    const second = await tokens.renew(clientToken, { ...here, incrementSeconds: 600 });
+    const second = (await tokens.renew(clientToken, { ...here, incrementSeconds: 600 })).auth;
     expect(second.lease_duration).toBe(400);
     const record = await tokens.authenticate(clientToken, here);
     expect(record.expireTimeMs).toBe(record.issueTimeMs + 1000 * 1000);
+  });
+
+  it('says, as Vault does, when the increment was capped', async () => {
+    const { tokens, clock } = setup();
+    const { clientToken } = await tokens.issue(issueInput({ ttlSeconds: 60, maxTtlSeconds: 120 }));
+    clock.advanceSeconds(1);
+    const { auth, warnings } = await tokens.renew(clientToken, { ...here, incrementSeconds: 500 });
+    expect(auth.lease_duration).toBe(119);
+    expect(warnings).toEqual([
+      'TTL of "8m20s" exceeded the effective max_ttl of "1m59s"; TTL value is capped accordingly',
+    ]);
+    expect((await tokens.renew(clientToken, { ...here, incrementSeconds: 30 })).warnings).toEqual([]);
   });
 
   it('renews for the role TTL when no increment is asked', async () => {
     const { tokens, clock } = setup();
     const { clientToken } = await tokens.issue(issueInput({ ttlSeconds: 600 }));
     clock.advanceSeconds(500);
-    const auth = await tokens.renew(clientToken, here);
+    const auth = (await tokens.renew(clientToken, here)).auth;
     expect(auth.lease_duration).toBe(600);
     clock.advanceSeconds(599);
     await expect(tokens.authenticate(clientToken, here)).resolves.toBeDefined();
@@ -39,7 +51,7 @@ describe('renew', () => {
     const { clientToken } = await tokens.issue(issueInput({ periodSeconds: 600 }));
     for (let i = 0; i < 5; i++) {
       clock.advanceSeconds(500);
-      const auth = await tokens.renew(clientToken, { ...here, incrementSeconds: 86_400 });
+      const auth = (await tokens.renew(clientToken, { ...here, incrementSeconds: 86_400 })).auth;
       expect(auth.lease_duration).toBe(600);
     }
     clock.advanceSeconds(599);
@@ -52,7 +64,7 @@ describe('renew', () => {
       issueInput({ periodSeconds: 600, explicitMaxTtlSeconds: 1000 }),
     );
     clock.advanceSeconds(500);
-    expect((await tokens.renew(clientToken, here)).lease_duration).toBe(500);
+    expect((await tokens.renew(clientToken, here)).auth.lease_duration).toBe(500);
     clock.advanceSeconds(500);
     expect(await codeOf(tokens.authenticate(clientToken, here))).toBe('PERMISSION_DENIED:token_invalid');
   });
@@ -62,13 +74,15 @@ describe('renew', () => {
     const { clientToken } = await tokens.issue(issueInput({ ttlSeconds: 600, explicitMaxTtlSeconds: 5000 }));
     clock.advanceSeconds(100);
     const seen: string[] = [];
-    const auth = await tokens.renew(clientToken, {
-      ...here,
-      refresh: async (record) => {
-        seen.push(`${record.mountPath}/${record.role}`);
-        return { ttlSeconds: 9000, maxTtlSeconds: 0, periodSeconds: 0 };
-      },
-    });
+    const auth = (
+      await tokens.renew(clientToken, {
+        ...here,
+        refresh: async (record) => {
+          seen.push(`${record.mountPath}/${record.role}`);
+          return { ttlSeconds: 9000, maxTtlSeconds: 0, periodSeconds: 0 };
+        },
+      })
+    ).auth;
     expect(seen).toEqual(['kubernetes/dev-role']);
     expect(auth.lease_duration).toBe(4900);
   });
@@ -124,9 +138,9 @@ describe('renew', () => {
     expect(await codeOf(tokens.renew(clientToken, { remoteAddress: '192.168.0.1' }))).toBe(
       'PERMISSION_DENIED:token_cidr',
     );
-    const auth = await tokens.renew(clientToken, { remoteAddress: '10.0.0.1' });
+    const auth = (await tokens.renew(clientToken, { remoteAddress: '10.0.0.1' })).auth;
     expect(auth.num_uses).toBe(1);
-    const last = await tokens.renew(clientToken, { remoteAddress: '10.0.0.1' });
+    const last = (await tokens.renew(clientToken, { remoteAddress: '10.0.0.1' })).auth;
     expect([last.lease_duration, last.num_uses]).toEqual([0, REVOCATION_PENDING]);
     expect(await codeOf(tokens.authenticate(clientToken, { remoteAddress: '10.0.0.1' }))).toBe(
       'PERMISSION_DENIED:token_invalid',
@@ -138,7 +152,7 @@ describe('renew', () => {
     const mount = { defaultLeaseTtlSeconds: 600, maxLeaseTtlSeconds: 1000 };
     const { clientToken } = await tokens.issue(issueInput({ periodSeconds: 600, numUses: 100, mount }));
     clock.advanceSeconds(500);
-    expect((await tokens.renew(clientToken, here)).lease_duration).toBe(500);
+    expect((await tokens.renew(clientToken, here)).auth.lease_duration).toBe(500);
   });
 });
 

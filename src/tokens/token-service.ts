@@ -7,9 +7,15 @@ import type { TokenRecord } from './record.js';
 import { calculateTtl } from './ttl.js';
 import { createTokenRevocation } from './token-revocation.js';
 import { ACCESSOR_BYTES, createTokenStorage, guard, TOKEN_BYTES, TOKEN_PREFIX } from './token-storage.js';
-import type { IssueInput, IssuedToken, RenewOptions, RenewRefresh, TokenServiceDeps } from './types.js';
+import type {
+  IssueInput,
+  IssuedToken,
+  RenewOptions,
+  RenewRefresh,
+  RenewResult,
+  TokenServiceDeps,
+} from './types.js';
 import { authBlock, lookupResponseData } from './vault-shapes.js';
-import type { AuthBlock } from './vault-shapes.js';
 import { assertCount, assertMount, placeLease } from './lease.js';
 
 /**
@@ -190,10 +196,9 @@ export const createTokenService = (deps: TokenServiceDeps) => {
      * concurrent revoke wins. A renewal that takes the last use revokes the token and answers
      * with `lease_duration` 0 and `num_uses` {@link REVOCATION_PENDING}.
      *
-     * Vault's capping warnings (`TTL of … exceeded the effective max_ttl …`) are not returned:
-     * the capped `lease_duration` says the same.
-     *
-     * @returns the Vault `auth` block of the renew-self response.
+     * @returns the Vault `auth` block of the renew-self response, and Vault's capping warnings
+     *   (`TTL of "…" exceeded the effective max_ttl of "…"; TTL value is capped accordingly`),
+     *   which Vault returns with a renewal as with a login.
      * @throws AuthgateError PERMISSION_DENIED `token_invalid` / `token_cidr` as authenticate, or
      *   `token_invalid` when the token was revoked during the renewal.
      * @throws AuthgateError BAD_REQUEST `past the max TTL, cannot renew` when start + max TTL has
@@ -202,13 +207,13 @@ export const createTokenService = (deps: TokenServiceDeps) => {
      * @throws TypeError when `incrementSeconds` or the refreshed values are not non-negative
      *   integers.
      */
-    renew: async (token: string, options: RenewOptions): Promise<AuthBlock> => {
+    renew: async (token: string, options: RenewOptions): Promise<RenewResult> => {
       const incrementSeconds = options.incrementSeconds ?? 0;
       assertCount('incrementSeconds', incrementSeconds);
       const { tokenHmac, record, numUses } = await check(token, options.remoteAddress);
       if (numUses === REVOCATION_PENDING) {
         // This renewal was the token's last use: it is already revoked, so nothing is extended.
-        return authBlock({ ...record, leaseTtlSeconds: 0, numUses }, token);
+        return { auth: authBlock({ ...record, leaseTtlSeconds: 0, numUses }, token), warnings: [] };
       }
 
       const role: Awaited<ReturnType<RenewRefresh>> =
@@ -266,7 +271,7 @@ export const createTokenService = (deps: TokenServiceDeps) => {
         ]),
       );
       if (!written) throw permissionDenied('token_invalid', 'revoked during renewal');
-      return authBlock({ ...next, numUses }, token);
+      return { auth: authBlock({ ...next, numUses }, token), warnings: lease.warnings };
     },
     ...createTokenRevocation(storage, deps),
   };

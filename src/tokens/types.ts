@@ -2,6 +2,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Keys, Store } from '../store/index.js';
 import type { RevocationIndex, TokenRecord } from './record.js';
 import type { MountTtls } from './ttl.js';
+import type { AuthBlock } from './vault-shapes.js';
 
 export type TokenServiceDeps = {
   store: Pick<Store, 'get' | 'set' | 'delete' | 'incrBy' | 'batch' | 'setMembers'>;
@@ -72,3 +73,6 @@ export type RenewOptions = {
    */
   remoteAddress: string | undefined;
 };
+
+/** A renewal's answer: Vault's `auth` block, and its capping warnings (Vault's CalculateTTL). */
+export type RenewResult = { auth: AuthBlock; warnings: string[] };

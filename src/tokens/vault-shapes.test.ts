@@ -19,7 +19,6 @@ describe('lookupResponseData', () => {
       expire_time: '2026-01-01T01:00:00.000Z',
       explicit_max_ttl: 0,
       id: clientToken,
-      identity_policies: [],
       issue_time: '2026-01-01T00:00:00.000Z',
       meta: issueInput().metadata,
       num_uses: 0,

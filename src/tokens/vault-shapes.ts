@@ -16,7 +16,6 @@ export type LookupData = {
   explicit_max_ttl: number;
   /** The token for lookup-self; `""` for lookup-accessor. */
   id: string;
-  identity_policies: string[];
   issue_time: string;
   meta: Record<string, string>;
   num_uses: number;
@@ -53,7 +52,7 @@ export const lookupResponseData = (record: TokenRecord, nowMs: number, id: strin
     expire_time: new Date(record.expireTimeMs).toISOString(),
     explicit_max_ttl: record.explicitMaxTtlSeconds,
     id,
-    identity_policies: [],
+    // No identity_policies: Vault adds it only when the entity has some, and authgate's have none.
     issue_time: new Date(record.issueTimeMs).toISOString(),
     meta: { ...record.metadata },
     num_uses: record.numUses,

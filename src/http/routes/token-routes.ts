@@ -96,12 +96,12 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     handler: async (request) => {
       const { token } = self(request);
       const incrementSeconds = incrementOf(request.body);
-      const auth = await deps.tokens.renew(token, {
+      const { auth, warnings } = await deps.tokens.renew(token, {
         incrementSeconds,
         remoteAddress: request.ip,
         refresh: deps.renewalTerms,
       });
-      return envelope(request.id, { auth, mountType: 'token' });
+      return envelope(request.id, { auth, warnings, mountType: 'token' });
     },
   });
 
