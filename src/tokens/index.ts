@@ -4,14 +4,8 @@
  */
 export { createTokenService } from './token-service.js';
 export type { TokenService } from './token-service.js';
-export type {
-  IssueInput,
-  IssuedToken,
-  RenewOptions,
-  RenewRefresh,
-  RenewResult,
-  TokenServiceDeps,
-} from './types.js';
+// Every type of types.ts is the service's interface.
+export type * from './types.js';
 export { REVOCATION_PENDING } from './record.js';
 export type { RevocationIndex, TokenRecord } from './record.js';
 export { calculateTtl, humanDuration } from './ttl.js';
