@@ -239,6 +239,18 @@ describe('tokens', () => {
     expect((await get('/v1/secret/data/team-a/db', token)).statusCode).toBe(200);
   });
 
+  it('refuses a renewal that takes the last use with Vault’s 400 token not found, and revokes', async () => {
+    const token = await loginAs('limited', 'team-a');
+    expect((await get('/v1/auth/token/lookup-self', token)).statusCode).toBe(200);
+    const renewed = await h.server.app.inject({
+      method: 'POST',
+      url: '/v1/auth/token/renew-self',
+      headers: { 'x-vault-token': token },
+    });
+    expect([renewed.statusCode, renewed.json()]).toEqual([400, { errors: ['token not found'] }]);
+    expect((await get('/v1/auth/token/lookup-self', token)).statusCode).toBe(403);
+  });
+
   it('spends a use of a use-limited token on a refused request, as Vault does', async () => {
     const token = await loginAs('limited', 'team-a');
     expect((await get('/v1/secret/data/team-b/db', token)).statusCode).toBe(403);

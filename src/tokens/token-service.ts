@@ -1,4 +1,4 @@
-import { AuthgateError, permissionDenied } from '../errors.js';
+import { AuthgateError, badRequest, permissionDenied } from '../errors.js';
 import { createCidrSet } from '../lib/cidr.js';
 import { createRandomPool } from '../lib/random-pool.js';
 import type { BatchOp } from '../store/index.js';
@@ -193,8 +193,8 @@ export const createTokenService = (deps: TokenServiceDeps) => {
      * recomputed from the issue time with CalculateTTL, the role's settings re-read through
      * `refresh` when given (the explicit max TTL is never re-read); a periodic token gets its
      * period again whatever the increment. The write only updates an existing record, so a
-     * concurrent revoke wins. A renewal that takes the last use revokes the token and answers
-     * with `lease_duration` 0 and `num_uses` {@link REVOCATION_PENDING}.
+     * concurrent revoke wins. A renewal that takes the last use revokes the token and is refused
+     * as Vault refuses it: 400 `token not found`.
      *
      * @returns the Vault `auth` block of the renew-self response, and Vault's capping warnings
      *   (`TTL of "…" exceeded the effective max_ttl of "…"; TTL value is capped accordingly`),
@@ -213,7 +213,9 @@ export const createTokenService = (deps: TokenServiceDeps) => {
       const { tokenHmac, record, numUses } = await check(token, options.remoteAddress);
       if (numUses === REVOCATION_PENDING) {
         // This renewal was the token's last use: it is already revoked, so nothing is extended.
-        return { auth: authBlock({ ...record, leaseTtlSeconds: 0, numUses }, token), warnings: [] };
+        // Vault's handleRenewSelf looks the token up after the use is spent, and a token pending
+        // revocation is not found: 400 `token not found`.
+        throw badRequest('token not found', 'token_used_up');
       }
 
       const role: Awaited<ReturnType<RenewRefresh>> =
