@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../src/lib/clock.js';
-import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
+import { createMemoryStore } from '../src/store/index.js';
+import { ADMIN_TOKEN, NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
 
 const clock = createFakeClock(Date.UTC(2026, 6, 1));
 let h: Harness;
@@ -270,5 +271,40 @@ describe('renew-self past the max TTL', () => {
     expect(res.json?.['warnings']).toEqual([
       'TTL of "48h" exceeded the effective max_ttl of "24h"; TTL value is capped accordingly',
     ]);
+  });
+});
+
+describe('renew-self after the mount’s TTLs changed', () => {
+  it('caps the lease at the mount’s max_lease_ttl as configured now, as Vault’s RenewToken', async () => {
+    // Two gateways over one store and server key: the first as configured at login, the second
+    // as restarted with a lower max_lease_ttl.
+    const store = createMemoryStore({ clock, sweepIntervalMs: 0 });
+    const serverKey = Buffer.alloc(32, 9);
+    const roles = { nginx: { ...NGINX_ROLE, token_max_ttl: 0 } };
+    const before = await startHarness({ clock, store, serverKey, roles, audit: null });
+    const after = await startHarness({
+      clock,
+      store,
+      serverKey,
+      roles,
+      audit: null,
+      mount: { default_lease_ttl: '1h', max_lease_ttl: '2h' },
+    });
+    try {
+      const res = await before.login('jwks', { role: 'nginx', jwt: await before.podToken() });
+      const token = (res.json['auth'] as { client_token: string }).client_token;
+      clock.advanceSeconds(600);
+      const renewed = await after.server.app.inject({
+        method: 'POST',
+        url: '/v1/auth/token/renew-self',
+        headers: { 'x-vault-token': token },
+        payload: { increment: '24h' },
+      });
+      expect(renewed.statusCode).toBe(200);
+      expect(renewed.json().auth.lease_duration).toBe(7200 - 600);
+    } finally {
+      await before.close();
+      await after.close();
+    }
   });
 });

@@ -297,6 +297,11 @@ export const createLoginService = (deps: LoginDeps) => {
       ttlSeconds: role.tokenTtlSeconds,
       maxTtlSeconds: role.tokenMaxTtlSeconds,
       periodSeconds: role.tokenPeriodSeconds,
+      // The mount's TTLs as configured now, as Vault's RenewToken reads them (sysView).
+      mount: {
+        defaultLeaseTtlSeconds: mount.config.defaultLeaseTtlSeconds,
+        maxLeaseTtlSeconds: mount.config.maxLeaseTtlSeconds,
+      },
     };
   };
 

@@ -38,6 +38,8 @@ export type HarnessOptions = {
   audit?: Record<string, unknown> | null;
   /** The store (default: a memory store). */
   store?: Store;
+  /** The server key (default: a random one): two harnesses over one store share tokens with one. */
+  serverKey?: Buffer;
   /** The logger (default: silent). */
   log?: Logger;
   /** Where `stdout` audit devices write. */
@@ -125,6 +127,7 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
     log: options.log ?? createLogger('silent'),
     adminToken: ADMIN_TOKEN,
     ...(store ? { store } : {}),
+    ...(options.serverKey ? { serverKey: options.serverKey } : {}),
     ...(options.auditStdout ? { auditStdout: options.auditStdout } : {}),
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
   });
