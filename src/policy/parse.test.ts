@@ -281,3 +281,21 @@ describe('refused documents', () => {
     ]);
   });
 });
+
+describe('JSON in HCL', () => {
+  it("reads HCL text that is a JSON object as JSON, as Vault's hcl.Parse does", () => {
+    const policy = parsePolicyHcl(
+      'j',
+      ' {"path": {"secret/data/app/*": {"capabilities": ["read", "list"]}}}\n',
+    );
+    expect(policy.rules).toEqual([
+      expect.objectContaining({ path: 'secret/data/app/*', capabilities: ['read', 'list'] }),
+    ]);
+  });
+
+  it('refuses a JSON object with a key written twice, as a .json file', () => {
+    expect(() =>
+      parsePolicyHcl('j', '{"path": {"a": {"capabilities": ["read"]}, "a": {"capabilities": ["deny"]}}}'),
+    ).toThrow(PolicyLoadError);
+  });
+});

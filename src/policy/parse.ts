@@ -163,7 +163,10 @@ export const compilePolicyText = (
   format: PolicyFormat,
   problems: string[],
 ): CompiledPolicy | undefined => {
-  if (format === 'hcl') return compileHclPolicy(origin, text, problems);
+  // As Vault's hcl.Parse: HCL text that is a JSON object is read as JSON (a policy written in
+  // Vault's JSON form, in a .hcl file or an inline string).
+  if (format === 'hcl' && !text.trimStart().startsWith('{')) return compileHclPolicy(origin, text, problems);
+  if (format === 'hcl') return compilePolicyText(origin, text, 'json', problems);
   if (format === 'json') {
     // Strict JSON first; the YAML reader then finds duplicate keys (which JSON.parse would
     // silently collapse, possibly dropping a deny) and lines.
@@ -211,7 +214,7 @@ const orThrow = (compile: (problems: string[]) => CompiledPolicy | undefined): P
  * @throws PolicyLoadError listing every problem, with lines.
  */
 export const parsePolicyHcl = (name: string, text: string, source = 'inline'): Policy =>
-  orThrow((p) => compileHclPolicy({ name: normalizePolicyName(name), source }, text, p));
+  orThrow((p) => compilePolicyText({ name: normalizePolicyName(name), source }, text, 'hcl', p));
 
 /**
  * Parses a policy document in Vault's JSON shape (`{ path: { "<glob>": { capabilities } } }`),

@@ -69,14 +69,19 @@ describe('loading', () => {
     expect(registry.names()).toEqual(['default', 'team-a']);
   });
 
-  it('takes inline policies as documents or as HCL text', async () => {
+  it('takes inline policies as documents or as HCL text, JSON text included', async () => {
     const registry = createPolicyRegistry({ log: recordingLog().log });
     await registry.load({
-      inline: { Doc: documentOf({ 'secret/data/a/*': ['read'] }), text: READ_A },
+      inline: {
+        Doc: documentOf({ 'secret/data/a/*': ['read'] }),
+        text: READ_A,
+        json: JSON.stringify(documentOf({ 'secret/data/a/*': ['read'] })),
+      },
       dir: undefined,
     });
-    expect(registry.names()).toEqual(['default', 'doc', 'text']);
+    expect(registry.names()).toEqual(['default', 'doc', 'json', 'text']);
     expect(registry.get('doc')?.rules).toEqual(registry.get('text')?.rules);
+    expect(registry.get('json')?.rules).toEqual(registry.get('text')?.rules);
     expect(registry.get('doc')?.text).toBe(READ_A);
   });
 

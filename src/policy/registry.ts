@@ -5,7 +5,7 @@ import { buildAcl, type Acl, type AclEntry } from './acl.js';
 import { DENY_BIT } from './bits.js';
 import { BUILT_IN_DEFAULT } from './default-policy.js';
 import { PolicyLoadError, problemAt } from './errors.js';
-import { compileDocumentPolicy, compileHclPolicy, compilePolicyText, type PolicyFormat } from './parse.js';
+import { compileDocumentPolicy, compilePolicyText, type PolicyFormat } from './parse.js';
 import { compilePattern } from './pattern.js';
 import { checkPolicyName, normalizePolicyName, type CompiledPolicy, type Policy } from './policy.js';
 import type { AclSubject } from './subject.js';
@@ -170,7 +170,7 @@ export const createPolicyRegistry = (deps: PolicyRegistryDeps) => {
       if (!add(name, source)) continue;
       const compiled =
         typeof value === 'string'
-          ? compileHclPolicy({ name, source }, value, problems)
+          ? compilePolicyText({ name, source }, value, 'hcl', problems)
           : compileDocumentPolicy({ name, source }, value, problems);
       if (compiled !== undefined) found.push(compiled);
     }
