@@ -149,6 +149,23 @@ describe('LIST on a raw socket', () => {
     expect(answer).toMatchObject({ status: 400, body: '{"errors":["incomplete HTTP request"]}' });
   });
 
+  it('refuses a target that URL parsing would move elsewhere: dot segments, # and \\', async () => {
+    // inject reads its URL with the WHATWG parser, which resolves `..` (also %2e%2e), turns `\`
+    // into `/` and cuts at `#`: the LIST would reach another path than its target names.
+    const token = `X-Vault-Token: ${ADMIN_TOKEN}`;
+    for (const target of [
+      '/v1/secret/metadata/../../sys/policies/acl',
+      '/v1/secret/metadata/%2e%2e/%2E%2E/sys/policies/acl',
+      '/v1/secret/metadata/./open',
+      '/v1/secret/metadata/open#x',
+      '/v1/secret\\metadata/open',
+    ]) {
+      const answer = await rawExchange(port, [list(target, [token])]);
+      expect(answer).toMatchObject({ status: 400, headers: VAULT_400 });
+      expect(JSON.parse(answer.body)).toEqual({ errors: ['invalid request path'] });
+    }
+  });
+
   it('refuses a malformed LIST head without quoting it', async () => {
     const token = `X-Vault-Token: ${ADMIN_TOKEN}`;
     for (const bad of [
@@ -187,6 +204,18 @@ describe('other requests Node cannot parse', () => {
       expect(JSON.parse(answer.body)).toEqual({ errors: ['malformed HTTP request'] });
     }
     expect((await rawExchange(port, [get('/v1/sys/health')])).status).toBe(200);
+  });
+
+  it('answers a request whose body breaks off 400 at once and closes, never waiting for its answer', async () => {
+    // The answer in flight is that request's own, which never comes: waiting for it held the
+    // connection open forever, past request_timeout (the timeout's error was dropped too).
+    const started = Date.now();
+    const answer = await rawExchange(port, [
+      'POST /v1/auth/kubernetes/login HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{"ro\r\n',
+      'ZZZ\r\n',
+    ]);
+    expect(answer).toMatchObject({ status: 400, headers: VAULT_400 });
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it('answers headers over the limit 431 in Vault shape', async () => {

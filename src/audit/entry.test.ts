@@ -61,6 +61,17 @@ describe('audit HMAC', () => {
     });
   });
 
+  it('keeps a key named __proto__ as a key, hashed like any other', () => {
+    const input = JSON.parse('{"data":{"__proto__":{"pin":"1234"}},"__proto__":{"evil":"x"}}') as unknown;
+    const out = JSON.parse(JSON.stringify(hashStrings(input, hash))) as Record<
+      string,
+      Record<string, unknown>
+    >;
+    expect(Object.keys(out).sort()).toEqual(['__proto__', 'data']);
+    expect(Object.keys(out['data'] ?? {})).toEqual(['__proto__']);
+    expect(JSON.stringify(out)).not.toContain('1234');
+  });
+
   it('hashes numbers and booleans too inside a KV secret (the top-level data key), but not beside it', () => {
     const out = hashStrings(
       { data: { pin: 1234, on: true, nested: [5], none: null }, options: { cas: 3 } },

@@ -58,7 +58,12 @@ export const hashStrings = (value: unknown, hash: Hasher, depth = 0, secret = fa
   if (Array.isArray(value)) return value.map((v) => hashStrings(v, hash, depth + 1, secret));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    out[k] = hashStrings(v, hash, depth + 1, secret || (depth === 0 && k === 'data'));
+    const hashed = hashStrings(v, hash, depth + 1, secret || (depth === 0 && k === 'data'));
+    // A key named `__proto__` (JSON.parse makes it an own key) must stay a key: assigned, it
+    // would set the copy's prototype and vanish from the entry.
+    if (k === '__proto__')
+      Object.defineProperty(out, k, { value: hashed, enumerable: true, writable: true, configurable: true });
+    else out[k] = hashed;
   }
   return out;
 };

@@ -29,12 +29,18 @@ export type ClientErrorDeps = {
   headWaitMs?: number;
   /** How long an answered connection may stay open for the client to close it, in ms. Default 2000. */
   lingerMs?: number;
+  /** How long answers owed to requests pipelined before a LIST are waited for, in ms. Default 30000. */
+  pipelineWaitMs?: number;
 };
 
 const statusOf = (err: ClientError): [number, string] => {
   switch (err.code) {
     case 'HPE_HEADER_OVERFLOW':
       return [431, 'request header fields too large'];
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW':
+      return [413, 'request entity too large'];
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return [408, 'request timeout'];
     default:
       return [400, 'malformed HTTP request'];
   }
@@ -89,11 +95,23 @@ const whenIdle = (socket: Socket, act: () => void): void => {
 export const createClientErrorHandler = (deps: ClientErrorDeps) => {
   const headWaitMs = deps.headWaitMs ?? 2000;
   const lingerMs = deps.lingerMs ?? 2000;
+  const pipelineWaitMs = deps.pipelineWaitMs ?? 30_000;
   // Once a connection is being answered, the parser reports every later chunk as another error.
   const answering = new WeakSet<Socket>();
 
-  /** Writes the answer, after any answer still owed to a request pipelined before it. */
-  const finish = (socket: Socket, bytes: Buffer): void => whenIdle(socket, () => end(socket, bytes));
+  /**
+   * Writes the answer, after any answer still owed to a request pipelined before it; that one
+   * gets `pipelineWaitMs` at most, then the connection is dropped, so that no answer that never
+   * comes can hold it.
+   */
+  const finish = (socket: Socket, bytes: Buffer): void => {
+    const timer = setTimeout(() => socket.destroy(), pipelineWaitMs);
+    timer.unref();
+    whenIdle(socket, () => {
+      clearTimeout(timer);
+      end(socket, bytes);
+    });
+  };
 
   const end = (socket: Socket, bytes: Buffer): void => {
     if (!socket.writable) {
@@ -113,6 +131,12 @@ export const createClientErrorHandler = (deps: ClientErrorDeps) => {
     finish(socket, errorResponse(status, message, deps.clock.nowMs()));
 
   const serve = async (socket: Socket, request: ListRequest): Promise<void> => {
+    const remoteAddress = socket.remoteAddress;
+    if (remoteAddress === undefined) {
+      // inject would put 127.0.0.1 in its place, which bound CIDRs and trustProxy would believe.
+      refuse(socket, 400, 'malformed HTTP request');
+      return;
+    }
     let answer: Buffer;
     try {
       const res = await deps.inject({
@@ -120,7 +144,7 @@ export const createClientErrorHandler = (deps: ClientErrorDeps) => {
         url: request.url,
         headers: request.headers,
         // The real peer: bound CIDRs and `trustProxy` read it as they read any request's.
-        ...(socket.remoteAddress === undefined ? {} : { remoteAddress: socket.remoteAddress }),
+        remoteAddress,
       });
       answer = serializeResponse(res, deps.clock.nowMs());
     } catch (err) {
@@ -173,14 +197,6 @@ export const createClientErrorHandler = (deps: ClientErrorDeps) => {
     // A reset connection has nobody left to answer.
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     answering.add(socket);
-    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      // The request that ran out of time is the one in flight: its answer will never come, so
-      // none is waited for. 408 unless its answer has begun, then the connection just ends.
-      const res = inFlight(socket) as { headersSent?: boolean } | undefined;
-      if (res?.headersSent === true) socket.destroy();
-      else end(socket, errorResponse(408, 'request timeout', deps.clock.nowMs()));
-      return;
-    }
     const packet = Buffer.isBuffer(err.rawPacket) ? err.rawPacket : undefined;
     const parsed = typeof err.bytesParsed === 'number' ? err.bytesParsed : 0;
     const start = err.code === 'HPE_INVALID_METHOD' && packet !== undefined ? listStart(packet, parsed) : -1;
@@ -189,7 +205,19 @@ export const createClientErrorHandler = (deps: ClientErrorDeps) => {
       'http.client_error',
     );
     if (start !== -1 && packet !== undefined) answerList(socket, packet.subarray(start));
-    else refuse(socket, ...statusOf(err));
+    else answerNow(socket, ...statusOf(err));
+  };
+
+  /**
+   * Any other parser error (and the request timeout) is about the request being read, and the
+   * answer in flight, if any, is that request's: it will never come, since its body never ends.
+   * So nothing is waited for, as Node's own fallback: the error now, unless that answer has
+   * begun, then the connection just ends. (Waiting for it held such a connection forever.)
+   */
+  const answerNow = (socket: Socket, status: number, message: string): void => {
+    const res = inFlight(socket) as { headersSent?: boolean } | undefined;
+    if (res?.headersSent === true) socket.destroy();
+    else end(socket, errorResponse(status, message, deps.clock.nowMs()));
   };
 
   return (err: Error, socket: Socket): void => {

@@ -101,6 +101,7 @@ export const parseListHead = (bytes: Buffer, maxHeadBytes: number): ListHead => 
   const [line = '', ...fields] = bytes.toString('latin1', 0, end).split('\r\n');
   const target = REQUEST_LINE.exec(line);
   if (target === null) return malformed();
+  if (!servableTarget(target[1] ?? '/')) return malformed('invalid request path');
   const headers: Record<string, string> = {};
   let bodyHeader = false;
   for (const field of fields) {
@@ -120,6 +121,27 @@ export const parseListHead = (bytes: Buffer, maxHeadBytes: number): ListHead => 
   if (bodyHeader) return malformed('a LIST request must not have a body');
   if (target[2] === '1' && headers['host'] === undefined) return malformed('missing Host header');
   return { kind: 'list', request: { url: listUrl(target[1] ?? '/'), headers } };
+};
+
+/**
+ * Whether a LIST target reaches, through `inject`, the path a parsed request with that target
+ * would: inject reads its URL with the WHATWG parser, which resolves `.` and `..` segments (also
+ * percent-encoded), turns `\` into `/` and cuts at `#`. A parsed request keeps the target as
+ * sent, and the ACL hook refuses a `..` segment; so all of these are refused here.
+ */
+const servableTarget = (target: string): boolean => {
+  if (target.includes('#') || target.includes('\\')) return false;
+  const q = target.indexOf('?');
+  for (const segment of (q === -1 ? target : target.slice(0, q)).split('/')) {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(segment);
+    } catch {
+      return false;
+    }
+    if (decoded === '.' || decoded === '..' || decoded.includes('\\')) return false;
+  }
+  return true;
 };
 
 const queryKey = (part: string): string => {
