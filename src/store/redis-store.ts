@@ -92,8 +92,14 @@ type ScriptCommands = {
 };
 type Client = (Redis | Cluster) & ScriptCommands;
 
-/** Redis errors that mean "cannot serve now" rather than a bug in the command. */
-const TRANSIENT_REPLY = /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS)/;
+/**
+ * Redis errors that mean "cannot serve now" rather than a bug in the command: a replica or a
+ * loading server, a cluster in flux, and a server out of memory (OOM), unable to persist
+ * (MISCONF), or refusing authgate's credentials (NOAUTH, WRONGPASS, NOPERM: a rotated password).
+ * All are a 503, never a 500.
+ */
+const TRANSIENT_REPLY =
+  /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|OOM|MISCONF|NOAUTH|WRONGPASS|NOPERM|EXECABORT)/;
 
 const isTransient = (err: unknown): boolean => {
   if (!(err instanceof Error)) return false;
@@ -153,6 +159,15 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
   const isCluster = options.clusterNodes !== undefined;
   let subscriber: (Redis | Cluster) | undefined;
   const handlers = new Map<string, Set<(message: string) => void>>();
+  // Channels the subscriber has confirmed; ioredis subscribes them again itself after a reconnect.
+  const subscribed = new Set<string>();
+  const gapHandlers = new Set<() => void>();
+  let wasSubscribed = false;
+  const ensureSubscribed = async (channel: string): Promise<void> => {
+    if (subscribed.has(channel) || subscriber === undefined) return;
+    await subscriber.subscribe(channel);
+    subscribed.add(channel);
+  };
   let lastState: 'connected' | 'unavailable' | undefined;
 
   client.on('ready', () => {
@@ -265,7 +280,8 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
     publish: async (channel, message) => {
       await guard(client.publish(channel, message));
     },
-    subscribe: async (channel, handler) => {
+    subscribe: async (channel, handler, onGap) => {
+      if (onGap !== undefined) gapHandlers.add(onGap);
       if (subscriber === undefined) {
         // A subscribed connection can do nothing else; it queues while offline and
         // re-subscribes by itself after a reconnect.
@@ -276,16 +292,28 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
         subscriber.on('message', (ch: string, message: string) => {
           for (const h of handlers.get(ch) ?? []) h(message);
         });
+        subscriber.on('ready', () => {
+          for (const ch of handlers.keys()) void ensureSubscribed(ch).catch(() => undefined);
+          // Whatever was published while the subscriber was away is lost: say so.
+          if (wasSubscribed) for (const g of gapHandlers) g();
+          wasSubscribed = false;
+        });
+        subscriber.on('close', () => {
+          wasSubscribed = subscribed.size > 0;
+        });
       }
       let set = handlers.get(channel);
       if (set === undefined) {
         set = new Set();
         handlers.set(channel, set);
-        await subscriber.subscribe(channel);
       }
       set.add(handler);
+      const handlerSet = set;
+      // Rejects while Redis is away; the handler stays, and the channel is subscribed as soon as
+      // the subscriber is ready again (a channel marked subscribed before it was had been lost).
+      await ensureSubscribed(channel);
       return async () => {
-        set.delete(handler);
+        handlerSet.delete(handler);
       };
     },
     ping: async () => {

@@ -42,8 +42,17 @@ export type Store = {
   batch(ops: readonly BatchOp[]): Promise<boolean[]>;
   /** Publishes a message to every subscriber of `channel`, in this process and others. */
   publish(channel: string, message: string): Promise<void>;
-  /** Calls `handler` for each message on `channel`; resolves an unsubscribe function. */
-  subscribe(channel: string, handler: (message: string) => void): Promise<() => Promise<void>>;
+  /**
+   * Calls `handler` for each message on `channel`; resolves an unsubscribe function. Messages
+   * published while the subscription is down are not delivered later (Redis pub/sub keeps none):
+   * `onGap` is called once it is up again after such a spell, so that a subscriber that keeps
+   * state the messages would have changed can drop it.
+   */
+  subscribe(
+    channel: string,
+    handler: (message: string) => void,
+    onGap?: () => void,
+  ): Promise<() => Promise<void>>;
   /**
    * Appends an entry to the stream at `key` (Redis `XADD key MAXLEN ~ maxLen *`) and resolves its
    * id (`<ms>-<seq>`, increasing). The stream keeps at least the newest `maxLen` entries; older

@@ -104,7 +104,9 @@ export const createTokenRevocation = (
         }
         await deleteEntries(tokenHmac, accessorHmac);
       }
-      await guard(store.delete(indexKey));
+      // Only the members revoked here: a login that joined the index meanwhile stays listed, so
+      // the next revocation finds it (deleting the whole set let such a token escape).
+      if (members.length > 0) await guard(store.setRemove(indexKey, members));
       return revoked;
     },
   };

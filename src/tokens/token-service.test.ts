@@ -215,3 +215,26 @@ describe('authenticate', () => {
     });
   });
 });
+
+describe('revokeByIndex during a login', () => {
+  it('leaves listed a token issued while it revokes, so the next revocation finds it', async () => {
+    const { store, clock, keys } = setup();
+    let late: string | undefined;
+    const indexes = [{ kind: 'role', value: 'kubernetes/dev-role' }];
+    // The store as the service sees it, with a login landing right after the members are read.
+    const racing = Object.assign(Object.create(store) as typeof store, {
+      setMembers: async (key: string) => {
+        const members = await store.setMembers(key);
+        if (late === undefined) late = (await tokens.issue(issueInput({ indexes }))).clientToken;
+        return members;
+      },
+    });
+    const tokens = createTokenService({ store: racing, keys, clock, serverKey: Buffer.alloc(32, 7) });
+    const early = (await tokens.issue(issueInput({ indexes }))).clientToken;
+    expect(await tokens.revokeByIndex(indexes[0]!)).toBe(1);
+    await expect(tokens.authenticate(early, { remoteAddress: undefined })).rejects.toThrow();
+    expect(late).toBeDefined();
+    expect(await tokens.revokeByIndex(indexes[0]!)).toBe(1);
+    await expect(tokens.authenticate(late!, { remoteAddress: undefined })).rejects.toThrow();
+  });
+});

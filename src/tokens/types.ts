@@ -5,7 +5,7 @@ import type { MountTtls } from './ttl.js';
 import type { AuthBlock } from './vault-shapes.js';
 
 export type TokenServiceDeps = {
-  store: Pick<Store, 'get' | 'set' | 'delete' | 'incrBy' | 'batch' | 'setMembers'>;
+  store: Pick<Store, 'get' | 'set' | 'delete' | 'incrBy' | 'batch' | 'setMembers' | 'setRemove'>;
   keys: Pick<Keys, 'token' | 'tokenUses' | 'accessor' | 'index'>;
   clock: Clock;
   /** HMAC-SHA256 key under which tokens and accessors are stored; at least 32 bytes. */

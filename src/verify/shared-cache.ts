@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Identity } from '../identity/index.js';
 import type { Clock } from '../lib/clock.js';
 import { openEntry, signEntry } from '../lib/hash.js';
-import type { Keys, Store } from '../store/index.js';
+import { StoreUnavailableError, type Keys, type Store } from '../store/index.js';
+import { unavailable } from '../errors.js';
 import { identityMatches, type IdentitySelector, type ResultCache } from './result-cache.js';
 import type { VerifierLog } from './verifier-log.js';
 
@@ -13,7 +14,10 @@ type WithIdentity = object;
 const identityOf = (v: object): Identity | undefined => (v as { identity?: Identity }).identity;
 
 export type SharedCacheDeps = {
-  store: Pick<Store, 'get' | 'set' | 'delete' | 'batch' | 'setMembers' | 'publish' | 'subscribe'>;
+  store: Pick<
+    Store,
+    'get' | 'set' | 'delete' | 'batch' | 'setMembers' | 'setRemove' | 'publish' | 'subscribe'
+  >;
   keys: Pick<Keys, 'verified' | 'index' | 'verifyLock' | 'invalidationChannel'>;
   clock: Clock;
   log: VerifierLog;
@@ -104,20 +108,44 @@ export const createSharedCache = <V extends WithIdentity>(
     return stored.v;
   };
 
-  const unsubscribe = store.subscribe(keys.invalidationChannel(), (message) => {
-    try {
-      const sel = JSON.parse(message) as IdentitySelector;
-      void l1.deleteWhere((v) => identityMatches(identityOf(v), sel));
-    } catch {
-      // A message that is not ours is ignored.
-    }
-  });
+  const unsubscribe = store.subscribe(
+    keys.invalidationChannel(),
+    (message) => {
+      try {
+        const sel = JSON.parse(message) as IdentitySelector;
+        void l1.deleteWhere((v) => identityMatches(identityOf(v), sel));
+      } catch {
+        // A message that is not ours is ignored.
+      }
+    },
+    // Invalidations published while the subscription was down are lost: drop what this replica
+    // holds in memory, and read the store (which they did reach) again.
+    () => void l1.clear(),
+  );
   unsubscribe.catch((err: unknown) =>
     log.warn(
       { event: 'cache.subscribe_failed', kind, reason: (err as Error).message },
       'cache.subscribe_failed',
     ),
   );
+
+  /** Drops the entries of a pod or service account in the store and in every replica's l1. */
+  const dropShared = async (sel: IdentitySelector): Promise<number> => {
+    const index =
+      'podUid' in sel
+        ? { kind: 'verified-pod', value: sel.podUid }
+        : { kind: 'verified-sa', value: `${sel.namespace}/${sel.serviceAccount}` };
+    const indexKey = keys.index(index.kind, index.value);
+    const members = await store.setMembers(indexKey);
+    // The entries, then only those members: one cached meanwhile stays listed for the next.
+    if (members.length > 0) {
+      await store.delete(...members);
+      await store.setRemove(indexKey, members);
+    }
+    await l1.deleteWhere((v) => identityMatches(identityOf(v), sel));
+    await store.publish(keys.invalidationChannel(), JSON.stringify(sel));
+    return members.length;
+  };
 
   const cache: ResultCache<V> & {
     fillOnce(key: string, fill: () => Promise<V>): Promise<V>;
@@ -172,18 +200,13 @@ export const createSharedCache = <V extends WithIdentity>(
         if (clock.nowMs() > deadline) return fill();
       }
     },
-    invalidate: async (sel) => {
-      const index =
-        'podUid' in sel
-          ? { kind: 'verified-pod', value: sel.podUid }
-          : { kind: 'verified-sa', value: `${sel.namespace}/${sel.serviceAccount}` };
-      const indexKey = keys.index(index.kind, index.value);
-      const members = await store.setMembers(indexKey);
-      if (members.length > 0) await store.delete(...members, indexKey);
-      await l1.deleteWhere((v) => identityMatches(identityOf(v), sel));
-      await store.publish(keys.invalidationChannel(), JSON.stringify(sel));
-      return members.length;
-    },
+    invalidate: (sel) =>
+      dropShared(sel).catch((err: unknown) => {
+        // An operator's revocation that cannot reach the store is a 503, never a 500.
+        if (err instanceof StoreUnavailableError)
+          throw unavailable('verification cache unavailable', 'cache_unavailable', err);
+        throw err;
+      }),
   };
   return cache;
 };

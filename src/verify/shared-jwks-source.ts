@@ -66,17 +66,25 @@ export const createSharedJwksSource = (
     }
   };
   const subscription = quiet(
-    store.subscribe(keys.invalidationChannel(), (message) => {
-      let m: { jwks?: string; from?: string };
-      try {
-        m = JSON.parse(message) as typeof m;
-      } catch {
-        return;
-      }
-      if (m.jwks !== kind || m.from === owner) return;
-      announced = true;
-      onShared();
-    }),
+    store.subscribe(
+      keys.invalidationChannel(),
+      (message) => {
+        let m: { jwks?: string; from?: string };
+        try {
+          m = JSON.parse(message) as typeof m;
+        } catch {
+          return;
+        }
+        if (m.jwks !== kind || m.from === owner) return;
+        announced = true;
+        onShared();
+      },
+      // An announcement published while the subscription was down is lost: look in the store.
+      () => {
+        announced = true;
+        onShared();
+      },
+    ),
   );
 
   return {

@@ -1,0 +1,75 @@
+import { execFileSync } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRedisStore, StoreUnavailableError, type Store } from '../src/store/index.js';
+import { freePort, startRedis, storeAnswers, type RedisServer } from './helpers/redis-server.js';
+
+// The Redis store when Redis is not as it should be: late, full, or refusing.
+
+const quiet = { info: () => undefined, warn: () => undefined };
+const opened: Array<{ store: Store; redis: RedisServer | undefined }> = [];
+afterEach(async () => {
+  for (const { store, redis } of opened.splice(0)) {
+    await store.close();
+    await redis?.stop();
+  }
+});
+
+const until = async (check: () => boolean, ms = 5000): Promise<void> => {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+};
+
+describe('the Redis store', () => {
+  it('subscribes a channel asked for while Redis was away once Redis is there', async () => {
+    const port = await freePort();
+    const store = createRedisStore({ url: `redis://127.0.0.1:${port}` }, { log: quiet });
+    const entry: { store: Store; redis: RedisServer | undefined } = { store, redis: undefined };
+    opened.push(entry);
+    const got: string[] = [];
+    await expect(store.subscribe('ch', (m) => got.push(m))).rejects.toBeDefined();
+    entry.redis = await startRedis({ port });
+    // Published until one arrives: the subscriber reconnects on its own schedule.
+    await until(() => {
+      void store.publish('ch', 'hello').catch(() => undefined);
+      return got.length > 0;
+    }, 10_000);
+    expect(got[0]).toBe('hello');
+  });
+
+  it('says when its subscription was down, since what was published meanwhile is lost', async () => {
+    const redis = await startRedis();
+    const store = createRedisStore({ url: redis.url }, { log: quiet });
+    opened.push({ store, redis });
+    await storeAnswers(store);
+    let gaps = 0;
+    const got: string[] = [];
+    await store.subscribe(
+      'ch',
+      (m) => got.push(m),
+      () => gaps++,
+    );
+    await store.publish('ch', 'before');
+    await until(() => got.length === 1);
+    expect(gaps).toBe(0);
+    execFileSync('redis-cli', ['-p', String(redis.port), 'client', 'kill', 'type', 'pubsub']);
+    await until(() => gaps === 1, 10_000);
+    await until(() => {
+      void store.publish('ch', 'after').catch(() => undefined);
+      return got.includes('after');
+    }, 10_000);
+  });
+
+  it('answers a full Redis (OOM) as unavailable, a 503, not as a bug', async () => {
+    const redis = await startRedis();
+    const store = createRedisStore({ url: redis.url }, { log: quiet });
+    opened.push({ store, redis });
+    await storeAnswers(store);
+    await store.set('k', 'v');
+    execFileSync('redis-cli', ['-p', String(redis.port), 'config', 'set', 'maxmemory', '1']);
+    await expect(store.set('k2', 'v'.repeat(1000))).rejects.toBeInstanceOf(StoreUnavailableError);
+    await expect(store.incrBy('n', 1, { ttlMs: 1000 })).rejects.toBeInstanceOf(StoreUnavailableError);
+  });
+});
