@@ -33,6 +33,15 @@ describe.each(['memory', 'redis'])('the %s store', (name) => {
     expect(await s().delete()).toBe(0);
   });
 
+  it('deletes a key only while it holds the given value (a lock released by its holder only)', async () => {
+    await s().set(k('lock'), 'mine', { ttlMs: 60_000 });
+    expect(await s().deleteIfEquals(k('lock'), 'theirs')).toBe(false);
+    expect(await s().get(k('lock'))).toBe('mine');
+    expect(await s().deleteIfEquals(k('lock'), 'mine')).toBe(true);
+    expect(await s().get(k('lock'))).toBeUndefined();
+    expect(await s().deleteIfEquals(k('lock'), 'mine')).toBe(false);
+  });
+
   it('gives every expiring entry a TTL', async () => {
     await s().set(k('ttl'), 'x', { ttlMs: 60_000 });
     const ttl = await s().ttlMs(k('ttl'));

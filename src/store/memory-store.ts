@@ -230,6 +230,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     get: async (key) => live(data, key)?.value,
     set: async (key, value, options) => set(key, value, options),
     delete: async (...keys) => keys.filter(del).length,
+    deleteIfEquals: async (key, value) => live(data, key)?.value === value && del(key),
     incrBy: async (key, delta, options = {}) => {
       const e = live(data, key);
       const current = e === undefined ? 0 : Number(e.value);

@@ -28,6 +28,11 @@ export type RedisStoreDeps = {
 };
 
 // INCRBY that sets the TTL only when it creates the counter (as the memory store does).
+// Lua: DEL only while the key holds ARGV[1] (releasing a lock that is still ours).
+const DELETE_IF_EQUALS_SCRIPT = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
 const INCR_SCRIPT = `
 local existed = redis.call('EXISTS', KEYS[1])
 local v = redis.call('INCRBY', KEYS[1], ARGV[1])
@@ -88,6 +93,7 @@ return out`;
 type ScriptCommands = {
   agBatch(numberOfKeys: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
   agIncrBy(key: string, delta: number, ttlMs: number): Promise<number>;
+  agDeleteIfEquals(key: string, value: string): Promise<number>;
   agSetAdd(key: string, ttlMs: number, ...members: string[]): Promise<number>;
 };
 type Client = (Redis | Cluster) & ScriptCommands;
@@ -142,6 +148,7 @@ const connect = (o: RedisConnectionOptions): Client => {
     client = new Redis(o.url ?? 'redis://127.0.0.1:6379', common);
   }
   client.defineCommand('agIncrBy', { numberOfKeys: 1, lua: INCR_SCRIPT });
+  client.defineCommand('agDeleteIfEquals', { numberOfKeys: 1, lua: DELETE_IF_EQUALS_SCRIPT });
   client.defineCommand('agSetAdd', { numberOfKeys: 1, lua: SET_ADD_SCRIPT });
   // No fixed key count: each call passes its own.
   client.defineCommand('agBatch', { lua: BATCH_SCRIPT });
@@ -224,6 +231,7 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
       const counts = await guard(Promise.all(keys.map((k) => client.del(k))));
       return counts.reduce((a, b) => a + b, 0);
     },
+    deleteIfEquals: (key, value) => guard(client.agDeleteIfEquals(key, value)).then((n) => Number(n) === 1),
     incrBy: (key, delta, options = {}) =>
       guard(client.agIncrBy(key, delta, ttlArg(options.ttlMs))).then(Number),
     ttlMs: async (key) => {

@@ -20,6 +20,11 @@ export type Store = {
   /** Deletes keys; resolves how many existed. */
   delete(...keys: string[]): Promise<number>;
   /**
+   * Deletes `key` only while it holds `value`, atomically; resolves whether it did. Releases a
+   * lock without deleting the next holder's, should this holder's have expired meanwhile.
+   */
+  deleteIfEquals(key: string, value: string): Promise<boolean>;
+  /**
    * Atomically adds `delta` to an integer counter (absent = 0) and resolves the new value.
    * `ttlMs` is applied when the counter is created by this call.
    */

@@ -16,7 +16,15 @@ const identityOf = (v: object): Identity | undefined => (v as { identity?: Ident
 export type SharedCacheDeps = {
   store: Pick<
     Store,
-    'get' | 'set' | 'delete' | 'batch' | 'setMembers' | 'setRemove' | 'publish' | 'subscribe'
+    | 'get'
+    | 'set'
+    | 'delete'
+    | 'deleteIfEquals'
+    | 'batch'
+    | 'setMembers'
+    | 'setRemove'
+    | 'publish'
+    | 'subscribe'
   >;
   keys: Pick<Keys, 'verified' | 'index' | 'verifyLock' | 'invalidationChannel'>;
   clock: Clock;
@@ -190,7 +198,8 @@ export const createSharedCache = <V extends WithIdentity>(
             // before it lets go, so look once more before asking upstream again.
             return (await readShared(key)) ?? (await fill());
           } finally {
-            await soft(store.delete(lockKey), 0);
+            // Only our own lock: held past its TTL, it may be another replica's by now.
+            await soft(store.deleteIfEquals(lockKey, owner), false);
           }
         }
         // Another replica is verifying this very token: wait for its result.

@@ -18,7 +18,7 @@ import {
 } from './types.js';
 
 export type IdentityTokensDeps = {
-  store: Pick<Store, 'get' | 'set' | 'delete'>;
+  store: Pick<Store, 'get' | 'set' | 'delete' | 'deleteIfEquals'>;
   keys: Pick<Keys, 'oidcKeyRing' | 'oidcLock'>;
   clock: Clock;
   cipher: Pick<SecretCipher, 'seal' | 'open'>;

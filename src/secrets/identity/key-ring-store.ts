@@ -20,7 +20,7 @@ import {
 export type IdentityLog = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
 
 export type KeyRingStoreDeps = {
-  store: Pick<Store, 'get' | 'set' | 'delete'>;
+  store: Pick<Store, 'get' | 'set' | 'delete' | 'deleteIfEquals'>;
   keys: Pick<Keys, 'oidcKeyRing' | 'oidcLock'>;
   clock: Clock;
   cipher: Pick<SecretCipher, 'seal' | 'open'>;
@@ -109,10 +109,10 @@ export const createKeyRingStore = (deps: KeyRingStoreDeps) => {
     io(store.set(keys.oidcLock(name), owner, { ttlMs: deps.lockTtlMs, mode: 'if-absent' }));
   const holdsLock = async (name: string) => (await io(store.get(keys.oidcLock(name)))) === owner;
   const release = async (name: string): Promise<void> => {
-    // Check-then-delete is not atomic; the lock's TTL far exceeds a rotation, so the lock we
-    // delete is ours unless this replica stalled past it.
+    // Deleted only while it is still ours, atomically (this replica may have stalled past the
+    // lock's TTL, and another taken it).
     try {
-      if (await holdsLock(name)) await store.delete(keys.oidcLock(name));
+      await store.deleteIfEquals(keys.oidcLock(name), owner);
     } catch (err) {
       log.warn(
         { event: 'identity.lock_release_failed', key: name, reason: (err as Error).message },

@@ -78,6 +78,7 @@ export const switchableStore = (inner: Store) => {
       get: guard((k: string) => inner.get(k)),
       set: guard((k: string, v: string, o?: Parameters<Store['set']>[2]) => inner.set(k, v, o)),
       delete: guard((...k: string[]) => inner.delete(...k)),
+      deleteIfEquals: guard((k: string, v: string) => inner.deleteIfEquals(k, v)),
     },
     setDown: (value: boolean) => {
       down = value;

@@ -60,6 +60,7 @@ describe('storage', () => {
       get: down,
       set: down,
       delete: down,
+      deleteIfEquals: down,
       setAdd: down,
       setMembers: down,
       setRemove: down,

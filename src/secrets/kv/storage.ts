@@ -192,10 +192,11 @@ export const createKvStorage = (deps: KvEngineDeps) => {
     try {
       return await fn(assertHeld);
     } finally {
-      // Released only if still ours (it may have expired and been taken). A failed release is
-      // harmless: the TTL frees the secret.
+      // Released only if still ours (it may have expired and been taken), in one atomic step: a
+      // read then a delete could drop the next writer's lock. A failed release is harmless: the
+      // TTL frees the secret.
       try {
-        if ((await store.get(key)) === owner) await store.delete(key);
+        await store.deleteIfEquals(key, owner);
       } catch {
         /* the TTL frees it */
       }

@@ -5,7 +5,10 @@ import type { SecretCipher } from '../cipher.js';
 
 /** What a KV v2 engine needs. Narrowed with `Pick<>` so tests pass fakes. */
 export type KvEngineDeps = {
-  store: Pick<Store, 'get' | 'set' | 'delete' | 'setAdd' | 'setMembers' | 'setRemove' | 'batch'>;
+  store: Pick<
+    Store,
+    'get' | 'set' | 'delete' | 'deleteIfEquals' | 'setAdd' | 'setMembers' | 'setRemove' | 'batch'
+  >;
   keys: Pick<Keys, 'kvMetadata' | 'kvVersion' | 'kvFolder' | 'kvConfig' | 'kvLock'>;
   clock: Clock;
   cipher: SecretCipher;
