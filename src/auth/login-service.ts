@@ -11,7 +11,7 @@ import {
 } from '../identity/index.js';
 import { type Clock, nowSeconds } from '../lib/clock.js';
 import { createCidrSet, type CidrSet } from '../lib/cidr.js';
-import { fingerprint, hmacB64 } from '../lib/hash.js';
+import { deriveKey, fingerprint, hmacB64 } from '../lib/hash.js';
 import { truncate } from '../lib/truncate.js';
 import type { Logger } from '../telemetry/index.js';
 import type { IssueInput, IssuedToken, RevocationIndex, TokenRecord } from '../tokens/index.js';
@@ -128,7 +128,7 @@ export const createLoginService = (deps: LoginDeps) => {
   // Entity ids are HMACs under the server key itself (ids already issued stay the same); token
   // digests under a key derived from it, so the two never share an HMAC key.
   const entityKey = deps.serverKey;
-  const digestKey = createHmac('sha256', deps.serverKey).update('authgate token digest').digest();
+  const digestKey = deriveKey(deps.serverKey, 'authgate token digest');
   // The claims of tokens that have logged in, by digest. A pod presents the same token again and
   // again until the kubelet rotates it; its claims are a function of the string alone, so a
   // repeated login reuses them instead of decoding and parsing the payload again. Only tokens a

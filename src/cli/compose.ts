@@ -1,4 +1,4 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createAudit, type Audit } from '../audit/index.js';
 import { createLoginService, createMounts, createRevocationService } from '../auth/index.js';
@@ -9,7 +9,7 @@ import { buildApp } from '../http/index.js';
 import { createPolicyRegistry, PolicyLoadError } from '../policy/index.js';
 import { createIdentityTokens, createKvEngine, createSecretCipher } from '../secrets/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
-import { hmacB64, safeEqual } from '../lib/hash.js';
+import { deriveKey, hmacB64, safeEqual } from '../lib/hash.js';
 import { createKeys, createMemoryStore, createRedisStore, type Store } from '../store/index.js';
 import {
   createLogger,
@@ -122,7 +122,7 @@ export const composeServer = (
   // Replicas share TokenReview results through the store; one process keeps them in memory.
   const shared = options.store !== undefined ? options.sharedCaches === true : config.store.type === 'redis';
   // What replicas share to verify logins (reviews, key sets) is signed under a key of its own.
-  const sharedMacKey = createHmac('sha256', serverKey).update('authgate shared verification state').digest();
+  const sharedMacKey = deriveKey(serverKey, 'authgate shared verification state');
   const reviewCacheFor = (mount: KubernetesMountConfig) =>
     createSharedCache<CachedReview>(
       createMemoryResultCache<CachedReview>({ clock, maxEntries: mount.tokenReview.cacheMaxEntries }),

@@ -1,5 +1,12 @@
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
+/**
+ * A key of its own for one use, derived from `key` (HMAC-SHA256 of `label`), so that two uses of
+ * one server key never share an HMAC key.
+ */
+export const deriveKey = (key: Buffer, label: string): Buffer =>
+  createHmac('sha256', key).update(label).digest();
+
 /** HMAC-SHA256, base64url: shorter keys for caches and stores. */
 export const hmacB64 = (key: Buffer | string, value: string): string =>
   createHmac('sha256', key).update(value).digest('base64url');
