@@ -2,8 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REVIEWER, seedFirstSetup, startDevCluster, type DevCluster } from '../src/devcluster/index.js';
+import { createKeys } from '../src/store/index.js';
 import { startAuthgateServer, type AuthgateServer } from './helpers/authgate-process.js';
 import { replicaConfig } from './helpers/replica-config.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
@@ -149,6 +151,52 @@ describe('two replicas on one Redis', () => {
     expect(
       (await call(a, 'POST', '/v1/auth/token/revoke-identity', ADMIN, { pod_uid: 'x', role: 'y' })).status,
     ).toBe(400);
+  });
+
+  it("keeps in a role's index only the tokens alive, however many logins it has seen", async () => {
+    const key = createKeys().index('role', 'kubernetes/brief');
+    const jwt = await podToken();
+    for (let i = 0; i < 5; i++) expect((await login(i % 2 === 0 ? a : b, jwt, 'brief')).status).toBe(200);
+    const client = new Redis(redis.url);
+    try {
+      expect(await client.zcard(key)).toBe(5);
+      // Each token lives 1 s: the next login's add drops the five that have expired.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const last = (await login(a, jwt, 'brief')).auth.client_token;
+      expect(await client.zcard(key)).toBe(1);
+      const ttl = await client.pttl(key);
+      expect(ttl).toBeGreaterThan(0);
+      expect(ttl).toBeLessThanOrEqual(1000);
+      const res = await call(b, 'POST', '/v1/auth/token/revoke-identity', ADMIN, {
+        mount: 'kubernetes',
+        role: 'brief',
+      });
+      expect((res.json['data'] as { revoked_tokens: number }).revoked_tokens).toBe(1);
+      expect((await call(a, 'GET', '/v1/auth/token/lookup-self', last)).status).toBe(403);
+    } finally {
+      client.disconnect();
+    }
+  });
+
+  it('revokes a token listed in the plain set that indexes were before they expired by member', async () => {
+    const { uid } = cluster.createPod({ namespace: 'test', name: 'upgraded', serviceAccount: 'nginx' });
+    const { auth } = await login(a, await podToken('upgraded'));
+    const keys = createKeys();
+    const client = new Redis(redis.url);
+    try {
+      // As an earlier version wrote it: the pod's tokens in a plain set under the old key.
+      const members = await client.zrange(keys.index('pod', uid), 0, -1);
+      expect(members).toHaveLength(1);
+      await client.del(keys.index('pod', uid));
+      await client.sadd(keys.legacyIndex('pod', uid), ...members);
+      await client.pexpire(keys.legacyIndex('pod', uid), 60_000);
+      const res = await call(b, 'POST', '/v1/auth/token/revoke-identity', ADMIN, { pod_uid: uid });
+      expect((res.json['data'] as { revoked_tokens: number }).revoked_tokens).toBe(1);
+      expect((await call(a, 'GET', '/v1/auth/token/lookup-self', auth.client_token)).status).toBe(403);
+      expect(await client.exists(keys.legacyIndex('pod', uid))).toBe(0);
+    } finally {
+      client.disconnect();
+    }
   });
 
   it('shares a key set one replica fetched: after a rotation the issuer is fetched once, not once per replica', async () => {

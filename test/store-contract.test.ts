@@ -61,24 +61,41 @@ describe.each(['memory', 'redis'])('the %s store', (name) => {
     expect(await s().ttlMs(k('c'))).toBeGreaterThan(29_000);
   });
 
-  it('keeps sets whose expiry only grows', async () => {
-    await s().setAdd(k('set'), ['a', 'b'], { ttlMs: 60_000 });
-    await s().setAdd(k('set'), ['c'], { ttlMs: 1_000 });
+  it('keeps plain sets, which never expire', async () => {
+    await s().setAdd(k('set'), ['a', 'b']);
+    await s().setAdd(k('set'), ['c', 'a']);
+    await s().setAdd(k('empty-set'), []);
     expect((await s().setMembers(k('set'))).sort()).toEqual(['a', 'b', 'c']);
-    expect(await s().ttlMs(k('set'))).toBeGreaterThan(59_000);
+    expect(await s().ttlMs(k('set'))).toBe(Infinity);
     await s().setRemove(k('set'), ['a']);
     expect((await s().setMembers(k('set'))).sort()).toEqual(['b', 'c']);
     expect(await s().setMembers(k('no-set'))).toEqual([]);
+    expect(await s().setMembers(k('empty-set'))).toEqual([]);
   });
 
-  it('keeps a set without expiry without one when a member with a TTL is added', async () => {
-    await s().setAdd(k('persistent-set'), ['a']);
-    await s().setAdd(k('persistent-set'), ['b'], { ttlMs: 1_000 });
-    await s().batch([{ op: 'setAdd', key: k('persistent-set'), members: ['c'], ttlMs: 1_000 }]);
-    expect(await s().ttlMs(k('persistent-set'))).toBe(Infinity);
-    expect((await s().setMembers(k('persistent-set'))).sort()).toEqual(['a', 'b', 'c']);
-    await s().batch([{ op: 'setAdd', key: k('fresh-set'), members: ['x'], ttlMs: 5_000 }]);
-    expect(await s().ttlMs(k('fresh-set'))).toBeGreaterThan(4_000);
+  it('expires the members of an index one by one, and the index with its last', async () => {
+    const add = (key: string, members: string[], ttlMs: number) =>
+      s().batch([{ op: 'indexAdd', key: k(key), members, ttlMs }]);
+    await add('idx', ['long'], 60_000);
+    await add('idx', ['short', 'brief'], 150);
+    expect((await s().indexMembers(k('idx'))).sort()).toEqual(['brief', 'long', 'short']);
+    // A member added again keeps the later of its expiries.
+    await add('idx', ['brief'], 60_000);
+    await add('idx', ['long'], 10);
+    const ttl = await s().ttlMs(k('idx'));
+    expect(ttl).toBeGreaterThan(59_000);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+    await add('idx-short', ['x', 'y'], 150);
+    expect(await s().ttlMs(k('idx-short'))).toBeLessThanOrEqual(150);
+    // The memory store keeps a member's expiry to the second, rounded up.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await s().indexMembers(k('idx'))).sort()).toEqual(['brief', 'long']);
+    await s().indexRemove(k('idx'), ['long', 'never-there']);
+    expect(await s().indexMembers(k('idx'))).toEqual(['brief']);
+    expect(await s().indexMembers(k('no-idx'))).toEqual([]);
+    await s().indexRemove(k('no-idx'), ['x']);
+    expect(await s().indexMembers(k('idx-short'))).toEqual([]);
+    expect(await s().ttlMs(k('idx-short'))).toBeUndefined();
   });
 
   it('runs a batch in one go and reports each write', async () => {
@@ -86,24 +103,24 @@ describe.each(['memory', 'redis'])('the %s store', (name) => {
     const results = await s().batch([
       { op: 'set', key: k('b1'), value: 'new', options: { mode: 'if-absent' } },
       { op: 'set', key: k('b2'), value: 'v', options: { ttlMs: 10_000 } },
-      { op: 'setAdd', key: k('bs'), members: ['m'], ttlMs: 10_000 },
+      { op: 'indexAdd', key: k('bs'), members: ['m'], ttlMs: 10_000 },
       { op: 'delete', key: k('b1') },
     ]);
     expect(results).toEqual([false, true, true, true]);
     expect(await s().get(k('b1'))).toBeUndefined();
     expect(await s().get(k('b2'))).toBe('v');
-    expect(await s().setMembers(k('bs'))).toEqual(['m']);
+    expect(await s().indexMembers(k('bs'))).toEqual(['m']);
   });
 
   it('applies every kind of op in a batch as the single calls do', async () => {
     await s().set(k('c1'), 'x');
-    await s().setAdd(k('cs'), ['a'], { ttlMs: 1_000 });
+    await s().batch([{ op: 'indexAdd', key: k('cs'), members: ['a'], ttlMs: 1_000 }]);
     const results = await s().batch([
       { op: 'set', key: k('c2'), value: 'v', options: { ttlMs: 30_000, mode: 'if-absent' } },
       { op: 'set', key: k('c3'), value: 'v', options: { mode: 'if-present' } },
       { op: 'set', key: k('c1'), value: 'y', options: { mode: 'if-present' } },
-      { op: 'setAdd', key: k('cs'), members: ['b', 'c'], ttlMs: 60_000 },
-      { op: 'setAdd', key: k('cs'), members: [], ttlMs: 10 },
+      { op: 'indexAdd', key: k('cs'), members: ['b', 'c'], ttlMs: 60_000 },
+      { op: 'indexAdd', key: k('cs'), members: [], ttlMs: 10 },
       { op: 'delete', key: k('missing') },
       { op: 'set', key: k('c4'), value: 'plain' },
     ]);
@@ -111,7 +128,7 @@ describe.each(['memory', 'redis'])('the %s store', (name) => {
     expect(await s().ttlMs(k('c2'))).toBeGreaterThan(29_000);
     expect(await s().get(k('c3'))).toBeUndefined();
     expect(await s().get(k('c1'))).toBe('y');
-    expect((await s().setMembers(k('cs'))).sort()).toEqual(['a', 'b', 'c']);
+    expect((await s().indexMembers(k('cs'))).sort()).toEqual(['a', 'b', 'c']);
     expect(await s().ttlMs(k('cs'))).toBeGreaterThan(59_000);
     expect(await s().ttlMs(k('c4'))).toBe(Infinity);
   });

@@ -11,6 +11,7 @@ import { systemClock } from '../../dist/lib/clock.js';
 import { createKeys, createMemoryStore } from '../../dist/store/index.js';
 import { createTokenService } from '../../dist/tokens/index.js';
 import { countHeapObjects, perOne } from './heap-objects.mjs';
+import { input } from './issue-input.mjs';
 
 if (typeof globalThis.gc !== 'function') {
   console.error('run with node --expose-gc');
@@ -19,37 +20,6 @@ if (typeof globalThis.gc !== 'function') {
 const gc = /** @type {() => void} */ (globalThis.gc);
 const N = Number(process.argv[2] ?? 250_000);
 const SNAPSHOT_TOKENS = 20_000;
-
-/** A login's issue input as the kubernetes mount makes it (role, SA and pod indexes). */
-const input = (i) => ({
-  policies: ['default', 'nginx'],
-  metadata: {
-    role: 'nginx',
-    service_account_name: 'nginx',
-    service_account_namespace: 'test',
-    service_account_secret_name: '',
-    service_account_uid: 'aa9aa8ff-98d0-4b2a-9c0e-1f2b3c4d5e6f',
-    pod_name: `nginx-${i % 100}`,
-    pod_uid: `3c0e5b8e-4a1f-4d6b-9a57-${String(i % 100).padStart(12, '0')}`,
-  },
-  displayName: 'kubernetes-test-nginx',
-  path: 'auth/kubernetes/login',
-  entityId: '0d7a1c52-7a9e-4f4c-a1f0-6c3b1e2d9f10',
-  role: 'nginx',
-  mountPath: 'kubernetes',
-  ttlSeconds: 3600,
-  maxTtlSeconds: 0,
-  explicitMaxTtlSeconds: 0,
-  periodSeconds: 0,
-  numUses: 0,
-  boundCidrs: [],
-  mount: { defaultLeaseTtlSeconds: 2_764_800, maxLeaseTtlSeconds: 2_764_800 },
-  indexes: [
-    { kind: 'role', value: 'kubernetes/nginx' },
-    { kind: 'sa', value: 'test/nginx' },
-    { kind: 'pod', value: `3c0e5b8e-4a1f-4d6b-9a57-${String(i % 100).padStart(12, '0')}` },
-  ],
-});
 
 /** Stores kept alive to the end (a store nothing refers to would be collected with its tokens). */
 const kept = [];

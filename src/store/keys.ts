@@ -12,8 +12,17 @@ export const createKeys = (prefix: string = DEFAULT_KEY_PREFIX) => ({
   tokenUses: (tokenHmac: string) => `${prefix}token-uses:${tokenHmac}`,
   /** Accessor → token HMAC, under HMAC(server key, accessor). */
   accessor: (accessorHmac: string) => `${prefix}accessor:${accessorHmac}`,
-  /** A revocation index: the set of token HMACs issued for one role, service account or pod. */
-  index: (kind: string, value: string) => `${prefix}index:${kind}:${value}`,
+  /**
+   * A revocation index: the token HMACs issued for one role, service account or pod, each until it
+   * expires (an expiring index; on Redis a sorted set scored by expiry).
+   */
+  index: (kind: string, value: string) => `${prefix}idx:${kind}:${value}`,
+  /**
+   * The same index as written before indexes expired member by member (a plain Redis set, which
+   * kept every member as long as logins came). Read by revocations until the last such key expires
+   * with the tokens it lists; nothing writes it any more.
+   */
+  legacyIndex: (kind: string, value: string) => `${prefix}index:${kind}:${value}`,
   /** A cached verification result (TokenReview or JWKS), under the token's digest and the audiences. */
   verified: (kind: string, cacheKey: string) => `${prefix}verified:${kind}:${cacheKey}`,
   /** A JWKS key set shared by replicas (fetched once, loaded by all). */

@@ -83,8 +83,8 @@ describe('memory store', () => {
     await s.set('longer', 'v2', { ttlMs: 60_000 });
     await s.set('forever', 'v', { ttlMs: 10 });
     await s.set('forever', 'v2');
-    await s.setAdd('index', ['x'], { ttlMs: 10 });
-    await s.setAdd('index', ['y'], { ttlMs: 60_000 });
+    await s.batch([{ op: 'indexAdd', key: 'index', members: ['x'], ttlMs: 10 }]);
+    await s.batch([{ op: 'indexAdd', key: 'index', members: ['y'], ttlMs: 60_000 }]);
     await s.set('later', 'v', { ttlMs: 900 });
     expect(s.size()).toBe(5);
     clock.advanceMs(11);
@@ -97,19 +97,22 @@ describe('memory store', () => {
     await vi.waitFor(() => expect(s.size()).toBe(3));
     expect(await s.get('longer')).toBe('v2');
     expect(await s.get('forever')).toBe('v2');
-    expect((await s.setMembers('index')).sort()).toEqual(['x', 'y']);
-    clock.advanceMs(60_000);
+    // A member's expiry is kept to the second, rounded up: x's (10 ms) is at 1 s.
+    expect((await s.indexMembers('index')).sort()).toEqual(['x', 'y']);
+    clock.advanceMs(100);
+    expect(await s.indexMembers('index')).toEqual(['y']);
+    clock.advanceMs(59_900);
     await vi.waitFor(() => expect(s.size()).toBe(1));
     expect(await s.get('forever')).toBe('v2');
     await s.close();
   });
 
-  it('files a set once however often it is extended, and sweeps it once it has expired', async () => {
+  it('files an index once however often it is extended, and sweeps it once it has expired', async () => {
     const clock = createFakeClock();
     const s = createMemoryStore({ clock, sweepIntervalMs: 5 });
-    // As the logins of one pod: each adds its token to the pod's set and extends it a little.
+    // As the logins of one pod: each adds its token to the pod's index and extends it a little.
     for (let i = 0; i < 3000; i++) {
-      await s.setAdd('pod-set', [`token-${i}`], { ttlMs: 10_000 });
+      await s.batch([{ op: 'indexAdd', key: 'pod-set', members: [`token-${i}`], ttlMs: 10_000 }]);
       clock.advanceMs(1);
     }
     expect(s.filed()).toBe(1);
@@ -118,11 +121,28 @@ describe('memory store', () => {
     await vi.waitFor(() => expect(s.filed()).toBe(1));
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(s.filed()).toBe(1);
-    expect(await s.setMembers('pod-set')).toHaveLength(3000);
+    // Members' expiries are kept to the second, rounded up: only the first token's (10 s) is past.
+    expect(await s.indexMembers('pod-set')).toHaveLength(2999);
     // Expired (12 999 ms after the start), it goes at the next sweep, without being read.
     clock.advanceMs(2_500);
     await vi.waitFor(() => expect(s.size()).toBe(0));
     expect(s.filed()).toBe(0);
+    await s.close();
+  });
+
+  it('holds in an index about what is live, however many logins it has seen', async () => {
+    const clock = createFakeClock();
+    const s = createMemoryStore({ clock, sweepIntervalMs: 0 });
+    // A role's index: a login every 100 ms for an hour, each token living 60 s.
+    for (let i = 0; i < 36_000; i++) {
+      await s.batch([{ op: 'indexAdd', key: 'role', members: [`token-${i}`], ttlMs: 60_000 }]);
+      clock.advanceMs(100);
+    }
+    const live = await s.indexMembers('role');
+    expect(live.length).toBeGreaterThanOrEqual(599);
+    expect(live.length).toBeLessThanOrEqual(610);
+    const held = JSON.parse(new Map(s.entries()).get('role') ?? '[]') as string[];
+    expect(held.length).toBeLessThanOrEqual(2 * live.length);
     await s.close();
   });
 

@@ -1,11 +1,13 @@
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../lib/clock.js';
+import { ExpiringSet } from './expiring-set.js';
 import { ExpiryIndex, isDueIn } from './expiry-index.js';
 import { GrowingSet, ShardedMap } from './sharded.js';
 import { traced } from './traced.js';
 import type { BatchOp, SetOptions, Store, StreamEntry, StreamRangeOptions } from './store.js';
 
-type SetEntry = { members: GrowingSet; expiresAtMs: number };
+/** A revocation index: members that expire one by one, and the whole when the last does. */
+type IndexEntry = { members: ExpiringSet; expiresAtMs: number };
 type StreamItem = { ms: number; seq: number; entry: StreamEntry };
 
 /** A parsed stream id bound of `streamRange`: compares as (ms, seq), inclusive or not. */
@@ -76,8 +78,8 @@ export type MemoryStore = Store & {
   size(): number;
   sweep(): void;
   /**
-   * Every live key and value (sets as JSON arrays, streams as JSON arrays of `[id, fields]`), for
-   * tests that read the raw store.
+   * Every live key and value (sets and indexes as JSON arrays, an index's with the expired members
+   * it still holds; streams as JSON arrays of `[id, fields]`), for tests that read the raw store.
    */
   entries(): Array<[string, string]>;
   /**
@@ -128,7 +130,12 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     }
   }
   const data = new ShardedMap<Entry>();
-  const sets = new ShardedMap<SetEntry>();
+  // Plain sets (KV folders) never expire.
+  const sets = new ShardedMap<GrowingSet>();
+  const indexes = new ShardedMap<IndexEntry>();
+  /** An index member's expiry: whole seconds from `baseMs`, rounded up, a small integer. */
+  const memberExpiry = (expiresAtMs: number) => Math.ceil((expiresAtMs - baseMs) / 1000);
+  const memberNow = () => (clock.nowMs() - baseMs) / 1000;
   const streams = new Map<string, StreamItem[]>();
   const bus = new EventEmitter();
   bus.setMaxListeners(0);
@@ -142,7 +149,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     }
     return e;
   };
-  const maps = [data, sets] as Array<ShardedMap<{ expiresAtMs: number }>>;
+  const maps = [data, indexes] as Array<ShardedMap<{ expiresAtMs: number }>>;
   const dropIfExpired = (
     map: ShardedMap<{ expiresAtMs: number }>,
     key: string,
@@ -208,22 +215,25 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
   };
   const del = (key: string): boolean =>
     (live(data, key) !== undefined && data.delete(key)) ||
-    (live(sets, key) !== undefined && sets.delete(key)) ||
+    sets.delete(key) ||
+    (live(indexes, key) !== undefined && indexes.delete(key)) ||
     streams.delete(key);
-  const setAdd = (key: string, members: readonly string[], ttlMs?: number): void => {
-    // One lookup: a live set is changed in place (every login adds to its role's and service
-    // account's sets), only a new one is inserted.
-    let e = live(sets, key);
+  const indexAdd = (key: string, members: readonly string[], ttlMs: number): void => {
+    // One lookup: a live index is changed in place (every login adds to its role's and service
+    // account's), only a new one is inserted.
+    const expiresAtMs = expiry(ttlMs);
+    let e = live(indexes, key);
     if (e === undefined) {
-      e = { members: new GrowingSet(), expiresAtMs: expiry(ttlMs) };
-      sets.set(key, e);
-      expiries.add(key, e.expiresAtMs);
-    } else if (ttlMs !== undefined) {
-      // Not filed again: the sweep does, when it comes to the set's earlier filing.
-      const extended = expiry(ttlMs);
-      if (extended > e.expiresAtMs) e.expiresAtMs = extended;
+      e = { members: new ExpiringSet(), expiresAtMs };
+      indexes.set(key, e);
+      expiries.add(key, expiresAtMs);
+    } else if (expiresAtMs > e.expiresAtMs) {
+      // Not filed again: the sweep does, when it comes to the index's earlier filing.
+      e.expiresAtMs = expiresAtMs;
     }
-    for (const m of members) e.members.add(m);
+    const at = memberExpiry(expiresAtMs);
+    const now = memberNow();
+    for (const m of members) e.members.add(m, at, now);
   };
 
   return traced('memory', {
@@ -242,17 +252,32 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       return next;
     },
     ttlMs: async (key) => {
-      const e = live(data, key) ?? live(sets, key);
-      if (e === undefined) return streams.has(key) ? Infinity : undefined;
+      const e = live(data, key) ?? live(indexes, key);
+      if (e === undefined) return sets.has(key) || streams.has(key) ? Infinity : undefined;
       return e.expiresAtMs === Infinity ? Infinity : e.expiresAtMs - clock.nowMs();
     },
-    setAdd: async (key, members, options = {}) => setAdd(key, members, options.ttlMs),
-    setMembers: async (key) => [...(live(sets, key)?.members ?? [])],
+    setAdd: async (key, members) => {
+      let set = sets.get(key);
+      if (set === undefined) {
+        if (members.length === 0) return;
+        set = new GrowingSet();
+        sets.set(key, set);
+      }
+      for (const m of members) set.add(m);
+    },
+    setMembers: async (key) => [...(sets.get(key) ?? [])],
     setRemove: async (key, members) => {
-      const e = live(sets, key);
+      const set = sets.get(key);
+      if (set === undefined) return;
+      for (const m of members) set.delete(m);
+      if (set.size === 0) sets.delete(key);
+    },
+    indexMembers: async (key) => live(indexes, key)?.members.members(memberNow()) ?? [],
+    indexRemove: async (key, members) => {
+      const e = live(indexes, key);
       if (e === undefined) return;
       for (const m of members) e.members.delete(m);
-      if (e.members.size === 0) sets.delete(key);
+      if (e.members.size === 0) indexes.delete(key);
     },
     batch: async (ops: readonly BatchOp[]) =>
       ops.map((op) => {
@@ -261,8 +286,8 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
             return set(op.key, op.value, op.options);
           case 'delete':
             return del(op.key);
-          case 'setAdd':
-            setAdd(op.key, op.members, op.ttlMs);
+          case 'indexAdd':
+            indexAdd(op.key, op.members, op.ttlMs);
             return true;
         }
       }),
@@ -317,11 +342,12 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       if (timer) clearInterval(timer);
       data.clear();
       sets.clear();
+      indexes.clear();
       expiries.clear();
       streams.clear();
       bus.removeAllListeners();
     },
-    size: () => data.size + sets.size + streams.size,
+    size: () => data.size + sets.size + indexes.size + streams.size,
     filed: () => expiries.size,
     countPrefix: async (prefix) => {
       let n = 0;
@@ -339,7 +365,8 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       sweep();
       return [
         ...[...data].map(([k, e]): [string, string] => [k, e.value]),
-        ...[...sets].map(([k, e]): [string, string] => [k, JSON.stringify([...e.members])]),
+        ...[...sets].map(([k, set]): [string, string] => [k, JSON.stringify([...set])]),
+        ...[...indexes].map(([k, e]): [string, string] => [k, JSON.stringify([...e.members.held()])]),
         ...[...streams].map(([k, items]): [string, string] => [
           k,
           JSON.stringify(items.map((i) => [i.entry.id, i.entry.fields])),

@@ -39,30 +39,46 @@ local v = redis.call('INCRBY', KEYS[1], ARGV[1])
 if existed == 0 and tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 return v`;
 
-// Lua: SADD that extends the set's expiry to at least `ttl` ms (0: none), never shortening it,
-// as the memory store: a set this call creates gets the expiry, one that has none keeps none.
-const LUA_SET_ADD = `
-local function set_add(key, ttl, members)
-  local existed = redis.call('EXISTS', key) == 1
-  if #members > 0 then redis.call('SADD', key, unpack(members)) end
-  if ttl > 0 then
-    local current = redis.call('PTTL', key)
-    if (current == -1 and not existed) or (current >= 0 and current < ttl) then
-      redis.call('PEXPIRE', key, ttl)
-    end
-  end
+// Redis's clock in ms, for the scores of expiring indexes: one clock for every replica, and the one
+// that PEXPIRE counts by.
+const LUA_NOW = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end`;
 
-const SET_ADD_SCRIPT = `${LUA_SET_ADD}
-set_add(KEYS[1], tonumber(ARGV[1]), {unpack(ARGV, 2)})
+// Lua: adds members to an expiring index, a sorted set scored by each member's expiry (ms). GT
+// keeps the later expiry of a member added again; members already expired are removed (O(log n)
+// plus what is removed), so the index holds what is live; the key itself expires with its last
+// member.
+const LUA_INDEX_ADD = `${LUA_NOW}
+local function index_add(key, ttl, members)
+  if #members == 0 then return end
+  local now = now_ms()
+  local args = {}
+  for i, m in ipairs(members) do
+    args[2 * i - 1] = now + ttl
+    args[2 * i] = m
+  end
+  redis.call('ZADD', key, 'GT', unpack(args))
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+  if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
+end`;
+
+const INDEX_ADD_SCRIPT = `${LUA_INDEX_ADD}
+index_add(KEYS[1], tonumber(ARGV[1]), {unpack(ARGV, 2)})
 return 1`;
+
+// The members that have not expired, by Redis's clock.
+const INDEX_MEMBERS_SCRIPT = `${LUA_NOW}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now_ms(), '+inf')`;
 
 // A whole batch in one command, the ops in order: KEYS[i] is op i's key; ARGV holds, per op,
 // 's' value ttl mode (SET; ttl 0 = none, mode '' | 'NX' | 'XX'), 'd' (DEL), or 'a' ttl n
-// member… (set_add, as SET_ADD_SCRIPT). Answers 1/0 per op (SET applied / DEL removed / 1 for an add).
+// member… (index_add, as INDEX_ADD_SCRIPT). Answers 1/0 per op (SET applied / DEL removed / 1 for an add).
 // A script runs atomically, as MULTI/EXEC did, at a seventh of the commands: a login's issue
 // (five ops) was MULTI, five commands and EXEC, and ioredis spends its CPU per command.
-const BATCH_SCRIPT = `${LUA_SET_ADD}
+const BATCH_SCRIPT = `${LUA_INDEX_ADD}
 local out = {}
 local a = 1
 for i = 1, #KEYS do
@@ -83,7 +99,7 @@ for i = 1, #KEYS do
     a = a + 1
   else
     local n = tonumber(ARGV[a + 2])
-    set_add(key, tonumber(ARGV[a + 1]), {unpack(ARGV, a + 3, a + 2 + n)})
+    index_add(key, tonumber(ARGV[a + 1]), {unpack(ARGV, a + 3, a + 2 + n)})
     out[i] = 1
     a = a + 3 + n
   end
@@ -94,7 +110,8 @@ type ScriptCommands = {
   agBatch(numberOfKeys: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
   agIncrBy(key: string, delta: number, ttlMs: number): Promise<number>;
   agDeleteIfEquals(key: string, value: string): Promise<number>;
-  agSetAdd(key: string, ttlMs: number, ...members: string[]): Promise<number>;
+  agIndexAdd(key: string, ttlMs: number, ...members: string[]): Promise<number>;
+  agIndexMembers(key: string): Promise<string[]>;
 };
 type Client = (Redis | Cluster) & ScriptCommands;
 
@@ -112,6 +129,17 @@ const isTransient = (err: unknown): boolean => {
   if (err.name === 'ReplyError') return TRANSIENT_REPLY.test(err.message);
   // Connection, timeout, offline-queue and max-retries errors.
   return true;
+};
+
+/** The oldest Redis authgate runs on: the revocation indexes use `ZADD … GT` (6.2). */
+const MIN_VERSION = [6, 2] as const;
+
+/** Whether `INFO server` text names a Redis older than {@link MIN_VERSION}; false when it names none. */
+export const isTooOld = (info: string): boolean => {
+  const m = /^redis_version:(\d+)\.(\d+)/m.exec(info);
+  if (m === null) return false;
+  const [major, minor] = [Number(m[1]), Number(m[2])];
+  return major < MIN_VERSION[0] || (major === MIN_VERSION[0] && minor < MIN_VERSION[1]);
 };
 
 /** Builds the ioredis client of the configured mode, failing fast while disconnected. */
@@ -149,7 +177,8 @@ const connect = (o: RedisConnectionOptions): Client => {
   }
   client.defineCommand('agIncrBy', { numberOfKeys: 1, lua: INCR_SCRIPT });
   client.defineCommand('agDeleteIfEquals', { numberOfKeys: 1, lua: DELETE_IF_EQUALS_SCRIPT });
-  client.defineCommand('agSetAdd', { numberOfKeys: 1, lua: SET_ADD_SCRIPT });
+  client.defineCommand('agIndexAdd', { numberOfKeys: 1, lua: INDEX_ADD_SCRIPT });
+  client.defineCommand('agIndexMembers', { numberOfKeys: 1, lua: INDEX_MEMBERS_SCRIPT });
   // No fixed key count: each call passes its own.
   client.defineCommand('agBatch', { lua: BATCH_SCRIPT });
   return client as Client;
@@ -178,8 +207,24 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
   let lastState: 'connected' | 'unavailable' | undefined;
 
   client.on('ready', () => {
-    if (lastState !== 'connected')
+    if (lastState !== 'connected') {
       deps.log.info({ event: 'store.connected', store: 'redis' }, 'store.connected');
+      // Said at once rather than by the first login's error: every login would fail on it.
+      void client.info('server').then(
+        (info) => {
+          if (isTooOld(info))
+            deps.log.warn(
+              {
+                event: 'store.unsupported_version',
+                store: 'redis',
+                version: /redis_version:(\S+)/.exec(info)?.[1],
+              },
+              `store.unsupported_version: authgate needs Redis ${MIN_VERSION.join('.')} or later`,
+            );
+        },
+        () => undefined,
+      );
+    }
     lastState = 'connected';
   });
   // An 'error' listener is required: ioredis prints unhandled error events otherwise.
@@ -215,8 +260,8 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
         return (await client.call('SET', op.key, op.value, ...setArgs(op.options))) === 'OK';
       case 'delete':
         return (await client.del(op.key)) > 0;
-      case 'setAdd':
-        await client.agSetAdd(op.key, ttlArg(op.ttlMs), ...op.members);
+      case 'indexAdd':
+        await client.agIndexAdd(op.key, ttlArg(op.ttlMs), ...op.members);
         return true;
     }
   };
@@ -239,13 +284,16 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
       if (ms === -2) return undefined;
       return ms === -1 ? Infinity : ms;
     },
-    setAdd: async (key, members, options = {}) => {
-      if (members.length === 0) return;
-      await guard(client.agSetAdd(key, ttlArg(options.ttlMs), ...members));
+    setAdd: async (key, members) => {
+      if (members.length > 0) await guard(client.sadd(key, ...members));
     },
     setMembers: (key) => guard(client.smembers(key)),
     setRemove: async (key, members) => {
       if (members.length > 0) await guard(client.srem(key, ...members));
+    },
+    indexMembers: (key) => guard(client.agIndexMembers(key)),
+    indexRemove: async (key, members) => {
+      if (members.length > 0) await guard(client.zrem(key, ...members));
     },
     batch: async (ops) => {
       if (ops.length === 0) return [];

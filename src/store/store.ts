@@ -31,14 +31,17 @@ export type Store = {
   incrBy(key: string, delta: number, options?: { ttlMs?: number }): Promise<number>;
   /** Remaining TTL in ms; undefined when absent; Infinity when the key has no expiry. */
   ttlMs(key: string): Promise<number | undefined>;
-  /**
-   * Adds members to a set. `ttlMs` extends the set's expiry to at least that long (never
-   * shortens it), so an index outlives every entry it names.
-   */
-  setAdd(key: string, members: readonly string[], options?: { ttlMs?: number }): Promise<void>;
+  /** Adds members to a set that never expires (a KV folder's children). */
+  setAdd(key: string, members: readonly string[]): Promise<void>;
   /** The members of a set (empty when absent). Not for hot paths: sets may be large. */
   setMembers(key: string): Promise<string[]>;
   setRemove(key: string, members: readonly string[]): Promise<void>;
+  /**
+   * The live members of an expiring index (empty when absent): a revocation index, written by the
+   * batch op `indexAdd`. Not for hot paths: an index may be large.
+   */
+  indexMembers(key: string): Promise<string[]>;
+  indexRemove(key: string, members: readonly string[]): Promise<void>;
   /**
    * Runs several writes in one round trip, atomically where the backend can (MULTI/EXEC on a
    * single Redis; per-key on Redis Cluster, where keys of one batch may live on different
@@ -100,7 +103,13 @@ export type StreamRangeOptions = {
 export type BatchOp =
   | { op: 'set'; key: string; value: string; options?: SetOptions }
   | { op: 'delete'; key: string }
-  | { op: 'setAdd'; key: string; members: readonly string[]; ttlMs?: number };
+  /**
+   * Adds members to an expiring index (a revocation index: the tokens of one role, service account
+   * or pod). Each member expires on its own, `ttlMs` from now (one added again keeps the later
+   * expiry), and the index with its last member. Members that have expired are dropped as others
+   * are added, so an index holds about what is live, however many were ever added to it.
+   */
+  | { op: 'indexAdd'; key: string; members: readonly string[]; ttlMs: number };
 
 /** Raised by a store that cannot reach its backend. Callers fail closed (503). */
 export class StoreUnavailableError extends Error {

@@ -81,17 +81,21 @@ export const createTokenRevocation = (
 
     /**
      * Revokes every live token listed in a revocation index (all tokens of a role, a service
-     * account or a pod), then drops the index. Reads the index once (SMEMBERS): an operator
-     * action, never on a request's hot path.
+     * account or a pod), then drops them from the index. Reads the index once: an operator
+     * action, never on a request's hot path. Tokens listed in the index's legacy form (a plain set
+     * written before indexes expired member by member) are revoked too, until those sets lapse.
      *
      * @returns how many live tokens were revoked.
      * @throws AuthgateError UNAVAILABLE when the store is down.
      */
     revokeByIndex: async (index: RevocationIndex): Promise<number> => {
       const indexKey = keys.index(index.kind, index.value);
-      const members = await guard(store.setMembers(indexKey));
+      const legacyKey = keys.legacyIndex(index.kind, index.value);
+      const [members, legacyMembers] = await guard(
+        Promise.all([store.indexMembers(indexKey), store.setMembers(legacyKey)]),
+      );
       let revoked = 0;
-      for (const tokenHmac of members) {
+      for (const tokenHmac of new Set([...members, ...legacyMembers])) {
         const raw = await guard(store.get(keys.token(tokenHmac)));
         if (raw === undefined) continue;
         let accessorHmac: string | undefined;
@@ -105,8 +109,9 @@ export const createTokenRevocation = (
         await deleteEntries(tokenHmac, accessorHmac);
       }
       // Only the members revoked here: a login that joined the index meanwhile stays listed, so
-      // the next revocation finds it (deleting the whole set let such a token escape).
-      if (members.length > 0) await guard(store.setRemove(indexKey, members));
+      // the next revocation finds it (deleting the whole index let such a token escape).
+      if (members.length > 0) await guard(store.indexRemove(indexKey, members));
+      if (legacyMembers.length > 0) await guard(store.setRemove(legacyKey, legacyMembers));
       return revoked;
     },
   };

@@ -64,10 +64,10 @@ export const createTokenStorage = (
     return left > 0 ? left : REVOCATION_PENDING;
   };
 
-  /** Adds the token to its revocation indexes, each kept at least as long as the token. */
+  /** Adds the token to its revocation indexes, each listing it as long as the token lives. */
   const indexOps = (record: TokenRecord, tokenHmac: string, ttlMs: number): BatchOp[] =>
     (record.indexes ?? []).map((i) => ({
-      op: 'setAdd',
+      op: 'indexAdd',
       key: keys.index(i.kind, i.value),
       members: [tokenHmac],
       ttlMs,

@@ -5,8 +5,19 @@ import type { MountTtls } from './ttl.js';
 import type { AuthBlock } from './vault-shapes.js';
 
 export type TokenServiceDeps = {
-  store: Pick<Store, 'get' | 'set' | 'delete' | 'incrBy' | 'batch' | 'setMembers' | 'setRemove'>;
-  keys: Pick<Keys, 'token' | 'tokenUses' | 'accessor' | 'index'>;
+  store: Pick<
+    Store,
+    | 'get'
+    | 'set'
+    | 'delete'
+    | 'incrBy'
+    | 'batch'
+    | 'setMembers'
+    | 'setRemove'
+    | 'indexMembers'
+    | 'indexRemove'
+  >;
+  keys: Pick<Keys, 'token' | 'tokenUses' | 'accessor' | 'index' | 'legacyIndex'>;
   clock: Clock;
   /** HMAC-SHA256 key under which tokens and accessors are stored; at least 32 bytes. */
   serverKey: Buffer;

@@ -21,8 +21,8 @@ export type SharedCacheDeps = {
     | 'delete'
     | 'deleteIfEquals'
     | 'batch'
-    | 'setMembers'
-    | 'setRemove'
+    | 'indexMembers'
+    | 'indexRemove'
     | 'publish'
     | 'subscribe'
   >;
@@ -144,11 +144,11 @@ export const createSharedCache = <V extends WithIdentity>(
         ? { kind: 'verified-pod', value: sel.podUid }
         : { kind: 'verified-sa', value: `${sel.namespace}/${sel.serviceAccount}` };
     const indexKey = keys.index(index.kind, index.value);
-    const members = await store.setMembers(indexKey);
+    const members = await store.indexMembers(indexKey);
     // The entries, then only those members: one cached meanwhile stays listed for the next.
     if (members.length > 0) {
       await store.delete(...members);
-      await store.setRemove(indexKey, members);
+      await store.indexRemove(indexKey, members);
     }
     await l1.deleteWhere((v) => identityMatches(identityOf(v), sel));
     await store.publish(keys.invalidationChannel(), JSON.stringify(sel));
@@ -174,7 +174,7 @@ export const createSharedCache = <V extends WithIdentity>(
             options: { ttlMs },
           },
           ...indexesOf(identityOf(value)).map((i) => ({
-            op: 'setAdd' as const,
+            op: 'indexAdd' as const,
             key: keys.index(i.kind, i.value),
             members: [storeKey],
             ttlMs,

@@ -15,7 +15,11 @@ export const replicaConfig = (clusterUrl: string, issuer: string, redisUrl: stri
       token_reviewer_jwt_file: join(configDir, 'reviewer-token'),
       verification: 'tokenreview',
       issuers: [issuer],
-      roles: { nginx: DEV_ROLE, once: { ...DEV_ROLE, token_num_uses: 1 } },
+      roles: {
+        nginx: DEV_ROLE,
+        once: { ...DEV_ROLE, token_num_uses: 1 },
+        brief: { ...DEV_ROLE, token_ttl: '1s', token_max_ttl: '1s' },
+      },
     },
     jwks: {
       type: 'kubernetes',
