@@ -27,7 +27,7 @@ const loginToken = async (role = 'nginx') => {
 };
 
 const call = async (
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'PUT',
   url: string,
   token?: string,
   body?: unknown,
@@ -183,9 +183,20 @@ describe('token endpoints', () => {
     expect(dump).not.toContain(auth.client_token.slice(4));
   });
 
-  it('answers a method a path does not support with 405', async () => {
+  it('checks the token and its policies before it says a method is unsupported, as Vault', async () => {
     const auth = await loginToken();
-    expect((await call('GET', '/v1/auth/token/revoke-self', auth.client_token)).status).toBe(405);
+    // The default policy grants `update` on revoke-self, not `read`: refused before the route is.
+    for (const token of [auth.client_token, undefined, 'ags.not-a-live-token']) {
+      const res = await call('GET', '/v1/auth/token/revoke-self', token);
+      expect(res.status).toBe(403);
+      expect(res.json).toEqual({ errors: ['permission denied'] });
+    }
+    // A path without a token check (login, health) says so to anyone.
+    expect((await call('GET', '/v1/sys/health/ready')).status).not.toBe(405);
+    expect((await call('PUT', '/v1/sys/health/ready')).status).toBe(405);
+    expect((await call('GET', '/v1/auth/token/revoke-self', ADMIN_TOKEN)).status).toBe(405);
+    // The refused token is still live: the 403 revoked nothing.
+    expect((await call('GET', '/v1/auth/token/lookup-self', auth.client_token)).status).toBe(200);
   });
 
   it.each([

@@ -9,6 +9,7 @@ import type { Logger } from '../telemetry/index.js';
 import { installAuditHooks } from './audit-hooks.js';
 import { installTelemetry, type TelemetryDeps } from './telemetry-hooks.js';
 import { createMountAccess, installAclHook, type AclHookDeps } from './acl-hook.js';
+import type { AclRouteConfig } from './acl-route.js';
 import { lazyLogger } from './lazy-logger.js';
 import { registerIdentityRoutes, type IdentityRouteDeps } from './routes/identity-routes.js';
 import { registerKvRoutes, type KvRouteDeps } from './routes/kv-routes.js';
@@ -160,14 +161,19 @@ const VAULT_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
  * Vault answers a method that a path does not support with 405 `unsupported operation`, not 404:
  * the path exists. Records the methods of every route as it is added; the function returned adds,
  * once every route is in, a 405 route for the other methods of each fixed path. Wildcard routes
- * (KV) answer their own methods.
+ * (KV) answer their own methods. As in Vault, which checks the token and its policies before the
+ * backend finds it has no such operation, the 405 route of a path the ACL guards is guarded too:
+ * a caller without a token, or whose policies do not grant the method's capability there, gets
+ * 403 `permission denied`; only one that may ask learns that the path cannot do it.
  */
 const collectRouteMethods = (app: FastifyInstance): (() => void) => {
   const methods = new Map<string, Set<string>>();
+  const guarded = new Set<string>();
   app.addHook('onRoute', (route) => {
     const set = methods.get(route.url) ?? new Set<string>();
     for (const m of [route.method].flat()) set.add(m);
     methods.set(route.url, set);
+    if ((route.config as AclRouteConfig | undefined)?.acl !== undefined) guarded.add(route.url);
   });
   return () => {
     for (const [url, has] of [...methods]) {
@@ -176,6 +182,7 @@ const collectRouteMethods = (app: FastifyInstance): (() => void) => {
       app.route({
         method: missing,
         url,
+        ...(guarded.has(url) ? { config: { acl: {} } satisfies AclRouteConfig } : {}),
         handler: async () => {
           throw new AuthgateError('UNSUPPORTED_OPERATION');
         },
