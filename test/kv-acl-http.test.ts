@@ -207,6 +207,24 @@ describe('workload tokens: each endpoint needs exactly its capability', () => {
       ).status,
     ).toBe(400);
   });
+
+  it('checks check-and-set on a create-only write as on any other (Vault checks it on every write)', async () => {
+    const creator = await tokenFor('create-only');
+    const write = (path: string, body: unknown) =>
+      call('POST', `/v1/secret/data/${path}`, { token: creator, body });
+    const required = { status: 400, json: { errors: ['check-and-set parameter required for this call'] } };
+    const unparsable = { status: 400, json: { errors: ['error parsing check-and-set parameter'] } };
+    expect(await write('cu/cas-bad', { options: { cas: 'abc' }, data: { v: 1 } })).toMatchObject(unparsable);
+    expect((await admin('POST', '/v1/secret/config', { cas_required: true })).status).toBe(204);
+    try {
+      expect(await write('cu/cas-req', { data: { v: 1 } })).toMatchObject(required);
+      expect(await admin('GET', '/v1/secret/metadata/cu/cas-req')).toEqual(NOT_FOUND);
+      expect((await write('cu/cas-req', { options: { cas: 0 }, data: { v: 1 } })).status).toBe(200);
+      expect(await write('cu/cas-req', { options: { cas: 1 }, data: { v: 2 } })).toEqual(DENIED);
+    } finally {
+      expect((await admin('POST', '/v1/secret/config', { cas_required: false })).status).toBe(204);
+    }
+  });
 });
 
 describe('one templated policy for two namespaces', () => {

@@ -142,19 +142,13 @@ const registerData = (app: FastifyInstance, base: string, engine: Engine) => {
           await engine.deleteLatest(path);
           return reply.code(204).send();
         default: {
-          const input = parseWriteBody(request.body);
-          if (requestAuthOf(request)?.createOnly !== true)
-            return ok(request, await engine.write(path, input));
-          // Allowed by `create` alone: written only if still absent (check-and-set 0), so a
-          // concurrent create cannot turn this request into an overwrite. A cas naming a version
-          // could only match by overwriting: as with an absent secret, it does not match.
-          if (input.cas !== undefined && input.cas !== null && input.cas !== 0) {
-            throw badRequest('check-and-set parameter did not match the current version', 'kv_cas_mismatch');
-          }
+          // Allowed by `create` alone: written only if still absent, so that a concurrent create
+          // cannot turn this request into an overwrite; check-and-set is checked as for any write.
+          const absentOnly = requestAuthOf(request)?.createOnly === true;
           try {
-            return ok(request, await engine.write(path, { ...input, cas: 0 }));
+            return ok(request, await engine.write(path, parseWriteBody(request.body), { absentOnly }));
           } catch (err) {
-            if (isAuthgateError(err) && err.reason === 'kv_cas_mismatch')
+            if (isAuthgateError(err) && err.reason === 'kv_exists')
               throw permissionDenied('acl_denied', `${path} exists`);
             throw err;
           }

@@ -162,13 +162,25 @@ export const createKvEngine = (deps: KvEngineDeps) => {
     /**
      * `POST data/<path>`: writes a new version. `cas` 0 = only if the secret has no version yet;
      * n = only if n is the current version; required when the mount or the secret says so.
+     * `absentOnly` (a write that the caller's policy allows by `create` alone): only while the
+     * secret does not exist ({@link exists}: no metadata), checked under the lock, before
+     * check-and-set, as Vault's existence check comes before the handler.
+     *
+     * @throws AuthgateError with reason `kv_exists` when `absentOnly` and the secret exists.
      */
-    write: async (path: string, input: KvWriteInput): Promise<KvVersionView> => {
+    write: async (
+      path: string,
+      input: KvWriteInput,
+      options: { absentOnly?: boolean } = {},
+    ): Promise<KvVersionView> => {
       if (path === '') throw badRequest('missing path', 'kv_missing_path');
       const settings = await storage.loadSettings();
       return storage.withLock(path, async (assertHeld) => {
         const existing = await storage.loadMetadata(path);
         const meta = existing ?? newMetadata(clock.nowMs());
+        if (options.absentOnly === true && existing !== undefined) {
+          throw new AuthgateError('PERMISSION_DENIED', { reason: 'kv_exists' });
+        }
         checkCas(input.cas, settings, meta);
         // Named in its folders before its metadata exists: a crash in between leaves a name
         // that LIST shows and a metadata delete clears, never a secret that LIST cannot see.
