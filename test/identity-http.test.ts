@@ -137,14 +137,13 @@ const workload = async (
 
 type TokenData = { client_id: string; token: string; ttl: number };
 
-/** `GET|POST identity/oidc/token/<role>`, expecting a token (recorded for the audit scan). */
+/** `GET identity/oidc/token/<role>`, expecting a token (recorded for the audit scan). */
 const identityToken = async (
   h: Harness,
   clientToken: string,
   role = 'web',
-  method: 'GET' | 'POST' = 'GET',
 ): Promise<{ reply: Reply; data: TokenData }> => {
-  const reply = await call(h, method, `/v1/identity/oidc/token/${role}`, clientToken);
+  const reply = await call(h, 'GET', `/v1/identity/oidc/token/${role}`, clientToken);
   expect(reply.status).toBe(200);
   const data = reply.json?.['data'] as TokenData;
   recordSecrets(data.token);
@@ -200,58 +199,55 @@ describe('a workload asks for an identity token through the API', () => {
     await h?.close();
   });
 
-  it.each(['GET', 'POST'] as const)(
-    "answers %s with Vault's envelope and a token that verifies against the published JWKS, its claims exactly the pod's identity",
-    async (method) => {
-      const podJwt = await h.podToken();
-      const clientToken = await workload(h, 'nginx', 'kubernetes', podJwt);
-      const { reply, data } = await identityToken(h, clientToken, 'web', method);
+  it("answers GET with Vault's envelope and a token that verifies against the published JWKS, its claims exactly the pod's identity", async () => {
+    const podJwt = await h.podToken();
+    const clientToken = await workload(h, 'nginx', 'kubernetes', podJwt);
+    const { reply, data } = await identityToken(h, clientToken, 'web');
 
-      expect(reply.headers['content-type']).toMatch(/^application\/json/);
-      expect(reply.json).toStrictEqual({
-        request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
-        lease_id: '',
-        renewable: false,
-        lease_duration: 0,
-        data: { client_id: 'web-service', token: expect.any(String), ttl: WEB_TTL_SECONDS },
-        wrap_info: null,
-        warnings: null,
-        auth: null,
-        mount_type: 'identity',
-      });
+    expect(reply.headers['content-type']).toMatch(/^application\/json/);
+    expect(reply.json).toStrictEqual({
+      request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      lease_id: '',
+      renewable: false,
+      lease_duration: 0,
+      data: { client_id: 'web-service', token: expect.any(String), ttl: WEB_TTL_SECONDS },
+      wrap_info: null,
+      warnings: null,
+      auth: null,
+      mount_type: 'identity',
+    });
 
-      const jwks = await publishedKeys(h);
-      const { payload, protectedHeader } = await verify(data.token, createLocalJWKSet(jwks), {
-        issuer,
-        audience: 'web-service',
-        clock,
-      });
-      expect(protectedHeader).toStrictEqual({ alg: 'ES256', kid: expect.any(String), typ: 'JWT' });
-      // The kid is the RFC 7638 thumbprint of the published key that verifies it.
-      const jwk = jwks.keys.find((k) => k.kid === protectedHeader.kid);
-      expect(jwk).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
-      expect(await calculateJwkThumbprint(jwk ?? {})).toBe(protectedHeader.kid);
+    const jwks = await publishedKeys(h);
+    const { payload, protectedHeader } = await verify(data.token, createLocalJWKSet(jwks), {
+      issuer,
+      audience: 'web-service',
+      clock,
+    });
+    expect(protectedHeader).toStrictEqual({ alg: 'ES256', kid: expect.any(String), typ: 'JWT' });
+    // The kid is the RFC 7638 thumbprint of the published key that verifies it.
+    const jwk = jwks.keys.find((k) => k.kid === protectedHeader.kid);
+    expect(jwk).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(await calculateJwkThumbprint(jwk ?? {})).toBe(protectedHeader.kid);
 
-      // The expected identity comes from the cluster, not from authgate: the service account's
-      // uid from the API, the pod's from the projected token the pod logged in with.
-      const saUid = h.cluster.createServiceAccount('test', 'nginx').uid;
-      const pod = (decodeJwt(podJwt)['kubernetes.io'] as { pod: { name: string; uid: string } }).pod;
-      const iat = Math.floor(clock.nowMs() / 1000);
-      expect(payload).toStrictEqual({
-        iss: `${issuer}/v1/identity/oidc`,
-        sub: 'system:serviceaccount:test:nginx',
-        aud: 'web-service',
-        iat,
-        exp: iat + WEB_TTL_SECONDS,
-        'kubernetes.io': {
-          namespace: 'test',
-          serviceaccount: { name: 'nginx', uid: saUid },
-          pod: { name: 'nginx', uid: pod.uid },
-        },
-      });
-      expect(pod.name).toBe('nginx');
-    },
-  );
+    // The expected identity comes from the cluster, not from authgate: the service account's
+    // uid from the API, the pod's from the projected token the pod logged in with.
+    const saUid = h.cluster.createServiceAccount('test', 'nginx').uid;
+    const pod = (decodeJwt(podJwt)['kubernetes.io'] as { pod: { name: string; uid: string } }).pod;
+    const iat = Math.floor(clock.nowMs() / 1000);
+    expect(payload).toStrictEqual({
+      iss: `${issuer}/v1/identity/oidc`,
+      sub: 'system:serviceaccount:test:nginx',
+      aud: 'web-service',
+      iat,
+      exp: iat + WEB_TTL_SECONDS,
+      'kubernetes.io': {
+        namespace: 'test',
+        serviceaccount: { name: 'nginx', uid: saUid },
+        pod: { name: 'nginx', uid: pod.uid },
+      },
+    });
+    expect(pod.name).toBe('nginx');
+  });
 
   it('names the same identity after a login through the jwks mount', async () => {
     const { data } = await identityToken(h, await workload(h, 'nginx', 'jwks'));
@@ -358,7 +354,7 @@ describe('a workload asks for an identity token through the API', () => {
       ).toBe('valid');
     }
   });
-  it('serves the real node-vault client: read and write of identity/oidc/token/<role>', async () => {
+  it('serves the real node-vault client: a read of identity/oidc/token/<role>, never a write', async () => {
     const vault = nodeVault({ endpoint: issuer, apiVersion: 'v1' });
     const login = await vault.kubernetesLogin({
       role: 'nginx',
@@ -367,15 +363,16 @@ describe('a workload asks for an identity token through the API', () => {
     });
     recordAuthSecrets(login);
     const keys = createLocalJWKSet(await publishedKeys(h));
-    const read = await vault.read('identity/oidc/token/web');
-    // node-vault's write is a PUT with a JSON body (`{}`): accepted like a GET.
-    const written = await vault.write('identity/oidc/token/web', {});
-    for (const data of [read.data, written?.data]) {
-      recordSecrets(data?.token);
-      expect(data).toMatchObject({ client_id: 'web-service', ttl: WEB_TTL_SECONDS });
-      const { payload } = await verify(data?.token ?? '', keys, { issuer, audience: 'web-service', clock });
-      expect(payload.sub).toBe('system:serviceaccount:test:nginx');
-    }
+    const { data } = await vault.read('identity/oidc/token/web');
+    recordSecrets(data?.token);
+    expect(data).toMatchObject({ client_id: 'web-service', ttl: WEB_TTL_SECONDS });
+    const { payload } = await verify(data?.token ?? '', keys, { issuer, audience: 'web-service', clock });
+    expect(payload.sub).toBe('system:serviceaccount:test:nginx');
+    // node-vault's write is a PUT: an update, which Vault's path does not have and the role's
+    // policy (read) does not grant.
+    await expect(vault.write('identity/oidc/token/web', {})).rejects.toMatchObject({
+      response: { statusCode: 403 },
+    });
     await expect(vault.read('identity/oidc/token/edge')).rejects.toMatchObject({
       response: { statusCode: 403 },
     });
@@ -412,12 +409,14 @@ describe('the ACL on identity/oidc/token/<role>', () => {
   // caller: a login role (its policies), the admin token, or none; then the answer expected.
   it.each([
     ['a token with read on the role', 'nginx', 'GET', 'web', 200, undefined],
-    ['a token with read on the role (POST)', 'nginx', 'POST', 'web', 200, undefined],
+    // Vault's path has a read operation only: a POST or PUT is an update.
+    ['a token with read on the role (POST)', 'nginx', 'POST', 'web', 403, DENIED],
     ['a token with read on role/*', 'anyrole', 'GET', 'edge', 200, undefined],
     ['a token with read on another role', 'nginx', 'GET', 'edge', 403, DENIED],
     ['a token with no identity policy', 'reader', 'GET', 'web', 403, DENIED],
-    ['a token with every capability but read (POST)', 'updater', 'POST', 'web', 403, DENIED],
-    ['a token with every capability but read (PUT)', 'updater', 'PUT', 'web', 403, DENIED],
+    ['a token with every capability but read (POST)', 'updater', 'POST', 'web', 405, UNSUPPORTED],
+    ['a token with every capability but read (PUT)', 'updater', 'PUT', 'web', 405, UNSUPPORTED],
+    ['a token with every capability but read (GET)', 'updater', 'GET', 'web', 403, DENIED],
     ['a token whose policies read role/* but deny the role', 'denied', 'GET', 'web', 403, DENIED],
     ['a token with read on an unknown role', 'anyrole', 'GET', 'nope', 400, NO_ROLE('nope')],
     // Never a token for a list: a list needs `list` (403, as Vault), and with it the route refuses.
@@ -427,7 +426,8 @@ describe('the ACL on identity/oidc/token/<role>', () => {
     ['a request without a token', 'none', 'GET', 'web', 403, DENIED],
     ['a token authgate never issued', 'bogus', 'GET', 'web', 403, DENIED],
     ['the admin token, which has no entity', 'admin', 'GET', 'web', 400, NO_ENTITY],
-    ['the admin token, for an unknown role', 'admin', 'POST', 'nope', 400, NO_ROLE('nope')],
+    ['the admin token, for an unknown role', 'admin', 'GET', 'nope', 400, NO_ROLE('nope')],
+    ['the admin token, with a POST', 'admin', 'POST', 'web', 405, UNSUPPORTED],
   ] as const)('answers %s', async (_what, caller, method, role, status, body) => {
     const token =
       caller === 'admin'

@@ -14,17 +14,16 @@ export type IdentityRouteDeps = {
 
 type NameParams = { Params: { name: string } };
 
-// Vault checks `identity/oidc/token/<role>` for `read` whatever the method.
-const readGuarded: { config: AclRouteConfig } = { config: { acl: { capability: 'read' } } };
-// POST/PUT need `update` (Vault's rotate is an update operation).
-const updateGuarded: { config: AclRouteConfig } = { config: { acl: {} } };
+// The capability from the method: `read` for a token (GET), `update` for a rotation (POST/PUT).
+const guarded: { config: AclRouteConfig } = { config: { acl: {} } };
 
 /**
  * Vault's identity-token endpoints (`identity/oidc`):
  *
- * - `GET|POST|PUT /v1/identity/oidc/token/:name` (ACL `read`): a signed token naming the caller's
- *   Kubernetes identity, in Vault's envelope `{data: {client_id, token, ttl}}`; a list
- *   (`GET ?list=true`) is 405 `unsupported operation`;
+ * - `GET /v1/identity/oidc/token/:name` (ACL `read`): a signed token naming the caller's
+ *   Kubernetes identity, in Vault's envelope `{data: {client_id, token, ttl}}`. Vault's path has
+ *   a read operation only: a list (`GET ?list=true`) or a POST/PUT (an update) is 405
+ *   `unsupported operation` to a caller whose policies grant that (403 to any other);
  * - `GET /v1/identity/oidc/.well-known/openid-configuration` and `…/.well-known/keys`: public
  *   (no token, as Vault), raw JSON with `Cache-Control`, for downstream verifiers;
  * - `POST|PUT /v1/identity/oidc/key/:name/rotate` (ACL `update`): rotate a signing key now; 204.
@@ -33,11 +32,11 @@ export const registerIdentityRoutes = (app: FastifyInstance, deps: IdentityRoute
   const { identity } = deps;
 
   app.route<NameParams>({
-    method: ['GET', 'POST', 'PUT'],
+    method: 'GET',
     url: '/v1/identity/oidc/token/:name',
     // A HEAD would sign a token only to drop it.
     exposeHeadRoute: false,
-    ...readGuarded,
+    ...guarded,
     handler: async (request) => {
       // A list (`GET ?list=true`) was authorised on `identity/oidc/token/<name>/`, not on the
       // role's own path, so signing for it would honour a grant the policies never gave for
@@ -69,7 +68,7 @@ export const registerIdentityRoutes = (app: FastifyInstance, deps: IdentityRoute
   app.route<NameParams>({
     method: ['POST', 'PUT'],
     url: '/v1/identity/oidc/key/:name/rotate',
-    ...updateGuarded,
+    ...guarded,
     handler: async (request, reply) => {
       await identity.rotate(request.params.name);
       return reply.code(204).send();
