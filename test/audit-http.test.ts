@@ -292,6 +292,28 @@ describe('failing closed', () => {
     }
   });
 
+  it("refuses a renewal it cannot audit without revoking the caller's token", async () => {
+    // The answer of renew-self carries the caller's own token: issued and audited at its login.
+    const store = createMemoryStore({ clock: { nowMs: () => Date.now() } });
+    const out = stdout((line) => line.includes('"type":"response"') && line.includes('renew-self'));
+    const h = await startHarness({ audit: { out: { type: 'stdout' } }, auditStdout: out.stream, store });
+    try {
+      const login = await h.login('kubernetes', { role: 'nginx', jwt: await h.podToken() });
+      expect(login.status).toBe(200);
+      const token = (login.json['auth'] as { client_token: string }).client_token;
+      const renew = await h.server.app.inject({
+        method: 'POST',
+        url: '/v1/auth/token/renew-self',
+        headers: { 'x-vault-token': token },
+      });
+      expect(renew.statusCode).toBe(503);
+      // Still stored (the failed stream refuses every later entry, so no request could show it).
+      expect(tokenRecords(store)).toHaveLength(1);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('waits a bounded time for a device that does not answer', async () => {
     const slow = stdout(() => false, true);
     const good = auditFile('beside-slow');

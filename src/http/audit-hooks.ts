@@ -13,6 +13,7 @@ import type {
 import { AUDIT_UNAVAILABLE } from '../audit/index.js';
 import { isAuthgateError } from '../errors.js';
 import { clientTokenOf } from './client-token.js';
+import { safeEqual } from '../lib/hash.js';
 import { loginOutcomeOf } from './routes/login-routes.js';
 
 /** What the audit hooks use: the broker, the mounts (to know a login path) and revocation. */
@@ -140,7 +141,7 @@ const callerOf = (request: FastifyRequest): { caller?: Record<string, unknown> }
  * - `onSend` (the answer built, not yet sent): the response entry — and the request entry first
  *   when the request never reached `preValidation` (a body that is not JSON, a caller refused
  *   before its body was read). When no device takes it, the answer is replaced by 503
- *   and a token the answer carried is revoked.
+ *   and a token the request issued (a login's) is revoked; the caller's own token is not.
  *
  * With no device configured nothing is installed: auditing costs nothing when it is off.
  */
@@ -315,9 +316,14 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
         { event: 'request.failed', reason: isAuthgateError(err) ? err.reason : 'audit_failed' },
         'request.failed',
       );
+      // A token this request issued (a login) is revoked: nothing stays issued that was not
+      // audited. The caller's own token, which an answer may carry too (renew-self), was issued
+      // and audited before: a failed audit of its renewal refuses the renewal, nothing more.
       const auth = isPlainObject(body?.['auth']) ? body['auth'] : undefined;
       const token = auth?.['client_token'];
-      if (typeof token === 'string' && deps.revokeToken !== undefined) {
+      const own = clientTokenOf(request);
+      const issuedHere = typeof token === 'string' && (own === undefined || !safeEqual(token, own));
+      if (issuedHere && deps.revokeToken !== undefined) {
         await deps
           .revokeToken(token)
           .catch((e: unknown) =>
