@@ -68,15 +68,37 @@ describe('parseConfig', () => {
     expect(c.log.level).toBe('debug');
   });
 
-  it('reports a bad env override like a bad file value', () => {
+  it('reports a bad env override like a bad file value, naming the variable', () => {
     expect(problemsOf(VALID.replace('8300', '8300')).length).toBe(0);
     try {
       parseConfig(VALID, { env: { AUTHGATE_PORT: 'eighty' } });
       expect.unreachable();
     } catch (err) {
-      expect((err as ConfigError).problems[0]?.path).toBe('listener.port');
+      expect((err as ConfigError).problems).toEqual([
+        { path: 'listener.port (from AUTHGATE_PORT)', message: 'must be integer' },
+      ]);
     }
   });
+
+  it.each([
+    ['log', 'log: debug', { AUTHGATE_LOG_LEVEL: 'info' }],
+    ['listener', 'listener: 8200', { AUTHGATE_PORT: '8300', AUTHGATE_LISTEN_ADDRESS: '0.0.0.0' }],
+    ['store', 'store: redis', { AUTHGATE_REDIS_URL: 'redis://cache:6379' }],
+  ])(
+    'reports a %s section that is not a mapping, whatever the environment overrides in it',
+    (section, line, env) => {
+      const text = `${VALID.replace(/^listener:\n(?: {2}.*\n)*/m, '')}\n${line}\n`;
+      try {
+        parseConfig(text, { env });
+        expect.unreachable();
+      } catch (err) {
+        expect(err).toBeInstanceOf(ConfigError);
+        expect((err as ConfigError).problems).toContainEqual(
+          expect.objectContaining({ path: section, message: 'must be object' }),
+        );
+      }
+    },
+  );
 
   it('reports every mistake with its path and line, not just the first', () => {
     const bad = `

@@ -52,28 +52,47 @@ type Env = Record<string, string | undefined>;
 
 /**
  * Applies `AUTHGATE_*` environment overrides to a parsed document (before validation, so that a
- * bad override is reported like a bad file value).
+ * bad override is reported like a bad file value). A section the file gives as something other
+ * than a mapping is left as it is, for the schema to report. Returns the paths set from the
+ * environment, each with its variable, so that a problem with one names the variable.
  */
-const applyEnv = (doc: Record<string, unknown>, env: Env): void => {
-  const listener = (doc['listener'] ??= {}) as Record<string, unknown>;
-  if (env['AUTHGATE_LISTEN_ADDRESS']) listener['address'] = env['AUTHGATE_LISTEN_ADDRESS'];
-  if (env['AUTHGATE_PORT'])
-    listener['port'] = /^\d+$/.test(env['AUTHGATE_PORT'])
-      ? Number(env['AUTHGATE_PORT'])
-      : env['AUTHGATE_PORT'];
-  if (env['AUTHGATE_LOG_LEVEL'])
-    ((doc['log'] ??= {}) as Record<string, unknown>)['level'] = env['AUTHGATE_LOG_LEVEL'];
-  if (env['AUTHGATE_ADMIN_TOKEN_FILE']) doc['admin_token_file'] = env['AUTHGATE_ADMIN_TOKEN_FILE'];
-  if (env['AUTHGATE_SERVER_KEY_FILE']) doc['server_key_file'] = env['AUTHGATE_SERVER_KEY_FILE'];
-  const redisUrl = env['AUTHGATE_REDIS_URL'];
-  if (redisUrl) {
-    // The URL picks standalone Redis, whatever mode the file names.
-    const store = (doc['store'] ??= {}) as Record<string, unknown>;
-    store['type'] = 'redis';
-    store['redis'] = { ...(store['redis'] as object | undefined), url: redisUrl };
-    delete (store['redis'] as Record<string, unknown>)['sentinels'];
-    delete (store['redis'] as Record<string, unknown>)['cluster_nodes'];
+const applyEnv = (doc: Record<string, unknown>, env: Env): Map<string, string> => {
+  const from = new Map<string, string>();
+  /** The mapping at `doc[name]`, created when absent; undefined when the file has another value there. */
+  const section = (name: string): Record<string, unknown> | undefined => {
+    doc[name] ??= {};
+    const value = doc[name];
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  };
+  const put = (target: Record<string, unknown> | undefined, path: string, key: string, variable: string) => {
+    const value = env[variable];
+    if (!value || target === undefined) return;
+    target[key] = variable === 'AUTHGATE_PORT' && /^\d+$/.test(value) ? Number(value) : value;
+    from.set(path, variable);
+  };
+  if (env['AUTHGATE_LISTEN_ADDRESS'] || env['AUTHGATE_PORT']) {
+    const listener = section('listener');
+    put(listener, 'listener.address', 'address', 'AUTHGATE_LISTEN_ADDRESS');
+    put(listener, 'listener.port', 'port', 'AUTHGATE_PORT');
   }
+  if (env['AUTHGATE_LOG_LEVEL']) put(section('log'), 'log.level', 'level', 'AUTHGATE_LOG_LEVEL');
+  put(doc, 'admin_token_file', 'admin_token_file', 'AUTHGATE_ADMIN_TOKEN_FILE');
+  put(doc, 'server_key_file', 'server_key_file', 'AUTHGATE_SERVER_KEY_FILE');
+  const redisUrl = env['AUTHGATE_REDIS_URL'];
+  const store = redisUrl ? section('store') : undefined;
+  if (redisUrl && store !== undefined) {
+    // The URL picks standalone Redis, whatever mode the file names.
+    store['type'] = 'redis';
+    const redis = store['redis'];
+    const kept = { ...(typeof redis === 'object' && redis !== null && !Array.isArray(redis) ? redis : {}) };
+    delete (kept as Record<string, unknown>)['sentinels'];
+    delete (kept as Record<string, unknown>)['cluster_nodes'];
+    store['redis'] = { ...kept, url: redisUrl };
+    from.set('store.redis.url', 'AUTHGATE_REDIS_URL');
+  }
+  return from;
 };
 
 // Ajv with allErrors reports every problem; TypeBox's own checker stops at the first per branch.
@@ -113,10 +132,16 @@ export const parseConfig = (
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(source, [{ path: '', message: 'expected a mapping at the top level' }]);
   }
-  applyEnv(raw as Record<string, unknown>, options.env ?? process.env);
+  const fromEnv = applyEnv(raw as Record<string, unknown>, options.env ?? process.env);
 
   const problems: ConfigProblem[] = [];
   const problem = (path: string, message: string) => {
+    // A value the environment set is not in the file: name the variable, not a line.
+    const variable = fromEnv.get(path);
+    if (variable !== undefined) {
+      problems.push({ path: `${path} (from ${variable})`, message });
+      return;
+    }
     const line = lineOfPath(yamlDoc, lineCounter, path);
     problems.push({ path, message, ...(line === undefined ? {} : { line }) });
   };
