@@ -73,6 +73,22 @@ describe('telemetry of a login', () => {
     expect(value(families, 'authgate_live_tokens', {})).toBe(2);
   });
 
+  it('counts a login refused before its handler ran: a body that is not JSON, fails the schema, is too large', async () => {
+    const post = (payload: string) =>
+      h.server.app.inject({ method: 'POST', url: '/v1/auth/kubernetes/login', payload });
+    expect((await post('{"role":"nginx","jwt":')).statusCode).toBe(400);
+    expect((await post('{"role":"NGINX","jwt":123}')).statusCode).toBe(400);
+    expect((await post('{"role":"made-up","jwt":null}')).statusCode).toBe(400);
+    expect((await post(`{"role":"nginx","jwt":"${'x'.repeat(2 * 1024 * 1024)}"}`)).statusCode).toBe(413);
+    const families = await metrics();
+    const count = (labels: Record<string, string>) =>
+      value(families, 'authgate_logins_total', { mount: 'kubernetes', outcome: 'error', ...labels });
+    expect(count({ role: 'unknown', reason: 'invalid_json' })).toBe(1);
+    expect(count({ role: 'nginx', reason: 'bad_request' })).toBe(1);
+    expect(count({ role: 'unknown', reason: 'bad_request' })).toBe(1);
+    expect(count({ role: 'unknown', reason: 'body_too_large' })).toBe(1);
+  });
+
   it("reports the process's event-loop delay and garbage-collection pauses", async () => {
     // Young-generation collections, and a loop held for 150 ms: what a stalled request waits on.
     const junk: object[] = [];

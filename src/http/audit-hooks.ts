@@ -13,6 +13,7 @@ import type {
 import { AUDIT_UNAVAILABLE } from '../audit/index.js';
 import { isAuthgateError } from '../errors.js';
 import { clientTokenOf } from './client-token.js';
+import { reasonOf } from './vault-errors.js';
 import { safeEqual } from '../lib/hash.js';
 import { loginOutcomeOf } from './routes/login-routes.js';
 
@@ -88,25 +89,6 @@ const parsePayload = (payload: unknown): Record<string, unknown> | undefined => 
     return isPlainObject(body) ? body : undefined;
   } catch {
     return undefined;
-  }
-};
-
-/** The internal reason of an error that is not a login's: its own, or one for Fastify's 4xx. */
-const reasonOf = (err: unknown, status: number): string => {
-  if (isAuthgateError(err)) return err.reason;
-  const e = err as { validation?: unknown; code?: string } | undefined;
-  if (e?.validation !== undefined) return 'bad_request';
-  if (e?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
-    return 'invalid_json';
-  switch (status) {
-    case 404:
-      return 'not_found';
-    case 405:
-      return 'unsupported_operation';
-    case 413:
-      return 'body_too_large';
-    default:
-      return status >= 500 ? 'internal' : `http_${status}`;
   }
 };
 

@@ -27,6 +27,36 @@ const fastifyStatus = (err: FastifyError): number | undefined => {
 };
 
 /**
+ * The internal reason (logs, audit, metrics) of an error answered with `status`: an AuthgateError's
+ * own, or one for Fastify's 4xx.
+ */
+export const reasonOf = (err: unknown, status: number): string => {
+  if (isAuthgateError(err)) return err.reason;
+  const e = err as { validation?: unknown; code?: string } | undefined;
+  if (e?.validation !== undefined) return 'bad_request';
+  if (e?.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || e?.code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
+    return 'invalid_json';
+  switch (status) {
+    case 404:
+      return 'not_found';
+    case 405:
+      return 'unsupported_operation';
+    case 413:
+      return 'body_too_large';
+    default:
+      return status >= 500 ? 'internal' : `http_${status}`;
+  }
+};
+
+/** The status the error handler answers `err` with (see {@link installErrorHandling}). */
+export const statusOf = (err: unknown): number => {
+  if (isAuthgateError(err)) return err.status;
+  const e = err as FastifyError;
+  if (e.validation !== undefined) return 400;
+  return fastifyStatus(e) ?? 500;
+};
+
+/**
  * The one error handler: an `AuthgateError` is rendered with its registered status and
  * client-facing message; a schema failure is 400; a Fastify client error keeps its 4xx; anything
  * else is a bug → 500 `internal error`, logged with its stack (never echoed).

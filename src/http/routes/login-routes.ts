@@ -5,7 +5,7 @@ import { fingerprint } from '../../lib/hash.js';
 import { createLogBudget } from '../../telemetry/index.js';
 import type { TokenService } from '../../tokens/index.js';
 import { envelope } from '../envelope.js';
-import { missingBodyIsEmpty } from '../vault-errors.js';
+import { missingBodyIsEmpty, reasonOf, statusOf } from '../vault-errors.js';
 
 /** A login attempt's outcome, as reported to {@link LoginRouteDeps.onOutcome}. */
 export type LoginRouteOutcome =
@@ -92,6 +92,21 @@ export const registerLoginRoutes = (app: FastifyInstance, deps: LoginRouteDeps):
       url: `/v1/auth/${mountPath}/login`,
       preValidation: missingBodyIsEmpty,
       schema: { body: LoginBody },
+      // A login refused before its handler ran (a body that is not JSON, fails the schema or is
+      // too large; an audit outage) is an attempt too: counted, with the reason it was refused.
+      onError: (request, _reply, err, done) => {
+        if (loginOutcomeOf(request) === undefined) {
+          const claimed = (request.body as { role?: unknown } | undefined)?.role;
+          const status = statusOf(err);
+          report(request, {
+            mount: mountPath,
+            role: typeof claimed === 'string' ? knownRole(claimed.toLowerCase()) : undefined,
+            outcome: status === 403 ? 'denied' : 'error',
+            reason: reasonOf(err, status),
+          });
+        }
+        done();
+      },
       handler: async (request, reply) => {
         const body = (request.body ?? {}) as { role?: string; jwt?: string };
         try {
