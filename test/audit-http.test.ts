@@ -160,11 +160,35 @@ describe('which requests are audited', () => {
       policies: ['default', 'nginx'],
     });
     expect(String(request.auth['accessor'])).toMatch(/^hmac-sha256:/);
+    // Vault's request block names the token's accessor too, HMAC'd as the one in `auth`.
+    expect(request.request['client_token_accessor']).toBe(request.auth['accessor']);
     const data = response.response?.['data'] as Record<string, unknown>;
     expect(data['id']).toBe(request.request['client_token']);
     expect(String(data['accessor'])).toMatch(/^hmac-sha256:/);
     expect(response.authgate).toEqual({ outcome: 'ok', reason: 'ok', status: 200 });
     for (const secret of [token, accessor]) expect(JSON.stringify(entries)).not.toContain(secret);
+  });
+
+  it("gives a renewal's auth the token's display name, and leaves a list's flag out of its data", async () => {
+    const login = await h.login('kubernetes', { role: 'nginx', jwt: await h.podToken() });
+    const token = (login.json['auth'] as { client_token: string }).client_token;
+    const renewal = await newEntries(() =>
+      h.server.app.inject({
+        method: 'POST',
+        url: '/v1/auth/token/renew-self',
+        headers: { 'x-vault-token': token },
+      }),
+    );
+    expect(renewal[1]?.response?.['auth']).toMatchObject({ display_name: 'kubernetes-test-nginx' });
+    const list = await newEntries(() =>
+      h.server.app.inject({
+        method: 'GET',
+        url: '/v1/secret/metadata/?list=true',
+        headers: { 'x-vault-token': token },
+      }),
+    );
+    expect(list[0]?.request).toMatchObject({ operation: 'list', path: 'secret/metadata/' });
+    expect(list[0]?.request['data']).toBeUndefined();
   });
 
   it("audits a KV write and read under the KV mount, the secret HMAC'd (numbers too), and an ACL refusal with its reason", async () => {

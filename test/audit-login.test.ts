@@ -221,6 +221,7 @@ describe('the audit of a login', () => {
     expect(response.auth).toMatchObject({
       client_token: await auditHash(auth.client_token),
       accessor: await auditHash(auth.accessor),
+      display_name: 'kubernetes-test-nginx',
       policies: ['default', 'nginx'],
       token_ttl: 3600,
       token_type: 'service',

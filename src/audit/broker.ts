@@ -75,17 +75,17 @@ export const createAuditBroker = (deps: AuditBrokerDeps) => {
   const hashers = new Map<string, { salt: string; hash: Hasher }>();
   // Each device's request block of a request, hashed once for both of its entries; kept on the
   // request under a private symbol (see BLOCKS).
-  const blockOf = (req: AuditRequest, device: string, hash: Hasher): Record<string, unknown> => {
+  const blockOf = (req: AuditRequest, device: DeviceSettings, hash: Hasher): Record<string, unknown> => {
     const withBlocks = req as WithBlocks;
     let byDevice = withBlocks[BLOCKS];
     if (byDevice === undefined) {
       byDevice = new Map();
       withBlocks[BLOCKS] = byDevice;
     }
-    let block = byDevice.get(device);
+    let block = byDevice.get(device.name);
     if (block === undefined) {
-      block = requestBlock(req, hash);
-      byDevice.set(device, block);
+      block = requestBlock(req, hash, device);
+      byDevice.set(device.name, block);
     }
     return block;
   };
@@ -150,9 +150,7 @@ export const createAuditBroker = (deps: AuditBrokerDeps) => {
     logRequest: (req: AuditRequest): Promise<void> => {
       const time = now();
       return withSpan('audit.request', { 'authgate.audit.devices': deps.devices.length }, () =>
-        toAll((d, hash) =>
-          JSON.stringify(formatRequestEntry(time, req, blockOf(req, d.name, hash), hash, d)),
-        ),
+        toAll((d, hash) => JSON.stringify(formatRequestEntry(time, req, blockOf(req, d, hash), hash, d))),
       );
     },
 
@@ -164,7 +162,7 @@ export const createAuditBroker = (deps: AuditBrokerDeps) => {
       const time = now();
       return withSpan('audit.response', { 'authgate.audit.devices': deps.devices.length }, () =>
         toAll((d, hash) =>
-          JSON.stringify(formatResponseEntry(time, req, blockOf(req, d.name, hash), res, hash, d)),
+          JSON.stringify(formatResponseEntry(time, req, blockOf(req, d, hash), res, hash, d)),
         ),
       );
     },

@@ -119,14 +119,16 @@ const requestEntry = (
   req: AuditRequest,
   o: EntryOptions = { hmacAccessor: true },
 ): AuditEntry =>
-  JSON.parse(JSON.stringify(formatRequestEntry(time, req, requestBlock(req, hash), hash, o))) as AuditEntry;
+  JSON.parse(
+    JSON.stringify(formatRequestEntry(time, req, requestBlock(req, hash, o), hash, o)),
+  ) as AuditEntry;
 const responseEntry = (time: string, req: AuditRequest, res: AuditResponse, o: EntryOptions): AuditEntry =>
   JSON.parse(
-    JSON.stringify(formatResponseEntry(time, req, requestBlock(req, hash), res, hash, o)),
+    JSON.stringify(formatResponseEntry(time, req, requestBlock(req, hash, o), res, hash, o)),
   ) as AuditEntry;
 
 describe('audit entries', () => {
-  const block = requestBlock(loginRequest, hash);
+  const block = requestBlock(loginRequest, hash, { hmacAccessor: true });
 
   it("writes a login's request entry with Vault's fields in Vault's order, the JWT and role hashed", () => {
     const entry = requestEntry('2026-01-01T00:00:00.000Z', loginRequest);

@@ -15,13 +15,18 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
  * `hmacAccessor` is false; policies, metadata (the service-account identity) and the entity id
  * stay in clear, as in Vault. Fields outside this list are dropped, never copied unhashed.
  */
-const auditAuth = (auth: Record<string, unknown>, hash: Hasher, o: EntryOptions): Record<string, unknown> => {
+const auditAuth = (
+  auth: Record<string, unknown>,
+  hash: Hasher,
+  o: EntryOptions,
+  displayName = str(auth['display_name']),
+): Record<string, unknown> => {
   const token = str(auth['client_token']);
   const accessor = str(auth['accessor']);
   const out: Record<string, unknown> = {};
   if (accessor !== undefined) out['accessor'] = o.hmacAccessor ? hash(accessor) : accessor;
   if (token !== undefined) out['client_token'] = hash(token);
-  if (typeof auth['display_name'] === 'string') out['display_name'] = auth['display_name'];
+  if (displayName !== undefined) out['display_name'] = displayName;
   if (typeof auth['entity_id'] === 'string') out['entity_id'] = auth['entity_id'];
   const metadata = auth['metadata'];
   if (metadata !== null && typeof metadata === 'object') {
@@ -50,12 +55,15 @@ const requestAuth = (req: AuditRequest, hash: Hasher, o: EntryOptions): Record<s
 };
 
 /**
- * Vault's `request` block (its fields in Vault's order), the token and every string of `data`
- * HMAC'd. Both entries of a request carry it: compute it once per device and pass it to both.
+ * Vault's `request` block (its fields in Vault's order), the token, its accessor (unless the
+ * device says otherwise) and every string of `data` HMAC'd. Both entries of a request carry it:
+ * compute it once per device and pass it to both.
  */
-export const requestBlock = (req: AuditRequest, hash: Hasher): Record<string, unknown> => {
+export const requestBlock = (req: AuditRequest, hash: Hasher, o: EntryOptions): Record<string, unknown> => {
   const out: Record<string, unknown> = { id: req.id };
   if (req.clientToken !== undefined) out['client_token'] = hash(req.clientToken);
+  const accessor = str(req.caller?.['accessor']);
+  if (accessor !== undefined) out['client_token_accessor'] = o.hmacAccessor ? hash(accessor) : accessor;
   if (req.data !== undefined) out['data'] = hashStrings(req.data, hash);
   out['mount_class'] = req.mount.class;
   out['mount_point'] = req.mount.point;
@@ -102,7 +110,7 @@ export const formatResponseEntry = (
   hash: Hasher,
   options: EntryOptions,
 ): AuditEntry => {
-  const auth = res.auth === undefined ? undefined : auditAuth(res.auth, hash, options);
+  const auth = res.auth === undefined ? undefined : auditAuth(res.auth, hash, options, res.authDisplayName);
   const response: Record<string, unknown> = {};
   if (auth !== undefined) response['auth'] = auth;
   if (res.data !== undefined) response['data'] = hashStrings(res.data, hash);

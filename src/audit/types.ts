@@ -71,6 +71,11 @@ export type AuthgateAuditBlock = {
 export type AuditResponse = {
   /** The envelope's `auth` block (a login or renewal), with the token in plaintext. */
   auth: Record<string, unknown> | undefined;
+  /**
+   * The display name of the token in `auth` (`kubernetes-<namespace>-<service account>`), which
+   * Vault's audit `auth` has and its HTTP answer does not.
+   */
+  authDisplayName?: string | undefined;
   /** The envelope's `data`. Every string in it is HMAC'd in entries. */
   data: Record<string, unknown> | undefined;
   warnings: string[] | undefined;

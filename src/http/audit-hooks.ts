@@ -150,14 +150,15 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
   const describe = (request: FastifyRequest, path: string, mount: AuditMount): AuditRequest => {
     const operation = operationOf(request);
     const query = request.query as Record<string, unknown> | undefined;
-    const data =
-      operation === 'read' || operation === 'list'
-        ? isPlainObject(query) && Object.keys(query).length > 0
-          ? { ...query }
-          : undefined
-        : isPlainObject(request.body)
-          ? request.body
-          : undefined;
+    let data: Record<string, unknown> | undefined;
+    if (operation === 'read' || operation === 'list') {
+      data = isPlainObject(query) ? { ...query } : undefined;
+      // As Vault, whose router turns `list=true` into the operation and leaves it out of the data.
+      if (operation === 'list') delete data?.['list'];
+      if (data !== undefined && Object.keys(data).length === 0) data = undefined;
+    } else if (isPlainObject(request.body)) {
+      data = request.body;
+    }
     return {
       id: request.id,
       operation,
@@ -256,8 +257,19 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
     const warnings = Array.isArray(body?.['warnings'])
       ? (body['warnings'] as unknown[]).map(String)
       : undefined;
+    const auth = isPlainObject(body?.['auth']) ? body['auth'] : undefined;
+    // The display name Vault's audit `auth` has: a login's new token's, or the caller's own
+    // token's when the answer carries it (renew-self).
+    const outcome = loginOutcomeOf(request);
+    const authDisplayName =
+      auth === undefined
+        ? undefined
+        : outcome !== undefined && 'displayName' in outcome
+          ? outcome.displayName
+          : requestAuthOf(request)?.record?.displayName;
     return {
-      auth: isPlainObject(body?.['auth']) ? body['auth'] : undefined,
+      auth,
+      authDisplayName,
       data: isPlainObject(body?.['data']) ? body['data'] : undefined,
       warnings,
       error: errors.length > 0 ? errors.join(', ') : undefined,

@@ -84,7 +84,7 @@ export const fixtureLines = (): string[] => {
       remoteAddress: `10.0.0.${n}`,
       remotePort: 40000 + n,
     };
-    const block = requestBlock(req, fixtureHash);
+    const block = requestBlock(req, fixtureHash, { hmacAccessor: true });
     const line = (entry: AuditEntry) => lines.push(JSON.stringify(entry));
     line(formatRequestEntry(time, req, block, fixtureHash, { hmacAccessor: true }));
     const ok = l.outcome === 'ok';
@@ -139,7 +139,7 @@ export const fixtureLines = (): string[] => {
       formatResponseEntry(
         time,
         lookup,
-        requestBlock(lookup, fixtureHash),
+        requestBlock(lookup, fixtureHash, { hmacAccessor: true }),
         {
           auth: undefined,
           data: { ttl: 10 },

@@ -9,7 +9,15 @@ import { missingBodyIsEmpty, reasonOf, statusOf } from '../vault-errors.js';
 
 /** A login attempt's outcome, as reported to {@link LoginRouteDeps.onOutcome}. */
 export type LoginRouteOutcome =
-  ReturnType<LoginService['outcomeOf']> | { mount: string; role: string; outcome: 'ok'; reason: 'ok' };
+  | ReturnType<LoginService['outcomeOf']>
+  | {
+      mount: string;
+      role: string;
+      outcome: 'ok';
+      reason: 'ok';
+      /** The issued token's display name (`kubernetes-<namespace>-<service account>`), for the audit. */
+      displayName: string;
+    };
 
 export type LoginRouteDeps = {
   login: Pick<LoginService, 'login' | 'outcomeOf'>;
@@ -114,7 +122,13 @@ export const registerLoginRoutes = (app: FastifyInstance, deps: LoginRouteDeps):
             remoteAddress: request.ip,
             requestId: request.id,
           });
-          report(request, { mount: mountPath, role: result.role.name, outcome: 'ok', reason: 'ok' });
+          report(request, {
+            mount: mountPath,
+            role: result.role.name,
+            outcome: 'ok',
+            reason: 'ok',
+            displayName: result.issued.record.displayName,
+          });
           return reply.send(
             envelope(request.id, {
               auth: deps.tokens.authBlock(result.issued.record, result.issued.clientToken),
