@@ -533,6 +533,15 @@ describe('the .well-known documents', () => {
     },
   );
 
+  it('serves both documents with a trailing slash too, as Vault (`/?$`)', async () => {
+    for (const doc of ['openid-configuration', 'keys']) {
+      const url = `/v1/identity/oidc/.well-known/${doc}`;
+      const [bare, slashed] = [await call(h, 'GET', url), await call(h, 'GET', `${url}/`)];
+      expect(slashed.status).toBe(200);
+      expect(slashed.json).toStrictEqual(bare.json);
+    }
+  });
+
   it('has no HEAD on the token route: a HEAD would sign a token only to drop it', async () => {
     const res = await h.server.app.inject({
       method: 'HEAD',

@@ -57,13 +57,20 @@ export const registerIdentityRoutes = (app: FastifyInstance, deps: IdentityRoute
   const publicJson = (reply: FastifyReply, maxAgeSeconds: number, body: unknown) =>
     reply.header('cache-control', `public, max-age=${maxAgeSeconds}`).type('application/json').send(body);
 
-  app.get('/v1/identity/oidc/.well-known/openid-configuration', async (_request: FastifyRequest, reply) =>
-    publicJson(reply, identity.discoveryMaxAgeSeconds, identity.discovery()),
-  );
-
-  app.get('/v1/identity/oidc/.well-known/keys', async (_request: FastifyRequest, reply) =>
-    publicJson(reply, identity.jwksMaxAgeSeconds, await identity.jwks()),
-  );
+  // Vault's patterns end in `/?$`: with or without the trailing slash.
+  for (const url of [
+    '/v1/identity/oidc/.well-known/openid-configuration',
+    '/v1/identity/oidc/.well-known/openid-configuration/',
+  ]) {
+    app.get(url, async (_request: FastifyRequest, reply) =>
+      publicJson(reply, identity.discoveryMaxAgeSeconds, identity.discovery()),
+    );
+  }
+  for (const url of ['/v1/identity/oidc/.well-known/keys', '/v1/identity/oidc/.well-known/keys/']) {
+    app.get(url, async (_request: FastifyRequest, reply) =>
+      publicJson(reply, identity.jwksMaxAgeSeconds, await identity.jwks()),
+    );
+  }
 
   app.route<NameParams>({
     method: ['POST', 'PUT'],

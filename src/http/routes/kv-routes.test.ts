@@ -307,6 +307,11 @@ describe('config and subkeys', () => {
       body: envelopeOf({ cas_required: false, delete_version_after: '3h25m19s', max_versions: 5 }),
     });
     expect((await call('DELETE', '/v1/secret/config')).status).toBe(405);
+    // Any negative value disables it, and reads back as Vault's one disabled value.
+    expect((await call('POST', '/v1/secret/config', { delete_version_after: '-5h' })).status).toBe(204);
+    expect((await call('GET', '/v1/secret/config')).body?.['data']).toMatchObject({
+      delete_version_after: '-1s',
+    });
   });
 
   it('answers subkeys with the values removed', async () => {

@@ -38,7 +38,12 @@ export type IdentityTokensDeps = {
   lockPollMs?: number;
 };
 
-/** The default key Vault (and authgate) always has: ES256, rotated and kept 24 h. */
+/**
+ * The key named `default`, which exists whether configured or not (as in Vault), rotated and kept
+ * 24 h. Vault's defaults to RS256; authgate's to ES256: signing with RSA costs about 12 times what
+ * verifying does, and a 2048-bit RSA signature per identity token would dominate the request.
+ * A verifier that accepts only RS256 is served by configuring `default` with `algorithm: RS256`.
+ */
 const DEFAULT_KEY: IdentityKeyConfig = {
   name: 'default',
   algorithm: 'ES256',

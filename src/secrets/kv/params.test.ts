@@ -220,7 +220,8 @@ describe('metadata and config fields', () => {
       `400 error converting input -1s for field "delete_version_after": cannot provide negative value '-1'`,
     );
     expect(parseConfigBody({ delete_version_after: '-1s' })).toEqual({ deleteVersionAfterSeconds: -1 });
-    expect(parseConfigBody({ delete_version_after: -5 })).toEqual({ deleteVersionAfterSeconds: -5 });
+    // Any negative is Vault's one disabled value, -1 s.
+    expect(parseConfigBody({ delete_version_after: -5 })).toEqual({ deleteVersionAfterSeconds: -1 });
   });
 
   it('takes delete_version_after up to the longest Go duration and refuses longer, as Vault', () => {
@@ -229,7 +230,7 @@ describe('metadata and config fields', () => {
       deleteVersionAfterSeconds: 9_223_372_036,
     });
     expect(parseConfigBody({ delete_version_after: '-2562047h47m16s' })).toEqual({
-      deleteVersionAfterSeconds: -9_223_372_036,
+      deleteVersionAfterSeconds: -1,
     });
     for (const raw of ['2562048h', 9_007_199_254_740_991, '-2562048h']) {
       expect(message(() => parseConfigBody({ delete_version_after: raw }))).toBe(

@@ -339,14 +339,17 @@ export const parseMetadataPatch = (body: unknown): KvMetadataPatch => {
   return patch;
 };
 
-/** A `config` write body. A negative `delete_version_after` disables it for the mount. */
+/**
+ * A `config` write body. A negative `delete_version_after` disables it for the mount: stored as
+ * Vault's one disabled value, -1 s (`DisableDeleteVersionAfter`), whatever negative was sent.
+ */
 export const parseConfigBody = (body: unknown): KvConfigInput => {
   const b = bodyObject(body);
   const input: KvConfigInput = {};
   if (Object.hasOwn(b, 'max_versions')) input.maxVersions = countField(b, 'max_versions');
   if (Object.hasOwn(b, 'cas_required')) input.casRequired = boolField(b, 'cas_required');
   if (b['delete_version_after'] !== undefined && b['delete_version_after'] !== null) {
-    input.deleteVersionAfterSeconds = durationField(b, 'delete_version_after', true);
+    input.deleteVersionAfterSeconds = Math.max(-1, durationField(b, 'delete_version_after', true));
   }
   return input;
 };
