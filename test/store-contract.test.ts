@@ -1,24 +1,35 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../src/lib/clock.js';
 import { createMemoryStore, createRedisStore, type Store } from '../src/store/index.js';
-import { startRedis, type RedisServer } from './helpers/redis-server.js';
+import {
+  startRedis,
+  startRedisCluster,
+  storeAnswers,
+  type RedisCluster,
+  type RedisServer,
+} from './helpers/redis-server.js';
 
 const quiet = { info: () => undefined, warn: () => undefined };
 let redis: RedisServer;
+let cluster: RedisCluster;
 const stores: Record<string, Store> = {};
 
 beforeAll(async () => {
   redis = await startRedis();
+  cluster = await startRedisCluster();
   stores['memory'] = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
   stores['redis'] = createRedisStore({ url: redis.url }, { log: quiet });
-  await new Promise((r) => setTimeout(r, 100));
+  // Cluster mode: keys of one batch live on different nodes, and scripts run per key.
+  stores['redis-cluster'] = createRedisStore({ clusterNodes: cluster.nodes }, { log: quiet });
+  await Promise.all([storeAnswers(stores['redis']), storeAnswers(stores['redis-cluster'])]);
 });
 afterAll(async () => {
   for (const s of Object.values(stores)) await s.close();
   await redis?.stop();
+  await cluster?.stop();
 });
 
-describe.each(['memory', 'redis'])('the %s store', (name) => {
+describe.each(['memory', 'redis', 'redis-cluster'])('the %s store', (name) => {
   const s = () => stores[name] as Store;
   const k = (key: string) => `t:${name}:${key}`;
 

@@ -1,8 +1,10 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import type { Store } from '../../src/store/index.js';
 import { waitFor } from './authgate-process.js';
 
@@ -31,10 +33,11 @@ export type RedisServer = {
 
 /**
  * A private `redis-server` on a free port, so that test runs never share state. With
- * `appendonly`, writes go to an AOF in its own directory and survive a restart.
+ * `appendonly`, writes go to an AOF in its own directory and survive a restart. `args` are
+ * further command-line options (relative paths in them are in the server's directory).
  */
 export const startRedis = async (
-  options: { appendonly?: boolean; port?: number } = {},
+  options: { appendonly?: boolean; port?: number; args?: string[] } = {},
 ): Promise<RedisServer> => {
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'authgate-redis-'));
@@ -52,6 +55,7 @@ export const startRedis = async (
     'always',
     '--dir',
     dir,
+    ...(options.args ?? []),
   ];
   const start = async () => {
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -74,7 +78,7 @@ export const startRedis = async (
   };
   const kill = async () => {
     const proc = child;
-    if (proc === undefined || proc.exitCode !== null) return;
+    if (proc === undefined || proc.exitCode !== null || proc.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       proc.once('exit', () => resolve());
       proc.kill('SIGKILL');
@@ -92,6 +96,84 @@ export const startRedis = async (
       rmSync(dir, { recursive: true, force: true });
     },
   };
+};
+
+export type RedisCluster = {
+  /** Every master, as `cluster_nodes` (and ioredis's `Cluster`) take them. */
+  nodes: Array<{ host: string; port: number }>;
+  /** The masters' servers, in the order of `nodes`. */
+  servers: RedisServer[];
+  /** Kills every node and removes their directories. */
+  stop(): Promise<void>;
+};
+
+/** Whether every node of `ports` reports `cluster_state:ok`. */
+const clusterOk = async (ports: number[]): Promise<boolean> => {
+  const states = await Promise.all(
+    ports.map(async (port) => {
+      const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+      client.on('error', () => undefined);
+      try {
+        return String(await client.cluster('INFO')).includes('cluster_state:ok');
+      } catch {
+        return false;
+      } finally {
+        client.disconnect();
+      }
+    }),
+  );
+  return states.every(Boolean);
+};
+
+/**
+ * A private Redis Cluster of `masters` masters and no replicas, the slots spread by
+ * `redis-cli --cluster create`; resolves once every node says `cluster_state:ok`. Each node's
+ * cluster bus gets a free port of its own (`--cluster-port`), rather than port + 10 000, which
+ * may be taken or beyond 65 535.
+ */
+export const startRedisCluster = async (masters = 3): Promise<RedisCluster> => {
+  const servers: RedisServer[] = [];
+  const stop = async () => {
+    await Promise.all(servers.map((s) => s.stop()));
+  };
+  try {
+    for (let i = 0; i < masters; i++) {
+      const port = await freePort();
+      let busPort = await freePort();
+      while (busPort === port) busPort = await freePort();
+      servers.push(
+        await startRedis({
+          port,
+          args: [
+            '--cluster-enabled',
+            'yes',
+            '--cluster-port',
+            String(busPort),
+            '--cluster-config-file',
+            `nodes-${port}.conf`,
+          ],
+        }),
+      );
+    }
+    const ports = servers.map((s) => s.port);
+    await promisify(execFile)(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...ports.map((p) => `127.0.0.1:${p}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
+      { timeout: 15_000 },
+    );
+    await waitFor(() => clusterOk(ports), 10_000, 'cluster_state:ok on every node');
+    return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), servers, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
 };
 
 /** Resolves once `store` answers a PING (a Redis client queues nothing while it connects). */
