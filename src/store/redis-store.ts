@@ -142,10 +142,10 @@ export const isTooOld = (info: string): boolean => {
   return major < MIN_VERSION[0] || (major === MIN_VERSION[0] && minor < MIN_VERSION[1]);
 };
 
-/** Builds the ioredis client of the configured mode, failing fast while disconnected. */
-const connect = (o: RedisConnectionOptions): Client => {
+/** The options of every connection to a Redis server, whatever the mode. */
+const connectionOptions = (o: RedisConnectionOptions): RedisOptions => {
   const tls = o.tls === undefined ? undefined : { ...o.tls };
-  const common: RedisOptions = {
+  return {
     // Fail fast instead of queueing while Redis is away: callers turn it into a 503.
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
@@ -157,20 +157,25 @@ const connect = (o: RedisConnectionOptions): Client => {
     ...(o.password === undefined ? {} : { password: o.password }),
     ...(tls === undefined ? {} : { tls }),
   };
+};
+
+/** Builds the ioredis client of the configured mode, failing fast while disconnected. */
+const connect = (o: RedisConnectionOptions): Client => {
+  const common = connectionOptions(o);
   let client: Redis | Cluster;
   if (o.clusterNodes !== undefined) {
     client = new Cluster(o.clusterNodes as ClusterNode[], {
       enableOfflineQueue: false,
       clusterRetryStrategy: (times: number) => Math.min(100 * times, 2000),
       redisOptions: common,
-      ...(tls === undefined ? {} : { dnsLookup: (address, callback) => callback(null, address) }),
+      ...(o.tls === undefined ? {} : { dnsLookup: (address, callback) => callback(null, address) }),
     });
   } else if (o.sentinels !== undefined) {
     client = new Redis({
       ...common,
       sentinels: o.sentinels,
       name: o.sentinelName ?? 'mymaster',
-      ...(tls === undefined ? {} : { sentinelTLS: tls, enableTLSForSentinelMode: true }),
+      ...(common.tls === undefined ? {} : { sentinelTLS: common.tls, enableTLSForSentinelMode: true }),
     });
   } else {
     client = new Redis(o.url ?? 'redis://127.0.0.1:6379', common);
@@ -193,7 +198,7 @@ const connect = (o: RedisConnectionOptions): Client => {
 export const createRedisStore = (options: RedisConnectionOptions, deps: RedisStoreDeps): Store => {
   const client = connect(options);
   const isCluster = options.clusterNodes !== undefined;
-  let subscriber: (Redis | Cluster) | undefined;
+  let subscriber: Redis | undefined;
   const handlers = new Map<string, Set<(message: string) => void>>();
   // Channels the subscriber has confirmed; ioredis subscribes them again itself after a reconnect.
   const subscribed = new Set<string>();
@@ -205,6 +210,34 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
     subscribed.add(channel);
   };
   let lastState: 'connected' | 'unavailable' | undefined;
+
+  /**
+   * The subscribed connection of cluster mode: one node's, since a PUBLISH reaches every node of a
+   * cluster. Not `Cluster.duplicate()`: when its connection drops, ioredis's cluster subscriber
+   * moves to another node without a word (no 'close', no 'ready'), so messages lost meanwhile
+   * would go unsaid. This one says so as the standalone one does, and each reconnection tries the
+   * next node known, as the last one may be gone for good.
+   */
+  const clusterSubscriber = (): Redis => {
+    const nodeAt = (i: number) => {
+      const known = (client as Cluster)
+        .nodes('all')
+        .map((n) => ({ host: n.options.host, port: n.options.port }))
+        .concat(options.clusterNodes ?? []);
+      return known[i % known.length];
+    };
+    const sub: Redis = new Redis({
+      ...connectionOptions(options),
+      ...nodeAt(0),
+      enableOfflineQueue: true,
+      retryStrategy: (times: number) => {
+        // Read by ioredis at each connection attempt.
+        Object.assign(sub.options, nodeAt(times));
+        return Math.min(100 * times, 2000);
+      },
+    });
+    return sub;
+  };
 
   client.on('ready', () => {
     if (lastState !== 'connected') {
@@ -342,7 +375,7 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
         // A subscribed connection can do nothing else; it queues while offline and
         // re-subscribes by itself after a reconnect.
         subscriber = isCluster
-          ? (client as Cluster).duplicate([], { enableOfflineQueue: true })
+          ? clusterSubscriber()
           : (client as Redis).duplicate({ enableOfflineQueue: true });
         subscriber.on('error', () => undefined);
         subscriber.on('message', (ch: string, message: string) => {
