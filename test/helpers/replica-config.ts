@@ -18,7 +18,9 @@ export const replicaConfig = (clusterUrl: string, issuer: string, redisUrl: stri
       roles: {
         nginx: DEV_ROLE,
         once: { ...DEV_ROLE, token_num_uses: 1 },
-        brief: { ...DEV_ROLE, token_ttl: '1s', token_max_ttl: '1s' },
+        // Lives 1 s. A max TTL counts from the whole second of issue: one of 1 s would let a token
+        // live anywhere from 0 to 1 s.
+        brief: { ...DEV_ROLE, token_ttl: '1s', token_max_ttl: '2s' },
       },
     },
     jwks: {
