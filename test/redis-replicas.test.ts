@@ -1,59 +1,28 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REVIEWER, seedFirstSetup, startDevCluster, type DevCluster } from '../src/devcluster/index.js';
+import type { DevCluster } from '../src/devcluster/index.js';
 import { createKeys } from '../src/store/index.js';
-import { startAuthgateServer, type AuthgateServer } from './helpers/authgate-process.js';
-import { replicaConfig } from './helpers/replica-config.js';
+import type { AuthgateServer } from './helpers/authgate-process.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
+import { call, login, startReplicas, type Replicas } from './helpers/replicas.js';
 
-const ADMIN = `admin-${randomBytes(16).toString('hex')}`;
 let redis: RedisServer;
+let replicas: Replicas;
 let cluster: DevCluster;
 let a: AuthgateServer;
 let b: AuthgateServer;
-const dir = mkdtempSync(join(tmpdir(), 'authgate-replicas-'));
-
-const call = async (server: AuthgateServer, method: string, path: string, token?: string, body?: unknown) => {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: token === undefined ? {} : { 'x-vault-token': token },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const text = await res.text();
-  return { status: res.status, json: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
-};
-
-const login = async (server: AuthgateServer, jwt: string, role = 'nginx') => {
-  const res = await call(server, 'POST', '/v1/auth/kubernetes/login', undefined, { role, jwt });
-  return { status: res.status, auth: res.json['auth'] as { client_token: string; accessor: string } };
-};
-
-const podToken = async (pod = 'nginx') =>
-  (await cluster.mintToken({ namespace: 'test', serviceAccount: 'nginx', audiences: ['vault'], pod })).token;
+let ADMIN: string;
+const podToken = (pod?: string) => replicas.podToken(pod);
 
 beforeAll(async () => {
   redis = await startRedis();
-  cluster = await startDevCluster();
-  seedFirstSetup(cluster);
-  writeFileSync(join(dir, 'server.key'), randomBytes(48).toString('base64'));
-  writeFileSync(join(dir, 'admin-token'), ADMIN);
-  writeFileSync(
-    join(dir, 'reviewer-token'),
-    (await cluster.mintToken({ ...REVIEWER, expirationSeconds: 3600 })).token,
-  );
-  const config = replicaConfig(cluster.url, cluster.issuer, redis.url, dir);
-  [a, b] = await Promise.all([startAuthgateServer(dir, 'a', config), startAuthgateServer(dir, 'b', config)]);
+  replicas = await startReplicas(redis.url);
+  ({ cluster, a, b, admin: ADMIN } = replicas);
 });
 
 afterAll(async () => {
-  await Promise.all([a?.stop(), b?.stop()]);
-  await cluster?.close();
+  await replicas?.stop();
   await redis?.stop();
-  rmSync(dir, { recursive: true, force: true });
 });
 
 describe('two replicas on one Redis', () => {

@@ -1,11 +1,19 @@
 import { join } from 'node:path';
 import { DEV_ROLE } from '../../src/cli/dev.js';
 
-/** The config both replicas share: one Redis, one server key, one admin token. */
-export const replicaConfig = (clusterUrl: string, issuer: string, redisUrl: string, configDir: string) => ({
+/**
+ * The config both replicas share: one Redis (a URL, or a Redis Cluster's seed nodes), one server
+ * key, one admin token.
+ */
+export const replicaConfig = (
+  clusterUrl: string,
+  issuer: string,
+  redis: string | Array<{ host: string; port: number }>,
+  configDir: string,
+) => ({
   listener: { port: 0 },
   log: { level: 'info' },
-  store: { type: 'redis', redis: { url: redisUrl } },
+  store: { type: 'redis', redis: typeof redis === 'string' ? { url: redis } : { cluster_nodes: redis } },
   server_key_file: join(configDir, 'server.key'),
   admin_token_file: join(configDir, 'admin-token'),
   auth: {
