@@ -206,3 +206,20 @@ describe.each(['memory', 'redis', 'redis-cluster'])('the %s store', (name) => {
     expect(await s().streamRange(k('bounded'), { count: 10 })).toEqual([]);
   });
 });
+
+describe('a batch on Redis Cluster', () => {
+  it('writes in order and stops at the first failure, so what is last is written only after the rest', async () => {
+    const s = stores['redis-cluster'] as Store;
+    // Keys spread over the nodes; the second op fails (an index add on a string: WRONGTYPE).
+    await s.set('order:not-an-index', 'plain');
+    await expect(
+      s.batch([
+        { op: 'set', key: 'order:first', value: '1' },
+        { op: 'indexAdd', key: 'order:not-an-index', members: ['m'], ttlMs: 60_000 },
+        { op: 'set', key: 'order:last', value: '3' },
+      ]),
+    ).rejects.toThrow(/WRONGTYPE/);
+    expect(await s.get('order:first')).toBe('1');
+    expect(await s.get('order:last')).toBeUndefined();
+  });
+});

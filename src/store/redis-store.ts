@@ -330,7 +330,14 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
     },
     batch: async (ops) => {
       if (ops.length === 0) return [];
-      if (isCluster) return guard(Promise.all(ops.map(runOne)));
+      if (isCluster) {
+        // Keys of one batch live on different nodes, so no script can hold them all: the writes go
+        // one after another, in the batch's order, and a failure stops the rest (callers put what
+        // makes the rest visible — a token's record, a secret's metadata — where it belongs).
+        const results: boolean[] = [];
+        for (const op of ops) results.push(await guard(runOne(op)));
+        return results;
+      }
       const keys: string[] = [];
       const args: Array<string | number> = [];
       for (const op of ops) {

@@ -43,9 +43,11 @@ export type Store = {
   indexMembers(key: string): Promise<string[]>;
   indexRemove(key: string, members: readonly string[]): Promise<void>;
   /**
-   * Runs several writes in one round trip, atomically where the backend can (MULTI/EXEC on a
-   * single Redis; per-key on Redis Cluster, where keys of one batch may live on different
-   * nodes). Resolves one result per op: for `set`, whether it was written.
+   * Runs several writes, atomically where the backend can (one script on a single Redis, one
+   * synchronous step in memory). On Redis Cluster, where keys of one batch may live on different
+   * nodes, they are written one after another in the batch's order, and a failure stops the rest:
+   * put last what makes the others visible. Resolves one result per op: for `set`, whether it was
+   * written.
    */
   batch(ops: readonly BatchOp[]): Promise<boolean[]>;
   /** Publishes a message to every subscriber of `channel`, in this process and others. */

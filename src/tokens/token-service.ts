@@ -255,24 +255,28 @@ export const createTokenService = (deps: TokenServiceDeps) => {
         lastRenewalTimeMs: nowMs,
       };
       const ttlMs = lease.expireTimeMs - nowMs;
-      const [written] = await guard(
+      // The record last, as at issue: where a batch is not atomic (Redis Cluster: one write after
+      // another), a failure before it leaves the token as it was, never extended beyond what its
+      // revocation indexes list.
+      const results = await guard(
         store.batch([
-          {
-            op: 'set',
-            key: keys.token(tokenHmac),
-            value: serializeRecord(next),
-            options: { ttlMs, mode: 'if-present' },
-          },
+          ...indexOps(next, tokenHmac, ttlMs),
           {
             op: 'set',
             key: keys.accessor(hmac(record.accessor)),
             value: tokenHmac,
             options: { ttlMs, mode: 'if-present' },
           },
-          ...indexOps(next, tokenHmac, ttlMs),
+          {
+            op: 'set',
+            key: keys.token(tokenHmac),
+            value: serializeRecord(next),
+            options: { ttlMs, mode: 'if-present' },
+          },
         ]),
       );
-      if (!written) throw permissionDenied('token_invalid', 'revoked during renewal');
+      if (results[results.length - 1] !== true)
+        throw permissionDenied('token_invalid', 'revoked during renewal');
       return { auth: authBlock({ ...next, numUses }, token), warnings: lease.warnings };
     },
     ...createTokenRevocation(storage, deps),
