@@ -60,6 +60,8 @@ describe('login filters', () => {
     [{ since: 'yesterday' }, 'invalid since: expected an RFC 3339 time or a duration like "1h"'],
     [{ until: '2026-13-45T99:00:00Z' }, 'invalid until: expected an RFC 3339 time or a duration like "1h"'],
     [{ outcome: 'allowed' }, 'invalid outcome: expected ok, denied or error'],
+    // A safe number of seconds, but a time before any date: no window can start there.
+    [{ since: '99999999999d' }, 'invalid since: 99999999999d goes back further than a date can'],
   ])('refuses %j as a bad request', (raw, message) => {
     let err: unknown;
     try {

@@ -59,7 +59,7 @@ const OUTCOMES: readonly AuditOutcome[] = ['ok', 'denied', 'error'];
 
 /**
  * A point in time: RFC 3339 (`2026-01-02T15:04:05Z`), or a duration back from `nowMs` (`1h`,
- * `30m`, `2d`, `90s`, or seconds).
+ * `30m`, `2d`, `90s`, or seconds), no further back than a date can be (some 270 000 years).
  * @throws AuthgateError BAD_REQUEST naming `what` when it is neither.
  */
 export const parseTimeBound = (value: string, nowMs: number, what: string): number => {
@@ -67,30 +67,39 @@ export const parseTimeBound = (value: string, nowMs: number, what: string): numb
     const ms = Date.parse(value);
     if (!Number.isNaN(ms)) return ms;
   } else {
+    let ms: number | undefined;
     try {
-      return nowMs - parseDurationSeconds(value) * 1000;
+      ms = nowMs - parseDurationSeconds(value) * 1000;
     } catch {
       // reported below
     }
+    if (ms !== undefined && Number.isNaN(new Date(ms).getTime()))
+      throw badRequest(`invalid ${what}: ${value} goes back further than a date can`, 'bad_filter');
+    if (ms !== undefined) return ms;
   }
   throw badRequest(`invalid ${what}: expected an RFC 3339 time or a duration like "1h"`, 'bad_filter');
 };
 
 /**
  * Parses a filter. Empty strings count as absent.
+ * @param name how a mistake names a field of `raw` (the CLI names its flag: `--since`).
  * @throws AuthgateError BAD_REQUEST for a bad time or outcome.
  */
-export const parseLoginFilter = (raw: RawLoginFilter, nowMs: number): LoginFilter => {
+export const parseLoginFilter = (
+  raw: RawLoginFilter,
+  nowMs: number,
+  name: (field: keyof RawLoginFilter) => string = (field) => field,
+): LoginFilter => {
   const v = (s: string | undefined) => (s === undefined || s === '' ? undefined : s);
   const filter: LoginFilter = {};
   const since = v(raw.since);
   const until = v(raw.until);
-  if (since !== undefined) filter.sinceMs = parseTimeBound(since, nowMs, 'since');
-  if (until !== undefined) filter.untilMs = parseTimeBound(until, nowMs, 'until');
+  if (since !== undefined) filter.sinceMs = parseTimeBound(since, nowMs, name('since'));
+  if (until !== undefined) filter.untilMs = parseTimeBound(until, nowMs, name('until'));
   const outcome = v(raw.outcome);
   if (outcome !== undefined) {
     if (!OUTCOMES.includes(outcome as AuditOutcome))
-      throw badRequest('invalid outcome: expected ok, denied or error', 'bad_filter');
+      throw badRequest(`invalid ${name('outcome')}: expected ok, denied or error`, 'bad_filter');
     filter.outcome = outcome as AuditOutcome;
   }
   const set = <K extends keyof LoginFilter>(key: K, value: string | undefined) => {

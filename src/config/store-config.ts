@@ -2,6 +2,7 @@ import { TIMEOUT_BOUNDS, durationSeconds } from './durations.js';
 import { readConfigText } from './files.js';
 import type { ConfigDocument } from './schema.js';
 import type { AuthgateConfig, Problem, RedisConfig } from './types.js';
+import { redisUrlProblem } from './urls.js';
 
 /**
  * `store.key_prefix` when unset: `ag:`. Config keeps its own copy (config imports no other part);
@@ -32,8 +33,8 @@ export const normalizeStore = (
       'exactly one of url, sentinels or cluster_nodes must be set (or AUTHGATE_REDIS_URL)',
     );
   }
-  if (r.url !== undefined && !/^rediss?:\/\/[^/]/.test(r.url))
-    problem('store.redis.url', 'expected a redis:// or rediss:// URL');
+  const urlProblem = r.url === undefined ? undefined : redisUrlProblem(r.url);
+  if (urlProblem !== undefined) problem('store.redis.url', urlProblem);
   const seconds = durationSeconds(problem);
   const read = (p: string | undefined, at: string) => {
     const path = file(p);

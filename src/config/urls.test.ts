@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configDoc, mountDoc, parseDoc, problemsOf } from './test-support.js';
-import { isLoopbackHost } from './urls.js';
+import { isLoopbackHost, redactUrl } from './urls.js';
 
 describe('isLoopbackHost', () => {
   it.each([
@@ -18,6 +18,20 @@ describe('isLoopbackHost', () => {
     ['kubernetes.default.svc', false],
   ])('%s is loopback: %s', (host, expected) => {
     expect(isLoopbackHost(host)).toBe(expected);
+  });
+});
+
+describe('redactUrl', () => {
+  it.each([
+    ['redis://:hunter2@127.0.0.1:6379', 'redis://***@127.0.0.1:6379'],
+    ['rediss://app:hunter2@redis:6380/2', 'rediss://***@redis:6380/2'],
+    // A raw `@` or `/` in the password: hidden whole, not cut at the first one.
+    ['redis://:p@ss/w@rd@redis:6379', 'redis://***@redis:6379'],
+    ['redis://redis:6379', 'redis://redis:6379'],
+    ['http://127.0.0.1:8200/v1?user=a@b', 'http://127.0.0.1:8200/v1?user=a@b'],
+    ['not a url', 'not a url'],
+  ])('%s prints as %s', (url, printed) => {
+    expect(redactUrl(url)).toBe(printed);
   });
 });
 

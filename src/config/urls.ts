@@ -14,6 +14,18 @@ export const isLoopbackHost = (hostname: string): boolean => {
   return host === 'localhost' || LOOPBACK.contains(host);
 };
 
+/** Why `value` is not a Redis URL (`redis://` or `rediss://`, with a host), or undefined when it is one. */
+export const redisUrlProblem = (value: string): string | undefined =>
+  /^rediss?:\/\/[^/]/.test(value) ? undefined : 'expected a redis:// or rediss:// URL';
+
+/**
+ * `value` fit to print: the userinfo of a URL (user and password, as in `redis://:secret@host:6379`)
+ * becomes `***` (`redis://***@host:6379`). Everything from `//` to the last `@` before any `?` or
+ * `#` counts as userinfo, so that a password holding a raw `@` or `/` is hidden whole.
+ */
+export const redactUrl = (value: string): string =>
+  value.replace(/^([a-z][a-z\d+.-]*:\/\/)[^?#]*@/i, '$1***@');
+
 /**
  * Checks a URL authgate fetches trust material from (the API server for TokenReview, a JWKS or
  * OIDC discovery endpoint) and reports a problem at `path` unless it is an `https:` URL, or
