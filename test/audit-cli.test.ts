@@ -1,4 +1,7 @@
-import { PassThrough, Writable } from 'node:stream';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAudit } from '../src/cli/audit.js';
 import { createKeys, createRedisStore, type Store } from '../src/store/index.js';
@@ -11,7 +14,7 @@ import {
   writeFixtureFile,
   writeFixtureStream,
 } from './helpers/audit-fixture.js';
-import { startRedis, type RedisServer } from './helpers/redis-server.js';
+import { freePort, startRedis, type RedisServer } from './helpers/redis-server.js';
 
 let redis: RedisServer;
 let store: Store;
@@ -32,8 +35,11 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** Runs `authgate audit …` in process; "now" is one hour after the fixture's last login. */
-const audit = async (...argv: string[]) => {
+/**
+ * Runs `authgate audit …` in process; "now" is one hour after the fixture's last login. Its
+ * stdin stays open unless `input` is given.
+ */
+const auditWith = async (input: string | undefined, argv: string[]) => {
   let out = '';
   let err = '';
   const sink = (add: (s: string) => void) =>
@@ -46,11 +52,12 @@ const audit = async (...argv: string[]) => {
   const code = await runAudit(argv, {
     stdout: sink((s) => (out += s)),
     stderr: sink((s) => (err += s)),
-    stdin: new PassThrough(),
+    stdin: input === undefined ? new PassThrough() : Readable.from([input]),
     clock: { nowMs: () => T0 + 115 * 60_000 },
   });
   return { code, out, err };
 };
+const audit = (...argv: string[]) => auditWith(undefined, argv);
 
 const SOURCES: Array<[string, string[]]> = [
   ['a file', ['--file', file]],
@@ -195,8 +202,18 @@ describe('authgate audit usage', () => {
   it.each([
     [['query'], 'give exactly one of --file PATH or --redis URL'],
     [['query', '--file', 'x', '--redis', 'redis://h'], 'give exactly one of --file PATH or --redis URL'],
-    [['query', '--file', 'x', '--outcome', 'fine'], 'invalid outcome: expected ok, denied or error'],
-    [['query', '--file', 'x', '--limit', 'ten'], '--limit must be a whole number'],
+    [['query', '--file', 'x', '--outcome', 'fine'], 'invalid --outcome: expected ok, denied or error'],
+    [['query', '--file', 'x', '--limit', 'ten'], '--limit: must be a whole number'],
+    [
+      ['query', '--file', 'x', '--since', '99999999999d'],
+      'invalid --since: 99999999999d goes back further than a date can',
+    ],
+    [
+      ['summary', '--file', 'x', '--until', 'later'],
+      'invalid --until: expected an RFC 3339 time or a duration like "1h"',
+    ],
+    [['query', '--redis', 'http://x'], '--redis: expected a redis:// or rediss:// URL'],
+    [['--json'], 'give a command'],
     [['query', '--file', 'x', '--colour'], "Unknown option '--colour'"],
     [['frobnicate'], 'unknown command "frobnicate"'],
   ])('refuses %j with exit code 2 and the usage', async (argv, message) => {
@@ -210,5 +227,61 @@ describe('authgate audit usage', () => {
     const r = await audit('query', '--file', '/nonexistent/audit.log');
     expect(r.code).toBe(1);
     expect(r.err).toMatch(/ENOENT/);
+  });
+});
+
+describe('authgate audit against a Redis it cannot use', () => {
+  const password = 'hunter2-audit';
+  let locked: RedisServer;
+  beforeAll(async () => {
+    locked = await startRedis({ password });
+  });
+  afterAll(async () => {
+    await locked?.stop();
+  });
+
+  it('says why, with the URL but never its password (exit 1)', async () => {
+    const port = await freePort();
+    const cases: Array<[string, string, RegExp]> = [
+      [`redis://:${password}@127.0.0.1:${port}`, `redis://***@127.0.0.1:${port}`, /ECONNREFUSED/],
+      [`redis://127.0.0.1:${locked.port}`, `redis://127.0.0.1:${locked.port}`, /NOAUTH/],
+      [
+        `redis://:not-${password}@127.0.0.1:${locked.port}`,
+        `redis://***@127.0.0.1:${locked.port}`,
+        /WRONGPASS/,
+      ],
+    ];
+    for (const [url, shown, cause] of cases) {
+      const r = await audit('query', '--redis', url);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(`authgate audit: cannot reach Redis at ${shown}: `);
+      expect(r.err).toMatch(cause);
+      expect(r.err).not.toContain(password);
+      expect(r.err).not.toContain('enableOfflineQueue');
+    }
+  });
+
+  it('reads the stream with the password', async () => {
+    const r = await audit('query', '--redis', locked.url, '--json');
+    expect(r).toMatchObject({ code: 0, out: '' });
+  });
+});
+
+describe('authgate audit hash against an address where nothing answers', () => {
+  it('says what could not be reached, why, and what to do (exit 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'authgate-audit-hash-'));
+    try {
+      const tokenFile = join(dir, 'admin-token');
+      writeFileSync(tokenFile, 'agadmin.unused');
+      const address = `http://127.0.0.1:${await freePort()}`;
+      const argv = ['hash', '--device', 'file', '--address', address, '--token-file', tokenFile];
+      const r = await auditWith('ags.some-token\n', argv);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain(`authgate audit: cannot reach authgate at ${address} (connect ECONNREFUSED`);
+      expect(r.err).toContain('--address URL or VAULT_ADDR');
+      expect(r.err).not.toContain('fetch failed');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

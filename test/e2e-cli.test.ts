@@ -1,12 +1,12 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runAuthgate, waitFor, type Running } from './helpers/authgate-process.js';
-import { startRedis } from './helpers/redis-server.js';
+import { freePort, startRedis } from './helpers/redis-server.js';
 
 // The real Vault client, unchanged: authgate must look like Vault to it.
 const require = createRequire(import.meta.url);
@@ -28,6 +28,43 @@ const nodeVault = require('node-vault') as (opts: {
 };
 
 const run = runAuthgate;
+
+/**
+ * The exit code of `p`, once it has exited; fails, and kills it, when it has not exited in 15 s
+ * (the bug a test of an exit looks for is often a process that never ends).
+ */
+const exitCodeOf = async (p: Running): Promise<number | null> => {
+  try {
+    await waitFor(() => p.child.exitCode ?? p.child.signalCode ?? undefined, 15_000, 'the process to exit');
+    return await p.exited;
+  } finally {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  }
+};
+
+/** A state file of `authgate dev` that names a cluster nobody listens on any more. */
+const staleState = async (dir: string): Promise<{ path: string; clusterUrl: string }> => {
+  const clusterUrl = `http://127.0.0.1:${await freePort()}`;
+  const path = join(dir, 'stale.json');
+  const gatewayAddress = `http://127.0.0.1:${await freePort()}`;
+  writeFileSync(
+    path,
+    JSON.stringify({ clusterUrl, clusterAdminToken: 'gone', gatewayAddress, adminToken: 'gone', pid: 1 }),
+  );
+  return { path, clusterUrl };
+};
+
+/** The simulated cluster's request count per path, from the state file of a running `authgate dev`. */
+const clusterRequests = async (statePath: string): Promise<Record<string, number>> => {
+  const state = JSON.parse(readFileSync(statePath, 'utf8')) as {
+    clusterUrl: string;
+    clusterAdminToken: string;
+  };
+  const res = await fetch(`${state.clusterUrl}/debug/simulator/stats`, {
+    headers: { authorization: `Bearer ${state.clusterAdminToken}` },
+  });
+  return ((await res.json()) as { byPath: Record<string, number> }).byPath;
+};
 
 describe('authgate dev as a child process, driven by the node-vault client', () => {
   let dev: Running;
@@ -101,6 +138,21 @@ describe('authgate dev as a child process, driven by the node-vault client', () 
     }
   });
 
+  it('checks the --out of `authgate dev tokens` before it mints a single token', async () => {
+    const loadRequests = async () =>
+      Object.entries(await clusterRequests(env.AUTHGATE_DEV_STATE))
+        .filter(([path]) => path.includes('/load-') || path.endsWith('/namespaces'))
+        .reduce((n, [, count]) => n + count, 0);
+    const before = await loadRequests();
+    const out = join(dir, 'missing', 'tokens.json');
+    const gen = run(['dev', 'tokens', '--count', '5', '--namespaces', '1', '--out', out], env);
+    expect(await exitCodeOf(gen)).toBe(1);
+    expect(gen.output()).toContain(
+      `authgate dev tokens: cannot write --out ${out}: directory ${join(dir, 'missing')} does not exist`,
+    );
+    expect(await loadRequests()).toBe(before);
+  });
+
   it('writes distinct pod tokens across namespaces with `authgate dev tokens`, each of which logs in', async () => {
     const out = join(dir, 'tokens.json');
     const gen = run(['dev', 'tokens', '--count', '30', '--namespaces', '3', '--out', out], env);
@@ -165,6 +217,28 @@ describe('authgate dev --redis', () => {
   });
 });
 
+describe('authgate dev with a Redis password', () => {
+  it('never prints the password', async () => {
+    const password = 'hunter2-dev-banner';
+    const redis = await startRedis({ password });
+    const dir = mkdtempSync(join(tmpdir(), 'authgate-dev-redis-pw-'));
+    const dev = run(['dev', '--port', '0', '--redis', redis.url], {
+      AUTHGATE_DEV_STATE: join(dir, 'dev.json'),
+      AUTHGATE_LOG_LEVEL: 'warn',
+    });
+    try {
+      await waitFor(() => dev.output().match(/More tokens/));
+      expect(dev.output()).toContain(`Redis store at redis://***@127.0.0.1:${redis.port}, key prefix`);
+      expect(dev.output()).not.toContain(password);
+    } finally {
+      dev.child.kill('SIGTERM');
+      await dev.exited;
+      await redis.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('two authgate dev on one machine', () => {
   it('leaves the state file of the one still running when the other stops', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'authgate-two-devs-'));
@@ -205,7 +279,127 @@ describe('authgate dev on a port that is taken', () => {
   });
 });
 
+describe('authgate dev that cannot start', () => {
+  let dir: string;
+  /** The temporary directory of the child: where `authgate dev` keeps its keys while it runs. */
+  let tmp: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'authgate-dev-fails-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const runIn = (args: string[], env: Record<string, string> = {}) => {
+    tmp = mkdtempSync(join(dir, 'tmp-'));
+    return run(['dev', ...args], { TMPDIR: tmp, AUTHGATE_DEV_STATE: join(dir, 'dev.json'), ...env });
+  };
+
+  it.each([
+    [['--port', 'abc'], '--port: must be an integer from 0 to 65535'],
+    [['--port', '99999'], '--port: must be an integer from 0 to 65535'],
+    [['--cluster-port=-1'], '--cluster-port: must be an integer from 0 to 65535'],
+    [['--redis', 'http://x'], '--redis: expected a redis:// or rediss:// URL'],
+    [['--address', '999.1.1.1'], '--address: must be an IP address or a host name'],
+    [['--metrics', 'maybe'], '--metrics: must be on or off'],
+    [['--colour'], "Unknown option '--colour'"],
+  ])('refuses %j before it starts anything, naming the flag (exit 2)', async (args, message) => {
+    const dev = runIn(args);
+    expect(await exitCodeOf(dev)).toBe(2);
+    expect(dev.output()).toContain(`authgate dev: ${message}`);
+    expect(dev.output()).toContain('Usage:\n  authgate dev [--port N]');
+    expect(dev.output()).not.toContain('authgate.yaml');
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('closes the cluster and removes its keys when the configuration fails after the cluster started', async () => {
+    const dev = runIn(['--port', '0'], { AUTHGATE_LOG_LEVEL: 'chatty' });
+    expect(await exitCodeOf(dev)).toBe(78);
+    expect(dev.output()).toContain('log.level');
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('closes the gateway and the cluster and removes its keys when it fails after the gateway started', async () => {
+    // The state file cannot be written: its directory does not exist.
+    const dev = runIn(['--port', '0'], { AUTHGATE_DEV_STATE: join(dir, 'missing', 'dev.json') });
+    expect(await exitCodeOf(dev)).toBe(1);
+    expect(dev.output()).toMatch(/authgate dev: ENOENT/);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+});
+
+describe('authgate dev token and dev tokens without a running dev', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'authgate-no-dev-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it.each([[['dev', 'token']], [['dev', 'tokens', '--count', '2', '--out', 'tokens-never-written.json']]])(
+    '%j says that no dev runs at the address of a stale state file, and why (exit 1)',
+    async (args) => {
+      const stale = await staleState(dir);
+      const p = run(args, { AUTHGATE_DEV_STATE: stale.path });
+      expect(await exitCodeOf(p)).toBe(1);
+      expect(p.output()).toContain(
+        `authgate ${args[0]} ${args[1]}: no running authgate dev at ${stale.clusterUrl} (`,
+      );
+      expect(p.output()).toContain('ECONNREFUSED');
+      expect(p.output()).toContain('start one with `authgate dev`');
+      expect(p.output()).not.toContain('fetch failed');
+    },
+  );
+
+  it.each([
+    [
+      ['dev', 'token', '--ttl', 'abc'],
+      'authgate dev token: --ttl: must be an integer from 600 to 4294967296 (seconds)',
+    ],
+    [
+      ['dev', 'tokens', '--ttl', 'abc'],
+      'authgate dev tokens: --ttl: must be an integer from 600 to 4294967296 (seconds)',
+    ],
+    [['dev', 'tokens', '--count', '0'], 'authgate dev tokens: --count: must be an integer of at least 1'],
+  ])('%j is a usage mistake, told before anything is asked of a dev (exit 2)', async (args, message) => {
+    const p = run(args, { AUTHGATE_DEV_STATE: join(dir, 'none.json') });
+    expect(await exitCodeOf(p)).toBe(2);
+    expect(p.output()).toContain(message);
+    expect(p.output()).toContain(`Usage:\n  authgate ${args[0]} ${args[1]} [`);
+  });
+});
+
+describe('authgate COMMAND --help', () => {
+  it.each([
+    [['server', '--help'], 'authgate server [--config FILE]'],
+    [['server', '-h'], 'authgate server [--config FILE]'],
+    [['dev', '--help'], 'authgate dev [--port N]'],
+    [['dev', 'token', '--help'], 'authgate dev token [--namespace NS]'],
+    [['dev', 'tokens', '-h'], 'authgate dev tokens [--count N]'],
+    [['audit', '--help'], 'authgate audit query'],
+    [['audit', 'query', '--help'], 'authgate audit query'],
+  ])('%j prints the usage of that command and exits 0, starting nothing', async (args, synopsis) => {
+    const p = run(args, { AUTHGATE_DEV_STATE: join(tmpdir(), 'authgate-help-no-state.json') });
+    expect(await exitCodeOf(p)).toBe(0);
+    expect(p.output()).toMatch(/^Usage:\n/);
+    expect(p.output()).toContain(`  ${synopsis}`);
+  });
+
+  it('lists every command in authgate --help, with the synopsis each command prints', async () => {
+    const top = run(['--help']);
+    expect(await exitCodeOf(top)).toBe(0);
+    for (const args of [['server'], ['dev'], ['dev', 'token'], ['dev', 'tokens']]) {
+      const p = run([...args, '--help']);
+      expect(await exitCodeOf(p)).toBe(0);
+      const synopsis = (p.output().split('\n')[1] ?? '').trim();
+      expect(top.output()).toContain(`  ${synopsis}`);
+    }
+  });
+});
+
 describe('authgate server', () => {
+  it('calls an unknown flag a usage mistake (exit 2)', async () => {
+    const server = run(['server', '--colour'], {});
+    expect(await exitCodeOf(server)).toBe(2);
+    expect(server.output()).toContain("authgate server: Unknown option '--colour'");
+  });
+
   it('refuses to start on a bad config and lists every problem with its path', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'authgate-cfg-'));
     try {

@@ -44,5 +44,4 @@ console.log(`logins counted: ${N}, each with a new token (after ${N} unmeasured)
 console.log(`objects kept a login, net: ${kept.reduce((s, [, n]) => s + n, 0).toFixed(1)}`);
 for (const [kind, n] of kept) console.log(`  ${n.toFixed(2)}  ${kind}`);
 await server.close();
-await dev.cluster.close();
-dev.stop();
+await dev.close();

@@ -1,7 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
 import {
   collectLogins,
   fileEntries,
@@ -16,10 +15,12 @@ import {
   type LoginFilter,
   type LoginRecord,
 } from '../audit/index.js';
+import { redactUrl, redisUrlProblem } from '../config/index.js';
 import { isAuthgateError } from '../errors.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { createKeys, createRedisStore, DEFAULT_KEY_PREFIX, type Store } from '../store/index.js';
 import { followHeader, followRow, jsonLine, renderLogins, renderSummary } from './audit-output.js';
+import { fetchOrExplain, integerFlag, parseFlags, runCommand, UsageError } from './command.js';
 
 /** The usage of `authgate audit`, also printed by `authgate --help`. */
 export const AUDIT_USAGE = `Usage:
@@ -70,32 +71,42 @@ const OPTIONS = {
   'token-file': { type: 'string' },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values'];
+type Values = ReturnType<typeof parseFlags<typeof OPTIONS>>;
 
-/** A usage mistake: printed with the usage, exit 2. */
-class UsageError extends Error {}
-
-const count = (value: string | undefined, what: string, fallback: number): number => {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value)) throw new UsageError(`${what} must be a whole number`);
-  return Number(value);
-};
+const count = (value: string | undefined, flag: string, fallback: number): number =>
+  value === undefined ? fallback : integerFlag(value, flag);
 
 /** Where the entries come from: a file, or a redis device's stream (connected, ready). */
 type Source = { kind: 'file'; path: string } | { kind: 'stream'; store: Store; key: string };
 
+/**
+ * A store on the Redis of `--redis`, once it answers. A URL that is not a Redis one is a usage
+ * mistake; a Redis that cannot be reached is reported with the cause its client saw (refused,
+ * unknown host, NOAUTH, WRONGPASS…), and its URL without the password.
+ */
 const connectRedis = async (url: string): Promise<Store> => {
-  const quiet = { info: () => undefined, warn: () => undefined };
-  const store = createRedisStore({ url }, { log: quiet });
-  // The store fails fast while disconnected; give the first connection a few seconds.
+  const problem = redisUrlProblem(url);
+  if (problem !== undefined) throw new UsageError(`--redis: ${problem}`);
+  // The store reports a failed connection with its cause once, by `store.unavailable`.
+  let cause: string | undefined;
+  const log = {
+    info: () => undefined,
+    warn: (fields: object) => {
+      const f = fields as { event?: string; reason?: string };
+      if (f.event === 'store.unavailable') cause ??= f.reason;
+    },
+  };
+  const store = createRedisStore({ url }, { log });
+  // The store fails fast while disconnected: wait for the first connection (a few seconds at
+  // most) or for the failure of the first attempt.
   for (let i = 0; ; i++) {
     try {
       await store.ping();
       return store;
     } catch (err) {
-      if (i >= 250) {
+      if (cause !== undefined || i >= 250) {
         await store.close();
-        throw new Error(`cannot reach Redis at ${url}: ${(err as Error).message}`);
+        throw new Error(`cannot reach Redis at ${redactUrl(url)}: ${cause ?? (err as Error).message}`);
       }
       await sleep(20);
     }
@@ -114,21 +125,29 @@ const sourceOf = async (v: Values): Promise<Source> => {
   };
 };
 
-const filterOf = (v: Values, nowMs: number, defaults: { since?: string } = {}): LoginFilter =>
-  parseLoginFilter(
-    {
-      since: v.since ?? defaults.since,
-      until: v.until,
-      namespace: v.namespace,
-      service_account: v['service-account'],
-      role: v.role,
-      mount: v.mount,
-      outcome: v.outcome,
-      reason: v.reason,
-      hmac: v.hmac,
-    },
-    nowMs,
-  );
+/** The filter flags; a bad one is a usage mistake, named as its flag (`--since`). */
+const filterOf = (v: Values, nowMs: number, defaults: { since?: string } = {}): LoginFilter => {
+  try {
+    return parseLoginFilter(
+      {
+        since: v.since ?? defaults.since,
+        until: v.until,
+        namespace: v.namespace,
+        service_account: v['service-account'],
+        role: v.role,
+        mount: v.mount,
+        outcome: v.outcome,
+        reason: v.reason,
+        hmac: v.hmac,
+      },
+      nowMs,
+      (field) => `--${field.replace('_', '-')}`,
+    );
+  } catch (err) {
+    if (isAuthgateError(err) && err.status === 400) throw new UsageError(err.message);
+    throw err;
+  }
+};
 
 const allEntries = (source: Source, filter: LoginFilter) =>
   source.kind === 'file' ? fileEntries(source.path) : streamEntriesFor(source.store, source.key, filter);
@@ -210,11 +229,16 @@ const hash = async (v: Values, io: AuditIo): Promise<void> => {
   if (token === undefined || token === '')
     throw new UsageError('give the admin token with --token-file or VAULT_TOKEN');
   const input = await readAll(io.stdin);
-  const res = await fetch(`${address}/v1/sys/audit-hash/${encodeURIComponent(v.device)}`, {
-    method: 'POST',
-    headers: { 'x-vault-token': token, 'content-type': 'application/json' },
-    body: JSON.stringify({ input }),
-  });
+  const res = await fetchOrExplain(
+    `${address}/v1/sys/audit-hash/${encodeURIComponent(v.device)}`,
+    {
+      method: 'POST',
+      headers: { 'x-vault-token': token, 'content-type': 'application/json' },
+      body: JSON.stringify({ input }),
+    },
+    (cause) =>
+      `cannot reach authgate at ${redactUrl(address)} (${cause}): give its address with --address URL or VAULT_ADDR, and check that it runs`,
+  );
   const body = (await res.json()) as { hash?: string; errors?: string[] };
   if (!res.ok || typeof body.hash !== 'string') {
     throw new Error(`${res.status}: ${(body.errors ?? []).join(', ') || 'no hash in the answer'}`);
@@ -224,43 +248,53 @@ const hash = async (v: Values, io: AuditIo): Promise<void> => {
 
 /**
  * `authgate audit …`: the operator's view of who logged in. Resolves the exit code: 0, 1 when
- * the source cannot be read, 2 for a usage mistake.
+ * the source cannot be read, 2 for a usage mistake (0 for `--help`).
  */
 export const runAudit = async (argv: string[], io: AuditIo): Promise<number> => {
   const [command, ...rest] = argv;
-  let source: Source | undefined;
-  try {
-    const { values: v } = parseArgs({ args: rest, options: OPTIONS, strict: true });
-    const nowMs = (io.clock ?? systemClock).nowMs();
-    switch (command) {
-      case 'query':
-        source = await sourceOf(v);
-        await query(v, source, filterOf(v, nowMs), io);
-        return 0;
-      case 'tail':
-        source = await sourceOf(v);
-        await tail(v, source, filterOf(v, nowMs), io);
-        return 0;
-      case 'summary':
-        source = await sourceOf(v);
-        await summary(v, source, filterOf(v, nowMs, { since: '24h' }), io);
-        return 0;
-      case 'hash':
-        await hash(v, io);
-        return 0;
-      default:
-        throw new UsageError(command === undefined ? 'give a command' : `unknown command "${command}"`);
-    }
-  } catch (err) {
-    const usage = err instanceof UsageError || (isAuthgateError(err) && err.status === 400);
-    const parseError = (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS') === true;
-    io.stderr.write(`authgate audit: ${(err as Error).message}\n`);
-    if (usage || parseError) {
-      io.stderr.write(`\n${AUDIT_USAGE}`);
-      return 2;
-    }
-    return 1;
-  } finally {
-    if (source?.kind === 'stream') await source.store.close();
-  }
+  return runCommand(
+    'authgate audit',
+    AUDIT_USAGE,
+    async () => {
+      let source: Source | undefined;
+      try {
+        // `authgate audit --help`: flags where the command should be.
+        const v = parseFlags(command?.startsWith('-') === true ? argv : rest, OPTIONS);
+        const nowMs = (io.clock ?? systemClock).nowMs();
+        switch (command) {
+          // The filter is checked before the source is opened: a mistake costs no connection.
+          case 'query': {
+            const filter = filterOf(v, nowMs);
+            source = await sourceOf(v);
+            await query(v, source, filter, io);
+            return 0;
+          }
+          case 'tail': {
+            const filter = filterOf(v, nowMs);
+            source = await sourceOf(v);
+            await tail(v, source, filter, io);
+            return 0;
+          }
+          case 'summary': {
+            const filter = filterOf(v, nowMs, { since: '24h' });
+            source = await sourceOf(v);
+            await summary(v, source, filter, io);
+            return 0;
+          }
+          case 'hash':
+            await hash(v, io);
+            return 0;
+          default:
+            throw new UsageError(
+              command === undefined || command.startsWith('-')
+                ? 'give a command'
+                : `unknown command "${command}"`,
+            );
+        }
+      } finally {
+        if (source?.kind === 'stream') await source.store.close();
+      }
+    },
+    io,
+  );
 };

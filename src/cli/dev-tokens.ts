@@ -1,5 +1,8 @@
-import { writeFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { MAX_TOKEN_SECONDS, MIN_TOKEN_SECONDS } from '../devcluster/index.js';
+import { integerFlag, parseFlags, type CommandUsage } from './command.js';
+import { devClusterApi, type ClusterApi } from './dev-state.js';
 
 /** The dev role that load tokens log in with: namespaces `load-*`, service accounts `app-*`. */
 export const LOAD_ROLE_NAME = 'load';
@@ -21,12 +24,12 @@ export type LoadToken = {
   pod: string;
 };
 
-type ClusterApi = (
-  method: string,
-  path: string,
-  body?: unknown,
-) => Promise<{ status: number; body: Record<string, unknown> }>;
+/** `--ttl SECONDS` of `dev token` and `dev tokens`: what the cluster's TokenRequest API accepts. */
+export const ttlFlag = (value: string): number =>
+  integerFlag(value, '--ttl', { min: MIN_TOKEN_SECONDS, max: MAX_TOKEN_SECONDS, unit: 'seconds' });
 
+/** The usage line of `--ttl SECONDS` (default 7200). */
+export const TTL_HELP = `--ttl SECONDS      the lifetime, ${MIN_TOKEN_SECONDS} to ${MAX_TOKEN_SECONDS} (default 7200)`;
 /** Runs `fn` over `items` with at most `limit` in flight (token signing is CPU work in the dev process). */
 const mapLimit = async <T, R>(
   items: readonly T[],
@@ -86,25 +89,51 @@ export const mintLoadTokens = async (
   });
 };
 
-/** `authgate dev tokens --count N --namespaces K --out FILE`: the token file of the k6 scripts. */
-export const runDevTokens = async (argv: string[], api: ClusterApi): Promise<number> => {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      count: { type: 'string', default: '1000' },
-      namespaces: { type: 'string', default: '10' },
-      audience: { type: 'string', default: 'vault' },
-      ttl: { type: 'string', default: '7200' },
-      out: { type: 'string', default: 'tokens.json' },
-    },
-  });
-  const count = Number(values.count);
-  const namespaces = Number(values.namespaces);
-  const ttlSeconds = Number(values.ttl);
-  if (!Number.isInteger(count) || count < 1 || !Number.isInteger(namespaces) || namespaces < 1) {
-    process.stderr.write('authgate dev tokens: --count and --namespaces must be positive integers\n');
-    return 2;
+/** Why `path` cannot be written (its directory is missing, or it is a directory…), or undefined. */
+const unwritable = (path: string): string | undefined => {
+  const target = resolve(path);
+  const dir = dirname(target);
+  try {
+    if (!statSync(dir).isDirectory()) return `${dir} is not a directory`;
+    const exists = existsSync(target);
+    if (exists && statSync(target).isDirectory()) return `${target} is a directory`;
+    accessSync(exists ? target : dir, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT'
+      ? `directory ${dir} does not exist`
+      : (err as Error).message;
   }
+};
+
+export const DEV_TOKENS_USAGE: CommandUsage = {
+  synopsis: 'authgate dev tokens [--count N] [--namespaces K] [--out FILE]',
+  summary: 'N distinct pod tokens over K namespaces, for load tests (authgate dev running)',
+  details: `Options:
+  --count N          how many tokens, one pod each (default 1000)
+  --namespaces K     spread over namespaces load-0 … load-<K-1>, service accounts app-* (default 10)
+  --audience A       the tokens' audience (default vault)
+  ${TTL_HELP}
+  --out FILE         where to write them, a JSON array (default tokens.json); checked before any is minted
+`,
+};
+
+/** `authgate dev tokens --count N --namespaces K --out FILE`: the token file of the k6 scripts. */
+export const runDevTokens = async (argv: string[]): Promise<number> => {
+  const values = parseFlags(argv, {
+    count: { type: 'string', default: '1000' },
+    namespaces: { type: 'string', default: '10' },
+    audience: { type: 'string', default: 'vault' },
+    ttl: { type: 'string', default: '7200' },
+    out: { type: 'string', default: 'tokens.json' },
+  });
+  const count = integerFlag(values.count, '--count', { min: 1 });
+  const namespaces = integerFlag(values.namespaces, '--namespaces', { min: 1 });
+  const ttlSeconds = ttlFlag(values.ttl);
+  // Minting thousands of tokens only to fail on the write wastes the wait: check first.
+  const problem = unwritable(values.out);
+  if (problem !== undefined) throw new Error(`cannot write --out ${values.out}: ${problem}`);
+  const api = devClusterApi();
   const tokens = await mintLoadTokens(api, { count, namespaces, audience: values.audience, ttlSeconds });
   writeFileSync(values.out, JSON.stringify(tokens));
   process.stdout.write(

@@ -1,35 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
-import { parseConfig, type AuthgateConfig } from '../config/index.js';
+import { parseConfig, redactUrl, redisUrlProblem, type AuthgateConfig } from '../config/index.js';
 import { REVIEWER, seedFirstSetup, startDevCluster, type DevCluster } from '../devcluster/index.js';
-import { LOAD_ROLE, LOAD_ROLE_NAME } from './dev-tokens.js';
+import { addressFlag, onOffFlag, parseFlags, portFlag, UsageError, type CommandUsage } from './command.js';
+import { devClusterApi, devStatePath, removeOwnState, writeStateFile } from './dev-state.js';
+import { LOAD_ROLE, LOAD_ROLE_NAME, TTL_HELP, ttlFlag } from './dev-tokens.js';
 import { startServer, waitForShutdown } from './server.js';
-
-/** Where `authgate dev` leaves what `authgate dev token` needs (cluster URL and its admin bearer). */
-export const devStatePath = (): string =>
-  process.env['AUTHGATE_DEV_STATE'] ?? join(tmpdir(), `authgate-dev-${process.getuid?.() ?? 'user'}.json`);
-
-/**
- * Writes the state file without following a link planted at its path: a private temporary file
- * is created exclusively, then renamed over the path (rename replaces a link, never writes through it).
- */
-const writeStateFile = (path: string, content: string): void => {
-  const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
-  writeFileSync(tmp, content, { mode: 0o600, flag: 'wx' });
-  renameSync(tmp, path);
-};
-
-type DevState = {
-  clusterUrl: string;
-  clusterAdminToken: string;
-  gatewayAddress: string;
-  /** The gateway's admin token (dev only; the state file is 0600 in the user's runtime directory). */
-  adminToken: string;
-  pid: number;
-};
 
 /** The role `nginx` of the dev config, as a typical first setup writes it (authgate.yaml form). */
 export const DEV_ROLE = {
@@ -70,16 +48,12 @@ export type DevSetup = {
   dir: string;
   /** Rewrites the reviewer token file as the kubelet would. */
   rotateReviewerToken(): Promise<void>;
-  stop(): void;
+  /** Stops the cluster and removes the directory of its keys and tokens. */
+  close(): Promise<void>;
 };
 
-/**
- * Starts the simulated cluster with the typical first setup — namespace `test`, service account
- * and pod `nginx`, a reviewer service account `authgate/authgate` allowed to create TokenReviews
- * — and writes a ready config: mount `kubernetes` (TokenReview) and `kubernetes-jwks` (local
- * JWKS verification via the cluster's OIDC discovery), each with role `nginx`.
- */
-export const setUpDev = async (opts: {
+/** What `authgate dev` runs with: its flags, checked. */
+export type DevOptions = {
   address: string;
   port: number;
   clusterPort?: number;
@@ -91,28 +65,58 @@ export const setUpDev = async (opts: {
   metrics?: boolean;
   /** Also load the policy files of this directory (`policy_dir`). */
   policyDir?: string;
-}): Promise<DevSetup> => {
+};
+
+/**
+ * Starts the simulated cluster with the typical first setup — namespace `test`, service account
+ * and pod `nginx`, a reviewer service account `authgate/authgate` allowed to create TokenReviews
+ * — and writes a ready config: mount `kubernetes` (TokenReview) and `kubernetes-jwks` (local
+ * JWKS verification via the cluster's OIDC discovery), each with role `nginx`. When it fails
+ * half-way, what it started is closed and what it wrote removed.
+ */
+export const setUpDev = async (opts: DevOptions): Promise<DevSetup> => {
   const cluster = await startDevCluster({ port: opts.clusterPort ?? 0 });
-  seedFirstSetup(cluster);
-
   const dir = join(tmpdir(), `authgate-dev-${process.pid}-${randomBytes(4).toString('hex')}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const reviewerFile = join(dir, 'reviewer-token');
-  const rotateReviewerToken = async () => {
-    const { token } = await cluster.mintToken({ ...REVIEWER, expirationSeconds: REVIEWER_TOKEN_SECONDS });
-    writeFileSync(reviewerFile, token, { mode: 0o600 });
+  let rotation: NodeJS.Timeout | undefined;
+  const close = async () => {
+    clearInterval(rotation);
+    rmSync(dir, { recursive: true, force: true });
+    await cluster.close();
   };
-  await rotateReviewerToken();
-  const rotation = setInterval(
-    () => void rotateReviewerToken().catch(() => undefined),
-    REVIEWER_TOKEN_SECONDS * 800,
-  );
-  rotation.unref();
-  writeFileSync(join(dir, 'server.key'), randomBytes(48).toString('base64'), { mode: 0o600 });
-  writeFileSync(join(dir, 'admin-token'), `agadmin.${randomBytes(24).toString('base64url')}`, {
-    mode: 0o600,
-  });
+  try {
+    seedFirstSetup(cluster);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const reviewerFile = join(dir, 'reviewer-token');
+    const rotateReviewerToken = async () => {
+      const { token } = await cluster.mintToken({ ...REVIEWER, expirationSeconds: REVIEWER_TOKEN_SECONDS });
+      writeFileSync(reviewerFile, token, { mode: 0o600 });
+    };
+    await rotateReviewerToken();
+    rotation = setInterval(
+      () => void rotateReviewerToken().catch(() => undefined),
+      REVIEWER_TOKEN_SECONDS * 800,
+    );
+    rotation.unref();
+    writeFileSync(join(dir, 'server.key'), randomBytes(48).toString('base64'), { mode: 0o600 });
+    writeFileSync(join(dir, 'admin-token'), `agadmin.${randomBytes(24).toString('base64url')}`, {
+      mode: 0o600,
+    });
+    const config = parseConfig(devConfigYaml(opts, cluster, dir, reviewerFile), {
+      // What a mistake is reported in: the file itself is removed on the way out.
+      source: "authgate dev's flags and AUTHGATE_LOG_LEVEL",
+      baseDir: dir,
+      // Environment overrides are not applied here: dev's listener comes from its flags.
+      env: {},
+    });
+    return { cluster, config, dir, rotateReviewerToken, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+};
 
+/** The config of `authgate dev`, written to `dir/authgate.yaml` (JSON, a subset of YAML) and returned. */
+const devConfigYaml = (opts: DevOptions, cluster: DevCluster, dir: string, reviewerFile: string): string => {
   const role = DEV_ROLE;
   const yaml = JSON.stringify(
     {
@@ -164,162 +168,136 @@ export const setUpDev = async (opts: {
     2,
   );
   writeFileSync(join(dir, 'authgate.yaml'), yaml);
-  // Environment overrides are not applied here: dev's listener comes from its flags.
-  const config = parseConfig(yaml, { source: join(dir, 'authgate.yaml'), baseDir: dir, env: {} });
+  return yaml;
+};
+
+export const DEV_USAGE: CommandUsage = {
+  synopsis:
+    'authgate dev [--port N] [--address A] [--redis URL] [--audit-file PATH] [--metrics on|off] [--policy-dir DIR]',
+  summary: 'run a simulated cluster and the gateway, ready to log in (not for production)',
+  details: `Options:
+  --port N            the gateway's port, 0 to 65535 (default 8200; 0: any free port)
+  --address A         the address it listens on, an IP address or a host name (default 127.0.0.1)
+  --cluster-port N    the simulated API server's port (default 0: any free port)
+  --redis URL         keep tokens in this Redis (redis:// or rediss://) instead of in memory
+  --audit-file PATH   audit to this file (a file device named "file")
+  --metrics on|off    serve /metrics (default on)
+  --policy-dir DIR    also load the policy files of this directory
+`,
+};
+
+/** The flags of `authgate dev`, checked before anything starts. @throws UsageError naming a bad one. */
+const devOptions = (argv: string[]): DevOptions => {
+  const values = parseFlags(argv, {
+    port: { type: 'string', default: '8200' },
+    address: { type: 'string', default: '127.0.0.1' },
+    'cluster-port': { type: 'string', default: '0' },
+    redis: { type: 'string' },
+    'audit-file': { type: 'string' },
+    metrics: { type: 'string', default: 'on' },
+    'policy-dir': { type: 'string' },
+  });
+  const redisProblem = values.redis === undefined ? undefined : redisUrlProblem(values.redis);
+  if (redisProblem !== undefined) throw new UsageError(`--redis: ${redisProblem}`);
   return {
-    cluster,
-    config,
-    dir,
-    rotateReviewerToken,
-    stop: () => {
-      clearInterval(rotation);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    address: addressFlag(values.address, '--address'),
+    port: portFlag(values.port, '--port'),
+    clusterPort: portFlag(values['cluster-port'], '--cluster-port'),
+    ...(values.redis === undefined ? {} : { redisUrl: values.redis }),
+    ...(values['audit-file'] === undefined ? {} : { auditFile: values['audit-file'] }),
+    metrics: onOffFlag(values.metrics, '--metrics'),
+    ...(values['policy-dir'] === undefined ? {} : { policyDir: values['policy-dir'] }),
   };
 };
 
 /** `authgate dev`: the whole setup in one process, printed so a newcomer can log in at once. */
 export const runDev = async (argv: string[]): Promise<number> => {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      port: { type: 'string', default: '8200' },
-      address: { type: 'string', default: '127.0.0.1' },
-      'cluster-port': { type: 'string', default: '0' },
-      redis: { type: 'string' },
-      'audit-file': { type: 'string' },
-      metrics: { type: 'string', default: 'on' },
-      'policy-dir': { type: 'string' },
-    },
-  });
-  const setup = await setUpDev({
-    address: values.address,
-    port: Number(values.port),
-    clusterPort: Number(values['cluster-port']),
-    ...(values.redis === undefined ? {} : { redisUrl: values.redis }),
-    ...(values['audit-file'] === undefined ? {} : { auditFile: values['audit-file'] }),
-    metrics: values.metrics !== 'off',
-    ...(values['policy-dir'] === undefined ? {} : { policyDir: values['policy-dir'] }),
-  });
-  let server: Awaited<ReturnType<typeof startServer>>;
+  const opts = devOptions(argv);
+  const setup = await setUpDev(opts);
+  let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
     server = await startServer(setup.config);
+    const { token } = await setup.cluster.mintToken({
+      namespace: 'test',
+      serviceAccount: 'nginx',
+      audiences: ['vault'],
+      expirationSeconds: 7200,
+      pod: 'nginx',
+    });
+    const adminToken = readFileSync(join(setup.dir, 'admin-token'), 'utf8');
+    writeStateFile(devStatePath(), {
+      clusterUrl: setup.cluster.url,
+      clusterAdminToken: setup.cluster.adminToken,
+      gatewayAddress: server.address,
+      adminToken,
+      pid: process.pid,
+    });
+    process.stdout.write(banner(opts, setup, server.address, adminToken, token));
   } catch (err) {
     // E.g. the port is taken: stop the simulator too, or its listener keeps the process alive.
-    setup.stop();
-    await setup.cluster.close();
+    await server?.close();
+    await setup.close();
     throw err;
   }
-  const { token } = await setup.cluster.mintToken({
-    namespace: 'test',
-    serviceAccount: 'nginx',
-    audiences: ['vault'],
-    expirationSeconds: 7200,
-    pod: 'nginx',
-  });
-  const adminToken = readFileSync(join(setup.dir, 'admin-token'), 'utf8');
-  const state: DevState = {
-    clusterUrl: setup.cluster.url,
-    clusterAdminToken: setup.cluster.adminToken,
-    gatewayAddress: server.address,
-    adminToken,
-    pid: process.pid,
-  };
-  writeStateFile(devStatePath(), JSON.stringify(state));
-  process.stdout.write(
-    [
-      '',
-      `authgate dev is running (${values.redis === undefined ? 'in-memory store' : `Redis store at ${values.redis}, key prefix ${setup.config.store.keyPrefix}`}, simulated cluster). Do not use it in production.`,
-      '',
-      `  Gateway:        ${server.address}`,
-      `  Cluster:        ${setup.cluster.url}  (issuer ${setup.cluster.issuer})`,
-      `  Admin token:    ${adminToken}`,
-      '  Mounts:         auth/kubernetes (TokenReview), auth/kubernetes-jwks (JWKS); role "nginx" → test/nginx, audience "vault"',
-      ...(values['audit-file'] === undefined
-        ? []
-        : [`  Audit:          file device "file" → ${resolve(values['audit-file'])}`]),
-      '',
-      '  A pod token for test/nginx (audience vault, 2h):',
-      `  ${token}`,
-      '',
-      '  Log in:',
-      `  curl -s -X POST ${server.address}/v1/auth/kubernetes/login -d '{"role":"nginx","jwt":"${token}"}'`,
-      '',
-      '  Secrets: policy "nginx" lets test/* workloads read secret/data/test/* (KV v2). Write one as admin:',
-      `  curl -s -H "X-Vault-Token: ${adminToken}" ${server.address}/v1/secret/data/test/hello -d '{"data":{"greeting":"hi"}}'`,
-      '  then read it with the client_token of the login: curl -s -H "X-Vault-Token: <client_token>" …/v1/secret/data/test/hello',
-      '',
-      '  More tokens: authgate dev token --namespace test --service-account nginx --pod nginx',
-      '',
-    ].join('\n'),
-  );
   return waitForShutdown(server, async () => {
-    setup.stop();
     removeOwnState(devStatePath());
-    await setup.cluster.close();
+    await setup.close();
   });
 };
 
-/**
- * Removes the state file on exit only while it still names this process: a second `authgate dev`
- * started since has written its own, which `authgate dev token` must keep finding.
- */
-const removeOwnState = (path: string): void => {
-  try {
-    if ((JSON.parse(readFileSync(path, 'utf8')) as Partial<DevState>).pid !== process.pid) return;
-  } catch {
-    return;
-  }
-  rmSync(path, { force: true });
+/** What `authgate dev` prints once it runs: where, and how to log in (a Redis password never shows). */
+const banner = (opts: DevOptions, setup: DevSetup, address: string, adminToken: string, token: string) =>
+  [
+    '',
+    `authgate dev is running (${opts.redisUrl === undefined ? 'in-memory store' : `Redis store at ${redactUrl(opts.redisUrl)}, key prefix ${setup.config.store.keyPrefix}`}, simulated cluster). Do not use it in production.`,
+    '',
+    `  Gateway:        ${address}`,
+    `  Cluster:        ${setup.cluster.url}  (issuer ${setup.cluster.issuer})`,
+    `  Admin token:    ${adminToken}`,
+    '  Mounts:         auth/kubernetes (TokenReview), auth/kubernetes-jwks (JWKS); role "nginx" → test/nginx, audience "vault"',
+    ...(opts.auditFile === undefined
+      ? []
+      : [`  Audit:          file device "file" → ${resolve(opts.auditFile)}`]),
+    '',
+    '  A pod token for test/nginx (audience vault, 2h):',
+    `  ${token}`,
+    '',
+    '  Log in:',
+    `  curl -s -X POST ${address}/v1/auth/kubernetes/login -d '{"role":"nginx","jwt":"${token}"}'`,
+    '',
+    '  Secrets: policy "nginx" lets test/* workloads read secret/data/test/* (KV v2). Write one as admin:',
+    `  curl -s -H "X-Vault-Token: ${adminToken}" ${address}/v1/secret/data/test/hello -d '{"data":{"greeting":"hi"}}'`,
+    '  then read it with the client_token of the login: curl -s -H "X-Vault-Token: <client_token>" …/v1/secret/data/test/hello',
+    '',
+    '  More tokens: authgate dev token --namespace test --service-account nginx --pod nginx',
+    '',
+  ].join('\n');
+
+export const DEV_TOKEN_USAGE: CommandUsage = {
+  synopsis:
+    'authgate dev token [--namespace NS] [--service-account SA] [--audience A] [--ttl SECONDS] [--pod NAME]',
+  summary: 'mint a token from the running dev cluster',
+  details: `Options (the namespace and service account are created if need be):
+  --namespace NS     default test
+  --service-account SA
+                     default nginx
+  --audience A       default vault
+  ${TTL_HELP}
+  --pod NAME         bind the token to this pod, created if need be (default: no pod)
+`,
 };
 
 /** `authgate dev token`: asks the running dev cluster's TokenRequest API for a token. */
-/**
- * A client of the running dev cluster's Kubernetes API (admin bearer), from the state file
- * `authgate dev` wrote; undefined (and a message) when no dev server is running.
- */
-export const devClusterApi = (
-  command: string,
-):
-  | ((
-      method: string,
-      path: string,
-      body?: unknown,
-    ) => Promise<{ status: number; body: Record<string, unknown> }>)
-  | undefined => {
-  let state: DevState;
-  try {
-    state = JSON.parse(readFileSync(devStatePath(), 'utf8')) as DevState;
-  } catch {
-    process.stderr.write(
-      `${command}: no running dev server (${devStatePath()} not found); start "authgate dev" first\n`,
-    );
-    return undefined;
-  }
-  const headers = { authorization: `Bearer ${state.clusterAdminToken}`, 'content-type': 'application/json' };
-  return async (method, path, body) => {
-    const res = await fetch(`${state.clusterUrl}${path}`, {
-      method,
-      headers,
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-  };
-};
-
 export const runDevToken = async (argv: string[]): Promise<number> => {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      namespace: { type: 'string', default: 'test' },
-      'service-account': { type: 'string', default: 'nginx' },
-      audience: { type: 'string', default: 'vault' },
-      ttl: { type: 'string', default: '7200' },
-      pod: { type: 'string' },
-    },
+  const values = parseFlags(argv, {
+    namespace: { type: 'string', default: 'test' },
+    'service-account': { type: 'string', default: 'nginx' },
+    audience: { type: 'string', default: 'vault' },
+    ttl: { type: 'string', default: '7200' },
+    pod: { type: 'string' },
   });
-  const api = devClusterApi('authgate dev token');
-  if (api === undefined) return 1;
+  const ttl = ttlFlag(values.ttl);
+  const api = devClusterApi();
   const ns = values.namespace;
   const sa = values['service-account'];
   // Make sure the namespace, service account and pod exist, as `kubectl apply` would.
@@ -343,12 +321,9 @@ export const runDevToken = async (argv: string[]): Promise<number> => {
   const res = await api('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
     kind: 'TokenRequest',
     apiVersion: 'authentication.k8s.io/v1',
-    spec: { audiences: [values.audience], expirationSeconds: Number(values.ttl), boundObjectRef },
+    spec: { audiences: [values.audience], expirationSeconds: ttl, boundObjectRef },
   });
-  if (res.status !== 201) {
-    process.stderr.write(`authgate dev token: ${String(res.body['message'] ?? res.status)}\n`);
-    return 1;
-  }
+  if (res.status !== 201) throw new Error(String(res.body['message'] ?? res.status));
   process.stdout.write(`${String((res.body['status'] as { token: string }).token)}\n`);
   return 0;
 };

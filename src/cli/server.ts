@@ -1,4 +1,5 @@
-import type { AuthgateConfig } from '../config/index.js';
+import { loadConfigFile, type AuthgateConfig } from '../config/index.js';
+import { parseFlags, UsageError, type CommandUsage } from './command.js';
 import { composeServer, type ComposeOptions, type ComposedServer } from './compose.js';
 
 /** Grace for in-flight requests on SIGTERM/SIGINT before connections are cut, ms. */
@@ -84,3 +85,22 @@ export const waitForShutdown = (server: Pick<ComposedServer, 'close' | 'log'>, e
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });
+
+export const SERVER_USAGE: CommandUsage = {
+  synopsis: 'authgate server [--config FILE]',
+  summary: 'run the gateway (config from --config or AUTHGATE_CONFIG)',
+  details: `Options:
+  -c, --config FILE   the authgate.yaml to run (default: AUTHGATE_CONFIG); see docs/configuration.md
+
+Runs until SIGTERM or SIGINT, then exits 0. A configuration mistake exits 78, listing every problem.
+`,
+};
+
+/** `authgate server`: runs the gateway on the config file of `--config` or `AUTHGATE_CONFIG`. */
+export const runServerCommand = async (argv: string[]): Promise<number> => {
+  const values = parseFlags(argv, { config: { type: 'string', short: 'c' } });
+  const path = values.config ?? process.env['AUTHGATE_CONFIG'];
+  if (path === undefined) throw new UsageError('give the config file with --config FILE or AUTHGATE_CONFIG');
+  // A policy reload reads the whole file again, so that edited `policies:` take effect too.
+  return runServer(loadConfigFile(path), { policySources: () => loadConfigFile(path).policies });
+};

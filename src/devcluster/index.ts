@@ -22,6 +22,8 @@ export type { StatusBody } from './api-status.js';
 export type { Faults, Stats } from './http-server.js';
 export type { SigningAlg } from './keys.js';
 export type { Wording } from './validators.js';
+/** The bounds of a TokenRequest's `expirationSeconds`, as the API server checks them. */
+export { MAX_TOKEN_SECONDS, MIN_TOKEN_SECONDS } from './token-request.js';
 
 /** Options of `startDevCluster`; every member is optional. */
 export type DevClusterOptions = {

@@ -33,11 +33,12 @@ export type RedisServer = {
 
 /**
  * A private `redis-server` on a free port, so that test runs never share state. With
- * `appendonly`, writes go to an AOF in its own directory and survive a restart. `args` are
- * further command-line options (relative paths in them are in the server's directory).
+ * `appendonly`, writes go to an AOF in its own directory and survive a restart; with `password`,
+ * it requires that password (`url` carries it). `args` are further command-line options
+ * (relative paths in them are in the server's directory).
  */
 export const startRedis = async (
-  options: { appendonly?: boolean; port?: number; args?: string[] } = {},
+  options: { appendonly?: boolean; port?: number; password?: string; args?: string[] } = {},
 ): Promise<RedisServer> => {
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'authgate-redis-'));
@@ -55,6 +56,7 @@ export const startRedis = async (
     'always',
     '--dir',
     dir,
+    ...(options.password === undefined ? [] : ['--requirepass', options.password]),
     ...(options.args ?? []),
   ];
   const start = async () => {
@@ -87,7 +89,7 @@ export const startRedis = async (
   await start();
   return {
     port,
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${options.password === undefined ? '' : `:${options.password}@`}127.0.0.1:${port}`,
     dir,
     kill,
     start,
