@@ -210,6 +210,8 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
     subscribed.add(channel);
   };
   let lastState: 'connected' | 'unavailable' | undefined;
+  /** Set when the server is too old to serve (see MIN_VERSION): every call then fails closed. */
+  let unsupported: string | undefined;
 
   /**
    * The subscribed connection of cluster mode: one node's, since a PUBLISH reaches every node of a
@@ -242,16 +244,17 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
   client.on('ready', () => {
     if (lastState !== 'connected') {
       deps.log.info({ event: 'store.connected', store: 'redis' }, 'store.connected');
-      // Said at once rather than by the first login's error: every login would fail on it.
+      // Said at once rather than by the first login's error, and every call then fails closed
+      // with 503 (readiness too): every login would fail on the indexes' `ZADD GT` anyway.
       void client.info('server').then(
         (info) => {
-          if (isTooOld(info))
+          const version = /redis_version:(\S+)/.exec(info)?.[1];
+          unsupported = isTooOld(info)
+            ? `redis ${version ?? '?'} is older than ${MIN_VERSION.join('.')}, which authgate needs`
+            : undefined;
+          if (unsupported !== undefined)
             deps.log.warn(
-              {
-                event: 'store.unsupported_version',
-                store: 'redis',
-                version: /redis_version:(\S+)/.exec(info)?.[1],
-              },
+              { event: 'store.unsupported_version', store: 'redis', version },
               `store.unsupported_version: authgate needs Redis ${MIN_VERSION.join('.')} or later`,
             );
         },
@@ -269,6 +272,10 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
   });
 
   const guard = async <T>(p: Promise<T>): Promise<T> => {
+    if (unsupported !== undefined) {
+      p.catch(() => undefined);
+      throw new StoreUnavailableError(unsupported);
+    }
     try {
       return await p;
     } catch (err) {

@@ -95,8 +95,12 @@ export const createTokenRevocation = (
         Promise.all([store.indexMembers(indexKey), store.setMembers(legacyKey)]),
       );
       let revoked = 0;
+      const deleted = new Set<string>();
       for (const tokenHmac of new Set([...members, ...legacyMembers])) {
         const raw = await guard(store.get(keys.token(tokenHmac)));
+        // No record: expired, revoked, or a login still writing it (where a batch is not atomic,
+        // the indexes are written before the record). Left listed: it expires on its own, and a
+        // token whose record lands now is found by the next revocation.
         if (raw === undefined) continue;
         let accessorHmac: string | undefined;
         try {
@@ -107,11 +111,13 @@ export const createTokenRevocation = (
           // A corrupt record is deleted all the same.
         }
         await deleteEntries(tokenHmac, accessorHmac);
+        deleted.add(tokenHmac);
       }
       // Only the members revoked here: a login that joined the index meanwhile stays listed, so
       // the next revocation finds it (deleting the whole index let such a token escape).
-      if (members.length > 0) await guard(store.indexRemove(indexKey, members));
-      if (legacyMembers.length > 0) await guard(store.setRemove(legacyKey, legacyMembers));
+      const gone = (list: string[]) => list.filter((m) => deleted.has(m));
+      if (gone(members).length > 0) await guard(store.indexRemove(indexKey, gone(members)));
+      if (gone(legacyMembers).length > 0) await guard(store.setRemove(legacyKey, gone(legacyMembers)));
       return revoked;
     },
   };

@@ -223,8 +223,8 @@ describe('revokeByIndex during a login', () => {
     const indexes = [{ kind: 'role', value: 'kubernetes/dev-role' }];
     // The store as the service sees it, with a login landing right after the members are read.
     const racing = Object.assign(Object.create(store) as typeof store, {
-      setMembers: async (key: string) => {
-        const members = await store.setMembers(key);
+      indexMembers: async (key: string) => {
+        const members = await store.indexMembers(key);
         if (late === undefined) late = (await tokens.issue(issueInput({ indexes }))).clientToken;
         return members;
       },
@@ -236,5 +236,29 @@ describe('revokeByIndex during a login', () => {
     expect(late).toBeDefined();
     expect(await tokens.revokeByIndex(indexes[0]!)).toBe(1);
     await expect(tokens.authenticate(late!, { remoteAddress: undefined })).rejects.toThrow();
+  });
+
+  it('keeps listed a token whose record is not written yet (a batch applied write by write)', async () => {
+    const { store, clock, keys } = setup();
+    const indexes = [{ kind: 'pod', value: 'pod-uid-1' }];
+    let revokedMidway: number | undefined;
+    // As on Redis Cluster: one write after another, the record last; a revocation lands between.
+    const stepwise = Object.assign(Object.create(store) as typeof store, {
+      batch: async (ops: Parameters<typeof store.batch>[0]) => {
+        const results: boolean[] = [];
+        for (const [i, op] of ops.entries()) {
+          if (i === ops.length - 1 && revokedMidway === undefined)
+            revokedMidway = await tokens.revokeByIndex(indexes[0]!);
+          results.push(...(await store.batch([op])));
+        }
+        return results;
+      },
+    });
+    const tokens = createTokenService({ store: stepwise, keys, clock, serverKey: Buffer.alloc(32, 7) });
+    const token = (await tokens.issue(issueInput({ indexes }))).clientToken;
+    expect(revokedMidway).toBe(0);
+    // The token the revocation could not see yet is still listed: the next one revokes it.
+    expect(await tokens.revokeByIndex(indexes[0]!)).toBe(1);
+    await expect(tokens.authenticate(token, { remoteAddress: undefined })).rejects.toThrow();
   });
 });

@@ -90,3 +90,55 @@ describe('the shared verification cache', () => {
     expect(await replicaOver(store, keys).get('other')).toBeUndefined();
   });
 });
+
+describe('the shared cache and revocation by identity', () => {
+  type Reviewed = {
+    n: number;
+    identity: { namespace: string; serviceAccount: { name: string }; pod: { uid: string } };
+  };
+  const reviewed: Reviewed = {
+    n: 1,
+    identity: { namespace: 'test', serviceAccount: { name: 'nginx' }, pod: { uid: 'p1' } },
+  };
+  const cacheOver = (store: ReturnType<typeof createMemoryStore>, keys: ReturnType<typeof createKeys>) =>
+    createSharedCache<Reviewed>(createMemoryResultCache<Reviewed>({ clock: systemClock, maxEntries: 100 }), {
+      store,
+      keys,
+      clock: systemClock,
+      log: silent,
+      kind: 'test',
+      macKey: MAC_KEY,
+      lockTtlMs: 5000,
+    });
+
+  it('lists an entry before it writes it: an index write that fails leaves no entry to find', async () => {
+    const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
+    const keys = createKeys();
+    // As on Redis Cluster: write by write, stopping at the first failure; here the index's.
+    const failing = Object.assign(Object.create(store) as typeof store, {
+      batch: async (ops: Parameters<typeof store.batch>[0]) => {
+        const results: boolean[] = [];
+        for (const op of ops) {
+          if (op.op === 'indexAdd') throw new Error('CLUSTERDOWN');
+          results.push(...(await store.batch([op])));
+        }
+        return results;
+      },
+    });
+    await cacheOver(failing, keys).set('k', reviewed, 60_000);
+    expect(await cacheOver(store, keys).get('k')).toBeUndefined();
+  });
+
+  it('drops entries an earlier version listed in its plain sets', async () => {
+    const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
+    const keys = createKeys();
+    const [a, b] = [cacheOver(store, keys), cacheOver(store, keys)];
+    await a.set('k', reviewed, 60_000);
+    // As a replica of the earlier version lists it: in a plain set under the old key.
+    const key = keys.verified('test', 'k');
+    await store.indexRemove(keys.index('verified-pod', 'p1'), [key]);
+    await store.setAdd(keys.legacyIndex('verified-pod', 'p1'), [key]);
+    expect(await a.invalidate({ podUid: 'p1' })).toBe(1);
+    expect(await b.get('k')).toBeUndefined();
+  });
+});

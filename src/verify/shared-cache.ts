@@ -23,10 +23,12 @@ export type SharedCacheDeps = {
     | 'batch'
     | 'indexMembers'
     | 'indexRemove'
+    | 'setMembers'
+    | 'setRemove'
     | 'publish'
     | 'subscribe'
   >;
-  keys: Pick<Keys, 'verified' | 'index' | 'verifyLock' | 'invalidationChannel'>;
+  keys: Pick<Keys, 'verified' | 'index' | 'legacyIndex' | 'verifyLock' | 'invalidationChannel'>;
   clock: Clock;
   log: VerifierLog;
   /** Cache namespace in the store, e.g. `tokenreview:<mount>`. */
@@ -144,15 +146,21 @@ export const createSharedCache = <V extends WithIdentity>(
         ? { kind: 'verified-pod', value: sel.podUid }
         : { kind: 'verified-sa', value: `${sel.namespace}/${sel.serviceAccount}` };
     const indexKey = keys.index(index.kind, index.value);
-    const members = await store.indexMembers(indexKey);
+    // With the plain sets that replicas of an earlier version still write during an upgrade.
+    const legacyKey = keys.legacyIndex(index.kind, index.value);
+    const [members, legacyMembers] = await Promise.all([
+      store.indexMembers(indexKey),
+      store.setMembers(legacyKey),
+    ]);
     // The entries, then only those members: one cached meanwhile stays listed for the next.
-    if (members.length > 0) {
-      await store.delete(...members);
-      await store.indexRemove(indexKey, members);
+    if (members.length + legacyMembers.length > 0) {
+      await store.delete(...new Set([...members, ...legacyMembers]));
+      if (members.length > 0) await store.indexRemove(indexKey, members);
+      if (legacyMembers.length > 0) await store.setRemove(legacyKey, legacyMembers);
     }
     await l1.deleteWhere((v) => identityMatches(identityOf(v), sel));
     await store.publish(keys.invalidationChannel(), JSON.stringify(sel));
-    return members.length;
+    return new Set([...members, ...legacyMembers]).size;
   };
 
   const cache: ResultCache<V> & {
@@ -165,20 +173,22 @@ export const createSharedCache = <V extends WithIdentity>(
       await l1.set(key, value, ttlMs);
       const stored: Stored<V> = { v: value, expMs: clock.nowMs() + ttlMs };
       const storeKey = keys.verified(kind, key);
+      // The indexes before the entry: where a batch is not atomic (Redis Cluster), an entry is
+      // never visible to other replicas before `invalidate` can find it.
       await soft(
         store.batch([
-          {
-            op: 'set',
-            key: storeKey,
-            value: signEntry(deps.macKey, storeKey, JSON.stringify(stored)),
-            options: { ttlMs },
-          },
           ...indexesOf(identityOf(value)).map((i) => ({
             op: 'indexAdd' as const,
             key: keys.index(i.kind, i.value),
             members: [storeKey],
             ttlMs,
           })),
+          {
+            op: 'set',
+            key: storeKey,
+            value: signEntry(deps.macKey, storeKey, JSON.stringify(stored)),
+            options: { ttlMs },
+          },
         ]),
         [],
       );
