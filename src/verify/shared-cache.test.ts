@@ -10,8 +10,11 @@ type Value = { n: number };
 const MAC_KEY = Buffer.alloc(32, 3);
 
 /** A replica's cache over `store`, as a gateway over a Redis. */
-const replicaOver = (store: ReturnType<typeof createMemoryStore>, keys: ReturnType<typeof createKeys>) =>
-  createSharedCache<Value>(createMemoryResultCache<Value>({ clock: systemClock, maxEntries: 100 }), {
+const replicaOver = <V extends object = Value>(
+  store: ReturnType<typeof createMemoryStore>,
+  keys: ReturnType<typeof createKeys>,
+) =>
+  createSharedCache<V>(createMemoryResultCache<V>({ clock: systemClock, maxEntries: 100 }), {
     store,
     keys,
     clock: systemClock,
@@ -101,15 +104,7 @@ describe('the shared cache and revocation by identity', () => {
     identity: { namespace: 'test', serviceAccount: { name: 'nginx' }, pod: { uid: 'p1' } },
   };
   const cacheOver = (store: ReturnType<typeof createMemoryStore>, keys: ReturnType<typeof createKeys>) =>
-    createSharedCache<Reviewed>(createMemoryResultCache<Reviewed>({ clock: systemClock, maxEntries: 100 }), {
-      store,
-      keys,
-      clock: systemClock,
-      log: silent,
-      kind: 'test',
-      macKey: MAC_KEY,
-      lockTtlMs: 5000,
-    });
+    replicaOver<Reviewed>(store, keys);
 
   it('lists an entry before it writes it: an index write that fails leaves no entry to find', async () => {
     const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
