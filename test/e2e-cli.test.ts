@@ -297,9 +297,16 @@ describe('authgate dev that cannot start', () => {
     [['--port', '99999'], '--port: must be an integer from 0 to 65535'],
     [['--cluster-port=-1'], '--cluster-port: must be an integer from 0 to 65535'],
     [['--redis', 'http://x'], '--redis: expected a redis:// or rediss:// URL'],
+    [['--redis', 'redis://:zq#xv@cache:6379'], '--redis: not a valid URL'],
     [['--address', '999.1.1.1'], '--address: must be an IP address or a host name'],
     [['--metrics', 'maybe'], '--metrics: must be on or off'],
     [['--colour'], "Unknown option '--colour'"],
+    [['--policy-dir', '/nonexistent/policies'], '--policy-dir: /nonexistent/policies is not a directory'],
+    [
+      ['--audit-file', '/nonexistent/dir/audit.log'],
+      '--audit-file: directory /nonexistent/dir does not exist',
+    ],
+    [['--audit-file', '/tmp'], '--audit-file: /tmp is a directory'],
   ])('refuses %j before it starts anything, naming the flag (exit 2)', async (args, message) => {
     const dev = runIn(args);
     expect(await exitCodeOf(dev)).toBe(2);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseConfig, redactUrl, redisUrlProblem, type AuthgateConfig } from '../config/index.js';
 import { REVIEWER, seedFirstSetup, startDevCluster, type DevCluster } from '../devcluster/index.js';
 import { addressFlag, onOffFlag, parseFlags, portFlag, UsageError, type CommandUsage } from './command.js';
@@ -173,7 +173,7 @@ const devConfigYaml = (opts: DevOptions, cluster: DevCluster, dir: string, revie
 
 export const DEV_USAGE: CommandUsage = {
   synopsis:
-    'authgate dev [--port N] [--address A] [--redis URL] [--audit-file PATH] [--metrics on|off] [--policy-dir DIR]',
+    'authgate dev [--port N] [--address A] [--cluster-port N] [--redis URL] [--audit-file PATH] [--metrics on|off] [--policy-dir DIR]',
   summary: 'run a simulated cluster and the gateway, ready to log in (not for production)',
   details: `Options:
   --port N            the gateway's port, 0 to 65535 (default 8200; 0: any free port)
@@ -199,6 +199,17 @@ const devOptions = (argv: string[]): DevOptions => {
   });
   const redisProblem = values.redis === undefined ? undefined : redisUrlProblem(values.redis);
   if (redisProblem !== undefined) throw new UsageError(`--redis: ${redisProblem}`);
+  const policyDir = values['policy-dir'];
+  if (policyDir !== undefined && statSync(policyDir, { throwIfNoEntry: false })?.isDirectory() !== true)
+    throw new UsageError(`--policy-dir: ${policyDir} is not a directory`);
+  const auditFile = values['audit-file'];
+  if (auditFile !== undefined) {
+    const parent = dirname(resolve(auditFile));
+    if (statSync(parent, { throwIfNoEntry: false })?.isDirectory() !== true)
+      throw new UsageError(`--audit-file: directory ${parent} does not exist`);
+    if (statSync(auditFile, { throwIfNoEntry: false })?.isDirectory() === true)
+      throw new UsageError(`--audit-file: ${auditFile} is a directory`);
+  }
   return {
     address: addressFlag(values.address, '--address'),
     port: portFlag(values.port, '--port'),

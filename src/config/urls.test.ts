@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configDoc, mountDoc, parseDoc, problemsOf } from './test-support.js';
-import { isLoopbackHost, redactUrl } from './urls.js';
+import { isLoopbackHost, redactUrl, redisUrlProblem } from './urls.js';
 
 describe('isLoopbackHost', () => {
   it.each([
@@ -93,4 +93,18 @@ describe.each<Field>(['kubernetes_host', 'jwks.url', 'jwks.oidc_discovery_url'])
 
 it('names the setting to change when it refuses plain HTTP', () => {
   expect(outcome('kubernetes_host', 'http://10.0.0.1')).toContain('allow_insecure_http: true');
+});
+
+describe('redisUrlProblem', () => {
+  it('accepts redis:// and rediss:// URLs with a host, and never quotes the value', () => {
+    for (const ok of ['redis://127.0.0.1:6379', 'rediss://:p%23w@cache:6380/2', 'redis://user:pw@h'])
+      expect(redisUrlProblem(ok)).toBeUndefined();
+    expect(redisUrlProblem('http://x')).toBe('expected a redis:// or rediss:// URL');
+    // A raw # ends the URL's authority early: the host would be wrong, and the password cut.
+    for (const bad of ['redis://:zq#xv@host:6379', 'redis://:zq?xv@host', 'redis://:zqxv@']) {
+      const problem = redisUrlProblem(bad);
+      expect(problem).toMatch(/^not a valid URL/);
+      expect(problem).not.toContain('zq');
+    }
+  });
 });

@@ -15,8 +15,19 @@ export const isLoopbackHost = (hostname: string): boolean => {
 };
 
 /** Why `value` is not a Redis URL (`redis://` or `rediss://`, with a host), or undefined when it is one. */
-export const redisUrlProblem = (value: string): string | undefined =>
-  /^rediss?:\/\/[^/]/.test(value) ? undefined : 'expected a redis:// or rediss:// URL';
+export const redisUrlProblem = (value: string): string | undefined => {
+  if (!/^rediss?:\/\/[^/]/.test(value)) return 'expected a redis:// or rediss:// URL';
+  let host = '';
+  try {
+    host = new URL(value).hostname;
+  } catch {
+    host = '';
+  }
+  // Never the value itself in the message: it may hold a password.
+  return host === ''
+    ? 'not a valid URL (characters such as @ : / ? # in a password must be percent-encoded)'
+    : undefined;
+};
 
 /**
  * `value` fit to print: the userinfo of a URL (user and password, as in `redis://:secret@host:6379`)
