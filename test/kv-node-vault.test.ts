@@ -5,6 +5,7 @@ import vault from 'node-vault';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAuthSecrets, recordSecrets } from './helpers/audit.js';
 import { ADMIN_TOKEN, NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
+import { UUID, version } from './helpers/kv-suite.js';
 
 /*
  * KV v2 through the real `node-vault` client, unchanged, against authgate listening on a real
@@ -75,15 +76,6 @@ const apiError = (statusCode: number, message: string, body?: unknown) =>
     response: { statusCode, body: body ?? expect.objectContaining({ errors: [message] }) },
   });
 const DENIED = apiError(403, 'permission denied');
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
-const versionMeta = (version: number) => ({
-  created_time: expect.stringMatching(RFC3339),
-  custom_metadata: null,
-  deletion_time: '',
-  destroyed: false,
-  version,
-});
 
 describe('node-vault with the admin token', () => {
   it('writes, reads every version, patches, lists, deletes, undeletes and destroys', async () => {
@@ -94,7 +86,7 @@ describe('node-vault with the admin token', () => {
       lease_id: '',
       renewable: false,
       lease_duration: 0,
-      data: versionMeta(1),
+      data: version(1),
       wrap_info: null,
       warnings: null,
       auth: null,
@@ -102,20 +94,20 @@ describe('node-vault with the admin token', () => {
     });
     expect(
       (await admin.write('secret/data/nv/app', { data: { password: v2 }, options: { cas: 1 } })).data,
-    ).toEqual(versionMeta(2));
+    ).toEqual(version(2));
     await expect(
       admin.write('secret/data/nv/app', { data: { password: 'stale' }, options: { cas: 1 } }),
     ).rejects.toEqual(apiError(400, 'check-and-set parameter did not match the current version'));
     expect((await admin.read('secret/data/nv/app')).data).toEqual({
       data: { password: v2 },
-      metadata: versionMeta(2),
+      metadata: version(2),
     });
     expect((await admin.read('secret/data/nv/app?version=1')).data).toEqual({
       data: { password: v1 },
-      metadata: versionMeta(1),
+      metadata: version(1),
     });
     // node-vault's `update` is a JSON merge patch.
-    expect((await admin.update('secret/data/nv/app', { data: { extra } })).data).toEqual(versionMeta(3));
+    expect((await admin.update('secret/data/nv/app', { data: { extra } })).data).toEqual(version(3));
     expect((await admin.read('secret/data/nv/app')).data.data).toEqual({ password: v2, extra });
     await admin.write('secret/data/nv/other', { data: { a: secret('other') } });
     expect((await admin.list('secret/metadata/nv')).data).toEqual({ keys: ['app', 'other'] });

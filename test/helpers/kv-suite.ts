@@ -150,9 +150,11 @@ export const envelope = (data: unknown, mountType = 'kv') => ({
 });
 /** A time as Vault prints it (RFC 3339, no fraction when whole seconds). */
 export const time = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
-/** Vault's metadata of one version, as `data/` answers it. */
-export const version = (n: number, createdMs: number, extra: Record<string, unknown> = {}) => ({
-  created_time: time(createdMs),
+/** Any time as Vault prints it, for tests on the real clock. */
+export const RFC3339 = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+/** Vault's metadata of one version, as `data/` answers it; created at `createdMs`, or at any time. */
+export const version = (n: number, createdMs?: number, extra: Record<string, unknown> = {}) => ({
+  created_time: createdMs === undefined ? expect.stringMatching(RFC3339) : time(createdMs),
   custom_metadata: null,
   deletion_time: '',
   destroyed: false,

@@ -1,0 +1,121 @@
+"""Drives authgate with the real hvac client (Debian's python3-hvac 0.11.2), unchanged.
+
+Run by test/hvac-client.test.ts with Debian's /usr/bin/python3. Everything comes from the
+environment (a JWT or a token on a command line would show in `ps`):
+
+  AUTHGATE_URL          the gateway, e.g. http://127.0.0.1:8200
+  AUTHGATE_ADMIN_TOKEN  writes the secrets the workload then reads
+  POD_JWT               the pod's service-account token
+  LOGIN_MOUNT, LOGIN_ROLE
+  KV_DIR, OTHER_DIR     a folder of secret/ the workload may read, and one it may not
+  SECRET_V1, SECRET_V2  the values of versions 1 and 2 of secret/<KV_DIR>/db
+  IDENTITY_ROLE
+  SECRETS_FILE          where the tokens it saw are written, one a line, for the audit scan
+
+Prints one JSON summary of what hvac returned: no token and no secret value in clear (secret
+values as SHA-256, identity tokens as their claims). Exits non-zero on anything unexpected: an
+exception where none was expected, or no exception where one was.
+"""
+
+import base64
+import hashlib
+import json
+import os
+import sys
+
+import hvac
+import hvac.exceptions
+
+env = os.environ
+
+
+def sha256(value):
+    return "sha256:" + hashlib.sha256(value.encode()).hexdigest()
+
+
+def hashed(data):
+    """A KV version's data with every value hashed."""
+    return {k: sha256(v) for k, v in data.items()}
+
+
+def kv_version(answer):
+    return {"data": hashed(answer["data"]["data"]), "metadata": answer["data"]["metadata"]}
+
+
+def refused(call, what):
+    """The hvac exception `call` raises (class and Vault's errors); exits if it raises none."""
+    try:
+        call()
+    except hvac.exceptions.VaultError as e:
+        return {"exception": type(e).__name__, "errors": e.errors}
+    sys.exit("hvac: " + what + " was not refused")
+
+
+def seen(*secrets):
+    with open(env["SECRETS_FILE"], "a") as f:
+        f.write("".join(s + "\n" for s in secrets))
+
+
+def claims(jwt):
+    payload = jwt.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+
+
+url = env["AUTHGATE_URL"]
+ns, other = env["KV_DIR"], env["OTHER_DIR"]
+# An explicit token (even empty): hvac would otherwise take VAULT_TOKEN or ~/.vault-token.
+admin = hvac.Client(url=url, token=env["AUTHGATE_ADMIN_TOKEN"])
+kv = admin.secrets.kv.v2
+written = [
+    kv.create_or_update_secret(path=ns + "/db", secret={"password": env["SECRET_V1"]}, cas=0),
+    kv.create_or_update_secret(path=ns + "/db", secret={"password": env["SECRET_V2"]}, cas=1),
+]
+kv.create_or_update_secret(path=ns + "/nested/api", secret={"key": env["SECRET_V1"]})
+kv.create_or_update_secret(path=other + "/db", secret={"password": env["SECRET_V1"]})
+
+client = hvac.Client(url=url, token="")
+login = client.auth.kubernetes.login(env["LOGIN_ROLE"], env["POD_JWT"], mount_point=env["LOGIN_MOUNT"])
+auth = login["auth"]
+seen(auth["client_token"], auth["accessor"])
+if client.token != auth["client_token"]:
+    sys.exit("hvac: the login did not set the client's token")
+summary = {
+    "login": {k: v for k, v in auth.items() if k not in ("client_token", "accessor", "entity_id")},
+    "is_authenticated": client.is_authenticated(),
+}
+self_ = client.auth.token.lookup_self()["data"]
+if self_["id"] != client.token or self_["accessor"] != auth["accessor"]:
+    sys.exit("hvac: lookup_self named another token")
+summary["lookup_self"] = {k: v for k, v in self_.items() if k not in ("id", "accessor", "entity_id")}
+summary["renew_self"] = client.auth.token.renew_self(increment="2h")["auth"]["lease_duration"]
+
+kv = client.secrets.kv.v2
+summary["kv"] = {
+    "written": [w["data"] for w in written],
+    "read": kv_version(kv.read_secret_version(path=ns + "/db")),
+    "read_version_1": kv_version(kv.read_secret_version(path=ns + "/db", version=1)),
+    "list": kv.list_secrets(path=ns)["data"]["keys"],
+    "list_strict_http": hvac.Client(url=url, token=client.token, strict_http=True)
+    .secrets.kv.v2.list_secrets(path=ns)["data"]["keys"],
+    "missing": refused(lambda: kv.read_secret_version(path=ns + "/missing"), "a missing secret"),
+}
+
+signed = client.secrets.identity.generate_signed_id_token(name=env["IDENTITY_ROLE"])["data"]
+seen(signed["token"])
+summary["identity"] = {"client_id": signed["client_id"], "ttl": signed["ttl"], "claims": claims(signed["token"])}
+
+summary["refused"] = {
+    "read_other_namespace": refused(
+        lambda: kv.read_secret_version(path=other + "/db"), "a read of another namespace"
+    ),
+    "write_own_namespace": refused(
+        lambda: kv.create_or_update_secret(path=ns + "/db", secret={"password": "mine"}), "a write"
+    ),
+}
+
+summary["revoke_self"] = client.auth.token.revoke_self().status_code
+summary["after_revoke"] = {
+    "lookup_self": refused(client.auth.token.lookup_self, "a lookup of a revoked token"),
+    "is_authenticated": client.is_authenticated(),
+}
+print(json.dumps(summary))

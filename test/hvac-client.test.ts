@@ -1,0 +1,178 @@
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_POLICIES } from '../src/cli/dev.js';
+import { recordSecrets } from './helpers/audit.js';
+import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
+import { RFC3339, UUID, version } from './helpers/kv-suite.js';
+
+/*
+ * The real Python client hvac, unchanged, against authgate listening on a real port: Debian's
+ * python3-hvac (0.11.2, which .ci/run installs) run by Debian's interpreter. The harness's pod
+ * test/nginx logs in to role `nginx` with the dev policies (`authgate dev`'s): it reads and lists
+ * its own namespace's secrets and signs identity tokens for role `nginx`, and may write nothing.
+ * test/helpers/hvac_client.py does the calls and prints what hvac returned; secrets reach it by
+ * environment only.
+ */
+
+const PYTHON = '/usr/bin/python3';
+const SCRIPT = join(import.meta.dirname, 'helpers', 'hvac_client.py');
+const ISSUER = 'https://authgate.hvac.test';
+const IDENTITY = { issuer: ISSUER, roles: { nginx: { audience: 'hvac-downstream', ttl: '15m' } } };
+
+type Run = { code: number; stdout: string; stderr: string };
+
+let h: Harness;
+let url: string;
+beforeAll(async () => {
+  h = await startHarness({ config: { policies: DEV_POLICIES, identity: IDENTITY } });
+  await h.server.app.listen({ host: '127.0.0.1', port: 0 });
+  url = `http://127.0.0.1:${(h.server.app.server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/**
+ * Runs the script (asynchronously: the server answers it from this process) with only `env`,
+ * PATH and a HOME of its own: no proxy, VAULT_TOKEN or ~/.vault-token of the machine applies.
+ * The tokens it saw are recorded for the audit secrets scan.
+ */
+const runHvac = async (env: Record<string, string>): Promise<Run> => {
+  const secretsFile = join(h.dir, 'hvac-secrets.txt');
+  rmSync(secretsFile, { force: true });
+  const options = {
+    env: { PATH: process.env['PATH'] ?? '', HOME: h.dir, SECRETS_FILE: secretsFile, ...env },
+    timeout: 15_000,
+  };
+  let run: Run;
+  try {
+    run = { code: 0, ...(await promisify(execFile)(PYTHON, [SCRIPT], options)) };
+  } catch (err) {
+    const e = err as { code?: unknown; stdout?: string; stderr?: string };
+    run = { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+  if (existsSync(secretsFile)) recordSecrets(...readFileSync(secretsFile, 'utf8').split('\n'));
+  return run;
+};
+
+const sha256 = (value: string): string => `sha256:${createHash('sha256').update(value).digest('hex')}`;
+const METADATA = {
+  role: 'nginx',
+  service_account_name: 'nginx',
+  service_account_namespace: 'test',
+  service_account_secret_name: '',
+  service_account_uid: expect.stringMatching(UUID),
+  pod_name: 'nginx',
+  pod_uid: expect.stringMatching(UUID),
+};
+const POLICIES = ['default', 'nginx'];
+const refusal = (exception: string, errors: string[]) => ({ exception, errors });
+const DENIED = refusal('Forbidden', ['permission denied']);
+
+describe('hvac 0.11.2 (Python) against authgate', () => {
+  const values = { v1: '', v2: '' };
+  let env: Record<string, string>;
+  beforeAll(async () => {
+    values.v1 = `kvsecret-hvac-v1-${randomBytes(8).toString('hex')}`;
+    values.v2 = `kvsecret-hvac-v2-${randomBytes(8).toString('hex')}`;
+    recordSecrets(values.v1, values.v2);
+    env = {
+      AUTHGATE_URL: url,
+      AUTHGATE_ADMIN_TOKEN: ADMIN_TOKEN,
+      POD_JWT: await h.podToken(),
+      LOGIN_MOUNT: 'kubernetes',
+      LOGIN_ROLE: 'nginx',
+      SECRET_V1: values.v1,
+      SECRET_V2: values.v2,
+      KV_DIR: `test/${randomBytes(4).toString('hex')}`,
+      OTHER_DIR: 'prod/hvac',
+      IDENTITY_ROLE: 'nginx',
+    };
+  });
+
+  it('logs in, looks up, renews, reads, lists, signs, is refused and revokes as against Vault', async () => {
+    const run = await runHvac(env);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout) as Record<string, unknown>;
+    for (const value of Object.values(values)) expect(run.stdout).not.toContain(value);
+
+    expect(summary['login']).toEqual({
+      policies: POLICIES,
+      token_policies: POLICIES,
+      metadata: METADATA,
+      lease_duration: 3600,
+      renewable: true,
+      token_type: 'service',
+      orphan: true,
+      mfa_requirement: null,
+      num_uses: 0,
+    });
+    expect(summary['is_authenticated']).toBe(true);
+    expect(summary['lookup_self']).toEqual({
+      creation_time: expect.any(Number),
+      creation_ttl: 3600,
+      display_name: 'kubernetes-test-nginx',
+      expire_time: expect.stringMatching(RFC3339),
+      explicit_max_ttl: 0,
+      issue_time: expect.stringMatching(RFC3339),
+      meta: METADATA,
+      num_uses: 0,
+      orphan: true,
+      path: 'auth/kubernetes/login',
+      policies: POLICIES,
+      renewable: true,
+      ttl: expect.any(Number),
+      type: 'service',
+    });
+    expect(summary['renew_self']).toBe(7200);
+
+    expect(summary['kv']).toEqual({
+      written: [version(1), version(2)],
+      read: { data: { password: sha256(values.v2) }, metadata: version(2) },
+      read_version_1: { data: { password: sha256(values.v1) }, metadata: version(1) },
+      // hvac sends Vault's LIST method, or GET ?list=true with strict_http.
+      list: ['db', 'nested/'],
+      list_strict_http: ['db', 'nested/'],
+      // Vault's 404 for a secret that never was: `{"errors":[]}`, which hvac raises as InvalidPath.
+      missing: refusal('InvalidPath', []),
+    });
+
+    // The identity token names the pod and service account the login's metadata named.
+    const { metadata } = summary['login'] as { metadata: typeof METADATA };
+    const identity = summary['identity'] as { claims: { iat: number; exp: number } };
+    expect(identity).toEqual({
+      client_id: 'hvac-downstream',
+      ttl: 900,
+      claims: {
+        iss: `${ISSUER}/v1/identity/oidc`,
+        aud: 'hvac-downstream',
+        sub: 'system:serviceaccount:test:nginx',
+        iat: expect.any(Number),
+        exp: expect.any(Number),
+        'kubernetes.io': {
+          namespace: 'test',
+          pod: { name: 'nginx', uid: metadata.pod_uid },
+          serviceaccount: { name: 'nginx', uid: metadata.service_account_uid },
+        },
+      },
+    });
+    expect(identity.claims.exp - identity.claims.iat).toBe(900);
+    expect(summary['refused']).toEqual({ read_other_namespace: DENIED, write_own_namespace: DENIED });
+    expect(summary['revoke_self']).toBe(204);
+    expect(summary['after_revoke']).toEqual({ lookup_self: DENIED, is_authenticated: false });
+  });
+
+  it('fails, naming hvac’s exception, when the login goes to a mount that does not exist', async () => {
+    const run = await runHvac({ ...env, KV_DIR: 'test/other-run', LOGIN_MOUNT: 'no-such-mount' });
+    expect(run.code).not.toBe(0);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain('hvac.exceptions.InvalidPath');
+    expect(run.stderr).not.toContain(env['POD_JWT']);
+  });
+});
