@@ -115,6 +115,36 @@ describe('/v1/sys/health', () => {
   });
 });
 
+describe('/v1/sys/seal-status and /v1/sys/init', () => {
+  it("answer as Vault's, unsealed while the store is up", async () => {
+    const t = healthApp(UP);
+    expect(await t.get('/v1/sys/init')).toEqual({ status: 200, json: { initialized: true } });
+    expect(await t.get('/v1/sys/seal-status')).toEqual({
+      status: 200,
+      json: {
+        type: 'authgate',
+        initialized: true,
+        sealed: false,
+        t: 0,
+        n: 0,
+        progress: 0,
+        nonce: '',
+        version: '0.0.0-test',
+        build_date: '',
+        migration: false,
+        cluster_name: 'authgate',
+        cluster_id: 'test',
+        recovery_seal: false,
+      },
+    });
+  });
+
+  it('says sealed while the store is down, still with 200 as Vault', async () => {
+    const t = healthApp(STORE_DOWN);
+    expect(await t.get('/v1/sys/seal-status')).toMatchObject({ status: 200, json: { sealed: true } });
+  });
+});
+
 describe('readiness caching', () => {
   it('probes once per two seconds however many health calls arrive', async () => {
     const t = healthApp(UP);

@@ -114,6 +114,7 @@ describe('hvac 0.11.2 (Python) against authgate', () => {
       num_uses: 0,
     });
     expect(summary['is_authenticated']).toBe(true);
+    expect([summary['is_initialized'], summary['is_sealed']]).toEqual([true, false]);
     expect(summary['lookup_self']).toEqual({
       creation_time: expect.any(Number),
       creation_ttl: 3600,

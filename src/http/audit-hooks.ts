@@ -60,7 +60,9 @@ const auditedPath = (url: string): string | undefined => {
   // The path as served and as the ACL checked it (decoded, ended at ? and #), so that an entry
   // cannot be made to name another path than the one read.
   const path = decodedPath(url);
+  // Vault serves these outside its router, unaudited: status for anyone, no token, no data.
   if (path === 'sys/health' || path.startsWith('sys/health/')) return undefined;
+  if (path === 'sys/seal-status' || path === 'sys/init') return undefined;
   return path;
 };
 

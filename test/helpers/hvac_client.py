@@ -82,6 +82,9 @@ if client.token != auth["client_token"]:
 summary = {
     "login": {k: v for k, v in auth.items() if k not in ("client_token", "accessor", "entity_id")},
     "is_authenticated": client.is_authenticated(),
+    # What a deployment check asks first (sys/init, sys/seal-status).
+    "is_initialized": client.sys.is_initialized(),
+    "is_sealed": client.sys.is_sealed(),
 }
 self_ = client.auth.token.lookup_self()["data"]
 if self_["id"] != client.token or self_["accessor"] != auth["accessor"]:

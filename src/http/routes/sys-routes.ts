@@ -108,6 +108,9 @@ const HealthQuery = Type.Object(
  * shares the same upstream, so draining them all would turn a partial outage into a full one.
  * Unauthenticated, never audited.
  *
+ * `GET /v1/sys/seal-status` and `GET /v1/sys/init` answer as Vault's (`vault status`, hvac's
+ * `is_sealed()`), from the same readiness result.
+ *
  * `/v1/sys/health/live` always answers 200; `/v1/sys/health/ready` answers 503 when any check
  * fails, with the failing checks. Both health routes share one cached readiness result
  * ({@link createCachedReadiness}).
@@ -136,6 +139,28 @@ export const registerSysRoutes = (app: FastifyInstance, deps: HealthDeps): void 
         cluster_id: deps.clusterId,
       });
     },
+  });
+  // What `vault status`, hvac's `is_sealed()` and `is_initialized()` read; unauthenticated, as
+  // Vault's. authgate has no seal and no unseal keys: a seal of its own type with no shares, and
+  // `sealed` as in `/v1/sys/health` (the store is down).
+  app.get('/v1/sys/init', async () => ({ initialized: true }));
+  app.get('/v1/sys/seal-status', async () => {
+    const { critical } = await readiness();
+    return {
+      type: 'authgate',
+      initialized: true,
+      sealed: critical,
+      t: 0,
+      n: 0,
+      progress: 0,
+      nonce: '',
+      version: deps.version,
+      build_date: '',
+      migration: false,
+      cluster_name: deps.clusterName,
+      cluster_id: deps.clusterId,
+      recovery_seal: false,
+    };
   });
   app.get('/v1/sys/health/live', async () => ({ live: true }));
   app.get('/v1/sys/health/ready', async (_request, reply) => {
