@@ -115,7 +115,7 @@ describe('/v1/sys/health', () => {
   });
 });
 
-describe('/v1/sys/seal-status and /v1/sys/init', () => {
+describe('/v1/sys/seal-status, /v1/sys/init and /v1/sys/leader', () => {
   it("answer as Vault's, unsealed while the store is up", async () => {
     const t = healthApp(UP);
     expect(await t.get('/v1/sys/init')).toEqual({ status: 200, json: { initialized: true } });
@@ -135,6 +135,21 @@ describe('/v1/sys/seal-status and /v1/sys/init', () => {
         cluster_name: 'authgate',
         cluster_id: 'test',
         recovery_seal: false,
+      },
+    });
+  });
+
+  it('answers sys/leader as a Vault without HA: every replica serves', async () => {
+    const t = healthApp(UP);
+    expect(await t.get('/v1/sys/leader')).toEqual({
+      status: 200,
+      json: {
+        ha_enabled: false,
+        is_self: false,
+        leader_address: '',
+        leader_cluster_address: '',
+        performance_standby: false,
+        performance_standby_last_remote_wal: 0,
       },
     });
   });

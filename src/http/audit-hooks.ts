@@ -62,7 +62,7 @@ const auditedPath = (url: string): string | undefined => {
   const path = decodedPath(url);
   // Vault serves these outside its router, unaudited: status for anyone, no token, no data.
   if (path === 'sys/health' || path.startsWith('sys/health/')) return undefined;
-  if (path === 'sys/seal-status' || path === 'sys/init') return undefined;
+  if (path === 'sys/seal-status' || path === 'sys/init' || path === 'sys/leader') return undefined;
   return path;
 };
 

@@ -108,8 +108,8 @@ const HealthQuery = Type.Object(
  * shares the same upstream, so draining them all would turn a partial outage into a full one.
  * Unauthenticated, never audited.
  *
- * `GET /v1/sys/seal-status` and `GET /v1/sys/init` answer as Vault's (`vault status`, hvac's
- * `is_sealed()`), from the same readiness result.
+ * `GET /v1/sys/seal-status`, `/v1/sys/init` and `/v1/sys/leader` answer as Vault's (`vault
+ * status`, hvac's `is_sealed()`), the seal status from the same readiness result.
  *
  * `/v1/sys/health/live` always answers 200; `/v1/sys/health/ready` answers 503 when any check
  * fails, with the failing checks. Both health routes share one cached readiness result
@@ -162,6 +162,15 @@ export const registerSysRoutes = (app: FastifyInstance, deps: HealthDeps): void 
       recovery_seal: false,
     };
   });
+  // `vault status` asks it after the seal status, and stops on a 404. No HA: every replica serves.
+  app.get('/v1/sys/leader', async () => ({
+    ha_enabled: false,
+    is_self: false,
+    leader_address: '',
+    leader_cluster_address: '',
+    performance_standby: false,
+    performance_standby_last_remote_wal: 0,
+  }));
   app.get('/v1/sys/health/live', async () => ({ live: true }));
   app.get('/v1/sys/health/ready', async (_request, reply) => {
     const r = await readiness();
