@@ -1,4 +1,6 @@
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config/index.js';
 
@@ -167,5 +169,22 @@ export const fetchOrExplain = async (
     return await fetch(url, init);
   } catch (err) {
     throw new Error(unreachable(failureCause(err)), { cause: err });
+  }
+};
+
+/** Why `path` cannot be written (its directory is missing, or it is a directory…), or undefined. */
+export const unwritable = (path: string): string | undefined => {
+  const target = resolve(path);
+  const dir = dirname(target);
+  try {
+    if (!statSync(dir).isDirectory()) return `${dir} is not a directory`;
+    const exists = existsSync(target);
+    if (exists && statSync(target).isDirectory()) return `${target} is a directory`;
+    accessSync(exists ? target : dir, constants.W_OK);
+    return undefined;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT'
+      ? `directory ${dir} does not exist`
+      : (err as Error).message;
   }
 };

@@ -1,7 +1,6 @@
-import { accessSync, constants, existsSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { MAX_TOKEN_SECONDS, MIN_TOKEN_SECONDS } from '../devcluster/index.js';
-import { integerFlag, parseFlags, type CommandUsage } from './command.js';
+import { integerFlag, parseFlags, unwritable, type CommandUsage } from './command.js';
 import { devClusterApi, type ClusterApi } from './dev-state.js';
 
 /** The dev role that load tokens log in with: namespaces `load-*`, service accounts `app-*`. */
@@ -87,23 +86,6 @@ export const mintLoadTokens = async (
     const token = (res.body['status'] as { token: string }).token;
     return { token, role: LOAD_ROLE_NAME, namespace: ns(i), serviceAccount: sa(i), pod };
   });
-};
-
-/** Why `path` cannot be written (its directory is missing, or it is a directory…), or undefined. */
-const unwritable = (path: string): string | undefined => {
-  const target = resolve(path);
-  const dir = dirname(target);
-  try {
-    if (!statSync(dir).isDirectory()) return `${dir} is not a directory`;
-    const exists = existsSync(target);
-    if (exists && statSync(target).isDirectory()) return `${target} is a directory`;
-    accessSync(exists ? target : dir, constants.W_OK);
-    return undefined;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ENOENT'
-      ? `directory ${dir} does not exist`
-      : (err as Error).message;
-  }
 };
 
 export const DEV_TOKENS_USAGE: CommandUsage = {

@@ -1,10 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseConfig, redactUrl, redisUrlProblem, type AuthgateConfig } from '../config/index.js';
 import { REVIEWER, seedFirstSetup, startDevCluster, type DevCluster } from '../devcluster/index.js';
-import { addressFlag, onOffFlag, parseFlags, portFlag, UsageError, type CommandUsage } from './command.js';
+import {
+  addressFlag,
+  onOffFlag,
+  parseFlags,
+  portFlag,
+  unwritable,
+  UsageError,
+  type CommandUsage,
+} from './command.js';
 import { devClusterApi, devStatePath, removeOwnState, writeStateFile } from './dev-state.js';
 import { LOAD_ROLE, LOAD_ROLE_NAME, TTL_HELP, ttlFlag } from './dev-tokens.js';
 import { startServer, waitForShutdown } from './server.js';
@@ -202,14 +210,8 @@ const devOptions = (argv: string[]): DevOptions => {
   const policyDir = values['policy-dir'];
   if (policyDir !== undefined && statSync(policyDir, { throwIfNoEntry: false })?.isDirectory() !== true)
     throw new UsageError(`--policy-dir: ${policyDir} is not a directory`);
-  const auditFile = values['audit-file'];
-  if (auditFile !== undefined) {
-    const parent = dirname(resolve(auditFile));
-    if (statSync(parent, { throwIfNoEntry: false })?.isDirectory() !== true)
-      throw new UsageError(`--audit-file: directory ${parent} does not exist`);
-    if (statSync(auditFile, { throwIfNoEntry: false })?.isDirectory() === true)
-      throw new UsageError(`--audit-file: ${auditFile} is a directory`);
-  }
+  const auditProblem = values['audit-file'] === undefined ? undefined : unwritable(values['audit-file']);
+  if (auditProblem !== undefined) throw new UsageError(`--audit-file: ${auditProblem}`);
   return {
     address: addressFlag(values.address, '--address'),
     port: portFlag(values.port, '--port'),
