@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { systemClock } from '../src/lib/clock.js';
 import { createMemoryStore, createRedisStore, type Store } from '../src/store/index.js';
+import { CLUSTER_INDEX_GRACE_MS } from '../src/store/redis-store.js';
 import {
   startRedis,
   startRedisCluster,
@@ -19,8 +20,12 @@ beforeAll(async () => {
   cluster = await startRedisCluster();
   stores['memory'] = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
   stores['redis'] = createRedisStore({ url: redis.url }, { log: quiet });
-  // Cluster mode: keys of one batch live on different nodes, and scripts run per key.
-  stores['redis-cluster'] = createRedisStore({ clusterNodes: cluster.nodes }, { log: quiet });
+  // Cluster mode: keys of one batch live on different nodes, and scripts run per key. Indexes
+  // keep members exactly as long as asked here, as the other stores do (the margin is tested below).
+  stores['redis-cluster'] = createRedisStore(
+    { clusterNodes: cluster.nodes },
+    { log: quiet, clusterIndexGraceMs: 0 },
+  );
   await Promise.all([storeAnswers(stores['redis']), storeAnswers(stores['redis-cluster'])]);
 });
 afterAll(async () => {
@@ -221,5 +226,25 @@ describe('a batch on Redis Cluster', () => {
     ).rejects.toThrow(/WRONGTYPE/);
     expect(await s.get('order:first')).toBe('1');
     expect(await s.get('order:last')).toBeUndefined();
+  });
+
+  it('keeps an index member a minute longer than asked: its node may count time ahead of the entry’s', async () => {
+    const s = createRedisStore({ clusterNodes: cluster.nodes }, { log: quiet });
+    try {
+      await storeAnswers(s);
+      await s.batch([
+        { op: 'set', key: 'grace:entry', value: 'v', options: { ttlMs: 150 } },
+        { op: 'indexAdd', key: 'grace:index', members: ['entry'], ttlMs: 150 },
+      ]);
+      expect(await s.ttlMs('grace:entry')).toBeLessThanOrEqual(150);
+      const ttl = await s.ttlMs('grace:index');
+      expect(ttl).toBeGreaterThan(CLUSTER_INDEX_GRACE_MS);
+      expect(ttl).toBeLessThanOrEqual(CLUSTER_INDEX_GRACE_MS + 150);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(await s.get('grace:entry')).toBeUndefined();
+      expect(await s.indexMembers('grace:index')).toEqual(['entry']);
+    } finally {
+      await s.close();
+    }
   });
 });

@@ -26,7 +26,23 @@ export type RedisConnectionOptions = {
 
 export type RedisStoreDeps = {
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
+  /**
+   * How much longer than asked an index keeps a member, in cluster mode (default
+   * {@link CLUSTER_INDEX_GRACE_MS}; a single Redis keeps members exactly as long as asked).
+   */
+  clusterIndexGraceMs?: number;
 };
+
+/**
+ * On Redis Cluster an index and the entry it lists (a token's record, a cached review) live on
+ * different nodes, each expiring keys by its own clock. With the index's node ahead, a member
+ * listed for exactly its entry's lifetime would leave the index while the entry still lives, and
+ * revocation by identity would miss it. So a cluster keeps members this much longer: a member
+ * that outlives its entry costs revocation one lookup that finds nothing. A minute covers what
+ * NTP leaves and more. (A single Redis, replicas and Sentinel included, expires both by one clock:
+ * a replica applies its master's expiries, and a promoted replica expires both by its own.)
+ */
+export const CLUSTER_INDEX_GRACE_MS = 60_000;
 
 /**
  * Redis errors that mean "cannot serve now" rather than a bug in the command: a replica or a
@@ -105,6 +121,7 @@ const connect = (o: RedisConnectionOptions): Client => {
 export const createRedisStore = (options: RedisConnectionOptions, deps: RedisStoreDeps): Store => {
   const client = connect(options);
   const isCluster = options.clusterNodes !== undefined;
+  const indexGraceMs = isCluster ? (deps.clusterIndexGraceMs ?? CLUSTER_INDEX_GRACE_MS) : 0;
   let subscriber: Redis | undefined;
   const handlers = new Map<string, Set<(message: string) => void>>();
   // Channels the subscriber has confirmed; ioredis subscribes them again itself after a reconnect.
@@ -208,7 +225,7 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
       case 'delete':
         return (await client.del(op.key)) > 0;
       case 'indexAdd':
-        await client.agIndexAdd(op.key, ttlArg(op.ttlMs), ...op.members);
+        await client.agIndexAdd(op.key, ttlArg(op.ttlMs + indexGraceMs), ...op.members);
         return true;
     }
   };
