@@ -323,6 +323,20 @@ describe('authgate dev that cannot start', () => {
     expect(readdirSync(tmp)).toEqual([]);
   });
 
+  it('removes its keys when stopped while it starts (a Ctrl-C that comes before it runs), exit 0', async () => {
+    const dev = runIn(['--port', '0']);
+    // The moment its key directory appears: the cluster runs, the gateway has not started.
+    const started = Date.now();
+    while (readdirSync(tmp).length === 0 && Date.now() - started < 15_000) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect(readdirSync(tmp)).toHaveLength(1);
+    dev.child.kill('SIGINT');
+    expect(await exitCodeOf(dev)).toBe(0);
+    expect(readdirSync(tmp)).toEqual([]);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.json'))).toEqual([]);
+  });
+
   it('closes the gateway and the cluster and removes its keys when it fails after the gateway started', async () => {
     // The state file cannot be written: its directory does not exist.
     const dev = runIn(['--port', '0'], { AUTHGATE_DEV_STATE: join(dir, 'missing', 'dev.json') });

@@ -223,13 +223,46 @@ const devOptions = (argv: string[]): DevOptions => {
   };
 };
 
+/** A stop signal that came while `authgate dev` was starting. */
+class Interrupted extends Error {}
+
+/** Until released, SIGINT and SIGTERM are noted (the first one) instead of ending the process. */
+const noteStopSignals = () => {
+  let signal: NodeJS.Signals | undefined;
+  const note = (s: NodeJS.Signals) => {
+    signal ??= s;
+  };
+  process.on('SIGINT', note);
+  process.on('SIGTERM', note);
+  return {
+    get signal() {
+      return signal;
+    },
+    release: () => {
+      process.off('SIGINT', note);
+      process.off('SIGTERM', note);
+    },
+  };
+};
+
 /** `authgate dev`: the whole setup in one process, printed so a newcomer can log in at once. */
 export const runDev = async (argv: string[]): Promise<number> => {
   const opts = devOptions(argv);
-  const setup = await setUpDev(opts);
+  // A Ctrl-C while it starts would kill it with its key files left in the temp directory: noted
+  // instead, and acted on once what was started can be stopped.
+  const interrupted = noteStopSignals();
+  let setup: DevSetup;
+  try {
+    setup = await setUpDev(opts);
+  } catch (err) {
+    interrupted.release();
+    throw err;
+  }
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
   try {
+    if (interrupted.signal !== undefined) throw new Interrupted();
     server = await startServer(setup.config);
+    if (interrupted.signal !== undefined) throw new Interrupted();
     const { token } = await setup.cluster.mintToken({
       namespace: 'test',
       serviceAccount: 'nginx',
@@ -247,15 +280,21 @@ export const runDev = async (argv: string[]): Promise<number> => {
     });
     process.stdout.write(banner(opts, setup, server.address, adminToken, token));
   } catch (err) {
+    interrupted.release();
     // E.g. the port is taken: stop the simulator too, or its listener keeps the process alive.
     await server?.close();
     await setup.close();
+    if (err instanceof Interrupted) return 0;
     throw err;
   }
-  return waitForShutdown(server, async () => {
+  const running = waitForShutdown(server, async () => {
     removeOwnState(devStatePath());
     await setup.close();
   });
+  interrupted.release();
+  // One that came while the banner was made: acted on as if it came now.
+  if (interrupted.signal !== undefined) process.emit(interrupted.signal, interrupted.signal);
+  return running;
 };
 
 /** What `authgate dev` prints once it runs: where, and how to log in (a Redis password never shows). */
