@@ -120,6 +120,28 @@ describe('authgate dev as a child process, driven by the node-vault client', () 
     await expect(vault.tokenLookupSelf()).rejects.toMatchObject({ response: { statusCode: 403 } });
   });
 
+  it('signs identity tokens under the address it listens on, even when --port 0 chose the port', async () => {
+    const login = (await (
+      await fetch(`${endpoint}/v1/auth/kubernetes/login`, {
+        method: 'POST',
+        body: JSON.stringify({ role: 'nginx', jwt: firstToken }),
+      })
+    ).json()) as { auth: { client_token: string } };
+    const res = await fetch(`${endpoint}/v1/identity/oidc/token/nginx`, {
+      headers: { 'x-vault-token': login.auth.client_token },
+    });
+    expect(res.status).toBe(200);
+    const { token } = ((await res.json()) as { data: { token: string } }).data;
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
+      iss: string;
+    };
+    expect(claims.iss).toBe(`${endpoint}/v1/identity/oidc`);
+    const discovery = (await (await fetch(`${claims.iss}/.well-known/openid-configuration`)).json()) as {
+      jwks_uri: string;
+    };
+    expect((await fetch(discovery.jwks_uri)).status).toBe(200);
+  });
+
   it('mints more tokens with `authgate dev token`, for a new pod too, that log in through both mounts', async () => {
     const mint = run(
       ['dev', 'token', '--namespace', 'test', '--service-account', 'nginx', '--pod', 'nginx-2'],

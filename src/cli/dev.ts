@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseConfig, redactUrl, redisUrlProblem, type AuthgateConfig } from '../config/index.js';
 import { REVIEWER, seedFirstSetup, startDevCluster, type DevCluster } from '../devcluster/index.js';
@@ -223,6 +224,24 @@ const devOptions = (argv: string[]): DevOptions => {
   };
 };
 
+/**
+ * The port to listen on: `port`, or, for 0, a port of `address` that is free now. Chosen before
+ * the config is written because the identity issuer (`http://<address>:<port>`) is part of it: an
+ * issuer naming port 0 is an address no verifier can fetch the signing keys from. Another process
+ * may take the port before the gateway listens; then `listen` fails, as for a taken `--port`.
+ */
+const portToListenOn = (address: string, port: number): Promise<number> =>
+  port !== 0
+    ? Promise.resolve(port)
+    : new Promise((resolvePort, reject) => {
+        const probe = createServer();
+        probe.once('error', reject);
+        probe.listen({ host: address, port: 0 }, () => {
+          const bound = probe.address();
+          probe.close(() => resolvePort(typeof bound === 'object' && bound !== null ? bound.port : 0));
+        });
+      });
+
 /** A stop signal that came while `authgate dev` was starting. */
 class Interrupted extends Error {}
 
@@ -247,7 +266,8 @@ const noteStopSignals = () => {
 
 /** `authgate dev`: the whole setup in one process, printed so a newcomer can log in at once. */
 export const runDev = async (argv: string[]): Promise<number> => {
-  const opts = devOptions(argv);
+  const flags = devOptions(argv);
+  const opts = { ...flags, port: await portToListenOn(flags.address, flags.port) };
   // A Ctrl-C while it starts would kill it with its key files left in the temp directory: noted
   // instead, and acted on once what was started can be stopped.
   const interrupted = noteStopSignals();
