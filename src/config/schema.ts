@@ -203,12 +203,12 @@ export const POLICY_NAME_PATTERN = '^[A-Za-z0-9_.-]+$';
 /**
  * One policy in Vault's JSON shape (`{"path": {"<glob>": {"capabilities": [...]}}}`), written in
  * YAML. Only the outline is checked here; `src/policy` checks capabilities, templates and the
- * parameter constraints it refuses, with the policy's name in every message.
+ * parameter constraints it refuses, with the policy's name in every message. Its top-level keys
+ * are Vault's, `name` (ignored) and `path`; a `comment` belongs in a path block.
  */
 const PolicySchema = Type.Object(
   {
     name: Type.Optional(Type.String()),
-    comment: Type.Optional(Type.String()),
     path: Type.Record(
       Type.String({ minLength: 1 }),
       Type.Object({ capabilities: Type.Array(Type.String()) }, { additionalProperties: true }),

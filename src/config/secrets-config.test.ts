@@ -147,4 +147,12 @@ describe('the policy sources', () => {
       'policies.a b',
     );
   });
+
+  it('refuse a comment beside the path block, where Vault has none, at the path of the comment', () => {
+    const path = { 'secret/*': { capabilities: ['read'], comment: 'a path block may say why' } };
+    expect(
+      messagesAt(configDoc({ policies: { app: { comment: 'x', path } } }), 'policies.app.comment'),
+    ).toEqual(['unknown field']);
+    expect(problemsOf(configDoc({ policies: { app: { name: 'app', path } } }))).toEqual([]);
+  });
 });
