@@ -61,7 +61,7 @@ const within = <T>(p: Promise<T>, ms: number): Promise<T> => {
  *
  * Fail closed: with devices configured, a write resolves when at least one device took the
  * entry and rejects with AuthgateError UNAVAILABLE (`audit_failed`) when none did, so the caller
- * answers 500 and serves nothing. A device that has not answered within its `timeoutMs` counts
+ * answers 503 and serves nothing. A device that has not answered within its `timeoutMs` counts
  * as failed for that entry (the write may still land later). With no device configured,
  * `enabled` is false and nothing is written or awaited.
  *
