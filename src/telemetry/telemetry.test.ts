@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { withSpan } from '../lib/tracing.js';
 import { createMetrics } from './metrics.js';
 import { createTelemetry } from './telemetry.js';
@@ -118,5 +118,37 @@ describe('telemetry', () => {
     expect(spans.find((s) => s.name === 'store')?.status.code).toBe(2);
     expect(spans.find((s) => s.name === 'verify')?.attributes['authgate.cache']).toBe('miss');
     await telemetry.shutdown();
+  });
+
+  describe('the resource its spans carry', () => {
+    afterEach(() => {
+      vi.unstubAllEnvs();
+    });
+    const resourceOfASpan = async (env: Record<string, string>) => {
+      const exporter = new InMemorySpanExporter();
+      const telemetry = createTelemetry({ version: '1.2.3', prometheus: false, traces: exporter, env });
+      telemetry.tracer.startSpan('request').end();
+      const attributes = exporter.getFinishedSpans()[0]?.resource.attributes;
+      await telemetry.shutdown();
+      return attributes;
+    };
+
+    it('adds OTEL_RESOURCE_ATTRIBUTES, as the Deployment sets them, to its name and version', async () => {
+      vi.stubEnv('OTEL_RESOURCE_ATTRIBUTES', 'k8s.namespace.name=auth,k8s.pod.name=authgate-0,note=a%2Cb');
+      expect(await resourceOfASpan({})).toMatchObject({
+        'service.name': 'authgate',
+        'service.version': '1.2.3',
+        'k8s.namespace.name': 'auth',
+        'k8s.pod.name': 'authgate-0',
+        note: 'a,b',
+      });
+    });
+
+    it('takes its name from OTEL_SERVICE_NAME, and ignores a malformed OTEL_RESOURCE_ATTRIBUTES whole', async () => {
+      vi.stubEnv('OTEL_RESOURCE_ATTRIBUTES', 'k8s.pod.name=a=b');
+      const attributes = await resourceOfASpan({ OTEL_SERVICE_NAME: 'gateway-eu' });
+      expect(attributes?.['service.name']).toBe('gateway-eu');
+      expect(attributes?.['k8s.pod.name']).toBeUndefined();
+    });
   });
 });

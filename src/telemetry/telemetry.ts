@@ -12,7 +12,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { RuntimeNodeInstrumentation } from '@opentelemetry/instrumentation-runtime-node';
-import { resourceFromAttributes } from '@opentelemetry/resources';
+import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { setTracingEnabled } from '../lib/tracing.js';
 import {
@@ -58,10 +58,17 @@ const tracesFromEnv = (env: Record<string, string | undefined>): 'otlp' | 'none'
 export const createTelemetry = (options: TelemetryOptions) => {
   const env = options.env ?? process.env;
   const onError = options.onError ?? (() => undefined);
-  const resource = resourceFromAttributes({
-    'service.name': options.serviceName ?? env['OTEL_SERVICE_NAME'] ?? 'authgate',
-    'service.version': options.version,
-  });
+  const serviceName = options.serviceName ?? env['OTEL_SERVICE_NAME'];
+  const resource = resourceFromAttributes({ 'service.name': 'authgate' })
+    // OTEL_RESOURCE_ATTRIBUTES (the Deployment's namespace and pod) and OTEL_SERVICE_NAME, by
+    // OpenTelemetry's own parser (of the process's environment; a malformed value is ignored whole).
+    .merge(detectResources({ detectors: [envDetector] }))
+    .merge(
+      resourceFromAttributes({
+        ...(serviceName === undefined ? {} : { 'service.name': serviceName }),
+        'service.version': options.version,
+      }),
+    );
   // Telemetry never throws into its host: its own errors go to onError, never up the stack.
   diag.setLogger(
     {
