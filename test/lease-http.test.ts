@@ -61,3 +61,21 @@ describe('sys/leases/revoke', () => {
     expect((await put('/v1/sys/leases/revoke', ADMIN_TOKEN, {})).status).toBe(400);
   });
 });
+
+describe("Vault's older paths sys/renew and sys/revoke", () => {
+  it('answer as sys/leases/renew and sys/leases/revoke, and the default policy grants sys/renew', async () => {
+    expect(await put('/v1/sys/renew', workload, { lease_id: 'secret/data/x/abc' })).toEqual({
+      status: 400,
+      json: { errors: ['lease not found'] },
+    });
+    expect(await put('/v1/sys/renew/secret/data/x/abc', ADMIN_TOKEN)).toEqual({
+      status: 400,
+      json: { errors: ['lease not found'] },
+    });
+    expect(await put('/v1/sys/revoke/secret/data/x/abc', ADMIN_TOKEN)).toEqual({
+      status: 204,
+      json: undefined,
+    });
+    expect((await put('/v1/sys/revoke/secret/data/x/abc', workload)).status).toBe(403);
+  });
+});

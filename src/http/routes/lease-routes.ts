@@ -19,10 +19,11 @@ const leaseIdOf = (request: FastifyRequest): string => {
  * authgate issues no secret with a lease (KV v2 answers `lease_id: ""`, identity tokens are
  * signed JWTs, and client tokens renew through `auth/token/renew*`), so every renewal is Vault's
  * 400 `lease not found`, and a revocation has nothing to do: 204, as Vault's for an unknown
- * lease. Both go through the ACL (the default policy grants `update` on `sys/leases/renew`).
+ * lease. Both go through the ACL (the default policy grants `update` on `sys/leases/renew` and on
+ * `sys/renew`). Vault's older paths `sys/renew` and `sys/revoke` answer the same.
  */
 export const registerLeaseRoutes = (app: FastifyInstance): void => {
-  for (const url of ['/v1/sys/leases/renew', '/v1/sys/leases/renew/*']) {
+  for (const url of ['/v1/sys/leases/renew', '/v1/sys/leases/renew/*', '/v1/sys/renew', '/v1/sys/renew/*']) {
     app.route({
       method: ['POST', 'PUT'],
       url,
@@ -33,7 +34,12 @@ export const registerLeaseRoutes = (app: FastifyInstance): void => {
       },
     });
   }
-  for (const url of ['/v1/sys/leases/revoke', '/v1/sys/leases/revoke/*']) {
+  for (const url of [
+    '/v1/sys/leases/revoke',
+    '/v1/sys/leases/revoke/*',
+    '/v1/sys/revoke',
+    '/v1/sys/revoke/*',
+  ]) {
     app.route({
       method: ['POST', 'PUT'],
       url,
