@@ -93,7 +93,7 @@ export const composeServer = (
   const adminToken = options.adminToken ?? config.adminToken;
   if (adminToken === undefined) {
     log.warn(
-      { event: 'config.insecure', warning: 'no admin_token_file: operator endpoints are disabled' },
+      { event: 'config.insecure', warning: 'no admin_token_file: operator endpoints answer only tokens whose policies grant them' },
       'config.insecure',
     );
   }
