@@ -262,6 +262,27 @@ describe('a POST without a body', () => {
   });
 });
 
+describe('a field sent as JSON null', () => {
+  // Vault's FieldData reads a null field as absent: `increment: null` is no increment (hvac
+  // 0.11.2's renew_token() and renew_self_token() send it), `accessor: null` a missing accessor.
+  it('renews with increment null as with no increment', async () => {
+    const auth = await loginToken();
+    const res = await call('POST', '/v1/auth/token/renew-self', auth.client_token, '{"increment":null}');
+    expect(res.status).toBe(200);
+    expect((res.json?.['auth'] as { lease_duration: number }).lease_duration).toBe(3600);
+  });
+
+  it.each(['/v1/auth/token/lookup-accessor', '/v1/auth/token/revoke-accessor'])(
+    'answers accessor null on %s with missing accessor',
+    async (url) => {
+      expect(await call('POST', url, ADMIN_TOKEN, '{"accessor":null}')).toEqual({
+        status: 400,
+        json: { errors: ['missing accessor'] },
+      });
+    },
+  );
+});
+
 describe('renew-self past the max TTL', () => {
   it('answers the capped lease with Vault’s warning', async () => {
     const auth = await loginToken();

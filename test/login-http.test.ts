@@ -105,6 +105,9 @@ describe.each(MOUNTS)('login through the %s mount', (mount) => {
       400,
       `invalid role name "${'r'.repeat(128)}…(500000 chars)"`,
     ],
+    // Vault's FieldData reads a JSON null as an absent field.
+    ['a null role', { role: null, jwt: 'x.y.z' }, 400, 'missing role'],
+    ['a null jwt', { role: 'nginx', jwt: null }, 400, 'missing jwt'],
     [
       'a role that is not a string',
       { role: 5, jwt: 'x.y.z' },

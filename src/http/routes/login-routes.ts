@@ -50,11 +50,10 @@ export const loginOutcomeOf = (request: FastifyRequest): LoginRouteOutcome | und
   (request as WithOutcome)[OUTCOME];
 
 // Types are checked by the service with Vault's messages (`missing role`); the schema only
-// refuses values that are not strings, so a number never reaches the service.
-const LoginBody = Type.Object(
-  { role: Type.Optional(Type.String()), jwt: Type.Optional(Type.String()) },
-  { additionalProperties: true },
-);
+// refuses values that are not strings, so a number never reaches the service. A JSON null is an
+// absent field, as Vault's FieldData reads it: `missing role`, `missing jwt`.
+const OptionalString = Type.Optional(Type.Union([Type.String(), Type.Null()]));
+const LoginBody = Type.Object({ role: OptionalString, jwt: OptionalString }, { additionalProperties: true });
 
 /**
  * `login.denied` lines written per second at most; past that they are counted, and one
@@ -116,7 +115,7 @@ export const registerLoginRoutes = (app: FastifyInstance, deps: LoginRouteDeps):
         done();
       },
       handler: async (request, reply) => {
-        const body = (request.body ?? {}) as { role?: string; jwt?: string };
+        const body = (request.body ?? {}) as { role?: string | null; jwt?: string | null };
         try {
           const result = await deps.login.login(mountPath, body, {
             remoteAddress: request.ip,

@@ -21,18 +21,24 @@ const IncrementBody = Type.Object(
   { increment: Type.Optional(Type.Unknown()) },
   { additionalProperties: true },
 );
-const AccessorBody = Type.Object({ accessor: Type.Optional(Type.String()) }, { additionalProperties: true });
+// A JSON null is an absent field, as Vault's FieldData reads it: `missing accessor`.
+const AccessorBody = Type.Object(
+  { accessor: Type.Optional(Type.Union([Type.String(), Type.Null()])) },
+  { additionalProperties: true },
+);
 
 /**
  * The renewal increment of a renew-self body, in whole seconds: a non-negative integer number of
- * seconds, or a Vault duration string (`"1h"`, `"90"`). Anything else — another type, an
+ * seconds, or a Vault duration string (`"1h"`, `"90"`); absent, `null` or `""` is 0, as Vault's
+ * `ParseDurationSecond` reads them (hvac 0.11.2's `renew_token()` sends `"increment": null`).
+ * Anything else — another type, an
  * unparseable string, a negative, fractional or non-finite number, a value beyond
  * `Number.MAX_SAFE_INTEGER` seconds — is 400 `invalid increment`, so it never reaches the token
  * service (which treats a bad increment as a caller's bug).
  */
 const incrementOf = (body: unknown): number => {
   const raw = (body as { increment?: unknown } | undefined)?.increment;
-  if (raw === undefined) return 0;
+  if (raw === undefined || raw === null) return 0;
   const invalid = () => badRequest('invalid increment', 'bad_increment');
   if (typeof raw === 'number' && !(Number.isSafeInteger(raw) && raw >= 0)) throw invalid();
   if (typeof raw !== 'number' && typeof raw !== 'string') throw invalid();
@@ -47,8 +53,9 @@ const incrementOf = (body: unknown): number => {
 };
 
 const accessorOf = (body: unknown): string => {
-  const accessor = (body as { accessor?: string } | undefined)?.accessor;
-  if (accessor === undefined || accessor === '') throw badRequest('missing accessor', 'missing_accessor');
+  const accessor = (body as { accessor?: string | null } | undefined)?.accessor;
+  if (accessor === undefined || accessor === null || accessor === '')
+    throw badRequest('missing accessor', 'missing_accessor');
   return accessor;
 };
 
