@@ -13,6 +13,16 @@ beforeAll(async () => {
       once: { ...NGINX_ROLE, token_num_uses: 2 },
       periodic: { ...NGINX_ROLE, token_period: '30m', token_ttl: undefined, token_max_ttl: undefined },
       cidr: { ...NGINX_ROLE, token_bound_cidrs: ['127.0.0.0/8'] },
+      // May look itself up but not renew itself.
+      norenew: {
+        ...NGINX_ROLE,
+        token_policies: ['lookup-only'],
+        token_no_default_policy: true,
+        token_num_uses: 2,
+      },
+    },
+    config: {
+      policies: { 'lookup-only': { path: { 'auth/token/lookup-self': { capabilities: ['read'] } } } },
     },
   });
 });
@@ -129,6 +139,32 @@ describe('token endpoints', () => {
     expect(first.status).toBe(200);
     expect((first.json?.['data'] as { num_uses: number }).num_uses).toBe(1);
     expect((await call('GET', '/v1/auth/token/lookup-self', auth.client_token)).status).toBe(200);
+    expect((await call('GET', '/v1/auth/token/lookup-self', auth.client_token)).status).toBe(403);
+  });
+
+  it('spends a use on a renew-self its policies refuse, as on any refused request', async () => {
+    // Vault's handleRequest counts the use before it acts on the ACL's verdict.
+    const auth = await loginToken('norenew');
+    expect(await call('POST', '/v1/auth/token/renew-self', auth.client_token, {})).toEqual({
+      status: 403,
+      json: { errors: ['permission denied'] },
+    });
+    const last = await call('GET', '/v1/auth/token/lookup-self', auth.client_token);
+    expect(last.status).toBe(200);
+    expect((last.json?.['data'] as { num_uses: number }).num_uses).toBe(-1);
+    expect((await call('GET', '/v1/auth/token/lookup-self', auth.client_token)).status).toBe(403);
+  });
+
+  it('spends a use on a renew-self with a bad increment, as Vault checks fields after the token', async () => {
+    const auth = await loginToken('once');
+    expect(await call('POST', '/v1/auth/token/renew-self', auth.client_token, { increment: 'soon' })).toEqual(
+      {
+        status: 400,
+        json: { errors: ['invalid increment'] },
+      },
+    );
+    const last = await call('GET', '/v1/auth/token/lookup-self', auth.client_token);
+    expect((last.json?.['data'] as { num_uses: number }).num_uses).toBe(-1);
     expect((await call('GET', '/v1/auth/token/lookup-self', auth.client_token)).status).toBe(403);
   });
 

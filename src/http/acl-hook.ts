@@ -38,12 +38,9 @@ export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void =>
       if (!verdict) throw permissionDenied('acl_denied', path);
       createOnly = verdict === 'create-only';
     };
-    const record = acl.defersUse
-      ? await deps.tokens.inspect(token, { remoteAddress: request.ip }).then(async (r) => {
-          await authorize(r);
-          return r;
-        })
-      : await deps.tokens.authenticate(token, { remoteAddress: request.ip, authorize });
+    // Every guarded request spends its use here, before anything of it is acted on, as Vault's
+    // handleRequest does: one the ACL refuses, or whose body the route then refuses, too.
+    const record = await deps.tokens.authenticate(token, { remoteAddress: request.ip, authorize });
     setRequestAuth(request, { token, admin: false, record, ...(createOnly ? { createOnly } : {}) });
   };
   // Callback style, so that a route without an ACL (a login) costs no promise.

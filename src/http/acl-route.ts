@@ -17,11 +17,6 @@ export type AclRouteConfig = {
     exists?: (request: FastifyRequest) => Promise<boolean>;
     /** The capability the route needs whatever the method (e.g. `read` for identity tokens). */
     capability?: Capability;
-    /**
-     * The handler counts the token's use itself (renew-self renews through the token service,
-     * which checks the token again): the hook checks token and ACL without counting one.
-     */
-    defersUse?: boolean;
   };
 };
 

@@ -148,6 +148,23 @@ describe('renew', () => {
     );
   });
 
+  it('spends no second use when the caller already authenticated the request', async () => {
+    const { tokens } = setup();
+    const { clientToken, accessor } = await tokens.issue(issueInput({ numUses: 3 }));
+    const { numUses } = await tokens.authenticate(clientToken, here);
+    await tokens.renew(clientToken, { ...here, usesLeft: numUses });
+    expect((await tokens.lookupAccessor(accessor)).numUses).toBe(2);
+  });
+
+  it('refuses, as Vault, a renewal whose authentication spent the last use', async () => {
+    const { tokens } = setup();
+    const { clientToken } = await tokens.issue(issueInput({ numUses: 1 }));
+    const { numUses } = await tokens.authenticate(clientToken, here);
+    expect(await codeOf(tokens.renew(clientToken, { ...here, usesLeft: numUses }))).toBe(
+      'BAD_REQUEST:token_used_up',
+    );
+  });
+
   it('never renews a use-limited periodic token past the mount max TTL', async () => {
     const { tokens, clock } = setup();
     const mount = { defaultLeaseTtlSeconds: 600, maxLeaseTtlSeconds: 1000 };

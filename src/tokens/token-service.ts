@@ -189,7 +189,8 @@ export const createTokenService = (deps: TokenServiceDeps) => {
 
     /**
      * Renews a token (Vault's renew-self). Renewal is a request made with the token, so it first
-     * runs authenticate's check (bound CIDRs against `remoteAddress`, one use). The TTL is then
+     * runs authenticate's check (bound CIDRs against `remoteAddress`, one use), unless the caller
+     * did and passes `usesLeft`. The TTL is then
      * recomputed from the issue time with CalculateTTL, the role's settings re-read through
      * `refresh` when given (the explicit max TTL is never re-read); a periodic token gets its
      * period again whatever the increment. The write only updates an existing record, so a
@@ -210,13 +211,16 @@ export const createTokenService = (deps: TokenServiceDeps) => {
     renew: async (token: string, options: RenewOptions): Promise<RenewResult> => {
       const incrementSeconds = options.incrementSeconds ?? 0;
       assertCount('incrementSeconds', incrementSeconds);
-      const { tokenHmac, record, numUses } = await check(token, options.remoteAddress);
-      if (numUses === REVOCATION_PENDING) {
-        // This renewal was the token's last use: it is already revoked, so nothing is extended.
-        // Vault's handleRenewSelf looks the token up after the use is spent, and a token pending
-        // revocation is not found: 400 `token not found`.
-        throw badRequest('token not found', 'token_used_up');
-      }
+      // The renewal was the token's last use: it is already revoked, so nothing is extended.
+      // Vault's handleRenewSelf looks the token up after the use is spent, and a token pending
+      // revocation is not found: 400 `token not found`.
+      const usedUp = () => badRequest('token not found', 'token_used_up');
+      if (options.usesLeft === REVOCATION_PENDING) throw usedUp();
+      const { tokenHmac, record, numUses } =
+        options.usesLeft === undefined
+          ? await check(token, options.remoteAddress)
+          : { ...(await storage.inspect(token, options.remoteAddress)), numUses: options.usesLeft };
+      if (numUses === REVOCATION_PENDING) throw usedUp();
 
       const role: Awaited<ReturnType<RenewRefresh>> =
         options.refresh === undefined

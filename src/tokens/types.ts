@@ -78,11 +78,15 @@ export type RenewOptions = {
   incrementSeconds?: number;
   /** Re-reads the role; throws (e.g. `role <r> does not exist during renewal`) to refuse. */
   refresh?: RenewRefresh;
-  /**
-   * The peer address. Renewal is a request made with the token, so it runs authenticate's
-   * check itself (bound CIDRs, one use): do not call `authenticate` before it.
-   */
+  /** The peer address, for the token's bound CIDRs. */
   remoteAddress: string | undefined;
+  /**
+   * The `numUses` that `authenticate` returned for this very request, when the caller has
+   * authenticated it (bound CIDRs checked, its use spent): renew then spends none itself.
+   * Absent: renewal is a request made with the token, so renew runs authenticate's check itself
+   * (bound CIDRs, one use).
+   */
+  usesLeft?: number;
 };
 
 /** A renewal's answer: Vault's `auth` block, and its capping warnings (Vault's CalculateTTL). */

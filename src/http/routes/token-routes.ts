@@ -99,14 +99,16 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     url: '/v1/auth/token/renew-self',
     preValidation: missingBodyIsEmpty,
     schema: { body: IncrementBody },
-    config: { acl: { defersUse: true } } satisfies AclRouteConfig,
+    ...guarded,
     handler: async (request) => {
-      const { token } = self(request);
+      const { token, record } = self(request);
+      // After the hook spent the request's use: a bad increment costs one, as in Vault.
       const incrementSeconds = incrementOf(request.body);
       const { auth, warnings } = await deps.tokens.renew(token, {
         incrementSeconds,
         remoteAddress: request.ip,
         refresh: deps.renewalTerms,
+        usesLeft: record.numUses,
       });
       return envelope(request.id, { auth, warnings, mountType: 'token' });
     },
