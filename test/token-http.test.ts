@@ -142,6 +142,17 @@ describe('token endpoints', () => {
     expect((await call('GET', '/v1/auth/token/lookup-self', auth.client_token)).status).toBe(403);
   });
 
+  it('answers renew-self with the num_uses the token was issued with, as Vault', async () => {
+    // Vault's renewal answers with the auth of the login's lease, whose num_uses never changes;
+    // the uses left are lookup-self's.
+    const auth = await loginToken('once');
+    const renewed = await call('POST', '/v1/auth/token/renew-self', auth.client_token, {});
+    expect(renewed.status).toBe(200);
+    expect((renewed.json?.['auth'] as { num_uses: number }).num_uses).toBe(2);
+    const looked = await call('GET', '/v1/auth/token/lookup-self', auth.client_token);
+    expect((looked.json?.['data'] as { num_uses: number }).num_uses).toBe(-1);
+  });
+
   it('spends a use on a renew-self its policies refuse, as on any refused request', async () => {
     // Vault's handleRequest counts the use before it acts on the ACL's verdict.
     const auth = await loginToken('norenew');

@@ -197,9 +197,9 @@ export const createTokenService = (deps: TokenServiceDeps) => {
      * concurrent revoke wins. A renewal that takes the last use revokes the token and is refused
      * as Vault refuses it: 400 `token not found`.
      *
-     * @returns the Vault `auth` block of the renew-self response, and Vault's capping warnings
-     *   (`TTL of "…" exceeded the effective max_ttl of "…"; TTL value is capped accordingly`),
-     *   which Vault returns with a renewal as with a login.
+     * @returns the Vault `auth` block of the renew-self response (`num_uses` as issued, as
+     *   Vault's), and Vault's capping warnings (`TTL of "…" exceeded the effective max_ttl of
+     *   "…"; TTL value is capped accordingly`), which Vault returns with a renewal as with a login.
      * @throws AuthgateError PERMISSION_DENIED `token_invalid` / `token_cidr` as authenticate, or
      *   `token_invalid` when the token was revoked during the renewal.
      * @throws AuthgateError BAD_REQUEST `past the max TTL, cannot renew` when start + max TTL has
@@ -281,7 +281,9 @@ export const createTokenService = (deps: TokenServiceDeps) => {
       );
       if (results[results.length - 1] !== true)
         throw permissionDenied('token_invalid', 'revoked during renewal');
-      return { auth: authBlock({ ...next, numUses }, token), warnings: lease.warnings };
+      // `num_uses` as issued (the stored record's): Vault answers a renewal with the auth of the
+      // login's lease, whose count never changes; the uses left are lookup-self's.
+      return { auth: authBlock(next, token), warnings: lease.warnings };
     },
     ...createTokenRevocation(storage, deps),
   };
