@@ -67,3 +67,31 @@ describe('bound CIDRs behind a trusted proxy', () => {
     expect(await loginFrom(h, '192.168.7.7', { 'x-forwarded-for': '10.1.2.3' })).toBe(403);
   });
 });
+
+describe('a mount nested under another path', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ roles, mountPaths: { tokenreview: 'k8s/prod', jwks: 'k8s/jwks' } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it.each(['k8s/prod', 'k8s/jwks'])(
+    'names the token after the mount with its slashes as dashes, as Vault (%s)',
+    async (mount) => {
+      const res = await h.login(mount, { role: 'nginx', jwt: await h.podToken() });
+      expect(res.status).toBe(200);
+      const token = (res.json['auth'] as { client_token: string }).client_token;
+      const lookup = await h.server.app.inject({
+        method: 'GET',
+        url: '/v1/auth/token/lookup-self',
+        headers: { 'x-vault-token': token },
+      });
+      expect(lookup.json().data).toMatchObject({
+        display_name: `${mount.replace('/', '-')}-test-nginx`,
+        path: `auth/${mount}/login`,
+      });
+    },
+  );
+});

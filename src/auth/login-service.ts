@@ -125,6 +125,9 @@ export const revocationIndexes = (mountPath: string, role: string, identity: Ide
  */
 export const createLoginService = (deps: LoginDeps) => {
   const cidrCache = new Map<string, CidrSet>();
+  // Vault prefixes a login token's display name with its mount path, slashes made dashes
+  // (request_handling.go handleLoginRequest): `k8s/prod` names tokens `k8s-prod-<ns>-<sa>`.
+  const displayPrefixes = new Map([...deps.mounts.keys()].map((path) => [path, path.replaceAll('/', '-')]));
   // Entity ids are HMACs under the server key itself (ids already issued stay the same); token
   // digests under a key derived from it, so the two never share an HMAC key.
   const entityKey = deps.serverKey;
@@ -247,7 +250,7 @@ export const createLoginService = (deps: LoginDeps) => {
     const issued = await deps.tokens.issue({
       policies: sanitizePolicies(role.tokenPolicies, !role.tokenNoDefaultPolicy),
       metadata,
-      displayName: `${mountPath}-${identity.namespace}-${identity.serviceAccount.name}`,
+      displayName: `${displayPrefixes.get(mountPath) ?? mountPath}-${identity.namespace}-${identity.serviceAccount.name}`,
       path: `auth/${mountPath}/login`,
       entityId: entityIdOf(mountPath, alias),
       role: role.name,

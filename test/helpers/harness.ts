@@ -46,6 +46,8 @@ export type HarnessOptions = {
   auditStdout?: NodeJS.WritableStream;
   /** More top-level settings (`policies`, `policy_dir`, `secrets`, `identity`). */
   config?: Record<string, unknown>;
+  /** The mounts' paths (default `kubernetes` for tokenreview, `jwks` for jwks). */
+  mountPaths?: { tokenreview?: string; jwks?: string };
 };
 
 export type Harness = {
@@ -110,8 +112,12 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
       ...(audit === undefined ? {} : { audit }),
       ...options.config,
       auth: {
-        kubernetes: { ...mountBase, verification: 'tokenreview', token_reviewer_jwt_file: reviewerFile },
-        jwks: {
+        [options.mountPaths?.tokenreview ?? 'kubernetes']: {
+          ...mountBase,
+          verification: 'tokenreview',
+          token_reviewer_jwt_file: reviewerFile,
+        },
+        [options.mountPaths?.jwks ?? 'jwks']: {
           ...mountBase,
           verification: 'jwks',
           jwks: { oidc_discovery_url: cluster.url, ...options.jwks },
