@@ -132,6 +132,7 @@ describe('hvac 0.11.2 (Python) against authgate', () => {
       type: 'service',
     });
     expect(summary['renew_self']).toBe(7200);
+    expect(summary['renew_token']).toBe(3600);
 
     expect(summary['kv']).toEqual({
       written: [version(1), version(2)],
