@@ -93,7 +93,10 @@ export const composeServer = (
   const adminToken = options.adminToken ?? config.adminToken;
   if (adminToken === undefined) {
     log.warn(
-      { event: 'config.insecure', warning: 'no admin_token_file: operator endpoints answer only tokens whose policies grant them' },
+      {
+        event: 'config.insecure',
+        warning: 'no admin_token_file: operator endpoints answer only tokens whose policies grant them',
+      },
       'config.insecure',
     );
   }
