@@ -173,7 +173,7 @@ export const normalizeMount = (
       tokenBoundCidrs: cidrs,
       tokenNoDefaultPolicy: r.token_no_default_policy === true,
       tokenPeriodSeconds: period,
-      tokenType: 'service',
+      tokenType: r.token_type ?? 'default',
     });
   }
   return {

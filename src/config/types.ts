@@ -25,7 +25,12 @@ export type RoleConfig = {
   tokenNoDefaultPolicy: boolean;
   /** 0 = not periodic. */
   tokenPeriodSeconds: number;
-  tokenType: 'service';
+  /**
+   * `token_type` as the config file gives it: `default` (also when absent) or `service`. Both
+   * issue service tokens (the mount's default type is Vault's `default-service`); kept apart only
+   * so that a role read answers what was configured, as Vault's does.
+   */
+  tokenType: 'default' | 'service';
 };
 
 export type JwksSourceConfig =
