@@ -15,3 +15,4 @@ export { checkServiceAccountBinding, sanitizePolicies } from './role-binding.js'
 export { createRevocationService, parseRevocationTarget } from './revocation-service.js';
 export type { RevocationResult, RevocationService, RevocationTarget } from './revocation-service.js';
 export { mountAccessor } from './mount-accessor.js';
+export { configReadData, roleReadData } from './mount-read.js';

@@ -2,6 +2,7 @@ import type { KvMountConfig } from '../../config/index.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Keys, Store } from '../../store/index.js';
 import type { SecretCipher } from '../cipher.js';
+import type { SecretsMountEntry } from '../mount-table.js';
 
 /** What a KV v2 engine needs. Narrowed with `Pick<>` so tests pass fakes. */
 export type KvEngineDeps = {
@@ -128,4 +129,4 @@ export type KvConfigInput = {
 };
 
 /** Vault's mount description, as `sys/internal/ui/mounts/<path>` answers it. */
-export type KvMountInfo = Record<string, unknown> & { path: string; type: 'kv'; options: { version: '2' } };
+export type KvMountInfo = SecretsMountEntry & { path: string; type: 'kv'; options: { version: '2' } };
