@@ -17,10 +17,13 @@ import { registerPolicyRoutes, type PolicyRouteDeps } from './routes/policy-rout
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerLeaseRoutes } from './routes/lease-routes.js';
 import { registerLoginRoutes, type LoginRouteDeps } from './routes/login-routes.js';
+import { registerAuthMountRoutes } from './routes/auth-mount-routes.js';
+import { registerSecretsMountRoutes } from './routes/sys-mounts-routes.js';
 import { registerSysRoutes, type HealthDeps } from './routes/sys-routes.js';
 import { registerTokenRoutes, type TokenRouteDeps } from './routes/token-routes.js';
 import { installErrorHandling, installJsonForAnyContentType, sendErrors } from './vault-errors.js';
 import { AuthgateError, badRequest } from '../errors.js';
+import { buildSecretsMountTable } from '../secrets/index.js';
 import { createClientErrorHandler } from './client-errors.js';
 
 export type AppDeps = {
@@ -134,6 +137,7 @@ export const buildApp = (
     mounts: config.mounts,
   });
   registerKvRoutes(app, { engines: deps.kv, mountAccess: createMountAccess(aclDeps) });
+  registerSecretsMountRoutes(app, { secretsMounts: buildSecretsMountTable(deps.kv) });
   registerIdentityRoutes(app, { identity: deps.identity });
   registerAuditRoutes(app, { audit: deps.audit, clock: deps.clock });
   registerLeaseRoutes(app);
@@ -143,6 +147,7 @@ export const buildApp = (
     mounts: config.mounts,
     ...(deps.loginOutcome ? { onOutcome: deps.loginOutcome } : {}),
   });
+  registerAuthMountRoutes(app, { mounts: config.mounts });
   registerTokenRoutes(app, {
     tokens: deps.tokens,
     clock: deps.clock,

@@ -20,8 +20,8 @@ import { loginOutcomeOf } from './routes/login-routes.js';
 /** What the audit hooks use: the broker, the mounts (to know a login path) and revocation. */
 export type AuditHookDeps = {
   audit: Pick<Audit, 'enabled' | 'logRequest' | 'logResponse'>;
-  /** The configured auth mounts, to recognise login paths. */
-  mounts: { has(path: string): boolean };
+  /** The configured auth mounts, to recognise login paths and name the mount of their other requests. */
+  mounts: Pick<ReadonlyMap<string, unknown>, 'has' | 'keys'>;
   /** KV v2 mount paths (`secret`, `team/kv`), to name the mount of their requests. */
   kvMounts?: Iterable<string>;
   /**
@@ -133,6 +133,7 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
   if (!deps.audit.enabled) return;
   // Longest first, so that `team/kv/x` is under `team/kv/`, not under a mount `team/`.
   const kvMounts = [...(deps.kvMounts ?? [])].map((m) => `${m}/`).sort((a, b) => b.length - a.length);
+  const authMounts = [...deps.mounts.keys()].map((m) => `auth/${m}/`).sort((a, b) => b.length - a.length);
 
   const mountOf = (path: string): { mount: AuditMount; login?: string } => {
     const login = /^auth\/(.+)\/login$/.exec(path)?.[1];
@@ -141,6 +142,9 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
     }
     if (path.startsWith('auth/token/'))
       return { mount: { point: 'auth/token/', type: 'token', class: 'auth' } };
+    // A mount's other paths (`auth/<mount>/role/<name>`, `…/config`).
+    const auth = authMounts.find((m) => path.startsWith(m));
+    if (auth !== undefined) return { mount: { point: auth, type: 'kubernetes', class: 'auth' } };
     if (path.startsWith('sys/')) return { mount: { point: 'sys/', type: 'system', class: 'secret' } };
     if (path.startsWith('identity/'))
       return { mount: { point: 'identity/', type: 'identity', class: 'secret' } };

@@ -1,0 +1,89 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { configReadData, roleReadData } from '../../auth/index.js';
+import type { KubernetesMountConfig } from '../../config/index.js';
+import { AuthgateError } from '../../errors.js';
+import { isList } from '../acl-hook.js';
+import type { AclRouteConfig } from '../acl-route.js';
+import { envelope } from '../envelope.js';
+import { fromConfigFile, unsupportedOperation, unsupportedPath } from './config-file-answers.js';
+
+export type AuthMountRouteDeps = {
+  /** The auth mounts of authgate.yaml, by path (`kubernetes`, `team/k8s`). */
+  mounts: ReadonlyMap<string, KubernetesMountConfig>;
+};
+
+type NameParams = { Params: { name: string } };
+
+const guarded: { config: AclRouteConfig } = { config: { acl: {} } };
+
+/**
+ * The read side of a kubernetes auth mount's configuration, for operators debugging a login
+ * (`vault read auth/<mount>/role/<name>`, `vault list auth/<mount>/role`, `vault read
+ * auth/<mount>/config`), answered from authgate.yaml in the shapes of Vault's kubernetes plugin
+ * (`roleReadData`, `configReadData`). Every route is ACL-guarded: a caller needs `read` (or
+ * `list`) on the path, as in Vault, whose default policy grants neither. A role the mount does
+ * not have is Vault's 404 with no message (names are case-insensitive, as Vault's); a mount that
+ * is not configured has no routes, so it gets the router's `no handler for route` 404. Writes are
+ * 400, saying where the roles and the configuration live ({@link fromConfigFile}); methods the
+ * paths lack in Vault (PATCH; DELETE of the config) are 405 (app.ts).
+ */
+export const registerAuthMountRoutes = (app: FastifyInstance, deps: AuthMountRouteDeps): void => {
+  for (const [mountPath, mount] of deps.mounts) {
+    const base = `/v1/auth/${mountPath}`;
+    const rolesRefused = () =>
+      fromConfigFile(
+        `the roles of auth/${mountPath}/ are`,
+        `auth.${mountPath}.roles`,
+        'auth_roles_read_only',
+      );
+
+    // Vault's `role/?`: a list and nothing else (a plain read is 405).
+    const listRoles = async (request: FastifyRequest) => {
+      if (!isList(request)) throw unsupportedOperation('auth_role_list_only');
+      const keys = [...mount.roles.keys()].sort();
+      // As Vault: nothing to list is a 404 with no message.
+      if (keys.length === 0) throw new AuthgateError('NOT_FOUND', { reason: 'auth_roles_none' });
+      return envelope(request.id, { data: { keys }, mountType: 'kubernetes' });
+    };
+    app.get(`${base}/role`, guarded, listRoles);
+    app.get(`${base}/role/`, guarded, listRoles);
+
+    app.get<NameParams>(`${base}/role/:name`, guarded, async (request) => {
+      // A list of `role/<name>/` matches no pattern of the plugin.
+      if (isList(request)) throw unsupportedPath('auth_role_unsupported_path');
+      const role = mount.roles.get(request.params.name.toLowerCase());
+      if (role === undefined) throw new AuthgateError('NOT_FOUND', { reason: 'auth_role_not_found' });
+      return envelope(request.id, { data: roleReadData(role), mountType: 'kubernetes' });
+    });
+    app.route<NameParams>({
+      method: ['POST', 'PUT', 'DELETE'],
+      url: `${base}/role/:name`,
+      // Vault's ExistenceCheck: writing a role that exists needs `update`, a new one `create`.
+      config: {
+        acl: {
+          exists: async (request) => mount.roles.has((request.params as { name: string }).name.toLowerCase()),
+        },
+      } satisfies AclRouteConfig,
+      handler: async () => {
+        throw rolesRefused();
+      },
+    });
+
+    app.get(`${base}/config`, guarded, async (request) => {
+      if (isList(request)) throw unsupportedOperation('auth_config_unsupported_operation');
+      return envelope(request.id, { data: configReadData(mount), mountType: 'kubernetes' });
+    });
+    app.route({
+      method: ['POST', 'PUT'],
+      url: `${base}/config`,
+      ...guarded,
+      handler: async () => {
+        throw fromConfigFile(
+          `the configuration of auth/${mountPath}/ is`,
+          `auth.${mountPath}`,
+          'auth_config_read_only',
+        );
+      },
+    });
+  }
+};
