@@ -95,7 +95,7 @@ describe('hvac 0.11.2 (Python) against authgate', () => {
     };
   });
 
-  it('logs in, looks up, renews, reads, lists, signs, is refused and revokes as against Vault', async () => {
+  it('logs in, looks up, renews, reads, lists, signs, reads the mounts and role, is refused and revokes as against Vault', async () => {
     const run = await runHvac(env);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -165,6 +165,55 @@ describe('hvac 0.11.2 (Python) against authgate', () => {
       },
     });
     expect(identity.claims.exp - identity.claims.iat).toBe(900);
+    expect(summary['operator']).toEqual({
+      secrets_engines: {
+        'identity/': ['identity', null],
+        'secret/': ['kv', { version: '2' }],
+        'sys/': ['system', null],
+      },
+      engines_at_top_level: true,
+      kv_version: '2',
+      tune: {
+        description: 'key/value secret storage',
+        default_lease_ttl: 2764800,
+        max_lease_ttl: 2764800,
+        force_no_cache: false,
+        options: { version: '2' },
+      },
+      role: {
+        bound_service_account_names: ['nginx'],
+        bound_service_account_namespaces: ['test'],
+        bound_service_account_namespace_selector: '',
+        audience: 'vault',
+        alias_name_source: 'serviceaccount_uid',
+        token_bound_cidrs: [],
+        token_explicit_max_ttl: 0,
+        token_max_ttl: 86400,
+        token_no_default_policy: false,
+        token_num_uses: 0,
+        token_period: 0,
+        token_policies: ['nginx'],
+        token_ttl: 3600,
+        token_type: 'default',
+      },
+      roles: { keys: ['nginx'] },
+      config: {
+        kubernetes_host: h.cluster.url.replace(/\/+$/, ''),
+        kubernetes_ca_cert: '',
+        pem_keys: [],
+        issuer: h.cluster.issuer,
+        disable_iss_validation: false,
+        disable_local_ca_jwt: true,
+        token_reviewer_jwt_set: true,
+        use_annotations_as_alias_metadata: false,
+      },
+      // Vault's 404 for a role that is not there: `{"errors":[]}`, InvalidPath to hvac.
+      missing_role: refusal('InvalidPath', []),
+      create_role: refusal('InvalidRequest', [
+        'the roles of auth/kubernetes/ are read from authgate.yaml (auth.kubernetes.roles): change it there and restart authgate',
+      ]),
+      workload_read_role: DENIED,
+    });
     expect(summary['refused']).toEqual({ read_other_namespace: DENIED, write_own_namespace: DENIED });
     expect(summary['revoke_self']).toBe(204);
     expect(summary['after_revoke']).toEqual({ lookup_self: DENIED, is_authenticated: false });

@@ -121,6 +121,30 @@ summary["refused"] = {
     ),
 }
 
+# What an operator debugging a login reads: the mounts, the role and the mount's configuration
+# (the admin token; the dev policies grant none of it to a workload).
+k8s = admin.auth.kubernetes
+mount, role = env["LOGIN_MOUNT"], env["LOGIN_ROLE"]
+engines = admin.sys.list_mounted_secrets_engines()
+summary["operator"] = {
+    "secrets_engines": {p: [m["type"], m["options"]] for p, m in engines["data"].items()},
+    "engines_at_top_level": all(engines.get(p) == m for p, m in engines["data"].items()),
+    # What hvac's own helpers read from that table and from the tune endpoint.
+    "kv_version": admin.sys.retrieve_mount_option("secret", "version"),
+    "tune": admin.sys.read_mount_configuration("secret")["data"],
+    "role": k8s.read_role(role, mount_point=mount),
+    "roles": k8s.list_roles(mount_point=mount),
+    # authgate's own block is left to the HTTP tests.
+    "config": {k: v for k, v in k8s.read_config(mount_point=mount).items() if k != "authgate"},
+    "missing_role": refused(lambda: k8s.read_role("no-such-role", mount_point=mount), "a missing role"),
+    "create_role": refused(
+        lambda: k8s.create_role("added", ["app"], ["default"], mount_point=mount), "a role write"
+    ),
+    "workload_read_role": refused(
+        lambda: client.auth.kubernetes.read_role(role, mount_point=mount), "a workload's role read"
+    ),
+}
+
 summary["revoke_self"] = client.auth.token.revoke_self().status_code
 summary["after_revoke"] = {
     "lookup_self": refused(client.auth.token.lookup_self, "a lookup of a revoked token"),
