@@ -216,3 +216,88 @@ describe('accessors', () => {
     }
   });
 });
+
+describe('operations on a token an operator names', () => {
+  it('looks a token up without spending its use or checking its CIDRs', async () => {
+    const { tokens } = setup();
+    const { clientToken, accessor } = await tokens.issue(
+      issueInput({ numUses: 2, boundCidrs: ['10.0.0.0/8'] }),
+    );
+    const record = await tokens.lookupToken(clientToken);
+    expect([record.accessor, record.numUses]).toEqual([accessor, 2]);
+    expect((await tokens.lookupAccessor(accessor)).numUses).toBe(2);
+  });
+
+  it("refuses a token that is not live with Vault's 403 bad token", async () => {
+    const { tokens, clock } = setup();
+    const expired = await tokens.issue(issueInput({ ttlSeconds: 60 }));
+    const revoked = await tokens.issue(issueInput());
+    await tokens.revoke(revoked.clientToken);
+    clock.advanceSeconds(60);
+    for (const token of [expired.clientToken, revoked.clientToken, 'ags.nope', '']) {
+      const err = await rejection(tokens.lookupToken(token));
+      expect(isAuthgateError(err) && [err.status, err.message, err.reason]).toEqual([
+        403,
+        'bad token',
+        'token_not_found',
+      ]);
+    }
+  });
+
+  it('renews a named token without spending its use or checking its CIDRs, and names it back', async () => {
+    const { tokens, clock } = setup();
+    const { clientToken, accessor } = await tokens.issue(
+      issueInput({ ttlSeconds: 600, maxTtlSeconds: 1000, numUses: 2, boundCidrs: ['10.0.0.0/8'] }),
+    );
+    clock.advanceSeconds(300);
+    const renewed = await tokens.renewToken(clientToken, { incrementSeconds: 400 });
+    expect(renewed.auth).toMatchObject({ client_token: clientToken, accessor, lease_duration: 400 });
+    expect(renewed.displayName).toBe('kubernetes-default-vault-auth');
+    const capped = await tokens.renewToken(clientToken, { incrementSeconds: 900 });
+    expect(capped.auth.lease_duration).toBe(700);
+    expect(capped.warnings).toEqual([
+      'TTL of "15m" exceeded the effective max_ttl of "11m40s"; TTL value is capped accordingly',
+    ]);
+    expect((await tokens.lookupAccessor(accessor)).numUses).toBe(2);
+  });
+
+  it('renews by accessor with the token left out of the answer, as Vault', async () => {
+    const { tokens, clock } = setup();
+    const { accessor, record } = await tokens.issue(issueInput({ ttlSeconds: 600 }));
+    clock.advanceSeconds(100);
+    const seen: string[] = [];
+    const refresh = async (r: { role: string }) => {
+      seen.push(r.role);
+      return { ttlSeconds: 900, maxTtlSeconds: 0, periodSeconds: 0 };
+    };
+    const { auth } = await tokens.renewAccessor(accessor, { refresh });
+    expect([auth.client_token, auth.accessor, auth.lease_duration]).toEqual(['', accessor, 900]);
+    expect(seen).toEqual(['dev-role']);
+    expect((await tokens.lookupAccessor(accessor)).expireTimeMs).toBe(record.issueTimeMs + 1000_000);
+  });
+
+  it("refuses what is not live with Vault's 400 messages", async () => {
+    const { tokens, store, keys } = setup();
+    const gone = await tokens.issue(issueInput());
+    await tokens.revoke(gone.clientToken);
+    expect(await codeOf(tokens.renewToken(gone.clientToken, {}))).toBe('BAD_REQUEST:token_not_found');
+    expect(await codeOf(tokens.renewToken('garbage', {}))).toBe('BAD_REQUEST:token_not_found');
+    expect(await codeOf(tokens.renewAccessor('', {}))).toBe('BAD_REQUEST:accessor_missing');
+    expect(await codeOf(tokens.renewAccessor(gone.accessor, {}))).toBe('BAD_REQUEST:accessor_invalid');
+    // An index that outlived its token (a revocation that failed half-way).
+    const orphan = await tokens.issue(issueInput());
+    const tokenKey = store.entries().find(([k]) => k.startsWith(keys.token('')))?.[0] ?? '';
+    await store.delete(tokenKey);
+    expect(await codeOf(tokens.renewAccessor(orphan.accessor, {}))).toBe('BAD_REQUEST:token_not_found');
+  });
+
+  it('loses to a revocation that lands during the renewal, with token not found', async () => {
+    const { tokens } = setup();
+    const { clientToken } = await tokens.issue(issueInput());
+    const refresh = async () => {
+      await tokens.revoke(clientToken);
+      return { ttlSeconds: 600, maxTtlSeconds: 0, periodSeconds: 0 };
+    };
+    expect(await codeOf(tokens.renewToken(clientToken, { refresh }))).toBe('BAD_REQUEST:token_not_found');
+  });
+});

@@ -10,11 +10,14 @@ export const createTokenRevocation = (
   deps: Pick<TokenServiceDeps, 'store' | 'keys'>,
 ) => {
   const { store, keys } = deps;
-  const { hmac, isLive, load, usesLeft, deleteEntries } = storage;
+  const { hmac, isLive, load, withUsesLeft, indexedToken, deleteEntries } = storage;
   return {
     /**
-     * Revokes a token (revoke-self): deletes its record, use counter and accessor index.
-     * Idempotent: an unknown, expired or malformed token is a no-op, as in Vault.
+     * Revokes a token (revoke-self, and auth/token/revoke for a token an operator names):
+     * deletes its record, use counter and accessor index. Vault revokes the token's children
+     * too; authgate's tokens are all orphans (issued by a login), so there are none. Idempotent:
+     * an unknown, expired or malformed token is a no-op, as in Vault (handleRevokeTree answers
+     * 204 for a token it does not find).
      *
      * @throws AuthgateError UNAVAILABLE when the store is down.
      */
@@ -39,15 +42,12 @@ export const createTokenRevocation = (
      *   token), Vault's messages.
      */
     lookupAccessor: async (accessor: string): Promise<TokenRecord> => {
-      if (typeof accessor !== 'string' || accessor === '') {
-        throw badRequest('missing accessor', 'accessor_missing');
-      }
-      const tokenHmac = await guard(store.get(keys.accessor(hmac(accessor))));
+      const tokenHmac = await indexedToken(accessor);
       const record = tokenHmac === undefined ? undefined : await load(tokenHmac);
       if (tokenHmac === undefined || record === undefined) {
         throw badRequest('invalid accessor', 'accessor_invalid');
       }
-      return { ...record, numUses: await usesLeft(tokenHmac, record) };
+      return withUsesLeft(tokenHmac, record);
     },
 
     /**
@@ -60,12 +60,9 @@ export const createTokenRevocation = (
      *   index outlived its token (the leftovers are deleted first).
      */
     revokeAccessor: async (accessor: string): Promise<{ warnings: string[] }> => {
-      if (typeof accessor !== 'string' || accessor === '') {
-        throw badRequest('missing accessor', 'accessor_missing');
-      }
-      const accessorHmac = hmac(accessor);
-      const tokenHmac = await guard(store.get(keys.accessor(accessorHmac)));
+      const tokenHmac = await indexedToken(accessor);
       if (tokenHmac === undefined) return { warnings: ['No token found with this accessor'] };
+      const accessorHmac = hmac(accessor);
       // Delete before judging the record, so that even a corrupt one is revoked.
       const raw = await guard(store.get(keys.token(tokenHmac)));
       await deleteEntries(tokenHmac, accessorHmac);

@@ -1,20 +1,14 @@
-import { AuthgateError, badRequest, permissionDenied } from '../errors.js';
+import { AuthgateError } from '../errors.js';
 import { createCidrSet } from '../lib/cidr.js';
 import { createRandomPool } from '../lib/random-pool.js';
 import type { BatchOp } from '../store/index.js';
-import { REVOCATION_PENDING, serializeRecord } from './record.js';
+import { serializeRecord } from './record.js';
 import type { TokenRecord } from './record.js';
 import { calculateTtl } from './ttl.js';
+import { createTokenRenewal } from './token-renewal.js';
 import { createTokenRevocation } from './token-revocation.js';
 import { ACCESSOR_BYTES, createTokenStorage, guard, TOKEN_BYTES, TOKEN_PREFIX } from './token-storage.js';
-import type {
-  IssueInput,
-  IssuedToken,
-  RenewOptions,
-  RenewRefresh,
-  RenewResult,
-  TokenServiceDeps,
-} from './types.js';
+import type { IssueInput, IssuedToken, TokenServiceDeps } from './types.js';
 import { authBlock, lookupResponseData } from './vault-shapes.js';
 import { assertCount, assertMount, placeLease } from './lease.js';
 
@@ -188,103 +182,24 @@ export const createTokenService = (deps: TokenServiceDeps) => {
       (await storage.inspect(token, options.remoteAddress)).record,
 
     /**
-     * Renews a token (Vault's renew-self). Renewal is a request made with the token, so it first
-     * runs authenticate's check (bound CIDRs against `remoteAddress`, one use), unless the caller
-     * did and passes `usesLeft`. The TTL is then
-     * recomputed from the issue time with CalculateTTL, the role's settings re-read through
-     * `refresh` when given (the explicit max TTL is never re-read); a periodic token gets its
-     * period again whatever the increment. The write only updates an existing record, so a
-     * concurrent revoke wins. A renewal that takes the last use revokes the token and is refused
-     * as Vault refuses it: 400 `token not found`.
+     * The live record of a token an operator names (Vault's `auth/token/lookup`), `numUses` = uses
+     * left. The request is the operator's, made with another token: the named token spends no
+     * use and its bound CIDRs are not checked (Vault's handleLookup reads it without either).
+     * Shape it with `lookupResponseData(record, nowMs, token)`: Vault's answer names the token.
      *
-     * @returns the Vault `auth` block of the renew-self response (`num_uses` as issued, as
-     *   Vault's), and Vault's capping warnings (`TTL of "…" exceeded the effective max_ttl of
-     *   "…"; TTL value is capped accordingly`), which Vault returns with a renewal as with a login.
-     * @throws AuthgateError PERMISSION_DENIED `token_invalid` / `token_cidr` as authenticate, or
-     *   `token_invalid` when the token was revoked during the renewal.
-     * @throws AuthgateError BAD_REQUEST `past the max TTL, cannot renew` when start + max TTL has
-     *   passed (e.g. the role's max TTL was lowered); the token keeps its current expiry.
-     * @throws whatever `refresh` throws (a deleted role); the token is left unchanged.
-     * @throws TypeError when `incrementSeconds` or the refreshed values are not non-negative
-     *   integers.
+     * @throws AuthgateError PERMISSION_DENIED `bad token` (Vault's message and status) when no
+     *   live token is found: unknown, malformed, expired or revoked.
+     * @throws AuthgateError UNAVAILABLE when the store is down.
      */
-    renew: async (token: string, options: RenewOptions): Promise<RenewResult> => {
-      const incrementSeconds = options.incrementSeconds ?? 0;
-      assertCount('incrementSeconds', incrementSeconds);
-      // The renewal was the token's last use: it is already revoked, so nothing is extended.
-      // Vault's handleRenewSelf looks the token up after the use is spent, and a token pending
-      // revocation is not found: 400 `token not found`.
-      const usedUp = () => badRequest('token not found', 'token_used_up');
-      if (options.usesLeft === REVOCATION_PENDING) throw usedUp();
-      const { tokenHmac, record, numUses } =
-        options.usesLeft === undefined
-          ? await check(token, options.remoteAddress)
-          : { ...(await storage.inspect(token, options.remoteAddress)), numUses: options.usesLeft };
-      if (numUses === REVOCATION_PENDING) throw usedUp();
-
-      const role: Awaited<ReturnType<RenewRefresh>> =
-        options.refresh === undefined
-          ? {
-              ttlSeconds: record.ttlSeconds,
-              maxTtlSeconds: record.maxTtlSeconds,
-              periodSeconds: record.periodSeconds,
-            }
-          : await options.refresh(record);
-      assertCount('ttlSeconds', role.ttlSeconds);
-      assertCount('maxTtlSeconds', role.maxTtlSeconds);
-      assertCount('periodSeconds', role.periodSeconds);
-      const mount = role.mount ?? record.mount;
-      assertMount(mount);
-
-      const nowMs = clock.nowMs();
-      const calc = calculateTtl({
-        incrementSeconds,
-        backendTtlSeconds: role.ttlSeconds,
-        periodSeconds: role.periodSeconds,
-        backendMaxTtlSeconds: role.maxTtlSeconds,
-        explicitMaxTtlSeconds: record.explicitMaxTtlSeconds,
-        mount,
-        startMs: record.issueTimeMs,
-        nowMs,
-      });
-      const lease = placeLease(calc, nowMs, record.usesNotAfterMs);
-      const next: TokenRecord = {
-        ...record,
-        ttlSeconds: role.ttlSeconds,
-        maxTtlSeconds: role.maxTtlSeconds,
-        periodSeconds: role.periodSeconds,
-        mount: { ...mount },
-        expireTimeMs: lease.expireTimeMs,
-        leaseTtlSeconds: lease.leaseTtlSeconds,
-        lastRenewalTimeMs: nowMs,
-      };
-      const ttlMs = lease.expireTimeMs - nowMs;
-      // The record last, as at issue: where a batch is not atomic (Redis Cluster: one write after
-      // another), a failure before it leaves the token as it was, never extended beyond what its
-      // revocation indexes list.
-      const results = await guard(
-        store.batch([
-          ...indexOps(next, tokenHmac, ttlMs),
-          {
-            op: 'set',
-            key: keys.accessor(hmac(record.accessor)),
-            value: tokenHmac,
-            options: { ttlMs, mode: 'if-present' },
-          },
-          {
-            op: 'set',
-            key: keys.token(tokenHmac),
-            value: serializeRecord(next),
-            options: { ttlMs, mode: 'if-present' },
-          },
-        ]),
-      );
-      if (results[results.length - 1] !== true)
-        throw permissionDenied('token_invalid', 'revoked during renewal');
-      // `num_uses` as issued (the stored record's): Vault answers a renewal with the auth of the
-      // login's lease, whose count never changes; the uses left are lookup-self's.
-      return { auth: authBlock(next, token), warnings: lease.warnings };
+    lookupToken: async (token: string): Promise<TokenRecord> => {
+      const found = await storage.find(token);
+      if (found === undefined) {
+        throw new AuthgateError('PERMISSION_DENIED', { message: 'bad token', reason: 'token_not_found' });
+      }
+      return storage.withUsesLeft(found.tokenHmac, found.record);
     },
+
+    ...createTokenRenewal(storage, deps),
     ...createTokenRevocation(storage, deps),
   };
 };

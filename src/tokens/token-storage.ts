@@ -1,4 +1,4 @@
-import { permissionDenied, unavailable } from '../errors.js';
+import { badRequest, permissionDenied, unavailable } from '../errors.js';
 import { createCidrSet } from '../lib/cidr.js';
 import { hmacB64 } from '../lib/hash.js';
 import { StoreUnavailableError, type BatchOp } from '../store/index.js';
@@ -64,6 +64,24 @@ export const createTokenStorage = (
     return left > 0 ? left : REVOCATION_PENDING;
   };
 
+  /** The record with `numUses` = uses left (see {@link usesLeft}), for lookups that spend none. */
+  const withUsesLeft = async (tokenHmac: string, record: TokenRecord): Promise<TokenRecord> => ({
+    ...record,
+    numUses: await usesLeft(tokenHmac, record),
+  });
+
+  /**
+   * The token HMAC an accessor's index names, or undefined when it names none (the index lives as
+   * long as its token, but may outlive a token revoked half-way).
+   * @throws AuthgateError BAD_REQUEST `missing accessor` (Vault's message) when it is empty.
+   */
+  const indexedToken = async (accessor: string): Promise<string | undefined> => {
+    if (typeof accessor !== 'string' || accessor === '') {
+      throw badRequest('missing accessor', 'accessor_missing');
+    }
+    return guard(store.get(keys.accessor(hmac(accessor))));
+  };
+
   /** Adds the token to its revocation indexes, each listing it as long as the token lives. */
   const indexOps = (record: TokenRecord, tokenHmac: string, ttlMs: number): BatchOp[] =>
     (record.indexes ?? []).map((i) => ({
@@ -124,6 +142,18 @@ export const createTokenStorage = (
     return { tokenHmac, record, numUses: left > 0 ? left : REVOCATION_PENDING };
   };
 
-  return { hmac, isLive, load, find, usesLeft, indexOps, deleteEntries, inspect, check };
+  return {
+    hmac,
+    isLive,
+    load,
+    find,
+    usesLeft,
+    withUsesLeft,
+    indexedToken,
+    indexOps,
+    deleteEntries,
+    inspect,
+    check,
+  };
 };
 export type TokenStorage = ReturnType<typeof createTokenStorage>;

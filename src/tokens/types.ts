@@ -73,11 +73,16 @@ export type RenewRefresh = (record: TokenRecord) => Promise<{
   mount?: MountTtls;
 }>;
 
-export type RenewOptions = {
+/** A renewal of a token an operator names (`auth/token/renew`, `…/renew-accessor`). */
+export type TargetRenewOptions = {
   /** Requested TTL in seconds; 0 (default) = the role TTL. Ignored for periodic tokens. */
   incrementSeconds?: number;
   /** Re-reads the role; throws (e.g. `role <r> does not exist during renewal`) to refuse. */
   refresh?: RenewRefresh;
+};
+
+/** A renewal of the request's own token (renew-self). */
+export type RenewOptions = TargetRenewOptions & {
   /** The peer address, for the token's bound CIDRs. */
   remoteAddress: string | undefined;
   /**
@@ -90,4 +95,9 @@ export type RenewOptions = {
 };
 
 /** A renewal's answer: Vault's `auth` block, and its capping warnings (Vault's CalculateTTL). */
-export type RenewResult = { auth: AuthBlock; warnings: string[] };
+export type RenewResult = {
+  auth: AuthBlock;
+  warnings: string[];
+  /** The renewed token's display name, which Vault's audit `auth` has and its HTTP answer does not. */
+  displayName: string;
+};
