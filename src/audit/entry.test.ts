@@ -222,4 +222,46 @@ describe('audit entries', () => {
     expect(refused.error).toBe('permission denied');
     expect(refused.auth).toEqual({ token_type: 'default' });
   });
+
+  it("names the caller in `auth` and the renewed token in `response.auth`, as Vault's LogInput", () => {
+    const OPERATOR = 'ags.0perat0rt0k3n0000000000000000000000000000';
+    const renew: AuditRequest = {
+      ...loginRequest,
+      path: 'auth/token/renew',
+      mount: { point: 'auth/token/', type: 'token', class: 'auth' },
+      clientToken: OPERATOR,
+      caller: { accessor: 'op-accessor', display_name: 'kubernetes-ops-admin', policies: ['ops'] },
+      data: { token: TOKEN },
+    };
+    const entry = responseEntry(
+      't',
+      renew,
+      { ...issued, authDisplayName: 'kubernetes-test-nginx' },
+      {
+        hmacAccessor: true,
+      },
+    );
+    expect(entry.auth).toMatchObject({
+      client_token: hash(OPERATOR),
+      accessor: hash('op-accessor'),
+      display_name: 'kubernetes-ops-admin',
+    });
+    expect(entry.response?.['auth']).toMatchObject({
+      client_token: hash(TOKEN),
+      accessor: hash(ACCESSOR),
+      display_name: 'kubernetes-test-nginx',
+    });
+    expect(entry.request['data']).toEqual({ token: hash(TOKEN) });
+
+    // renew-accessor answers `client_token: ""`: left out, as Vault leaves it.
+    const byAccessor = responseEntry(
+      't',
+      { ...renew, path: 'auth/token/renew-accessor', data: { accessor: ACCESSOR } },
+      { ...issued, auth: { ...issued.auth, client_token: '' } },
+      { hmacAccessor: true },
+    );
+    expect(byAccessor.response?.['auth']).not.toHaveProperty('client_token');
+    const raw = JSON.stringify([entry, byAccessor]);
+    for (const secret of [TOKEN, OPERATOR, ACCESSOR]) expect(raw).not.toContain(secret);
+  });
 });

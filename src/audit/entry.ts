@@ -25,7 +25,8 @@ const auditAuth = (
   const accessor = str(auth['accessor']);
   const out: Record<string, unknown> = {};
   if (accessor !== undefined) out['accessor'] = o.hmacAccessor ? hash(accessor) : accessor;
-  if (token !== undefined) out['client_token'] = hash(token);
+  // Vault leaves an empty token out (renew-accessor answers `client_token: ""`).
+  if (token !== undefined && token !== '') out['client_token'] = hash(token);
   if (displayName !== undefined) out['display_name'] = displayName;
   if (typeof auth['entity_id'] === 'string') out['entity_id'] = auth['entity_id'];
   const metadata = auth['metadata'];
@@ -120,7 +121,10 @@ export const formatResponseEntry = (
   if (res.warnings !== undefined && res.warnings.length > 0) response['warnings'] = res.warnings;
   return {
     time,
-    auth: auth ?? requestAuth(req, hash, options),
+    // Who made the request, as Vault's (its LogInput.Auth): the caller, also when the answer
+    // carries another token's auth (a renewal of a token an operator names). A login has no
+    // caller: its entry names the token it issued.
+    auth: auth !== undefined && req.caller === undefined ? auth : requestAuth(req, hash, options),
     ...(res.error === undefined ? {} : { error: res.error }),
     request,
     response,

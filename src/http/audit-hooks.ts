@@ -14,7 +14,6 @@ import { AUDIT_UNAVAILABLE } from '../audit/index.js';
 import { isAuthgateError } from '../errors.js';
 import { clientTokenOf } from './client-token.js';
 import { reasonOf } from './vault-errors.js';
-import { safeEqual } from '../lib/hash.js';
 import { loginOutcomeOf } from './routes/login-routes.js';
 
 /** What the audit hooks use: the broker, the mounts (to know a login path) and revocation. */
@@ -316,13 +315,13 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
         { event: 'request.failed', reason: isAuthgateError(err) ? err.reason : 'audit_failed' },
         'request.failed',
       );
-      // A token this request issued (a login) is revoked: nothing stays issued that was not
-      // audited. The caller's own token, which an answer may carry too (renew-self), was issued
-      // and audited before: a failed audit of its renewal refuses the renewal, nothing more.
+      // A token this request issued (a login's) is revoked: nothing stays issued that was not
+      // audited. Only a login issues one: the token a renewal answers with (the caller's own, or
+      // one an operator named) was issued and audited before, so a failed audit of its renewal
+      // refuses the renewal, nothing more.
       const auth = isPlainObject(body?.['auth']) ? body['auth'] : undefined;
       const token = auth?.['client_token'];
-      const own = clientTokenOf(request);
-      const issuedHere = typeof token === 'string' && (own === undefined || !safeEqual(token, own));
+      const issuedHere = s.loginMount !== undefined && typeof token === 'string' && token !== '';
       if (issuedHere && deps.revokeToken !== undefined) {
         await deps
           .revokeToken(token)
