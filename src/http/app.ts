@@ -150,6 +150,7 @@ export const buildApp = (
   registerAuthMountRoutes(app, { mounts: config.mounts });
   registerTokenRoutes(app, {
     tokens: deps.tokens,
+    admin: deps.admin,
     clock: deps.clock,
     renewalTerms: deps.login.renewalTerms,
     revocation: deps.revocation,

@@ -15,6 +15,7 @@ import { isAuthgateError } from '../errors.js';
 import { clientTokenOf } from './client-token.js';
 import { reasonOf } from './vault-errors.js';
 import { loginOutcomeOf } from './routes/login-routes.js';
+import { renewedDisplayNameOf } from './routes/token-routes.js';
 
 /** What the audit hooks use: the broker, the mounts (to know a login path) and revocation. */
 export type AuditHookDeps = {
@@ -263,15 +264,15 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
       ? (body['warnings'] as unknown[]).map(String)
       : undefined;
     const auth = isPlainObject(body?.['auth']) ? body['auth'] : undefined;
-    // The display name Vault's audit `auth` has: a login's new token's, or the caller's own
-    // token's when the answer carries it (renew-self).
+    // The display name Vault's audit `auth` has: a login's new token's, or the renewed token's
+    // (the caller's own for renew-self, the named one for renew and renew-accessor).
     const outcome = loginOutcomeOf(request);
     const authDisplayName =
       auth === undefined
         ? undefined
         : outcome !== undefined && 'displayName' in outcome
           ? outcome.displayName
-          : requestAuthOf(request)?.record?.displayName;
+          : renewedDisplayNameOf(request);
     return {
       auth,
       authDisplayName,

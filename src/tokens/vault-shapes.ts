@@ -1,7 +1,7 @@
 import type { TokenRecord } from './record.js';
 
 /**
- * The `data` of Vault's `GET /v1/auth/token/lookup-self` and `POST …/lookup-accessor`
+ * The `data` of Vault's `GET /v1/auth/token/lookup-self`, `POST …/lookup` and `…/lookup-accessor`
  * (vault/token_store.go `handleLookup`). Times: `creation_time` and `last_renewal_time` are Unix
  * seconds, `issue_time`, `expire_time` and `last_renewal` RFC 3339 strings; TTLs are seconds.
  */
@@ -14,7 +14,7 @@ export type LookupData = {
   /** RFC 3339 with milliseconds. Vault's `null` is for non-expiring root tokens, never issued here. */
   expire_time: string;
   explicit_max_ttl: number;
-  /** The token for lookup-self; `""` for lookup-accessor. */
+  /** The token for lookup-self and lookup (whose caller named it); `""` for lookup-accessor. */
   id: string;
   issue_time: string;
   meta: Record<string, string>;
@@ -38,9 +38,11 @@ export type LookupData = {
 /**
  * Shapes a token record as Vault's lookup `data`. Pure: the HTTP route passes the clock's now.
  *
- * @param record the record returned by `authenticate` (lookup-self) or `lookupAccessor`.
+ * @param record the record returned by `authenticate` (lookup-self), `lookupToken` or
+ *   `lookupAccessor`.
  * @param nowMs now, ms since the epoch, for the remaining `ttl`.
- * @param id the client token for lookup-self; `""` for lookup-accessor, which must not reveal it.
+ * @param id the client token for lookup-self and lookup; `""` for lookup-accessor, which must
+ *   not reveal it.
  */
 export const lookupResponseData = (record: TokenRecord, nowMs: number, id: string): LookupData => {
   const data: LookupData = {

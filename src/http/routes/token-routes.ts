@@ -1,29 +1,47 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import Type from 'typebox';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Type, { type TSchema } from 'typebox';
 import { badRequest } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { parseDurationSeconds } from '../../lib/duration.js';
 import { parseRevocationTarget, type RevocationService } from '../../auth/index.js';
-import type { RenewRefresh, TokenRecord, TokenService } from '../../tokens/index.js';
+import type { RenewRefresh, RenewResult, TokenRecord, TokenService } from '../../tokens/index.js';
+import type { AdminCheck } from '../client-token.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
 import { envelope } from '../envelope.js';
 import { missingBodyIsEmpty } from '../vault-errors.js';
 
 export type TokenRouteDeps = {
-  tokens: Pick<TokenService, 'renew' | 'revoke' | 'lookupAccessor' | 'revokeAccessor' | 'lookupResponseData'>;
+  tokens: Pick<
+    TokenService,
+    | 'renew'
+    | 'renewToken'
+    | 'renewAccessor'
+    | 'revoke'
+    | 'lookupToken'
+    | 'lookupAccessor'
+    | 'revokeAccessor'
+    | 'lookupResponseData'
+  >;
+  /** Recognises the admin token when a body names it: it is not a token of the store. */
+  admin: AdminCheck;
   clock: Clock;
   renewalTerms: RenewRefresh;
   revocation: Pick<RevocationService, 'revoke'>;
 };
 
 // `increment` is checked by the handler, after the token: a bad one is `invalid increment`.
-const IncrementBody = Type.Object(
-  { increment: Type.Optional(Type.Unknown()) },
+const Increment = Type.Optional(Type.Unknown());
+// A JSON null is an absent field, as Vault's FieldData reads it: `missing accessor`.
+const OptionalString = Type.Optional(Type.Union([Type.String(), Type.Null()]));
+const IncrementBody = Type.Object({ increment: Increment }, { additionalProperties: true });
+const AccessorBody = Type.Object({ accessor: OptionalString }, { additionalProperties: true });
+const TokenBody = Type.Object({ token: OptionalString }, { additionalProperties: true });
+const TokenIncrementBody = Type.Object(
+  { token: OptionalString, increment: Increment },
   { additionalProperties: true },
 );
-// A JSON null is an absent field, as Vault's FieldData reads it: `missing accessor`.
-const AccessorBody = Type.Object(
-  { accessor: Type.Optional(Type.Union([Type.String(), Type.Null()])) },
+const AccessorIncrementBody = Type.Object(
+  { accessor: OptionalString, increment: Increment },
   { additionalProperties: true },
 );
 
@@ -52,21 +70,66 @@ const incrementOf = (body: unknown): number => {
   return seconds;
 };
 
+/** A string field of a body the schema checked; absent, `null` and `""` are all absent, as in Vault. */
+const fieldOf = (body: unknown, name: 'token' | 'accessor'): string | undefined => {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
+};
+
 const accessorOf = (body: unknown): string => {
-  const accessor = (body as { accessor?: string | null } | undefined)?.accessor;
-  if (accessor === undefined || accessor === null || accessor === '')
-    throw badRequest('missing accessor', 'missing_accessor');
+  const accessor = fieldOf(body, 'accessor');
+  if (accessor === undefined) throw badRequest('missing accessor', 'missing_accessor');
   return accessor;
 };
 
+/** The token a body names (renew, revoke); Vault's handleRenew and handleRevokeTree need one. */
+const namedTokenOf = (body: unknown): string => {
+  const token = fieldOf(body, 'token');
+  if (token === undefined) throw badRequest('missing token ID', 'missing_token');
+  return token;
+};
+
+const RENEWED = Symbol('authgate.renewedDisplayName');
+type WithRenewed = FastifyRequest & { [RENEWED]?: string };
+
+/**
+ * The display name of the token whose renewal answered `request` (renew-self, renew,
+ * renew-accessor): Vault's audit writes it in the answer's `auth`, which the HTTP answer lacks.
+ * Undefined for any other request.
+ */
+export const renewedDisplayNameOf = (request: FastifyRequest): string | undefined =>
+  (request as WithRenewed)[RENEWED];
+
 /**
  * The token endpoints a workload and an operator use (vault-compat §3): lookup-self,
- * renew-self, revoke-self; lookup-accessor and revoke-accessor for the admin token.
+ * renew-self, revoke-self; and Vault's forms that name another token, by token (lookup, renew,
+ * revoke) or by accessor (lookup-accessor, renew-accessor, revoke-accessor), for the admin token
+ * or a policy granting `update` on them. A named token always travels in the body, never in the
+ * URL, where access logs would keep it.
  */
 export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps): void => {
   // The caller's right is checked in onRequest (the ACL hook, or the admin check), before the
   // body is parsed or validated: a refused caller learns 403 and nothing about valid bodies.
   const guarded: { config: AclRouteConfig } = { config: { acl: {} } };
+
+  /**
+   * A guarded POST|PUT route whose body holds Vault's fields: no body is no fields (as Vault
+   * reads it), then `body` checks their types.
+   */
+  const update = (
+    url: string,
+    body: TSchema,
+    handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
+  ): void => {
+    app.route({
+      method: ['POST', 'PUT'],
+      url,
+      preValidation: missingBodyIsEmpty,
+      schema: { body },
+      ...guarded,
+      handler,
+    });
+  };
 
   /** The caller's own token record; the admin token has none (it is not a token of the store). */
   const self = (request: FastifyRequest): { token: string; record: TokenRecord } => {
@@ -76,6 +139,31 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     return { token, record };
   };
 
+  /** Lookup data of the caller's own token, as lookup-self answers it. */
+  const selfData = (request: FastifyRequest): Record<string, unknown> => {
+    const auth = requestAuth(request);
+    return auth.record === undefined
+      ? adminLookupData(auth.token)
+      : deps.tokens.lookupResponseData(auth.record, deps.clock.nowMs(), auth.token);
+  };
+
+  /**
+   * A renewal or revocation that names the admin token would answer as if it were unknown
+   * (`token not found`, or a revocation's 204 that leaves it working): say what it is instead.
+   * No oracle: whoever could ask this may as well send the value as their own token (a lookup
+   * naming it answers as lookup-self does for it).
+   */
+  const refuseAdminToken = (token: string): void => {
+    if (deps.admin.isAdmin(token))
+      throw badRequest('the admin token is not a token of the token store', 'admin_token_named');
+  };
+
+  /** A renewal's answer, its token's display name kept for the audit entry. */
+  const renewed = (request: FastifyRequest, result: RenewResult) => {
+    (request as WithRenewed)[RENEWED] = result.displayName;
+    return envelope(request.id, { auth: result.auth, warnings: result.warnings, mountType: 'token' });
+  };
+
   // Vault serves lookup-self as a read and as an update (`vault token lookup` sends GET; some
   // clients POST); the body, if any, is ignored. The ACL needs `read` for GET and `update`
   // otherwise, as Vault's.
@@ -83,35 +171,55 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     method: ['GET', 'POST', 'PUT'],
     url: '/v1/auth/token/lookup-self',
     ...guarded,
-    handler: async (request) => {
-      const auth = requestAuth(request);
-      const nowMs = deps.clock.nowMs();
-      const data =
-        auth.record === undefined
-          ? adminLookupData(auth.token)
-          : deps.tokens.lookupResponseData(auth.record, nowMs, auth.token);
-      return envelope(request.id, { data, mountType: 'token' });
-    },
+    handler: async (request) => envelope(request.id, { data: selfData(request), mountType: 'token' }),
   });
 
-  app.route({
-    method: ['POST', 'PUT'],
-    url: '/v1/auth/token/renew-self',
-    preValidation: missingBodyIsEmpty,
-    schema: { body: IncrementBody },
-    ...guarded,
-    handler: async (request) => {
-      const { token, record } = self(request);
-      // After the hook spent the request's use: a bad increment costs one, as in Vault.
-      const incrementSeconds = incrementOf(request.body);
-      const { auth, warnings } = await deps.tokens.renew(token, {
-        incrementSeconds,
-        remoteAddress: request.ip,
-        refresh: deps.renewalTerms,
-        usesLeft: record.numUses,
-      });
-      return envelope(request.id, { auth, warnings, mountType: 'token' });
-    },
+  // `vault token lookup <token>`, hvac's lookup(). Vault's handleLookup also serves GET, with the
+  // token in the query string: not here (405), so that a token never sits in a URL.
+  update('/v1/auth/token/lookup', TokenBody, async (request) => {
+    const named = fieldOf(request.body, 'token');
+    // As Vault's handleLookup: no token named is the caller's own, answered as lookup-self
+    // (its uses left counted after this request's).
+    if (named === undefined || named === requestAuth(request).token)
+      return envelope(request.id, { data: selfData(request), mountType: 'token' });
+    const data = deps.admin.isAdmin(named)
+      ? adminLookupData(named)
+      : deps.tokens.lookupResponseData(await deps.tokens.lookupToken(named), deps.clock.nowMs(), named);
+    return envelope(request.id, { data, mountType: 'token' });
+  });
+
+  update('/v1/auth/token/renew-self', IncrementBody, async (request) => {
+    const { token, record } = self(request);
+    // After the hook spent the request's use: a bad increment costs one, as in Vault.
+    const incrementSeconds = incrementOf(request.body);
+    const result = await deps.tokens.renew(token, {
+      incrementSeconds,
+      remoteAddress: request.ip,
+      refresh: deps.renewalTerms,
+      usesLeft: record.numUses,
+    });
+    return renewed(request, result);
+  });
+
+  // `vault token renew <token>`. The answer carries the token back, as Vault's (node-vault's
+  // tokenRenew then uses it as its own, against Vault too).
+  update('/v1/auth/token/renew', TokenIncrementBody, async (request) => {
+    // Vault's framework reads the fields' types before its handler asks for the token.
+    const incrementSeconds = incrementOf(request.body);
+    const token = namedTokenOf(request.body);
+    refuseAdminToken(token);
+    const result = await deps.tokens.renewToken(token, { incrementSeconds, refresh: deps.renewalTerms });
+    return renewed(request, result);
+  });
+
+  // `vault token renew -accessor`: the answer's client_token is "", as Vault's.
+  update('/v1/auth/token/renew-accessor', AccessorIncrementBody, async (request) => {
+    const incrementSeconds = incrementOf(request.body);
+    const result = await deps.tokens.renewAccessor(accessorOf(request.body), {
+      incrementSeconds,
+      refresh: deps.renewalTerms,
+    });
+    return renewed(request, result);
   });
 
   app.route({
@@ -125,34 +233,30 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     },
   });
 
-  app.route({
-    method: ['POST', 'PUT'],
-    url: '/v1/auth/token/lookup-accessor',
-    preValidation: missingBodyIsEmpty,
-    schema: { body: AccessorBody },
-    ...guarded,
-    handler: async (request) => {
-      const record = await deps.tokens.lookupAccessor(accessorOf(request.body));
-      return envelope(request.id, {
-        data: deps.tokens.lookupResponseData(record, deps.clock.nowMs(), ''),
-        mountType: 'token',
-      });
-    },
+  // `vault token revoke <token>`. Vault revokes the token's children too; authgate's tokens are
+  // orphans (a login issues them), so the token alone goes, as with revoke-accessor. An unknown
+  // token is 204, as Vault's revokeCommon answers it.
+  update('/v1/auth/token/revoke', TokenBody, async (request, reply) => {
+    const token = namedTokenOf(request.body);
+    refuseAdminToken(token);
+    await deps.tokens.revoke(token);
+    return reply.code(204).send();
   });
 
-  app.route({
-    method: ['POST', 'PUT'],
-    url: '/v1/auth/token/revoke-accessor',
-    preValidation: missingBodyIsEmpty,
-    schema: { body: AccessorBody },
-    ...guarded,
-    handler: async (request, reply) => {
-      const { warnings } = await deps.tokens.revokeAccessor(accessorOf(request.body));
-      // As Vault: 204 after a revocation; 200 with the warnings (`No token found with this
-      // accessor`) in the envelope when there was nothing to revoke.
-      if (warnings.length === 0) return reply.code(204).send();
-      return envelope(request.id, { warnings, mountType: 'token' });
-    },
+  update('/v1/auth/token/lookup-accessor', AccessorBody, async (request) => {
+    const record = await deps.tokens.lookupAccessor(accessorOf(request.body));
+    return envelope(request.id, {
+      data: deps.tokens.lookupResponseData(record, deps.clock.nowMs(), ''),
+      mountType: 'token',
+    });
+  });
+
+  update('/v1/auth/token/revoke-accessor', AccessorBody, async (request, reply) => {
+    const { warnings } = await deps.tokens.revokeAccessor(accessorOf(request.body));
+    // As Vault: 204 after a revocation; 200 with the warnings (`No token found with this
+    // accessor`) in the envelope when there was nothing to revoke.
+    if (warnings.length === 0) return reply.code(204).send();
+    return envelope(request.id, { warnings, mountType: 'token' });
   });
 
   // authgate's own operator endpoint (Vault has no equivalent): revoke every token of a role,
