@@ -14,7 +14,8 @@ import { RFC3339, UUID, version } from './helpers/kv-suite.js';
  * The real Python client hvac, unchanged, against authgate listening on a real port: Debian's
  * python3-hvac (0.11.2, which .ci/run installs) run by Debian's interpreter. The harness's pod
  * test/nginx logs in to role `nginx` with the dev policies (`authgate dev`'s): it reads and lists
- * its own namespace's secrets and signs identity tokens for role `nginx`, and may write nothing.
+ * its own namespace's secrets and signs identity tokens for role `nginx`, and may write nothing;
+ * the admin token looks up, renews and revokes a second login's token by naming it.
  * test/helpers/hvac_client.py does the calls and prints what hvac returned; secrets reach it by
  * environment only.
  */
@@ -95,7 +96,7 @@ describe('hvac 0.11.2 (Python) against authgate', () => {
     };
   });
 
-  it('logs in, looks up, renews, reads, lists, signs, reads the mounts and role, is refused and revokes as against Vault', async () => {
+  it('logs in, looks up, renews, reads, lists, signs, reads the mounts and role, is refused and revokes as against Vault, its own token and another', async () => {
     const run = await runHvac(env);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
@@ -165,7 +166,7 @@ describe('hvac 0.11.2 (Python) against authgate', () => {
       },
     });
     expect(identity.claims.exp - identity.claims.iat).toBe(900);
-    expect(summary['operator']).toEqual({
+    expect(summary['mounts']).toEqual({
       secrets_engines: {
         'identity/': ['identity', null],
         'secret/': ['kv', { version: '2' }],
@@ -215,6 +216,21 @@ describe('hvac 0.11.2 (Python) against authgate', () => {
       workload_read_role: DENIED,
     });
     expect(summary['refused']).toEqual({ read_other_namespace: DENIED, write_own_namespace: DENIED });
+    expect(summary['token_ops']).toEqual({
+      lookup: { names_it: true, display_name: 'kubernetes-test-nginx', policies: POLICIES },
+      renew: { names_it: true, lease_duration: 7200 },
+      renew_accessor: { client_token: '', lease_duration: 5400 },
+      lookup_token: true,
+      renew_token: 3600,
+      admin_token_unchanged: true,
+      refused_to_workload: DENIED,
+      revoke: 204,
+      after_revoke: {
+        lookup: refusal('Forbidden', ['bad token']),
+        renew: refusal('InvalidRequest', ['token not found']),
+        revoke_token: true,
+      },
+    });
     expect(summary['revoke_self']).toBe(204);
     expect(summary['after_revoke']).toEqual({ lookup_self: DENIED, is_authenticated: false });
   });

@@ -10,7 +10,8 @@ import { UUID, version } from './helpers/kv-suite.js';
 /*
  * KV v2 through the real `node-vault` client, unchanged, against authgate listening on a real
  * port: what works against Vault must work here. `list()` sends Vault's `LIST` method, which the
- * server's 'clientError' handler serves (src/http/client-errors.ts).
+ * server's 'clientError' handler serves (src/http/client-errors.ts). Last, node-vault's commands
+ * for a token other than the client's own (tokenLookup, tokenRenew, tokenRevoke).
  */
 
 const POLICIES = {
@@ -225,5 +226,39 @@ describe('node-vault with workload tokens from kubernetesLogin', () => {
     });
     expect([400, 403, 404]).toContain(res.status);
     expect(res.body).not.toContain(values.b);
+  });
+});
+
+describe('node-vault token commands that name another token', () => {
+  it('looks up, renews and revokes a workload token with the admin token', async () => {
+    const target = await workload('team-a');
+    const admin = client(ADMIN_TOKEN);
+    const looked = (await admin.tokenLookup({ token: target.token })) as { data: Record<string, unknown> };
+    expect(looked.data).toMatchObject({
+      id: target.token,
+      display_name: 'kubernetes-team-a-app',
+      policies: ['default', 'ns-kv'],
+      path: 'auth/kubernetes/login',
+    });
+    // node-vault's tokenRenew is a `tokenSource` command: like against Vault, whose answer
+    // carries the renewed token back, the client then uses that token as its own.
+    const renewer = client(ADMIN_TOKEN);
+    const renewed = (await renewer.tokenRenew({ token: target.token, increment: '2h' })) as {
+      auth: { client_token: string; lease_duration: number };
+    };
+    expect(renewed.auth).toMatchObject({ client_token: target.token, lease_duration: 7200 });
+    expect(renewer.token).toBe(target.token);
+    expect(await admin.tokenRevoke({ token: target.token })).toBe('');
+    await expect(target.read('secret/data/team-a/db')).rejects.toEqual(DENIED);
+    await expect(admin.tokenLookup({ token: target.token })).rejects.toEqual(apiError(403, 'bad token'));
+    await expect(admin.tokenRenew({ token: target.token })).rejects.toEqual(apiError(400, 'token not found'));
+  });
+
+  it('refuses them to a workload whose policy does not grant them', async () => {
+    const [a, b] = [await workload('team-a'), await workload('team-b')];
+    await expect(a.tokenLookup({ token: b.token })).rejects.toEqual(DENIED);
+    await expect(a.tokenRenew({ token: b.token })).rejects.toEqual(DENIED);
+    await expect(a.tokenRevoke({ token: b.token })).rejects.toEqual(DENIED);
+    expect((await b.tokenLookupSelf()).data.id).toBe(b.token);
   });
 });

@@ -126,7 +126,7 @@ summary["refused"] = {
 k8s = admin.auth.kubernetes
 mount, role = env["LOGIN_MOUNT"], env["LOGIN_ROLE"]
 engines = admin.sys.list_mounted_secrets_engines()
-summary["operator"] = {
+summary["mounts"] = {
     "secrets_engines": {p: [m["type"], m["options"]] for p, m in engines["data"].items()},
     "engines_at_top_level": all(engines.get(p) == m for p, m in engines["data"].items()),
     # What hvac's own helpers read from that table and from the tune endpoint.
@@ -143,6 +143,49 @@ summary["operator"] = {
     "workload_read_role": refused(
         lambda: client.auth.kubernetes.read_role(role, mount_point=mount), "a workload's role read"
     ),
+}
+
+# An operator's calls on another token: a second login's, made with the admin token. The token
+# travels in the body; the admin client's own token stays its own.
+other = hvac.Client(url=url, token="")
+target = other.auth.kubernetes.login(
+    env["LOGIN_ROLE"], env["POD_JWT"], mount_point=env["LOGIN_MOUNT"]
+)["auth"]
+seen(target["client_token"], target["accessor"])
+named, tokens = target["client_token"], admin.auth.token
+looked = tokens.lookup(named)["data"]
+renewed = tokens.renew(named, increment="2h")["auth"]
+by_accessor = tokens.renew_accessor(target["accessor"], increment="90m")["auth"]
+# The Client methods of older hvac, still in 0.11.2: renew_token(token) sends {"increment": null}.
+with warnings.catch_warnings(record=True):
+    legacy_lookup = admin.lookup_token(named)["data"]
+    legacy_renew = admin.renew_token(named)["auth"]
+summary["token_ops"] = {
+    "lookup": {
+        "names_it": looked["id"] == named and looked["accessor"] == target["accessor"],
+        "display_name": looked["display_name"],
+        "policies": looked["policies"],
+    },
+    "renew": {
+        "names_it": renewed["client_token"] == named,
+        "lease_duration": renewed["lease_duration"],
+    },
+    "renew_accessor": {
+        "client_token": by_accessor["client_token"],
+        "lease_duration": by_accessor["lease_duration"],
+    },
+    "lookup_token": legacy_lookup["id"] == named,
+    "renew_token": legacy_renew["lease_duration"],
+    "admin_token_unchanged": admin.token == env["AUTHGATE_ADMIN_TOKEN"],
+    "refused_to_workload": refused(
+        lambda: client.auth.token.lookup(named), "a workload's lookup of another token"
+    ),
+    "revoke": tokens.revoke(named).status_code,
+    "after_revoke": {
+        "lookup": refused(lambda: tokens.lookup(named), "a lookup of a revoked token"),
+        "renew": refused(lambda: tokens.renew(named), "a renewal of a revoked token"),
+        "revoke_token": admin.revoke_token(named) is None,
+    },
 }
 
 summary["revoke_self"] = client.auth.token.revoke_self().status_code
