@@ -9,10 +9,24 @@ import { ADMIN_TOKEN, NGINX_ROLE, startHarness, type Harness } from './helpers/h
  * The audit of the token endpoints that name another token (auth/token/lookup, renew,
  * renew-accessor, revoke): the named token is in the request's data and in the answer, and is
  * written only as its HMAC, as Vault's audit writes every string of both; the entry's `auth`
- * names the caller, `response.auth` the renewed token.
+ * names the caller, `response.auth` the renewed token. A token sent in the URL path (Vault's old
+ * forms, not served) is HMAC'd in the entry's path.
  */
 
 type Auth = { client_token: string; accessor: string };
+
+/** The HMAC the harness's device `test` writes for a value (Vault's sys/audit-hash). */
+const hashOf = async (h: Harness, input: string): Promise<string> =>
+  (
+    (
+      await h.server.app.inject({
+        method: 'POST',
+        url: '/v1/sys/audit-hash/test',
+        headers: { 'x-vault-token': ADMIN_TOKEN },
+        payload: { input },
+      })
+    ).json() as { hash: string }
+  ).hash;
 
 describe('audit entries of requests that name another token', () => {
   let h: Harness;
@@ -40,18 +54,7 @@ describe('audit entries of requests that name another token', () => {
   const loginAs = async (role: string, mount = 'kubernetes'): Promise<Auth> =>
     (await h.login(mount, { role, jwt: await h.podToken() })).json['auth'] as Auth;
 
-  /** The HMAC the harness's device writes for a value (Vault's sys/audit-hash). */
-  const hmac = async (input: string): Promise<string> =>
-    (
-      (
-        await h.server.app.inject({
-          method: 'POST',
-          url: '/v1/sys/audit-hash/test',
-          headers: { 'x-vault-token': ADMIN_TOKEN },
-          payload: { input },
-        })
-      ).json() as { hash: string }
-    ).hash;
+  const hmac = (input: string) => hashOf(h, input);
 
   /** The entries the harness's device writes while `run` runs. */
   const entriesOf = async (run: () => Promise<unknown>): Promise<AuditEntry[]> => {
@@ -144,6 +147,59 @@ describe('audit entries of requests that name another token', () => {
       authgate: { outcome: 'denied', reason: 'token_not_found', status: 403 },
     });
     expect(JSON.stringify([entries, unknown])).not.toContain(target.client_token);
+  });
+});
+
+describe("Vault's old forms with the token in the URL path", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('answers 404 without echoing the token, audits it HMAC’d, and leaves the token live', async () => {
+    const login = await h.login('kubernetes', { role: 'nginx', jwt: await h.podToken() });
+    const { client_token: token, accessor } = login.json['auth'] as Auth;
+    const before = readEntries(h.auditFile!).length;
+    const calls = [
+      ['GET', `lookup/${token}`, 'token'],
+      ['POST', `renew/${token}`, 'token'],
+      ['POST', `revoke/${token}`, 'token'],
+      ['POST', `revoke-orphan/${token}`, 'token'],
+      ['POST', `lookup-accessor/${accessor}`, 'accessor'],
+      ['POST', `revoke-accessor/${accessor}`, 'accessor'],
+    ] as const;
+    for (const [method, path, field] of calls) {
+      for (const caller of [ADMIN_TOKEN, token]) {
+        const res = await h.server.app.inject({
+          method,
+          url: `/v1/auth/token/${path}`,
+          headers: { 'x-vault-token': caller },
+        });
+        expect([res.statusCode, res.json()]).toEqual([
+          404,
+          {
+            errors: [`unsupported path: send the ${field} in the request body ("${field}"), not in the URL`],
+          },
+        ]);
+      }
+    }
+    const entries = readEntries(h.auditFile!).slice(before);
+    expect(entries).toHaveLength(calls.length * 4);
+    const hashed = { token: await hashOf(h, token), accessor: await hashOf(h, accessor) };
+    expect(entries[0]?.request['path']).toBe(`auth/token/lookup/${hashed.token}`);
+    expect(entries.at(-1)?.request['path']).toBe(`auth/token/revoke-accessor/${hashed.accessor}`);
+    expect(entries[1]?.authgate).toEqual({ outcome: 'error', reason: 'token_in_path', status: 404 });
+    const raw = JSON.stringify(entries);
+    for (const secret of [token, accessor]) expect(raw).not.toContain(secret);
+    const self = await h.server.app.inject({
+      method: 'GET',
+      url: '/v1/auth/token/lookup-self',
+      headers: { 'x-vault-token': token },
+    });
+    expect(self.statusCode).toBe(200);
   });
 });
 

@@ -57,7 +57,7 @@ const requestAuth = (req: AuditRequest, hash: Hasher, o: EntryOptions): Record<s
 
 /**
  * Vault's `request` block (its fields in Vault's order), the token, its accessor (unless the
- * device says otherwise) and every string of `data` HMAC'd. Both entries of a request carry it:
+ * device says otherwise), every string of `data` and a secret in the path HMAC'd. Both entries of a request carry it:
  * compute it once per device and pass it to both.
  */
 export const requestBlock = (req: AuditRequest, hash: Hasher, o: EntryOptions): Record<string, unknown> => {
@@ -71,7 +71,10 @@ export const requestBlock = (req: AuditRequest, hash: Hasher, o: EntryOptions): 
   out['mount_type'] = req.mount.type;
   out['namespace'] = { id: 'root' };
   out['operation'] = req.operation;
-  out['path'] = req.path;
+  out['path'] =
+    req.pathSecret === undefined
+      ? req.path
+      : req.path.slice(0, -req.pathSecret.length) + hash(req.pathSecret);
   out['remote_address'] = req.remoteAddress;
   if (req.remotePort !== undefined) out['remote_port'] = req.remotePort;
   return out;

@@ -17,6 +17,11 @@ export type AuditRequest = {
   operation: AuditOperation;
   /** The path without `/v1/` and without the query (`auth/kubernetes/login`). */
   path: string;
+  /**
+   * A secret the path ends with (the token of Vault's old `auth/token/lookup/<token>` form),
+   * which entries write HMAC'd; undefined for any other path.
+   */
+  pathSecret?: string | undefined;
   mount: AuditMount;
   /** The token the request carried (`X-Vault-Token` or a bearer), if any. HMAC'd in entries. */
   clientToken: string | undefined;

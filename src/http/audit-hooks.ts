@@ -15,7 +15,7 @@ import { isAuthgateError } from '../errors.js';
 import { clientTokenOf } from './client-token.js';
 import { reasonOf } from './vault-errors.js';
 import { loginOutcomeOf } from './routes/login-routes.js';
-import { renewedDisplayNameOf } from './routes/token-routes.js';
+import { renewedDisplayNameOf, secretInPath } from './routes/token-routes.js';
 
 /** What the audit hooks use: the broker, the mounts (to know a login path) and revocation. */
 export type AuditHookDeps = {
@@ -169,6 +169,7 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
       id: request.id,
       operation,
       path,
+      pathSecret: secretInPath(path),
       mount,
       clientToken: clientTokenOf(request),
       ...callerOf(request),
