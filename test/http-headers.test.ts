@@ -38,6 +38,8 @@ describe('every answer', () => {
       403,
     ],
     ['a missing route', async () => inject('GET', '/v1/no/such/route'), 404],
+    // Answered by Fastify outside every route, where no hook runs.
+    ['a malformed URL', async () => inject('GET', '/v1/secret/data/a%zz'), 400],
     ['a bad body', async () => inject('POST', '/v1/auth/jwks/login', {}, [1]), 400],
     [
       'a secret read',

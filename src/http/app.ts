@@ -21,7 +21,12 @@ import { registerAuthMountRoutes } from './routes/auth-mount-routes.js';
 import { registerSecretsMountRoutes } from './routes/sys-mounts-routes.js';
 import { registerSysRoutes, type HealthDeps } from './routes/sys-routes.js';
 import { registerTokenRoutes, type TokenRouteDeps } from './routes/token-routes.js';
-import { installErrorHandling, installJsonForAnyContentType, sendErrors } from './vault-errors.js';
+import {
+  installErrorHandling,
+  installJsonForAnyContentType,
+  sendErrorsWithoutHooks,
+  VAULT_HEADERS,
+} from './vault-errors.js';
 import { AuthgateError, badRequest } from '../errors.js';
 import { buildSecretsMountTable } from '../secrets/index.js';
 import { createClientErrorHandler } from './client-errors.js';
@@ -95,7 +100,7 @@ export const buildApp = (
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false } },
     // A URL the router cannot decode (`%ZZ`) is answered in Vault's shape, like every error.
     frameworkErrors: (error, _request, reply) =>
-      sendErrors(reply, 400, [
+      sendErrorsWithoutHooks(reply, 400, [
         error.code === 'FST_ERR_BAD_URL' ? 'invalid request path: malformed percent-encoding' : 'bad request',
       ]),
   }) as unknown as FastifyInstance;
@@ -219,8 +224,9 @@ const installResponseHeaders = (app: FastifyInstance): void => {
   });
   app.addHook('onSend', (_request, reply, payload, done) => {
     // Unless the route set its own (the public .well-known documents are cacheable, as in Vault).
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    if (reply.getHeader('content-type') === FASTIFY_JSON) reply.header('content-type', 'application/json');
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', VAULT_HEADERS['cache-control']);
+    if (reply.getHeader('content-type') === FASTIFY_JSON)
+      reply.header('content-type', VAULT_HEADERS['content-type']);
     if (closing) reply.header('connection', 'close');
     done(null, payload);
   });

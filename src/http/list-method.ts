@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { VAULT_HEADERS } from './vault-errors.js';
 
 /*
  * Vault's `LIST` method. Node's HTTP parser (llhttp) knows a fixed set of methods and `LIST` is
@@ -207,7 +208,7 @@ export const errorResponse = (status: number, message: string, nowMs: number): B
     {
       statusCode: status,
       // As every other answer of the app (app.ts installResponseHeaders).
-      headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
+      headers: VAULT_HEADERS,
       rawPayload: Buffer.from(JSON.stringify({ errors: [message] })),
     },
     nowMs,

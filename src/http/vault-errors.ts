@@ -9,6 +9,24 @@ const INVALID_JSON_MESSAGE = 'failed to parse JSON input: invalid JSON body';
 export const sendErrors = (reply: FastifyReply, status: number, messages: string[]) =>
   reply.code(status).type('application/json').send({ errors: messages });
 
+/**
+ * The headers of every Vault answer that sets none of its own: `Content-Type` exactly (hvac reads
+ * an error's body only then) and `Cache-Control: no-store`. app.ts gives them to each answer in
+ * an `onSend` hook; an answer that no hook sees sets them itself.
+ */
+export const VAULT_HEADERS = { 'content-type': 'application/json', 'cache-control': 'no-store' } as const;
+
+/**
+ * {@link sendErrors} for an answer Fastify makes outside every route (`frameworkErrors`: a URL
+ * its router cannot read), which no hook sees: the headers are set here, and the body goes as
+ * bytes, since Fastify appends `; charset=utf-8` to a JSON type for anything else.
+ */
+export const sendErrorsWithoutHooks = (reply: FastifyReply, status: number, messages: string[]) =>
+  reply
+    .code(status)
+    .headers(VAULT_HEADERS)
+    .send(Buffer.from(JSON.stringify({ errors: messages })));
+
 const fastifyStatus = (err: FastifyError): number | undefined => {
   switch (err.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
