@@ -89,8 +89,9 @@ export const buildApp = (
     bodyLimit: config.listener.maxRequestBytes,
     requestTimeout,
     // Vault names are not limited to 100 characters (find-my-way's default, past which a path
-    // parameter is not matched); a request line is bounded by Node's header limit anyway.
-    routerOptions: { maxParamLength: 4096 },
+    // parameter is not matched, and the request refused): any name a request line can carry
+    // (Node bounds it by the header limit) reaches its route.
+    routerOptions: { maxParamLength: maxHeaderSize },
     trustProxy: config.listener.trustedProxies.length > 0 ? config.listener.trustedProxies : false,
     genReqId: () => randomUUID(),
     requestIdHeader: false,
