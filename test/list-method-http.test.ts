@@ -218,6 +218,17 @@ describe('other requests Node cannot parse', () => {
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
+  it('answers an HTTP/1.1 request without Host 400 in Vault shape, as a LIST without it', async () => {
+    // Node's own check answered it with a bare 400 and no body.
+    const answer = await rawExchange(port, ['GET /v1/sys/health HTTP/1.1\r\nConnection: close\r\n\r\n']);
+    expect(answer).toMatchObject({ status: 400, headers: VAULT_400 });
+    expect(JSON.parse(answer.body)).toEqual({ errors: ['missing Host header'] });
+    const listed = await rawExchange(port, ['LIST /v1/secret/metadata/open HTTP/1.1\r\n\r\n']);
+    expect(JSON.parse(listed.body)).toEqual({ errors: ['missing Host header'] });
+    // HTTP/1.0 has no Host requirement.
+    expect((await rawExchange(port, ['GET /v1/sys/health HTTP/1.0\r\n\r\n'])).status).toBe(200);
+  });
+
   it('answers headers over the limit 431 in Vault shape', async () => {
     const answer = await rawExchange(port, [get('/v1/sys/health', [`X-Big: ${'a'.repeat(20_000)}`])]);
     expect(answer).toMatchObject({ status: 431, headers: VAULT_400 });

@@ -30,6 +30,7 @@ import {
 import { AuthgateError, badRequest } from '../errors.js';
 import { buildSecretsMountTable } from '../secrets/index.js';
 import { createClientErrorHandler } from './client-errors.js';
+import { MISSING_HOST_MESSAGE } from './list-method.js';
 
 export type AppDeps = {
   log: Logger;
@@ -78,6 +79,9 @@ export const buildApp = (
     requestTimeout,
     headersTimeout: Math.min(60_000, requestTimeout),
     connectionsCheckingInterval: Math.min(30_000, Math.max(1_000, requestTimeout / 2)),
+    // Node answers an HTTP/1.1 request without Host itself, with a bare 400 and no body; the
+    // onRequest hook below refuses it instead, in Vault's shape.
+    requireHostHeader: false,
   };
   const app = Fastify({
     ...(https === undefined ? { http: timeouts } : { https: { ...https, ...timeouts } }),
@@ -115,6 +119,10 @@ export const buildApp = (
   app.addHook('onRequest', (request, _reply, done) => {
     if (!request.url.startsWith('/')) {
       done(badRequest('invalid request path: use an origin-form request target', 'absolute_form_url'));
+      return;
+    }
+    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+      done(badRequest(MISSING_HOST_MESSAGE, 'missing_host'));
       return;
     }
     // A client that asks for a wrapped answer must not get the secret in clear instead: Vault

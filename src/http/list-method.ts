@@ -79,6 +79,9 @@ const HOP_BY_HOP = new Set([
   'content-length',
 ]);
 
+/** The answer to an HTTP/1.1 request without a Host header (RFC 9112 §3.2), LIST or any other. */
+export const MISSING_HOST_MESSAGE = 'missing Host header';
+
 const malformed = (message = 'malformed HTTP request'): ListHead => ({
   kind: 'refused',
   status: 400,
@@ -120,7 +123,7 @@ export const parseListHead = (bytes: Buffer, maxHeadBytes: number): ListHead => 
   // Vault's LIST takes its parameters from the query string; a body would also leave bytes on
   // the connection that no parser reads.
   if (bodyHeader) return malformed('a LIST request must not have a body');
-  if (target[2] === '1' && headers['host'] === undefined) return malformed('missing Host header');
+  if (target[2] === '1' && headers['host'] === undefined) return malformed(MISSING_HOST_MESSAGE);
   return { kind: 'list', request: { url: listUrl(target[1] ?? '/'), headers } };
 };
 
