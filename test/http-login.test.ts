@@ -110,6 +110,16 @@ describe('login methods', () => {
     expect((await inject('HEAD')).statusCode).toBe(405);
   });
 
+  it.each(['OPTIONS', 'TRACE', 'PROPFIND', 'M-SEARCH'] as const)(
+    'answers %s, a method Vault has no operation for, with its bare 405',
+    async (method) => {
+      // Fastify has no route for it: the router's 404 said the path did not exist.
+      const res = await server.app.inject({ method: method as 'GET', url: '/v1/auth/kubernetes/login' });
+      expect(res.statusCode).toBe(405);
+      expect(res.json()).toEqual({ errors: [] });
+    },
+  );
+
   it('still answers an unknown mount with 404', async () => {
     const res = await server.app.inject({ method: 'GET', url: '/v1/auth/nope/login' });
     expect(res.statusCode).toBe(404);

@@ -24,6 +24,7 @@ import { registerTokenRoutes, type TokenRouteDeps } from './routes/token-routes.
 import {
   installErrorHandling,
   installJsonForAnyContentType,
+  VAULT_METHODS,
   sendErrorsWithoutHooks,
   VAULT_HEADERS,
 } from './vault-errors.js';
@@ -173,9 +174,6 @@ export const buildApp = (
   installResponseHeaders(app);
   return app;
 };
-
-/** The methods a Vault path may be asked with (HEAD follows GET). */
-const VAULT_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
 
 /**
  * Vault answers a method that a path does not support with 405 `unsupported operation`, not 404:

@@ -5,6 +5,13 @@ import { parseExactJson } from '../lib/exact-json.js';
 /** The one answer to a body that is not JSON, whatever the body was. */
 const INVALID_JSON_MESSAGE = 'failed to parse JSON input: invalid JSON body';
 
+/**
+ * The methods a Vault path may be asked with (HEAD follows GET; LIST arrives as GET, see
+ * client-errors.ts). Any other is Vault's bare 405.
+ */
+export const VAULT_METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
+const ANSWERED_METHODS = new Set<string>([...VAULT_METHODS, 'HEAD']);
+
 /** Vault's error body: `{"errors":[...]}` for every status ≥ 400. */
 export const sendErrors = (reply: FastifyReply, status: number, messages: string[]) =>
   reply.code(status).type('application/json').send({ errors: messages });
@@ -114,6 +121,10 @@ export const installErrorHandling = (app: FastifyInstance): void => {
   });
 
   app.setNotFoundHandler((request, reply) => {
+    // Vault refuses a method it has no operation for (OPTIONS, TRACE, PROPFIND…) with a bare
+    // 405 before it looks for the path (http/logical.go buildLogicalRequestNoAuth).
+    if (request.url.startsWith('/v1/') && !ANSWERED_METHODS.has(request.method))
+      return sendErrors(reply, 405, []);
     const path = (request.url.split('?')[0] ?? '').replace(/^\/v1\//, '');
     return sendErrors(reply, 404, [`no handler for route "${path}". route entry not found.`]);
   });
