@@ -229,6 +229,17 @@ describe('other requests Node cannot parse', () => {
     expect((await rawExchange(port, ['GET /v1/sys/health HTTP/1.0\r\n\r\n'])).status).toBe(200);
   });
 
+  it('answers CONNECT with Vault’s bare 405 and closes, never dropping it unanswered', async () => {
+    // Node hands CONNECT to the server's 'connect' event, not to the app; unheard, it closed the
+    // connection without a word.
+    for (const target of ['/v1/sys/health', '127.0.0.1:443']) {
+      const answer = await rawExchange(port, [`CONNECT ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`]);
+      expect(answer).toMatchObject({ status: 405, headers: VAULT_400 });
+      expect(JSON.parse(answer.body)).toEqual({ errors: [] });
+    }
+    expect((await rawExchange(port, [get('/v1/sys/health')])).status).toBe(200);
+  });
+
   it('answers headers over the limit 431 in Vault shape', async () => {
     const answer = await rawExchange(port, [get('/v1/sys/health', [`X-Big: ${'a'.repeat(20_000)}`])]);
     expect(answer).toMatchObject({ status: 431, headers: VAULT_400 });

@@ -30,7 +30,7 @@ import {
 } from './vault-errors.js';
 import { AuthgateError, badRequest } from '../errors.js';
 import { buildSecretsMountTable } from '../secrets/index.js';
-import { createClientErrorHandler } from './client-errors.js';
+import { createClientErrorHandler, createConnectHandler } from './client-errors.js';
 import { MISSING_HOST_MESSAGE } from './list-method.js';
 
 export type AppDeps = {
@@ -110,6 +110,7 @@ export const buildApp = (
         error.code === 'FST_ERR_BAD_URL' ? 'invalid request path: malformed percent-encoding' : 'bad request',
       ]),
   }) as unknown as FastifyInstance;
+  app.server.on('connect', createConnectHandler({ clock: deps.clock }));
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   const answerUnsupportedMethods = collectRouteMethods(app);
   installJsonForAnyContentType(app, config.listener.maxRequestBytes);

@@ -1,5 +1,7 @@
 import type { EventEmitter } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { InjectOptions } from 'fastify';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../telemetry/index.js';
@@ -32,6 +34,8 @@ export type ClientErrorDeps = {
   /** How long answers owed to requests pipelined before a LIST are waited for, in ms. Default 30000. */
   pipelineWaitMs?: number;
 };
+
+const DEFAULT_LINGER_MS = 2000;
 
 const statusOf = (err: ClientError): [number, string] => {
   switch (err.code) {
@@ -78,6 +82,34 @@ const whenIdle = (socket: Socket, act: () => void): void => {
 };
 
 /**
+ * Writes the last answer of a connection and ends it. A client that ignores `Connection: close`
+ * must not hold the socket open: it is destroyed `lingerMs` later. Not at once: unread bytes (a
+ * pipelined request) would make the kernel reset the connection and could discard the answer
+ * before the client reads it.
+ */
+const end = (socket: Duplex, bytes: Buffer, lingerMs: number): void => {
+  if (!socket.writable) {
+    socket.destroy();
+    return;
+  }
+  socket.end(bytes);
+  const timer = setTimeout(() => socket.destroy(), lingerMs);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+};
+
+/**
+ * The server's 'connect' handler. Node hands a CONNECT request (a proxy's tunnel) to this event
+ * instead of the app, and drops the connection unanswered when nothing listens. Vault has no
+ * CONNECT operation: its bare 405 (`{"errors":[]}`, as for any method it does not know), and the
+ * connection ends with it; what follows the head would be tunnel bytes, which nothing reads.
+ */
+export const createConnectHandler =
+  (deps: Pick<ClientErrorDeps, 'clock' | 'lingerMs'>) =>
+  (_request: IncomingMessage, socket: Duplex): void =>
+    end(socket, errorResponse(405, [], deps.clock.nowMs()), deps.lingerMs ?? DEFAULT_LINGER_MS);
+
+/**
  * The server's 'clientError' handler (Fastify's `clientErrorHandler`), for requests Node's
  * parser refused:
  *
@@ -94,7 +126,7 @@ const whenIdle = (socket: Socket, act: () => void): void => {
  */
 export const createClientErrorHandler = (deps: ClientErrorDeps) => {
   const headWaitMs = deps.headWaitMs ?? 2000;
-  const lingerMs = deps.lingerMs ?? 2000;
+  const lingerMs = deps.lingerMs ?? DEFAULT_LINGER_MS;
   const pipelineWaitMs = deps.pipelineWaitMs ?? 30_000;
   // Once a connection is being answered, the parser reports every later chunk as another error.
   const answering = new WeakSet<Socket>();
@@ -109,22 +141,8 @@ export const createClientErrorHandler = (deps: ClientErrorDeps) => {
     timer.unref();
     whenIdle(socket, () => {
       clearTimeout(timer);
-      end(socket, bytes);
+      end(socket, bytes, lingerMs);
     });
-  };
-
-  const end = (socket: Socket, bytes: Buffer): void => {
-    if (!socket.writable) {
-      socket.destroy();
-      return;
-    }
-    socket.end(bytes);
-    // A client that ignores `Connection: close` must not hold the socket open. Not destroyed at
-    // once: unread bytes (a pipelined request) would make the kernel reset the connection and
-    // could discard the answer before the client reads it.
-    const timer = setTimeout(() => socket.destroy(), lingerMs);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
   };
 
   const refuse = (socket: Socket, status: number, message: string): void =>
@@ -217,7 +235,7 @@ export const createClientErrorHandler = (deps: ClientErrorDeps) => {
   const answerNow = (socket: Socket, status: number, message: string): void => {
     const res = inFlight(socket) as { headersSent?: boolean } | undefined;
     if (res?.headersSent === true) socket.destroy();
-    else end(socket, errorResponse(status, message, deps.clock.nowMs()));
+    else end(socket, errorResponse(status, message, deps.clock.nowMs()), lingerMs);
   };
 
   return (err: Error, socket: Socket): void => {

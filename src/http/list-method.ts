@@ -205,14 +205,17 @@ export const serializeResponse = (res: ServedResponse, nowMs: number): Buffer =>
   return Buffer.concat([Buffer.from(`${lines.join('\r\n')}\r\n\r\n`, 'latin1'), res.rawPayload]);
 };
 
-/** A Vault error answer (`{"errors":[message]}`) on a connection that ends with it. */
-export const errorResponse = (status: number, message: string, nowMs: number): Buffer =>
+/**
+ * A Vault error answer (`{"errors":[message]}`; a list of messages as given, none for Vault's
+ * bare errors) on a connection that ends with it.
+ */
+export const errorResponse = (status: number, message: string | readonly string[], nowMs: number): Buffer =>
   serializeResponse(
     {
       statusCode: status,
       // As every other answer of the app (app.ts installResponseHeaders).
       headers: VAULT_HEADERS,
-      rawPayload: Buffer.from(JSON.stringify({ errors: [message] })),
+      rawPayload: Buffer.from(JSON.stringify({ errors: typeof message === 'string' ? [message] : message })),
     },
     nowMs,
   );
