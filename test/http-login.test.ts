@@ -126,6 +126,17 @@ describe('login methods', () => {
   });
 });
 
+describe('the Content-Type', () => {
+  it.each(['text/plain', ';', '', 'application/', 'application/json, text/plain', 'x'])(
+    'is not read: a JSON body typed %j logs in',
+    async (type) => {
+      // Fastify answered a type it cannot parse with a 415 "Unsupported Media Type" of its own.
+      const res = await inject('POST', JSON.stringify({ role: 'nginx', jwt: await podToken() }), type);
+      expect(res.statusCode).toBe(200);
+    },
+  );
+});
+
 describe('a body that is not JSON', () => {
   it('is refused without quoting it (a form body may carry a JWT)', async () => {
     const jwt = await podToken();

@@ -157,6 +157,13 @@ export type ExactNumbersRouteConfig = { exactNumbers?: boolean };
  * thousand levels (that parser recurses): deeper is a 400, which the route would refuse anyway.
  */
 export const installJsonForAnyContentType = (app: FastifyInstance, maxBodyBytes: number): void => {
+  // Fastify refuses a Content-Type it cannot parse (`;`, `application/`, `a/b, c/d`) with a 415
+  // of its own before any parser runs, body or not. What the type says has been read by then
+  // (PATCH's check is in onRequest), so it is set aside: the body goes to the one parser below.
+  app.addHook('preParsing', (request, _reply, payload, done) => {
+    delete request.headers['content-type'];
+    done(null, payload);
+  });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBodyBytes }, (request, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
