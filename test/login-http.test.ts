@@ -109,6 +109,18 @@ describe.each(MOUNTS)('login through the %s mount', (mount) => {
     ['a null role', { role: null, jwt: 'x.y.z' }, 400, 'missing role'],
     ['a null jwt', { role: 'nginx', jwt: null }, 400, 'missing jwt'],
     [
+      'a client token where the role goes, without quoting it',
+      { role: 'ags.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', jwt: 'x.y.z' },
+      400,
+      'invalid role name "not quoted: it holds a token"',
+    ],
+    [
+      'a JWT where the role goes, without quoting it',
+      { role: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln', jwt: 'x.y.z' },
+      400,
+      'invalid role name "not quoted: it holds a token"',
+    ],
+    [
       'a role that is not a string',
       { role: 5, jwt: 'x.y.z' },
       400,

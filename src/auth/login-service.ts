@@ -14,9 +14,24 @@ import { createCidrSet, type CidrSet } from '../lib/cidr.js';
 import { deriveKey, fingerprint, hmacB64 } from '../lib/hash.js';
 import { truncate } from '../lib/truncate.js';
 import type { Logger } from '../telemetry/index.js';
-import type { IssueInput, IssuedToken, RevocationIndex, TokenRecord } from '../tokens/index.js';
+import {
+  TOKEN_PREFIX,
+  type IssueInput,
+  type IssuedToken,
+  type RevocationIndex,
+  type TokenRecord,
+} from '../tokens/index.js';
 import type { Verifier } from '../verify/index.js';
 import { checkServiceAccountBinding, sanitizePolicies } from './role-binding.js';
+
+/**
+ * Something shaped like a credential: an authgate client token, a Vault token (a client moving
+ * from Vault holds one), a JWT. Only its shape is looked at, never whether it is live.
+ */
+const TOKEN_SHAPE = new RegExp(
+  `(?:${TOKEN_PREFIX.replace('.', '\\.')}|hv[sbr]\\.)[A-Za-z0-9_-]{20}|eyJ[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]+\\.`,
+);
+const holdsToken = (value: string): boolean => TOKEN_SHAPE.test(value);
 
 /** A configured auth mount: its config and the verifier built for it. */
 export type Mount = {
@@ -170,8 +185,12 @@ export const createLoginService = (deps: LoginDeps) => {
     }
     const role = mount.config.roles.get(roleName.toLowerCase());
     // Vault's message, with the name bounded: a 1 MB name must not come back in the answer, and
-    // through it into every audit entry.
-    if (role === undefined) throw badRequest(`invalid role name "${truncate(roleName)}"`, 'role_not_found');
+    // through it into every audit entry. Nor a token sent where the role goes (a client that
+    // swapped its settings): the message is audited in clear.
+    if (role === undefined) {
+      const name = holdsToken(roleName) ? 'not quoted: it holds a token' : truncate(roleName);
+      throw badRequest(`invalid role name "${name}"`, 'role_not_found');
+    }
     return { mount, role };
   };
 

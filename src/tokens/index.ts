@@ -3,6 +3,7 @@
  * Vault's TTL semantics and response shapes. Other parts import only this file.
  */
 export { createTokenService } from './token-service.js';
+export { TOKEN_PREFIX } from './token-storage.js';
 export type { TokenService } from './token-service.js';
 // Every type of types.ts is the service's interface.
 export type * from './types.js';
