@@ -240,6 +240,15 @@ describe('other requests Node cannot parse', () => {
     expect((await rawExchange(port, [get('/v1/sys/health')])).status).toBe(200);
   });
 
+  it('answers a request read whole before a malformed one first, then 400', async () => {
+    // The malformed one's error replaced the answer still owed to the request before it.
+    const first = `GET /v1/sys/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+    const answer = await rawExchange(port, [`${first}BLAH\r\n\r\n`]);
+    expect(answer.status).toBe(200);
+    expect(answer.body).toContain('"initialized":true');
+    expect(answer.body).toContain('{"errors":["malformed HTTP request"]}');
+  });
+
   it('answers headers over the limit 431 in Vault shape', async () => {
     const answer = await rawExchange(port, [get('/v1/sys/health', [`X-Big: ${'a'.repeat(20_000)}`])]);
     expect(answer).toMatchObject({ status: 431, headers: VAULT_400 });

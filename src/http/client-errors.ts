@@ -227,15 +227,19 @@ export const createClientErrorHandler = (deps: ClientErrorDeps) => {
   };
 
   /**
-   * Any other parser error (and the request timeout) is about the request being read, and the
-   * answer in flight, if any, is that request's: it will never come, since its body never ends.
-   * So nothing is waited for, as Node's own fallback: the error now, unless that answer has
-   * begun, then the connection just ends. (Waiting for it held such a connection forever.)
+   * Any other parser error (and the request timeout) is about the request being read. When the
+   * answer in flight is that request's own (its body never ended), it will never come: nothing
+   * is waited for, as Node's own fallback: the error now, unless that answer has begun, then the
+   * connection just ends. (Waiting for it held such a connection forever.) When the request in
+   * flight was read whole, the error is about a request pipelined after it: that answer is owed
+   * and comes first, as before a LIST.
    */
   const answerNow = (socket: Socket, status: number, message: string): void => {
-    const res = inFlight(socket) as { headersSent?: boolean } | undefined;
-    if (res?.headersSent === true) socket.destroy();
-    else end(socket, errorResponse(status, message, deps.clock.nowMs()), lingerMs);
+    const res = inFlight(socket) as { headersSent?: boolean; req?: { complete?: boolean } } | undefined;
+    const bytes = errorResponse(status, message, deps.clock.nowMs());
+    if (res?.req?.complete === true) finish(socket, bytes);
+    else if (res?.headersSent === true) socket.destroy();
+    else end(socket, bytes, lingerMs);
   };
 
   return (err: Error, socket: Socket): void => {
