@@ -476,6 +476,21 @@ describe('the ACL on identity/oidc/token/<role>', () => {
       json: { errors: ['no named key found at "nope"'] },
     });
   });
+
+  it('quotes an unknown key or role name of 10 000 characters cut short, as a login its role', async () => {
+    // Path names that long reach their routes; the answer, and through it every audit entry,
+    // must not carry them whole.
+    const name = 'n'.repeat(10_000);
+    const cut = `${'n'.repeat(128)}…(10000 chars)`;
+    expect(await call(h, 'POST', `/v1/identity/oidc/key/${name}/rotate`, ADMIN_TOKEN)).toMatchObject({
+      status: 400,
+      json: { errors: [`no named key found at "${cut}"`] },
+    });
+    expect(await call(h, 'GET', `/v1/identity/oidc/token/${name}`, ADMIN_TOKEN)).toMatchObject({
+      status: 400,
+      json: { errors: [`role "${cut}" not found`] },
+    });
+  });
 });
 
 describe('the .well-known documents', () => {

@@ -3,6 +3,7 @@ import type { IdentityConfig, IdentityKeyConfig } from '../../config/index.js';
 import { badRequest } from '../../errors.js';
 import { nowSeconds, type Clock } from '../../lib/clock.js';
 import { createSingleFlight } from '../../lib/single-flight.js';
+import { truncate } from '../../lib/truncate.js';
 import type { Keys, Store } from '../../store/index.js';
 import type { SecretCipher } from '../cipher.js';
 import { buildClaims, issuerUrl } from './claims.js';
@@ -172,7 +173,7 @@ export const createIdentityTokens = (deps: IdentityTokensDeps) => {
   return {
     /**
      * Signs a token for `roleName` naming `subject`. Checks in Vault's order: the role exists
-     * (400 `role "<name>" not found`), then the caller has an identity (400 `no entity associated
+     * (400 `role "<name>" not found`, the name cut to 128 characters), then the caller has an identity (400 `no entity associated
      * with the request's token` when `subject` is undefined, as for the admin token).
      *
      * @throws AuthgateError BAD_REQUEST as above; UNAVAILABLE (503) when the store cannot be
@@ -182,7 +183,7 @@ export const createIdentityTokens = (deps: IdentityTokensDeps) => {
     issue: async (roleName: string, subject: IdentitySubject | undefined): Promise<IssuedIdentityToken> => {
       const role = config.roles.get(roleName);
       if (role === undefined)
-        throw badRequest(`role ${JSON.stringify(roleName)} not found`, 'identity_role_not_found');
+        throw badRequest(`role ${JSON.stringify(truncate(roleName))} not found`, 'identity_role_not_found');
       if (subject === undefined)
         throw badRequest("no entity associated with the request's token", 'identity_no_entity');
       const entry = await ringFor(role.key);
@@ -250,12 +251,16 @@ export const createIdentityTokens = (deps: IdentityTokensDeps) => {
      * Rotates `keyName` now (the waiting key starts signing; the current one retires into its
      * verification window), on whichever replica calls it. Resolves the kid now signing.
      *
-     * @throws AuthgateError BAD_REQUEST (`no named key found at "<name>"`) for an unknown key;
+     * @throws AuthgateError BAD_REQUEST (`no named key found at "<name>"`, the name cut to 128
+     *   characters) for an unknown key;
      *   UNAVAILABLE when the store fails or another replica holds the lock past its TTL.
      */
     rotate: async (keyName: string): Promise<{ kid: string }> => {
       if (!keyConfigs.has(keyName)) {
-        throw badRequest(`no named key found at ${JSON.stringify(keyName)}`, 'identity_key_not_found');
+        throw badRequest(
+          `no named key found at ${JSON.stringify(truncate(keyName))}`,
+          'identity_key_not_found',
+        );
       }
       const startedAtMs = clock.nowMs();
       const ring = await rings.rotate(termsOf(keyName));
