@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordSecrets } from './helpers/audit.js';
 import {
   FUZZ_REQUEST,
+  bodySecrets,
   headerSecrets,
   render,
   type FuzzRequest,
@@ -111,12 +112,20 @@ const pathOf = (target: string): string => {
 
 /**
  * Vault answers a token's own holder with the token itself (lookup-self's `id`, renew-self's
- * `client_token`): only those, only to a request that carried it in its headers.
+ * `client_token`, and `auth/token/lookup`'s, which looks the caller up when the body names no
+ * token), and an operator with the token it names in the body (`auth/token/lookup`'s `id`,
+ * `auth/token/renew`'s `client_token`): only those, only to a request that carried it.
  */
-const mayEcho = (req: FuzzRequest, res: RawAnswer, secret: string): boolean =>
-  res.status === 200 &&
-  /\/auth\/token\/(lookup|renew)-self\b/.test(pathOf(req.target)) &&
-  [...headerSecrets(req)].some((k) => secrets[k] === secret);
+const mayEcho = (req: FuzzRequest, res: RawAnswer, secret: string): boolean => {
+  if (res.status !== 200) return false;
+  const path = pathOf(req.target);
+  const carried = (names: Set<keyof FuzzSecrets>) => [...names].some((k) => secrets[k] === secret);
+  return (
+    (/\/auth\/token\/(lookup|renew)-self\/?$|\/auth\/token\/lookup\/?$/.test(path) &&
+      carried(headerSecrets(req))) ||
+    (/\/auth\/token\/(lookup|renew)\/?$/.test(path) && carried(bodySecrets(req)))
+  );
+};
 
 /**
  * `sys/health?activecode=503` is answered 503 with the health document on purpose, as Vault

@@ -176,6 +176,15 @@ export const BODIES = {
       quoted('<<client>>', '<<admin>>'),
     ),
   }),
+  /** `auth/token/lookup`, `renew`, `revoke`: the token an operator names. */
+  namedToken: fields({
+    token: fc.oneof(
+      { weight: 3, arbitrary: quoted('<<client>>') },
+      SCALAR,
+      quoted('<<admin>>', '<<jwt>>', 'ags.x'),
+    ),
+    increment: fc.oneof(SCALAR, quoted('1h', '-5')),
+  }),
   revokeIdentity: REVOKE_IDENTITY,
   capabilities: fields({ paths: fc.array(SCALAR, { maxLength: 3 }).map((a) => `[${a}]`), path: SCALAR }),
   auditHash: fields({ input: SCALAR }),

@@ -70,6 +70,14 @@ export const render = (r: FuzzRequest, s: FuzzSecrets): Buffer => {
 export const headerSecrets = (r: FuzzRequest): Set<keyof FuzzSecrets> =>
   new Set(r.headers.flatMap(([, v]) => [...v.matchAll(PLACEHOLDERS)].map((m) => m[1] as keyof FuzzSecrets)));
 
+/** The secrets a request's body names (its placeholders). */
+export const bodySecrets = (r: FuzzRequest): Set<keyof FuzzSecrets> =>
+  new Set(
+    typeof r.body === 'string'
+      ? [...r.body.matchAll(PLACEHOLDERS)].map((m) => m[1] as keyof FuzzSecrets)
+      : [],
+  );
+
 /** Long runs of one character as `<c×n>`, so that a counterexample prints in a few lines. */
 const abbreviated = (text: string): string =>
   text.replace(/(.)\1{19,}/gsu, (run, c: string) => `<${c}×${[...run].length}>`);
@@ -155,6 +163,39 @@ const ROUTE: fc.Arbitrary<Route> = fc.oneof(
         'accessor',
       ),
       fixed('auth/token/revoke-identity', WRITE, 'revokeIdentity'),
+      route(
+        name('lookup', 'renew', 'revoke').map((op) => ['auth', 'token', op]),
+        [...WRITE, 'GET'],
+        'namedToken',
+      ),
+      fixed('auth/token/renew-accessor', WRITE, 'accessor'),
+    ),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.oneof(
+      route(
+        fc
+          .tuple(name('kubernetes', 'jwks'), name('nginx', 'NGINX', 'nope'))
+          .map(([m, r]) => ['auth', m, 'role', r]),
+        ['GET', 'LIST', ...WRITE, 'DELETE'],
+        'any',
+      ),
+      route(
+        name('kubernetes', 'jwks').map((m) => ['auth', m, 'role']),
+        ['GET', 'LIST', ...WRITE],
+        'any',
+      ),
+      route(
+        name('kubernetes', 'jwks').map((m) => ['auth', m, 'config']),
+        ['GET', ...WRITE, 'DELETE'],
+        'any',
+      ),
+      route(
+        fc.tuple(SUBPATH, fc.constantFrom([], ['tune'])).map(([p, t]) => ['sys', 'mounts', ...p, ...t]),
+        ['GET', ...WRITE, 'DELETE'],
+        'any',
+      ),
     ),
   },
   {
@@ -231,6 +272,11 @@ const ROUTE: fc.Arbitrary<Route> = fc.oneof(
       ),
       route(
         fc.tuple(fc.constantFrom('renew', 'revoke'), SUBPATH).map(([op, p]) => ['sys', 'leases', op, ...p]),
+        WRITE,
+        'lease',
+      ),
+      route(
+        fc.tuple(fc.constantFrom('renew', 'revoke'), SUBPATH).map(([op, p]) => ['sys', op, ...p]),
         WRITE,
         'lease',
       ),
