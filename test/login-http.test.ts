@@ -1,7 +1,7 @@
 import { createHmac, createPublicKey, type JsonWebKey } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDevCluster, type DevCluster } from '../src/devcluster/index.js';
-import { segment, startHarness, withPayload, type Harness } from './helpers/harness.js';
+import { ADMIN_TOKEN, segment, startHarness, withPayload, type Harness } from './helpers/harness.js';
 
 let h: Harness;
 let other: DevCluster;
@@ -111,6 +111,12 @@ describe.each(MOUNTS)('login through the %s mount', (mount) => {
     [
       'a client token where the role goes, without quoting it',
       { role: 'ags.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', jwt: 'x.y.z' },
+      400,
+      'invalid role name "not quoted: it holds a token"',
+    ],
+    [
+      'the admin token where the role goes, without quoting it (it has no shape of its own)',
+      { role: ADMIN_TOKEN, jwt: 'x.y.z' },
       400,
       'invalid role name "not quoted: it holds a token"',
     ],

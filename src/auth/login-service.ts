@@ -49,6 +49,11 @@ export type LoginDeps = {
    * from it, so every replica computes the same ones.
    */
   serverKey: Buffer;
+  /**
+   * Whether a value is a secret of this server that has no shape of its own (the admin token,
+   * which the operator chooses): never quoted in an answer. Asked only of a login being refused.
+   */
+  isSecret?: (value: string) => boolean;
 };
 
 export type LoginInput = { role?: unknown; jwt?: unknown };
@@ -186,9 +191,13 @@ export const createLoginService = (deps: LoginDeps) => {
     const role = mount.config.roles.get(roleName.toLowerCase());
     // Vault's message, with the name bounded: a 1 MB name must not come back in the answer, and
     // through it into every audit entry. Nor a token sent where the role goes (a client that
-    // swapped its settings): the message is audited in clear.
+    // swapped its settings, an operator who pasted the admin token): the message is audited in
+    // clear.
     if (role === undefined) {
-      const name = holdsToken(roleName) ? 'not quoted: it holds a token' : truncate(roleName);
+      const name =
+        holdsToken(roleName) || deps.isSecret?.(roleName) === true
+          ? 'not quoted: it holds a token'
+          : truncate(roleName);
       throw badRequest(`invalid role name "${name}"`, 'role_not_found');
     }
     return { mount, role };

@@ -160,7 +160,7 @@ export const composeServer = (
     log,
     ...(shared ? { reviewCacheFor, shareSourceFor } : {}),
   });
-  const login = createLoginService({ mounts, tokens, clock, log, serverKey });
+  const login = createLoginService({ mounts, tokens, clock, log, serverKey, isSecret: admin.isAdmin });
   const verifiers = new Map([...mounts].map(([path, m]) => [path, m.verifier]));
   // Every mount's verifier: each drops its own cached results (a shared cache, on every replica).
   const revocation = createRevocationService({ tokens, caches: [...verifiers.values()] });
