@@ -126,6 +126,9 @@ describe('one templated policy for every namespace', () => {
   it('resolves the long form, keyed by the mount accessor that sys/auth publishes', async () => {
     const auth = await get('/v1/sys/auth', ADMIN_TOKEN);
     expect(auth.json().data['kubernetes/']).toMatchObject({ type: 'kubernetes', accessor: ACCESSOR });
+    // A sys/ answer names the system backend as its mount, as Vault's.
+    expect(auth.json().mount_type).toBe('system');
+    expect((await get('/v1/sys/policies/acl/default', ADMIN_TOKEN)).json().mount_type).toBe('system');
     const token = await loginAs('apps', 'team-b');
     expect((await get('/v1/secret/data/sa/app', token)).statusCode).toBe(200);
     expect((await get('/v1/secret/data/sa/other', token)).statusCode).toBe(403);

@@ -33,3 +33,7 @@ export const envelope = (
   auth: parts.auth ?? null,
   mount_type: parts.mountType ?? '',
 });
+
+/** Vault's envelope of a `sys/` answer: its mount is the system backend (`mount_type: system`). */
+export const sysEnvelope = (requestId: string, data: Record<string, unknown>): VaultEnvelope =>
+  envelope(requestId, { data, mountType: 'system' });

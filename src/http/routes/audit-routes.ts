@@ -5,7 +5,7 @@ import { badRequest } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { truncate } from '../../lib/truncate.js';
 import type { AclRouteConfig } from '../acl-route.js';
-import { envelope } from '../envelope.js';
+import { sysEnvelope } from '../envelope.js';
 import { missingBodyIsEmpty } from '../vault-errors.js';
 
 /** What the operator's audit endpoints use: the audit part and the clock (for `since=1h`). */
@@ -66,7 +66,7 @@ export const registerAuditRoutes = (app: FastifyInstance, deps: AuditRouteDeps):
       if (hash === undefined)
         throw badRequest(`unknown audit device "${truncate(device)}"`, 'unknown_audit_device');
       // Vault answers sys paths with the value at the top level and in `data`.
-      return { ...envelope(request.id, { data: { hash }, mountType: 'system' }), hash };
+      return { ...sysEnvelope(request.id, { hash }), hash };
     },
   });
 
@@ -84,7 +84,7 @@ export const registerAuditRoutes = (app: FastifyInstance, deps: AuditRouteDeps):
         limit,
         ...(q['device'] === undefined ? {} : { device: q['device'] }),
       });
-      return envelope(request.id, { data: { logins, count: logins.length }, mountType: 'system' });
+      return sysEnvelope(request.id, { logins, count: logins.length });
     },
   });
 };

@@ -12,7 +12,7 @@ import {
   type KvEngine,
 } from '../../secrets/index.js';
 import { requestAuthOf, type AclRouteConfig } from '../acl-route.js';
-import { envelope } from '../envelope.js';
+import { envelope, sysEnvelope } from '../envelope.js';
 import { sendErrors, type ExactNumbersRouteConfig } from '../vault-errors.js';
 
 export type KvRouteDeps = {
@@ -319,7 +319,7 @@ const registerUiMounts = (app: FastifyInstance, deps: KvRouteDeps) => {
         reason: 'ui_mounts_denied',
       });
     }
-    return envelope(request.id, { data: engine.mountInfo(), mountType: 'system' });
+    return sysEnvelope(request.id, engine.mountInfo());
   });
 };
 

@@ -5,7 +5,7 @@ import type { KubernetesMountConfig } from '../../config/index.js';
 import type { PolicyRegistry } from '../../policy/index.js';
 import { subjectOf } from '../acl-hook.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
-import { envelope } from '../envelope.js';
+import { sysEnvelope } from '../envelope.js';
 
 export type PolicyRouteDeps = {
   policies: Pick<PolicyRegistry, 'names' | 'get' | 'aclFor'>;
@@ -39,7 +39,7 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
   app.get('/v1/sys/policy', guarded, async (request) => {
     const names = deps.policies.names();
     return {
-      ...envelope(request.id, { data: { keys: names, policies: names } }),
+      ...sysEnvelope(request.id, { keys: names, policies: names }),
       keys: names,
       policies: names,
     };
@@ -47,15 +47,15 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
   app.get<{ Params: { name: string } }>('/v1/sys/policy/:name', guarded, async (request) => {
     const policy = policyOf(request.params.name);
     const data = { name: policy.name, rules: policy.text };
-    return { ...envelope(request.id, { data }), ...data };
+    return { ...sysEnvelope(request.id, data), ...data };
   });
   // LIST sys/policies/acl arrives as GET ?list=true (src/http/client-errors.ts serves it so).
   app.get('/v1/sys/policies/acl', guarded, async (request) =>
-    envelope(request.id, { data: { keys: deps.policies.names() } }),
+    sysEnvelope(request.id, { keys: deps.policies.names() }),
   );
   app.get<{ Params: { name: string } }>('/v1/sys/policies/acl/:name', guarded, async (request) => {
     const policy = policyOf(request.params.name);
-    return envelope(request.id, { data: { name: policy.name, policy: policy.text } });
+    return sysEnvelope(request.id, { name: policy.name, policy: policy.text });
   });
   for (const url of ['/v1/sys/policy/:name', '/v1/sys/policies/acl/:name']) {
     app.route({
@@ -86,7 +86,7 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
         data[path] = caps.length === 0 ? ['deny'] : caps;
       }
       if (paths.length === 1) data['capabilities'] = data[paths[0] as string];
-      return { ...envelope(request.id, { data }), ...data };
+      return { ...sysEnvelope(request.id, data), ...data };
     },
   });
 
@@ -95,7 +95,7 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
     { config: { acl: { capability: 'sudo' } } satisfies AclRouteConfig },
     async (request) => {
       await deps.reload();
-      return envelope(request.id, { data: { policies: deps.policies.names() } });
+      return sysEnvelope(request.id, { policies: deps.policies.names() });
     },
   );
 
@@ -117,7 +117,7 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
         },
       };
     }
-    return { ...envelope(request.id, { data }), ...data };
+    return { ...sysEnvelope(request.id, data), ...data };
   });
 };
 

@@ -3,7 +3,7 @@ import { badRequest } from '../../errors.js';
 import { matchSecretsMount, type SecretsMountTable } from '../../secrets/index.js';
 import { isList } from '../acl-hook.js';
 import type { AclRouteConfig } from '../acl-route.js';
-import { envelope } from '../envelope.js';
+import { sysEnvelope } from '../envelope.js';
 import { fromConfigFile, unsupportedOperation, unsupportedPath } from './config-file-answers.js';
 
 export type SecretsMountRouteDeps = {
@@ -43,7 +43,7 @@ export const registerSecretsMountRoutes = (app: FastifyInstance, deps: SecretsMo
   app.get('/v1/sys/mounts', guarded, async (request) => {
     if (isList(request)) throw unsupportedOperation('sys_mounts_unsupported_operation');
     const data = Object.fromEntries(table);
-    return { ...envelope(request.id, { data, mountType: 'system' }), ...data };
+    return { ...sysEnvelope(request.id, data), ...data };
   });
 
   app.route({
@@ -66,7 +66,7 @@ export const registerSecretsMountRoutes = (app: FastifyInstance, deps: SecretsMo
       if (tuned === undefined) {
         if (match === undefined)
           throw badRequest(`No secret engine mount at ${path}`, 'sys_mounts_not_found');
-        return envelope(request.id, { data: { ...match.entry }, mountType: 'system' });
+        return sysEnvelope(request.id, { ...match.entry });
       }
       if (match === undefined) {
         throw badRequest(`cannot fetch sysview for path "${path}"`, 'sys_mounts_not_found');
@@ -79,7 +79,7 @@ export const registerSecretsMountRoutes = (app: FastifyInstance, deps: SecretsMo
         force_no_cache: entry.config.force_no_cache,
         ...(entry.options === null ? {} : { options: { ...entry.options } }),
       };
-      return { ...envelope(request.id, { data, mountType: 'system' }), ...data };
+      return { ...sysEnvelope(request.id, data), ...data };
     },
   });
 };
