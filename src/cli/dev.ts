@@ -14,8 +14,8 @@ import {
   UsageError,
   type CommandUsage,
 } from './command.js';
-import { devClusterApi, devStatePath, removeOwnState, writeStateFile } from './dev-state.js';
-import { LOAD_ROLE, LOAD_ROLE_NAME, TTL_HELP, ttlFlag } from './dev-tokens.js';
+import { devStatePath, removeOwnState, writeStateFile } from './dev-state.js';
+import { LOAD_ROLE, LOAD_ROLE_NAME } from './dev-tokens.js';
 import { startServer, waitForShutdown } from './server.js';
 
 /** The role `nginx` of the dev config, as a typical first setup writes it (authgate.yaml form). */
@@ -344,58 +344,3 @@ const banner = (opts: DevOptions, setup: DevSetup, address: string, adminToken: 
     '  More tokens: authgate dev token --namespace test --service-account nginx --pod nginx',
     '',
   ].join('\n');
-
-export const DEV_TOKEN_USAGE: CommandUsage = {
-  synopsis:
-    'authgate dev token [--namespace NS] [--service-account SA] [--audience A] [--ttl SECONDS] [--pod NAME]',
-  summary: 'mint a token from the running dev cluster',
-  details: `Options (the namespace and service account are created if need be):
-  --namespace NS     default test
-  --service-account SA
-                     default nginx
-  --audience A       default vault
-  ${TTL_HELP}
-  --pod NAME         bind the token to this pod, created if need be (default: no pod)
-`,
-};
-
-/** `authgate dev token`: asks the running dev cluster's TokenRequest API for a token. */
-export const runDevToken = async (argv: string[]): Promise<number> => {
-  const values = parseFlags(argv, {
-    namespace: { type: 'string', default: 'test' },
-    'service-account': { type: 'string', default: 'nginx' },
-    audience: { type: 'string', default: 'vault' },
-    ttl: { type: 'string', default: '7200' },
-    pod: { type: 'string' },
-  });
-  const ttl = ttlFlag(values.ttl);
-  const api = devClusterApi();
-  const ns = values.namespace;
-  const sa = values['service-account'];
-  // Make sure the namespace, service account and pod exist, as `kubectl apply` would.
-  await api('POST', '/api/v1/namespaces', { metadata: { name: ns } });
-  await api('POST', `/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: sa } });
-  let boundObjectRef: { kind: string; apiVersion: string; name: string } | null = null;
-  if (values.pod !== undefined) {
-    const pod = await api('GET', `/api/v1/namespaces/${ns}/pods/${values.pod}`);
-    if (pod.status === 404) {
-      await api('POST', `/api/v1/namespaces/${ns}/pods`, {
-        metadata: { name: values.pod },
-        spec: {
-          serviceAccountName: sa,
-          nodeName: 'worker-1',
-          containers: [{ name: values.pod, image: 'nginx' }],
-        },
-      });
-    }
-    boundObjectRef = { kind: 'Pod', apiVersion: 'v1', name: values.pod };
-  }
-  const res = await api('POST', `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`, {
-    kind: 'TokenRequest',
-    apiVersion: 'authentication.k8s.io/v1',
-    spec: { audiences: [values.audience], expirationSeconds: ttl, boundObjectRef },
-  });
-  if (res.status !== 201) throw new Error(String(res.body['message'] ?? res.status));
-  process.stdout.write(`${String((res.body['status'] as { token: string }).token)}\n`);
-  return 0;
-};

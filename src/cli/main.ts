@@ -1,7 +1,8 @@
 import { AUDIT_USAGE, runAudit } from './audit.js';
 import { runCommand, usageLine } from './command.js';
 import { VERSION } from './compose.js';
-import { DEV_TOKEN_USAGE, DEV_USAGE, runDev, runDevToken } from './dev.js';
+import { DEV_USAGE, runDev } from './dev.js';
+import { DEV_TOKEN_USAGE, runDevToken } from './dev-token.js';
 import { DEV_TOKENS_USAGE, runDevTokens } from './dev-tokens.js';
 import { runServerCommand, SERVER_USAGE } from './server.js';
 
