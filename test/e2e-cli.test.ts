@@ -239,6 +239,72 @@ describe('authgate dev --redis', () => {
   });
 });
 
+/** The pids of `pid`'s children (Linux). */
+const childrenOf = (pid: number): number[] =>
+  readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .filter((p) => p !== '')
+    .map(Number);
+
+/** Whether process `pid` still exists. */
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+describe('authgate dev --cluster-process', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'authgate-cluster-process-'));
+  const env = { AUTHGATE_DEV_STATE: join(dir, 'dev.json'), AUTHGATE_LOG_LEVEL: 'warn' };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Starts it; resolves its gateway address, its first pod token and the simulator's pid. */
+  const start = async () => {
+    const dev = run(['dev', '--port', '0', '--cluster-process'], env);
+    await waitFor(() => dev.output().match(/More tokens/));
+    const endpoint = (dev.output().match(/Gateway:\s+(http:\/\/\S+)/) ?? [])[1] ?? '';
+    const token = (dev.output().match(/\n\s+(eyJ[\w-]+\.[\w-]+\.[\w-]+)\n/) ?? [])[1] ?? '';
+    const pid = dev.child.pid ?? 0;
+    const [simulator] = childrenOf(pid);
+    return { dev, endpoint, token, simulator: simulator ?? 0 };
+  };
+
+  it('runs the simulated API server in a process of its own, which TokenReview logins and dev token use', async () => {
+    const { dev, endpoint, token, simulator } = await start();
+    try {
+      expect(readFileSync(`/proc/${simulator}/cmdline`, 'utf8')).toContain('dev-cluster-child.js');
+      const login = (jwt: string) =>
+        fetch(`${endpoint}/v1/auth/kubernetes/login`, {
+          method: 'POST',
+          body: JSON.stringify({ role: 'nginx', jwt }),
+        });
+      expect((await login(token)).status).toBe(200);
+      const minted = run(['dev', 'token', '--namespace', 'test', '--service-account', 'nginx'], env);
+      expect(await exitCodeOf(minted)).toBe(0);
+      expect((await login(minted.output().trim())).status).toBe(200);
+      expect(
+        (await clusterRequests(env.AUTHGATE_DEV_STATE))['/apis/authentication.k8s.io/v1/tokenreviews'],
+      ).toBe(2);
+    } finally {
+      dev.child.kill('SIGTERM');
+    }
+    expect(await exitCodeOf(dev)).toBe(0);
+    await waitFor(() => !alive(simulator), 15_000, 'the simulator to exit');
+  });
+
+  it('takes the simulator down with it when it is killed outright', async () => {
+    const { dev, simulator } = await start();
+    expect(alive(simulator)).toBe(true);
+    dev.child.kill('SIGKILL');
+    await dev.exited;
+    await waitFor(() => !alive(simulator), 15_000, 'the simulator to exit');
+  });
+});
+
 describe('authgate dev with a Redis password', () => {
   it('never prints the password', async () => {
     const password = 'hunter2-dev-banner';
@@ -336,6 +402,20 @@ describe('authgate dev that cannot start', () => {
     expect(dev.output()).toContain('Usage:\n  authgate dev [--port N]');
     expect(dev.output()).not.toContain('authgate.yaml');
     expect(readdirSync(tmp)).toEqual([]);
+  });
+
+  it('says so when the simulator in a process of its own cannot listen, and leaves nothing behind', async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = String((blocker.address() as AddressInfo).port);
+      const dev = runIn(['--port', '0', '--cluster-process', '--cluster-port', port]);
+      expect(await exitCodeOf(dev)).toBe(1);
+      expect(dev.output()).toMatch(/authgate dev: listen EADDRINUSE/);
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      blocker.close();
+    }
   });
 
   it('closes the cluster and removes its keys when the configuration fails after the cluster started', async () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseConfig, redactUrl, redisUrlProblem, type AuthgateConfig } from '../config/index.js';
-import { REVIEWER, seedFirstSetup, startDevCluster, type DevCluster } from '../devcluster/index.js';
+import { REVIEWER, seedFirstSetup, startDevCluster } from '../devcluster/index.js';
 import {
   addressFlag,
   onOffFlag,
@@ -14,6 +14,7 @@ import {
   UsageError,
   type CommandUsage,
 } from './command.js';
+import { forkDevCluster, type DevClusterHandle } from './dev-cluster-process.js';
 import { devStatePath, removeOwnState, writeStateFile } from './dev-state.js';
 import { LOAD_ROLE, LOAD_ROLE_NAME } from './dev-tokens.js';
 import { startServer, waitForShutdown } from './server.js';
@@ -52,7 +53,7 @@ export const DEV_POLICIES = {
 const REVIEWER_TOKEN_SECONDS = 3600;
 
 export type DevSetup = {
-  cluster: DevCluster;
+  cluster: DevClusterHandle;
   config: AuthgateConfig;
   dir: string;
   /** Rewrites the reviewer token file as the kubelet would. */
@@ -66,6 +67,8 @@ export type DevOptions = {
   address: string;
   port: number;
   clusterPort?: number;
+  /** Run the simulated cluster in a child process of its own (default: in this one). */
+  clusterProcess?: boolean;
   /** Keep tokens in this Redis instead of in memory. */
   redisUrl?: string;
   /** Audit to this file (a `file` device named `file`). */
@@ -80,11 +83,13 @@ export type DevOptions = {
  * Starts the simulated cluster with the typical first setup — namespace `test`, service account
  * and pod `nginx`, a reviewer service account `authgate/authgate` allowed to create TokenReviews
  * — and writes a ready config: mount `kubernetes` (TokenReview) and `kubernetes-jwks` (local
- * JWKS verification via the cluster's OIDC discovery), each with role `nginx`. When it fails
+ * JWKS verification via the cluster's OIDC discovery), each with role `nginx`. The cluster runs in
+ * this process, or with `clusterProcess` in a child of its own. When it fails
  * half-way, what it started is closed and what it wrote removed.
  */
 export const setUpDev = async (opts: DevOptions): Promise<DevSetup> => {
-  const cluster = await startDevCluster({ port: opts.clusterPort ?? 0 });
+  const port = opts.clusterPort ?? 0;
+  const cluster = await (opts.clusterProcess === true ? forkDevCluster(port) : startSeeded(port));
   const dir = join(tmpdir(), `authgate-dev-${process.pid}-${randomBytes(4).toString('hex')}`);
   let rotation: NodeJS.Timeout | undefined;
   const close = async () => {
@@ -93,7 +98,6 @@ export const setUpDev = async (opts: DevOptions): Promise<DevSetup> => {
     await cluster.close();
   };
   try {
-    seedFirstSetup(cluster);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const reviewerFile = join(dir, 'reviewer-token');
     const rotateReviewerToken = async () => {
@@ -124,8 +128,25 @@ export const setUpDev = async (opts: DevOptions): Promise<DevSetup> => {
   }
 };
 
+/** The simulated cluster in this process, with the first setup. */
+const startSeeded = async (port: number): Promise<DevClusterHandle> => {
+  const cluster = await startDevCluster({ port });
+  try {
+    seedFirstSetup(cluster);
+    return cluster;
+  } catch (err) {
+    await cluster.close();
+    throw err;
+  }
+};
+
 /** The config of `authgate dev`, written to `dir/authgate.yaml` (JSON, a subset of YAML) and returned. */
-const devConfigYaml = (opts: DevOptions, cluster: DevCluster, dir: string, reviewerFile: string): string => {
+const devConfigYaml = (
+  opts: DevOptions,
+  cluster: DevClusterHandle,
+  dir: string,
+  reviewerFile: string,
+): string => {
   const role = DEV_ROLE;
   const yaml = JSON.stringify(
     {
@@ -182,12 +203,14 @@ const devConfigYaml = (opts: DevOptions, cluster: DevCluster, dir: string, revie
 
 export const DEV_USAGE: CommandUsage = {
   synopsis:
-    'authgate dev [--port N] [--address A] [--cluster-port N] [--redis URL] [--audit-file PATH] [--metrics on|off] [--policy-dir DIR]',
+    'authgate dev [--port N] [--address A] [--cluster-port N] [--cluster-process] [--redis URL] [--audit-file PATH] [--metrics on|off] [--policy-dir DIR]',
   summary: 'run a simulated cluster and the gateway, ready to log in (not for production)',
   details: `Options:
   --port N            the gateway's port, 0 to 65535 (default 8200; 0: any free port)
   --address A         the address it listens on, an IP address or a host name (default 127.0.0.1)
   --cluster-port N    the simulated API server's port (default 0: any free port)
+  --cluster-process   run the simulated API server in a process of its own, as a real one is
+                      (its CPU is then not the gateway's: for load tests)
   --redis URL         keep tokens in this Redis (redis:// or rediss://) instead of in memory
   --audit-file PATH   audit to this file (a file device named "file")
   --metrics on|off    serve /metrics (default on)
@@ -201,6 +224,7 @@ const devOptions = (argv: string[]): DevOptions => {
     port: { type: 'string', default: '8200' },
     address: { type: 'string', default: '127.0.0.1' },
     'cluster-port': { type: 'string', default: '0' },
+    'cluster-process': { type: 'boolean', default: false },
     redis: { type: 'string' },
     'audit-file': { type: 'string' },
     metrics: { type: 'string', default: 'on' },
@@ -217,6 +241,7 @@ const devOptions = (argv: string[]): DevOptions => {
     address: addressFlag(values.address, '--address'),
     port: portFlag(values.port, '--port'),
     clusterPort: portFlag(values['cluster-port'], '--cluster-port'),
+    clusterProcess: values['cluster-process'],
     ...(values.redis === undefined ? {} : { redisUrl: values.redis }),
     ...(values['audit-file'] === undefined ? {} : { auditFile: values['audit-file'] }),
     metrics: onOffFlag(values.metrics, '--metrics'),
