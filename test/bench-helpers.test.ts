@@ -347,7 +347,7 @@ describe('the report', () => {
     expect(percentile(new Float64Array(), 0.5)).toBeNaN();
   });
 
-  it('reports API calls per 1 000 requests, and a dash without counters', () => {
+  it('reports API calls and the API server CPU per 1 000 requests, and a dash without them', () => {
     const entries = [
       { id: 'cold', title: 'cold', compareTo: [] },
       { id: 'hot', title: 'hot', compareTo: ['cold'] },
@@ -358,9 +358,24 @@ describe('the report', () => {
         {
           server: 'authgate',
           runs: [
-            run(500, { apiCalls: 1002, tokenReviews: 1000, apiSource: 'simulator' }),
-            run(600, { apiCalls: 1000, tokenReviews: 1000, apiSource: 'simulator' }),
-            run(700, { apiCalls: 1004, tokenReviews: 1000, apiSource: 'simulator' }),
+            run(500, {
+              apiCalls: 1002,
+              tokenReviews: 1000,
+              apiSource: 'simulator',
+              apiServerCpuSeconds: 0.3,
+            }),
+            run(600, {
+              apiCalls: 1000,
+              tokenReviews: 1000,
+              apiSource: 'simulator',
+              apiServerCpuSeconds: 0.2,
+            }),
+            run(700, {
+              apiCalls: 1004,
+              tokenReviews: 1000,
+              apiSource: 'simulator',
+              apiServerCpuSeconds: 0.4,
+            }),
           ],
         },
       ],
@@ -370,11 +385,12 @@ describe('the report', () => {
     expect(cold.apiCallsPer1k).toBe(1002);
     expect(cold.tokenReviewsPer1k).toBe(1000);
     expect(hot.apiCallsPer1k).toBeUndefined();
+    expect(hot.apiCpuPer1kSeconds).toBeUndefined();
     expect(hot.ratios.cold).toBe(2);
     const table = formatTable([cold, hot]);
-    expect(table.split('\n')[0]).toMatch(/API\/1k$/);
-    expect(table.split('\n')[2]).toMatch(/ 1002$/);
-    expect(table.split('\n')[3]).toMatch(/ —$/);
+    expect(table.split('\n')[0]).toMatch(/API\/1k  API CPU s\/1k$/);
+    expect(table.split('\n')[2]).toMatch(/ 1002 +0\.300$/);
+    expect(table.split('\n')[3]).toMatch(/ — +—$/);
     expect(rowDetails(cold)).toContain('of which TokenReviews 1000/1k (simulator)');
     expect(rowDetails(hot)).toBe('');
   });

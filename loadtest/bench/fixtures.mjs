@@ -69,6 +69,8 @@ export const HALF_RATE = 0.5;
  * @typedef {object} Fixture
  * @property {'authgate' | 'baseline'} server  which program serves the scenario
  * @property {number} serverPid  the process whose CPU and RSS are reported
+ * @property {number} [apiServerPid]  the simulated API server's process: its CPU is reported as
+ *   what the logins cost the API server, not as other work on the machine
  * @property {number[]} [helperPids]  other processes of the system under test (a Redis): their CPU
  *   is reported beside the server's and not counted as other work on the machine
  * @property {string} url
@@ -148,6 +150,7 @@ export const gatewayWithTokens = async (opts, count, devArgs = []) => {
 export const gatewayFixture = ({ dev, apiCounter, loopDelay }, path) => ({
   server: /** @type {const} */ ('authgate'),
   serverPid: dev.pid,
+  apiServerPid: dev.apiServerPid,
   url: dev.gatewayUrl,
   path,
   ...(apiCounter === undefined ? {} : { apiCounter }),

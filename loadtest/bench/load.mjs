@@ -31,6 +31,7 @@ const REQUEST_TIMEOUT_SECONDS = 10;
  * @property {number} [ratePerSecond]  pace the requests evenly at this rate (pace.mjs) instead of
  *   sending as fast as the connections allow; latency is then counted from each request's slot
  * @property {number} serverPid  whose CPU time and RSS are read
+ * @property {number} [apiServerPid]  the simulated API server, whose CPU is read apart
  * @property {number[]} [helperPids]  other processes of the system under test, whose CPU is read
  * @property {object[]} [requests]  autocannon request specs sent in turn instead of `POST path` with
  *   `bodies` (duration mode only, every answer 2xx): a flow such as a login and then a read with
@@ -61,6 +62,8 @@ const REQUEST_TIMEOUT_SECONDS = 10;
  * @property {number} cpuPer1kSeconds  serverCpuSeconds per 1000 requests
  * @property {number} serverCpuPercent  serverCpuSeconds / durationSeconds × 100 (200 = both cores)
  * @property {number} loadgenCpuSeconds  CPU of this process (autocannon) during the run
+ * @property {number | undefined} apiServerCpuSeconds  CPU of the simulated API server during the
+ *   run; undefined without one
  * @property {number} helperCpuSeconds  CPU of the helper processes (a Redis) during the run
  * @property {number} foreignCpuPercent  CPU the rest of the machine used during the run (busy time
  *   minus server, helpers and autocannon), % of one core: other processes, kernel threads,
@@ -210,6 +213,8 @@ export const measure = async (spec) => {
   const helperCpu = () => helperPids.reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const cpuBefore = cpuSeconds(spec.serverPid);
   const helpersBefore = helperCpu();
+  const apiServerCpu = () => (spec.apiServerPid === undefined ? 0 : cpuSeconds(spec.apiServerPid));
+  const apiServerBefore = apiServerCpu();
   const machineBefore = machineBusySeconds();
   const loadgenBefore = process.cpuUsage();
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_SAMPLING_MS });
@@ -238,6 +243,7 @@ export const measure = async (spec) => {
   const loadgen = process.cpuUsage(loadgenBefore);
   const serverCpuSeconds = cpuSeconds(spec.serverPid) - cpuBefore;
   const helperCpuSeconds = helperCpu() - helpersBefore;
+  const apiServerCpuSeconds = apiServerCpu() - apiServerBefore;
   const machineSeconds = machineBusySeconds() - machineBefore;
   const rss = rssBytes(spec.serverPid);
 
@@ -292,9 +298,12 @@ export const measure = async (spec) => {
     serverCpuPercent: (serverCpuSeconds / durationSeconds) * 100,
     loadgenCpuSeconds,
     helperCpuSeconds,
+    apiServerCpuSeconds: spec.apiServerPid === undefined ? undefined : apiServerCpuSeconds,
     foreignCpuPercent: Math.max(
       0,
-      ((machineSeconds - serverCpuSeconds - helperCpuSeconds - loadgenCpuSeconds) / wallSeconds) * 100,
+      ((machineSeconds - serverCpuSeconds - apiServerCpuSeconds - helperCpuSeconds - loadgenCpuSeconds) /
+        wallSeconds) *
+        100,
     ),
     rssBytes: rss,
     bodiesUsed: Math.min(next, bodies.length),

@@ -158,7 +158,9 @@ export const startChild = (spec) =>
 
 /**
  * @typedef {object} DevGateway
- * @property {number} pid  the one process that runs both the simulated cluster and the gateway
+ * @property {number} pid  the gateway's process
+ * @property {number} apiServerPid  the simulated API server's process (`dev --cluster-process`),
+ *   as a real API server is never in the gateway's process
  * @property {string} gatewayUrl
  * @property {string} clusterUrl
  * @property {string} clusterAdminToken
@@ -188,8 +190,9 @@ export const snapshotBuild = (dir) => {
 };
 
 /**
- * Starts `node bin/authgate.js dev --port 0` from `appDir` (a {@link snapshotBuild}) with
- * `AUTHGATE_LOG_LEVEL=warn` and reads its state file. `nodeArgs` go before the script (e.g.
+ * Starts `node bin/authgate.js dev --port 0 --cluster-process` from `appDir` (a
+ * {@link snapshotBuild}) with `AUTHGATE_LOG_LEVEL=warn`, reads its state file and finds its
+ * simulated API server, the one child process it has. `nodeArgs` go before the script (e.g.
  * `--cpu-prof`), `devArgs` after `dev` (e.g. `--redis URL`).
  *
  * @param {{ appDir: string, stateDir: string, nodeArgs?: string[], devArgs?: string[], logFile?: string }} opts
@@ -200,7 +203,17 @@ export const startDevGateway = async ({ appDir, stateDir, nodeArgs = [], devArgs
   const child = await startChild({
     name: 'authgate dev',
     cwd: appDir,
-    args: [...nodeArgs, 'bin/authgate.js', 'dev', '--port', '0', '--cluster-port', '0', ...devArgs],
+    args: [
+      ...nodeArgs,
+      'bin/authgate.js',
+      'dev',
+      '--port',
+      '0',
+      '--cluster-port',
+      '0',
+      '--cluster-process',
+      ...devArgs,
+    ],
     env: { AUTHGATE_DEV_STATE: statePath, AUTHGATE_LOG_LEVEL: 'warn' },
     ready: /Gateway:\s+(\S+)/,
     ...(logFile === undefined ? {} : { logFile }),
@@ -211,8 +224,14 @@ export const startDevGateway = async ({ appDir, stateDir, nodeArgs = [], devArgs
     await child.stop();
     throw new Error(`authgate dev state file names pid ${state.pid}, the child is ${child.pid}`);
   }
+  const children = readProc(child.pid, `task/${child.pid}/children`).trim().split(/\s+/).filter(Boolean);
+  if (children.length !== 1) {
+    await child.stop();
+    throw new Error(`authgate dev has ${children.length} child processes, expected its simulated API server`);
+  }
   return {
     pid: child.pid,
+    apiServerPid: Number(children[0]),
     gatewayUrl: state.gatewayAddress,
     clusterUrl: state.clusterUrl,
     clusterAdminToken: state.clusterAdminToken,

@@ -49,6 +49,8 @@ export const median = (values) => {
  * @property {number | undefined} apiCallsPer1k  median calls to the API server per 1 000 requests
  *   (every call it received, or what the gateway counts: see api-calls.mjs); undefined when the
  *   scenario's server offers no counters
+ * @property {number | undefined} apiCpuPer1kSeconds  median CPU seconds of the simulated API server
+ *   per 1 000 requests; undefined where it is not a process of its own (the baselines)
  * @property {number | undefined} tokenReviewsPer1k  of which TokenReviews
  * @property {string | undefined} apiSource  where the API call figures come from
  * @property {number} deniedShare  median share of the requests answered with an expected refusal
@@ -109,6 +111,7 @@ export const buildRows = (scenarios, results) => {
         ratios: {},
         durationSeconds: of('durationSeconds'),
         apiCallsPer1k: per1k('apiCalls'),
+        apiCpuPer1kSeconds: per1k('apiServerCpuSeconds'),
         tokenReviewsPer1k: per1k('tokenReviews'),
         apiSource: runs[0]?.apiSource,
         deniedShare: median(runs.map((r) => (r.deniedRequests ?? 0) / r.requests)),
@@ -146,7 +149,7 @@ export const fmt = {
   ms: (n) => n.toFixed(2),
   ratio: (n) => (n === undefined ? '—' : n.toFixed(2)),
   pct: (n) => `${(n * 100).toFixed(0)} %`,
-  cpu: (n) => n.toFixed(3),
+  cpu: (n) => (n === undefined ? '—' : n.toFixed(3)),
   /** Calls per 1 000: whole numbers, one decimal below 10 (≈ 0 must not read as 0). */
   per1k: (n) => (n === undefined ? '—' : n < 10 ? n.toFixed(1) : Math.round(n).toString()),
 };
@@ -166,6 +169,7 @@ const COLUMNS = [
   { head: 'CPU %', cell: (r) => fmt.int(r.cpuPercent) },
   { head: 'RSS MiB', cell: (r) => fmt.int(r.rssMiB) },
   { head: 'API/1k', cell: (r) => fmt.per1k(r.apiCallsPer1k) },
+  { head: 'API CPU s/1k', cell: (r) => fmt.cpu(r.apiCpuPer1kSeconds) },
 ];
 
 /**
@@ -328,7 +332,10 @@ export const renderSection = (run) => {
       'JWKS and discovery fetches — read before and after each run from the simulator’s counters or, where it ' +
       'has none, the gateway’s `/metrics`' +
       (sources.length > 0 ? ` (in this run: ${sources.join(', ')})` : '') +
-      '; `—` for the baselines and where neither is there (metrics off). ' +
+      '; `—` for the baselines and where neither is there (metrics off). `API CPU s/1k`: CPU seconds of ' +
+      'the simulated API server per 1 000 requests: what the logins cost it. It runs in a process of its ' +
+      'own (`authgate dev --cluster-process`), as a real API server is never in the gateway’s process, so ' +
+      'its side of a TokenReview is not in the gateway’s `CPU s/1k`; it shares the machine’s two cores. ' +
       'Latencies are over every answer (2xx, and the expected 403s of the mixed rows); a paced row counts them ' +
       'from each request’s slot in the schedule, so a server that falls behind shows it.',
     '',

@@ -94,6 +94,7 @@ const runLine = (label, attempt, r, withHelpers) =>
   `longest loop stall: ${r.maxLoopStallMs === undefined ? '' : `server ${Math.round(r.maxLoopStallMs)} ms, `}` +
   `load generator ${Math.round(r.loadgenMaxStallMs)} ms; ` +
   `CPU s: server ${r.serverCpuSeconds.toFixed(2)}, ` +
+  (r.apiServerCpuSeconds === undefined ? '' : `API server ${r.apiServerCpuSeconds.toFixed(2)}, `) +
   (withHelpers ? `helpers ${r.helperCpuSeconds.toFixed(2)}, ` : '') +
   `autocannon ${r.loadgenCpuSeconds.toFixed(2)}; rest of the machine ${Math.round(r.foreignCpuPercent)} %`;
 
@@ -131,7 +132,11 @@ const runScenario = async (scenario, opts, gate, budget, place) => {
       await fixture.beforeRun?.();
       const plan = await makePlan();
       if (plan === undefined) return undefined;
-      await settle(gate, budget, [fixture.serverPid, ...(fixture.helperPids ?? [])]);
+      await settle(gate, budget, [
+        fixture.serverPid,
+        ...(fixture.apiServerPid === undefined ? [] : [fixture.apiServerPid]),
+        ...(fixture.helperPids ?? []),
+      ]);
       const counter = fixture.apiCounter;
       const before = await counter?.read();
       // Read (and so reset) the gateway's longest loop stall just before the load.
@@ -141,6 +146,7 @@ const runScenario = async (scenario, opts, gate, budget, place) => {
         path: fixture.path,
         connections: opts.connections,
         serverPid: fixture.serverPid,
+        ...(fixture.apiServerPid === undefined ? {} : { apiServerPid: fixture.apiServerPid }),
         helperPids: fixture.helperPids ?? [],
         ...plan,
       });

@@ -237,7 +237,7 @@ export const SCENARIOS = [
   {
     id: 'tokenreview-cold',
     title: 'tokenreview, cold cache',
-    description: `\`POST ${TOKENREVIEW_LOGIN}\` (TokenReview mode) where every request carries a token never seen before: one TokenReview to the simulated API server per login. That server runs in the gateway's process (\`authgate dev\`), so its side of each review (an RS256 check, its HTTP) is in the CPU and latency figures; on a real cluster it is the API server's.`,
+    description: `\`POST ${TOKENREVIEW_LOGIN}\` (TokenReview mode) where every request carries a token never seen before: one TokenReview to the simulated API server per login. That server runs in a process of its own (\`authgate dev --cluster-process\`), as a real one does: its side of each review (an RS256 check, its HTTP) is in \`API CPU s/1k\`, not in the gateway's CPU, though it shares the machine's cores.`,
     compareTo: ['baseline-empty', 'baseline-verify'],
     setup: (opts) =>
       distinctLogin(opts, TOKENREVIEW_LOGIN, {
@@ -271,7 +271,7 @@ export const SCENARIOS = [
   {
     id: 'fleet-restart',
     title: 'fleet restart, tokenreview',
-    description: `A fleet restarting: every pod of the fleet logs in once on \`${TOKENREVIEW_LOGIN}\` with its own new token, the logins arriving evenly over the window (k6's constant-arrival-rate), at most as many in flight as connections; a cold cache, so one TokenReview per pod (the simulated API server in the gateway's process, as for "tokenreview, cold cache"). Latency is counted from each pod's arrival; one measured run.`,
+    description: `A fleet restarting: every pod of the fleet logs in once on \`${TOKENREVIEW_LOGIN}\` with its own new token, the logins arriving evenly over the window (k6's constant-arrival-rate), at most as many in flight as connections; a cold cache, so one TokenReview per pod (the simulated API server in a process of its own, as for "tokenreview, cold cache"). Latency is counted from each pod's arrival; one measured run.`,
     compareTo: [],
     runs: 1,
     setup: setupFleetRestart,
