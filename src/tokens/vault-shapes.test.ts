@@ -57,6 +57,19 @@ describe('lookupResponseData', () => {
     });
   });
 
+  // Vault's leaseEntry.ttl (vault/expiration.go): ExpireTime − now rounded to the second, truncated.
+  it.each([
+    { issuedAtMs: 600, lookupAtMs: 600, ttl: 3599, when: 'at once, past half a second' },
+    { issuedAtMs: 400, lookupAtMs: 400, ttl: 3600, when: 'at once, before half a second' },
+    { issuedAtMs: 0, lookupAtMs: 500, ttl: 3599, when: 'half a second later' },
+    { issuedAtMs: 600, lookupAtMs: 3_600_400, ttl: 0, when: 'in its last 200 ms' },
+  ])('reports the ttl as Vault does, looked up $when', async ({ issuedAtMs, lookupAtMs, ttl }) => {
+    const { tokens, clock } = setup();
+    clock.advanceMs(issuedAtMs);
+    const { record } = await tokens.issue(issueInput());
+    expect(lookupResponseData(record, START + lookupAtMs, '').ttl).toBe(ttl);
+  });
+
   it('never reports a negative ttl', async () => {
     const { tokens, clock } = setup();
     const { record } = await tokens.issue(issueInput({ ttlSeconds: 60 }));

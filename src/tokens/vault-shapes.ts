@@ -23,7 +23,10 @@ export type LookupData = {
   path: string;
   policies: string[];
   renewable: true;
-  /** Seconds left, rounded to the nearest second as Vault does; never negative. */
+  /**
+   * Seconds left as Vault's `leaseEntry.ttl` counts them: expiry minus now rounded (half up) to
+   * the second, truncated; never negative.
+   */
   ttl: number;
   type: 'service';
   /** Present only for periodic tokens. */
@@ -34,6 +37,14 @@ export type LookupData = {
   last_renewal_time?: number;
   last_renewal?: string;
 };
+
+/**
+ * Vault's `leaseEntry.ttl()` (vault/expiration.go): `ExpireTime.Sub(time.Now().Round(time.Second))`
+ * truncated to whole seconds. Not `round(expiry − now)`: a token issued at x.6 s with a TTL of
+ * 3600 s reads 3599 at once in Vault. Never negative (a live token's expiry is after now).
+ */
+const secondsLeft = (expireTimeMs: number, nowMs: number): number =>
+  Math.max(0, Math.trunc((expireTimeMs - Math.floor((nowMs + 500) / 1000) * 1000) / 1000));
 
 /**
  * Shapes a token record as Vault's lookup `data`. Pure: the HTTP route passes the clock's now.
@@ -62,7 +73,7 @@ export const lookupResponseData = (record: TokenRecord, nowMs: number, id: strin
     path: record.path,
     policies: [...record.policies],
     renewable: true,
-    ttl: Math.max(0, Math.round((record.expireTimeMs - nowMs) / 1000)),
+    ttl: secondsLeft(record.expireTimeMs, nowMs),
     type: 'service',
   };
   if (record.periodSeconds > 0) data.period = record.periodSeconds;
