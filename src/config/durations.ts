@@ -52,10 +52,9 @@ export const durationSeconds =
     try {
       seconds = parseDurationSeconds(value);
     } catch {
-      problem(
-        path,
-        `expected a duration: seconds, or a string like "90s", "1h"; got ${JSON.stringify(value)}`,
-      );
+      // JSON would show Infinity (YAML's .inf, 1e309) as null.
+      const shown = typeof value === 'number' ? String(value) : JSON.stringify(value);
+      problem(path, `expected a duration: seconds, or a string like "90s", "1h"; got ${shown}`);
       return fallback;
     }
     if (seconds < (bounds.minSeconds ?? 0) || seconds > bounds.maxSeconds) {

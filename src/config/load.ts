@@ -1,20 +1,31 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv } from 'ajv';
-import { LineCounter, parseDocument } from 'yaml';
 import { invalidCidrs } from '../lib/cidr.js';
 import { normalizeAudit } from './audit-config.js';
 import { normalizeIdentity, normalizePolicySources, normalizeSecrets } from './secrets-config.js';
 import { readAdminToken, readListenerTls, readServerKey, secretFileWarnings } from './files.js';
-import { MOUNT_DEFAULTS, normalizeMount } from './mount-config.js';
+import { MOUNT_DEFAULTS, nestedMounts, normalizeMount } from './mount-config.js';
 import { normalizeStore } from './store-config.js';
 import { ConfigSchema, SIGNING_ALGORITHMS, type ConfigDocument } from './schema.js';
 import type { AuthgateConfig, KubernetesMountConfig } from './types.js';
 import { durationSeconds, TIMEOUT_BOUNDS } from './durations.js';
 import { lineOfPath } from './yaml-lines.js';
+import { readYaml } from './yaml-document.js';
 
 /** One problem in a config, with its path in the document (`auth.kubernetes.roles.nginx.token_ttl`). */
 export type ConfigProblem = { path: string; message: string; line?: number };
+
+/**
+ * `text` with control characters and bidirectional overrides written as `\\uXXXX`: a key or a
+ * value quoted from the file must show on a terminal as it is written, not move the cursor,
+ * change colours or reorder the line.
+ */
+const printable = (text: string): string =>
+  text.replace(
+    /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 
 /** Thrown when a config has problems; `problems` lists every one, not just the first. */
 export class ConfigError extends Error {
@@ -23,11 +34,11 @@ export class ConfigError extends Error {
     readonly problems: ConfigProblem[],
   ) {
     super(
-      `invalid configuration in ${source}:\n` +
+      `invalid configuration in ${printable(source)}:\n` +
         problems
           .map(
             (p) =>
-              `  - ${p.path || '(root)'}${p.line === undefined ? '' : ` (line ${p.line})`}: ${p.message}`,
+              `  - ${printable(p.path) || '(root)'}${p.line === undefined ? '' : ` (line ${p.line})`}: ${printable(p.message)}`,
           )
           .join('\n'),
     );
@@ -116,19 +127,9 @@ export const parseConfig = (
 ): AuthgateConfig => {
   const source = options.source ?? 'authgate.yaml';
   const baseDir = options.baseDir ?? process.cwd();
-  const lineCounter = new LineCounter();
-  const yamlDoc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
-  if (yamlDoc.errors.length > 0) {
-    throw new ConfigError(
-      source,
-      yamlDoc.errors.map((e) => ({
-        path: '',
-        message: e.message.split('\n')[0] ?? e.message,
-        ...(e.linePos?.[0] ? { line: e.linePos[0].line } : {}),
-      })),
-    );
-  }
-  const raw: unknown = yamlDoc.toJS() ?? {};
+  const { value, doc: yamlDoc, lineCounter, problems: yamlProblems } = readYaml(text);
+  if (yamlProblems.length > 0) throw new ConfigError(source, yamlProblems);
+  const raw: unknown = value ?? {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(source, [{ path: '', message: 'expected a mapping at the top level' }]);
   }
@@ -182,6 +183,8 @@ export const parseConfig = (
     mounts.set(path, normalizeMount(path, m, `auth.${path}`, problem, file, warnings));
   }
   if (mounts.size === 0) problem('auth', 'at least one auth mount is required');
+  for (const [inner, outer] of nestedMounts(mounts.keys()))
+    problem(`auth.${inner}`, `is inside the mount ${outer}`);
 
   const listener = doc.listener ?? {};
   if ((listener.tls_cert_file === undefined) !== (listener.tls_key_file === undefined)) {

@@ -21,6 +21,18 @@ export const MOUNT_DEFAULTS = {
 } as const;
 
 /**
+ * Each mount path of `paths` that lies inside another (`team/config` inside `team`), with that
+ * other: `[inner, outer]`. Mounts may not nest, as in Vault ("path is already in use at",
+ * vault/auth.go and vault/mount.go): the outer mount's routes would shadow the inner one's.
+ */
+export const nestedMounts = (paths: Iterable<string>): Array<[string, string]> => {
+  const all = [...paths];
+  return all.flatMap((inner) =>
+    all.filter((outer) => inner.startsWith(`${outer}/`)).map((outer): [string, string] => [inner, outer]),
+  );
+};
+
+/**
  * Normalizes one `auth.<mount>` of type kubernetes: defaults, durations in seconds, files read,
  * and the cross-field rules a schema cannot say (TTL ordering, audience required, one JWKS source).
  */

@@ -6,9 +6,23 @@ import Type, { type Static, type TSchema } from 'typebox';
  * schema cannot say (bounds of durations, cross-field rules, files) is checked when `load.ts`,
  * `mount-config.ts` and `store-config.ts` normalize a document that passes it into `AuthgateConfig`.
  */
-const Duration = Type.Union([Type.String({ minLength: 1 }), Type.Integer({ minimum: 0 })], {
+/**
+ * An integer from `minimum` to at most the largest safe integer. Ajv's `integer` alone lets
+ * `.inf` and `1e309` (Infinity) through, and numbers past 2^53 that no count can be exact in,
+ * nor be written back as digits (`1e+30` is what Redis would be sent).
+ */
+const Count = (minimum: number, maximum: number = Number.MAX_SAFE_INTEGER) =>
+  Type.Integer({ minimum, maximum });
+
+const Duration = Type.Union([Type.String({ minLength: 1 }), Count(0)], {
   description: 'a duration: seconds, or a string like "90s", "15m", "1h30m"',
 });
+
+/**
+ * Most reviews `tokenreview.cache_max_entries` may keep: the cache allocates its index for all
+ * of them at start (10 million: about 200 MB and 3 s; 10^8 would take a minute and 1.6 GB).
+ */
+export const MAX_REVIEW_CACHE_ENTRIES = 10_000_000;
 const StringList = Type.Array(Type.String({ minLength: 1 }));
 
 /**
@@ -67,7 +81,7 @@ export const RoleSchema = Type.Object(
     token_ttl: Type.Optional(Duration),
     token_max_ttl: Type.Optional(Duration),
     token_explicit_max_ttl: Type.Optional(Duration),
-    token_num_uses: Type.Optional(Type.Integer({ minimum: 0 })),
+    token_num_uses: Type.Optional(Count(0)),
     token_bound_cidrs: Type.Optional(StringList),
     token_no_default_policy: Type.Optional(Type.Boolean()),
     token_period: Type.Optional(Duration),
@@ -101,11 +115,11 @@ const TokenReviewSchema = Type.Object(
     /** Upper bound on how long a successful review is reused (also bounded by the token's exp). Default 60s. */
     cache_ttl: Type.Optional(Duration),
     /** Maximum number of cached reviews in process. Default 100 000. */
-    cache_max_entries: Type.Optional(Type.Integer({ minimum: 1 })),
+    cache_max_entries: Type.Optional(Count(1, MAX_REVIEW_CACHE_ENTRIES)),
     /** Maximum TokenReview calls in flight to the API server. Default 32. */
-    max_concurrent: Type.Optional(Type.Integer({ minimum: 1 })),
+    max_concurrent: Type.Optional(Count(1)),
     /** Calls waiting beyond `max_concurrent` before new ones get 503. Default 1000. */
-    max_queue: Type.Optional(Type.Integer({ minimum: 0 })),
+    max_queue: Type.Optional(Count(0)),
     /** Timeout of one TokenReview call. Default 5s. */
     timeout: Type.Optional(Duration),
   },
@@ -142,7 +156,7 @@ export const KubernetesMountSchema = Type.Object(
 );
 
 const HostPort = Type.Object(
-  { host: Type.String({ minLength: 1 }), port: Type.Integer({ minimum: 1, maximum: 65535 }) },
+  { host: Type.String({ minLength: 1 }), port: Count(1, 65535) },
   { additionalProperties: false },
 );
 
@@ -192,7 +206,7 @@ export const AuditDeviceSchema = Type.Object(
     /** How long a request waits for this device before it counts as failed. Default 2s. */
     timeout: Type.Optional(Duration),
     /** `redis`: entries the stream keeps (at least). Default 100 000. */
-    max_len: Type.Optional(Type.Integer({ minimum: 1 })),
+    max_len: Type.Optional(Count(1)),
   },
   { additionalProperties: false },
 );
@@ -221,7 +235,7 @@ const PolicySchema = Type.Object(
 const KvMountSchema = Type.Object(
   {
     /** Versions kept per secret. Default 0: Vault's 10, unless a secret sets its own. */
-    max_versions: Type.Optional(Type.Integer({ minimum: 0, maximum: 4_294_967_295 })),
+    max_versions: Type.Optional(Count(0, 4_294_967_295)),
     /** Every write must carry `options.cas`. Default false. */
     cas_required: Type.Optional(Type.Boolean()),
     /** Soft-delete versions this long after they are written. Default 0 (never). */
@@ -302,11 +316,11 @@ export const ConfigSchema = Type.Object(
       Type.Object(
         {
           address: Type.Optional(Type.String({ minLength: 1 })),
-          port: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+          port: Type.Optional(Count(0, 65535)),
           tls_cert_file: Type.Optional(Type.String({ minLength: 1 })),
           tls_key_file: Type.Optional(Type.String({ minLength: 1 })),
           /** Largest accepted request body. Default 1 MiB − 1 (Vault allows 32 MiB; logins are ~1 KB). */
-          max_request_bytes: Type.Optional(Type.Integer({ minimum: 1024 })),
+          max_request_bytes: Type.Optional(Count(1024)),
           /** Time a client has to send its whole request (head and body). Default 30s. */
           request_timeout: Type.Optional(Duration),
           /** Trust X-Forwarded-For from these proxies (CIDRs). Default: none. */

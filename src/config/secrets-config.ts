@@ -1,6 +1,7 @@
 import { TTL_BOUNDS, durationSeconds, type DurationBounds } from './durations.js';
 import { readServerKey } from './files.js';
-import { isLoopbackHost } from './urls.js';
+import { nestedMounts } from './mount-config.js';
+import { hasSpaceOrControl, isLoopbackHost } from './urls.js';
 import type { ConfigDocument } from './schema.js';
 import type {
   IdentityConfig,
@@ -77,11 +78,8 @@ export const normalizeSecrets = (
       ),
     });
   }
-  for (const a of kv.keys()) {
-    for (const b of kv.keys()) {
-      if (a !== b && b.startsWith(`${a}/`)) problem(`secrets.kv.${b}`, `is inside the mount ${a}`);
-    }
-  }
+  for (const [inner, outer] of nestedMounts(kv.keys()))
+    problem(`secrets.kv.${inner}`, `is inside the mount ${outer}`);
   return { encryptionKey, kv };
 };
 
@@ -142,6 +140,10 @@ export const normalizeIdentity = (
  * `<issuer>/v1/identity/oidc/.well-known/keys`, so plain HTTP off the machine is worth a warning.
  */
 const checkIssuer = (issuer: string, problem: Problem, warnings: string[]): void => {
+  if (hasSpaceOrControl(issuer)) {
+    problem('identity.issuer', 'expected an http(s) URL without spaces or control characters');
+    return;
+  }
   let url: URL;
   try {
     url = new URL(issuer);

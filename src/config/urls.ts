@@ -14,8 +14,16 @@ export const isLoopbackHost = (hostname: string): boolean => {
   return host === 'localhost' || LOOPBACK.contains(host);
 };
 
+/**
+ * Whether `value` holds whitespace or a control character. The URL parser drops some of them
+ * silently (a tab or a newline anywhere, a NUL or a space at either end), so the URL it checks
+ * is not the string the server then uses (`https://host:6443\0` + `/apis/…` parses no more).
+ */
+export const hasSpaceOrControl = (value: string): boolean => /[\s\p{Cc}]/u.test(value);
+
 /** Why `value` is not a Redis URL (`redis://` or `rediss://`, with a host), or undefined when it is one. */
 export const redisUrlProblem = (value: string): string | undefined => {
+  if (hasSpaceOrControl(value)) return 'expected a URL without spaces or control characters';
   if (!/^rediss?:\/\/[^/]/.test(value)) return 'expected a redis:// or rediss:// URL';
   let host = '';
   try {
@@ -51,6 +59,10 @@ export const checkTrustUrl = (
   problem: Problem,
   warnings: string[],
 ): void => {
+  if (hasSpaceOrControl(value)) {
+    problem(path, 'expected an http(s) URL without spaces or control characters');
+    return;
+  }
   let url: URL;
   try {
     url = new URL(value);

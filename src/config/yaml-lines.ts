@@ -39,3 +39,31 @@ export const lineOfPath = (doc: Document, lineCounter: LineCounter, path: string
   }
   return at?.range ? lineCounter.linePos(at.range[0]).line : undefined;
 };
+
+/**
+ * The path (`listener.port`) of the value that the character at `offset` of the text belongs
+ * to, a tag or an anchor before it included; `''` when it is not inside one (a directive, a
+ * comment before the document).
+ */
+export const pathAtOffset = (doc: Document, offset: number): string => {
+  const segments: string[] = [];
+  let node: unknown = doc.contents;
+  for (;;) {
+    if (isMap(node)) {
+      // The last entry whose key starts before the offset: the tag of a value sits between
+      // the key and the value's own range.
+      const pair = node.items.findLast((p) => ((p.key as Ranged | null)?.range?.[0] ?? Infinity) <= offset);
+      if (pair === undefined) break;
+      segments.push(String(isScalar(pair.key) ? pair.key.value : pair.key));
+      node = pair.value;
+    } else if (isSeq(node)) {
+      const i = node.items.findIndex((item) => ((item as Ranged | null)?.range?.[1] ?? -1) >= offset);
+      if (i < 0) break;
+      segments.push(String(i));
+      node = node.items[i];
+    } else {
+      break;
+    }
+  }
+  return segments.join('.');
+};
