@@ -4,9 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchOrExplain } from './command.js';
 
-/** Where `authgate dev` leaves what `authgate dev token` needs (cluster URL and its admin bearer). */
+/**
+ * Where `authgate dev` leaves what `authgate dev token` needs (cluster URL and its admin bearer):
+ * `AUTHGATE_DEV_STATE`, unless unset or empty, else `authgate-dev-<uid>.json` in the temporary directory.
+ */
 export const devStatePath = (): string =>
-  process.env['AUTHGATE_DEV_STATE'] ?? join(tmpdir(), `authgate-dev-${process.getuid?.() ?? 'user'}.json`);
+  process.env['AUTHGATE_DEV_STATE'] || join(tmpdir(), `authgate-dev-${process.getuid?.() ?? 'user'}.json`);
 
 export type DevState = {
   clusterUrl: string;

@@ -99,8 +99,11 @@ Runs until SIGTERM or SIGINT, then exits 0. A configuration mistake exits 78, li
 /** `authgate server`: runs the gateway on the config file of `--config` or `AUTHGATE_CONFIG`. */
 export const runServerCommand = async (argv: string[]): Promise<number> => {
   const values = parseFlags(argv, { config: { type: 'string', short: 'c' } });
-  const path = values.config ?? process.env['AUTHGATE_CONFIG'];
+  // An empty AUTHGATE_CONFIG counts as unset, as the other AUTHGATE_* variables do; an empty
+  // --config (`--config "$UNSET"`) names no file.
+  const path = values.config ?? (process.env['AUTHGATE_CONFIG'] || undefined);
   if (path === undefined) throw new UsageError('give the config file with --config FILE or AUTHGATE_CONFIG');
+  if (path === '') throw new UsageError('--config: give the name of a file');
   // A policy reload reads the whole file again, so that edited `policies:` take effect too.
   return runServer(loadConfigFile(path), { policySources: () => loadConfigFile(path).policies });
 };
