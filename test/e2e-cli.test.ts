@@ -470,6 +470,19 @@ describe('authgate dev token and dev tokens without a running dev', () => {
     },
   );
 
+  it.each(['null', '{}', '[]', '{"clusterUrl":7}'])(
+    'says that no dev runs when the state file holds %s, not one that authgate dev wrote (exit 1)',
+    async (content) => {
+      const path = join(dir, 'odd-state.json');
+      writeFileSync(path, content);
+      const p = run(['dev', 'token'], { AUTHGATE_DEV_STATE: path });
+      expect(await exitCodeOf(p)).toBe(1);
+      expect(p.output()).toContain(
+        `authgate dev token: no running authgate dev (state file ${path}: not one that authgate dev wrote)`,
+      );
+    },
+  );
+
   it.each([
     [
       ['dev', 'token', '--ttl', 'abc'],

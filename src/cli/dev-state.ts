@@ -59,20 +59,25 @@ const START_ONE = 'start one with `authgate dev`';
  */
 export const devClusterApi = (): ClusterApi => {
   const statePath = devStatePath();
-  let state: DevState;
+  let state: Partial<DevState> | null;
   try {
-    state = JSON.parse(readFileSync(statePath, 'utf8')) as DevState;
+    state = JSON.parse(readFileSync(statePath, 'utf8')) as Partial<DevState> | null;
   } catch (err) {
     const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message;
     throw new Error(`no running authgate dev (state file ${statePath}: ${why}): ${START_ONE}`);
   }
-  const headers = { authorization: `Bearer ${state.clusterAdminToken}`, 'content-type': 'application/json' };
+  if (typeof state?.clusterUrl !== 'string' || typeof state.clusterAdminToken !== 'string') {
+    throw new Error(
+      `no running authgate dev (state file ${statePath}: not one that authgate dev wrote): ${START_ONE}`,
+    );
+  }
+  const { clusterUrl, clusterAdminToken } = state;
+  const headers = { authorization: `Bearer ${clusterAdminToken}`, 'content-type': 'application/json' };
   return async (method, path, body) => {
     const res = await fetchOrExplain(
-      `${state.clusterUrl}${path}`,
+      `${clusterUrl}${path}`,
       { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) },
-      (cause) =>
-        `no running authgate dev at ${state.clusterUrl} (${cause}; named by ${statePath}): ${START_ONE}`,
+      (cause) => `no running authgate dev at ${clusterUrl} (${cause}; named by ${statePath}): ${START_ONE}`,
     );
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
