@@ -159,6 +159,16 @@ auth:
     expect(problemsOf(text).map((p) => p.message)).toContain(message);
   });
 
+  it('calls a file with no authgate section another kind of file, without repeating its keys', () => {
+    const shadow = 'root:$6$c2VjcmV0aGFzaA:19000:0:99999:7:::\ndaemon:*:19000:0:99999:7:::\n';
+    const problems = problemsOf(shadow);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]?.message).toMatch(/^not an authgate configuration: none of its 2 top-level keys/);
+    expect(JSON.stringify(problems)).not.toContain('c2VjcmV0aGFzaA');
+    // One known section is enough for the usual report, unknown fields named.
+    expect(problemsOf(`${VALID}\nroot:$6$x:::\n`).map((p) => p.path)).toContain('root:$6$x::');
+  });
+
   it('reports YAML syntax errors with their line', () => {
     const problems = problemsOf('auth:\n  k: [unclosed\n');
     expect(problems.length).toBeGreaterThan(0);

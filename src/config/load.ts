@@ -110,6 +110,9 @@ const applyEnv = (doc: Record<string, unknown>, env: Env): Map<string, string> =
 // verbose: a `propertyNames` error then carries its schema, whose description says the naming rule.
 const validateDocument = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(ConfigSchema);
 
+/** The top-level sections the schema knows. */
+const TOP_LEVEL_SECTIONS: Record<string, unknown> = ConfigSchema.properties;
+
 const pointerToPath = (pointer: string): string =>
   pointer
     .split('/')
@@ -132,6 +135,17 @@ export const parseConfig = (
   const raw: unknown = value ?? {};
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new ConfigError(source, [{ path: '', message: 'expected a mapping at the top level' }]);
+  }
+  const keys = Object.keys(raw);
+  if (keys.length > 0 && !keys.some((k) => Object.hasOwn(TOP_LEVEL_SECTIONS, k))) {
+    // Another kind of file (a key file, /etc/shadow, an env file) given by mistake: its keys are
+    // its contents, and an error that listed them as unknown fields would print them to the log.
+    throw new ConfigError(source, [
+      {
+        path: '',
+        message: `not an authgate configuration: none of its ${keys.length} top-level keys is a section of authgate.yaml (${Object.keys(TOP_LEVEL_SECTIONS).join(', ')}); they are not repeated here`,
+      },
+    ]);
   }
   const fromEnv = applyEnv(raw as Record<string, unknown>, options.env ?? process.env);
 
