@@ -140,6 +140,7 @@ describe('data/', () => {
     });
     expect(await call('POST', '/v1/secret/data/s', 'not json')).toMatchObject({ status: 400 });
     expect((await call('GET', '/v1/secret/data/s?version=abc')).status).toBe(400);
+    expect((await call('GET', '/v1/secret/data/s?version=1&version=2')).status).toBe(400);
   });
 
   it('patches with JSON merge patch only, 415 for another content type', async () => {

@@ -215,8 +215,19 @@ export const parseVersions = (body: unknown): number[] => {
   return [...new Set(out)];
 };
 
-/** `?version=` of a read: absent, 0 or negative = the current version. */
+/**
+ * `?version=` of a read: absent, 0 or negative = the current version. Given twice, it is a list,
+ * as Vault's `parseQuery` makes it, which its integer field cannot take: refused as Vault does.
+ */
 export const parseVersionParam = (raw: unknown, field = 'version'): number => {
+  if (Array.isArray(raw) && raw.length > 1) {
+    const shown = goValue(raw);
+    throw conversionError(
+      field,
+      raw,
+      `'' expected type 'int', got unconvertible type '[]string', value: '${shown}'`,
+    );
+  }
   const value = Array.isArray(raw) ? raw[0] : raw;
   if (value === undefined) return 0;
   const n = weakInt(value);
