@@ -15,7 +15,7 @@ const setup = () => {
   const clock = createFakeClock(Date.UTC(2026, 10, 29));
   const store = createMemoryStore({ clock, sweepIntervalMs: 0 });
   const keys = createKeys();
-  const replica = (macKey = MAC_KEY) => {
+  const replica = (macKey = MAC_KEY, ttlMs = 600_000, log = silent) => {
     const issuer = { fetches: 0 };
     const inner: JwksSource = {
       kind: 'url',
@@ -27,7 +27,7 @@ const setup = () => {
     };
     const source = createSharedJwksSource(
       inner,
-      { store, keys, clock, log: silent, kind: 'jwks', freshMs: 30_000, ttlMs: 600_000, macKey },
+      { store, keys, clock, log, kind: 'jwks', freshMs: 30_000, ttlMs, macKey },
       () => undefined,
     );
     return { source, issuer };
@@ -43,6 +43,16 @@ describe('the shared key set', () => {
     const b = replica();
     expect(await b.source.load()).toEqual(ISSUER_KEYS);
     expect([a.issuer.fetches, b.issuer.fetches]).toEqual([1, 0]);
+  });
+
+  it('shares nothing with a max age of 0, and says nothing of it', async () => {
+    const { store, keys, replica } = setup();
+    const warnings: unknown[] = [];
+    const log = { ...silent, warn: (...args: unknown[]) => warnings.push(args) } as typeof silent;
+    const r = replica(MAC_KEY, 0, log);
+    expect(await r.source.load()).toEqual(ISSUER_KEYS);
+    expect(await store.get(keys.jwks('jwks'))).toBeUndefined();
+    expect(warnings).toEqual([]);
   });
 
   it.each([

@@ -115,11 +115,13 @@ export const createSharedJwksSource = (
         const fetchedAtMs = clock.nowMs();
         seenAtMs = fetchedAtMs;
         const value: Shared = { doc, fetchedAtMs };
-        await quiet(
-          store.set(keys.jwks(kind), signEntry(deps.macKey, keys.jwks(kind), JSON.stringify(value)), {
-            ttlMs: deps.ttlMs,
-          }),
-        );
+        // A max age of 0 keeps nothing to share (and the store takes only TTLs > 0).
+        if (deps.ttlMs > 0)
+          await quiet(
+            store.set(keys.jwks(kind), signEntry(deps.macKey, keys.jwks(kind), JSON.stringify(value)), {
+              ttlMs: deps.ttlMs,
+            }),
+          );
         await quiet(store.publish(keys.invalidationChannel(), JSON.stringify({ jwks: kind, from: owner })));
       }
       return doc;
