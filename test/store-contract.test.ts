@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { systemClock } from '../src/lib/clock.js';
+import { createFakeClock, systemClock } from '../src/lib/clock.js';
 import { createMemoryStore, createRedisStore, type Store } from '../src/store/index.js';
 import { CLUSTER_INDEX_GRACE_MS } from '../src/store/redis-store.js';
 import {
@@ -149,6 +149,92 @@ describe.each(['memory', 'redis', 'redis-cluster'])('the %s store', (name) => {
     expect(await s().ttlMs(k('c4'))).toBe(Infinity);
   });
 
+  it('refuses a TTL that is not a number > 0 and at most Number.MAX_SAFE_INTEGER, and writes nothing', async () => {
+    for (const ttlMs of [0, -1, -0.5, NaN, Infinity, Number.MAX_SAFE_INTEGER + 2, 1e22]) {
+      await expect(s().set(k('bad-ttl'), 'v', { ttlMs }), String(ttlMs)).rejects.toThrow(TypeError);
+      await expect(s().incrBy(k('bad-ttl'), 1, { ttlMs }), String(ttlMs)).rejects.toThrow(TypeError);
+      // One bad op and the batch writes none of its ops, not even those before it.
+      await expect(
+        s().batch([
+          { op: 'set', key: k('bad-ttl'), value: 'v' },
+          { op: 'indexAdd', key: k('bad-ttl-index'), members: ['m'], ttlMs },
+        ]),
+        String(ttlMs),
+      ).rejects.toThrow(TypeError);
+    }
+    expect(await s().get(k('bad-ttl'))).toBeUndefined();
+    expect(await s().indexMembers(k('bad-ttl-index'))).toEqual([]);
+    expect(await s().set(k('huge-ttl'), 'v', { ttlMs: Number.MAX_SAFE_INTEGER })).toBe(true);
+    expect(await s().ttlMs(k('huge-ttl'))).toBeGreaterThan(Number.MAX_SAFE_INTEGER - 60_000);
+  });
+
+  it('adds no index for no members, nor makes one live longer', async () => {
+    await s().batch([{ op: 'indexAdd', key: k('no-members'), members: [], ttlMs: 60_000 }]);
+    expect(await s().ttlMs(k('no-members'))).toBeUndefined();
+    expect(await s().delete(k('no-members'))).toBe(0);
+    await s().batch([{ op: 'indexAdd', key: k('idx-kept'), members: ['a'], ttlMs: 60_000 }]);
+    await s().batch([{ op: 'indexAdd', key: k('idx-kept'), members: [], ttlMs: 600_000 }]);
+    expect(await s().ttlMs(k('idx-kept'))).toBeLessThanOrEqual(60_000);
+  });
+
+  it('adds thousands of members to an index in one op', async () => {
+    const members = Array.from({ length: 10_000 }, (_, i) => `m${i}`);
+    expect(await s().batch([{ op: 'indexAdd', key: k('big-index'), members, ttlMs: 60_000 }])).toEqual([
+      true,
+    ]);
+    expect((await s().indexMembers(k('big-index'))).length).toBe(10_000);
+  });
+
+  it('counts on only what Redis reads as an integer, and by whole numbers only', async () => {
+    for (const value of ['', ' 5', '5 ', '+5', '007', '-0', '1e3', '0x10', '5.0']) {
+      await s().set(k('not-a-counter'), value);
+      await expect(s().incrBy(k('not-a-counter'), 1), JSON.stringify(value)).rejects.toThrow();
+      expect(await s().get(k('not-a-counter'))).toBe(value);
+    }
+    await s().set(k('counter'), '-12');
+    expect(await s().incrBy(k('counter'), 2)).toBe(-10);
+    for (const delta of [0.5, NaN, Infinity, 2 ** 53]) {
+      await expect(s().incrBy(k('counter'), delta), String(delta)).rejects.toThrow(TypeError);
+    }
+    expect(await s().get(k('counter'))).toBe('-10');
+  });
+
+  it('refuses a stream entry of no fields, a maximum length or a count below 1', async () => {
+    await expect(s().streamAdd(k('st-bad'), {}, { maxLen: 10 })).rejects.toThrow(TypeError);
+    await expect(s().streamAdd(k('st-bad'), { a: 'b' }, { maxLen: 0 })).rejects.toThrow(TypeError);
+    await expect(s().streamRange(k('st-bad'), { count: 0 })).rejects.toThrow(TypeError);
+    expect(await s().streamRange(k('st-bad'), { count: 10 })).toEqual([]);
+  });
+
+  it('reads back a stream field named __proto__ as a field', async () => {
+    const fields = Object.fromEntries([
+      ['__proto__', 'x'],
+      ['a', 'b'],
+    ]) as Record<string, string>;
+    await s().streamAdd(k('st-proto'), fields, { maxLen: 10 });
+    const [entry] = await s().streamRange(k('st-proto'), { count: 10 });
+    expect(Object.entries(entry?.fields ?? {})).toEqual([
+      ['__proto__', 'x'],
+      ['a', 'b'],
+    ]);
+  });
+
+  it('treats channels named error and newListener as any other', async () => {
+    // To an EventEmitter they are not: an `error` with no listener throws, and a `newListener`
+    // listener hears of every subscription.
+    for (const channel of ['error', 'newListener']) {
+      const got: string[] = [];
+      const unsubscribe = await s().subscribe(channel, (m) => got.push(m));
+      await s().subscribe(k('other'), () => undefined);
+      await s().publish(channel, 'hello');
+      for (let i = 0; i < 50 && !got.includes('hello'); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(got, channel).toEqual(['hello']);
+      await unsubscribe();
+    }
+    await s().publish('error', 'nobody listens');
+    await new Promise((r) => setTimeout(r, 10));
+  });
+
   it('delivers published messages to subscribers', async () => {
     const got: string[] = [];
     const unsubscribe = await s().subscribe(k('ch'), (m) => got.push(m));
@@ -243,6 +329,23 @@ describe('a batch on Redis Cluster', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect(await s.get('grace:entry')).toBeUndefined();
       expect(await s.indexMembers('grace:index')).toEqual(['entry']);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
+describe('the memory store', () => {
+  it('keeps an entry of a TTL below a millisecond for a whole one, as Redis does', async () => {
+    const clock = createFakeClock();
+    const s = createMemoryStore({ clock, sweepIntervalMs: 0 });
+    try {
+      await s.set('tiny', 'v', { ttlMs: 1e-6 });
+      await s.batch([{ op: 'indexAdd', key: 'tiny-index', members: ['m'], ttlMs: Number.MIN_VALUE }]);
+      expect(await s.get('tiny')).toBe('v');
+      expect(await s.indexMembers('tiny-index')).toEqual(['m']);
+      clock.advanceMs(1);
+      expect(await s.get('tiny')).toBeUndefined();
     } finally {
       await s.close();
     }

@@ -1,5 +1,5 @@
-import { EventEmitter } from 'node:events';
 import type { Clock } from '../lib/clock.js';
+import { assertBatch, assertInteger, assertStreamAdd, assertTtlMs, isCounter } from './arguments.js';
 import { ExpiringSet } from './expiring-set.js';
 import { ExpiryIndex, isDueIn } from './expiry-index.js';
 import { GrowingSet, ShardedMap } from './sharded.js';
@@ -137,8 +137,9 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
   const memberExpiry = (expiresAtMs: number) => Math.ceil((expiresAtMs - baseMs) / 1000);
   const memberNow = () => (clock.nowMs() - baseMs) / 1000;
   const streams = new Map<string, StreamItem[]>();
-  const bus = new EventEmitter();
-  bus.setMaxListeners(0);
+  // Subscribers by channel. Not an EventEmitter: to one, `error` and `newListener` are no channels
+  // like the others (an `error` with no listener throws).
+  const subscribers = new Map<string, Set<(message: string) => void>>();
 
   const live = <E extends { expiresAtMs: number }>(map: ShardedMap<E>, key: string): E | undefined => {
     const e = map.get(key);
@@ -199,7 +200,10 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
   };
   const timer = sweepIntervalMs > 0 ? setInterval(() => void sweepInSlices(), sweepIntervalMs) : undefined;
   timer?.unref();
-  const expiry = (ttlMs: number | undefined) => (ttlMs === undefined ? Infinity : clock.nowMs() + ttlMs);
+  // Whole milliseconds, rounded up, as Redis's PX takes them: a TTL far below a millisecond added to
+  // a time since 1970 is lost in the sum, and the entry would expire as it is written.
+  const expiry = (ttlMs: number | undefined) =>
+    ttlMs === undefined ? Infinity : clock.nowMs() + Math.ceil(ttlMs);
 
   const set = (key: string, value: string, options: SetOptions = {}): boolean => {
     // A plain set (every token a login issues) overwrites whatever is there: no lookup first.
@@ -219,6 +223,8 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     (live(indexes, key) !== undefined && indexes.delete(key)) ||
     streams.delete(key);
   const indexAdd = (key: string, members: readonly string[], ttlMs: number): void => {
+    // No member, no index (nor a later expiry for one): an index expires with its last member.
+    if (members.length === 0) return;
     // One lookup: a live index is changed in place (every login adds to its role's and service
     // account's), only a new one is inserted.
     const expiresAtMs = expiry(ttlMs);
@@ -238,13 +244,19 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
 
   return traced('memory', {
     get: async (key) => live(data, key)?.value,
-    set: async (key, value, options) => set(key, value, options),
+    set: async (key, value, options) => {
+      assertTtlMs(options?.ttlMs);
+      return set(key, value, options);
+    },
     delete: async (...keys) => keys.filter(del).length,
     deleteIfEquals: async (key, value) => live(data, key)?.value === value && del(key),
     incrBy: async (key, delta, options = {}) => {
+      assertInteger('delta', delta);
+      assertTtlMs(options.ttlMs);
       const e = live(data, key);
+      // Read as Redis reads it: ' 5', '0x10' or '1e3' is no counter there, nor here.
+      if (e !== undefined && !isCounter(e.value)) throw new TypeError(`value at ${key} is not an integer`);
       const current = e === undefined ? 0 : Number(e.value);
-      if (!Number.isInteger(current)) throw new TypeError(`value at ${key} is not an integer`);
       const next = current + delta;
       const expiresAtMs = e?.expiresAtMs ?? expiry(options.ttlMs);
       data.set(key, new Entry(String(next), expiresAtMs));
@@ -279,8 +291,9 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       for (const m of members) e.members.delete(m);
       if (e.members.size === 0) indexes.delete(key);
     },
-    batch: async (ops: readonly BatchOp[]) =>
-      ops.map((op) => {
+    batch: async (ops: readonly BatchOp[]) => {
+      assertBatch(ops);
+      return ops.map((op) => {
         switch (op.op) {
           case 'set':
             return set(op.key, op.value, op.options);
@@ -290,8 +303,10 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
             indexAdd(op.key, op.members, op.ttlMs);
             return true;
         }
-      }),
+      });
+    },
     streamAdd: async (key, fields, { maxLen }) => {
+      assertStreamAdd(fields, maxLen);
       let items = streams.get(key);
       if (items === undefined) {
         items = [];
@@ -310,6 +325,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       return entry.id;
     },
     streamRange: async (key, options: StreamRangeOptions) => {
+      assertInteger('count', options.count, 1);
       const start = parseBound(options.startId ?? '-', false);
       const end = parseBound(options.endId ?? '+', true);
       const inRange = (item: StreamItem) => {
@@ -327,13 +343,18 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       return out;
     },
     publish: async (channel, message) => {
-      // Asynchronous, as a real pub/sub: a publisher never runs subscribers inline.
-      setImmediate(() => bus.emit(channel, message));
+      // Asynchronous, as a real pub/sub: a publisher never runs subscribers inline. As on Redis, a
+      // message reaches the handlers subscribed when it arrives.
+      setImmediate(() => {
+        for (const handler of [...(subscribers.get(channel) ?? [])]) handler(message);
+      });
     },
     subscribe: async (channel, handler) => {
-      bus.on(channel, handler);
+      const handlers = subscribers.get(channel) ?? new Set();
+      subscribers.set(channel, handlers.add(handler));
       return async () => {
-        bus.off(channel, handler);
+        handlers.delete(handler);
+        if (handlers.size === 0 && subscribers.get(channel) === handlers) subscribers.delete(channel);
       };
     },
     ping: async () => {},
@@ -345,7 +366,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       indexes.clear();
       expiries.clear();
       streams.clear();
-      bus.removeAllListeners();
+      subscribers.clear();
     },
     size: () => data.size + sets.size + indexes.size + streams.size,
     filed: () => expiries.size,

@@ -24,26 +24,29 @@ local function now_ms()
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end`;
 
-// Lua: adds members to an expiring index, a sorted set scored by each member's expiry (ms). GT
-// keeps the later expiry of a member added again; members already expired are removed (O(log n)
-// plus what is removed), so the index holds what is live; the key itself expires with its last
-// member.
+// Lua: adds members[first..last] to an expiring index, a sorted set scored by each member's expiry
+// (ms). GT keeps the later expiry of a member added again; members already expired are removed
+// (O(log n) plus what is removed), so the index holds what is live; the key itself expires with
+// its last member. ZADD is called a thousand members at a time: unpack() fails past a few
+// thousand values (the bound of Lua's stack).
 const LUA_INDEX_ADD = `${LUA_NOW}
-local function index_add(key, ttl, members)
-  if #members == 0 then return end
+local function index_add(key, ttl, members, first, last)
+  if last < first then return end
   local now = now_ms()
-  local args = {}
-  for i, m in ipairs(members) do
-    args[2 * i - 1] = now + ttl
-    args[2 * i] = m
+  for from = first, last, 1000 do
+    local args = {}
+    for i = from, math.min(from + 999, last) do
+      args[#args + 1] = now + ttl
+      args[#args + 1] = members[i]
+    end
+    redis.call('ZADD', key, 'GT', unpack(args))
   end
-  redis.call('ZADD', key, 'GT', unpack(args))
   redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
   if redis.call('PTTL', key) < ttl then redis.call('PEXPIRE', key, ttl) end
 end`;
 
 const INDEX_ADD_SCRIPT = `${LUA_INDEX_ADD}
-index_add(KEYS[1], tonumber(ARGV[1]), {unpack(ARGV, 2)})
+index_add(KEYS[1], tonumber(ARGV[1]), ARGV, 2, #ARGV)
 return 1`;
 
 // The members that have not expired, by Redis's clock.
@@ -76,7 +79,7 @@ for i = 1, #KEYS do
     a = a + 1
   else
     local n = tonumber(ARGV[a + 2])
-    index_add(key, tonumber(ARGV[a + 1]), {unpack(ARGV, a + 3, a + 2 + n)})
+    index_add(key, tonumber(ARGV[a + 1]), ARGV, a + 3, a + 2 + n)
     out[i] = 1
     a = a + 3 + n
   end

@@ -1,4 +1,5 @@
 import { Redis, Cluster, type ClusterNode, type RedisOptions } from 'ioredis';
+import { assertBatch, assertInteger, assertStreamAdd, assertTtlMs } from './arguments.js';
 import { defineScripts, type Client } from './redis-scripts.js';
 import { traced } from './traced.js';
 import type { BatchOp, SetOptions, Store } from './store.js';
@@ -211,12 +212,12 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
 
   const setArgs = (options: SetOptions = {}): Array<string | number> => {
     const args: Array<string | number> = [];
-    if (options.ttlMs !== undefined) args.push('PX', Math.max(1, Math.ceil(options.ttlMs)));
+    if (options.ttlMs !== undefined) args.push('PX', Math.ceil(options.ttlMs));
     if (options.mode === 'if-absent') args.push('NX');
     if (options.mode === 'if-present') args.push('XX');
     return args;
   };
-  const ttlArg = (ttlMs: number | undefined) => (ttlMs === undefined ? 0 : Math.max(1, Math.ceil(ttlMs)));
+  const ttlArg = (ttlMs: number | undefined) => (ttlMs === undefined ? 0 : Math.ceil(ttlMs));
 
   const runOne = async (op: BatchOp): Promise<boolean> => {
     switch (op.op) {
@@ -232,8 +233,10 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
 
   return traced('redis', {
     get: (key) => guard(client.get(key)).then((v) => v ?? undefined),
-    set: (key, value, options) =>
-      guard(client.call('SET', key, value, ...setArgs(options))).then((r) => r === 'OK'),
+    set: async (key, value, options) => {
+      assertTtlMs(options?.ttlMs);
+      return (await guard(client.call('SET', key, value, ...setArgs(options)))) === 'OK';
+    },
     // One DEL per key: on a cluster, keys of one call may live on different nodes.
     delete: async (...keys) => {
       if (keys.length === 0) return 0;
@@ -241,8 +244,11 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
       return counts.reduce((a, b) => a + b, 0);
     },
     deleteIfEquals: (key, value) => guard(client.agDeleteIfEquals(key, value)).then((n) => Number(n) === 1),
-    incrBy: (key, delta, options = {}) =>
-      guard(client.agIncrBy(key, delta, ttlArg(options.ttlMs))).then(Number),
+    incrBy: async (key, delta, options = {}) => {
+      assertInteger('delta', delta);
+      assertTtlMs(options.ttlMs);
+      return Number(await guard(client.agIncrBy(key, delta, ttlArg(options.ttlMs))));
+    },
     ttlMs: async (key) => {
       const ms = await guard(client.pttl(key));
       if (ms === -2) return undefined;
@@ -260,6 +266,7 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
       if (members.length > 0) await guard(client.zrem(key, ...members));
     },
     batch: async (ops) => {
+      assertBatch(ops);
       if (ops.length === 0) return [];
       if (isCluster) {
         // Keys of one batch live on different nodes, so no script can hold them all: the writes go
@@ -287,21 +294,25 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
       return results.map((r) => r > 0);
     },
     streamAdd: async (key, fields, { maxLen }) => {
+      assertStreamAdd(fields, maxLen);
       const flat = Object.entries(fields).flat();
       const id = await guard(client.xadd(key, 'MAXLEN', '~', maxLen, '*', ...flat));
       // XADD returns null only with NOMKSTREAM, which is not used.
       return id as string;
     },
     streamRange: async (key, { startId = '-', endId = '+', count, reverse = false }) => {
+      // Redis 7.0 answers COUNT 0 with nil, not an empty list.
+      assertInteger('count', count, 1);
       const rows = await guard(
         reverse
           ? client.xrevrange(key, endId, startId, 'COUNT', count)
           : client.xrange(key, startId, endId, 'COUNT', count),
       );
       return rows.map(([id, flat]) => {
-        const fields: Record<string, string> = {};
-        for (let i = 0; i + 1 < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
-        return { id, fields };
+        const pairs: Array<[string, string]> = [];
+        for (let i = 0; i + 1 < flat.length; i += 2) pairs.push([flat[i] as string, flat[i + 1] as string]);
+        // Defined, not assigned: a field named `__proto__` is a field, not the object's prototype.
+        return { id, fields: Object.fromEntries(pairs) };
       });
     },
     publish: async (channel, message) => {

@@ -2,11 +2,21 @@
  * The one storage interface. `memory` (embedded default) and `redis` (production, shared by
  * replicas) implement it. Values are opaque strings; callers never store a secret in plaintext
  * (keys of secrets are HMACs, see keys.ts). Every entry that expires carries a TTL in the store.
+ *
+ * Keys, values, members and fields are Unicode text: Redis keeps them as UTF-8, in which a lone
+ * surrogate (a string that is not well-formed UTF-16) becomes U+FFFD, so such a string is not
+ * kept as given. A key holds one kind of entry (a value or counter, a set, an index or a stream):
+ * a call of another kind on it is not defined (Redis refuses it, WRONGTYPE). An argument outside
+ * what a method documents is the caller's mistake: the call rejects with a TypeError and writes
+ * nothing.
  */
 export type SetMode = 'always' | 'if-absent' | 'if-present';
 
 export type SetOptions = {
-  /** Time to live in milliseconds; absent = no expiry. Must be > 0 when given. */
+  /**
+   * Time to live in milliseconds, rounded up to a whole one (as Redis's PX takes it); absent = no
+   * expiry. A number > 0 and at most `Number.MAX_SAFE_INTEGER`.
+   */
   ttlMs?: number;
   /** `if-absent` = create only (NX), `if-present` = update only (XX). Default `always`. */
   mode?: SetMode;
@@ -25,8 +35,12 @@ export type Store = {
    */
   deleteIfEquals(key: string, value: string): Promise<boolean>;
   /**
-   * Atomically adds `delta` to an integer counter (absent = 0) and resolves the new value.
-   * `ttlMs` is applied when the counter is created by this call.
+   * Atomically adds `delta` (a whole number) to an integer counter (absent = 0) and resolves the
+   * new value. `ttlMs` (as {@link SetOptions}) is applied when the counter is created by this call.
+   * A value is a counter when Redis's INCRBY reads it as one: decimal digits after an optional `-`,
+   * no leading zero, sign or space (what this method writes); otherwise the call rejects and
+   * changes nothing. Counters stay within ±`Number.MAX_SAFE_INTEGER`: beyond, the memory store
+   * refuses them and Redis's answers lose precision.
    */
   incrBy(key: string, delta: number, options?: { ttlMs?: number }): Promise<number>;
   /** Remaining TTL in ms; undefined when absent; Infinity when the key has no expiry. */
@@ -47,13 +61,15 @@ export type Store = {
    * synchronous step in memory). On Redis Cluster, where keys of one batch may live on different
    * nodes, they are written one after another in the batch's order, and a failure stops the rest:
    * put last what makes the others visible. Resolves one result per op: for `set`, whether it was
-   * written.
+   * written. One op with a bad argument (a TTL) rejects the whole batch, TypeError, unwritten.
    */
   batch(ops: readonly BatchOp[]): Promise<boolean[]>;
   /** Publishes a message to every subscriber of `channel`, in this process and others. */
   publish(channel: string, message: string): Promise<void>;
   /**
-   * Calls `handler` for each message on `channel`; resolves an unsubscribe function. Messages
+   * Calls `handler` for each message on `channel`; resolves an unsubscribe function. A message
+   * reaches the handlers subscribed when it arrives, so one published just before the subscription
+   * (on Redis Cluster: a moment before, from another node) may still reach it. Messages
    * published while the subscription is down are not delivered later (Redis pub/sub keeps none):
    * `onGap` is called once it is up again after such a spell, so that a subscriber that keeps
    * state the messages would have changed can drop it.
@@ -64,10 +80,11 @@ export type Store = {
     onGap?: () => void,
   ): Promise<() => Promise<void>>;
   /**
-   * Appends an entry to the stream at `key` (Redis `XADD key MAXLEN ~ maxLen *`) and resolves its
-   * id (`<ms>-<seq>`, increasing). The stream keeps at least the newest `maxLen` entries; older
-   * ones are trimmed (on Redis in whole nodes, so it may briefly hold somewhat more). Streams do
-   * not expire: their length is their bound.
+   * Appends an entry of at least one field to the stream at `key` (Redis
+   * `XADD key MAXLEN ~ maxLen *`) and resolves its id (`<ms>-<seq>`, increasing). The stream keeps
+   * at least the newest `maxLen` (a whole number ≥ 1) entries; older ones are trimmed (on Redis in
+   * whole nodes, so it may briefly hold somewhat more). Streams do not expire: their length is
+   * their bound.
    */
   streamAdd(
     key: string,
@@ -95,7 +112,7 @@ export type StreamRangeOptions = {
   startId?: string;
   /** Inclusive upper bound (`(` for exclusive); default `+`, the newest entry. */
   endId?: string;
-  /** At most this many entries (≥ 1). */
+  /** At most this many entries (a whole number ≥ 1). */
   count: number;
   /** Newest first. Default false (oldest first). */
   reverse?: boolean;
@@ -107,8 +124,9 @@ export type BatchOp =
   | { op: 'delete'; key: string }
   /**
    * Adds members to an expiring index (a revocation index: the tokens of one role, service account
-   * or pod). Each member expires on its own, `ttlMs` from now (one added again keeps the later
-   * expiry), and the index with its last member. Members that have expired are dropped as others
+   * or pod). Each member expires on its own, `ttlMs` (as {@link SetOptions}, but required) from now
+   * (one added again keeps the later expiry), and the index with its last member; no members, no
+   * change (no index is made, nor one kept longer). Members that have expired are dropped as others
    * are added, so an index holds about what is live, however many were ever added to it.
    */
   | { op: 'indexAdd'; key: string; members: readonly string[]; ttlMs: number };
