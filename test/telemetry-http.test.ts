@@ -90,27 +90,28 @@ describe('telemetry of a login', () => {
   });
 
   it("reports the process's event-loop delay and garbage-collection pauses", async () => {
-    // Young-generation collections, and a loop held for 150 ms: what a stalled request waits on.
+    // Young-generation collections, and a loop held for 400 ms: what a stalled request waits on.
+    // (Held long enough that the sampling interval and a busy machine cannot blur the reading.)
     const junk: object[] = [];
     for (let i = 0; i < 300_000; i++) junk.push({ i });
     junk.length = 0;
     await new Promise((resolve) => setTimeout(resolve, 100));
     const held = Date.now();
-    while (Date.now() - held < 150);
+    while (Date.now() - held < 400);
     await new Promise((resolve) => setTimeout(resolve, 50));
     const families = await metrics();
     const family = (name: string) => families.find((f) => f.name === name);
-    // Since the last scrape, in seconds; the delay includes the 10 ms sampling interval.
-    expect(value(families, 'nodejs_eventloop_delay_max', {})).toBeGreaterThanOrEqual(0.15);
+    // Since the last scrape, in seconds; the 10 ms sampling interval may take its share of the hold.
+    expect(value(families, 'nodejs_eventloop_delay_max', {})).toBeGreaterThanOrEqual(0.38);
     expect(value(families, 'nodejs_eventloop_utilization', {})).toBeGreaterThan(0);
     expect(family('v8js_gc_duration')?.type).toBe('HISTOGRAM');
     // Read from the text: the parser drops a histogram's labels when _count comes before _bucket.
     const text = (await h.server.app.inject({ method: 'GET', url: '/metrics' })).body;
     const minor = /^v8js_gc_duration_count\{v8js_gc_type="minor"\} (\d+)$/m.exec(text);
     expect(Number(minor?.[1])).toBeGreaterThan(0);
-    // The maximum is reset by each scrape: a quiet loop reports a short delay again.
+    // The maximum is reset by each scrape: a quiet loop reports a shorter delay again.
     await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(value(await metrics(), 'nodejs_eventloop_delay_max', {})).toBeLessThan(0.15);
+    expect(value(await metrics(), 'nodejs_eventloop_delay_max', {})).toBeLessThan(0.38);
   });
 
   it('counts each denial under its own reason', async () => {
