@@ -388,7 +388,7 @@ describe('the report', () => {
     expect(hot.apiCpuPer1kSeconds).toBeUndefined();
     expect(hot.ratios.cold).toBe(2);
     const table = formatTable([cold, hot]);
-    expect(table.split('\n')[0]).toMatch(/API\/1k  API CPU s\/1k$/);
+    expect(table.split('\n')[0]).toMatch(/API\/1k {2}API CPU s\/1k$/);
     expect(table.split('\n')[2]).toMatch(/ 1002 +0\.300$/);
     expect(table.split('\n')[3]).toMatch(/ — +—$/);
     expect(rowDetails(cold)).toContain('of which TokenReviews 1000/1k (simulator)');
