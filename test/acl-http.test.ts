@@ -31,6 +31,14 @@ const ROLE = {
   audience: 'vault',
 }; // policies per role below
 
+/** authgate's operator endpoints: Vault's root-protected paths, `sudo` and the operation's capability. */
+const OPERATOR_PATHS = [
+  'sys/policies/reload',
+  'sys/audit-hash/test',
+  'sys/audit/logins',
+  'auth/token/revoke-identity',
+];
+
 let h: Harness;
 
 beforeAll(async () => {
@@ -50,6 +58,14 @@ beforeAll(async () => {
             'auth/token/revoke-identity': { capabilities: ['update'] },
           },
         },
+        // What an operator endpoint needs, one half at a time: sudo without the operation's
+        // capability, and the capabilities without sudo.
+        'sudo-only': { path: Object.fromEntries(OPERATOR_PATHS.map((p) => [p, { capabilities: ['sudo'] }])) },
+        'no-sudo': {
+          path: Object.fromEntries(
+            OPERATOR_PATHS.map((p) => [p, { capabilities: ['read', 'update', 'list'] }]),
+          ),
+        },
         'dev-only': { path: { 'secret/data/+/dev/*': { capabilities: ['read'] } } },
         'by-accessor': {
           path: {
@@ -68,6 +84,8 @@ beforeAll(async () => {
       nokv: { ...ROLE, token_policies: ['default'] },
       devonly: { ...ROLE, token_policies: ['dev-only'] },
       operator: { ...ROLE, token_policies: ['operator'] },
+      'sudo-only': { ...ROLE, token_policies: ['sudo-only'] },
+      'no-sudo': { ...ROLE, token_policies: ['no-sudo'] },
     },
   });
   for (const ns of ['team-a', 'team-b'])
@@ -271,8 +289,10 @@ describe('the policy endpoints', () => {
       'default',
       'dev-only',
       'no-admin-secrets',
+      'no-sudo',
       'operator',
       'own-namespace',
+      'sudo-only',
     ]);
     const read = await get('/v1/sys/policies/acl/own-namespace', ADMIN_TOKEN);
     expect(read.json().data).toEqual({
@@ -391,6 +411,28 @@ describe('reloading policies without a restart', () => {
     // update without sudo is not enough for an operator endpoint.
     expect((await post('/v1/auth/token/revoke-identity')).statusCode).toBe(403);
   });
+
+  it.each([
+    ['POST', '/v1/sys/policies/reload'],
+    ['POST', '/v1/sys/audit-hash/test'],
+    ['GET', '/v1/sys/audit/logins'],
+    ['POST', '/v1/auth/token/revoke-identity'],
+    // A list needs `list` and `sudo` on a root-protected path: never `list` alone.
+    ['GET', '/v1/sys/audit/logins?list=true'],
+  ])(
+    'refuses %s %s to sudo without the operation’s capability, and to the capability without sudo',
+    async (method, url) => {
+      for (const role of ['sudo-only', 'no-sudo']) {
+        const res = await h.server.app.inject({
+          method: method as 'GET',
+          url,
+          headers: { 'x-vault-token': await loginAs(role, 'team-a'), 'content-type': 'application/json' },
+          ...(method === 'POST' ? { payload: '{"input":"x"}' } : {}),
+        });
+        expect(res.statusCode, role).toBe(403);
+      }
+    },
+  );
 
   it('refuses reload to a token without sudo on it', async () => {
     const token = await loginAs('apps', 'team-a');

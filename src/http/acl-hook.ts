@@ -114,8 +114,8 @@ const permits = async (
   acl: NonNullable<AclRouteConfig['acl']>,
 ): Promise<boolean | 'create-only'> => {
   if (caps.size === 0 || caps.has('deny')) return false;
-  // A list is a list whatever the route says: it needs `list`.
-  if (acl.capability !== undefined && !isList(request)) return caps.has(acl.capability);
+  // Vault's RootPrivsRequired: the operation must be allowed, and `sudo` granted besides.
+  if (acl.sudo === true && !caps.has('sudo')) return false;
   switch (request.method) {
     case 'GET':
     case 'HEAD':

@@ -1,5 +1,4 @@
 import type { FastifyRequest } from 'fastify';
-import type { Capability } from '../policy/index.js';
 import type { TokenRecord } from '../tokens/index.js';
 
 /**
@@ -15,8 +14,11 @@ export type AclRouteConfig = {
      * policies grant exactly one of the two. Absent: POST/PUT always need `update`.
      */
     exists?: (request: FastifyRequest) => Promise<boolean>;
-    /** The capability the route needs whatever the method (e.g. `read` for identity tokens). */
-    capability?: Capability;
+    /**
+     * A root-protected path (Vault's `PathsSpecial.Root`): the request needs `sudo` on its path
+     * in addition to the capability of its operation, never `sudo` alone nor the operation alone.
+     */
+    sudo?: true;
   };
 };
 

@@ -38,7 +38,8 @@ const LoginsQuery = Type.Object(
 );
 
 /**
- * The operator's audit endpoints (the admin token, or `sudo` on their path):
+ * The operator's audit endpoints (the admin token, or `sudo` on their path besides the capability
+ * of the operation):
  *
  * - `POST|PUT /v1/sys/audit-hash/<device>` `{"input": "…"}` → `hash`: the HMAC that device writes
  *   for the value, as Vault's `sys/audit-hash`, so that a token's entries can be searched for.
@@ -49,8 +50,8 @@ const LoginsQuery = Type.Object(
  */
 export const registerAuditRoutes = (app: FastifyInstance, deps: AuditRouteDeps): void => {
   // Operator endpoints: the ACL hook checks the caller before the body is read; they need `sudo`
-  // on their path (the admin token has every capability).
-  const operator: { config: AclRouteConfig } = { config: { acl: { capability: 'sudo' } } };
+  // on their path besides the operation's capability (the admin token has every capability).
+  const operator: { config: AclRouteConfig } = { config: { acl: { sudo: true } } };
 
   app.route({
     method: ['POST', 'PUT'],

@@ -26,7 +26,7 @@ const readOnly = () =>
 /**
  * Vault's policy endpoints, read-only (`sys/policy`, `sys/policies/acl`), the auth mount table
  * (`sys/auth`, where operators find the accessor for templated policies), and authgate's
- * `sys/policies/reload` (the admin token, or `sudo` on it). Each read is ACL-guarded like any Vault path.
+ * `sys/policies/reload` (the admin token, or `update` and `sudo` on it). Each read is ACL-guarded like any Vault path.
  */
 export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps): void => {
   const policyOf = (name: string) => {
@@ -92,7 +92,7 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
 
   app.post(
     '/v1/sys/policies/reload',
-    { config: { acl: { capability: 'sudo' } } satisfies AclRouteConfig },
+    { config: { acl: { sudo: true } } satisfies AclRouteConfig },
     async (request) => {
       await deps.reload();
       return sysEnvelope(request.id, { policies: deps.policies.names() });

@@ -307,8 +307,8 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     url: '/v1/auth/token/revoke-identity',
     preValidation: missingBodyIsEmpty,
     schema: { body: Type.Object({}, { additionalProperties: true }) },
-    // authgate's operator endpoint: `sudo` on its path (the admin token has every capability).
-    config: { acl: { capability: 'sudo' } } satisfies AclRouteConfig,
+    // authgate's operator endpoint: `update` and `sudo` on its path (the admin token has every capability).
+    config: { acl: { sudo: true } } satisfies AclRouteConfig,
     handler: async (request) => {
       const target = parseRevocationTarget((request.body ?? {}) as Record<string, unknown>);
       const result = await deps.revocation.revoke(target);
