@@ -296,6 +296,22 @@ describe('authgate dev --cluster-process', () => {
     await waitFor(() => !alive(simulator), 15_000, 'the simulator to exit');
   });
 
+  it('says so when the simulator dies, and TokenReview logins fail closed (503)', async () => {
+    const { dev, endpoint, token, simulator } = await start();
+    try {
+      process.kill(simulator, 'SIGKILL');
+      await waitFor(() => dev.output().match(/the simulated cluster exited \(SIGKILL\)/));
+      const res = await fetch(`${endpoint}/v1/auth/kubernetes/login`, {
+        method: 'POST',
+        body: JSON.stringify({ role: 'nginx', jwt: token }),
+      });
+      expect(res.status).toBe(503);
+    } finally {
+      dev.child.kill('SIGTERM');
+    }
+    expect(await exitCodeOf(dev)).toBe(0);
+  });
+
   it('takes the simulator down with it when it is killed outright', async () => {
     const { dev, simulator } = await start();
     expect(alive(simulator)).toBe(true);

@@ -50,7 +50,9 @@ export const forkDevCluster = (port: number): Promise<DevClusterHandle> => {
     else p?.reject(new Error(m.message));
   });
 
+  let closing = false;
   const close = async (): Promise<void> => {
+    closing = true;
     if (child.exitCode === null && child.signalCode === null) {
       if (child.connected) send(child, { type: 'close' });
       const timer = setTimeout(() => child.kill('SIGKILL'), CLOSE_GRACE_MS);
@@ -70,6 +72,11 @@ export const forkDevCluster = (port: number): Promise<DevClusterHandle> => {
         void close().then(() => reject(new Error(m.message)));
       } else if (m.type === 'ready') {
         child.off('exit', early);
+        // Logins on the TokenReview mount now fail closed (503): say why, once, where dev prints.
+        child.once('exit', (code, signal) => {
+          if (!closing)
+            process.stderr.write(`authgate dev: the simulated cluster exited (${signal ?? code})\n`);
+        });
         resolve({
           url: m.url,
           issuer: m.issuer,
