@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFakeClock } from '../src/lib/clock.js';
 import { NGINX_ROLE, startHarness, withPayload, type Harness } from './helpers/harness.js';
 
 const roles = {
@@ -94,4 +95,35 @@ describe('a mount nested under another path', () => {
       });
     },
   );
+});
+
+describe.each(['kubernetes', 'jwks'])('the expiry leeway through the %s mount', (mount) => {
+  const clock = createFakeClock(Date.UTC(2026, 6, 1, 8, 0, 0, 250));
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ clock, roles });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const expMs = (jwt: string) =>
+    Number(JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString())['exp']) * 1000;
+
+  it('accepts a token at exactly exp + 60 s', async () => {
+    const jwt = await h.podToken({ expirationSeconds: 600 });
+    clock.setMs(expMs(jwt) + 60_000);
+    expect((await h.login(mount, { role: 'nginx', jwt })).status).toBe(200);
+  });
+
+  // go-jose, which both Vault (hashicorp/cap jwt.go: `now.Add(-leeway).After(exp)`) and the API
+  // server use, compares the instant, not whole seconds: a token is expired 1 ms past the leeway.
+  it('refuses it, with Vault’s message, a fraction of a second later', async () => {
+    const jwt = await h.podToken({ expirationSeconds: 600 });
+    clock.setMs(expMs(jwt) + 60_500);
+    expect(await h.login(mount, { role: 'nginx', jwt })).toEqual({
+      status: 403,
+      json: { errors: ['invalid expiration time (exp) claim: token is expired'] },
+    });
+  });
 });

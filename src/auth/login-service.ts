@@ -9,7 +9,7 @@ import {
   type Identity,
   type UnverifiedClaims,
 } from '../identity/index.js';
-import { type Clock, nowSeconds } from '../lib/clock.js';
+import type { Clock } from '../lib/clock.js';
 import { createCidrSet, type CidrSet } from '../lib/cidr.js';
 import { deriveKey, fingerprint, hmacB64 } from '../lib/hash.js';
 import { truncate } from '../lib/truncate.js';
@@ -237,7 +237,7 @@ export const createLoginService = (deps: LoginDeps) => {
       issuers: cfg.issuers,
       audience: role.audience,
       leewaySeconds: cfg.leewaySeconds,
-      nowSeconds: nowSeconds(deps.clock),
+      nowMs: deps.clock.nowMs(),
     });
     const saName = claims.serviceAccount?.name;
     const saUid = claims.serviceAccount?.uid;

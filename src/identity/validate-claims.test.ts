@@ -18,7 +18,7 @@ const expectations: ClaimExpectations = {
   issuers: ['https://kubernetes.default.svc.cluster.local'],
   audience: 'vault',
   leewaySeconds: 60,
-  nowSeconds: NOW,
+  nowMs: NOW * 1000,
 };
 const failure = (claims: Partial<UnverifiedClaims>, exp: Partial<ClaimExpectations> = {}) => {
   try {
@@ -72,6 +72,13 @@ describe('validateClaims', () => {
     ['legacy token without exp/nbf/iat', { expiresAt: undefined, notBefore: undefined, issuedAt: undefined }],
   ])('allows %s', (_name, claims) => {
     expect(failure(claims as Partial<UnverifiedClaims>)).toBeUndefined();
+  });
+
+  it('compares the instant, not whole seconds, as go-jose does', () => {
+    expect(failure({ expiresAt: NOW - 60 }, { nowMs: NOW * 1000 + 1 })?.reason).toBe('expired');
+    expect(failure({ expiresAt: NOW - 59 }, { nowMs: NOW * 1000 + 999 })).toBeUndefined();
+    expect(failure({ notBefore: NOW + 61 }, { nowMs: NOW * 1000 + 999 })?.reason).toBe('not_yet_valid');
+    expect(failure({ notBefore: NOW + 61 }, { nowMs: NOW * 1000 + 1000 })).toBeUndefined();
   });
 
   it('skips issuer and audience checks when not configured', () => {

@@ -21,8 +21,11 @@ export type ClaimExpectations = {
   audience: string | undefined;
   /** Clock skew allowed on exp/nbf/iat, seconds (60 as the API server and go-jose). */
   leewaySeconds: number;
-  /** Now, seconds since the epoch. */
-  nowSeconds: number;
+  /**
+   * Now, milliseconds since the epoch: the instant, not whole seconds, as go-jose compares it
+   * (a token is expired 1 ms past `exp` + leeway, not at the next whole second).
+   */
+  nowMs: number;
 };
 
 /**
@@ -51,14 +54,17 @@ export const validateClaims = (claims: UnverifiedClaims, expect: ClaimExpectatio
       `aud=${truncate(JSON.stringify(claims.audiences))} want=${expect.audience}`,
     );
   }
-  const { nowSeconds: now, leewaySeconds: leeway } = expect;
-  if (claims.expiresAt !== undefined && now - leeway > claims.expiresAt) {
+  // Vault's (hashicorp/cap jwt.go) and the API server's comparisons, in milliseconds: `exp`,
+  // `nbf` and `iat` are whole seconds, the clock is not.
+  const { nowMs: now } = expect;
+  const leeway = expect.leewaySeconds * 1000;
+  if (claims.expiresAt !== undefined && now - leeway > claims.expiresAt * 1000) {
     throw loginDenied(CLAIM_MESSAGES.exp, 'expired');
   }
-  if (claims.notBefore !== undefined && now + leeway < claims.notBefore) {
+  if (claims.notBefore !== undefined && now + leeway < claims.notBefore * 1000) {
     throw loginDenied(CLAIM_MESSAGES.nbf, 'not_yet_valid');
   }
-  if (claims.issuedAt !== undefined && now + leeway < claims.issuedAt) {
+  if (claims.issuedAt !== undefined && now + leeway < claims.issuedAt * 1000) {
     throw loginDenied(CLAIM_MESSAGES.iat, 'issued_in_future');
   }
 };

@@ -8,7 +8,7 @@ import {
   serviceAccountUsername,
   validateClaims,
 } from '../identity/index.js';
-import { type Clock, nowSeconds } from '../lib/clock.js';
+import type { Clock } from '../lib/clock.js';
 import { deepFreeze } from '../lib/freeze.js';
 import { annotate } from '../lib/tracing.js';
 import { truncate } from '../lib/truncate.js';
@@ -152,7 +152,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
       issuers: mount.issuers,
       audience,
       leewaySeconds: mount.leewaySeconds,
-      nowSeconds: nowSeconds(clock),
+      nowMs: clock.nowMs(),
     });
     if (claims.expiresAt === undefined) {
       // Deliberately stricter than Vault, which accepts a legacy Secret token (no exp) here: local

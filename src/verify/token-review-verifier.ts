@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { KubernetesMountConfig } from '../config/index.js';
 import { AuthgateError, permissionDenied, unavailable } from '../errors.js';
 import { type Identity, parseLoginClaims, type UnverifiedClaims, validateClaims } from '../identity/index.js';
-import { type Clock, nowSeconds } from '../lib/clock.js';
+import type { Clock } from '../lib/clock.js';
 import { deepFreeze } from '../lib/freeze.js';
 import { fingerprint } from '../lib/hash.js';
 import { createLimiter, createSingleFlight } from '../lib/single-flight.js';
@@ -183,7 +183,7 @@ export const createTokenReviewVerifier = (
       issuers: mount.issuers,
       audience,
       leewaySeconds: mount.leewaySeconds,
-      nowSeconds: nowSeconds(clock),
+      nowMs: clock.nowMs(),
     });
     return claims;
   };
