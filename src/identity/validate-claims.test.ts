@@ -81,6 +81,12 @@ describe('validateClaims', () => {
     expect(failure({ notBefore: NOW + 61 }, { nowMs: NOW * 1000 + 1000 })).toBeUndefined();
   });
 
+  // A token can fail both only once edited (nbf after exp); then Vault names nbf.
+  it('checks nbf before exp, then iat, in the order of hashicorp/cap', () => {
+    expect(failure({ notBefore: NOW + 61, expiresAt: NOW - 61 })?.reason).toBe('not_yet_valid');
+    expect(failure({ expiresAt: NOW - 61, issuedAt: NOW + 61 })?.reason).toBe('expired');
+  });
+
   it('skips issuer and audience checks when not configured', () => {
     expect(failure({ issuer: 'x', audiences: [] }, { issuers: [], audience: undefined })).toBeUndefined();
   });

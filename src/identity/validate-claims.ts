@@ -30,7 +30,7 @@ export type ClaimExpectations = {
 
 /**
  * Vault's `parseAndValidateJWT` claim checks, on claims NOT yet verified, in Vault's order and
- * with Vault's messages (vault-compat §1.3): algorithm, issuer, audience, then exp/nbf/iat with
+ * with Vault's messages (vault-compat §1.3): algorithm, issuer, audience, then nbf/exp/iat with
  * leeway. Missing exp/nbf/iat are allowed, as Vault allows for legacy secret tokens.
  *
  * Why run them before verification: a token that is wrong on its face is refused without a
@@ -58,11 +58,12 @@ export const validateClaims = (claims: UnverifiedClaims, expect: ClaimExpectatio
   // `nbf` and `iat` are whole seconds, the clock is not.
   const { nowMs: now } = expect;
   const leeway = expect.leewaySeconds * 1000;
-  if (claims.expiresAt !== undefined && now - leeway > claims.expiresAt * 1000) {
-    throw loginDenied(CLAIM_MESSAGES.exp, 'expired');
-  }
+  // In cap's order, nbf before exp: a token edited to fail both gets Vault's message.
   if (claims.notBefore !== undefined && now + leeway < claims.notBefore * 1000) {
     throw loginDenied(CLAIM_MESSAGES.nbf, 'not_yet_valid');
+  }
+  if (claims.expiresAt !== undefined && now - leeway > claims.expiresAt * 1000) {
+    throw loginDenied(CLAIM_MESSAGES.exp, 'expired');
   }
   if (claims.issuedAt !== undefined && now + leeway < claims.issuedAt * 1000) {
     throw loginDenied(CLAIM_MESSAGES.iat, 'issued_in_future');
