@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../src/lib/clock.js';
-import { NGINX_ROLE, startHarness, withPayload, type Harness } from './helpers/harness.js';
+import { recordSecrets } from './helpers/audit.js';
+import { NGINX_ROLE, segment, startHarness, withPayload, type Harness } from './helpers/harness.js';
 
 const roles = {
   nginx: NGINX_ROLE,
@@ -124,6 +125,56 @@ describe.each(['kubernetes', 'jwks'])('the expiry leeway through the %s mount', 
     expect(await h.login(mount, { role: 'nginx', jwt })).toEqual({
       status: 403,
       json: { errors: ['invalid expiration time (exp) claim: token is expired'] },
+    });
+  });
+});
+
+describe('what a jwks mount cannot see, and a tokenreview mount does', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // cooldown 0: a token naming a kid the jwks mount does not hold makes it fetch the set at once.
+    h = await startHarness({ roles, jwks: { cooldown: '0s' } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('a node-bound token whose Node was deleted', async () => {
+    h.cluster.createServiceAccount('test', 'nginx');
+    h.cluster.createNode('worker-gone');
+    const { token: jwt } = await h.cluster.mintToken({
+      namespace: 'test',
+      serviceAccount: 'nginx',
+      audiences: ['vault'],
+      node: 'worker-gone',
+    });
+    recordSecrets(jwt);
+    h.cluster.deleteNode('worker-gone');
+    expect(await h.login('kubernetes', { role: 'nginx', jwt })).toEqual({
+      status: 403,
+      json: { errors: ['permission denied'] },
+    });
+    expect((await h.login('jwks', { role: 'nginx', jwt })).status).toBe(200);
+  });
+
+  it('a key removed from the issuer’s set, until the jwks mount fetches the set again', async () => {
+    const { kid } = await h.cluster.rotateKey('ES256');
+    // Three tokens of that key: a verified token is cached by the mount, so each step uses a new one.
+    const [first, second, third] = [await h.podToken(), await h.podToken(), await h.podToken()];
+    expect((await h.login('jwks', { role: 'nginx', jwt: first })).status).toBe(200);
+    h.cluster.removeKey(kid);
+    expect(await h.login('kubernetes', { role: 'nginx', jwt: second })).toEqual({
+      status: 403,
+      json: { errors: ['permission denied'] },
+    });
+    expect((await h.login('jwks', { role: 'nginx', jwt: second })).status).toBe(200);
+    // A token naming a kid the mount does not hold makes it fetch the set: the key is gone.
+    const [, payload, signature] = (await h.podToken()).split('.');
+    const unknownKid = `${segment({ alg: 'ES256', kid: 'not-a-key' })}.${payload}.${signature}`;
+    expect((await h.login('jwks', { role: 'nginx', jwt: unknownKid })).status).toBe(403);
+    expect(await h.login('jwks', { role: 'nginx', jwt: third })).toEqual({
+      status: 403,
+      json: { errors: ['permission denied'] },
     });
   });
 });
