@@ -1,4 +1,4 @@
-export { createLoginService } from './login-service.js';
+export { createLoginService, entityId } from './login-service.js';
 export type {
   ClaimedSubject,
   LoginContext,

@@ -122,8 +122,12 @@ const claimedSubject = (claims: UnverifiedClaims | undefined): ClaimedSubject | 
 const CLAIMS = Symbol('authgate.refusedClaims');
 type WithClaims = object & { [CLAIMS]?: UnverifiedClaims };
 
-/** A deterministic UUID-shaped id for the workload's entity (Vault creates one per alias). */
-const entityId = (key: Buffer, mount: string, alias: string): string => {
+/**
+ * A deterministic UUID-shaped id for the workload's entity (Vault creates one per alias and
+ * mount): an HMAC under `key` (the server key) of the mount path and the alias name (the SA uid,
+ * or `<namespace>/<name>` with `alias_name_source: serviceaccount_name`).
+ */
+export const entityId = (key: Buffer, mount: string, alias: string): string => {
   const h = createHmac('sha256', key).update(`entity\n${mount}\n${alias}`).digest('hex');
   return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
 };
