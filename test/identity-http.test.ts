@@ -557,13 +557,18 @@ describe('the .well-known documents', () => {
     }
   });
 
-  it('has no HEAD on the token route: a HEAD would sign a token only to drop it', async () => {
+  // Vault's path has no operation for a HEAD: the path exists (not 404), and no token is signed
+  // only to be dropped.
+  it.each([
+    ['the admin token', ADMIN_TOKEN, 405],
+    ['no token', undefined, 403],
+  ])('answers a HEAD on the token route with %s: %i', async (_what, token, status) => {
     const res = await h.server.app.inject({
       method: 'HEAD',
       url: '/v1/identity/oidc/token/web',
-      headers: { 'x-vault-token': ADMIN_TOKEN },
+      headers: token === undefined ? {} : { 'x-vault-token': token },
     });
-    expect(res.statusCode).toBe(404);
+    expect(res.statusCode).toBe(status);
   });
 });
 

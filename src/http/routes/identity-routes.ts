@@ -22,7 +22,7 @@ const guarded: { config: AclRouteConfig } = { config: { acl: {} } };
  *
  * - `GET /v1/identity/oidc/token/:name` (ACL `read`): a signed token naming the caller's
  *   Kubernetes identity, in Vault's envelope `{data: {client_id, token, ttl}}`. Vault's path has
- *   a read operation only: a list (`GET ?list=true`) or a POST/PUT (an update) is 405
+ *   a read operation only: a list (`GET ?list=true`), a POST/PUT (an update) or a HEAD is 405
  *   `unsupported operation` to a caller whose policies grant that (403 to any other);
  * - `GET /v1/identity/oidc/.well-known/openid-configuration` and `…/.well-known/keys`: public
  *   (no token, as Vault), raw JSON with `Cache-Control`, for downstream verifiers;
@@ -34,7 +34,7 @@ export const registerIdentityRoutes = (app: FastifyInstance, deps: IdentityRoute
   app.route<NameParams>({
     method: 'GET',
     url: '/v1/identity/oidc/token/:name',
-    // A HEAD would sign a token only to drop it.
+    // Not Fastify's HEAD-as-GET, which would sign a token only to drop it: see the HEAD route below.
     exposeHeadRoute: false,
     ...guarded,
     handler: async (request) => {
@@ -51,6 +51,18 @@ export const registerIdentityRoutes = (app: FastifyInstance, deps: IdentityRoute
         data: { client_id: issued.clientId, token: issued.token, ttl: issued.ttlSeconds },
         mountType: 'identity',
       });
+    },
+  });
+
+  // Vault's path has no operation for a HEAD either (it is a `header` operation there): 405 to a
+  // caller the ACL lets ask (HEAD is checked as a read), 403 to any other; never 404, the path
+  // exists. It signs nothing: a token signed only to be dropped.
+  app.route<NameParams>({
+    method: 'HEAD',
+    url: '/v1/identity/oidc/token/:name',
+    ...guarded,
+    handler: async () => {
+      throw new AuthgateError('UNSUPPORTED_OPERATION', { reason: 'identity_unsupported_operation' });
     },
   });
 
