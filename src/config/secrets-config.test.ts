@@ -116,6 +116,18 @@ describe('the identity section', () => {
     [{ roles: { r: {} } }, 'identity.roles.r.audience', 'is required'],
     [{ issuer: 'ftp://x' }, 'identity.issuer', 'expected an http(s) URL without query or fragment'],
     [{ keys: { k: { rotation_period: '10s' } } }, 'identity.keys.k.rotation_period', undefined],
+    // Vault's bound: a retired key is kept at most ten rotations, so the published set stays small
+    // (a 1m rotation kept 24h would publish 1440 keys per ring).
+    [
+      { keys: { k: { rotation_period: '1h' } } },
+      'identity.keys.k.verification_ttl',
+      'cannot be longer than 10x rotation_period (36000s)',
+    ],
+    [
+      { keys: { k: { rotation_period: '60s', verification_ttl: '601s' } } },
+      'identity.keys.k.verification_ttl',
+      'cannot be longer than 10x rotation_period (600s)',
+    ],
     [
       { keys: { k: { algorithm: 'HS256' } } },
       'identity.keys.k.algorithm',
@@ -125,6 +137,11 @@ describe('the identity section', () => {
     const messages = messagesAt(configDoc({ identity }), path);
     expect(messages).toHaveLength(1);
     if (message !== undefined) expect(messages[0]).toBe(message);
+  });
+
+  it('accepts a verification_ttl of exactly 10x rotation_period', () => {
+    const identity = { keys: { k: { rotation_period: '60s', verification_ttl: '600s' } } };
+    expect(problemsOf(configDoc({ identity }))).toStrictEqual([]);
   });
 
   it('warns about a plain-HTTP issuer off the machine', () => {

@@ -99,21 +99,31 @@ export const normalizeIdentity = (
   };
   for (const [name, k] of Object.entries(keyDocs)) {
     const at = `identity.keys.${name}`;
+    const rotationPeriodSeconds = seconds(
+      k.rotation_period,
+      `${at}.rotation_period`,
+      SECRETS_DEFAULTS.rotationPeriodSeconds,
+      KEY_WINDOW_BOUNDS,
+    );
+    const verificationTtlSeconds = seconds(
+      k.verification_ttl,
+      `${at}.verification_ttl`,
+      SECRETS_DEFAULTS.verificationTtlSeconds,
+      KEY_WINDOW_BOUNDS,
+    );
+    // As Vault (identity_store_oidc.go, pathOIDCCreateUpdateKey): a ring keeps each retired key for
+    // verification_ttl, so this bounds the published set to about ten retired keys per ring.
+    if (verificationTtlSeconds > 10 * rotationPeriodSeconds) {
+      problem(
+        `${at}.verification_ttl`,
+        `cannot be longer than 10x rotation_period (${10 * rotationPeriodSeconds}s)`,
+      );
+    }
     keys.set(name, {
       name,
       algorithm: k.algorithm ?? SECRETS_DEFAULTS.keyAlgorithm,
-      rotationPeriodSeconds: seconds(
-        k.rotation_period,
-        `${at}.rotation_period`,
-        SECRETS_DEFAULTS.rotationPeriodSeconds,
-        KEY_WINDOW_BOUNDS,
-      ),
-      verificationTtlSeconds: seconds(
-        k.verification_ttl,
-        `${at}.verification_ttl`,
-        SECRETS_DEFAULTS.verificationTtlSeconds,
-        KEY_WINDOW_BOUNDS,
-      ),
+      rotationPeriodSeconds,
+      verificationTtlSeconds,
     });
   }
   const roles = new Map<string, IdentityRoleConfig>();
