@@ -47,7 +47,7 @@ import { rawRequest } from './helpers/raw-http.js';
  */
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261201);
-const RUNS = Number(process.env['FUZZ_RUNS'] ?? 2000);
+const RUNS = Number(process.env['FUZZ_RUNS'] ?? 800);
 const HTTP_RUNS = Math.max(1, Math.ceil(RUNS / 10));
 const NAMES = ['p0', 'p1', 'p2'] as const;
 

@@ -23,7 +23,7 @@ import { ALIAS_BOMB } from './helpers/fuzz-config.js';
  */
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261129);
-const RUNS = Number(process.env['FUZZ_RUNS'] ?? 1000);
+const RUNS = Number(process.env['FUZZ_RUNS'] ?? 400);
 const RUN_OPTIONS = { seed: SEED, numRuns: RUNS };
 
 let dir: string;

@@ -32,7 +32,7 @@ import { BASE_DOCS, FILE_SECRETS, KEY_BODY, writeConfigFiles } from './helpers/f
  */
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261129);
-const RUNS = Number(process.env['FUZZ_RUNS'] ?? 800);
+const RUNS = Number(process.env['FUZZ_RUNS'] ?? 400);
 const PATH = process.env['FUZZ_PATH'];
 const RUN_OPTIONS = { seed: SEED, numRuns: RUNS, ...(PATH === undefined ? {} : { path: PATH }) };
 

@@ -51,7 +51,7 @@ import { freePort } from './helpers/redis-server.js';
  */
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20261215);
-const RUNS = Number(process.env['FUZZ_RUNS'] ?? 30);
+const RUNS = Number(process.env['FUZZ_RUNS'] ?? 20);
 const PATH = process.env['FUZZ_PATH'];
 const START_MS = Date.UTC(2026, 11, 1);
 /** The skew authgate's retention promises verifiers (docs/secrets.md, "Rotation and verification windows"). */

@@ -41,7 +41,7 @@ import {
  */
 
 const SEED = Number(process.env['FUZZ_SEED'] ?? 20260715);
-const RUNS = Number(process.env['FUZZ_RUNS'] ?? 150);
+const RUNS = Number(process.env['FUZZ_RUNS'] ?? 80);
 const PATH = process.env['FUZZ_PATH'];
 const RUN_OPTIONS = { seed: SEED, ...(PATH === undefined ? {} : { path: PATH }) };
 
