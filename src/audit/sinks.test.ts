@@ -82,6 +82,14 @@ describe('the stream sinks', () => {
     await expect(sink.write('{"a":2}')).rejects.toThrow('EPIPE');
   });
 
+  it('leaves no listener on the stream once closed (stdout outlives every device)', async () => {
+    const out = new Writable({ write: (_chunk, _enc, done) => done() });
+    const sinks = Array.from({ length: 3 }, () => createStreamSink(out, ''));
+    expect(out.listenerCount('error')).toBe(3);
+    for (const sink of sinks) await sink.close();
+    expect(out.listenerCount('error')).toBe(0);
+  });
+
   it('add each entry to the store stream under the field "entry"', async () => {
     const store = createMemoryStore({ clock: createFakeClock() });
     const sink = createStoreStreamSink(store, 'ag:audit:redis', 10);

@@ -87,14 +87,18 @@ export const createFileSink = (path: string, prefix: string): AuditSink => {
  * `error` event is listened to, so that a closed stdout fails the device instead of the process.
  */
 export const createStreamSink = (stream: NodeJS.WritableStream, prefix: string): AuditSink => {
-  stream.on('error', () => undefined);
+  const ignore = () => undefined;
+  stream.on('error', ignore);
   return {
     write: (json) =>
       new Promise<void>((resolve, reject) => {
         stream.write(`${prefix}${json}\n`, (err) => (err ? reject(err) : resolve()));
       }),
     reopen: async () => undefined,
-    close: async () => undefined,
+    // The stream (stdout) outlives the device: its listener goes with the device.
+    close: async () => {
+      stream.off('error', ignore);
+    },
   };
 };
 
