@@ -79,6 +79,9 @@ describe('renew-self', () => {
     '{"increment":{"h":1}}',
     '{"increment":"soon"}',
     '{"increment":"-1h"}',
+    // Vault takes days only alone (`"2d"`): parseutil reads "1d12h" with Go's time.ParseDuration.
+    '{"increment":"1d12h"}',
+    '{"increment":"1.5d"}',
   ])('answers %s with 400 invalid increment', async (payload) => {
     const auth = await loginToken();
     expect(await call('POST', '/v1/auth/token/renew-self', auth.client_token, payload)).toEqual({

@@ -11,15 +11,22 @@ describe('parseDurationSeconds', () => {
     ['768h', 2764800],
     ['1.5h', 5400],
     ['2d', 172800],
+    ['.5h', 1800],
+    ['1.h', 3600],
+    ['1500μs', 0],
+    ['90s', 90],
     ['500ms', 0],
     ['', 0],
   ])('parses %j as %d seconds', (input, expected) => {
     expect(parseDurationSeconds(input)).toBe(expected);
   });
 
-  it.each(['1x', 'h', '-5', '1h 30m', 'abc', '1h-'])('refuses %j', (input) => {
-    expect(() => parseDurationSeconds(input)).toThrow(TypeError);
-  });
+  it.each(['1x', 'h', '-5', '1h 30m', 'abc', '1h-', '.h', '1d12h', '12h1d', '1.5d', 'd'])(
+    'refuses %j',
+    (input) => {
+      expect(() => parseDurationSeconds(input)).toThrow(TypeError);
+    },
+  );
 
   it('refuses negative numbers', () => {
     expect(() => parseDurationSeconds(-1)).toThrow(TypeError);

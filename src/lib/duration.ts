@@ -2,11 +2,11 @@ const UNIT_SECONDS: Record<string, number> = {
   ns: 1e-9,
   us: 1e-6,
   µs: 1e-6,
+  μs: 1e-6,
   ms: 1e-3,
   s: 1,
   m: 60,
   h: 3600,
-  d: 86400,
 };
 
 /** Whole seconds, or a `TypeError` when they are not a safe integer (JSON or YAML `1e300`, 20 digits). */
@@ -18,9 +18,11 @@ const safeSeconds = (seconds: number, input: string | number): number => {
 };
 
 /**
- * Durations as Vault accepts them (`parseutil.ParseDurationSecond`): a number of seconds, or a
- * string of integer/decimal numbers with units `ns us µs ms s m h d`, e.g. `"1h30m"`, `"768h"`,
- * `"90"` (seconds); `""` is 0. Returns whole seconds (truncated, so `"500ms"` is 0).
+ * Durations as Vault accepts them (`parseutil.ParseDurationSecond`): a number of seconds; a whole
+ * number of days (`"2d"`, and nothing else with `d`: Vault refuses `"1d12h"` and `"1.5d"`); or
+ * what Go's `time.ParseDuration` takes, integer or decimal numbers with units
+ * `ns us µs μs ms s m h` (`"1h30m"`, `"768h"`, `".5h"`); `"90"` is seconds and `""` is 0.
+ * Returns whole seconds (truncated, so `"500ms"` is 0).
  *
  * Throws `TypeError` on anything else: a negative or non-finite number, an unknown unit, and a
  * result that is not a safe integer (`"99999999999999999999"`, `1e300`), which no arithmetic on
@@ -34,7 +36,10 @@ export const parseDurationSeconds = (input: string | number): number => {
   const s = input.trim();
   if (s === '') return 0;
   if (/^\d+$/.test(s)) return safeSeconds(Number(s), input);
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)/gy;
+  const days = /^(\d+)d$/.exec(s);
+  if (days !== null) return safeSeconds(Number(days[1]) * 86_400, input);
+  // Go's grammar: each term has digits before or after its point (or both), then a unit.
+  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
   let total = 0;
   let consumed = 0;
   for (const m of s.matchAll(re)) {
