@@ -374,6 +374,19 @@ describe('legacy secret-based tokens', () => {
     });
   });
 
+  it('are refused through TokenReview once the token cleaner marked their Secret invalid', async () => {
+    const jwt = await lh.cluster.mintLegacyToken('test', 'old', 'old-token-unused');
+    const mark = (since: string | null) =>
+      lh.cluster.labelSecret('test', 'old-token-unused', {
+        'kubernetes.io/legacy-token-invalid-since': since,
+      });
+    mark('2024-04-01');
+    expect(await lh.login('kubernetes', { role: 'legacy', jwt })).toEqual({
+      status: 403,
+      json: { errors: ['permission denied'] },
+    });
+  });
+
   it('are refused through JWKS verification, which cannot see their Secret deleted', async () => {
     const jwt = await lh.cluster.mintLegacyToken('test', 'old');
     expect(await lh.login('jwks', { role: 'legacy', jwt })).toEqual({

@@ -87,6 +87,12 @@ export type DevCluster = {
   createSecret(namespace: string, name: string): { uid: string };
   /** Delete a Secret. @throws KubeApiError 404. */
   deleteSecret(namespace: string, name: string): void;
+  /**
+   * Set (or, with `null`, remove) labels of a Secret, as a merge patch would; e.g.
+   * `kubernetes.io/legacy-token-invalid-since`, which the legacy token cleaner sets on an unused
+   * legacy token's Secret (1.29+). @throws KubeApiError 404.
+   */
+  labelSecret(namespace: string, name: string, labels: Record<string, string | null>): void;
   /** Create a Node (idempotent). */
   createNode(name: string): { uid: string };
   /** Delete a Node. @throws KubeApiError 404. */
@@ -238,6 +244,7 @@ export const startDevCluster = async (options: DevClusterOptions = {}): Promise<
     deleteServiceAccount: (namespace, name) => objects.deleteServiceAccount(namespace, name),
     createSecret: (namespace, name) => ({ uid: objects.putSecret(namespace, name).meta.uid }),
     deleteSecret: (namespace, name) => objects.deleteSecret(namespace, name),
+    labelSecret: (namespace, name, labels) => objects.labelSecret(namespace, name, labels),
     createNode: (name) => ({ uid: objects.createNode(name).meta.uid }),
     deleteNode: (name) => objects.deleteNode(name),
     createPod: (p) => ({ uid: objects.createPod(p).meta.uid }),

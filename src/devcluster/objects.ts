@@ -186,6 +186,16 @@ export const createObjectStore = (deps: ObjectStoreDeps) => {
       if (init.annotations) secret.meta.annotations = { ...secret.meta.annotations, ...init.annotations };
       return secret;
     },
+    /** Set labels of a Secret, or remove them with `null`, as a merge patch. @throws KubeApiError 404. */
+    labelSecret: (namespace: string, name: string, labels: Record<string, string | null>): void => {
+      const secret = secrets.get(key(namespace, name));
+      if (!secret) throw notFound('secrets', name);
+      touch(secret.meta);
+      for (const [label, value] of Object.entries(labels)) {
+        if (value === null) delete secret.meta.labels[label];
+        else secret.meta.labels[label] = value;
+      }
+    },
     deleteSecret: (namespace: string, name: string): void => {
       if (!secrets.delete(key(namespace, name))) throw notFound('secrets', name);
     },

@@ -352,6 +352,20 @@ describe('legacy Secret tokens in TokenReview', () => {
     c.deleteSecret('ns', 'tok');
     expect(await errorOf(c, first)).toBe('[invalid bearer token, Token has been invalidated]');
   });
+
+  it('refuses a legacy token whose Secret the token cleaner marked invalid, until the label goes', async () => {
+    const c = await start();
+    c.createServiceAccount('ns', 'sa');
+    const token = await c.mintLegacyToken('ns', 'sa', 'tok');
+    expect((await review(c, token)).authenticated).toBe(true);
+    c.labelSecret('ns', 'tok', { 'kubernetes.io/legacy-token-invalid-since': '2024-04-01' });
+    expect(await errorOf(c, token)).toBe(
+      "[invalid bearer token, the token in secret ns/tok for service account ns/sa has been marked invalid. Use tokens from the TokenRequest API or manually created secret-based tokens, or remove the 'kubernetes.io/legacy-token-invalid-since' label from the secret to temporarily allow use of this token]",
+    );
+    c.labelSecret('ns', 'tok', { 'kubernetes.io/legacy-token-invalid-since': null });
+    expect((await review(c, token)).authenticated).toBe(true);
+    expect(() => c.labelSecret('ns', 'gone', { a: 'b' })).toThrow(/not found/);
+  });
 });
 
 describe('1.19-era wording', () => {
@@ -379,5 +393,13 @@ describe('1.19-era wording', () => {
     expect(await errorOf(c, bound)).toBe('[invalid bearer token, Token has been invalidated]');
     clock.advanceSeconds(661);
     expect(await errorOf(c, expiring)).toBe('[invalid bearer token, Token has expired.]');
+  });
+
+  it('knows no legacy-token-invalid-since label (it came with 1.29)', async () => {
+    const c = await start({ wording: 'legacy' });
+    c.createServiceAccount('ns', 'sa');
+    const token = await c.mintLegacyToken('ns', 'sa', 'tok');
+    c.labelSecret('ns', 'tok', { 'kubernetes.io/legacy-token-invalid-since': '2024-04-01' });
+    expect((await review(c, token)).authenticated).toBe(true);
   });
 });

@@ -162,14 +162,18 @@ export const validateBound = (deps: ValidatorDeps, claims: Record<string, unknow
 
 const LEGACY_PREFIX = 'kubernetes.io/serviceaccount/';
 
+/** The label the legacy token cleaner puts on an unused legacy token's Secret (1.29+). */
+export const LEGACY_TOKEN_INVALID_SINCE = 'kubernetes.io/legacy-token-invalid-since';
+
 /**
  * Validate a legacy Secret token with `--service-account-lookup` on: its Secret must exist, hold
- * this very token (constant-time compare) and its service account must exist with the claimed uid.
+ * this very token (constant-time compare) and its service account must exist with the claimed uid;
+ * with the current wording, the Secret must not carry {@link LEGACY_TOKEN_INVALID_SINCE}.
  *
  * @throws TokenRejected with the API server's reason.
  */
 export const validateLegacy = (
-  deps: Pick<ValidatorDeps, 'objects'>,
+  deps: Pick<ValidatorDeps, 'objects' | 'wording'>,
   token: string,
   claims: Record<string, unknown>,
 ): ServiceAccountInfo => {
@@ -195,5 +199,12 @@ export const validateLegacy = (
     throw new TokenRejected(`ServiceAccount ${namespace}/${saName} has been deleted`);
   if (sa.meta.uid !== saUid)
     throw new TokenRejected(`ServiceAccount UID (${sa.meta.uid}) does not match claim (${saUid})`);
+  // 1.29+, once the token passed every other check: a Secret marked invalid by the legacy token
+  // cleaner refuses its token until the label is removed.
+  if (deps.wording === 'current' && (secret.meta.labels[LEGACY_TOKEN_INVALID_SINCE] ?? '') !== '') {
+    throw new TokenRejected(
+      `the token in secret ${namespace}/${secretName} for service account ${namespace}/${saName} has been marked invalid. Use tokens from the TokenRequest API or manually created secret-based tokens, or remove the '${LEGACY_TOKEN_INVALID_SINCE}' label from the secret to temporarily allow use of this token`,
+    );
+  }
   return { namespace, name: saName, uid: saUid };
 };
