@@ -206,6 +206,28 @@ describe('other requests Node cannot parse', () => {
     expect((await rawExchange(port, [get('/v1/sys/health')])).status).toBe(200);
   });
 
+  it('answers a well-formed request with a method Node does not know with Vault’s bare 405', async () => {
+    // Go's server hands any token method to Vault, which answers 405; Node's parser refused it
+    // and the answer was 400 malformed.
+    for (const method of ['FOO', 'get', 'M-SEARCH2', 'LISTX']) {
+      const answer = await rawExchange(port, [
+        `${method} /v1/sys/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`,
+      ]);
+      expect(answer, method).toMatchObject({ status: 405, headers: VAULT_400 });
+      expect(JSON.parse(answer.body)).toEqual({ errors: [] });
+    }
+    // Pipelined after a request read whole: that one's answer first, then the 405.
+    const first = `GET /v1/sys/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`;
+    const both = await rawExchange(port, [`${first}FOO /v1/sys/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`]);
+    expect(both.status).toBe(200);
+    expect(both.body).toContain('HTTP/1.1 405');
+    expect(both.body).toContain('{"errors":[]}');
+    // Not a request line: still 400.
+    for (const bad of ['FOO\r\n\r\n', 'FOO /v1/sys/health\r\n\r\n', 'F(O /v1/sys/health HTTP/1.1\r\n\r\n']) {
+      expect((await rawExchange(port, [bad])).status, bad).toBe(400);
+    }
+  });
+
   it('answers a request whose body breaks off 400 at once and closes, never waiting for its answer', async () => {
     // The answer in flight is that request's own, which never comes: waiting for it held the
     // connection open forever, past request_timeout (the timeout's error was dropped too).

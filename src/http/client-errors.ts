@@ -7,6 +7,7 @@ import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../telemetry/index.js';
 import {
   errorResponse,
+  isUnknownMethod,
   listStart,
   parseListHead,
   serializeResponse,
@@ -117,6 +118,8 @@ export const createConnectHandler =
  *   body is served as `GET <path>?list=true` through `deps.inject`, with its headers and the
  *   socket's peer address, so that bound CIDRs, ACL, audit and telemetry all apply. A head split
  *   across packets is waited for up to `headWaitMs`.
+ * - Another method llhttp does not know, in a well-formed request line (`FOO`, `get`), gets
+ *   Vault's bare 405 (`{"errors":[]}`), as Go's server would hand it to Vault.
  * - Anything else (a malformed request line, headers over the limit → 431, a timeout → 408, a
  *   LIST with a body) is answered in Vault's shape, `{"errors":[...]}`.
  *
@@ -223,6 +226,9 @@ export const createClientErrorHandler = (deps: ClientErrorDeps) => {
       'http.client_error',
     );
     if (start !== -1 && packet !== undefined) answerList(socket, packet.subarray(start));
+    // Vault's bare 405 for a method it does not serve, as for those Node knows (PROPFIND, TRACE).
+    else if (err.code === 'HPE_INVALID_METHOD' && packet !== undefined && isUnknownMethod(packet, parsed))
+      answerNow(socket, 405, []);
     else answerNow(socket, ...statusOf(err));
   };
 
@@ -234,7 +240,7 @@ export const createClientErrorHandler = (deps: ClientErrorDeps) => {
    * flight was read whole, the error is about a request pipelined after it: that answer is owed
    * and comes first, as before a LIST.
    */
-  const answerNow = (socket: Socket, status: number, message: string): void => {
+  const answerNow = (socket: Socket, status: number, message: string | readonly string[]): void => {
     const res = inFlight(socket) as { headersSent?: boolean; req?: { complete?: boolean } } | undefined;
     const bytes = errorResponse(status, message, deps.clock.nowMs());
     if (res?.req?.complete === true) finish(socket, bytes);

@@ -36,6 +36,27 @@ export const listStart = (packet: Buffer, bytesParsed: number): number => {
   return -1;
 };
 
+/** An HTTP token character (RFC 9110 `tchar`), as a method is made of. */
+const isTchar = (c: number): boolean =>
+  (c >= 0x30 && c <= 0x39) ||
+  (c >= 0x41 && c <= 0x5a) ||
+  (c >= 0x61 && c <= 0x7a) ||
+  "!#$%&'*+-.^_`|~".includes(String.fromCharCode(c));
+/** A whole request line with a method of any token, as Go's server reads it. */
+const ANY_METHOD_LINE = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+ [\x21-\x7e]+ HTTP\/1\.[01]\r?\n/;
+
+/**
+ * Whether llhttp's failure at `bytesParsed` is on the method of a well-formed request line: a
+ * method it does not know (`FOO`, `get`), which Go's server hands to Vault, and Vault answers
+ * 405. The request starts where the run of token characters before the failing byte starts
+ * (after any request pipelined before it in the same chunk).
+ */
+export const isUnknownMethod = (packet: Buffer, bytesParsed: number): boolean => {
+  let start = Math.min(Math.max(bytesParsed, 0), packet.length);
+  while (start > 0 && isTchar(packet[start - 1] ?? 0)) start--;
+  return ANY_METHOD_LINE.test(packet.toString('latin1', start, start + 8192));
+};
+
 const REQUEST_LINE = /^LIST (\/[\x21-\x7e]*) HTTP\/1\.([01])$/;
 const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*$/;
 /** Whether a header value holds a control character other than tab, as llhttp refuses. */
