@@ -15,7 +15,8 @@ import { isAuthgateError } from '../errors.js';
 import { clientTokenOf } from './client-token.js';
 import { reasonOf } from './vault-errors.js';
 import { loginOutcomeOf } from './routes/login-routes.js';
-import { renewedDisplayNameOf, secretInPath } from './routes/token-routes.js';
+import { renewedDisplayNameOf } from './routes/token-routes.js';
+import { secretInPath } from './token-in-path.js';
 
 /** What the audit hooks use: the broker, the mounts (to know a login path) and revocation. */
 export type AuditHookDeps = {

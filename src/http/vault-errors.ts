@@ -1,6 +1,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, isAuthgateError } from '../errors.js';
 import { parseExactJson } from '../lib/exact-json.js';
+import { decodedPath } from './acl-hook.js';
+import { tokenInPathErrorOf } from './token-in-path.js';
 
 /** The one answer to a body that is not JSON, whatever the body was. */
 const INVALID_JSON_MESSAGE = 'failed to parse JSON input: invalid JSON body';
@@ -125,6 +127,10 @@ export const installErrorHandling = (app: FastifyInstance): void => {
     // 405 before it looks for the path (http/logical.go buildLogicalRequestNoAuth).
     if (request.url.startsWith('/v1/') && !ANSWERED_METHODS.has(request.method))
       return sendErrors(reply, 405, []);
+    // A token or accessor in one of Vault's old URL forms that reached no route (an encoded
+    // slash, a method the form's route lacks) is not quoted: the message is audited in clear.
+    const inPath = tokenInPathErrorOf(decodedPath(request.url));
+    if (inPath !== undefined) return sendErrors(reply, inPath.status, [inPath.message]);
     const path = (request.url.split('?')[0] ?? '').replace(/^\/v1\//, '');
     return sendErrors(reply, 404, [`no handler for route "${path}". route entry not found.`]);
   });

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type, { type TSchema } from 'typebox';
-import { AuthgateError, badRequest } from '../../errors.js';
+import { badRequest } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { parseDurationSeconds } from '../../lib/duration.js';
 import { parseRevocationTarget, type RevocationService } from '../../auth/index.js';
@@ -9,6 +9,7 @@ import type { AdminCheck } from '../client-token.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
 import { envelope } from '../envelope.js';
 import { missingBodyIsEmpty } from '../vault-errors.js';
+import { IN_PATH_OPS, tokenInPathError } from '../token-in-path.js';
 
 export type TokenRouteDeps = {
   tokens: Pick<
@@ -88,30 +89,6 @@ const namedTokenOf = (body: unknown): string => {
   if (token === undefined) throw badRequest('missing token ID', 'missing_token');
   return token;
 };
-
-/**
- * Vault's old forms that took the token (or accessor) in the URL path: `auth/token/lookup/<token>`,
- * answered by Vault 0.x with a warning that a token in the path "can be logged in many places";
- * current Vault has only the body's field. authgate does not serve them (404), and audits their
- * path with the value HMAC'd ({@link secretInPath}).
- */
-const IN_PATH_OPS = [
-  'lookup',
-  'renew',
-  'revoke',
-  'revoke-orphan',
-  'lookup-accessor',
-  'renew-accessor',
-  'revoke-accessor',
-] as const;
-const IN_PATH = new RegExp(`^auth/token/(?:${IN_PATH_OPS.join('|')})/(.+)$`);
-
-/**
- * The token or accessor a request's logical path carries in one of Vault's old URL forms
- * (`auth/token/lookup/<token>`), so that its audit entries write it HMAC'd; undefined for any
- * other path.
- */
-export const secretInPath = (path: string): string | undefined => IN_PATH.exec(path)?.[1];
 
 const RENEWED = Symbol('authgate.renewedDisplayName');
 type WithRenewed = FastifyRequest & { [RENEWED]?: string };
@@ -287,15 +264,11 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
   // without echoing the path (the not-found handler would) and before any ACL check (whose
   // refusal detail is the path). Unguarded: the answer is the same for anyone.
   for (const op of IN_PATH_OPS) {
-    const field = op.endsWith('-accessor') ? 'accessor' : 'token';
     app.route({
       method: ['GET', 'POST', 'PUT', 'DELETE'],
       url: `/v1/auth/token/${op}/*`,
       handler: async () => {
-        throw new AuthgateError('NOT_FOUND', {
-          message: `unsupported path: send the ${field} in the request body ("${field}"), not in the URL`,
-          reason: 'token_in_path',
-        });
+        throw tokenInPathError(op);
       },
     });
   }
