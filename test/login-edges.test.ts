@@ -1,5 +1,8 @@
+import { connect } from 'node:net';
+import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../src/lib/clock.js';
+import { createLogger } from '../src/telemetry/index.js';
 import { recordSecrets } from './helpers/audit.js';
 import { NGINX_ROLE, segment, startHarness, withPayload, type Harness } from './helpers/harness.js';
 
@@ -67,6 +70,47 @@ describe('bound CIDRs behind a trusted proxy', () => {
 
   it('does not believe X-Forwarded-For from a client that is not the proxy', async () => {
     expect(await loginFrom(h, '192.168.7.7', { 'x-forwarded-for': '10.1.2.3' })).toBe(403);
+  });
+});
+
+describe('bound CIDRs at login from a client that is already gone', () => {
+  let h: Harness;
+  const lines: Array<Record<string, unknown>> = [];
+  beforeAll(async () => {
+    const stream = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    const local = { ...NGINX_ROLE, token_bound_cidrs: ['127.0.0.0/8'] };
+    h = await startHarness({ roles: { local }, log: createLogger('warn', stream) });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('refuses a login whose peer address is unknown by the time it is checked, never a 500', async () => {
+    // A client that resets its connection as soon as its login is sent: by the time the
+    // handler checks the role's CIDRs, Node no longer knows the peer's address.
+    const port = Number(new URL(await h.server.app.listen({ host: '127.0.0.1', port: 0 })).port);
+    const body = JSON.stringify({ role: 'local', jwt: await h.podToken() });
+    const head = `POST /v1/auth/kubernetes/login HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n`;
+    for (let i = 0; i < 20; i++) {
+      await new Promise<void>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () =>
+          socket.write(head + body, () => {
+            socket.resetAndDestroy();
+            resolve();
+          }),
+        );
+        socket.on('error', () => resolve());
+      });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(lines.filter((l) => l['event'] === 'request.bug')).toEqual([]);
+    // The race was run: some of those logins were checked without an address, and refused.
+    expect(lines.some((l) => l['event'] === 'login.denied' && l['reason'] === 'cidr_not_allowed')).toBe(true);
   });
 });
 

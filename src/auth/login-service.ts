@@ -57,7 +57,11 @@ export type LoginDeps = {
 };
 
 export type LoginInput = { role?: unknown; jwt?: unknown };
-export type LoginContext = { remoteAddress: string; requestId?: string };
+/**
+ * Who asks: the peer address (undefined once the client's socket is gone: a role with bound CIDRs
+ * then refuses the login) and the request id.
+ */
+export type LoginContext = { remoteAddress: string | undefined; requestId?: string };
 
 export type LoginResult = {
   issued: IssuedToken;

@@ -17,6 +17,11 @@ describe('createCidrSet', () => {
     expect(set.contains(addr)).toBe(expected);
   });
 
+  it('holds no unknown address, not even in 0.0.0.0/0 and ::/0', () => {
+    expect(set.contains(undefined)).toBe(false);
+    expect(createCidrSet(['0.0.0.0/0', '::/0']).contains(undefined)).toBe(false);
+  });
+
   it.each([
     ['an IPv4 block', '10.0.0.0/8'],
     ['a bare IPv4 address', '192.168.1.1'],

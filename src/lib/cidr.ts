@@ -5,7 +5,14 @@ import { BlockList, isIP } from 'node:net';
  * IPv4-mapped IPv6 addresses (`::ffff:10.0.0.1`, as Node reports IPv4 peers on dual-stack
  * sockets) are matched as their IPv4 form.
  */
-export type CidrSet = { readonly cidrs: readonly string[]; contains(address: string): boolean };
+export type CidrSet = {
+  readonly cidrs: readonly string[];
+  /**
+   * Whether the set holds `address`. An unknown address (undefined: Node forgets a peer's once
+   * its socket is gone, and so does Fastify's `request.ip`) is in no set: a bound check fails closed.
+   */
+  contains(address: string | undefined): boolean;
+};
 
 /**
  * Parses one CIDR (`10.0.0.0/8`, `fd00::/8`) or bare address (a /32 or /128). Throws `TypeError`
@@ -36,7 +43,8 @@ export const createCidrSet = (cidrs: readonly string[]): CidrSet => {
   for (const c of cidrs) addCidr(list, c);
   return {
     cidrs,
-    contains: (address: string) => {
+    contains: (address: string | undefined) => {
+      if (typeof address !== 'string') return false;
       const plain =
         address.startsWith('::ffff:') && isIP(address.slice(7)) === 4 ? address.slice(7) : address;
       const family = isIP(plain);
