@@ -17,6 +17,20 @@ describe('createCidrSet', () => {
     expect(set.contains(addr)).toBe(expected);
   });
 
+  it('matches an IPv4 client only with an IPv4 block or an IPv4-mapped one, as Vault (Go) does', () => {
+    // Node's BlockList alone would find every IPv4 address in an IPv6 block that spans
+    // ::ffff:0:0/96 (::/0, ::/64): an operator's "any IPv6 client" would let in every IPv4 one.
+    for (const cidr of ['::/0', '::/64', '::/96', '::/8'])
+      for (const addr of ['10.0.0.1', '::ffff:10.0.0.1'])
+        expect(createCidrSet([cidr]).contains(addr), `${cidr} ∋ ${addr}`).toBe(false);
+    expect(createCidrSet(['::/0']).contains('2001:db8::1')).toBe(true);
+    for (const addr of ['10.0.0.1', '::ffff:10.0.0.1']) {
+      expect(createCidrSet(['::ffff:10.0.0.0/104']).contains(addr)).toBe(true);
+      expect(createCidrSet(['::ffff:0:0/96']).contains(addr)).toBe(true);
+    }
+    expect(createCidrSet(['::ffff:10.0.0.0/104']).contains('11.0.0.1')).toBe(false);
+  });
+
   it('holds no unknown address, not even in 0.0.0.0/0 and ::/0', () => {
     expect(set.contains(undefined)).toBe(false);
     expect(createCidrSet(['0.0.0.0/0', '::/0']).contains(undefined)).toBe(false);
