@@ -28,6 +28,20 @@ describe('log redaction', () => {
     },
   );
 
+  it("keeps a store command's name but not its arguments (keys, a token record) out of an error", () => {
+    const err = Object.assign(new Error('OOM command not allowed'), {
+      command: { name: 'evalsha', args: ['sha', '2', 'ag:token:x', `{"accessor":"${TOKEN}"}`] },
+    });
+    const { raw, json } = logLine({ event: 'store.failed', err });
+    expect(raw).not.toContain(TOKEN);
+    expect(json['err']).toMatchObject({
+      type: 'Error',
+      message: 'OOM command not allowed',
+      command: { name: 'evalsha' },
+    });
+    expect((json['err'] as { command: object }).command).toEqual({ name: 'evalsha' });
+  });
+
   it('censors tokens one and two levels down', () => {
     const { raw, json } = logLine({
       body: { jwt: TOKEN, role: 'nginx' },

@@ -1,4 +1,4 @@
-import { pino, type Logger, type LoggerOptions } from 'pino';
+import { pino, stdSerializers, type Logger, type LoggerOptions } from 'pino';
 
 export type { Logger };
 
@@ -25,10 +25,28 @@ export const REDACT_PATHS = [
 /** What a censored value is replaced with. */
 export const REDACTED = '[redacted]';
 
+/**
+ * pino's error serializer, less the arguments of a store command: ioredis hangs the failed
+ * command on its errors (`command: { name, args }`), and the standard serializer copies every
+ * property into the line. The arguments are keys and values: a token record, its accessor. The
+ * command's name is kept, for the operator.
+ */
+const serializeError = (err: Error): ReturnType<typeof stdSerializers.err> => {
+  const out = stdSerializers.err(err);
+  const command: unknown = (out as { command?: unknown }).command;
+  if (typeof command === 'object' && command !== null) {
+    const name: unknown = (command as { name?: unknown }).name;
+    (out as { command?: unknown }).command = typeof name === 'string' ? { name } : {};
+  }
+  return out;
+};
+
 /** Options shared by the standalone logger and Fastify's. Level names are pino's. */
 export const loggerOptions = (level: string): LoggerOptions => ({
   level,
   base: { service: 'authgate' },
+  // Fastify keeps a logger's own serializers over its defaults.
+  serializers: { err: serializeError },
   redact: { paths: REDACT_PATHS, censor: REDACTED },
   timestamp: pino.stdTimeFunctions.isoTime,
 });
