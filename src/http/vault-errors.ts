@@ -157,7 +157,8 @@ export type ExactNumbersRouteConfig = { exactNumbers?: boolean };
 /**
  * Vault parses a request body as JSON whatever its Content-Type (`curl -d` sends
  * application/x-www-form-urlencoded), so authgate does too: every body is read as JSON, within
- * the body limit. A body that is not JSON is a 400 `failed to parse JSON input: invalid JSON body`.
+ * the body limit. A body that is not JSON is a 400 `failed to parse JSON input: invalid JSON body`;
+ * a body of `null` is read as no fields, as Vault reads it.
  * A route whose config has `exactNumbers` (see {@link ExactNumbersRouteConfig}; the route is known
  * when the body is parsed) gets its numbers exactly as written; its body may then nest only a few
  * thousand levels (that parser recurses): deeper is a 400, which the route would refuse anyway.
@@ -176,7 +177,10 @@ export const installJsonForAnyContentType = (app: FastifyInstance, maxBodyBytes:
     if (text.trim() === '') return done(null, {});
     const exact = (request.routeOptions.config as ExactNumbersRouteConfig | undefined)?.exactNumbers === true;
     try {
-      done(null, exact ? parseExactJson(text) : JSON.parse(text));
+      const parsed: unknown = exact ? parseExactJson(text) : JSON.parse(text);
+      // Vault decodes the body into a map, where `null` leaves it empty: the Go client's
+      // `Logical().Write(path, nil)` sends `null` (the Vault Secrets Operator renews its token so).
+      done(null, parsed === null ? {} : parsed);
     } catch (err) {
       if (err instanceof RangeError) {
         done(badRequest('failed to parse JSON input: nested too deep', 'json_too_deep'), undefined);
