@@ -76,6 +76,34 @@ describe('response wrapping', () => {
     expect(res.json()).toEqual({ errors: ['response wrapping is not supported by authgate'] });
     expect(res.body).not.toContain('clear-value');
   });
+
+  it('refuses a wrapped login (Vault Agent’s auto_auth wrap_ttl) without issuing a token', async () => {
+    const before = h.cluster.stats().tokenReviews;
+    const res = await inject(
+      'POST',
+      '/v1/auth/kubernetes/login',
+      { 'x-vault-wrap-ttl': '5m' },
+      { role: 'nginx', jwt: await h.podToken() },
+    );
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ errors: ['response wrapping is not supported by authgate'] });
+    expect(h.cluster.stats().tokenReviews).toBe(before);
+  });
+
+  // Vault serves these outside its logical handler, which alone reads X-Vault-Wrap-TTL: a client
+  // with VAULT_WRAP_TTL set (the Go client then sends it on every request) still reads them.
+  it.each([
+    '/v1/sys/health',
+    '/v1/sys/health?standbyok=true',
+    '/v1/sys/seal-status',
+    '/v1/sys/leader',
+    '/v1/sys/init',
+    '/v1/sys/health/ready',
+    '/v1/sys/health/live',
+  ])('ignores it on %s, which answers no secret, as Vault', async (url) => {
+    const res = await inject('GET', url, { 'x-vault-wrap-ttl': '5m' });
+    expect(res.statusCode).toBe(200);
+  });
 });
 
 describe('path parameters', () => {

@@ -128,8 +128,13 @@ export const buildApp = (
       return;
     }
     // A client that asks for a wrapped answer must not get the secret in clear instead: Vault
-    // answers a single-use wrapping token, which authgate does not issue.
-    if (request.headers['x-vault-wrap-ttl'] !== undefined) {
+    // answers a single-use wrapping token, which authgate does not issue. The status endpoints
+    // answer no secret and, as in Vault (which reads the header only in its logical handler),
+    // ignore it.
+    if (
+      request.headers['x-vault-wrap-ttl'] !== undefined &&
+      !UNWRAPPED_PATHS.has(request.url.split('?', 1)[0] ?? '')
+    ) {
       done(badRequest('response wrapping is not supported by authgate', 'wrapping_unsupported'));
       return;
     }
@@ -209,6 +214,21 @@ const collectRouteMethods = (app: FastifyInstance): (() => void) => {
     }
   };
 };
+
+/**
+ * The endpoints Vault serves outside its logical handler (`sys/health`, `sys/seal-status`,
+ * `sys/leader`, `sys/init`; http/handler.go), which never read `X-Vault-Wrap-TTL`, and authgate's
+ * own probes beside `sys/health`. The Go client sends the header on every request once
+ * `VAULT_WRAP_TTL` is set, so `vault status` still works there.
+ */
+const UNWRAPPED_PATHS: ReadonlySet<string> = new Set([
+  '/v1/sys/health',
+  '/v1/sys/health/live',
+  '/v1/sys/health/ready',
+  '/v1/sys/seal-status',
+  '/v1/sys/leader',
+  '/v1/sys/init',
+]);
 
 /** What Fastify sets on a JSON answer; Vault sends the bare type, and hvac compares it exactly. */
 const FASTIFY_JSON = 'application/json; charset=utf-8';
