@@ -30,7 +30,10 @@ let token: string;
 beforeAll(async () => {
   h = await startHarness({
     clock,
-    roles: { app: { ...NGINX_ROLE, token_policies: ['app'] } },
+    roles: {
+      app: { ...NGINX_ROLE, token_policies: ['app'] },
+      bare: { ...NGINX_ROLE, token_policies: [], token_no_default_policy: true },
+    },
     config: {
       secrets: { kv: { secret: {} } },
       policies: {
@@ -39,6 +42,7 @@ beforeAll(async () => {
             'secret/data/app/*': { capabilities: ['create', 'read', 'update', 'patch', 'delete'] },
             'secret/metadata/app/*': { capabilities: ['read', 'list', 'delete'] },
             'secret/delete/app/*': { capabilities: ['update'] },
+            'identity/oidc/token/app': { capabilities: ['read'] },
           },
         },
       },
@@ -82,6 +86,34 @@ describe('the preflight of the KV helpers (vault kv, consul-template)', () => {
       expect(dataOf(res)).toMatchObject({ options: { version: '2' }, path: 'secret/', type: 'kv' });
     },
   );
+});
+
+describe('the preflight of a consul-template read outside KV (Vault Agent templates)', () => {
+  // consul-template asks sys/internal/ui/mounts/<path> before every `secret` it renders; Vault
+  // answers the mount that serves the path (any mount, not only KV) to a token with a grant
+  // under it, and consul-template reads the path as it is since `options` names no version.
+  it('names the identity mount to a token that may sign there: options null, so not KV v2', async () => {
+    const res = await goRequest(port, 'GET', '/v1/sys/internal/ui/mounts/identity/oidc/token/app', { token });
+    expect(res.status).toBe(200);
+    expectGoSecret(res.json);
+    expect(dataOf(res)).toMatchObject({ path: 'identity/', type: 'identity', options: null });
+  });
+
+  it('names no mount to a token without a grant under it, as Vault (403)', async () => {
+    const other = await goRequest(port, 'PUT', '/v1/auth/kubernetes/login', {
+      body: { jwt: await h.podToken(), role: 'bare' },
+    });
+    const bare = (other.json?.['auth'] as { client_token: string }).client_token;
+    const res = await goRequest(port, 'GET', '/v1/sys/internal/ui/mounts/identity/oidc/token/app', {
+      token: bare,
+    });
+    expect(res.status).toBe(403);
+    expect(res.json).toEqual({
+      errors: [
+        'preflight capability check returned 403, please ensure client\'s policies grant access to path "identity/oidc/token/app/"',
+      ],
+    });
+  });
 });
 
 describe('api.KVv2 against authgate', () => {

@@ -2,6 +2,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 
 import { AuthgateError, badRequest, isAuthgateError, permissionDenied } from '../../errors.js';
 import { containsExactNumber, stringifyExactJson } from '../../lib/exact-json.js';
 import {
+  buildSecretsMountTable,
+  matchSecretsMount,
   parseConfigBody,
   parseGoBool,
   parseMetadataBody,
@@ -19,8 +21,9 @@ export type KvRouteDeps = {
   /** KV v2 engines by mount path (`secret`, `team/kv`: no slash at either end). */
   engines: ReadonlyMap<string, KvEngine>;
   /**
-   * Whether the caller of `sys/internal/ui/mounts/<path>` may see that mount (Vault answers 403
-   * to a token whose policies grant nothing under it). Default: every caller sees every KV mount.
+   * Whether the caller of `sys/internal/ui/mounts/<path>` may see that mount (its path, without
+   * the trailing `/`; Vault answers 403 to a token whose policies grant nothing under it).
+   * Default: every caller sees every mount.
    */
   mountAccess?: (request: FastifyRequest, mountPath: string) => Promise<boolean>;
 };
@@ -298,28 +301,30 @@ const registerConfigAndSubkeys = (app: FastifyInstance, base: string, engine: En
 
 /**
  * `GET /v1/sys/internal/ui/mounts/<path>`: which mount serves a path. The vault CLI asks it before
- * every `vault kv` command to learn that the mount is KV version 2. Like Vault it needs no ACL
- * grant on the path itself; a path under no KV mount (or one `mountAccess` hides) is Vault's 403
- * `preflight capability check`, so the endpoint cannot be used to discover mounts.
+ * every `vault kv` command, and consul-template (Vault Agent's templates) before every secret it
+ * reads, to learn whether the mount is KV version 2. As Vault's router, it matches every secrets
+ * mount authgate serves (each KV mount, `identity/`, `sys/`), longest first: `identity/` has no
+ * `options.version`, so such a path is read as it is. Like Vault it needs no ACL grant on the path
+ * itself; a path under no mount (or one `mountAccess` hides) is Vault's 403 `preflight capability
+ * check`, so the endpoint cannot be used to discover mounts.
  */
 const registerUiMounts = (app: FastifyInstance, deps: KvRouteDeps) => {
-  // Longest mount first: `team/kv/x` is under `team/kv`, not under a mount `team`.
-  const mounts = [...deps.engines].sort(([a], [b]) => b.length - a.length);
+  const table = buildSecretsMountTable(deps.engines);
   app.get('/v1/sys/internal/ui/mounts/*', async (request) => {
     const raw = pathOf(request);
     if (raw === '') throw badRequest('path not set', 'ui_mounts_no_path');
     const path = `${raw.replace(/^\//, '')}${raw.endsWith('/') ? '' : '/'}`;
-    const [mountPath, engine] = mounts.find(([m]) => path.startsWith(`${m}/`)) ?? [];
+    const match = matchSecretsMount(table, path);
     const visible =
-      mountPath !== undefined &&
-      (deps.mountAccess === undefined || (await deps.mountAccess(request, mountPath)));
-    if (engine === undefined || !visible) {
+      match !== undefined &&
+      (deps.mountAccess === undefined || (await deps.mountAccess(request, match.mountPath.slice(0, -1))));
+    if (match === undefined || !visible) {
       throw new AuthgateError('PERMISSION_DENIED', {
         message: `preflight capability check returned 403, please ensure client's policies grant access to path "${path}"`,
         reason: 'ui_mounts_denied',
       });
     }
-    return sysEnvelope(request.id, engine.mountInfo());
+    return sysEnvelope(request.id, { ...match.entry, path: match.mountPath });
   });
 };
 
