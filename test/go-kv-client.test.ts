@@ -43,6 +43,8 @@ beforeAll(async () => {
             'secret/metadata/app/*': { capabilities: ['read', 'list', 'delete'] },
             'secret/delete/app/*': { capabilities: ['update'] },
             'identity/oidc/token/app': { capabilities: ['read'] },
+            'secret/data/eso/*': { capabilities: ['create', 'read', 'update', 'delete'] },
+            'secret/metadata/eso/*': { capabilities: ['create', 'read', 'update', 'delete'] },
           },
         },
       },
@@ -232,5 +234,50 @@ describe('api.KVv2 against authgate', () => {
     const res = await goRequest(port, 'PUT', '/v1/secret/data/app/empty', { token: ADMIN_TOKEN, body: null });
     expect(res.status).toBe(400);
     expect(res.json).toEqual({ errors: ['no data provided'] });
+  });
+});
+
+describe('External Secrets Operator’s PushSecret and its deletion (KV v2 store)', () => {
+  // pkg/provider/vault/client_push.go: read the secret (404 is "not there yet"), label the
+  // metadata `managed-by: external-secrets` before the first version exists, write the data; on
+  // the next push, read the label back from `custom_metadata` (a map of strings, asserted so).
+  const data = '/v1/secret/data/eso/db';
+  const meta = '/v1/secret/metadata/eso/db';
+  const label = { custom_metadata: { 'managed-by': 'external-secrets' } };
+
+  it('pushes a new secret, pushes it again as its manager, then deletes data and metadata', async () => {
+    expect(await goRequest(port, 'GET', data, { token })).toMatchObject({
+      status: 404,
+      json: { errors: [] },
+    });
+    expect((await goRequest(port, 'PUT', meta, { token, body: label })).status).toBe(204);
+    // Labelled, but no version yet: still "no secret" to the client.
+    expect(await goRequest(port, 'GET', data, { token })).toMatchObject({
+      status: 404,
+      json: { errors: [] },
+    });
+    const first = await goRequest(port, 'PUT', data, { token, body: { data: { password: value('push1') } } });
+    expect(first.status).toBe(200);
+    expectVersionMetadata(dataOf(first), 1);
+
+    expect((await goRequest(port, 'GET', data, { token })).status).toBe(200);
+    const md = await goRequest(port, 'GET', meta, { token });
+    expect(dataOf(md)['custom_metadata']).toEqual({ 'managed-by': 'external-secrets' });
+    expect((await goRequest(port, 'PUT', meta, { token, body: label })).status).toBe(204);
+    const second = await goRequest(port, 'PUT', data, {
+      token,
+      body: { data: { password: value('push2') } },
+    });
+    expectVersionMetadata(dataOf(second), 2);
+    expect((dataOf(second)['custom_metadata'] as Record<string, string>)['managed-by']).toBe(
+      'external-secrets',
+    );
+
+    expect((await goRequest(port, 'DELETE', data, { token })).status).toBe(204);
+    expect((await goRequest(port, 'DELETE', meta, { token })).status).toBe(204);
+    expect(await goRequest(port, 'GET', meta, { token })).toMatchObject({
+      status: 404,
+      json: { errors: [] },
+    });
   });
 });
