@@ -230,6 +230,15 @@ describe('api.KVv2 against authgate', () => {
     },
   );
 
+  it('lists as Logical().List does (GET ?list=true): keys, or a 404 {"errors":[]} read as nothing', async () => {
+    const res = await goRequest(port, 'GET', '/v1/secret/metadata/app/?list=true', { token });
+    expect(res.status).toBe(200);
+    expectGoSecret(res.json);
+    expect(dataOf(res)['keys']).toEqual(['config']);
+    const empty = await goRequest(port, 'GET', '/v1/secret/metadata/app/none/?list=true', { token });
+    expect(empty).toMatchObject({ status: 404, json: { errors: [] } });
+  });
+
   it('answers a write with nil data (a body of null) as one without data', async () => {
     const res = await goRequest(port, 'PUT', '/v1/secret/data/app/empty', { token: ADMIN_TOKEN, body: null });
     expect(res.status).toBe(400);
