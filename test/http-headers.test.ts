@@ -121,3 +121,34 @@ describe('path parameters', () => {
     expect(res.json().errors[0]).toBe(`unknown audit device "${'d'.repeat(128)}…(${length} chars)"`);
   });
 });
+
+// Sentinel (which the header asks to override) is Vault Enterprise's; Vault CE still parses the
+// header as a Go bool in its logical handler and refuses one that is not.
+describe('X-Vault-Policy-Override', () => {
+  it.each(['true', 'false', '1', 'T', ''])('is harmless as %j', async (value) => {
+    const res = await inject('GET', '/v1/auth/token/lookup-self', {
+      'x-vault-token': ADMIN_TOKEN,
+      'x-vault-policy-override': value,
+    });
+    expect(res.statusCode).not.toBe(400);
+  });
+
+  it.each(['yes', 'bogus', 'on'])(
+    'is a 400 as %j, which is no Go bool, without echoing it',
+    async (value) => {
+      const res = await inject('GET', '/v1/secret/data/x', {
+        'x-vault-token': ADMIN_TOKEN,
+        'x-vault-policy-override': value,
+      });
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toEqual({
+        errors: ['failed to parse X-Vault-Policy-Override header: not a boolean'],
+      });
+    },
+  );
+
+  it('is ignored on the status endpoints, as Vault', async () => {
+    const res = await inject('GET', '/v1/sys/health', { 'x-vault-policy-override': 'bogus' });
+    expect(res.statusCode).toBe(200);
+  });
+});

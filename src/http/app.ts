@@ -29,7 +29,7 @@ import {
   VAULT_HEADERS,
 } from './vault-errors.js';
 import { AuthgateError, badRequest } from '../errors.js';
-import { buildSecretsMountTable } from '../secrets/index.js';
+import { buildSecretsMountTable, parseGoBool } from '../secrets/index.js';
 import { createClientErrorHandler, createConnectHandler } from './client-errors.js';
 import { MISSING_HOST_MESSAGE } from './list-method.js';
 
@@ -127,15 +127,23 @@ export const buildApp = (
       done(badRequest(MISSING_HOST_MESSAGE, 'missing_host'));
       return;
     }
+    // The status endpoints are outside Vault's logical handler, which alone reads the headers
+    // below: there they are ignored.
+    const logical = !NON_LOGICAL_PATHS.has(request.url.split('?', 1)[0] ?? '');
     // A client that asks for a wrapped answer must not get the secret in clear instead: Vault
-    // answers a single-use wrapping token, which authgate does not issue. The status endpoints
-    // answer no secret and, as in Vault (which reads the header only in its logical handler),
-    // ignore it.
-    if (
-      request.headers['x-vault-wrap-ttl'] !== undefined &&
-      !UNWRAPPED_PATHS.has(request.url.split('?', 1)[0] ?? '')
-    ) {
+    // answers a single-use wrapping token, which authgate does not issue.
+    if (logical && request.headers['x-vault-wrap-ttl'] !== undefined) {
       done(badRequest('response wrapping is not supported by authgate', 'wrapping_unsupported'));
+      return;
+    }
+    // Sentinel policies are Vault Enterprise's, so the override asks nothing of authgate; but
+    // Vault CE parses it as a Go bool, and refuses a request whose header is none (its value is
+    // not echoed).
+    const override = request.headers['x-vault-policy-override'];
+    if (logical && typeof override === 'string' && override !== '' && parseGoBool(override) === undefined) {
+      done(
+        badRequest('failed to parse X-Vault-Policy-Override header: not a boolean', 'bad_policy_override'),
+      );
       return;
     }
     done();
@@ -217,11 +225,11 @@ const collectRouteMethods = (app: FastifyInstance): (() => void) => {
 
 /**
  * The endpoints Vault serves outside its logical handler (`sys/health`, `sys/seal-status`,
- * `sys/leader`, `sys/init`; http/handler.go), which never read `X-Vault-Wrap-TTL`, and authgate's
- * own probes beside `sys/health`. The Go client sends the header on every request once
- * `VAULT_WRAP_TTL` is set, so `vault status` still works there.
+ * `sys/leader`, `sys/init`; http/handler.go), which never read `X-Vault-Wrap-TTL` nor
+ * `X-Vault-Policy-Override`, and authgate's own probes beside `sys/health`. The Go client sends
+ * the wrap header on every request once `VAULT_WRAP_TTL` is set, so `vault status` still works.
  */
-const UNWRAPPED_PATHS: ReadonlySet<string> = new Set([
+const NON_LOGICAL_PATHS: ReadonlySet<string> = new Set([
   '/v1/sys/health',
   '/v1/sys/health/live',
   '/v1/sys/health/ready',
