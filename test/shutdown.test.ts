@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ROLE } from '../src/cli/dev.js';
 import { REVIEWER, seedFirstSetup, startDevCluster, type DevCluster } from '../src/devcluster/index.js';
-import { startAuthgateServer } from './helpers/authgate-process.js';
+import { startAuthgateServer, waitFor } from './helpers/authgate-process.js';
 
 let cluster: DevCluster;
 const dir = mkdtempSync(join(tmpdir(), 'authgate-shutdown-'));
@@ -24,37 +24,42 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+const startServer = () =>
+  startAuthgateServer(dir, 'shutdown', {
+    listener: { port: 0 },
+    log: { level: 'info' },
+    server_key_file: join(dir, 'server.key'),
+    auth: {
+      kubernetes: {
+        type: 'kubernetes',
+        kubernetes_host: cluster.url,
+        token_reviewer_jwt_file: join(dir, 'reviewer-token'),
+        verification: 'tokenreview',
+        issuers: [cluster.issuer],
+        roles: { nginx: DEV_ROLE },
+      },
+    },
+  });
+const podTokens = (n: number) =>
+  Promise.all(
+    Array.from(
+      { length: n },
+      async () =>
+        (
+          await cluster.mintToken({
+            namespace: 'test',
+            serviceAccount: 'nginx',
+            audiences: ['vault'],
+            pod: 'nginx',
+          })
+        ).token,
+    ),
+  );
+
 describe('graceful shutdown', () => {
   it('finishes every login in flight when SIGTERM arrives, then exits 0', async () => {
-    const server = await startAuthgateServer(dir, 'shutdown', {
-      listener: { port: 0 },
-      log: { level: 'info' },
-      server_key_file: join(dir, 'server.key'),
-      auth: {
-        kubernetes: {
-          type: 'kubernetes',
-          kubernetes_host: cluster.url,
-          token_reviewer_jwt_file: join(dir, 'reviewer-token'),
-          verification: 'tokenreview',
-          issuers: [cluster.issuer],
-          roles: { nginx: DEV_ROLE },
-        },
-      },
-    });
-    const jwts = await Promise.all(
-      Array.from(
-        { length: 20 },
-        async () =>
-          (
-            await cluster.mintToken({
-              namespace: 'test',
-              serviceAccount: 'nginx',
-              audiences: ['vault'],
-              pod: 'nginx',
-            })
-          ).token,
-      ),
-    );
+    const server = await startServer();
+    const jwts = await podTokens(20);
     // Every login waits 400 ms on its TokenReview: all 20 are in flight when the signal comes.
     cluster.faults.latencyMs = 400;
     try {
@@ -77,4 +82,34 @@ describe('graceful shutdown', () => {
       cluster.faults.latencyMs = 0;
     }
   });
+
+  // Vault reads one stop signal and ignores the rest; a second SIGTERM (a supervisor that repeats
+  // it), a Ctrl-C or a logrotate SIGHUP during the drain must not cut the requests in flight.
+  it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)(
+    'ignores a %s that comes while it drains: the login in flight is answered, the exit is 0',
+    async (second) => {
+      const server = await startServer();
+      const [jwt] = await podTokens(1);
+      cluster.faults.latencyMs = 1000;
+      try {
+        const inFlight = fetch(`${server.url}/v1/auth/kubernetes/login`, {
+          method: 'POST',
+          body: JSON.stringify({ role: 'nginx', jwt }),
+        }).then(
+          (r) => r.status,
+          (err: Error) => `cut off: ${err.message}`,
+        );
+        await new Promise((r) => setTimeout(r, 200));
+        server.child.kill('SIGTERM');
+        await waitFor(() => server.output().includes('"event":"server.stopping"'), 5000, 'server.stopping');
+        server.child.kill(second);
+        expect(await inFlight).toBe(200);
+        expect(await server.exited).toBe(0);
+        expect(server.child.signalCode).toBeNull();
+        expect(server.output()).toMatch(new RegExp(`"event":"server\\.signal_ignored","signal":"${second}"`));
+      } finally {
+        cluster.faults.latencyMs = 0;
+      }
+    },
+  );
 });

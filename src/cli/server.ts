@@ -46,7 +46,7 @@ export const startServer = async (
 
 /**
  * Runs until SIGTERM/SIGINT: then stops accepting, lets in-flight requests finish (bounded),
- * closes the store and exits 0.
+ * closes the store and exits 0. Signals that come while it stops are ignored.
  */
 export const runServer = async (config: AuthgateConfig, options: ComposeOptions = {}): Promise<number> => {
   const server = await startServer(config, options);
@@ -56,9 +56,20 @@ export const runServer = async (config: AuthgateConfig, options: ComposeOptions 
 export const waitForShutdown = (server: Pick<ComposedServer, 'close' | 'log'>, extra?: () => Promise<void>) =>
   new Promise<number>((resolve) => {
     let stopping = false;
-    const stop = (signal: string) => {
-      if (stopping) return;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        // As Vault: one stop signal is read, the rest are ignored. The drain is bounded anyway, and
+        // a repeated SIGTERM, a Ctrl-C or a logrotate SIGHUP must not cut the requests in flight.
+        server.log.info(
+          { event: 'server.signal_ignored', signal, reason: 'stopping' },
+          'server.signal_ignored',
+        );
+        return;
+      }
       stopping = true;
+      // Until the process ends: startServer's SIGHUP handler goes with the server, and a signal
+      // without a handler would end the process at once.
+      process.on('SIGHUP', stop);
       server.log.info({ event: 'server.stopping', signal }, 'server.stopping');
       const force = setTimeout(() => {
         server.log.warn({ event: 'server.shutdown_timeout' }, 'server.shutdown_timeout');
@@ -82,8 +93,8 @@ export const waitForShutdown = (server: Pick<ComposedServer, 'close' | 'log'>, e
           },
         );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
   });
 
 export const SERVER_USAGE: CommandUsage = {
