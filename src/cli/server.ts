@@ -3,7 +3,7 @@ import { parseFlags, UsageError, type CommandUsage } from './command.js';
 import { composeServer, type ComposeOptions, type ComposedServer } from './compose.js';
 
 /** Grace for in-flight requests on SIGTERM/SIGINT before connections are cut, ms. */
-const SHUTDOWN_GRACE_MS = 10_000;
+export const SHUTDOWN_GRACE_MS = 10_000;
 
 /**
  * Composes the server and listens on the configured address (TLS when a cert and key are set).
