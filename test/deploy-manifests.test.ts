@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openApiProblems, unknownFields } from './helpers/k8s-schema.js';
 import {
@@ -228,6 +230,63 @@ describe('the overlays', () => {
         (rules as Array<{ ports: Array<{ port: number }> }>).flatMap((r) => r.ports.map((p) => p.port));
       expect(ports(policy['ingress']), k).toEqual([8200]);
       expect(ports(policy['egress']), k).toEqual([53, 53, 443, 6443, redisPort]);
+    }
+  });
+});
+
+/** A Kubernetes quantity (`100m`, `1`, `512Mi`, `200M`) as a number of cores or bytes. */
+const quantity = (q: string | number | undefined): number => {
+  const m = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi|k|M|G)?$/.exec(String(q ?? ''));
+  if (m === null) throw new Error(`not a quantity: ${String(q)}`);
+  const unit = { m: 1e-3, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, k: 1e3, M: 1e6, G: 1e9 }[m[2] ?? ''] ?? 1;
+  return Number(m[1]) * unit;
+};
+
+describe('sizing', () => {
+  const authgate = (k: Kustomization) => {
+    const c = podSpecOf(findObject(objectsOf(k), 'Deployment', 'authgate'))?.containers.find(
+      (x) => x.name === 'authgate',
+    );
+    if (c === undefined) throw new Error(`${k}: no authgate container`);
+    return c;
+  };
+  const overlays = ['deploy/overlays/dev', 'deploy/overlays/production'] as const;
+
+  // The autoscaler's `Utilization` is a share of the *request*, not of the limit: 70 % of a
+  // 100m request scales out at 0.07 of a core. docs/operations.md means 70 % of the one core a
+  // replica can use (its event loop is one thread).
+  it('scales out when the replicas average 70 % of the one core each may use', () => {
+    for (const k of overlays) {
+      const resources = authgate(k).resources ?? {};
+      const limit = quantity(resources.limits?.['cpu']);
+      expect(limit, k).toBe(1);
+      type Target = { type: string; averageUtilization?: number; averageValue?: string };
+      const hpa = specOf(findObject(objectsOf(k), 'HorizontalPodAutoscaler', 'authgate')) as {
+        metrics: Array<{ type: string; resource: { name: string; target: Target } }>;
+      };
+      expect(
+        hpa.metrics.map((m) => `${m.type}/${m.resource.name}`),
+        k,
+      ).toEqual(['Resource/cpu']);
+      const target = hpa.metrics[0]?.resource.target as Target;
+      const coresAtScaleOut =
+        target.type === 'Utilization'
+          ? ((target.averageUtilization ?? 0) / 100) * quantity(resources.requests?.['cpu'])
+          : quantity(target.averageValue);
+      expect(coresAtScaleOut, k).toBeCloseTo(0.7 * limit, 5);
+    }
+  });
+
+  it('requests at least the memory a server holds once started (docs/benchmarks.md) and limits it above', () => {
+    const benchmarks = readFileSync(join(import.meta.dirname, '..', 'docs', 'benchmarks.md'), 'utf8');
+    // The measured row of "Memory of one process after 100 000 distinct logins".
+    const row = /^\| 100 000 \|.*\| (\d+) MiB \| (\d+) MiB \|$/m.exec(benchmarks);
+    expect(row, 'the RSS row of docs/benchmarks.md').not.toBeNull();
+    const atStart = Number(row?.[1]) * 2 ** 20;
+    for (const k of overlays) {
+      const resources = authgate(k).resources ?? {};
+      expect(quantity(resources.requests?.['memory']), k).toBeGreaterThanOrEqual(atStart);
+      expect(quantity(resources.limits?.['memory']), k).toBeGreaterThanOrEqual(2 * atStart);
     }
   });
 });
