@@ -242,6 +242,66 @@ const quantity = (q: string | number | undefined): number => {
   return Number(m[1]) * unit;
 };
 
+describe('selectors', () => {
+  type Labels = Record<string, string>;
+  const selects = (selector: Labels | undefined, labels: Labels | undefined): boolean =>
+    selector !== undefined &&
+    Object.keys(selector).length > 0 &&
+    Object.entries(selector).every(([k, v]) => labels?.[k] === v);
+
+  // A PodDisruptionBudget, Service, NetworkPolicy or spread constraint whose selector misses the
+  // pods is accepted by the API server and silently does nothing.
+  it.each(['deploy/overlays/dev', 'deploy/overlays/production'] as const)(
+    '%s: every object that names authgate’s pods selects the Deployment’s pod labels',
+    (k) => {
+      const objects = objectsOf(k);
+      const deployment = findObject(objects, 'Deployment', 'authgate');
+      const template = (deployment['spec'] as { template: { metadata: { labels: Labels } } }).template;
+      const pods = template.metadata.labels;
+      const spec = (kind: string, name: string) => specOf(findObject(objects, kind, name));
+      expect(
+        selects((deployment['spec'] as { selector: { matchLabels: Labels } }).selector.matchLabels, pods),
+      ).toBe(true);
+      expect(
+        selects(
+          (spec('PodDisruptionBudget', 'authgate')['selector'] as { matchLabels: Labels }).matchLabels,
+          pods,
+        ),
+      ).toBe(true);
+      expect(selects(spec('Service', 'authgate')['selector'] as Labels, pods)).toBe(true);
+      expect(
+        selects(
+          (spec('NetworkPolicy', 'authgate')['podSelector'] as { matchLabels: Labels }).matchLabels,
+          pods,
+        ),
+      ).toBe(true);
+      for (const t of podSpecOf(deployment)?.topologySpreadConstraints ?? [])
+        expect(selects(t.labelSelector?.matchLabels, pods), t.topologyKey).toBe(true);
+      if (k === 'deploy/overlays/dev') {
+        // The in-cluster Redis admits authgate's pods, and the Service reaches Redis's.
+        const redisPods = (
+          findObject(objects, 'StatefulSet', 'redis')['spec'] as {
+            template: { metadata: { labels: Labels } };
+          }
+        ).template.metadata.labels;
+        const ingress = spec('NetworkPolicy', 'redis')['ingress'] as Array<{
+          from: Array<{ podSelector?: { matchLabels: Labels } }>;
+        }>;
+        expect(ingress.flatMap((r) => r.from).some((f) => selects(f.podSelector?.matchLabels, pods))).toBe(
+          true,
+        );
+        expect(selects(spec('Service', 'redis')['selector'] as Labels, redisPods)).toBe(true);
+        const egress = spec('NetworkPolicy', 'authgate')['egress'] as Array<{
+          to: Array<{ podSelector?: { matchLabels: Labels } }>;
+        }>;
+        expect(egress.flatMap((r) => r.to).some((t) => selects(t.podSelector?.matchLabels, redisPods))).toBe(
+          true,
+        );
+      }
+    },
+  );
+});
+
 describe('sizing', () => {
   const authgate = (k: Kustomization) => {
     const c = podSpecOf(findObject(objectsOf(k), 'Deployment', 'authgate'))?.containers.find(
