@@ -109,6 +109,44 @@ describe('/v1/sys/health', () => {
     },
   );
 
+  // Vault parses every code it is given, used or not (an authgate replica is never a standby,
+  // uninitialized or a DR secondary), and every flag: a probe with a typo is a 400, not a 200.
+  it.each(['standbycode', 'uninitcode', 'drsecondarycode', 'performancestandbycode'])(
+    'refuses a %s that is no status code with 400, and accepts one that is',
+    async (param) => {
+      const t = healthApp(UP);
+      expect((await t.get(`/v1/sys/health?${param}=abc`)).status).toBe(400);
+      expect((await t.get(`/v1/sys/health?${param}=`)).status).toBe(400);
+      expect((await t.get(`/v1/sys/health?${param}=299`)).status).toBe(200);
+    },
+  );
+
+  it.each(['standbyok', 'perfstandbyok'])(
+    'takes %s as Go parses a bool, and refuses anything else',
+    async (param) => {
+      const t = healthApp(UP);
+      // An empty value is false to Vault (mapstructure's weak decoding), not an error.
+      for (const v of ['true', 'True', 'TRUE', 't', '1', 'false', 'F', '0', ''])
+        expect((await t.get(`/v1/sys/health?${param}=${v}`)).status, v).toBe(200);
+      for (const v of ['yes', 'on', 'tru', ' true'])
+        expect((await t.get(`/v1/sys/health?${param}=${v}`)).status, v).toBe(400);
+    },
+  );
+
+  // Vault reads its cluster's name and id from storage: sealed, it has neither, and omits both.
+  it('names no cluster while sealed', async () => {
+    const t = healthApp(STORE_DOWN);
+    const { json } = await t.get('/v1/sys/health');
+    expect(json).not.toHaveProperty('cluster_name');
+    expect(json).not.toHaveProperty('cluster_id');
+    t.clock.advanceSeconds(3);
+    t.set(UP);
+    expect((await t.get('/v1/sys/health')).json).toMatchObject({
+      cluster_name: 'authgate',
+      cluster_id: 'test',
+    });
+  });
+
   it.each(['200', '204', '299', '599'])('answers with activecode=%s', async (code) => {
     const t = healthApp(UP);
     expect((await t.get(`/v1/sys/health?activecode=${code}`)).status).toBe(Number(code));

@@ -90,11 +90,21 @@ export const createCachedReadiness = (
 // shifts every later answer by one, and 101 reads as a protocol switch to a proxy).
 const StatusCode = Type.String({ pattern: '^[2-5][0-9]{2}$' });
 
+// What Go's strconv.ParseBool takes, and the empty string (false to Vault's weak decoding).
+const GoBool = Type.String({ pattern: '^(1|t|T|TRUE|true|True|0|f|F|FALSE|false|False)?$' });
+
+// Vault parses every one of these, and answers 400 to a value it cannot, even those of states
+// authgate is never in (standby, performance standby, DR secondary, uninitialized).
 const HealthQuery = Type.Object(
   {
-    standbyok: Type.Optional(Type.String()),
+    standbyok: Type.Optional(GoBool),
+    perfstandbyok: Type.Optional(GoBool),
     activecode: Type.Optional(StatusCode),
     sealedcode: Type.Optional(StatusCode),
+    standbycode: Type.Optional(StatusCode),
+    uninitcode: Type.Optional(StatusCode),
+    drsecondarycode: Type.Optional(StatusCode),
+    performancestandbycode: Type.Optional(StatusCode),
   },
   { additionalProperties: true },
 );
@@ -135,8 +145,8 @@ export const registerSysRoutes = (app: FastifyInstance, deps: HealthDeps): void 
         replication_dr_mode: 'disabled',
         server_time_utc: Math.floor(deps.clock.nowMs() / 1000),
         version: deps.version,
-        cluster_name: deps.clusterName,
-        cluster_id: deps.clusterId,
+        // Vault reads them from its storage: sealed, it has neither and leaves both out.
+        ...(critical ? {} : { cluster_name: deps.clusterName, cluster_id: deps.clusterId }),
       });
     },
   });
