@@ -313,7 +313,7 @@ describe('sizing', () => {
   const overlays = ['deploy/overlays/dev', 'deploy/overlays/production'] as const;
 
   // The autoscaler's `Utilization` is a share of the *request*, not of the limit: 70 % of a
-  // 100m request scales out at 0.07 of a core. docs/operations.md means 70 % of the one core a
+  // 100m request scaled out at 0.07 of a core. docs/operations.md means 70 % of the one core a
   // replica can use (its event loop is one thread).
   it('scales out when the replicas average 70 % of the one core each may use', () => {
     for (const k of overlays) {
@@ -334,6 +334,9 @@ describe('sizing', () => {
           ? ((target.averageUtilization ?? 0) / 100) * quantity(resources.requests?.['cpu'])
           : quantity(target.averageValue);
       expect(coresAtScaleOut, k).toBeCloseTo(0.7 * limit, 5);
+      // A request far below what a replica burns before scale-out lets the scheduler put more
+      // replicas on a node than its cores serve at that load (it was 100m against 700m).
+      expect(quantity(resources.requests?.['cpu']), k).toBeGreaterThanOrEqual(0.5 * coresAtScaleOut);
     }
   });
 
