@@ -251,6 +251,14 @@ describe('other requests Node cannot parse', () => {
     expect((await rawExchange(port, ['GET /v1/sys/health HTTP/1.0\r\n\r\n'])).status).toBe(200);
   });
 
+  it('closes the connection after answering a request without Host, as Go does and the README says', async () => {
+    // A client that asked to keep the connection alive still gets `Connection: close` and the
+    // end of the connection: a peer that sends no Host is not one to read more requests from.
+    const answer = await rawExchange(port, ['GET /v1/sys/health HTTP/1.1\r\n\r\n'], { timeoutMs: 3000 });
+    expect(answer).toMatchObject({ status: 400, headers: VAULT_400 });
+    expect(JSON.parse(answer.body)).toEqual({ errors: ['missing Host header'] });
+  });
+
   it('answers CONNECT with Vault’s bare 405 and closes, never dropping it unanswered', async () => {
     // Node hands CONNECT to the server's 'connect' event, not to the app; unheard, it closed the
     // connection without a word.

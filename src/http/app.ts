@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { maxHeaderSize } from 'node:http';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyRequest,
+} from 'fastify';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import type { Audit } from '../audit/index.js';
 import type { LoginService } from '../auth/index.js';
@@ -123,7 +128,7 @@ export const buildApp = (
       done(badRequest('invalid request path: use an origin-form request target', 'absolute_form_url'));
       return;
     }
-    if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) {
+    if (lacksHost(request)) {
       done(badRequest(MISSING_HOST_MESSAGE, 'missing_host'));
       return;
     }
@@ -238,6 +243,10 @@ const NON_LOGICAL_PATHS: ReadonlySet<string> = new Set([
   '/v1/sys/init',
 ]);
 
+/** An HTTP/1.1 request without the Host header RFC 9112 §3.2 requires: answered 400, then closed. */
+const lacksHost = (request: FastifyRequest): boolean =>
+  request.raw.httpVersion === '1.1' && request.headers.host === undefined;
+
 /** What Fastify sets on a JSON answer; Vault sends the bare type, and hvac compares it exactly. */
 const FASTIFY_JSON = 'application/json; charset=utf-8';
 
@@ -250,7 +259,9 @@ const FASTIFY_JSON = 'application/json; charset=utf-8';
  * - during shutdown, `Connection: close`: once `close()` starts, every response still being
  *   answered ends its keep-alive connection, so `close()` resolves as soon as the last in-flight
  *   request is answered (instead of waiting for idle keep-alive timeouts). Idle connections are
- *   closed at once (`forceCloseConnections: 'idle'`).
+ *   closed at once (`forceCloseConnections: 'idle'`);
+ * - on the 400 to a request without Host, `Connection: close`, as for every request Node's parser
+ *   refuses (and as Go's server, so Vault, answers it).
  */
 const installResponseHeaders = (app: FastifyInstance): void => {
   let closing = false;
@@ -258,12 +269,12 @@ const installResponseHeaders = (app: FastifyInstance): void => {
     closing = true;
     done();
   });
-  app.addHook('onSend', (_request, reply, payload, done) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     // Unless the route set its own (the public .well-known documents are cacheable, as in Vault).
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', VAULT_HEADERS['cache-control']);
     if (reply.getHeader('content-type') === FASTIFY_JSON)
       reply.header('content-type', VAULT_HEADERS['content-type']);
-    if (closing) reply.header('connection', 'close');
+    if (closing || lacksHost(request)) reply.header('connection', 'close');
     done(null, payload);
   });
 };
