@@ -89,7 +89,7 @@ export const mintLoadTokens = async (
 };
 
 export const DEV_TOKENS_USAGE: CommandUsage = {
-  synopsis: 'authgate dev tokens [--count N] [--namespaces K] [--out FILE]',
+  synopsis: 'authgate dev tokens [--count N] [--namespaces K] [--audience A] [--ttl SECONDS] [--out FILE]',
   summary: 'N distinct pod tokens over K namespaces, for load tests (authgate dev running)',
   details: `Options:
   --count N          how many tokens, one pod each (default 1000)

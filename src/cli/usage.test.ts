@@ -1,0 +1,23 @@
+import { describe, expect, it } from 'vitest';
+import type { CommandUsage } from './command.js';
+import { DEV_USAGE } from './dev.js';
+import { DEV_TOKEN_USAGE } from './dev-token.js';
+import { DEV_TOKENS_USAGE } from './dev-tokens.js';
+import { SERVER_USAGE } from './server.js';
+
+/** The long flags a usage's option list describes (`--ttl` of `  --ttl SECONDS  the lifetime`). */
+const describedFlags = (u: CommandUsage): string[] =>
+  [...(u.details ?? '').matchAll(/^\s+(?:-\w, )?(--[a-z-]+)/gm)].map((m) => m[1] ?? '');
+
+describe('command usages', () => {
+  it.each([
+    ['server', SERVER_USAGE],
+    ['dev', DEV_USAGE],
+    ['dev token', DEV_TOKEN_USAGE],
+    ['dev tokens', DEV_TOKENS_USAGE],
+  ])('%s: the synopsis names every option the list describes', (_name, usage) => {
+    const flags = describedFlags(usage);
+    expect(flags.length).toBeGreaterThan(0);
+    for (const flag of flags) expect(usage.synopsis, flag).toContain(`[${flag}`);
+  });
+});
