@@ -48,6 +48,7 @@ beforeAll(async () => {
             'auth/kubernetes/role/*': { capabilities: ['create', 'update', 'delete'] },
             'auth/kubernetes/config': { capabilities: ['update'] },
             'sys/mounts/*': { capabilities: ['create', 'update', 'delete'] },
+            'sys/auth/*': { capabilities: ['create', 'update', 'delete'] },
           },
         },
       },
@@ -274,6 +275,11 @@ describe('writes: roles, config and mounts come from authgate.yaml', () => {
     ['POST', '/v1/sys/mounts/other', /^secrets engines are read from authgate\.yaml \(secrets\.kv\)/],
     ['DELETE', '/v1/sys/mounts/secret', /^secrets engines are read from authgate\.yaml/],
     ['POST', '/v1/sys/mounts/secret/tune', /^secrets engines are read from authgate\.yaml/],
+    // vault auth enable, vault auth disable, vault auth tune.
+    ['POST', '/v1/sys/auth/other', /^auth methods are read from authgate\.yaml \(auth\)/],
+    ['PUT', '/v1/sys/auth/team/k8s', /^auth methods are read from authgate\.yaml \(auth\)/],
+    ['DELETE', '/v1/sys/auth/kubernetes', /^auth methods are read from authgate\.yaml \(auth\)/],
+    ['POST', '/v1/sys/auth/kubernetes/tune', /^auth methods are read from authgate\.yaml \(auth\)/],
   ] as const)('refuses %s %s with 400 saying where the change belongs', async (method, url, message) => {
     const body = method === 'DELETE' ? undefined : { bound_service_account_names: ['x'], type: 'kv' };
     const res = await call(method, url, ADMIN_TOKEN, body);
@@ -289,7 +295,10 @@ describe('writes: roles, config and mounts come from authgate.yaml', () => {
     expect((await call('POST', '/v1/auth/kubernetes/role/web', token, {})).status).toBe(403);
     expect((await call('POST', '/v1/auth/kubernetes/config', token, {})).status).toBe(403);
     expect((await call('POST', '/v1/sys/mounts/other', token, {})).status).toBe(403);
+    expect((await call('POST', '/v1/sys/auth/other', token, {})).status).toBe(403);
     const writer = await loginAs('writer');
+    // Vault's sys/auth/* is root-protected: update without sudo is not enough.
+    expect((await call('POST', '/v1/sys/auth/other', writer, {})).status).toBe(403);
     expect((await call('POST', '/v1/auth/kubernetes/role/web', writer, {})).status).toBe(400);
     expect((await call('DELETE', '/v1/sys/mounts/secret', writer)).status).toBe(400);
   });

@@ -6,6 +6,7 @@ import type { PolicyRegistry } from '../../policy/index.js';
 import { subjectOf } from '../acl-hook.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
 import { sysEnvelope } from '../envelope.js';
+import { fromConfigFile } from './config-file-answers.js';
 
 export type PolicyRouteDeps = {
   policies: Pick<PolicyRegistry, 'names' | 'get' | 'aclFor'>;
@@ -25,7 +26,9 @@ const readOnly = () =>
 
 /**
  * Vault's policy endpoints, read-only (`sys/policy`, `sys/policies/acl`), the auth mount table
- * (`sys/auth`, where operators find the accessor for templated policies), and authgate's
+ * (`sys/auth`, where operators find the accessor for templated policies; enabling, disabling and
+ * tuning a mount, `sys/auth/<path>[/tune]`, is a 400 saying the mounts live in authgate.yaml, to
+ * a caller with `sudo`, as Vault's `auth/*` is root-protected), and authgate's
  * `sys/policies/reload` (the admin token, or `update` and `sudo` on it). Each read is ACL-guarded like any Vault path.
  */
 export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps): void => {
@@ -118,6 +121,15 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
       };
     }
     return { ...sysEnvelope(request.id, data), ...data };
+  });
+
+  app.route({
+    method: ['POST', 'PUT', 'DELETE'],
+    url: '/v1/sys/auth/*',
+    config: { acl: { sudo: true } } satisfies AclRouteConfig,
+    handler: async () => {
+      throw fromConfigFile('auth methods are', 'auth', 'auth_mounts_read_only');
+    },
   });
 };
 
