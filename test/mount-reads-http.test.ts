@@ -51,6 +51,8 @@ beforeAll(async () => {
             'sys/auth/*': { capabilities: ['create', 'update', 'delete'] },
           },
         },
+        'auth-reader': { path: { 'sys/auth/*': { capabilities: ['read'] } } },
+        'auth-operator': { path: { 'sys/auth/*': { capabilities: ['read', 'sudo'] } } },
       },
     },
     roles: {
@@ -58,6 +60,8 @@ beforeAll(async () => {
       Web: WEB_ROLE,
       debugger: { ...NGINX_ROLE, token_policies: ['debugger'] },
       writer: { ...NGINX_ROLE, token_policies: ['writer'] },
+      'auth-reader': { ...NGINX_ROLE, token_policies: ['auth-reader'] },
+      'auth-operator': { ...NGINX_ROLE, token_policies: ['auth-operator'] },
     },
   });
 });
@@ -155,7 +159,7 @@ describe('GET auth/<mount>/role/<name> (vault read auth/kubernetes/role/web)', (
 
 describe('LIST auth/<mount>/role (vault list auth/kubernetes/role)', () => {
   it('lists the role names, sorted and lowercased, as LIST and as GET ?list=true', async () => {
-    const keys = ['debugger', 'nginx', 'web', 'writer'];
+    const keys = ['auth-operator', 'auth-reader', 'debugger', 'nginx', 'web', 'writer'];
     for (const url of ['/v1/auth/kubernetes/role?list=true', '/v1/auth/kubernetes/role/?list=true']) {
       const res = await get(url);
       expect(res.status).toBe(200);
@@ -406,6 +410,48 @@ describe('GET sys/mounts/<path>', () => {
       400,
       { errors: ['cannot fetch sysview for path "nowhere/"'] },
     ]);
+  });
+});
+
+describe('GET sys/auth/<path> and sys/auth/<path>/tune (vault read sys/auth/kubernetes)', () => {
+  it('answers the mount as sys/auth lists it', async () => {
+    const listed = (await get('/v1/sys/auth')).json()['data']['kubernetes/'] as object;
+    for (const url of ['/v1/sys/auth/kubernetes', '/v1/sys/auth/kubernetes/']) {
+      const res = await get(url);
+      expect(res.status, url).toBe(200);
+      expect(res.json()).toMatchObject({ data: listed, mount_type: 'system' });
+    }
+  });
+
+  it("answers the tune read with the mount's TTLs and token type, at the top level too", async () => {
+    const res = await get('/v1/sys/auth/kubernetes/tune');
+    expect(res.status).toBe(200);
+    const data = {
+      description: expect.any(String) as unknown,
+      default_lease_ttl: 2_764_800,
+      max_lease_ttl: 2_764_800,
+      force_no_cache: false,
+      token_type: 'default-service',
+    };
+    expect(res.json()).toMatchObject({ data, ...data });
+  });
+
+  it("answers a path with no mount with Vault's 400", async () => {
+    expect((await get('/v1/sys/auth/nope')).json()).toEqual({ errors: ['No auth engine at nope/'] });
+    expect((await get('/v1/sys/auth/nope')).status).toBe(400);
+    const tune = await get('/v1/sys/auth/nope/tune');
+    expect([tune.status, tune.json()]).toEqual([
+      400,
+      { errors: ['cannot fetch sysview for path "auth/nope/"'] },
+    ]);
+  });
+
+  it('needs sudo, as Vault’s root path auth/*: read alone is refused', async () => {
+    expect((await get('/v1/sys/auth/kubernetes', await loginAs('auth-reader'))).status).toBe(403);
+    const operator = await loginAs('auth-operator');
+    expect((await get('/v1/sys/auth/kubernetes', operator)).status).toBe(200);
+    expect((await get('/v1/sys/auth/kubernetes/tune', operator)).status).toBe(200);
+    expect((await get('/v1/sys/auth/kubernetes', await loginAs('nginx'))).status).toBe(403);
   });
 });
 

@@ -3,10 +3,11 @@ import { AuthgateError, badRequest } from '../../errors.js';
 import { mountAccessor } from '../../auth/index.js';
 import type { KubernetesMountConfig } from '../../config/index.js';
 import type { PolicyRegistry } from '../../policy/index.js';
-import { subjectOf } from '../acl-hook.js';
+import { isList, subjectOf } from '../acl-hook.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
 import { sysEnvelope } from '../envelope.js';
-import { fromConfigFile } from './config-file-answers.js';
+import { fromConfigFile, unsupportedOperation, unsupportedPath } from './config-file-answers.js';
+import { sanitized, tunedPath } from './sys-mounts-routes.js';
 
 export type PolicyRouteDeps = {
   policies: Pick<PolicyRegistry, 'names' | 'get' | 'aclFor'>;
@@ -102,26 +103,56 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
     },
   );
 
+  /** A mount as Vault's `mountInfo` gives it, in `sys/auth` and `sys/auth/<path>`. */
+  const mountInfo = (path: string, mount: KubernetesMountConfig) => ({
+    accessor: mountAccessor(mount.type, path),
+    description: mount.description,
+    type: mount.type,
+    local: false,
+    seal_wrap: false,
+    external_entropy_access: false,
+    options: null,
+    config: {
+      default_lease_ttl: mount.defaultLeaseTtlSeconds,
+      max_lease_ttl: mount.maxLeaseTtlSeconds,
+      force_no_cache: false,
+    },
+  });
+
   app.get('/v1/sys/auth', guarded, async (request) => {
     const data: Record<string, unknown> = {};
-    for (const [path, mount] of deps.mounts) {
-      data[`${path}/`] = {
-        accessor: mountAccessor(mount.type, path),
-        description: mount.description,
-        type: mount.type,
-        local: false,
-        seal_wrap: false,
-        external_entropy_access: false,
-        options: null,
-        config: {
-          default_lease_ttl: mount.defaultLeaseTtlSeconds,
-          max_lease_ttl: mount.maxLeaseTtlSeconds,
-          force_no_cache: false,
-        },
-      };
-    }
+    for (const [path, mount] of deps.mounts) data[`${path}/`] = mountInfo(path, mount);
     return { ...sysEnvelope(request.id, data), ...data };
   });
+
+  // `vault read sys/auth/<path>` and `vault read sys/auth/<path>/tune`: root paths in Vault
+  // (sudo), as the writes below. `/tune` is matched first, as Vault's router does.
+  app.get<{ Params: { '*': string } }>(
+    '/v1/sys/auth/*',
+    { config: { acl: { sudo: true } } satisfies AclRouteConfig },
+    async (request) => {
+      const rest = request.params['*'];
+      if (rest.replace(/\/+$/, '') === '') throw unsupportedPath('sys_auth_unsupported_path');
+      if (isList(request)) throw unsupportedOperation('sys_auth_unsupported_operation');
+      const tuned = tunedPath(rest);
+      const path = sanitized(tuned ?? rest);
+      const mount = deps.mounts.get(path.slice(0, -1));
+      if (tuned === undefined) {
+        if (mount === undefined) throw badRequest(`No auth engine at ${path}`, 'sys_auth_not_found');
+        return sysEnvelope(request.id, mountInfo(path.slice(0, -1), mount));
+      }
+      if (mount === undefined)
+        throw badRequest(`cannot fetch sysview for path "auth/${path}"`, 'sys_auth_not_found');
+      const data = {
+        description: mount.description,
+        default_lease_ttl: mount.defaultLeaseTtlSeconds,
+        max_lease_ttl: mount.maxLeaseTtlSeconds,
+        force_no_cache: false,
+        token_type: 'default-service',
+      };
+      return { ...sysEnvelope(request.id, data), ...data };
+    },
+  );
 
   app.route({
     method: ['POST', 'PUT', 'DELETE'],

@@ -14,10 +14,10 @@ export type SecretsMountRouteDeps = {
 const guarded: { config: AclRouteConfig } = { config: { acl: {} } };
 
 /** Vault's `sanitizePath`: no leading `/`, one trailing `/`. */
-const sanitized = (path: string): string => `${path.replace(/^\/+/, '').replace(/\/+$/, '')}/`;
+export const sanitized = (path: string): string => `${path.replace(/^\/+/, '').replace(/\/+$/, '')}/`;
 
-/** Vault's tune pattern `mounts/(?P<path>.+?)/tune$`: the mount path of a tune request, else undefined. */
-const tunedPath = (rest: string): string | undefined => /^(.+?)\/tune$/.exec(rest)?.[1];
+/** Vault's tune pattern `mounts/(?P<path>.+?)/tune$` (and `auth/…/tune`): the mount path of a tune request, else undefined. */
+export const tunedPath = (rest: string): string | undefined => /^(.+?)\/tune$/.exec(rest)?.[1];
 
 /** The system default lease TTL and max lease TTL that a tune read reports (Vault's 768h). */
 const SYSTEM_TTL_SECONDS = 768 * 3600;
