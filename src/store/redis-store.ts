@@ -105,6 +105,11 @@ const connect = (o: RedisConnectionOptions): Client => {
       ...common,
       sentinels: o.sentinels,
       name: o.sentinelName ?? 'mymaster',
+      // Leave the master as soon as a sentinel announces a failover (+switch-master). Otherwise a
+      // master demoted alive keeps taking writes until the sentinel turns it into a replica, 8 s
+      // or more later, and drops them all: tokens issued meanwhile would be lost, and revocations
+      // published there missed.
+      failoverDetector: true,
       ...(common.tls === undefined ? {} : { sentinelTLS: common.tls, enableTLSForSentinelMode: true }),
     });
   } else {
@@ -365,6 +370,9 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
         } catch {
           c.disconnect();
         }
+        // In Sentinel mode quit() leaves the failover detector's connections to the sentinels
+        // open, and they would keep the process up (redis/ioredis#1362); disconnect() ends them.
+        if (options.sentinels !== undefined) c.disconnect();
       }
     },
   });

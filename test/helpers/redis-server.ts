@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,15 +35,37 @@ export type RedisServer = {
  * A private `redis-server` on a free port, so that test runs never share state. With
  * `appendonly`, writes go to an AOF in its own directory and survive a restart; with `password`,
  * it requires that password (`url` carries it). `args` are further command-line options
- * (relative paths in them are in the server's directory).
+ * (relative paths in them are in the server's directory). With `sentinel`, it is a Sentinel
+ * monitoring that master under that name (its config file, which it rewrites, in its directory).
  */
 export const startRedis = async (
-  options: { appendonly?: boolean; port?: number; password?: string; args?: string[] } = {},
+  options: {
+    appendonly?: boolean;
+    port?: number;
+    password?: string;
+    args?: string[];
+    sentinel?: { name: string; masterPort: number };
+  } = {},
 ): Promise<RedisServer> => {
   const port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'authgate-redis-'));
   let child: ChildProcess | undefined;
+  const sentinel = options.sentinel;
+  if (sentinel !== undefined) {
+    const { name, masterPort } = sentinel;
+    // Quick to judge a master down and to give up a failover, so that a test fails over in seconds.
+    writeFileSync(
+      join(dir, 'sentinel.conf'),
+      [
+        `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`,
+        `sentinel down-after-milliseconds ${name} 500`,
+        `sentinel failover-timeout ${name} 2000`,
+        '',
+      ].join('\n'),
+    );
+  }
   const args = [
+    ...(sentinel === undefined ? [] : [join(dir, 'sentinel.conf'), '--sentinel']),
     '--port',
     String(port),
     '--bind',
@@ -67,7 +89,7 @@ export const startRedis = async (
       const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${out}`)), 10_000);
       proc.stdout?.on('data', (d: Buffer) => {
         out += d.toString();
-        if (out.includes('Ready to accept connections')) {
+        if (out.includes(sentinel === undefined ? 'Ready to accept connections' : '+monitor master')) {
           clearTimeout(timer);
           resolve();
         }
@@ -109,20 +131,23 @@ export type RedisCluster = {
   stop(): Promise<void>;
 };
 
+/** Runs `command` on the server at `port` with a connection of its own; undefined when it fails. */
+export const ask = async (port: number, ...command: string[]): Promise<unknown> => {
+  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+  client.on('error', () => undefined);
+  try {
+    return await client.call(command[0] ?? 'PING', ...command.slice(1));
+  } catch {
+    return undefined;
+  } finally {
+    client.disconnect();
+  }
+};
+
 /** Whether every node of `ports` reports `cluster_state:ok`. */
 const clusterOk = async (ports: number[]): Promise<boolean> => {
   const states = await Promise.all(
-    ports.map(async (port) => {
-      const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
-      client.on('error', () => undefined);
-      try {
-        return String(await client.cluster('INFO')).includes('cluster_state:ok');
-      } catch {
-        return false;
-      } finally {
-        client.disconnect();
-      }
-    }),
+    ports.map(async (port) => String(await ask(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')),
   );
   return states.every(Boolean);
 };
@@ -189,3 +214,95 @@ export const storeAnswers = (store: Pick<Store, 'ping'>): Promise<boolean> =>
     5000,
     'redis to answer',
   );
+
+/** A field of `INFO` text (`master_repl_offset`), or undefined. */
+const infoField = (info: unknown, field: string): string | undefined =>
+  new RegExp(`^${field}:(.*?)\r?$`, 'm').exec(String(info))?.[1];
+
+export type RedisSentinel = {
+  /** The monitored master's name (`sentinel_name`). */
+  name: string;
+  /** The sentinels, as `store.redis.sentinels` (and ioredis) take them. */
+  sentinels: Array<{ host: string; port: number }>;
+  /** The first master, then its replicas; a failover makes one of these the master. */
+  servers: RedisServer[];
+  sentinel: RedisServer;
+  /** The port of the master the sentinel names now. */
+  masterPort(): Promise<number | undefined>;
+  /**
+   * Resolves once the current master has a replica, every replica it has is online and has all
+   * it has written, and the sentinel knows a replica fit to promote: a failover may start then.
+   */
+  synced(): Promise<void>;
+  stop(): Promise<void>;
+};
+
+/** `INFO replication` of a master: its offset, and each replica's state and offset. */
+const replication = (info: unknown) => ({
+  offset: Number(infoField(info, 'master_repl_offset')),
+  replicas: [...String(info).matchAll(/^slave\d+:.*state=(\w+),offset=(\d+)/gm)].map((m) => ({
+    online: m[1] === 'online',
+    offset: Number(m[2]),
+  })),
+});
+
+/**
+ * A private Sentinel setup: a master, `replicas` replicas of it (`--replicaof`) and one sentinel
+ * (quorum 1, a master judged down after 500 ms of silence), each on a free port; resolves once
+ * {@link RedisSentinel.synced}, so that a failover can start at once.
+ */
+export const startRedisSentinel = async (replicas = 2, name = 'authgate-master'): Promise<RedisSentinel> => {
+  const started: RedisServer[] = [];
+  const stop = async () => {
+    await Promise.all(started.map((s) => s.stop()));
+  };
+  try {
+    const master = await startRedis();
+    started.push(master);
+    for (let i = 0; i < replicas; i++)
+      started.push(await startRedis({ args: ['--replicaof', '127.0.0.1', String(master.port)] }));
+    const servers = [...started];
+    const sentinel = await startRedis({ sentinel: { name, masterPort: master.port } });
+    started.push(sentinel);
+    const masterPort = async () => {
+      const addr = await ask(sentinel.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name);
+      return Array.isArray(addr) ? Number(addr[1]) : undefined;
+    };
+    const replicaFit = (row: unknown) => {
+      const flat = (row as unknown[]).map(String);
+      const field = (key: string) => flat[flat.indexOf(key) + 1];
+      return field('flags') === 'slave' && field('master-link-status') === 'ok';
+    };
+    const synced = async () => {
+      await waitFor(
+        async () => {
+          const { offset, replicas: known } = replication(
+            await ask((await masterPort()) ?? 0, 'INFO', 'replication'),
+          );
+          const rows = await ask(sentinel.port, 'SENTINEL', 'REPLICAS', name);
+          return (
+            known.length > 0 &&
+            known.every((r) => r.online && r.offset >= offset) &&
+            Array.isArray(rows) &&
+            rows.some(replicaFit)
+          );
+        },
+        15_000,
+        'the replicas to catch up with the master, and the sentinel to know one',
+      );
+    };
+    await synced();
+    return {
+      name,
+      sentinels: [{ host: '127.0.0.1', port: sentinel.port }],
+      servers,
+      sentinel,
+      masterPort,
+      synced,
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+};

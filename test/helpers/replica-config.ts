@@ -2,18 +2,22 @@ import { join } from 'node:path';
 import { DEV_ROLE } from '../../src/cli/dev.js';
 
 /**
- * The config both replicas share: one Redis (a URL, or a Redis Cluster's seed nodes), one server
- * key, one admin token.
+ * The config both replicas share: one Redis (a URL, a Redis Cluster's seed nodes, or the whole
+ * `store.redis` section), one server key, one admin token.
  */
 export const replicaConfig = (
   clusterUrl: string,
   issuer: string,
-  redis: string | Array<{ host: string; port: number }>,
+  redis: string | Array<{ host: string; port: number }> | Record<string, unknown>,
   configDir: string,
 ) => ({
   listener: { port: 0 },
   log: { level: 'info' },
-  store: { type: 'redis', redis: typeof redis === 'string' ? { url: redis } : { cluster_nodes: redis } },
+  store: {
+    type: 'redis',
+    redis:
+      typeof redis === 'string' ? { url: redis } : Array.isArray(redis) ? { cluster_nodes: redis } : redis,
+  },
   server_key_file: join(configDir, 'server.key'),
   admin_token_file: join(configDir, 'admin-token'),
   auth: {
