@@ -1,4 +1,6 @@
+import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SHUTDOWN_GRACE_MS } from '../src/cli/server.js';
 import { waitFor, type AuthgateServer } from './helpers/authgate-process.js';
 import { ask, freePort, startRedisSentinel, type RedisSentinel } from './helpers/redis-server.js';
 import { call, login, startReplicas, type Replicas } from './helpers/replicas.js';
@@ -26,6 +28,13 @@ const readSecret = async (path: string, on = server) => {
 const keysAt = async (port: number) => Number(await ask(port, 'DBSIZE'));
 /** Whether `server` says it is ready. */
 const ready = async (on: AuthgateServer) => (await fetch(`${on.url}/v1/sys/health/ready`)).status === 200;
+/** The exit code of `on` once stopped, or `still running` past the grace it has to stop. */
+const stopWithinGrace = (on: AuthgateServer) =>
+  Promise.race([
+    on.stop(),
+    new Promise((resolve) => setTimeout(() => resolve('still running'), SHUTDOWN_GRACE_MS)),
+  ]);
+
 /**
  * Runs `failover` while logins and lookups of `token` go on, and waits for the sentinel to name
  * a new master; returns every status answered meanwhile. Then logins
@@ -83,6 +92,28 @@ afterAll(async () => {
 });
 
 describe('the redis store in Sentinel mode', () => {
+  it('asks the next sentinel when one accepts connections but never answers', async () => {
+    const held = new Set<Socket>();
+    const mute = createServer((socket) => held.add(socket));
+    await new Promise<void>((resolve) => mute.listen(0, '127.0.0.1', resolve));
+    const port = (mute.address() as { port: number }).port;
+    const other = await startReplicas({
+      sentinels: [{ host: '127.0.0.1', port }, ...redis.sentinels],
+      sentinel_name: redis.name,
+    });
+    try {
+      await waitFor(() => ready(other.a), 10_000, 'readiness past the mute sentinel');
+      expect(held.size).toBeGreaterThan(0);
+      // Nor does a question left unanswered keep the process up past its grace once told to stop.
+      expect(await stopWithinGrace(other.a)).toBe(0);
+    } finally {
+      for (const r of [other.a, other.b]) if (r.child.exitCode === null) r.child.kill('SIGKILL');
+      await other.stop();
+      for (const socket of held) socket.destroy();
+      mute.close();
+    }
+  }, 30_000);
+
   it('logs a pod in, looks its token up and keeps KV secrets, on the master the sentinel names', async () => {
     const master = (await redis.masterPort()) ?? 0;
     const before = await keysAt(master);

@@ -110,6 +110,9 @@ const connect = (o: RedisConnectionOptions): Client => {
       // or more later, and drops them all: tokens issued meanwhile would be lost, and revocations
       // published there missed.
       failoverDetector: true,
+      // A sentinel that takes the connection but never answers would otherwise hold the client
+      // (and a stopping process) forever: past the command timeout, the next sentinel is asked.
+      sentinelCommandTimeout: common.commandTimeout,
       ...(common.tls === undefined ? {} : { sentinelTLS: common.tls, enableTLSForSentinelMode: true }),
     });
   } else {
