@@ -45,6 +45,8 @@ export const startRedis = async (
     password?: string;
     args?: string[];
     sentinel?: { name: string; masterPort: number };
+    /** TLS only (no plain port), with this certificate and key; clients show none. */
+    tls?: { cert: string; key: string; ca: string };
   } = {},
 ): Promise<RedisServer> => {
   const port = options.port ?? (await freePort());
@@ -64,10 +66,15 @@ export const startRedis = async (
       ].join('\n'),
     );
   }
+  const tls = options.tls;
   const args = [
     ...(sentinel === undefined ? [] : [join(dir, 'sentinel.conf'), '--sentinel']),
-    '--port',
-    String(port),
+    ...(tls === undefined
+      ? ['--port', String(port)]
+      : [
+          ...['--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no'],
+          ...['--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca],
+        ]),
     '--bind',
     '127.0.0.1',
     '--save',
@@ -111,7 +118,7 @@ export const startRedis = async (
   await start();
   return {
     port,
-    url: `redis://${options.password === undefined ? '' : `:${options.password}@`}127.0.0.1:${port}`,
+    url: `redis${tls === undefined ? '' : 's'}://${options.password === undefined ? '' : `:${options.password}@`}127.0.0.1:${port}`,
     dir,
     kill,
     start,

@@ -17,11 +17,21 @@ export type Replicas = {
   stop(): Promise<void>;
 };
 
-/**
- * Starts a dev cluster and two replicas sharing `redis` (a URL, or a Redis Cluster's seed nodes),
- * with the config of {@link replicaConfig}.
- */
-export const startReplicas = async (redis: Parameters<typeof replicaConfig>[2]): Promise<Replicas> => {
+/** What replicas share, before any runs: a dev cluster, and a directory with their key files. */
+export type ReplicaSetup = {
+  cluster: DevCluster;
+  dir: string;
+  admin: string;
+  /** A service account token of test/nginx for audience `vault`, bound to `pod`. */
+  podToken(pod?: string): Promise<string>;
+  /** Starts `authgate server` named `name` on `redis` with the config of {@link replicaConfig}. */
+  start(name: string, redis: Parameters<typeof replicaConfig>[2]): Promise<AuthgateServer>;
+  /** Stops every server started and the cluster, and removes the directory. */
+  stop(): Promise<void>;
+};
+
+/** Starts a dev cluster and writes the server key, admin token and reviewer token replicas read. */
+export const prepareReplicas = async (): Promise<ReplicaSetup> => {
   const admin = `admin-${randomBytes(16).toString('hex')}`;
   const dir = mkdtempSync(join(tmpdir(), 'authgate-replicas-'));
   const cluster = await startDevCluster();
@@ -39,19 +49,43 @@ export const startReplicas = async (redis: Parameters<typeof replicaConfig>[2]):
       join(dir, 'reviewer-token'),
       (await cluster.mintToken({ ...REVIEWER, expirationSeconds: 3600 })).token,
     );
-    const config = replicaConfig(cluster.url, cluster.issuer, redis, dir);
-    const started = await Promise.allSettled(
-      ['a', 'b'].map((name) => startAuthgateServer(dir, name, config)),
-    );
-    for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
-    for (const s of started) if (s.status === 'rejected') throw s.reason;
-    const [a, b] = servers as [AuthgateServer, AuthgateServer];
-    const podToken = async (pod = 'nginx') =>
-      (await cluster.mintToken({ namespace: 'test', serviceAccount: 'nginx', audiences: ['vault'], pod }))
-        .token;
-    return { cluster, a, b, admin, podToken, stop };
   } catch (err) {
     await stop();
+    throw err;
+  }
+  const podToken = async (pod = 'nginx') =>
+    (await cluster.mintToken({ namespace: 'test', serviceAccount: 'nginx', audiences: ['vault'], pod }))
+      .token;
+  const start = async (name: string, redis: Parameters<typeof replicaConfig>[2]) => {
+    const server = await startAuthgateServer(
+      dir,
+      name,
+      replicaConfig(cluster.url, cluster.issuer, redis, dir),
+    );
+    servers.push(server);
+    return server;
+  };
+  return { cluster, dir, admin, podToken, start, stop };
+};
+
+/**
+ * Starts a dev cluster and two replicas sharing `redis` (a URL, or a Redis Cluster's seed nodes),
+ * with the config of {@link replicaConfig}.
+ */
+export const startReplicas = async (redis: Parameters<typeof replicaConfig>[2]): Promise<Replicas> => {
+  const setup = await prepareReplicas();
+  try {
+    // Settled, not raced: a server that started is stopped even when the other did not start.
+    const started = await Promise.allSettled(['a', 'b'].map((name) => setup.start(name, redis)));
+    for (const s of started) if (s.status === 'rejected') throw s.reason;
+    const [a, b] = started.map((s) => (s as PromiseFulfilledResult<AuthgateServer>).value) as [
+      AuthgateServer,
+      AuthgateServer,
+    ];
+    const { cluster, admin, podToken, stop } = setup;
+    return { cluster, a, b, admin, podToken, stop };
+  } catch (err) {
+    await setup.stop();
     throw err;
   }
 };
