@@ -137,6 +137,21 @@ describe('an ACL user', () => {
   });
 
   it.each([
+    ['a password alone', ':stale-Pass-0c9e'],
+    ['another user and password', 'someone:stale-Pass-0c9e'],
+  ])('takes username and password_file over %s in the URL', async (_what, userinfo) => {
+    // As a password rotated in its file while the URL (AUTHGATE_REDIS_URL, say) still holds the old.
+    const server = await setup.start(`acl-over-url-${userinfo.length}`, {
+      url: acl.url.replace('redis://', `redis://${userinfo}@`),
+      username: 'authgate',
+      password_file: passwordFile('redis-password', password),
+    });
+    await waitFor(async () => (await ready(server)) === 200, 10_000, 'readiness as the ACL user');
+    await serves(server);
+    expect(server.output()).not.toContain('stale-Pass');
+  });
+
+  it.each([
     ['password_file', 'file'],
     ['the URL', 'url'],
   ])('fails closed on a wrong password in %s, naming WRONGPASS and never the password', async (_w, where) => {

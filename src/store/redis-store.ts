@@ -89,6 +89,31 @@ const connectionOptions = (o: RedisConnectionOptions): RedisOptions => {
   };
 };
 
+/**
+ * A standalone URL without its user and password, and the options that carry them: `username` and
+ * `password` given apart win over the URL's (ioredis takes the URL's first, an empty user included,
+ * so a rotated password in its file lost to a stale one in the URL).
+ */
+const standalone = (url: string, options: RedisOptions): [string, RedisOptions] => {
+  const parsed = new URL(url);
+  const fromUrl = {
+    username: decodeURIComponent(parsed.username) || undefined,
+    password: decodeURIComponent(parsed.password) || undefined,
+  };
+  parsed.username = '';
+  parsed.password = '';
+  const username = options.username ?? fromUrl.username;
+  const password = options.password ?? fromUrl.password;
+  return [
+    parsed.toString(),
+    {
+      ...options,
+      ...(username === undefined ? {} : { username }),
+      ...(password === undefined ? {} : { password }),
+    },
+  ];
+};
+
 /** Builds the ioredis client of the configured mode, failing fast while disconnected. */
 const connect = (o: RedisConnectionOptions): Client => {
   const common = connectionOptions(o);
@@ -116,7 +141,7 @@ const connect = (o: RedisConnectionOptions): Client => {
       ...(common.tls === undefined ? {} : { sentinelTLS: common.tls, enableTLSForSentinelMode: true }),
     });
   } else {
-    client = new Redis(o.url ?? 'redis://127.0.0.1:6379', common);
+    client = new Redis(...standalone(o.url ?? 'redis://127.0.0.1:6379', common));
   }
   return defineScripts(client);
 };
