@@ -83,37 +83,51 @@ export const readAdminToken = (file: string, path: string, problem: Problem): st
 };
 
 /**
- * Reads the listener's PEM certificate chain and private key and checks, now rather than at
- * `listen`, that the first certificate parses, the key parses (unencrypted) and is the
- * certificate's. Problems are reported at `<at>.tls_cert_file` / `<at>.tls_key_file`.
+ * Reads a PEM CA bundle and checks, now rather than at the first connection (where it would look
+ * like a server certificate nothing trusts), that it holds a certificate. Reported at `path`.
  */
-export const readListenerTls = (
+export const readCaBundle = (file: string, path: string, problem: Problem): string | undefined => {
+  const text = readConfigText(file, path, problem);
+  if (text === undefined) return undefined;
+  try {
+    new X509Certificate(text);
+  } catch (err) {
+    problem(path, `${file} holds no PEM certificate: ${(err as Error).message}`);
+    return undefined;
+  }
+  return text;
+};
+
+/**
+ * Reads a PEM certificate chain and its private key (the listener's, Redis's client certificate)
+ * and checks, now rather than at `listen` or the first connection, that the first certificate
+ * parses, the key parses (unencrypted) and is the certificate's. Problems are reported at the
+ * fields `at.cert` and `at.key`.
+ */
+export const readCertAndKey = (
   certFile: string,
   keyFile: string,
-  at: string,
+  at: { cert: string; key: string },
   problem: Problem,
 ): { cert: Buffer; key: Buffer } | undefined => {
-  const cert = readConfigFile(certFile, `${at}.tls_cert_file`, problem);
-  const key = readConfigFile(keyFile, `${at}.tls_key_file`, problem);
+  const cert = readConfigFile(certFile, at.cert, problem);
+  const key = readConfigFile(keyFile, at.key, problem);
   if (cert === undefined || key === undefined) return undefined;
   let x509: X509Certificate | undefined;
   try {
     x509 = new X509Certificate(cert);
   } catch (err) {
-    problem(`${at}.tls_cert_file`, `${certFile} holds no PEM certificate: ${(err as Error).message}`);
+    problem(at.cert, `${certFile} holds no PEM certificate: ${(err as Error).message}`);
   }
   let privateKey: ReturnType<typeof createPrivateKey> | undefined;
   try {
     privateKey = createPrivateKey(key);
   } catch (err) {
-    problem(
-      `${at}.tls_key_file`,
-      `${keyFile} holds no unencrypted PEM private key: ${(err as Error).message}`,
-    );
+    problem(at.key, `${keyFile} holds no unencrypted PEM private key: ${(err as Error).message}`);
   }
   if (x509 === undefined || privateKey === undefined) return undefined;
   if (!x509.checkPrivateKey(privateKey)) {
-    problem(`${at}.tls_key_file`, `${keyFile} is not the private key of the certificate in ${certFile}`);
+    problem(at.key, `${keyFile} is not the private key of the certificate in ${certFile}`);
     return undefined;
   }
   return { cert, key };

@@ -8,6 +8,8 @@ import { ConfigError, parseConfig } from './load.js';
 const keyDir = mkdtempSync(join(tmpdir(), 'authgate-load-test-'));
 const KEY_FILE = join(keyDir, 'server.key');
 writeFileSync(KEY_FILE, 'k'.repeat(32));
+const NOT_PEM = join(keyDir, 'not.pem');
+writeFileSync(NOT_PEM, 'not a certificate\n');
 afterAll(() => rmSync(keyDir, { recursive: true, force: true }));
 
 const VALID = `
@@ -212,6 +214,22 @@ describe('store configuration', () => {
       'an unreadable password file',
       '    url: redis://a:1\n    password_file: /nonexistent/pw\n',
       'cannot read /nonexistent/pw',
+    ],
+    // Else TLS fails at each connection, saying the server's certificate is wrong.
+    [
+      'a CA file that holds no certificate',
+      `    url: rediss://a:1\n    tls: {ca_file: ${NOT_PEM}}\n`,
+      `${NOT_PEM} holds no PEM certificate`,
+    ],
+    [
+      'a client certificate without its key',
+      `    url: rediss://a:1\n    tls: {cert_file: ${KEY_FILE}}\n`,
+      'give cert_file and key_file together',
+    ],
+    [
+      'a client certificate file that holds none',
+      `    url: rediss://a:1\n    tls: {cert_file: ${NOT_PEM}, key_file: ${NOT_PEM}}\n`,
+      `${NOT_PEM} holds no PEM certificate`,
     ],
   ])('refuses %s', (_what, redis, message) => {
     const text = `${VALID}\nserver_key_file: ${KEY_FILE}\nstore:\n  type: redis\n  redis:\n${redis}`;

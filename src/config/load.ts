@@ -4,7 +4,7 @@ import { Ajv } from 'ajv';
 import { invalidCidrs } from '../lib/cidr.js';
 import { normalizeAudit } from './audit-config.js';
 import { normalizeIdentity, normalizePolicySources, normalizeSecrets } from './secrets-config.js';
-import { readAdminToken, readListenerTls, readServerKey, secretFileWarnings } from './files.js';
+import { readAdminToken, readCertAndKey, readServerKey, secretFileWarnings } from './files.js';
 import { MOUNT_DEFAULTS, nestedMounts, normalizeMount } from './mount-config.js';
 import { normalizeStore } from './store-config.js';
 import { ConfigSchema, SIGNING_ALGORITHMS, type ConfigDocument } from './schema.js';
@@ -224,7 +224,12 @@ export const parseConfig = (
   const keyFile = file(listener.tls_key_file);
   const tls =
     certFile !== undefined && keyFile !== undefined
-      ? readListenerTls(certFile, keyFile, 'listener', problem)
+      ? readCertAndKey(
+          certFile,
+          keyFile,
+          { cert: 'listener.tls_cert_file', key: 'listener.tls_key_file' },
+          problem,
+        )
       : undefined;
   const serverKeyFile = file(doc.server_key_file);
   const serverKey =

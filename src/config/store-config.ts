@@ -1,5 +1,5 @@
 import { TIMEOUT_BOUNDS, durationSeconds } from './durations.js';
-import { readConfigText } from './files.js';
+import { readCaBundle, readCertAndKey, readConfigText } from './files.js';
 import type { ConfigDocument } from './schema.js';
 import type { AuthgateConfig, Problem, RedisConfig } from './types.js';
 import { redisUrlProblem } from './urls.js';
@@ -9,6 +9,31 @@ import { redisUrlProblem } from './urls.js';
  * it is the same default `src/store/keys.ts` applies.
  */
 export const DEFAULT_KEY_PREFIX = 'ag:';
+
+/**
+ * `store.redis.tls`, its files read and checked now: a CA bundle that holds a certificate, and a
+ * client certificate with its key (both or neither), which must parse and match.
+ */
+const normalizeTls = (
+  doc: NonNullable<NonNullable<NonNullable<ConfigDocument['store']>['redis']>['tls']>,
+  problem: Problem,
+  file: (p: string | undefined) => string | undefined,
+): NonNullable<RedisConfig['tls']> => {
+  const at = 'store.redis.tls';
+  const caFile = file(doc.ca_file);
+  const ca = caFile === undefined ? undefined : readCaBundle(caFile, `${at}.ca_file`, problem);
+  const [certFile, keyFile] = [file(doc.cert_file), file(doc.key_file)];
+  if ((certFile === undefined) !== (keyFile === undefined))
+    problem(at, 'give cert_file and key_file together (a client certificate and its key)');
+  const pair =
+    certFile === undefined || keyFile === undefined
+      ? undefined
+      : readCertAndKey(certFile, keyFile, { cert: `${at}.cert_file`, key: `${at}.key_file` }, problem);
+  return {
+    ...(ca === undefined ? {} : { ca }),
+    ...(pair === undefined ? {} : { cert: pair.cert.toString('utf8'), key: pair.key.toString('utf8') }),
+  };
+};
 
 /**
  * Normalizes `store`: `memory` (default), or `redis` in exactly one mode (`url`, `sentinels` or
@@ -40,15 +65,7 @@ export const normalizeStore = (
     const path = file(p);
     return path === undefined ? undefined : readConfigText(path, at, problem, { trim: true });
   };
-  const tlsDoc = r.tls;
-  const tls =
-    tlsDoc === undefined
-      ? undefined
-      : {
-          ...(tlsDoc.ca_file ? { ca: read(tlsDoc.ca_file, 'store.redis.tls.ca_file') } : {}),
-          ...(tlsDoc.cert_file ? { cert: read(tlsDoc.cert_file, 'store.redis.tls.cert_file') } : {}),
-          ...(tlsDoc.key_file ? { key: read(tlsDoc.key_file, 'store.redis.tls.key_file') } : {}),
-        };
+  const tls = r.tls === undefined ? undefined : normalizeTls(r.tls, problem, file);
   const password = read(r.password_file, 'store.redis.password_file');
   const redis: RedisConfig = {
     ...(r.url !== undefined ? { url: r.url } : {}),
@@ -58,7 +75,7 @@ export const normalizeStore = (
     ...(r.cluster_nodes !== undefined ? { clusterNodes: r.cluster_nodes } : {}),
     ...(r.username !== undefined ? { username: r.username } : {}),
     ...(password !== undefined ? { password } : {}),
-    ...(tls !== undefined ? { tls: tls as NonNullable<RedisConfig['tls']> } : {}),
+    ...(tls !== undefined ? { tls } : {}),
     commandTimeoutMs: seconds(r.command_timeout, 'store.redis.command_timeout', 1, TIMEOUT_BOUNDS) * 1000,
     connectTimeoutMs: seconds(r.connect_timeout, 'store.redis.connect_timeout', 2, TIMEOUT_BOUNDS) * 1000,
   };

@@ -106,5 +106,11 @@ describe('redisUrlProblem', () => {
       expect(problem).toMatch(/^not a valid URL/);
       expect(problem).not.toContain('zq');
     }
+    // A % that begins no escape: the password cannot be decoded (it was "URI malformed" at start).
+    for (const bad of ['redis://:zq%zzxv@host:6379', 'redis://zq%e0:pw@host', 'rediss://:zq%@host']) {
+      const problem = redisUrlProblem(bad);
+      expect(problem).toMatch(/percent-encoded.*%25/);
+      expect(problem).not.toContain('zq');
+    }
   });
 });

@@ -25,16 +25,22 @@ export const hasSpaceOrControl = (value: string): boolean => /[\s\p{Cc}]/u.test(
 export const redisUrlProblem = (value: string): string | undefined => {
   if (hasSpaceOrControl(value)) return 'expected a URL without spaces or control characters';
   if (!/^rediss?:\/\/[^/]/.test(value)) return 'expected a redis:// or rediss:// URL';
-  let host = '';
+  let url: URL | undefined;
   try {
-    host = new URL(value).hostname;
+    url = new URL(value);
   } catch {
-    host = '';
+    url = undefined;
   }
   // Never the value itself in the message: it may hold a password.
-  return host === ''
-    ? 'not a valid URL (characters such as @ : / ? # in a password must be percent-encoded)'
-    : undefined;
+  if (url === undefined || url.hostname === '')
+    return 'not a valid URL (characters such as @ : / ? # in a password must be percent-encoded)';
+  try {
+    decodeURIComponent(url.username);
+    decodeURIComponent(url.password);
+  } catch {
+    return 'not a valid URL (a % in the user or password must be percent-encoded too, as %25)';
+  }
+  return undefined;
 };
 
 /**
