@@ -84,6 +84,21 @@ describe('rediss://', () => {
     await failsClosed(server, /certificate/);
   });
 
+  it('shows the client certificate of tls.cert_file and tls.key_file to a server that asks for one', async () => {
+    const cert = await makeServerCert(setup.dir, ca, 'redis-mtls');
+    const mtls = await startRedis({ tls: { ...cert, ca: ca.cert, clientCerts: true } });
+    servers.push(mtls);
+    const client = await makeServerCert(setup.dir, ca, 'authgate-client');
+    const server = await setup.start('tls-client-cert', {
+      url: mtls.url,
+      tls: { ca_file: ca.cert, cert_file: client.cert, key_file: client.key },
+    });
+    await waitFor(async () => (await ready(server)) === 200, 10_000, 'readiness with a client certificate');
+    await serves(server);
+    const without = await setup.start('tls-no-client-cert', { url: mtls.url, tls: { ca_file: ca.cert } });
+    await failsClosed(without, /alert certificate required/);
+  });
+
   it('never falls back to plain text when the server speaks no TLS', async () => {
     const plain = await startRedis();
     servers.push(plain);

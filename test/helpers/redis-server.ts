@@ -45,8 +45,11 @@ export const startRedis = async (
     password?: string;
     args?: string[];
     sentinel?: { name: string; masterPort: number };
-    /** TLS only (no plain port), with this certificate and key; clients show none. */
-    tls?: { cert: string; key: string; ca: string };
+    /**
+     * TLS only (no plain port), with this certificate and key; clients show none, or with
+     * `clientCerts` one that `ca` signed.
+     */
+    tls?: { cert: string; key: string; ca: string; clientCerts?: boolean };
   } = {},
 ): Promise<RedisServer> => {
   const port = options.port ?? (await freePort());
@@ -72,7 +75,14 @@ export const startRedis = async (
     ...(tls === undefined
       ? ['--port', String(port)]
       : [
-          ...['--port', '0', '--tls-port', String(port), '--tls-auth-clients', 'no'],
+          ...[
+            '--port',
+            '0',
+            '--tls-port',
+            String(port),
+            '--tls-auth-clients',
+            tls.clientCerts ? 'yes' : 'no',
+          ],
           ...['--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca],
         ]),
     '--bind',
