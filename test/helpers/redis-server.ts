@@ -44,7 +44,7 @@ export const startRedis = async (
     port?: number;
     password?: string;
     args?: string[];
-    sentinel?: { name: string; masterPort: number };
+    sentinel?: { name: string; masterPort: number; authPass?: string | undefined };
     /**
      * TLS only (no plain port), with this certificate and key; clients show none, or with
      * `clientCerts` one that `ca` signed.
@@ -57,7 +57,7 @@ export const startRedis = async (
   let child: ChildProcess | undefined;
   const sentinel = options.sentinel;
   if (sentinel !== undefined) {
-    const { name, masterPort } = sentinel;
+    const { name, masterPort, authPass } = sentinel;
     // Quick to judge a master down and to give up a failover, so that a test fails over in seconds.
     writeFileSync(
       join(dir, 'sentinel.conf'),
@@ -65,6 +65,7 @@ export const startRedis = async (
         `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`,
         `sentinel down-after-milliseconds ${name} 500`,
         `sentinel failover-timeout ${name} 2000`,
+        ...(authPass === undefined ? [] : [`sentinel auth-pass ${name} ${authPass}`]),
         '',
       ].join('\n'),
     );
@@ -148,9 +149,22 @@ export type RedisCluster = {
   stop(): Promise<void>;
 };
 
-/** Runs `command` on the server at `port` with a connection of its own; undefined when it fails. */
-export const ask = async (port: number, ...command: string[]): Promise<unknown> => {
-  const client = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0 });
+/**
+ * Runs `command` on the server at `port` (with `password`, if it wants one) with a connection of
+ * its own; undefined when it fails.
+ */
+export const ask = async (
+  server: number | { port: number; password?: string | undefined },
+  ...command: string[]
+): Promise<unknown> => {
+  const { port, password } = typeof server === 'number' ? { port: server, password: undefined } : server;
+  const client = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    ...(password === undefined ? {} : { password }),
+  });
   client.on('error', () => undefined);
   try {
     return await client.call(command[0] ?? 'PING', ...command.slice(1));
@@ -265,21 +279,29 @@ const replication = (info: unknown) => ({
 
 /**
  * A private Sentinel setup: a master, `replicas` replicas of it (`--replicaof`) and one sentinel
- * (quorum 1, a master judged down after 500 ms of silence), each on a free port; resolves once
- * {@link RedisSentinel.synced}, so that a failover can start at once.
+ * (quorum 1, a master judged down after 500 ms of silence), each on a free port; with `password`,
+ * every server wants it (the sentinel itself none). Resolves once {@link RedisSentinel.synced},
+ * so that a failover can start at once.
  */
-export const startRedisSentinel = async (replicas = 2, name = 'authgate-master'): Promise<RedisSentinel> => {
+export const startRedisSentinel = async ({
+  replicas = 2,
+  name = 'authgate-master',
+  password,
+}: { replicas?: number; name?: string; password?: string } = {}): Promise<RedisSentinel> => {
   const started: RedisServer[] = [];
   const stop = async () => {
     await Promise.all(started.map((s) => s.stop()));
   };
   try {
-    const master = await startRedis();
+    const auth = password === undefined ? {} : { password, args: ['--masterauth', password] };
+    const master = await startRedis(auth);
     started.push(master);
-    for (let i = 0; i < replicas; i++)
-      started.push(await startRedis({ args: ['--replicaof', '127.0.0.1', String(master.port)] }));
+    for (let i = 0; i < replicas; i++) {
+      const replicaOf = ['--replicaof', '127.0.0.1', String(master.port)];
+      started.push(await startRedis({ ...auth, args: [...(auth.args ?? []), ...replicaOf] }));
+    }
     const servers = [...started];
-    const sentinel = await startRedis({ sentinel: { name, masterPort: master.port } });
+    const sentinel = await startRedis({ sentinel: { name, masterPort: master.port, authPass: password } });
     started.push(sentinel);
     const masterPort = async () => {
       const addr = await ask(sentinel.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name);
@@ -294,7 +316,7 @@ export const startRedisSentinel = async (replicas = 2, name = 'authgate-master')
       await waitFor(
         async () => {
           const { offset, replicas: known } = replication(
-            await ask((await masterPort()) ?? 0, 'INFO', 'replication'),
+            await ask({ port: (await masterPort()) ?? 0, password }, 'INFO', 'replication'),
           );
           const rows = await ask(sentinel.port, 'SENTINEL', 'REPLICAS', name);
           return (
