@@ -1,11 +1,9 @@
-import { writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHUTDOWN_GRACE_MS } from '../src/cli/server.js';
 import { waitFor, type AuthgateServer } from './helpers/authgate-process.js';
 import { ask, freePort, startRedisSentinel, type RedisSentinel } from './helpers/redis-server.js';
-import { call, login, prepareReplicas, startReplicas, type Replicas } from './helpers/replicas.js';
+import { call, login, startReplicas, type Replicas } from './helpers/replicas.js';
 
 /*
  * `store.redis.sentinels`: authgate finds the master through a sentinel, and follows it when the
@@ -14,9 +12,6 @@ import { call, login, prepareReplicas, startReplicas, type Replicas } from './he
  */
 
 let redis: RedisSentinel;
-/** Another setup, where every Redis wants {@link PASSWORD}. */
-let locked: RedisSentinel;
-const PASSWORD = 'sentinel-Pass-5f2e';
 let replicas: Replicas;
 let server: AuthgateServer;
 
@@ -83,7 +78,7 @@ const throughFailover = async (token: string, failover: (oldPort: number) => Pro
 };
 
 beforeAll(async () => {
-  [redis, locked] = await Promise.all([startRedisSentinel(), startRedisSentinel({ password: PASSWORD })]);
+  redis = await startRedisSentinel();
   // A sentinel that is not there comes first: authgate asks the next one.
   const gone = { host: '127.0.0.1', port: await freePort() };
   replicas = await startReplicas({ sentinels: [gone, ...redis.sentinels], sentinel_name: redis.name });
@@ -93,7 +88,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await replicas?.stop();
-  await Promise.all([redis?.stop(), locked?.stop()]);
+  await redis?.stop();
 });
 
 describe('the redis store in Sentinel mode', () => {
@@ -171,27 +166,5 @@ describe('the redis store in Sentinel mode', () => {
     // which takes no listener: redis/ioredis#1600.)
     const output = server.output().replace(/^\[ioredis\] Unhandled error event: .*ECONNREFUSED.*$/gm, '');
     expect(output).not.toMatch(/request\.bug|Unhandled|uncaught/i);
-  });
-});
-
-describe('the redis store in Sentinel mode, with a password on every Redis', () => {
-  it('serves with password_file, as operations.md shows', async () => {
-    const setup = await prepareReplicas();
-    try {
-      const file = join(setup.dir, 'redis-password');
-      writeFileSync(file, `${PASSWORD}\n`, { mode: 0o600 });
-      const one = await setup.start('sentinel-password', {
-        sentinels: locked.sentinels,
-        sentinel_name: locked.name,
-        password_file: file,
-      });
-      await waitFor(() => ready(one), 10_000, 'readiness through the sentinel, with the password');
-      const { status, auth } = await login(one, await setup.podToken());
-      expect(status).toBe(200);
-      expect(await lookup(auth.client_token, one)).toBe(200);
-      expect(one.output()).not.toContain(PASSWORD);
-    } finally {
-      await setup.stop();
-    }
   });
 });

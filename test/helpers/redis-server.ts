@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -76,15 +76,11 @@ export const startRedis = async (
     ...(tls === undefined
       ? ['--port', String(port)]
       : [
-          ...[
-            '--port',
-            '0',
-            '--tls-port',
-            String(port),
-            '--tls-auth-clients',
-            tls.clientCerts ? 'yes' : 'no',
-          ],
+          ...['--port', '0', '--tls-port', String(port)],
+          ...['--tls-auth-clients', tls.clientCerts ? 'yes' : 'no'],
           ...['--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca],
+          // Replicas, and a sentinel, talk TLS to their master too.
+          ...['--tls-replication', 'yes'],
         ]),
     '--bind',
     '127.0.0.1',
@@ -149,21 +145,26 @@ export type RedisCluster = {
   stop(): Promise<void>;
 };
 
+/** How to reach a test server besides its port: its password, and the CA file of its TLS. */
+export type Access = { password?: string | undefined; tls?: { ca: string } | undefined };
+
 /**
- * Runs `command` on the server at `port` (with `password`, if it wants one) with a connection of
- * its own; undefined when it fails.
+ * Runs `command` on the server at `port` (with `password`, over TLS, as it wants) with a
+ * connection of its own; undefined when it fails.
  */
 export const ask = async (
-  server: number | { port: number; password?: string | undefined },
+  server: number | (Access & { port: number }),
   ...command: string[]
 ): Promise<unknown> => {
-  const { port, password } = typeof server === 'number' ? { port: server, password: undefined } : server;
+  const { port, password, tls }: Access & { port: number } =
+    typeof server === 'number' ? { port: server } : server;
   const client = new Redis({
     port,
     host: '127.0.0.1',
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     ...(password === undefined ? {} : { password }),
+    ...(tls === undefined ? {} : { tls: { ca: readFileSync(tls.ca) } }),
   });
   client.on('error', () => undefined);
   try {
@@ -258,6 +259,8 @@ export type RedisSentinel = {
   /** The first master, then its replicas; a failover makes one of these the master. */
   servers: RedisServer[];
   sentinel: RedisServer;
+  /** How to reach the sentinel (TLS) and the Redis servers (TLS and password). */
+  access: { sentinel: Access; server: Access };
   /** The port of the master the sentinel names now. */
   masterPort(): Promise<number | undefined>;
   /**
@@ -287,13 +290,24 @@ export const startRedisSentinel = async ({
   replicas = 2,
   name = 'authgate-master',
   password,
-}: { replicas?: number; name?: string; password?: string } = {}): Promise<RedisSentinel> => {
+  tls,
+}: {
+  replicas?: number;
+  name?: string;
+  password?: string;
+  /** Every server and the sentinel on TLS only, with this certificate (see {@link startRedis}). */
+  tls?: { cert: string; key: string; ca: string };
+} = {}): Promise<RedisSentinel> => {
+  const access = {
+    sentinel: { tls: tls === undefined ? undefined : { ca: tls.ca } },
+    server: { password, tls: tls === undefined ? undefined : { ca: tls.ca } },
+  };
   const started: RedisServer[] = [];
   const stop = async () => {
     await Promise.all(started.map((s) => s.stop()));
   };
   try {
-    const auth = password === undefined ? {} : { password, args: ['--masterauth', password] };
+    const auth = { tls, ...(password === undefined ? {} : { password, args: ['--masterauth', password] }) };
     const master = await startRedis(auth);
     started.push(master);
     for (let i = 0; i < replicas; i++) {
@@ -301,10 +315,18 @@ export const startRedisSentinel = async ({
       started.push(await startRedis({ ...auth, args: [...(auth.args ?? []), ...replicaOf] }));
     }
     const servers = [...started];
-    const sentinel = await startRedis({ sentinel: { name, masterPort: master.port, authPass: password } });
+    const sentinel = await startRedis({
+      tls,
+      sentinel: { name, masterPort: master.port, authPass: password },
+    });
     started.push(sentinel);
     const masterPort = async () => {
-      const addr = await ask(sentinel.port, 'SENTINEL', 'GET-MASTER-ADDR-BY-NAME', name);
+      const addr = await ask(
+        { port: sentinel.port, ...access.sentinel },
+        'SENTINEL',
+        'GET-MASTER-ADDR-BY-NAME',
+        name,
+      );
       return Array.isArray(addr) ? Number(addr[1]) : undefined;
     };
     const replicaFit = (row: unknown) => {
@@ -316,9 +338,9 @@ export const startRedisSentinel = async ({
       await waitFor(
         async () => {
           const { offset, replicas: known } = replication(
-            await ask({ port: (await masterPort()) ?? 0, password }, 'INFO', 'replication'),
+            await ask({ port: (await masterPort()) ?? 0, ...access.server }, 'INFO', 'replication'),
           );
-          const rows = await ask(sentinel.port, 'SENTINEL', 'REPLICAS', name);
+          const rows = await ask({ port: sentinel.port, ...access.sentinel }, 'SENTINEL', 'REPLICAS', name);
           return (
             known.length > 0 &&
             known.every((r) => r.online && r.offset >= offset) &&
@@ -334,6 +356,7 @@ export const startRedisSentinel = async ({
     return {
       name,
       sentinels: [{ host: '127.0.0.1', port: sentinel.port }],
+      access,
       servers,
       sentinel,
       masterPort,
