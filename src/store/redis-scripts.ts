@@ -1,6 +1,6 @@
 /**
  * The Lua scripts of the Redis store: each runs atomically on the server, in one round trip.
- * Internal to store/ (redis-store.ts).
+ * Internal to store/ (redis-store.ts, redis-connection.ts).
  */
 import type { Cluster, Redis } from 'ioredis';
 

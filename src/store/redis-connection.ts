@@ -1,0 +1,101 @@
+/**
+ * How authgate connects to Redis, in each mode (standalone, Sentinel, Cluster): the ioredis
+ * options every connection shares (no offline queue, bounded retries, timeouts, TLS,
+ * credentials) and the client of the configured mode, its scripts defined.
+ */
+import { Redis, Cluster, type ClusterNode, type RedisOptions } from 'ioredis';
+import { defineScripts, type Client } from './redis-scripts.js';
+
+/** How to reach Redis. Exactly one of `url`, `sentinels` or `clusterNodes` decides the mode. */
+export type RedisConnectionOptions = {
+  /** `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS). Standalone mode. */
+  url?: string;
+  /** Sentinel mode: the sentinels and the monitored master's name. */
+  sentinels?: Array<{ host: string; port: number }>;
+  sentinelName?: string;
+  /** Cluster mode: seed nodes. */
+  clusterNodes?: Array<{ host: string; port: number }>;
+  /** ACL user and password (override the URL's). */
+  username?: string;
+  password?: string;
+  /** TLS: a CA bundle and optional client certificate (PEM). `url` with `rediss://` turns TLS on too. */
+  tls?: { ca?: string; cert?: string; key?: string };
+  /** A command that has not answered by then fails (→ 503). Default 1 000 ms. */
+  commandTimeoutMs?: number;
+  /** Connection attempt timeout. Default 2 000 ms. */
+  connectTimeoutMs?: number;
+};
+
+/** The options of every connection to a Redis server, whatever the mode. */
+export const connectionOptions = (o: RedisConnectionOptions): RedisOptions => {
+  const tls = o.tls === undefined ? undefined : { ...o.tls };
+  return {
+    // Fail fast instead of queueing while Redis is away: callers turn it into a 503.
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 1,
+    commandTimeout: o.commandTimeoutMs ?? 1000,
+    connectTimeout: o.connectTimeoutMs ?? 2000,
+    // Reconnect forever, backing off to 2 s: the process never exits because Redis is away.
+    retryStrategy: (times: number) => Math.min(100 * times, 2000),
+    ...(o.username === undefined ? {} : { username: o.username }),
+    ...(o.password === undefined ? {} : { password: o.password }),
+    ...(tls === undefined ? {} : { tls }),
+  };
+};
+
+/**
+ * A standalone URL without its user and password, and the options that carry them: `username` and
+ * `password` given apart win over the URL's (ioredis takes the URL's first, an empty user included,
+ * so a rotated password in its file lost to a stale one in the URL).
+ */
+const standalone = (url: string, options: RedisOptions): [string, RedisOptions] => {
+  const parsed = new URL(url);
+  const fromUrl = {
+    username: decodeURIComponent(parsed.username) || undefined,
+    password: decodeURIComponent(parsed.password) || undefined,
+  };
+  parsed.username = '';
+  parsed.password = '';
+  const username = options.username ?? fromUrl.username;
+  const password = options.password ?? fromUrl.password;
+  return [
+    parsed.toString(),
+    {
+      ...options,
+      ...(username === undefined ? {} : { username }),
+      ...(password === undefined ? {} : { password }),
+    },
+  ];
+};
+
+/** Builds the ioredis client of the configured mode, failing fast while disconnected. */
+export const connectRedis = (o: RedisConnectionOptions): Client => {
+  const common = connectionOptions(o);
+  let client: Redis | Cluster;
+  if (o.clusterNodes !== undefined) {
+    client = new Cluster(o.clusterNodes as ClusterNode[], {
+      enableOfflineQueue: false,
+      clusterRetryStrategy: (times: number) => Math.min(100 * times, 2000),
+      redisOptions: common,
+      ...(o.tls === undefined ? {} : { dnsLookup: (address, callback) => callback(null, address) }),
+    });
+  } else if (o.sentinels !== undefined) {
+    client = new Redis({
+      ...common,
+      sentinels: o.sentinels,
+      name: o.sentinelName ?? 'mymaster',
+      // Leave the master as soon as a sentinel announces a failover (+switch-master). Otherwise a
+      // master demoted alive keeps taking writes until the sentinel turns it into a replica, 8 s
+      // or more later, and drops them all: tokens issued meanwhile would be lost, and revocations
+      // published there missed.
+      failoverDetector: true,
+      // A sentinel that takes the connection but never answers would otherwise hold the client
+      // (and a stopping process) forever: past the command timeout, the next sentinel is asked.
+      sentinelCommandTimeout: common.commandTimeout,
+      ...(common.tls === undefined ? {} : { sentinelTLS: common.tls, enableTLSForSentinelMode: true }),
+    });
+  } else {
+    client = new Redis(...standalone(o.url ?? 'redis://127.0.0.1:6379', common));
+  }
+  return defineScripts(client);
+};
