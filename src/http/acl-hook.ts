@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { mountAccessor } from '../auth/index.js';
 import { badRequest, isAuthgateError, permissionDenied } from '../errors.js';
+import { parseGoBool } from '../lib/go-bool.js';
 import type { Acl, AclSubject, Capability } from '../policy/index.js';
 import type { TokenRecord, TokenService } from '../tokens/index.js';
 import { setRequestAuth, type AclRouteConfig } from './acl-route.js';
@@ -104,7 +105,7 @@ export const decodedPath = (url: string): string => {
 export const isList = (request: FastifyRequest): boolean => {
   if (request.method !== 'GET') return false;
   const list = (request.query as Record<string, unknown> | undefined)?.['list'];
-  return typeof list === 'string' && ['1', 't', 'T', 'true', 'TRUE', 'True'].includes(list);
+  return typeof list === 'string' && parseGoBool(list) === true;
 };
 
 /** Whether the request is allowed; `create-only` when `create` alone allowed a write. */

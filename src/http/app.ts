@@ -34,7 +34,8 @@ import {
   VAULT_HEADERS,
 } from './vault-errors.js';
 import { AuthgateError, badRequest } from '../errors.js';
-import { buildSecretsMountTable, parseGoBool } from '../secrets/index.js';
+import { buildSecretsMountTable } from '../secrets/index.js';
+import { parseGoBool } from '../lib/go-bool.js';
 import { createClientErrorHandler, createConnectHandler } from './client-errors.js';
 import { MISSING_HOST_MESSAGE } from './list-method.js';
 

@@ -1,11 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import { AuthgateError, badRequest, isAuthgateError, permissionDenied } from '../../errors.js';
 import { containsExactNumber, stringifyExactJson } from '../../lib/exact-json.js';
+import { parseGoBool } from '../../lib/go-bool.js';
 import {
   buildSecretsMountTable,
   matchSecretsMount,
   parseConfigBody,
-  parseGoBool,
   parseMetadataBody,
   parseMetadataPatch,
   parseVersionParam,

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import type { Clock } from '../../lib/clock.js';
+import { GO_BOOL_OR_EMPTY_PATTERN } from '../../lib/go-bool.js';
 
 /**
  * What one readiness check found. The composition root builds it from the store's ping and each
@@ -91,7 +92,7 @@ export const createCachedReadiness = (
 const StatusCode = Type.String({ pattern: '^[2-5][0-9]{2}$' });
 
 // What Go's strconv.ParseBool takes, and the empty string (false to Vault's weak decoding).
-const GoBool = Type.String({ pattern: '^(1|t|T|TRUE|true|True|0|f|F|FALSE|false|False)?$' });
+const GoBool = Type.String({ pattern: GO_BOOL_OR_EMPTY_PATTERN });
 
 // Vault parses every one of these, and answers 400 to a value it cannot, even those of states
 // authgate is never in (standby, performance standby, DR secondary, uninitialized).

@@ -5,7 +5,6 @@ export {
   MAX_DATA_DEPTH,
   bodyObject,
   parseConfigBody,
-  parseGoBool,
   parseMetadataBody,
   parseMetadataPatch,
   parseVersionParam,

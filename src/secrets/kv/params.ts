@@ -3,6 +3,7 @@ import { parseDurationSeconds } from '../../lib/duration.js';
 import { isExactNumber } from '../../lib/exact-json.js';
 import { isJsonObject, setOwn, type JsonObject } from './json.js';
 import type { CasOption, KvConfigInput, KvMetadataInput, KvMetadataPatch, KvWriteInput } from './types.js';
+import { parseGoBool } from '../../lib/go-bool.js';
 
 /*
  * Request fields as Vault's framework reads them: weakly typed (`"5"` is 5, `true` is 1), each
@@ -83,13 +84,6 @@ const weakBool = (raw: unknown): boolean | undefined => {
   if (typeof raw === 'boolean') return raw;
   if (typeof raw === 'number') return raw !== 0;
   if (typeof raw === 'string') return parseGoBool(raw === '' ? 'false' : raw);
-  return undefined;
-};
-
-/** Go's strconv.ParseBool. */
-export const parseGoBool = (s: string): boolean | undefined => {
-  if (['1', 't', 'T', 'TRUE', 'true', 'True'].includes(s)) return true;
-  if (['0', 'f', 'F', 'FALSE', 'false', 'False'].includes(s)) return false;
   return undefined;
 };
 
