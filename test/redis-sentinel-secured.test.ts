@@ -12,9 +12,10 @@ import { makeCa, makeServerCert, type TestCa } from './helpers/tls-files.js';
  * (`password_file`), and TLS to the sentinels and the master (`tls.ca_file`).
  */
 
-/** Every Redis of this one wants {@link PASSWORD}. */
+/** Every Redis of this one wants {@link PASSWORD}, its sentinel {@link SENTINEL_PASSWORD}. */
 let locked: RedisSentinel;
 const PASSWORD = 'sentinel-Pass-5f2e';
+const SENTINEL_PASSWORD = 'sentinel-own-Pass-91c4';
 /** Every Redis of this one, and its sentinel, is on TLS with a certificate {@link ca} signed. */
 let tlsSentinel: RedisSentinel;
 let ca: TestCa;
@@ -30,7 +31,7 @@ beforeAll(async () => {
   [ca, otherCa] = await Promise.all([makeCa(certDir, 'redis'), makeCa(certDir, 'other')]);
   const cert = await makeServerCert(certDir, ca, 'redis-server');
   [locked, tlsSentinel, setup] = await Promise.all([
-    startRedisSentinel({ password: PASSWORD }),
+    startRedisSentinel({ password: PASSWORD, sentinelPassword: SENTINEL_PASSWORD }),
     startRedisSentinel({ tls: { ...cert, ca: ca.cert } }),
     prepareReplicas(),
   ]);
@@ -42,20 +43,49 @@ afterAll(async () => {
   rmSync(certDir, { recursive: true, force: true });
 });
 
-describe('the redis store in Sentinel mode, with a password on every Redis', () => {
-  it('serves with password_file, as operations.md shows', async () => {
-    const file = join(setup.dir, 'redis-password');
-    writeFileSync(file, `${PASSWORD}\n`, { mode: 0o600 });
-    const one = await setup.start('sentinel-password', {
-      sentinels: locked.sentinels,
-      sentinel_name: locked.name,
-      password_file: file,
-    });
-    await waitFor(() => ready(one), 10_000, 'readiness through the sentinel, with the password');
+describe('the redis store in Sentinel mode, with a password on every Redis and on the sentinel', () => {
+  const passwordFile = (name: string, password: string) => {
+    const file = join(setup.dir, name);
+    writeFileSync(file, `${password}\n`, { mode: 0o600 });
+    return file;
+  };
+  const locks = (sentinelPassword?: string) => ({
+    sentinels: locked.sentinels,
+    sentinel_name: locked.name,
+    password_file: passwordFile('redis-password', PASSWORD),
+    ...(sentinelPassword === undefined
+      ? {}
+      : { sentinel_password_file: passwordFile(`sentinel-password-${sentinelPassword}`, sentinelPassword) }),
+  });
+
+  it('serves with password_file and sentinel_password_file, as operations.md shows', async () => {
+    const one = await setup.start('sentinel-password', locks(SENTINEL_PASSWORD));
+    await waitFor(() => ready(one), 10_000, 'readiness through the sentinel, with the passwords');
     const { status, auth } = await login(one, await setup.podToken());
     expect(status).toBe(200);
     expect(await lookup(auth.client_token, one)).toBe(200);
     expect(one.output()).not.toContain(PASSWORD);
+    expect(one.output()).not.toContain(SENTINEL_PASSWORD);
+  });
+
+  it.each([
+    ['without the sentinel password', undefined],
+    ['with a wrong sentinel password', 'not-the-sentinel-password'],
+  ])('fails closed %s: not ready, 503, the reason logged', async (_what, sentinelPassword) => {
+    const server = await setup.start(
+      `sentinel-password-${sentinelPassword ?? 'none'}`,
+      locks(sentinelPassword),
+    );
+    await waitFor(
+      () => /"event":"store\.unavailable"/.test(server.output()),
+      10_000,
+      'store.unavailable in the log',
+    );
+    expect(await ready(server)).toBe(false);
+    expect((await login(server, await setup.podToken())).status).toBe(503);
+    expect(server.child.exitCode).toBeNull();
+    expect(server.output()).not.toContain(SENTINEL_PASSWORD);
+    if (sentinelPassword !== undefined) expect(server.output()).not.toContain(sentinelPassword);
   });
 });
 

@@ -1,8 +1,9 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from './load.js';
+import type { AuthgateConfig } from './types.js';
 
 // The redis store requires a server key file, and config reads it (at least 32 bytes).
 const keyDir = mkdtempSync(join(tmpdir(), 'authgate-load-test-'));
@@ -231,6 +232,21 @@ describe('store configuration', () => {
       `    url: rediss://a:1\n    tls: {cert_file: ${NOT_PEM}, key_file: ${NOT_PEM}}\n`,
       `${NOT_PEM} holds no PEM certificate`,
     ],
+    [
+      "the sentinels' user outside Sentinel mode",
+      '    url: redis://a:1\n    sentinel_username: app\n',
+      'is only used with sentinels',
+    ],
+    [
+      "the sentinels' password outside Sentinel mode",
+      `    cluster_nodes: [{host: a, port: 1}]\n    sentinel_password_file: ${KEY_FILE}\n`,
+      'is only used with sentinels',
+    ],
+    [
+      "an unreadable sentinels' password file",
+      '    sentinels: [{host: s1, port: 26379}]\n    sentinel_password_file: /nonexistent/spw\n',
+      'cannot read /nonexistent/spw',
+    ],
   ])('refuses %s', (_what, redis, message) => {
     const text = `${VALID}\nserver_key_file: ${KEY_FILE}\nstore:\n  type: redis\n  redis:\n${redis}`;
     expect(problemsOf(text).some((p) => p.message.startsWith(message))).toBe(true);
@@ -241,6 +257,24 @@ describe('store configuration', () => {
     expect(parseConfig(text, { env: {} }).store).toMatchObject({
       type: 'redis',
       redis: { sentinels: [{ host: 's1', port: 26379 }], sentinelName: 'primary' },
+    });
+  });
+
+  it("reads the sentinels' own credentials, and drops them with the rest of Sentinel mode for AUTHGATE_REDIS_URL", () => {
+    const text = `${VALID}\nserver_key_file: ${KEY_FILE}\nstore:\n  type: redis\n  redis:\n    sentinels: [{host: s1, port: 26379}]\n    sentinel_username: watcher\n    sentinel_password_file: ${KEY_FILE}\n`;
+    const { redis } = parseConfig(text, { env: {} }).store as Extract<
+      AuthgateConfig['store'],
+      { type: 'redis' }
+    >;
+    expect(redis).toMatchObject({
+      sentinelUsername: 'watcher',
+      sentinelPassword: readFileSync(KEY_FILE, 'utf8').trim(),
+    });
+    const overridden = parseConfig(text, { env: { AUTHGATE_REDIS_URL: 'redis://r:6379' } }).store;
+    expect(overridden).toEqual({
+      type: 'redis',
+      keyPrefix: 'ag:',
+      redis: { url: 'redis://r:6379', commandTimeoutMs: 1000, connectTimeoutMs: 2000 },
     });
   });
 });

@@ -98,8 +98,14 @@ const applyEnv = (doc: Record<string, unknown>, env: Env): Map<string, string> =
     store['type'] = 'redis';
     const redis = store['redis'];
     const kept = { ...(typeof redis === 'object' && redis !== null && !Array.isArray(redis) ? redis : {}) };
-    delete (kept as Record<string, unknown>)['sentinels'];
-    delete (kept as Record<string, unknown>)['cluster_nodes'];
+    for (const mode of [
+      'sentinels',
+      'sentinel_name',
+      'sentinel_username',
+      'sentinel_password_file',
+      'cluster_nodes',
+    ])
+      delete (kept as Record<string, unknown>)[mode];
     store['redis'] = { ...kept, url: redisUrl };
     from.set('store.redis.url', 'AUTHGATE_REDIS_URL');
   }

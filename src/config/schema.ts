@@ -167,6 +167,9 @@ const RedisSchema = Type.Object(
     /** Sentinel mode: the sentinels, and the master's name (`sentinel_name`, default mymaster). */
     sentinels: Type.Optional(Type.Array(HostPort, { minItems: 1 })),
     sentinel_name: Type.Optional(Type.String({ minLength: 1 })),
+    /** Sentinel mode: the sentinels' own ACL user and password (`requirepass` of sentinel.conf). */
+    sentinel_username: Type.Optional(Type.String({ minLength: 1 })),
+    sentinel_password_file: Type.Optional(Type.String({ minLength: 1 })),
     /** Cluster mode: seed nodes. */
     cluster_nodes: Type.Optional(Type.Array(HostPort, { minItems: 1 })),
     username: Type.Optional(Type.String({ minLength: 1 })),

@@ -67,10 +67,20 @@ export const normalizeStore = (
   };
   const tls = r.tls === undefined ? undefined : normalizeTls(r.tls, problem, file);
   const password = read(r.password_file, 'store.redis.password_file');
+  const sentinelPassword = read(r.sentinel_password_file, 'store.redis.sentinel_password_file');
+  for (const key of ['sentinel_name', 'sentinel_username', 'sentinel_password_file'] as const) {
+    if (r[key] !== undefined && r.sentinels === undefined)
+      problem(`store.redis.${key}`, 'is only used with sentinels');
+  }
   const redis: RedisConfig = {
     ...(r.url !== undefined ? { url: r.url } : {}),
     ...(r.sentinels !== undefined
-      ? { sentinels: r.sentinels, sentinelName: r.sentinel_name ?? 'mymaster' }
+      ? {
+          sentinels: r.sentinels,
+          sentinelName: r.sentinel_name ?? 'mymaster',
+          ...(r.sentinel_username !== undefined ? { sentinelUsername: r.sentinel_username } : {}),
+          ...(sentinelPassword !== undefined ? { sentinelPassword } : {}),
+        }
       : {}),
     ...(r.cluster_nodes !== undefined ? { clusterNodes: r.cluster_nodes } : {}),
     ...(r.username !== undefined ? { username: r.username } : {}),

@@ -86,6 +86,9 @@ export type RedisConfig = {
   url?: string;
   sentinels?: Array<{ host: string; port: number }>;
   sentinelName?: string;
+  /** The sentinels' own credentials (Sentinel mode only); `username`/`password` are the master's. */
+  sentinelUsername?: string;
+  sentinelPassword?: string;
   clusterNodes?: Array<{ host: string; port: number }>;
   username?: string;
   password?: string;

@@ -13,6 +13,9 @@ export type RedisConnectionOptions = {
   /** Sentinel mode: the sentinels and the monitored master's name. */
   sentinels?: Array<{ host: string; port: number }>;
   sentinelName?: string;
+  /** Sentinel mode: what the sentinels themselves ask for (their `requirepass`, an ACL user). */
+  sentinelUsername?: string;
+  sentinelPassword?: string;
   /** Cluster mode: seed nodes. */
   clusterNodes?: Array<{ host: string; port: number }>;
   /** ACL user and password (override the URL's). */
@@ -92,6 +95,8 @@ export const connectRedis = (o: RedisConnectionOptions): Client => {
       // A sentinel that takes the connection but never answers would otherwise hold the client
       // (and a stopping process) forever: past the command timeout, the next sentinel is asked.
       sentinelCommandTimeout: common.commandTimeout,
+      ...(o.sentinelUsername === undefined ? {} : { sentinelUsername: o.sentinelUsername }),
+      ...(o.sentinelPassword === undefined ? {} : { sentinelPassword: o.sentinelPassword }),
       ...(common.tls === undefined ? {} : { sentinelTLS: common.tls, enableTLSForSentinelMode: true }),
     });
   } else {

@@ -283,23 +283,26 @@ const replication = (info: unknown) => ({
 /**
  * A private Sentinel setup: a master, `replicas` replicas of it (`--replicaof`) and one sentinel
  * (quorum 1, a master judged down after 500 ms of silence), each on a free port; with `password`,
- * every server wants it (the sentinel itself none). Resolves once {@link RedisSentinel.synced},
+ * every server wants it (the sentinel itself none, or `sentinelPassword`). Resolves once {@link RedisSentinel.synced},
  * so that a failover can start at once.
  */
 export const startRedisSentinel = async ({
   replicas = 2,
   name = 'authgate-master',
   password,
+  sentinelPassword,
   tls,
 }: {
   replicas?: number;
   name?: string;
   password?: string;
+  /** The sentinel's own `requirepass`. */
+  sentinelPassword?: string;
   /** Every server and the sentinel on TLS only, with this certificate (see {@link startRedis}). */
   tls?: { cert: string; key: string; ca: string };
 } = {}): Promise<RedisSentinel> => {
   const access = {
-    sentinel: { tls: tls === undefined ? undefined : { ca: tls.ca } },
+    sentinel: { password: sentinelPassword, tls: tls === undefined ? undefined : { ca: tls.ca } },
     server: { password, tls: tls === undefined ? undefined : { ca: tls.ca } },
   };
   const started: RedisServer[] = [];
@@ -317,6 +320,7 @@ export const startRedisSentinel = async ({
     const servers = [...started];
     const sentinel = await startRedis({
       tls,
+      ...(sentinelPassword === undefined ? {} : { password: sentinelPassword }),
       sentinel: { name, masterPort: master.port, authPass: password },
     });
     started.push(sentinel);
