@@ -100,6 +100,13 @@ describe('redisUrlProblem', () => {
     for (const ok of ['redis://127.0.0.1:6379', 'rediss://:p%23w@cache:6380/2', 'redis://user:pw@h'])
       expect(redisUrlProblem(ok)).toBeUndefined();
     expect(redisUrlProblem('http://x')).toBe('expected a redis:// or rediss:// URL');
+    // Each would become an ioredis option that beats authgate's own.
+    for (const withQuery of [
+      'redis://h:6379/0?enableOfflineQueue=1',
+      'redis://h?commandTimeout=0',
+      'redis://h#x',
+    ])
+      expect(redisUrlProblem(withQuery)).toMatch(/^takes no query/);
     // A raw # ends the URL's authority early: the host would be wrong, and the password cut.
     for (const bad of ['redis://:zq#xv@host:6379', 'redis://:zq?xv@host', 'redis://:zqxv@']) {
       const problem = redisUrlProblem(bad);

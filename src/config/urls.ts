@@ -40,6 +40,11 @@ export const redisUrlProblem = (value: string): string | undefined => {
   } catch {
     return 'not a valid URL (a % in the user or password must be percent-encoded too, as %25)';
   }
+  // ioredis turns every query parameter into a client option that wins over authgate's own
+  // (`?enableOfflineQueue=1` queued commands while Redis was away, `?commandTimeout=` lifted the
+  // timeout), as strings: the store.redis keys are the only way to set them.
+  if (url.search !== '' || url.hash !== '')
+    return 'takes no query (?…) or fragment (#…): set timeouts, TLS and credentials with the store.redis keys';
   return undefined;
 };
 
