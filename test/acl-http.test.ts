@@ -394,7 +394,7 @@ describe('reloading policies without a restart', () => {
       join(policyDir, 'own-namespace.hcl'),
       'path "secret/data/{{identity.namespace}}/*" { capabilities = ["read"] }\n',
     );
-    await h.server.reloadPolicies(); // what SIGHUP calls
+    await h.server.reload(); // what SIGHUP calls
     expect((await get('/v1/secret/data/team-b/db', token)).statusCode).toBe(403);
   });
 

@@ -1,10 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_ROLE } from '../src/cli/dev.js';
-import { seedFirstSetup, startDevCluster, type DevCluster } from '../src/devcluster/index.js';
 import { auditFile, readEntries, recordAuthSecrets, recordSecrets } from './helpers/audit.js';
 import {
   runAuthgate,
@@ -13,23 +9,13 @@ import {
   type AuthgateServer,
   type Running,
 } from './helpers/authgate-process.js';
+import { startProcessFixture, type ProcessFixture } from './helpers/process-fixture.js';
 
-const ADMIN = `admin-${randomBytes(16).toString('hex')}`;
-const dir = mkdtempSync(join(tmpdir(), 'authgate-audit-process-'));
 const log = auditFile('sighup');
-let cluster: DevCluster;
+let fx: ProcessFixture;
 let server: AuthgateServer;
 
-const podToken = async () => {
-  const { token } = await cluster.mintToken({
-    namespace: 'test',
-    serviceAccount: 'nginx',
-    audiences: ['vault'],
-    pod: 'nginx',
-  });
-  recordSecrets(token);
-  return token;
-};
+const podToken = () => fx.podToken();
 
 const login = async (jwt: string) => {
   const res = await fetch(`${server.url}/v1/auth/jwks/login`, {
@@ -47,33 +33,17 @@ const loginPaths = (path: string) =>
     .map((e) => e.type);
 
 beforeAll(async () => {
-  recordSecrets(ADMIN);
-  cluster = await startDevCluster();
-  seedFirstSetup(cluster);
-  writeFileSync(join(dir, 'server.key'), randomBytes(48).toString('base64'));
-  writeFileSync(join(dir, 'admin-token'), ADMIN);
-  server = await startAuthgateServer(dir, 'audited', {
-    listener: { port: 0 },
-    log: { level: 'info' },
-    server_key_file: join(dir, 'server.key'),
-    admin_token_file: join(dir, 'admin-token'),
+  fx = await startProcessFixture('audit-process');
+  server = await startAuthgateServer(fx.dir, 'audited', {
+    ...fx.base(),
     audit: { file: { type: 'file', path: log } },
-    auth: {
-      jwks: {
-        type: 'kubernetes',
-        verification: 'jwks',
-        jwks: { oidc_discovery_url: cluster.url },
-        issuers: [cluster.issuer],
-        roles: { nginx: DEV_ROLE },
-      },
-    },
+    auth: { jwks: fx.jwksMount() },
   });
 });
 
 afterAll(async () => {
   await server?.stop();
-  await cluster?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fx?.close();
 });
 
 describe('authgate server with a file audit device', () => {
@@ -107,7 +77,7 @@ describe('authgate server with a file audit device', () => {
       '--address',
       server.url,
       '--token-file',
-      join(dir, 'admin-token'),
+      join(fx.dir, 'admin-token'),
     ]);
     hasher.child.stdin.end(`${jwt}\n`);
     expect(await hasher.exited).toBe(0);
@@ -153,7 +123,7 @@ describe('authgate dev --audit-file', () => {
   it('audits the logins of the dev gateway to the file', async () => {
     const file = auditFile('dev');
     const dev = runAuthgate(['dev', '--port', '0', '--audit-file', file], {
-      AUTHGATE_DEV_STATE: join(dir, 'dev.json'),
+      AUTHGATE_DEV_STATE: join(fx.dir, 'dev.json'),
       AUTHGATE_LOG_LEVEL: 'warn',
     });
     try {

@@ -117,7 +117,9 @@ describe('docs/operations.md', () => {
     walk(join(ROOT, 'src'));
     // Spans (`audit.request`, `jwks.fetch`) and config fields (`tokenreview.timeout`) are dotted
     // too: an event is a dotted name in a sentence about the log.
-    const named = [...DOC.matchAll(/`((?:server|store|health|policies|policy|audit|login|cache)\.[a-z_]+)`/g)]
+    const named = [
+      ...DOC.matchAll(/`((?:server|store|health|policies|policy|audit|login|cache|config)\.[a-z_]+)`/g),
+    ]
       .map((m) => m[1] ?? '')
       .filter((n) => !['audit.request', 'audit.response'].includes(n));
     expect(named).toContain('server.signal_ignored');

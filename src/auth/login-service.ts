@@ -152,7 +152,10 @@ export const revocationIndexes = (mountPath: string, role: string, identity: Ide
  * before any network call — then the verifier's proof, then a token is issued.
  */
 export const createLoginService = (deps: LoginDeps) => {
-  const cidrCache = new Map<string, CidrSet>();
+  // Keyed by the role itself, not its name: a reload (SIGHUP) puts new role objects in force, so
+  // a role whose `token_bound_cidrs` changed never meets the old set, and a removed role's set
+  // goes with it.
+  const cidrCache = new WeakMap<RoleConfig, CidrSet>();
   // Vault prefixes a login token's display name with its mount path, slashes made dashes
   // (request_handling.go handleLoginRequest): `k8s/prod` names tokens `k8s-prod-<ns>-<sa>`.
   const displayPrefixes = new Map([...deps.mounts.keys()].map((path) => [path, path.replaceAll('/', '-')]));
@@ -178,12 +181,11 @@ export const createLoginService = (deps: LoginDeps) => {
     }
     return id;
   };
-  const cidrsOf = (role: RoleConfig, mount: string): CidrSet => {
-    const key = `${mount}\n${role.name}`;
-    let set = cidrCache.get(key);
+  const cidrsOf = (role: RoleConfig): CidrSet => {
+    let set = cidrCache.get(role);
     if (set === undefined) {
       set = createCidrSet(role.tokenBoundCidrs);
-      cidrCache.set(key, set);
+      cidrCache.set(role, set);
     }
     return set;
   };
@@ -232,7 +234,7 @@ export const createLoginService = (deps: LoginDeps) => {
     const { mount, role } = lookupRole(mountPath, input.role);
     const cfg = mount.config;
 
-    if (role.tokenBoundCidrs.length > 0 && !cidrsOf(role, mountPath).contains(ctx.remoteAddress)) {
+    if (role.tokenBoundCidrs.length > 0 && !cidrsOf(role).contains(ctx.remoteAddress)) {
       throw permissionDenied('cidr_not_allowed', `remote=${ctx.remoteAddress}`);
     }
 
@@ -324,7 +326,11 @@ export const createLoginService = (deps: LoginDeps) => {
 
   /**
    * Re-reads the role of a token at renewal, as Vault's `pathLoginRenew` does: the TTLs come from
-   * the role as it is now, and a deleted role stops renewals.
+   * the role as it is now (after a reload, the new role's), and a deleted role stops renewals.
+   * The token keeps the policies it was issued with, even when the role's have changed since:
+   * Vault's kubernetes plugin compares no policies at renewal (unlike userpass or cert, which
+   * refuse with "policies have changed, not renewing"). To take access from tokens already
+   * issued, revoke them (`revoke-identity` by role).
    */
   const renewalTerms = async (record: Pick<TokenRecord, 'mountPath' | 'role'>) => {
     const mount = deps.mounts.get(record.mountPath);

@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createAudit, type Audit } from '../audit/index.js';
 import { createLoginService, createMounts, createRevocationService } from '../auth/index.js';
-import type { AuthgateConfig, KubernetesMountConfig } from '../config/index.js';
-import { ConfigError, type PolicySourcesConfig } from '../config/index.js';
+import type { AuthgateConfig, KubernetesMountConfig, RoleReloadPlan } from '../config/index.js';
+import { applyRoleReload, ConfigError, planRoleReload, type PolicySourcesConfig } from '../config/index.js';
 import { badRequest } from '../errors.js';
 import { buildApp } from '../http/index.js';
 import { createPolicyRegistry, PolicyLoadError } from '../policy/index.js';
@@ -44,11 +44,13 @@ export type ComposeOptions = {
   /** Where `stdout` audit devices write; default `process.stdout`. */
   auditStdout?: NodeJS.WritableStream;
   /**
-   * Where a policy reload (SIGHUP, `sys/policies/reload`) reads the policies from; default: the
-   * config's sources as parsed (the inline documents stay, `policy_dir` is read again).
-   * `authgate server` passes a function that re-reads the config file.
+   * Where a reload reads the config from (parsed and validated whole; throws a ConfigError):
+   * SIGHUP (`reload`) applies its policies and the roles of the auth mounts,
+   * `sys/policies/reload` (`reloadPolicies`) its policies only. Default: the config as parsed at
+   * start (the inline policies and the roles stay, `policy_dir` is read again). `authgate server`
+   * passes a function that re-reads the config file.
    */
-  policySources?: () => PolicySourcesConfig;
+  reloadConfig?: () => AuthgateConfig;
   /** Telemetry settings (tests pass an in-memory span exporter); default: `telemetry` of the config and OTEL_*. */
   telemetry?: Partial<Pick<TelemetryOptions, 'traces' | 'prometheus' | 'env'>>;
 };
@@ -60,8 +62,18 @@ export type ComposedServer = {
   verifiers: Map<string, Verifier>;
   /** The audit devices; `reopen()` on SIGHUP. */
   audit: Audit;
-  /** Re-reads the policies (SIGHUP); rejects with a ConfigError and keeps the old set on any problem. */
+  /**
+   * Re-reads the policies only (`sys/policies/reload`); rejects with a ConfigError and keeps the
+   * old set on any problem.
+   */
   reloadPolicies(): Promise<void>;
+  /**
+   * SIGHUP: reads the config once and puts its policies and the new role sets of the running auth
+   * mounts in force together (`planRoleReload` says which: a mount whose other settings changed
+   * keeps its roles), logging what needs a restart (`config.restart_required`). Rejects with a
+   * ConfigError on any problem, and then nothing of the file is applied.
+   */
+  reload(): Promise<void>;
   log: Logger;
   close(): Promise<void>;
 };
@@ -189,10 +201,10 @@ export const composeServer = (
 
   // Policies are parsed (files read, templates compiled) before the app serves its first request.
   const policies = createPolicyRegistry({ log: log.child({ part: 'policy' }) });
-  const policySources = options.policySources ?? (() => config.policies);
-  const reloadPolicies = async () => {
+  const readConfig = options.reloadConfig ?? (() => config);
+  const loadPolicies = async (sources: PolicySourcesConfig, alongside?: () => void) => {
     try {
-      await policies.load(policySources());
+      await policies.load(sources, alongside);
     } catch (err) {
       if (err instanceof PolicyLoadError) {
         throw new ConfigError(
@@ -202,6 +214,19 @@ export const composeServer = (
       }
       throw err;
     }
+  };
+  const reloadPolicies = async () => loadPolicies(readConfig().policies);
+  const reloadLog = createReloadLog(log, config.warnings);
+  const reload = async () => {
+    const next = readConfig();
+    let plan: RoleReloadPlan | undefined;
+    // Planned at the swap, against the roles then in force: two reloads close together apply in
+    // turn, and the second must not diff against the set the first is about to replace.
+    await loadPolicies(next.policies, () => {
+      plan = planRoleReload(config.mounts, next.mounts);
+      applyRoleReload(config.mounts, plan);
+    });
+    if (plan !== undefined) reloadLog(plan, next.warnings);
   };
 
   // Values at rest are sealed under a key of their own, or one derived (HKDF) from the server key.
@@ -280,7 +305,7 @@ export const composeServer = (
     },
     https,
   );
-  app.addHook('onReady', reloadPolicies);
+  app.addHook('onReady', () => loadPolicies(config.policies));
 
   return {
     app,
@@ -290,6 +315,7 @@ export const composeServer = (
     audit,
     log,
     reloadPolicies,
+    reload,
     close: async () => {
       await app.close();
       identity.close();
@@ -298,5 +324,43 @@ export const composeServer = (
       await Promise.all([...verifiers.values()].map((v) => v.close()));
       await store.close();
     },
+  };
+};
+
+/**
+ * Logs what a config reload did: each mount whose roles changed (`config.roles_reloaded`, with the
+ * role names added, removed and changed), each part that needs a restart
+ * (`config.restart_required`), warnings the previous config had not (`config.insecure`), then
+ * `config.reloaded`. Role names are not secret; no value of the file is logged.
+ */
+const createReloadLog = (log: Logger, startWarnings: readonly string[]) => {
+  let warned = new Set(startWarnings);
+  return (plan: RoleReloadPlan, warnings: readonly string[]) => {
+    for (const warning of warnings)
+      if (!warned.has(warning)) log.warn({ event: 'config.insecure', warning }, 'config.insecure');
+    warned = new Set(warnings);
+    for (const { mount, roles, added, removed, changed } of plan.roleSets) {
+      log.info(
+        { event: 'config.roles_reloaded', mount, roles: roles.size, added, removed, changed },
+        'config.roles_reloaded',
+      );
+    }
+    for (const part of plan.restartRequired) {
+      const detail =
+        part.change === 'added'
+          ? 'the mount is not served until authgate restarts'
+          : part.change === 'removed'
+            ? 'the mount keeps running, with its roles, until authgate restarts'
+            : 'not applied, nor the roles of this mount: restart authgate to apply';
+      log.warn({ event: 'config.restart_required', ...part, detail }, 'config.restart_required');
+    }
+    log.info(
+      {
+        event: 'config.reloaded',
+        rolesReloaded: plan.roleSets.map((r) => r.mount),
+        restartRequired: plan.restartRequired.map((r) => r.mount),
+      },
+      'config.reloaded',
+    );
   };
 };

@@ -8,8 +8,9 @@ export const SHUTDOWN_GRACE_MS = 10_000;
 /**
  * Composes the server and listens on the configured address (TLS when a cert and key are set).
  * Until closed, SIGHUP reopens the audit files (as Vault does), so that logrotate can move a file
- * away and new entries go to a new file at the configured path, and reloads the policies
- * (`options.policySources`, else `policy_dir` again); it no longer ends the process.
+ * away and new entries go to a new file at the configured path, and reloads the config
+ * (`options.reloadConfig`): its policies and the roles of the auth mounts, together
+ * (`ComposedServer.reload`). It no longer ends the process.
  */
 export const startServer = async (
   config: AuthgateConfig,
@@ -22,13 +23,13 @@ export const startServer = async (
     void composed.audit
       .reopen()
       .then(() => composed.log.info({ event: 'audit.reopened', signal: 'SIGHUP' }, 'audit.reopened'));
-    // A bad edit keeps the policies that were running, and says why.
+    // A bad edit keeps the policies and roles that were running, and says why.
     composed
-      .reloadPolicies()
+      .reload()
       .catch((err: unknown) =>
         composed.log.error(
-          { event: 'policies.reload_failed', signal: 'SIGHUP', reason: (err as Error).message },
-          'policies.reload_failed',
+          { event: 'config.reload_failed', signal: 'SIGHUP', reason: (err as Error).message },
+          'config.reload_failed',
         ),
       );
   };
@@ -115,6 +116,7 @@ export const runServerCommand = async (argv: string[]): Promise<number> => {
   const path = values.config ?? (process.env['AUTHGATE_CONFIG'] || undefined);
   if (path === undefined) throw new UsageError('give the config file with --config FILE or AUTHGATE_CONFIG');
   if (path === '') throw new UsageError('--config: give the name of a file');
-  // A policy reload reads the whole file again, so that edited `policies:` take effect too.
-  return runServer(loadConfigFile(path), { policySources: () => loadConfigFile(path).policies });
+  // A reload reads and checks the whole file again, with the parser that start uses: an edited
+  // `policies:` or role takes effect, and a role refused at start is refused at a reload too.
+  return runServer(loadConfigFile(path), { reloadConfig: () => loadConfigFile(path) });
 };

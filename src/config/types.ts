@@ -78,7 +78,12 @@ export type KubernetesMountConfig = {
   leewaySeconds: number;
   defaultLeaseTtlSeconds: number;
   maxLeaseTtlSeconds: number;
-  roles: Map<string, RoleConfig>;
+  /**
+   * The roles by lowercased name. The one setting a reload (SIGHUP) changes on a running mount:
+   * the map is then replaced whole, never edited (`applyRoleReload`), so read it once per request
+   * and keep the role you got.
+   */
+  roles: ReadonlyMap<string, RoleConfig>;
 };
 
 /** How to reach Redis; secrets already read from their files. Exactly one mode is set. */

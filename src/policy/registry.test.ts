@@ -219,6 +219,20 @@ describe('reload', () => {
     expect(before.allows('secret/data/a/x', 'update')).toBe(false);
   });
 
+  it('runs what goes with a load in the step that swaps the set in, and not at all when it fails', async () => {
+    const registry = createPolicyRegistry({ log: recordingLog().log });
+    const seen: string[][] = [];
+    await files({ 'team-a.hcl': READ_A });
+    await registry.load({ inline: {}, dir }, () => seen.push(registry.names()));
+    // Called just before the swap, synchronously: no request runs between the two.
+    expect(seen).toEqual([['default']]);
+    expect(registry.names()).toEqual(['default', 'team-a']);
+
+    await files({ 'team-b.hcl': 'oops {' });
+    await expect(registry.load({ inline: {}, dir }, () => seen.push([]))).rejects.toThrow(PolicyLoadError);
+    expect(seen).toHaveLength(1);
+  });
+
   it('drops cached ACLs when a reload succeeds', async () => {
     await files({ 'team-a.hcl': READ_A });
     const registry = createPolicyRegistry({ log: recordingLog().log });

@@ -219,14 +219,19 @@ export const createPolicyRegistry = (deps: PolicyRegistryDeps) => {
   return {
     /**
      * Reads every source, checks every policy, then swaps the new set in and drops the ACL
-     * caches. Concurrent calls run in turn.
-     * @throws PolicyLoadError listing every problem; the previous set stays in force.
+     * caches. Concurrent calls run in turn. `alongside`, if given, runs only when the new set is
+     * taken, in the same synchronous step as the swap: a request sees both changes or neither
+     * (the config reload swaps the roles of the auth mounts there).
+     * @throws PolicyLoadError listing every problem; the previous set stays in force, and
+     *   `alongside` is not called.
      * @throws TypeError when `sources` is not of the documented shape.
      */
-    load: (sources: PolicySources): Promise<void> => {
+    load: (sources: PolicySources, alongside?: () => void): Promise<void> => {
       const run = loading.then(async () => {
         const policies = await parseSources(sources);
-        state = newState(policies);
+        const next = newState(policies);
+        alongside?.();
+        state = next;
         deps.log.info(
           { event: 'policy.loaded', policies: state.names.length, dir: sources.dir },
           'policy.loaded',

@@ -1,0 +1,86 @@
+import { describe, expect, it } from 'vitest';
+import { applyRoleReload, planRoleReload } from './reload.js';
+import { configDoc, mountDoc, parseDoc, roleDoc } from './test-support.js';
+
+const mountsOf = (auth: Record<string, unknown>) => parseDoc(configDoc({ auth })).mounts;
+
+describe('planRoleReload', () => {
+  it('plans nothing when the file is unchanged', () => {
+    const running = mountsOf({ kubernetes: mountDoc() });
+    expect(planRoleReload(running, mountsOf({ kubernetes: mountDoc() }))).toEqual({
+      roleSets: [],
+      restartRequired: [],
+    });
+  });
+
+  it('takes the new role set of a mount whose other settings are unchanged, naming what changed', () => {
+    const running = mountsOf({
+      kubernetes: mountDoc({ roles: { nginx: roleDoc(), old: roleDoc(), same: roleDoc() } }),
+    });
+    const next = mountsOf({
+      kubernetes: mountDoc({
+        roles: { NGINX: roleDoc({ audience: 'other' }), fresh: roleDoc(), same: roleDoc() },
+      }),
+    });
+    const plan = planRoleReload(running, next);
+    expect(plan.restartRequired).toEqual([]);
+    expect(plan.roleSets).toEqual([
+      {
+        mount: 'kubernetes',
+        roles: next.get('kubernetes')?.roles,
+        added: ['fresh'],
+        removed: ['old'],
+        changed: ['nginx'],
+      },
+    ]);
+  });
+
+  it('keeps the roles of a mount whose other settings changed, and names the keys as authgate.yaml does', () => {
+    const running = mountsOf({ kubernetes: mountDoc() });
+    const next = mountsOf({
+      kubernetes: mountDoc({
+        kubernetes_host: 'https://10.0.0.2:6443',
+        tokenreview: { cache_ttl: '5s' },
+        max_lease_ttl: '48h',
+        default_lease_ttl: '1h',
+        roles: { nginx: roleDoc(), fresh: roleDoc() },
+      }),
+    });
+    expect(planRoleReload(running, next)).toEqual({
+      roleSets: [],
+      restartRequired: [
+        {
+          mount: 'kubernetes',
+          change: 'changed',
+          keys: ['kubernetes_host', 'tokenreview', 'default_lease_ttl', 'max_lease_ttl'],
+        },
+      ],
+    });
+  });
+
+  it('names a mount added or removed, and still takes the roles of the mounts that stay', () => {
+    const running = mountsOf({ kubernetes: mountDoc(), gone: mountDoc() });
+    const next = mountsOf({ kubernetes: mountDoc({ roles: { fresh: roleDoc() } }), added: mountDoc() });
+    const plan = planRoleReload(running, next);
+    expect(plan.restartRequired).toEqual([
+      { mount: 'gone', change: 'removed' },
+      { mount: 'added', change: 'added' },
+    ]);
+    expect(plan.roleSets.map((r) => [r.mount, r.added, r.removed])).toEqual([
+      ['kubernetes', ['fresh'], ['nginx']],
+    ]);
+  });
+});
+
+describe('applyRoleReload', () => {
+  it('replaces the role map of each planned mount whole, leaving a map already read as it was', () => {
+    const running = mountsOf({ kubernetes: mountDoc(), other: mountDoc() });
+    const next = mountsOf({ kubernetes: mountDoc({ roles: { fresh: roleDoc() } }), other: mountDoc() });
+    const before = running.get('kubernetes')?.roles;
+    const otherBefore = running.get('other')?.roles;
+    applyRoleReload(running, planRoleReload(running, next));
+    expect(running.get('kubernetes')?.roles).toBe(next.get('kubernetes')?.roles);
+    expect([...(before?.keys() ?? [])]).toEqual(['nginx']);
+    expect(running.get('other')?.roles).toBe(otherBefore);
+  });
+});

@@ -1,0 +1,116 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { KubernetesMountConfig, RoleConfig } from './types.js';
+
+/**
+ * Every setting of a kubernetes mount other than its roles, with its key in authgate.yaml. These
+ * build the mount's verifier, caches and routes at start, so a reload cannot apply them. Typed
+ * over the whole config type: a new mount setting does not compile until it is listed here.
+ */
+const MOUNT_KEYS: { readonly [K in Exclude<keyof KubernetesMountConfig, 'roles'>]-?: string } = {
+  path: 'path',
+  type: 'type',
+  description: 'description',
+  kubernetesHost: 'kubernetes_host',
+  // Also a change of the file's content: a rotated CA is not taken either.
+  kubernetesCaCert: 'kubernetes_ca_cert',
+  tokenReviewerJwtFile: 'token_reviewer_jwt_file',
+  allowInsecureHttp: 'allow_insecure_http',
+  verification: 'verification',
+  jwks: 'jwks',
+  tokenReview: 'tokenreview',
+  issuers: 'issuers',
+  allowedAlgorithms: 'allowed_algorithms',
+  leewaySeconds: 'leeway',
+  defaultLeaseTtlSeconds: 'default_lease_ttl',
+  maxLeaseTtlSeconds: 'max_lease_ttl',
+};
+const MOUNT_KEY_ENTRIES = Object.entries(MOUNT_KEYS) as Array<[keyof typeof MOUNT_KEYS, string]>;
+
+/** The new role set of a running mount, and how it differs from the one in force (role names). */
+export type RoleSetChange = {
+  mount: string;
+  roles: ReadonlyMap<string, RoleConfig>;
+  added: string[];
+  removed: string[];
+  changed: string[];
+};
+
+/**
+ * A part of the new file that only a restart applies: a mount `added` or `removed`, or a mount
+ * whose settings other than roles `changed` (`keys`, as authgate.yaml names them). The roles of
+ * a changed mount are not applied either (see {@link planRoleReload}).
+ */
+export type RestartRequired =
+  { mount: string; change: 'added' | 'removed' } | { mount: string; change: 'changed'; keys: string[] };
+
+export type RoleReloadPlan = {
+  /** Mounts whose role set differs from the running one; empty when nothing changed. */
+  roleSets: RoleSetChange[];
+  restartRequired: RestartRequired[];
+};
+
+/** The keys of authgate.yaml whose values differ between two versions of one mount. */
+const changedMountKeys = (running: KubernetesMountConfig, next: KubernetesMountConfig): string[] =>
+  MOUNT_KEY_ENTRIES.filter(([key]) => !isDeepStrictEqual(running[key], next[key])).map(([, name]) => name);
+
+const diffRoles = (
+  running: ReadonlyMap<string, RoleConfig>,
+  next: ReadonlyMap<string, RoleConfig>,
+): Pick<RoleSetChange, 'added' | 'removed' | 'changed'> => ({
+  added: [...next.keys()].filter((name) => !running.has(name)).sort(),
+  removed: [...running.keys()].filter((name) => !next.has(name)).sort(),
+  changed: [...next]
+    .filter(([name, role]) => running.has(name) && !isDeepStrictEqual(running.get(name), role))
+    .map(([name]) => name)
+    .sort(),
+});
+
+/**
+ * What a reload of the config file can apply to the running auth mounts: the new role set of each
+ * mount whose other settings are unchanged. Both configs were parsed and validated whole by
+ * `parseConfig`, so a role here passed the same checks as at start.
+ *
+ * A mount whose other settings changed keeps its running roles too: its new roles were checked
+ * against the new settings (a `token_period` against the new `max_lease_ttl`), not against the
+ * ones that keep running, and they may have been written for them (a new audience for new
+ * issuers). Such a mount, like one added or removed, is listed in `restartRequired`.
+ */
+export const planRoleReload = (
+  running: ReadonlyMap<string, KubernetesMountConfig>,
+  next: ReadonlyMap<string, KubernetesMountConfig>,
+): RoleReloadPlan => {
+  const plan: RoleReloadPlan = { roleSets: [], restartRequired: [] };
+  for (const [path, now] of running) {
+    const then = next.get(path);
+    if (then === undefined) {
+      plan.restartRequired.push({ mount: path, change: 'removed' });
+      continue;
+    }
+    const keys = changedMountKeys(now, then);
+    if (keys.length > 0) {
+      plan.restartRequired.push({ mount: path, change: 'changed', keys });
+      continue;
+    }
+    const diff = diffRoles(now.roles, then.roles);
+    if (diff.added.length + diff.removed.length + diff.changed.length > 0)
+      plan.roleSets.push({ mount: path, roles: then.roles, ...diff });
+  }
+  for (const path of next.keys())
+    if (!running.has(path)) plan.restartRequired.push({ mount: path, change: 'added' });
+  return plan;
+};
+
+/**
+ * Puts each planned role set in force: the running mount's `roles` is replaced whole, never
+ * edited, so a reader that took the map once (a login, a role read) sees one set throughout.
+ * Synchronous: no request runs between the first mount's swap and the last one's.
+ */
+export const applyRoleReload = (
+  running: ReadonlyMap<string, KubernetesMountConfig>,
+  plan: Pick<RoleReloadPlan, 'roleSets'>,
+): void => {
+  for (const { mount, roles } of plan.roleSets) {
+    const config = running.get(mount);
+    if (config !== undefined) config.roles = roles;
+  }
+};
