@@ -120,6 +120,22 @@ describe('authgate server with a bad file', () => {
       'listener.tls_cert_file',
       'cannot read',
     ],
+    // Else every JWKS fetch fails TLS, as if the issuer's certificate were wrong.
+    [
+      'a JWKS CA file that holds no certificate',
+      {
+        auth: {
+          kubernetes: {
+            ...doc().auth.kubernetes,
+            verification: 'jwks',
+            issuers: ['https://kubernetes.default.svc.cluster.local'],
+            jwks: { url: 'https://127.0.0.1:1/openid/v1/jwks', ca_cert_file: 'tls.key' },
+          },
+        },
+      },
+      'auth.kubernetes.jwks.ca_cert_file',
+      'holds no PEM certificate',
+    ],
   ])('exits 78 on %s, naming the field', async (_what, over, path, message) => {
     const file = join(dir, `${path}.yaml`);
     writeFileSync(file, JSON.stringify(doc(over)));
@@ -127,7 +143,7 @@ describe('authgate server with a bad file', () => {
     expect(await server.exited).toBe(78);
     expect(server.output()).toContain(`invalid configuration in ${file}`);
     expect(server.output()).toMatch(
-      new RegExp(`- ${path.replace('.', '\\.')}( \\(line \\d+\\))?: .*${message}`),
+      new RegExp(`- ${path.replaceAll('.', '\\.')}( \\(line \\d+\\))?: .*${message}`),
     );
   });
 });

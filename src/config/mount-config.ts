@@ -1,6 +1,6 @@
 import { invalidCidrs } from '../lib/cidr.js';
 import { LEEWAY_BOUNDS, TIMEOUT_BOUNDS, durationSeconds } from './durations.js';
-import { readConfigText } from './files.js';
+import { readCaBundle, readConfigText } from './files.js';
 import type { KubernetesMountDocument } from './schema.js';
 import type { JwksConfig, KubernetesMountConfig, Problem, RoleConfig } from './types.js';
 import { checkTrustUrl } from './urls.js';
@@ -79,8 +79,10 @@ export const normalizeMount = (
     if ((m.issuers ?? []).length === 0)
       problem(`${at}.issuers`, 'at least one issuer is required when verification is "jwks"');
     const jwksCaFile = file(j.ca_cert_file);
+    // Checked now, as store.redis.tls.ca_file is: else every fetch fails TLS as if the issuer's
+    // certificate were wrong.
     const jwksCa =
-      jwksCaFile === undefined ? undefined : readConfigText(jwksCaFile, `${at}.jwks.ca_cert_file`, problem);
+      jwksCaFile === undefined ? undefined : readCaBundle(jwksCaFile, `${at}.jwks.ca_cert_file`, problem);
     for (const [key, url] of [
       ['url', j.url],
       ['oidc_discovery_url', j.oidc_discovery_url],
