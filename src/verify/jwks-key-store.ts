@@ -7,14 +7,13 @@ import type { JwksDocument, JwksSource } from './jwks-source.js';
 import { importPublicJwk } from './jws-signature.js';
 import type { VerifierLog } from './verifier-log.js';
 
-/** One usable public key of the set. Imports are cached per algorithm (a key may serve RS256 and PS256). */
+/** One usable public key of the set, imported when the set is loaded. */
 type KeyEntry = {
   kid: string | undefined;
   /** Public members only (kty, n, e / crv, x, y): nothing else reaches the import. */
   jwk: JWK;
   alg: string | undefined;
-  /** The imported key (null when it could not be imported); one per entry, whatever the alg. */
-  imported?: KeyObject | null;
+  key: KeyObject;
 };
 
 type KeySet = { entries: KeyEntry[]; kids: Set<string> };
@@ -32,12 +31,17 @@ const FAMILY: Record<string, { kty: 'RSA' | 'EC'; crv?: string }> = {
   ES512: { kty: 'EC', crv: 'P-521' },
 };
 
+/** The members of a JWK that carry private key material (RFC 7518 §6.2.2, §6.3.2, §6.4.1). */
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 /**
- * Keeps the usable members of a key set. Skipped (and logged): anything that is not an RSA or EC
- * key, a key marked for another use, and a member carrying private parts — a JWKS that publishes
- * private keys is a leak, and authgate will not lean on it.
+ * Keeps the usable members of a key set, each imported now. Skipped (and logged): anything that
+ * is not an RSA or EC key, a key marked for another use, a member carrying any private part — a
+ * JWKS that publishes private keys is a leak, and authgate will not lean on it — and a key that
+ * does not import (an RSA key under 2048 bits, an EC point off its curve): a set holding only
+ * such keys is then a broken publication, not a key that fails every login one by one.
  */
 const parseKeySet = (doc: JwksDocument, log: VerifierLog, location: string): KeySet => {
   const entries: KeyEntry[] = [];
@@ -48,7 +52,7 @@ const parseKeySet = (doc: JwksDocument, log: VerifierLog, location: string): Key
     const m = member as Record<string, unknown>;
     const kty = m['kty'];
     if (kty !== 'RSA' && kty !== 'EC') return skip(`kty ${String(kty)} is not RSA or EC`);
-    if (m['d'] !== undefined || m['p'] !== undefined) return skip('member carries a private key');
+    if (PRIVATE_MEMBERS.some((name) => m[name] !== undefined)) return skip('member carries a private key');
     if (m['use'] !== undefined && m['use'] !== 'sig') return skip(`use ${String(m['use'])} is not sig`);
     const ops = m['key_ops'];
     if (ops !== undefined && !(Array.isArray(ops) && ops.includes('verify')))
@@ -58,7 +62,13 @@ const parseKeySet = (doc: JwksDocument, log: VerifierLog, location: string): Key
         ? { kty, n: str(m['n']), e: str(m['e']) }
         : { kty, crv: str(m['crv']), x: str(m['x']), y: str(m['y']) };
     if (Object.values(jwk).some((v) => v === undefined)) return skip('missing key members');
-    entries.push({ kid: str(m['kid']), jwk, alg: str(m['alg']) });
+    let key: KeyObject;
+    try {
+      key = importPublicJwk(jwk as Record<string, unknown>);
+    } catch (err) {
+      return skip(`key does not import: ${(err as Error).message}`);
+    }
+    entries.push({ kid: str(m['kid']), jwk, alg: str(m['alg']), key });
   });
   return { entries, kids: new Set(entries.flatMap((e) => (e.kid === undefined ? [] : [e.kid]))) };
 };
@@ -68,22 +78,6 @@ const usable = (entry: KeyEntry, alg: string): boolean => {
   if (family === undefined || entry.jwk.kty !== family.kty) return false;
   if (family.crv !== undefined && entry.jwk.crv !== family.crv) return false;
   return entry.alg === undefined || entry.alg === alg;
-};
-
-/** Imports an entry's key once (node:crypto KeyObject); logs and skips one that cannot be used. */
-const importFor = (entry: KeyEntry, alg: string, log: VerifierLog): KeyObject | undefined => {
-  if (entry.imported === undefined) {
-    try {
-      entry.imported = importPublicJwk(entry.jwk as Record<string, unknown>);
-    } catch (err) {
-      log.warn(
-        { event: 'jwks.key_import_failed', kid: entry.kid, alg, err: (err as Error).message },
-        'jwks.key_import_failed',
-      );
-      entry.imported = null;
-    }
-  }
-  return entry.imported ?? undefined;
 };
 
 export type KeyStoreOptions = {
@@ -173,14 +167,17 @@ export const createKeyStore = (options: KeyStoreOptions) => {
     return keys;
   };
 
+  // A key published without a kid (a set written by hand from the issuer's PEM key) names no
+  // key in particular, so it may have signed any token of its family: as with Vault's pem_keys,
+  // it is tried whatever kid the token names. The kid only selects among trusted keys.
   const select = (set: KeySet, alg: string, kid: string | undefined): KeyEntry[] =>
-    set.entries.filter((e) => (kid === undefined || e.kid === kid) && usable(e, alg));
+    set.entries.filter((e) => (kid === undefined || e.kid === undefined || e.kid === kid) && usable(e, alg));
 
   return {
     /**
-     * The keys that may have signed a token with this `alg` and `kid` (all keys of a matching
-     * family when `kid` is undefined), each imported once and cached. An unknown kid refetches the
-     * set at most once per cooldown. Empty when nothing matches.
+     * The keys that may have signed a token with this `alg` and `kid`: of the alg's family, named
+     * by `kid` or by no kid (every one when `kid` is undefined). An unknown kid refetches the set
+     * at most once per cooldown. Empty when nothing matches.
      * Rejects `UNAVAILABLE` when no key set could ever be loaded.
      */
     async candidates(alg: string, kid: string | undefined): Promise<KeyObject[]> {
@@ -195,9 +192,7 @@ export const createKeyStore = (options: KeyStoreOptions) => {
           set = keys ?? set;
         }
       }
-      return select(set, alg, kid)
-        .map((e) => importFor(e, alg, log))
-        .filter((k): k is KeyObject => k !== undefined);
+      return select(set, alg, kid).map((e) => e.key);
     },
     /** Whether `kid` is in the set now held (after `candidates` refreshed it). */
     knows: (kid: string): boolean => keys?.kids.has(kid) ?? false,
