@@ -1,4 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { deflateRawSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { segment, startHarness, type Harness } from './helpers/harness.js';
 import {
@@ -228,5 +229,85 @@ describe('the members of a key set', () => {
     ],
   ])('never uses %s: a set of only that holds no key (503)', async (_what, set, sign) => {
     expect(await loginWith(set, sign)).toEqual(JWKS_UNAVAILABLE);
+  });
+});
+
+describe('the headers of a token at a jwks mount', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    keys.handler = (req, res, base) =>
+      req.url === '/evil'
+        ? jwksAt([publicJwk(other, { kid: 'evil' })])(req, res, base)
+        : jwksAt(goodJwks)(req, res, base);
+    h = await startHarness({ jwks: jwksUrl(`${keys.base}/jwks`) });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+  const claims = () => nginxClaims(h.cluster.issuer);
+  const evil = () => `${keys.base}/evil`;
+
+  it.each<[string, () => Record<string, unknown>]>([
+    ['typ other than JWT (not checked, as Vault)', () => ({ typ: 'at+jwt' })],
+    ['a jku, which is not fetched', () => ({ jku: evil() })],
+    ['an x5u, which is not fetched', () => ({ x5u: evil() })],
+  ])('accepts a token signed with the set’s key and carrying %s', async (_what, extra) => {
+    keys.paths.length = 0;
+    const jwt = signRaw({ alg: 'RS256', kid: 'k1', ...extra() }, rsa.privateKey, claims());
+    expect((await jwksLogin(h, jwt)).status).toBe(200);
+    expect(keys.paths).not.toContain('/evil');
+  });
+
+  it.each<[string, () => string]>([
+    [
+      'a jku naming its own key set',
+      () => signRaw({ alg: 'RS256', kid: 'evil', jku: evil() }, other.privateKey, claims()),
+    ],
+    [
+      'an x5u naming its own key',
+      () => signRaw({ alg: 'RS256', kid: 'evil', x5u: evil() }, other.privateKey, claims()),
+    ],
+    [
+      'its own key embedded (jwk)',
+      () => signRaw({ alg: 'RS256', kid: 'k1', jwk: publicJwk(other) }, other.privateKey, claims()),
+    ],
+    [
+      'a crit header',
+      () => signRaw({ alg: 'RS256', kid: 'k1', crit: ['exp'], exp: 1 }, rsa.privateKey, claims()),
+    ],
+    [
+      'an unencoded payload (b64: false)',
+      () => signRaw({ alg: 'RS256', kid: 'k1', crit: ['b64'], b64: false }, rsa.privateKey, claims()),
+    ],
+    ['a kid that is a number', () => signRaw({ alg: 'RS256', kid: 1 }, rsa.privateKey, claims())],
+    ['a kid that is an object', () => signRaw({ alg: 'RS256', kid: { id: 'k1' } }, rsa.privateKey, claims())],
+    [
+      'a compressed payload (zip)',
+      () =>
+        signRaw(
+          { alg: 'RS256', kid: 'k1', zip: 'DEF' },
+          rsa.privateKey,
+          deflateRawSync(JSON.stringify(claims())).toString('base64url'),
+        ),
+    ],
+    [
+      'a nested JWT (cty: JWT)',
+      () => {
+        const inner = signRaw({ alg: 'RS256', kid: 'k1' }, rsa.privateKey, claims());
+        return signRaw(
+          { alg: 'RS256', kid: 'k1', cty: 'JWT' },
+          rsa.privateKey,
+          Buffer.from(inner).toString('base64url'),
+        );
+      },
+    ],
+    [
+      'five parts (a JWE)',
+      () => `${segment({ alg: 'RSA-OAEP', enc: 'A256GCM', kid: 'k1' })}.a2V5.aXY.Y2lwaGVy.dGFn`,
+    ],
+  ])('refuses a token with %s: permission denied, and fetches nothing it names', async (_what, token) => {
+    keys.paths.length = 0;
+    expect(await jwksLogin(h, token())).toEqual(DENIED);
+    expect(keys.paths).not.toContain('/evil');
   });
 });

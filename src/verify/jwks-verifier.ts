@@ -127,8 +127,14 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
     if (header['crit'] !== undefined || header['b64'] !== undefined) {
       throw permissionDenied('jwks_malformed', 'unsupported critical header parameter');
     }
+    // RFC 7515 §4.1.4: a kid is a string. go-jose (Vault) fails to parse any other header, and
+    // a token is not let through by reading it as one that names no key.
+    const rawKid = header['kid'];
+    if (rawKid !== undefined && typeof rawKid !== 'string') {
+      throw permissionDenied('jwks_malformed', 'kid is not a string');
+    }
     // Legacy tokens carry `kid: ""`: same as no kid, every key of the family is tried.
-    const kid = typeof header['kid'] === 'string' && header['kid'] !== '' ? header['kid'] : undefined;
+    const kid = rawKid !== undefined && rawKid !== '' ? rawKid : undefined;
     const keys = await keyStore.candidates(alg, kid);
     const kidForLog = truncate(String(kid));
     if (keys.length === 0) {
