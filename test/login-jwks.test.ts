@@ -1,4 +1,10 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { deflateRawSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { segment, startHarness, type Harness } from './helpers/harness.js';
@@ -17,6 +23,7 @@ import {
   type KeyServer,
   type KeyServerHandler,
 } from './helpers/key-server.js';
+import { makeCa, makeServerCert, type TestCa } from './helpers/tls-files.js';
 
 // A jwks mount whose key source misbehaves fails closed: a login is 503 while no key can be had,
 // never 500 and never accepted, and the keys it already holds keep serving.
@@ -309,5 +316,41 @@ describe('the headers of a token at a jwks mount', () => {
     keys.paths.length = 0;
     expect(await jwksLogin(h, token())).toEqual(DENIED);
     expect(keys.paths).not.toContain('/evil');
+  });
+});
+
+describe('a jwks mount whose JWKS URL is https', () => {
+  let dir: string;
+  let ca: TestCa;
+  let otherCa: TestCa;
+  let server: Server;
+  let url: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'authgate-jwks-tls-'));
+    [ca, otherCa] = await Promise.all([makeCa(dir, 'issuer'), makeCa(dir, 'other')]);
+    const cert = await makeServerCert(dir, ca, 'jwks');
+    server = createHttpsServer({ cert: readFileSync(cert.cert), key: readFileSync(cert.key) }, (_req, res) =>
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: goodJwks })),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`;
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it.each<[string, () => Record<string, unknown>, number]>([
+    ['trusts its certificate through jwks.ca_cert_file', () => ({ ca_cert_file: ca.cert }), 200],
+    ['refuses it under another CA (503)', () => ({ ca_cert_file: otherCa.cert }), 503],
+    ['refuses it under the system roots (503)', () => ({}), 503],
+  ])('%s', async (_what, more, status) => {
+    const h = await startHarness({ jwks: jwksUrl(url, more()) });
+    try {
+      expect((await jwksLogin(h, tokenFor(h))).status).toBe(status);
+    } finally {
+      await h.close();
+    }
   });
 });
