@@ -141,6 +141,11 @@ describe('a login through a jwks mount whose discovery document misbehaves', () 
       (base) => ({ issuer: 'https://evil.example', jwks_uri: `${base}/jwks` }),
     ],
     ['no issuer', (base) => ({ jwks_uri: `${base}/jwks` })],
+    // The discovery URL on loopback allows plain HTTP there, not to another host.
+    [
+      'a plain-http jwks_uri on a host that is not loopback',
+      () => ({ issuer, jwks_uri: 'http://keys.example.test/jwks' }),
+    ],
   ])('is 503 on %s, and fetches no keys', async (_what, doc) => {
     expect(await discover(doc)).toEqual(JWKS_UNAVAILABLE);
     expect(keys.paths).toEqual(['/.well-known/openid-configuration']);

@@ -24,7 +24,7 @@ export {
   SIGNING_ALGORITHMS,
 } from './schema.js';
 export { DEFAULT_KEY_PREFIX } from './store-config.js';
-export { redactUrl, redisUrlProblem } from './urls.js';
+export { isLoopbackHost, redactUrl, redisUrlProblem } from './urls.js';
 export { applyRoleReload, planRoleReload } from './reload.js';
 export type { RestartRequired, RoleReloadPlan, RoleSetChange } from './reload.js';
 export { AUDIT_DEFAULTS } from './audit-config.js';

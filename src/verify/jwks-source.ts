@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import type { JwksConfig } from '../config/index.js';
+import { isLoopbackHost, type JwksConfig } from '../config/index.js';
 import { withSpan } from '../lib/tracing.js';
 import type { Clock } from '../lib/clock.js';
 import { httpGet } from './http-get.js';
@@ -31,6 +31,11 @@ export type JwksSourceDeps = {
    * server presents authgate's token; no other host ever sees it.
    */
   bearerFor?: (url: string) => Promise<string | undefined>;
+  /**
+   * The mount's `allow_insecure_http`: whether a discovered `jwks_uri` may be plain HTTP to a host
+   * that is not loopback, as the configured URLs may only with it.
+   */
+  allowInsecureHttp?: boolean;
 };
 
 /** A JWKS or discovery document is a few KB; anything past this is refused. */
@@ -142,6 +147,18 @@ export const createJwksSource = (
         // Keys found over TLS are not then fetched in clear text.
         if (discoveryUrl.startsWith('https:') && !uri.startsWith('https:')) {
           throw new Error(`discovery document ${discoveryUrl} points to a non-https jwks_uri`);
+        }
+        // The rule of the configured URLs holds for the one the document names: a discovery URL on
+        // loopback (kubectl proxy) does not make clear text to another host safe, since whoever
+        // alters that answer on the network chooses the keys.
+        if (
+          uri.startsWith('http:') &&
+          deps.allowInsecureHttp !== true &&
+          !isLoopbackHost(new URL(uri).hostname)
+        ) {
+          throw new Error(
+            `discovery document ${discoveryUrl} points to a plain-http jwks_uri on a host that is not loopback (allow_insecure_http is off)`,
+          );
         }
         return uri;
       };

@@ -77,6 +77,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
   const inner = createJwksSource(jwks, mount.issuers, {
     clock,
     fetch: deps.fetch,
+    allowInsecureHttp: mount.allowInsecureHttp === true,
     ...(reviewer === undefined
       ? {}
       : {
