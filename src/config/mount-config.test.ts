@@ -1,5 +1,9 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rootCertificates } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { configDoc, mountDoc, parseDoc, problemsOf, roleDoc } from './test-support.js';
+import { configDoc, mountDoc, parseDoc, problemsOf, roleDoc, TEST_CERT } from './test-support.js';
 
 const withPolicies = (policies: string[]) =>
   configDoc({ auth: { kubernetes: mountDoc({ roles: { nginx: roleDoc({ token_policies: policies }) } }) } });
@@ -23,4 +27,47 @@ describe('token_policies', () => {
       ]);
     },
   );
+});
+
+describe('the CA a jwks mount fetches its keys under', () => {
+  const jwksMountDoc = (over: Record<string, unknown>) =>
+    configDoc({
+      auth: {
+        kubernetes: mountDoc({
+          verification: 'jwks',
+          token_reviewer_jwt_file: undefined,
+          jwks: { oidc_discovery_url: 'https://oidc.example.com/id/1' },
+          issuers: ['https://oidc.example.com/id/1'],
+          ...over,
+        }),
+      },
+    });
+  const caOf = (doc: Record<string, unknown>, baseDir?: string) =>
+    parseDoc(doc, baseDir).mounts.get('kubernetes')?.jwks?.caCert;
+
+  it('is the system roots when no CA is set', () => {
+    expect(caOf(jwksMountDoc({}))).toBeUndefined();
+  });
+
+  it("is the cluster's CA and the public roots when only kubernetes_ca_cert is set", () => {
+    // An issuer on a public host (EKS, GKE) next to the cluster's own CA: either must do.
+    const ca = caOf(jwksMountDoc({ kubernetes_ca_cert: TEST_CERT }));
+    expect(ca?.startsWith(TEST_CERT.trimEnd())).toBe(true);
+    expect(ca).toContain(rootCertificates[0]);
+    expect(ca).toContain(rootCertificates.at(-1));
+  });
+
+  it('is jwks.ca_cert_file alone when it is set', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'authgate-jwks-ca-'));
+    try {
+      writeFileSync(join(dir, 'keys-ca.pem'), TEST_CERT);
+      const doc = jwksMountDoc({
+        kubernetes_ca_cert: TEST_CERT,
+        jwks: { oidc_discovery_url: 'https://oidc.example.com/id/1', ca_cert_file: 'keys-ca.pem' },
+      });
+      expect(caOf(doc, dir)).toBe(TEST_CERT);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { rootCertificates } from 'node:tls';
 import { invalidCidrs } from '../lib/cidr.js';
 import { LEEWAY_BOUNDS, TIMEOUT_BOUNDS, durationSeconds } from './durations.js';
 import { readCaBundle, readConfigText } from './files.js';
@@ -97,7 +98,12 @@ export const normalizeMount = (
           : { kind: 'oidc-discovery', url: j.oidc_discovery_url ?? '' };
     jwks = {
       source,
-      caCert: jwksCa ?? caCert,
+      // Without a CA of its own, the key set is trusted under the cluster's CA (the API server's
+      // own discovery endpoints) or a public one (an issuer such as EKS's or GKE's, whose
+      // `jwks_uri` is on a public host), as a client with the system roots would be: the cluster's
+      // CA alone would make every such fetch fail, and a distroless image has no CA file to name.
+      caCert:
+        jwksCa ?? (caCert === undefined ? undefined : [caCert.trimEnd(), ...rootCertificates].join('\n')),
       cooldownMs: seconds(j.cooldown, `${at}.jwks.cooldown`, MOUNT_DEFAULTS.jwks.cooldownMs / 1000) * 1000,
       maxAgeMs: seconds(j.max_age, `${at}.jwks.max_age`, MOUNT_DEFAULTS.jwks.maxAgeMs / 1000) * 1000,
       timeoutMs:
