@@ -144,6 +144,26 @@ describe('roles of a running authgate server', () => {
     expect((await login('web', { mount: 'added' })).status).toBe(404);
   });
 
+  it('logs the other sections a reload does not apply, by name, and none when they did not change', async () => {
+    const quiet = await reloadWith(configWith({ web: DEV_ROLE }));
+    expect(quiet).toMatch(/"sectionsNotApplied":\[\]/);
+    const before = server.output().split('"sections":').length;
+    const line = await reloadWith({
+      ...configWith({ nginx: DEV_ROLE }),
+      log: { level: 'debug' },
+      store: { type: 'memory', key_prefix: 'other:' },
+      admin_token_file: join(fx.dir, 'server.key'),
+    });
+    expect(line).toMatch(/"sectionsNotApplied":\["log","store","admin_token_file"\]/);
+    expect(server.output().split('"sections":').length).toBe(before + 1);
+    expect(server.output()).toMatch(
+      /"event":"config\.restart_required","sections":\["log","store","admin_token_file"\],"detail":"not applied: restart authgate to apply"/,
+    );
+    // The roles were applied all the same; the admin token is still the one it started with.
+    expect((await login('nginx')).status).toBe(200);
+    expect((await call('GET', '/v1/auth/jwks/role?list=true', fx.admin)).status).toBe(200);
+  });
+
   it("renews a token on its role as it is now: its policies kept when the role's changed, refused once the role is gone", async () => {
     const issued = auth((await login('nginx')).json);
     expect(issued.policies).toEqual(['default', 'nginx']);

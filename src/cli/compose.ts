@@ -3,7 +3,13 @@ import type { FastifyInstance } from 'fastify';
 import { createAudit, type Audit } from '../audit/index.js';
 import { createLoginService, createMounts, createRevocationService } from '../auth/index.js';
 import type { AuthgateConfig, KubernetesMountConfig, RoleReloadPlan } from '../config/index.js';
-import { applyRoleReload, ConfigError, planRoleReload, type PolicySourcesConfig } from '../config/index.js';
+import {
+  applyRoleReload,
+  ConfigError,
+  planRoleReload,
+  sectionsNeedingRestart,
+  type PolicySourcesConfig,
+} from '../config/index.js';
 import { badRequest } from '../errors.js';
 import { buildApp } from '../http/index.js';
 import { createPolicyRegistry, PolicyLoadError } from '../policy/index.js';
@@ -226,7 +232,7 @@ export const composeServer = (
       plan = planRoleReload(config.mounts, next.mounts);
       applyRoleReload(config.mounts, plan);
     });
-    if (plan !== undefined) reloadLog(plan, next.warnings);
+    if (plan !== undefined) reloadLog(plan, sectionsNeedingRestart(config, next), next.warnings);
   };
 
   // Values at rest are sealed under a key of their own, or one derived (HKDF) from the server key.
@@ -335,7 +341,7 @@ export const composeServer = (
  */
 const createReloadLog = (log: Logger, startWarnings: readonly string[]) => {
   let warned = new Set(startWarnings);
-  return (plan: RoleReloadPlan, warnings: readonly string[]) => {
+  return (plan: RoleReloadPlan, sections: readonly string[], warnings: readonly string[]) => {
     for (const warning of warnings)
       if (!warned.has(warning)) log.warn({ event: 'config.insecure', warning }, 'config.insecure');
     warned = new Set(warnings);
@@ -354,11 +360,18 @@ const createReloadLog = (log: Logger, startWarnings: readonly string[]) => {
             : 'not applied, nor the roles of this mount: restart authgate to apply';
       log.warn({ event: 'config.restart_required', ...part, detail }, 'config.restart_required');
     }
+    if (sections.length > 0) {
+      log.warn(
+        { event: 'config.restart_required', sections, detail: 'not applied: restart authgate to apply' },
+        'config.restart_required',
+      );
+    }
     log.info(
       {
         event: 'config.reloaded',
         rolesReloaded: plan.roleSets.map((r) => r.mount),
         restartRequired: plan.restartRequired.map((r) => r.mount),
+        sectionsNotApplied: sections,
       },
       'config.reloaded',
     );

@@ -25,7 +25,7 @@ export {
 } from './schema.js';
 export { DEFAULT_KEY_PREFIX } from './store-config.js';
 export { isLoopbackHost, redactUrl, redisUrlProblem } from './urls.js';
-export { applyRoleReload, planRoleReload } from './reload.js';
+export { applyRoleReload, planRoleReload, sectionsNeedingRestart } from './reload.js';
 export type { RestartRequired, RoleReloadPlan, RoleSetChange } from './reload.js';
 export { AUDIT_DEFAULTS } from './audit-config.js';
 export { MIN_ADMIN_TOKEN_CHARS, MIN_SERVER_KEY_BYTES } from './files.js';

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { KubernetesMountConfig, RoleConfig } from './types.js';
+import type { AuthgateConfig, KubernetesMountConfig, RoleConfig } from './types.js';
 
 /**
  * Every setting of a kubernetes mount other than its roles, with its key in authgate.yaml. These
@@ -25,6 +25,39 @@ const MOUNT_KEYS: { readonly [K in Exclude<keyof KubernetesMountConfig, 'roles'>
   maxLeaseTtlSeconds: 'max_lease_ttl',
 };
 const MOUNT_KEY_ENTRIES = Object.entries(MOUNT_KEYS) as Array<[keyof typeof MOUNT_KEYS, string]>;
+
+/**
+ * The parts of the config a reload never applies (each builds something at start: the listener,
+ * the store's connection, the audit devices, the keys), with their names in authgate.yaml.
+ * `mounts` and `policies` are what a reload applies; `warnings` are derived. Typed over the whole
+ * config: a new section does not compile until it is listed here or there.
+ */
+const RESTART_SECTIONS: {
+  readonly [K in Exclude<keyof AuthgateConfig, 'mounts' | 'policies' | 'warnings'>]-?: string;
+} = {
+  listener: 'listener',
+  log: 'log',
+  telemetry: 'telemetry',
+  store: 'store',
+  serverKey: 'server_key_file',
+  adminToken: 'admin_token_file',
+  audit: 'audit',
+  secrets: 'secrets',
+  identity: 'identity',
+};
+const RESTART_SECTION_ENTRIES = Object.entries(RESTART_SECTIONS) as Array<
+  [keyof typeof RESTART_SECTIONS, string]
+>;
+
+/**
+ * The sections of authgate.yaml outside the auth mounts and the policies whose values differ
+ * between the running config and a reloaded one (a key file's content included): a reload does not
+ * apply them. Names only: the values (keys, tokens) are never part of the answer.
+ */
+export const sectionsNeedingRestart = (running: AuthgateConfig, next: AuthgateConfig): string[] =>
+  RESTART_SECTION_ENTRIES.filter(([key]) => !isDeepStrictEqual(running[key], next[key])).map(
+    ([, name]) => name,
+  );
 
 /** The new role set of a running mount, and how it differs from the one in force (role names). */
 export type RoleSetChange = {
