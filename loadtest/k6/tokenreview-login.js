@@ -29,13 +29,16 @@ if (TOKENS.length <= HOT_TOKENS) {
 const COLD_MAX_SECONDS = 120;
 const COLD_GRACEFUL_STOP_SECONDS = 10;
 
+// Each token once: as many cold logins as tokens after the hot set (at most ITERATIONS).
+const COLD_LOGINS = Math.min(TOKENS.length - HOT_TOKENS, ITERATIONS);
+
 export const options = {
   scenarios: {
     cold: {
       executor: 'shared-iterations',
-      vus: num('VUS', 50),
-      // Each token once: as many iterations as tokens after the hot set (at most ITERATIONS).
-      iterations: Math.min(TOKENS.length - HOT_TOKENS, ITERATIONS),
+      // k6 refuses a shared-iterations scenario with fewer iterations than VUs.
+      vus: Math.min(num('VUS', 50), COLD_LOGINS),
+      iterations: COLD_LOGINS,
       maxDuration: `${COLD_MAX_SECONDS}s`,
       gracefulStop: `${COLD_GRACEFUL_STOP_SECONDS}s`,
       env: { PHASE: 'cold' },
