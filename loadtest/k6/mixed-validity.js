@@ -1,8 +1,8 @@
 // Scenario 5: a mix of valid and invalid tokens — a misconfigured fleet or an attacker. Denials
 // must stay cheap: the p99 of refused logins is held to the same bound as accepted ones, and
 // authgate must never answer anything but 200 or 403 (no 5xx). INVALID_RATE (default 0.5) sets
-// the share of bad tokens, split between three kinds: a tampered signature, a wrong audience
-// claim, and garbage. Like its bench twin, every login uses a token never sent before (an
+// the share of bad tokens, spread evenly from the first logins on, in turn of three kinds: a
+// tampered signature, a wrong audience claim, and garbage. Like its bench twin, every login uses a token never sent before (an
 // accepted one sent again would be a cache hit): RATE × DURATION tokens, 30 000 at the defaults;
 // the run stops with an error when the tokens file runs out rather than reuse one.
 //
@@ -64,10 +64,14 @@ const KINDS = [tampered, otherAudience, () => 'not-a-jwt'];
 
 export default function () {
   const n = exec.scenario.iterationInTest;
-  const bad = (n % 1000) / 1000 < INVALID_RATE;
+  // The bad logins spread evenly among the good ones, the kinds in turn, as in the bench twin
+  // (loadtest/bench/bad-tokens.mjs, mixLayout): login n is bad when it brings the count of bad ones
+  // up to floor((n + 1) × INVALID_RATE).
+  const badBefore = Math.floor(n * INVALID_RATE);
+  const bad = Math.floor((n + 1) * INVALID_RATE) > badBefore;
   const res = http.post(
     `${ADDR}/v1/auth/${JWKS_MOUNT}/login`,
-    freshLoginBody(n, NEED, bad ? KINDS[n % 3] : undefined),
+    freshLoginBody(n, NEED, bad ? KINDS[badBefore % KINDS.length] : undefined),
     { ...JSON_HEADERS, tags: { expected: bad ? 'denied' : 'ok' }, responseCallback: ANSWERED },
   );
   check(res, {
