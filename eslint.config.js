@@ -19,6 +19,20 @@ export default tseslint.config(
     },
   },
   {
+    // The k6 shim of the tests (test/helpers/k6): plain Node modules, run outside vitest.
+    files: ['test/helpers/k6/**/*.mjs'],
+    languageOptions: {
+      globals: {
+        process: 'readonly',
+        console: 'readonly',
+        performance: 'readonly',
+        SharedArrayBuffer: 'readonly',
+        Atomics: 'readonly',
+        URL: 'readonly',
+      },
+    },
+  },
+  {
     files: ['bin/**/*.js', 'loadtest/**/*.js', 'loadtest/**/*.mjs'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly', __ENV: 'readonly' } },
   },
