@@ -129,6 +129,14 @@ describe('the k6 scripts, run through a k6 shim against authgate dev', () => {
     expect(statuses.filter((s) => s === 'ok:200')).toHaveLength(4);
     expect(statuses.filter((s) => s === 'denied:403')).toHaveLength(4);
     expect(report.checks.filter((c) => !c.passed)).toEqual([]);
+    // Each kind is refused where it should be: the second bad login, its aud claim rewritten, by
+    // the audience check that runs before the signature is (Vault's order), not as a bad signature.
+    expect(report.requests.filter((r) => r.status === 403).map((r) => JSON.parse(r.body ?? '{}'))).toEqual([
+      { errors: ['permission denied'] },
+      { errors: ['invalid audience (aud) claim: audience claim does not match any expected audience'] },
+      { errors: ['permission denied'] },
+      { errors: ['permission denied'] },
+    ]);
   });
 
   it.each(['jwks-login.js', 'mixed-validity.js'])(

@@ -190,7 +190,7 @@ export const request = (method, url, body, params) => {
     tags: reqTags,
     failed: expected === undefined ? undefined : !expected,
     error: raw.error ?? '',
-    body: expected === false || raw.error ? textBody.slice(0, 300) : undefined,
+    body: textBody.slice(0, 300),
   });
 
   let cachedJSON;
