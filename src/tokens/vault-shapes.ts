@@ -1,9 +1,11 @@
+import { goTime } from '../lib/go-time.js';
 import type { TokenRecord } from './record.js';
 
 /**
  * The `data` of Vault's `GET /v1/auth/token/lookup-self`, `POST …/lookup` and `…/lookup-accessor`
  * (vault/token_store.go `handleLookup`). Times: `creation_time` and `last_renewal_time` are Unix
- * seconds, `issue_time`, `expire_time` and `last_renewal` RFC 3339 strings; TTLs are seconds.
+ * seconds, `issue_time`, `expire_time` and `last_renewal` RFC 3339 strings as Go prints them
+ * (src/lib/go-time.ts: no fraction on a whole second, no trailing zeros); TTLs are seconds.
  */
 export type LookupData = {
   accessor: string;
@@ -11,7 +13,7 @@ export type LookupData = {
   creation_ttl: number;
   display_name: string;
   entity_id: string;
-  /** RFC 3339 with milliseconds. Vault's `null` is for non-expiring root tokens, never issued here. */
+  /** RFC 3339 as Go prints it. Vault's `null` is for non-expiring root tokens, never issued here. */
   expire_time: string;
   explicit_max_ttl: number;
   /** The token for lookup-self and lookup (whose caller named it); `""` for lookup-accessor. */
@@ -62,11 +64,11 @@ export const lookupResponseData = (record: TokenRecord, nowMs: number, id: strin
     creation_ttl: record.creationTtlSeconds,
     display_name: record.displayName,
     entity_id: record.entityId,
-    expire_time: new Date(record.expireTimeMs).toISOString(),
+    expire_time: goTime(record.expireTimeMs),
     explicit_max_ttl: record.explicitMaxTtlSeconds,
     id,
     // No identity_policies: Vault adds it only when the entity has some, and authgate's have none.
-    issue_time: new Date(record.issueTimeMs).toISOString(),
+    issue_time: goTime(record.issueTimeMs),
     meta: { ...record.metadata },
     num_uses: record.numUses,
     orphan: true,
@@ -80,7 +82,7 @@ export const lookupResponseData = (record: TokenRecord, nowMs: number, id: strin
   if (record.boundCidrs.length > 0) data.bound_cidrs = [...record.boundCidrs];
   if (record.lastRenewalTimeMs !== null) {
     data.last_renewal_time = Math.floor(record.lastRenewalTimeMs / 1000);
-    data.last_renewal = new Date(record.lastRenewalTimeMs).toISOString();
+    data.last_renewal = goTime(record.lastRenewalTimeMs);
   }
   return data;
 };

@@ -233,16 +233,28 @@ export const lookupTtl = (expireMs: number, nowMs: number): number =>
   // Go's int64() truncates toward zero: never below 0 for a live token (never −0 either).
   Math.max(0, Math.trunc((expireMs - Math.floor((nowMs + 500) / 1000) * 1000) / 1000));
 
+/**
+ * A time as Vault's JSON prints it: Go's time.Time MarshalJSON, RFC 3339 with the fraction's
+ * trailing zeros dropped (RFC3339Nano): `…T00:00:00Z` on a whole second, `…T00:00:00.25Z`.
+ */
+export const goTime = (ms: number): string => {
+  const whole = new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19);
+  const fraction = String(((ms % 1000) + 1000) % 1000)
+    .padStart(3, '0')
+    .replace(/0+$/, '');
+  return `${whole}${fraction === '' ? '' : `.${fraction}`}Z`;
+};
+
 /** The `data` fields of a lookup answer the model predicts. */
 export const lookupData = (t: ModelToken, nowMs: number, id: string, numUses: number) => ({
   accessor: t.accessor,
   creation_time: Math.floor(t.issueMs / 1000),
   creation_ttl: t.creationTtl,
   display_name: 'jwks-test-nginx',
-  expire_time: new Date(t.expireMs).toISOString(),
+  expire_time: goTime(t.expireMs),
   explicit_max_ttl: t.role.explicitMaxTtl,
   id,
-  issue_time: new Date(t.issueMs).toISOString(),
+  issue_time: goTime(t.issueMs),
   num_uses: numUses,
   orphan: true,
   path: 'auth/jwks/login',
@@ -255,7 +267,7 @@ export const lookupData = (t: ModelToken, nowMs: number, id: string, numUses: nu
     ? {}
     : {
         last_renewal_time: Math.floor(t.lastRenewalMs / 1000),
-        last_renewal: new Date(t.lastRenewalMs).toISOString(),
+        last_renewal: goTime(t.lastRenewalMs),
       }),
 });
 

@@ -1,4 +1,5 @@
 import { formatDuration } from '../../lib/duration.js';
+import { goTime } from '../../lib/go-time.js';
 import type {
   KvConfigView,
   KvMetadataView,
@@ -15,12 +16,7 @@ export const DEFAULT_MAX_VERSIONS = 10;
  * A time as Vault prints it (Go's RFC3339Nano, UTC): trailing zeros of the fraction dropped,
  * `2026-01-01T00:00:00Z`, `2026-01-01T00:00:00.12Z`; `""` for no time.
  */
-export const formatTime = (ms: number | null): string => {
-  if (ms === null) return '';
-  return new Date(ms)
-    .toISOString()
-    .replace(/\.(\d*?)0*Z$/, (_m, frac: string) => (frac === '' ? 'Z' : `.${frac}Z`));
-};
+export const formatTime = (ms: number | null): string => (ms === null ? '' : goTime(ms));
 
 /** Seconds as Go prints a `time.Duration` (`3h25m19s`, `0s`, `-1s`). */
 export const formatSeconds = (seconds: number): string =>
