@@ -71,23 +71,62 @@ describe('renew-self', () => {
     });
   });
 
+  // Vault's framework converts the field with parseutil.ParseDurationSecond (Go's strconv.ParseInt,
+  // then time.ParseDuration; numbers as their JSON text) and refuses it with Go's reason.
   it.each([
-    ...HUGE_INCREMENTS,
-    '{"increment":-1}',
-    '{"increment":1.5}',
-    '{"increment":true}',
-    '{"increment":{"h":1}}',
-    '{"increment":"soon"}',
-    '{"increment":"-1h"}',
+    [
+      '{"increment":"99999999999999999999"}',
+      '99999999999999999999',
+      'time: invalid duration "99999999999999999999"',
+    ],
+    ['{"increment":1e300}', '1e300', 'time: unknown unit "e" in duration "1e300"'],
+    ['{"increment":"9999999999999h"}', '9999999999999h', 'time: invalid duration "9999999999999h"'],
+    [
+      '{"increment":99999999999999999999}',
+      '99999999999999999999',
+      'time: invalid duration "99999999999999999999"',
+    ],
+    ['{"increment":-1}', '-1', "cannot provide negative value '-1'"],
+    ['{"increment":1.5}', '1.5', 'time: missing unit in duration "1.5"'],
+    ['{"increment":1.0}', '1.0', 'time: missing unit in duration "1.0"'],
+    ['{"increment":true}', 'true', 'could not parse duration from input'],
+    ['{"increment":{"h":1}}', 'map[h:1]', 'could not parse duration from input'],
+    ['{"increment":["1h"]}', '[1h]', 'could not parse duration from input'],
+    ['{"increment":"soon"}', 'soon', 'time: invalid duration "soon"'],
+    ['{"increment":"-1h"}', '-1h', "cannot provide negative value '-3600'"],
     // Vault takes days only alone (`"2d"`): parseutil reads "1d12h" with Go's time.ParseDuration.
-    '{"increment":"1d12h"}',
-    '{"increment":"1.5d"}',
-  ])('answers %s with 400 invalid increment', async (payload) => {
+    ['{"increment":"1d12h"}', '1d12h', 'time: unknown unit "d" in duration "1d12h"'],
+    ['{"increment":"1.5d"}', '1.5d', 'strconv.ParseInt: parsing "1.5": invalid syntax'],
+    ['{"increment":"1h "}', '1h ', 'time: unknown unit "h " in duration "1h "'],
+    ['{"increment":"5\u00e9"}', '5\u00e9', 'time: unknown unit "\\xc3\\xa9" in duration "5\\xc3\\xa9"'],
+  ])('answers %s with Vault’s 400', async (payload, shown, reason) => {
     const auth = await loginToken();
     expect(await call('POST', '/v1/auth/token/renew-self', auth.client_token, payload)).toEqual({
       status: 400,
-      json: { errors: ['invalid increment'] },
+      json: {
+        errors: [`Field validation failed: error converting input ${shown} for field "increment": ${reason}`],
+      },
     });
+  });
+
+  it.each([
+    ['{"increment":"+60"}', 60],
+    ['{"increment":"2d"}', 86400 * 2],
+    ['{"increment":"-0"}', 0],
+    ['{"increment":"-999ms"}', 0],
+    ['{"increment":"1.5h"}', 5400],
+    ['{"increment":".5m"}', 30],
+  ])('takes %s as that many seconds, as Vault does', async (payload, seconds) => {
+    const renew = async (body: string) => {
+      const auth = await loginToken();
+      const res = await call('POST', '/v1/auth/token/renew-self', auth.client_token, body);
+      expect(res.status).toBe(200);
+      return {
+        lease: (res.json?.['auth'] as { lease_duration: number }).lease_duration,
+        warnings: res.json?.['warnings'],
+      };
+    };
+    expect(await renew(payload)).toEqual(await renew(`{"increment":${seconds}}`));
   });
 
   it('caps the largest valid increment at the max TTL', async () => {

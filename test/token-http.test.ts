@@ -171,7 +171,11 @@ describe('token endpoints', () => {
     expect(await call('POST', '/v1/auth/token/renew-self', auth.client_token, { increment: 'soon' })).toEqual(
       {
         status: 400,
-        json: { errors: ['invalid increment'] },
+        json: {
+          errors: [
+            'Field validation failed: error converting input soon for field "increment": time: invalid duration "soon"',
+          ],
+        },
       },
     );
     const last = await call('GET', '/v1/auth/token/lookup-self', auth.client_token);

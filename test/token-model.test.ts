@@ -47,8 +47,8 @@ afterAll(async () => {
 
 /** What a default run reaches: every kind of answer the model knows. */
 const EXPECTED_OUTCOMES = [
+  '400 bad increment',
   '400 invalid accessor',
-  '400 invalid increment',
   '400 token not found',
   '403 bad token',
   '403 permission denied',

@@ -71,6 +71,9 @@ const call = async (
 
 const DENIED = { status: 403, json: { errors: ['permission denied'] } };
 const bad = (message: string) => ({ status: 400, json: { errors: [message] } });
+/** Vault's framework refusing an `increment` it cannot convert, with Go's reason. */
+const badIncrement = (shown: string, reason: string) =>
+  `Field validation failed: error converting input ${shown} for field "increment": ${reason}`;
 const UNKNOWN = 'ags.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
 /** The uses a token has left, read by accessor (which spends none). */
@@ -259,18 +262,23 @@ describe('POST /v1/auth/token/renew', () => {
     expect(res.status).toBe(200);
   });
 
-  it.each(['"soon"', '-1', '1.5', 'true', '"-1h"'])(
-    'refuses increment %s with 400 invalid increment',
-    async (inc) => {
-      const target = await loginAs();
-      expect(
-        await call('POST', 'renew', ADMIN_TOKEN, `{"token":"${target.client_token}","increment":${inc}}`),
-      ).toEqual(bad('invalid increment'));
-    },
-  );
+  it.each([
+    ['"soon"', 'soon', 'time: invalid duration "soon"'],
+    ['-1', '-1', "cannot provide negative value '-1'"],
+    ['1.5', '1.5', 'time: missing unit in duration "1.5"'],
+    ['true', 'true', 'could not parse duration from input'],
+    ['"-1h"', '-1h', "cannot provide negative value '-3600'"],
+  ])('refuses increment %s with Vault’s 400', async (inc, shown, reason) => {
+    const target = await loginAs();
+    expect(
+      await call('POST', 'renew', ADMIN_TOKEN, `{"token":"${target.client_token}","increment":${inc}}`),
+    ).toEqual(bad(badIncrement(shown, reason)));
+  });
 
   it('reads the increment before the token, as Vault’s framework reads fields before its handler', async () => {
-    expect(await call('POST', 'renew', ADMIN_TOKEN, { increment: 'soon' })).toEqual(bad('invalid increment'));
+    expect(await call('POST', 'renew', ADMIN_TOKEN, { increment: 'soon' })).toEqual(
+      bad(badIncrement('soon', 'time: invalid duration "soon"')),
+    );
   });
 
   it.each([
@@ -330,11 +338,11 @@ describe('POST /v1/auth/token/renew-accessor', () => {
     }
   });
 
-  it('refuses a bad increment with 400 invalid increment', async () => {
+  it('refuses a bad increment with Vault’s 400', async () => {
     const target = await loginAs();
     expect(
       await call('POST', 'renew-accessor', ADMIN_TOKEN, { accessor: target.accessor, increment: 'x' }),
-    ).toEqual(bad('invalid increment'));
+    ).toEqual(bad(badIncrement('x', 'time: invalid duration "x"')));
   });
 });
 

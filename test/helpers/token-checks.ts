@@ -113,7 +113,7 @@ export type Increment = { body: Record<string, unknown> | undefined; seconds: nu
 export const incrementArb: fc.Arbitrary<Increment> = fc
   .tuple(
     fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 120 }), fc.integer({ min: 1, max: 30_000 })),
-    fc.constantFrom('none', 'empty', 'null', 'number', 'seconds', 'plain', 'units', 'hours'),
+    fc.constantFrom('none', 'empty', 'null', 'number', 'seconds', 'plain', 'units', 'hours', 'signed', 'sub'),
   )
   .map(([seconds, form]): Increment => {
     const units = `${Math.floor(seconds / 3600)}h${Math.floor((seconds % 3600) / 60)}m${seconds % 60}s`;
@@ -127,6 +127,9 @@ export const incrementArb: fc.Arbitrary<Increment> = fc
       plain: [{ increment: seconds === 0 ? '' : String(seconds) }, seconds],
       units: [{ increment: units }, seconds],
       hours: [{ increment: `${tenths}h` }, Math.round(tenths * 3600)],
+      // Go's ParseInt takes a sign; a negative duration under a second is 0 seconds, not refused.
+      signed: [{ increment: `+${seconds}` }, seconds],
+      sub: [{ increment: seconds === 0 ? '-999ms' : `${seconds}s999ms` }, seconds],
     };
     const [body, s] = bodies[form] ?? [undefined, 0];
     return { body, seconds: s, label: body === undefined ? 'no body' : JSON.stringify(body) };

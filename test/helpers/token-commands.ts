@@ -119,6 +119,29 @@ export class RenewSelf extends OnToken {
 }
 
 /**
+ * Increments Vault's framework refuses, and why (Go's strconv / time errors through
+ * parseutil.ParseDurationSecond, sdk/framework field_data.go), as `[value, %v of it, reason]`.
+ */
+const BAD_INCREMENTS: Array<[unknown, string, string]> = [
+  ['-5', '-5', "cannot provide negative value '-5'"],
+  ['-5m', '-5m', "cannot provide negative value '-300'"],
+  ['abc', 'abc', 'time: invalid duration "abc"'],
+  ['1x', '1x', 'time: unknown unit "x" in duration "1x"'],
+  ['5m-', '5m-', 'time: unknown unit "m-" in duration "5m-"'],
+  [' 5', ' 5', 'time: invalid duration " 5"'],
+  ['1.5d', '1.5d', 'strconv.ParseInt: parsing "1.5": invalid syntax'],
+  [1.5, '1.5', 'time: missing unit in duration "1.5"'],
+  [-1, '-1', "cannot provide negative value '-1'"],
+  [true, 'true', 'could not parse duration from input'],
+  [[], '[]', 'could not parse duration from input'],
+  [{}, 'map[]', 'could not parse duration from input'],
+];
+
+/** Vault's 400 for a refused increment. */
+const badIncrementMessage = (shown: string, reason: string): string =>
+  `Field validation failed: error converting input ${shown} for field "increment": ${reason}`;
+
+/**
  * A renewal whose increment is not a duration: 400 and the token unchanged, after the request
  * spent its use (Vault checks the fields once the token has been used); the operator's forms
  * refuse it before looking at the token.
@@ -126,25 +149,28 @@ export class RenewSelf extends OnToken {
 class BadIncrement extends OnToken {
   constructor(
     index: number,
-    readonly increment: unknown,
+    readonly bad: [unknown, string, string],
     readonly form: 'self' | 'token' | 'accessor',
   ) {
     super(index);
   }
   async run(m: Model): Promise<void> {
     const t = this.pick(m);
-    const body = JSON.stringify({ increment: this.increment });
+    const [increment, shown, reason] = this.bad;
+    const message = badIncrementMessage(shown, reason);
+    saw('400 bad increment');
+    const body = JSON.stringify({ increment });
     if (this.form === 'self') {
       const done = await selfRequest(t, 'POST', 'auth/token/renew-self', 'update', body);
-      if (done !== undefined) expectError(done.res, 400, 'invalid increment');
+      if (done !== undefined) expectError(done.res, 400, message);
       return;
     }
     const url = this.form === 'token' ? '/v1/auth/token/renew' : '/v1/auth/token/renew-accessor';
     const named = this.form === 'token' ? { token: t.token } : { accessor: t.accessor };
-    const res = await send('POST', url, ADMIN_TOKEN, JSON.stringify({ increment: this.increment, ...named }));
-    expectError(res, 400, 'invalid increment');
+    const res = await send('POST', url, ADMIN_TOKEN, JSON.stringify({ increment, ...named }));
+    expectError(res, 400, message);
   }
-  toString = (): string => `badIncrement(#${this.index}, ${this.form}, ${JSON.stringify(this.increment)})`;
+  toString = (): string => `badIncrement(#${this.index}, ${this.form}, ${JSON.stringify(this.bad[0])})`;
 }
 
 class RevokeSelf extends OnToken {
@@ -325,7 +351,7 @@ export const tokenCommands = [
   fc
     .tuple(
       index,
-      fc.constantFrom<unknown>('-5', 'abc', '1x', '5m-', 1.5, -1, true, [], {}),
+      fc.constantFrom(...BAD_INCREMENTS),
       fc.constantFrom('self' as const, 'token' as const, 'accessor' as const),
     )
     .map(([i, inc, form]) => new BadIncrement(i, inc, form)),

@@ -2,13 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type, { type TSchema } from 'typebox';
 import { badRequest } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
-import { parseDurationSeconds } from '../../lib/duration.js';
+import { durationSecondField, fieldValidationMessage } from '../../lib/go-duration.js';
 import { parseRevocationTarget, type RevocationService } from '../../auth/index.js';
 import type { RenewRefresh, RenewResult, TokenRecord, TokenService } from '../../tokens/index.js';
 import type { AdminCheck } from '../client-token.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
 import { envelope } from '../envelope.js';
-import { missingBodyIsEmpty } from '../vault-errors.js';
+import { missingBodyIsEmpty, type ExactNumbersRouteConfig } from '../vault-errors.js';
 import { IN_PATH_OPS, tokenInPathError } from '../token-in-path.js';
 
 export type TokenRouteDeps = {
@@ -30,7 +30,7 @@ export type TokenRouteDeps = {
   revocation: Pick<RevocationService, 'revoke'>;
 };
 
-// `increment` is checked by the handler, after the token: a bad one is `invalid increment`.
+// `increment` is checked by the handler, after the token: a bad one is Vault's `Field validation failed: …`.
 const Increment = Type.Optional(Type.Unknown());
 // A JSON null is an absent field, as Vault's FieldData reads it: `missing accessor`.
 const OptionalString = Type.Optional(Type.Union([Type.String(), Type.Null()]));
@@ -47,28 +47,21 @@ const AccessorIncrementBody = Type.Object(
 );
 
 /**
- * The renewal increment of a renew-self body, in whole seconds: a non-negative integer number of
- * seconds, or a Vault duration string (`"1h"`, `"90"`); absent, `null` or `""` is 0, as Vault's
- * `ParseDurationSecond` reads them (hvac 0.11.2's `renew_token()` sends `"increment": null`).
- * Anything else — another type, an
- * unparseable string, a negative, fractional or non-finite number, a value beyond
- * `Number.MAX_SAFE_INTEGER` seconds — is 400 `invalid increment`, so it never reaches the token
+ * The renewal increment of a renew body, in whole seconds, read as Vault's framework reads its
+ * `TypeDurationSecond` field (src/lib/go-duration.ts): a number of seconds (a JSON number as
+ * written, or a string), `<n>d`, or a Go duration (`"1h30m"`); absent, `null` or `""` is 0 (hvac
+ * 0.11.2's `renew_token()` sends `"increment": null`). Anything else — a negative duration, an
+ * unparseable string, `1.5`, `true`, a list — is Vault's 400 `Field validation failed: error
+ * converting input <value> for field "increment": <Go's reason>`, so it never reaches the token
  * service (which treats a bad increment as a caller's bug).
  */
 const incrementOf = (body: unknown): number => {
   const raw = (body as { increment?: unknown } | undefined)?.increment;
-  if (raw === undefined || raw === null) return 0;
-  const invalid = () => badRequest('invalid increment', 'bad_increment');
-  if (typeof raw === 'number' && !(Number.isSafeInteger(raw) && raw >= 0)) throw invalid();
-  if (typeof raw !== 'number' && typeof raw !== 'string') throw invalid();
-  let seconds: number;
-  try {
-    seconds = parseDurationSeconds(raw);
-  } catch {
-    throw invalid();
+  const field = durationSecondField(raw);
+  if ('error' in field) {
+    throw badRequest(fieldValidationMessage('increment', raw, field.error), 'bad_increment');
   }
-  if (!Number.isSafeInteger(seconds) || seconds < 0) throw invalid();
-  return seconds;
+  return field.value;
 };
 
 /** A string field of a body the schema checked; absent, `null` and `""` are all absent, as in Vault. */
@@ -115,19 +108,21 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
 
   /**
    * A guarded POST|PUT route whose body holds Vault's fields: no body is no fields (as Vault
-   * reads it), then `body` checks their types.
+   * reads it), then `body` checks their types. A body with an `increment` keeps its numbers as
+   * written (`1.0`, `1e3`), which Vault reads as text, and refuses, where JSON.parse would not.
    */
   const update = (
     url: string,
     body: TSchema,
     handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
   ): void => {
+    const exactNumbers = 'increment' in ((body as { properties?: object }).properties ?? {});
     app.route({
       method: ['POST', 'PUT'],
       url,
       preValidation: missingBodyIsEmpty,
       schema: { body },
-      ...guarded,
+      config: { ...guarded.config, exactNumbers } satisfies AclRouteConfig & ExactNumbersRouteConfig,
       handler,
     });
   };

@@ -1,6 +1,7 @@
 import { badRequest } from '../../errors.js';
 import { parseDurationSeconds } from '../../lib/duration.js';
 import { isExactNumber } from '../../lib/exact-json.js';
+import { goValue } from '../../lib/go-duration.js';
 import { isJsonObject, setOwn, type JsonObject } from './json.js';
 import type { CasOption, KvConfigInput, KvMetadataInput, KvMetadataPatch, KvWriteInput } from './types.js';
 import { parseGoBool } from '../../lib/go-bool.js';
@@ -15,29 +16,6 @@ import { parseGoBool } from '../../lib/go-bool.js';
 export const CUSTOM_METADATA_LIMITS = { maxKeys: 64, maxKeyBytes: 128, maxValueBytes: 512 } as const;
 const CM_PREFIX = 'custom_metadata validation failed';
 
-/** How deep a message prints a value; deeper levels are `…` (a body may nest thousands deep). */
-const GO_VALUE_MAX_DEPTH = 8;
-/** How many characters of a printed value a message keeps. */
-const GO_VALUE_MAX_CHARS = 200;
-
-/** A value as Go's `%v` prints it, for messages about non-secret fields; bounded in depth and length. */
-const goValue = (v: unknown): string => {
-  const print = (x: unknown, depth: number): string => {
-    if (x === null || x === undefined) return '<nil>';
-    if (Array.isArray(x))
-      return depth >= GO_VALUE_MAX_DEPTH ? '[…]' : `[${x.map((e) => print(e, depth + 1)).join(' ')}]`;
-    if (isJsonObject(x)) {
-      if (depth >= GO_VALUE_MAX_DEPTH) return 'map[…]';
-      const parts = Object.keys(x)
-        .sort()
-        .map((k) => `${k}:${print(x[k], depth + 1)}`);
-      return `map[${parts.join(' ')}]`;
-    }
-    return String(x);
-  };
-  const text = print(v, 0);
-  return text.length > GO_VALUE_MAX_CHARS ? `${text.slice(0, GO_VALUE_MAX_CHARS)}…` : text;
-};
 const goKind = (v: unknown): string =>
   Array.isArray(v)
     ? 'slice'

@@ -1,0 +1,236 @@
+import { isExactNumber } from './exact-json.js';
+
+/*
+ * Durations exactly as Vault's framework reads a `TypeDurationSecond` request field
+ * (sdk/framework/field_data.go): go-secure-stdlib's `parseutil.ParseDurationSecond`, itself Go's
+ * `strconv.ParseInt` and `time.ParseDuration`, errors worded as Go words them. Unlike
+ * src/lib/duration.ts (configuration files, lenient on purpose), nothing is trimmed or forgiven:
+ * a client gets the answer Vault would give.
+ */
+
+const INT64_MAX = (1n << 63n) - 1n;
+const INT64_MIN = -(1n << 63n);
+const NS_PER_S = 1_000_000_000n;
+
+/** Go's int64 arithmetic wraps around; so must its mirror. */
+const wrap = (v: bigint): bigint => BigInt.asIntN(64, v);
+
+const UNIT_NS: Record<string, bigint> = {
+  ns: 1n,
+  us: 1_000n,
+  '\u00b5s': 1_000n, // µ (micro sign)
+  '\u03bcs': 1_000n, // μ (Greek mu)
+  ms: 1_000_000n,
+  s: NS_PER_S,
+  m: 60n * NS_PER_S,
+  h: 3600n * NS_PER_S,
+};
+
+/** Each byte of `c` (UTF-8) as `\xNN`. */
+const hexBytes = (c: string): string =>
+  [...Buffer.from(c, 'utf8')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
+
+/** The time package's `quote`: ASCII as is (`"` and `\` escaped), any other byte as `\xNN`. */
+const timeQuote = (s: string): string => {
+  let out = '"';
+  for (const c of s) {
+    const code = c.codePointAt(0) ?? 0;
+    if (code >= 0x80 || code < 0x20) out += hexBytes(c);
+    else out += c === '"' || c === '\\' ? `\\${c}` : c;
+  }
+  return `${out}"`;
+};
+
+const GO_ESCAPES: Record<string, string> = {
+  '\u0007': '\\a',
+  '\b': '\\b',
+  '\f': '\\f',
+  '\n': '\\n',
+  '\r': '\\r',
+  '\t': '\\t',
+  '\u000b': '\\v',
+};
+
+/** `strconv.Quote`, for the strings clients send: control characters escaped, the rest as is. */
+const strconvQuote = (s: string): string => {
+  let out = '"';
+  for (const c of s) {
+    const code = c.codePointAt(0) ?? 0;
+    if (c === '"' || c === '\\') out += `\\${c}`;
+    else if (GO_ESCAPES[c] !== undefined) out += GO_ESCAPES[c];
+    else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
+    else out += c;
+  }
+  return `${out}"`;
+};
+
+/** What a Go parse gives: a value, or the error Go would print. */
+type Parsed<T> = { value: T } | { error: string };
+
+/** Go's `strconv.ParseInt(s, 10, 64)`. */
+const parseInt64 = (s: string): Parsed<bigint> => {
+  if (!/^[+-]?\d+$/.test(s)) return { error: `strconv.ParseInt: parsing ${strconvQuote(s)}: invalid syntax` };
+  const v = BigInt(s);
+  if (v > INT64_MAX || v < INT64_MIN) {
+    return { error: `strconv.ParseInt: parsing ${strconvQuote(s)}: value out of range` };
+  }
+  return { value: v };
+};
+
+const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
+
+/**
+ * Go's `time.ParseDuration` (`[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`), in nanoseconds, with its
+ * overflow checks and its errors (`time: invalid duration "…"`, `time: missing unit in duration
+ * "…"`, `time: unknown unit "…" in duration "…"`).
+ */
+export const goParseDuration = (orig: string): Parsed<bigint> => {
+  const invalid = { error: `time: invalid duration ${timeQuote(orig)}` };
+  let s = orig;
+  let neg = false;
+  if (s !== '' && (s[0] === '-' || s[0] === '+')) {
+    neg = s[0] === '-';
+    s = s.slice(1);
+  }
+  if (s === '0') return { value: 0n };
+  if (s === '') return invalid;
+  let d = 0n;
+  const limit = 1n << 63n;
+  while (s !== '') {
+    if (!(s[0] === '.' || isDigit(s[0]))) return invalid;
+    // The integer part, refused once it passes 2^63.
+    let i = 0;
+    let v = 0n;
+    while (isDigit(s[i])) {
+      if (v > limit / 10n) return invalid;
+      v = v * 10n + BigInt(s.charCodeAt(i) - 48);
+      if (v > limit) return invalid;
+      i++;
+    }
+    const pre = i > 0;
+    s = s.slice(i);
+    // The fraction: digits past what fits are read and ignored.
+    let f = 0n;
+    let scale = 1;
+    let post = false;
+    if (s[0] === '.') {
+      s = s.slice(1);
+      let j = 0;
+      let overflow = false;
+      while (isDigit(s[j])) {
+        if (!overflow) {
+          const y = f * 10n + BigInt(s.charCodeAt(j) - 48);
+          if (f > (limit - 1n) / 10n || y > limit) overflow = true;
+          else {
+            f = y;
+            scale *= 10;
+          }
+        }
+        j++;
+      }
+      post = j > 0;
+      s = s.slice(j);
+    }
+    if (!pre && !post) return invalid;
+    // The unit: everything up to the next digit or point.
+    let u = 0;
+    while (u < s.length && !(s[u] === '.' || isDigit(s[u]))) u++;
+    if (u === 0) return { error: `time: missing unit in duration ${timeQuote(orig)}` };
+    const unitText = s.slice(0, u);
+    s = s.slice(u);
+    const unit = UNIT_NS[unitText];
+    if (unit === undefined) {
+      return { error: `time: unknown unit ${timeQuote(unitText)} in duration ${timeQuote(orig)}` };
+    }
+    if (v > limit / unit) return invalid;
+    v *= unit;
+    if (f > 0n) {
+      // As Go: float64, nanosecond-accurate for fractions of an hour.
+      v += BigInt(Math.trunc(Number(f) * (Number(unit) / scale)));
+      if (v > limit) return invalid;
+    }
+    d += v;
+    if (d > limit) return invalid;
+  }
+  if (neg) return { value: -d };
+  if (d > INT64_MAX) return invalid;
+  return { value: d };
+};
+
+/**
+ * go-secure-stdlib's `parseutil.ParseDurationSecond` of a JSON value (numbers as Go's
+ * `json.Number`: their text), in nanoseconds: `""` is 0; an integer is seconds; `<n>d` is days;
+ * else `time.ParseDuration`. Go's int64 products wrap around, and so do these.
+ */
+export const parseDurationSecond = (raw: unknown): Parsed<bigint> => {
+  const text =
+    typeof raw === 'string' ? raw : typeof raw === 'number' || isExactNumber(raw) ? String(raw) : undefined;
+  if (text === undefined) return { error: 'could not parse duration from input' };
+  if (text === '') return { value: 0n };
+  const whole = parseInt64(text);
+  if ('value' in whole) return { value: wrap(whole.value * NS_PER_S) };
+  if (text.endsWith('d')) {
+    const days = parseInt64(text.slice(0, -1));
+    if ('error' in days) return days;
+    return { value: wrap(wrap(days.value * 24n) * 3600n * NS_PER_S) };
+  }
+  return goParseDuration(text);
+};
+
+/** Go's `int(d.Seconds())`: float64 seconds, truncated toward zero. */
+const wholeSeconds = (ns: bigint): number => {
+  const sec = ns / NS_PER_S;
+  const nsec = ns % NS_PER_S;
+  return Math.trunc(Number(sec) + Number(nsec) / 1e9);
+};
+
+/**
+ * A `TypeDurationSecond` field as the framework converts it: whole seconds, or the reason the
+ * conversion failed (a negative value is refused: `cannot provide negative value '<n>'`). Absent
+ * (`undefined`) and `null` are 0.
+ */
+export const durationSecondField = (raw: unknown): Parsed<number> => {
+  if (raw === undefined || raw === null) return { value: 0 };
+  const parsed = parseDurationSecond(raw);
+  if ('error' in parsed) return parsed;
+  const seconds = wholeSeconds(parsed.value);
+  if (seconds < 0) return { error: `cannot provide negative value '${seconds}'` };
+  return { value: seconds === 0 ? 0 : seconds };
+};
+
+/** How deep a message prints a value; deeper levels are `…` (a body may nest thousands deep). */
+const GO_VALUE_MAX_DEPTH = 8;
+/** How many characters of a printed value a message keeps. */
+const GO_VALUE_MAX_CHARS = 200;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !isExactNumber(v);
+
+/**
+ * A JSON value as Go's `%v` prints it (`[a 1]`, `map[k:v]`, keys sorted), for messages about
+ * fields that are not secret; bounded in depth and length.
+ */
+export const goValue = (v: unknown): string => {
+  const print = (x: unknown, depth: number): string => {
+    if (x === null || x === undefined) return '<nil>';
+    if (Array.isArray(x))
+      return depth >= GO_VALUE_MAX_DEPTH ? '[…]' : `[${x.map((e) => print(e, depth + 1)).join(' ')}]`;
+    if (isPlainObject(x)) {
+      if (depth >= GO_VALUE_MAX_DEPTH) return 'map[…]';
+      const parts = Object.keys(x)
+        .sort()
+        .map((k) => `${k}:${print(x[k], depth + 1)}`);
+      return `map[${parts.join(' ')}]`;
+    }
+    return String(x);
+  };
+  const text = print(v, 0);
+  return text.length > GO_VALUE_MAX_CHARS ? `${text.slice(0, GO_VALUE_MAX_CHARS)}…` : text;
+};
+
+/**
+ * The 400 message of Vault's framework when a request field fails its conversion
+ * (sdk/framework/backend.go, field_data.go `Validate`).
+ */
+export const fieldValidationMessage = (field: string, raw: unknown, reason: string): string =>
+  `Field validation failed: error converting input ${goValue(raw)} for field "${field}": ${reason}`;
