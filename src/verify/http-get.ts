@@ -1,8 +1,11 @@
 import * as http from 'node:http';
 import * as https from 'node:https';
 
-/** What one GET returned: the status and the body as text (at most `maxBytes`). */
-export type HttpGetResult = { status: number; body: string };
+/**
+ * What one request returned: the status, the headers (names in lowercase, a repeated header's
+ * values joined by `, `) and the body as text (at most `maxBytes`).
+ */
+export type HttpGetResult = { status: number; headers: Record<string, string>; body: string };
 
 export type HttpGetOptions = {
   /** Abort the request (connect + response) after this many milliseconds. */
@@ -18,14 +21,31 @@ export type HttpGetOptions = {
   fetch?: typeof fetch | undefined;
 };
 
+/** One request through node:http(s); `signal` aborts it (connect, response and body) as `timeoutMs` does. */
+export type HttpRequestOptions = Omit<HttpGetOptions, 'timeoutMs' | 'fetch'> & {
+  method: string;
+  body?: string | undefined;
+  timeoutMs?: number | undefined;
+  signal?: AbortSignal | undefined;
+};
+
+const headersOf = (res: http.IncomingMessage): Record<string, string> => {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value !== undefined) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return out;
+};
+
 /*
  * Why node:http(s) and not the global fetch: Node 20's fetch is undici, and trusting a private CA
  * with it needs an undici `Agent` as `dispatcher`, i.e. the `undici` package, which authgate does
  * not depend on. node:https takes `ca` per request, needs nothing more, and talks plain HTTP to a
  * loopback test server as well. Redirects are not followed (a JWKS endpoint that redirects is
- * refused rather than trusted wherever it points).
+ * refused rather than trusted wherever it points; a TokenReview, which carries the login JWT,
+ * is never re-sent elsewhere).
  */
-const viaNode = (url: URL, options: HttpGetOptions): Promise<HttpGetResult> =>
+const viaNode = (url: URL, options: HttpRequestOptions): Promise<HttpGetResult> =>
   new Promise((resolve, reject) => {
     const lib = url.protocol === 'https:' ? https : url.protocol === 'http:' ? http : undefined;
     if (lib === undefined) {
@@ -34,15 +54,19 @@ const viaNode = (url: URL, options: HttpGetOptions): Promise<HttpGetResult> =>
     }
     const tls = url.protocol === 'https:' && options.caCert !== undefined ? { ca: options.caCert } : {};
     const req = lib.request(url, {
-      method: 'GET',
+      method: options.method,
       headers: { accept: 'application/json', ...options.headers },
       ...(options.agent !== undefined ? { agent: options.agent } : {}),
+      ...(options.signal !== undefined ? { signal: options.signal } : {}),
       ...tls,
     });
-    const timer = setTimeout(
-      () => req.destroy(new Error(`request timed out after ${options.timeoutMs} ms`)),
-      options.timeoutMs,
-    );
+    const timer =
+      options.timeoutMs === undefined
+        ? undefined
+        : setTimeout(
+            () => req.destroy(new Error(`request timed out after ${options.timeoutMs} ms`)),
+            options.timeoutMs,
+          );
     const fail = (err: Error) => {
       clearTimeout(timer);
       reject(err);
@@ -62,10 +86,14 @@ const viaNode = (url: URL, options: HttpGetOptions): Promise<HttpGetResult> =>
       res.on('error', fail);
       res.on('end', () => {
         clearTimeout(timer);
-        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: headersOf(res),
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
       });
     });
-    req.end();
+    req.end(options.body);
   });
 
 const viaFetch = async (url: URL, options: HttpGetOptions, fetchFn: typeof fetch): Promise<HttpGetResult> => {
@@ -77,7 +105,7 @@ const viaFetch = async (url: URL, options: HttpGetOptions, fetchFn: typeof fetch
   const body = await res.text();
   if (Buffer.byteLength(body) > options.maxBytes)
     throw new Error(`response larger than ${options.maxBytes} bytes`);
-  return { status: res.status, body };
+  return { status: res.status, headers: Object.fromEntries(res.headers), body };
 };
 
 /**
@@ -87,5 +115,14 @@ const viaFetch = async (url: URL, options: HttpGetOptions, fetchFn: typeof fetch
  */
 export const httpGet = (url: string | URL, options: HttpGetOptions): Promise<HttpGetResult> => {
   const parsed = typeof url === 'string' ? new URL(url) : url;
-  return options.fetch !== undefined ? viaFetch(parsed, options, options.fetch) : viaNode(parsed, options);
+  return options.fetch !== undefined
+    ? viaFetch(parsed, options, options.fetch)
+    : viaNode(parsed, { ...options, method: 'GET' });
 };
+
+/**
+ * One request of any method through node:http(s), with the bounds and the refusal of redirects
+ * of {@link httpGet}. Rejects as it does; a non-2xx status is not an error.
+ */
+export const httpRequest = (url: string | URL, options: HttpRequestOptions): Promise<HttpGetResult> =>
+  viaNode(typeof url === 'string' ? new URL(url) : url, options);

@@ -6,9 +6,17 @@ import {
   KubeConfig,
   Observable,
   type ObservableMiddleware,
+  ResponseContext,
   type V1TokenReviewStatus,
+  wrapHttpLibrary,
 } from '@kubernetes/client-node';
-import { httpGet } from './http-get.js';
+import { httpGet, httpRequest } from './http-get.js';
+
+/**
+ * Bound on a TokenReview answer. A real one is a few KB (it echoes the reviewed token, which the
+ * login body already bounds); anything larger is not one, and is not held in memory.
+ */
+export const MAX_REVIEW_BYTES = 1024 * 1024;
 
 /** The API server answered with a non-2xx status. `message` is the `Status.message` when there is one. */
 export class TokenReviewHttpError extends Error {
@@ -21,7 +29,10 @@ export class TokenReviewHttpError extends Error {
   }
 }
 
-/** No usable answer: refused connection, timeout, TLS failure, a body that is not a TokenReview. */
+/**
+ * No usable answer: refused connection, timeout, TLS failure, a body over {@link MAX_REVIEW_BYTES}
+ * or one that is not a TokenReview.
+ */
 export class TokenReviewTransportError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -80,8 +91,11 @@ const connectionReset = (err: unknown): boolean => {
  * A thin wrapper of @kubernetes/client-node's `AuthenticationV1Api.createTokenReview` for one API
  * server. The bearer is chosen per call (a rotated reviewer token, or the login JWT itself), so it
  * is set by a per-call middleware rather than baked into the KubeConfig; that middleware also
- * installs one keep-alive agent (client-node would build a fresh agent, hence a fresh TLS
- * handshake, per request) and the timeout signal.
+ * installs the timeout signal. The requests go out through client-node's `httpApi` hook on
+ * node:http(s) with one keep-alive agent (client-node would build a fresh agent, hence a fresh
+ * TLS handshake, per request), and not through its node-fetch: node-fetch follows redirects
+ * (a 307 or 308 re-sends the review, the login JWT in it, to wherever it points) and reads a body
+ * of any size.
  */
 export const createTokenReviewClient = (options: TokenReviewClientOptions) => {
   const host = options.host.replace(/\/+$/, '');
@@ -106,23 +120,33 @@ export const createTokenReviewClient = (options: TokenReviewClientOptions) => {
     ? new http.Agent({ keepAlive: true })
     : new https.Agent({ keepAlive: true, ...(options.caCert !== undefined ? { ca: options.caCert } : {}) });
 
+  const httpApi = wrapHttpLibrary({
+    async send(ctx) {
+      const body = ctx.getBody();
+      const res = await httpRequest(ctx.getUrl(), {
+        method: ctx.getHttpMethod(),
+        headers: ctx.getHeaders(),
+        body: typeof body === 'string' ? body : undefined,
+        agent,
+        signal: ctx.getSignal(),
+        maxBytes: MAX_REVIEW_BYTES,
+      });
+      // The body is read whole (and bounded) before client-node looks at it, whatever the status,
+      // so the keep-alive socket is free again even for the 401 whose body client-node ignores.
+      return new ResponseContext(res.status, res.headers, {
+        text: async () => res.body,
+        binary: async () => Buffer.from(res.body),
+      });
+    },
+  });
+
   const perCall = (bearer: string, signal: AbortSignal): ObservableMiddleware => ({
     pre: (ctx) => {
       ctx.setHeaderParam('Authorization', `Bearer ${bearer}`);
-      ctx.setAgent(agent);
       ctx.setSignal(signal);
       return new Observable(Promise.resolve(ctx));
     },
-    // client-node does not read the body of a 401; drain it so the keep-alive socket is freed.
-    post: (res) =>
-      new Observable(
-        res.httpStatusCode === 401
-          ? res.body.text().then(
-              () => res,
-              () => res,
-            )
-          : Promise.resolve(res),
-      ),
+    post: (res) => new Observable(Promise.resolve(res)),
   });
 
   return {
@@ -144,7 +168,7 @@ export const createTokenReviewClient = (options: TokenReviewClientOptions) => {
               spec: { token, ...(audiences.length > 0 ? { audiences } : {}) },
             },
           },
-          { middleware: [perCall(bearer, signal)], middlewareMergeStrategy: 'replace' },
+          { middleware: [perCall(bearer, signal)], middlewareMergeStrategy: 'replace', httpApi },
         );
       try {
         let result;
@@ -158,8 +182,17 @@ export const createTokenReviewClient = (options: TokenReviewClientOptions) => {
           if (signal.aborted || !connectionReset(err)) throw err;
           result = await send();
         }
-        return result.status ?? {};
+        // Every TokenReview answer has a status, the one saying "not authenticated" too: a 2xx
+        // without one (a proxy's page, `{}`) says nothing about the token and is no refusal.
+        const status: unknown = result?.status;
+        if (typeof status !== 'object' || status === null || Array.isArray(status)) {
+          throw new TokenReviewTransportError(
+            'the API server answered with a body that is not a TokenReview',
+          );
+        }
+        return status;
       } catch (err) {
+        if (err instanceof TokenReviewTransportError) throw err;
         if (err instanceof ApiException) {
           const apiErr = err as ApiException<unknown>;
           throw new TokenReviewHttpError(

@@ -61,8 +61,14 @@ describe('interpretReview', () => {
     ...ok,
     user: { ...ok.user, ...user },
   });
-  const wrongExtra = (key: string, value: string) =>
-    wrongUser({ extra: { ...ok.user?.extra, [`authentication.kubernetes.io/${key}`]: [value] } });
+  const wrongExtras = (key: string, values: string[]) =>
+    wrongUser({ extra: { ...ok.user?.extra, [`authentication.kubernetes.io/${key}`]: values } });
+  const wrongExtra = (key: string, value: string) => wrongExtras(key, [value]);
+  const withoutExtra = (key: string) => {
+    const extra = { ...ok.user?.extra };
+    delete extra[`authentication.kubernetes.io/${key}`];
+    return wrongUser({ extra });
+  };
 
   it.each<[string, V1TokenReviewStatus, string[], string]>([
     [
@@ -86,6 +92,41 @@ describe('interpretReview', () => {
     ['another pod', wrongExtra('pod-uid', 'other'), ['vault'], 'tokenreview_identity_mismatch'],
     ['another node', wrongExtra('node-name', 'other'), ['vault'], 'tokenreview_identity_mismatch'],
     ['another jti', wrongExtra('credential-id', 'JTI=other'), ['vault'], 'tokenreview_identity_mismatch'],
+    ['another node uid', wrongExtra('node-uid', 'other'), ['vault'], 'tokenreview_identity_mismatch'],
+    // Another pod uid is caught even without the pod name beside it.
+    [
+      'another pod uid without a pod name',
+      {
+        ...withoutExtra('pod-name'),
+        user: {
+          ...withoutExtra('pod-name').user,
+          extra: { 'authentication.kubernetes.io/pod-uid': ['other'] },
+        },
+      },
+      ['vault'],
+      'tokenreview_identity_mismatch',
+    ],
+    // An answer naming two pods proves neither; its first value is not taken for the answer.
+    [
+      'two pod names',
+      wrongExtras('pod-name', ['app-1', 'app-2']),
+      ['vault'],
+      'tokenreview_identity_mismatch',
+    ],
+    [
+      'two pod uids',
+      wrongExtras('pod-uid', ['pod-uid', 'other']),
+      ['vault'],
+      'tokenreview_identity_mismatch',
+    ],
+    [
+      'two credential ids',
+      wrongExtras('credential-id', ['JTI=jti-1', 'JTI=x']),
+      ['vault'],
+      'tokenreview_identity_mismatch',
+    ],
+    ['an empty pod name list', wrongExtras('pod-name', []), ['vault'], 'tokenreview_identity_mismatch'],
+    ['a pod name but no pod uid', withoutExtra('pod-uid'), ['vault'], 'tokenreview_identity_mismatch'],
   ])('refuses %s', (_what, status, requested, reason) => {
     const res = interpretReview(status, claims, requested);
     expect(res).toMatchObject({ refusal: { reason } });

@@ -36,9 +36,26 @@ export const reasonFromStatusError = (
   return 'tokenreview_error';
 };
 
-const one = (extra: Record<string, string[]> | undefined, key: string): string | undefined => {
-  const v = extra?.[`${EXTRA}${key}`];
-  return Array.isArray(v) && typeof v[0] === 'string' ? v[0] : undefined;
+/** The extras authgate reads; the API server sets each, when it sets it, to exactly one value. */
+const SINGLE_EXTRAS = ['pod-name', 'pod-uid', 'node-name', 'node-uid', 'credential-id'] as const;
+type SingleExtra = (typeof SINGLE_EXTRAS)[number];
+
+/**
+ * The extras of {@link SINGLE_EXTRAS}, or the first one that does not hold exactly one string:
+ * an answer naming two pods proves neither, and must not be read as its first.
+ */
+const singleExtras = (
+  extra: Record<string, string[]> | undefined,
+): { values: Partial<Record<SingleExtra, string>> } | { malformed: string } => {
+  const values: Partial<Record<SingleExtra, string>> = {};
+  for (const key of SINGLE_EXTRAS) {
+    const v: unknown = extra?.[`${EXTRA}${key}`];
+    if (v === undefined) continue;
+    if (!Array.isArray(v) || v.length !== 1 || typeof v[0] !== 'string')
+      return { malformed: `${EXTRA}${key}` };
+    values[key] = v[0];
+  }
+  return { values };
 };
 
 /**
@@ -88,22 +105,31 @@ export const interpretReview = (
   if (user.uid !== uid) {
     return refuse('tokenreview_identity_mismatch', 'JWT UIDs did not match');
   }
-  const extra = user.extra;
-  const podName = one(extra, 'pod-name');
-  const podUid = one(extra, 'pod-uid');
+  const extras = singleExtras(user.extra);
+  if ('malformed' in extras) {
+    return refuse('tokenreview_identity_mismatch', `${extras.malformed} does not hold exactly one value`);
+  }
+  const {
+    'pod-name': podName,
+    'pod-uid': podUid,
+    'node-name': nodeName,
+    'node-uid': nodeUid,
+    'credential-id': credential,
+  } = extras.values;
   if (
     claims.pod !== undefined &&
-    podName !== undefined &&
+    (podName !== undefined || podUid !== undefined) &&
     (podName !== claims.pod.name || podUid !== claims.pod.uid)
   ) {
     return refuse('tokenreview_identity_mismatch', 'pod extras did not match the pod claim');
   }
-  const nodeName = one(extra, 'node-name');
-  const nodeUid = one(extra, 'node-uid');
-  if (claims.node !== undefined && nodeName !== undefined && nodeName !== claims.node.name) {
+  if (
+    claims.node !== undefined &&
+    ((nodeName !== undefined && nodeName !== claims.node.name) ||
+      (nodeUid !== undefined && claims.node.uid !== undefined && nodeUid !== claims.node.uid))
+  ) {
     return refuse('tokenreview_identity_mismatch', 'node extras did not match the node claim');
   }
-  const credential = one(extra, 'credential-id');
   const jti = credential?.startsWith('JTI=') ? credential.slice(4) : undefined;
   if (claims.jti !== undefined && jti !== undefined && jti !== claims.jti) {
     return refuse('tokenreview_identity_mismatch', 'credential-id did not match the jti claim');
