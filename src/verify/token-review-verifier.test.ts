@@ -221,7 +221,8 @@ describe('createTokenReviewVerifier', () => {
       const verifier = makeVerifier();
       const err = await refusal(verifier.verify(request(jwt)));
       expect(err).toMatchObject({ code: 'PERMISSION_DENIED', reason: 'tokenreview_unauthorized' });
-      expect(err.detail).toContain('service account unauthorized');
+      // About authgate's own bearer, not (as Vault words it) the login's service account.
+      expect(err.detail).toContain('refused the token reviewer JWT');
       await writeFile(reviewerFile, await mintReviewer());
       await expect(verifier.verify(request(jwt))).resolves.toMatchObject({ namespace: 'team-a' });
     });
@@ -280,6 +281,7 @@ describe('createTokenReviewVerifier', () => {
       // …a vault-only token cannot (VSO #553): the API server answers 401.
       const err = await refusal(verifier.verify(request(await mintApp())));
       expect(err.reason).toBe('tokenreview_unauthorized');
+      expect(err.detail).toContain('service account unauthorized');
     });
   });
 

@@ -35,6 +35,12 @@ export const NEGATIVE_CACHE_TTL_MS = 5000;
 
 const UNAUTHORIZED_DETAIL =
   'lookup failed: service account unauthorized; this could mean it has been deleted or recreated with a new token';
+/**
+ * With a reviewer token the 401 is about that bearer, not about the login's service account
+ * (Vault's wording above would send an operator after the wrong one).
+ */
+const REVIEWER_UNAUTHORIZED_DETAIL =
+  'lookup failed: the API server refused the token reviewer JWT (401): it has expired or been revoked, or token_reviewer_jwt_file does not hold a service-account token';
 
 /**
  * Proves a JWT with the API server's TokenReview (`POST /apis/authentication.k8s.io/v1/tokenreviews`),
@@ -127,8 +133,10 @@ export const createTokenReviewVerifier = (
               continue;
             }
           }
-          if (err.status === 401)
-            throw refused(jwt, { reason: 'tokenreview_unauthorized', detail: UNAUTHORIZED_DETAIL });
+          if (err.status === 401) {
+            const detail = reviewer === undefined ? UNAUTHORIZED_DETAIL : REVIEWER_UNAUTHORIZED_DETAIL;
+            throw refused(jwt, { reason: 'tokenreview_unauthorized', detail });
+          }
           if (err.status === 403) {
             throw refused(jwt, { reason: 'tokenreview_forbidden', detail: `lookup failed: ${err.message}` });
           }
