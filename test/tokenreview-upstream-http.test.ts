@@ -30,6 +30,9 @@ let shape: Shape | undefined;
 let target = '';
 let h: Harness;
 let reviews = 0;
+/** The bearer of every request, and those the stand-in answers 401. */
+const bearers: string[] = [];
+const refusedBearers = new Set<string>();
 
 const forward = (req: IncomingMessage, body: Buffer): Promise<Upstream> =>
   new Promise((resolve, reject) => {
@@ -59,6 +62,15 @@ const standIn = createServer((req, res) => {
     void (async () => {
       const body = Buffer.concat(chunks);
       if (req.url?.includes('tokenreviews')) reviews++;
+      const bearer = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+      bearers.push(bearer);
+      if (refusedBearers.has(bearer)) {
+        // What kube-apiserver answers a bearer it does not accept (expired, revoked).
+        const answer = status(401, 'Unauthorized')('', { status: 0, headers: {}, body: '' }, res) as Upstream;
+        res.writeHead(answer.status, answer.headers);
+        res.end(answer.body);
+        return;
+      }
       const upstream = await forward(req, body);
       const answer =
         shape && req.url?.includes('tokenreviews') ? shape(body.toString(), upstream, res) : upstream;
@@ -88,6 +100,7 @@ afterAll(async () => {
 });
 afterEach(() => {
   shape = undefined;
+  refusedBearers.clear();
 });
 
 /** The simulator's TokenReview answer with its `status` edited. */
@@ -356,5 +369,31 @@ describe('a TokenReview that does not prove the login', () => {
     clock.advanceMs(2);
     expect((await h.login('kubernetes', { role: 'nginx', jwt: first.jwt })).status).toBe(200);
     expect(reviews - before).toBe(1);
+  });
+});
+
+describe('the reviewer token', () => {
+  it('is read again after a 401 and the review sent once more; a second 401 is a 403, not cached', async () => {
+    expect((await login()).status).toBe(200);
+    const first = bearers.at(-1) ?? '';
+    // The kubelet has rotated the file and the old token is no longer accepted, within the
+    // second in which authgate does not look at the file.
+    refusedBearers.add(first);
+    await h.rotateReviewer();
+    const rotated = await login();
+    expect(rotated).toMatchObject({ status: 200, reviews: 2 });
+    const second = bearers.at(-1) ?? '';
+    expect(second).not.toBe(first);
+    // The new one refused too (revoked, or the reviewer's service account deleted): 403 as Vault
+    // answers, the reason in the log, and the next login asks again.
+    refusedBearers.add(second);
+    const refused = await login();
+    expect(refused).toMatchObject({ status: 403, json: { errors: ['permission denied'] }, reviews: 1 });
+    expect(failedLog()).toMatchObject({ reason: 'tokenreview_unauthorized' });
+    expect(String(failedLog()?.['detail'])).toContain('refused the token reviewer JWT');
+    refusedBearers.clear();
+    expect((await h.login('kubernetes', { role: 'nginx', jwt: refused.jwt })).status).toBe(200);
+    expect(JSON.stringify(lines)).not.toContain(first);
+    expect(JSON.stringify(lines)).not.toContain(second);
   });
 });
