@@ -37,4 +37,25 @@ describe('createLimiter', () => {
     await Promise.all(runs);
     expect(peak).toBe(2);
   });
+
+  it('hands a freed slot to the first waiter, not to a caller arriving in between', async () => {
+    const limiter = createLimiter(1, 5, () => new Error('overflow'));
+    const order: string[] = [];
+    let peak = 0;
+    const task = (name: string) => async () => {
+      order.push(name);
+      peak = Math.max(peak, limiter.running);
+      await new Promise((r) => setTimeout(r, 1));
+    };
+    let finish!: () => void;
+    const first = limiter.run(() => new Promise<void>((r) => (finish = r)));
+    const waiter = limiter.run(task('waiter'));
+    finish();
+    // A caller whose turn comes right after the first task's slot is given back (another
+    // login's continuation in the same microtask run): it must queue behind the waiter.
+    const newcomer = Promise.resolve().then(() => limiter.run(task('newcomer')));
+    await Promise.all([first, waiter, newcomer]);
+    expect(order).toEqual(['waiter', 'newcomer']);
+    expect(peak).toBe(1);
+  });
 });

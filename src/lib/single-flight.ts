@@ -29,18 +29,21 @@ export type SingleFlight<T> = ReturnType<typeof createSingleFlight<T>>;
 export const createLimiter = (limit: number, maxQueue: number, onOverflow: () => Error) => {
   let running = 0;
   const queue: Array<() => void> = [];
+  // A freed slot passes straight to the first waiter (`running` unchanged): were it counted free
+  // until the waiter resumes, a caller in between would take it too, one over the limit.
   const release = () => {
-    running--;
     const next = queue.shift();
     if (next) next();
+    else running--;
   };
   return {
     async run<T>(fn: () => Promise<T>): Promise<T> {
       if (running >= limit) {
         if (queue.length >= maxQueue) throw onOverflow();
         await new Promise<void>((resolve) => queue.push(resolve));
+      } else {
+        running++;
       }
-      running++;
       try {
         return await fn();
       } finally {
