@@ -277,6 +277,23 @@ describe('a slow API server', () => {
     expect((await Promise.all(pending.slice(0, 3))).map((r) => r.status)).toEqual([200, 200, 200]);
   });
 
+  it('gives a queued login no more than the timeout to get a slot, then a 503 that says so', async () => {
+    // Nothing answers: each call holds the one slot (max_concurrent 1) for its whole timeout (1 s).
+    shape = () => true;
+    const jwts = await Promise.all(Array.from({ length: 3 }, () => h.podToken()));
+    const [first, second, third] = jwts.map((jwt) => h.login('kubernetes', { role: 'nginx', jwt }));
+    // The first call times out at 1 s and hands its slot to the second login; the third, still
+    // queued then, would wait for the second call's timeout too (2 s), then make its own.
+    expect(await third).toEqual({
+      status: 503,
+      json: { errors: ['no TokenReview slot free within the timeout'] },
+    });
+    expect((await first)?.status).toBe(503);
+    expect((await second)?.status).toBe(503);
+    shape = undefined;
+    expect((await login()).status).toBe(200);
+  });
+
   it('gives every login waiting on one failed review the 503, and the next login asks again', async () => {
     const jwt = await h.podToken();
     const release: Array<() => void> = [];

@@ -59,3 +59,33 @@ describe('createLimiter', () => {
     expect(peak).toBe(1);
   });
 });
+
+describe('createLimiter with a bounded wait', () => {
+  it('rejects a caller given no slot in time, removes it from the queue, and keeps the order of the rest', async () => {
+    const limiter = createLimiter(1, 5, () => new Error('overflow'), {
+      ms: 20,
+      onTimeout: () => new Error('no slot in time'),
+    });
+    let finish!: () => void;
+    const holder = limiter.run(() => new Promise<void>((r) => (finish = r)));
+    const starved = limiter.run(async () => 'ran');
+    await expect(starved).rejects.toThrow('no slot in time');
+    expect(limiter.queued).toBe(0);
+    // The slot is still held by the first task; a caller queued now runs once it is freed.
+    const next = limiter.run(async () => 'next');
+    finish();
+    await holder;
+    await expect(next).resolves.toBe('next');
+    expect(limiter.running).toBe(0);
+  });
+
+  it('never rejects a caller once granted a slot, however long its own task takes', async () => {
+    const limiter = createLimiter(1, 5, () => new Error('overflow'), {
+      ms: 10,
+      onTimeout: () => new Error('no slot in time'),
+    });
+    const first = limiter.run(() => new Promise((r) => setTimeout(() => r('first'), 5)));
+    const second = limiter.run(() => new Promise((r) => setTimeout(() => r('second'), 30)));
+    await expect(Promise.all([first, second])).resolves.toEqual(['first', 'second']);
+  });
+});

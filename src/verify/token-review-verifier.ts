@@ -86,8 +86,18 @@ export const createTokenReviewVerifier = (
       identityOf: (v) => (v.ok ? v.identity : undefined),
     });
   const flight = createSingleFlight<Identity>();
-  const limiter = createLimiter(cfg.maxConcurrent, cfg.maxQueue, () =>
-    unavailable('too many pending TokenReview calls', 'tokenreview_queue_full'),
+  // A login waits for a slot at most one `timeout`, then for its call at most another: without the
+  // bound, a login queued behind a stalled API server waited for every call ahead of it to time
+  // out in turn (up to max_queue ÷ max_concurrent × timeout, minutes), long after its client gave up.
+  const limiter = createLimiter(
+    cfg.maxConcurrent,
+    cfg.maxQueue,
+    () => unavailable('too many pending TokenReview calls', 'tokenreview_queue_full'),
+    {
+      ms: cfg.timeoutMs,
+      onTimeout: () =>
+        unavailable('no TokenReview slot free within the timeout', 'tokenreview_queue_timeout'),
+    },
   );
 
   const failed = (jwt: string, reason: string, detail: string) =>
