@@ -263,6 +263,7 @@ describe('the headers of a token at a jwks mount', () => {
     ['typ other than JWT (not checked, as Vault)', () => ({ typ: 'at+jwt' })],
     ['a jku, which is not fetched', () => ({ jku: evil() })],
     ['an x5u, which is not fetched', () => ({ x5u: evil() })],
+    ['kid: null, read as no kid (as go-jose reads it)', () => ({ kid: null })],
   ])('accepts a token signed with the set’s key and carrying %s', async (_what, extra) => {
     keys.paths.length = 0;
     const jwt = signRaw({ alg: 'RS256', kid: 'k1', ...extra() }, rsa.privateKey, claims());

@@ -129,8 +129,9 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
       throw permissionDenied('jwks_malformed', 'unsupported critical header parameter');
     }
     // RFC 7515 §4.1.4: a kid is a string. go-jose (Vault) fails to parse any other header, and
-    // a token is not let through by reading it as one that names no key.
-    const rawKid = header['kid'];
+    // a token is not let through by reading it as one that names no key. A `null` it reads as
+    // absent (a JSON null leaves its field unset), and so does authgate.
+    const rawKid = header['kid'] === null ? undefined : header['kid'];
     if (rawKid !== undefined && typeof rawKid !== 'string') {
       throw permissionDenied('jwks_malformed', 'kid is not a string');
     }
