@@ -366,6 +366,76 @@ describe('sys/capabilities-self (vault token capabilities)', () => {
   });
 });
 
+describe('sys/capabilities and sys/capabilities-accessor (vault token capabilities <token> <path>)', () => {
+  const ask = (url: string, token: string, body: unknown) =>
+    h.server.app.inject({
+      method: 'POST',
+      url,
+      headers: { 'x-vault-token': token, 'content-type': 'application/json' },
+      payload: JSON.stringify(body),
+    });
+  const accessorOf = async (token: string) =>
+    (await get('/v1/auth/token/lookup-self', token)).json().data.accessor as string;
+  const PATHS = ['secret/data/team-a/db', 'secret/data/team-b/db'];
+  const EXPECTED = { 'secret/data/team-a/db': ['read'], 'secret/data/team-b/db': ['deny'] };
+
+  it("answers what another token may do, by the token or by its accessor, as capabilities-self answers that token's own", async () => {
+    const token = await loginAs('apps', 'team-a');
+    const own = (await ask('/v1/sys/capabilities-self', token, { paths: PATHS })).json();
+    expect(own).toMatchObject({ ...EXPECTED, data: EXPECTED });
+    const byToken = await ask('/v1/sys/capabilities', ADMIN_TOKEN, { token, paths: PATHS });
+    expect(byToken.statusCode).toBe(200);
+    expect(byToken.json()).toMatchObject({ ...EXPECTED, data: EXPECTED });
+    const byAccessor = await ask('/v1/sys/capabilities-accessor', ADMIN_TOKEN, {
+      accessor: await accessorOf(token),
+      path: 'secret/data/team-a/db',
+    });
+    expect(byAccessor.json()).toMatchObject({ capabilities: ['read'], data: { capabilities: ['read'] } });
+    expect(
+      (await ask('/v1/sys/capabilities', ADMIN_TOKEN, { token: ADMIN_TOKEN, paths: ['x'] })).json(),
+    ).toMatchObject({
+      capabilities: ['root'],
+    });
+  });
+
+  it("refuses Vault's way: a token that is not live, an accessor of none, a missing field; and a workload asking about another token", async () => {
+    const token = await loginAs('apps', 'team-a');
+    const refusal = async (url: string, body: unknown) => {
+      const res = await ask(url, ADMIN_TOKEN, body);
+      return { status: res.statusCode, errors: res.json().errors as string[] };
+    };
+    expect(await refusal('/v1/sys/capabilities', { token: 'ags.nope', paths: ['x'] })).toEqual({
+      status: 400,
+      errors: ['invalid token'],
+    });
+    expect(await refusal('/v1/sys/capabilities', { paths: ['x'] })).toEqual({
+      status: 400,
+      errors: ['no token found'],
+    });
+    expect(await refusal('/v1/sys/capabilities-accessor', { accessor: 'nope', paths: ['x'] })).toEqual({
+      status: 400,
+      errors: ['invalid accessor'],
+    });
+    expect(await refusal('/v1/sys/capabilities-accessor', { paths: ['x'] })).toEqual({
+      status: 400,
+      errors: ['missing accessor'],
+    });
+    // The default policy grants capabilities-self only.
+    const other = await loginAs('apps', 'team-b');
+    expect((await ask('/v1/sys/capabilities', token, { token: other, paths: ['x'] })).statusCode).toBe(403);
+    expect(
+      (await ask('/v1/sys/capabilities-accessor', token, { accessor: await accessorOf(other), paths: ['x'] }))
+        .statusCode,
+    ).toBe(403);
+    // A revoked token is no longer live.
+    expect((await ask('/v1/auth/token/revoke-self', other, {})).statusCode).toBe(204);
+    expect(await refusal('/v1/sys/capabilities', { token: other, paths: ['x'] })).toEqual({
+      status: 400,
+      errors: ['invalid token'],
+    });
+  });
+});
+
 describe('reloading policies without a restart', () => {
   const reload = () =>
     h.server.app.inject({

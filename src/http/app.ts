@@ -168,6 +168,8 @@ export const buildApp = (
   registerSysRoutes(app, deps.health);
   registerPolicyRoutes(app, {
     policies: deps.policies,
+    tokens: deps.tokens,
+    admin: deps.admin,
     reload: deps.reloadPolicies,
     mounts: config.mounts,
   });

@@ -1,8 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthgateError, badRequest } from '../../errors.js';
 import { mountAccessor } from '../../auth/index.js';
 import type { KubernetesMountConfig } from '../../config/index.js';
 import type { PolicyRegistry } from '../../policy/index.js';
+import type { TokenRecord, TokenService } from '../../tokens/index.js';
+import type { AdminCheck } from '../client-token.js';
 import { isList, subjectOf } from '../acl-hook.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
 import { sysEnvelope } from '../envelope.js';
@@ -11,6 +13,9 @@ import { sanitized, tunedPath } from './sys-mounts-routes.js';
 
 export type PolicyRouteDeps = {
   policies: Pick<PolicyRegistry, 'names' | 'get' | 'aclFor'>;
+  /** The tokens an operator names to `sys/capabilities` and `sys/capabilities-accessor`. */
+  tokens: Pick<TokenService, 'lookupToken' | 'lookupAccessor'>;
+  admin: AdminCheck;
   /** Re-reads the policy sources and swaps the set in; rejects (keeping the old set) on any problem. */
   reload: () => Promise<void>;
   mounts: ReadonlyMap<string, KubernetesMountConfig>;
@@ -72,26 +77,50 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
     });
   }
 
-  // `vault token capabilities <path>`: what the caller's own token may do on each path, as Vault
-  // answers it (sorted, `deny` when nothing, `root` for the admin token). The default policy
-  // grants `update` on it.
-  app.route({
-    method: ['POST', 'PUT'],
-    url: '/v1/sys/capabilities-self',
-    ...guarded,
-    handler: async (request) => {
-      const paths = pathsOf(request.body);
-      const { record } = requestAuth(request);
-      const acl = record === undefined ? undefined : deps.policies.aclFor(subjectOf(record));
-      // No prototype: a path named `__proto__` is a key like any other, not a prototype to set.
-      const data = Object.create(null) as Record<string, unknown>;
-      for (const path of paths) {
-        const caps = acl === undefined ? ['root'] : [...acl.capabilities(path.replace(/^\/+/, ''))].sort();
-        data[path] = caps.length === 0 ? ['deny'] : caps;
-      }
-      if (paths.length === 1) data['capabilities'] = data[paths[0] as string];
-      return { ...sysEnvelope(request.id, data), ...data };
-    },
+  /**
+   * What a token may do on each path, as Vault answers it (sorted, `deny` when nothing, `root` for
+   * the admin token, and the single path's list again under `capabilities`). `record` undefined is
+   * the admin token.
+   */
+  const capabilities = (requestId: string, record: TokenRecord | undefined, body: unknown) => {
+    const paths = pathsOf(body);
+    const acl = record === undefined ? undefined : deps.policies.aclFor(subjectOf(record));
+    // No prototype: a path named `__proto__` is a key like any other, not a prototype to set.
+    const data = Object.create(null) as Record<string, unknown>;
+    for (const path of paths) {
+      const caps = acl === undefined ? ['root'] : [...acl.capabilities(path.replace(/^\/+/, ''))].sort();
+      data[path] = caps.length === 0 ? ['deny'] : caps;
+    }
+    if (paths.length === 1) data['capabilities'] = data[paths[0] as string];
+    return { ...sysEnvelope(requestId, data), ...data };
+  };
+  const capabilityRoute = (url: string, handler: (request: FastifyRequest) => Promise<unknown>) =>
+    app.route({ method: ['POST', 'PUT'], url, ...guarded, handler });
+
+  // `vault token capabilities <path>`: the caller's own token. The default policy grants
+  // `update` on it.
+  capabilityRoute('/v1/sys/capabilities-self', async (request) =>
+    capabilities(request.id, requestAuth(request).record, request.body),
+  );
+  // `vault token capabilities <token> <path>`, and the same by accessor: an operator's question
+  // about another token (Vault: `update` on the path, which the default policy does not grant).
+  // The named token spends no use. An unknown, expired or revoked one is Vault's 400
+  // `invalid token` (`invalid accessor` by accessor).
+  capabilityRoute('/v1/sys/capabilities', async (request) => {
+    const token = stringField(request.body, 'token');
+    if (token === undefined) throw badRequest('no token found', 'capabilities_no_token');
+    if (deps.admin.isAdmin(token)) return capabilities(request.id, undefined, request.body);
+    const record = await deps.tokens.lookupToken(token).catch((err: unknown) => {
+      if (err instanceof AuthgateError && err.status === 403)
+        throw badRequest('invalid token', 'capabilities_invalid_token');
+      throw err;
+    });
+    return capabilities(request.id, record, request.body);
+  });
+  capabilityRoute('/v1/sys/capabilities-accessor', async (request) => {
+    const accessor = stringField(request.body, 'accessor');
+    if (accessor === undefined) throw badRequest('missing accessor', 'capabilities_missing_accessor');
+    return capabilities(request.id, await deps.tokens.lookupAccessor(accessor), request.body);
   });
 
   app.post(
@@ -162,6 +191,12 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
       throw fromConfigFile('auth methods are', 'auth', 'auth_mounts_read_only');
     },
   });
+};
+
+/** A string field of the body; absent, `null`, `""` and any other type are absent, as Vault's `d.Raw` reads a string. */
+const stringField = (body: unknown, name: string): string | undefined => {
+  const value = (body as Record<string, unknown> | null | undefined)?.[name];
+  return typeof value === 'string' && value !== '' ? value : undefined;
 };
 
 /** `paths` (a list), or the older `path` (a string or a list): Vault takes both. */
