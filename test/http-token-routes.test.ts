@@ -99,6 +99,8 @@ describe('renew-self', () => {
     ['{"increment":"1.5d"}', '1.5d', 'strconv.ParseInt: parsing "1.5": invalid syntax'],
     ['{"increment":"1h "}', '1h ', 'time: unknown unit "h " in duration "1h "'],
     ['{"increment":"5\u00e9"}', '5\u00e9', 'time: unknown unit "\\xc3\\xa9" in duration "5\\xc3\\xa9"'],
+    // A token sent in the wrong field is not quoted back (the audit log keeps the message).
+    [`{"increment":"ags.${'Tk9'.repeat(14)}x"}`, '***', 'time: invalid duration "***"'],
   ])('answers %s with Vault’s 400', async (payload, shown, reason) => {
     const auth = await loginToken();
     expect(await call('POST', '/v1/auth/token/renew-self', auth.client_token, payload)).toEqual({

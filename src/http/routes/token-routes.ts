@@ -52,14 +52,22 @@ const AccessorIncrementBody = Type.Object(
  * written, or a string), `<n>d`, or a Go duration (`"1h30m"`); absent, `null` or `""` is 0 (hvac
  * 0.11.2's `renew_token()` sends `"increment": null`). Anything else — a negative duration, an
  * unparseable string, `1.5`, `true`, a list — is Vault's 400 `Field validation failed: error
- * converting input <value> for field "increment": <Go's reason>`, so it never reaches the token
- * service (which treats a bad increment as a caller's bug).
+ * converting input <value> for field "increment": <Go's reason>` (a string of 16 characters or
+ * more that is not made of a duration's characters shown as `***`), so it never reaches the token service (which treats a bad increment as a
+ * caller's bug).
  */
 const incrementOf = (body: unknown): number => {
   const raw = (body as { increment?: unknown } | undefined)?.increment;
   const field = durationSecondField(raw);
   if ('error' in field) {
-    throw badRequest(fieldValidationMessage('increment', raw, field.error), 'bad_increment');
+    const message = fieldValidationMessage('increment', raw, field.error);
+    // A body beside a token may carry one in the wrong field, and the message goes to the audit
+    // log and to whoever logs answers: a string as long as the shortest secret authgate takes
+    // (an admin token, 16 characters) is not quoted back, unless it is made only of what a
+    // duration is made of (digits, signs, `.`, the units' letters), as no secret is.
+    const secretLike = typeof raw === 'string' && raw.length >= 16 && !/^[\d.+\-nsuµμmhd]*$/u.test(raw);
+    const quoted = secretLike ? message.replaceAll(raw, '***') : message;
+    throw badRequest(quoted, 'bad_increment');
   }
   return field.value;
 };
