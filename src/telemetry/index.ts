@@ -4,5 +4,5 @@ export { createTelemetry } from './telemetry.js';
 export type { Telemetry, TelemetryOptions } from './telemetry.js';
 export { createMetrics } from './metrics.js';
 export type { LoginLabels, MetricSources, Metrics, VerifierSource } from './metrics.js';
-export { createLogBudget } from './log-budget.js';
-export type { LogBudget } from './log-budget.js';
+export { createLogBudget } from '../lib/log-budget.js';
+export type { LogBudget } from '../lib/log-budget.js';

@@ -304,6 +304,27 @@ describe('createTokenReviewVerifier', () => {
       expect(verifier.stats()).toMatchObject({ upstreamErrors: 1, cacheHits: 0, cacheMisses: 2 });
     });
 
+    it('writes at most 20 tokenreview.failed lines a second, and counts the rest in one line', async () => {
+      const jwts = await Promise.all(Array.from({ length: 200 }, () => mintApp()));
+      const verifier = makeVerifier({}, { maxConcurrent: 200 });
+      await cluster.faults.refuseConnections(true);
+      const errors = await Promise.all(jwts.map((jwt) => refusal(verifier.verify(request(jwt)))));
+      expect(errors.every((e) => e.reason === 'tokenreview_unreachable')).toBe(true);
+      await verifier.close(); // writes the pending count
+      const written = capture.lines.filter((l) => l.msg === 'tokenreview.failed').length;
+      const counts = capture.lines
+        .filter((l) => l.msg === 'tokenreview.failed_suppressed')
+        .map((l) => l.fields as { suppressed: number; reasons: Record<string, number> });
+      // 200 failures in a few seconds at most: most of them are counted, none is lost.
+      expect(counts.length).toBeGreaterThan(0);
+      expect(written).toBeGreaterThanOrEqual(20);
+      expect(written + counts.reduce((n, c) => n + c.suppressed, 0)).toBe(200);
+      expect(counts.every((c) => Object.keys(c.reasons).every((r) => r === 'tokenreview_unreachable'))).toBe(
+        true,
+      );
+      await cluster.faults.refuseConnections(false);
+    });
+
     it('answers 503 for a 5xx, then recovers', async () => {
       const jwt = await mintApp();
       const verifier = makeVerifier();

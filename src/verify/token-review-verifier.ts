@@ -5,6 +5,7 @@ import { type Identity, parseLoginClaims, type UnverifiedClaims, validateClaims 
 import type { Clock } from '../lib/clock.js';
 import { deepFreeze } from '../lib/freeze.js';
 import { fingerprint } from '../lib/hash.js';
+import { createLogBudget } from '../lib/log-budget.js';
 import { createLimiter, createSingleFlight } from '../lib/single-flight.js';
 import { annotate, withSpan } from '../lib/tracing.js';
 import { createMemoryResultCache, type ResultCache } from './result-cache.js';
@@ -13,6 +14,9 @@ import { createTokenReviewClient, TokenReviewHttpError } from './token-review-cl
 import { interpretReview, type ReviewRefusal } from './token-review-status.js';
 import type { Verifier, VerifierStats, VerifyRequest } from './verifier.js';
 import type { VerifierLog } from './verifier-log.js';
+
+/** `tokenreview.failed` lines written per second at most (per mount); past that they are counted. */
+export const FAILED_LOG_LINES_PER_SECOND = 20;
 
 /** What the review cache holds: a proven identity, or (briefly) a refusal the API server gave. */
 export type CachedReview = { ok: true; identity: Identity } | { ok: false; reason: string; detail: string };
@@ -100,11 +104,24 @@ export const createTokenReviewVerifier = (
     },
   );
 
-  const failed = (jwt: string, reason: string, detail: string) =>
+  // As `login.denied`: forged tokens that pass the bindings, or an API server that is down, must not
+  // turn a flood of logins into a flood of log lines. Past the budget, one line a second counts them.
+  const failedLines = createLogBudget({
+    perSecond: FAILED_LOG_LINES_PER_SECOND,
+    nowMs: () => performance.now(),
+    onSuppressed: ({ suppressed, reasons }) =>
+      log.warn(
+        { event: 'tokenreview.failed_suppressed', suppressed, reasons },
+        'tokenreview.failed_suppressed',
+      ),
+  });
+  const failed = (jwt: string, reason: string, detail: string) => {
+    if (!failedLines.take(reason)) return;
     log.warn(
       { event: 'tokenreview.failed', reason, detail, jwtFingerprint: fingerprint(jwt) },
       'tokenreview.failed',
     );
+  };
 
   const refused = (jwt: string, refusal: ReviewRefusal): AuthgateError => {
     failed(jwt, refusal.reason, refusal.detail);
@@ -268,6 +285,7 @@ export const createTokenReviewVerifier = (
     stats: () => ({ ...counters }),
     invalidate: async (sel) => (await cache.invalidate?.(sel)) ?? 0,
     async close(): Promise<void> {
+      failedLines.flush();
       client.close();
       await cache.clear();
     },
