@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ExactNumber } from './exact-json.js';
-import { durationSecondField, goParseDuration, goValue } from './go-duration.js';
+import { durationSecondField, goParseDuration, goParseInt, goValue } from './go-duration.js';
 
 describe('goParseDuration (Go time.ParseDuration)', () => {
   it.each([
@@ -63,4 +63,36 @@ describe('goValue (Go %v)', () => {
       '[1 a map[a:<nil> b:true] 1.10]',
     );
   });
+});
+
+describe('goParseInt (strconv.ParseInt(s, 0, 64))', () => {
+  const syntax = (s: string) => ({ error: `strconv.ParseInt: parsing ${JSON.stringify(s)}: invalid syntax` });
+  const range = (s: string) => ({
+    error: `strconv.ParseInt: parsing ${JSON.stringify(s)}: value out of range`,
+  });
+  it.each([
+    ['0', 0n],
+    ['-12', -12n],
+    ['+7', 7n],
+    ['0x1F', 31n],
+    ['0X1f', 31n],
+    ['010', 8n],
+    ['0o17', 15n],
+    ['0b101', 5n],
+    ['1_000', 1000n],
+    ['0x_1f', 31n],
+    ['9223372036854775807', 9223372036854775807n],
+    ['-9223372036854775808', -9223372036854775808n],
+  ])('reads %s', (s, value) => {
+    expect(goParseInt(s)).toEqual({ value });
+  });
+  it.each(['', '-', '08', '0x', '1.0', '1e3', ' 1', '1_', '_1', '1__0', '0b2', '١'])('refuses %j', (s) => {
+    expect(goParseInt(s)).toEqual(syntax(s));
+  });
+  it.each(['9223372036854775808', '-9223372036854775809', '99999999999999999999x'])(
+    'refuses %s as out of range',
+    (s) => {
+      expect(goParseInt(s)).toEqual(range(s));
+    },
+  );
 });

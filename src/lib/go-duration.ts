@@ -1,4 +1,5 @@
 import { isExactNumber } from './exact-json.js';
+import { parseGoBool } from './go-bool.js';
 
 /*
  * Durations exactly as Vault's framework reads a `TypeDurationSecond` request field
@@ -10,6 +11,9 @@ import { isExactNumber } from './exact-json.js';
 
 const INT64_MAX = (1n << 63n) - 1n;
 const INT64_MIN = -(1n << 63n);
+const UINT64_MAX = (1n << 64n) - 1n;
+
+const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
 const NS_PER_S = 1_000_000_000n;
 
 /** Go's int64 arithmetic wraps around; so must its mirror. */
@@ -67,17 +71,84 @@ const strconvQuote = (s: string): string => {
 /** What a Go parse gives: a value, or the error Go would print. */
 type Parsed<T> = { value: T } | { error: string };
 
+const numError = (fn: string, s: string, why: 'invalid syntax' | 'value out of range') => ({
+  error: `strconv.${fn}: parsing ${strconvQuote(s)}: ${why}`,
+});
+
 /** Go's `strconv.ParseInt(s, 10, 64)`. */
 const parseInt64 = (s: string): Parsed<bigint> => {
-  if (!/^[+-]?\d+$/.test(s)) return { error: `strconv.ParseInt: parsing ${strconvQuote(s)}: invalid syntax` };
+  if (!/^[+-]?\d+$/.test(s)) return numError('ParseInt', s, 'invalid syntax');
   const v = BigInt(s);
-  if (v > INT64_MAX || v < INT64_MIN) {
-    return { error: `strconv.ParseInt: parsing ${strconvQuote(s)}: value out of range` };
-  }
+  if (v > INT64_MAX || v < INT64_MIN) return numError('ParseInt', s, 'value out of range');
   return { value: v };
 };
 
-const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
+/** strconv's `underscoreOK`: each `_` between digits, or between a base prefix and a digit. */
+const underscoreOK = (s: string): boolean => {
+  let saw = '^';
+  let i = 0;
+  const t = s.startsWith('-') || s.startsWith('+') ? s.slice(1) : s;
+  let hex = false;
+  if (t.length >= 2 && t[0] === '0' && 'box'.includes((t[1] ?? '').toLowerCase())) {
+    i = 2;
+    saw = '0';
+    hex = (t[1] ?? '').toLowerCase() === 'x';
+  }
+  for (; i < t.length; i++) {
+    const c = t[i] ?? '';
+    if (isDigit(c) || (hex && /^[a-fA-F]$/.test(c))) saw = '0';
+    else if (c === '_') {
+      if (saw !== '0') return false;
+      saw = '_';
+    } else if (saw === '_') return false;
+    else saw = '!';
+  }
+  return saw !== '_';
+};
+
+const BASE_PREFIXES: Record<string, bigint> = { b: 2n, o: 8n, x: 16n };
+
+/**
+ * Go's `strconv.ParseInt(s, 0, 64)`, as mapstructure reads an int from a string: an optional
+ * sign, then `0x`, `0o`, `0b` or a bare `0` (octal: `010` is 8, `08` is refused), `_` allowed
+ * between digits; errors as Go words them.
+ */
+export const goParseInt = (s: string): Parsed<bigint> => {
+  const syntax = numError('ParseInt', s, 'invalid syntax');
+  const range = numError('ParseInt', s, 'value out of range');
+  const neg = s.startsWith('-');
+  const u = neg || s.startsWith('+') ? s.slice(1) : s;
+  if (u === '') return syntax;
+  let base = 10n;
+  let digits = u;
+  if (u[0] === '0') {
+    const prefixed = u.length >= 3 ? BASE_PREFIXES[(u[1] ?? '').toLowerCase()] : undefined;
+    base = prefixed ?? 8n;
+    digits = u.slice(prefixed === undefined ? 1 : 2);
+  }
+  let n = 0n;
+  let underscores = false;
+  for (const c of digits) {
+    if (c === '_') {
+      underscores = true;
+      continue;
+    }
+    const d = /^[0-9a-zA-Z]$/.test(c) ? BigInt(parseInt(c, 36)) : base;
+    if (d >= base) return syntax;
+    n = n * base + d;
+    // ParseUint stops at the first digit past 2^64 - 1, before any later syntax error.
+    if (n > UINT64_MAX) return range;
+  }
+  if (underscores && !underscoreOK(u)) return syntax;
+  if (neg ? n > 1n << 63n : n > INT64_MAX) return range;
+  return { value: neg ? -n : n };
+};
+
+/** Go's `strconv.ParseBool`, with its error. */
+export const goParseBoolStrict = (s: string): Parsed<boolean> => {
+  const b = parseGoBool(s);
+  return b === undefined ? numError('ParseBool', s, 'invalid syntax') : { value: b };
+};
 
 /**
  * Go's `time.ParseDuration` (`[-+]?([0-9]*(\.[0-9]*)?[a-z]+)+`), in nanoseconds, with its
@@ -186,15 +257,15 @@ const wholeSeconds = (ns: bigint): number => {
 
 /**
  * A `TypeDurationSecond` field as the framework converts it: whole seconds, or the reason the
- * conversion failed (a negative value is refused: `cannot provide negative value '<n>'`). Absent
- * (`undefined`) and `null` are 0.
+ * conversion failed (a negative value is refused: `cannot provide negative value '<n>'`, unless
+ * `signed`: a `TypeSignedDurationSecond`). Absent (`undefined`) and `null` are 0.
  */
-export const durationSecondField = (raw: unknown): Parsed<number> => {
+export const durationSecondField = (raw: unknown, { signed = false } = {}): Parsed<number> => {
   if (raw === undefined || raw === null) return { value: 0 };
   const parsed = parseDurationSecond(raw);
   if ('error' in parsed) return parsed;
   const seconds = wholeSeconds(parsed.value);
-  if (seconds < 0) return { error: `cannot provide negative value '${seconds}'` };
+  if (seconds < 0 && !signed) return { error: `cannot provide negative value '${seconds}'` };
   return { value: seconds === 0 ? 0 : seconds };
 };
 
