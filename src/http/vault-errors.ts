@@ -149,7 +149,8 @@ export const missingBodyIsEmpty = (request: FastifyRequest, _reply: FastifyReply
 /**
  * A route's `config` flag: `exactNumbers: true` parses its body with every number that a float64
  * would alter (`1.10`, `12345678901234567890`) kept as an `ExactNumber` holding its text, as
- * Vault's decoder (`UseNumber`) keeps it. For routes that store what the client sent (KV data);
+ * Vault's decoder (`UseNumber`) keeps it. For routes that store what the client sent (KV data) or
+ * read their fields as Vault's framework does (the other KV routes: `1.0` is no integer there);
  * every other route keeps JSON.parse, which is several times faster (logins are the hot path).
  */
 export type ExactNumbersRouteConfig = { exactNumbers?: boolean };

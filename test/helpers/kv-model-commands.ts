@@ -187,10 +187,17 @@ export const createCommands = ({ send, clock }: CommandDeps) => {
       const actual = await send('PATCH', url(r, 'metadata', p), body, MERGE);
       const s = m.secrets.get(p);
       if (s === undefined) return check(actual, NOT_FOUND, 'metadata patch');
-      check(actual, warned(b.cas_required === false && m.config.casRequired), 'metadata patch');
+      // A null cas_required is false to Vault's framework, warned about like false.
+      check(
+        actual,
+        warned(b.cas_required !== undefined && !b.cas_required && m.config.casRequired),
+        'metadata patch',
+      );
       if (b.max_versions !== undefined) s.maxVersions = b.max_versions ?? 0;
       if (b.cas_required !== undefined) s.casRequired = b.cas_required ?? false;
-      if (b.delete_version_after !== undefined) s.deleteAfterSeconds = b.delete_version_after?.[1] ?? 0;
+      // A null duration is no field at all to Vault's framework: the setting stays.
+      if (b.delete_version_after !== undefined && b.delete_version_after !== null)
+        s.deleteAfterSeconds = b.delete_version_after[1];
       if (b.custom_metadata !== undefined) {
         const merged = b.custom_metadata === null ? {} : mergePatch(s.custom ?? {}, b.custom_metadata);
         s.custom = Object.keys(merged as JsonObject).length > 0 ? (merged as Record<string, string>) : null;

@@ -8,7 +8,9 @@ import {
   parseConfigBody,
   parseMetadataBody,
   parseMetadataPatch,
-  parseVersionParam,
+  parseDataQuery,
+  parseSubkeysQuery,
+  readQuery,
   parseVersions,
   parseWriteBody,
   type KvEngine,
@@ -131,7 +133,7 @@ const registerData = (app: FastifyInstance, base: string, engine: Engine) => {
         return invalidPath(request, reply, `data/${path}${list ? '/' : ''}`, list);
       switch (verb(request)) {
         case 'GET': {
-          const result = await engine.read(path, parseVersionParam(query(request)['version']));
+          const result = await engine.read(path, parseDataQuery(query(request)));
           if (result.kind === 'gone') return gone(request, reply, { data: null, metadata: result.metadata });
           serializeExactly(reply, result.value);
           return ok(request, { data: result.value, metadata: result.metadata });
@@ -142,6 +144,7 @@ const registerData = (app: FastifyInstance, base: string, engine: Engine) => {
           return ok(request, result.value);
         }
         case 'DELETE':
+          parseDataQuery(query(request));
           await engine.deleteLatest(path);
           return reply.code(204).send();
         default: {
@@ -169,6 +172,7 @@ const registerMetadata = (app: FastifyInstance, base: string, engine: Engine) =>
       case 'GET': {
         const list = isListRequest(request, reply);
         if (list === 'answered') return reply;
+        readQuery('metadata', query(request));
         if (list) {
           const keys = await engine.list(path);
           // As Vault: nothing to list is a 404 with no message.
@@ -184,6 +188,7 @@ const registerMetadata = (app: FastifyInstance, base: string, engine: Engine) =>
           : reply.code(204).send();
       }
       case 'DELETE':
+        readQuery('metadata', query(request));
         await engine.deleteMetadata(path);
         return reply.code(204).send();
       default: {
@@ -197,7 +202,7 @@ const registerMetadata = (app: FastifyInstance, base: string, engine: Engine) =>
   app.route({
     method: ALL_METHODS,
     url: `${base}/metadata/*`,
-    config: { acl: { exists } } satisfies AclRouteConfig,
+    config: { acl: { exists }, exactNumbers: true } satisfies AclRouteConfig & ExactNumbersRouteConfig,
     onRequest: requireMergePatch,
     handler,
   });
@@ -226,7 +231,7 @@ const registerVersionOps = (app: FastifyInstance, base: string, engine: Engine) 
     app.route({
       method: ALL_METHODS,
       url: `${base}/${name}/*`,
-      config: { acl: {} } satisfies AclRouteConfig,
+      config: { acl: {}, exactNumbers: true } satisfies AclRouteConfig & ExactNumbersRouteConfig,
       handler: async (request, reply) => {
         if (verb(request) !== 'POST' && verb(request) !== 'PUT') {
           const list = verb(request) === 'GET' ? isListRequest(request, reply) : false;
@@ -244,13 +249,14 @@ const registerConfigAndSubkeys = (app: FastifyInstance, base: string, engine: En
   app.route({
     method: ALL_METHODS,
     url: `${base}/config`,
-    config: { acl: {} } satisfies AclRouteConfig,
+    config: { acl: {}, exactNumbers: true } satisfies AclRouteConfig & ExactNumbersRouteConfig,
     handler: async (request, reply) => {
       if (verb(request) === 'GET') {
         const list = isListRequest(request, reply);
         if (list === 'answered') return reply;
         // A listed `config/` matches no pattern of the backend.
         if (list) return invalidPath(request, reply, 'config/', true);
+        readQuery('config', query(request));
         return ok(request, { ...(await engine.readConfig()) });
       }
       if (verb(request) === 'POST' || verb(request) === 'PUT') {
@@ -270,12 +276,8 @@ const registerConfigAndSubkeys = (app: FastifyInstance, base: string, engine: En
       const list = isListRequest(request, reply);
       if (list === 'answered') return reply;
       if (list) throw unsupported();
-      const q = query(request);
-      const result = await engine.subkeys(
-        pathOf(request),
-        parseVersionParam(q['version']),
-        parseVersionParam(q['depth'], 'depth'),
-      );
+      const { version, depth } = parseSubkeysQuery(query(request));
+      const result = await engine.subkeys(pathOf(request), version, depth);
       if (result.kind === 'gone') return gone(request, reply, { subkeys: null, metadata: result.metadata });
       return ok(request, { subkeys: result.value, metadata: result.metadata });
     },

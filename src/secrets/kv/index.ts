@@ -7,7 +7,9 @@ export {
   parseConfigBody,
   parseMetadataBody,
   parseMetadataPatch,
-  parseVersionParam,
+  parseDataQuery,
+  parseSubkeysQuery,
+  readQuery,
   parseVersions,
   parseWriteBody,
 } from './params.js';

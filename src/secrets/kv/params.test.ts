@@ -8,7 +8,7 @@ import {
   parseConfigBody,
   parseMetadataBody,
   parseMetadataPatch,
-  parseVersionParam,
+  parseDataQuery,
   parseVersions,
   parseWriteBody,
   validateCustomMetadata,
@@ -60,12 +60,12 @@ describe('parseWriteBody', () => {
   it('requires data, as an object, without quoting it', () => {
     expect(message(() => parseWriteBody({}))).toBe('400 no data provided');
     expect(message(() => parseWriteBody({ data: 'hunter2' }))).toBe(
-      `400 error converting input for field "data": '' expected a map, got 'string'`,
+      `400 Field validation failed: error converting input for field "data": '' expected a map, got 'string'`,
     );
     expect(message(() => parseWriteBody({ data: [1] }))).not.toContain('1 ');
     expect(message(() => parseWriteBody([]))).toBe('400 error parsing JSON');
     expect(message(() => parseWriteBody({ data: {}, options: 'x' }))).toBe(
-      `400 error converting input x for field "options": '' expected a map, got 'string'`,
+      `400 Field validation failed: error converting input x for field "options": '' expected a map, got 'string'`,
     );
   });
 
@@ -84,7 +84,7 @@ describe('parseWriteBody', () => {
     expect(message(() => parseWriteBody(deep))).toBe(tooDeep);
   });
 
-  it('counts a number kept as its text as a leaf, not a level, and names its kind as a number', () => {
+  it('counts a number kept as its text as a leaf, not a level, and names its kind as Go’s (string)', () => {
     const nested = (levels: number): unknown => {
       let v: unknown = new ExactNumber('1.10');
       for (let i = 1; i < levels; i++) v = { k: v };
@@ -93,13 +93,14 @@ describe('parseWriteBody', () => {
     const ok = { k: nested(MAX_DATA_DEPTH - 1) };
     expect(parseWriteBody({ data: ok }).data).toBe(ok);
     expect(message(() => parseWriteBody({ data: new ExactNumber('1.10') }))).toBe(
-      `400 error converting input for field "data": '' expected a map, got 'float64'`,
+      `400 Field validation failed: error converting input for field "data": '' expected a map, got 'string'`,
     );
   });
 
-  it('reads a cas written as an exact number as its float64, as before exact numbers', () => {
+  it('reads a cas as its text, as Vault does: 1.0 is no integer', () => {
     const body = parseExactJson('{"data":{},"options":{"cas":1.0}}');
-    expect(parseWriteBody(body)).toEqual({ data: {}, cas: 1 });
+    expect(parseWriteBody(body)).toEqual({ data: {}, cas: null });
+    expect(parseWriteBody({ data: {}, options: [{ cas: '0x10' }] })).toEqual({ data: {}, cas: 16 });
     expect(parseWriteBody(parseExactJson('{"data":{},"options":{"cas":1e400}}')).cas).toBeNull();
   });
 });
@@ -119,23 +120,23 @@ describe('parseVersions', () => {
 
   it('refuses what is not a list of integers', () => {
     expect(message(() => parseVersions({ versions: ['a'] }))).toMatch(
-      /^400 error converting input \[a\] for field "versions"/,
+      /^400 Field validation failed: error converting input \[a\] for field "versions"/,
     );
-    expect(message(() => parseVersions({ versions: { a: 1 } }))).toMatch(/^400 error converting input/);
+    expect(message(() => parseVersions({ versions: { a: 1 } }))).toMatch(/^400 Field validation failed: /);
   });
 });
 
-describe('parseVersionParam', () => {
+describe('parseDataQuery', () => {
   it('reads ?version=, 0 when absent, 400 when not an integer', () => {
-    expect(parseVersionParam('3')).toBe(3);
-    expect(parseVersionParam(undefined)).toBe(0);
-    expect(parseVersionParam(['2'])).toBe(2);
+    expect(parseDataQuery({ version: '3' })).toBe(3);
+    expect(parseDataQuery({})).toBe(0);
+    expect(parseDataQuery({ version: '0x10' })).toBe(16);
     // Given twice, Vault's parseQuery hands the field a list, which an int field refuses.
-    expect(message(() => parseVersionParam(['2', '5']))).toBe(
-      `400 error converting input [2 5] for field "version": '' expected type 'int', got unconvertible type '[]string', value: '[2 5]'`,
+    expect(message(() => parseDataQuery({ version: ['2', '5'] }))).toBe(
+      `400 Field validation failed: error converting input [2 5] for field "version": '' expected type 'int', got unconvertible type '[]string', value: '[2 5]'`,
     );
-    expect(message(() => parseVersionParam('two'))).toBe(
-      `400 error converting input two for field "version": cannot parse '' as int`,
+    expect(message(() => parseDataQuery({ version: 'two' }))).toBe(
+      `400 Field validation failed: error converting input two for field "version": cannot parse '' as int: strconv.ParseInt: parsing "two": invalid syntax`,
     );
   });
 });
@@ -174,7 +175,7 @@ describe('custom_metadata', () => {
       s: 'x',
     });
     expect(message(() => parseMetadataBody({ custom_metadata: { o: { nested: 1 } } }))).toBe(
-      `400 custom_metadata validation failed: '' expected type 'string', got unconvertible type 'map'`,
+      `400 custom_metadata validation failed: '' expected type 'string', got unconvertible type 'map[string]interface {}', value: 'map[nested:1]'`,
     );
   });
 });
@@ -213,15 +214,18 @@ describe('metadata and config fields', () => {
     expect(parseMetadataBody({ delete_version_after: 90, other: 1 })).toEqual({
       deleteVersionAfterSeconds: 90,
     });
-    expect(parseMetadataPatch({ max_versions: null, cas_required: false })).toEqual({
-      maxVersions: null,
+    // Null is the zero value to Vault's framework, but no duration at all.
+    expect(
+      parseMetadataPatch({ max_versions: null, cas_required: null, delete_version_after: null }),
+    ).toEqual({
+      maxVersions: 0,
       casRequired: false,
     });
   });
 
   it('refuses a negative delete_version_after on a secret, accepts it on the mount (disable)', () => {
     expect(message(() => parseMetadataBody({ delete_version_after: '-1s' }))).toBe(
-      `400 error converting input -1s for field "delete_version_after": cannot provide negative value '-1'`,
+      `400 Field validation failed: error converting input -1s for field "delete_version_after": cannot provide negative value '-1'`,
     );
     expect(parseConfigBody({ delete_version_after: '-1s' })).toEqual({ deleteVersionAfterSeconds: -1 });
     // Any negative is Vault's one disabled value, -1 s.
@@ -236,28 +240,30 @@ describe('metadata and config fields', () => {
     expect(parseConfigBody({ delete_version_after: '-2562047h47m16s' })).toEqual({
       deleteVersionAfterSeconds: -1,
     });
-    for (const raw of ['2562048h', 9_007_199_254_740_991, '-2562048h']) {
+    for (const raw of ['2562048h', '-2562048h']) {
       expect(message(() => parseConfigBody({ delete_version_after: raw }))).toBe(
-        `400 error converting input ${raw} for field "delete_version_after": time: invalid duration "${raw}"`,
+        `400 Field validation failed: error converting input ${raw} for field "delete_version_after": time: invalid duration "${raw}"`,
       );
     }
-    expect(message(() => parseMetadataPatch({ delete_version_after: 9_007_199_254_740_991 }))).toMatch(
-      /time: invalid duration/,
+    // A number of seconds is multiplied in Go's int64 nanoseconds, which wrap around.
+    expect(parseMetadataPatch({ delete_version_after: 9_007_199_254_740_991 })).toEqual({
+      deleteVersionAfterSeconds: 4_611_686_017,
+    });
+    expect(message(() => parseMetadataPatch({ delete_version_after: 1e10 }))).toMatch(
+      /cannot provide negative value '-8446744073'$/,
     );
   });
 
   it('refuses malformed values with 400', () => {
     expect(message(() => parseMetadataBody({ max_versions: 'many' }))).toMatch(
-      /^400 error converting input many/,
+      /^400 Field validation failed: error converting input many/,
     );
-    expect(message(() => parseMetadataBody({ max_versions: -1 }))).toMatch(
-      /^400 max_versions must be between/,
-    );
+    expect(parseMetadataBody({ max_versions: -1 })).toEqual({ maxVersions: 4_294_967_295 });
     expect(message(() => parseMetadataBody({ cas_required: 'maybe' }))).toMatch(
-      /^400 error converting input maybe/,
+      /^400 Field validation failed: error converting input maybe/,
     );
     expect(message(() => parseConfigBody({ delete_version_after: 'soon' }))).toMatch(
-      /^400 error converting input soon/,
+      /^400 Field validation failed: error converting input soon/,
     );
   });
 });

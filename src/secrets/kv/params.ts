@@ -1,118 +1,109 @@
 import { badRequest } from '../../errors.js';
-import { parseDurationSeconds } from '../../lib/duration.js';
 import { isExactNumber } from '../../lib/exact-json.js';
-import { goValue } from '../../lib/go-duration.js';
+import { durationSecondField, fieldValidationMessage } from '../../lib/go-duration.js';
+import {
+  JSON_LIST,
+  weakDecodeBool,
+  weakDecodeCommaIntSlice,
+  weakDecodeInt,
+  weakDecodeMap,
+  weakDecodeString,
+  type Decoded,
+  type GoListType,
+} from '../../lib/go-mapstructure.js';
 import { isJsonObject, setOwn, type JsonObject } from './json.js';
 import type { CasOption, KvConfigInput, KvMetadataInput, KvMetadataPatch, KvWriteInput } from './types.js';
-import { parseGoBool } from '../../lib/go-bool.js';
 
 /*
- * Request fields as Vault's framework reads them: weakly typed (`"5"` is 5, `true` is 1), each
- * failure a 400 with Vault's wording. A secret's `data` is never echoed in a message: Vault would
- * quote it, authgate says only what kind of value it was.
+ * Request fields exactly as Vault's framework reads them (sdk/framework FieldData): every field of
+ * the path's schema that the request carries is converted before the handler runs (mapstructure's
+ * weak decoding, parseutil.ParseDurationSecond; a number is read as its text), and the first that
+ * fails is a 400 `Field validation failed: error converting input <value> for field "<name>": …`.
+ * A secret's `data` is never echoed in a message: Vault would quote it.
  */
 
 /** Vault's `custom_metadata` limits. */
 export const CUSTOM_METADATA_LIMITS = { maxKeys: 64, maxKeyBytes: 128, maxValueBytes: 512 } as const;
 const CM_PREFIX = 'custom_metadata validation failed';
 
-const goKind = (v: unknown): string =>
-  Array.isArray(v)
-    ? 'slice'
-    : typeof v === 'number' || isExactNumber(v)
-      ? 'float64'
-      : typeof v === 'object'
-        ? 'map'
-        : typeof v;
+type FieldType = 'int' | 'bool' | 'map' | 'duration' | 'signedDuration' | 'commaIntSlice';
+type Schema = Readonly<Record<string, FieldType>>;
+type ValueOf<T extends FieldType> = T extends 'int'
+  ? bigint
+  : T extends 'bool'
+    ? boolean
+    : T extends 'map'
+      ? JsonObject
+      : T extends 'commaIntSlice'
+        ? bigint[]
+        : number;
+type Fields<S extends Schema> = { [F in keyof S]?: ValueOf<S[F]> };
 
-const conversionError = (field: string, raw: unknown, why: string, echo = true) =>
-  badRequest(
-    `error converting input ${echo ? `${goValue(raw)} ` : ''}for field "${field}": ${why}`,
-    'kv_bad_field',
-  );
+/** The fields of each path of Vault's KV v2 plugin (its `path` capture aside), in the order checked. */
+export const KV_FIELDS = {
+  data: { version: 'int', options: 'map', data: 'map' },
+  metadata: {
+    max_versions: 'int',
+    cas_required: 'bool',
+    delete_version_after: 'duration',
+    custom_metadata: 'map',
+  },
+  config: { max_versions: 'int', cas_required: 'bool', delete_version_after: 'signedDuration' },
+  versions: { versions: 'commaIntSlice' },
+  subkeys: { version: 'int', depth: 'int' },
+} as const satisfies Record<string, Schema>;
 
-/**
- * An integer string as mapstructure's weak decoding reads it ("" is 0). Decimal only: Go would also
- * take `0x1f` and read `017` as octal, which no client sends for a version number.
- */
-const parseGoInt = (s: string): number | undefined => {
-  if (s === '') return 0;
-  if (!/^[+-]?\d+$/.test(s)) return undefined;
-  const n = Number(s);
-  return Number.isSafeInteger(n) ? n : undefined;
-};
+/** Fields whose value may be a secret: a message names the field, never the value. */
+const SECRET_FIELDS: ReadonlySet<string> = new Set(['data']);
 
-/**
- * mapstructure's weak decoding into an int; undefined when it would fail. null is 0. A number
- * kept as its text (a `cas` of `1.0` in a data write) is read as its float64, as before exact
- * numbers: only secret data keeps the text.
- */
-const weakInt = (raw: unknown): number | undefined => {
-  if (raw === null) return 0;
-  if (isExactNumber(raw)) return weakInt(raw.valueOf());
-  if (typeof raw === 'number') return Number.isSafeInteger(raw) ? raw : undefined;
-  if (typeof raw === 'boolean') return raw ? 1 : 0;
-  if (typeof raw === 'string') return parseGoInt(raw);
-  return undefined;
-};
-
-/** mapstructure's weak decoding into a bool (Go's strconv.ParseBool for strings; "" is false). */
-const weakBool = (raw: unknown): boolean | undefined => {
-  if (raw === null) return false;
-  if (typeof raw === 'boolean') return raw;
-  if (typeof raw === 'number') return raw !== 0;
-  if (typeof raw === 'string') return parseGoBool(raw === '' ? 'false' : raw);
-  return undefined;
-};
-
-const intField = (body: JsonObject, field: string): number => {
-  const n = weakInt(body[field]);
-  if (n === undefined) throw conversionError(field, body[field], `cannot parse '' as int`);
-  return n;
-};
-const boolField = (body: JsonObject, field: string): boolean => {
-  const b = weakBool(body[field]);
-  if (b === undefined) throw conversionError(field, body[field], `cannot parse '' as bool`);
-  return b;
-};
-
-/**
- * The longest Go `time.Duration`, in whole seconds (2^63 - 1 ns, about 292 years): Vault cannot
- * parse a longer one. Beyond it a deletion time could leave the range of a Date, and a version
- * whose deletion time cannot be printed or stored would break every later read of its secret.
- */
-const MAX_DURATION_SECONDS = 9_223_372_036;
-
-/** `parseutil.ParseDurationSecond` into whole seconds, within Go's range; negative only when `signed`. */
-const durationField = (body: JsonObject, field: string, signed: boolean): number => {
-  const raw = body[field];
-  let seconds: number;
-  try {
-    if (typeof raw === 'number') {
-      seconds = raw < 0 ? -parseDurationSeconds(-raw) : parseDurationSeconds(raw);
-    } else if (typeof raw === 'string') {
-      const t = raw.trim();
-      seconds = t.startsWith('-') ? -parseDurationSeconds(t.slice(1)) : parseDurationSeconds(t);
-    } else {
-      throw new TypeError('not a duration');
+/** One field as `FieldData.GetOkErr` converts it; undefined when it counts as absent (a null duration). */
+const convert = (type: FieldType, raw: unknown, listType: GoListType): Decoded<unknown> | undefined => {
+  switch (type) {
+    case 'int':
+      return weakDecodeInt(raw, '', listType);
+    case 'bool':
+      return weakDecodeBool(raw, '', listType);
+    case 'map': {
+      // A nil map (null) reads as empty, as the handlers use it.
+      const m = weakDecodeMap(raw);
+      return 'error' in m ? m : { value: m.value ?? {} };
     }
-  } catch {
-    throw conversionError(field, raw, `time: invalid duration "${goValue(raw)}"`);
+    case 'commaIntSlice':
+      return weakDecodeCommaIntSlice(raw);
+    default:
+      return raw === null ? undefined : durationSecondField(raw, { signed: type === 'signedDuration' });
   }
-  if (Math.abs(seconds) > MAX_DURATION_SECONDS) {
-    throw conversionError(field, raw, `time: invalid duration "${goValue(raw)}"`);
-  }
-  if (!signed && seconds < 0) throw conversionError(field, raw, `cannot provide negative value '${seconds}'`);
-  return seconds === 0 ? 0 : seconds; // no -0
 };
 
-/** A TypeMap field: an object; null and `[]` are empty (as mapstructure decodes them). */
-const mapField = (body: JsonObject, field: string, echo = true): JsonObject => {
-  const raw = body[field];
-  if (raw === null || (Array.isArray(raw) && raw.length === 0)) return {};
-  if (isJsonObject(raw)) return raw;
-  throw conversionError(field, raw, `'' expected a map, got '${goKind(raw)}'`, echo);
+/**
+ * Vault's framework on a request's fields (`FieldData.Validate`, then `GetOk`): each field of
+ * `schema` present in `raw` converted; the first that fails, in the schema's order, is the 400.
+ * `query`: the fields come from a query string, where a parameter given twice is a `[]string`.
+ */
+export const readFields = <S extends Schema>(schema: S, raw: JsonObject, query = false): Fields<S> => {
+  const out: Record<string, unknown> = {};
+  for (const [field, type] of Object.entries(schema)) {
+    if (!Object.hasOwn(raw, field)) continue;
+    const value = raw[field];
+    const converted = convert(type, value, query ? '[]string' : JSON_LIST);
+    if (converted === undefined) continue;
+    if ('error' in converted) {
+      const message = SECRET_FIELDS.has(field)
+        ? `Field validation failed: error converting input for field "${field}": ${converted.error}`
+        : fieldValidationMessage(field, value, converted.error);
+      throw badRequest(message, 'kv_bad_field');
+    }
+    out[field] = converted.value;
+  }
+  return out as Fields<S>;
 };
+
+/** A query string's fields, checked against a path's schema (a GET, LIST or DELETE carries them there). */
+export const readQuery = <K extends keyof typeof KV_FIELDS>(path: K, query: Record<string, unknown>) =>
+  readFields(KV_FIELDS[path], query as JsonObject, true);
+
+/** An int field as a JS number (Go compares it as an int or a uint64: no version is ever this large). */
+const toNumber = (n: bigint | undefined): number | undefined => (n === undefined ? undefined : Number(n));
 
 /** A request body: a JSON object (Vault decodes bodies into a map); absent or `null` is empty. */
 export const bodyObject = (body: unknown): JsonObject => {
@@ -121,11 +112,11 @@ export const bodyObject = (body: unknown): JsonObject => {
   throw badRequest('error parsing JSON', 'kv_body_not_object');
 };
 
-const casOf = (body: JsonObject): CasOption => {
-  if (!Object.hasOwn(body, 'options')) return undefined;
-  const options = mapField(body, 'options');
-  if (!Object.hasOwn(options, 'cas')) return undefined;
-  return weakInt(options['cas']) ?? null;
+/** `options.cas`, decoded as the plugin decodes it (weakly, into an int); null when it cannot be. */
+const casOf = (options: JsonObject | undefined): CasOption => {
+  if (options === undefined || !Object.hasOwn(options, 'cas')) return undefined;
+  const cas = weakDecodeInt(options['cas']);
+  return 'error' in cas ? null : Number(cas.value);
 };
 
 /**
@@ -154,57 +145,35 @@ const nestsDeeperThan = (value: unknown, max: number): boolean => {
  * is reported by the engine, after the existence check, as Vault does.
  */
 export const parseWriteBody = (body: unknown): KvWriteInput => {
-  const b = bodyObject(body);
-  const cas = casOf(b);
-  if (!Object.hasOwn(b, 'data')) throw badRequest('no data provided', 'kv_no_data');
-  // The value is a secret: the message names its kind, never its content.
-  const data = mapField(b, 'data', false);
+  const fields = readFields(KV_FIELDS.data, bodyObject(body));
+  const { data } = fields;
+  if (data === undefined) throw badRequest('no data provided', 'kv_no_data');
   if (nestsDeeperThan(data, MAX_DATA_DEPTH)) {
     throw badRequest(
       `error converting input for field "data": nested deeper than ${MAX_DATA_DEPTH} levels`,
       'kv_data_too_deep',
     );
   }
-  return { data, cas };
+  return { data, cas: casOf(fields.options) };
 };
 
 /**
- * `versions` of delete, undelete and destroy (Vault's TypeCommaIntSlice): a list of integers,
- * one integer, or a comma-separated string. Empty when absent; the engine refuses empty.
+ * `versions` of delete, undelete and destroy (Vault's TypeCommaIntSlice): a list, one value, or a
+ * comma-separated string, each an int. Empty when absent; the engine refuses empty.
  */
 export const parseVersions = (body: unknown): number[] => {
-  const b = bodyObject(body);
-  const raw = b['versions'];
-  if (raw === undefined || raw === null) return [];
-  const items =
-    typeof raw === 'string' ? (raw === '' ? [] : raw.split(',')) : Array.isArray(raw) ? raw : [raw];
-  const out: number[] = [];
-  for (const item of items) {
-    const n = weakInt(item);
-    if (n === undefined) throw conversionError('versions', raw, `cannot parse '' as int`);
-    out.push(n);
-  }
-  return [...new Set(out)];
+  const { versions = [] } = readFields(KV_FIELDS.versions, bodyObject(body));
+  return [...new Set(versions.map(Number))];
 };
 
-/**
- * `?version=` of a read: absent, 0 or negative = the current version. Given twice, it is a list,
- * as Vault's `parseQuery` makes it, which its integer field cannot take: refused as Vault does.
- */
-export const parseVersionParam = (raw: unknown, field = 'version'): number => {
-  if (Array.isArray(raw) && raw.length > 1) {
-    const shown = goValue(raw);
-    throw conversionError(
-      field,
-      raw,
-      `'' expected type 'int', got unconvertible type '[]string', value: '${shown}'`,
-    );
-  }
-  const value = Array.isArray(raw) ? raw[0] : raw;
-  if (value === undefined) return 0;
-  const n = weakInt(value);
-  if (n === undefined) throw conversionError(field, value, `cannot parse '' as int`);
-  return n;
+/** `?version=` of a data read or soft delete (the data path's fields checked): 0 or less = current. */
+export const parseDataQuery = (query: Record<string, unknown>): number =>
+  toNumber(readQuery('data', query).version) ?? 0;
+
+/** `?version=` and `?depth=` of a subkeys read. */
+export const parseSubkeysQuery = (query: Record<string, unknown>): { version: number; depth: number } => {
+  const fields = readQuery('subkeys', query);
+  return { version: toNumber(fields.version) ?? 0, depth: toNumber(fields.depth) ?? 0 };
 };
 
 /** Vault's `strutil.Printable`: letters, marks, numbers, punctuation, symbols and ASCII space. */
@@ -253,22 +222,20 @@ export const validateCustomMetadata = (cm: Record<string, string>): void => {
   if (errors.length > 0) throw badRequest(multiError(errors), 'kv_custom_metadata');
 };
 
-/** Each value weakly decoded to a string (Vault's `parseCustomMetadata`); nulls kept when `keepNulls`. */
+/**
+ * Each value decoded into a string as Vault's `parseCustomMetadata` does (mapstructure: a number
+ * its text, a bool `1`/`0`, null `""`); nulls kept when `keepNulls` (a patch's "remove this key").
+ */
 const customMetadataOf = (raw: JsonObject, keepNulls: boolean): Record<string, string | null> => {
   const out: Record<string, string | null> = {};
   for (const [k, v] of Object.entries(raw)) {
-    let s: string | null;
-    if (v === null) s = keepNulls ? null : '';
-    else if (typeof v === 'string') s = v;
-    else if (typeof v === 'number') s = String(v);
-    else if (typeof v === 'boolean') s = v ? '1' : '0';
-    else {
-      throw badRequest(
-        `${CM_PREFIX}: '' expected type 'string', got unconvertible type '${goKind(v)}'`,
-        'kv_custom_metadata',
-      );
+    if (v === null && keepNulls) {
+      setOwn(out, k, null);
+      continue;
     }
-    setOwn(out, k, s);
+    const s = weakDecodeString(v);
+    if ('error' in s) throw badRequest(`${CM_PREFIX}: ${s.error}`, 'kv_custom_metadata');
+    setOwn(out, k, s.value);
   }
   return out;
 };
@@ -280,44 +247,48 @@ const withoutNulls = (cm: Record<string, string | null>): Record<string, string>
   return out;
 };
 
-/** A `metadata/` write (POST/PUT) body: only the fields it carries. */
+/** `max_versions` as Vault stores it: `uint32(n)`, so -1 is 4294967295 and 2^32 + 3 is 3. */
+const maxVersionsOf = (n: bigint): number => Number(BigInt.asUintN(32, n));
+
+/** The fields of a `metadata/` or `config` body that both share, as the engine takes them. */
+const settingsOf = (fields: Fields<typeof KV_FIELDS.config>) => ({
+  ...(fields.max_versions === undefined ? {} : { maxVersions: maxVersionsOf(fields.max_versions) }),
+  ...(fields.cas_required === undefined ? {} : { casRequired: fields.cas_required }),
+});
+
+/**
+ * A `metadata/` write (POST/PUT) body: only the fields it carries (a null `max_versions` is 0, a
+ * null `cas_required` false, a null `delete_version_after` absent, as Vault reads them).
+ */
 export const parseMetadataBody = (body: unknown): KvMetadataInput => {
-  const b = bodyObject(body);
-  const input: KvMetadataInput = {};
-  if (Object.hasOwn(b, 'max_versions')) input.maxVersions = countField(b, 'max_versions');
-  if (Object.hasOwn(b, 'cas_required')) input.casRequired = boolField(b, 'cas_required');
-  // A null duration counts as absent (Vault's framework skips nil durations).
-  if (b['delete_version_after'] !== undefined && b['delete_version_after'] !== null) {
-    input.deleteVersionAfterSeconds = durationField(b, 'delete_version_after', false);
-  }
-  if (Object.hasOwn(b, 'custom_metadata')) {
-    const cm = withoutNulls(customMetadataOf(mapField(b, 'custom_metadata'), false));
+  const fields = readFields(KV_FIELDS.metadata, bodyObject(body));
+  const input: KvMetadataInput = settingsOf(fields);
+  if (fields.delete_version_after !== undefined)
+    input.deleteVersionAfterSeconds = fields.delete_version_after;
+  if (fields.custom_metadata !== undefined) {
+    const cm = withoutNulls(customMetadataOf(fields.custom_metadata, false));
     validateCustomMetadata(cm);
     input.customMetadata = cm;
   }
   return input;
 };
 
-/** A `metadata/` PATCH body (JSON merge patch): null resets a field or removes a custom key. */
+/**
+ * A `metadata/` PATCH body (JSON merge patch), read as Vault's `HandlePatchOperation` reads it: a
+ * null `max_versions` is 0 and a null `cas_required` false (their converted values), a null
+ * `delete_version_after` changes nothing (the framework skips a nil duration), a null
+ * `custom_metadata` removes every key and a null value in it that key.
+ */
 export const parseMetadataPatch = (body: unknown): KvMetadataPatch => {
   const b = bodyObject(body);
-  const patch: KvMetadataPatch = {};
-  const nullable = <T>(field: string, parse: () => T): T | null => (b[field] === null ? null : parse());
-  if (Object.hasOwn(b, 'max_versions'))
-    patch.maxVersions = nullable('max_versions', () => countField(b, 'max_versions'));
-  if (Object.hasOwn(b, 'cas_required'))
-    patch.casRequired = nullable('cas_required', () => boolField(b, 'cas_required'));
-  if (Object.hasOwn(b, 'delete_version_after')) {
-    patch.deleteVersionAfterSeconds = nullable('delete_version_after', () =>
-      durationField(b, 'delete_version_after', false),
-    );
-  }
-  if (Object.hasOwn(b, 'custom_metadata')) {
-    patch.customMetadata = nullable('custom_metadata', () => {
-      const cm = customMetadataOf(mapField(b, 'custom_metadata'), true);
-      validateCustomMetadata(withoutNulls(cm));
-      return cm;
-    });
+  const fields = readFields(KV_FIELDS.metadata, b);
+  const patch: KvMetadataPatch = settingsOf(fields);
+  if (fields.delete_version_after !== undefined)
+    patch.deleteVersionAfterSeconds = fields.delete_version_after;
+  if (fields.custom_metadata !== undefined) {
+    const cm = customMetadataOf(fields.custom_metadata, true);
+    validateCustomMetadata(withoutNulls(cm));
+    patch.customMetadata = b['custom_metadata'] === null ? null : cm;
   }
   return patch;
 };
@@ -327,24 +298,10 @@ export const parseMetadataPatch = (body: unknown): KvMetadataPatch => {
  * Vault's one disabled value, -1 s (`DisableDeleteVersionAfter`), whatever negative was sent.
  */
 export const parseConfigBody = (body: unknown): KvConfigInput => {
-  const b = bodyObject(body);
-  const input: KvConfigInput = {};
-  if (Object.hasOwn(b, 'max_versions')) input.maxVersions = countField(b, 'max_versions');
-  if (Object.hasOwn(b, 'cas_required')) input.casRequired = boolField(b, 'cas_required');
-  if (b['delete_version_after'] !== undefined && b['delete_version_after'] !== null) {
-    input.deleteVersionAfterSeconds = Math.max(-1, durationField(b, 'delete_version_after', true));
+  const fields = readFields(KV_FIELDS.config, bodyObject(body));
+  const input: KvConfigInput = settingsOf(fields);
+  if (fields.delete_version_after !== undefined) {
+    input.deleteVersionAfterSeconds = Math.max(-1, fields.delete_version_after);
   }
   return input;
-};
-
-/**
- * `max_versions`: Vault stores it as an unsigned 32-bit integer (a negative one wraps around);
- * authgate refuses what does not fit instead.
- */
-const countField = (b: JsonObject, field: string): number => {
-  const n = intField(b, field);
-  if (n < 0 || n > 0xffff_ffff) {
-    throw badRequest(`${field} must be between 0 and ${0xffff_ffff}`, 'kv_bad_field');
-  }
-  return n;
 };
