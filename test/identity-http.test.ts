@@ -89,11 +89,11 @@ const WEB_TTL_SECONDS = 30 * 60;
 const EDGE_TTL_SECONDS = 5 * 60;
 const DEFAULT_VERIFICATION_TTL_SECONDS = 2 * HOUR;
 
-const start = (clock: FakeClock, issuer = 'http://127.0.0.1:8200') =>
+const start = (clock: FakeClock, issuer = 'http://127.0.0.1:8200', identity = identityConfig(issuer)) =>
   startHarness({
     clock,
     roles: LOGIN_ROLES,
-    config: { identity: identityConfig(issuer), policies: POLICIES },
+    config: { identity, policies: POLICIES },
   });
 
 type Reply = {
@@ -518,7 +518,7 @@ describe('the .well-known documents', () => {
       jwks_uri: `${issuer}/v1/identity/oidc/.well-known/keys`,
       response_types_supported: ['id_token'],
       subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: ['RS256', 'ES256', 'ES384', 'EdDSA'],
+      id_token_signing_alg_values_supported: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'EdDSA'],
     });
   });
 
@@ -570,6 +570,70 @@ describe('the .well-known documents', () => {
     });
     expect(res.statusCode).toBe(status);
   });
+});
+
+/** Vault's signing algorithms (`supportedAlgs`), in Vault's order, with the JWK each publishes. */
+const VAULT_ALGORITHMS = [
+  ['RS256', { kty: 'RSA' }],
+  ['RS384', { kty: 'RSA' }],
+  ['RS512', { kty: 'RSA' }],
+  ['ES256', { kty: 'EC', crv: 'P-256' }],
+  ['ES384', { kty: 'EC', crv: 'P-384' }],
+  ['ES512', { kty: 'EC', crv: 'P-521' }],
+  ['EdDSA', { kty: 'OKP', crv: 'Ed25519' }],
+] as const;
+
+describe("every algorithm Vault's keys sign with", () => {
+  const clock = createFakeClock(START_MS);
+  const issuer = 'https://authgate.example.test';
+  let h: Harness;
+  beforeAll(async () => {
+    const name = (alg: string) => alg.toLowerCase();
+    h = await start(clock, issuer, {
+      issuer,
+      keys: Object.fromEntries(VAULT_ALGORITHMS.map(([alg]) => [name(alg), { algorithm: alg }])),
+      roles: Object.fromEntries(
+        VAULT_ALGORITHMS.map(([alg]) => [
+          name(alg),
+          { key: name(alg), audience: `aud-${name(alg)}`, ttl: '5m' },
+        ]),
+      ),
+    } as unknown as ReturnType<typeof identityConfig>);
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it("lists Vault's algorithms in discovery, exactly", async () => {
+    const res = await call(h, 'GET', '/v1/identity/oidc/.well-known/openid-configuration');
+    expect(res.json?.['id_token_signing_alg_values_supported']).toStrictEqual(
+      VAULT_ALGORITHMS.map(([alg]) => alg),
+    );
+  });
+
+  it.each(VAULT_ALGORITHMS)(
+    'signs with %s a token jose verifies against the published keys, with the issuer of discovery and the client_id as audience',
+    async (alg, jwkShape) => {
+      const role = alg.toLowerCase();
+      const { data } = await identityToken(h, await workload(h, 'anyrole'), role);
+      expect(data).toMatchObject({ client_id: `aud-${role}`, ttl: 300 });
+      const discovery = (await call(h, 'GET', '/v1/identity/oidc/.well-known/openid-configuration')).json as {
+        issuer: string;
+      };
+      const jwks = await publishedKeys(h);
+      const { payload, protectedHeader } = await jwtVerify(data.token, createLocalJWKSet(jwks), {
+        issuer: discovery.issuer,
+        audience: data.client_id,
+        algorithms: [alg],
+        currentDate: new Date(clock.nowMs()),
+      });
+      expect(protectedHeader).toStrictEqual({ alg, kid: expect.any(String), typ: 'JWT' });
+      expect(payload).toMatchObject({ iss: `${issuer}/v1/identity/oidc`, aud: `aud-${role}` });
+      const jwk = jwks.keys.find((k) => k.kid === protectedHeader.kid);
+      expect(jwk).toMatchObject({ ...jwkShape, alg, use: 'sig' });
+      expect(await calculateJwkThumbprint(jwk ?? {})).toBe(protectedHeader.kid);
+    },
+  );
 });
 
 describe('key rotation as verifiers see it', () => {

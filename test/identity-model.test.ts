@@ -271,7 +271,7 @@ const runModel = async (run: ModelRun): Promise<void> => {
       jwks_uri: `${issuer}/v1/identity/oidc/.well-known/keys`,
       response_types_supported: ['id_token'],
       subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: ['RS256', 'ES256', 'ES384', 'EdDSA'],
+      id_token_signing_alg_values_supported: ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'EdDSA'],
     });
     const w: World = {
       run,

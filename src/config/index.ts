@@ -19,6 +19,7 @@ export type { ConfigProblem } from './load.js';
 export {
   AUDIT_DEVICE_NAME_PATTERN,
   ConfigSchema,
+  IDENTITY_KEY_ALGORITHMS,
   MOUNT_NAME_PATTERN,
   ROLE_NAME_PATTERN,
   SIGNING_ALGORITHMS,

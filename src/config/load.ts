@@ -7,7 +7,7 @@ import { normalizeIdentity, normalizePolicySources, normalizeSecrets } from './s
 import { readAdminToken, readCertAndKey, readServerKey, secretFileWarnings } from './files.js';
 import { MOUNT_DEFAULTS, nestedMounts, normalizeMount } from './mount-config.js';
 import { normalizeStore } from './store-config.js';
-import { ConfigSchema, SIGNING_ALGORITHMS, type ConfigDocument } from './schema.js';
+import { ConfigSchema, IDENTITY_KEY_ALGORITHMS, SIGNING_ALGORITHMS, type ConfigDocument } from './schema.js';
 import type { AuthgateConfig, KubernetesMountConfig } from './types.js';
 import { durationSeconds, TIMEOUT_BOUNDS } from './durations.js';
 import { lineOfPath } from './yaml-lines.js';
@@ -292,7 +292,7 @@ const EXPECTED: Array<[RegExp, string]> = [
   [/\.allowed_algorithms\.\d+$/, `expected one of ${SIGNING_ALGORITHMS.join(', ')} (never none or HS*)`],
   [/\.alias_name_source$/, 'expected "serviceaccount_uid" or "serviceaccount_name"'],
   [/\.token_type$/, 'expected "service" or "default" (batch tokens are not supported yet)'],
-  [/^identity\.keys\.[^.]+\.algorithm$/, 'expected ES256, ES384, RS256 or EdDSA'],
+  [/^identity\.keys\.[^.]+\.algorithm$/, `expected one of ${IDENTITY_KEY_ALGORITHMS.join(', ')}`],
   [/^log\.level$/, 'expected one of fatal, error, warn, info, debug, trace, silent'],
   [
     /(ttl|period|leeway|cooldown|max_age|timeout)$/,

@@ -131,7 +131,7 @@ describe('the identity section', () => {
     [
       { keys: { k: { algorithm: 'HS256' } } },
       'identity.keys.k.algorithm',
-      'expected ES256, ES384, RS256 or EdDSA',
+      'expected one of RS256, RS384, RS512, ES256, ES384, ES512, EdDSA',
     ],
   ])('refuses %j', (identity, path, message) => {
     const messages = messagesAt(configDoc({ identity }), path);

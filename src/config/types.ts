@@ -1,4 +1,4 @@
-import type { SigningAlgorithm } from './schema.js';
+import type { IdentityKeyAlgorithm, SigningAlgorithm } from './schema.js';
 
 /** Reports one problem at a path of the document (`auth.kubernetes.roles.nginx.token_ttl`). */
 export type Problem = (path: string, message: string) => void;
@@ -136,7 +136,7 @@ export type KvMountConfig = {
 export type IdentityKeyConfig = {
   name: string;
   /** JWS algorithm of the keys generated for it. Default ES256. */
-  algorithm: 'ES256' | 'ES384' | 'RS256' | 'EdDSA';
+  algorithm: IdentityKeyAlgorithm;
   /** A new key pair is generated this long after the current one. Default 24 h (Vault's). */
   rotationPeriodSeconds: number;
   /** A retired public key stays published this long (≥ the longest token TTL). Default 24 h (Vault's). */

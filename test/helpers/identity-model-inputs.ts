@@ -7,7 +7,7 @@ import fc from 'fast-check';
  * a token's `exp`), operators rotating keys, and callers that must be refused.
  */
 
-export type Algorithm = 'ES256' | 'ES384' | 'RS256' | 'EdDSA';
+export type Algorithm = 'RS256' | 'RS384' | 'RS512' | 'ES256' | 'ES384' | 'ES512' | 'EdDSA';
 
 export type KeySpec = {
   name: string;
@@ -93,9 +93,9 @@ const ROTATION_PERIOD = fc.oneof(
 
 const ALGORITHM: fc.Arbitrary<Algorithm> = fc.oneof(
   { weight: 6, arbitrary: fc.constant('ES256' as const) },
-  { weight: 2, arbitrary: fc.constantFrom('ES384' as const, 'EdDSA' as const) },
+  { weight: 3, arbitrary: fc.constantFrom('ES384' as const, 'ES512' as const, 'EdDSA' as const) },
   // RSA key generation takes tens of ms per key: likely enough to be seen, rare enough to stay fast.
-  { weight: 1, arbitrary: fc.constant('RS256' as const) },
+  { weight: 1, arbitrary: fc.constantFrom('RS256' as const, 'RS384' as const, 'RS512' as const) },
 );
 
 /**

@@ -80,8 +80,11 @@ const PUBLIC_MEMBERS: Record<string, string[]> = {
 const KEY_TYPE: Record<Algorithm, { kty: string; crv?: string }> = {
   ES256: { kty: 'EC', crv: 'P-256' },
   ES384: { kty: 'EC', crv: 'P-384' },
+  ES512: { kty: 'EC', crv: 'P-521' },
   EdDSA: { kty: 'OKP', crv: 'Ed25519' },
   RS256: { kty: 'RSA' },
+  RS384: { kty: 'RSA' },
+  RS512: { kty: 'RSA' },
 };
 /** Members that would give a private key away (RFC 7518 §6.2.2, §6.3.2; `k` of a secret key). */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];

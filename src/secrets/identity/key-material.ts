@@ -41,8 +41,9 @@ const publicMembers = (jwk: JWK): JWK => {
 };
 
 /**
- * Generates a key pair for `alg` (RSA keys are 2048 bits; EdDSA is Ed25519) and seals its private
- * half at once: the extractable private key lives only inside this call.
+ * Generates a key pair for `alg` (RSA keys are 2048 bits, as Vault's; ES512 is P-521; EdDSA is
+ * Ed25519) and seals its private half at once: the extractable private key lives only inside this
+ * call.
  *
  * jose rather than node:crypto because it speaks JOSE end to end: the JWK export that the JWKS
  * publishes, the RFC 7638 kid, and JWS signatures in the encoding JWS requires (ECDSA as raw

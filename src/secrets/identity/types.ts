@@ -1,16 +1,16 @@
 import type { JWK } from 'jose';
-import type { IdentityKeyConfig } from '../../config/index.js';
+import { IDENTITY_KEY_ALGORITHMS, type IdentityKeyConfig } from '../../config/index.js';
 
 /** The JWS algorithms a signing key can use (`identity.keys.<name>.algorithm`). */
 export type IdentityAlgorithm = IdentityKeyConfig['algorithm'];
 
 /**
- * Every algorithm authgate can sign identity tokens with, as discovery lists them. The whole set,
- * not only the configured ones (as Vault does): discovery is cached for an hour, and a verifier
- * that restricts itself to the listed algorithms must keep accepting tokens after an operator
- * changes a key's algorithm.
+ * Every algorithm authgate can sign identity tokens with, as discovery lists them: Vault's
+ * `supportedAlgs`, in its order. The whole set, not only the configured ones (as Vault does):
+ * discovery is cached for an hour, and a verifier that restricts itself to the listed algorithms
+ * must keep accepting tokens after an operator changes a key's algorithm.
  */
-export const IDENTITY_ALGORITHMS: readonly IdentityAlgorithm[] = ['RS256', 'ES256', 'ES384', 'EdDSA'];
+export const IDENTITY_ALGORITHMS: readonly IdentityAlgorithm[] = IDENTITY_KEY_ALGORITHMS;
 
 /**
  * Whom an identity token names: the Kubernetes identity of the client token that asks for it
