@@ -714,6 +714,76 @@ describe('key rotation as verifiers see it', () => {
     expect(kids.length).toBeGreaterThanOrEqual(4);
     expect(await verifyNow(await sign())).toBe('valid');
   });
+
+  const rotate = (body?: Record<string, unknown>, url = '/v1/identity/oidc/key/default/rotate') =>
+    h.server.app.inject({
+      method: 'POST',
+      url,
+      headers: { 'x-vault-token': ADMIN_TOKEN },
+      ...(body === undefined ? {} : { payload: body }),
+    });
+
+  it('rotates through the path with a trailing slash too, as Vault (`rotate/?$`)', async () => {
+    await begin();
+    const before = kidOf(await sign());
+    expect((await rotate(undefined, '/v1/identity/oidc/key/default/rotate/')).statusCode).toBe(204);
+    expect(kidOf(await sign())).not.toBe(before);
+  });
+
+  it("keeps the retired key for the rotation's own verification_ttl, as Vault's override", async () => {
+    await begin();
+    const oldKid = kidOf(await sign());
+    expect((await rotate({ verification_ttl: '45m' })).statusCode).toBe(204);
+    const retiredAtMs = clock.nowMs();
+    clock.setMs(retiredAtMs + 45 * 60 * 1000 - 1000);
+    expect(await publishedKids(h)).toContain(oldKid);
+    // The key's own verification_ttl (2h) no longer holds it.
+    clock.setMs(retiredAtMs + 45 * 60 * 1000);
+    expect(await publishedKids(h)).not.toContain(oldKid);
+  });
+
+  it('never withdraws a retired key before the tokens it signed expire, whatever verification_ttl a rotation names', async () => {
+    await begin();
+    const old = await sign();
+    expect((await rotate({ verification_ttl: 0 })).statusCode).toBe(204);
+    const retiredAtMs = clock.nowMs();
+    // The longest role TTL of the key (30 min) plus the 65 s margin.
+    clock.setMs(retiredAtMs + (WEB_TTL_SECONDS + 64) * 1000);
+    expect(await publishedKids(h)).toContain(kidOf(old));
+    clock.setMs(retiredAtMs + (WEB_TTL_SECONDS + 65) * 1000);
+    expect(await publishedKids(h)).not.toContain(kidOf(old));
+  });
+
+  it.each([
+    [
+      'abc',
+      'Field validation failed: error converting input abc for field "verification_ttl": time: invalid duration "abc"',
+    ],
+    [
+      -5,
+      `Field validation failed: error converting input -5 for field "verification_ttl": cannot provide negative value '-5'`,
+    ],
+  ])("refuses a verification_ttl of %j with Vault's 400, rotating nothing", async (value, message) => {
+    await begin();
+    const before = kidOf(await sign());
+    const res = await rotate({ verification_ttl: value });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toStrictEqual({ errors: [message] });
+    expect(kidOf(await sign())).toBe(before);
+  });
+
+  it("refuses a client token once its TTL has passed: Vault's 403", async () => {
+    await begin();
+    const clientToken = await workload(h, 'nginx', 'jwks');
+    await identityToken(h, clientToken);
+    clock.advanceSeconds(HOUR - 1);
+    await identityToken(h, clientToken);
+    clock.advanceSeconds(1);
+    expect(await call(h, 'GET', '/v1/identity/oidc/token/web', clientToken)).toMatchObject({
+      status: 403,
+      json: { errors: ['permission denied'] },
+    });
+  });
 });
 
 /**

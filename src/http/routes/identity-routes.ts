@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AuthgateError } from '../../errors.js';
+import { AuthgateError, badRequest } from '../../errors.js';
+import { durationSecondField, fieldValidationMessage } from '../../lib/go-duration.js';
 import { subjectOfToken, type IdentityTokens } from '../../secrets/identity/index.js';
 import { isList } from '../acl-hook.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
@@ -14,6 +15,21 @@ export type IdentityRouteDeps = {
 
 type NameParams = { Params: { name: string } };
 
+/**
+ * The rotate body's `verification_ttl`, read as Vault's framework reads its `TypeDurationSecond`
+ * field, before the key is looked up: absent (or `null`) is no override; a bad value is Vault's 400
+ * `Field validation failed: error converting input <value> for field "verification_ttl": …`.
+ */
+const rotateOptions = (body: unknown): { verificationTtlSeconds?: number } => {
+  const raw = (body as { verification_ttl?: unknown } | null | undefined)?.verification_ttl;
+  if (raw === undefined || raw === null) return {};
+  const field = durationSecondField(raw);
+  if ('error' in field) {
+    throw badRequest(fieldValidationMessage('verification_ttl', raw, field.error), 'bad_verification_ttl');
+  }
+  return { verificationTtlSeconds: field.value };
+};
+
 // The capability from the method: `read` for a token (GET), `update` for a rotation (POST/PUT).
 const guarded: { config: AclRouteConfig } = { config: { acl: {} } };
 
@@ -26,7 +42,9 @@ const guarded: { config: AclRouteConfig } = { config: { acl: {} } };
  *   `unsupported operation` to a caller whose policies grant that (403 to any other);
  * - `GET /v1/identity/oidc/.well-known/openid-configuration` and `…/.well-known/keys`: public
  *   (no token, as Vault), raw JSON with `Cache-Control`, for downstream verifiers;
- * - `POST|PUT /v1/identity/oidc/key/:name/rotate` (ACL `update`): rotate a signing key now; 204.
+ * - `POST|PUT /v1/identity/oidc/key/:name/rotate` (ACL `update`; `/rotate/` too, as Vault's
+ *   `rotate/?$`): rotate a signing key now; 204. Vault's optional `verification_ttl` sets how
+ *   long the retired key stays published.
  */
 export const registerIdentityRoutes = (app: FastifyInstance, deps: IdentityRouteDeps): void => {
   const { identity } = deps;
@@ -84,13 +102,15 @@ export const registerIdentityRoutes = (app: FastifyInstance, deps: IdentityRoute
     );
   }
 
-  app.route<NameParams>({
-    method: ['POST', 'PUT'],
-    url: '/v1/identity/oidc/key/:name/rotate',
-    ...guarded,
-    handler: async (request, reply) => {
-      await identity.rotate(request.params.name);
-      return reply.code(204).send();
-    },
-  });
+  for (const url of ['/v1/identity/oidc/key/:name/rotate', '/v1/identity/oidc/key/:name/rotate/']) {
+    app.route<NameParams>({
+      method: ['POST', 'PUT'],
+      url,
+      ...guarded,
+      handler: async (request, reply) => {
+        await identity.rotate(request.params.name, rotateOptions(request.body));
+        return reply.code(204).send();
+      },
+    });
+  }
 };

@@ -250,20 +250,29 @@ export const createIdentityTokens = (deps: IdentityTokensDeps) => {
     /**
      * Rotates `keyName` now (the waiting key starts signing; the current one retires into its
      * verification window), on whichever replica calls it. Resolves the kid now signing.
+     * `verificationTtlSeconds` (Vault's `verification_ttl` of the rotate call, whole seconds, 0 or
+     * more) replaces the key's own for the key this rotation retires; its window is still never
+     * shorter than the longest token TTL plus the margin.
      *
      * @throws AuthgateError BAD_REQUEST (`no named key found at "<name>"`, the name cut to 128
      *   characters) for an unknown key;
      *   UNAVAILABLE when the store fails or another replica holds the lock past its TTL.
      */
-    rotate: async (keyName: string): Promise<{ kid: string }> => {
+    rotate: async (
+      keyName: string,
+      options: { verificationTtlSeconds?: number } = {},
+    ): Promise<{ kid: string }> => {
       if (!keyConfigs.has(keyName)) {
         throw badRequest(
           `no named key found at ${JSON.stringify(truncate(keyName))}`,
           'identity_key_not_found',
         );
       }
+      const terms = termsOf(keyName);
+      const { verificationTtlSeconds } = options;
+      if (verificationTtlSeconds !== undefined) terms.key = { ...terms.key, verificationTtlSeconds };
       const startedAtMs = clock.nowMs();
-      const ring = await rings.rotate(termsOf(keyName));
+      const ring = await rings.rotate(terms);
       remember(keyName, ring, startedAtMs);
       return { kid: ring.current.kid };
     },
