@@ -715,7 +715,7 @@ describe('key rotation as verifiers see it', () => {
     expect(await verifyNow(await sign())).toBe('valid');
   });
 
-  const rotate = (body?: Record<string, unknown>, url = '/v1/identity/oidc/key/default/rotate') =>
+  const rotate = (body?: Record<string, unknown> | string, url = '/v1/identity/oidc/key/default/rotate') =>
     h.server.app.inject({
       method: 'POST',
       url,
@@ -756,17 +756,20 @@ describe('key rotation as verifiers see it', () => {
 
   it.each([
     [
-      'abc',
+      { verification_ttl: 'abc' },
       'Field validation failed: error converting input abc for field "verification_ttl": time: invalid duration "abc"',
     ],
     [
-      -5,
+      { verification_ttl: -5 },
       `Field validation failed: error converting input -5 for field "verification_ttl": cannot provide negative value '-5'`,
     ],
-  ])("refuses a verification_ttl of %j with Vault's 400, rotating nothing", async (value, message) => {
+    // Vault decodes a body into a map: a list or a string is no body it can read.
+    ['[1,2]', 'error parsing JSON'],
+    ['"2h"', 'error parsing JSON'],
+  ])("refuses a rotate body of %j with Vault's 400, rotating nothing", async (body, message) => {
     await begin();
     const before = kidOf(await sign());
-    const res = await rotate({ verification_ttl: value });
+    const res = await rotate(body);
     expect(res.statusCode).toBe(400);
     expect(res.json()).toStrictEqual({ errors: [message] });
     expect(kidOf(await sign())).toBe(before);

@@ -18,10 +18,16 @@ type NameParams = { Params: { name: string } };
 /**
  * The rotate body's `verification_ttl`, read as Vault's framework reads its `TypeDurationSecond`
  * field, before the key is looked up: absent (or `null`) is no override; a bad value is Vault's 400
- * `Field validation failed: error converting input <value> for field "verification_ttl": …`.
+ * `Field validation failed: error converting input <value> for field "verification_ttl": …`. A
+ * body that is not an object (a list, a string) is Vault's 400 `error parsing JSON`: Vault decodes
+ * a body into a map.
  */
 const rotateOptions = (body: unknown): { verificationTtlSeconds?: number } => {
-  const raw = (body as { verification_ttl?: unknown } | null | undefined)?.verification_ttl;
+  if (body === undefined || body === null) return {};
+  if (typeof body !== 'object' || Array.isArray(body)) {
+    throw badRequest('error parsing JSON', 'identity_body_not_object');
+  }
+  const raw = (body as { verification_ttl?: unknown }).verification_ttl;
   if (raw === undefined || raw === null) return {};
   const field = durationSecondField(raw);
   if ('error' in field) {
