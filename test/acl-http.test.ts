@@ -215,6 +215,54 @@ describe('sys/internal/ui/mounts (what the vault CLI asks first)', () => {
   });
 });
 
+describe('sys/internal/ui/mounts under auth/ (the auth mounts, as Vault names them)', () => {
+  it('names the auth mount serving a path, to a caller with a grant under auth/<mount>/', async () => {
+    for (const path of [
+      'auth/kubernetes',
+      'auth/kubernetes/',
+      'auth/kubernetes/role/apps',
+      'auth/kubernetes/login',
+    ]) {
+      const res = await get(`/v1/sys/internal/ui/mounts/${path}`, ADMIN_TOKEN);
+      expect(res.statusCode, path).toBe(200);
+      expect(res.json().data).toEqual({
+        accessor: ACCESSOR,
+        description: '',
+        type: 'kubernetes',
+        local: false,
+        seal_wrap: false,
+        external_entropy_access: false,
+        options: null,
+        config: {
+          default_lease_ttl: expect.any(Number),
+          max_lease_ttl: expect.any(Number),
+          force_no_cache: false,
+        },
+        path: 'kubernetes/',
+      });
+    }
+  });
+
+  it.each([
+    [
+      'a mount that does not exist, to the admin token',
+      'auth/nope/login',
+      () => Promise.resolve(ADMIN_TOKEN),
+    ],
+    [
+      'a workload whose policies grant nothing under auth/kubernetes/',
+      'auth/kubernetes/login',
+      () => loginAs('apps', 'team-a'),
+    ],
+  ])("refuses %s with Vault's preflight 403", async (_what, path, tokenOf) => {
+    const res = await get(`/v1/sys/internal/ui/mounts/${path}`, await tokenOf());
+    expect(res.statusCode).toBe(403);
+    expect(res.json().errors).toEqual([
+      `preflight capability check returned 403, please ensure client's policies grant access to path "${path}/"`,
+    ]);
+  });
+});
+
 describe('deny and precedence', () => {
   it('refuses the denied path and allows its siblings', async () => {
     const token = await loginAs('guarded', 'team-b');

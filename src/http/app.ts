@@ -173,7 +173,11 @@ export const buildApp = (
     reload: deps.reloadPolicies,
     mounts: config.mounts,
   });
-  registerKvRoutes(app, { engines: deps.kv, mountAccess: createMountAccess(aclDeps) });
+  registerKvRoutes(app, {
+    engines: deps.kv,
+    mountAccess: createMountAccess(aclDeps),
+    authMounts: config.mounts,
+  });
   registerSecretsMountRoutes(app, { secretsMounts: buildSecretsMountTable(deps.kv) });
   registerIdentityRoutes(app, { identity: deps.identity });
   registerAuditRoutes(app, { audit: deps.audit, clock: deps.clock });

@@ -1,6 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthgateError, badRequest } from '../../errors.js';
-import { mountAccessor } from '../../auth/index.js';
 import type { KubernetesMountConfig } from '../../config/index.js';
 import type { PolicyRegistry } from '../../policy/index.js';
 import type { TokenRecord, TokenService } from '../../tokens/index.js';
@@ -10,6 +9,7 @@ import { requestAuth, type AclRouteConfig } from '../acl-route.js';
 import { sysEnvelope } from '../envelope.js';
 import { fromConfigFile, unsupportedOperation, unsupportedPath } from './config-file-answers.js';
 import { sanitized, tunedPath } from './sys-mounts-routes.js';
+import { authMountInfo } from './auth-mount-info.js';
 
 export type PolicyRouteDeps = {
   policies: Pick<PolicyRegistry, 'names' | 'get' | 'aclFor'>;
@@ -132,25 +132,9 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
     },
   );
 
-  /** A mount as Vault's `mountInfo` gives it, in `sys/auth` and `sys/auth/<path>`. */
-  const mountInfo = (path: string, mount: KubernetesMountConfig) => ({
-    accessor: mountAccessor(mount.type, path),
-    description: mount.description,
-    type: mount.type,
-    local: false,
-    seal_wrap: false,
-    external_entropy_access: false,
-    options: null,
-    config: {
-      default_lease_ttl: mount.defaultLeaseTtlSeconds,
-      max_lease_ttl: mount.maxLeaseTtlSeconds,
-      force_no_cache: false,
-    },
-  });
-
   app.get('/v1/sys/auth', guarded, async (request) => {
     const data: Record<string, unknown> = {};
-    for (const [path, mount] of deps.mounts) data[`${path}/`] = mountInfo(path, mount);
+    for (const [path, mount] of deps.mounts) data[`${path}/`] = authMountInfo(path, mount);
     return { ...sysEnvelope(request.id, data), ...data };
   });
 
@@ -168,7 +152,7 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
       const mount = deps.mounts.get(path.slice(0, -1));
       if (tuned === undefined) {
         if (mount === undefined) throw badRequest(`No auth engine at ${path}`, 'sys_auth_not_found');
-        return sysEnvelope(request.id, mountInfo(path.slice(0, -1), mount));
+        return sysEnvelope(request.id, authMountInfo(path.slice(0, -1), mount));
       }
       if (mount === undefined)
         throw badRequest(`cannot fetch sysview for path "auth/${path}"`, 'sys_auth_not_found');
