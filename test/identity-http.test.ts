@@ -837,7 +837,7 @@ describe('the store at rest', () => {
       // Each ring is sealed whole (AES-256-GCM): no kid, key or JWK member readable in the store.
       expect(published.length).toBeGreaterThan(0);
       for (const [, value] of rings) {
-        expect(value).toMatch(/^v1\.[\w-]+\.[\w-]+$/);
+        expect(value).toMatch(/^v2\.[\w-]+\.[\w-]+\.[\w-]+$/);
         for (const kid of published) expect(value).not.toContain(kid);
       }
     } finally {

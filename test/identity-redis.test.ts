@@ -11,7 +11,7 @@ import { ringAad } from '../src/secrets/identity/key-ring.js';
 import { eventLog, identityConfig, podSubject } from '../src/secrets/identity/test-support.js';
 import { createKeys, createRedisStore, type Store } from '../src/store/index.js';
 import { recordSecrets } from './helpers/audit.js';
-import { ADMIN_TOKEN, NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
+import { ADMIN_TOKEN, NGINX_ROLE, signIdentityToken, startHarness, type Harness } from './helpers/harness.js';
 import { startRedis, storeAnswers, type RedisServer } from './helpers/redis-server.js';
 
 /**
@@ -149,15 +149,7 @@ describe('two authgate servers on one Redis, through the HTTP API', () => {
     writeFileSync(path, randomBytes(32).toString('base64'));
     return path;
   };
-  const sign = async (h: Harness) => {
-    const login = await h.login('jwks', { role: 'nginx', jwt: await h.podToken() });
-    expect(login.status).toBe(200);
-    const res = await h.server.app.inject({
-      url: '/v1/identity/oidc/token/web',
-      headers: { 'x-vault-token': (login.json['auth'] as { client_token: string }).client_token },
-    });
-    return { status: res.statusCode, json: res.json<{ data?: { token: string }; errors?: string[] }>() };
-  };
+  const sign = (h: Harness) => signIdentityToken(h);
   const token = async (h: Harness) => {
     const res = await sign(h);
     expect(res.status).toBe(200);

@@ -8,7 +8,7 @@ import { parseExactJson } from '../src/lib/exact-json.js';
 import { createSecretCipher } from '../src/secrets/index.js';
 import { createKeys, createRedisStore, type Store } from '../src/store/index.js';
 import { recordSecrets } from './helpers/audit.js';
-import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
+import { adminCall, startHarness, type Harness } from './helpers/harness.js';
 import { startRedis, storeAnswers, type RedisServer } from './helpers/redis-server.js';
 
 /*
@@ -43,22 +43,8 @@ type KvJson = {
 };
 
 /** A request; a string body is sent as is. `text` is the raw answer (JSON.parse alters numbers). */
-const call = async (h: Harness, method: 'GET' | 'POST', url: string, body?: unknown) => {
-  const res = await h.server.app.inject({
-    method,
-    url,
-    headers: {
-      'x-vault-token': ADMIN_TOKEN,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  return {
-    status: res.statusCode,
-    text: res.body,
-    json: res.body === '' ? undefined : (res.json() as KvJson),
-  };
-};
+const call = (h: Harness, method: 'GET' | 'POST', url: string, body?: unknown) =>
+  adminCall<KvJson>(h, method, url, body);
 
 beforeAll(async () => {
   writeFileSync(join(dir, 'kv.key'), randomBytes(48).toString('base64'));

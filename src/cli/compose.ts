@@ -13,7 +13,7 @@ import {
 import { badRequest } from '../errors.js';
 import { buildApp } from '../http/index.js';
 import { createPolicyRegistry, PolicyLoadError } from '../policy/index.js';
-import { createIdentityTokens, createKvEngine, createSecretCipher } from '../secrets/index.js';
+import { createIdentityTokens, createKvEngine, createSecretCipher, rewrapSecrets } from '../secrets/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { deriveKey, hmacB64, safeEqual } from '../lib/hash.js';
 import { createKeys, createMemoryStore, createRedisStore, type Store } from '../store/index.js';
@@ -236,7 +236,12 @@ export const composeServer = (
   };
 
   // Values at rest are sealed under a key of their own, or one derived (HKDF) from the server key.
-  const cipher = createSecretCipher(config.secrets.encryptionKey ?? serverKey);
+  // Previous keys only open: values sealed under them move to the current key when rewritten, or
+  // all at once through POST /v1/sys/rewrap.
+  const cipher = createSecretCipher(
+    config.secrets.encryptionKey ?? serverKey,
+    config.secrets.previousEncryptionKeys,
+  );
   const kv = new Map(
     [...config.secrets.kv].map(([path, mount]) => [
       path,
@@ -301,6 +306,7 @@ export const composeServer = (
       },
       kv,
       identity,
+      rewrap: () => rewrapSecrets({ kv, identity, log: log.child({ part: 'secrets' }) }),
       health: {
         version: VERSION,
         clock,

@@ -165,4 +165,14 @@ describe('secret files open to every user', () => {
       [],
     );
   });
+
+  it('warns for each previous encryption key file others can read, by its place in the list', () => {
+    const [kept, open] = [fileWith('p'.repeat(32)), fileWith('q'.repeat(32))];
+    chmodSync(join(dir, kept), 0o600);
+    chmodSync(join(dir, open), 0o604);
+    const doc = configDoc({ secrets: { previous_encryption_key_files: [kept, open] } });
+    expect(parseDoc(doc, dir).warnings.filter((w) => w.startsWith('secrets.'))).toEqual([
+      `secrets.previous_encryption_key_files.1: ${join(dir, open)} is open to every user of the machine (mode 0604); make it 0600 or 0400`,
+    ]);
+  });
 });

@@ -3,7 +3,12 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { Ajv } from 'ajv';
 import { invalidCidrs } from '../lib/cidr.js';
 import { normalizeAudit } from './audit-config.js';
-import { normalizeIdentity, normalizePolicySources, normalizeSecrets } from './secrets-config.js';
+import {
+  normalizeIdentity,
+  normalizePolicySources,
+  normalizeSecrets,
+  previousKeyFiles,
+} from './secrets-config.js';
 import { readAdminToken, readCertAndKey, readServerKey, secretFileWarnings } from './files.js';
 import { MOUNT_DEFAULTS, nestedMounts, normalizeMount } from './mount-config.js';
 import { normalizeStore } from './store-config.js';
@@ -259,6 +264,7 @@ export const parseConfig = (
       ['admin_token_file', adminTokenFile],
       ['listener.tls_key_file', keyFile],
       ['secrets.encryption_key_file', file(doc.secrets?.encryption_key_file)],
+      ...previousKeyFiles(doc.secrets, file),
     ]),
   );
   return {

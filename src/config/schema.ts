@@ -252,6 +252,8 @@ const SecretsSchema = Type.Object(
   {
     /** File with ≥ 32 bytes of key material for values at rest; default: derived from the server key. */
     encryption_key_file: Type.Optional(Type.String({ minLength: 1 })),
+    /** Files of keys that sealed values before the current one: they open values, never seal. */
+    previous_encryption_key_files: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
     /** KV v2 mounts by path. Default: `secret`. */
     kv: Type.Optional(
       NamedRecord(

@@ -55,6 +55,27 @@ describe('the secrets section', () => {
       parseDoc(configDoc({ secrets: { encryption_key_file: 'newline.key' } }), dir).secrets.encryptionKey,
     ).toEqual(Buffer.from('k'.repeat(32)));
   });
+
+  it('reads the previous encryption key files in order, each checked as the current one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'authgate-secrets-'));
+    writeFileSync(join(dir, 'a.key'), Buffer.alloc(32, 0x41));
+    writeFileSync(join(dir, 'b.key'), `${'b'.repeat(40)}\n`);
+    writeFileSync(join(dir, 'short.key'), 'too short');
+    const secrets = parseDoc(
+      configDoc({ secrets: { previous_encryption_key_files: ['b.key', 'a.key'] } }),
+      dir,
+    ).secrets;
+    expect(secrets.previousEncryptionKeys).toEqual([Buffer.from('b'.repeat(40)), Buffer.alloc(32, 0x41)]);
+    expect(parseDoc(configDoc({}), dir).secrets.previousEncryptionKeys).toEqual([]);
+    const problems = problemsOf(
+      configDoc({ secrets: { previous_encryption_key_files: ['a.key', 'short.key', 'missing.key'] } }),
+      dir,
+    );
+    expect(problems.map((p) => p.path)).toEqual([
+      'secrets.previous_encryption_key_files.1',
+      'secrets.previous_encryption_key_files.2',
+    ]);
+  });
 });
 
 describe('the identity section', () => {

@@ -54,6 +54,10 @@ export const normalizeSecrets = (
   // Read as the server key is (trimmed), so that a trailing newline an editor adds is not key material.
   const encryptionKey =
     keyFile === undefined ? undefined : readServerKey(keyFile, 'secrets.encryption_key_file', problem);
+  const previousEncryptionKeys = previousKeyFiles(doc, file).flatMap(([at, f]) => {
+    const key = readServerKey(f, at, problem);
+    return key === undefined ? [] : [key];
+  });
   const kv = new Map<string, KvMountConfig>();
   const mounts = doc?.kv ?? { [SECRETS_DEFAULTS.kvMount]: {} };
   for (const [path, m] of Object.entries(mounts)) {
@@ -80,8 +84,18 @@ export const normalizeSecrets = (
   }
   for (const [inner, outer] of nestedMounts(kv.keys()))
     problem(`secrets.kv.${inner}`, `is inside the mount ${outer}`);
-  return { encryptionKey, kv };
+  return { encryptionKey, previousEncryptionKeys, kv };
 };
+
+/** `secrets.previous_encryption_key_files`, each resolved, with the path a problem is reported at. */
+export const previousKeyFiles = (
+  doc: ConfigDocument['secrets'],
+  file: FileResolver,
+): Array<[at: string, file: string]> =>
+  (doc?.previous_encryption_key_files ?? []).flatMap((f, i) => {
+    const resolved = file(f);
+    return resolved === undefined ? [] : [[`secrets.previous_encryption_key_files.${i}`, resolved]];
+  });
 
 /** Normalizes `identity`: the issuer URL checked, a `default` ES256 key always present, roles' keys resolved. */
 export const normalizeIdentity = (

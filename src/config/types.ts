@@ -158,6 +158,11 @@ export type IdentityRoleConfig = {
 export type SecretsConfig = {
   /** Key material (≥ 32 bytes) from `secrets.encryption_key_file`; undefined = derived from the server key. */
   encryptionKey: Buffer | undefined;
+  /**
+   * Key material (each ≥ 32 bytes) from `secrets.previous_encryption_key_files`, in order: keys
+   * that open values sealed before the current key, and never seal. Default none.
+   */
+  previousEncryptionKeys: Buffer[];
   /** KV v2 mounts by path. Default: one mount, `secret`. */
   kv: Map<string, KvMountConfig>;
 };

@@ -19,6 +19,7 @@ import { lazyLogger } from './lazy-logger.js';
 import { registerIdentityRoutes, type IdentityRouteDeps } from './routes/identity-routes.js';
 import { registerKvRoutes, type KvRouteDeps } from './routes/kv-routes.js';
 import { registerPolicyRoutes, type PolicyRouteDeps } from './routes/policy-routes.js';
+import { registerRewrapRoutes, type RewrapRouteDeps } from './routes/rewrap-routes.js';
 import { registerAuditRoutes } from './routes/audit-routes.js';
 import { registerLeaseRoutes } from './routes/lease-routes.js';
 import { registerLoginRoutes, type LoginRouteDeps } from './routes/login-routes.js';
@@ -58,6 +59,8 @@ export type AppDeps = {
   /** KV v2 engines by mount path. */
   kv: KvRouteDeps['engines'];
   identity: IdentityRouteDeps['identity'];
+  /** Re-seals values sealed under a previous encryption key (`POST /v1/sys/rewrap`). */
+  rewrap: RewrapRouteDeps['rewrap'];
 };
 
 /**
@@ -180,6 +183,7 @@ export const buildApp = (
   });
   registerSecretsMountRoutes(app, { secretsMounts: buildSecretsMountTable(deps.kv) });
   registerIdentityRoutes(app, { identity: deps.identity });
+  registerRewrapRoutes(app, { rewrap: deps.rewrap });
   registerAuditRoutes(app, { audit: deps.audit, clock: deps.clock });
   registerLeaseRoutes(app);
   registerLoginRoutes(app, {

@@ -184,3 +184,36 @@ export const withPayload = (jwt: string, edit: (payload: Record<string, unknown>
   edit(payload);
   return `${h}.${segment(payload)}.${s}`;
 };
+
+/** A request with the admin token; a string body is sent as is. `text` is the raw answer. */
+export const adminCall = async <J = Record<string, unknown>>(
+  h: Pick<Harness, 'server'>,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  body?: unknown,
+) => {
+  const res = await h.server.app.inject({
+    method,
+    url,
+    headers: {
+      'x-vault-token': ADMIN_TOKEN,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
+    ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  return { status: res.statusCode, text: res.body, json: res.body === '' ? undefined : res.json<J>() };
+};
+
+/**
+ * Logs the harness's pod in through `jwks` with login role `nginx` (whose policy must grant `read`
+ * on `identity/oidc/token/<role>`) and asks for an identity token of `role`.
+ */
+export const signIdentityToken = async (h: Harness, role = 'web') => {
+  const login = await h.login('jwks', { role: 'nginx', jwt: await h.podToken() });
+  if (login.status !== 200) throw new Error(`login answered ${login.status}`);
+  const res = await h.server.app.inject({
+    url: `/v1/identity/oidc/token/${role}`,
+    headers: { 'x-vault-token': (login.json['auth'] as { client_token: string }).client_token },
+  });
+  return { status: res.statusCode, json: res.json<{ data?: { token: string }; errors?: string[] }>() };
+};

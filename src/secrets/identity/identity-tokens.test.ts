@@ -144,13 +144,13 @@ describe('storage', () => {
     await engine.issue('web', podSubject);
     const raw = await fx.memory.get(fx.keys.oidcKeyRing('default'));
     // The whole ring is sealed (public halves too): nothing in it can be swapped in the store.
-    expect(raw).toMatch(/^v1\.[\w-]+\.[\w-]+$/);
+    expect(raw).toMatch(/^v2\.[\w-]+\.[\w-]+\.[\w-]+$/);
     const ring = JSON.parse(fx.cipher.open(raw ?? '', ringAad('default')).toString()) as {
       current: { kid: string; sealedPrivateJwk: string; publicJwk: object };
       next: { kid: string; sealedPrivateJwk: string };
     };
     for (const k of [ring.current, ring.next]) {
-      expect(k.sealedPrivateJwk.startsWith('v1.')).toBe(true);
+      expect(k.sealedPrivateJwk.startsWith('v2.')).toBe(true);
       const d = (
         JSON.parse(fx.cipher.open(k.sealedPrivateJwk, `oidc-key:default:${k.kid}`).toString()) as {
           d: string;

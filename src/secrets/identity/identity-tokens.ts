@@ -5,7 +5,7 @@ import { nowSeconds, type Clock } from '../../lib/clock.js';
 import { createSingleFlight } from '../../lib/single-flight.js';
 import { truncate } from '../../lib/truncate.js';
 import type { Keys, Store } from '../../store/index.js';
-import type { SecretCipher } from '../cipher.js';
+import type { ResealCounts, SecretCipher } from '../cipher.js';
 import { buildClaims, issuerUrl } from './claims.js';
 import { openSigner, type Signer } from './key-material.js';
 import { publishedKeys, type StoredRing } from './key-ring.js';
@@ -22,7 +22,7 @@ export type IdentityTokensDeps = {
   store: Pick<Store, 'get' | 'set' | 'delete' | 'deleteIfEquals'>;
   keys: Pick<Keys, 'oidcKeyRing' | 'oidcLock'>;
   clock: Clock;
-  cipher: Pick<SecretCipher, 'seal' | 'open'>;
+  cipher: Pick<SecretCipher, 'seal' | 'open' | 'isStale'>;
   log: IdentityLog;
   config: IdentityConfig;
   /**
@@ -275,6 +275,24 @@ export const createIdentityTokens = (deps: IdentityTokensDeps) => {
       const ring = await rings.rotate(terms);
       remember(keyName, ring, startedAtMs);
       return { kid: ring.current.kid };
+    },
+
+    /**
+     * Re-seals the ring of every configured key under the current encryption key where a previous
+     * key sealed it, one ring at a time under its lock. `onUnopenable` hears the name of each ring
+     * left as it was. A ring of a key since removed from the config is not visited.
+     *
+     * @throws AuthgateError UNAVAILABLE when the store fails or a ring's lock stays taken.
+     */
+    rewrap: async (onUnopenable: (keyName: string) => void): Promise<ResealCounts> => {
+      const counts: ResealCounts = { resealed: 0, unopenable: 0 };
+      for (const name of keyConfigs.keys()) {
+        const one = await rings.reseal(name);
+        counts.resealed += one.resealed;
+        counts.unopenable += one.unopenable;
+        if (one.unopenable > 0) onUnopenable(name);
+      }
+      return counts;
     },
 
     /** Stops the refresh timer. Idempotent. */

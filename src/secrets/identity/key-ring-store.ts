@@ -4,8 +4,8 @@ import { AuthgateError, isAuthgateError, unavailable } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import type { Keys, Store } from '../../store/index.js';
 import type { Logger } from '../../telemetry/index.js';
-import type { SecretCipher } from '../cipher.js';
-import { generateStoredKey } from './key-material.js';
+import type { ResealCounts, SecretCipher } from '../cipher.js';
+import { generateStoredKey, privateKeyAad, type StoredKey } from './key-material.js';
 import {
   newRing,
   parseRing,
@@ -23,7 +23,7 @@ export type KeyRingStoreDeps = {
   store: Pick<Store, 'get' | 'set' | 'delete' | 'deleteIfEquals'>;
   keys: Pick<Keys, 'oidcKeyRing' | 'oidcLock'>;
   clock: Clock;
-  cipher: Pick<SecretCipher, 'seal' | 'open'>;
+  cipher: Pick<SecretCipher, 'seal' | 'open' | 'isStale'>;
   log: IdentityLog;
   /** How long a replica may hold a ring's rotation lock, ms (it expires if the replica dies). */
   lockTtlMs: number;
@@ -68,7 +68,9 @@ export const createKeyRingStore = (deps: KeyRingStoreDeps) => {
   const seal = (ring: StoredRing): string => cipher.seal(serializeRing(ring), ringAad(ring.name));
   const read = async (name: string): Promise<StoredRing | undefined> => {
     const raw = await io(store.get(keys.oidcKeyRing(name)));
-    if (raw === undefined) return undefined;
+    return raw === undefined ? undefined : open(raw, name);
+  };
+  const open = (raw: string, name: string): StoredRing => {
     let text: string;
     try {
       text = cipher.open(raw, ringAad(name)).toString('utf8');
@@ -80,6 +82,29 @@ export const createKeyRingStore = (deps: KeyRingStoreDeps) => {
       });
     }
     return parseRing(text, name);
+  };
+
+  /**
+   * The ring with the private halves that another key sealed (a previous one, or the format before
+   * values named their key) re-sealed under the current key; a half that opens under no key is
+   * left as it was and counted.
+   */
+  const resealKeys = (ring: StoredRing): { ring: StoredRing; changed: boolean; unopenable: number } => {
+    let changed = false;
+    let unopenable = 0;
+    const again = <K extends StoredKey>(key: K): K => {
+      if (!cipher.isStale(key.sealedPrivateJwk)) return key;
+      const aad = privateKeyAad(ring.name, key.kid);
+      try {
+        const sealedPrivateJwk = cipher.seal(cipher.open(key.sealedPrivateJwk, aad), aad);
+        changed = true;
+        return { ...key, sealedPrivateJwk };
+      } catch {
+        unopenable++;
+        return key;
+      }
+    };
+    return { ring: { ...ring, current: again(ring.current), next: again(ring.next) }, changed, unopenable };
   };
 
   const generate = (name: string, terms: RingTerms) =>
@@ -121,6 +146,16 @@ export const createKeyRingStore = (deps: KeyRingStoreDeps) => {
     }
   };
 
+  /** Takes ring `name`'s lock, waiting up to its TTL for another replica to finish. */
+  const waitForLock = async (name: string): Promise<void> => {
+    const attempts = Math.max(1, Math.ceil(deps.lockTtlMs / deps.lockPollMs));
+    for (let i = 0; i < attempts; i++) {
+      if (await acquire(name)) return;
+      await new Promise((resolve) => setTimeout(resolve, deps.lockPollMs));
+    }
+    throw unavailable('identity key rotation in progress', 'identity_lock_busy');
+  };
+
   /**
    * Holding the lock: re-reads the ring and rotates it when `manual` or still due (another replica
    * may have rotated it since this one looked), writes it while the lock is still ours, and
@@ -141,7 +176,8 @@ export const createKeyRingStore = (deps: KeyRingStoreDeps) => {
         log.warn({ event: 'identity.lock_lost', key: name }, 'identity.lock_lost');
         return (await read(name)) ?? fresh;
       }
-      await io(store.set(keys.oidcKeyRing(name), seal(rotated)));
+      // Written anyway: the keys it carries over move to the current encryption key too.
+      await io(store.set(keys.oidcKeyRing(name), seal(resealKeys(rotated).ring)));
       log.info(
         {
           event: 'identity.key_rotated',
@@ -181,15 +217,38 @@ export const createKeyRingStore = (deps: KeyRingStoreDeps) => {
      * @throws AuthgateError UNAVAILABLE when the store fails or the lock stays taken.
      */
     rotate: async (terms: RingTerms): Promise<StoredRing> => {
-      const name = terms.key.name;
-      const attempts = Math.max(1, Math.ceil(deps.lockTtlMs / deps.lockPollMs));
-      for (let i = 0; i < attempts; i++) {
-        if (await acquire(name)) {
-          return rotateLocked(name, terms, true);
+      await waitForLock(terms.key.name);
+      return rotateLocked(terms.key.name, terms, true);
+    },
+
+    /**
+     * Re-seals ring `name` (its envelope and its private halves) under the current encryption key
+     * when another key sealed any of it, holding the ring's lock so that no rotation interleaves.
+     * A ring that does not open whole is left as it was and counted unopenable.
+     *
+     * @throws AuthgateError UNAVAILABLE when the store fails or the lock stays taken.
+     */
+    reseal: async (name: string): Promise<ResealCounts> => {
+      await waitForLock(name);
+      try {
+        const raw = await io(store.get(keys.oidcKeyRing(name)));
+        if (raw === undefined) return { resealed: 0, unopenable: 0 };
+        let resealed: ReturnType<typeof resealKeys>;
+        try {
+          resealed = resealKeys(open(raw, name));
+        } catch (err) {
+          if (isAuthgateError(err) && err.code === 'INTERNAL') return { resealed: 0, unopenable: 1 };
+          throw err;
         }
-        await new Promise((resolve) => setTimeout(resolve, deps.lockPollMs));
+        if (resealed.unopenable > 0) return { resealed: 0, unopenable: 1 };
+        if (!resealed.changed && !cipher.isStale(raw)) return { resealed: 0, unopenable: 0 };
+        if (!(await holdsLock(name)))
+          throw unavailable('identity key rotation in progress', 'identity_lock_lost');
+        await io(store.set(keys.oidcKeyRing(name), seal(resealed.ring)));
+        return { resealed: 1, unopenable: 0 };
+      } finally {
+        await release(name);
       }
-      throw unavailable('identity key rotation in progress', 'identity_lock_busy');
     },
   };
 };

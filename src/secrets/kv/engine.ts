@@ -11,6 +11,7 @@ import {
   versionOf,
   versionView,
 } from './metadata.js';
+import { rewrapMount } from './rewrap.js';
 import { createKvStorage } from './storage.js';
 import type {
   CasOption,
@@ -388,6 +389,9 @@ export const createKvEngine = (deps: KvEngineDeps) => {
         uuid: `${h.slice(8, 16)}-${h.slice(16, 20)}-${h.slice(20, 24)}-${h.slice(24, 28)}-${h.slice(28, 40)}`,
       };
     },
+
+    /** Re-seals the mount's values sealed under a previous key (see {@link rewrapMount}). */
+    rewrap: (onUnopenable: (path: string, version: number) => void) => rewrapMount(storage, onUnopenable),
   };
 };
 

@@ -28,7 +28,7 @@ describe('storage', () => {
     const dump = store.entries().flat().join('\n');
     expect(dump).not.toContain(marker);
     expect(dump).not.toContain('hunter2');
-    expect(dump).toContain('v1.'); // the sealed versions
+    expect(dump).toContain('v2.'); // the sealed versions
   });
 
   it('answers a 500 (not a crash, not the value) for an altered or moved sealed value', async () => {

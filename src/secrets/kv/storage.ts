@@ -123,6 +123,29 @@ export const createKvStorage = (deps: KvEngineDeps) => {
     return data;
   };
 
+  /**
+   * Re-seals version `version` under the current key when it was sealed under another (a previous
+   * key, or the format before values named their key). Written only if the version still exists
+   * (`if-present`): a version's data never changes once written, so a version destroyed or
+   * trimmed meanwhile stays gone, and two re-keys racing write the same data.
+   */
+  const resealVersion = async (
+    path: string,
+    version: number,
+  ): Promise<'current' | 'resealed' | 'unopenable'> => {
+    const key = keys.kvVersion(m, path, version);
+    const sealed = await guard(store.get(key));
+    if (sealed === undefined || !cipher.isStale(sealed)) return 'current';
+    let plaintext: Buffer;
+    try {
+      plaintext = cipher.open(sealed, aad(path, version));
+    } catch {
+      return 'unopenable';
+    }
+    await guard(store.set(key, cipher.seal(plaintext, aad(path, version)), { mode: 'if-present' }));
+    return 'resealed';
+  };
+
   const commit = async (ops: BatchOp[]): Promise<void> => {
     await guard(store.batch(ops));
   };
@@ -247,6 +270,7 @@ export const createKvStorage = (deps: KvEngineDeps) => {
     deleteVersionOp,
     deleteMetadataOp: (path: string): BatchOp => ({ op: 'delete', key: keys.kvMetadata(m, path) }),
     openVersion,
+    resealVersion,
     commit,
     loadSettings,
     saveSettings,

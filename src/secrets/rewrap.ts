@@ -1,0 +1,40 @@
+import type { Logger } from '../telemetry/index.js';
+import type { ResealCounts } from './cipher.js';
+import type { IdentityTokens } from './identity/index.js';
+import type { KvEngine } from './kv/index.js';
+
+export type RewrapDeps = {
+  kv: ReadonlyMap<string, Pick<KvEngine, 'rewrap'>>;
+  identity: Pick<IdentityTokens, 'rewrap'>;
+  log: Pick<Logger, 'info' | 'warn'>;
+};
+
+/**
+ * Re-seals every value at rest sealed under a key other than the current one: each KV mount's
+ * versions, then the identity key rings. Logs each value left as it was (`secrets.unopenable`,
+ * its location only) and the totals (`secrets.rewrapped`). Safe to run again, and while replicas
+ * serve, as long as every replica already holds the current key.
+ *
+ * @throws AuthgateError UNAVAILABLE when the store fails (what was re-sealed stays re-sealed).
+ */
+export const rewrapSecrets = async (deps: RewrapDeps): Promise<ResealCounts> => {
+  const total: ResealCounts = { resealed: 0, unopenable: 0 };
+  const add = (counts: ResealCounts) => {
+    total.resealed += counts.resealed;
+    total.unopenable += counts.unopenable;
+  };
+  for (const [mount, engine] of deps.kv) {
+    add(
+      await engine.rewrap((path, version) =>
+        deps.log.warn({ event: 'secrets.unopenable', mount, path, version }, 'secrets.unopenable'),
+      ),
+    );
+  }
+  add(
+    await deps.identity.rewrap((key) =>
+      deps.log.warn({ event: 'secrets.unopenable', mount: 'identity', key }, 'secrets.unopenable'),
+    ),
+  );
+  deps.log.info({ event: 'secrets.rewrapped', ...total }, 'secrets.rewrapped');
+  return total;
+};
