@@ -245,7 +245,10 @@ describe('which requests are audited', () => {
     );
     expect(denied.map((e) => e.type)).toEqual(['request', 'response']);
     expect(denied[1]?.authgate).toEqual({ outcome: 'denied', reason: 'missing_client_token', status: 403 });
-    expect(denied[1]?.error).toBe('permission denied');
+    // As Vault's: the token check's error in the request entry, the multierror its
+    // handleRequest returns in the response entry.
+    expect(denied[0]?.error).toBe('permission denied');
+    expect(denied[1]?.error).toBe('1 error occurred:\n\t* permission denied\n\n');
     const missing = await newEntries(() =>
       h.server.app.inject({ method: 'GET', url: '/v1/no-such-mount/x' }),
     );

@@ -246,6 +246,9 @@ describe('secrets at rest and in the audit log', () => {
     expect(responses[1]?.response).toMatchObject({ data: { data: { password: HMAC } } });
     // Refused before its body was read: nothing of it is in the entry.
     expect(responses[2]?.request['data']).toBeUndefined();
-    expect(responses[2]).toMatchObject({ error: 'permission denied', authgate: { reason: 'acl_denied' } });
+    expect(responses[2]).toMatchObject({
+      error: '1 error occurred:\n\t* permission denied\n\n',
+      authgate: { reason: 'acl_denied' },
+    });
   });
 });

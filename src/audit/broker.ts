@@ -3,7 +3,7 @@ import type { AuditDeviceConfig } from '../config/index.js';
 import { AuthgateError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../telemetry/index.js';
-import { formatRequestEntry, formatResponseEntry, requestBlock } from './entry.js';
+import { formatRequestEntry, formatResponseEntry, goTime, requestBlock } from './entry.js';
 import { createHasher, type Hasher } from './hash.js';
 import type { SaltSource } from './salt.js';
 import type { AuditSink } from './sinks.js';
@@ -135,7 +135,7 @@ export const createAuditBroker = (deps: AuditBrokerDeps) => {
     if (!results.includes(true)) throw auditFailed();
   };
 
-  const now = () => new Date(clock.nowMs()).toISOString();
+  const now = () => goTime(clock.nowMs());
 
   return {
     /** False when no device is configured: nothing is audited. */

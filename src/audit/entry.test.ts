@@ -159,13 +159,24 @@ describe('audit entries', () => {
       client_token: hash(TOKEN),
       entity_id: 'e-1',
       metadata: { role: 'nginx', service_account_name: 'nginx', service_account_namespace: 'test' },
-      num_uses: 0,
       policies: ['default', 'nginx'],
       token_policies: ['default', 'nginx'],
       token_ttl: 3600,
       token_type: 'service',
     });
+    // `num_uses: 0` is left out (Vault's omitempty) ...
     expect(entry.response?.['auth']).toEqual(entry.auth);
+    // ... and a use limit is in `response.auth` only, as Vault's top-level `auth` has no num_uses.
+    const limited = responseEntry(
+      't',
+      loginRequest,
+      { ...issued, auth: { ...issued.auth, num_uses: 5 } },
+      {
+        hmacAccessor: true,
+      },
+    );
+    expect(limited.auth).not.toHaveProperty('num_uses');
+    expect(limited.response?.['auth']).toMatchObject({ num_uses: 5 });
     expect(entry.request).toEqual(block);
     const raw = JSON.stringify(entry);
     for (const secret of [TOKEN, ACCESSOR, JWT]) expect(raw).not.toContain(secret);
@@ -195,7 +206,8 @@ describe('audit entries', () => {
     const entry = responseEntry('t', lookup, res, {
       hmacAccessor: true,
     });
-    expect(entry.auth).toEqual({ client_token: hash(TOKEN) });
+    // No caller looked up: Vault's default auth, the token's HMAC in the request block only.
+    expect(entry.auth).toEqual({ token_type: 'default' });
     expect(entry.request['client_token']).toBe(hash(TOKEN));
     expect(entry.response?.['data']).toEqual({
       id: hash(TOKEN),

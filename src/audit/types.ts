@@ -8,7 +8,13 @@
 export type AuditOperation = 'create' | 'read' | 'update' | 'delete' | 'list';
 
 /** Where a path is mounted, as Vault's entries name it (`auth/kubernetes/`, `kubernetes`, `auth`). */
-export type AuditMount = { point: string; type: string; class: 'auth' | 'secret' | '' };
+export type AuditMount = {
+  point: string;
+  type: string;
+  class: 'auth' | 'secret' | '';
+  /** The mount's accessor (`auth_kubernetes_…`), for the mounts that have one. */
+  accessor?: string;
+};
 
 /** A request, before any device formats it. */
 export type AuditRequest = {
@@ -27,13 +33,20 @@ export type AuditRequest = {
   clientToken: string | undefined;
   /**
    * Who the token belongs to, once the ACL check has read its record: a Vault `auth` block
-   * (`accessor`, `display_name`, `entity_id`, `metadata`, `policies`), so that the entry of a
-   * secret read names the workload. Absent for a request refused before that, or made with no
-   * token or the admin token (`display_name: root`, `policies: [root]`).
+   * (`accessor`, `display_name`, `entity_id`, `metadata`, `policies`, `token_policies`,
+   * `lease_duration` and `issue_time_ms` of the token, `policy_results`), so that the entry of
+   * a secret read names the workload — also when its policies refused the request. For the
+   * admin token `display_name: root`, `policies: [root]`. Absent for a request with no token, or
+   * one refused before its token was looked up (unknown, expired).
    */
   caller?: Record<string, unknown>;
   /** The body (or, for a read, the query). Every string in it is HMAC'd in entries. */
   data: Record<string, unknown> | undefined;
+  /**
+   * The error of the token check (Vault's CheckToken) when it refused the request: Vault writes
+   * it in the request entry (`permission denied`). Undefined for any request that passed it.
+   */
+  checkError?: string;
   /** The client address (the proxy's forwarded one when the proxy is trusted). */
   remoteAddress: string;
   remotePort: number | undefined;

@@ -36,7 +36,11 @@ export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void =>
     const authorize = async (record: TokenRecord): Promise<void> => {
       const caps = deps.policies.aclFor(subjectOf(record)).capabilities(path, { list: isList(request) });
       const verdict = await permits(caps, request, acl);
-      if (!verdict) throw permissionDenied('acl_denied', path);
+      if (!verdict) {
+        // The audit names who was refused, as Vault's entries do (its CheckToken auth).
+        setRequestAuth(request, { token, admin: false, record, denied: true });
+        throw permissionDenied('acl_denied', path);
+      }
       createOnly = verdict === 'create-only';
     };
     // Every guarded request spends its use here, before anything of it is acted on, as Vault's

@@ -36,6 +36,11 @@ export type RequestAuth = {
    * overwrite what its policy only lets it create.
    */
   createOnly?: boolean;
+  /**
+   * The token is live but its policies refused the request (403): recorded only so that the
+   * audit entries name who was refused, as Vault's do; the route never runs.
+   */
+  denied?: true;
 };
 
 const AUTH = Symbol('authgate.requestAuth');

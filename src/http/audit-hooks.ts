@@ -11,6 +11,7 @@ import type {
   AuthgateAuditBlock,
 } from '../audit/index.js';
 import { AUDIT_UNAVAILABLE } from '../audit/index.js';
+import { mountAccessor } from '../auth/index.js';
 import { isAuthgateError } from '../errors.js';
 import { clientTokenOf } from './client-token.js';
 import { reasonOf } from './vault-errors.js';
@@ -43,6 +44,20 @@ type RequestAudit = {
   error?: unknown;
   /** The answer's object before serialization (saves parsing it back). */
   body?: Record<string, unknown>;
+};
+
+/** Vault's `permission denied` wrapped by go-multierror, as its handleRequest returns it. */
+const VAULT_MULTI_DENIED = '1 error occurred:\n\t* permission denied\n\n';
+
+/**
+ * The error Vault's request entry carries for a request its token check (CheckToken) refused:
+ * `permission denied` for a missing, unknown or expired token, the multierror its ACL check
+ * returns for a token whose policies refuse the path. Undefined for any other answer: Vault
+ * writes no error in the request entry of a request that passed the check.
+ */
+const checkErrorOf = (status: number, error: unknown): string | undefined => {
+  if (status !== 403) return undefined;
+  return isAuthgateError(error) && error.reason === 'acl_denied' ? VAULT_MULTI_DENIED : 'permission denied';
 };
 
 const AUDIT_FAILED_BODY = JSON.stringify({ errors: [AUDIT_UNAVAILABLE] });
@@ -99,8 +114,17 @@ const parsePayload = (payload: unknown): Record<string, unknown> | undefined => 
 const callerOf = (request: FastifyRequest): { caller?: Record<string, unknown> } => {
   const auth = requestAuthOf(request);
   if (auth === undefined) return {};
+  // Vault's `policy_results` of the check (without its `granting_policies`).
+  const policyResults = { allowed: auth.denied !== true };
   if (auth.record === undefined)
-    return { caller: { display_name: 'root', policies: ['root'], token_policies: ['root'] } };
+    return {
+      caller: {
+        display_name: 'root',
+        policies: ['root'],
+        token_policies: ['root'],
+        policy_results: policyResults,
+      },
+    };
   const r = auth.record;
   return {
     caller: {
@@ -109,7 +133,11 @@ const callerOf = (request: FastifyRequest): { caller?: Record<string, unknown> }
       entity_id: r.entityId,
       metadata: r.metadata,
       policies: r.policies,
+      policy_results: policyResults,
       token_policies: r.policies,
+      // Vault's token_ttl is the token entry's TTL (what lookup calls `creation_ttl`).
+      lease_duration: r.creationTtlSeconds,
+      issue_time_ms: r.issueTimeMs,
     },
   };
 };
@@ -136,16 +164,23 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
   const kvMounts = [...(deps.kvMounts ?? [])].map((m) => `${m}/`).sort((a, b) => b.length - a.length);
   const authMounts = [...deps.mounts.keys()].map((m) => `auth/${m}/`).sort((a, b) => b.length - a.length);
 
+  const kubernetesMount = (mount: string): AuditMount => ({
+    point: `auth/${mount}/`,
+    type: 'kubernetes',
+    class: 'auth',
+    accessor: mountAccessor('kubernetes', mount),
+  });
+
   const mountOf = (path: string): { mount: AuditMount; login?: string } => {
     const login = /^auth\/(.+)\/login$/.exec(path)?.[1];
     if (login !== undefined && deps.mounts.has(login)) {
-      return { mount: { point: `auth/${login}/`, type: 'kubernetes', class: 'auth' }, login };
+      return { mount: kubernetesMount(login), login };
     }
     if (path.startsWith('auth/token/'))
       return { mount: { point: 'auth/token/', type: 'token', class: 'auth' } };
     // A mount's other paths (`auth/<mount>/role/<name>`, `…/config`).
     const auth = authMounts.find((m) => path.startsWith(m));
-    if (auth !== undefined) return { mount: { point: auth, type: 'kubernetes', class: 'auth' } };
+    if (auth !== undefined) return { mount: kubernetesMount(auth.slice('auth/'.length, -1)) };
     if (path.startsWith('sys/')) return { mount: { point: 'sys/', type: 'system', class: 'secret' } };
     if (path.startsWith('identity/'))
       return { mount: { point: 'identity/', type: 'identity', class: 'secret' } };
@@ -275,12 +310,21 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
         : outcome !== undefined && 'displayName' in outcome
           ? outcome.displayName
           : renewedDisplayNameOf(request);
+    // A refusal of the token check is, in Vault's response entry, the request's error as a
+    // multierror, and the response's data the error its answer carried.
+    const checkError = s.req.checkError;
     return {
       auth,
       authDisplayName,
-      data: isPlainObject(body?.['data']) ? body['data'] : undefined,
+      data:
+        checkError !== undefined
+          ? { error: checkError }
+          : isPlainObject(body?.['data'])
+            ? body['data']
+            : undefined,
       warnings,
-      error: errors.length > 0 ? errors.join(', ') : undefined,
+      error:
+        checkError !== undefined ? VAULT_MULTI_DENIED : errors.length > 0 ? errors.join(', ') : undefined,
       authgate: authgateBlock(request, s, reply.statusCode, body),
     };
   };
@@ -310,7 +354,12 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
     if (s.requestFailed) return payload;
     const body = s.body ?? parsePayload(payload);
     try {
-      if (!s.requestLogged) await logRequest(s);
+      if (!s.requestLogged) {
+        // Refused by the token check before the body was read: Vault writes its error in the
+        // request entry too (see checkErrorOf).
+        s.req.checkError = checkErrorOf(reply.statusCode, s.error);
+        await logRequest(s);
+      }
       await deps.audit.logResponse(s.req, responseOf(request, reply, s, body));
       return payload;
     } catch (err) {
