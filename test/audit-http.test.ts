@@ -7,6 +7,7 @@ import type { AuditEntry } from '../src/audit/index.js';
 import { createKeys, createMemoryStore, createRedisStore, type Store } from '../src/store/index.js';
 import { createLogger } from '../src/telemetry/index.js';
 import { auditFile, NGINX_LOGIN, readEntries, recordSecrets } from './helpers/audit.js';
+import { jsonLogLines } from './helpers/log-lines.js';
 import { at, fixtureHash, fixtureJwt, writeFixtureStream } from './helpers/audit-fixture.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
@@ -16,14 +17,7 @@ const quiet = { info: () => undefined, warn: () => undefined };
 
 /** A log sink whose events can be counted. */
 const captureLog = () => {
-  const lines: Array<Record<string, unknown>> = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString().split('\n'))
-        if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-      done();
-    },
-  });
+  const { lines, stream } = jsonLogLines();
   return { log: createLogger('info', stream), events: (e: string) => lines.filter((l) => l['event'] === e) };
 };
 

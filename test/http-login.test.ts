@@ -1,7 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -18,21 +17,11 @@ import {
 import { installErrorHandling, installJsonForAnyContentType } from '../src/http/vault-errors.js';
 import { fingerprint } from '../src/lib/hash.js';
 import { createLogger } from '../src/telemetry/index.js';
+import { jsonLogLines } from './helpers/log-lines.js';
 
 /** A log sink whose lines can be read back as JSON. */
 const captureLog = () => {
-  const lines: Array<Record<string, unknown>> = [];
-  const raw: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) {
-        if (line.trim() === '') continue;
-        raw.push(line);
-        lines.push(JSON.parse(line) as Record<string, unknown>);
-      }
-      done();
-    },
-  });
+  const { lines, raw, stream } = jsonLogLines();
   return {
     stream,
     lines,

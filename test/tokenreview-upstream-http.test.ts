@@ -1,10 +1,10 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFakeClock } from '../src/lib/clock.js';
 import { createLogger } from '../src/telemetry/index.js';
 import { startHarness, type Harness } from './helpers/harness.js';
+import { jsonLogLines } from './helpers/log-lines.js';
 
 /*
  * A `tokenreview` mount whose `kubernetes_host` is an API-server stand-in: it forwards each
@@ -18,14 +18,7 @@ type Upstream = { status: number; headers: Record<string, string>; body: string 
 type Shape = (request: string, upstream: Upstream, res: ServerResponse) => Upstream | true;
 
 const clock = createFakeClock(Date.UTC(2026, 5, 1, 12, 0, 0));
-const lines: Array<Record<string, unknown>> = [];
-const sink = new Writable({
-  write(chunk: Buffer, _enc, done) {
-    for (const l of chunk.toString().split('\n'))
-      if (l !== '') lines.push(JSON.parse(l) as Record<string, unknown>);
-    done();
-  },
-});
+const { lines, stream: sink } = jsonLogLines();
 let shape: Shape | undefined;
 let target = '';
 let h: Harness;
