@@ -237,6 +237,7 @@ describe('sys/internal/ui/mounts under auth/ (the auth mounts, as Vault names th
           default_lease_ttl: expect.any(Number),
           max_lease_ttl: expect.any(Number),
           force_no_cache: false,
+          token_type: 'default-service',
         },
         path: 'kubernetes/',
       });

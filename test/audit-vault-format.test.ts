@@ -41,6 +41,10 @@ const inject = (method: string, url: string, headers: Record<string, string> = {
     headers,
     ...(payload === undefined ? {} : { payload }),
   });
+/** The accessor `sys/auth` lists for the auth mount at `path`. */
+const authAccessor = async (path: string): Promise<string | undefined> =>
+  ((await inject('GET', '/v1/sys/auth', admin)).json() as Record<string, { accessor: string }>)[`${path}/`]
+    ?.accessor;
 
 /** The two entries one request writes. */
 const audited = async (run: () => Promise<unknown>): Promise<[AuditEntry, AuditEntry]> => {
@@ -72,11 +76,7 @@ describe("Vault's audit entry format", () => {
   });
 
   it("names a login's mount by its accessor, and leaves out what Vault's omitempty does", async () => {
-    const mounts = (await inject('GET', '/v1/sys/auth', admin)).json() as Record<
-      string,
-      { accessor: string }
-    >;
-    const accessor = mounts['kubernetes/']?.accessor;
+    const accessor = await authAccessor('kubernetes');
     expect(accessor).toMatch(/^auth_kubernetes_/);
     const [request, response] = await audited(async () => {
       const res = await h.login('kubernetes', { role: 'app', jwt: await h.podToken() });
@@ -93,6 +93,16 @@ describe("Vault's audit entry format", () => {
       token_type: 'service',
       policies: ['app', 'default'],
     });
+  });
+
+  it('names the token store by the accessor sys/auth lists for token/', async () => {
+    const accessor = await authAccessor('token');
+    expect(accessor).toMatch(/^auth_token_/);
+    const [request, response] = await audited(() =>
+      inject('GET', '/v1/auth/token/lookup-self', { 'x-vault-token': token }),
+    );
+    for (const e of [request.request, response.request, response.response])
+      expect(e).toMatchObject({ mount_type: 'token', mount_accessor: accessor });
   });
 
   it.each([

@@ -366,6 +366,20 @@ describe('values the schema once let through', () => {
     );
   });
 
+  it.each(['token', 'token/k8s'])(
+    "refuses an auth mount at %s: auth/token/ is the token store, as Vault's own mount",
+    async (name) => {
+      const kubernetes = (minimal['auth'] as { kubernetes: object }).kubernetes;
+      const problems = await problemsOf({ ...minimal, auth: { kubernetes, [name]: kubernetes } });
+      expect(problems).toContainEqual(
+        expect.objectContaining({
+          path: `auth.${name}`,
+          message: 'auth/token/ is the token store, which authgate serves itself; name the mount otherwise',
+        }),
+      );
+    },
+  );
+
   it.each(['.inf', '1e309', '.nan'])(
     'says a duration of %s is not one, not that it is "null"',
     async (raw) => {

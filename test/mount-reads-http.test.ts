@@ -446,6 +446,37 @@ describe('GET sys/auth/<path> and sys/auth/<path>/tune (vault read sys/auth/kube
     ]);
   });
 
+  it('lists the token store, auth/token/, as Vault always mounts it', async () => {
+    const listed = (await get('/v1/sys/auth')).json();
+    const token = {
+      type: 'token',
+      description: 'token based credentials',
+      accessor: expect.stringMatching(/^auth_token_[0-9a-f]{8}$/) as unknown,
+      local: false,
+      seal_wrap: false,
+      external_entropy_access: false,
+      options: null,
+      config: expect.objectContaining({ token_type: 'default-service', force_no_cache: false }) as unknown,
+    };
+    expect(listed['data']['token/']).toMatchObject(token);
+    expect(listed['token/']).toEqual(listed['data']['token/']);
+    // Every auth mount's config names its token type, as Vault's mountInfo for the auth table.
+    expect(listed['data']['kubernetes/']['config']).toMatchObject({ token_type: 'default-service' });
+    const one = await get('/v1/sys/auth/token');
+    expect([one.status, one.json()['data']]).toEqual([200, listed['data']['token/']]);
+    const tune = (await get('/v1/sys/auth/token/tune')).json();
+    expect(tune['data']).toEqual({
+      description: 'token based credentials',
+      default_lease_ttl: 2_764_800,
+      max_lease_ttl: 2_764_800,
+      force_no_cache: false,
+      token_type: 'default-service',
+    });
+    const ui = await get('/v1/sys/internal/ui/mounts/auth/token/lookup-self');
+    expect(ui.status).toBe(200);
+    expect(ui.json()['data']).toMatchObject({ type: 'token', path: 'token/', accessor: token.accessor });
+  });
+
   it('needs sudo, as Vault’s root path auth/*: read alone is refused', async () => {
     expect((await get('/v1/sys/auth/kubernetes', await loginAs('auth-reader'))).status).toBe(403);
     const operator = await loginAs('auth-operator');

@@ -210,6 +210,13 @@ export const parseConfig = (
   if (mounts.size === 0) problem('auth', 'at least one auth mount is required');
   for (const [inner, outer] of nestedMounts(mounts.keys()))
     problem(`auth.${inner}`, `is inside the mount ${outer}`);
+  for (const path of mounts.keys()) {
+    if (path === 'token' || path.startsWith('token/'))
+      problem(
+        `auth.${path}`,
+        'auth/token/ is the token store, which authgate serves itself; name the mount otherwise',
+      );
+  }
 
   const listener = doc.listener ?? {};
   if ((listener.tls_cert_file === undefined) !== (listener.tls_key_file === undefined)) {

@@ -164,6 +164,12 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
   const kvMounts = [...(deps.kvMounts ?? [])].map((m) => `${m}/`).sort((a, b) => b.length - a.length);
   const authMounts = [...deps.mounts.keys()].map((m) => `auth/${m}/`).sort((a, b) => b.length - a.length);
 
+  const TOKEN_MOUNT: AuditMount = {
+    point: 'auth/token/',
+    type: 'token',
+    class: 'auth',
+    accessor: mountAccessor('token', 'token'),
+  };
   const kubernetesMount = (mount: string): AuditMount => ({
     point: `auth/${mount}/`,
     type: 'kubernetes',
@@ -176,8 +182,7 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
     if (login !== undefined && deps.mounts.has(login)) {
       return { mount: kubernetesMount(login), login };
     }
-    if (path.startsWith('auth/token/'))
-      return { mount: { point: 'auth/token/', type: 'token', class: 'auth' } };
+    if (path.startsWith('auth/token/')) return { mount: TOKEN_MOUNT };
     // A mount's other paths (`auth/<mount>/role/<name>`, `…/config`).
     const auth = authMounts.find((m) => path.startsWith(m));
     if (auth !== undefined) return { mount: kubernetesMount(auth.slice('auth/'.length, -1)) };

@@ -1,11 +1,35 @@
 import { mountAccessor } from '../../auth/index.js';
 import type { KubernetesMountConfig } from '../../config/index.js';
 
+/** What Vault's auth mount table holds of a mount: a kubernetes mount of authgate.yaml, or the token store. */
+export type AuthMountSource = Pick<
+  KubernetesMountConfig,
+  'description' | 'defaultLeaseTtlSeconds' | 'maxLeaseTtlSeconds'
+> & { type: string };
+
+/**
+ * Vault's token store, `auth/token/`: mounted by Vault itself, never enabled nor disabled, and
+ * served by authgate's token endpoints. `vault auth list` shows it first; authgate.yaml cannot
+ * name a mount `token`. Its TTLs are the system's (768h), as Vault's tune read answers them.
+ */
+export const TOKEN_AUTH_MOUNT: AuthMountSource = {
+  type: 'token',
+  description: 'token based credentials',
+  defaultLeaseTtlSeconds: 768 * 3600,
+  maxLeaseTtlSeconds: 768 * 3600,
+};
+
+/** Every auth mount authgate serves by path (no `auth/`, no slashes): the token store, then authgate.yaml's. */
+export const authMountTable = (
+  mounts: ReadonlyMap<string, KubernetesMountConfig>,
+): ReadonlyMap<string, AuthMountSource> => new Map([['token', TOKEN_AUTH_MOUNT], ...mounts]);
+
 /**
  * An auth mount as Vault's `mountInfo` describes it: in `sys/auth`, `sys/auth/<path>` and
  * `sys/internal/ui/mounts/auth/<path>`. `path` is the mount's path without `auth/` and slashes.
+ * The config names the token type, as Vault's does for every mount of its auth table.
  */
-export const authMountInfo = (path: string, mount: KubernetesMountConfig) => ({
+export const authMountInfo = (path: string, mount: AuthMountSource) => ({
   accessor: mountAccessor(mount.type, path),
   description: mount.description,
   type: mount.type,
@@ -17,5 +41,6 @@ export const authMountInfo = (path: string, mount: KubernetesMountConfig) => ({
     default_lease_ttl: mount.defaultLeaseTtlSeconds,
     max_lease_ttl: mount.maxLeaseTtlSeconds,
     force_no_cache: false,
+    token_type: 'default-service',
   },
 });

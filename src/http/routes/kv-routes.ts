@@ -19,7 +19,7 @@ import {
 import { requestAuthOf, type AclRouteConfig } from '../acl-route.js';
 import { envelope, sysEnvelope } from '../envelope.js';
 import { sendErrors, type ExactNumbersRouteConfig } from '../vault-errors.js';
-import { authMountInfo } from './auth-mount-info.js';
+import { authMountInfo, authMountTable } from './auth-mount-info.js';
 
 export type KvRouteDeps = {
   /** KV v2 engines by mount path (`secret`, `team/kv`: no slash at either end). */
@@ -317,11 +317,12 @@ const registerConfigAndSubkeys = (app: FastifyInstance, base: string, engine: En
  */
 const registerUiMounts = (app: FastifyInstance, deps: KvRouteDeps) => {
   const table = buildSecretsMountTable(deps.engines);
+  const authMounts = authMountTable(deps.authMounts ?? new Map());
   /** The auth mount serving `auth/<path>…` (longest first, as Vault's router), with its path. */
   const matchAuthMount = (path: string) => {
     const wanted = path.slice('auth/'.length);
     let best: { mountPath: string; entry: ReturnType<typeof authMountInfo> } | undefined;
-    for (const [mountPath, mount] of deps.authMounts ?? []) {
+    for (const [mountPath, mount] of authMounts) {
       const prefix = `${mountPath}/`;
       if (wanted.startsWith(prefix) && (best === undefined || prefix.length > best.mountPath.length))
         best = { mountPath: prefix, entry: authMountInfo(mountPath, mount) };

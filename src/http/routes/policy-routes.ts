@@ -9,7 +9,7 @@ import { requestAuth, type AclRouteConfig } from '../acl-route.js';
 import { sysEnvelope } from '../envelope.js';
 import { fromConfigFile, unsupportedOperation, unsupportedPath } from './config-file-answers.js';
 import { sanitized, tunedPath } from './sys-mounts-routes.js';
-import { authMountInfo } from './auth-mount-info.js';
+import { authMountInfo, authMountTable } from './auth-mount-info.js';
 
 export type PolicyRouteDeps = {
   policies: Pick<PolicyRegistry, 'names' | 'get' | 'aclFor'>;
@@ -132,9 +132,10 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
     },
   );
 
+  const authMounts = authMountTable(deps.mounts);
   app.get('/v1/sys/auth', guarded, async (request) => {
     const data: Record<string, unknown> = {};
-    for (const [path, mount] of deps.mounts) data[`${path}/`] = authMountInfo(path, mount);
+    for (const [path, mount] of authMounts) data[`${path}/`] = authMountInfo(path, mount);
     return { ...sysEnvelope(request.id, data), ...data };
   });
 
@@ -149,7 +150,7 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
       if (isList(request)) throw unsupportedOperation('sys_auth_unsupported_operation');
       const tuned = tunedPath(rest);
       const path = sanitized(tuned ?? rest);
-      const mount = deps.mounts.get(path.slice(0, -1));
+      const mount = authMounts.get(path.slice(0, -1));
       if (tuned === undefined) {
         if (mount === undefined) throw badRequest(`No auth engine at ${path}`, 'sys_auth_not_found');
         return sysEnvelope(request.id, authMountInfo(path.slice(0, -1), mount));
