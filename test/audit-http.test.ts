@@ -453,6 +453,7 @@ describe('GET /v1/sys/audit/logins over a redis device', () => {
     ],
     ['a device that is not a redis device', 'device=file', admin, 400, '"file" is not a redis audit device'],
     ['a zero limit', 'limit=0', admin, 400, 'invalid limit: expected 1 to 1000'],
+    ['a limit above the most it answers', 'limit=1001', admin, 400, 'invalid limit: expected 1 to 1000'],
   ])('refuses %s', async (_what, query, headers, status, message) => {
     expect(await logins(query, headers as Record<string, string>)).toEqual({
       status,

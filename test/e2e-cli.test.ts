@@ -441,6 +441,14 @@ describe('authgate dev that cannot start', () => {
     expect(readdirSync(tmp)).toEqual([]);
   });
 
+  it('takes an empty AUTHGATE_LOG_LEVEL as unset, as authgate server does', async () => {
+    const dev = runIn(['--port', '0'], { AUTHGATE_LOG_LEVEL: '' });
+    await waitFor(() => dev.output().match(/More tokens/) ?? dev.child.exitCode ?? undefined);
+    expect(dev.child.exitCode).toBeNull();
+    dev.child.kill('SIGINT');
+    expect(await exitCodeOf(dev)).toBe(0);
+  });
+
   it('removes its keys when stopped while it starts (a Ctrl-C that comes before it runs), exit 0', async () => {
     const dev = runIn(['--port', '0']);
     // The moment its key directory appears: the cluster runs, the gateway has not started.

@@ -166,7 +166,7 @@ const devConfigYaml = (
       ...(opts.auditFile === undefined
         ? {}
         : { audit: { file: { type: 'file', path: resolve(opts.auditFile) } } }),
-      log: { level: process.env['AUTHGATE_LOG_LEVEL'] ?? 'info' },
+      log: { level: process.env['AUTHGATE_LOG_LEVEL'] || 'info' },
       server_key_file: join(dir, 'server.key'),
       admin_token_file: join(dir, 'admin-token'),
       policies: DEV_POLICIES,

@@ -104,7 +104,8 @@ export const SERVER_USAGE: CommandUsage = {
   details: `Options:
   -c, --config FILE   the authgate.yaml to run (default: AUTHGATE_CONFIG); see docs/configuration.md
 
-Runs until SIGTERM or SIGINT, then exits 0. A configuration mistake exits 78, listing every problem.
+Runs until SIGTERM or SIGINT, then drains the requests in flight and exits 0 (1 when some are
+still running after 10 s). A configuration mistake exits 78, listing every problem.
 `,
 };
 

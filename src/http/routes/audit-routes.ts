@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
-import { parseLoginFilter, type Audit } from '../../audit/index.js';
+import { MAX_LOGINS_LIMIT, parseLoginFilter, type Audit } from '../../audit/index.js';
 import { badRequest } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { truncate } from '../../lib/truncate.js';
@@ -80,7 +80,9 @@ export const registerAuditRoutes = (app: FastifyInstance, deps: AuditRouteDeps):
       const q = request.query as Record<string, string | undefined>;
       const filter = parseLoginFilter(q, deps.clock.nowMs());
       const limit = q['limit'] === undefined ? DEFAULT_LOGINS_LIMIT : Number(q['limit']);
-      if (limit < 1) throw badRequest('invalid limit: expected 1 to 1000', 'bad_filter');
+      // Refused rather than cut, so that a caller never takes a short page for the whole answer.
+      if (limit < 1 || limit > MAX_LOGINS_LIMIT)
+        throw badRequest(`invalid limit: expected 1 to ${MAX_LOGINS_LIMIT}`, 'bad_filter');
       const logins = await deps.audit.logins(filter, {
         limit,
         ...(q['device'] === undefined ? {} : { device: q['device'] }),
