@@ -208,6 +208,20 @@ describe('workload tokens: each endpoint needs exactly its capability', () => {
     ).toBe(400);
   });
 
+  it('lets only one of several concurrent create-only metadata writes of a new secret through', async () => {
+    const creator = await tokenFor('create-only');
+    // Each checked absent by the ACL before any of them is written: the engine must check again.
+    const answers = await Promise.all(
+      [2, 3, 4, 5, 6].map((n) =>
+        call('POST', '/v1/secret/metadata/cu/meta-race', { token: creator, body: { max_versions: n } }),
+      ),
+    );
+    expect(answers.map((a) => a.status).sort()).toEqual([204, 403, 403, 403, 403]);
+    const winner = [2, 3, 4, 5, 6][answers.findIndex((a) => a.status === 204)];
+    expect(await dataOf('/v1/secret/metadata/cu/meta-race')).toMatchObject({ max_versions: winner });
+    for (const refused of answers.filter((a) => a.status === 403)) expect(refused).toEqual(DENIED);
+  });
+
   it('checks check-and-set on a create-only write as on any other (Vault checks it on every write)', async () => {
     const creator = await tokenFor('create-only');
     const write = (path: string, body: unknown) =>

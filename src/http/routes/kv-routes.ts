@@ -120,6 +120,26 @@ const serializeExactly = (reply: Reply, value: unknown): void => {
   if (containsExactNumber(value)) void reply.serializer(stringifyExactJson);
 };
 
+/**
+ * A write of `data/` or `metadata/` (`write(options)`), refused with the ACL's `permission
+ * denied` when `create` alone allowed it and the engine, under its lock, finds the secret exists:
+ * the ACL checked it absent before the body was read, and a concurrent create in between must not
+ * turn this request into an overwrite its policy does not grant.
+ */
+const writeOnce = async <T>(
+  request: FastifyRequest,
+  path: string,
+  write: (options: { absentOnly: boolean }) => Promise<T>,
+): Promise<T> => {
+  try {
+    return await write({ absentOnly: requestAuthOf(request)?.createOnly === true });
+  } catch (err) {
+    if (isAuthgateError(err) && err.reason === 'kv_exists')
+      throw permissionDenied('acl_denied', `${path} exists`);
+    throw err;
+  }
+};
+
 const registerData = (app: FastifyInstance, base: string, engine: Engine) => {
   const exists = (request: FastifyRequest) => engine.exists(pathOf(request));
   app.route({
@@ -152,16 +172,9 @@ const registerData = (app: FastifyInstance, base: string, engine: Engine) => {
           await engine.deleteLatest(path);
           return reply.code(204).send();
         default: {
-          // Allowed by `create` alone: written only if still absent, so that a concurrent create
-          // cannot turn this request into an overwrite; check-and-set is checked as for any write.
-          const absentOnly = requestAuthOf(request)?.createOnly === true;
-          try {
-            return ok(request, await engine.write(path, parseWriteBody(request.body), { absentOnly }));
-          } catch (err) {
-            if (isAuthgateError(err) && err.reason === 'kv_exists')
-              throw permissionDenied('acl_denied', `${path} exists`);
-            throw err;
-          }
+          // Check-and-set is checked as for any write, create-only or not.
+          const input = parseWriteBody(request.body);
+          return ok(request, await writeOnce(request, path, (o) => engine.write(path, input, o)));
         }
       }
     },
@@ -196,7 +209,8 @@ const registerMetadata = (app: FastifyInstance, base: string, engine: Engine) =>
         await engine.deleteMetadata(path);
         return reply.code(204).send();
       default: {
-        const { warnings } = await engine.writeMetadata(path, parseMetadataBody(request.body));
+        const input = parseMetadataBody(request.body);
+        const { warnings } = await writeOnce(request, path, (o) => engine.writeMetadata(path, input, o));
         return warnings.length > 0
           ? envelope(request.id, { warnings, mountType: MOUNT_TYPE })
           : reply.code(204).send();

@@ -278,14 +278,25 @@ export const createKvEngine = (deps: KvEngineDeps) => {
     /**
      * `POST metadata/<path>`: sets the given settings, creating the metadata (no version) when the
      * secret has none. A request with none of the fields changes nothing. Returns Vault's warnings.
+     * `absentOnly` as for {@link write}: only while the secret does not exist, checked under the
+     * lock.
+     *
+     * @throws AuthgateError with reason `kv_exists` when `absentOnly` and the secret exists.
      */
-    writeMetadata: async (path: string, input: KvMetadataInput): Promise<{ warnings: string[] }> => {
+    writeMetadata: async (
+      path: string,
+      input: KvMetadataInput,
+      options: { absentOnly?: boolean } = {},
+    ): Promise<{ warnings: string[] }> => {
       if (path === '') throw badRequest('missing path', 'kv_missing_path');
       if (Object.keys(input).length === 0) return { warnings: [] };
       const settings = await storage.loadSettings();
       const warnings = input.casRequired === false && settings.casRequired ? [CAS_IGNORED_WARNING] : [];
       await storage.withLock(path, async (assertHeld) => {
         const existing = await storage.loadMetadata(path);
+        if (options.absentOnly === true && existing !== undefined) {
+          throw new AuthgateError('PERMISSION_DENIED', { reason: 'kv_exists' });
+        }
         const meta = existing ?? newMetadata(clock.nowMs());
         if (input.maxVersions !== undefined) meta.maxVersions = input.maxVersions;
         if (input.casRequired !== undefined) meta.casRequired = input.casRequired;
