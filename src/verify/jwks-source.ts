@@ -1,5 +1,5 @@
 import { readFile, stat } from 'node:fs/promises';
-import { isLoopbackHost, type JwksConfig } from '../config/index.js';
+import { isLoopbackHost, redactUrl, type JwksConfig } from '../config/index.js';
 import { withSpan } from '../lib/tracing.js';
 import type { Clock } from '../lib/clock.js';
 import { httpGet } from './http-get.js';
@@ -11,7 +11,7 @@ export type JwksDocument = { keys: unknown[] };
 export type JwksSource = {
   /** `file`, `url` or `oidc-discovery`. */
   readonly kind: JwksConfig['source']['kind'];
-  /** For logs: the path or URL (never a secret). */
+  /** For logs: the path or URL, its user and password (if any) shown as `***`. */
   readonly location: string;
   /**
    * Loads the key set. Resolves `undefined` when a file has not changed since the previous load
@@ -83,8 +83,11 @@ export const createJwksSource = (
   issuers: readonly string[],
   deps: JwksSourceDeps,
 ): JwksSource => {
+  // A URL may carry a user and password, which Node sends as Basic auth: every message, log
+  // line and span names it by `redactUrl`, since the audit writes a refused login's detail in
+  // clear and traces leave the process.
   const get = (url: string, what: string): Promise<string> =>
-    withSpan('jwks.fetch', { 'url.full': url }, () => getOnce(url, what));
+    withSpan('jwks.fetch', { 'url.full': redactUrl(url) }, () => getOnce(url, what));
   const getOnce = async (url: string, what: string): Promise<string> => {
     deps.onUpstreamCall();
     const bearer = await deps.bearerFor?.(url);
@@ -95,7 +98,8 @@ export const createJwksSource = (
       caCert: config.caCert,
       fetch: deps.fetch,
     });
-    if (res.status < 200 || res.status > 299) throw new Error(`${what} ${url} answered HTTP ${res.status}`);
+    if (res.status < 200 || res.status > 299)
+      throw new Error(`${what} ${redactUrl(url)} answered HTTP ${res.status}`);
     return res.body;
   };
 
@@ -120,17 +124,19 @@ export const createJwksSource = (
     case 'url':
       return {
         kind: 'url',
-        location: source.url,
-        load: async () => asJwks(await get(source.url, 'JWKS endpoint'), `JWKS from ${source.url}`),
+        location: redactUrl(source.url),
+        load: async () =>
+          asJwks(await get(source.url, 'JWKS endpoint'), `JWKS from ${redactUrl(source.url)}`),
       };
     case 'oidc-discovery': {
       const discoveryUrl = `${source.url.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+      const shownDiscoveryUrl = redactUrl(discoveryUrl);
       let jwksUri: string | undefined;
       let discoveredAtMs = 0;
       const discover = async (): Promise<string> => {
         const doc = parseJson(
           await get(discoveryUrl, 'discovery endpoint'),
-          `discovery document ${discoveryUrl}`,
+          `discovery document ${shownDiscoveryUrl}`,
         );
         const issuer = doc['issuer'];
         // Trust decision: the discovery document only names keys for an issuer we accept; a
@@ -142,11 +148,11 @@ export const createJwksSource = (
         }
         const uri = doc['jwks_uri'];
         if (typeof uri !== 'string' || !isHttpUrl(uri)) {
-          throw new Error(`discovery document ${discoveryUrl} has no valid jwks_uri`);
+          throw new Error(`discovery document ${shownDiscoveryUrl} has no valid jwks_uri`);
         }
         // Keys found over TLS are not then fetched in clear text.
         if (discoveryUrl.startsWith('https:') && !uri.startsWith('https:')) {
-          throw new Error(`discovery document ${discoveryUrl} points to a non-https jwks_uri`);
+          throw new Error(`discovery document ${shownDiscoveryUrl} points to a non-https jwks_uri`);
         }
         // The rule of the configured URLs holds for the one the document names: a discovery URL on
         // loopback (kubectl proxy) does not make clear text to another host safe, since whoever
@@ -157,14 +163,14 @@ export const createJwksSource = (
           !isLoopbackHost(new URL(uri).hostname)
         ) {
           throw new Error(
-            `discovery document ${discoveryUrl} points to a plain-http jwks_uri on a host that is not loopback (allow_insecure_http is off)`,
+            `discovery document ${shownDiscoveryUrl} points to a plain-http jwks_uri on a host that is not loopback (allow_insecure_http is off)`,
           );
         }
         return uri;
       };
       return {
         kind: 'oidc-discovery',
-        location: discoveryUrl,
+        location: shownDiscoveryUrl,
         load: async () => {
           const now = deps.clock.nowMs();
           if (jwksUri === undefined || now - discoveredAtMs >= config.maxAgeMs) {
@@ -173,7 +179,7 @@ export const createJwksSource = (
           }
           const uri = jwksUri;
           try {
-            return asJwks(await get(uri, 'JWKS endpoint'), `JWKS from ${uri}`);
+            return asJwks(await get(uri, 'JWKS endpoint'), `JWKS from ${redactUrl(uri)}`);
           } catch (err) {
             jwksUri = undefined; // the next load discovers again
             throw err;
