@@ -1,4 +1,5 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFakeClock } from '../src/lib/clock.js';
@@ -223,6 +224,25 @@ describe('an API server that cannot give an answer', () => {
       detail: 'HTTP 503: marker-from-upstream: etcd leader changed',
     });
     expect(JSON.stringify(lines)).not.toContain(r.jwt);
+  });
+});
+
+describe('an API server (or a proxy) that quotes a token back', () => {
+  const other = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJyZXZpZXdlciJ9.c2lnbmF0dXJl';
+  it.each<[string, (jwt: string) => Shape]>([
+    ['a 400 Status', (jwt) => status(400, `bad token ${jwt} from bearer ${other}`)],
+    ['a 403 Status', (jwt) => status(403, `forbidden for ${jwt}; bearer ${other}`)],
+    ['a 503 Status', (jwt) => status(503, `cannot review ${jwt} (${other})`)],
+    ['status.error', (jwt) => editStatus((st) => Object.assign(st, { error: `invalid ${jwt} ${other}` }))],
+  ])('keeps the tokens of %s out of the log and the audit trail', async (_w, quote) => {
+    const jwt = await h.podToken();
+    shape = quote(jwt);
+    const res = await h.login('kubernetes', { role: 'nginx', jwt });
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    const detail = String(failedLog()?.['detail']);
+    expect(detail).toContain('<jwt>');
+    const written = [JSON.stringify(lines), readFileSync(h.auditFile ?? '', 'utf8')].join('\n');
+    for (const t of [jwt, other, jwt.split('.')[2] ?? jwt]) expect(written).not.toContain(t);
   });
 });
 

@@ -1,3 +1,4 @@
+import { redactUrl } from '../config/index.js';
 import type { V1TokenReviewStatus } from '@kubernetes/client-node';
 import { type Identity, serviceAccountUsername, type UnverifiedClaims } from '../identity/index.js';
 
@@ -155,4 +156,29 @@ export const interpretReview = (
       legacy: claims.legacy,
     },
   };
+};
+
+/** A JWT's three base64url parts, as a bearer token or a service-account token is written. */
+const JWT_SHAPED = /eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*/g;
+
+/**
+ * What the API server (or a proxy before it) said, fit for a log line, an audit entry and the
+ * result cache: a JWT quoted back (the login's, or the reviewer's) becomes `<jwt>`, and the API
+ * server's URL, should its userinfo hold a password, is shown without it. Defence in depth: a
+ * kube-apiserver does not quote tokens, but what sits in front of one may.
+ */
+export const scrubUpstreamText = (text: string, host: string): string => {
+  const scrubbed = text.replace(JWT_SHAPED, '<jwt>');
+  const shown = redactUrl(host);
+  return shown === host ? scrubbed : scrubbed.replaceAll(host, shown);
+};
+
+/** `cause` with its message and stack scrubbed as {@link scrubUpstreamText}; anything else as it is. */
+export const scrubbedError = (cause: unknown, host: string): unknown => {
+  if (!(cause instanceof Error)) return cause;
+  const copy = new Error(scrubUpstreamText(cause.message, host));
+  copy.name = cause.name;
+  copy.stack = cause.stack === undefined ? undefined : scrubUpstreamText(cause.stack, host);
+  const { status } = cause as { status?: unknown };
+  return typeof status === 'number' ? Object.assign(copy, { status }) : copy;
 };

@@ -11,7 +11,12 @@ import { annotate, withSpan } from '../lib/tracing.js';
 import { createMemoryResultCache, type ResultCache } from './result-cache.js';
 import { createReviewerToken } from './reviewer-token.js';
 import { createTokenReviewClient, TokenReviewHttpError } from './token-review-client.js';
-import { interpretReview, type ReviewRefusal } from './token-review-status.js';
+import {
+  interpretReview,
+  scrubbedError,
+  scrubUpstreamText,
+  type ReviewRefusal,
+} from './token-review-status.js';
 import type { Verifier, VerifierStats, VerifyRequest } from './verifier.js';
 import type { VerifierLog } from './verifier-log.js';
 
@@ -124,8 +129,9 @@ export const createTokenReviewVerifier = (
   };
 
   const refused = (jwt: string, refusal: ReviewRefusal): AuthgateError => {
-    failed(jwt, refusal.reason, refusal.detail);
-    return permissionDenied(refusal.reason, refusal.detail);
+    const detail = scrubUpstreamText(refusal.detail, host);
+    failed(jwt, refusal.reason, detail);
+    return permissionDenied(refusal.reason, detail);
   };
 
   const down = (
@@ -136,9 +142,16 @@ export const createTokenReviewVerifier = (
     cause: unknown,
   ): AuthgateError => {
     counters.upstreamErrors++;
-    failed(jwt, reason, detail);
-    // Not the client's fault and not cached: the next login tries again.
-    return new AuthgateError('UNAVAILABLE', { message, reason, detail, cause });
+    const scrubbed = scrubUpstreamText(detail, host);
+    failed(jwt, reason, scrubbed);
+    // Not the client's fault and not cached: the next login tries again. The cause is logged with
+    // the request's failure: its message and stack are scrubbed as the detail is.
+    return new AuthgateError('UNAVAILABLE', {
+      message,
+      reason,
+      detail: scrubbed,
+      cause: scrubbedError(cause, host),
+    });
   };
 
   /** One TokenReview round (retried once with a re-read reviewer token after a 401). */
@@ -196,8 +209,9 @@ export const createTokenReviewVerifier = (
     const status = await callApi(jwt, audiences);
     const outcome = interpretReview(status, claims, audiences);
     if ('refusal' in outcome) {
-      await cache.set(key, { ok: false, ...outcome.refusal }, NEGATIVE_CACHE_TTL_MS);
-      throw refused(jwt, outcome.refusal);
+      const refusal = { ...outcome.refusal, detail: scrubUpstreamText(outcome.refusal.detail, host) };
+      await cache.set(key, { ok: false, ...refusal }, NEGATIVE_CACHE_TTL_MS);
+      throw refused(jwt, refusal);
     }
     const { identity } = outcome;
     const boundMs = cfg.cacheTtlSeconds * 1000;
