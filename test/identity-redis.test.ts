@@ -10,7 +10,7 @@ import { createIdentityTokens, type IdentityTokens } from '../src/secrets/identi
 import { ringAad } from '../src/secrets/identity/key-ring.js';
 import { eventLog, identityConfig, podSubject } from '../src/secrets/identity/test-support.js';
 import { createKeys, createRedisStore, type Store } from '../src/store/index.js';
-import { recordSecrets } from './helpers/audit.js';
+import { auditFile, recordSecrets } from './helpers/audit.js';
 import { ADMIN_TOKEN, NGINX_ROLE, signIdentityToken, startHarness, type Harness } from './helpers/harness.js';
 import { startRedis, storeAnswers, type RedisServer } from './helpers/redis-server.js';
 
@@ -123,13 +123,20 @@ describe('two authgate servers on one Redis, through the HTTP API', () => {
   let a: Harness;
   let b: Harness;
 
-  /** A replica: its own cluster and server key, the shared Redis, and the given encryption key. */
-  const replica = async (encryptionKeyFile: string): Promise<Harness> => {
+  /**
+   * A replica: its own cluster and server key, the shared Redis, and the given encryption key.
+   * `ownAudit`: an audit device of its own, for a replica whose key cannot open the salt of the
+   * shared one (sealed with the same keys as the ring: with it, the replica would serve nothing).
+   */
+  const replica = async (encryptionKeyFile: string, ownAudit?: string): Promise<Harness> => {
     const store = redisStore();
     await storeAnswers(store);
     const h = await startHarness({
       clock,
       store,
+      ...(ownAudit === undefined
+        ? {}
+        : { audit: { [ownAudit]: { type: 'file', path: auditFile(ownAudit) } } }),
       roles: { nginx: { ...NGINX_ROLE, token_policies: ['sign-web'] } },
       config: {
         secrets: { encryption_key_file: encryptionKeyFile },
@@ -202,7 +209,7 @@ describe('two authgate servers on one Redis, through the HTTP API', () => {
 
   it('refuses to sign on a replica whose encryption key opens none of the ring, rather than make a key of its own', async () => {
     const published = (await jwks(a)).keys.map((k) => k.kid);
-    const stranger = await replica(keyFile('other.key'));
+    const stranger = await replica(keyFile('other.key'), 'stranger');
     const res = await sign(stranger);
     expect(res).toStrictEqual({ status: 500, json: { errors: ['internal error'] } });
     // It cannot open the ring, so it publishes no keys it cannot vouch for.

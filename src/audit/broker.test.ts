@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isAuthgateError } from '../errors.js';
 import { createFakeClock } from '../lib/clock.js';
+import { createSecretCipher } from '../secrets/index.js';
 import { createKeys, createMemoryStore, type Store } from '../store/index.js';
 import type { Logger } from '../telemetry/index.js';
 import { createAuditBroker, type AuditDevice } from './broker.js';
@@ -9,6 +10,7 @@ import type { AuditSink } from './sinks.js';
 import type { AuditRequest } from './types.js';
 
 const keys = createKeys();
+const sealer = createSecretCipher(Buffer.alloc(32, 7));
 const request: AuditRequest = {
   id: 'r-1',
   operation: 'update',
@@ -57,7 +59,7 @@ const broker = (devices: AuditDevice[], store: Store = createMemoryStore({ clock
     ...ev,
     broker: createAuditBroker({
       devices,
-      salts: createSaltSource({ store, keys }),
+      salts: createSaltSource({ store, keys, sealer }),
       clock: createFakeClock(Date.UTC(2026, 0, 2)),
       log: ev.log,
     }),
@@ -150,7 +152,7 @@ describe('the audit broker', () => {
     expect(h1).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
     expect(await two.hash('file', 'ags.token')).toBe(h1);
     expect(await one.hash('other', 'ags.token')).not.toBe(h1);
-    expect(await store.get(keys.auditSalt('file'))).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await store.get(keys.auditSalt('file'))).toMatch(/^v2\./);
     // A device enabled under a new name gets a new salt.
     const renamed = broker([device('file2', sink())], store).broker;
     expect(await renamed.hash('file2', 'ags.token')).not.toBe(h1);

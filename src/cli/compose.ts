@@ -196,9 +196,19 @@ export const composeServer = (
     ...(memoryStore === undefined ? {} : { liveTokens: async () => memoryStore.countPrefix(keys.token('')) }),
   });
 
+  // Values at rest (KV versions, identity key rings, audit salts) are sealed under a key of their
+  // own, or one derived (HKDF) from the server key. Previous keys only open: values sealed under
+  // them move to the current key when rewritten, or all at once through POST /v1/sys/rewrap.
+  const cipher = createSecretCipher(
+    config.secrets.encryptionKey ?? serverKey,
+    config.secrets.previousEncryptionKeys,
+  );
   const audit = createAudit(config.audit, {
     store,
     keys,
+    // Audit salts are sealed as secret values are: whoever reads the store must not be able to
+    // compute the HMAC of a guessed value (a password, a short secret) and find it in the log.
+    sealer: cipher,
     clock,
     log: log.child({ part: 'audit' }),
     ...(options.auditStdout === undefined ? {} : { stdout: options.auditStdout }),
@@ -235,13 +245,6 @@ export const composeServer = (
     if (plan !== undefined) reloadLog(plan, sectionsNeedingRestart(config, next), next.warnings);
   };
 
-  // Values at rest are sealed under a key of their own, or one derived (HKDF) from the server key.
-  // Previous keys only open: values sealed under them move to the current key when rewritten, or
-  // all at once through POST /v1/sys/rewrap.
-  const cipher = createSecretCipher(
-    config.secrets.encryptionKey ?? serverKey,
-    config.secrets.previousEncryptionKeys,
-  );
   const kv = new Map(
     [...config.secrets.kv].map(([path, mount]) => [
       path,
@@ -306,7 +309,13 @@ export const composeServer = (
       },
       kv,
       identity,
-      rewrap: () => rewrapSecrets({ kv, identity, log: log.child({ part: 'secrets' }) }),
+      rewrap: () =>
+        rewrapSecrets({
+          kv,
+          identity,
+          auditSalts: { rewrap: audit.rewrapSalts },
+          log: log.child({ part: 'secrets' }),
+        }),
       health: {
         version: VERSION,
         clock,

@@ -6,14 +6,15 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet
 import { expect } from 'vitest';
 import { createSecretCipher } from '../../src/secrets/index.js';
 import { createKeys, type Store } from '../../src/store/index.js';
-import { recordSecrets } from './audit.js';
+import { auditFile, recordSecrets } from './audit.js';
 import { NGINX_ROLE, adminCall, signIdentityToken, startHarness, type Harness } from './harness.js';
 
 /**
  * Rotating the encryption key end to end, over the HTTP API of composed servers sharing one store:
  * values written under key A; a server with B current and A previous reads them all and seals new
  * ones under B; `POST /v1/sys/rewrap` re-seals the rest; a server with B only reads everything; a
- * server with neither answers what it answers for any value that does not open.
+ * server with neither answers what it answers for any value that does not open. The audit
+ * device's salt, sealed with the same keys, gives the same `sys/audit-hash` answers throughout.
  */
 export const runRekeyScenario = async (
   /** The store of one more server (each its own connection, or the one shared memory store). */
@@ -30,9 +31,17 @@ export const runRekeyScenario = async (
   };
   const [keyA, keyB, keyC] = [keyFile('a.key'), keyFile('b.key'), keyFile('c.key')];
   const issuer = 'https://authgate.example.test';
-  const server = async (secrets: Record<string, unknown>): Promise<Harness> => {
+  /**
+   * A server with these `secrets` settings. `ownAudit`: an audit device of its own rather than the
+   * shared `test`, for a server whose keys cannot open the shared device's salt (it would serve
+   * nothing: audit fails closed).
+   */
+  const server = async (secrets: Record<string, unknown>, ownAudit?: string): Promise<Harness> => {
     const h = await startHarness({
       store: await storeFor(),
+      ...(ownAudit === undefined
+        ? {}
+        : { audit: { [ownAudit]: { type: 'file', path: auditFile(ownAudit) } } }),
       roles: { nginx: { ...NGINX_ROLE, token_policies: ['sign-web'] } },
       config: {
         secrets,
@@ -74,6 +83,9 @@ export const runRekeyScenario = async (
     return decodeProtectedHeader(jwt).kid;
   };
   const keys = createKeys();
+  const auditHash = async (h: Harness) =>
+    (await call<{ hash?: string }>(h, 'POST', '/v1/sys/audit-hash/test', { input: 'pin-1234' })).json?.hash;
+  const rawSalt = async () => (await inspect.get(keys.auditSalt('test'))) ?? '';
   const raw = async (path: string, version: number) =>
     (await inspect.get(keys.kvVersion('secret', path, version))) ?? '';
   const keyIdOf = (file: string) => {
@@ -91,6 +103,9 @@ export const runRekeyScenario = async (
     await write(a, 'app/db', db2);
     await write(a, 'top', top);
     const kid = await signedKid(a);
+    const hash = await auditHash(a);
+    expect(hash).toMatch(/^hmac-sha256:/);
+    expect((await rawSalt()).split('.')[1]).toBe(keyIdOf(keyA));
     const written: Array<[string, number, Record<string, string>]> = [
       ['app/db', 1, db1],
       ['app/db', 2, db2],
@@ -101,6 +116,7 @@ export const runRekeyScenario = async (
     const ab = await server({ encryption_key_file: keyB, previous_encryption_key_files: [keyA] });
     await readsAll(ab, written);
     expect(await signedKid(ab)).toBe(kid);
+    expect(await auditHash(ab)).toBe(hash);
     const db3 = { password: `pw-3-${randomBytes(6).toString('hex')}` };
     await write(ab, 'app/db', db3);
     written.push(['app/db', 3, db3]);
@@ -108,7 +124,7 @@ export const runRekeyScenario = async (
     expect((await raw('app/db', 1)).split('.')[1]).toBe(keyIdOf(keyA));
 
     // A value under a key no server holds: counted, left as it was.
-    const c = await server({ encryption_key_file: keyC });
+    const c = await server({ encryption_key_file: keyC }, 'rekey-c');
     await write(c, 'stray', { s: `stray-${randomBytes(6).toString('hex')}` });
     const strayBefore = await raw('stray', 1);
 
@@ -123,8 +139,9 @@ export const runRekeyScenario = async (
 
     const rewrap = await call(ab, 'POST', '/v1/sys/rewrap');
     expect(rewrap.status).toBe(200);
-    // app/db v1 and v2, top v1, and the identity key ring.
-    expect(rewrap.json?.['data']).toEqual({ resealed: 4, unopenable: 1 });
+    // app/db v1 and v2, top v1, the identity key ring, and the audit device's salt.
+    expect(rewrap.json?.['data']).toEqual({ resealed: 5, unopenable: 1 });
+    expect((await rawSalt()).split('.')[1]).toBe(keyIdOf(keyB));
     expect(await raw('stray', 1)).toBe(strayBefore);
     expect((await raw('app/db', 1)).split('.')[1]).toBe(keyIdOf(keyB));
     // Safe to run again: nothing left to do.
@@ -135,10 +152,11 @@ export const runRekeyScenario = async (
     const b = await server({ encryption_key_file: keyB });
     await readsAll(b, written);
     expect(await signedKid(b)).toBe(kid);
+    expect(await auditHash(b)).toBe(hash);
     expect((await call(b, 'POST', '/v1/sys/rewrap')).json?.['data']).toEqual({ resealed: 0, unopenable: 0 });
 
     // Neither A nor B (the key derived from this server's own server key): today's failure.
-    const neither = await server({});
+    const neither = await server({}, 'rekey-neither');
     const kv = await read(neither, 'app/db', 1);
     expect({ status: kv.status, json: kv.json }).toEqual({
       status: 500,

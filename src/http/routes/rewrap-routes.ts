@@ -11,9 +11,10 @@ export type RewrapRouteDeps = {
 
 /**
  * `POST|PUT /v1/sys/rewrap` (the admin token, or `update` and `sudo` on it): re-seals every KV
- * version and identity key ring sealed under a key of `secrets.previous_encryption_key_files` (or
- * in the format before values named their key) under the current encryption key, and answers
- * `resealed` and `unopenable` counts. authgate's own: it borrows the verb of Vault's
+ * version, identity key ring and audit device salt sealed under a key of
+ * `secrets.previous_encryption_key_files` (or in the format before values named their key, or a
+ * salt still in clear) under the current encryption key, and answers `resealed` and `unopenable`
+ * counts, all of them together. authgate's own: it borrows the verb of Vault's
  * `transit/rewrap` (re-encrypt under the newest key without handing out the plaintext), since
  * Vault's `sys/rotate` adds a key term (authgate's keys come from files) and `sys/rekey` changes
  * unseal keys (authgate has none).
