@@ -46,8 +46,23 @@ export type Acl = {
 /** A compiled rule: a pattern and its capability bits. */
 export type AclEntry = { pattern: Pattern; bits: number };
 
-type PrefixBucket = { length: number; single: string | undefined; keys: Map<string, number> };
-type SegmentEntry = { pattern: SegmentPattern; bits: number };
+/**
+ * An ACL with the lookup behind its answers: the merged rule that decides a path (Vault's
+ * winning `ACLPermissions`), for what needs to know which pattern won rather than only what it
+ * grants (the granting policies of an audit entry). Internal to the policy part.
+ */
+export type CompiledAcl = Acl & {
+  /**
+   * The rule that decides `path` as {@link Acl.allows} looks it up (`list`: as a LIST request):
+   * its pattern and the capability bits merged from every policy holding that pattern; undefined
+   * when nothing matches. Entries are shared and read-only.
+   */
+  decidingRule(path: string, list: boolean): Readonly<AclEntry> | undefined;
+};
+
+/** A merged non-exact rule, with what priority compares computed once. */
+type RankedEntry = AclEntry & { priority: PriorityKey };
+type PrefixBucket = { length: number; single: string | undefined; keys: Map<string, RankedEntry> };
 
 const SLASH = 47;
 
@@ -56,24 +71,31 @@ const SLASH = 47;
  * and key) from several rules or policies unions its capabilities, and `deny` on any of them
  * leaves only deny. Different patterns are not merged: at lookup the most specific one wins.
  */
-export const buildAcl = (entries: Iterable<AclEntry>): Acl => {
-  const exact = new Map<string, number>();
-  const prefixes = new Map<string, number>();
-  const segmentBits = new Map<string, number>();
-  const segmentPatterns = new Map<string, SegmentPattern>();
+export const buildAcl = (entries: Iterable<AclEntry>): CompiledAcl => {
+  // Exact rules are ranked too (unused: an exact match is never weighed), so that one shape serves.
+  const exact = new Map<string, RankedEntry>();
+  const prefixes = new Map<string, RankedEntry>();
+  const segmentRules = new Map<string, RankedEntry>();
   for (const { pattern, bits } of entries) {
-    const tree = pattern.kind === 'exact' ? exact : pattern.kind === 'prefix' ? prefixes : segmentBits;
+    const tree = pattern.kind === 'exact' ? exact : pattern.kind === 'prefix' ? prefixes : segmentRules;
     const existing = tree.get(pattern.key);
-    tree.set(pattern.key, existing === undefined ? bits : mergeBits(existing, bits));
-    if (pattern.kind === 'segment') segmentPatterns.set(pattern.key, pattern);
+    if (existing !== undefined) existing.bits = mergeBits(existing.bits, bits);
+    else {
+      // A prefix match ranks as Vault's wcPathDescr{len(prefix), isPrefix, 0, prefix}.
+      const priority: PriorityKey =
+        pattern.kind === 'segment'
+          ? pattern
+          : { firstWildcard: pattern.key.length, isPrefix: true, wildcards: 0, wcPath: pattern.key };
+      tree.set(pattern.key, { pattern, bits, priority });
+    }
   }
 
   // Longest-prefix match without a radix tree: prefixes grouped by length, longest first; a
   // lookup probes one group per distinct length (a token holds few), cheapest first.
-  const byLength = new Map<number, Map<string, number>>();
-  for (const [key, bits] of prefixes) {
-    const group = byLength.get(key.length) ?? new Map<string, number>();
-    group.set(key, bits);
+  const byLength = new Map<number, Map<string, RankedEntry>>();
+  for (const [key, rule] of prefixes) {
+    const group = byLength.get(key.length) ?? new Map<string, RankedEntry>();
+    group.set(key, rule);
     byLength.set(key.length, group);
   }
   const buckets: PrefixBucket[] = [...byLength]
@@ -85,28 +107,29 @@ export const buildAcl = (entries: Iterable<AclEntry>): Acl => {
     }));
 
   // `+` patterns in descending priority: the first that matches is the best of them.
-  const segments: SegmentEntry[] = [...segmentPatterns.values()]
-    .sort((a, b) => (lowerPriority(a, b) ? 1 : lowerPriority(b, a) ? -1 : 0))
-    .map((pattern) => ({ pattern, bits: segmentBits.get(pattern.key) as number }));
+  const segments: (RankedEntry & { pattern: SegmentPattern })[] = [...segmentRules.values()]
+    .map((rule) => rule as RankedEntry & { pattern: SegmentPattern })
+    .sort((a, b) =>
+      lowerPriority(a.priority, b.priority) ? 1 : lowerPriority(b.priority, a.priority) ? -1 : 0,
+    );
 
-  const longestPrefix = (path: string): { key: string; bits: number } | undefined => {
+  const longestPrefix = (path: string): RankedEntry | undefined => {
     for (const bucket of buckets) {
       if (bucket.length > path.length) continue;
       const key = bucket.single ?? path.slice(0, bucket.length);
       if (bucket.single !== undefined && !path.startsWith(key)) continue;
-      const bits = bucket.keys.get(key);
-      if (bits !== undefined) return { key, bits };
+      const rule = bucket.keys.get(key);
+      if (rule !== undefined) return rule;
     }
     return undefined;
   };
 
   // Vault's CheckAllowedFromNonExactPaths: the longest prefix rule, against the best `+` rule.
-  const nonExact = (path: string): number | undefined => {
+  const nonExact = (path: string): RankedEntry | undefined => {
     const prefix = longestPrefix(path);
-    const prefixBits = prefix?.bits;
-    if (segments.length === 0) return prefixBits;
+    if (segments.length === 0) return prefix;
     let parts: string[] | undefined;
-    let best: SegmentEntry | undefined;
+    let best: RankedEntry | undefined;
     for (const entry of segments) {
       if (!path.startsWith(entry.pattern.literalPrefix)) continue;
       parts ??= path.split('/');
@@ -115,39 +138,27 @@ export const buildAcl = (entries: Iterable<AclEntry>): Acl => {
         break;
       }
     }
-    if (best === undefined) return prefixBits;
-    if (prefix === undefined) return best.bits;
-    const prefixRule: PriorityKey = {
-      firstWildcard: prefix.key.length,
-      isPrefix: true,
-      wildcards: 0,
-      wcPath: prefix.key,
-    };
-    return lowerPriority(prefixRule, best.pattern) ? best.bits : prefix.bits;
+    if (best === undefined) return prefix;
+    if (prefix === undefined) return best;
+    return lowerPriority(prefix.priority, best.priority) ? best : prefix;
   };
 
-  type Candidate = { key: PriorityKey; bits: number };
   /** Every prefix and `+` rule that matches `path` (Vault's prefixAndWCCandidatesForPath). */
-  const candidatesFor = (path: string, into: Candidate[]): void => {
+  const candidatesFor = (path: string, into: RankedEntry[]): void => {
     const prefix = longestPrefix(path);
-    if (prefix !== undefined) {
-      into.push({
-        key: { firstWildcard: prefix.key.length, isPrefix: true, wildcards: 0, wcPath: prefix.key },
-        bits: prefix.bits,
-      });
-    }
+    if (prefix !== undefined) into.push(prefix);
     if (segments.length === 0) return;
     const parts = path.split('/');
     for (const entry of segments) {
       if (path.startsWith(entry.pattern.literalPrefix) && segmentMatches(entry.pattern, parts)) {
-        into.push({ key: entry.pattern, bits: entry.bits });
+        into.push(entry);
       }
     }
   };
-  const best = (candidates: readonly Candidate[], has: number): Candidate | undefined => {
-    let top: Candidate | undefined;
+  const best = (candidates: readonly RankedEntry[], has: number): RankedEntry | undefined => {
+    let top: RankedEntry | undefined;
     for (const c of candidates) {
-      if ((c.bits & has) === has && (top === undefined || lowerPriority(top.key, c.key))) top = c;
+      if ((c.bits & has) === has && (top === undefined || lowerPriority(top.priority, c.priority))) top = c;
     }
     return top;
   };
@@ -159,28 +170,29 @@ export const buildAcl = (entries: Iterable<AclEntry>): Acl => {
    * deny on `secret/metadata/private/*` (prefix `secret/metadata/private/`, which the trimmed
    * path does not start with) refuse it. A deny wins unless a more specific rule grants list.
    */
-  const listLookup = (path: string): number => {
-    const candidates: Candidate[] = [];
+  const listLookup = (path: string): RankedEntry | undefined => {
+    const candidates: RankedEntry[] = [];
     candidatesFor(path.slice(0, -1), candidates);
     candidatesFor(path, candidates);
     const deny = best(candidates, CAPABILITY_BITS.deny);
     const list = best(candidates, CAPABILITY_BITS.list);
-    if (deny !== undefined && (list === undefined || lowerPriority(list.key, deny.key))) return deny.bits;
-    return (list ?? best(candidates, 0))?.bits ?? 0;
+    if (deny !== undefined && (list === undefined || lowerPriority(list.priority, deny.priority)))
+      return deny;
+    return list ?? best(candidates, 0);
   };
 
   // Vault's AllowOperation: an exact rule first (for a list, also without the trailing slash),
   // then non-exact rules: for a list ending in '/', those of both forms of the path weighed
   // together; otherwise the most specific one decides, even when it grants less than a rule
   // further down would.
-  const lookup = (rawPath: string, list: boolean): number => {
+  const lookup = (rawPath: string, list: boolean): RankedEntry | undefined => {
     let path = rawPath;
     while (path.charCodeAt(0) === SLASH) path = path.slice(1);
-    const bits = exact.get(path);
-    if (bits !== undefined) return bits;
+    const rule = exact.get(path);
+    if (rule !== undefined) return rule;
     if (list && path.charCodeAt(path.length - 1) === SLASH)
       return exact.get(path.slice(0, -1)) ?? listLookup(path);
-    return nonExact(path) ?? 0;
+    return nonExact(path);
   };
 
   const grants = (bits: number | undefined): boolean =>
@@ -188,19 +200,20 @@ export const buildAcl = (entries: Iterable<AclEntry>): Acl => {
 
   return {
     grantsUnder: (path) => {
-      if (grants(lookup(path, true))) return true;
+      if (grants(lookup(path, true)?.bits)) return true;
       for (const tree of [exact, prefixes]) {
-        for (const [key, bits] of tree) if (key.startsWith(path) && grants(bits)) return true;
+        for (const [key, rule] of tree) if (key.startsWith(path) && grants(rule.bits)) return true;
       }
-      if (grants(nonExact(path))) return true;
+      if (grants(nonExact(path)?.bits)) return true;
       // A `+` rule whose first segments match the mount reaches below it (Vault's bareMount).
       return segments.some((s) => grants(s.bits) && segmentReachesUnder(s.pattern, path));
     },
-    capabilities: (path, options) => capabilitySet(lookup(path, options?.list ?? true)),
+    capabilities: (path, options) => capabilitySet(lookup(path, options?.list ?? true)?.bits ?? 0),
     allows: (path, capability) => {
       if (capability === 'deny') throw new TypeError('"deny" is not a capability that can be granted');
-      const bits = lookup(path, capability === 'list');
+      const bits = lookup(path, capability === 'list')?.bits ?? 0;
       return (bits & CAPABILITY_BITS.deny) === 0 && (bits & CAPABILITY_BITS[capability]) !== 0;
     },
+    decidingRule: lookup,
   };
 };

@@ -1,10 +1,12 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { LRUCache } from 'lru-cache';
-import { buildAcl, type Acl, type AclEntry } from './acl.js';
+import { buildAcl, type Acl, type AclEntry, type CompiledAcl } from './acl.js';
 import { DENY_BIT } from './bits.js';
+import type { Capability } from './capabilities.js';
 import { BUILT_IN_DEFAULT } from './default-policy.js';
 import { PolicyLoadError, problemAt } from './errors.js';
+import { grantingPolicies, type HeldPolicy } from './granting.js';
 import { compileDocumentPolicy, compilePolicyText, type PolicyFormat } from './parse.js';
 import { compilePattern } from './pattern.js';
 import { checkPolicyName, normalizePolicyName, type CompiledPolicy, type Policy } from './policy.js';
@@ -52,14 +54,14 @@ type Group = {
   vars: readonly TemplateVar[];
   statics: readonly AclEntry[];
   /** The ACL, when no policy of the set is templated: the same for every token holding the set. */
-  acl: Acl | undefined;
+  acl: CompiledAcl | undefined;
 };
 
 type State = {
   policies: ReadonlyMap<string, CompiledPolicy>;
   names: readonly string[];
   groups: LRUCache<string, Group>;
-  acls: LRUCache<string, Acl>;
+  acls: LRUCache<string, CompiledAcl>;
   /** Unknown policy names already logged, so that a misconfigured role logs once per load, not per request. */
   warned: Set<string>;
 };
@@ -191,9 +193,11 @@ export const createPolicyRegistry = (deps: PolicyRegistryDeps) => {
     return { policies, vars, statics, acl: vars.length === 0 ? buildAcl(statics) : undefined };
   };
 
-  const templatedAcl = (group: Group, subject: AclSubject): Acl => {
-    const resolved = group.policies.map((policy) => {
-      const entries: AclEntry[] = [];
+  /** The policies of a group as they apply to `subject`: templated rules resolved for it. */
+  const heldPolicies = (group: Group, subject: AclSubject): HeldPolicy[] =>
+    group.policies.map((policy) => {
+      if (policy.templated.length === 0) return { name: policy.policy.name, entries: policy.statics };
+      const entries = [...policy.statics];
       for (const { template, bits } of policy.templated) {
         const path = resolveTemplate(template, subject);
         if (path !== undefined) {
@@ -202,18 +206,41 @@ export const createPolicyRegistry = (deps: PolicyRegistryDeps) => {
           // A deny that cannot be placed for this token: Vault drops the rule, which would leave
           // the policy's grants without the exception its author wrote. Fail closed instead: the
           // whole policy grants this token nothing.
-          return undefined;
+          return { name: policy.policy.name, entries: [] };
         }
         // No safe value for an allowing directive: the rule does not exist for this token (Vault).
       }
-      return entries;
+      return { name: policy.policy.name, entries };
     });
-    if (resolved.every((r) => r !== undefined)) return buildAcl([...group.statics, ...resolved.flat()]);
-    return buildAcl(
-      group.policies.flatMap((policy, i) =>
-        resolved[i] === undefined ? [] : [...policy.statics, ...(resolved[i] ?? [])],
-      ),
-    );
+
+  /** The group of the policies `subject` holds, and its ACL (cached). */
+  const resolve = (subject: AclSubject): { group: Group; acl: CompiledAcl } => {
+    const s = state;
+    let key = '';
+    for (const name of subject.policies) {
+      if (s.policies.has(name)) key = key === '' ? name : key + NAME_SEP + name;
+      else if (!s.warned.has(name) && s.warned.size < MAX_WARNED) {
+        s.warned.add(name);
+        deps.log.warn({ event: 'policy.unknown', policy: name }, 'policy.unknown');
+      }
+    }
+    let group = s.groups.get(key);
+    if (group === undefined) {
+      group = groupOf(s, key);
+      s.groups.set(key, group);
+    }
+    if (group.acl !== undefined) return { group, acl: group.acl };
+    let aclKey = key;
+    for (const v of group.vars) {
+      const value = v.resolve(subject);
+      aclKey += VALUE_SEP + (isSafeTemplateValue(value) ? value : NO_VALUE);
+    }
+    let acl = s.acls.get(aclKey);
+    if (acl === undefined) {
+      acl = buildAcl(heldPolicies(group, subject).flatMap((p) => p.entries));
+      s.acls.set(aclKey, acl);
+    }
+    return { group, acl };
   };
 
   return {
@@ -246,33 +273,17 @@ export const createPolicyRegistry = (deps: PolicyRegistryDeps) => {
      * per load as `policy.unknown`); `root` grants nothing either (the admin token is checked
      * before any ACL). Cached; never throws for any subject.
      */
-    aclFor: (subject: AclSubject): Acl => {
-      const s = state;
-      let key = '';
-      for (const name of subject.policies) {
-        if (s.policies.has(name)) key = key === '' ? name : key + NAME_SEP + name;
-        else if (!s.warned.has(name) && s.warned.size < MAX_WARNED) {
-          s.warned.add(name);
-          deps.log.warn({ event: 'policy.unknown', policy: name }, 'policy.unknown');
-        }
-      }
-      let group = s.groups.get(key);
-      if (group === undefined) {
-        group = groupOf(s, key);
-        s.groups.set(key, group);
-      }
-      if (group.acl !== undefined) return group.acl;
-      let aclKey = key;
-      for (const v of group.vars) {
-        const value = v.resolve(subject);
-        aclKey += VALUE_SEP + (isSafeTemplateValue(value) ? value : NO_VALUE);
-      }
-      let acl = s.acls.get(aclKey);
-      if (acl === undefined) {
-        acl = templatedAcl(group, subject);
-        s.acls.set(aclKey, acl);
-      }
-      return acl;
+    aclFor: (subject: AclSubject): Acl => resolve(subject).acl,
+
+    /**
+     * Vault's `granting_policies` of a request by this token that needs `capability` on `path`
+     * (see {@link grantingPolicies}): policy names in the order the token holds them; empty
+     * when its policies do not grant it. For audit entries only: it costs far more than `aclFor`.
+     * @throws TypeError for `deny`.
+     */
+    grantingPolicies: (subject: AclSubject, path: string, capability: Capability): string[] => {
+      const { group, acl } = resolve(subject);
+      return grantingPolicies(acl, heldPolicies(group, subject), path, capability);
     },
 
     /** Loaded policy names, sorted (`default` included; `root` is not a stored policy). */
