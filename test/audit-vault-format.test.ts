@@ -21,14 +21,22 @@ let token: string;
 beforeAll(async () => {
   h = await startHarness({
     clock,
-    roles: { app: { ...NGINX_ROLE, token_policies: ['app'] } },
+    roles: {
+      app: { ...NGINX_ROLE, token_policies: ['app'] },
+      split: { ...NGINX_ROLE, token_policies: ['creator', 'updater'] },
+    },
     config: {
       secrets: { kv: { secret: {} } },
-      policies: { app: { path: { 'secret/data/app/*': { capabilities: ['create', 'read', 'update'] } } } },
+      policies: {
+        app: { path: { 'secret/data/app/*': { capabilities: ['create', 'read', 'update'] } } },
+        // One policy may create a secret there, another may change it: a write's granting policy
+        // depends on whether its target exists (Vault's ExistenceCheck).
+        creator: { path: { 'secret/data/split/*': { capabilities: ['create'] } } },
+        updater: { path: { 'secret/data/split/*': { capabilities: ['update'] } } },
+      },
     },
   });
-  const login = await h.login('kubernetes', { role: 'app', jwt: await h.podToken() });
-  token = (login.json['auth'] as { client_token: string }).client_token;
+  token = await loginAs('app');
 });
 afterAll(async () => {
   await h?.close();
@@ -45,6 +53,17 @@ const inject = (method: string, url: string, headers: Record<string, string> = {
 const authAccessor = async (path: string): Promise<string | undefined> =>
   ((await inject('GET', '/v1/sys/auth', admin)).json() as Record<string, { accessor: string }>)[`${path}/`]
     ?.accessor;
+
+const loginAs = async (role: string): Promise<string> => {
+  const login = await h.login('kubernetes', { role, jwt: await h.podToken() });
+  return (login.json['auth'] as { client_token: string }).client_token;
+};
+
+/** Vault's `policy_results` of a request these policies allowed (its PolicyInfo, root namespace). */
+const grantedBy = (...names: string[]) => ({
+  allowed: true,
+  granting_policies: names.map((name) => ({ name, namespace_id: 'root', type: 'acl' })),
+});
 
 /** The two entries one request writes. */
 const audited = async (run: () => Promise<unknown>): Promise<[AuditEntry, AuditEntry]> => {
@@ -150,8 +169,8 @@ describe("Vault's audit entry format", () => {
       expect(e.auth).toMatchObject({
         client_token: await auditHash(token),
         display_name: 'kubernetes-test-nginx',
-        policy_results: { allowed: false },
       });
+      expect(e.auth?.['policy_results']).toEqual({ allowed: false });
     }
     expect(response.response).toEqual({
       data: { error: await auditHash(MULTI_DENIED) },
@@ -222,5 +241,33 @@ describe("Vault's audit entry format", () => {
     };
     expect(data.data).toEqual({ password: await auditHash('kv-format-password') });
     expect(data.metadata['version']).toBe(1);
+  });
+
+  describe('policy_results', () => {
+    it.each([
+      ['a KV read', 'GET', '/v1/secret/data/app/db', ['app']],
+      ['a token lookup-self, by the default policy', 'GET', '/v1/auth/token/lookup-self', ['default']],
+    ])('names the policies that granted %s, in both entries', async (_w, method, url, names) => {
+      const entries = await audited(() => inject(method, url, { 'x-vault-token': token }));
+      for (const e of entries) expect(e.auth?.['policy_results']).toEqual(grantedBy(...names));
+    });
+
+    it("names Vault's root policy for the admin token", async () => {
+      const entries = await audited(() => inject('GET', '/v1/secret/data/app/db', admin));
+      for (const e of entries) expect(e.auth?.['policy_results']).toEqual(grantedBy('root'));
+    });
+
+    it('names the policy that may create a secret for its first write, the one that may update it after', async () => {
+      const split = await loginAs('split');
+      recordSecrets(split);
+      const write = () =>
+        audited(() => inject('POST', '/v1/secret/data/split/db', { 'x-vault-token': split }, { data: {} }));
+      const created = await write();
+      const updated = await write();
+      expect(created[1].authgate).toMatchObject({ outcome: 'ok' });
+      expect(updated[1].authgate).toMatchObject({ outcome: 'ok' });
+      for (const e of created) expect(e.auth?.['policy_results']).toEqual(grantedBy('creator'));
+      for (const e of updated) expect(e.auth?.['policy_results']).toEqual(grantedBy('updater'));
+    });
   });
 });

@@ -276,4 +276,38 @@ describe('audit entries', () => {
     const raw = JSON.stringify([entry, byAccessor]);
     for (const secret of [TOKEN, OPERATOR, ACCESSOR]) expect(raw).not.toContain(secret);
   });
+
+  it.each([
+    [
+      'an allowed request: every granting policy, its empty fields left out, nothing else copied',
+      {
+        allowed: true,
+        granting_policies: [
+          { name: 'app', namespace_id: 'root', namespace_path: '', type: 'acl', extra: 'x' },
+          { name: 'default', namespace_id: 'root', type: 'acl' },
+          'not a policy',
+        ],
+      },
+      {
+        allowed: true,
+        granting_policies: [
+          { name: 'app', namespace_id: 'root', type: 'acl' },
+          { name: 'default', namespace_id: 'root', type: 'acl' },
+        ],
+      },
+    ],
+    [
+      'a refused request: `allowed: false` kept, no granting policies',
+      { allowed: false },
+      { allowed: false },
+    ],
+    ['no granting policy: the list left out', { allowed: true, granting_policies: [] }, { allowed: true }],
+  ])("writes Vault's policy_results of %s", (_w, results, expected) => {
+    const req: AuditRequest = {
+      ...loginRequest,
+      clientToken: TOKEN,
+      caller: { display_name: 'kubernetes-test-nginx', policy_results: results },
+    };
+    expect(requestEntry('t', req).auth['policy_results']).toEqual(expected);
+  });
 });

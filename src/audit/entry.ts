@@ -42,6 +42,30 @@ const issueTime = (ms: unknown): string | undefined =>
     : undefined;
 
 /**
+ * Vault's `policy_results`: `allowed`, always written, and `granting_policies` (left out when
+ * empty, as a refused request's is), each policy's `name`, `namespace_id`, `namespace_path` and
+ * `type` (the first three omitempty) and nothing else.
+ */
+const policyResults = (results: unknown): Record<string, unknown> | undefined => {
+  if (results === null || typeof results !== 'object') return undefined;
+  const { allowed, granting_policies: granting } = results as Record<string, unknown>;
+  const out: Record<string, unknown> = { allowed: allowed === true };
+  if (Array.isArray(granting) && granting.length > 0) {
+    out['granting_policies'] = granting
+      .filter((p): p is Record<string, unknown> => p !== null && typeof p === 'object')
+      .map((p) => ({
+        ...omitEmpty({
+          name: str(p['name']),
+          namespace_id: str(p['namespace_id']),
+          namespace_path: str(p['namespace_path']),
+        }),
+        type: str(p['type']) ?? '',
+      }));
+  }
+  return out;
+};
+
+/**
  * An `auth` block of an entry from a Vault `auth` block (the caller's token, a login's, a
  * renewal's): only the fields Vault's audit `auth` has, in its order, each left out when empty
  * as Vault's omitempty does. The token is always HMAC'd, the accessor unless `hmacAccessor` is
@@ -75,9 +99,7 @@ const auditAuth = (
   const policies = (k: string) =>
     Array.isArray(auth[k]) ? (auth[k] as unknown[]).filter((p) => typeof p === 'string') : undefined;
   out['policies'] = policies('policies');
-  const results = auth['policy_results'];
-  if (results !== null && typeof results === 'object')
-    out['policy_results'] = { allowed: (results as { allowed?: unknown }).allowed === true };
+  out['policy_results'] = policyResults(auth['policy_results']);
   out['token_policies'] = policies('token_policies');
   out['token_issue_time'] = issueTime(auth['issue_time_ms']);
   if (typeof auth['lease_duration'] === 'number') out['token_ttl'] = auth['lease_duration'];

@@ -4,7 +4,7 @@ import { badRequest, isAuthgateError, permissionDenied } from '../errors.js';
 import { parseGoBool } from '../lib/go-bool.js';
 import type { Acl, AclSubject, Capability } from '../policy/index.js';
 import type { TokenRecord, TokenService } from '../tokens/index.js';
-import { setRequestAuth, type AclRouteConfig } from './acl-route.js';
+import { setRequestAuth, type AclRouteConfig, type AllowedBy } from './acl-route.js';
 import { clientTokenOf, requireToken, type AdminCheck } from './client-token.js';
 
 export type AclHookDeps = {
@@ -32,21 +32,29 @@ export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void =>
       setRequestAuth(request, { token, admin: true, record: undefined });
       return;
     }
-    let createOnly = false;
+    let allowedBy: AllowedBy | false = false;
     const authorize = async (record: TokenRecord): Promise<void> => {
       const caps = deps.policies.aclFor(subjectOf(record)).capabilities(path, { list: isList(request) });
-      const verdict = await permits(caps, request, acl);
-      if (!verdict) {
+      allowedBy = await permits(caps, request, acl);
+      if (!allowedBy) {
         // The audit names who was refused, as Vault's entries do (its CheckToken auth).
         setRequestAuth(request, { token, admin: false, record, denied: true });
         throw permissionDenied('acl_denied', path);
       }
-      createOnly = verdict === 'create-only';
     };
     // Every guarded request spends its use here, before anything of it is acted on, as Vault's
     // handleRequest does: one the ACL refuses, or whose body the route then refuses, too.
     const record = await deps.tokens.authenticate(token, { remoteAddress: request.ip, authorize });
-    setRequestAuth(request, { token, admin: false, record, ...(createOnly ? { createOnly } : {}) });
+    const granted = allowedBy as AllowedBy | false;
+    if (granted === false) throw new TypeError('the token service returned a record it did not authorize');
+    // `create` is the verdict only when it alone allowed the write (see permits).
+    setRequestAuth(request, {
+      token,
+      admin: false,
+      record,
+      allowedBy: granted,
+      ...(granted === 'create' ? { createOnly: true } : {}),
+    });
   };
   // Callback style, so that a route without an ACL (a login) costs no promise.
   app.addHook('onRequest', (request, _reply, done) => {
@@ -112,32 +120,39 @@ export const isList = (request: FastifyRequest): boolean => {
   return typeof list === 'string' && parseGoBool(list) === true;
 };
 
-/** Whether the request is allowed; `create-only` when `create` alone allowed a write. */
+const grants = (caps: ReadonlySet<Capability>, capability: AllowedBy & Capability): AllowedBy | false =>
+  caps.has(capability) ? capability : false;
+
+/**
+ * The capability that allows the request, or false. `create` only when `create` alone allowed a
+ * write (its target was absent); `create-or-update` when both are granted, existence unchecked.
+ */
 const permits = async (
   caps: ReadonlySet<Capability>,
   request: FastifyRequest,
   acl: NonNullable<AclRouteConfig['acl']>,
-): Promise<boolean | 'create-only'> => {
+): Promise<AllowedBy | false> => {
   if (caps.size === 0 || caps.has('deny')) return false;
   // Vault's RootPrivsRequired: the operation must be allowed, and `sudo` granted besides.
   if (acl.sudo === true && !caps.has('sudo')) return false;
   switch (request.method) {
     case 'GET':
     case 'HEAD':
-      return caps.has(isList(request) ? 'list' : 'read');
+      return grants(caps, isList(request) ? 'list' : 'read');
     case 'DELETE':
-      return caps.has('delete');
+      return grants(caps, 'delete');
     case 'PATCH':
-      return caps.has('patch');
+      return grants(caps, 'patch');
     case 'POST':
     case 'PUT': {
       const create = caps.has('create');
       const update = caps.has('update');
-      if (acl.exists === undefined) return update;
-      if (create === update) return create;
+      if (acl.exists === undefined) return grants(caps, 'update');
+      if (create && update) return 'create-or-update';
+      if (!create && !update) return false;
       // Only one of the two is granted: which one the request needs depends on the target.
-      if (await acl.exists(request)) return update;
-      return create ? 'create-only' : false;
+      if (await acl.exists(request)) return grants(caps, 'update');
+      return grants(caps, 'create');
     }
     default:
       return false;

@@ -1,4 +1,5 @@
 import type { FastifyRequest } from 'fastify';
+import type { Capability } from '../policy/index.js';
 import type { TokenRecord } from '../tokens/index.js';
 
 /**
@@ -22,6 +23,13 @@ export type AclRouteConfig = {
   };
 };
 
+/**
+ * The capability a token's policies allowed a request by: that of its operation, or, for a
+ * write they allow both to create and to update, `create-or-update` (the target's existence was
+ * not checked, as it did not matter).
+ */
+export type AllowedBy = Exclude<Capability, 'deny' | 'sudo'> | 'create-or-update';
+
 /** Who made a request that passed the ACL hook. */
 export type RequestAuth = {
   /** The client token as sent (never logged or echoed). */
@@ -36,6 +44,8 @@ export type RequestAuth = {
    * overwrite what its policy only lets it create.
    */
   createOnly?: boolean;
+  /** What the token's policies allowed the request by; undefined for the admin token and a refusal. */
+  allowedBy?: AllowedBy;
   /**
    * The token is live but its policies refused the request (403): recorded only so that the
    * audit entries name who was refused, as Vault's do; the route never runs.

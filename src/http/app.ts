@@ -11,7 +11,7 @@ import type { Audit } from '../audit/index.js';
 import type { LoginService } from '../auth/index.js';
 import type { AuthgateConfig } from '../config/index.js';
 import type { Logger } from '../telemetry/index.js';
-import { installAuditHooks } from './audit-hooks.js';
+import { installAuditHooks, type AuditHookDeps } from './audit-hooks.js';
 import { installTelemetry, type TelemetryDeps } from './telemetry-hooks.js';
 import { createMountAccess, installAclHook, type AclHookDeps } from './acl-hook.js';
 import type { AclRouteConfig } from './acl-route.js';
@@ -54,7 +54,7 @@ export type AppDeps = {
   /** Audit devices (none configured = nothing audited) and their operator queries. */
   audit: Pick<Audit, 'enabled' | 'logRequest' | 'logResponse' | 'hash' | 'logins'>;
   /** The loaded policies, and how to reload them. */
-  policies: AclHookDeps['policies'] & PolicyRouteDeps['policies'];
+  policies: AclHookDeps['policies'] & PolicyRouteDeps['policies'] & AuditHookDeps['policies'];
   reloadPolicies: PolicyRouteDeps['reload'];
   /** KV v2 engines by mount path. */
   kv: KvRouteDeps['engines'];
@@ -163,6 +163,7 @@ export const buildApp = (
     audit: deps.audit,
     mounts: config.mounts,
     kvMounts: deps.kv.keys(),
+    policies: deps.policies,
     revokeToken: (token) => deps.tokens.revoke(token),
   });
   // After telemetry and audit: a refused request is still traced and audited.

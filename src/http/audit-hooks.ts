@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodedPath, isList } from './acl-hook.js';
-import { requestAuthOf } from './acl-route.js';
+import { callerOf, createGrantingPolicies, type AuditCallerDeps } from './audit-caller.js';
 import type {
   Audit,
   AuditLoginSubject,
@@ -26,6 +26,7 @@ export type AuditHookDeps = {
   mounts: Pick<ReadonlyMap<string, unknown>, 'has' | 'keys'>;
   /** KV v2 mount paths (`secret`, `team/kv`), to name the mount of their requests. */
   kvMounts?: Iterable<string>;
+  policies: AuditCallerDeps['policies'];
   /**
    * Revokes a token that was issued but whose answer could not be audited: the client gets 503
    * and never sees it, so nothing stays issued.
@@ -108,38 +109,6 @@ const parsePayload = (payload: unknown): Record<string, unknown> | undefined => 
   } catch {
     return undefined;
   }
-};
-
-/** The token's owner for the entry (see AuditRequest.caller), once the ACL hook has read it. */
-const callerOf = (request: FastifyRequest): { caller?: Record<string, unknown> } => {
-  const auth = requestAuthOf(request);
-  if (auth === undefined) return {};
-  // Vault's `policy_results` of the check (without its `granting_policies`).
-  const policyResults = { allowed: auth.denied !== true };
-  if (auth.record === undefined)
-    return {
-      caller: {
-        display_name: 'root',
-        policies: ['root'],
-        token_policies: ['root'],
-        policy_results: policyResults,
-      },
-    };
-  const r = auth.record;
-  return {
-    caller: {
-      accessor: r.accessor,
-      display_name: r.displayName,
-      entity_id: r.entityId,
-      metadata: r.metadata,
-      policies: r.policies,
-      policy_results: policyResults,
-      token_policies: r.policies,
-      // Vault's token_ttl is the token entry's TTL (what lookup calls `creation_ttl`).
-      lease_duration: r.creationTtlSeconds,
-      issue_time_ms: r.issueTimeMs,
-    },
-  };
 };
 
 /**
@@ -235,8 +204,11 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
     return s;
   };
 
-  const logRequest = async (s: RequestAudit): Promise<void> => {
+  const addGrantingPolicies = createGrantingPolicies(deps);
+
+  const logRequest = async (s: RequestAudit, request: FastifyRequest): Promise<void> => {
     s.requestLogged = true;
+    await addGrantingPolicies(s.req.caller, request);
     try {
       await deps.audit.logRequest(s.req);
     } catch (err) {
@@ -337,7 +309,7 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
   app.addHook('preValidation', (request, _reply, done) => {
     const path = auditedPath(request.url);
     if (path === undefined) return done();
-    logRequest(stateOf(request, path)).then(() => done(), done);
+    logRequest(stateOf(request, path), request).then(() => done(), done);
   });
 
   app.addHook('onError', (request, _reply, error, done) => {
@@ -363,7 +335,7 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
         // Refused by the token check before the body was read: Vault writes its error in the
         // request entry too (see checkErrorOf).
         s.req.checkError = checkErrorOf(reply.statusCode, s.error);
-        await logRequest(s);
+        await logRequest(s, request);
       }
       await deps.audit.logResponse(s.req, responseOf(request, reply, s, body));
       return payload;
