@@ -207,6 +207,14 @@ export const buildApp = (
 };
 
 /**
+ * The handler of the 405 routes that `collectRouteMethods` adds: a route with it serves nothing
+ * (test/docs-routes.test.ts tells such routes from served ones by it).
+ */
+export const answerUnsupportedOperation = async (): Promise<never> => {
+  throw new AuthgateError('UNSUPPORTED_OPERATION');
+};
+
+/**
  * Vault answers a method that a path does not support with 405 `unsupported operation`, not 404:
  * the path exists. Records the methods of every route as it is added; the function returned adds,
  * once every route is in, a 405 route for the other methods of each fixed path. Wildcard routes
@@ -232,9 +240,7 @@ const collectRouteMethods = (app: FastifyInstance): (() => void) => {
         method: missing,
         url,
         ...(guarded.has(url) ? { config: { acl: {} } satisfies AclRouteConfig } : {}),
-        handler: async () => {
-          throw new AuthgateError('UNSUPPORTED_OPERATION');
-        },
+        handler: answerUnsupportedOperation,
       });
     }
   };
