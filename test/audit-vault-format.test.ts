@@ -125,6 +125,27 @@ describe("Vault's audit entry format", () => {
   });
 
   it.each([
+    ['a KV mount', 'GET', '/v1/secret/data/app/db', 'secret/', 'kv'],
+    ['sys/', 'POST', '/v1/sys/capabilities-self', 'sys/', 'system'],
+    ['identity/', 'GET', '/v1/identity/oidc/token/nope', 'identity/', 'identity'],
+  ])(
+    'names %s by the accessor sys/mounts lists for it, as Vault names every mount',
+    async (_w, method, url, mount, type) => {
+      const mounts = (await inject('GET', '/v1/sys/mounts', admin)).json() as Record<
+        string,
+        { accessor: string }
+      >;
+      const accessor = mounts[mount]?.accessor;
+      expect(accessor).toMatch(new RegExp(`^${type}_`));
+      const [request, response] = await audited(() =>
+        inject(method, url, { 'x-vault-token': token }, method === 'POST' ? { paths: ['x'] } : undefined),
+      );
+      for (const e of [request.request, response.request, response.response])
+        expect(e).toMatchObject({ mount_point: mount, mount_type: type, mount_accessor: accessor });
+    },
+  );
+
+  it.each([
     ['a role that does not exist', { role: 'nope' }, 'invalid role name "nope"'],
     ['no jwt', { role: 'app', jwt: undefined }, 'missing jwt'],
   ])(
@@ -174,6 +195,7 @@ describe("Vault's audit entry format", () => {
     }
     expect(response.response).toEqual({
       data: { error: await auditHash(MULTI_DENIED) },
+      mount_accessor: expect.stringMatching(/^kv_/),
       mount_class: 'secret',
       mount_point: 'secret/',
       mount_type: 'kv',
@@ -226,6 +248,7 @@ describe("Vault's audit entry format", () => {
       'client_token_accessor',
       'data',
       'id',
+      'mount_accessor',
       'mount_class',
       'mount_point',
       'mount_type',

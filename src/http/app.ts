@@ -157,13 +157,14 @@ export const buildApp = (
     }
     done();
   });
+  const secretsMounts = buildSecretsMountTable(deps.kv);
   // First, so that the request span is the parent of everything after it (audit included).
   if (deps.telemetry !== undefined) installTelemetry(app, deps.telemetry);
   installAuditHooks(app, {
     audit: deps.audit,
     mounts: config.mounts,
-    kvMounts: deps.kv.keys(),
     policies: deps.policies,
+    secretsMounts,
     revokeToken: (token) => deps.tokens.revoke(token),
   });
   // After telemetry and audit: a refused request is still traced and audited.
@@ -182,7 +183,7 @@ export const buildApp = (
     mountAccess: createMountAccess(aclDeps),
     authMounts: config.mounts,
   });
-  registerSecretsMountRoutes(app, { secretsMounts: buildSecretsMountTable(deps.kv) });
+  registerSecretsMountRoutes(app, { secretsMounts });
   registerIdentityRoutes(app, { identity: deps.identity });
   registerRewrapRoutes(app, { rewrap: deps.rewrap });
   registerAuditRoutes(app, { audit: deps.audit, clock: deps.clock });

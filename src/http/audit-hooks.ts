@@ -13,6 +13,7 @@ import type {
 import { AUDIT_UNAVAILABLE } from '../audit/index.js';
 import { mountAccessor } from '../auth/index.js';
 import { isAuthgateError } from '../errors.js';
+import { matchSecretsMount, type SecretsMountTable } from '../secrets/index.js';
 import { clientTokenOf } from './client-token.js';
 import { reasonOf } from './vault-errors.js';
 import { loginOutcomeOf } from './routes/login-routes.js';
@@ -24,9 +25,12 @@ export type AuditHookDeps = {
   audit: Pick<Audit, 'enabled' | 'logRequest' | 'logResponse'>;
   /** The configured auth mounts, to recognise login paths and name the mount of their other requests. */
   mounts: Pick<ReadonlyMap<string, unknown>, 'has' | 'keys'>;
-  /** KV v2 mount paths (`secret`, `team/kv`), to name the mount of their requests. */
-  kvMounts?: Iterable<string>;
   policies: AuditCallerDeps['policies'];
+  /**
+   * The secrets mounts (`sys/`, `identity/`, each KV mount), to name the mount of their requests
+   * with the type and accessor `sys/mounts` lists for it. Default: none.
+   */
+  secretsMounts?: SecretsMountTable;
   /**
    * Revokes a token that was issued but whose answer could not be audited: the client gets 503
    * and never sees it, so nothing stays issued.
@@ -129,8 +133,6 @@ const parsePayload = (payload: unknown): Record<string, unknown> | undefined => 
  */
 export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): void => {
   if (!deps.audit.enabled) return;
-  // Longest first, so that `team/kv/x` is under `team/kv/`, not under a mount `team/`.
-  const kvMounts = [...(deps.kvMounts ?? [])].map((m) => `${m}/`).sort((a, b) => b.length - a.length);
   const authMounts = [...deps.mounts.keys()].map((m) => `auth/${m}/`).sort((a, b) => b.length - a.length);
 
   const TOKEN_MOUNT: AuditMount = {
@@ -155,11 +157,13 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
     // A mount's other paths (`auth/<mount>/role/<name>`, `…/config`).
     const auth = authMounts.find((m) => path.startsWith(m));
     if (auth !== undefined) return { mount: kubernetesMount(auth.slice('auth/'.length, -1)) };
-    if (path.startsWith('sys/')) return { mount: { point: 'sys/', type: 'system', class: 'secret' } };
-    if (path.startsWith('identity/'))
-      return { mount: { point: 'identity/', type: 'identity', class: 'secret' } };
-    const kv = kvMounts.find((m) => path.startsWith(m));
-    if (kv !== undefined) return { mount: { point: kv, type: 'kv', class: 'secret' } };
+    // The longest mount the path is under (`team/kv/x` is under `team/kv/`, not a mount `team/`).
+    const secrets =
+      deps.secretsMounts === undefined ? undefined : matchSecretsMount(deps.secretsMounts, path);
+    if (secrets !== undefined) {
+      const { mountPath, entry } = secrets;
+      return { mount: { point: mountPath, type: entry.type, class: 'secret', accessor: entry.accessor } };
+    }
     return { mount: { point: '', type: '', class: '' } };
   };
 
