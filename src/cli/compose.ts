@@ -15,6 +15,7 @@ import { buildApp } from '../http/index.js';
 import { createPolicyRegistry, PolicyLoadError } from '../policy/index.js';
 import { createIdentityTokens, createKvEngine, createSecretCipher, rewrapSecrets } from '../secrets/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { VERSION } from './version.js';
 import { deriveKey, hmacB64, safeEqual } from '../lib/hash.js';
 import { createKeys, createMemoryStore, createRedisStore, type Store } from '../store/index.js';
 import {
@@ -33,8 +34,6 @@ import {
   type CachedReview,
   type Verifier,
 } from '../verify/index.js';
-
-export const VERSION = '0.1.0';
 
 export type ComposeOptions = {
   clock?: Clock;

@@ -1,12 +1,23 @@
-import { AUDIT_USAGE, runAudit } from './audit.js';
 import { runCommand, usageLine } from './command.js';
-import { VERSION } from './compose.js';
-import { DEV_USAGE, runDev } from './dev.js';
-import { DEV_TOKEN_USAGE, runDevToken } from './dev-token.js';
-import { DEV_TOKENS_USAGE, runDevTokens } from './dev-tokens.js';
-import { runServerCommand, SERVER_USAGE } from './server.js';
+import { VERSION } from './version.js';
 
-const USAGE = `authgate ${VERSION}: a Vault-compatible auth gateway for Kubernetes workload identity
+/*
+ * Each command's module is imported when that command runs: the gateway's (fastify, the
+ * Kubernetes client, OpenTelemetry) takes over a second to load, which `authgate version`,
+ * `dev token` and `audit` have no use for.
+ */
+
+/** The usage of every command, for `authgate --help` (which loads them all). */
+const usage = async (): Promise<string> => {
+  const [{ SERVER_USAGE }, { DEV_USAGE }, { DEV_TOKEN_USAGE }, { DEV_TOKENS_USAGE }, { AUDIT_USAGE }] =
+    await Promise.all([
+      import('./server.js'),
+      import('./dev.js'),
+      import('./dev-token.js'),
+      import('./dev-tokens.js'),
+      import('./audit.js'),
+    ]);
+  return `authgate ${VERSION}: a Vault-compatible auth gateway for Kubernetes workload identity
 
 Usage:
 ${[SERVER_USAGE, DEV_USAGE, DEV_TOKEN_USAGE, DEV_TOKENS_USAGE].map(usageLine).join('')}\
@@ -17,21 +28,32 @@ Each command prints its options with --help. Exit codes: 0 done, 1 failed, 2 a u
 78 a configuration mistake.
 
 ${AUDIT_USAGE.replace(/^Usage:\n/, 'Audit:\n')}`;
+};
 
 /** Entry point of the `authgate` binary. Resolves the exit code (long-running commands resolve on shutdown). */
 export const main = async (argv: string[]): Promise<number> => {
   const [command, ...rest] = argv;
   switch (command) {
-    case 'server':
+    case 'server': {
+      const { runServerCommand, SERVER_USAGE } = await import('./server.js');
       return runCommand('authgate server', SERVER_USAGE, () => runServerCommand(rest));
+    }
     case 'dev':
-      if (rest[0] === 'token')
+      if (rest[0] === 'token') {
+        const { DEV_TOKEN_USAGE, runDevToken } = await import('./dev-token.js');
         return runCommand('authgate dev token', DEV_TOKEN_USAGE, () => runDevToken(rest.slice(1)));
-      if (rest[0] === 'tokens')
+      }
+      if (rest[0] === 'tokens') {
+        const { DEV_TOKENS_USAGE, runDevTokens } = await import('./dev-tokens.js');
         return runCommand('authgate dev tokens', DEV_TOKENS_USAGE, () => runDevTokens(rest.slice(1)));
-      return runCommand('authgate dev', DEV_USAGE, () => runDev(rest));
-    case 'audit':
+      } else {
+        const { DEV_USAGE, runDev } = await import('./dev.js');
+        return runCommand('authgate dev', DEV_USAGE, () => runDev(rest));
+      }
+    case 'audit': {
+      const { runAudit } = await import('./audit.js');
       return runAudit(rest, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
+    }
     case 'version':
     case '--version':
       process.stdout.write(`authgate ${VERSION}\n`);
@@ -40,10 +62,10 @@ export const main = async (argv: string[]): Promise<number> => {
     case 'help':
     case '--help':
     case '-h':
-      process.stdout.write(USAGE);
+      process.stdout.write(await usage());
       return command === undefined ? 2 : 0;
     default:
-      process.stderr.write(`authgate: unknown command "${command}"\n\n${USAGE}`);
+      process.stderr.write(`authgate: unknown command "${command}"\n\n${await usage()}`);
       return 2;
   }
 };
