@@ -98,6 +98,12 @@ describe('renew-self', () => {
     ['{"increment":"1d12h"}', '1d12h', 'time: unknown unit "d" in duration "1d12h"'],
     ['{"increment":"1.5d"}', '1.5d', 'strconv.ParseInt: parsing "1.5": invalid syntax'],
     ['{"increment":"1h "}', '1h ', 'time: unknown unit "h " in duration "1h "'],
+    // A unit named like a property every JavaScript object has is still an unknown unit.
+    [
+      '{"increment":"1constructor"}',
+      '1constructor',
+      'time: unknown unit "constructor" in duration "1constructor"',
+    ],
     ['{"increment":"5\u00e9"}', '5\u00e9', 'time: unknown unit "\\xc3\\xa9" in duration "5\\xc3\\xa9"'],
     // A token sent in the wrong field is not quoted back (the audit log keeps the message).
     [`{"increment":"ags.${'Tk9'.repeat(14)}x"}`, '***', 'time: invalid duration "***"'],

@@ -21,12 +21,24 @@ describe('parseDurationSeconds', () => {
     expect(parseDurationSeconds(input)).toBe(expected);
   });
 
-  it.each(['1x', 'h', '-5', '1h 30m', 'abc', '1h-', '.h', '1d12h', '12h1d', '1.5d', 'd'])(
-    'refuses %j',
-    (input) => {
-      expect(() => parseDurationSeconds(input)).toThrow(TypeError);
-    },
-  );
+  it.each([
+    '1x',
+    'h',
+    '-5',
+    '+5s',
+    '1h 30m',
+    'abc',
+    '1h-',
+    '.h',
+    '1..5h',
+    '1d12h',
+    '12h1d',
+    '1.5d',
+    'd',
+    '1constructor',
+  ])('refuses %j', (input) => {
+    expect(() => parseDurationSeconds(input)).toThrow(TypeError);
+  });
 
   it('refuses negative numbers', () => {
     expect(() => parseDurationSeconds(-1)).toThrow(TypeError);

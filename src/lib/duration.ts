@@ -1,13 +1,4 @@
-const UNIT_SECONDS: Record<string, number> = {
-  ns: 1e-9,
-  us: 1e-6,
-  µs: 1e-6,
-  μs: 1e-6,
-  ms: 1e-3,
-  s: 1,
-  m: 60,
-  h: 3600,
-};
+import { UNIT_NS, durationTerms } from './duration-grammar.js';
 
 /** Whole seconds, or a `TypeError` when they are not a safe integer (JSON or YAML `1e300`, 20 digits). */
 const safeSeconds = (seconds: number, input: string | number): number => {
@@ -38,17 +29,15 @@ export const parseDurationSeconds = (input: string | number): number => {
   if (/^\d+$/.test(s)) return safeSeconds(Number(s), input);
   const days = /^(\d+)d$/.exec(s);
   if (days !== null) return safeSeconds(Number(days[1]) * 86_400, input);
-  // Go's grammar: each term has digits before or after its point (or both), then a unit.
-  const re = /(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|μs|ms|s|m|h)/gy;
+  // Go's grammar, without its sign: each term has digits before or after its point (or both),
+  // then a unit. Summed in float64 seconds, not Go's int64 nanoseconds: a configuration file may
+  // say more than Go's 292 years, which the bounds of its field then refuse by name.
   let total = 0;
-  let consumed = 0;
-  for (const m of s.matchAll(re)) {
-    const unit = UNIT_SECONDS[m[2] ?? ''];
-    if (unit === undefined) throw new TypeError(`invalid duration "${input}"`);
-    total += Number(m[1]) * unit;
-    consumed += m[0].length;
+  for (const term of durationTerms(s)) {
+    const ns = term === undefined ? undefined : UNIT_NS[term.unit];
+    if (term === undefined || ns === undefined) throw new TypeError(`invalid duration "${input}"`);
+    total += Number(`${term.whole}.${term.fraction ?? ''}`) * (Number(ns) / 1e9);
   }
-  if (consumed !== s.length || consumed === 0) throw new TypeError(`invalid duration "${input}"`);
   return safeSeconds(Math.floor(total + 1e-9), input);
 };
 

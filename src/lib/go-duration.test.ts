@@ -23,6 +23,8 @@ describe('goParseDuration (Go time.ParseDuration)', () => {
     ['2562047h47m16.854775808s', 'time: invalid duration "2562047h47m16.854775808s"'],
     ['1\u00e9', 'time: unknown unit "\\xc3\\xa9" in duration "1\\xc3\\xa9"'],
     ['1"x', 'time: unknown unit "\\"x" in duration "1\\"x"'],
+    ['1constructor', 'time: unknown unit "constructor" in duration "1constructor"'],
+    ['1h2__proto__', 'time: unknown unit "__proto__" in duration "1h2__proto__"'],
   ])('refuses %j as Go does', (text, error) => {
     expect(goParseDuration(text)).toEqual({ error });
   });

@@ -1,3 +1,4 @@
+import { NS_PER_S, UNIT_NS, durationTerms } from './duration-grammar.js';
 import { isExactNumber } from './exact-json.js';
 import { parseGoBool } from './go-bool.js';
 
@@ -6,7 +7,7 @@ import { parseGoBool } from './go-bool.js';
  * (sdk/framework/field_data.go): go-secure-stdlib's `parseutil.ParseDurationSecond`, itself Go's
  * `strconv.ParseInt` and `time.ParseDuration`, errors worded as Go words them. Unlike
  * src/lib/duration.ts (configuration files, lenient on purpose), nothing is trimmed or forgiven:
- * a client gets the answer Vault would give.
+ * a client gets the answer Vault would give. Both scan with src/lib/duration-grammar.ts.
  */
 
 const INT64_MAX = (1n << 63n) - 1n;
@@ -14,21 +15,9 @@ const INT64_MIN = -(1n << 63n);
 const UINT64_MAX = (1n << 64n) - 1n;
 
 const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
-const NS_PER_S = 1_000_000_000n;
 
 /** Go's int64 arithmetic wraps around; so must its mirror. */
 const wrap = (v: bigint): bigint => BigInt.asIntN(64, v);
-
-const UNIT_NS: Record<string, bigint> = {
-  ns: 1n,
-  us: 1_000n,
-  '\u00b5s': 1_000n, // µ (micro sign)
-  '\u03bcs': 1_000n, // μ (Greek mu)
-  ms: 1_000_000n,
-  s: NS_PER_S,
-  m: 60n * NS_PER_S,
-  h: 3600n * NS_PER_S,
-};
 
 /** Each byte of `c` (UTF-8) as `\xNN`. */
 const hexBytes = (c: string): string =>
@@ -167,51 +156,28 @@ export const goParseDuration = (orig: string): Parsed<bigint> => {
   if (s === '') return invalid;
   let d = 0n;
   const limit = 1n << 63n;
-  while (s !== '') {
-    if (!(s[0] === '.' || isDigit(s[0]))) return invalid;
+  for (const term of durationTerms(s)) {
+    if (term === undefined) return invalid;
     // The integer part, refused once it passes 2^63.
-    let i = 0;
     let v = 0n;
-    while (isDigit(s[i])) {
+    for (const c of term.whole) {
       if (v > limit / 10n) return invalid;
-      v = v * 10n + BigInt(s.charCodeAt(i) - 48);
+      v = v * 10n + BigInt(c.charCodeAt(0) - 48);
       if (v > limit) return invalid;
-      i++;
     }
-    const pre = i > 0;
-    s = s.slice(i);
-    // The fraction: digits past what fits are read and ignored.
+    // The fraction: digits past what fits are ignored.
     let f = 0n;
     let scale = 1;
-    let post = false;
-    if (s[0] === '.') {
-      s = s.slice(1);
-      let j = 0;
-      let overflow = false;
-      while (isDigit(s[j])) {
-        if (!overflow) {
-          const y = f * 10n + BigInt(s.charCodeAt(j) - 48);
-          if (f > (limit - 1n) / 10n || y > limit) overflow = true;
-          else {
-            f = y;
-            scale *= 10;
-          }
-        }
-        j++;
-      }
-      post = j > 0;
-      s = s.slice(j);
+    for (const c of term.fraction ?? '') {
+      const y = f * 10n + BigInt(c.charCodeAt(0) - 48);
+      if (f > (limit - 1n) / 10n || y > limit) break;
+      f = y;
+      scale *= 10;
     }
-    if (!pre && !post) return invalid;
-    // The unit: everything up to the next digit or point.
-    let u = 0;
-    while (u < s.length && !(s[u] === '.' || isDigit(s[u]))) u++;
-    if (u === 0) return { error: `time: missing unit in duration ${timeQuote(orig)}` };
-    const unitText = s.slice(0, u);
-    s = s.slice(u);
-    const unit = UNIT_NS[unitText];
+    if (term.unit === '') return { error: `time: missing unit in duration ${timeQuote(orig)}` };
+    const unit = UNIT_NS[term.unit];
     if (unit === undefined) {
-      return { error: `time: unknown unit ${timeQuote(unitText)} in duration ${timeQuote(orig)}` };
+      return { error: `time: unknown unit ${timeQuote(term.unit)} in duration ${timeQuote(orig)}` };
     }
     if (v > limit / unit) return invalid;
     v *= unit;
