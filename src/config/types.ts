@@ -1,3 +1,4 @@
+import type { RedisConnectionOptions } from '../lib/redis-connection-options.js';
 import type { IdentityKeyAlgorithm, SigningAlgorithm } from './schema.js';
 
 /** Reports one problem at a path of the document (`auth.kubernetes.roles.nginx.token_ttl`). */
@@ -86,21 +87,12 @@ export type KubernetesMountConfig = {
   roles: ReadonlyMap<string, RoleConfig>;
 };
 
-/** How to reach Redis; secrets already read from their files. Exactly one mode is set. */
-export type RedisConfig = {
-  url?: string;
-  sentinels?: Array<{ host: string; port: number }>;
-  sentinelName?: string;
-  /** The sentinels' own credentials (Sentinel mode only); `username`/`password` are the master's. */
-  sentinelUsername?: string;
-  sentinelPassword?: string;
-  clusterNodes?: Array<{ host: string; port: number }>;
-  username?: string;
-  password?: string;
-  tls?: { ca?: string; cert?: string; key?: string };
-  commandTimeoutMs: number;
-  connectTimeoutMs: number;
-};
+/**
+ * How to reach Redis, as store/ connects (lib/redis-connection-options.ts): the secrets already
+ * read from their files, exactly one mode set, and both timeouts set.
+ */
+export type RedisConfig = RedisConnectionOptions &
+  Required<Pick<RedisConnectionOptions, 'commandTimeoutMs' | 'connectTimeoutMs'>>;
 
 /** One audit device, normalized. Every device writes Vault's JSON entries, secrets HMAC'd. */
 export type AuditDeviceConfig = {

@@ -4,30 +4,10 @@
  * credentials) and the client of the configured mode, its scripts defined.
  */
 import { Redis, Cluster, type ClusterNode, type RedisOptions } from 'ioredis';
+import type { RedisConnectionOptions } from '../lib/redis-connection-options.js';
 import { defineScripts, type Client } from './redis-scripts.js';
 
-/** How to reach Redis. Exactly one of `url`, `sentinels` or `clusterNodes` decides the mode. */
-export type RedisConnectionOptions = {
-  /** `redis://[user:pass@]host:port[/db]` or `rediss://…` (TLS). Standalone mode. */
-  url?: string;
-  /** Sentinel mode: the sentinels and the monitored master's name. */
-  sentinels?: Array<{ host: string; port: number }>;
-  sentinelName?: string;
-  /** Sentinel mode: what the sentinels themselves ask for (their `requirepass`, an ACL user). */
-  sentinelUsername?: string;
-  sentinelPassword?: string;
-  /** Cluster mode: seed nodes. */
-  clusterNodes?: Array<{ host: string; port: number }>;
-  /** ACL user and password (override the URL's). */
-  username?: string;
-  password?: string;
-  /** TLS: a CA bundle and optional client certificate (PEM). `url` with `rediss://` turns TLS on too. */
-  tls?: { ca?: string; cert?: string; key?: string };
-  /** A command that has not answered by then fails (→ 503). Default 1 000 ms. */
-  commandTimeoutMs?: number;
-  /** Connection attempt timeout. Default 2 000 ms. */
-  connectTimeoutMs?: number;
-};
+export type { RedisConnectionOptions };
 
 /** The options of every connection to a Redis server, whatever the mode. */
 export const connectionOptions = (o: RedisConnectionOptions): RedisOptions => {
