@@ -241,6 +241,21 @@ describe.each(MOUNTS)('login through the %s mount', (mount) => {
     });
   });
 
+  it.each(['constructor', '__proto__', 'toString'])(
+    'refuses alg %s, a name every plain object inherits, as any other unexpected algorithm',
+    async (alg) => {
+      const [head, payload, sig] = (await h.podToken()).split('.');
+      const header = JSON.parse(Buffer.from(head ?? '', 'base64url').toString()) as object;
+      const jwt = `${segment({ ...header, alg })}.${payload}.${sig}`;
+      expect(await h.login(mount, { role: 'nginx', jwt })).toEqual({
+        status: 403,
+        json: {
+          errors: ['invalid algorithm (alg) header parameter: token signed with unexpected algorithm'],
+        },
+      });
+    },
+  );
+
   it('refuses an HS256 token signed with the public key as the secret', async () => {
     const jwk = h.cluster.jwks().keys[0] as JsonWebKey & { kid: string };
     const pem = createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' });

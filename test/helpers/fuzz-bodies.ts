@@ -46,6 +46,8 @@ export const SCALAR = fc.oneof(
       ...['9007199254740993', '123456789012345678901234567890', '4294967296', '-9223372036854775809'],
       ...['""', '"\\u0000"', '"\\ud800"', '"\\udfff\\ud800"', '"1h"', '"-1h"', '"2562048h"', '"9999999999h"'],
       ...['"1.5s"', '"0"', '"1,2,3"', '"true"', '"nginx"', '"test"', '"__proto__"'],
+      // Names every plain object inherits: a lookup table keyed by input must not find them.
+      ...['"constructor"', '"toString"', '"1constructor"', '"1h2__proto__"', '"hasOwnProperty"'],
     ),
   },
   { weight: 1, arbitrary: fc.double().map((d) => JSON.stringify(d)) },
@@ -99,7 +101,11 @@ const claims = fc.record(
 const jwtHeader = fc.oneof(
   fc.constantFrom({ alg: 'RS256' }, { alg: 'none' }, { alg: 'HS256' }, {}, { alg: 'RS256', crit: ['x'] }),
   fc.record(
-    { alg: fc.constantFrom('RS256', 'ES256', 'EdDSA'), kid: fc.string({ maxLength: 8 }), jku: fc.webUrl() },
+    {
+      alg: fc.constantFrom('RS256', 'ES256', 'EdDSA', 'constructor', '__proto__', 'toString'),
+      kid: fc.string({ maxLength: 8 }),
+      jku: fc.webUrl(),
+    },
     { requiredKeys: ['alg'] },
   ),
 );
