@@ -6,6 +6,8 @@ import type { Problem } from './types.js';
 export const MIN_SERVER_KEY_BYTES = 32;
 /** Fewest characters of admin token accepted. */
 export const MIN_ADMIN_TOKEN_CHARS = 16;
+/** The fields of authgate.yaml that name the listener's certificate and key. */
+export const LISTENER_TLS_FIELDS = { cert: 'listener.tls_cert_file', key: 'listener.tls_key_file' } as const;
 
 /**
  * Reads a file that config names, reporting an unreadable one at `path` (the field) rather than
@@ -99,10 +101,41 @@ export const readCaBundle = (file: string, path: string, problem: Problem): stri
 };
 
 /**
+ * Checks a PEM certificate chain and its private key as read from `files`: the first certificate
+ * parses, the key parses (unencrypted) and is the certificate's. Returns the first certificate, or
+ * `undefined` after reporting at the fields `at.cert` and `at.key` (the messages name the files,
+ * never their content).
+ */
+export const checkCertAndKey = (
+  pair: { cert: Buffer; key: Buffer },
+  files: { cert: string; key: string },
+  at: { cert: string; key: string },
+  problem: Problem,
+): X509Certificate | undefined => {
+  let x509: X509Certificate | undefined;
+  try {
+    x509 = new X509Certificate(pair.cert);
+  } catch (err) {
+    problem(at.cert, `${files.cert} holds no PEM certificate: ${(err as Error).message}`);
+  }
+  let privateKey: ReturnType<typeof createPrivateKey> | undefined;
+  try {
+    privateKey = createPrivateKey(pair.key);
+  } catch (err) {
+    problem(at.key, `${files.key} holds no unencrypted PEM private key: ${(err as Error).message}`);
+  }
+  if (x509 === undefined || privateKey === undefined) return undefined;
+  if (!x509.checkPrivateKey(privateKey)) {
+    problem(at.key, `${files.key} is not the private key of the certificate in ${files.cert}`);
+    return undefined;
+  }
+  return x509;
+};
+
+/**
  * Reads a PEM certificate chain and its private key (the listener's, Redis's client certificate)
- * and checks, now rather than at `listen` or the first connection, that the first certificate
- * parses, the key parses (unencrypted) and is the certificate's. Problems are reported at the
- * fields `at.cert` and `at.key`.
+ * and checks them ({@link checkCertAndKey}) now rather than at `listen` or the first connection.
+ * Problems are reported at the fields `at.cert` and `at.key`.
  */
 export const readCertAndKey = (
   certFile: string,
@@ -113,22 +146,8 @@ export const readCertAndKey = (
   const cert = readConfigFile(certFile, at.cert, problem);
   const key = readConfigFile(keyFile, at.key, problem);
   if (cert === undefined || key === undefined) return undefined;
-  let x509: X509Certificate | undefined;
-  try {
-    x509 = new X509Certificate(cert);
-  } catch (err) {
-    problem(at.cert, `${certFile} holds no PEM certificate: ${(err as Error).message}`);
-  }
-  let privateKey: ReturnType<typeof createPrivateKey> | undefined;
-  try {
-    privateKey = createPrivateKey(key);
-  } catch (err) {
-    problem(at.key, `${keyFile} holds no unencrypted PEM private key: ${(err as Error).message}`);
-  }
-  if (x509 === undefined || privateKey === undefined) return undefined;
-  if (!x509.checkPrivateKey(privateKey)) {
-    problem(at.key, `${keyFile} is not the private key of the certificate in ${certFile}`);
-    return undefined;
-  }
-  return { cert, key };
+  const pair = { cert, key };
+  return checkCertAndKey(pair, { cert: certFile, key: keyFile }, at, problem) === undefined
+    ? undefined
+    : pair;
 };

@@ -29,5 +29,10 @@ export { isLoopbackHost, redactUrl, redisUrlProblem } from './urls.js';
 export { applyRoleReload, planRoleReload, sectionsNeedingRestart } from './reload.js';
 export type { RestartRequired, RoleReloadPlan, RoleSetChange } from './reload.js';
 export { AUDIT_DEFAULTS } from './audit-config.js';
-export { MIN_ADMIN_TOKEN_CHARS, MIN_SERVER_KEY_BYTES } from './files.js';
+export {
+  checkCertAndKey,
+  LISTENER_TLS_FIELDS,
+  MIN_ADMIN_TOKEN_CHARS,
+  MIN_SERVER_KEY_BYTES,
+} from './files.js';
 export type { SigningAlgorithm } from './schema.js';

@@ -9,7 +9,13 @@ import {
   normalizeSecrets,
   previousKeyFiles,
 } from './secrets-config.js';
-import { readAdminToken, readCertAndKey, readServerKey, secretFileWarnings } from './files.js';
+import {
+  LISTENER_TLS_FIELDS,
+  readAdminToken,
+  readCertAndKey,
+  readServerKey,
+  secretFileWarnings,
+} from './files.js';
 import { MOUNT_DEFAULTS, nestedMounts, normalizeMount } from './mount-config.js';
 import { normalizeStore } from './store-config.js';
 import { ConfigSchema, IDENTITY_KEY_ALGORITHMS, SIGNING_ALGORITHMS, type ConfigDocument } from './schema.js';
@@ -240,15 +246,12 @@ export const parseConfig = (
   // 78) rather than a crash at the first request or at listen.
   const certFile = file(listener.tls_cert_file);
   const keyFile = file(listener.tls_key_file);
-  const tls =
+  const pair =
     certFile !== undefined && keyFile !== undefined
-      ? readCertAndKey(
-          certFile,
-          keyFile,
-          { cert: 'listener.tls_cert_file', key: 'listener.tls_key_file' },
-          problem,
-        )
+      ? readCertAndKey(certFile, keyFile, LISTENER_TLS_FIELDS, problem)
       : undefined;
+  const tls =
+    pair && certFile !== undefined && keyFile !== undefined ? { ...pair, certFile, keyFile } : undefined;
   const serverKeyFile = file(doc.server_key_file);
   const serverKey =
     serverKeyFile === undefined ? undefined : readServerKey(serverKeyFile, 'server_key_file', problem);

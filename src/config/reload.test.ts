@@ -1,6 +1,9 @@
-import { describe, expect, it } from 'vitest';
-import { applyRoleReload, planRoleReload } from './reload.js';
-import { configDoc, mountDoc, parseDoc, roleDoc } from './test-support.js';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { applyRoleReload, planRoleReload, sectionsNeedingRestart } from './reload.js';
+import { TEST_CERT, TEST_KEY, configDoc, mountDoc, parseDoc, roleDoc } from './test-support.js';
 
 const mountsOf = (auth: Record<string, unknown>) => parseDoc(configDoc({ auth })).mounts;
 
@@ -82,5 +85,29 @@ describe('applyRoleReload', () => {
     expect(running.get('kubernetes')?.roles).toBe(next.get('kubernetes')?.roles);
     expect([...(before?.keys() ?? [])]).toEqual(['nginx']);
     expect(running.get('other')?.roles).toBe(otherBefore);
+  });
+});
+
+describe('sectionsNeedingRestart', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'authgate-reload-test-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  for (const name of ['a.crt', 'b.crt']) writeFileSync(join(dir, name), TEST_CERT);
+  writeFileSync(join(dir, 'a.key'), TEST_KEY, { mode: 0o600 });
+  const withTls = (cert: string) =>
+    parseDoc(configDoc({ listener: { tls_cert_file: cert, tls_key_file: 'a.key' } }), dir);
+
+  it('leaves out a new certificate at the same paths: the server follows the files itself', () => {
+    const running = withTls('a.crt');
+    const tls = running.listener.tls;
+    if (tls === undefined) throw new Error('no TLS');
+    const renewed = {
+      ...running,
+      listener: { ...running.listener, tls: { ...tls, cert: Buffer.from('B') } },
+    };
+    expect(sectionsNeedingRestart(running, renewed)).toEqual([]);
+  });
+
+  it('names the listener when a path of its certificate changed', () => {
+    expect(sectionsNeedingRestart(withTls('a.crt'), withTls('b.crt'))).toEqual(['listener']);
   });
 });

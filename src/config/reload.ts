@@ -50,14 +50,26 @@ const RESTART_SECTION_ENTRIES = Object.entries(RESTART_SECTIONS) as Array<
 >;
 
 /**
+ * What of a section a restart would change. The listener's certificate and key are followed by
+ * their files (the server re-reads them on SIGHUP and every minute), so there only their paths
+ * count, not their content.
+ */
+const restartView = (config: AuthgateConfig, key: keyof typeof RESTART_SECTIONS): unknown => {
+  if (key !== 'listener') return config[key];
+  const { tls, ...listener } = config.listener;
+  return { ...listener, tls: tls && { certFile: tls.certFile, keyFile: tls.keyFile } };
+};
+
+/**
  * The sections of authgate.yaml outside the auth mounts and the policies whose values differ
- * between the running config and a reloaded one (a key file's content included): a reload does not
- * apply them. Names only: the values (keys, tokens) are never part of the answer.
+ * between the running config and a reloaded one (a key file's content included, the listener's
+ * certificate and key excepted): a reload does not apply them. Names only: the values (keys,
+ * tokens) are never part of the answer.
  */
 export const sectionsNeedingRestart = (running: AuthgateConfig, next: AuthgateConfig): string[] =>
-  RESTART_SECTION_ENTRIES.filter(([key]) => !isDeepStrictEqual(running[key], next[key])).map(
-    ([, name]) => name,
-  );
+  RESTART_SECTION_ENTRIES.filter(
+    ([key]) => !isDeepStrictEqual(restartView(running, key), restartView(next, key)),
+  ).map(([, name]) => name);
 
 /** The new role set of a running mount, and how it differs from the one in force (role names). */
 export type RoleSetChange = {

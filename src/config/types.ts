@@ -184,8 +184,12 @@ export type AuthgateConfig = {
   listener: {
     address: string;
     port: number;
-    /** PEM certificate chain and private key, read and checked (parse, key matches) at config time. */
-    tls: { cert: Buffer; key: Buffer } | undefined;
+    /**
+     * PEM certificate chain and private key, read and checked (parse, key matches) at config time,
+     * and the absolute paths they were read from (the server follows them: a renewed pair is
+     * put in force without a restart).
+     */
+    tls: { cert: Buffer; key: Buffer; certFile: string; keyFile: string } | undefined;
     maxRequestBytes: number;
     /** Time a client has to send its whole request, ms (Node's `requestTimeout`; then 408). */
     requestTimeoutMs: number;
