@@ -1,25 +1,51 @@
+import type { Server as TlsServer } from 'node:tls';
 import { loadConfigFile, type AuthgateConfig } from '../config/index.js';
+import { createListenerTls } from '../http/index.js';
+import { systemClock } from '../lib/clock.js';
 import { parseFlags, UsageError, type CommandUsage } from './command.js';
 import { composeServer, type ComposeOptions, type ComposedServer } from './compose.js';
 
 /** Grace for in-flight requests on SIGTERM/SIGINT before connections are cut, ms. */
 export const SHUTDOWN_GRACE_MS = 10_000;
 
+export type ServerOptions = ComposeOptions & {
+  /** How often the listener's certificate and key files are looked at, ms. Default a minute (`TLS_CHECK_INTERVAL_MS`). */
+  tlsCheckIntervalMs?: number;
+};
+
 /**
  * Composes the server and listens on the configured address (TLS when a cert and key are set).
  * Until closed, SIGHUP reopens the audit files (as Vault does), so that logrotate can move a file
- * away and new entries go to a new file at the configured path, and reloads the config
+ * away and new entries go to a new file at the configured path, reloads the config
  * (`options.reloadConfig`): its policies and the roles of the auth mounts, together
- * (`ComposedServer.reload`). It no longer ends the process.
+ * (`ComposedServer.reload`), and re-reads the listener's certificate and key. It no longer ends
+ * the process. The certificate and key files are also looked at every `tlsCheckIntervalMs`: a
+ * renewed pair is served to new connections with no signal (`createListenerTls`).
  */
 export const startServer = async (
   config: AuthgateConfig,
-  options: ComposeOptions = {},
+  options: ServerOptions = {},
 ): Promise<ComposedServer & { address: string }> => {
+  const { tlsCheckIntervalMs, ...composeOptions } = options;
+  const tls = config.listener.tls;
   // The certificate and key were read and checked with the config.
-  const composed = composeServer(config, options, config.listener.tls);
+  const composed = composeServer(
+    config,
+    composeOptions,
+    tls === undefined ? undefined : { cert: tls.cert, key: tls.key },
+  );
   const address = await composed.app.listen({ host: config.listener.address, port: config.listener.port });
+  const listenerTls =
+    tls === undefined
+      ? undefined
+      : createListenerTls(tls, tls, {
+          server: composed.app.server as unknown as TlsServer,
+          clock: options.clock ?? systemClock,
+          log: composed.log,
+        });
+  listenerTls?.start(tlsCheckIntervalMs);
   const onHangup = () => {
+    void listenerTls?.check('SIGHUP');
     void composed.audit
       .reopen()
       .then(() => composed.log.info({ event: 'audit.reopened', signal: 'SIGHUP' }, 'audit.reopened'));
@@ -40,6 +66,7 @@ export const startServer = async (
     address,
     close: async () => {
       process.off('SIGHUP', onHangup);
+      listenerTls?.stop();
       await composed.close();
     },
   };
@@ -49,7 +76,7 @@ export const startServer = async (
  * Runs until SIGTERM/SIGINT: then stops accepting, lets in-flight requests finish (bounded),
  * closes the store and exits 0. Signals that come while it stops are ignored.
  */
-export const runServer = async (config: AuthgateConfig, options: ComposeOptions = {}): Promise<number> => {
+export const runServer = async (config: AuthgateConfig, options: ServerOptions = {}): Promise<number> => {
   const server = await startServer(config, options);
   return waitForShutdown(server);
 };
@@ -109,6 +136,22 @@ still running after 10 s). A configuration mistake exits 78, listing every probl
 `,
 };
 
+/**
+ * `AUTHGATE_TLS_CHECK_INTERVAL_MS`: how often the listener's certificate files are looked at.
+ * Internal, for the tests that renew a certificate under a running server; not a setting for
+ * operators (docs/operations.md says so). Unset or empty: the default.
+ */
+const tlsCheckInterval = (value: string | undefined): Pick<ServerOptions, 'tlsCheckIntervalMs'> => {
+  if (!value) return {};
+  const ms = /^\d{1,10}$/.test(value) ? Number(value) : 0;
+  // Node's timers hold at most 2^31-1 ms; past that they fire at once.
+  if (ms < 1 || ms > 2 ** 31 - 1)
+    throw new UsageError(
+      'AUTHGATE_TLS_CHECK_INTERVAL_MS: give a whole number of milliseconds, 1 to 2147483647',
+    );
+  return { tlsCheckIntervalMs: ms };
+};
+
 /** `authgate server`: runs the gateway on the config file of `--config` or `AUTHGATE_CONFIG`. */
 export const runServerCommand = async (argv: string[]): Promise<number> => {
   const values = parseFlags(argv, { config: { type: 'string', short: 'c' } });
@@ -119,5 +162,8 @@ export const runServerCommand = async (argv: string[]): Promise<number> => {
   if (path === '') throw new UsageError('--config: give the name of a file');
   // A reload reads and checks the whole file again, with the parser that start uses: an edited
   // `policies:` or role takes effect, and a role refused at start is refused at a reload too.
-  return runServer(loadConfigFile(path), { reloadConfig: () => loadConfigFile(path) });
+  return runServer(loadConfigFile(path), {
+    reloadConfig: () => loadConfigFile(path),
+    ...tlsCheckInterval(process.env['AUTHGATE_TLS_CHECK_INTERVAL_MS']),
+  });
 };

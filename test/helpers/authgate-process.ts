@@ -40,16 +40,17 @@ export type AuthgateServer = Running & { url: string; stop(): Promise<number | n
 
 /**
  * Writes `config` (an authgate.yaml as an object) to `dir/<name>.yaml` and runs
- * `authgate server --config` on it; resolves once it listens.
+ * `authgate server --config` on it, with extra environment `env`; resolves once it listens.
  */
 export const startAuthgateServer = async (
   dir: string,
   name: string,
   config: object,
+  env: Record<string, string> = {},
 ): Promise<AuthgateServer> => {
   const file = join(dir, `${name}.yaml`);
   writeFileSync(file, JSON.stringify(config));
-  const proc = runAuthgate(['server', '--config', file]);
+  const proc = runAuthgate(['server', '--config', file], env);
   const url = await waitFor(
     () => /"event":"server\.listening","address":"(http[^"]+)"/.exec(proc.output())?.[1],
     15_000,

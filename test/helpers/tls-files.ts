@@ -17,16 +17,30 @@ export const makeCa = async (dir: string, name: string): Promise<TestCa> => {
   return { name, cert, key };
 };
 
-/** A certificate for 127.0.0.1 and localhost signed by `ca`: `<name>.crt` and `<name>.key` in `dir`. */
+/**
+ * A certificate for 127.0.0.1 and localhost signed by `ca`, valid for `days` (default 1):
+ * `<name>.crt` and `<name>.key` in `dir`.
+ */
 export const makeServerCert = async (
   dir: string,
   ca: TestCa,
   name: string,
+  days = 1,
 ): Promise<{ cert: string; key: string }> => {
   const cert = join(dir, `${name}.crt`);
   const key = join(dir, `${name}.key`);
   await openssl(
-    ...['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1'],
+    ...[
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-days',
+      String(days),
+    ],
     ...['-CA', ca.cert, '-CAkey', ca.key, '-subj', `/CN=${name}`, '-keyout', key, '-out', cert],
     ...['-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-addext', 'basicConstraints=CA:FALSE'],
   );
