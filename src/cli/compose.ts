@@ -17,7 +17,13 @@ import { createIdentityTokens, createKvEngine, createSecretCipher, rewrapSecrets
 import { systemClock, type Clock } from '../lib/clock.js';
 import { VERSION } from './version.js';
 import { deriveKey, hmacB64, safeEqual } from '../lib/hash.js';
-import { createKeys, createMemoryStore, createRedisStore, type Store } from '../store/index.js';
+import {
+  createKeys,
+  createMemoryStore,
+  createRedisStore,
+  type RedisCredentials,
+  type Store,
+} from '../store/index.js';
 import {
   createLogger,
   createMetrics,
@@ -79,6 +85,11 @@ export type ComposedServer = {
    * ConfigError on any problem, and then nothing of the file is applied.
    */
   reload(): Promise<void>;
+  /**
+   * The configured Redis store's: puts rotated credentials in force for its next connections.
+   * Undefined with another store.
+   */
+  setRedisCredentials: ((credentials: RedisCredentials) => void) | undefined;
   log: Logger;
   close(): Promise<void>;
 };
@@ -131,12 +142,11 @@ export const composeServer = (
 
   const memoryStore =
     options.store === undefined && config.store.type === 'memory' ? createMemoryStore({ clock }) : undefined;
-  const store =
-    options.store ??
-    memoryStore ??
-    createRedisStore((config.store as Extract<AuthgateConfig['store'], { type: 'redis' }>).redis, {
-      log: log.child({ part: 'store' }),
-    });
+  const redisStore =
+    options.store === undefined && config.store.type === 'redis'
+      ? createRedisStore(config.store.redis, { log: log.child({ part: 'store' }) })
+      : undefined;
+  const store = options.store ?? memoryStore ?? (redisStore as Store);
   const keys = createKeys(config.store.keyPrefix);
   const tokens = createTokenService({ store, keys, clock, serverKey });
   // Replicas share TokenReview results through the store; one process keeps them in memory.
@@ -336,6 +346,7 @@ export const composeServer = (
     log,
     reloadPolicies,
     reload,
+    setRedisCredentials: redisStore?.setCredentials,
     close: async () => {
       await app.close();
       identity.close();

@@ -1,5 +1,5 @@
 import type { Server as TlsServer } from 'node:tls';
-import { loadConfigFile, type AuthgateConfig } from '../config/index.js';
+import { createRedisSecretsFollower, loadConfigFile, type AuthgateConfig } from '../config/index.js';
 import { createListenerTls } from '../http/index.js';
 import { systemClock } from '../lib/clock.js';
 import { parseFlags, UsageError, type CommandUsage } from './command.js';
@@ -9,7 +9,7 @@ import { composeServer, type ComposeOptions, type ComposedServer } from './compo
 export const SHUTDOWN_GRACE_MS = 10_000;
 
 export type ServerOptions = ComposeOptions & {
-  /** How often the listener's certificate and key files are looked at, ms. Default a minute (`TLS_CHECK_INTERVAL_MS`). */
+  /** How often the listener's certificate and key files, and the Redis store's secret files, are looked at, ms. Default a minute (`TLS_CHECK_INTERVAL_MS`). */
   tlsCheckIntervalMs?: number;
 };
 
@@ -18,9 +18,11 @@ export type ServerOptions = ComposeOptions & {
  * Until closed, SIGHUP reopens the audit files (as Vault does), so that logrotate can move a file
  * away and new entries go to a new file at the configured path, reloads the config
  * (`options.reloadConfig`): its policies and the roles of the auth mounts, together
- * (`ComposedServer.reload`), and re-reads the listener's certificate and key. It no longer ends
- * the process. The certificate and key files are also looked at every `tlsCheckIntervalMs`: a
- * renewed pair is served to new connections with no signal (`createListenerTls`).
+ * (`ComposedServer.reload`), and re-reads the listener's certificate and key and the Redis
+ * store's secret files. It no longer ends the process. Those files are also looked at every
+ * `tlsCheckIntervalMs`: a renewed pair is served to new connections with no signal
+ * (`createListenerTls`), and a rotated Redis password or certificate is presented at the next
+ * connection to Redis (`createRedisSecretsFollower`).
  */
 export const startServer = async (
   config: AuthgateConfig,
@@ -44,8 +46,20 @@ export const startServer = async (
           log: composed.log,
         });
   listenerTls?.start(tlsCheckIntervalMs);
+  const redis = config.store.type === 'redis' ? config.store.redis : undefined;
+  const setRedisCredentials = composed.setRedisCredentials;
+  // The secrets were read and checked with the config; the store connects with them.
+  const redisSecrets =
+    redis === undefined || setRedisCredentials === undefined
+      ? undefined
+      : createRedisSecretsFollower(redis.files, redis, {
+          apply: setRedisCredentials,
+          log: composed.log.child({ part: 'store' }),
+        });
+  redisSecrets?.start(tlsCheckIntervalMs);
   const onHangup = () => {
     void listenerTls?.check('SIGHUP');
+    void redisSecrets?.check('SIGHUP');
     void composed.audit
       .reopen()
       .then(() => composed.log.info({ event: 'audit.reopened', signal: 'SIGHUP' }, 'audit.reopened'));
@@ -67,6 +81,7 @@ export const startServer = async (
     close: async () => {
       process.off('SIGHUP', onHangup);
       listenerTls?.stop();
+      redisSecrets?.stop();
       await composed.close();
     },
   };

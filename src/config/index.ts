@@ -5,6 +5,7 @@ export type {
   JwksSourceConfig,
   KubernetesMountConfig,
   RedisConfig,
+  RedisSecretFiles,
   RoleConfig,
   TokenReviewConfig,
   KvMountConfig,
@@ -36,3 +37,7 @@ export {
   MIN_SERVER_KEY_BYTES,
 } from './files.js';
 export type { SigningAlgorithm } from './schema.js';
+export { createFileFollower, FILE_CHECK_INTERVAL_MS } from './file-follower.js';
+export type { FileCheckTrigger, FileFollower } from './file-follower.js';
+export { createRedisSecretsFollower } from './redis-secrets-follower.js';
+export type { RedisSecrets } from './store-config.js';

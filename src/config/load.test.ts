@@ -10,6 +10,8 @@ const keyDir = mkdtempSync(join(tmpdir(), 'authgate-load-test-'));
 const KEY_FILE = join(keyDir, 'server.key');
 writeFileSync(KEY_FILE, 'k'.repeat(32));
 const NOT_PEM = join(keyDir, 'not.pem');
+const EMPTY = join(keyDir, 'empty');
+writeFileSync(EMPTY, ' \n');
 writeFileSync(NOT_PEM, 'not a certificate\n');
 afterAll(() => rmSync(keyDir, { recursive: true, force: true }));
 
@@ -216,6 +218,8 @@ describe('store configuration', () => {
       '    url: redis://a:1\n    password_file: /nonexistent/pw\n',
       'cannot read /nonexistent/pw',
     ],
+    // Else Redis would be asked with no password at all, and a rotation to an empty file taken.
+    ['an empty password file', `    url: redis://a:1\n    password_file: ${EMPTY}\n`, `${EMPTY} is empty`],
     // Else TLS fails at each connection, saying the server's certificate is wrong.
     [
       'a CA file that holds no certificate',
@@ -274,7 +278,7 @@ describe('store configuration', () => {
     expect(overridden).toEqual({
       type: 'redis',
       keyPrefix: 'ag:',
-      redis: { url: 'redis://r:6379', commandTimeoutMs: 1000, connectTimeoutMs: 2000 },
+      redis: { url: 'redis://r:6379', commandTimeoutMs: 1000, connectTimeoutMs: 2000, files: {} },
     });
   });
 });

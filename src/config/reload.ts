@@ -50,11 +50,19 @@ const RESTART_SECTION_ENTRIES = Object.entries(RESTART_SECTIONS) as Array<
 >;
 
 /**
- * What of a section a restart would change. The listener's certificate and key are followed by
- * their files (the server re-reads them on SIGHUP and every minute), so there only their paths
- * count, not their content.
+ * What of a section a restart would change. The listener's certificate and key, and the Redis
+ * store's passwords, CA and client certificate, are followed by their files (the server re-reads
+ * them on SIGHUP and every minute), so there only their paths count, not their content.
  */
 const restartView = (config: AuthgateConfig, key: keyof typeof RESTART_SECTIONS): unknown => {
+  if (key === 'store') {
+    if (config.store.type !== 'redis') return config.store;
+    const redis = config.store.redis;
+    return {
+      ...config.store,
+      redis: { ...redis, password: 0, sentinelPassword: 0, tls: redis.tls !== undefined },
+    };
+  }
   if (key !== 'listener') return config[key];
   const { tls, ...listener } = config.listener;
   return { ...listener, tls: tls && { certFile: tls.certFile, keyFile: tls.keyFile } };

@@ -1,7 +1,11 @@
 import { TIMEOUT_BOUNDS, durationSeconds } from './durations.js';
 import { readCaBundle, readCertAndKey, readConfigText } from './files.js';
+
+/** `{ [key]: value }`, or nothing when `value` is undefined. */
+const optional = <K extends string>(key: K, value: string | undefined) =>
+  (value === undefined ? {} : { [key]: value }) as Partial<Record<K, string>>;
 import type { ConfigDocument } from './schema.js';
-import type { AuthgateConfig, Problem, RedisConfig } from './types.js';
+import type { AuthgateConfig, Problem, RedisConfig, RedisSecretFiles } from './types.js';
 import { redisUrlProblem } from './urls.js';
 
 /**
@@ -10,28 +14,49 @@ import { redisUrlProblem } from './urls.js';
  */
 export const DEFAULT_KEY_PREFIX = 'ag:';
 
+/** What {@link RedisSecretFiles} hold, as the connection takes it. */
+export type RedisSecrets = Pick<RedisConfig, 'password' | 'sentinelPassword' | 'tls'>;
+
 /**
- * `store.redis.tls`, its files read and checked now: a CA bundle that holds a certificate, and a
- * client certificate with its key (both or neither), which must parse and match.
+ * Reads and checks the secret files of `store.redis`, at start and at each reload alike: a
+ * password file that holds something once trimmed (an empty one would connect with no password
+ * at all), a CA bundle that holds a certificate, and a client certificate with its key, which must
+ * parse and match. Problems are reported at their field; they name files, never their content.
  */
-const normalizeTls = (
-  doc: NonNullable<NonNullable<NonNullable<ConfigDocument['store']>['redis']>['tls']>,
-  problem: Problem,
-  file: (p: string | undefined) => string | undefined,
-): NonNullable<RedisConfig['tls']> => {
-  const at = 'store.redis.tls';
-  const caFile = file(doc.ca_file);
-  const ca = caFile === undefined ? undefined : readCaBundle(caFile, `${at}.ca_file`, problem);
-  const [certFile, keyFile] = [file(doc.cert_file), file(doc.key_file)];
-  if ((certFile === undefined) !== (keyFile === undefined))
-    problem(at, 'give cert_file and key_file together (a client certificate and its key)');
+export const readRedisSecrets = (files: RedisSecretFiles, problem: Problem): RedisSecrets => {
+  const at = 'store.redis';
+  const text = (file: string | undefined, field: string) => {
+    if (file === undefined) return undefined;
+    const value = readConfigText(file, `${at}.${field}`, problem, { trim: true });
+    if (value === '') problem(`${at}.${field}`, `${file} is empty`);
+    return value || undefined;
+  };
+  const password = text(files.password, 'password_file');
+  const sentinelPassword = text(files.sentinelPassword, 'sentinel_password_file');
+  const ca = files.ca === undefined ? undefined : readCaBundle(files.ca, `${at}.tls.ca_file`, problem);
   const pair =
-    certFile === undefined || keyFile === undefined
+    files.cert === undefined || files.key === undefined
       ? undefined
-      : readCertAndKey(certFile, keyFile, { cert: `${at}.cert_file`, key: `${at}.key_file` }, problem);
+      : readCertAndKey(
+          files.cert,
+          files.key,
+          { cert: `${at}.tls.cert_file`, key: `${at}.tls.key_file` },
+          problem,
+        );
+  const tlsFiles = files.ca !== undefined || files.cert !== undefined;
   return {
-    ...(ca === undefined ? {} : { ca }),
-    ...(pair === undefined ? {} : { cert: pair.cert.toString('utf8'), key: pair.key.toString('utf8') }),
+    ...(password === undefined ? {} : { password }),
+    ...(sentinelPassword === undefined ? {} : { sentinelPassword }),
+    ...(tlsFiles
+      ? {
+          tls: {
+            ...(ca === undefined ? {} : { ca }),
+            ...(pair === undefined
+              ? {}
+              : { cert: pair.cert.toString('utf8'), key: pair.key.toString('utf8') }),
+          },
+        }
+      : {}),
   };
 };
 
@@ -61,13 +86,16 @@ export const normalizeStore = (
   const urlProblem = r.url === undefined ? undefined : redisUrlProblem(r.url);
   if (urlProblem !== undefined) problem('store.redis.url', urlProblem);
   const seconds = durationSeconds(problem);
-  const read = (p: string | undefined, at: string) => {
-    const path = file(p);
-    return path === undefined ? undefined : readConfigText(path, at, problem, { trim: true });
+  const files: RedisSecretFiles = {
+    ...optional('password', file(r.password_file)),
+    ...optional('sentinelPassword', file(r.sentinel_password_file)),
+    ...optional('ca', file(r.tls?.ca_file)),
+    ...optional('cert', file(r.tls?.cert_file)),
+    ...optional('key', file(r.tls?.key_file)),
   };
-  const tls = r.tls === undefined ? undefined : normalizeTls(r.tls, problem, file);
-  const password = read(r.password_file, 'store.redis.password_file');
-  const sentinelPassword = read(r.sentinel_password_file, 'store.redis.sentinel_password_file');
+  if ((files.cert === undefined) !== (files.key === undefined))
+    problem('store.redis.tls', 'give cert_file and key_file together (a client certificate and its key)');
+  const { password, sentinelPassword, tls } = readRedisSecrets(files, problem);
   for (const key of ['sentinel_name', 'sentinel_username', 'sentinel_password_file'] as const) {
     if (r[key] !== undefined && r.sentinels === undefined)
       problem(`store.redis.${key}`, 'is only used with sentinels');
@@ -85,7 +113,8 @@ export const normalizeStore = (
     ...(r.cluster_nodes !== undefined ? { clusterNodes: r.cluster_nodes } : {}),
     ...(r.username !== undefined ? { username: r.username } : {}),
     ...(password !== undefined ? { password } : {}),
-    ...(tls !== undefined ? { tls } : {}),
+    ...(tls !== undefined || r.tls !== undefined ? { tls: tls ?? {} } : {}),
+    files,
     commandTimeoutMs: seconds(r.command_timeout, 'store.redis.command_timeout', 1, TIMEOUT_BOUNDS) * 1000,
     connectTimeoutMs: seconds(r.connect_timeout, 'store.redis.connect_timeout', 2, TIMEOUT_BOUNDS) * 1000,
   };

@@ -92,7 +92,19 @@ export type KubernetesMountConfig = {
  * read from their files, exactly one mode set, and both timeouts set.
  */
 export type RedisConfig = RedisConnectionOptions &
-  Required<Pick<RedisConnectionOptions, 'commandTimeoutMs' | 'connectTimeoutMs'>>;
+  Required<Pick<RedisConnectionOptions, 'commandTimeoutMs' | 'connectTimeoutMs'>> & {
+    /** The files the secrets were read from, followed while the server runs. */
+    files: RedisSecretFiles;
+  };
+
+/** The files of `store.redis` that hold secrets: their paths, as resolved from authgate.yaml. */
+export type RedisSecretFiles = {
+  password?: string;
+  sentinelPassword?: string;
+  ca?: string;
+  cert?: string;
+  key?: string;
+};
 
 /** One audit device, normalized. Every device writes Vault's JSON entries, secrets HMAC'd. */
 export type AuditDeviceConfig = {

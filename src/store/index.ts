@@ -7,4 +7,4 @@ export type { Keys } from './keys.js';
 export type { BatchOp } from './store.js';
 export type { MemoryStore } from './memory-store.js';
 export { createRedisStore } from './redis-store.js';
-export type { RedisConnectionOptions, RedisStoreDeps } from './redis-store.js';
+export type { RedisConnectionOptions, RedisCredentials, RedisStoreDeps } from './redis-store.js';

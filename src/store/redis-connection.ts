@@ -51,6 +51,38 @@ const standalone = (url: string, options: RedisOptions): [string, RedisOptions] 
   ];
 };
 
+/** What a rotation changes of how to reach Redis: the secrets read from files. */
+export type RedisCredentials = Pick<RedisConnectionOptions, 'password' | 'sentinelPassword' | 'tls'>;
+
+/**
+ * Puts `credentials` in ioredis options, where ioredis reads them at each new connection:
+ * `password` when it authenticates (`Redis#connect` builds its AUTH from `options` each time),
+ * `tls` when it opens the socket (the connectors spread `options.tls` into `tls.connect`),
+ * `sentinelPassword` and `sentinelTLS` when it asks a sentinel. Open connections keep theirs.
+ * The TLS objects are changed in place: copies of the options (`duplicate()`, a cluster's node
+ * connections and its subscriber) share them. Credentials left undefined are left as they are.
+ */
+export const putCredentials = (options: RedisOptions, credentials: RedisCredentials): void => {
+  if (credentials.password !== undefined) options.password = credentials.password;
+  if (credentials.sentinelPassword !== undefined && options.sentinels !== undefined)
+    options.sentinelPassword = credentials.sentinelPassword;
+  if (credentials.tls === undefined) return;
+  for (const tls of [options.tls, options.sentinelTLS])
+    if (typeof tls === 'object') Object.assign(tls, credentials.tls);
+};
+
+/**
+ * Puts `credentials` in force for every new connection of `client` (see {@link putCredentials}):
+ * a cluster's, for nodes it has yet to meet (`redisOptions`) and for those it knows (each node's
+ * connection reconnects, or is replaced by one from `redisOptions`).
+ */
+export const setClientCredentials = (client: Redis | Cluster, credentials: RedisCredentials): void => {
+  if (client instanceof Cluster) {
+    putCredentials(client.options.redisOptions ?? {}, credentials);
+    for (const node of client.nodes('all')) putCredentials(node.options, credentials);
+  } else putCredentials(client.options, credentials);
+};
+
 /** Builds the ioredis client of the configured mode, failing fast while disconnected. */
 export const connectRedis = (o: RedisConnectionOptions): Client => {
   const common = connectionOptions(o);

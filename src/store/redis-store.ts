@@ -1,11 +1,17 @@
 import { assertBatch, assertInteger, assertStreamAdd, assertTtlMs } from './arguments.js';
 import { Redis, type Cluster } from 'ioredis';
-import { connectRedis, connectionOptions, type RedisConnectionOptions } from './redis-connection.js';
+import {
+  connectRedis,
+  connectionOptions,
+  setClientCredentials,
+  type RedisConnectionOptions,
+  type RedisCredentials,
+} from './redis-connection.js';
 import { traced } from './traced.js';
 import type { BatchOp, SetOptions, Store } from './store.js';
 import { StoreUnavailableError } from './store.js';
 
-export type { RedisConnectionOptions };
+export type { RedisConnectionOptions, RedisCredentials };
 
 export type RedisStoreDeps = {
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void };
@@ -59,8 +65,15 @@ export const isTooOld = (info: string): boolean => {
  * every replica. While Redis is unreachable every call rejects at once with
  * {@link StoreUnavailableError} (no offline queue), the client reconnects by itself, and the
  * connection state is logged once per change (`store.connected`, `store.unavailable`).
+ * `setCredentials` puts a rotated password or certificate in force for the connections opened
+ * from then on (a reconnect after a restart, a failover, a network blip); open ones stay.
  */
-export const createRedisStore = (options: RedisConnectionOptions, deps: RedisStoreDeps): Store => {
+export const createRedisStore = (
+  connection: RedisConnectionOptions,
+  deps: RedisStoreDeps,
+): Store & { setCredentials(credentials: RedisCredentials): void } => {
+  // A copy: the credentials in it change with setCredentials, for the subscriber created later.
+  const options = { ...connection, ...(connection.tls === undefined ? {} : { tls: { ...connection.tls } }) };
   const client = connectRedis(options);
   const isCluster = options.clusterNodes !== undefined;
   const indexGraceMs = isCluster ? (deps.clusterIndexGraceMs ?? CLUSTER_INDEX_GRACE_MS) : 0;
@@ -297,6 +310,12 @@ export const createRedisStore = (options: RedisConnectionOptions, deps: RedisSto
     },
     ping: async () => {
       await guard(client.ping());
+    },
+    setCredentials: (credentials: RedisCredentials) => {
+      if (credentials.password !== undefined) options.password = credentials.password;
+      if (credentials.sentinelPassword !== undefined) options.sentinelPassword = credentials.sentinelPassword;
+      if (credentials.tls !== undefined) options.tls = { ...options.tls, ...credentials.tls };
+      for (const c of [client, subscriber]) if (c !== undefined) setClientCredentials(c, credentials);
     },
     close: async () => {
       for (const c of [subscriber, client]) {

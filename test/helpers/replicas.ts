@@ -24,8 +24,15 @@ export type ReplicaSetup = {
   admin: string;
   /** A service account token of test/nginx for audience `vault`, bound to `pod`. */
   podToken(pod?: string): Promise<string>;
-  /** Starts `authgate server` named `name` on `redis` with the config of {@link replicaConfig}. */
-  start(name: string, redis: Parameters<typeof replicaConfig>[2]): Promise<AuthgateServer>;
+  /**
+   * Starts `authgate server` named `name` on `redis` with the config of {@link replicaConfig}, and
+   * extra environment `env`.
+   */
+  start(
+    name: string,
+    redis: Parameters<typeof replicaConfig>[2],
+    env?: Record<string, string>,
+  ): Promise<AuthgateServer>;
   /** Stops every server started and the cluster, and removes the directory. */
   stop(): Promise<void>;
 };
@@ -56,11 +63,16 @@ export const prepareReplicas = async (): Promise<ReplicaSetup> => {
   const podToken = async (pod = 'nginx') =>
     (await cluster.mintToken({ namespace: 'test', serviceAccount: 'nginx', audiences: ['vault'], pod }))
       .token;
-  const start = async (name: string, redis: Parameters<typeof replicaConfig>[2]) => {
+  const start = async (
+    name: string,
+    redis: Parameters<typeof replicaConfig>[2],
+    env: Record<string, string> = {},
+  ) => {
     const server = await startAuthgateServer(
       dir,
       name,
       replicaConfig(cluster.url, cluster.issuer, redis, dir),
+      env,
     );
     servers.push(server);
     return server;
