@@ -110,4 +110,26 @@ describe('sectionsNeedingRestart', () => {
   it('names the listener when a path of its certificate changed', () => {
     expect(sectionsNeedingRestart(withTls('a.crt'), withTls('b.crt'))).toEqual(['listener']);
   });
+
+  const withRedis = (passwordFile: string, password: string) => {
+    writeFileSync(join(dir, passwordFile), `${password}\n`, { mode: 0o600 });
+    writeFileSync(join(dir, 'server.key'), 'k'.repeat(32), { mode: 0o600 });
+    return parseDoc(
+      configDoc({
+        server_key_file: 'server.key',
+        store: { type: 'redis', redis: { url: 'redis://r:6379', password_file: passwordFile } },
+      }),
+      dir,
+    );
+  };
+
+  it('leaves out a rotated Redis password in the same file: the server follows the file itself', () => {
+    const running = withRedis('redis-password', 'first-pass');
+    expect(sectionsNeedingRestart(running, withRedis('redis-password', 'second-pass'))).toEqual([]);
+  });
+
+  it('names the store when the path of its password file changed', () => {
+    const running = withRedis('redis-password', 'same-pass');
+    expect(sectionsNeedingRestart(running, withRedis('other-password', 'same-pass'))).toEqual(['store']);
+  });
 });
