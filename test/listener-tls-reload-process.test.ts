@@ -215,7 +215,7 @@ describe('with no signal', () => {
 
   beforeAll(async () => {
     volume = secretVolume(join(fx.dir, 'periodic'), pairs.a);
-    server = await start('periodic', volume, { AUTHGATE_TLS_CHECK_INTERVAL_MS: '200' });
+    server = await start('periodic', volume, { AUTHGATE_FILE_CHECK_INTERVAL_MS: '200' });
   });
   afterAll(async () => {
     await server?.stop();

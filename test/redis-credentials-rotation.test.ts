@@ -104,7 +104,7 @@ describe('a rotated store.redis.password_file', () => {
 
   it('is followed with no signal, by the periodic look', async () => {
     const user = await aclUser('first-Pass-7a0e14');
-    const server = await startAs('rotate-interval', user, { AUTHGATE_TLS_CHECK_INTERVAL_MS: '200' });
+    const server = await startAs('rotate-interval', user, { AUTHGATE_FILE_CHECK_INTERVAL_MS: '200' });
     await rotate(user, 'second-Pass-c51f3e');
     await logged(server, 'store.credentials_reloaded');
     await reconnect(server, user.user);

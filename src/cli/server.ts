@@ -9,8 +9,8 @@ import { composeServer, type ComposeOptions, type ComposedServer } from './compo
 export const SHUTDOWN_GRACE_MS = 10_000;
 
 export type ServerOptions = ComposeOptions & {
-  /** How often the listener's certificate and key files, and the Redis store's secret files, are looked at, ms. Default a minute (`TLS_CHECK_INTERVAL_MS`). */
-  tlsCheckIntervalMs?: number;
+  /** How often the listener's certificate and key files, and the Redis store's secret files, are looked at, ms. Default a minute (`FILE_CHECK_INTERVAL_MS`). */
+  fileCheckIntervalMs?: number;
 };
 
 /**
@@ -20,7 +20,7 @@ export type ServerOptions = ComposeOptions & {
  * (`options.reloadConfig`): its policies and the roles of the auth mounts, together
  * (`ComposedServer.reload`), and re-reads the listener's certificate and key and the Redis
  * store's secret files. It no longer ends the process. Those files are also looked at every
- * `tlsCheckIntervalMs`: a renewed pair is served to new connections with no signal
+ * `fileCheckIntervalMs`: a renewed pair is served to new connections with no signal
  * (`createListenerTls`), and a rotated Redis password or certificate is presented at the next
  * connection to Redis (`createRedisSecretsFollower`).
  */
@@ -28,7 +28,7 @@ export const startServer = async (
   config: AuthgateConfig,
   options: ServerOptions = {},
 ): Promise<ComposedServer & { address: string }> => {
-  const { tlsCheckIntervalMs, ...composeOptions } = options;
+  const { fileCheckIntervalMs, ...composeOptions } = options;
   const tls = config.listener.tls;
   // The certificate and key were read and checked with the config.
   const composed = composeServer(
@@ -45,7 +45,7 @@ export const startServer = async (
           clock: options.clock ?? systemClock,
           log: composed.log,
         });
-  listenerTls?.start(tlsCheckIntervalMs);
+  listenerTls?.start(fileCheckIntervalMs);
   const redis = config.store.type === 'redis' ? config.store.redis : undefined;
   const setRedisCredentials = composed.setRedisCredentials;
   // The secrets were read and checked with the config; the store connects with them.
@@ -56,7 +56,7 @@ export const startServer = async (
           apply: setRedisCredentials,
           log: composed.log.child({ part: 'store' }),
         });
-  redisSecrets?.start(tlsCheckIntervalMs);
+  redisSecrets?.start(fileCheckIntervalMs);
   const onHangup = () => {
     void listenerTls?.check('SIGHUP');
     void redisSecrets?.check('SIGHUP');
@@ -152,19 +152,20 @@ still running after 10 s). A configuration mistake exits 78, listing every probl
 };
 
 /**
- * `AUTHGATE_TLS_CHECK_INTERVAL_MS`: how often the listener's certificate files are looked at.
+ * `AUTHGATE_FILE_CHECK_INTERVAL_MS`: how often the listener's certificate files and the Redis
+ * store's secret files are looked at.
  * Internal, for the tests that renew a certificate under a running server; not a setting for
  * operators (docs/operations.md says so). Unset or empty: the default.
  */
-const tlsCheckInterval = (value: string | undefined): Pick<ServerOptions, 'tlsCheckIntervalMs'> => {
+const fileCheckInterval = (value: string | undefined): Pick<ServerOptions, 'fileCheckIntervalMs'> => {
   if (!value) return {};
   const ms = /^\d{1,10}$/.test(value) ? Number(value) : 0;
   // Node's timers hold at most 2^31-1 ms; past that they fire at once.
   if (ms < 1 || ms > 2 ** 31 - 1)
     throw new UsageError(
-      'AUTHGATE_TLS_CHECK_INTERVAL_MS: give a whole number of milliseconds, 1 to 2147483647',
+      'AUTHGATE_FILE_CHECK_INTERVAL_MS: give a whole number of milliseconds, 1 to 2147483647',
     );
-  return { tlsCheckIntervalMs: ms };
+  return { fileCheckIntervalMs: ms };
 };
 
 /** `authgate server`: runs the gateway on the config file of `--config` or `AUTHGATE_CONFIG`. */
@@ -179,6 +180,6 @@ export const runServerCommand = async (argv: string[]): Promise<number> => {
   // `policies:` or role takes effect, and a role refused at start is refused at a reload too.
   return runServer(loadConfigFile(path), {
     reloadConfig: () => loadConfigFile(path),
-    ...tlsCheckInterval(process.env['AUTHGATE_TLS_CHECK_INTERVAL_MS']),
+    ...fileCheckInterval(process.env['AUTHGATE_FILE_CHECK_INTERVAL_MS']),
   });
 };

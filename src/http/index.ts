@@ -1,5 +1,5 @@
 export { buildApp } from './app.js';
 export type { AppDeps } from './app.js';
 export { envelope } from './envelope.js';
-export { createListenerTls, TLS_CHECK_INTERVAL_MS } from './listener-tls.js';
+export { createListenerTls } from './listener-tls.js';
 export type { ListenerTls, TlsCheckTrigger } from './listener-tls.js';

@@ -11,8 +11,6 @@ import {
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../telemetry/index.js';
 
-/** How often the certificate and key files are looked at, ms (a look is two `stat`s). */
-export const TLS_CHECK_INTERVAL_MS = FILE_CHECK_INTERVAL_MS;
 /** A served certificate that ends within this is warned about (`listener.tls_expires_soon`), ms. */
 export const TLS_EXPIRY_WARNING_MS = 7 * 24 * 3_600_000;
 /** The expiry warning is repeated at most this often while the certificate is served, ms. */
@@ -108,8 +106,8 @@ export const createListenerTls = (
 
   return {
     check: follower.check,
-    /** Looks at the files every `intervalMs` (default {@link TLS_CHECK_INTERVAL_MS}); warns now of a certificate near its end. */
-    start(intervalMs = TLS_CHECK_INTERVAL_MS) {
+    /** Looks at the files every `intervalMs` (default {@link FILE_CHECK_INTERVAL_MS}); warns now of a certificate near its end. */
+    start(intervalMs = FILE_CHECK_INTERVAL_MS) {
       warnIfEnding();
       follower.start(intervalMs);
     },
