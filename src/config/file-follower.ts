@@ -57,7 +57,10 @@ export const createFileFollower = <T>(options: FileFollowerOptions<T>) => {
     for (let reads = 1; ; reads++) {
       const value = await read();
       const after = await versionOf(paths);
-      if (after === before || reads === MAX_READS) return { value, version: after };
+      if (after === before) return { value, version: after };
+      // Still changing after the last read: no version is known to match what was read, so the
+      // next tick reads again rather than take the files as already seen.
+      if (reads === MAX_READS) return { value, version: undefined };
       before = after;
     }
   };
@@ -84,7 +87,13 @@ export const createFileFollower = <T>(options: FileFollowerOptions<T>) => {
     // A tick while a look runs adds nothing; a SIGHUP reads the files after it, whatever it found.
     if (trigger === 'interval' && pending > 0) return queue;
     pending++;
-    queue = queue.then(() => look(trigger)).finally(() => pending--);
+    // A report or hook that throws (a failing logger) must neither reject a promise a timer or a
+    // signal handler dropped, which ends the process, nor leave `queue` rejected, which skips
+    // every later look.
+    queue = queue
+      .then(() => look(trigger))
+      .catch(() => undefined)
+      .finally(() => pending--);
     return queue;
   };
 
