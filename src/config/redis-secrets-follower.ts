@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import { createFileFollower } from './file-follower.js';
 import { readRedisSecrets, type RedisSecrets } from './store-config.js';
 import type { RedisSecretFiles } from './types.js';
@@ -43,7 +42,8 @@ export const createRedisSecretsFollower = (
     },
     apply: ({ secrets, problems }, trigger) => {
       if (problems.length > 0) return problems.join('; ');
-      if (isDeepStrictEqual(secrets, current)) return undefined;
+      // Field by field: what is in force at start is the whole `store.redis` (its URL, timeouts,
+      // file names), never deep-equal to what the files hold though they hold the same.
       const changed = (Object.keys(FIELDS) as Array<keyof RedisSecretFiles>)
         .filter((k) =>
           k === 'password' || k === 'sentinelPassword'
@@ -51,6 +51,7 @@ export const createRedisSecretsFollower = (
             : current.tls?.[k] !== secrets.tls?.[k],
         )
         .map((k) => `store.redis.${FIELDS[k]}`);
+      if (changed.length === 0) return undefined;
       deps.apply(secrets);
       current = secrets;
       // Which fields changed, never what they hold.
