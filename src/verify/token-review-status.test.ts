@@ -1,7 +1,7 @@
 import type { V1TokenReviewStatus } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { UnverifiedClaims } from '../identity/index.js';
-import { interpretReview, reasonFromStatusError } from './token-review-status.js';
+import { interpretReview, reasonFromStatusError, scrubUpstreamText } from './token-review-status.js';
 
 const claims: UnverifiedClaims = {
   header: { alg: 'RS256', kid: 'k' },
@@ -189,5 +189,32 @@ describe('reasonFromStatusError', () => {
     ['something new', pod, 'tokenreview_error'],
   ])('%s → %s', (error, c, reason) => {
     expect(reasonFromStatusError(error, c)).toBe(reason);
+  });
+});
+
+describe('scrubUpstreamText', () => {
+  const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+
+  it.each([
+    ['quoted', `invalid bearer token "${jwt}"`, 'invalid bearer token "<jwt>"'],
+    ['after a colon', `token:${jwt}, rejected`, 'token:<jwt>, rejected'],
+    ['after a header name', `Authorization: Bearer ${jwt}`, 'Authorization: Bearer <jwt>'],
+  ])('hides a JWT %s', (_case, text, scrubbed) => {
+    expect(scrubUpstreamText(text, 'https://10.0.0.1:6443')).toBe(scrubbed);
+  });
+
+  it('hides the password of the API server URL', () => {
+    expect(
+      scrubUpstreamText('dial https://u:hunter2@k8s:6443 failed', 'https://u:hunter2@k8s:6443'),
+    ).not.toContain('hunter2');
+  });
+
+  it('reads a long text of JWT-like starts with no dots in linear time', () => {
+    // What an upstream (the API server, or a proxy before it) may send: up to 1 MiB. A scan that
+    // starts again at each `eyJ` is quadratic and would hold the event loop for minutes.
+    const text = 'eyJ'.repeat(100_000);
+    const startedMs = performance.now();
+    expect(scrubUpstreamText(text, 'https://10.0.0.1:6443')).toBe(text);
+    expect(performance.now() - startedMs).toBeLessThan(1_000);
   });
 });
