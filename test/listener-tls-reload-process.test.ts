@@ -1,20 +1,12 @@
 import { X509Certificate } from 'node:crypto';
-import {
-  copyFileSync,
-  mkdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:https';
 import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAuthgateServer, waitFor, type AuthgateServer } from './helpers/authgate-process.js';
 import { startProcessFixture, type ProcessFixture } from './helpers/process-fixture.js';
-import { makeCa, makeServerCert, type TestCa } from './helpers/tls-files.js';
+import { makeCa, makeServerCert, secretVolume, type SecretVolume, type TestCa } from './helpers/tls-files.js';
 
 /*
  * `authgate server` serving HTTPS from a certificate that cert-manager renews and the kubelet
@@ -33,32 +25,6 @@ const pairs: Record<'a' | 'b' | 'c' | 'long', Pair> = {} as never;
 
 /** The SHA-256 fingerprint of a PEM certificate file, as node's TLS sockets write it. */
 const fingerprint = (pair: Pair) => new X509Certificate(readFileSync(pair.cert)).fingerprint256;
-
-/**
- * A Secret volume as the kubelet writes it: `dir/tls.crt` and `dir/tls.key` are links into
- * `dir/..data`, itself a link to the directory of the current version. `swap` writes a version
- * and replaces `..data` by a rename, as the kubelet's atomic writer does.
- */
-const secretVolume = (dir: string, first: Pair) => {
-  mkdirSync(dir);
-  let n = 0;
-  let current: string | undefined;
-  const swap = (cert: string, key: string) => {
-    const version = `..2026_01_01_00_00_0${n++}`;
-    mkdirSync(join(dir, version), { mode: 0o700 });
-    copyFileSync(cert, join(dir, version, 'tls.crt'));
-    copyFileSync(key, join(dir, version, 'tls.key'));
-    symlinkSync(version, join(dir, '..data_tmp'));
-    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
-    if (current !== undefined) rmSync(join(dir, current), { recursive: true });
-    current = version;
-  };
-  swap(first.cert, first.key);
-  symlinkSync('..data/tls.crt', join(dir, 'tls.crt'));
-  symlinkSync('..data/tls.key', join(dir, 'tls.key'));
-  return { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), swap };
-};
-type SecretVolume = ReturnType<typeof secretVolume>;
 
 /** GET /v1/sys/health over `agent` (false: a connection of its own); the peer's fingerprint and socket. */
 const get = (server: AuthgateServer, agent: Agent | false = false) =>

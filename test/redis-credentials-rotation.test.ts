@@ -1,15 +1,18 @@
-import { writeFileSync } from 'node:fs';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor, type AuthgateServer } from './helpers/authgate-process.js';
-import { ask, startRedis, type RedisServer } from './helpers/redis-server.js';
+import { ask, startRedis, type Access, type RedisServer } from './helpers/redis-server.js';
 import { call, login, prepareReplicas, type ReplicaSetup } from './helpers/replicas.js';
+import { makeCa, makeServerCert, secretVolume, type TestCa } from './helpers/tls-files.js';
 
 /*
  * A Redis ACL password rotated while authgate runs: the secret manager changes the user's
  * password in Redis and in `store.redis.password_file`. Open connections stay; the next one
  * (after CLIENT KILL, as a failover or a network blip would) authenticates with the file's
- * current password, read on SIGHUP or by the periodic look, without a restart.
+ * current password, read on SIGHUP or by the periodic look, without a restart. The same for the
+ * client certificate shown to a Redis that wants one (`tls-auth-clients yes`): once Redis trusts
+ * only the new CA, the next connection presents the certificate and key now in the files.
  */
 
 let setup: ReplicaSetup;
@@ -27,7 +30,8 @@ const serves = async (server: AuthgateServer) => {
 };
 
 /** Redis as the default user, which the tests keep for themselves. */
-const redisAdmin = (...command: string[]) => ask({ port: redis.port, password: admin }, ...command);
+const adminAccess = () => ({ port: redis.port, password: admin });
+const redisAdmin = (...command: string[]) => ask(adminAccess(), ...command);
 
 /** A new ACL user for one test, with its password file; the user may do what authgate needs. */
 const aclUser = async (password: string) => {
@@ -48,8 +52,12 @@ const rotate = async (user: { user: string; file: string }, next: string) => {
  * Drops every connection of `user`, as a Redis restart, a failover or a network blip would, and
  * waits until authgate has connected again: a login answered 200 rather than 503.
  */
-const reconnect = async (server: AuthgateServer, user: string) => {
-  expect(await redisAdmin('CLIENT', 'KILL', 'USER', user)).toBeGreaterThan(0);
+const reconnect = async (
+  server: AuthgateServer,
+  user: string,
+  as: Access & { port: number } = adminAccess(),
+) => {
+  expect(await ask(as, 'CLIENT', 'KILL', 'USER', user)).toBeGreaterThan(0);
   await waitFor(
     async () => (await login(server, await setup.podToken())).status === 200,
     10_000,
@@ -123,5 +131,101 @@ describe('a rotated store.redis.password_file', () => {
     await reconnect(server, user.user);
     await serves(server);
     expect(server.output()).not.toContain('kept-Pass');
+  });
+});
+
+describe('a rotated store.redis.tls.cert_file and key_file', () => {
+  let tlsRedis: RedisServer;
+  let oldCa: TestCa;
+  let newCa: TestCa;
+  /** Client certificates of each CA: authgate's, and the tests' own to administer Redis. */
+  const certs: Record<'oldClient' | 'oldAdmin' | 'newClient' | 'newAdmin', { cert: string; key: string }> =
+    {} as never;
+  let n = 0;
+
+  /** The TLS Redis as the tests, with a client certificate of `ca`. */
+  const tlsAdmin = (pair: { cert: string; key: string }) => ({
+    port: tlsRedis.port,
+    tls: { ca: oldCa.cert, ...pair },
+  });
+
+  beforeAll(async () => {
+    [oldCa, newCa] = await Promise.all([makeCa(setup.dir, 'client-old'), makeCa(setup.dir, 'client-new')]);
+    const serverCert = await makeServerCert(setup.dir, oldCa, 'redis-mtls-server');
+    certs.oldClient = await makeServerCert(setup.dir, oldCa, 'authgate-old');
+    certs.oldAdmin = await makeServerCert(setup.dir, oldCa, 'admin-old');
+    certs.newClient = await makeServerCert(setup.dir, newCa, 'authgate-new');
+    certs.newAdmin = await makeServerCert(setup.dir, newCa, 'admin-new');
+    tlsRedis = await startRedis({ tls: { ...serverCert, ca: oldCa.cert, clientCerts: true } });
+  });
+
+  afterAll(async () => {
+    await tlsRedis?.stop();
+  });
+
+  beforeEach(async () => {
+    // Each test starts from a Redis that trusts the old CA alone (a test before may have left it
+    // trusting the new one).
+    await ask(tlsAdmin(certs.newAdmin), 'CONFIG', 'SET', 'tls-ca-cert-file', oldCa.cert);
+    expect(await ask(tlsAdmin(certs.oldAdmin), 'PING')).toBe('PONG');
+  });
+
+  /** An authgate named `name` showing the client certificate in `volume`, ready. */
+  const startWith = async (volume: { certFile: string; keyFile: string }, env?: Record<string, string>) => {
+    const server = await setup.start(
+      `client-cert-${++n}`,
+      // The server's certificate is of the old CA, which stays in `ca_file` throughout.
+      {
+        url: tlsRedis.url,
+        tls: { ca_file: oldCa.cert, cert_file: volume.certFile, key_file: volume.keyFile },
+      },
+      env,
+    );
+    await waitFor(async () => (await ready(server)) === 200, 10_000, 'readiness with the old certificate');
+    await serves(server);
+    return server;
+  };
+
+  /**
+   * Redis now trusts the new CA alone (a certificate of the old one is refused), and drops every
+   * connection: authgate serves again only by showing the new certificate.
+   */
+  const trustOnlyNewCaAndReconnect = async (server: AuthgateServer) => {
+    expect(await ask(tlsAdmin(certs.oldAdmin), 'CONFIG', 'SET', 'tls-ca-cert-file', newCa.cert)).toBe('OK');
+    expect(await ask(tlsAdmin(certs.oldAdmin), 'PING')).toBeUndefined();
+    expect(await ask(tlsAdmin(certs.newAdmin), 'PING')).toBe('PONG');
+    await reconnect(server, 'default', tlsAdmin(certs.newAdmin));
+    await serves(server);
+    // The subscriber (revocations, cache invalidations) is back as well, with the same certificate.
+    await waitFor(
+      async () =>
+        String(await ask(tlsAdmin(certs.newAdmin), 'CLIENT', 'LIST', 'TYPE', 'pubsub')).includes('sub='),
+      10_000,
+      'a subscriber after the reconnect',
+    );
+  };
+
+  it('is read on SIGHUP, and the next connection presents the new certificate', async () => {
+    const files = { certFile: join(setup.dir, 'client.crt'), keyFile: join(setup.dir, 'client.key') };
+    copyFileSync(certs.oldClient.cert, files.certFile);
+    copyFileSync(certs.oldClient.key, files.keyFile);
+    const server = await startWith(files);
+    // Rewritten in place, as a sidecar might.
+    copyFileSync(certs.newClient.key, files.keyFile);
+    copyFileSync(certs.newClient.cert, files.certFile);
+    server.child.kill('SIGHUP');
+    const line = await logged(server, 'store.credentials_reloaded');
+    expect(line).toContain('store.redis.tls.cert_file');
+    expect(line).toContain('store.redis.tls.key_file');
+    await trustOnlyNewCaAndReconnect(server);
+    expect(server.output()).not.toContain('PRIVATE KEY');
+  });
+
+  it('is followed with no signal when the kubelet swaps the Secret volume', async () => {
+    const volume = secretVolume(join(setup.dir, 'client-cert-volume'), certs.oldClient);
+    const server = await startWith(volume, { AUTHGATE_FILE_CHECK_INTERVAL_MS: '200' });
+    volume.swap(certs.newClient.cert, certs.newClient.key);
+    await logged(server, 'store.credentials_reloaded');
+    await trustOnlyNewCaAndReconnect(server);
   });
 });

@@ -145,8 +145,14 @@ export type RedisCluster = {
   stop(): Promise<void>;
 };
 
-/** How to reach a test server besides its port: its password, and the CA file of its TLS. */
-export type Access = { password?: string | undefined; tls?: { ca: string } | undefined };
+/**
+ * How to reach a test server besides its port: its password, and the CA file of its TLS (with a
+ * client certificate and key for a server that asks for one).
+ */
+export type Access = {
+  password?: string | undefined;
+  tls?: { ca: string; cert?: string; key?: string } | undefined;
+};
 
 /**
  * Runs `command` on the server at `port` (with `password`, over TLS, as it wants) with a
@@ -164,7 +170,15 @@ export const ask = async (
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     ...(password === undefined ? {} : { password }),
-    ...(tls === undefined ? {} : { tls: { ca: readFileSync(tls.ca) } }),
+    ...(tls === undefined
+      ? {}
+      : {
+          tls: {
+            ca: readFileSync(tls.ca),
+            ...(tls.cert === undefined ? {} : { cert: readFileSync(tls.cert) }),
+            ...(tls.key === undefined ? {} : { key: readFileSync(tls.key) }),
+          },
+        }),
   });
   client.on('error', () => undefined);
   try {

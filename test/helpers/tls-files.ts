@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -46,3 +47,29 @@ export const makeServerCert = async (
   );
   return { cert, key };
 };
+
+/**
+ * A Secret volume as the kubelet writes it: `dir/tls.crt` and `dir/tls.key` are links into
+ * `dir/..data`, itself a link to the directory of the current version. `swap` writes a version
+ * and replaces `..data` by a rename, as the kubelet's atomic writer does.
+ */
+export const secretVolume = (dir: string, first: { cert: string; key: string }) => {
+  mkdirSync(dir);
+  let n = 0;
+  let current: string | undefined;
+  const swap = (cert: string, key: string) => {
+    const version = `..2026_01_01_00_00_0${n++}`;
+    mkdirSync(join(dir, version), { mode: 0o700 });
+    copyFileSync(cert, join(dir, version, 'tls.crt'));
+    copyFileSync(key, join(dir, version, 'tls.key'));
+    symlinkSync(version, join(dir, '..data_tmp'));
+    renameSync(join(dir, '..data_tmp'), join(dir, '..data'));
+    if (current !== undefined) rmSync(join(dir, current), { recursive: true });
+    current = version;
+  };
+  swap(first.cert, first.key);
+  symlinkSync('..data/tls.crt', join(dir, 'tls.crt'));
+  symlinkSync('..data/tls.key', join(dir, 'tls.key'));
+  return { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key'), swap };
+};
+export type SecretVolume = ReturnType<typeof secretVolume>;
