@@ -70,8 +70,9 @@ describe('docs/operations.md', () => {
 
   it('names in its metrics table exactly the metrics /metrics serves', async () => {
     // What a running gateway serves: a login on the memory store (the live-token gauge is
-    // its own); a request while the store is down; an audit device that cannot write.
-    const memory = await start({});
+    // its own) with a TLS listener (its certificate's end); a request while the store is down;
+    // an audit device that cannot write.
+    const memory = await start({ listenerCertificateExpiry: () => 1_800_000_000 });
     await memory.login('kubernetes', { role: 'nginx', jwt: await memory.podToken() });
     const downStore = createRedisStore(
       { url: `redis://127.0.0.1:${await freePort()}`, commandTimeoutMs: 500, connectTimeoutMs: 500 },

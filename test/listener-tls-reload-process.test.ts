@@ -26,21 +26,27 @@ const pairs: Record<'a' | 'b' | 'c' | 'long', Pair> = {} as never;
 /** The SHA-256 fingerprint of a PEM certificate file, as node's TLS sockets write it. */
 const fingerprint = (pair: Pair) => new X509Certificate(readFileSync(pair.cert)).fingerprint256;
 
-/** GET /v1/sys/health over `agent` (false: a connection of its own); the peer's fingerprint and socket. */
-const get = (server: AuthgateServer, agent: Agent | false = false) =>
-  new Promise<{ status: number; fingerprint: string; socket: TLSSocket }>((resolve, reject) => {
+/**
+ * GET `path` (default /v1/sys/health) over `agent` (false: a connection of its own); the peer's
+ * fingerprint and socket, and the body.
+ */
+const get = (server: AuthgateServer, agent: Agent | false = false, path = '/v1/sys/health') =>
+  new Promise<{ status: number; fingerprint: string; socket: TLSSocket; body: string }>((resolve, reject) => {
     const req = request(
-      `${server.url}/v1/sys/health`,
+      `${server.url}${path}`,
       // The certificates name 127.0.0.1; trusting the test CA is all it takes.
       { ca: caPem, agent },
       (res) => {
-        res.resume();
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
         const socket = res.socket as TLSSocket;
         res.on('end', () =>
           resolve({
             status: res.statusCode ?? 0,
             fingerprint: socket.getPeerCertificate().fingerprint256,
             socket,
+            body,
           }),
         );
       },
@@ -224,6 +230,35 @@ describe('a certificate close to its end', () => {
       expect(later.output()).not.toContain('listener.tls_expires_soon');
     } finally {
       await later.stop();
+    }
+  });
+});
+
+describe('authgate_listener_certificate_expiry_timestamp_seconds', () => {
+  /** The gauge's value in GET /metrics, in Unix seconds; undefined when absent. */
+  const expiry = async (server: AuthgateServer) => {
+    const { status, body } = await get(server, false, '/metrics');
+    expect(status).toBe(200);
+    const match = /^authgate_listener_certificate_expiry_timestamp_seconds(?:\{[^}]*\})? (\S+)$/m.exec(body);
+    return match === null ? undefined : Number(match[1]);
+  };
+  const notAfterSeconds = (pair: Pair) =>
+    new Date(new X509Certificate(readFileSync(pair.cert)).validTo).getTime() / 1000;
+
+  it("is the served certificate's end, and follows a renewal", async () => {
+    const volume = secretVolume(join(fx.dir, 'expiry'), pairs.a);
+    const server = await start('expiry', volume);
+    try {
+      expect(await expiry(server)).toBe(notAfterSeconds(pairs.a));
+      volume.swap(pairs.long.cert, pairs.long.key);
+      await hangup(server, 'listener.tls_reloaded');
+      expect(await expiry(server)).toBe(notAfterSeconds(pairs.long));
+      // A pair refused keeps the one served, and its end.
+      volume.swap(pairs.c.cert, pairs.a.key);
+      await hangup(server, 'listener.tls_reload_failed');
+      expect(await expiry(server)).toBe(notAfterSeconds(pairs.long));
+    } finally {
+      await server.stop();
     }
   });
 });

@@ -73,6 +73,14 @@ describe('telemetry of a login', () => {
     expect(value(families, 'authgate_live_tokens', {})).toBe(2);
   });
 
+  it('shows no listener certificate expiry when the listener has no TLS', async () => {
+    const families = await metrics();
+    expect(families.map((f) => f.name)).toContain('authgate_logins_total');
+    expect(families.map((f) => f.name)).not.toContain(
+      'authgate_listener_certificate_expiry_timestamp_seconds',
+    );
+  });
+
   it('counts a login refused before its handler ran: a body that is not JSON, fails the schema, is too large', async () => {
     const post = (payload: string) =>
       h.server.app.inject({ method: 'POST', url: '/v1/auth/kubernetes/login', payload });

@@ -65,6 +65,11 @@ export type ComposeOptions = {
   reloadConfig?: () => AuthgateConfig;
   /** Telemetry settings (tests pass an in-memory span exporter); default: `telemetry` of the config and OTEL_*. */
   telemetry?: Partial<Pick<TelemetryOptions, 'traces' | 'prometheus' | 'env'>>;
+  /**
+   * The end of the certificate the listener serves, Unix seconds (`authgate server` gives its
+   * listener TLS's, which follows renewals); the gauge of it is absent without.
+   */
+  listenerCertificateExpiry?: () => number | undefined;
 };
 
 export type ComposedServer = {
@@ -204,6 +209,9 @@ export const composeServer = (
     // Counted only where it is cheap: the embedded store holds nothing but live entries. Redis
     // would need a SCAN per scrape, so there the gauge is absent (see docs/operations.md).
     ...(memoryStore === undefined ? {} : { liveTokens: async () => memoryStore.countPrefix(keys.token('')) }),
+    ...(options.listenerCertificateExpiry === undefined
+      ? {}
+      : { listenerCertificateExpiry: options.listenerCertificateExpiry }),
   });
 
   // Values at rest (KV versions, identity key rings, audit salts) are sealed under a key of their

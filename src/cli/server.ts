@@ -1,6 +1,6 @@
 import type { Server as TlsServer } from 'node:tls';
 import { createRedisSecretsFollower, loadConfigFile, type AuthgateConfig } from '../config/index.js';
-import { createListenerTls } from '../http/index.js';
+import { createListenerTls, type ListenerTls } from '../http/index.js';
 import { systemClock } from '../lib/clock.js';
 import { parseFlags, UsageError, type CommandUsage } from './command.js';
 import { composeServer, type ComposeOptions, type ComposedServer } from './compose.js';
@@ -30,22 +30,27 @@ export const startServer = async (
 ): Promise<ComposedServer & { address: string }> => {
   const { fileCheckIntervalMs, ...composeOptions } = options;
   const tls = config.listener.tls;
+  // Needs the app's server, so it comes after the composition; the metrics ask it at each scrape
+  // for the certificate it serves (none before it exists).
+  let listenerTls: ListenerTls | undefined;
   // The certificate and key were read and checked with the config.
   const composed = composeServer(
     config,
-    composeOptions,
+    {
+      ...composeOptions,
+      ...(tls === undefined ? {} : { listenerCertificateExpiry: () => listenerTls?.notAfterSeconds() }),
+    },
     tls === undefined ? undefined : { cert: tls.cert, key: tls.key },
   );
   const address = await composed.app.listen({ host: config.listener.address, port: config.listener.port });
-  const listenerTls =
-    tls === undefined
-      ? undefined
-      : createListenerTls(tls, tls, {
-          server: composed.app.server as unknown as TlsServer,
-          clock: options.clock ?? systemClock,
-          log: composed.log,
-        });
-  listenerTls?.start(fileCheckIntervalMs);
+  if (tls !== undefined) {
+    listenerTls = createListenerTls(tls, tls, {
+      server: composed.app.server as unknown as TlsServer,
+      clock: options.clock ?? systemClock,
+      log: composed.log,
+    });
+    listenerTls.start(fileCheckIntervalMs);
+  }
   const redis = config.store.type === 'redis' ? config.store.redis : undefined;
   const setRedisCredentials = composed.setRedisCredentials;
   // The secrets were read and checked with the config; the store connects with them.

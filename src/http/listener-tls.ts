@@ -106,6 +106,9 @@ export const createListenerTls = (
 
   return {
     check: follower.check,
+    /** The end (notAfter) of the certificate served now, Unix seconds; undefined if it did not parse. */
+    notAfterSeconds: (): number | undefined =>
+      x509 === undefined ? undefined : new Date(x509.validTo).getTime() / 1000,
     /** Looks at the files every `intervalMs` (default {@link FILE_CHECK_INTERVAL_MS}); warns now of a certificate near its end. */
     start(intervalMs = FILE_CHECK_INTERVAL_MS) {
       warnIfEnding();

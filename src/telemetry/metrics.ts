@@ -11,6 +11,11 @@ export type MetricSources = {
   verifiers: readonly VerifierSource[];
   /** Live (unexpired, unrevoked) tokens in the store, if the store can count them cheaply. */
   liveTokens?: () => Promise<number | undefined>;
+  /**
+   * The end (notAfter) of the certificate the listener serves, in Unix seconds, or undefined
+   * while there is none. Absent when the listener has no TLS.
+   */
+  listenerCertificateExpiry?: () => number | undefined;
 };
 
 /** Login outcome labels. All low-cardinality: a role is a configured role or `unknown`. */
@@ -32,7 +37,8 @@ const LOGIN_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.2
  * - `authgate_tokenreview_calls_total`, `authgate_jwks_fetches_total`, `authgate_upstream_errors_total`,
  *   `authgate_verification_cache_hits_total`, `…_misses_total` (all `{mount}`), read from the
  *   verifiers' own counters at collection time, so verification pays nothing for them;
- * - `authgate_live_tokens`, `authgate_store_errors_total`, `authgate_audit_failures_total{device}`.
+ * - `authgate_live_tokens`, `authgate_store_errors_total`, `authgate_audit_failures_total{device}`;
+ * - `authgate_listener_certificate_expiry_timestamp_seconds`, with a TLS listener.
  * Names, pods and addresses never become labels.
  */
 export const createMetrics = (meter: Meter, sources: MetricSources) => {
@@ -96,6 +102,18 @@ export const createMetrics = (meter: Meter, sources: MetricSources) => {
         // The store is down: no reading this time (store errors are counted elsewhere).
       }
     });
+  }
+
+  const { listenerCertificateExpiry } = sources;
+  if (listenerCertificateExpiry !== undefined) {
+    meter
+      .createObservableGauge('authgate_listener_certificate_expiry_timestamp_seconds', {
+        description: 'When the certificate the listener serves ends (notAfter), Unix seconds',
+      })
+      .addCallback((result) => {
+        const seconds = listenerCertificateExpiry();
+        if (seconds !== undefined) result.observe(seconds);
+      });
   }
 
   return {

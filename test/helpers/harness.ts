@@ -48,6 +48,11 @@ export type HarnessOptions = {
   config?: Record<string, unknown>;
   /** The mounts' paths (default `kubernetes` for tokenreview, `jwks` for jwks). */
   mountPaths?: { tokenreview?: string; jwks?: string };
+  /**
+   * What `authgate server` gives from its listener TLS (`inject` has no listener); the real one
+   * is tested in test/listener-tls-reload-process.test.ts.
+   */
+  listenerCertificateExpiry?: () => number | undefined;
 };
 
 export type Harness = {
@@ -136,6 +141,9 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
     ...(options.serverKey ? { serverKey: options.serverKey } : {}),
     ...(options.auditStdout ? { auditStdout: options.auditStdout } : {}),
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+    ...(options.listenerCertificateExpiry
+      ? { listenerCertificateExpiry: options.listenerCertificateExpiry }
+      : {}),
   });
   await server.app.ready();
   return {
