@@ -1,4 +1,4 @@
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor, type AuthgateServer } from './helpers/authgate-process.js';
@@ -12,7 +12,8 @@ import { makeCa, makeServerCert, secretVolume, type TestCa } from './helpers/tls
  * (after CLIENT KILL, as a failover or a network blip would) authenticates with the file's
  * current password, read on SIGHUP or by the periodic look, without a restart. The same for the
  * client certificate shown to a Redis that wants one (`tls-auth-clients yes`): once Redis trusts
- * only the new CA, the next connection presents the certificate and key now in the files.
+ * only the new CA, the next connection presents the certificate and key now in the files; and
+ * for `tls.ca_file`, once Redis shows a certificate of a new CA.
  */
 
 let setup: ReplicaSetup;
@@ -134,29 +135,41 @@ describe('a rotated store.redis.password_file', () => {
   });
 });
 
-describe('a rotated store.redis.tls.cert_file and key_file', () => {
+describe('rotated store.redis.tls files', () => {
   let tlsRedis: RedisServer;
   let oldCa: TestCa;
   let newCa: TestCa;
-  /** Client certificates of each CA: authgate's, and the tests' own to administer Redis. */
-  const certs: Record<'oldClient' | 'oldAdmin' | 'newClient' | 'newAdmin', { cert: string; key: string }> =
-    {} as never;
+  /** Both CAs in one file: the tests trust the Redis server whichever certificate it shows. */
+  let bothCas: string;
+  /**
+   * Certificates of each CA: authgate's client certificate, the tests' own to administer Redis,
+   * and the Redis server's.
+   */
+  const certs: Record<
+    'oldClient' | 'oldAdmin' | 'oldServer' | 'newClient' | 'newAdmin' | 'newServer',
+    { cert: string; key: string }
+  > = {} as never;
   let n = 0;
 
-  /** The TLS Redis as the tests, with a client certificate of `ca`. */
+  /** The TLS Redis as the tests, with the client certificate `pair`. */
   const tlsAdmin = (pair: { cert: string; key: string }) => ({
     port: tlsRedis.port,
-    tls: { ca: oldCa.cert, ...pair },
+    tls: { ca: bothCas, ...pair },
   });
 
   beforeAll(async () => {
-    [oldCa, newCa] = await Promise.all([makeCa(setup.dir, 'client-old'), makeCa(setup.dir, 'client-new')]);
-    const serverCert = await makeServerCert(setup.dir, oldCa, 'redis-mtls-server');
-    certs.oldClient = await makeServerCert(setup.dir, oldCa, 'authgate-old');
-    certs.oldAdmin = await makeServerCert(setup.dir, oldCa, 'admin-old');
-    certs.newClient = await makeServerCert(setup.dir, newCa, 'authgate-new');
-    certs.newAdmin = await makeServerCert(setup.dir, newCa, 'admin-new');
-    tlsRedis = await startRedis({ tls: { ...serverCert, ca: oldCa.cert, clientCerts: true } });
+    [oldCa, newCa] = await Promise.all([makeCa(setup.dir, 'redis-old'), makeCa(setup.dir, 'redis-new')]);
+    for (const [age, ca] of [
+      ['old', oldCa],
+      ['new', newCa],
+    ] as const) {
+      certs[`${age}Client`] = await makeServerCert(setup.dir, ca, `authgate-${age}`);
+      certs[`${age}Admin`] = await makeServerCert(setup.dir, ca, `admin-${age}`);
+      certs[`${age}Server`] = await makeServerCert(setup.dir, ca, `redis-server-${age}`);
+    }
+    bothCas = join(setup.dir, 'both-cas.crt');
+    writeFileSync(bothCas, readFileSync(oldCa.cert, 'utf8') + readFileSync(newCa.cert, 'utf8'));
+    tlsRedis = await startRedis({ tls: { ...certs.oldServer, ca: oldCa.cert, clientCerts: true } });
   });
 
   afterAll(async () => {
@@ -164,21 +177,29 @@ describe('a rotated store.redis.tls.cert_file and key_file', () => {
   });
 
   beforeEach(async () => {
-    // Each test starts from a Redis that trusts the old CA alone (a test before may have left it
-    // trusting the new one).
-    await ask(tlsAdmin(certs.newAdmin), 'CONFIG', 'SET', 'tls-ca-cert-file', oldCa.cert);
+    // Each test starts from a Redis that shows a certificate of the old CA and trusts the old CA
+    // alone for clients (a test before may have left it on the new one).
+    const reset = [
+      ...['tls-ca-cert-file', oldCa.cert],
+      ...['tls-cert-file', certs.oldServer.cert, 'tls-key-file', certs.oldServer.key],
+    ];
+    for (const admin of [certs.newAdmin, certs.oldAdmin])
+      await ask(tlsAdmin(admin), 'CONFIG', 'SET', ...reset);
     expect(await ask(tlsAdmin(certs.oldAdmin), 'PING')).toBe('PONG');
   });
 
-  /** An authgate named `name` showing the client certificate in `volume`, ready. */
-  const startWith = async (volume: { certFile: string; keyFile: string }, env?: Record<string, string>) => {
+  /**
+   * An authgate showing the client certificate in `volume`, trusting for the server's the CA in
+   * `caFile` (default: the old CA's file), ready.
+   */
+  const startWith = async (
+    volume: { certFile: string; keyFile: string },
+    env?: Record<string, string>,
+    caFile = oldCa.cert,
+  ) => {
     const server = await setup.start(
-      `client-cert-${++n}`,
-      // The server's certificate is of the old CA, which stays in `ca_file` throughout.
-      {
-        url: tlsRedis.url,
-        tls: { ca_file: oldCa.cert, cert_file: volume.certFile, key_file: volume.keyFile },
-      },
+      `redis-tls-${++n}`,
+      { url: tlsRedis.url, tls: { ca_file: caFile, cert_file: volume.certFile, key_file: volume.keyFile } },
       env,
     );
     await waitFor(async () => (await ready(server)) === 200, 10_000, 'readiness with the old certificate');
@@ -205,7 +226,7 @@ describe('a rotated store.redis.tls.cert_file and key_file', () => {
     );
   };
 
-  it('is read on SIGHUP, and the next connection presents the new certificate', async () => {
+  it('reads a rotated client certificate on SIGHUP, and presents it at the next connection', async () => {
     const files = { certFile: join(setup.dir, 'client.crt'), keyFile: join(setup.dir, 'client.key') };
     copyFileSync(certs.oldClient.cert, files.certFile);
     copyFileSync(certs.oldClient.key, files.keyFile);
@@ -221,11 +242,32 @@ describe('a rotated store.redis.tls.cert_file and key_file', () => {
     expect(server.output()).not.toContain('PRIVATE KEY');
   });
 
-  it('is followed with no signal when the kubelet swaps the Secret volume', async () => {
+  it('follows a client certificate the kubelet swaps in its Secret volume, with no signal', async () => {
     const volume = secretVolume(join(setup.dir, 'client-cert-volume'), certs.oldClient);
     const server = await startWith(volume, { AUTHGATE_FILE_CHECK_INTERVAL_MS: '200' });
     volume.swap(certs.newClient.cert, certs.newClient.key);
     await logged(server, 'store.credentials_reloaded');
     await trustOnlyNewCaAndReconnect(server);
+  });
+
+  it('trusts a rotated ca_file at the next connection, when Redis shows a certificate of the new CA', async () => {
+    const caFile = join(setup.dir, 'redis-ca.crt');
+    copyFileSync(oldCa.cert, caFile);
+    const server = await startWith(
+      { certFile: certs.oldClient.cert, keyFile: certs.oldClient.key },
+      undefined,
+      caFile,
+    );
+    copyFileSync(newCa.cert, caFile);
+    server.child.kill('SIGHUP');
+    expect(await logged(server, 'store.credentials_reloaded')).toContain('store.redis.tls.ca_file');
+    const newServerCert = ['tls-cert-file', certs.newServer.cert, 'tls-key-file', certs.newServer.key];
+    expect(await ask(tlsAdmin(certs.oldAdmin), 'CONFIG', 'SET', ...newServerCert)).toBe('OK');
+    // A client that trusts the old CA alone no longer trusts the server.
+    expect(
+      await ask({ port: tlsRedis.port, tls: { ca: oldCa.cert, ...certs.oldAdmin } }, 'PING'),
+    ).toBeUndefined();
+    await reconnect(server, 'default', tlsAdmin(certs.oldAdmin));
+    await serves(server);
   });
 });
