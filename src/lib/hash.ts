@@ -42,3 +42,16 @@ export const openEntry = (key: Buffer, name: string, raw: string): string | unde
   const value = raw.slice(dot + 1);
   return safeEqual(raw.slice(0, dot), hmacB64(key, `${name}\n${value}`)) ? value : undefined;
 };
+
+/**
+ * An accessor (`<prefix>_1a2b3c4d`) and a UUID-shaped id derived from `seed` (SHA-256), for a
+ * mount Vault would name at random when it is enabled: authgate's mounts come from the config
+ * file, so every replica and every restart must name them alike.
+ */
+export const stableMountIds = (seed: string, accessorPrefix: string): { accessor: string; uuid: string } => {
+  const h = createHash('sha256').update(seed).digest('hex');
+  return {
+    accessor: `${accessorPrefix}_${h.slice(0, 8)}`,
+    uuid: `${h.slice(8, 16)}-${h.slice(16, 20)}-${h.slice(20, 24)}-${h.slice(24, 28)}-${h.slice(28, 40)}`,
+  };
+};

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { stableMountIds } from '../lib/hash.js';
 import type { KvEngine } from './kv/index.js';
 
 /** One entry of Vault's secrets mount table, as `sys/mounts` answers it (Vault's `mountInfo`). */
@@ -31,9 +31,9 @@ const builtIn = (
   accessorPrefix: string,
   description: string,
 ): SecretsMountEntry => {
-  const h = createHash('sha256').update(`authgate ${type} mount ${path}`).digest('hex');
+  const { accessor, uuid } = stableMountIds(`authgate ${type} mount ${path}`, accessorPrefix);
   return {
-    accessor: `${accessorPrefix}_${h.slice(0, 8)}`,
+    accessor,
     config: { default_lease_ttl: 0, force_no_cache: false, max_lease_ttl: 0 },
     description,
     external_entropy_access: false,
@@ -44,7 +44,7 @@ const builtIn = (
     running_sha256: '',
     seal_wrap: false,
     type,
-    uuid: `${h.slice(8, 16)}-${h.slice(16, 20)}-${h.slice(20, 24)}-${h.slice(24, 28)}-${h.slice(28, 40)}`,
+    uuid,
   };
 };
 

@@ -1,8 +1,10 @@
-import { createHash } from 'node:crypto';
 import { AuthgateError, badRequest } from '../../errors.js';
+import { stableMountIds } from '../../lib/hash.js';
 import { mergePatch, subkeysOf, type JsonObject } from './json.js';
 import {
   addVersion,
+  applyMetadataInput,
+  applyMetadataPatch,
   configView,
   deletionTimeMs,
   isGone,
@@ -40,6 +42,16 @@ const checkCas = (cas: CasOption, settings: KvSettings, meta: StoredMetadata): v
     }
   } else if (settings.casRequired || meta.casRequired) {
     throw badRequest('check-and-set parameter required for this call', 'kv_cas_required');
+  }
+};
+
+/**
+ * A write the caller's policy allows by `create` alone meets a secret that exists (found under
+ * the lock, after the ACL's existence check): the ACL's 403, as Vault's existence check.
+ */
+const refuseExisting = (existing: StoredMetadata | undefined, options: { absentOnly?: boolean }): void => {
+  if (options.absentOnly === true && existing !== undefined) {
+    throw new AuthgateError('PERMISSION_DENIED', { reason: 'kv_exists' });
   }
 };
 
@@ -137,7 +149,7 @@ export const createKvEngine = (deps: KvEngineDeps) => {
     if (versions.length === 0) throw badRequest(message, 'kv_no_versions');
   };
 
-  const mountDigest = createHash('sha256').update(`authgate kv mount ${mount.path}`).digest('hex');
+  const ids = stableMountIds(`authgate kv mount ${mount.path}`, 'kv');
 
   return {
     /** The mount's path (`secret`, `team/kv`). */
@@ -179,9 +191,7 @@ export const createKvEngine = (deps: KvEngineDeps) => {
       return storage.withLock(path, async (assertHeld) => {
         const existing = await storage.loadMetadata(path);
         const meta = existing ?? newMetadata(clock.nowMs());
-        if (options.absentOnly === true && existing !== undefined) {
-          throw new AuthgateError('PERMISSION_DENIED', { reason: 'kv_exists' });
-        }
+        refuseExisting(existing, options);
         checkCas(input.cas, settings, meta);
         // Named in its folders before its metadata exists: a crash in between leaves a name
         // that LIST shows and a metadata delete clears, never a secret that LIST cannot see.
@@ -294,17 +304,9 @@ export const createKvEngine = (deps: KvEngineDeps) => {
       const warnings = input.casRequired === false && settings.casRequired ? [CAS_IGNORED_WARNING] : [];
       await storage.withLock(path, async (assertHeld) => {
         const existing = await storage.loadMetadata(path);
-        if (options.absentOnly === true && existing !== undefined) {
-          throw new AuthgateError('PERMISSION_DENIED', { reason: 'kv_exists' });
-        }
+        refuseExisting(existing, options);
         const meta = existing ?? newMetadata(clock.nowMs());
-        if (input.maxVersions !== undefined) meta.maxVersions = input.maxVersions;
-        if (input.casRequired !== undefined) meta.casRequired = input.casRequired;
-        if (input.deleteVersionAfterSeconds !== undefined)
-          meta.deleteVersionAfterSeconds = input.deleteVersionAfterSeconds;
-        if (input.customMetadata !== undefined) {
-          meta.customMetadata = Object.keys(input.customMetadata).length > 0 ? input.customMetadata : null;
-        }
+        applyMetadataInput(meta, input);
         if (existing === undefined) await storage.addToFolders(path);
         await assertHeld();
         await storage.commit([storage.metadataOp(path, meta)]);
@@ -320,18 +322,7 @@ export const createKvEngine = (deps: KvEngineDeps) => {
       await storage.withLock(path, async (assertHeld) => {
         const meta = await storage.loadMetadata(path);
         if (meta === undefined) throw notFound();
-        if (patch.maxVersions !== undefined) meta.maxVersions = patch.maxVersions ?? 0;
-        if (patch.casRequired !== undefined) meta.casRequired = patch.casRequired ?? false;
-        if (patch.deleteVersionAfterSeconds !== undefined) {
-          meta.deleteVersionAfterSeconds = patch.deleteVersionAfterSeconds ?? 0;
-        }
-        if (patch.customMetadata !== undefined) {
-          const merged = mergePatch(meta.customMetadata ?? {}, patch.customMetadata ?? null) as Record<
-            string,
-            string
-          > | null;
-          meta.customMetadata = merged !== null && Object.keys(merged).length > 0 ? merged : null;
-        }
+        applyMetadataPatch(meta, patch);
         await assertHeld();
         await storage.commit([storage.metadataOp(path, meta)]);
       });
@@ -382,24 +373,21 @@ export const createKvEngine = (deps: KvEngineDeps) => {
      * `options.version` and `path` to speak KV v2). Accessor and UUID are derived from the path,
      * so every replica answers the same.
      */
-    mountInfo: (): KvMountInfo => {
-      const h = mountDigest;
-      return {
-        accessor: `kv_${h.slice(0, 8)}`,
-        config: { default_lease_ttl: 0, force_no_cache: false, max_lease_ttl: 0 },
-        description: 'key/value secret storage',
-        external_entropy_access: false,
-        local: false,
-        options: { version: '2' },
-        path: `${mount.path}/`,
-        plugin_version: '',
-        running_plugin_version: '',
-        running_sha256: '',
-        seal_wrap: false,
-        type: 'kv',
-        uuid: `${h.slice(8, 16)}-${h.slice(16, 20)}-${h.slice(20, 24)}-${h.slice(24, 28)}-${h.slice(28, 40)}`,
-      };
-    },
+    mountInfo: (): KvMountInfo => ({
+      accessor: ids.accessor,
+      config: { default_lease_ttl: 0, force_no_cache: false, max_lease_ttl: 0 },
+      description: 'key/value secret storage',
+      external_entropy_access: false,
+      local: false,
+      options: { version: '2' },
+      path: `${mount.path}/`,
+      plugin_version: '',
+      running_plugin_version: '',
+      running_sha256: '',
+      seal_wrap: false,
+      type: 'kv',
+      uuid: ids.uuid,
+    }),
 
     /** Re-seals the mount's values sealed under a previous key (see {@link rewrapMount}). */
     rewrap: (onUnopenable: (path: string, version: number) => void) => rewrapMount(storage, onUnopenable),

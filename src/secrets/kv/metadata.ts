@@ -1,7 +1,10 @@
 import { formatDuration } from '../../lib/duration.js';
 import { goTime } from '../../lib/go-time.js';
+import { mergePatch } from './json.js';
 import type {
   KvConfigView,
+  KvMetadataInput,
+  KvMetadataPatch,
   KvMetadataView,
   KvSettings,
   KvVersionView,
@@ -171,4 +174,31 @@ export const parseMetadata = (raw: string): StoredMetadata => {
     }
   }
   return m as StoredMetadata;
+};
+
+/** Sets on `meta` the fields `input` gives (`POST metadata/`); an empty custom metadata is none. */
+export const applyMetadataInput = (meta: StoredMetadata, input: KvMetadataInput): void => {
+  if (input.maxVersions !== undefined) meta.maxVersions = input.maxVersions;
+  if (input.casRequired !== undefined) meta.casRequired = input.casRequired;
+  if (input.deleteVersionAfterSeconds !== undefined)
+    meta.deleteVersionAfterSeconds = input.deleteVersionAfterSeconds;
+  if (input.customMetadata !== undefined) {
+    meta.customMetadata = Object.keys(input.customMetadata).length > 0 ? input.customMetadata : null;
+  }
+};
+
+/** Applies a JSON merge patch of the settings to `meta` (`PATCH metadata/`): null resets a field. */
+export const applyMetadataPatch = (meta: StoredMetadata, patch: KvMetadataPatch): void => {
+  if (patch.maxVersions !== undefined) meta.maxVersions = patch.maxVersions ?? 0;
+  if (patch.casRequired !== undefined) meta.casRequired = patch.casRequired ?? false;
+  if (patch.deleteVersionAfterSeconds !== undefined) {
+    meta.deleteVersionAfterSeconds = patch.deleteVersionAfterSeconds ?? 0;
+  }
+  if (patch.customMetadata !== undefined) {
+    const merged = mergePatch(meta.customMetadata ?? {}, patch.customMetadata ?? null) as Record<
+      string,
+      string
+    > | null;
+    meta.customMetadata = merged !== null && Object.keys(merged).length > 0 ? merged : null;
+  }
 };
