@@ -6,7 +6,6 @@ import {
   createFileFollower,
   FILE_CHECK_INTERVAL_MS,
   LISTENER_TLS_FIELDS,
-  type FileCheckTrigger,
 } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../telemetry/index.js';
@@ -15,9 +14,6 @@ import type { Logger } from '../telemetry/index.js';
 export const TLS_EXPIRY_WARNING_MS = 7 * 24 * 3_600_000;
 /** The expiry warning is repeated at most this often while the certificate is served, ms. */
 export const TLS_EXPIRY_WARNING_REPEAT_MS = 24 * 3_600_000;
-
-/** What started a look at the files: the timer, or SIGHUP (which reads them whatever their stat says). */
-export type TlsCheckTrigger = FileCheckTrigger;
 
 export type ListenerTlsDeps = {
   /** The HTTPS server (node's `tls.Server`): new connections take the context set here. */
