@@ -1,12 +1,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { AUDIT_USAGE } from '../src/cli/audit.js';
 import { usageText } from '../src/cli/command.js';
-import { DEV_USAGE } from '../src/cli/dev.js';
-import { DEV_TOKEN_USAGE } from '../src/cli/dev-token.js';
-import { DEV_TOKENS_USAGE } from '../src/cli/dev-tokens.js';
-import { SERVER_USAGE } from '../src/cli/server.js';
+import {
+  AUDIT_USAGE,
+  DEV_TOKEN_USAGE,
+  DEV_TOKENS_USAGE,
+  DEV_USAGE,
+  SERVER_USAGE,
+} from '../src/cli/usages.js';
 
 /*
  * The docs against the CLI: every flag that a command line in README.md, docs/ and

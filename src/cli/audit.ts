@@ -21,22 +21,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { createKeys, createRedisStore, DEFAULT_KEY_PREFIX, type Store } from '../store/index.js';
 import { followHeader, followRow, jsonLine, renderLogins, renderSummary } from './audit-output.js';
 import { fetchOrExplain, integerFlag, parseFlags, runCommand, UsageError } from './command.js';
-
-/** The usage of `authgate audit`, also printed by `authgate --help`. */
-export const AUDIT_USAGE = `Usage:
-  authgate audit query   SOURCE [FILTERS] [--limit N] [--json]
-  authgate audit tail    SOURCE [FILTERS] [-n N] [-f] [--json]
-  authgate audit summary SOURCE [FILTERS] [--top N] [--json]     (default --since 24h)
-  authgate audit hash    --device NAME [--address URL] [--token-file FILE] < value
-
-SOURCE:  --file PATH                      a file device's file
-         --redis URL [--key-prefix ag:] [--device redis]
-                                          a redis device's stream
-FILTERS: --since T --until T              RFC 3339 times, or durations back from now (1h, 30m, 2d)
-         --namespace NS --service-account SA --role R --mount M
-         --outcome ok|denied|error --reason REASON
-         --hmac hmac-sha256:…             the login whose jwt, token or accessor has this HMAC
-`;
+import { AUDIT_USAGE } from './usages.js';
 
 /** The streams and clock a run uses; injected by tests. */
 export type AuditIo = {

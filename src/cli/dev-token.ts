@@ -1,22 +1,8 @@
-import { parseFlags, type CommandUsage } from './command.js';
+import { parseFlags } from './command.js';
 import { devClusterApi } from './dev-state.js';
-import { TTL_HELP, ttlFlag } from './dev-tokens.js';
+import { ttlFlag } from './dev-tokens.js';
 
 // `authgate dev token`: one token from the running dev cluster (`dev tokens` mints many, for load).
-
-export const DEV_TOKEN_USAGE: CommandUsage = {
-  synopsis:
-    'authgate dev token [--namespace NS] [--service-account SA] [--audience A] [--ttl SECONDS] [--pod NAME]',
-  summary: 'mint a token from the running dev cluster',
-  details: `Options (the namespace and service account are created if need be):
-  --namespace NS     default test
-  --service-account SA
-                     default nginx
-  --audience A       default vault
-  ${TTL_HELP}
-  --pod NAME         bind the token to this pod, created if need be (default: no pod)
-`,
-};
 
 /** `authgate dev token`: asks the running dev cluster's TokenRequest API for a token. */
 export const runDevToken = async (argv: string[]): Promise<number> => {

@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { MAX_TOKEN_SECONDS, MIN_TOKEN_SECONDS } from '../devcluster/index.js';
-import { integerFlag, parseFlags, unwritable, type CommandUsage } from './command.js';
+import { integerFlag, parseFlags, unwritable } from './command.js';
 import { devClusterApi, type ClusterApi } from './dev-state.js';
 
 /** The dev role that load tokens log in with: namespaces `load-*`, service accounts `app-*`. */
@@ -28,7 +28,6 @@ export const ttlFlag = (value: string): number =>
   integerFlag(value, '--ttl', { min: MIN_TOKEN_SECONDS, max: MAX_TOKEN_SECONDS, unit: 'seconds' });
 
 /** The usage line of `--ttl SECONDS` (default 7200). */
-export const TTL_HELP = `--ttl SECONDS      the lifetime, ${MIN_TOKEN_SECONDS} to ${MAX_TOKEN_SECONDS} (default 7200)`;
 /** Runs `fn` over `items` with at most `limit` in flight (token signing is CPU work in the dev process). */
 const mapLimit = async <T, R>(
   items: readonly T[],
@@ -86,18 +85,6 @@ export const mintLoadTokens = async (
     const token = (res.body['status'] as { token: string }).token;
     return { token, role: LOAD_ROLE_NAME, namespace: ns(i), serviceAccount: sa(i), pod };
   });
-};
-
-export const DEV_TOKENS_USAGE: CommandUsage = {
-  synopsis: 'authgate dev tokens [--count N] [--namespaces K] [--audience A] [--ttl SECONDS] [--out FILE]',
-  summary: 'N distinct pod tokens over K namespaces, for load tests (authgate dev running)',
-  details: `Options:
-  --count N          how many tokens, one pod each (default 1000)
-  --namespaces K     spread over namespaces load-0 … load-<K-1>, service accounts app-* (default 10)
-  --audience A       the tokens' audience (default vault)
-  ${TTL_HELP}
-  --out FILE         where to write them, a JSON array (default tokens.json); checked before any is minted
-`,
 };
 
 /** `authgate dev tokens --count N --namespaces K --out FILE`: the token file of the k6 scripts. */

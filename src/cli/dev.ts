@@ -5,15 +5,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseConfig, redactUrl, redisUrlProblem, type AuthgateConfig } from '../config/index.js';
 import { REVIEWER, seedFirstSetup, startDevCluster } from '../devcluster/index.js';
-import {
-  addressFlag,
-  onOffFlag,
-  parseFlags,
-  portFlag,
-  unwritable,
-  UsageError,
-  type CommandUsage,
-} from './command.js';
+import { addressFlag, onOffFlag, parseFlags, portFlag, unwritable, UsageError } from './command.js';
 import { forkDevCluster, type DevClusterHandle } from './dev-cluster-process.js';
 import { devStatePath, removeOwnState, writeStateFile } from './dev-state.js';
 import { LOAD_ROLE, LOAD_ROLE_NAME } from './dev-tokens.js';
@@ -199,23 +191,6 @@ const devConfigYaml = (
   );
   writeFileSync(join(dir, 'authgate.yaml'), yaml);
   return yaml;
-};
-
-export const DEV_USAGE: CommandUsage = {
-  synopsis:
-    'authgate dev [--port N] [--address A] [--cluster-port N] [--cluster-process] [--redis URL] [--audit-file PATH] [--metrics on|off] [--policy-dir DIR]',
-  summary: 'run a simulated cluster and the gateway, ready to log in (not for production)',
-  details: `Options:
-  --port N            the gateway's port, 0 to 65535 (default 8200; 0: any free port)
-  --address A         the address it listens on, an IP address or a host name (default 127.0.0.1)
-  --cluster-port N    the simulated API server's port (default 0: any free port)
-  --cluster-process   run the simulated API server in a process of its own, as a real one is
-                      (its CPU is then not the gateway's: for load tests)
-  --redis URL         keep tokens in this Redis (redis:// or rediss://) instead of in memory
-  --audit-file PATH   audit to this file (a file device named "file")
-  --metrics on|off    serve /metrics (default on)
-  --policy-dir DIR    also load the policy files of this directory
-`,
 };
 
 /** The flags of `authgate dev`, checked before anything starts. @throws UsageError naming a bad one. */

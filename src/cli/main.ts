@@ -7,16 +7,10 @@ import { VERSION } from './version.js';
  * `dev token` and `audit` have no use for.
  */
 
-/** The usage of every command, for `authgate --help` (which loads them all). */
+/** The usage of every command, for `authgate --help`. */
 const usage = async (): Promise<string> => {
-  const [{ SERVER_USAGE }, { DEV_USAGE }, { DEV_TOKEN_USAGE }, { DEV_TOKENS_USAGE }, { AUDIT_USAGE }] =
-    await Promise.all([
-      import('./server.js'),
-      import('./dev.js'),
-      import('./dev-token.js'),
-      import('./dev-tokens.js'),
-      import('./audit.js'),
-    ]);
+  const { SERVER_USAGE, DEV_USAGE, DEV_TOKEN_USAGE, DEV_TOKENS_USAGE, AUDIT_USAGE } =
+    await import('./usages.js');
   return `authgate ${VERSION}: a Vault-compatible auth gateway for Kubernetes workload identity
 
 Usage:
@@ -35,19 +29,28 @@ export const main = async (argv: string[]): Promise<number> => {
   const [command, ...rest] = argv;
   switch (command) {
     case 'server': {
-      const { runServerCommand, SERVER_USAGE } = await import('./server.js');
+      const [{ runServerCommand }, { SERVER_USAGE }] = await Promise.all([
+        import('./server.js'),
+        import('./usages.js'),
+      ]);
       return runCommand('authgate server', SERVER_USAGE, () => runServerCommand(rest));
     }
     case 'dev':
       if (rest[0] === 'token') {
-        const { DEV_TOKEN_USAGE, runDevToken } = await import('./dev-token.js');
+        const [{ runDevToken }, { DEV_TOKEN_USAGE }] = await Promise.all([
+          import('./dev-token.js'),
+          import('./usages.js'),
+        ]);
         return runCommand('authgate dev token', DEV_TOKEN_USAGE, () => runDevToken(rest.slice(1)));
       }
       if (rest[0] === 'tokens') {
-        const { DEV_TOKENS_USAGE, runDevTokens } = await import('./dev-tokens.js');
+        const [{ runDevTokens }, { DEV_TOKENS_USAGE }] = await Promise.all([
+          import('./dev-tokens.js'),
+          import('./usages.js'),
+        ]);
         return runCommand('authgate dev tokens', DEV_TOKENS_USAGE, () => runDevTokens(rest.slice(1)));
       } else {
-        const { DEV_USAGE, runDev } = await import('./dev.js');
+        const [{ runDev }, { DEV_USAGE }] = await Promise.all([import('./dev.js'), import('./usages.js')]);
         return runCommand('authgate dev', DEV_USAGE, () => runDev(rest));
       }
     case 'audit': {

@@ -2,7 +2,7 @@ import type { Server as TlsServer } from 'node:tls';
 import { createRedisSecretsFollower, loadConfigFile, type AuthgateConfig } from '../config/index.js';
 import { createListenerTls, type ListenerTls } from '../http/index.js';
 import { systemClock } from '../lib/clock.js';
-import { parseFlags, UsageError, type CommandUsage } from './command.js';
+import { parseFlags, UsageError } from './command.js';
 import { composeServer, type ComposeOptions, type ComposedServer } from './compose.js';
 
 /** Grace for in-flight requests on SIGTERM/SIGINT before connections are cut, ms. */
@@ -144,17 +144,6 @@ export const waitForShutdown = (server: Pick<ComposedServer, 'close' | 'log'>, e
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
   });
-
-export const SERVER_USAGE: CommandUsage = {
-  synopsis: 'authgate server [--config FILE]',
-  summary: 'run the gateway (config from --config or AUTHGATE_CONFIG)',
-  details: `Options:
-  -c, --config FILE   the authgate.yaml to run (default: AUTHGATE_CONFIG); see docs/configuration.md
-
-Runs until SIGTERM or SIGINT, then drains the requests in flight and exits 0 (1 when some are
-still running after 10 s). A configuration mistake exits 78, listing every problem.
-`,
-};
 
 /**
  * `AUTHGATE_FILE_CHECK_INTERVAL_MS`: how often the listener's certificate files and the Redis

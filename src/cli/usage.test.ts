@@ -1,9 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandUsage } from './command.js';
-import { DEV_USAGE } from './dev.js';
-import { DEV_TOKEN_USAGE } from './dev-token.js';
-import { DEV_TOKENS_USAGE } from './dev-tokens.js';
-import { SERVER_USAGE } from './server.js';
+import { DEV_TOKEN_USAGE, DEV_TOKENS_USAGE, DEV_USAGE, SERVER_USAGE } from './usages.js';
 
 /** The long flags a usage's option list describes (`--ttl` of `  --ttl SECONDS  the lifetime`). */
 const describedFlags = (u: CommandUsage): string[] =>

@@ -1,0 +1,80 @@
+import type { CommandUsage } from './command.js';
+import { MAX_TOKEN_SECONDS, MIN_TOKEN_SECONDS } from '../devcluster/token-request.js';
+
+/*
+ * What each command prints for --help, in a module of its own: `authgate --help` lists them all,
+ * and importing the commands' modules for it would load the whole gateway (fastify, the
+ * Kubernetes client, OpenTelemetry: about a second).
+ */
+
+export const SERVER_USAGE: CommandUsage = {
+  synopsis: 'authgate server [--config FILE]',
+  summary: 'run the gateway (config from --config or AUTHGATE_CONFIG)',
+  details: `Options:
+  -c, --config FILE   the authgate.yaml to run (default: AUTHGATE_CONFIG); see docs/configuration.md
+
+Runs until SIGTERM or SIGINT, then drains the requests in flight and exits 0 (1 when some are
+still running after 10 s). A configuration mistake exits 78, listing every problem.
+`,
+};
+
+export const DEV_USAGE: CommandUsage = {
+  synopsis:
+    'authgate dev [--port N] [--address A] [--cluster-port N] [--cluster-process] [--redis URL] [--audit-file PATH] [--metrics on|off] [--policy-dir DIR]',
+  summary: 'run a simulated cluster and the gateway, ready to log in (not for production)',
+  details: `Options:
+  --port N            the gateway's port, 0 to 65535 (default 8200; 0: any free port)
+  --address A         the address it listens on, an IP address or a host name (default 127.0.0.1)
+  --cluster-port N    the simulated API server's port (default 0: any free port)
+  --cluster-process   run the simulated API server in a process of its own, as a real one is
+                      (its CPU is then not the gateway's: for load tests)
+  --redis URL         keep tokens in this Redis (redis:// or rediss://) instead of in memory
+  --audit-file PATH   audit to this file (a file device named "file")
+  --metrics on|off    serve /metrics (default on)
+  --policy-dir DIR    also load the policy files of this directory
+`,
+};
+
+const TTL_HELP = `--ttl SECONDS      the lifetime, ${MIN_TOKEN_SECONDS} to ${MAX_TOKEN_SECONDS} (default 7200)`;
+
+export const DEV_TOKEN_USAGE: CommandUsage = {
+  synopsis:
+    'authgate dev token [--namespace NS] [--service-account SA] [--audience A] [--ttl SECONDS] [--pod NAME]',
+  summary: 'mint a token from the running dev cluster',
+  details: `Options (the namespace and service account are created if need be):
+  --namespace NS     default test
+  --service-account SA
+                     default nginx
+  --audience A       default vault
+  ${TTL_HELP}
+  --pod NAME         bind the token to this pod, created if need be (default: no pod)
+`,
+};
+
+export const DEV_TOKENS_USAGE: CommandUsage = {
+  synopsis: 'authgate dev tokens [--count N] [--namespaces K] [--audience A] [--ttl SECONDS] [--out FILE]',
+  summary: 'N distinct pod tokens over K namespaces, for load tests (authgate dev running)',
+  details: `Options:
+  --count N          how many tokens, one pod each (default 1000)
+  --namespaces K     spread over namespaces load-0 … load-<K-1>, service accounts app-* (default 10)
+  --audience A       the tokens' audience (default vault)
+  ${TTL_HELP}
+  --out FILE         where to write them, a JSON array (default tokens.json); checked before any is minted
+`,
+};
+
+/** The usage of `authgate audit`, also printed by `authgate --help`. */
+export const AUDIT_USAGE = `Usage:
+  authgate audit query   SOURCE [FILTERS] [--limit N] [--json]
+  authgate audit tail    SOURCE [FILTERS] [-n N] [-f] [--json]
+  authgate audit summary SOURCE [FILTERS] [--top N] [--json]     (default --since 24h)
+  authgate audit hash    --device NAME [--address URL] [--token-file FILE] < value
+
+SOURCE:  --file PATH                      a file device's file
+         --redis URL [--key-prefix ag:] [--device redis]
+                                          a redis device's stream
+FILTERS: --since T --until T              RFC 3339 times, or durations back from now (1h, 30m, 2d)
+         --namespace NS --service-account SA --role R --mount M
+         --outcome ok|denied|error --reason REASON
+         --hmac hmac-sha256:…             the login whose jwt, token or accessor has this HMAC
+`;
