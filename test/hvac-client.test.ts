@@ -214,6 +214,10 @@ describe('hvac 0.11.2 (Python) against authgate', () => {
         'the roles of auth/kubernetes/ are read from authgate.yaml (auth.kubernetes.roles): change it there and restart authgate',
       ]),
       workload_read_role: DENIED,
+      audit_devices: { 'test/': ['file', ['file_path', 'hmac_accessor']] },
+      enable_audit: refusal('InvalidRequest', [
+        'audit devices are read from authgate.yaml (audit): change it there and restart authgate',
+      ]),
     });
     expect(summary['refused']).toEqual({ read_other_namespace: DENIED, write_own_namespace: DENIED });
     expect(summary['token_ops']).toEqual({

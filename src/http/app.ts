@@ -186,7 +186,7 @@ export const buildApp = (
   registerSecretsMountRoutes(app, { secretsMounts });
   registerIdentityRoutes(app, { identity: deps.identity });
   registerRewrapRoutes(app, { rewrap: deps.rewrap });
-  registerAuditRoutes(app, { audit: deps.audit, clock: deps.clock });
+  registerAuditRoutes(app, { audit: deps.audit, devices: config.audit, clock: deps.clock });
   registerLeaseRoutes(app);
   registerLoginRoutes(app, {
     login: deps.login,

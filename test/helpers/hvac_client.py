@@ -143,6 +143,15 @@ summary["mounts"] = {
     "workload_read_role": refused(
         lambda: client.auth.kubernetes.read_role(role, mount_point=mount), "a workload's role read"
     ),
+    # `vault audit list`; enabling a device is refused, as a role write is.
+    "audit_devices": {
+        p: [d["type"], sorted(d["options"])]
+        for p, d in admin.sys.list_enabled_audit_devices()["data"].items()
+    },
+    "enable_audit": refused(
+        lambda: admin.sys.enable_audit_device("file", path="more", options={"file_path": "stdout"}),
+        "an audit device write",
+    ),
 }
 
 # An operator's calls on another token: a second login's, made with the admin token. The token

@@ -1,18 +1,38 @@
 import type { FastifyInstance } from 'fastify';
 import Type from 'typebox';
 import { MAX_LOGINS_LIMIT, parseLoginFilter, type Audit } from '../../audit/index.js';
+import type { AuditDeviceConfig } from '../../config/index.js';
 import { badRequest } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { truncate } from '../../lib/truncate.js';
 import type { AclRouteConfig } from '../acl-route.js';
 import { sysEnvelope } from '../envelope.js';
 import { missingBodyIsEmpty } from '../vault-errors.js';
+import { fromConfigFile, unsupportedOperation } from './config-file-answers.js';
 
-/** What the operator's audit endpoints use: the audit part and the clock (for `since=1h`). */
+/** What the operator's audit endpoints use: the audit part, its devices and the clock (for `since=1h`). */
 export type AuditRouteDeps = {
   audit: Pick<Audit, 'hash' | 'logins'>;
+  devices: readonly AuditDeviceConfig[];
   clock: Clock;
 };
+
+/**
+ * A device as a row of Vault's audit table (`handleAuditTable`): its options are strings, as
+ * `vault audit enable` takes them. The types are authgate's (`file`, `stdout`, `redis`).
+ */
+const auditDeviceInfo = (d: AuditDeviceConfig) => ({
+  path: `${d.name}/`,
+  type: d.type,
+  description: '',
+  options: {
+    ...(d.path === undefined ? {} : { file_path: d.path }),
+    hmac_accessor: String(d.hmacAccessor),
+    ...(d.prefix === '' ? {} : { prefix: d.prefix }),
+    ...(d.type === 'redis' ? { max_len: String(d.maxLen) } : {}),
+  },
+  local: false,
+});
 
 /** Logins answered when the query names no `limit`. */
 export const DEFAULT_LOGINS_LIMIT = 100;
@@ -44,6 +64,9 @@ const LoginsQuery = Type.Object(
  * - `POST|PUT /v1/sys/audit-hash/<device>` `{"input": "…"}` → `hash`: the HMAC that device writes
  *   for the value, as Vault's `sys/audit-hash`, so that a token's entries can be searched for.
  *   An unknown device is 400.
+ * - `GET /v1/sys/audit` → the configured devices, as Vault's audit table (`vault audit list`).
+ *   Enabling or disabling one (`PUT|POST|DELETE /v1/sys/audit/<name>`) is a 400 saying they live
+ *   in authgate.yaml; reading one is Vault's 405 (its path only enables and disables).
  * - `GET /v1/sys/audit/logins?since=&until=&namespace=&service_account=&role=&mount=&outcome=&reason=&hmac=&device=&limit=`
  *   → `data.logins`: the most recent logins (default 100, at most 1000) of a `redis` device's
  *   stream that match, oldest first. authgate's own (Vault has no such endpoint).
@@ -68,6 +91,21 @@ export const registerAuditRoutes = (app: FastifyInstance, deps: AuditRouteDeps):
         throw badRequest(`unknown audit device "${truncate(device)}"`, 'unknown_audit_device');
       // Vault answers sys paths with the value at the top level and in `data`.
       return { ...sysEnvelope(request.id, { hash }), hash };
+    },
+  });
+
+  const table: Record<string, unknown> = {};
+  for (const d of deps.devices) table[`${d.name}/`] = auditDeviceInfo(d);
+  app.get('/v1/sys/audit', operator, async (request) => ({ ...sysEnvelope(request.id, table), ...table }));
+  app.get('/v1/sys/audit/*', operator, async () => {
+    throw unsupportedOperation('sys_audit_unsupported_operation');
+  });
+  app.route({
+    method: ['POST', 'PUT', 'DELETE'],
+    url: '/v1/sys/audit/*',
+    ...operator,
+    handler: async () => {
+      throw fromConfigFile('audit devices are', 'audit', 'audit_devices_read_only');
     },
   });
 
