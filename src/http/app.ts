@@ -16,6 +16,10 @@ import { installTelemetry, type TelemetryDeps } from './telemetry-hooks.js';
 import { createMountAccess, installAclHook, type AclHookDeps } from './acl-hook.js';
 import type { AclRouteConfig } from './acl-route.js';
 import { lazyLogger } from './lazy-logger.js';
+import {
+  registerIdentityConfigRoutes,
+  type IdentityConfigRouteDeps,
+} from './routes/identity-config-routes.js';
 import { registerIdentityRoutes, type IdentityRouteDeps } from './routes/identity-routes.js';
 import { registerKvRoutes, type KvRouteDeps } from './routes/kv-routes.js';
 import { registerPolicyRoutes, type PolicyRouteDeps } from './routes/policy-routes.js';
@@ -58,7 +62,7 @@ export type AppDeps = {
   reloadPolicies: PolicyRouteDeps['reload'];
   /** KV v2 engines by mount path. */
   kv: KvRouteDeps['engines'];
-  identity: IdentityRouteDeps['identity'];
+  identity: IdentityRouteDeps['identity'] & IdentityConfigRouteDeps['identity'];
   /** Re-seals values sealed under a previous encryption key (`POST /v1/sys/rewrap`). */
   rewrap: RewrapRouteDeps['rewrap'];
 };
@@ -185,6 +189,7 @@ export const buildApp = (
   });
   registerSecretsMountRoutes(app, { secretsMounts });
   registerIdentityRoutes(app, { identity: deps.identity });
+  registerIdentityConfigRoutes(app, { identity: deps.identity });
   registerRewrapRoutes(app, { rewrap: deps.rewrap });
   registerAuditRoutes(app, { audit: deps.audit, devices: config.audit, clock: deps.clock });
   registerLeaseRoutes(app);

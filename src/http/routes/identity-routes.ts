@@ -5,6 +5,7 @@ import { subjectOfToken, type IdentityTokens } from '../../secrets/identity/inde
 import { isList } from '../acl-hook.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
 import { envelope } from '../envelope.js';
+import { unsupportedPath } from './config-file-answers.js';
 
 export type IdentityRouteDeps = {
   identity: Pick<
@@ -62,6 +63,8 @@ export const registerIdentityRoutes = (app: FastifyInstance, deps: IdentityRoute
     exposeHeadRoute: false,
     ...guarded,
     handler: async (request) => {
+      // `token/` names no role: Vault's pattern needs a name, so no pattern of its backend matches.
+      if (request.params.name === '') throw unsupportedPath('identity_token_unsupported_path');
       // A list (`GET ?list=true`) was authorised on `identity/oidc/token/<name>/`, not on the
       // role's own path, so signing for it would honour a grant the policies never gave for
       // the role. The route has no list operation in Vault either: 405.

@@ -1,5 +1,5 @@
 import { SignJWT } from 'jose';
-import type { IdentityConfig, IdentityKeyConfig } from '../../config/index.js';
+import type { IdentityConfig, IdentityKeyConfig, IdentityRoleConfig } from '../../config/index.js';
 import { badRequest } from '../../errors.js';
 import { nowSeconds, type Clock } from '../../lib/clock.js';
 import { createSingleFlight } from '../../lib/single-flight.js';
@@ -206,6 +206,16 @@ export const createIdentityTokens = (deps: IdentityTokensDeps) => {
         'identity.token_issued',
       );
       return { token, clientId: role.audience, ttlSeconds: role.ttlSeconds };
+    },
+
+    /**
+     * The configuration the engine serves, for the API's read-only views of it: the issuer's base
+     * URL as configured (no `/v1/identity/oidc`), the roles, and the keys, `default` included.
+     */
+    settings: {
+      issuerBaseUrl: config.issuer,
+      roles: config.roles as ReadonlyMap<string, IdentityRoleConfig>,
+      keys: keyConfigs as ReadonlyMap<string, IdentityKeyConfig>,
     },
 
     /** Vault's discovery document; depends only on the config. */

@@ -6,6 +6,7 @@ export { createIdentityTokens } from './identity-tokens.js';
 export type { IdentityTokens, IdentityTokensDeps } from './identity-tokens.js';
 export type { IdentityLog } from './key-ring-store.js';
 export { subjectOfToken, issuerUrl } from './claims.js';
+export { keyReadData, roleReadData } from './read-data.js';
 export { IDENTITY_ALGORITHMS } from './types.js';
 export type {
   DiscoveryDocument,
