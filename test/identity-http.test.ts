@@ -89,7 +89,11 @@ const WEB_TTL_SECONDS = 30 * 60;
 const EDGE_TTL_SECONDS = 5 * 60;
 const DEFAULT_VERIFICATION_TTL_SECONDS = 2 * HOUR;
 
-const start = (clock: FakeClock, issuer = 'http://127.0.0.1:8200', identity = identityConfig(issuer)) =>
+const start = (
+  clock: FakeClock,
+  issuer = 'http://127.0.0.1:8200',
+  identity: Record<string, unknown> = identityConfig(issuer),
+) =>
   startHarness({
     clock,
     roles: LOGIN_ROLES,
@@ -569,6 +573,24 @@ describe('the .well-known documents', () => {
       headers: token === undefined ? {} : { 'x-vault-token': token },
     });
     expect(res.statusCode).toBe(status);
+  });
+});
+
+describe('the .well-known keys while no role signs', () => {
+  // Vault sets Cache-Control on its keys only when there are keys. An empty set kept by a cache
+  // for up to an hour would refuse the first tokens of a role added meanwhile (and a restart).
+  it('serves an empty key set that no cache may keep', async () => {
+    const h = await start(createFakeClock(START_MS), undefined, { roles: {} });
+    try {
+      const res = await call(h, 'GET', '/v1/identity/oidc/.well-known/keys');
+      expect([res.status, res.json]).toStrictEqual([200, { keys: [] }]);
+      expect(res.headers['cache-control']).toBe('no-store');
+      // Discovery depends on the config alone: still cacheable.
+      const discovery = await call(h, 'GET', '/v1/identity/oidc/.well-known/openid-configuration');
+      expect(discovery.headers['cache-control']).toBe('public, max-age=3600');
+    } finally {
+      await h.close();
+    }
   });
 });
 

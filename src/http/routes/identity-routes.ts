@@ -48,7 +48,8 @@ const guarded: { config: AclRouteConfig } = { config: { acl: {} } };
  *   a read operation only: a list (`GET ?list=true`), a POST/PUT (an update) or a HEAD is 405
  *   `unsupported operation` to a caller whose policies grant that (403 to any other);
  * - `GET /v1/identity/oidc/.well-known/openid-configuration` and `…/.well-known/keys`: public
- *   (no token, as Vault), raw JSON with `Cache-Control`, for downstream verifiers;
+ *   (no token, as Vault), raw JSON with `Cache-Control` (the keys only when there are any, as
+ *   Vault), for downstream verifiers;
  * - `POST|PUT /v1/identity/oidc/key/:name/rotate` (ACL `update`; `/rotate/` too, as Vault's
  *   `rotate/?$`): rotate a signing key now; 204. Vault's optional `verification_ttl` sets how
  *   long the retired key stays published.
@@ -106,9 +107,13 @@ export const registerIdentityRoutes = (app: FastifyInstance, deps: IdentityRoute
     );
   }
   for (const url of ['/v1/identity/oidc/.well-known/keys', '/v1/identity/oidc/.well-known/keys/']) {
-    app.get(url, async (_request: FastifyRequest, reply) =>
-      publicJson(reply, identity.jwksMaxAgeSeconds, await identity.jwks()),
-    );
+    app.get(url, async (_request: FastifyRequest, reply) => {
+      const jwks = await identity.jwks();
+      // As Vault, cacheable only when there are keys: an empty set kept by a cache would refuse
+      // the first tokens of a role configured meanwhile (it then gets the default `no-store`).
+      if (jwks.keys.length === 0) return reply.type('application/json').send(jwks);
+      return publicJson(reply, identity.jwksMaxAgeSeconds, jwks);
+    });
   }
 
   for (const url of ['/v1/identity/oidc/key/:name/rotate', '/v1/identity/oidc/key/:name/rotate/']) {
