@@ -342,6 +342,8 @@ describe('the policy endpoints', () => {
       'operator',
       'own-namespace',
       'sudo-only',
+      // Vault lists its reserved root policy after the stored ones.
+      'root',
     ]);
     const read = await get('/v1/sys/policies/acl/own-namespace', ADMIN_TOKEN);
     expect(read.json().data).toEqual({

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthgateError, badRequest } from '../../errors.js';
 import type { KubernetesMountConfig } from '../../config/index.js';
-import type { PolicyRegistry } from '../../policy/index.js';
+import { normalizePolicyName, type PolicyRegistry } from '../../policy/index.js';
 import type { TokenRecord, TokenService } from '../../tokens/index.js';
 import type { AdminCheck } from '../client-token.js';
 import { isList, subjectOf } from '../acl-hook.js';
@@ -23,6 +23,9 @@ export type PolicyRouteDeps = {
 
 const guarded: { config: AclRouteConfig } = { config: { acl: {} } };
 
+/** Vault's reserved policy name: listed and readable, never defined in a source. */
+const ROOT = 'root';
+
 /** Policies live in authgate.yaml and `policy_dir`, so that what runs is what is reviewed in Git. */
 const readOnly = () =>
   badRequest(
@@ -38,30 +41,42 @@ const readOnly = () =>
  * `sys/policies/reload` (the admin token, or `update` and `sudo` on it). Each read is ACL-guarded like any Vault path.
  */
 export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps): void => {
-  const policyOf = (name: string) => {
-    const policy = deps.policies.get(name.toLowerCase());
+  // Vault's GetPolicy: the name trimmed and lowercased; `root` is special-cased, a policy with
+  // no rules (it grants nothing here: the admin token is authgate's root).
+  const policyOf = (raw: string): { name: string; text: string } => {
+    const name = normalizePolicyName(raw);
+    if (name === ROOT) return { name, text: '' };
+    const policy = deps.policies.get(name);
     if (policy === undefined) throw new AuthgateError('NOT_FOUND', { reason: 'policy_not_found' });
     return policy;
   };
+  // Vault's handlePoliciesList: the stored names, then `root` (`vault policy list` shows it).
+  const policyNames = (): string[] => [...deps.policies.names(), ROOT];
 
-  // `vault policy list` (older servers): GET sys/policy answers both keys and policies.
-  app.get('/v1/sys/policy', guarded, async (request) => {
-    const names = deps.policies.names();
-    return {
-      ...sysEnvelope(request.id, { keys: names, policies: names }),
-      keys: names,
-      policies: names,
-    };
-  });
+  // `vault policy list` (older servers): sys/policy, read or listed, answers both keys and policies.
+  for (const url of ['/v1/sys/policy', '/v1/sys/policy/']) {
+    app.get(url, guarded, async (request) => {
+      const names = policyNames();
+      return {
+        ...sysEnvelope(request.id, { keys: names, policies: names }),
+        keys: names,
+        policies: names,
+      };
+    });
+  }
   app.get<{ Params: { name: string } }>('/v1/sys/policy/:name', guarded, async (request) => {
     const policy = policyOf(request.params.name);
     const data = { name: policy.name, rules: policy.text };
     return { ...sysEnvelope(request.id, data), ...data };
   });
-  // LIST sys/policies/acl arrives as GET ?list=true (src/http/client-errors.ts serves it so).
-  app.get('/v1/sys/policies/acl', guarded, async (request) =>
-    sysEnvelope(request.id, { keys: deps.policies.names() }),
-  );
+  // LIST sys/policies/acl arrives as GET ?list=true (src/http/client-errors.ts serves it so). Vault's
+  // pattern has the list operation only: a read is 405.
+  for (const url of ['/v1/sys/policies/acl', '/v1/sys/policies/acl/']) {
+    app.get(url, guarded, async (request) => {
+      if (!isList(request)) throw unsupportedOperation('policies_unsupported_operation');
+      return sysEnvelope(request.id, { keys: policyNames() });
+    });
+  }
   app.get<{ Params: { name: string } }>('/v1/sys/policies/acl/:name', guarded, async (request) => {
     const policy = policyOf(request.params.name);
     return sysEnvelope(request.id, { name: policy.name, policy: policy.text });
