@@ -411,7 +411,7 @@ describe('sys/capabilities-self (vault token capabilities)', () => {
     });
     expect((await capabilities(await loginAs('bare', 'team-a'), { paths: ['x'] })).statusCode).toBe(403);
     const token = await loginAs('apps', 'team-a');
-    for (const body of [{}, { paths: [] }, { paths: [1] }, { paths: [''] }]) {
+    for (const body of [{}, { paths: [] }, { paths: [{}] }, { paths: [''] }]) {
       expect((await capabilities(token, body)).statusCode).toBe(400);
     }
   });

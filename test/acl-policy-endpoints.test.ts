@@ -46,6 +46,14 @@ afterAll(async () => {
 const get = (url: string, as = ADMIN_TOKEN) =>
   h.server.app.inject({ method: 'GET', url, headers: { 'x-vault-token': as } });
 
+const post = (url: string, body: unknown, as = ADMIN_TOKEN) =>
+  h.server.app.inject({
+    method: 'POST',
+    url,
+    headers: { 'x-vault-token': as, 'content-type': 'application/json' },
+    payload: JSON.stringify(body),
+  });
+
 describe('listing policies', () => {
   // Vault appends `root` after the stored names: `vault policy list` on a new server shows
   // `default` and `root`.
@@ -82,5 +90,53 @@ describe('reading a policy', () => {
       expect([name, res.statusCode, res.json().data?.name]).toEqual([name, 200, 'team']);
     }
     expect((await get('/v1/sys/policies/acl/%20')).statusCode).toBe(404);
+  });
+});
+
+describe('sys/capabilities-self paths, as Vault reads its comma-string-slice field', () => {
+  const ask = (body: unknown) => post('/v1/sys/capabilities-self', body, token);
+
+  it('splits a string of paths at commas, each trimmed', async () => {
+    const res = await ask({ paths: 'secret/data/team-a/db, secret/data/team-a/admin' });
+    expect(res.statusCode).toBe(200);
+    const expected = { 'secret/data/team-a/db': ['read'], 'secret/data/team-a/admin': ['deny'] };
+    expect(res.json().data).toEqual(expected);
+    // Two paths: no `capabilities` key, as in Vault.
+    expect((await ask({ path: 'secret/data/team-a/db,secret/data/team-a/admin' })).json().data).toEqual(
+      expected,
+    );
+  });
+
+  it('reads the older path field when paths is empty, and a number as its text', async () => {
+    const single = await ask({ paths: [], path: ['secret/data/team-a/db'] });
+    expect(single.json().data).toEqual({ 'secret/data/team-a/db': ['read'], capabilities: ['read'] });
+    const numeric = await ask({ paths: [42] });
+    expect([numeric.statusCode, numeric.json().data]).toEqual([
+      200,
+      { '42': ['deny'], capabilities: ['deny'] },
+    ]);
+  });
+
+  it("refuses with Vault's messages: no paths, an empty path, a value that is no list of strings", async () => {
+    const refusal = async (body: unknown) => {
+      const res = await ask(body);
+      return [res.statusCode, res.json().errors];
+    };
+    for (const body of [{}, { paths: [] }, { paths: '' }, { paths: null, path: '' }]) {
+      expect(await refusal(body)).toEqual([400, ['paths must be supplied']]);
+    }
+    for (const body of [{ paths: [''] }, { paths: ' ' }, { paths: 'secret/data/team-a/db,,x' }]) {
+      expect(await refusal(body)).toEqual([400, ['missing path']]);
+    }
+    const [status, errors] = await refusal({ paths: [{ a: 1 }] });
+    expect(status).toBe(400);
+    expect((errors as string[])[0]).toMatch(
+      /^Field validation failed: error converting input .* for field "paths": /,
+    );
+  });
+
+  it('checks the paths before the token it names, as Vault (sys/capabilities)', async () => {
+    const res = await post('/v1/sys/capabilities', { token: 'ags.nope', paths: [] });
+    expect([res.statusCode, res.json().errors]).toEqual([400, ['paths must be supplied']]);
   });
 });

@@ -115,24 +115,44 @@ const decodingErrors = (errors: string[]): string => {
   return `${errors.length} error(s) decoding:\n\n${listed.join('\n')}`;
 };
 
+/** The elements of a comma slice field: a string or number split at commas (`""` is empty), a list, or one value lifted into a list (`{}` is empty). */
+const commaSliceItems = (v: unknown): unknown[] => {
+  if (v === null || v === undefined) return [];
+  const text = textOf(v);
+  if (text !== undefined) return text === '' ? [] : text.split(',');
+  if (Array.isArray(v)) return v;
+  return isMap(v) && Object.keys(v).length === 0 ? [] : [v];
+};
+
+/** Each element of a comma slice field decoded, named `[i]` in its error; every error listed. */
+const decodeCommaSlice = <T>(
+  v: unknown,
+  decode: (item: unknown, name: string) => Decoded<T>,
+): Decoded<T[]> => {
+  const values: T[] = [];
+  const errors: string[] = [];
+  for (const [i, item] of commaSliceItems(v).entries()) {
+    const decoded = decode(item, `[${i}]`);
+    if ('error' in decoded) errors.push(decoded.error);
+    else values.push(decoded.value);
+  }
+  return errors.length > 0 ? { error: decodingErrors(errors) } : { value: values };
+};
+
 /**
  * Vault's `TypeCommaIntSlice` (mapstructure with `StringToSliceHookFunc(",")`): a string or
  * number split at commas (`""` is empty), a list, or one value lifted into a list (`{}` is
  * empty); each element into an int, named `[i]` in its error.
  */
-export const weakDecodeCommaIntSlice = (v: unknown): Decoded<bigint[]> => {
-  if (v === null || v === undefined) return { value: [] };
-  const text = textOf(v);
-  let items: unknown[];
-  if (text !== undefined) items = text === '' ? [] : text.split(',');
-  else if (Array.isArray(v)) items = v;
-  else items = isMap(v) && Object.keys(v).length === 0 ? [] : [v];
-  const values: bigint[] = [];
-  const errors: string[] = [];
-  for (const [i, item] of items.entries()) {
-    const n = weakDecodeInt(item, `[${i}]`);
-    if ('error' in n) errors.push(n.error);
-    else values.push(n.value);
-  }
-  return errors.length > 0 ? { error: decodingErrors(errors) } : { value: values };
+export const weakDecodeCommaIntSlice = (v: unknown): Decoded<bigint[]> => decodeCommaSlice(v, weakDecodeInt);
+
+/**
+ * Vault's `TypeCommaStringSlice` (`parseutil.ParseCommaStringSlice`): the elements as
+ * {@link weakDecodeCommaIntSlice} finds them, each into a string (a number its text, a bool `"1"`
+ * or `"0"`, null `""`; a list or map is an error), then trimmed of white space (`strutil.TrimStrings`).
+ * Empty elements are kept: `"a,,b"` is three.
+ */
+export const weakDecodeCommaStringSlice = (v: unknown): Decoded<string[]> => {
+  const decoded = decodeCommaSlice(v, weakDecodeString);
+  return 'error' in decoded ? decoded : { value: decoded.value.map((s) => s.trim()) };
 };

@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthgateError, badRequest } from '../../errors.js';
 import type { KubernetesMountConfig } from '../../config/index.js';
+import { weakDecodeCommaStringSlice } from '../../lib/go-mapstructure.js';
+import { fieldValidationMessage } from '../../lib/go-duration.js';
 import { normalizePolicyName, type PolicyRegistry } from '../../policy/index.js';
 import type { TokenRecord, TokenService } from '../../tokens/index.js';
 import type { AdminCheck } from '../client-token.js';
@@ -97,8 +99,7 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
    * the admin token, and the single path's list again under `capabilities`). `record` undefined is
    * the admin token.
    */
-  const capabilities = (requestId: string, record: TokenRecord | undefined, body: unknown) => {
-    const paths = pathsOf(body);
+  const capabilities = (requestId: string, record: TokenRecord | undefined, paths: readonly string[]) => {
     const acl = record === undefined ? undefined : deps.policies.aclFor(subjectOf(record));
     // No prototype: a path named `__proto__` is a key like any other, not a prototype to set.
     const data = Object.create(null) as Record<string, unknown>;
@@ -115,27 +116,32 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
   // `vault token capabilities <path>`: the caller's own token. The default policy grants
   // `update` on it.
   capabilityRoute('/v1/sys/capabilities-self', async (request) =>
-    capabilities(request.id, requestAuth(request).record, request.body),
+    capabilities(request.id, requestAuth(request).record, requirePaths(decodePaths(request.body))),
   );
   // `vault token capabilities <token> <path>`, and the same by accessor: an operator's question
   // about another token (Vault: `update` on the path, which the default policy does not grant).
   // The named token spends no use. An unknown, expired or revoked one is Vault's 400
-  // `invalid token` (`invalid accessor` by accessor).
+  // `invalid token` (`invalid accessor` by accessor). Vault's order: the fields' conversion, the
+  // token's or accessor's presence, the accessor's lookup, the paths, the token's lookup.
   capabilityRoute('/v1/sys/capabilities', async (request) => {
+    const fields = decodePaths(request.body);
     const token = stringField(request.body, 'token');
     if (token === undefined) throw badRequest('no token found', 'capabilities_no_token');
-    if (deps.admin.isAdmin(token)) return capabilities(request.id, undefined, request.body);
+    const paths = requirePaths(fields);
+    if (deps.admin.isAdmin(token)) return capabilities(request.id, undefined, paths);
     const record = await deps.tokens.lookupToken(token).catch((err: unknown) => {
       if (err instanceof AuthgateError && err.status === 403)
         throw badRequest('invalid token', 'capabilities_invalid_token');
       throw err;
     });
-    return capabilities(request.id, record, request.body);
+    return capabilities(request.id, record, paths);
   });
   capabilityRoute('/v1/sys/capabilities-accessor', async (request) => {
+    const fields = decodePaths(request.body);
     const accessor = stringField(request.body, 'accessor');
     if (accessor === undefined) throw badRequest('missing accessor', 'capabilities_missing_accessor');
-    return capabilities(request.id, await deps.tokens.lookupAccessor(accessor), request.body);
+    const record = await deps.tokens.lookupAccessor(accessor);
+    return capabilities(request.id, record, requirePaths(fields));
   });
 
   app.post(
@@ -199,17 +205,33 @@ const stringField = (body: unknown, name: string): string | undefined => {
   return typeof value === 'string' && value !== '' ? value : undefined;
 };
 
-/** `paths` (a list), or the older `path` (a string or a list): Vault takes both. */
-const pathsOf = (body: unknown): string[] => {
-  const b = (body ?? {}) as { paths?: unknown; path?: unknown };
-  const raw = b.paths ?? b.path;
-  const list = typeof raw === 'string' ? [raw] : raw;
-  if (!Array.isArray(list) || list.length === 0 || !list.every((p) => typeof p === 'string' && p !== '')) {
-    throw badRequest(
-      'missing required parameter "paths": a non-empty list of paths',
-      'capabilities_no_paths',
-    );
-  }
+type PathFields = { paths: string[]; path: string[] };
+
+/**
+ * `paths` and the older `path`, both Vault `TypeCommaStringSlice` fields (a list, or a string
+ * split at commas; each element trimmed), converted as Vault's framework converts them before
+ * its handler runs: a value that is no such slice is its 400 `Field validation failed: …`.
+ */
+const decodePaths = (body: unknown): PathFields => {
+  const b = (body ?? {}) as Record<string, unknown>;
+  const decode = (field: keyof PathFields): string[] => {
+    const raw = Object.hasOwn(b, field) ? b[field] : undefined;
+    const decoded = weakDecodeCommaStringSlice(raw);
+    if ('error' in decoded)
+      throw badRequest(fieldValidationMessage(field, raw, decoded.error), 'capabilities_bad_paths');
+    return decoded.value;
+  };
+  return { paths: decode('paths'), path: decode('path') };
+};
+
+/**
+ * The paths asked about: `paths`, or `path` when `paths` is empty (Vault's handleCapabilities).
+ * None is Vault's 400 `paths must be supplied`; an empty one its `missing path` (Core.Capabilities).
+ */
+const requirePaths = ({ paths, path }: PathFields): string[] => {
+  const list = paths.length > 0 ? paths : path;
+  if (list.length === 0) throw badRequest('paths must be supplied', 'capabilities_no_paths');
   if (list.length > 1000) throw badRequest('too many paths (at most 1000)', 'capabilities_too_many');
-  return list as string[];
+  if (list.includes('')) throw badRequest('missing path', 'capabilities_missing_path');
+  return list;
 };
