@@ -313,6 +313,39 @@ describe('one templated policy for two namespaces', () => {
     });
   });
 
+  it('holds a deny on a secret’s exact path when the request names it with a trailing slash', async () => {
+    const token = await tokenFor('guarded');
+    const value = secret('guarded');
+    await admin('POST', '/v1/secret/data/guarded/s', { data: { v: value } });
+    for (const [method, url, body] of [
+      ['GET', '/v1/secret/metadata/guarded/s/', undefined],
+      ['POST', '/v1/secret/metadata/guarded/s/', { max_versions: 1 }],
+      ['DELETE', '/v1/secret/metadata/guarded/s/', undefined],
+      ['POST', '/v1/secret/delete/guarded/s/', { versions: [1] }],
+      ['POST', '/v1/secret/undelete/guarded/s/', { versions: [1] }],
+      ['POST', '/v1/secret/destroy/guarded/s/', { versions: [1] }],
+      ['GET', '/v1/secret/subkeys/guarded/s/', undefined],
+    ] as const) {
+      expect(await call(method, url, { token, body })).toEqual(DENIED);
+    }
+    expect(await call('PATCH', '/v1/secret/metadata/guarded/s/', { token, body: {}, type: MERGE })).toEqual(
+      DENIED,
+    );
+    expect(await dataOf('/v1/secret/data/guarded/s')).toMatchObject({ data: { v: value } });
+    // The rest of the mount is the policy's: a sibling, and the folder's list.
+    await admin('POST', '/v1/secret/data/guarded/t', { data: { v: 1 } });
+    expect(
+      await call('POST', '/v1/secret/metadata/guarded/t/', { token, body: { max_versions: 1 } }),
+    ).toEqual({
+      status: 204,
+      json: undefined,
+    });
+    expect(await call('GET', '/v1/secret/metadata/guarded/?list=true', { token })).toMatchObject({
+      status: 200,
+      json: { data: { keys: ['s', 't'] } },
+    });
+  });
+
   it.each([
     '/v1/secret/data/team-a/../team-b/db',
     '/v1/secret/data/team-a/%2e%2e/team-b/db',

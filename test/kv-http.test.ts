@@ -145,6 +145,39 @@ describe('every KV v2 endpoint with the admin token, in Vault’s shapes', () =>
     expect(await admin('GET', '/v1/secret/metadata/life/?list=true')).toEqual(NOT_FOUND);
   });
 
+  it('takes a secret named with a trailing slash as that secret, as Vault’s storage cleans its keys', async () => {
+    const url = '/v1/secret/data/slash/s';
+    for (const label of ['a', 'b']) await admin('POST', url, { data: { v: secret(label) } });
+    expect(await admin('POST', '/v1/secret/metadata/slash/s/', { max_versions: 5 })).toEqual(NO_CONTENT);
+    expect(
+      await admin('PATCH', '/v1/secret/metadata/slash/s/', { custom_metadata: { o: 'x' } }, MERGE),
+    ).toEqual(NO_CONTENT);
+    expect(await dataOf('/v1/secret/metadata/slash/s/')).toMatchObject({
+      max_versions: 5,
+      current_version: 2,
+      custom_metadata: { o: 'x' },
+    });
+    // No folder `s/` (nor a key with no name in it) appears beside the secret.
+    expect(await dataOf('/v1/secret/metadata/slash?list=true')).toEqual({ keys: ['s'] });
+    expect(await admin('GET', '/v1/secret/metadata/slash/s/?list=true')).toEqual(NOT_FOUND);
+    expect(await admin('GET', '/v1/secret/subkeys/slash/s/')).toMatchObject({
+      status: 200,
+      json: { data: { subkeys: { v: null }, metadata: { version: 2 } } },
+    });
+    expect(await admin('POST', '/v1/secret/delete/slash/s/', { versions: [2] })).toEqual(NO_CONTENT);
+    expect((await admin('GET', url)).status).toBe(404);
+    expect(await admin('POST', '/v1/secret/undelete/slash/s/', { versions: [2] })).toEqual(NO_CONTENT);
+    expect((await admin('GET', url)).status).toBe(200);
+    expect(await admin('POST', '/v1/secret/destroy/slash/s/', { versions: [1] })).toEqual(NO_CONTENT);
+    expect(await admin('GET', `${url}?version=1`)).toMatchObject({
+      status: 404,
+      json: { data: { metadata: { version: 1, destroyed: true } } },
+    });
+    expect(await admin('DELETE', '/v1/secret/metadata/slash/s/')).toEqual(NO_CONTENT);
+    expect(await admin('GET', url)).toEqual(NOT_FOUND);
+    expect(await admin('GET', '/v1/secret/metadata/slash/?list=true')).toEqual(NOT_FOUND);
+  });
+
   it('reads and writes the mount’s config: cas required, versions kept, versions deleted after a while', async () => {
     const body = { cas_required: true, delete_version_after: '10m', max_versions: 0 };
     expect(await admin('POST', '/v1/secret/config', body)).toEqual(NO_CONTENT);

@@ -33,9 +33,14 @@ export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void =>
       return;
     }
     let allowedBy: AllowedBy | false = false;
+    const list = isList(request);
+    const target = list || acl.actsOn === undefined ? path : acl.actsOn(path);
     const authorize = async (record: TokenRecord): Promise<void> => {
-      const caps = deps.policies.aclFor(subjectOf(record)).capabilities(path, { list: isList(request) });
-      allowedBy = await permits(caps, request, acl);
+      const policies = deps.policies.aclFor(subjectOf(record));
+      allowedBy = await permits(policies.capabilities(path, { list }), request, acl);
+      if (allowedBy !== false && target !== path) {
+        allowedBy = narrower(allowedBy, await permits(policies.capabilities(target, { list }), request, acl));
+      }
       if (!allowedBy) {
         // The audit names who was refused, as Vault's entries do (its CheckToken auth).
         setRequestAuth(request, { token, admin: false, record, denied: true });
@@ -119,6 +124,13 @@ export const isList = (request: FastifyRequest): boolean => {
   const list = (request.query as Record<string, unknown> | undefined)?.['list'];
   return typeof list === 'string' && parseGoBool(list) === true;
 };
+
+/**
+ * Both verdicts of a request checked on two paths: refused if either refuses; else the one that
+ * says more (`create` or `update` over `create-or-update`, which left existence unchecked).
+ */
+const narrower = (a: AllowedBy, b: AllowedBy | false): AllowedBy | false =>
+  b === false ? false : a === 'create-or-update' ? b : a;
 
 const grants = (caps: ReadonlySet<Capability>, capability: AllowedBy & Capability): AllowedBy | false =>
   caps.has(capability) ? capability : false;

@@ -20,6 +20,13 @@ export type AclRouteConfig = {
      * in addition to the capability of its operation, never `sudo` alone nor the operation alone.
      */
     sudo?: true;
+    /**
+     * The logical path a non-list request acts on, when the route's engine reads the request's
+     * path as another (a KV secret named with a trailing slash is that secret). The request then
+     * needs its capability on both: Vault checks only the path as written, where a rule on the
+     * secret's exact path (a deny) would not hold. Absent: the request's own path only.
+     */
+    actsOn?: (path: string) => string;
   };
 };
 

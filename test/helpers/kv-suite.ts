@@ -43,6 +43,18 @@ export const POLICIES = {
       'secret/metadata/fenced/*': { capabilities: ['deny'] },
     },
   },
+  // Everything under the mount but one secret, named exactly: however the request spells it.
+  guarded: {
+    path: {
+      'secret/*': { capabilities: [...CAPS] },
+      ...Object.fromEntries(
+        ['metadata', 'delete', 'undelete', 'destroy', 'subkeys'].map((op) => [
+          `secret/${op}/guarded/s`,
+          { capabilities: ['deny'] },
+        ]),
+      ),
+    },
+  },
   ...Object.fromEntries(
     CAPS.flatMap((c) => [
       [`only-${c}`, { path: { 'secret/*': { capabilities: [c] } } }],
@@ -64,9 +76,13 @@ export const ROLES = {
   },
   once: role(['ns-secrets'], { token_num_uses: 2 }),
   ...Object.fromEntries(
-    ['create-only', 'update-only', 'fenced', ...CAPS.flatMap((c) => [`only-${c}`, `all-but-${c}`])].map(
-      (p) => [p, role([p])],
-    ),
+    [
+      'create-only',
+      'update-only',
+      'fenced',
+      'guarded',
+      ...CAPS.flatMap((c) => [`only-${c}`, `all-but-${c}`]),
+    ].map((p) => [p, role([p])]),
   ),
 };
 

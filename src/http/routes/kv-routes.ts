@@ -14,6 +14,7 @@ import {
   readQuery,
   parseVersions,
   parseWriteBody,
+  secretPathOf,
   type KvEngine,
 } from '../../secrets/index.js';
 import { requestAuthOf, type AclRouteConfig } from '../acl-route.js';
@@ -220,7 +221,8 @@ const registerMetadata = (app: FastifyInstance, base: string, engine: Engine) =>
   app.route({
     method: ALL_METHODS,
     url: `${base}/metadata/*`,
-    config: { acl: { exists }, exactNumbers: true } satisfies AclRouteConfig & ExactNumbersRouteConfig,
+    config: { acl: { exists, actsOn: secretPathOf }, exactNumbers: true } satisfies AclRouteConfig &
+      ExactNumbersRouteConfig,
     onRequest: requireMergePatch,
     handler,
   });
@@ -249,7 +251,8 @@ const registerVersionOps = (app: FastifyInstance, base: string, engine: Engine) 
     app.route({
       method: ALL_METHODS,
       url: `${base}/${name}/*`,
-      config: { acl: {}, exactNumbers: true } satisfies AclRouteConfig & ExactNumbersRouteConfig,
+      config: { acl: { actsOn: secretPathOf }, exactNumbers: true } satisfies AclRouteConfig &
+        ExactNumbersRouteConfig,
       handler: async (request, reply) => {
         if (verb(request) !== 'POST' && verb(request) !== 'PUT') {
           const list = verb(request) === 'GET' ? isListRequest(request, reply) : false;
@@ -288,7 +291,7 @@ const registerConfigAndSubkeys = (app: FastifyInstance, base: string, engine: En
   app.route({
     method: ALL_METHODS,
     url: `${base}/subkeys/*`,
-    config: { acl: {} } satisfies AclRouteConfig,
+    config: { acl: { actsOn: secretPathOf } } satisfies AclRouteConfig,
     handler: async (request, reply) => {
       if (verb(request) !== 'GET') throw unsupported();
       const list = isListRequest(request, reply);

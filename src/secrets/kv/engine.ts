@@ -1,5 +1,6 @@
 import { AuthgateError, badRequest } from '../../errors.js';
 import { stableMountIds } from '../../lib/hash.js';
+import { CAS_IGNORED_WARNING, checkCas, refuseExisting, secretPathOf } from './checks.js';
 import { mergePatch, subkeysOf, type JsonObject } from './json.js';
 import {
   addVersion,
@@ -16,7 +17,6 @@ import {
 import { rewrapMount } from './rewrap.js';
 import { createKvStorage } from './storage.js';
 import type {
-  CasOption,
   KvConfigInput,
   KvConfigView,
   KvEngineDeps,
@@ -33,36 +33,12 @@ import type {
 
 const notFound = () => new AuthgateError('NOT_FOUND', { reason: 'kv_not_found' });
 
-/** Vault's `validateCheckAndSetOption`. */
-const checkCas = (cas: CasOption, settings: KvSettings, meta: StoredMetadata): void => {
-  if (cas === null) throw badRequest('error parsing check-and-set parameter', 'kv_cas_invalid');
-  if (cas !== undefined) {
-    if (cas !== meta.currentVersion) {
-      throw badRequest('check-and-set parameter did not match the current version', 'kv_cas_mismatch');
-    }
-  } else if (settings.casRequired || meta.casRequired) {
-    throw badRequest('check-and-set parameter required for this call', 'kv_cas_required');
-  }
-};
-
-/**
- * A write the caller's policy allows by `create` alone meets a secret that exists (found under
- * the lock, after the ACL's existence check): the ACL's 403, as Vault's existence check.
- */
-const refuseExisting = (existing: StoredMetadata | undefined, options: { absentOnly?: boolean }): void => {
-  if (options.absentOnly === true && existing !== undefined) {
-    throw new AuthgateError('PERMISSION_DENIED', { reason: 'kv_exists' });
-  }
-};
-
-const CAS_IGNORED_WARNING =
-  '"cas_required" set to false, but is mandated by backend config. This value will be ignored.';
-
 /**
  * A KV v2 secrets engine for one mount, faithful to Vault's `kv` plugin (version 2): versioned
  * secrets with check-and-set, soft delete, undelete, destroy, per-secret metadata, and mount
  * settings. Values are sealed with the cipher, bound to (mount, path, version); the store holds
  * no value in plaintext. State lives only in the store, so replicas sharing it agree.
+ * A path with trailing slashes names the secret without them, as in Vault ({@link secretPathOf}).
  *
  * Errors are AuthgateErrors: 400 with Vault's message for bad input, 404 (empty `errors`) for a
  * missing secret or version, 503 when the store is down or a secret stays busy, 500 when a stored
@@ -88,10 +64,11 @@ export const createKvEngine = (deps: KvEngineDeps) => {
    * read starts over once so it answers what the metadata now says.
    */
   const readVersion = async <T>(
-    path: string,
+    named: string,
     version: number,
     map: (data: JsonObject) => T,
   ): Promise<KvReadResult<T>> => {
+    const path = secretPathOf(named);
     for (let attempt = 0; ; attempt++) {
       const { meta, n, v } = await locate(path, version);
       const metadata = versionView(meta, n);
@@ -156,7 +133,8 @@ export const createKvEngine = (deps: KvEngineDeps) => {
     mountPath: mount.path,
 
     /** Whether the secret has a metadata record (Vault's ExistenceCheck: create vs update). */
-    exists: async (path: string): Promise<boolean> => (await storage.loadMetadata(path)) !== undefined,
+    exists: async (path: string): Promise<boolean> =>
+      (await storage.loadMetadata(secretPathOf(path))) !== undefined,
 
     /**
      * `GET data/<path>?version=n`: the version's data and metadata; `gone` for a soft-deleted or
@@ -236,7 +214,7 @@ export const createKvEngine = (deps: KvEngineDeps) => {
     /** `POST delete/<path>`: soft-deletes these versions (unknown, destroyed or deleted ones are skipped). */
     deleteVersions: async (path: string, versions: readonly number[]): Promise<void> => {
       requireVersions(versions, 'No version number provided');
-      await updateExisting(path, (meta, now) => {
+      await updateExisting(secretPathOf(path), (meta, now) => {
         for (const n of versions) {
           const v = versionOf(meta, n);
           if (v !== undefined && !isGone(v, now)) v.deletionMs = now;
@@ -252,7 +230,7 @@ export const createKvEngine = (deps: KvEngineDeps) => {
     undeleteVersions: async (path: string, versions: readonly number[]): Promise<void> => {
       requireVersions(versions, 'No version number provided');
       const settings = await storage.loadSettings();
-      await updateExisting(path, (meta, now) => {
+      await updateExisting(secretPathOf(path), (meta, now) => {
         for (const n of versions) {
           const v = versionOf(meta, n);
           if (v !== undefined && !v.destroyed) v.deletionMs = deletionTimeMs(now, settings, meta);
@@ -262,8 +240,9 @@ export const createKvEngine = (deps: KvEngineDeps) => {
     },
 
     /** `POST destroy/<path>`: marks these versions destroyed and deletes their sealed values. */
-    destroyVersions: async (path: string, versions: readonly number[]): Promise<void> => {
+    destroyVersions: async (named: string, versions: readonly number[]): Promise<void> => {
       requireVersions(versions, 'no version number provided');
+      const path = secretPathOf(named);
       await storage.withLock(path, async (assertHeld) => {
         const meta = await storage.loadMetadata(path);
         if (meta === undefined) return;
@@ -280,7 +259,7 @@ export const createKvEngine = (deps: KvEngineDeps) => {
 
     /** `GET metadata/<path>`: the secret's metadata and every kept version's; 404 when none. */
     readMetadata: async (path: string): Promise<KvMetadataView> => {
-      const meta = await storage.loadMetadata(path);
+      const meta = await storage.loadMetadata(secretPathOf(path));
       if (meta === undefined) throw notFound();
       return metadataView(meta);
     },
@@ -294,10 +273,11 @@ export const createKvEngine = (deps: KvEngineDeps) => {
      * @throws AuthgateError with reason `kv_exists` when `absentOnly` and the secret exists.
      */
     writeMetadata: async (
-      path: string,
+      named: string,
       input: KvMetadataInput,
       options: { absentOnly?: boolean } = {},
     ): Promise<{ warnings: string[] }> => {
+      const path = secretPathOf(named);
       if (path === '') throw badRequest('missing path', 'kv_missing_path');
       if (Object.keys(input).length === 0) return { warnings: [] };
       const settings = await storage.loadSettings();
@@ -315,7 +295,8 @@ export const createKvEngine = (deps: KvEngineDeps) => {
     },
 
     /** `PATCH metadata/<path>`: a JSON merge patch of the settings; 404 when the secret has no metadata. */
-    patchMetadata: async (path: string, patch: KvMetadataPatch): Promise<{ warnings: string[] }> => {
+    patchMetadata: async (named: string, patch: KvMetadataPatch): Promise<{ warnings: string[] }> => {
+      const path = secretPathOf(named);
       if (path === '') throw badRequest('missing path', 'kv_missing_path');
       const settings = await storage.loadSettings();
       const warnings = patch.casRequired === false && settings.casRequired ? [CAS_IGNORED_WARNING] : [];
@@ -330,7 +311,8 @@ export const createKvEngine = (deps: KvEngineDeps) => {
     },
 
     /** `DELETE metadata/<path>`: deletes the metadata and every version for good. */
-    deleteMetadata: async (path: string): Promise<void> => {
+    deleteMetadata: async (named: string): Promise<void> => {
+      const path = secretPathOf(named);
       await storage.withLock(path, async (assertHeld) => {
         const meta = await storage.loadMetadata(path);
         if (meta !== undefined) {

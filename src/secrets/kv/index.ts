@@ -14,6 +14,7 @@ export {
   parseWriteBody,
 } from './params.js';
 export { DEFAULT_MAX_VERSIONS } from './metadata.js';
+export { secretPathOf } from './checks.js';
 export type {
   CasOption,
   KvConfigInput,
