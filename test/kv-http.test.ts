@@ -234,6 +234,58 @@ describe('every KV v2 endpoint with the admin token, in Vault’s shapes', () =>
   });
 });
 
+describe('Vault’s warnings about request fields', () => {
+  const IGNORED = (...names: string[]) =>
+    `Endpoint ignored these unrecognized parameters: [${names.join(' ')}]`;
+  const REPLACED =
+    "Endpoint replaced the value of these parameters with the values captured from the endpoint's path: [path]";
+  const warned = (warnings: string[]) => ({ status: 200, json: expect.objectContaining({ warnings }) });
+
+  it('names the fields an endpoint ignored, sorted, on every answer with a body', async () => {
+    const url = '/v1/secret/data/warn/s';
+    const body = { data: { v: secret('warn') }, options: {}, zeta: 1, alpha: null };
+    expect(await admin('POST', url, body)).toEqual(warned([IGNORED('alpha', 'zeta')]));
+    expect(await admin('PATCH', url, { data: { w: 1 }, foo: 1 }, MERGE)).toEqual(warned([IGNORED('foo')]));
+    expect(await admin('GET', `${url}?version=1&token=x`)).toEqual(warned([IGNORED('token')]));
+    expect(await admin('GET', '/v1/secret/subkeys/warn/s?depth=1&x=1')).toEqual(warned([IGNORED('x')]));
+    expect(await admin('GET', '/v1/secret/metadata/warn/s?list=false')).toEqual(warned([IGNORED('list')]));
+    expect(await admin('GET', '/v1/secret/metadata/warn?list=true&x=1')).toEqual(warned([IGNORED('x')]));
+    expect(await admin('GET', '/v1/secret/config?x=1')).toEqual(warned([IGNORED('x')]));
+    // A `path` in the body is the URL's, and said so.
+    expect(await admin('POST', url, { data: {}, path: 'elsewhere' })).toEqual(warned([REPLACED]));
+    expect(await admin('GET', '/v1/secret/data/elsewhere')).toEqual(NOT_FOUND);
+    // Known fields are not named.
+    expect((await admin('GET', `${url}?version=2`)).json?.['warnings']).toBeNull();
+  });
+
+  it('adds nothing to an answer without a body, nor to a 404', async () => {
+    const url = '/v1/secret/data/warn/quiet';
+    await admin('POST', url, { data: { v: 1 } });
+    expect(await admin('POST', '/v1/secret/metadata/warn/quiet', { max_versions: 3, foo: 1 })).toEqual(
+      NO_CONTENT,
+    );
+    expect(await admin('POST', '/v1/secret/delete/warn/quiet', { versions: [1], foo: 1 })).toEqual(
+      NO_CONTENT,
+    );
+    expect(await admin('GET', `${url}?foo=1`)).toMatchObject({ status: 404, json: { warnings: null } });
+    expect(await admin('POST', '/v1/secret/config', { foo: 1 })).toEqual(NO_CONTENT);
+  });
+
+  it('puts the handler’s own warning first', async () => {
+    await admin('POST', '/v1/secret/config', { cas_required: true });
+    try {
+      expect(await admin('POST', '/v1/secret/metadata/warn/cas', { cas_required: false, foo: 1 })).toEqual(
+        warned([
+          '"cas_required" set to false, but is mandated by backend config. This value will be ignored.',
+          IGNORED('foo'),
+        ]),
+      );
+    } finally {
+      await admin('POST', '/v1/secret/config', { cas_required: false });
+    }
+  });
+});
+
 describe('secrets at rest and in the audit log', () => {
   it('keeps no secret value, nor a key of it, in plaintext in the store', async () => {
     const value = secret('rest');

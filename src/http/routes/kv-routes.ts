@@ -1,11 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
-import type { KubernetesMountConfig } from '../../config/index.js';
 import { AuthgateError, badRequest, isAuthgateError, permissionDenied } from '../../errors.js';
 import { containsExactNumber, stringifyExactJson } from '../../lib/exact-json.js';
 import { parseGoBool } from '../../lib/go-bool.js';
 import {
-  buildSecretsMountTable,
-  matchSecretsMount,
+  bodyObject,
+  fieldWarnings,
   parseConfigBody,
   parseMetadataBody,
   parseMetadataPatch,
@@ -17,23 +16,14 @@ import {
   secretPathOf,
   type KvEngine,
 } from '../../secrets/index.js';
+import { isList } from '../acl-hook.js';
 import { requestAuthOf, type AclRouteConfig } from '../acl-route.js';
-import { envelope, sysEnvelope } from '../envelope.js';
+import { envelope } from '../envelope.js';
 import { sendErrors, type ExactNumbersRouteConfig } from '../vault-errors.js';
-import { authMountInfo, authMountTable } from './auth-mount-info.js';
+import { registerUiMounts, type UiMountsDeps } from './ui-mounts-route.js';
 
-export type KvRouteDeps = {
-  /** KV v2 engines by mount path (`secret`, `team/kv`: no slash at either end). */
-  engines: ReadonlyMap<string, KvEngine>;
-  /**
-   * Whether the caller of `sys/internal/ui/mounts/<path>` may see that mount (its path, without
-   * the trailing `/`; Vault answers 403 to a token whose policies grant nothing under it).
-   * Default: every caller sees every mount.
-   */
-  mountAccess?: (request: FastifyRequest, mountPath: string) => Promise<boolean>;
-  /** The auth mounts by path (`kubernetes`), which `sys/internal/ui/mounts/auth/<path>` names too. */
-  authMounts?: ReadonlyMap<string, KubernetesMountConfig>;
-};
+/** What the KV routes need: the engines by mount, and what `sys/internal/ui/mounts` answers from. */
+export type KvRouteDeps = UiMountsDeps;
 
 type Engine = KvEngine;
 type Reply = FastifyReply;
@@ -106,8 +96,27 @@ const requireMergePatch = async (request: FastifyRequest, reply: Reply): Promise
 /** A data path names a secret: not empty, no trailing slash (Vault's pattern `.*?[^/]$`). */
 const isSecretPath = (path: string): boolean => path !== '' && !path.endsWith('/');
 
-const ok = (request: FastifyRequest, data: Record<string, unknown>) =>
-  envelope(request.id, { data, mountType: MOUNT_TYPE });
+type Fields = Parameters<typeof fieldWarnings>[0];
+
+/**
+ * Vault's answer with a body: `data` (none for an answer of warnings alone), the handler's own
+ * warnings, then the framework's about the request's fields (see {@link fieldWarnings}): a
+ * write's body, else the query, without a list's own flag. `config` has no path capture.
+ */
+const ok = (
+  request: FastifyRequest,
+  fields: Fields,
+  data: Record<string, unknown> | null,
+  warnings: string[] = [],
+) => {
+  const raw = verb(request) === 'GET' ? { ...query(request) } : bodyObject(request.body);
+  if (isList(request)) delete raw['list'];
+  return envelope(request.id, {
+    data,
+    mountType: MOUNT_TYPE,
+    warnings: [...warnings, ...fieldWarnings(fields, raw, fields !== 'config')],
+  });
+};
 
 /** Vault's 404 that still carries the version's metadata (deleted or destroyed); `mount_type` is empty there. */
 const gone = (request: FastifyRequest, reply: Reply, data: Record<string, unknown>) =>
@@ -161,12 +170,12 @@ const registerData = (app: FastifyInstance, base: string, engine: Engine) => {
           const result = await engine.read(path, parseDataQuery(query(request)));
           if (result.kind === 'gone') return gone(request, reply, { data: null, metadata: result.metadata });
           serializeExactly(reply, result.value);
-          return ok(request, { data: result.value, metadata: result.metadata });
+          return ok(request, 'data', { data: result.value, metadata: result.metadata });
         }
         case 'PATCH': {
           const result = await engine.patch(path, parseWriteBody(request.body));
           if (result.kind === 'gone') return gone(request, reply, result.metadata);
-          return ok(request, result.value);
+          return ok(request, 'data', result.value);
         }
         case 'DELETE':
           parseDataQuery(query(request));
@@ -175,7 +184,7 @@ const registerData = (app: FastifyInstance, base: string, engine: Engine) => {
         default: {
           // Check-and-set is checked as for any write, create-only or not.
           const input = parseWriteBody(request.body);
-          return ok(request, await writeOnce(request, path, (o) => engine.write(path, input, o)));
+          return ok(request, 'data', await writeOnce(request, path, (o) => engine.write(path, input, o)));
         }
       }
     },
@@ -195,15 +204,14 @@ const registerMetadata = (app: FastifyInstance, base: string, engine: Engine) =>
           const keys = await engine.list(path);
           // As Vault: nothing to list is a 404 with no message.
           if (keys.length === 0) throw new AuthgateError('NOT_FOUND', { reason: 'kv_list_empty' });
-          return ok(request, { keys });
+          return ok(request, 'metadata', { keys });
         }
-        return ok(request, { ...(await engine.readMetadata(path)) });
+        return ok(request, 'metadata', { ...(await engine.readMetadata(path)) });
       }
       case 'PATCH': {
         const { warnings } = await engine.patchMetadata(path, parseMetadataPatch(request.body));
-        return warnings.length > 0
-          ? envelope(request.id, { warnings, mountType: MOUNT_TYPE })
-          : reply.code(204).send();
+        // As Vault: an answer only when the handler has a warning of its own.
+        return warnings.length > 0 ? ok(request, 'metadata', null, warnings) : reply.code(204).send();
       }
       case 'DELETE':
         readQuery('metadata', query(request));
@@ -212,9 +220,8 @@ const registerMetadata = (app: FastifyInstance, base: string, engine: Engine) =>
       default: {
         const input = parseMetadataBody(request.body);
         const { warnings } = await writeOnce(request, path, (o) => engine.writeMetadata(path, input, o));
-        return warnings.length > 0
-          ? envelope(request.id, { warnings, mountType: MOUNT_TYPE })
-          : reply.code(204).send();
+        // As Vault: an answer only when the handler has a warning of its own.
+        return warnings.length > 0 ? ok(request, 'metadata', null, warnings) : reply.code(204).send();
       }
     }
   };
@@ -278,7 +285,7 @@ const registerConfigAndSubkeys = (app: FastifyInstance, base: string, engine: En
         // A listed `config/` matches no pattern of the backend.
         if (list) return invalidPath(request, reply, 'config/', true);
         readQuery('config', query(request));
-        return ok(request, { ...(await engine.readConfig()) });
+        return ok(request, 'config', { ...(await engine.readConfig()) });
       }
       if (verb(request) === 'POST' || verb(request) === 'PUT') {
         await engine.writeConfig(parseConfigBody(request.body));
@@ -300,7 +307,7 @@ const registerConfigAndSubkeys = (app: FastifyInstance, base: string, engine: En
       const { version, depth } = parseSubkeysQuery(query(request));
       const result = await engine.subkeys(pathOf(request), version, depth);
       if (result.kind === 'gone') return gone(request, reply, { subkeys: null, metadata: result.metadata });
-      return ok(request, { subkeys: result.value, metadata: result.metadata });
+      return ok(request, 'subkeys', { subkeys: result.value, metadata: result.metadata });
     },
   });
 
@@ -320,51 +327,6 @@ const registerConfigAndSubkeys = (app: FastifyInstance, base: string, engine: En
     handler: rest,
   });
   app.route({ method: ALL_METHODS, url: base, config: { acl: {} } satisfies AclRouteConfig, handler: rest });
-};
-
-/**
- * `GET /v1/sys/internal/ui/mounts/<path>`: which mount serves a path. The vault CLI asks it before
- * every `vault kv` command, and consul-template (Vault Agent's templates) before every secret it
- * reads, to learn whether the mount is KV version 2. As Vault's router, it matches every secrets
- * mount authgate serves (each KV mount, `identity/`, `sys/`), longest first: `identity/` has no
- * `options.version`, so such a path is read as it is; under `auth/`, each auth mount (its `path`
- * without `auth/`, judged by the caller's grants under `auth/<path>/`, as Vault's). Like Vault it needs no ACL grant on the path
- * itself; a path under no mount (or one `mountAccess` hides) is Vault's 403 `preflight capability
- * check`, so the endpoint cannot be used to discover mounts.
- */
-const registerUiMounts = (app: FastifyInstance, deps: KvRouteDeps) => {
-  const table = buildSecretsMountTable(deps.engines);
-  const authMounts = authMountTable(deps.authMounts ?? new Map());
-  /** The auth mount serving `auth/<path>…` (longest first, as Vault's router), with its path. */
-  const matchAuthMount = (path: string) => {
-    const wanted = path.slice('auth/'.length);
-    let best: { mountPath: string; entry: ReturnType<typeof authMountInfo> } | undefined;
-    for (const [mountPath, mount] of authMounts) {
-      const prefix = `${mountPath}/`;
-      if (wanted.startsWith(prefix) && (best === undefined || prefix.length > best.mountPath.length))
-        best = { mountPath: prefix, entry: authMountInfo(mountPath, mount) };
-    }
-    return best;
-  };
-  app.get('/v1/sys/internal/ui/mounts/*', async (request) => {
-    const raw = pathOf(request);
-    if (raw === '') throw badRequest('path not set', 'ui_mounts_no_path');
-    const path = `${raw.replace(/^\//, '')}${raw.endsWith('/') ? '' : '/'}`;
-    const match = path.startsWith('auth/') ? matchAuthMount(path) : matchSecretsMount(table, path);
-    // As Vault's hasMountAccess: an auth mount is judged by its full path, `auth/<path>/`.
-    const fullPath =
-      match === undefined ? '' : `${path.startsWith('auth/') ? 'auth/' : ''}${match.mountPath}`;
-    const visible =
-      match !== undefined &&
-      (deps.mountAccess === undefined || (await deps.mountAccess(request, fullPath.slice(0, -1))));
-    if (match === undefined || !visible) {
-      throw new AuthgateError('PERMISSION_DENIED', {
-        message: `preflight capability check returned 403, please ensure client's policies grant access to path "${path}"`,
-        reason: 'ui_mounts_denied',
-      });
-    }
-    return sysEnvelope(request.id, { ...match.entry, path: match.mountPath });
-  });
 };
 
 /**

@@ -4,6 +4,7 @@ export {
   CUSTOM_METADATA_LIMITS,
   MAX_DATA_DEPTH,
   bodyObject,
+  fieldWarnings,
   parseConfigBody,
   parseMetadataBody,
   parseMetadataPatch,

@@ -102,6 +102,33 @@ export const readFields = <S extends Schema>(schema: S, raw: JsonObject, query =
 export const readQuery = <K extends keyof typeof KV_FIELDS>(path: K, query: Record<string, unknown>) =>
   readFields(KV_FIELDS[path], query as JsonObject, true);
 
+/**
+ * Vault's framework's warnings about a request's fields (`Backend.HandleRequest`), which it adds
+ * to any answer its handler gives with a body (never to a 204, an error or a 404 with data): the
+ * fields the path does not know, sorted as Go sorts strings, and a non-null `path`, which the
+ * path's own capture replaces (`captures`: the path has one). `raw` is the body of a write, the
+ * query of a read, list or delete (a list's own `list` flag left out).
+ */
+export const fieldWarnings = (
+  path: keyof typeof KV_FIELDS,
+  raw: Record<string, unknown>,
+  captures: boolean,
+): string[] => {
+  const schema: Schema = KV_FIELDS[path];
+  const ignored = Object.keys(raw)
+    .filter((k) => !Object.hasOwn(schema, k) && !(captures && k === 'path'))
+    .sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
+  const warnings: string[] = [];
+  if (ignored.length > 0)
+    warnings.push(`Endpoint ignored these unrecognized parameters: [${ignored.join(' ')}]`);
+  if (captures && Object.hasOwn(raw, 'path') && raw['path'] !== null) {
+    warnings.push(
+      "Endpoint replaced the value of these parameters with the values captured from the endpoint's path: [path]",
+    );
+  }
+  return warnings;
+};
+
 /** An int field as a JS number (Go compares it as an int or a uint64: no version is ever this large). */
 const toNumber = (n: bigint | undefined): number | undefined => (n === undefined ? undefined : Number(n));
 
