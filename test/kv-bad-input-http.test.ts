@@ -140,6 +140,51 @@ describe('bad input', () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  it('checks a PATCH’s Content-Type as Vault’s HTTP layer does: on every path of the mount, with Go’s parser', async () => {
+    const before = await snapshot();
+    const wrong = (type: string) => ({
+      status: 415,
+      json: { errors: [`PATCH requires Content-Type of application/merge-patch+json, provided ${type}`] },
+    });
+    for (const url of [
+      '/v1/secret/config',
+      '/v1/secret/destroy/bad/s',
+      '/v1/secret/subkeys/bad/s',
+      '/v1/secret/bad/s',
+      '/v1/secret',
+      '/v1/secret/metadata',
+    ]) {
+      expect(await call('PATCH', url, { token: ADMIN_TOKEN, body: {} })).toEqual(wrong('application/json'));
+      expect(await call('PATCH', url, { token: ADMIN_TOKEN })).toEqual({
+        status: 400,
+        json: { errors: ['mime: no media type'] },
+      });
+    }
+    for (const [type, error] of [
+      ['application/merge-patch+json; charset', 'mime: invalid media parameter'],
+      ['application/', 'mime: expected token after slash'],
+      ['application merge-patch+json', 'mime: expected slash after first token'],
+      ['application/merge-patch+json x', 'mime: unexpected content after media subtype'],
+      ['application/merge-patch+json; a=1; a=2', 'mime: duplicate parameter name'],
+    ]) {
+      expect(
+        await call('PATCH', '/v1/secret/data/bad/s', { token: ADMIN_TOKEN, body: { data: {} }, type }),
+      ).toEqual({
+        status: 400,
+        json: { errors: [error] },
+      });
+    }
+    expect(
+      await call('PATCH', '/v1/secret/data/bad/s', { token: ADMIN_TOKEN, body: { data: {} }, type: 'text' }),
+    ).toEqual(wrong('text'));
+    expect(await snapshot()).toEqual(before);
+    // The right type on a path with no PATCH: Vault's 405.
+    expect(await admin('PATCH', '/v1/secret/config', {}, MERGE)).toEqual({
+      status: 405,
+      json: { errors: ['unsupported operation'] },
+    });
+  });
+
   it('answers a bad list flag with Vault’s bare 400', async () => {
     expect(await admin('GET', '/v1/secret/metadata/bad/?list=maybe')).toEqual({
       status: 400,

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 
 import { AuthgateError, badRequest, isAuthgateError, permissionDenied } from '../../errors.js';
 import { containsExactNumber, stringifyExactJson } from '../../lib/exact-json.js';
 import { parseGoBool } from '../../lib/go-bool.js';
+import { parseGoMediaType } from '../../lib/go-mime.js';
 import {
   bodyObject,
   fieldWarnings,
@@ -82,15 +83,20 @@ const invalidPath = (request: FastifyRequest, reply: Reply, rest: string, list: 
 };
 
 /**
- * PATCH needs JSON merge patch. Checked in the route's `onRequest`, before the body is read, as
- * Vault checks it while building the request (the global ACL hook still runs first).
+ * PATCH needs JSON merge patch, on every path of the mount (Vault's HTTP layer reads the type with
+ * Go's `mime.ParseMediaType` while building the request, before any handler is chosen: a type
+ * that does not parse is a 400 with Go's message, another type a 415, and only then may the path
+ * answer 405). Checked in each route's `onRequest`, before the body is read (the global ACL hook
+ * still runs first).
  */
 const requireMergePatch = async (request: FastifyRequest, reply: Reply): Promise<Reply | undefined> => {
   if (verb(request) !== 'PATCH') return undefined;
-  const type = (request.headers['content-type'] ?? '').split(';', 1)[0]?.trim().toLowerCase() ?? '';
-  if (type === '') throw badRequest('mime: no media type', 'kv_no_content_type');
-  if (type === MERGE_PATCH) return undefined;
-  return sendErrors(reply, 415, [`PATCH requires Content-Type of ${MERGE_PATCH}, provided ${type}`]);
+  const parsed = parseGoMediaType(request.headers['content-type'] ?? '');
+  if ('error' in parsed) throw badRequest(parsed.error, 'kv_bad_content_type');
+  if (parsed.mediaType === MERGE_PATCH) return undefined;
+  return sendErrors(reply, 415, [
+    `PATCH requires Content-Type of ${MERGE_PATCH}, provided ${parsed.mediaType}`,
+  ]);
 };
 
 /** A data path names a secret: not empty, no trailing slash (Vault's pattern `.*?[^/]$`). */
@@ -238,6 +244,7 @@ const registerMetadata = (app: FastifyInstance, base: string, engine: Engine) =>
     method: ALL_METHODS,
     url: `${base}/metadata`,
     config: { acl: {} } satisfies AclRouteConfig,
+    onRequest: requireMergePatch,
     handler: async (request, reply) => {
       const list = verb(request) === 'GET' ? isListRequest(request, reply) : false;
       if (list === 'answered') return reply;
@@ -260,6 +267,7 @@ const registerVersionOps = (app: FastifyInstance, base: string, engine: Engine) 
       url: `${base}/${name}/*`,
       config: { acl: { actsOn: secretPathOf }, exactNumbers: true } satisfies AclRouteConfig &
         ExactNumbersRouteConfig,
+      onRequest: requireMergePatch,
       handler: async (request, reply) => {
         if (verb(request) !== 'POST' && verb(request) !== 'PUT') {
           const list = verb(request) === 'GET' ? isListRequest(request, reply) : false;
@@ -278,6 +286,7 @@ const registerConfigAndSubkeys = (app: FastifyInstance, base: string, engine: En
     method: ALL_METHODS,
     url: `${base}/config`,
     config: { acl: {}, exactNumbers: true } satisfies AclRouteConfig & ExactNumbersRouteConfig,
+    onRequest: requireMergePatch,
     handler: async (request, reply) => {
       if (verb(request) === 'GET') {
         const list = isListRequest(request, reply);
@@ -299,6 +308,7 @@ const registerConfigAndSubkeys = (app: FastifyInstance, base: string, engine: En
     method: ALL_METHODS,
     url: `${base}/subkeys/*`,
     config: { acl: { actsOn: secretPathOf } } satisfies AclRouteConfig,
+    onRequest: requireMergePatch,
     handler: async (request, reply) => {
       if (verb(request) !== 'GET') throw unsupported();
       const list = isListRequest(request, reply);
@@ -324,9 +334,16 @@ const registerConfigAndSubkeys = (app: FastifyInstance, base: string, engine: En
     method: ALL_METHODS,
     url: `${base}/*`,
     config: { acl: {} } satisfies AclRouteConfig,
+    onRequest: requireMergePatch,
     handler: rest,
   });
-  app.route({ method: ALL_METHODS, url: base, config: { acl: {} } satisfies AclRouteConfig, handler: rest });
+  app.route({
+    method: ALL_METHODS,
+    url: base,
+    config: { acl: {} } satisfies AclRouteConfig,
+    onRequest: requireMergePatch,
+    handler: rest,
+  });
 };
 
 /**
