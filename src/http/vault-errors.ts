@@ -4,8 +4,11 @@ import { parseExactJson } from '../lib/exact-json.js';
 import { decodedPath } from './acl-hook.js';
 import { tokenInPathErrorOf } from './token-in-path.js';
 
-/** The one answer to a body that is not JSON, whatever the body was. */
-const INVALID_JSON_MESSAGE = 'failed to parse JSON input: invalid JSON body';
+/**
+ * The one answer to a body that is not JSON, whatever the body was: Vault's for every logical
+ * request (http/logical.go `buildLogicalRequestNoAuth`), which every body authgate reads is.
+ */
+const INVALID_JSON_MESSAGE = 'error parsing JSON';
 
 /**
  * The methods a Vault path may be asked with (HEAD follows GET; LIST arrives as GET, see
@@ -158,7 +161,7 @@ export type ExactNumbersRouteConfig = { exactNumbers?: boolean };
 /**
  * Vault parses a request body as JSON whatever its Content-Type (`curl -d` sends
  * application/x-www-form-urlencoded), so authgate does too: every body is read as JSON, within
- * the body limit. A body that is not JSON is a 400 `failed to parse JSON input: invalid JSON body`;
+ * the body limit. A body that is not JSON (or too deeply nested to parse) is a 400 `error parsing JSON`;
  * a body of `null` is read as no fields, as Vault reads it.
  * A route whose config has `exactNumbers` (see {@link ExactNumbersRouteConfig}; the route is known
  * when the body is parsed) gets its numbers exactly as written; its body may then nest only a few
@@ -184,7 +187,7 @@ export const installJsonForAnyContentType = (app: FastifyInstance, maxBodyBytes:
       done(null, parsed === null ? {} : parsed);
     } catch (err) {
       if (err instanceof RangeError) {
-        done(badRequest('failed to parse JSON input: nested too deep', 'json_too_deep'), undefined);
+        done(badRequest(INVALID_JSON_MESSAGE, 'json_too_deep'), undefined);
         return;
       }
       // Never the parser's message: it quotes the start of the body, and a form body
