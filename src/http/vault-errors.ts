@@ -162,7 +162,7 @@ export type ExactNumbersRouteConfig = { exactNumbers?: boolean };
  * Vault parses a request body as JSON whatever its Content-Type (`curl -d` sends
  * application/x-www-form-urlencoded), so authgate does too: every body is read as JSON, within
  * the body limit. A body that is not JSON (or too deeply nested to parse) is a 400 `error parsing JSON`;
- * a body of `null` is read as no fields, as Vault reads it.
+ * a body of `null` is read as no fields, as Vault reads it; a DELETE's body is not read at all.
  * A route whose config has `exactNumbers` (see {@link ExactNumbersRouteConfig}; the route is known
  * when the body is parsed) gets its numbers exactly as written; its body may then nest only a few
  * thousand levels (that parser recurses): deeper is a 400, which the route would refuse anyway.
@@ -177,6 +177,9 @@ export const installJsonForAnyContentType = (app: FastifyInstance, maxBodyBytes:
   });
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: maxBodyBytes }, (request, body, done) => {
+    // Vault reads a DELETE's fields from its query alone (buildLogicalRequestNoAuth): its body,
+    // JSON or not, is never read, so it cannot make the request fail.
+    if (request.method === 'DELETE') return done(null, undefined);
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, {});
     const exact = (request.routeOptions.config as ExactNumbersRouteConfig | undefined)?.exactNumbers === true;
