@@ -37,6 +37,7 @@ import {
   createMemoryResultCache,
   createSharedCache,
   createSharedJwksSource,
+  trustScope,
   type JwksSource,
   type CachedReview,
   type Verifier,
@@ -167,7 +168,8 @@ export const composeServer = (
         keys,
         clock,
         log: log.child({ mount: mount.path }),
-        kind: `tokenreview:${mount.path}`,
+        // Per mount and per cluster it trusts: another cluster's reviews are never taken.
+        kind: `tokenreview:${mount.path}:${trustScope(mount)}`,
         lockTtlMs: mount.tokenReview.timeoutMs + 1000,
         macKey: sharedMacKey,
       },
@@ -180,7 +182,8 @@ export const composeServer = (
         keys,
         clock,
         log: log.child({ mount: mount.path }),
-        kind: mount.path,
+        // Per mount and per key source: a set fetched from another cluster is never taken.
+        kind: `${mount.path}:${trustScope(mount)}`,
         // At least 1 s, so replicas starting together share one fetch even with no cooldown.
         freshMs: Math.max(mount.jwks?.cooldownMs ?? 30_000, 1000),
         ttlMs: mount.jwks?.maxAgeMs ?? 600_000,

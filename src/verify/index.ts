@@ -15,6 +15,7 @@ export type { SharedJwksDeps } from './shared-jwks-source.js';
 export type { IdentitySelector, SharedCache, SharedCacheDeps } from './shared-cache.js';
 export { createJwksVerifier, JWKS_RESULT_TTL_MS } from './jwks-verifier.js';
 export type { JwksVerifierDeps } from './jwks-verifier.js';
+export { trustScope } from './trust-scope.js';
 export { createTokenReviewVerifier, NEGATIVE_CACHE_TTL_MS } from './token-review-verifier.js';
 export type { CachedReview, TokenReviewVerifierDeps } from './token-review-verifier.js';
 

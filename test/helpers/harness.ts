@@ -40,6 +40,11 @@ export type HarnessOptions = {
   store?: Store;
   /** The server key (default: a random one): two harnesses over one store share tokens with one. */
   serverKey?: Buffer;
+  /**
+   * Whether harnesses over one `store` share verification state (reviews, key sets) as replicas
+   * on Redis do. Default false.
+   */
+  sharedCaches?: boolean;
   /** The logger (default: silent). */
   log?: Logger;
   /** Where `stdout` audit devices write. */
@@ -139,6 +144,7 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
     adminToken: ADMIN_TOKEN,
     ...(store ? { store } : {}),
     ...(options.serverKey ? { serverKey: options.serverKey } : {}),
+    ...(options.sharedCaches === true ? { sharedCaches: true } : {}),
     ...(options.auditStdout ? { auditStdout: options.auditStdout } : {}),
     ...(options.telemetry ? { telemetry: options.telemetry } : {}),
     ...(options.listenerCertificateExpiry

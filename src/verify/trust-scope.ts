@@ -1,0 +1,25 @@
+import { createHash } from 'node:crypto';
+import type { KubernetesMountConfig } from '../config/index.js';
+
+/**
+ * A short digest (base64url, 22 characters) of what a mount's verification rests on: for
+ * `tokenreview`, the API server a review goes to (URL and CA); for `jwks`, where its key set comes
+ * from (file, URL or discovery URL, and CA). Both with the accepted issuers, in any order.
+ *
+ * Why: state that replicas share to verify logins (reviews, key sets) is a proof made against one
+ * cluster, and is kept under this digest as well as the mount's path. Gateways over one store whose
+ * mount of one name trusts another cluster — a rolling update that repoints the mount, or two
+ * clusters whose API server is `https://kubernetes.default.svc` and whose issuer is the default —
+ * then never take each other's proofs: nothing in a token tells such clusters apart.
+ */
+export const trustScope = (mount: KubernetesMountConfig): string => {
+  const anchor =
+    mount.verification === 'jwks'
+      ? { jwks: mount.jwks?.source, ca: mount.jwks?.caCert ?? null }
+      : { host: mount.kubernetesHost, ca: mount.kubernetesCaCert ?? null };
+  const issuers = [...mount.issuers].sort();
+  return createHash('sha256')
+    .update(JSON.stringify({ ...anchor, issuers }))
+    .digest('base64url')
+    .slice(0, 22);
+};
