@@ -221,4 +221,20 @@ describe('what a jwks mount cannot see, and a tokenreview mount does', () => {
       json: { errors: ['permission denied'] },
     });
   });
+
+  it('a token verified before its key was removed, once the jwks mount holds the set without it', async () => {
+    const { kid } = await h.cluster.rotateKey('ES256');
+    const jwt = await h.podToken();
+    expect((await h.login('jwks', { role: 'nginx', jwt })).status).toBe(200);
+    h.cluster.removeKey(kid);
+    // The same token again is served from the mount's cache of verified tokens until then.
+    expect((await h.login('jwks', { role: 'nginx', jwt })).status).toBe(200);
+    const [, payload, signature] = jwt.split('.');
+    const unknownKid = `${segment({ alg: 'ES256', kid: 'not-a-key' })}.${payload}.${signature}`;
+    expect((await h.login('jwks', { role: 'nginx', jwt: unknownKid })).status).toBe(403);
+    expect(await h.login('jwks', { role: 'nginx', jwt })).toEqual({
+      status: 403,
+      json: { errors: ['permission denied'] },
+    });
+  });
 });

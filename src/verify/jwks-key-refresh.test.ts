@@ -73,6 +73,22 @@ describe('createJwksVerifier key refresh and sources', () => {
       expect(server.state.hits.jwks).toBe(2);
     });
 
+    it('keeps the tokens it verified when a key is added, and drops them when one is removed', async () => {
+      const token = await sign(rsa, k8sClaims(clock));
+      await verifier.verify(request(token));
+      const next = await makeKey('ES256');
+      server.state.keys = [rsa.jwk, next.jwk];
+      await verifier.verify(request(await sign(next, k8sClaims(clock))));
+      await verifier.verify(request(token));
+      expect(verifier.stats().cacheHits).toBe(1);
+
+      server.state.keys = [next.jwk];
+      clock.advanceMs(30_000); // past the cooldown, inside the 60 s the token is cached for
+      await refusal(verifier.verify(request(await sign({ ...next, kid: 'not-a-key' }, k8sClaims(clock)))));
+      expect((await refusal(verifier.verify(request(token)))).reason).toBe('jwks_unknown_kid');
+      expect(verifier.stats().cacheHits).toBe(1);
+    });
+
     it('refreshes keys older than maxAge in the background', async () => {
       await verifier.verify(request(await sign(rsa, k8sClaims(clock))));
       expect(server.state.hits.jwks).toBe(1);

@@ -14,6 +14,8 @@ type KeyEntry = {
   jwk: JWK;
   alg: string | undefined;
   key: KeyObject;
+  /** What the entry trusts (kid, alg and public members), to tell whether a new set still has it. */
+  id: string;
 };
 
 type KeySet = { entries: KeyEntry[]; kids: Set<string> };
@@ -68,7 +70,9 @@ const parseKeySet = (doc: JwksDocument, log: VerifierLog, location: string): Key
     } catch (err) {
       return skip(`key does not import: ${(err as Error).message}`);
     }
-    entries.push({ kid: str(m['kid']), jwk, alg: str(m['alg']), key });
+    const kid = str(m['kid']);
+    const alg = str(m['alg']);
+    entries.push({ kid, jwk, alg, key, id: JSON.stringify([kid ?? null, alg ?? null, jwk]) });
   });
   return { entries, kids: new Set(entries.flatMap((e) => (e.kid === undefined ? [] : [e.kid]))) };
 };
@@ -90,6 +94,11 @@ export type KeyStoreOptions = {
   log: VerifierLog;
   /** Called on every failed load, for the `upstreamErrors` counter. */
   onError: () => void;
+  /**
+   * Called when a newly loaded set lacks a key the previous one held (removed, or its `kid` or
+   * `alg` changed), before that set serves: what was proven with the key must not outlive it.
+   */
+  onKeysDropped?: () => void;
 };
 
 /** With no key at all, a failed load is retried after at most this long (not a whole cooldown). */
@@ -103,6 +112,7 @@ const NO_KEYS_RETRY_MS = 1000;
  *   from the previous kid-triggered refetch (a flood of tokens with random kids costs at most one
  *   fetch per cooldown, while a key rotated in right after a scheduled load is picked up at once);
  * - a failed refresh keeps the keys already held; with no keys at all it is `UNAVAILABLE` (503).
+ * - a set without a key the previous one held calls `onKeysDropped` before it serves.
  */
 export const createKeyStore = (options: KeyStoreOptions) => {
   const { source, clock, log } = options;
@@ -124,7 +134,10 @@ export const createKeyStore = (options: KeyStoreOptions) => {
           // A set with no usable key is a broken publication, not a revocation of every key:
           // treated as a failed load (the keys held keep serving; with none it is a 503).
           if (parsed.entries.length === 0) throw new Error('the key set has no usable signing key');
+          const kept = new Set(parsed.entries.map((e) => e.id));
+          const dropped = keys?.entries.some((e) => !kept.has(e.id)) ?? false;
           keys = parsed;
+          if (dropped) options.onKeysDropped?.();
           log.info(
             { event: 'jwks.loaded', source: source.location, keys: keys.entries.length },
             'jwks.loaded',

@@ -56,7 +56,7 @@ const MSG = CLAIM_MESSAGES;
  * exists — local verification cannot see deletions (use `tokenreview` for that).
  *
  * A verified result is cached under the request's token digest and the audience for min(exp − now, 60 s); a hit
- * costs no signature check. Throws `TypeError` when the mount has no `jwks` config or no issuers.
+ * costs no signature check. Every cached result is dropped when a key leaves the set. Throws `TypeError` when the mount has no `jwks` config or no issuers.
  */
 export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerifierDeps): Verifier => {
   const jwks = mount.jwks;
@@ -88,6 +88,11 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
       counters.upstreamCalls++;
     },
   });
+  /** Bumped whenever keys leave the set: a proof begun before then is not cached. */
+  let keyGeneration = 0;
+  const cache =
+    deps.cache ??
+    createMemoryResultCache<Identity>({ clock, maxEntries: JWKS_RESULT_MAX_ENTRIES, identityOf: (v) => v });
   let reload = (): void => undefined;
   const source = isFile || deps.shareSource === undefined ? inner : deps.shareSource(inner, () => reload());
   const keyStore = createKeyStore({
@@ -99,11 +104,14 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
     onError: () => {
       counters.upstreamErrors++;
     },
+    // A key gone from the issuer's set is no longer trusted: neither is what it alone proved.
+    // The generation keeps a proof made with the old set, stored after the drop, out of the cache.
+    onKeysDropped: () => {
+      keyGeneration++;
+      void cache.clear();
+    },
   });
   reload = () => void keyStore.reload();
-  const cache =
-    deps.cache ??
-    createMemoryResultCache<Identity>({ clock, maxEntries: JWKS_RESULT_MAX_ENTRIES, identityOf: (v) => v });
   const allowed: readonly string[] = mount.allowedAlgorithms;
 
   /**
@@ -208,6 +216,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
       }
       counters.cacheMisses++;
       annotate('authgate.cache', 'miss');
+      const generation = keyGeneration;
       await prove(jwt);
       let identity: Identity;
       try {
@@ -222,7 +231,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
         identity.expiresAt === undefined
           ? JWKS_RESULT_TTL_MS
           : Math.min(identity.expiresAt * 1000 - clock.nowMs(), JWKS_RESULT_TTL_MS);
-      await cache.set(key, identity, ttlMs);
+      if (generation === keyGeneration) await cache.set(key, identity, ttlMs);
       return identity;
     },
     ready: () => keyStore.ready(),
