@@ -23,6 +23,8 @@ import {
   type KeyServer,
   type KeyServerHandler,
 } from './helpers/key-server.js';
+import { createLogger } from '../src/telemetry/index.js';
+import { jsonLogLines } from './helpers/log-lines.js';
 import { makeCa, makeServerCert, type TestCa } from './helpers/tls-files.js';
 
 // A jwks mount whose key source misbehaves fails closed: a login is 503 while no key can be had,
@@ -241,6 +243,28 @@ describe('the members of a key set', () => {
     ],
   ])('never uses %s: a set of only that holds no key (503)', async (_what, set, sign) => {
     expect(await loginWith(set, sign)).toEqual(JWKS_UNAVAILABLE);
+  });
+});
+
+describe('the log of a key set with many members it cannot use', () => {
+  it('writes a bounded number of lines, none longer than a bound, and still uses the good key', async () => {
+    const { lines, raw, stream } = jsonLogLines();
+    keys.handler = jwksAt([
+      ...Array.from({ length: 2000 }, (_, i) => (i % 2 === 0 ? 1 : { kty: 'x'.repeat(500) })),
+      publicJwk(rsa, { kid: 'k1', use: 'y'.repeat(10_000) }),
+      publicJwk(rsa, { kid: 'k1' }),
+    ]);
+    const h = await startHarness({ jwks: jwksUrl(`${keys.base}/jwks`), log: createLogger('warn', stream) });
+    try {
+      expect((await jwksLogin(h, tokenFor(h))).status).toBe(200);
+    } finally {
+      await h.close();
+    }
+    const skipped = lines.filter((l) => String(l['event']).startsWith('jwks.key'));
+    expect(skipped.length).toBeGreaterThan(0);
+    expect(skipped.length).toBeLessThanOrEqual(11);
+    expect(skipped.at(-1)).toMatchObject({ event: 'jwks.keys_skipped', skipped: 2001 });
+    expect(Math.max(...raw.map((l) => l.length))).toBeLessThan(2000);
   });
 });
 

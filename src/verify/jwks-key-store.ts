@@ -3,6 +3,7 @@ import type { JWK } from 'jose';
 import { AuthgateError } from '../errors.js';
 import type { Clock } from '../lib/clock.js';
 import { createSingleFlight } from '../lib/single-flight.js';
+import { truncate } from '../lib/truncate.js';
 import type { JwksDocument, JwksSource } from './jwks-source.js';
 import { importPublicJwk } from './jws-signature.js';
 import type { VerifierLog } from './verifier-log.js';
@@ -38,6 +39,9 @@ const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
+/** Skipped members logged one by one per load; past this, one `jwks.keys_skipped` line counts them all. */
+const MAX_SKIP_LINES = 10;
+
 /**
  * Keeps the usable members of a key set, each imported now. Skipped (and logged): anything that
  * is not an RSA or EC key, a key marked for another use, a member carrying any private part — a
@@ -47,9 +51,17 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
  */
 const parseKeySet = (doc: JwksDocument, log: VerifierLog, location: string): KeySet => {
   const entries: KeyEntry[] = [];
+  let skipped = 0;
   doc.keys.forEach((member, index) => {
-    const skip = (why: string) =>
-      log.warn({ event: 'jwks.key_skipped', source: location, index, why }, 'jwks.key_skipped');
+    // A member's values come from the endpoint: cut, and only the first few skips get a line
+    // each, so a set of thousands of junk members is not thousands of lines at every load.
+    const skip = (why: string) => {
+      if (skipped++ < MAX_SKIP_LINES)
+        log.warn(
+          { event: 'jwks.key_skipped', source: location, index, why: truncate(why) },
+          'jwks.key_skipped',
+        );
+    };
     if (typeof member !== 'object' || member === null || Array.isArray(member)) return skip('not an object');
     const m = member as Record<string, unknown>;
     const kty = m['kty'];
@@ -74,6 +86,8 @@ const parseKeySet = (doc: JwksDocument, log: VerifierLog, location: string): Key
     const alg = str(m['alg']);
     entries.push({ kid, jwk, alg, key, id: JSON.stringify([kid ?? null, alg ?? null, jwk]) });
   });
+  if (skipped > MAX_SKIP_LINES)
+    log.warn({ event: 'jwks.keys_skipped', source: location, skipped }, 'jwks.keys_skipped');
   return { entries, kids: new Set(entries.flatMap((e) => (e.kid === undefined ? [] : [e.kid]))) };
 };
 
