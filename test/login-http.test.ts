@@ -127,6 +127,12 @@ describe.each(MOUNTS)('login through the %s mount', (mount) => {
       'invalid role name "not quoted: it holds a token"',
     ],
     [
+      'a JWT after other characters where the role goes, without quoting it',
+      { role: 'nginx-eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln', jwt: 'x.y.z' },
+      400,
+      'invalid role name "not quoted: it holds a token"',
+    ],
+    [
       'a role that is not a string',
       { role: 5, jwt: 'x.y.z' },
       400,
@@ -136,6 +142,18 @@ describe.each(MOUNTS)('login through the %s mount', (mount) => {
     const res = await h.login(mount, body);
     expect(res.status).toBe(status);
     expect(res.json).toEqual({ errors: [message] });
+  });
+
+  it('looks for a token in a long role name in linear time', async () => {
+    // 150 000 characters of `eyJ` with no dot: a scan for a JWT restarted at each `eyJ` took
+    // seconds of the event loop for this one request, and minutes for a body at its limit.
+    const started = performance.now();
+    const res = await h.login(mount, { role: 'eyJ'.repeat(50_000), jwt: 'x.y.z' });
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(res).toEqual({
+      status: 400,
+      json: { errors: [`invalid role name "${'eyJ'.repeat(42)}ey…(150000 chars)"`] },
+    });
   });
 
   it('looks roles up case-insensitively, as Vault does', async () => {

@@ -12,6 +12,7 @@ import {
 import type { Clock } from '../lib/clock.js';
 import { createCidrSet, type CidrSet } from '../lib/cidr.js';
 import { deriveKey, fingerprint, hmacB64 } from '../lib/hash.js';
+import { containsJwtShape } from '../lib/jwt-shape.js';
 import { truncate } from '../lib/truncate.js';
 import type { Logger } from '../telemetry/index.js';
 import {
@@ -28,10 +29,10 @@ import { checkServiceAccountBinding, sanitizePolicies } from './role-binding.js'
  * Something shaped like a credential: an authgate client token, a Vault token (a client moving
  * from Vault holds one), a JWT. Only its shape is looked at, never whether it is live.
  */
-const TOKEN_SHAPE = new RegExp(
-  `(?:${TOKEN_PREFIX.replace('.', '\\.')}|hv[sbr]\\.)[A-Za-z0-9_-]{20}|eyJ[A-Za-z0-9_-]*\\.[A-Za-z0-9_-]+\\.`,
-);
-const holdsToken = (value: string): boolean => TOKEN_SHAPE.test(value);
+const TOKEN_SHAPE = new RegExp(`(?:${TOKEN_PREFIX.replace('.', '\\.')}|hv[sbr]\\.)[A-Za-z0-9_-]{20}`);
+// A JWT is looked for without a regular expression: one restarted at each `eyJ` of a long role
+// name is quadratic in it (see containsJwtShape).
+const holdsToken = (value: string): boolean => TOKEN_SHAPE.test(value) || containsJwtShape(value);
 
 /** A configured auth mount: its config and the verifier built for it. */
 export type Mount = {
