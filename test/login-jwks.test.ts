@@ -152,6 +152,17 @@ describe('a login through a jwks mount whose discovery document misbehaves', () 
     expect(await discover(doc)).toEqual(JWKS_UNAVAILABLE);
     expect(keys.paths).toEqual(['/.well-known/openid-configuration']);
   });
+
+  it('quotes an issuer of 500 000 characters in its log lines and audit entries only cut short', async () => {
+    const { raw, stream } = jsonLogLines();
+    keys.handler = discovery((base) => ({ issuer: 'i'.repeat(500_000), jwks_uri: `${base}/jwks` }));
+    h = await startHarness({ jwks: { oidc_discovery_url: keys.base }, log: createLogger('warn', stream) });
+    expect(await jwksLogin(h, tokenFor(h))).toEqual(JWKS_UNAVAILABLE);
+    expect(raw.join('\n')).toContain('is not one of the configured issuers');
+    const audit = readFileSync(h.auditFile ?? '', 'utf8').split('\n');
+    expect(audit.some((l) => l.includes('is not one of the configured issuers'))).toBe(true);
+    expect(Math.max(...[...raw, ...audit].map((l) => l.length))).toBeLessThan(10_000);
+  });
 });
 
 describe('a jwks mount whose JWKS URL fails after its keys were loaded', () => {

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { isLoopbackHost, redactUrl, type JwksConfig } from '../config/index.js';
 import { withSpan } from '../lib/tracing.js';
+import { truncate } from '../lib/truncate.js';
 import type { Clock } from '../lib/clock.js';
 import { httpGet } from './http-get.js';
 
@@ -143,7 +144,9 @@ export const createJwksSource = (
         // document for another issuer (a mis-pointed URL, a hijacked host) is refused outright.
         if (typeof issuer !== 'string' || !issuers.includes(issuer)) {
           throw new Error(
-            `discovery document issuer ${JSON.stringify(issuer)} is not one of the configured issuers`,
+            // Cut: the document is the endpoint's to write, and this message reaches every refused
+            // login's log line and audit entry.
+            `discovery document issuer ${truncate(String(JSON.stringify(issuer)))} is not one of the configured issuers`,
           );
         }
         const uri = doc['jwks_uri'];
