@@ -1,5 +1,5 @@
 import { createServer, request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createFakeClock } from '../src/lib/clock.js';
@@ -243,6 +243,27 @@ describe('an API server (or a proxy) that quotes a token back', () => {
     expect(detail).toContain('<jwt>');
     const written = [JSON.stringify(lines), readFileSync(h.auditFile ?? '', 'utf8')].join('\n');
     for (const t of [jwt, other, jwt.split('.')[2] ?? jwt]) expect(written).not.toContain(t);
+  });
+});
+
+describe('an API server (or a proxy) that says a great deal', () => {
+  it.each<[string, Shape]>([
+    ['a 503 Status', status(503, `etcd ${'x'.repeat(300_000)}`)],
+    ['a 403 Status', status(403, `forbidden ${'x'.repeat(300_000)}`)],
+    ['status.error', editStatus((st) => Object.assign(st, { error: `invalid ${'x'.repeat(300_000)}` }))],
+    [
+      'a username',
+      editStatus((st) => ((st['user'] as Record<string, unknown>)['username'] = 'u'.repeat(300_000))),
+    ],
+  ])('writes what %s said to the log and the audit trail cut short', async (_w, said) => {
+    shape = said;
+    const audit = () => (existsSync(h.auditFile ?? '') ? readFileSync(h.auditFile ?? '', 'utf8') : '');
+    const auditBefore = audit().length;
+    const res = await login();
+    expect(res.status).toBeGreaterThanOrEqual(400);
+    expect(String(failedLog()?.['detail']).length).toBeLessThan(2000);
+    const written = [...lines.map((l) => JSON.stringify(l)), ...audit().slice(auditBefore).split('\n')];
+    expect(Math.max(...written.map((l) => l.length))).toBeLessThan(10_000);
   });
 });
 

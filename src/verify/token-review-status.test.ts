@@ -1,7 +1,13 @@
 import type { V1TokenReviewStatus } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { UnverifiedClaims } from '../identity/index.js';
-import { interpretReview, reasonFromStatusError, scrubUpstreamText } from './token-review-status.js';
+import { truncate } from '../lib/truncate.js';
+import {
+  interpretReview,
+  MAX_UPSTREAM_TEXT_CHARS,
+  reasonFromStatusError,
+  scrubUpstreamText,
+} from './token-review-status.js';
 
 const claims: UnverifiedClaims = {
   header: { alg: 'RS256', kid: 'k' },
@@ -214,7 +220,15 @@ describe('scrubUpstreamText', () => {
     // starts again at each `eyJ` is quadratic and would hold the event loop for minutes.
     const text = 'eyJ'.repeat(100_000);
     const startedMs = performance.now();
-    expect(scrubUpstreamText(text, 'https://10.0.0.1:6443')).toBe(text);
+    expect(scrubUpstreamText(text, 'https://10.0.0.1:6443')).toBe(truncate(text, MAX_UPSTREAM_TEXT_CHARS));
     expect(performance.now() - startedMs).toBeLessThan(1_000);
+  });
+
+  it('cuts a long text after hiding the tokens in it, so no token is cut in half and left', () => {
+    const text = `${'x'.repeat(MAX_UPSTREAM_TEXT_CHARS - 10)} ${jwt}`;
+    expect(scrubUpstreamText(text, 'https://10.0.0.1:6443')).toBe(
+      `${'x'.repeat(MAX_UPSTREAM_TEXT_CHARS - 10)} <jwt>`,
+    );
+    expect(scrubUpstreamText(`${text}${'y'.repeat(2000)}`, 'https://k')).not.toContain('eyJ');
   });
 });

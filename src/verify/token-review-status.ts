@@ -1,4 +1,5 @@
 import { redactUrl } from '../config/index.js';
+import { truncate } from '../lib/truncate.js';
 import type { V1TokenReviewStatus } from '@kubernetes/client-node';
 import { type Identity, serviceAccountUsername, type UnverifiedClaims } from '../identity/index.js';
 
@@ -158,6 +159,9 @@ export const interpretReview = (
   };
 };
 
+/** Bound of what an upstream said, as authgate logs, audits and caches it ({@link scrubUpstreamText}). */
+export const MAX_UPSTREAM_TEXT_CHARS = 1024;
+
 /**
  * A JWT's three base64url parts, as a bearer token or a service-account token is written. Only
  * where a run of base64url characters starts: a scan started again at each `eyJ` inside one run
@@ -171,7 +175,12 @@ const JWT_SHAPED = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z
  * server's URL, should its userinfo hold a password, is shown without it. Defence in depth: a
  * kube-apiserver does not quote tokens, but what sits in front of one may.
  */
-export const scrubUpstreamText = (text: string, host: string): string => {
+export const scrubUpstreamText = (text: string, host: string): string =>
+  // Cut last (a token cut in half would no longer be found): the text is every refused login's
+  // log line and audit entry, and an upstream's message can be as long as its answer (a MiB).
+  truncate(scrub(text, host), MAX_UPSTREAM_TEXT_CHARS);
+
+const scrub = (text: string, host: string): string => {
   const scrubbed = text.replace(JWT_SHAPED, '<jwt>');
   const shown = redactUrl(host);
   return shown === host ? scrubbed : scrubbed.replaceAll(host, shown);
@@ -182,7 +191,9 @@ export const scrubbedError = (cause: unknown, host: string): unknown => {
   if (!(cause instanceof Error)) return cause;
   const copy = new Error(scrubUpstreamText(cause.message, host));
   copy.name = cause.name;
-  copy.stack = cause.stack === undefined ? undefined : scrubUpstreamText(cause.stack, host);
+  // The stack opens with the message: that part cut as the message is, the frames kept whole.
+  copy.stack =
+    cause.stack === undefined ? undefined : scrub(cause.stack.replace(cause.message, copy.message), host);
   const { status } = cause as { status?: unknown };
   return typeof status === 'number' ? Object.assign(copy, { status }) : copy;
 };
