@@ -6,6 +6,7 @@ import {
   interpretReview,
   MAX_UPSTREAM_TEXT_CHARS,
   reasonFromStatusError,
+  scrubbedError,
   scrubUpstreamText,
 } from './token-review-status.js';
 
@@ -230,5 +231,24 @@ describe('scrubUpstreamText', () => {
       `${'x'.repeat(MAX_UPSTREAM_TEXT_CHARS - 10)} <jwt>`,
     );
     expect(scrubUpstreamText(`${text}${'y'.repeat(2000)}`, 'https://k')).not.toContain('eyJ');
+  });
+});
+
+describe('scrubbedError', () => {
+  it('cuts a long message in the message and the stack, and keeps the frames', () => {
+    const err = new Error(`etcd ${'x'.repeat(100_000)}`);
+    const copy = scrubbedError(err, 'https://k') as Error;
+    expect(copy.message.length).toBeLessThan(MAX_UPSTREAM_TEXT_CHARS + 32);
+    expect(copy.stack?.length).toBeLessThan(
+      (err.stack?.length ?? 0) - 100_000 + MAX_UPSTREAM_TEXT_CHARS + 64,
+    );
+    expect(copy.stack).toContain('token-review-status.test.ts');
+  });
+
+  it('puts the message into the stack as it is, whatever replacement patterns it holds', () => {
+    const err = new Error(`said ${"$'".repeat(400)}`);
+    const copy = scrubbedError(err, 'https://k') as Error;
+    expect(copy.stack?.startsWith(`Error: ${copy.message}\n`)).toBe(true);
+    expect(copy.stack?.length).toBeLessThan((err.stack?.length ?? 0) + 100);
   });
 });
