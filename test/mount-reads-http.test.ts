@@ -361,6 +361,19 @@ describe('GET sys/mounts (vault secrets list)', () => {
     expect([ui.accessor, ui.uuid]).toEqual([table['team/kv/'].accessor, table['team/kv/'].uuid]);
   });
 
+  it('lists each mount’s TTLs as 0 (none set), which sys/internal/ui/mounts shows as the system’s 768h', async () => {
+    const table = (await get('/v1/sys/mounts')).json()['data'];
+    for (const path of ['secret/', 'team/kv/', 'identity/', 'sys/']) {
+      expect(table[path].config, path).toMatchObject({ default_lease_ttl: 0, max_lease_ttl: 0 });
+      const ui = (await get(`/v1/sys/internal/ui/mounts/${path}`)).json()['data'];
+      expect(ui.config, path).toEqual({
+        ...table[path].config,
+        default_lease_ttl: 2_764_800,
+        max_lease_ttl: 2_764_800,
+      });
+    }
+  });
+
   it('refuses a list of it with 405', async () => {
     expect((await get('/v1/sys/mounts?list=true')).status).toBe(405);
   });
@@ -475,6 +488,34 @@ describe('GET sys/auth/<path> and sys/auth/<path>/tune (vault read sys/auth/kube
     const ui = await get('/v1/sys/internal/ui/mounts/auth/token/lookup-self');
     expect(ui.status).toBe(200);
     expect(ui.json()['data']).toMatchObject({ type: 'token', path: 'token/', accessor: token.accessor });
+  });
+
+  it('lists an untuned mount’s TTLs as 0, as Vault’s mount table keeps them; tune and the UI read fill in 768h', async () => {
+    const untuned = { default_lease_ttl: 0, max_lease_ttl: 0 };
+    const listed = (await get('/v1/sys/auth')).json()['data'];
+    for (const path of ['token/', 'kubernetes/']) {
+      expect(listed[path]['config'], path).toMatchObject(untuned);
+      expect((await get(`/v1/sys/auth/${path}`)).json()['data']['config'], path).toMatchObject(untuned);
+      const effective = { default_lease_ttl: 2_764_800, max_lease_ttl: 2_764_800 };
+      expect((await get(`/v1/sys/auth/${path}tune`)).json()['data'], path).toMatchObject(effective);
+      const ui = (await get(`/v1/sys/internal/ui/mounts/auth/${path}`)).json()['data'];
+      expect(ui['config'], path).toMatchObject(effective);
+    }
+  });
+
+  it('shows the TTLs authgate.yaml sets on a mount everywhere, as Vault shows a tuned one', async () => {
+    const tuned = await startHarness({ mount: { default_lease_ttl: '1h', max_lease_ttl: '2h' } });
+    try {
+      const read = async (url: string) =>
+        (await tuned.server.app.inject({ url, headers: { 'x-vault-token': ADMIN_TOKEN } })).json();
+      const ttls = { default_lease_ttl: 3600, max_lease_ttl: 7200 };
+      expect((await read('/v1/sys/auth')).data['kubernetes/'].config).toMatchObject(ttls);
+      expect((await read('/v1/sys/auth/kubernetes')).data.config).toMatchObject(ttls);
+      expect((await read('/v1/sys/auth/kubernetes/tune')).data).toMatchObject(ttls);
+      expect((await read('/v1/sys/internal/ui/mounts/auth/kubernetes')).data.config).toMatchObject(ttls);
+    } finally {
+      await tuned.close();
+    }
   });
 
   it('needs sudo, as Vault’s root path auth/*: read alone is refused', async () => {

@@ -212,6 +212,8 @@ export const normalizeMount = (
     leewaySeconds: seconds(m.leeway, `${at}.leeway`, MOUNT_DEFAULTS.leewaySeconds, LEEWAY_BOUNDS),
     defaultLeaseTtlSeconds: defaultLease,
     maxLeaseTtlSeconds: maxLease,
+    tunedDefaultLeaseTtlSeconds: m.default_lease_ttl === undefined ? 0 : defaultLease,
+    tunedMaxLeaseTtlSeconds: m.max_lease_ttl === undefined ? 0 : maxLease,
     roles,
   };
 };

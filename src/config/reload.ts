@@ -23,6 +23,8 @@ const MOUNT_KEYS: { readonly [K in Exclude<keyof KubernetesMountConfig, 'roles'>
   leewaySeconds: 'leeway',
   defaultLeaseTtlSeconds: 'default_lease_ttl',
   maxLeaseTtlSeconds: 'max_lease_ttl',
+  tunedDefaultLeaseTtlSeconds: 'default_lease_ttl',
+  tunedMaxLeaseTtlSeconds: 'max_lease_ttl',
 };
 const MOUNT_KEY_ENTRIES = Object.entries(MOUNT_KEYS) as Array<[keyof typeof MOUNT_KEYS, string]>;
 
@@ -104,7 +106,14 @@ export type RoleReloadPlan = {
 
 /** The keys of authgate.yaml whose values differ between two versions of one mount. */
 const changedMountKeys = (running: KubernetesMountConfig, next: KubernetesMountConfig): string[] =>
-  MOUNT_KEY_ENTRIES.filter(([key]) => !isDeepStrictEqual(running[key], next[key])).map(([, name]) => name);
+  // A key names two settings (the TTL in effect, and as set): named once.
+  [
+    ...new Set(
+      MOUNT_KEY_ENTRIES.filter(([key]) => !isDeepStrictEqual(running[key], next[key])).map(
+        ([, name]) => name,
+      ),
+    ),
+  ];
 
 const diffRoles = (
   running: ReadonlyMap<string, RoleConfig>,

@@ -77,8 +77,18 @@ export type KubernetesMountConfig = {
   issuers: string[];
   allowedAlgorithms: SigningAlgorithm[];
   leewaySeconds: number;
+  /** The mount's default lease TTL in effect: `default_lease_ttl`, else the system's 768h. */
   defaultLeaseTtlSeconds: number;
+  /** The mount's max lease TTL in effect: `max_lease_ttl`, else the system's 768h. */
   maxLeaseTtlSeconds: number;
+  /**
+   * `default_lease_ttl` as authgate.yaml sets it, in seconds; 0 where it does not (the system's
+   * applies). Vault's mount table keeps a mount's TTLs so, and `sys/auth` shows them so. Optional
+   * only so that hand-built mounts in tests need not set it: absent is unset.
+   */
+  tunedDefaultLeaseTtlSeconds?: number;
+  /** `max_lease_ttl` as authgate.yaml sets it, as {@link tunedDefaultLeaseTtlSeconds}. */
+  tunedMaxLeaseTtlSeconds?: number;
   /**
    * The roles by lowercased name. The one setting a reload (SIGHUP) changes on a running mount:
    * the map is then replaced whole, never edited (`applyRoleReload`), so read it once per request

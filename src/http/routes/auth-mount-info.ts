@@ -1,22 +1,30 @@
 import { mountAccessor } from '../../auth/index.js';
 import type { KubernetesMountConfig } from '../../config/index.js';
+import { SYSTEM_LEASE_TTL_SECONDS } from './mount-ttls.js';
 
 /** What Vault's auth mount table holds of a mount: a kubernetes mount of authgate.yaml, or the token store. */
 export type AuthMountSource = Pick<
   KubernetesMountConfig,
-  'description' | 'defaultLeaseTtlSeconds' | 'maxLeaseTtlSeconds'
+  | 'description'
+  | 'defaultLeaseTtlSeconds'
+  | 'maxLeaseTtlSeconds'
+  | 'tunedDefaultLeaseTtlSeconds'
+  | 'tunedMaxLeaseTtlSeconds'
 > & { type: string };
 
 /**
  * Vault's token store, `auth/token/`: mounted by Vault itself, never enabled nor disabled, and
  * served by authgate's token endpoints. `vault auth list` shows it first; authgate.yaml cannot
- * name a mount `token`. Its TTLs are the system's (768h), as Vault's tune read answers them.
+ * name a mount `token`. Untuned: its TTLs are the system's (768h), as Vault's tune read answers
+ * them, and its mount table entry holds 0 for both.
  */
 export const TOKEN_AUTH_MOUNT: AuthMountSource = {
   type: 'token',
   description: 'token based credentials',
-  defaultLeaseTtlSeconds: 768 * 3600,
-  maxLeaseTtlSeconds: 768 * 3600,
+  defaultLeaseTtlSeconds: SYSTEM_LEASE_TTL_SECONDS,
+  maxLeaseTtlSeconds: SYSTEM_LEASE_TTL_SECONDS,
+  tunedDefaultLeaseTtlSeconds: 0,
+  tunedMaxLeaseTtlSeconds: 0,
 };
 
 /** Every auth mount authgate serves by path (no `auth/`, no slashes): the token store, then authgate.yaml's. */
@@ -27,7 +35,9 @@ export const authMountTable = (
 /**
  * An auth mount as Vault's `mountInfo` describes it: in `sys/auth`, `sys/auth/<path>` and
  * `sys/internal/ui/mounts/auth/<path>`. `path` is the mount's path without `auth/` and slashes.
- * The config names the token type, as Vault's does for every mount of its auth table.
+ * The config names the token type, as Vault's does for every mount of its auth table, and the
+ * lease TTLs as the mount sets them, 0 where it sets none (Vault's `mountInfo` with its legacy
+ * TTL format; `sys/internal/ui/mounts` fills in the system's, see mount-ttls.ts).
  */
 export const authMountInfo = (path: string, mount: AuthMountSource) => ({
   accessor: mountAccessor(mount.type, path),
@@ -38,8 +48,8 @@ export const authMountInfo = (path: string, mount: AuthMountSource) => ({
   external_entropy_access: false,
   options: null,
   config: {
-    default_lease_ttl: mount.defaultLeaseTtlSeconds,
-    max_lease_ttl: mount.maxLeaseTtlSeconds,
+    default_lease_ttl: mount.tunedDefaultLeaseTtlSeconds ?? 0,
+    max_lease_ttl: mount.tunedMaxLeaseTtlSeconds ?? 0,
     force_no_cache: false,
     token_type: 'default-service',
   },

@@ -5,6 +5,7 @@ import { isList } from '../acl-hook.js';
 import type { AclRouteConfig } from '../acl-route.js';
 import { sysEnvelope } from '../envelope.js';
 import { fromConfigFile, unsupportedOperation, unsupportedPath } from './config-file-answers.js';
+import { ttlsInEffect } from './mount-ttls.js';
 
 export type SecretsMountRouteDeps = {
   /** The secrets mount table (`secret/`, `identity/`, `sys/`), built once. */
@@ -18,9 +19,6 @@ export const sanitized = (path: string): string => `${path.replace(/^\/+/, '').r
 
 /** Vault's tune pattern `mounts/(?P<path>.+?)/tune$` (and `auth/…/tune`): the mount path of a tune request, else undefined. */
 export const tunedPath = (rest: string): string | undefined => /^(.+?)\/tune$/.exec(rest)?.[1];
-
-/** The system default lease TTL and max lease TTL that a tune read reports (Vault's 768h). */
-const SYSTEM_TTL_SECONDS = 768 * 3600;
 
 /**
  * The secrets mount table (`vault secrets list`, hvac's `list_mounted_secrets_engines()`):
@@ -72,10 +70,11 @@ export const registerSecretsMountRoutes = (app: FastifyInstance, deps: SecretsMo
         throw badRequest(`cannot fetch sysview for path "${path}"`, 'sys_mounts_not_found');
       }
       const { entry } = match;
+      const ttls = ttlsInEffect(entry.config);
       const data: Record<string, unknown> = {
         description: entry.description,
-        default_lease_ttl: entry.config.default_lease_ttl || SYSTEM_TTL_SECONDS,
-        max_lease_ttl: entry.config.max_lease_ttl || SYSTEM_TTL_SECONDS,
+        default_lease_ttl: ttls.default_lease_ttl,
+        max_lease_ttl: ttls.max_lease_ttl,
         force_no_cache: entry.config.force_no_cache,
         ...(entry.options === null ? {} : { options: { ...entry.options } }),
       };

@@ -4,6 +4,7 @@ import { AuthgateError, badRequest } from '../../errors.js';
 import { buildSecretsMountTable, matchSecretsMount, type KvEngine } from '../../secrets/index.js';
 import { sysEnvelope } from '../envelope.js';
 import { authMountInfo, authMountTable } from './auth-mount-info.js';
+import { ttlsInEffect } from './mount-ttls.js';
 
 export type UiMountsDeps = {
   /** KV v2 engines by mount path (`secret`, `team/kv`: no slash at either end). */
@@ -59,6 +60,8 @@ export const registerUiMounts = (app: FastifyInstance, deps: UiMountsDeps): void
         reason: 'ui_mounts_denied',
       });
     }
-    return sysEnvelope(request.id, { ...match.entry, path: match.mountPath });
+    // The system's TTLs filled in, as Vault's UI read since hashicorp/vault#23914.
+    const entry = { ...match.entry, config: ttlsInEffect(match.entry.config) };
+    return sysEnvelope(request.id, { ...entry, path: match.mountPath });
   });
 };
