@@ -355,9 +355,13 @@ describe('one templated policy for two namespaces', () => {
     '/v1/secret/data/team-b/db;/team-a/x',
     '/v1/secret/data/team-b/db?x=/secret/data/team-a/db',
   ])('never gives team-a team-b’s secret through %s', async (url) => {
-    const res = await call('GET', url, { token: tokens['team-a'] });
-    expect([400, 403, 404]).toContain(res.status);
-    expect(JSON.stringify(res.json)).not.toContain(values['team-b']);
+    const token = tokens['team-a'];
+    const res = await call('GET', url, { token });
+    expect([301, 400, 403, 404]).toContain(res.status);
+    expect(JSON.stringify(res.json ?? null)).not.toContain(values['team-b']);
+    // A path that is not clean is redirected to the clean one, as Vault's mux does: where the
+    // ACL judges it as it is.
+    if (res.status === 301) expect((await call('GET', res.location ?? '', { token })).status).toBe(403);
   });
 
   it.each([

@@ -224,7 +224,9 @@ describe('node-vault with workload tokens from kubernetesLogin', () => {
       req.on('error', reject);
       req.end();
     });
-    expect([400, 403, 404]).toContain(res.status);
+    // A path not clean as sent is redirected to the clean one (as Vault's mux does), which the
+    // ACL refuses: `/v1/secret/data/team-b/db` is checked in the test above.
+    expect([301, 400, 403, 404]).toContain(res.status);
     expect(res.body).not.toContain(values.b);
   });
 });

@@ -43,6 +43,7 @@ import { buildSecretsMountTable } from '../secrets/index.js';
 import { parseGoBool } from '../lib/go-bool.js';
 import { createClientErrorHandler, createConnectHandler } from './client-errors.js';
 import { MISSING_HOST_MESSAGE } from './list-method.js';
+import { redirectUncleanPath } from './path-redirect.js';
 
 export type AppDeps = {
   log: Logger;
@@ -131,7 +132,7 @@ export const buildApp = (
   // The router accepts an absolute-form target (`GET http://host/v1/… HTTP/1.1`) and drops its
   // scheme and host; every check after it (ACL, audit) reads the URL as sent. Refuse it outright,
   // before anything else, so that what is checked and audited is always what is served.
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     if (!request.url.startsWith('/')) {
       done(badRequest('invalid request path: use an origin-form request target', 'absolute_form_url'));
       return;
@@ -140,6 +141,9 @@ export const buildApp = (
       done(badRequest(MISSING_HOST_MESSAGE, 'missing_host'));
       return;
     }
+    // `//`, `.` and `..` in the path: Vault's ServeMux redirects to the clean path before any
+    // check (no token read, nothing audited); answered here, no later hook runs.
+    if (redirectUncleanPath(request.method, request.url, reply)) return;
     // The status endpoints are outside Vault's logical handler, which alone reads the headers
     // below: there they are ignored.
     const logical = !NON_LOGICAL_PATHS.has(request.url.split('?', 1)[0] ?? '');

@@ -19,6 +19,7 @@ import { reasonOf } from './vault-errors.js';
 import { loginOutcomeOf } from './routes/login-routes.js';
 import { renewedDisplayNameOf } from './routes/token-routes.js';
 import { secretInPath } from './token-in-path.js';
+import { cleanPathLocation } from './path-redirect.js';
 
 /** What the audit hooks use: the broker, the mounts (to know a login path) and revocation. */
 export type AuditHookDeps = {
@@ -78,6 +79,9 @@ type WithState = FastifyRequest & { [STATE]?: RequestAudit };
 /** Every `/v1` request is audited but health (Vault does not audit `sys/health` either). */
 const auditedPath = (url: string): string | undefined => {
   if (!url.startsWith('/v1/')) return undefined;
+  // Redirected to the clean path by Vault's HTTP mux, before its router: unaudited (the request
+  // that follows the redirect is). Its path may hold a token in a form only cleaning reveals.
+  if (cleanPathLocation(url) !== undefined) return undefined;
   // The path as served and as the ACL checked it (decoded, ended at ? and #), so that an entry
   // cannot be made to name another path than the one read.
   const path = decodedPath(url);

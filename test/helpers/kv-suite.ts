@@ -141,9 +141,15 @@ export const call = async (method: string, url: string, o: Options = {}) => {
     },
     ...(payload === undefined ? {} : { payload }),
   });
+  const location = res.headers['location'];
   return {
     status: res.statusCode,
-    json: res.body === '' ? undefined : (res.json() as Record<string, unknown> & { errors?: unknown[] }),
+    // A redirect's body is Go's HTML link (src/http/path-redirect.ts), not JSON.
+    json:
+      res.body === '' || res.statusCode === 301
+        ? undefined
+        : (res.json() as Record<string, unknown> & { errors?: unknown[] }),
+    ...(typeof location === 'string' ? { location } : {}),
   };
 };
 export const MERGE = 'application/merge-patch+json';
