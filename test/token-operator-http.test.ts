@@ -24,10 +24,18 @@ beforeAll(async () => {
       'ops-twice': { ...NGINX_ROLE, token_policies: ['token-ops'], token_num_uses: 2 },
       twice: { ...NGINX_ROLE, token_num_uses: 2 },
       cidr: { ...NGINX_ROLE, token_bound_cidrs: ['127.0.0.0/8'] },
+      // `update` and `sudo` on auth/token/revoke-orphan, as Vault's handler asks.
+      'orphan-ops': { ...NGINX_ROLE, token_policies: ['orphan-ops'] },
     },
     config: {
       policies: {
-        'token-ops': { path: Object.fromEntries(OPS_PATHS.map((p) => [p, { capabilities: ['update'] }])) },
+        'token-ops': {
+          path: {
+            ...Object.fromEntries(OPS_PATHS.map((p) => [p, { capabilities: ['update'] }])),
+            'auth/token/revoke-orphan': { capabilities: ['update'] },
+          },
+        },
+        'orphan-ops': { path: { 'auth/token/revoke-orphan': { capabilities: ['update', 'sudo'] } } },
       },
     },
   });
@@ -382,6 +390,58 @@ describe('POST /v1/auth/token/revoke', () => {
   it('refuses to revoke the admin token rather than answer 204 and leave it working', async () => {
     const caller = await loginAs('ops');
     expect(await call('POST', 'revoke', caller.client_token, { token: ADMIN_TOKEN })).toEqual(
+      bad('the admin token is not a token of the token store'),
+    );
+    expect((await call('GET', 'lookup-self', ADMIN_TOKEN)).status).toBe(200);
+  });
+});
+
+describe('POST /v1/auth/token/revoke-orphan (vault token revoke -mode=orphan)', () => {
+  const ORPHAN_DENIED = bad('root or sudo privileges required to revoke and orphan');
+
+  it('revokes the named token for the admin token, or a policy granting update and sudo there', async () => {
+    for (const caller of [ADMIN_TOKEN, (await loginAs('orphan-ops')).client_token]) {
+      const target = await loginAs();
+      expect(await call('POST', 'revoke-orphan', caller, { token: target.client_token })).toEqual({
+        status: 204,
+        json: undefined,
+      });
+      expect(await call('GET', 'lookup-self', target.client_token)).toEqual(DENIED);
+    }
+  });
+
+  it('refuses a caller granted update without sudo with Vault’s 400, and the token stays', async () => {
+    const [caller, target] = [await loginAs('ops'), await loginAs()];
+    expect(await call('PUT', 'revoke-orphan', caller.client_token, { token: target.client_token })).toEqual(
+      ORPHAN_DENIED,
+    );
+    expect((await call('GET', 'lookup-self', target.client_token)).status).toBe(200);
+    // The default policy grants nothing there: the ACL refuses it.
+    const target2 = await loginAs();
+    expect(
+      await call('POST', 'revoke-orphan', (await loginAs()).client_token, { token: target2.client_token }),
+    ).toEqual(DENIED);
+  });
+
+  it("reads the token before the caller's sudo, as Vault's handler", async () => {
+    const caller = await loginAs('ops');
+    for (const body of [{}, { token: null }, { token: '' }]) {
+      expect(await call('POST', 'revoke-orphan', caller.client_token, body)).toEqual(bad('missing token ID'));
+    }
+  });
+
+  it("refuses a token that is not live with Vault's token to revoke not found", async () => {
+    const revoked = await loginAs();
+    expect((await call('POST', 'revoke', ADMIN_TOKEN, { token: revoked.client_token })).status).toBe(204);
+    for (const token of [UNKNOWN, 'garbage', revoked.client_token]) {
+      expect(await call('POST', 'revoke-orphan', ADMIN_TOKEN, { token })).toEqual(
+        bad('token to revoke not found'),
+      );
+    }
+  });
+
+  it('refuses to revoke the admin token', async () => {
+    expect(await call('POST', 'revoke-orphan', ADMIN_TOKEN, { token: ADMIN_TOKEN })).toEqual(
       bad('the admin token is not a token of the token store'),
     );
     expect((await call('GET', 'lookup-self', ADMIN_TOKEN)).status).toBe(200);

@@ -35,9 +35,12 @@ export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void =>
     let allowedBy: AllowedBy | false = false;
     const list = isList(request);
     const target = list || acl.actsOn === undefined ? path : acl.actsOn(path);
+    let sudo = false;
     const authorize = async (record: TokenRecord): Promise<void> => {
       const policies = deps.policies.aclFor(subjectOf(record));
-      allowedBy = await permits(policies.capabilities(path, { list }), request, acl);
+      const caps = policies.capabilities(path, { list });
+      allowedBy = await permits(caps, request, acl);
+      sudo = caps.has('sudo');
       if (allowedBy !== false && target !== path) {
         allowedBy = narrower(allowedBy, await permits(policies.capabilities(target, { list }), request, acl));
       }
@@ -59,6 +62,7 @@ export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void =>
       record,
       allowedBy: granted,
       ...(granted === 'create' ? { createOnly: true } : {}),
+      ...(sudo ? { sudo: true } : {}),
     });
   };
   // Callback style, so that a route without an ACL (a login) costs no promise.

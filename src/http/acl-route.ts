@@ -54,6 +54,11 @@ export type RequestAuth = {
   /** What the token's policies allowed the request by; undefined for the admin token and a refusal. */
   allowedBy?: AllowedBy;
   /**
+   * The token's policies also grant `sudo` on the path: for a handler that asks it itself, as
+   * Vault's `SudoPrivilege` (auth/token/revoke-orphan). The admin token has it (`admin`).
+   */
+  sudo?: true;
+  /**
    * The token is live but its policies refused the request (403): recorded only so that the
    * audit entries name who was refused, as Vault's do; the route never runs.
    */

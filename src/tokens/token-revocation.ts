@@ -10,7 +10,7 @@ export const createTokenRevocation = (
   deps: Pick<TokenServiceDeps, 'store' | 'keys'>,
 ) => {
   const { store, keys } = deps;
-  const { hmac, isLive, load, withUsesLeft, indexedToken, deleteEntries } = storage;
+  const { hmac, isLive, load, find, withUsesLeft, indexedToken, deleteEntries } = storage;
   return {
     /**
      * Revokes a token (revoke-self, and auth/token/revoke for a token an operator names):
@@ -32,6 +32,21 @@ export const createTokenRevocation = (
         // A corrupt record is still deleted; its accessor index expires with its TTL.
       }
       await deleteEntries(tokenHmac, accessorHmac);
+    },
+
+    /**
+     * Vault's `auth/token/revoke-orphan`: revokes the token and orphans its children. authgate's
+     * tokens have none (a login issues them), so this is {@link revoke}, except that a token that
+     * is not live is refused, as Vault's handleRevokeOrphan refuses it.
+     *
+     * @throws AuthgateError BAD_REQUEST `token to revoke not found` (Vault's message): unknown,
+     *   malformed, expired or revoked.
+     * @throws AuthgateError UNAVAILABLE when the store is down.
+     */
+    revokeOrphan: async (token: string): Promise<void> => {
+      const found = await find(token);
+      if (found === undefined) throw badRequest('token to revoke not found', 'token_not_found');
+      await deleteEntries(found.tokenHmac, hmac(found.record.accessor));
     },
 
     /**

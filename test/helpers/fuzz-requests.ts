@@ -164,7 +164,7 @@ const ROUTE: fc.Arbitrary<Route> = fc.oneof(
       ),
       fixed('auth/token/revoke-identity', WRITE, 'revokeIdentity'),
       route(
-        name('lookup', 'renew', 'revoke').map((op) => ['auth', 'token', op]),
+        name('lookup', 'renew', 'revoke', 'revoke-orphan').map((op) => ['auth', 'token', op]),
         [...WRITE, 'GET'],
         'namedToken',
       ),

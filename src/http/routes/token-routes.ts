@@ -18,6 +18,7 @@ export type TokenRouteDeps = {
     | 'renewToken'
     | 'renewAccessor'
     | 'revoke'
+    | 'revokeOrphan'
     | 'lookupToken'
     | 'lookupAccessor'
     | 'revokeAccessor'
@@ -244,6 +245,19 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     const token = namedTokenOf(request.body);
     refuseAdminToken(token);
     await deps.tokens.revoke(token);
+    return reply.code(204).send();
+  });
+
+  // `vault token revoke -mode=orphan <token>`: as revoke (authgate's tokens have no children to
+  // orphan), but Vault's handleRevokeOrphan asks `sudo` on the path itself, after the token, and
+  // refuses a token it does not find.
+  update('/v1/auth/token/revoke-orphan', TokenBody, async (request, reply) => {
+    const token = namedTokenOf(request.body);
+    const caller = requestAuth(request);
+    if (!caller.admin && caller.sudo !== true)
+      throw badRequest('root or sudo privileges required to revoke and orphan', 'revoke_orphan_not_sudo');
+    refuseAdminToken(token);
+    await deps.tokens.revokeOrphan(token);
     return reply.code(204).send();
   });
 
