@@ -256,6 +256,18 @@ describe('node-vault token commands that name another token', () => {
     await expect(admin.tokenRenew({ token: target.token })).rejects.toEqual(apiError(400, 'token not found'));
   });
 
+  it('revokes with tokenRevokeOrphan, which Vault’s revoke-orphan serves with sudo', async () => {
+    const target = await workload('team-a');
+    const admin = client(ADMIN_TOKEN);
+    expect(await admin.tokenRevokeOrphan({ token: target.token })).toBe('');
+    await expect(target.read('secret/data/team-a/db')).rejects.toEqual(DENIED);
+    await expect(admin.tokenRevokeOrphan({ token: target.token })).rejects.toEqual(
+      apiError(400, 'token to revoke not found'),
+    );
+    const other = await workload('team-b');
+    await expect(other.tokenRevokeOrphan({ token: other.token })).rejects.toEqual(DENIED);
+  });
+
   it('refuses them to a workload whose policy does not grant them', async () => {
     const [a, b] = [await workload('team-a'), await workload('team-b')];
     await expect(a.tokenLookup({ token: b.token })).rejects.toEqual(DENIED);
