@@ -133,6 +133,10 @@ export const createTokenStorage = (
         ttlMs: Math.max(1, record.expireTimeMs - clock.nowMs()),
       }),
     );
+    // A request that lost the race for the last use. Vault answers it 403 `permission denied` when
+    // its lookup already sees the token pending revocation (lookupInternal hides NumUses < 0), and
+    // 500 `internal error` in the narrow window where UseToken's second read does ("token not
+    // found or fully used already", vault/request_handling.go): never 400. 403 for both here.
     if (left < 0) throw permissionDenied('token_invalid', 'no uses left');
     if (left === 0) await deleteEntries(tokenHmac, hmac(record.accessor));
     // As Vault's handleRequest: the use is spent before the ACL's verdict is acted on ("we want
