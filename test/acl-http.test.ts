@@ -239,6 +239,10 @@ describe('sys/internal/ui/mounts under auth/ (the auth mounts, as Vault names th
           force_no_cache: false,
           token_type: 'default-service',
         },
+        plugin_version: '',
+        running_plugin_version: '',
+        running_sha256: '',
+        uuid: expect.any(String),
         path: 'kubernetes/',
       });
     }

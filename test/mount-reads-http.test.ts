@@ -503,6 +503,27 @@ describe('GET sys/auth/<path> and sys/auth/<path>/tune (vault read sys/auth/kube
     }
   });
 
+  it('lists each auth mount with the keys of Vault’s mountInfo, as sys/mounts lists a secrets mount', async () => {
+    const auth = (await get('/v1/sys/auth')).json()['data'];
+    const secrets = (await get('/v1/sys/mounts')).json()['data'];
+    const keys = Object.keys(secrets['secret/']).sort();
+    const uuids = new Set<string>();
+    for (const path of ['token/', 'kubernetes/', 'jwks/']) {
+      expect(Object.keys(auth[path]).sort(), path).toEqual(keys);
+      expect(auth[path], path).toMatchObject({
+        plugin_version: '',
+        running_plugin_version: '',
+        running_sha256: '',
+      });
+      expect(auth[path].uuid, path).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      uuids.add(auth[path].uuid);
+      // The same mount, the same UUID, wherever it is read.
+      const ui = (await get(`/v1/sys/internal/ui/mounts/auth/${path}`)).json()['data'];
+      expect([ui.uuid, ui.accessor], path).toEqual([auth[path].uuid, auth[path].accessor]);
+    }
+    expect(uuids.size).toBe(3);
+  });
+
   it('shows the TTLs authgate.yaml sets on a mount everywhere, as Vault shows a tuned one', async () => {
     const tuned = await startHarness({ mount: { default_lease_ttl: '1h', max_lease_ttl: '2h' } });
     try {

@@ -14,5 +14,5 @@ export type { MountDeps } from './mounts.js';
 export { checkServiceAccountBinding, sanitizePolicies } from './role-binding.js';
 export { createRevocationService, parseRevocationTarget } from './revocation-service.js';
 export type { RevocationResult, RevocationService, RevocationTarget } from './revocation-service.js';
-export { mountAccessor } from './mount-accessor.js';
+export { mountAccessor, mountIds } from './mount-accessor.js';
 export { configReadData, roleReadData } from './mount-read.js';

@@ -17,6 +17,19 @@ export type SecretsMountEntry = {
   uuid: string;
 };
 
+/**
+ * The fields of Vault's `mountInfo` that are the same for every mount authgate serves, secrets or
+ * auth: none is local, seal-wrapped, given external entropy, or an external plugin.
+ */
+export const FIXED_MOUNT_FIELDS = {
+  external_entropy_access: false,
+  local: false,
+  plugin_version: '',
+  running_plugin_version: '',
+  running_sha256: '',
+  seal_wrap: false,
+} as const;
+
 /** The secrets mount table: mount path with its trailing `/` (`secret/`, `team/kv/`) → entry. */
 export type SecretsMountTable = ReadonlyMap<string, SecretsMountEntry>;
 
@@ -36,13 +49,8 @@ const builtIn = (
     accessor,
     config: { default_lease_ttl: 0, force_no_cache: false, max_lease_ttl: 0 },
     description,
-    external_entropy_access: false,
-    local: false,
+    ...FIXED_MOUNT_FIELDS,
     options: null,
-    plugin_version: '',
-    running_plugin_version: '',
-    running_sha256: '',
-    seal_wrap: false,
     type,
     uuid,
   };

@@ -1,4 +1,5 @@
-import { mountAccessor } from '../../auth/index.js';
+import { mountIds } from '../../auth/index.js';
+import { FIXED_MOUNT_FIELDS } from '../../secrets/index.js';
 import type { KubernetesMountConfig } from '../../config/index.js';
 import { SYSTEM_LEASE_TTL_SECONDS } from './mount-ttls.js';
 
@@ -37,20 +38,24 @@ export const authMountTable = (
  * `sys/internal/ui/mounts/auth/<path>`. `path` is the mount's path without `auth/` and slashes.
  * The config names the token type, as Vault's does for every mount of its auth table, and the
  * lease TTLs as the mount sets them, 0 where it sets none (Vault's `mountInfo` with its legacy
- * TTL format; `sys/internal/ui/mounts` fills in the system's, see mount-ttls.ts).
+ * TTL format; `sys/internal/ui/mounts` fills in the system's, see mount-ttls.ts). Its UUID is
+ * derived as its accessor is (`mountIds`); the plugin versions are empty, as for the secrets
+ * mounts of `sys/mounts` (FIXED_MOUNT_FIELDS).
  */
-export const authMountInfo = (path: string, mount: AuthMountSource) => ({
-  accessor: mountAccessor(mount.type, path),
-  description: mount.description,
-  type: mount.type,
-  local: false,
-  seal_wrap: false,
-  external_entropy_access: false,
-  options: null,
-  config: {
-    default_lease_ttl: mount.tunedDefaultLeaseTtlSeconds ?? 0,
-    max_lease_ttl: mount.tunedMaxLeaseTtlSeconds ?? 0,
-    force_no_cache: false,
-    token_type: 'default-service',
-  },
-});
+export const authMountInfo = (path: string, mount: AuthMountSource) => {
+  const { accessor, uuid } = mountIds(mount.type, path);
+  return {
+    accessor,
+    config: {
+      default_lease_ttl: mount.tunedDefaultLeaseTtlSeconds ?? 0,
+      force_no_cache: false,
+      max_lease_ttl: mount.tunedMaxLeaseTtlSeconds ?? 0,
+      token_type: 'default-service',
+    },
+    description: mount.description,
+    ...FIXED_MOUNT_FIELDS,
+    options: null,
+    type: mount.type,
+    uuid,
+  };
+};
