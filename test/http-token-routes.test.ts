@@ -379,3 +379,32 @@ describe('renew-self after the mount’s TTLs changed', () => {
     }
   });
 });
+
+describe('bound CIDRs as Vault shows them', () => {
+  it('names a one-address block by its address, in lookup-self and in the role, as go-sockaddr prints it', async () => {
+    const cidrs = ['127.0.0.1/32', '10.0.0.0/8', '::1/128', 'fd00::/8', '192.168.0.7'];
+    const bound = await startHarness({
+      clock,
+      audit: null,
+      roles: { nginx: { ...NGINX_ROLE, token_bound_cidrs: cidrs } },
+    });
+    try {
+      const res = await bound.login('jwks', { role: 'nginx', jwt: await bound.podToken() });
+      expect(res.status).toBe(200);
+      const token = (res.json['auth'] as { client_token: string }).client_token;
+      const shown = ['127.0.0.1', '10.0.0.0/8', '::1', 'fd00::/8', '192.168.0.7'];
+      const self = await bound.server.app.inject({
+        url: '/v1/auth/token/lookup-self',
+        headers: { 'x-vault-token': token },
+      });
+      expect(self.json().data.bound_cidrs).toEqual(shown);
+      const role = await bound.server.app.inject({
+        url: '/v1/auth/jwks/role/nginx',
+        headers: { 'x-vault-token': ADMIN_TOKEN },
+      });
+      expect(role.json().data.token_bound_cidrs).toEqual(shown);
+    } finally {
+      await bound.close();
+    }
+  });
+});

@@ -1,9 +1,11 @@
 import { redactUrl, type KubernetesMountConfig, type RoleConfig } from '../config/index.js';
+import { vaultCidrText } from '../lib/cidr.js';
 
 /**
  * What `GET auth/<mount>/role/<name>` answers in `data`, as Vault's kubernetes auth plugin
  * (`pathRoleRead`, with `tokenutil.PopulateTokenData` for the `token_*` fields): durations in
- * whole seconds, `token_policies` and `token_bound_cidrs` as lists (empty, never null),
+ * whole seconds, `token_policies` and `token_bound_cidrs` as lists (empty, never null; a
+ * one-address block as its address, {@link vaultCidrText}),
  * `token_type` as configured (`default` when the config file leaves it out, as Vault's read of a
  * role written without one), `audience` only when the role has one, and the namespace selector
  * always (authgate has none: `""`).
@@ -19,7 +21,7 @@ export const roleReadData = (role: RoleConfig): Record<string, unknown> => ({
   bound_service_account_namespace_selector: '',
   ...(role.audience === undefined ? {} : { audience: role.audience }),
   alias_name_source: role.aliasNameSource,
-  token_bound_cidrs: [...role.tokenBoundCidrs],
+  token_bound_cidrs: role.tokenBoundCidrs.map(vaultCidrText),
   token_explicit_max_ttl: role.tokenExplicitMaxTtlSeconds,
   token_max_ttl: role.tokenMaxTtlSeconds,
   token_no_default_policy: role.tokenNoDefaultPolicy,

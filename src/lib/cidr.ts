@@ -76,3 +76,17 @@ export const invalidCidrs = (cidrs: readonly string[]): string[] =>
       return true;
     }
   });
+
+/**
+ * A CIDR as Vault shows it (go-sockaddr's `String()`, in a token's `bound_cidrs` and a role's
+ * `token_bound_cidrs`): a block of one address (`/32`, `/128`) as the bare address; any other
+ * entry as written.
+ */
+export const vaultCidrText = (cidr: string): string => {
+  const slash = cidr.indexOf('/');
+  if (slash === -1) return cidr;
+  const addr = cidr.slice(0, slash);
+  const prefix = cidr.slice(slash + 1);
+  const family = isIP(addr);
+  return (family === 4 && prefix === '32') || (family === 6 && prefix === '128') ? addr : cidr;
+};

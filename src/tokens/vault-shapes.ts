@@ -1,3 +1,4 @@
+import { vaultCidrText } from '../lib/cidr.js';
 import { goTime } from '../lib/go-time.js';
 import type { TokenRecord } from './record.js';
 
@@ -33,7 +34,7 @@ export type LookupData = {
   type: 'service';
   /** Present only for periodic tokens. */
   period?: number;
-  /** Present only when the token is CIDR-bound. */
+  /** Present only when the token is CIDR-bound; a one-address block as its address (go-sockaddr). */
   bound_cidrs?: string[];
   /** Present only once renewed. */
   last_renewal_time?: number;
@@ -79,7 +80,7 @@ export const lookupResponseData = (record: TokenRecord, nowMs: number, id: strin
     type: 'service',
   };
   if (record.periodSeconds > 0) data.period = record.periodSeconds;
-  if (record.boundCidrs.length > 0) data.bound_cidrs = [...record.boundCidrs];
+  if (record.boundCidrs.length > 0) data.bound_cidrs = record.boundCidrs.map(vaultCidrText);
   if (record.lastRenewalTimeMs !== null) {
     data.last_renewal_time = Math.floor(record.lastRenewalTimeMs / 1000);
     data.last_renewal = goTime(record.lastRenewalTimeMs);
