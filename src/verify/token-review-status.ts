@@ -193,7 +193,12 @@ export const scrubbedError = (cause: unknown, host: string): unknown => {
   copy.name = cause.name;
   // The stack opens with the message: that part cut as the message is, the frames kept whole.
   copy.stack =
-    cause.stack === undefined ? undefined : scrub(cause.stack.replace(cause.message, () => copy.message), host);
+    cause.stack === undefined
+      ? undefined
+      : scrub(
+          cause.stack.replace(cause.message, () => copy.message),
+          host,
+        );
   const { status } = cause as { status?: unknown };
   return typeof status === 'number' ? Object.assign(copy, { status }) : copy;
 };
