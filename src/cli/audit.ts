@@ -22,6 +22,7 @@ import { createKeys, createRedisStore, DEFAULT_KEY_PREFIX, type Store } from '..
 import { followHeader, followRow, jsonLine, renderLogins, renderSummary } from './audit-output.js';
 import { fetchOrExplain, integerFlag, parseFlags, runCommand, UsageError } from './command.js';
 import { AUDIT_USAGE } from './usages.js';
+import { trimTrailingSlashes } from '../lib/trim-slashes.js';
 
 /** The streams and clock a run uses; injected by tests. */
 export type AuditIo = {
@@ -208,7 +209,7 @@ const readAll = async (stream: NodeJS.ReadableStream): Promise<string> => {
  */
 const hash = async (v: Values, io: AuditIo): Promise<void> => {
   if (v.device === undefined) throw new UsageError('give the device with --device NAME');
-  const address = (v.address ?? process.env['VAULT_ADDR'] ?? 'http://127.0.0.1:8200').replace(/\/+$/, '');
+  const address = trimTrailingSlashes(v.address ?? process.env['VAULT_ADDR'] ?? 'http://127.0.0.1:8200');
   const token =
     v['token-file'] !== undefined ? readFileSync(v['token-file'], 'utf8').trim() : process.env['VAULT_TOKEN'];
   if (token === undefined || token === '')

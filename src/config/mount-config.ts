@@ -5,6 +5,7 @@ import { readCaBundle, readConfigText } from './files.js';
 import type { KubernetesMountDocument } from './schema.js';
 import type { JwksConfig, KubernetesMountConfig, Problem, RoleConfig } from './types.js';
 import { checkTrustUrl } from './urls.js';
+import { trimTrailingSlashes } from '../lib/trim-slashes.js';
 
 const DAY768 = 768 * 3600;
 
@@ -200,7 +201,7 @@ export const normalizeMount = (
     path: mountPath,
     type: 'kubernetes',
     description: m.description ?? '',
-    kubernetesHost: m.kubernetes_host?.replace(/\/+$/, ''),
+    kubernetesHost: m.kubernetes_host === undefined ? undefined : trimTrailingSlashes(m.kubernetes_host),
     kubernetesCaCert: caCert,
     tokenReviewerJwtFile: file(m.token_reviewer_jwt_file),
     allowInsecureHttp,

@@ -12,6 +12,7 @@ import type {
   Problem,
   SecretsConfig,
 } from './types.js';
+import { trimTrailingSlashes } from '../lib/trim-slashes.js';
 
 /** Defaults of secrets engines and identity tokens (Vault's where Vault has one). */
 export const SECRETS_DEFAULTS = {
@@ -104,7 +105,7 @@ export const normalizeIdentity = (
   warnings: string[],
 ): IdentityConfig => {
   const seconds = durationSeconds(problem);
-  const issuer = (doc?.issuer ?? SECRETS_DEFAULTS.issuer).replace(/\/+$/, '');
+  const issuer = trimTrailingSlashes(doc?.issuer ?? SECRETS_DEFAULTS.issuer);
   if (doc?.issuer !== undefined) checkIssuer(issuer, problem, warnings);
   const keys = new Map<string, IdentityKeyConfig>();
   const keyDocs: NonNullable<NonNullable<ConfigDocument['identity']>['keys']> = {

@@ -4,6 +4,7 @@ import { withSpan } from '../lib/tracing.js';
 import { truncate } from '../lib/truncate.js';
 import type { Clock } from '../lib/clock.js';
 import { httpGet } from './http-get.js';
+import { trimTrailingSlashes } from '../lib/trim-slashes.js';
 
 /** A JSON Web Key Set as published: `{"keys": [...]}`; members are checked by the key store. */
 export type JwksDocument = { keys: unknown[] };
@@ -130,7 +131,7 @@ export const createJwksSource = (
           asJwks(await get(source.url, 'JWKS endpoint'), `JWKS from ${redactUrl(source.url)}`),
       };
     case 'oidc-discovery': {
-      const discoveryUrl = `${source.url.replace(/\/+$/, '')}/.well-known/openid-configuration`;
+      const discoveryUrl = `${trimTrailingSlashes(source.url)}/.well-known/openid-configuration`;
       const shownDiscoveryUrl = redactUrl(discoveryUrl);
       let jwksUri: string | undefined;
       let discoveredAtMs = 0;

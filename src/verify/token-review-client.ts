@@ -11,6 +11,7 @@ import {
   wrapHttpLibrary,
 } from '@kubernetes/client-node';
 import { httpGet, httpRequest } from './http-get.js';
+import { trimTrailingSlashes } from '../lib/trim-slashes.js';
 
 /**
  * Bound on a TokenReview answer. A real one is a few KB (it echoes the reviewed token, which the
@@ -98,7 +99,7 @@ const connectionReset = (err: unknown): boolean => {
  * of any size.
  */
 export const createTokenReviewClient = (options: TokenReviewClientOptions) => {
-  const host = options.host.replace(/\/+$/, '');
+  const host = trimTrailingSlashes(options.host);
   const plainHttp = host.startsWith('http:');
   const kc = new KubeConfig();
   kc.loadFromOptions({

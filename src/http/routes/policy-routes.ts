@@ -12,6 +12,7 @@ import { sysEnvelope } from '../envelope.js';
 import { fromConfigFile, unsupportedOperation, unsupportedPath } from './config-file-answers.js';
 import { sanitized, tunedPath } from './sys-mounts-routes.js';
 import { authMountInfo, authMountTable } from './auth-mount-info.js';
+import { trimTrailingSlashes } from '../../lib/trim-slashes.js';
 
 export type PolicyRouteDeps = {
   policies: Pick<PolicyRegistry, 'names' | 'get' | 'aclFor'>;
@@ -167,7 +168,7 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
     { config: { acl: { sudo: true } } satisfies AclRouteConfig },
     async (request) => {
       const rest = request.params['*'];
-      if (rest.replace(/\/+$/, '') === '') throw unsupportedPath('sys_auth_unsupported_path');
+      if (trimTrailingSlashes(rest) === '') throw unsupportedPath('sys_auth_unsupported_path');
       if (isList(request)) throw unsupportedOperation('sys_auth_unsupported_operation');
       const tuned = tunedPath(rest);
       const path = sanitized(tuned ?? rest);

@@ -6,6 +6,7 @@ import type { AclRouteConfig } from '../acl-route.js';
 import { sysEnvelope } from '../envelope.js';
 import { fromConfigFile, unsupportedOperation, unsupportedPath } from './config-file-answers.js';
 import { ttlsInEffect } from './mount-ttls.js';
+import { trimTrailingSlashes } from '../../lib/trim-slashes.js';
 
 export type SecretsMountRouteDeps = {
   /** The secrets mount table (`secret/`, `identity/`, `sys/`), built once. */
@@ -15,7 +16,7 @@ export type SecretsMountRouteDeps = {
 const guarded: { config: AclRouteConfig } = { config: { acl: {} } };
 
 /** Vault's `sanitizePath`: no leading `/`, one trailing `/`. */
-export const sanitized = (path: string): string => `${path.replace(/^\/+/, '').replace(/\/+$/, '')}/`;
+export const sanitized = (path: string): string => `${trimTrailingSlashes(path.replace(/^\/+/, ''))}/`;
 
 /** Vault's tune pattern `mounts/(?P<path>.+?)/tune$` (and `auth/…/tune`): the mount path of a tune request, else undefined. */
 export const tunedPath = (rest: string): string | undefined => /^(.+?)\/tune$/.exec(rest)?.[1];
@@ -50,7 +51,7 @@ export const registerSecretsMountRoutes = (app: FastifyInstance, deps: SecretsMo
     ...guarded,
     handler: async (request) => {
       const rest = (request.params as { '*'?: string })['*'] ?? '';
-      if (rest.replace(/\/+$/, '') === '') throw unsupportedPath('sys_mounts_unsupported_path');
+      if (trimTrailingSlashes(rest) === '') throw unsupportedPath('sys_mounts_unsupported_path');
       const method = request.method === 'HEAD' ? 'GET' : request.method;
       if (method === 'PATCH' || (method === 'GET' && isList(request))) {
         throw unsupportedOperation('sys_mounts_unsupported_operation');

@@ -1,8 +1,9 @@
 import type { TokenRecord } from '../../tokens/index.js';
 import type { IdentityClaims, IdentitySubject } from './types.js';
+import { trimTrailingSlashes } from '../../lib/trim-slashes.js';
 
 /** `iss` of every identity token: `<identity.issuer>/v1/identity/oidc`, as Vault's. */
-export const issuerUrl = (baseUrl: string): string => `${baseUrl.replace(/\/+$/, '')}/v1/identity/oidc`;
+export const issuerUrl = (baseUrl: string): string => `${trimTrailingSlashes(baseUrl)}/v1/identity/oidc`;
 
 /**
  * The claims of one token, exactly: `iss`, `sub`, `aud`, `iat`, `exp` and the Kubernetes identity

@@ -1,5 +1,6 @@
 import { AuthgateError, badRequest } from '../../errors.js';
 import type { CasOption, KvSettings, StoredMetadata } from './types.js';
+import { trimTrailingSlashes } from '../../lib/trim-slashes.js';
 
 /**
  * The secret a request's path names. Vault's KV v2 keeps its metadata in storage whose keys are
@@ -8,7 +9,7 @@ import type { CasOption, KvSettings, StoredMetadata } from './types.js';
  * Only trailing slashes go: a `//` or `.` segment inside a path never reaches Vault's engine (its
  * HTTP mux redirects such a URL), and the ACL has checked the path as written.
  */
-export const secretPathOf = (path: string): string => path.replace(/\/+$/, '');
+export const secretPathOf = (path: string): string => trimTrailingSlashes(path);
 
 /** Vault's `validateCheckAndSetOption`. */
 export const checkCas = (cas: CasOption, settings: KvSettings, meta: StoredMetadata): void => {
