@@ -91,11 +91,17 @@ export const createTokenStorage = (
       ttlMs,
     }));
 
-  /** Deletes the record first (that is what invalidates the token), then counter and index. */
+  /**
+   * Deletes the record (that is what invalidates the token), and only once it is gone the counter
+   * and accessor index. Deleted together, they may go separately (one DEL per key on Redis, keys on
+   * different cluster nodes): a record left behind by a failure would then live on with no
+   * accessor left to revoke it by, and a retried revoke-accessor would find "no token".
+   */
   const deleteEntries = async (tokenHmac: string, accessorHmac: string | undefined) => {
-    const doomed = [keys.token(tokenHmac), keys.tokenUses(tokenHmac)];
-    if (accessorHmac !== undefined) doomed.push(keys.accessor(accessorHmac));
-    await guard(store.delete(...doomed));
+    await guard(store.delete(keys.token(tokenHmac)));
+    const rest = [keys.tokenUses(tokenHmac)];
+    if (accessorHmac !== undefined) rest.push(keys.accessor(accessorHmac));
+    await guard(store.delete(...rest));
   };
 
   /** A live token's record, its bound CIDRs checked; no use is counted. */
