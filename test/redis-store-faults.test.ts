@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisStore, StoreUnavailableError, type Store } from '../src/store/index.js';
 import {
@@ -8,6 +9,7 @@ import {
   storeAnswers,
   type RedisServer,
 } from './helpers/redis-server.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
 
 // The Redis store when Redis is not as it should be: late, full, or refusing.
 
@@ -26,6 +28,21 @@ const until = async (check: () => boolean, ms = 5000): Promise<void> => {
     if (Date.now() > deadline) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 25));
   }
+};
+
+/** Subscribes `store` to `ch`, once it answers, and waits for a first message to be heard. */
+const listening = async (store: Store): Promise<{ got: string[]; gaps: number }> => {
+  await storeAnswers(store);
+  const heard = { got: [] as string[], gaps: 0 };
+  await store.subscribe(
+    'ch',
+    (m) => heard.got.push(m),
+    () => heard.gaps++,
+  );
+  await store.publish('ch', 'before');
+  await until(() => heard.got.length === 1);
+  expect(heard.gaps).toBe(0);
+  return heard;
 };
 
 describe('the Redis store', () => {
@@ -63,26 +80,41 @@ describe('the Redis store', () => {
         store = createRedisStore({ url: redis.url }, { log: quiet });
         opened.push({ store, redis });
       }
-      await storeAnswers(store);
-      let gaps = 0;
-      const got: string[] = [];
-      await store.subscribe(
-        'ch',
-        (m) => got.push(m),
-        () => gaps++,
-      );
-      await store.publish('ch', 'before');
-      await until(() => got.length === 1);
-      expect(gaps).toBe(0);
+      const heard = await listening(store);
       for (const port of ports)
         execFileSync('redis-cli', ['-p', String(port), 'client', 'kill', 'type', 'pubsub']);
-      await until(() => gaps === 1, 10_000);
+      await until(() => heard.gaps === 1, 10_000);
       await until(() => {
         void store.publish('ch', 'after').catch(() => undefined);
-        return got.includes('after');
+        return heard.got.includes('after');
       }, 10_000);
     },
   );
+
+  // A subscription only listens: a connection dropped without a word (a NAT or load balancer
+  // forgetting an idle flow) would lose every message from then on, and say nothing.
+  it('notices a subscription that went silent, says so, and listens again', async () => {
+    const redis = await startRedis();
+    const proxy = await startTcpProxy(redis.port);
+    const store = createRedisStore(
+      { url: `redis://127.0.0.1:${proxy.port}` },
+      { log: quiet, subscriberPingMs: 100 },
+    );
+    opened.push({ store, redis });
+    const direct = new Redis(redis.port, '127.0.0.1');
+    try {
+      const heard = await listening(store);
+      proxy.freeze();
+      await until(() => heard.gaps === 1, 10_000);
+      await until(() => {
+        void direct.publish('ch', 'after');
+        return heard.got.includes('after');
+      }, 10_000);
+    } finally {
+      direct.disconnect();
+      await proxy.close();
+    }
+  });
 
   it('answers a full Redis (OOM) as unavailable, a 503, not as a bug', async () => {
     const redis = await startRedis();

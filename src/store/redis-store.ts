@@ -20,7 +20,18 @@ export type RedisStoreDeps = {
    * {@link CLUSTER_INDEX_GRACE_MS}; a single Redis keeps members exactly as long as asked).
    */
   clusterIndexGraceMs?: number;
+  /** How often the subscribed connection is pinged (default {@link SUBSCRIBER_PING_MS}). */
+  subscriberPingMs?: number;
 };
+
+/**
+ * How often the subscribed connection is pinged. It only listens, so a connection dropped without
+ * a word (a NAT or a load balancer forgetting an idle flow, a frozen host) would go unnoticed, and
+ * with it every message published from then on, cache invalidations included. A PING left
+ * unanswered for the command timeout gets the connection torn down (ioredis's `socketTimeout`);
+ * the reconnection then says what was lost (`onGap`).
+ */
+export const SUBSCRIBER_PING_MS = 5_000;
 
 /**
  * On Redis Cluster an index and the entry it lists (a token's record, a cached review) live on
@@ -78,6 +89,12 @@ export const createRedisStore = (
   const isCluster = options.clusterNodes !== undefined;
   const indexGraceMs = isCluster ? (deps.clusterIndexGraceMs ?? CLUSTER_INDEX_GRACE_MS) : 0;
   let subscriber: Redis | undefined;
+  let pingTimer: NodeJS.Timeout | undefined;
+  // A subscription's one way to learn that its connection is gone: see SUBSCRIBER_PING_MS.
+  const subscriberOptions = {
+    enableOfflineQueue: true,
+    socketTimeout: connectionOptions(options).commandTimeout,
+  };
   const handlers = new Map<string, Set<(message: string) => void>>();
   // Channels the subscriber has confirmed; ioredis subscribes them again itself after a reconnect.
   const subscribed = new Set<string>();
@@ -110,7 +127,7 @@ export const createRedisStore = (
     const sub: Redis = new Redis({
       ...connectionOptions(options),
       ...nodeAt(0),
-      enableOfflineQueue: true,
+      ...subscriberOptions,
       retryStrategy: (times: number) => {
         // Read by ioredis at each connection attempt.
         Object.assign(sub.options, nodeAt(times));
@@ -277,9 +294,12 @@ export const createRedisStore = (
       if (subscriber === undefined) {
         // A subscribed connection can do nothing else; it queues while offline and
         // re-subscribes by itself after a reconnect.
-        subscriber = isCluster
-          ? clusterSubscriber()
-          : (client as Redis).duplicate({ enableOfflineQueue: true });
+        subscriber = isCluster ? clusterSubscriber() : (client as Redis).duplicate(subscriberOptions);
+        const sub = subscriber;
+        pingTimer = setInterval(() => {
+          if (sub.status === 'ready') sub.ping().catch(() => undefined);
+        }, deps.subscriberPingMs ?? SUBSCRIBER_PING_MS);
+        pingTimer.unref();
         subscriber.on('error', () => undefined);
         subscriber.on('message', (ch: string, message: string) => {
           for (const h of handlers.get(ch) ?? []) h(message);
@@ -318,6 +338,7 @@ export const createRedisStore = (
       for (const c of [client, subscriber]) if (c !== undefined) setClientCredentials(c, credentials);
     },
     close: async () => {
+      clearInterval(pingTimer);
       for (const c of [subscriber, client]) {
         if (c === undefined) continue;
         try {

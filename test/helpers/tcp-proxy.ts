@@ -1,0 +1,46 @@
+import { createConnection, createServer, type Socket } from 'node:net';
+
+export type TcpProxy = {
+  port: number;
+  /**
+   * Stops forwarding on the connections open now, in both directions, without closing them: a
+   * flow a NAT or a load balancer has forgotten, or a frozen host. Connections made later are
+   * forwarded as usual.
+   */
+  freeze(): void;
+  close(): Promise<void>;
+};
+
+/** A TCP proxy on 127.0.0.1 to `targetPort` on 127.0.0.1, for faults a real server cannot show. */
+export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
+  const open = new Set<{ frozen: boolean; sockets: Socket[] }>();
+  const server = createServer((client) => {
+    const upstream = createConnection(targetPort, '127.0.0.1');
+    const pair = { frozen: false, sockets: [client, upstream] };
+    open.add(pair);
+    const forward = (from: Socket, to: Socket) => {
+      from.on('data', (chunk) => {
+        if (!pair.frozen) to.write(chunk);
+      });
+      from.on('error', () => undefined);
+      from.on('close', () => {
+        open.delete(pair);
+        if (!pair.frozen) to.destroy();
+      });
+    };
+    forward(client, upstream);
+    forward(upstream, client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return {
+    port: typeof address === 'object' && address !== null ? address.port : 0,
+    freeze: () => {
+      for (const pair of open) pair.frozen = true;
+    },
+    close: async () => {
+      for (const pair of open) for (const s of pair.sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+};
