@@ -53,9 +53,18 @@ export const CLUSTER_INDEX_GRACE_MS = 60_000;
 const TRANSIENT_REPLY =
   /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|OOM|MISCONF|NOAUTH|WRONGPASS|NOPERM|EXECABORT)/;
 
-const isTransient = (err: unknown): boolean => {
+/**
+ * An error of a command that a script called, as Redis before 7.0 answers it: nested in an ERR
+ * (`ERR Error running script (call to f_…): @user_script:3: @user_script: 3: -OOM command not
+ * allowed…`); 7.0 answers the command's own error. Group 1 is that error.
+ */
+const NESTED_IN_SCRIPT = /^ERR Error running script .*?: -([A-Z]+ .*)$/s;
+
+/** Whether `err` means the store cannot serve now (a 503) rather than a bug in the call. */
+export const isTransient = (err: unknown): boolean => {
   if (!(err instanceof Error)) return false;
-  if (err.name === 'ReplyError') return TRANSIENT_REPLY.test(err.message);
+  if (err.name === 'ReplyError')
+    return TRANSIENT_REPLY.test(NESTED_IN_SCRIPT.exec(err.message)?.[1] ?? err.message);
   // Connection, timeout, offline-queue and max-retries errors.
   return true;
 };
