@@ -15,10 +15,10 @@ export type RevocationDeps = {
 export type RevocationResult = { revokedTokens: number; invalidatedReviews: number };
 
 /**
- * Operator revocation by identity. Revokes the client tokens listed in the matching index and,
- * for a service account or a pod, drops their cached verifications (TokenReviews, verified JWKS
- * results) on every replica, so that the next login is verified again: reviewed by the API server
- * (and refused if the pod is gone), or its signature checked anew.
+ * Operator revocation by identity. For a service account or a pod, drops their cached
+ * verifications (TokenReviews, verified JWKS results) on every replica, so that the next login is
+ * verified again: reviewed by the API server (and refused if the pod is gone), or its signature
+ * checked anew; then revokes the client tokens listed in the matching index.
  */
 export const createRevocationService = (deps: RevocationDeps) => ({
   revoke: async (target: RevocationTarget): Promise<RevocationResult> => {
@@ -33,11 +33,14 @@ export const createRevocationService = (deps: RevocationDeps) => ({
     } else {
       index = { kind: 'role', value: `${target.mount}/${target.role.toLowerCase()}` };
     }
-    const revokedTokens = await deps.tokens.revokeByIndex(index);
+    // The cached verifications first: a login still reusing one while the tokens are revoked would
+    // get a token after the index was read, and keep it. Once they are gone, a login is verified
+    // again (and refused if the pod is gone); only one already past verification can still land.
     let invalidatedReviews = 0;
     if (selector !== undefined) {
       for (const cache of deps.caches) invalidatedReviews += await cache.invalidate(selector);
     }
+    const revokedTokens = await deps.tokens.revokeByIndex(index);
     return { revokedTokens, invalidatedReviews };
   },
 });
