@@ -91,6 +91,30 @@ describe('the Redis store', () => {
     },
   );
 
+  // Each command then times out (a 503), but the socket stays, and the kernel may keep it for a
+  // quarter of an hour: every request would fail that long.
+  it('drops a connection that went silent and serves again over a new one', async () => {
+    const redis = await startRedis();
+    const proxy = await startTcpProxy(redis.port);
+    const store = createRedisStore({ url: `redis://127.0.0.1:${proxy.port}` }, { log: quiet });
+    opened.push({ store, redis });
+    try {
+      await storeAnswers(store);
+      await store.set('k', 'v');
+      proxy.freeze();
+      await expect(store.get('k')).rejects.toBeInstanceOf(StoreUnavailableError);
+      let answer: string | undefined;
+      const deadline = Date.now() + 10_000;
+      while (answer === undefined && Date.now() < deadline) {
+        answer = await store.get('k').catch(() => undefined);
+        if (answer === undefined) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(answer).toBe('v');
+    } finally {
+      await proxy.close();
+    }
+  });
+
   // A subscription only listens: a connection dropped without a word (a NAT or load balancer
   // forgetting an idle flow) would lose every message from then on, and say nothing.
   it('notices a subscription that went silent, says so, and listens again', async () => {

@@ -17,6 +17,11 @@ export const connectionOptions = (o: RedisConnectionOptions): RedisOptions => {
     enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     commandTimeout: o.commandTimeoutMs ?? 1000,
+    // A connection that answers nothing for as long (dropped without a word by a NAT, a load
+    // balancer or a frozen host) is torn down and opened again. A timed-out command leaves the
+    // socket as it is, and the kernel may keep one whose peer is gone for a quarter of an hour:
+    // every command would time out meanwhile.
+    socketTimeout: o.commandTimeoutMs ?? 1000,
     connectTimeout: o.connectTimeoutMs ?? 2000,
     // Reconnect forever, backing off to 2 s: the process never exits because Redis is away.
     retryStrategy: (times: number) => Math.min(100 * times, 2000),

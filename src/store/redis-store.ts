@@ -28,8 +28,8 @@ export type RedisStoreDeps = {
  * How often the subscribed connection is pinged. It only listens, so a connection dropped without
  * a word (a NAT or a load balancer forgetting an idle flow, a frozen host) would go unnoticed, and
  * with it every message published from then on, cache invalidations included. A PING left
- * unanswered for the command timeout gets the connection torn down (ioredis's `socketTimeout`);
- * the reconnection then says what was lost (`onGap`).
+ * unanswered for the command timeout gets the connection torn down (`socketTimeout`, see
+ * redis-connection.ts); the reconnection then says what was lost (`onGap`).
  */
 export const SUBSCRIBER_PING_MS = 5_000;
 
@@ -99,11 +99,6 @@ export const createRedisStore = (
   const indexGraceMs = isCluster ? (deps.clusterIndexGraceMs ?? CLUSTER_INDEX_GRACE_MS) : 0;
   let subscriber: Redis | undefined;
   let pingTimer: NodeJS.Timeout | undefined;
-  // A subscription's one way to learn that its connection is gone: see SUBSCRIBER_PING_MS.
-  const subscriberOptions = {
-    enableOfflineQueue: true,
-    socketTimeout: connectionOptions(options).commandTimeout,
-  };
   const handlers = new Map<string, Set<(message: string) => void>>();
   // Channels the subscriber has confirmed; ioredis subscribes them again itself after a reconnect.
   const subscribed = new Set<string>();
@@ -136,7 +131,7 @@ export const createRedisStore = (
     const sub: Redis = new Redis({
       ...connectionOptions(options),
       ...nodeAt(0),
-      ...subscriberOptions,
+      enableOfflineQueue: true,
       retryStrategy: (times: number) => {
         // Read by ioredis at each connection attempt.
         Object.assign(sub.options, nodeAt(times));
@@ -303,7 +298,9 @@ export const createRedisStore = (
       if (subscriber === undefined) {
         // A subscribed connection can do nothing else; it queues while offline and
         // re-subscribes by itself after a reconnect.
-        subscriber = isCluster ? clusterSubscriber() : (client as Redis).duplicate(subscriberOptions);
+        subscriber = isCluster
+          ? clusterSubscriber()
+          : (client as Redis).duplicate({ enableOfflineQueue: true });
         const sub = subscriber;
         pingTimer = setInterval(() => {
           if (sub.status === 'ready') sub.ping().catch(() => undefined);
