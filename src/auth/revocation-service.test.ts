@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loginDenied } from '../errors.js';
+import { loginDenied, unavailable } from '../errors.js';
 import { issueInput, rejection, setup } from '../tokens/test-support.js';
 import type { IdentitySelector } from '../verify/index.js';
 import { createRevocationService } from './revocation-service.js';
@@ -40,5 +40,19 @@ describe('revocation by pod', () => {
       const err = await rejection(tokens.authenticate(clientToken, { remoteAddress: undefined }));
       expect(err).toMatchObject({ code: 'PERMISSION_DENIED' });
     }
+  });
+
+  it('revokes the tokens even when the cached verifications cannot be dropped, and says so (503)', async () => {
+    const { tokens } = setup();
+    const { clientToken } = await tokens.issue(issueInput({ indexes: [{ kind: 'pod', value: 'pod-1' }] }));
+    const down = unavailable('verification cache unavailable', 'cache_unavailable');
+    const revocation = createRevocationService({
+      tokens,
+      caches: [{ invalidate: () => Promise.reject(down) }],
+    });
+
+    expect(await rejection(revocation.revoke({ podUid: 'pod-1' }))).toBe(down);
+    const err = await rejection(tokens.authenticate(clientToken, { remoteAddress: undefined }));
+    expect(err).toMatchObject({ code: 'PERMISSION_DENIED' });
   });
 });

@@ -36,11 +36,18 @@ export const createRevocationService = (deps: RevocationDeps) => ({
     // The cached verifications first: a login still reusing one while the tokens are revoked would
     // get a token after the index was read, and keep it. Once they are gone, a login is verified
     // again (and refused if the pod is gone); only one already past verification can still land.
+    // Should they not go (a 503), the tokens are revoked all the same before the error is said.
     let invalidatedReviews = 0;
-    if (selector !== undefined) {
-      for (const cache of deps.caches) invalidatedReviews += await cache.invalidate(selector);
+    let failed: { err: unknown } | undefined;
+    try {
+      if (selector !== undefined) {
+        for (const cache of deps.caches) invalidatedReviews += await cache.invalidate(selector);
+      }
+    } catch (err) {
+      failed = { err };
     }
     const revokedTokens = await deps.tokens.revokeByIndex(index);
+    if (failed !== undefined) throw failed.err;
     return { revokedTokens, invalidatedReviews };
   },
 });
