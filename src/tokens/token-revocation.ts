@@ -4,6 +4,13 @@ import type { RevocationIndex, TokenRecord } from './record.js';
 import { guard, TOKEN_FORMAT, type TokenStorage } from './token-storage.js';
 import type { TokenServiceDeps } from './types.js';
 
+/**
+ * How many times revokeByIndex reads its index: again while the last read named tokens it had not
+ * seen, up to this. Logins refused from the revocation on (their cached verifications dropped),
+ * what joins later is a login that was already in flight.
+ */
+const MAX_PASSES = 3;
+
 /** Revocation and accessor operations of the token service (see createTokenService). */
 export const createTokenRevocation = (
   storage: TokenStorage,
@@ -103,33 +110,42 @@ export const createTokenRevocation = (
     revokeByIndex: async (index: RevocationIndex): Promise<number> => {
       const indexKey = keys.index(index.kind, index.value);
       const legacyKey = keys.legacyIndex(index.kind, index.value);
-      const [members, legacyMembers] = await guard(
-        Promise.all([store.indexMembers(indexKey), store.setMembers(legacyKey)]),
-      );
+      const seen = new Set<string>();
       let revoked = 0;
-      const deleted = new Set<string>();
-      for (const tokenHmac of new Set([...members, ...legacyMembers])) {
-        const raw = await guard(store.get(keys.token(tokenHmac)));
-        // No record: expired, revoked, or a login still writing it (where a batch is not atomic,
-        // the indexes are written before the record). Left listed: it expires on its own, and a
-        // token whose record lands now is found by the next revocation.
-        if (raw === undefined) continue;
-        let accessorHmac: string | undefined;
-        try {
-          const record = parseRecord(raw);
-          accessorHmac = hmac(record.accessor);
-          if (isLive(record)) revoked++;
-        } catch {
-          // A corrupt record is deleted all the same.
+      // The index is read again once its tokens are revoked, and what joined it meanwhile revoked
+      // too: a login that had passed its checks when the revocation began lists its token a moment
+      // later, while the first pass is still at work.
+      for (let pass = 0; pass < MAX_PASSES; pass++) {
+        const [members, legacyMembers] = await guard(
+          Promise.all([store.indexMembers(indexKey), store.setMembers(legacyKey)]),
+        );
+        const fresh = [...new Set([...members, ...legacyMembers])].filter((m) => !seen.has(m));
+        if (fresh.length === 0) break;
+        const deleted = new Set<string>();
+        for (const tokenHmac of fresh) {
+          seen.add(tokenHmac);
+          const raw = await guard(store.get(keys.token(tokenHmac)));
+          // No record: expired, revoked, or a login still writing it (where a batch is not atomic,
+          // the indexes are written before the record). Left listed: it expires on its own, and a
+          // token whose record lands now is found by the next revocation.
+          if (raw === undefined) continue;
+          let accessorHmac: string | undefined;
+          try {
+            const record = parseRecord(raw);
+            accessorHmac = hmac(record.accessor);
+            if (isLive(record)) revoked++;
+          } catch {
+            // A corrupt record is deleted all the same.
+          }
+          await deleteEntries(tokenHmac, accessorHmac);
+          deleted.add(tokenHmac);
         }
-        await deleteEntries(tokenHmac, accessorHmac);
-        deleted.add(tokenHmac);
+        // Only the members revoked here: a login that joined the index meanwhile stays listed, so
+        // the next pass or revocation finds it (deleting the whole index let such a token escape).
+        const gone = (list: string[]) => list.filter((m) => deleted.has(m));
+        if (gone(members).length > 0) await guard(store.indexRemove(indexKey, gone(members)));
+        if (gone(legacyMembers).length > 0) await guard(store.setRemove(legacyKey, gone(legacyMembers)));
       }
-      // Only the members revoked here: a login that joined the index meanwhile stays listed, so
-      // the next revocation finds it (deleting the whole index let such a token escape).
-      const gone = (list: string[]) => list.filter((m) => deleted.has(m));
-      if (gone(members).length > 0) await guard(store.indexRemove(indexKey, gone(members)));
-      if (gone(legacyMembers).length > 0) await guard(store.setRemove(legacyKey, gone(legacyMembers)));
       return revoked;
     },
   };
