@@ -2,7 +2,15 @@ import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor, type AuthgateServer } from './helpers/authgate-process.js';
-import { ask, startRedis, type Access, type RedisServer } from './helpers/redis-server.js';
+import {
+  aclUser,
+  killClients,
+  resetPassword,
+  writePassword,
+  type AclUser,
+  type Admin,
+} from './helpers/redis-acl.js';
+import { ask, startRedis, type RedisServer } from './helpers/redis-server.js';
 import { call, login, prepareReplicas, type ReplicaSetup } from './helpers/replicas.js';
 import { makeCa, makeServerCert, secretVolume, type TestCa } from './helpers/tls-files.js';
 
@@ -19,7 +27,6 @@ import { makeCa, makeServerCert, secretVolume, type TestCa } from './helpers/tls
 let setup: ReplicaSetup;
 let redis: RedisServer;
 const admin = 'admin-Pass-5f0d2c';
-let rotation = 0;
 
 const ready = async (server: AuthgateServer) => (await fetch(`${server.url}/v1/sys/health/ready`)).status;
 
@@ -32,33 +39,22 @@ const serves = async (server: AuthgateServer) => {
 
 /** Redis as the default user, which the tests keep for themselves. */
 const adminAccess = () => ({ port: redis.port, password: admin });
-const redisAdmin = (...command: string[]) => ask(adminAccess(), ...command);
 
 /** A new ACL user for one test, with its password file; the user may do what authgate needs. */
-const aclUser = async (password: string) => {
-  const user = `authgate${++rotation}`;
-  expect(await redisAdmin('ACL', 'SETUSER', user, 'on', `>${password}`, '~*', '&*', '+@all')).toBe('OK');
-  const file = join(setup.dir, `${user}-password`);
-  writeFileSync(file, `${password}\n`, { mode: 0o600 });
-  return { user, file };
-};
+const newUser = (password: string) => aclUser([adminAccess()], setup.dir, password);
 
 /** What a secret manager does: the user's only password is now `next`, in Redis and in the file. */
-const rotate = async (user: { user: string; file: string }, next: string) => {
-  expect(await redisAdmin('ACL', 'SETUSER', user.user, 'resetpass', `>${next}`)).toBe('OK');
-  writeFileSync(user.file, `${next}\n`, { mode: 0o600 });
+const rotate = async (user: AclUser, next: string) => {
+  await resetPassword([adminAccess()], user, next);
+  writePassword(user, next);
 };
 
 /**
  * Drops every connection of `user`, as a Redis restart, a failover or a network blip would, and
  * waits until authgate has connected again: a login answered 200 rather than 503.
  */
-const reconnect = async (
-  server: AuthgateServer,
-  user: string,
-  as: Access & { port: number } = adminAccess(),
-) => {
-  expect(await ask(as, 'CLIENT', 'KILL', 'USER', user)).toBeGreaterThan(0);
+const reconnect = async (server: AuthgateServer, user: string, as: Admin = adminAccess()) => {
+  expect(await killClients([as], user)).toBeGreaterThan(0);
   await waitFor(
     async () => (await login(server, await setup.podToken())).status === 200,
     10_000,
@@ -77,7 +73,7 @@ const logged = (server: AuthgateServer, event: string) =>
   waitFor(() => events(server, event)[0], 10_000, event);
 
 /** An authgate named `name` that connects as `user`, ready; `env` is its extra environment. */
-const startAs = async (name: string, user: { user: string; file: string }, env?: Record<string, string>) => {
+const startAs = async (name: string, user: AclUser, env?: Record<string, string>) => {
   const server = await setup.start(
     name,
     { url: redis.url, username: user.user, password_file: user.file },
@@ -99,7 +95,7 @@ afterAll(async () => {
 
 describe('a rotated store.redis.password_file', () => {
   it('is read on SIGHUP, and the next connection authenticates with it', async () => {
-    const user = await aclUser('first-Pass-91c3ab');
+    const user = await newUser('first-Pass-91c3ab');
     const server = await startAs('rotate-sighup', user);
     await serves(server);
     await rotate(user, 'second-Pass-2e77d0');
@@ -112,7 +108,7 @@ describe('a rotated store.redis.password_file', () => {
   });
 
   it('is followed with no signal, by the periodic look', async () => {
-    const user = await aclUser('first-Pass-7a0e14');
+    const user = await newUser('first-Pass-7a0e14');
     const server = await startAs('rotate-interval', user, { AUTHGATE_FILE_CHECK_INTERVAL_MS: '200' });
     await rotate(user, 'second-Pass-c51f3e');
     await logged(server, 'store.credentials_reloaded');
@@ -121,7 +117,7 @@ describe('a rotated store.redis.password_file', () => {
   });
 
   it('keeps the password in force when the file is emptied, and says so without the value', async () => {
-    const user = await aclUser('kept-Pass-0b9d62');
+    const user = await newUser('kept-Pass-0b9d62');
     const server = await startAs('rotate-empty', user);
     writeFileSync(user.file, '\n');
     server.child.kill('SIGHUP');

@@ -191,9 +191,11 @@ export const ask = async (
 };
 
 /** Whether every node of `ports` reports `cluster_state:ok`. */
-const clusterOk = async (ports: number[]): Promise<boolean> => {
+const clusterOk = async (ports: number[], password?: string): Promise<boolean> => {
   const states = await Promise.all(
-    ports.map(async (port) => String(await ask(port, 'CLUSTER', 'INFO')).includes('cluster_state:ok')),
+    ports.map(async (port) =>
+      String(await ask({ port, password }, 'CLUSTER', 'INFO')).includes('cluster_state:ok'),
+    ),
   );
   return states.every(Boolean);
 };
@@ -202,9 +204,12 @@ const clusterOk = async (ports: number[]): Promise<boolean> => {
  * A private Redis Cluster of `masters` masters and no replicas, the slots spread by
  * `redis-cli --cluster create`; resolves once every node says `cluster_state:ok`. Each node's
  * cluster bus gets a free port of its own (`--cluster-port`), rather than port + 10 000, which
- * may be taken or beyond 65 535.
+ * may be taken or beyond 65 535. With `password`, every node wants it (the cluster bus none).
  */
-export const startRedisCluster = async (masters = 3): Promise<RedisCluster> => {
+export const startRedisCluster = async (
+  masters = 3,
+  { password }: { password?: string } = {},
+): Promise<RedisCluster> => {
   const servers: RedisServer[] = [];
   const stop = async () => {
     await Promise.all(servers.map((s) => s.stop()));
@@ -217,6 +222,7 @@ export const startRedisCluster = async (masters = 3): Promise<RedisCluster> => {
       servers.push(
         await startRedis({
           port,
+          ...(password === undefined ? {} : { password }),
           args: [
             '--cluster-enabled',
             'yes',
@@ -239,9 +245,13 @@ export const startRedisCluster = async (masters = 3): Promise<RedisCluster> => {
         '0',
         '--cluster-yes',
       ],
-      { timeout: 15_000 },
+      // The password in the environment, not on the command line.
+      {
+        timeout: 15_000,
+        env: { ...process.env, ...(password === undefined ? {} : { REDISCLI_AUTH: password }) },
+      },
     );
-    await waitFor(() => clusterOk(ports), 10_000, 'cluster_state:ok on every node');
+    await waitFor(() => clusterOk(ports, password), 10_000, 'cluster_state:ok on every node');
     return { nodes: ports.map((port) => ({ host: '127.0.0.1', port })), servers, stop };
   } catch (err) {
     await stop();
