@@ -95,7 +95,11 @@ const reconnectAfterRotation = async (
 beforeAll(async () => {
   [setup, sentinel, cluster] = await Promise.all([
     prepareReplicas(),
-    startRedisSentinel({ replicas: 1, password: ADMIN, sentinelPassword: SENTINEL_ADMIN }),
+    startRedisSentinel({
+      replicas: 1,
+      password: ADMIN,
+      sentinelPassword: SENTINEL_ADMIN,
+    }),
     startRedisCluster(3, { password: ADMIN }),
   ]);
 });
@@ -140,17 +144,53 @@ describe('a rotated password in Sentinel mode', () => {
     // ioredis's failover detector listens on the sentinel, as that user.
     expect(await subscribedOn(theSentinel(), onSentinel.user)).toBe(true);
     await resetPassword(theSentinel(), onSentinel, 'sentinel-second-Pass-d7705f');
-    // Its connections go too (they would come back a minute later, with the password they had).
+    // Its connections go too: they come back refused until the file is read.
     await drop(theSentinel(), onSentinel.user);
     await drop(await master(), data.user);
     await reconnectAfterRotation(
       server,
-      { user: onSentinel, next: 'sentinel-second-Pass-d7705f', field: 'sentinel_password_file' },
+      {
+        user: onSentinel,
+        next: 'sentinel-second-Pass-d7705f',
+        field: 'sentinel_password_file',
+      },
       { user: data.user, on: await master() },
     );
     // The failover detector of the new connection to the master listens, with the new password.
     await waitFor(() => subscribedOn(theSentinel(), onSentinel.user), 10_000, 'the failover detector back');
   });
+
+  it('of the sentinel is used when the failover detector reconnects to it', async () => {
+    const onSentinel = await aclUser(theSentinel(), setup.dir, 'detector-first-Pass-a4c1e9');
+    const data = await aclUser(servers(), setup.dir, 'detector-data-Pass-17f0b2');
+    const server = await start('sentinel-detector-password', through(onSentinel, data));
+    /** The ids of authgate's connections to the master. */
+    const connections = async () =>
+      [
+        ...String(await ask((await master())[0] as Admin, 'CLIENT', 'LIST')).matchAll(
+          /^id=(\d+) .*user=(\S+)/gm,
+        ),
+      ]
+        .filter((m) => m[2] === data.user)
+        .map((m) => m[1])
+        .sort();
+    const before = await connections();
+    expect(before).not.toEqual([]);
+    await resetPassword(theSentinel(), onSentinel, 'detector-second-Pass-5be38d');
+    // The sentinel restarts, say: the detector's connections drop, and come back refused (the file
+    // still holds the old password), a second apart and more. authgate goes on serving.
+    await drop(theSentinel(), onSentinel.user);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(server.child.exitCode).toBeNull();
+    expect(await subscribedOn(theSentinel(), onSentinel.user)).toBe(false);
+    await serves(server);
+    writePassword(onSentinel, 'detector-second-Pass-5be38d');
+    server.child.kill('SIGHUP');
+    await waitFor(() => subscribedOn(theSentinel(), onSentinel.user), 10_000, 'the failover detector back');
+    // Its own connections, not those of a new detector made for a new connection to the master.
+    expect(await connections()).toEqual(before);
+    expect(server.output()).not.toMatch(/Unhandled|uncaught/i);
+  }, 30_000);
 });
 
 describe('a rotated password in Cluster mode', () => {

@@ -77,15 +77,64 @@ export const putCredentials = (options: RedisOptions, credentials: RedisCredenti
 };
 
 /**
+ * The connections of the failover detector of a client in Sentinel mode, one per sentinel: ioredis
+ * keeps them private, opens them with a copy of the sentinel credentials of the time (at each
+ * connection to a master), and reconnects them by themselves. None for another client.
+ */
+const failoverDetectorClients = (client: Redis): Redis[] => {
+  const { connector } = client as unknown as {
+    connector?: { failoverDetector?: { sentinels?: Array<{ client?: Redis }> } | null };
+  };
+  return (connector?.failoverDetector?.sentinels ?? []).flatMap((s) =>
+    s.client === undefined ? [] : [s.client],
+  );
+};
+
+const guarded = new WeakSet<Redis>();
+
+/** Where sentinels announce a failover, which ioredis's failover detector listens to. */
+const SWITCH_MASTER = '+switch-master';
+
+/**
+ * Keeps the failover detector of `client` (Sentinel mode) listening, and the process up, when one
+ * of its connections to a sentinel comes back refused (a rotated password not yet read, a sentinel
+ * still starting). ioredis would subscribe it again with no rejection handler, which ends the
+ * process (redis/ioredis#2187), and, once refused, forget the channel: the detector would stay
+ * deaf after the next reconnection succeeds. So each of its connections subscribes again at each
+ * 'ready', failing quietly (it has no 'error' listener either, redis/ioredis#1600). Each
+ * connection to a master opens a new detector, whose connections are met at the client's 'connect'.
+ */
+export const guardFailoverDetector = (client: Redis): void => {
+  client.on('connect', () => {
+    for (const detector of failoverDetectorClients(client)) {
+      if (guarded.has(detector)) continue;
+      guarded.add(detector);
+      // Not the store's errors: whether Redis can be reached is what the client's connection says.
+      detector.on('error', () => undefined);
+      detector.options.autoResubscribe = false;
+      detector.on('ready', () => {
+        detector.subscribe(SWITCH_MASTER).catch(() => undefined);
+      });
+    }
+  });
+};
+
+/**
  * Puts `credentials` in force for every new connection of `client` (see {@link putCredentials}):
  * a cluster's, for nodes it has yet to meet (`redisOptions`) and for those it knows (each node's
- * connection reconnects, or is replaced by one from `redisOptions`).
+ * connection reconnects, or is replaced by one from `redisOptions`); in Sentinel mode, the
+ * failover detector's too when it reconnects to a sentinel (its TLS options are the client's).
  */
 export const setClientCredentials = (client: Redis | Cluster, credentials: RedisCredentials): void => {
   if (client instanceof Cluster) {
     putCredentials(client.options.redisOptions ?? {}, credentials);
     for (const node of client.nodes('all')) putCredentials(node.options, credentials);
-  } else putCredentials(client.options, credentials);
+    return;
+  }
+  putCredentials(client.options, credentials);
+  if (credentials.sentinelPassword === undefined) return;
+  for (const detector of failoverDetectorClients(client))
+    detector.options.password = credentials.sentinelPassword;
 };
 
 /** Builds the ioredis client of the configured mode, failing fast while disconnected. */
@@ -109,6 +158,9 @@ export const connectRedis = (o: RedisConnectionOptions): Client => {
       // or more later, and drops them all: tokens issued meanwhile would be lost, and revocations
       // published there missed.
       failoverDetector: true,
+      // The detector's connection to a sentinel that restarted comes back within seconds, rather
+      // than a minute later (ioredis's default), deaf to failovers meanwhile.
+      sentinelReconnectStrategy: (times: number) => Math.min(1000 * times, 10_000),
       // A sentinel that takes the connection but never answers would otherwise hold the client
       // (and a stopping process) forever: past the command timeout, the next sentinel is asked.
       sentinelCommandTimeout: common.commandTimeout,
@@ -116,6 +168,7 @@ export const connectRedis = (o: RedisConnectionOptions): Client => {
       ...(o.sentinelPassword === undefined ? {} : { sentinelPassword: o.sentinelPassword }),
       ...(common.tls === undefined ? {} : { sentinelTLS: common.tls, enableTLSForSentinelMode: true }),
     });
+    guardFailoverDetector(client);
   } else {
     client = new Redis(...standalone(o.url ?? 'redis://127.0.0.1:6379', common));
   }

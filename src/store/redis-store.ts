@@ -3,6 +3,7 @@ import { Redis, type Cluster } from 'ioredis';
 import {
   connectRedis,
   connectionOptions,
+  guardFailoverDetector,
   setClientCredentials,
   type RedisConnectionOptions,
   type RedisCredentials,
@@ -306,6 +307,7 @@ export const createRedisStore = (
           if (sub.status === 'ready') sub.ping().catch(() => undefined);
         }, deps.subscriberPingMs ?? SUBSCRIBER_PING_MS);
         pingTimer.unref();
+        if (options.sentinels !== undefined) guardFailoverDetector(subscriber);
         subscriber.on('error', () => undefined);
         subscriber.on('message', (ch: string, message: string) => {
           for (const h of handlers.get(ch) ?? []) h(message);
