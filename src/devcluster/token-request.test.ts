@@ -122,6 +122,28 @@ describe('TokenRequest over HTTP', () => {
     );
   });
 
+  // TokenREST.Create (1.25+): body name/namespace vs URL, then the service account lookup, then
+  // ValidateTokenRequest; so a missing service account is a 404 whatever the expirationSeconds.
+  it('checks the body name, then the service account, then expirationSeconds', async () => {
+    const c = await start();
+    const missing = await requestToken(c, 'default', 'ghost', { spec: { expirationSeconds: 599 } });
+    expect(missing.status).toBe(404);
+    expect(missing.body.message).toBe('serviceaccounts "ghost" not found');
+    const renamed = await requestToken(c, 'default', 'ghost', {
+      metadata: { name: 'other' },
+      spec: { expirationSeconds: 599 },
+    });
+    expect(renamed.status).toBe(422);
+    expect(renamed.body.message).toBe(
+      'TokenRequest.authentication.k8s.io "ghost" is invalid: metadata.name: Invalid value: "other": must match the service account name if specified',
+    );
+    c.createServiceAccount('default', 'ghost');
+    const short = await requestToken(c, 'default', 'ghost', {
+      spec: { expirationSeconds: 599, boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'nope' } },
+    });
+    expect(short.status).toBe(422);
+  });
+
   it('answers 404 for a missing service account or bound object', async () => {
     const c = await start();
     const missingSa = await requestToken(c, 'default', 'ghost', { spec: {} });

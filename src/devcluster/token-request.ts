@@ -147,15 +147,14 @@ export const createTokenRequestService = (deps: TokenRequestDeps) => {
   };
 
   /**
-   * Create a token as `TokenREST.Create` does. Order of checks: expirationSeconds bounds (422),
-   * body name/namespace vs URL (422), service account (404), bound object (404/400/409), then
-   * capping, the 3607-second extension (pod-bound, only API audiences) and signing.
+   * Create a token as `TokenREST.Create` (1.25+) does. Order of checks: body name/namespace vs URL
+   * (422), service account (404), expirationSeconds bounds (422, `ValidateTokenRequest`), bound
+   * object (404/400/409), then capping, the 3607-second extension (pod-bound, only API audiences)
+   * and signing.
    *
    * @throws KubeApiError with the API server's status and message.
    */
   const create = async (input: TokenRequestInput): Promise<TokenRequestResult> => {
-    let expirationSeconds = input.expirationSeconds ?? DEFAULT_TOKEN_SECONDS;
-    validateExpiration(expirationSeconds);
     for (const [field, given, url] of [
       ['name', input.metadataName, input.name],
       ['namespace', input.metadataNamespace, input.namespace],
@@ -172,6 +171,8 @@ export const createTokenRequestService = (deps: TokenRequestDeps) => {
     }
     const sa = deps.objects.getServiceAccount(input.namespace, input.name);
     if (!sa) throw notFound('serviceaccounts', input.name);
+    let expirationSeconds = input.expirationSeconds ?? DEFAULT_TOKEN_SECONDS;
+    validateExpiration(expirationSeconds);
     const audiences =
       input.audiences && input.audiences.length > 0 ? [...input.audiences] : [...deps.apiAudiences];
     const nowMs = deps.nowMs();
