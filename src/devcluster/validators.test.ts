@@ -49,6 +49,35 @@ describe('bound-token time checks', () => {
   });
 });
 
+// claims.go before 1.29 checked deletion before the uid, and worded a deleted service account
+// `ServiceAccount <ns>/<name> has been deleted`; 1.29+ checks the uid first.
+describe('bound-token object checks by release', () => {
+  const longAgo = NOW_MS - 61_000;
+
+  it.each([
+    ['current', 'service account ns/sa has been deleted'],
+    ['legacy', 'ServiceAccount ns/sa has been deleted'],
+  ] as const)('(%s) refuses a token of a service account deleted over 60 s ago', (wording, message) => {
+    const { deps, claims, objects } = setup(wording);
+    (objects.getServiceAccount('ns', 'sa') as { meta: { deletionMs?: number } }).meta.deletionMs = longAgo;
+    expect(() => validateBound(deps, claims({}))).toThrow(message);
+  });
+
+  it.each([
+    ['current', 'pod UID'],
+    ['legacy', 'Token has been invalidated'],
+  ] as const)('(%s) for a terminating pod of another uid says %s', (wording, message) => {
+    const { deps, claims, objects } = setup(wording);
+    const pod = objects.createPod({ namespace: 'ns', name: 'p', serviceAccount: 'sa' });
+    pod.meta.deletionMs = longAgo;
+    const bound = {
+      ...claims({}),
+      'kubernetes.io': { ...claims({})['kubernetes.io'], pod: { name: 'p', uid: 'old' } },
+    };
+    expect(() => validateBound(deps, bound)).toThrow(message);
+  });
+});
+
 describe('legacy-token claims', () => {
   const full = {
     iss: 'kubernetes/serviceaccount',

@@ -59,7 +59,7 @@ const WORDS = {
     notValidYet: 'Token could not be validated.',
     future: 'Token could not be validated.',
     invalidated: 'Token has been invalidated',
-    saDeleted: () => 'Token has been invalidated',
+    saDeleted: (ns: string, name: string) => `ServiceAccount ${ns}/${name} has been deleted`,
     saUid: (live: string, claim: string) => `ServiceAccount UID (${live}) does not match claim (${claim})`,
     secretUid: (live: string, claim: string) => `Secret UID (${live}) does not match claim (${claim})`,
     podUid: (live: string, claim: string) => `Pod UID (${live}) does not match claim (${claim})`,
@@ -82,6 +82,25 @@ const refOf = (value: unknown): Ref | undefined => {
 /** Whether an object deleted at `deletionMs` is past the grace (deleted before now − 60 s). */
 const deletedBefore = (deletionMs: number | undefined, nowMs: number): boolean =>
   deletionMs !== undefined && deletionMs < nowMs - LEEWAY_MS;
+
+/**
+ * The uid and deletion checks of one bound object, in the release's order: 1.29+ compares the uid
+ * first, the 1.19-era `claims.go` the deletion first.
+ */
+const checkLive = (
+  wording: Wording,
+  nowMs: number,
+  live: { uid: string; deletionMs?: number },
+  claimUid: string,
+  errors: { deleted: string; uid: string },
+): void => {
+  const uid = (): void => {
+    if (live.uid !== claimUid) throw new TokenRejected(errors.uid);
+  };
+  if (wording === 'current') uid();
+  if (deletedBefore(live.deletionMs, nowMs)) throw new TokenRejected(errors.deleted);
+  uid();
+};
 
 /**
  * Validate a bound token's claims against the clock and the live objects.
@@ -109,24 +128,28 @@ export const validateBound = (deps: ValidatorDeps, claims: Record<string, unknow
 
   const sa = deps.objects.getServiceAccount(namespace, saRef.name);
   if (!sa) throw new TokenRejected(`serviceaccounts ${JSON.stringify(saRef.name)} not found`);
-  if (sa.meta.uid !== saRef.uid) throw new TokenRejected(words.saUid(sa.meta.uid, saRef.uid));
-  if (deletedBefore(sa.meta.deletionMs, nowMs))
-    throw new TokenRejected(words.saDeleted(namespace, saRef.name));
+  checkLive(deps.wording, nowMs, sa.meta, saRef.uid, {
+    deleted: words.saDeleted(namespace, saRef.name),
+    uid: words.saUid(sa.meta.uid, saRef.uid),
+  });
 
   if (secretRef) {
     const secret = deps.objects.getSecret(namespace, secretRef.name);
     if (!secret) throw new TokenRejected(words.invalidated);
-    if (secret.meta.uid !== secretRef.uid)
-      throw new TokenRejected(words.secretUid(secret.meta.uid, secretRef.uid));
-    if (deletedBefore(secret.meta.deletionMs, nowMs)) throw new TokenRejected(words.invalidated);
+    checkLive(deps.wording, nowMs, secret.meta, secretRef.uid, {
+      deleted: words.invalidated,
+      uid: words.secretUid(secret.meta.uid, secretRef.uid),
+    });
   }
 
   const info: ServiceAccountInfo = { namespace, name: saRef.name, uid: saRef.uid };
   if (podRef) {
     const pod = deps.objects.getPod(namespace, podRef.name);
     if (!pod) throw new TokenRejected(words.invalidated);
-    if (pod.meta.uid !== podRef.uid) throw new TokenRejected(words.podUid(pod.meta.uid, podRef.uid));
-    if (deletedBefore(pod.meta.deletionMs, nowMs)) throw new TokenRejected(words.invalidated);
+    checkLive(deps.wording, nowMs, pod.meta, podRef.uid, {
+      deleted: words.invalidated,
+      uid: words.podUid(pod.meta.uid, podRef.uid),
+    });
     info.podName = podRef.name;
     info.podUid = podRef.uid;
   }
