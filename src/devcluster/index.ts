@@ -113,8 +113,17 @@ export type DevCluster = {
   deletePod(namespace: string, name: string, options?: { terminating?: boolean }): void;
   /** TokenRequest semantics. @throws KubeApiError with the API server's status and message. */
   mintToken(r: MintTokenRequest): Promise<{ token: string; expirationTimestamp: string }>;
-  /** A legacy Secret token (§1.5), creating (or overwriting) its Secret. @throws KubeApiError 404 if the SA is missing. */
-  mintLegacyToken(namespace: string, serviceAccount: string, secretName?: string): Promise<string>;
+  /**
+   * A legacy Secret token (§1.5), creating (or overwriting) its Secret. It carries the signing key's
+   * kid, as the token controller signs; `emptyKid` gives the `kid: ""` of a token minted before kid
+   * support. @throws KubeApiError 404 if the SA is missing.
+   */
+  mintLegacyToken(
+    namespace: string,
+    serviceAccount: string,
+    secretName?: string,
+    options?: { emptyKid?: boolean },
+  ): Promise<string>;
   /** Bind `system:auth-delegator` to a service account so its tokens may create TokenReviews. */
   grantAuthDelegator(namespace: string, serviceAccount: string): void;
   /** Publish a new key and sign with it from now on; old keys stay published and valid. */
@@ -263,8 +272,8 @@ export const startDevCluster = async (options: DevClusterOptions = {}): Promise<
       });
       return { token: result.token, expirationTimestamp: result.expirationTimestamp };
     },
-    mintLegacyToken: (namespace, serviceAccount, secretName) =>
-      tokenRequests.createLegacy(namespace, serviceAccount, secretName),
+    mintLegacyToken: (namespace, serviceAccount, secretName, opts) =>
+      tokenRequests.createLegacy(namespace, serviceAccount, secretName, opts),
     grantAuthDelegator: (namespace, serviceAccount) => {
       authDelegators.add(`system:serviceaccount:${namespace}:${serviceAccount}`);
     },

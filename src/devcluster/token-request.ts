@@ -223,13 +223,19 @@ export const createTokenRequestService = (deps: TokenRequestDeps) => {
   };
 
   /**
-   * Mint a legacy Secret-based token (§1.5) as the token controller did: signed with the current
-   * key but with `kid: ""`, stored in a `kubernetes.io/service-account-token` Secret (created, or
+   * Mint a legacy Secret-based token (§1.5) as the token controller does: signed with the current
+   * key and its kid (`JWTTokenGenerator`), or with `kid: ""` as tokens minted before kid support
+   * (`emptyKid`) still are; stored in a `kubernetes.io/service-account-token` Secret (created, or
    * overwritten so that an older token no longer matches the server's copy).
    *
    * @throws KubeApiError 404 when the service account does not exist.
    */
-  const createLegacy = async (namespace: string, saName: string, secretName?: string): Promise<string> => {
+  const createLegacy = async (
+    namespace: string,
+    saName: string,
+    secretName?: string,
+    options: { emptyKid?: boolean } = {},
+  ): Promise<string> => {
     const sa = deps.objects.getServiceAccount(namespace, saName);
     if (!sa) throw notFound('serviceaccounts', saName);
     const name =
@@ -240,7 +246,8 @@ export const createTokenRequestService = (deps: TokenRequestDeps) => {
       serviceAccount: { name: sa.meta.name, uid: sa.meta.uid },
       secretName: name,
     });
-    const token = await encodeToken(deps.keys.signingKey(), claims, '');
+    const key = deps.keys.signingKey();
+    const token = await encodeToken(key, claims, options.emptyKid ? '' : key.kid);
     deps.objects.putSecret(namespace, name, {
       type: SERVICE_ACCOUNT_TOKEN_SECRET,
       annotations: {

@@ -136,10 +136,22 @@ describe('bound token shape', () => {
 });
 
 describe('legacy Secret token shape', () => {
-  it('has kid "" and only the flat claims, sorted', async () => {
+  // The token controller signs with JWTTokenGenerator (pkg/serviceaccount/jwt.go), whose signer
+  // carries the derived kid; only tokens minted before kid support (and kept in their Secret) have "".
+  it("has the signing key's kid, as the token controller signs today", async () => {
+    const c = await start();
+    c.createServiceAccount('ns', 'app');
+    const token = await c.mintLegacyToken('ns', 'app');
+    const kid = (c.jwks().keys[0] as { kid: string }).kid;
+    expect(segment(token, 0)).toBe(`{"alg":"RS256","kid":"${kid}"}`);
+  });
+
+  it('has kid "" when minted as before kid support, and only the flat claims, sorted', async () => {
     const c = await start();
     const sa = c.createServiceAccount('federation-system', 'zone-region');
-    const token = await c.mintLegacyToken('federation-system', 'zone-region', 'zone-region-token-899ks');
+    const token = await c.mintLegacyToken('federation-system', 'zone-region', 'zone-region-token-899ks', {
+      emptyKid: true,
+    });
     expect(segment(token, 0)).toBe('{"alg":"RS256","kid":""}');
     expect(segment(token, 1)).toBe(
       '{"iss":"kubernetes/serviceaccount","kubernetes.io/serviceaccount/namespace":"federation-system",' +

@@ -143,7 +143,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
     if (rawKid !== undefined && typeof rawKid !== 'string') {
       throw permissionDenied('jwks_malformed', 'kid is not a string');
     }
-    // Legacy tokens carry `kid: ""`: same as no kid, every key of the family is tried.
+    // Tokens minted before kid support carry `kid: ""`: same as no kid, every key of the family is tried.
     const kid = rawKid !== undefined && rawKid !== '' ? rawKid : undefined;
     const keys = await keyStore.candidates(alg, kid);
     const kidForLog = truncate(String(kid));
