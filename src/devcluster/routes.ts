@@ -19,7 +19,12 @@ import type { ObjectStore } from './objects.js';
 import { FIELD_PATHS, parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.js';
 import { listJson, namespaceJson, nodeJson, podJson, serviceAccountJson, type JsonObject } from './shapes.js';
 import { decodeError, checkTypeMeta, parseTokenReview, tokenReviewJson } from './token-review.js';
-import { tokenRequestJson, type TokenRequestInput, type TokenRequestService } from './token-request.js';
+import {
+  decodeBoundObjectRef,
+  tokenRequestJson,
+  type TokenRequestInput,
+  type TokenRequestService,
+} from './token-request.js';
 import { serveWatch, type WatchHub } from './watch.js';
 import { createFromRequest, type CreateKind } from './object-create.js';
 
@@ -159,13 +164,6 @@ export const createRoutes = (deps: RouteDeps): RequestHandler => {
         expirationSeconds,
         'int64',
       );
-    if (boundObjectRef !== null && (typeof boundObjectRef !== 'object' || Array.isArray(boundObjectRef)))
-      throw decodeError(
-        'TokenRequest',
-        'TokenRequestSpec.spec.boundObjectRef',
-        boundObjectRef,
-        'v1.BoundObjectReference',
-      );
     const input: TokenRequestInput = {
       namespace,
       name,
@@ -173,7 +171,7 @@ export const createRoutes = (deps: RouteDeps): RequestHandler => {
       metadataNamespace: typeof metadata['namespace'] === 'string' ? metadata['namespace'] : null,
       audiences: audiences as string[] | null,
       expirationSeconds: expirationSeconds as number | null,
-      boundObjectRef: boundObjectRef as TokenRequestInput['boundObjectRef'],
+      boundObjectRef: decodeBoundObjectRef(boundObjectRef),
     };
     const result = await deps.tokenRequests.create(input);
     const headers: Record<string, string> = {};

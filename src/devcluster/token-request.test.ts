@@ -67,19 +67,40 @@ describe('TokenRequest over HTTP', () => {
     expect(claims.exp - claims.iat).toBe(3600);
   });
 
-  it('binds to a pod and echoes the ref with its uid', async () => {
+  // TokenREST.Create echoes the request's spec as decoded: BoundObjectReference's members in struct
+  // order (kind, apiVersion, name, uid; all omitempty), unknown members dropped, no uid filled in.
+  it('binds to a pod and echoes the ref as sent, in Go struct order', async () => {
     const c = await start();
     const pod = c.createPod({ namespace: 'default', name: 'test-pod', serviceAccount: 'my-sa' });
     const res = await requestToken(c, 'default', 'my-sa', {
-      spec: { audiences: ['vault'], boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 'test-pod' } },
+      spec: {
+        audiences: ['vault'],
+        boundObjectRef: { name: 'test-pod', colour: 'red', apiVersion: 'v1', kind: 'Pod' },
+      },
     });
     expect(res.status).toBe(201);
-    expect((res.body['spec'] as Json)['boundObjectRef']).toEqual({
-      kind: 'Pod',
-      apiVersion: 'v1',
-      name: 'test-pod',
-      uid: pod.uid,
+    const echoed = (res.body['spec'] as Json)['boundObjectRef'];
+    expect(JSON.stringify(echoed)).toBe('{"kind":"Pod","apiVersion":"v1","name":"test-pod"}');
+    const claims = claimsOf((res.body['status'] as { token: string }).token);
+    expect(claims['kubernetes.io']).toMatchObject({ pod: { name: 'test-pod', uid: pod.uid } });
+    const withUid = await requestToken(c, 'default', 'my-sa', {
+      spec: { boundObjectRef: { uid: pod.uid, kind: 'Pod', name: 'test-pod' } },
     });
+    expect(JSON.stringify((withUid.body['spec'] as Json)['boundObjectRef'])).toBe(
+      `{"kind":"Pod","name":"test-pod","uid":"${pod.uid}"}`,
+    );
+  });
+
+  it('answers 400 for a boundObjectRef member that is not a string', async () => {
+    const c = await start();
+    c.createServiceAccount('default', 'my-sa');
+    const res = await requestToken(c, 'default', 'my-sa', {
+      spec: { boundObjectRef: { kind: 'Pod', apiVersion: 'v1', name: 5 } },
+    });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe(
+      'TokenRequest in version "v1" cannot be handled as a TokenRequest: json: cannot unmarshal number into Go struct field BoundObjectReference.spec.boundObjectRef.name of type string',
+    );
   });
 
   it.each([

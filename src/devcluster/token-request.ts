@@ -5,6 +5,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { badRequest, conflict, invalidField, notFound } from './api-status.js';
 import { rfc3339 } from './go-format.js';
+import { decodeError } from './token-review.js';
 import type { KeyRing } from './keys.js';
 import { SERVICE_ACCOUNT_TOKEN_SECRET, type ObjectStore } from './objects.js';
 import {
@@ -25,6 +26,37 @@ export const DEFAULT_TOKEN_SECONDS = 3600;
 
 /** `spec.boundObjectRef` of a TokenRequest. */
 export type BoundObjectRef = { kind?: string; apiVersion?: string; name?: string; uid?: string };
+
+/**
+ * `spec.boundObjectRef` as Go decodes it into `BoundObjectReference`: members in struct order
+ * (kind, apiVersion, name, uid), empty ones omitted (`omitempty`), unknown ones dropped.
+ *
+ * @throws KubeApiError 400 for a ref, or a member of one, of the wrong JSON type.
+ */
+export const decodeBoundObjectRef = (value: unknown): BoundObjectRef | null => {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'object' || Array.isArray(value))
+    throw decodeError(
+      'TokenRequest',
+      'TokenRequestSpec.spec.boundObjectRef',
+      value,
+      'v1.BoundObjectReference',
+    );
+  const ref: BoundObjectRef = {};
+  for (const field of ['kind', 'apiVersion', 'name', 'uid'] as const) {
+    const member = (value as Record<string, unknown>)[field];
+    if (member === undefined || member === null) continue;
+    if (typeof member !== 'string')
+      throw decodeError(
+        'TokenRequest',
+        `BoundObjectReference.spec.boundObjectRef.${field}`,
+        member,
+        'string',
+      );
+    if (member !== '') ref[field] = member;
+  }
+  return ref;
+};
 
 /** A TokenRequest after JSON decoding (nulls are what `kubectl create token` sends). */
 export type TokenRequestInput = {
@@ -215,7 +247,8 @@ export const createTokenRequestService = (deps: TokenRequestDeps) => {
       creationMs: nowMs,
       audiences,
       expirationSeconds,
-      boundObjectRef: ref ? { ...ref, ...(binding.uid && !ref.uid ? { uid: binding.uid } : {}) } : null,
+      // The request's ref as decoded: the API server fills in no uid.
+      boundObjectRef: ref,
       token: await encodeToken(deps.keys.signingKey(), claims),
       expirationTimestamp: rfc3339(Math.floor(nowMs / 1000) * 1000 + expirationSeconds * 1000),
       warnings,
