@@ -55,6 +55,19 @@ export const publishedJwk = async (publicKey: KeyObject): Promise<Record<string,
   return { use: 'sig', kty: 'EC', kid, crv: String(jwk.crv), alg, x: String(jwk.x), y: String(jwk.y) };
 };
 
+/**
+ * Whether the API server serves issuer discovery for this (first) issuer: `NewOpenIDMetadataProvider`
+ * wants an `https` URL without query or fragment, and otherwise the endpoints are not installed.
+ */
+export const servesDiscovery = (issuer: string): boolean => {
+  try {
+    const url = new URL(issuer);
+    return url.protocol === 'https:' && url.search === '' && url.hash === '';
+  } catch {
+    return false;
+  }
+};
+
 /** `{"keys":[…]}` exactly as `/openid/v1/jwks` serves it (compact, no trailing newline). */
 export const jwksDocument = (jwks: readonly Record<string, string>[]): string =>
   JSON.stringify({ keys: jwks });

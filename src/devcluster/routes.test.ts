@@ -178,6 +178,31 @@ describe('issuer discovery', () => {
   });
 });
 
+describe('issuer discovery for an issuer that is not an https URL', () => {
+  // NewOpenIDMetadataProvider (pkg/serviceaccount/openidmetadata.go) refuses an issuer without the
+  // https scheme, or with a query or fragment, and the API server then installs no endpoints.
+  it.each([
+    'kubernetes.default.svc',
+    'http://issuer.example.com',
+    'https://issuer.example.com?x=1',
+    'https://issuer.example.com#f',
+  ])('serves neither endpoint for issuer %s', async (issuer) => {
+    const c = await start({ issuers: [issuer] });
+    expect((await call(c, '/.well-known/openid-configuration')).status).toBe(404);
+    expect((await call(c, '/openid/v1/jwks')).status).toBe(404);
+    expect((await call(c, '/openid/v1/jwks', { bearer: null })).status).toBe(401);
+  });
+
+  it('serves them for an https issuer with a path, and for an upper-case scheme', async () => {
+    for (const issuer of ['https://issuer.example.com/id/1', 'HTTPS://issuer.example.com']) {
+      const c = await start({ issuers: [issuer] });
+      expect((await call(c, '/openid/v1/jwks', { bearer: null })).status).toBe(200);
+      await c.close();
+      cluster = undefined;
+    }
+  });
+});
+
 describe('namespaces and pods', () => {
   it('serves a namespace with its automatic name label, and lists by label selector', async () => {
     const c = await start();

@@ -14,7 +14,7 @@ import {
 } from './api-status.js';
 import type { TokenAuthenticator } from './authenticator.js';
 import { readJsonBody, writeJson, type RequestHandler, type Stats } from './http-server.js';
-import { discoveryDocument, jwksDocument, type KeyRing } from './keys.js';
+import { discoveryDocument, jwksDocument, servesDiscovery, type KeyRing } from './keys.js';
 import type { ObjectStore } from './objects.js';
 import { FIELD_PATHS, parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.js';
 import { listJson, namespaceJson, nodeJson, podJson, serviceAccountJson, type JsonObject } from './shapes.js';
@@ -54,6 +54,8 @@ type Route = {
   pattern: RegExp;
   /** Served without credentials (discovery, health). */
   open?: boolean;
+  /** Issuer discovery: installed only for an issuer `servesDiscovery` accepts. */
+  discovery?: boolean;
   methods: Partial<Record<string, (ctx: Context) => Promise<void> | void>>;
 };
 type Context = { req: IncomingMessage; res: ServerResponse; url: URL; params: string[]; caller: Caller };
@@ -199,6 +201,7 @@ export const createRoutes = (deps: RouteDeps): RequestHandler => {
     {
       pattern: /^\/\.well-known\/openid-configuration$/,
       open: true,
+      discovery: true,
       methods: {
         GET: ({ res }) => {
           const algs = deps.keys.jwks().map((k) => k['alg'] as string);
@@ -211,6 +214,7 @@ export const createRoutes = (deps: RouteDeps): RequestHandler => {
     {
       pattern: /^\/openid\/v1\/jwks$/,
       open: true,
+      discovery: true,
       methods: {
         GET: ({ res }) => {
           res.writeHead(200, {
@@ -358,9 +362,11 @@ export const createRoutes = (deps: RouteDeps): RequestHandler => {
     },
   ];
 
+  const discovery = servesDiscovery(deps.issuer);
   return async (req, res, url) => {
     let match: { route: Route; params: string[] } | undefined;
     for (const route of routes) {
+      if (route.discovery && !discovery) continue;
       const m = route.pattern.exec(url.pathname);
       if (m) {
         match = { route, params: m.slice(1).map(decodeSegment) };
