@@ -177,3 +177,32 @@ describe('namespace watch', () => {
     );
   });
 });
+
+// The watch cache (cacheWatcher.convertToWatchEvent) judges an event by the object before and
+// after it: an object that stops matching the selector is DELETED (its previous state, at the
+// event's resourceVersion), one that starts matching is ADDED.
+describe('watches with a selector, as objects move in and out of it', () => {
+  it('sends DELETED when a namespace leaves the label selector and ADDED when it comes back', async () => {
+    const c = await start();
+    c.createNamespace('payments', { team: 'web' });
+    const w = await openWatch(c, '/api/v1/namespaces?watch=1&labelSelector=team%3Dweb');
+    await w.waitFor(1);
+    c.createNamespace('payments', { team: 'ops' });
+    c.createNamespace('payments', { team: 'ops', tier: 'gold' });
+    c.createNamespace('payments', { team: 'web' });
+    await w.waitFor(3);
+    const rv = (n: number) => (w.events[n]?.object.metadata['resourceVersion'] as string) ?? '';
+    expect(w.events.map((e) => e.type)).toEqual(['ADDED', 'DELETED', 'ADDED']);
+    expect(w.events[1]?.object.metadata['labels']).toMatchObject({ team: 'web' });
+    expect(Number(rv(1))).toBeGreaterThan(Number(rv(0)));
+    expect(w.events[2]?.object.metadata['labels']).toMatchObject({ team: 'web' });
+
+    // The same from the history window.
+    const replay = await openWatch(
+      c,
+      `/api/v1/namespaces?watch=1&labelSelector=team%3Dweb&resourceVersion=${rv(0)}`,
+    );
+    await replay.waitFor(2);
+    expect(replay.events.map((e) => e.type)).toEqual(['DELETED', 'ADDED']);
+  });
+});

@@ -13,6 +13,8 @@ export type StoredEvent = {
   namespace?: string;
   resourceVersion: number;
   object: JsonObject;
+  /** The object's state before this event (none for ADDED); set by the hub. */
+  previous?: JsonObject;
 };
 
 /** The watch history and fan-out. */
@@ -30,9 +32,17 @@ export const createWatchHub = (capacityEvents: number) => {
   /** The highest resourceVersion whose event has left the window (0: nothing lost yet). */
   let compactedThrough = 0;
   const listeners = new Set<(event: StoredEvent) => void>();
+  /** The last state of every live object, to give each event its previous state. */
+  const latest = new Map<string, JsonObject>();
 
   return {
-    publish: (event: StoredEvent): void => {
+    publish: (published: StoredEvent): void => {
+      const name = String((published.object['metadata'] as { name?: unknown } | undefined)?.name);
+      const id = `${published.resource}/${published.namespace ?? ''}/${name}`;
+      const previous = latest.get(id);
+      const event = { ...published, ...(previous ? { previous } : {}) };
+      if (event.type === 'DELETED') latest.delete(id);
+      else latest.set(id, event.object);
       history.push(event);
       while (history.length > Math.max(1, capacityEvents)) {
         compactedThrough = (history.shift() as StoredEvent).resourceVersion;
@@ -121,10 +131,24 @@ export const serveWatch = (res: ServerResponse, deps: WatchDeps, request: WatchR
     send('ERROR', statusBody(code, reason, message) as unknown as JsonObject);
     res.end();
   };
-  const wanted = (event: StoredEvent): boolean =>
-    event.resource === request.resource &&
-    (request.namespace === undefined || event.namespace === request.namespace) &&
-    request.matcher(event.object);
+  // cacheWatcher.convertToWatchEvent: an event is judged by the object after and before it, so an
+  // object that starts matching the selector is ADDED and one that stops matching is DELETED (its
+  // previous state at the event's resourceVersion).
+  const forward = (event: StoredEvent): void => {
+    if (event.resource !== request.resource) return;
+    if (request.namespace !== undefined && event.namespace !== request.namespace) return;
+    const now = event.type !== 'DELETED' && request.matcher(event.object);
+    const before = event.previous !== undefined && request.matcher(event.previous);
+    if (now) return send(before ? 'MODIFIED' : 'ADDED', event.object);
+    if (!before) return;
+    if (event.type === 'DELETED') return send('DELETED', event.object);
+    const previous = event.previous as JsonObject;
+    const metadata = {
+      ...(previous['metadata'] as JsonObject),
+      resourceVersion: String(event.resourceVersion),
+    };
+    send('DELETED', { ...previous, metadata });
+  };
 
   if (from === undefined) {
     if (request.sendInitialEvents !== false) {
@@ -139,12 +163,10 @@ export const serveWatch = (res: ServerResponse, deps: WatchDeps, request: WatchR
     const replay = deps.hub.since(from);
     if (!Array.isArray(replay))
       return fail(410, 'Expired', `too old resource version: ${from} (${replay.tooOld})`);
-    for (const event of replay) if (wanted(event)) send(event.type, event.object);
+    for (const event of replay) forward(event);
   }
 
-  const unsubscribe = deps.hub.subscribe((event) => {
-    if (wanted(event)) send(event.type, event.object);
-  });
+  const unsubscribe = deps.hub.subscribe(forward);
   const timers: NodeJS.Timeout[] = [];
   if (request.allowWatchBookmarks) timers.push(setInterval(() => bookmark(), deps.bookmarkIntervalMs));
   if (request.timeoutSeconds !== undefined && request.timeoutSeconds > 0) {
