@@ -33,7 +33,7 @@ export type DevClusterOptions = {
   port?: number;
   /** `--service-account-issuer` values: the first signs, all are accepted. Default `['https://kubernetes.default.svc.cluster.local']`. */
   issuers?: string[];
-  /** `--api-audiences`; default the issuers. */
+  /** `--api-audiences`; when absent or empty, the issuers. */
   apiAudiences?: string[];
   /** Algorithm of the initial signing key; default `RS256`. */
   signingAlg?: SigningAlg;
@@ -167,7 +167,8 @@ export const startDevCluster = async (options: DevClusterOptions = {}): Promise<
   validate(options);
   const clock = options.clock ?? systemClock;
   const issuers = [...(options.issuers ?? [DEFAULT_ISSUER])];
-  const apiAudiences = [...(options.apiAudiences ?? issuers)];
+  // An empty --api-audiences means the issuers, as the API server completes its options.
+  const apiAudiences = [...(options.apiAudiences?.length ? options.apiAudiences : issuers)];
   const issuer = issuers[0] as string;
   const features = {
     jti: options.features?.jti ?? true,

@@ -70,6 +70,17 @@ describe('bound token shape', () => {
     expect(claims.exp - claims.iat).toBe(3600);
   });
 
+  // pkg/kubeapiserver/options/authentication.go: `len(o.APIAudiences) == 0` → the issuers.
+  it('takes the issuers as API audiences when --api-audiences is empty', async () => {
+    const c = await start({ issuers: ['https://a.example', 'https://b.example'], apiAudiences: [] });
+    c.createServiceAccount('default', 'app');
+    const { token } = await c.mintToken({ namespace: 'default', serviceAccount: 'app' });
+    expect((JSON.parse(segment(token, 1)) as { aud: unknown }).aud).toEqual([
+      'https://a.example',
+      'https://b.example',
+    ]);
+  });
+
   it('names the node without a uid when the Node object is missing', async () => {
     const c = await start();
     c.createPod({ namespace: 'test', name: 'p', serviceAccount: 'sa', nodeName: 'ghost' });
