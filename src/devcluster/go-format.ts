@@ -57,7 +57,8 @@ const byBytes = (a: string, b: string): number => {
   return Buffer.compare(ab, bb);
 };
 
-const goQuote = (value: string): string => {
+/** `fmt.Sprintf("%q", s)`: Go-quoted, with Go's escapes for control characters. */
+export const goQuote = (value: string): string => {
   let out = '"';
   for (const ch of value) {
     const code = ch.codePointAt(0) ?? 0;

@@ -91,6 +91,21 @@ describe('TokenRequest over HTTP', () => {
     );
   });
 
+  // The registry's key function (NamespaceKeyFunc / NoNamespaceKeyFunc) refuses the name before
+  // any lookup, so an unnamed or unaddressable bound object is a 400, not a 404.
+  it.each([
+    [{ kind: 'Pod', apiVersion: 'v1' }, 'Name parameter required.'],
+    [{ kind: 'Secret', name: '' }, 'Name parameter required.'],
+    [{ kind: 'Node', name: 'a/b' }, `Name parameter invalid: "a/b": may not contain '/'`],
+    [{ kind: 'Pod', name: '..' }, `Name parameter invalid: "..": may not be '..'`],
+  ])('answers 400 for bound object %j', async (ref, message) => {
+    const c = await start();
+    c.createServiceAccount('default', 'my-sa');
+    const res = await requestToken(c, 'default', 'my-sa', { spec: { boundObjectRef: ref } });
+    expect(res.status).toBe(400);
+    expect(res.body.message).toBe(message);
+  });
+
   it('answers 400 for a boundObjectRef member that is not a string', async () => {
     const c = await start();
     c.createServiceAccount('default', 'my-sa');

@@ -4,7 +4,7 @@
  */
 import { randomInt, randomUUID } from 'node:crypto';
 import { badRequest, conflict, invalidField, notFound } from './api-status.js';
-import { rfc3339 } from './go-format.js';
+import { goQuote, rfc3339 } from './go-format.js';
 import { decodeError } from './token-review.js';
 import type { KeyRing } from './keys.js';
 import { SERVICE_ACCOUNT_TOKEN_SECRET, type ObjectStore } from './objects.js';
@@ -122,6 +122,22 @@ const validateExpiration = (seconds: number): void => {
     });
 };
 
+/**
+ * The registry's key function refuses a name before any lookup (`NamespaceKeyFunc`,
+ * `NoNamespaceKeyFunc` with `path.IsValidPathSegmentName`).
+ *
+ * @throws KubeApiError 400.
+ */
+const checkKeyName = (name: string): void => {
+  if (name === '') throw badRequest('Name parameter required.');
+  const problems =
+    name === '.' || name === '..'
+      ? [`may not be '${name}'`]
+      : ['/', '%'].filter((c) => name.includes(c)).map((c) => `may not contain '${c}'`);
+  if (problems.length > 0)
+    throw badRequest(`Name parameter invalid: ${goQuote(name)}: ${problems.join(';')}`);
+};
+
 const LEGACY_SUFFIX_ALPHABET = 'bcdfghjklmnpqrstvwxz2456789';
 
 /** TokenRequest and legacy-token minting. */
@@ -141,6 +157,7 @@ export const createTokenRequestService = (deps: TokenRequestDeps) => {
     const name = ref.name ?? '';
     let found: { pod?: RefClaim; secret?: RefClaim; node?: RefClaim; uid: string };
     if (group === '' && kind === 'Pod') {
+      checkKeyName(name);
       const pod = deps.objects.getPod(namespace, name);
       if (!pod) throw notFound('pods', name);
       if (pod.serviceAccountName !== saName)
@@ -158,10 +175,12 @@ export const createTokenRequestService = (deps: TokenRequestDeps) => {
         throw badRequest(
           'cannot bind token to a Node object as the "ServiceAccountTokenNodeBinding" feature-gate is disabled',
         );
+      checkKeyName(name);
       const node = deps.objects.getNode(name);
       if (!node) throw notFound('nodes', name);
       found = { node: { name, uid: node.meta.uid }, uid: node.meta.uid };
     } else if (group === '' && kind === 'Secret') {
+      checkKeyName(name);
       const secret = deps.objects.getSecret(namespace, name);
       if (!secret) throw notFound('secrets', name);
       found = { secret: { name, uid: secret.meta.uid }, uid: secret.meta.uid };
