@@ -27,7 +27,10 @@ export type UserInfo = {
  * The outcome of authenticating a token. `error` is the full `status.error` text:
  * `[invalid bearer token, <reason>]`, or `invalid bearer token` for a token no authenticator claims.
  */
-export type AuthResult = { ok: true; user: UserInfo; audiences: string[] } | { ok: false; error: string };
+export type AuthResult =
+  | { ok: true; user: UserInfo; audiences: string[] }
+  /** `error` is '' when nothing claimed the request and nothing failed (no bearer token at all). */
+  | { ok: false; error: string };
 
 /** Dependencies of the authenticator: keys, live objects, clock, wording and feature gates. */
 export type AuthenticatorDeps = ValidatorDeps & {
@@ -44,9 +47,32 @@ const NOT_MINE = 'invalid bearer token';
 export const CRYPTO_FAILURE = 'square/go-jose: error in cryptographic primitive';
 
 const B64URL = /^[A-Za-z0-9_-]*$/;
-/** `base64.RawURLEncoding`: padding and foreign characters are rejected. */
-const rawUrlDecode = (segment: string): Buffer | undefined =>
-  B64URL.test(segment) && segment.length % 4 !== 1 ? Buffer.from(segment, 'base64url') : undefined;
+/** What Go's base64 decoders skip wherever it stands. */
+const LINE_BREAKS = /[\r\n]/g;
+/** `base64.RawURLEncoding`: `\r`/`\n` skipped, padding and other foreign characters rejected. */
+const rawUrlDecode = (raw: string): Buffer | undefined => {
+  const segment = raw.replace(LINE_BREAKS, '');
+  return B64URL.test(segment) && segment.length % 4 !== 1 ? Buffer.from(segment, 'base64url') : undefined;
+};
+
+/** `strings.TrimSpace`: Go's `unicode.IsSpace` set, at both ends. */
+const GO_TRIM =
+  /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
+const goTrimSpace = (value: string): string => value.replace(GO_TRIM, '');
+
+/**
+ * The token of an `Authorization` header as the bearer authenticator (`request/bearertoken`) reads
+ * it: trimmed, split on ' ' into at most 3 parts, scheme `bearer` in any case, the second part the
+ * token. `undefined` when there is none (no header, another scheme, a space before the token).
+ */
+export const bearerToken = (authorization: string): string | undefined => {
+  const auth = goTrimSpace(authorization);
+  const space = auth.indexOf(' ');
+  if (space < 0 || auth.slice(0, space).toLowerCase() !== 'bearer') return undefined;
+  const rest = auth.slice(space + 1);
+  const token = rest.includes(' ') ? rest.slice(0, rest.indexOf(' ')) : rest;
+  return token === '' ? undefined : token;
+};
 
 const jsonObject = (bytes: Buffer | undefined): Record<string, unknown> | undefined => {
   if (!bytes) return undefined;
@@ -105,7 +131,7 @@ export const createTokenAuthenticator = (deps: AuthenticatorDeps) => {
    */
   const authenticate = (token: string, requestedAudiences?: readonly string[]): AuthResult => {
     // hasCorrectIssuer: anything that is not a 3-part JWT with one of our issuers is "not mine".
-    if (token.trim().startsWith('{')) return { ok: false, error: NOT_MINE };
+    if (goTrimSpace(token).startsWith('{')) return { ok: false, error: NOT_MINE };
     const parts = token.split('.');
     if (parts.length !== 3) return { ok: false, error: NOT_MINE };
     const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
@@ -123,7 +149,8 @@ export const createTokenAuthenticator = (deps: AuthenticatorDeps) => {
     // Servers before the PublicKeysGetter refactor tried every key regardless of kid.
     const keys = deps.keys.verificationKeys(kid, deps.wording === 'current');
     if (keys.length === 0) return reject('invalid signature, no keys found');
-    const signingInput = `${headerPart}.${payloadPart}`;
+    // go-jose signs over the segments re-encoded from what it decoded.
+    const signingInput = `${headerPart}.${payloadPart}`.replace(LINE_BREAKS, '');
     if (!keys.some((k) => verifyJws(k.publicKey, header['alg'] as string, signingInput, signature)))
       return reject(CRYPTO_FAILURE);
 

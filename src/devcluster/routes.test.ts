@@ -61,6 +61,28 @@ describe('TokenReview RBAC', () => {
     expect(c.stats().tokenReviews).toBe(0);
   });
 
+  it('reads the Authorization header as the bearer authenticator does', async () => {
+    const c = await start();
+    c.createServiceAccount('ns', 'sa');
+    const { token } = await c.mintToken({ namespace: 'ns', serviceAccount: 'sa' });
+    const body = { spec: { token } };
+    for (const bearer of [`${c.adminToken} extra`, `${c.adminToken}  more`]) {
+      expect((await call(c, REVIEWS, { method: 'POST', bearer, body })).status).toBe(201);
+    }
+    const tab = await fetch(`${c.url}${REVIEWS}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer\t${c.adminToken}` },
+      body: JSON.stringify(body),
+    });
+    expect(tab.status).toBe(401);
+    const lower = await fetch(`${c.url}${REVIEWS}`, {
+      method: 'POST',
+      headers: { authorization: `bEaReR ${c.adminToken}` },
+      body: JSON.stringify(body),
+    });
+    expect(lower.status).toBe(201);
+  });
+
   it('answers 403 to a service account without system:auth-delegator', async () => {
     const c = await start();
     c.createServiceAccount('gw', 'gateway');

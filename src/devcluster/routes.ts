@@ -12,7 +12,7 @@ import {
   unauthorized,
   type KubeApiError,
 } from './api-status.js';
-import type { TokenAuthenticator } from './authenticator.js';
+import { bearerToken, type TokenAuthenticator } from './authenticator.js';
 import { readJsonBody, writeJson, type RequestHandler, type Stats } from './http-server.js';
 import { discoveryDocument, jwksDocument, servesDiscovery, type KeyRing } from './keys.js';
 import type { ObjectStore } from './objects.js';
@@ -67,9 +67,8 @@ const intParam = (value: string | null): number | undefined =>
 /** The request handler for every path the simulator serves. */
 export const createRoutes = (deps: RouteDeps): RequestHandler => {
   const callerOf = (req: IncomingMessage): Caller | undefined => {
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '');
-    if (!match) return undefined;
-    const token = match[1] as string;
+    const token = bearerToken(req.headers.authorization ?? '');
+    if (token === undefined) return undefined;
     if (safeEqual(token, deps.adminToken)) return { admin: true, username: 'system:admin' };
     const result = deps.authenticator.authenticate(token);
     return result.ok ? { admin: false, username: result.user.username } : undefined;
@@ -132,7 +131,12 @@ export const createRoutes = (deps: RouteDeps): RequestHandler => {
       });
     const spec = parseTokenReview((await readJsonBody(ctx.req)) ?? {});
     deps.countTokenReview();
-    const result = deps.authenticator.authenticate(spec.token, spec.audiences);
+    // The review authenticates a request carrying `Authorization: Bearer <spec.token>`.
+    const bearer = bearerToken(`Bearer ${spec.token}`);
+    const result =
+      bearer === undefined
+        ? ({ ok: false, error: '' } as const)
+        : deps.authenticator.authenticate(bearer, spec.audiences);
     writeJson(ctx.res, 201, tokenReviewJson(spec, result));
   };
 

@@ -271,6 +271,26 @@ describe('TokenReview failures', () => {
     }
   });
 
+  // TokenReview authenticates a fake request with `Authorization: Bearer <spec.token>`, which the
+  // bearer authenticator (request/bearertoken) trims, splits on ' ' into at most 3 parts and reads
+  // the second of: surrounding whitespace and anything after a space are ignored, and a token that
+  // starts with a space is no bearer token at all (not authenticated, no error).
+  it('reads spec.token as the bearer authenticator reads an Authorization header', async () => {
+    const c = await start();
+    c.createServiceAccount('ns', 'sa');
+    const { token } = await c.mintToken({ namespace: 'ns', serviceAccount: 'sa' });
+    for (const padded of [`${token}\n`, `\n${token}\r\n`, `${token} trailing words`]) {
+      expect((await review(c, padded)).authenticated).toBe(true);
+    }
+    const res = await post(c, { spec: { token: ` ${token}` } });
+    expect(res.status).toBe(201);
+    expect(res.body.status).toEqual({ user: {} });
+    expect(await errorOf(c, `${token}\tx`)).toBe('invalid bearer token');
+    // base64.RawURLEncoding skips \r and \n, so go-jose reads a token broken over lines as whole.
+    const [h, p, sig] = token.split('.') as [string, string, string];
+    expect((await review(c, `${h}.${p.slice(0, 10)}\r\n${p.slice(10)}.${sig}`)).authenticated).toBe(true);
+  });
+
   it('accepts tokens of a second configured issuer', async () => {
     const c = await start({ issuers: ['https://one.example', 'https://two.example'], apiAudiences: ['api'] });
     c.createServiceAccount('ns', 'sa');

@@ -84,7 +84,7 @@ export const parseTokenReview = (body: unknown): TokenReviewSpec => {
 /**
  * The 201 body: the request's spec echoed (the token included, so it must never be logged) and
  * the status. On success `{authenticated: true, user, audiences}`; on failure `{user: {}, error}`,
- * with `authenticated` and `audiences` omitted as Go's `omitempty` does.
+ * with `authenticated`, `audiences` and an empty `error` omitted as Go's `omitempty` does.
  */
 export const tokenReviewJson = (spec: TokenReviewSpec, result: AuthResult): Record<string, unknown> => ({
   kind: 'TokenReview',
@@ -97,5 +97,5 @@ export const tokenReviewJson = (spec: TokenReviewSpec, result: AuthResult): Reco
         user: result.user,
         ...(result.audiences.length > 0 ? { audiences: result.audiences } : {}),
       }
-    : { user: {}, error: result.error },
+    : { user: {}, ...(result.error ? { error: result.error } : {}) },
 });
