@@ -238,3 +238,44 @@ describe('what a jwks mount cannot see, and a tokenreview mount does', () => {
     });
   });
 });
+
+describe.each(['kubernetes', 'jwks'])('a jwt with white space in it, through the %s mount', (mount) => {
+  // Vault's plugin reads the token with go-jose's ParseSigned, which strips every white-space
+  // character first (go-jose encoding.go stripWhitespace), and the API server's TokenReview
+  // accepts it too: a token file read with its trailing newline logs in.
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  const login = async (jwt: string) => h.login(mount, { role: 'nginx', jwt });
+
+  it.each([
+    ['a trailing newline', (t: string) => `${t}\n`],
+    ['spaces and a CRLF around it', (t: string) => `  ${t}\r\n`],
+    ['a line break inside it', (t: string) => `${t.slice(0, 40)}\n${t.slice(40)}`],
+    ['a no-break space and a NEL (Go’s unicode.IsSpace)', (t: string) => `\u00a0${t}\u0085`],
+  ])('logs in with %s, as Vault', async (_what, spaced) => {
+    const res = await login(spaced(await h.podToken()));
+    expect(res.status).toBe(200);
+  });
+
+  it('counts the token with and without the white space as one (one cache entry, one TokenReview)', async () => {
+    const token = await h.podToken();
+    const before = h.cluster.stats().tokenReviews;
+    expect((await login(token)).status).toBe(200);
+    expect((await login(`${token}\n`)).status).toBe(200);
+    expect(h.cluster.stats().tokenReviews - before).toBe(mount === 'kubernetes' ? 1 : 0);
+  });
+
+  it('still refuses a zero-width space (not white space to Go) and a jwt of white space only', async () => {
+    const token = await h.podToken();
+    expect((await login(`${token}\u200b`)).status).toBe(403);
+    const blank = await login(' \n');
+    expect(blank.status).toBeGreaterThanOrEqual(400);
+    expect(blank.status).toBeLessThan(500);
+  });
+});

@@ -12,7 +12,7 @@ import {
 import type { Clock } from '../lib/clock.js';
 import { createCidrSet, type CidrSet } from '../lib/cidr.js';
 import { deriveKey, fingerprint, hmacB64 } from '../lib/hash.js';
-import { containsJwtShape } from '../lib/jwt-shape.js';
+import { containsJwtShape, withoutWhiteSpace } from '../lib/jwt-shape.js';
 import { truncate } from '../lib/truncate.js';
 import type { Logger } from '../telemetry/index.js';
 import {
@@ -101,7 +101,7 @@ const MAX_CLAIMED_CHARS = 253;
 const claimsOf = (jwt: unknown): UnverifiedClaims | undefined => {
   if (typeof jwt !== 'string' || jwt === '') return undefined;
   try {
-    return parseUnverifiedClaims(jwt);
+    return parseUnverifiedClaims(withoutWhiteSpace(jwt));
   } catch {
     return undefined;
   }
@@ -231,7 +231,7 @@ export const createLoginService = (deps: LoginDeps) => {
   ): Promise<LoginResult> => {
     if (typeof input.role !== 'string' || input.role === '') throw badRequest('missing role', 'missing_role');
     if (typeof input.jwt !== 'string' || input.jwt === '') throw badRequest('missing jwt', 'missing_jwt');
-    const jwt = input.jwt;
+    const jwt = withoutWhiteSpace(input.jwt);
     const { mount, role } = lookupRole(mountPath, input.role);
     const cfg = mount.config;
 
