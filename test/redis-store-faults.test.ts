@@ -1,4 +1,7 @@
 import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRedisStore, StoreUnavailableError, type Store } from '../src/store/index.js';
@@ -10,6 +13,7 @@ import {
   type RedisServer,
 } from './helpers/redis-server.js';
 import { startTcpProxy } from './helpers/tcp-proxy.js';
+import { makeCa, makeServerCert } from './helpers/tls-files.js';
 
 // The Redis store when Redis is not as it should be: late, full, or refusing.
 
@@ -137,6 +141,35 @@ describe('the Redis store', () => {
     } finally {
       direct.disconnect();
       await proxy.close();
+    }
+  });
+
+  // ioredis ends a client whose connection attempt fails before a socket exists (here tls.connect
+  // throwing on a key it cannot read), and never tries again by itself: the store must.
+  it('opens its client again after ioredis ended it, once the connection can be made', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'authgate-reopen-'));
+    try {
+      const ca = await makeCa(dir, 'reopen');
+      const redis = await startRedis({ tls: { ...(await makeServerCert(dir, ca, 'redis')), ca: ca.cert } });
+      const store = createRedisStore(
+        {
+          url: redis.url,
+          tls: { ca: readFileSync(ca.cert, 'utf8'), cert: 'not a certificate', key: 'not a key' },
+        },
+        { log: quiet },
+      );
+      opened.push({ store, redis });
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+      // Past the first attempts, each of which ended the client.
+      await new Promise((r) => setTimeout(r, 500));
+      await expect(store.ping()).rejects.toBeInstanceOf(StoreUnavailableError);
+      const client = await makeServerCert(dir, ca, 'authgate');
+      store.setCredentials({
+        tls: { cert: readFileSync(client.cert, 'utf8'), key: readFileSync(client.key, 'utf8') },
+      });
+      await storeAnswers(store);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 

@@ -8,6 +8,7 @@ import {
   type RedisConnectionOptions,
   type RedisCredentials,
 } from './redis-connection.js';
+import { reopenWhenEnded, type Reopener } from './redis-reopen.js';
 import { traced } from './traced.js';
 import type { BatchOp, SetOptions, Store } from './store.js';
 import { StoreUnavailableError } from './store.js';
@@ -142,6 +143,16 @@ export const createRedisStore = (
     return sub;
   };
 
+  const reopeners: Reopener[] = [];
+  // Said as a failure to connect is, once: commands fail at once until the client is opened again.
+  const onEnd = () => {
+    if (lastState !== 'unavailable') {
+      const reason = 'connection ended by the client, opening a new one';
+      deps.log.warn({ event: 'store.unavailable', store: 'redis', reason }, 'store.unavailable');
+    }
+    lastState = 'unavailable';
+  };
+  reopeners.push(reopenWhenEnded(client, onEnd));
   client.on('ready', () => {
     if (lastState !== 'connected') {
       deps.log.info({ event: 'store.connected', store: 'redis' }, 'store.connected');
@@ -308,6 +319,7 @@ export const createRedisStore = (
         }, deps.subscriberPingMs ?? SUBSCRIBER_PING_MS);
         pingTimer.unref();
         if (options.sentinels !== undefined) guardFailoverDetector(subscriber);
+        reopeners.push(reopenWhenEnded(subscriber));
         subscriber.on('error', () => undefined);
         subscriber.on('message', (ch: string, message: string) => {
           for (const h of handlers.get(ch) ?? []) h(message);
@@ -347,6 +359,7 @@ export const createRedisStore = (
     },
     close: async () => {
       clearInterval(pingTimer);
+      for (const r of reopeners) r.stop();
       for (const c of [subscriber, client]) {
         if (c === undefined) continue;
         try {

@@ -8,13 +8,23 @@ export type TcpProxy = {
    * forwarded as usual.
    */
   freeze(): void;
+  /**
+   * While `refusing`, connections made are closed at once, unanswered (a server that restarts, a
+   * network that drops new flows); those open stay as they are.
+   */
+  refuseNew(refusing: boolean): void;
   close(): Promise<void>;
 };
 
 /** A TCP proxy on 127.0.0.1 to `targetPort` on 127.0.0.1, for faults a real server cannot show. */
 export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
   const open = new Set<{ frozen: boolean; sockets: Socket[] }>();
+  let refusing = false;
   const server = createServer((client) => {
+    if (refusing) {
+      client.destroy();
+      return;
+    }
     const upstream = createConnection(targetPort, '127.0.0.1');
     const pair = { frozen: false, sockets: [client, upstream] };
     open.add(pair);
@@ -37,6 +47,9 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
     port: typeof address === 'object' && address !== null ? address.port : 0,
     freeze: () => {
       for (const pair of open) pair.frozen = true;
+    },
+    refuseNew: (on) => {
+      refusing = on;
     },
     close: async () => {
       for (const pair of open) for (const s of pair.sockets) s.destroy();
