@@ -4,9 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../src/lib/clock.js';
-import { createRedisStore, type Store } from '../src/store/index.js';
 import { ADMIN_TOKEN, NGINX_ROLE, startHarness } from './helpers/harness.js';
-import { startRedis, storeAnswers, type RedisServer } from './helpers/redis-server.js';
+import { bad, data, denied, suiteStores, tokenCalls, type StoreKind } from './helpers/token-stores.js';
 
 /*
  * A client token's life end to end through the HTTP API, on the memory store and on a real
@@ -17,21 +16,11 @@ import { startRedis, storeAnswers, type RedisServer } from './helpers/redis-serv
  * revocation.
  */
 
-const quiet = { info: () => undefined, warn: () => undefined };
 const dir = mkdtempSync(join(tmpdir(), 'authgate-token-life-'));
 const keyFile = join(dir, 'kv.key');
 writeFileSync(keyFile, randomBytes(32).toString('base64'));
-let redis: RedisServer;
-const stores: Store[] = [];
-
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await Promise.all(stores.map((s) => s.close().catch(() => undefined)));
-  await redis?.stop();
-  rmSync(dir, { recursive: true, force: true });
-});
+const storeOf = suiteStores();
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const roles = {
   short: { ...NGINX_ROLE, token_ttl: 60, token_policies: ['app'] },
@@ -55,64 +44,17 @@ const config = {
   },
 };
 
-type Answer = { status: number; json: Record<string, unknown> | undefined };
-type Auth = { client_token: string; accessor: string; lease_duration: number };
-type StoreKind = 'memory' | 'redis';
-
 const serve = async (kind: StoreKind, options: { trustedProxy?: boolean } = {}) => {
   const clock = createFakeClock(Date.UTC(2026, 8, 1, 12, 0, 0, 250));
-  let store: Store | undefined;
-  if (kind === 'redis') {
-    store = createRedisStore({ url: redis.url }, { log: quiet });
-    stores.push(store);
-    await storeAnswers(store);
-  }
   const h = await startHarness({
     clock,
     roles,
     config,
-    ...(store ? { store } : {}),
+    store: await storeOf(kind, clock),
     ...(options.trustedProxy ? { listener: { trusted_proxies: ['127.0.0.0/8'] } } : {}),
   });
-  const call = async (
-    method: 'GET' | 'POST',
-    url: string,
-    token: string,
-    body?: unknown,
-    from?: { ip: string; forwardedFor?: string },
-  ): Promise<Answer> => {
-    const res = await h.server.app.inject({
-      method,
-      url,
-      headers: {
-        'x-vault-token': token,
-        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-        ...(from?.forwardedFor === undefined ? {} : { 'x-forwarded-for': from.forwardedFor }),
-      },
-      ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-      ...(from === undefined ? {} : { remoteAddress: from.ip }),
-    });
-    return {
-      status: res.statusCode,
-      json: res.body === '' ? undefined : (res.json() as Record<string, unknown>),
-    };
-  };
-  const login = async (role: keyof typeof roles, ip = '10.1.2.3'): Promise<Auth> => {
-    const res = await h.server.app.inject({
-      method: 'POST',
-      url: '/v1/auth/jwks/login',
-      payload: JSON.stringify({ role, jwt: await h.podToken() }),
-      remoteAddress: ip,
-    });
-    expect(res.statusCode).toBe(200);
-    return (res.json() as { auth: Auth }).auth;
-  };
-  return { h, clock, call, login };
+  return { h, clock, ...tokenCalls(h) };
 };
-
-const denied = { status: 403, json: { errors: ['permission denied'] } };
-const bad = (message: string) => ({ status: 400, json: { errors: [message] } });
-const data = (a: Answer) => a.json?.['data'] as Record<string, unknown>;
 
 describe.each<StoreKind>(['memory', 'redis'])('a client token on the %s store', (kind) => {
   let s: Awaited<ReturnType<typeof serve>>;
