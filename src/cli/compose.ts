@@ -155,7 +155,7 @@ export const composeServer = (
       : undefined;
   const store = options.store ?? memoryStore ?? (redisStore as Store);
   const keys = createKeys(config.store.keyPrefix);
-  const tokens = createTokenService({ store, keys, clock, serverKey });
+  const tokens = createTokenService({ store, keys, clock, serverKey, log: log.child({ part: 'tokens' }) });
   // Replicas share TokenReview results through the store; one process keeps them in memory.
   const shared = options.store !== undefined ? options.sharedCaches === true : config.store.type === 'redis';
   // What replicas share to verify logins (reviews, key sets) is signed under a key of its own.

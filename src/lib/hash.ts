@@ -27,20 +27,27 @@ export const safeEqual = (a: string, b: string): boolean => {
 };
 
 /**
+ * The MAC {@link signEntry} puts on `value` stored under `name` (HMAC-SHA256, base64url: 43
+ * characters), for a store format that carries it elsewhere in the value.
+ */
+export const entryMac = (key: Buffer, name: string, value: string): string =>
+  hmacB64(key, `${name}\n${value}`);
+
+/**
  * A value for a shared store with an HMAC bound to the name it is stored under:
  * `<mac>.<value>`. What authgate reads back from a store it shares with other replicas (a
  * verified result, a key set) is believed only with its MAC: whoever can write the store cannot
  * forge one without the key, nor move one entry to another name.
  */
 export const signEntry = (key: Buffer, name: string, value: string): string =>
-  `${hmacB64(key, `${name}\n${value}`)}.${value}`;
+  `${entryMac(key, name, value)}.${value}`;
 
 /** The value {@link signEntry} wrapped, when its MAC holds for `name`; undefined otherwise. */
 export const openEntry = (key: Buffer, name: string, raw: string): string | undefined => {
   const dot = raw.indexOf('.');
   if (dot < 0) return undefined;
   const value = raw.slice(dot + 1);
-  return safeEqual(raw.slice(0, dot), hmacB64(key, `${name}\n${value}`)) ? value : undefined;
+  return safeEqual(raw.slice(0, dot), entryMac(key, name, value)) ? value : undefined;
 };
 
 /**

@@ -1,4 +1,5 @@
 import { AuthgateError } from '../errors.js';
+import { entryMac, safeEqual } from '../lib/hash.js';
 import type { MountTtls } from './ttl.js';
 
 /**
@@ -75,12 +76,47 @@ export type RevocationIndex = { kind: string; value: string };
 
 export const serializeRecord = (record: TokenRecord): string => JSON.stringify(record);
 
+/** What {@link sealRecord} appends: `,"mac":"<43 base64url characters>"}`. */
+const MAC_OPEN = ',"mac":"';
+const MAC_LENGTH = 43;
+const SEAL_LENGTH = MAC_OPEN.length + MAC_LENGTH + 2;
+
+/**
+ * A record as stored under `storeKey`: its JSON with a last field `mac`, the HMAC-SHA256 under
+ * `macKey` of `storeKey` and the JSON without it. Whoever writes to the store can neither change
+ * a record (its policies, TTLs, CIDRs…) nor move one under another token's key without the MAC
+ * failing. The MAC sits inside the JSON so that a reader of the unsigned format (a replica not
+ * yet upgraded) still parses the record: it ignores a field it does not know.
+ */
+export const sealRecord = (macKey: Buffer, storeKey: string, record: TokenRecord): string => {
+  const body = serializeRecord(record);
+  return `${body.slice(0, -1)}${MAC_OPEN}${entryMac(macKey, storeKey, body)}"}`;
+};
+
+/**
+ * The record {@link sealRecord} stored under `storeKey`, when its MAC holds (compared in constant
+ * time); undefined for anything else: a record changed, moved, forged, or written without a MAC.
+ * The MAC is checked before the JSON is parsed.
+ *
+ * @throws AuthgateError INTERNAL (reason `token_record_corrupt`) as {@link parseRecord}, for a
+ *   record with a valid MAC: only a writer holding the key could have made it.
+ */
+export const openRecord = (macKey: Buffer, storeKey: string, raw: string): TokenRecord | undefined => {
+  if (raw.length <= SEAL_LENGTH || !raw.endsWith('"}')) return undefined;
+  const sealAt = raw.length - SEAL_LENGTH;
+  if (raw.slice(sealAt, sealAt + MAC_OPEN.length) !== MAC_OPEN) return undefined;
+  const body = `${raw.slice(0, sealAt)}}`;
+  const mac = raw.slice(sealAt + MAC_OPEN.length, raw.length - 2);
+  return safeEqual(mac, entryMac(macKey, storeKey, body)) ? parseRecord(body) : undefined;
+};
+
 const corrupt = (detail: string): AuthgateError =>
   new AuthgateError('INTERNAL', { reason: 'token_record_corrupt', detail });
 
 /**
- * Parses a stored record. The store is trusted (only this service writes it), so this checks
- * the fields the security decisions read rather than the whole shape.
+ * Parses a record's JSON. Its MAC has been checked ({@link openRecord}), so this checks the
+ * fields the security decisions read rather than the whole shape. Fields it does not know (the
+ * `mac` of a sealed record) are ignored.
  *
  * @throws AuthgateError INTERNAL (reason `token_record_corrupt`) when the value is not a
  *   version-1 record: fail closed rather than guess.

@@ -1,5 +1,5 @@
 import { badRequest, permissionDenied, type AuthgateError } from '../errors.js';
-import { REVOCATION_PENDING, serializeRecord } from './record.js';
+import { REVOCATION_PENDING } from './record.js';
 import type { TokenRecord } from './record.js';
 import { calculateTtl } from './ttl.js';
 import { guard, type TokenStorage } from './token-storage.js';
@@ -22,7 +22,7 @@ export const createTokenRenewal = (
   deps: Pick<TokenServiceDeps, 'store' | 'keys' | 'clock'>,
 ) => {
   const { store, keys, clock } = deps;
-  const { hmac, indexOps, check, find, load, indexedToken } = storage;
+  const { hmac, seal, indexOps, check, find, isLive, byAccessor } = storage;
 
   /** The increment of a renewal: caller misuse (a bad one is the route's 400) is a TypeError. */
   const incrementOf = (options: TargetRenewOptions): number => {
@@ -101,7 +101,7 @@ export const createTokenRenewal = (
         {
           op: 'set',
           key: keys.token(tokenHmac),
-          value: serializeRecord(next),
+          value: seal(tokenHmac, next),
           options: { ttlMs, mode: 'if-present' },
         },
       ]),
@@ -175,10 +175,10 @@ export const createTokenRenewal = (
      */
     renewAccessor: async (accessor: string, options: TargetRenewOptions): Promise<RenewResult> => {
       const incrementSeconds = incrementOf(options);
-      const tokenHmac = await indexedToken(accessor);
-      if (tokenHmac === undefined) throw badRequest('invalid accessor', 'accessor_invalid');
-      const record = await load(tokenHmac);
-      if (record === undefined) throw notFound();
+      const target = await byAccessor(accessor);
+      if (target === undefined) throw badRequest('invalid accessor', 'accessor_invalid');
+      const { tokenHmac, record } = target;
+      if (record === undefined || !isLive(record)) throw notFound();
       return extend({ tokenHmac, record }, '', incrementSeconds, options.refresh, notFound);
     },
   };

@@ -1,5 +1,4 @@
 import { badRequest } from '../errors.js';
-import { parseRecord } from './record.js';
 import type { RevocationIndex, TokenRecord } from './record.js';
 import { guard, TOKEN_FORMAT, type TokenStorage } from './token-storage.js';
 import type { TokenServiceDeps } from './types.js';
@@ -17,7 +16,7 @@ export const createTokenRevocation = (
   deps: Pick<TokenServiceDeps, 'store' | 'keys'>,
 ) => {
   const { store, keys } = deps;
-  const { hmac, isLive, load, find, withUsesLeft, indexedToken, deleteEntries } = storage;
+  const { hmac, isLive, read, find, withUsesLeft, byAccessor, deleteEntries } = storage;
   return {
     /**
      * Revokes a token (revoke-self, and auth/token/revoke for a token an operator names):
@@ -31,14 +30,10 @@ export const createTokenRevocation = (
     revoke: async (token: string): Promise<void> => {
       if (typeof token !== 'string' || !TOKEN_FORMAT.test(token)) return;
       const tokenHmac = hmac(token);
-      const raw = await guard(store.get(keys.token(tokenHmac)));
-      let accessorHmac: string | undefined;
-      try {
-        if (raw !== undefined) accessorHmac = hmac(parseRecord(raw).accessor);
-      } catch {
-        // A corrupt record is still deleted; its accessor index expires with its TTL.
-      }
-      await deleteEntries(tokenHmac, accessorHmac);
+      // A record tampered with is deleted too, but the accessor it names is not believed: its
+      // index expires with its TTL.
+      const record = (await read(tokenHmac))?.record;
+      await deleteEntries(tokenHmac, record === undefined ? undefined : hmac(record.accessor));
     },
 
     /**
@@ -64,12 +59,14 @@ export const createTokenRevocation = (
      *   token), Vault's messages.
      */
     lookupAccessor: async (accessor: string): Promise<TokenRecord> => {
-      const tokenHmac = await indexedToken(accessor);
-      const record = tokenHmac === undefined ? undefined : await load(tokenHmac);
-      if (tokenHmac === undefined || record === undefined) {
-        throw badRequest('invalid accessor', 'accessor_invalid');
-      }
-      return withUsesLeft(tokenHmac, record);
+      const target = await byAccessor(accessor);
+      const { record } = target ?? {};
+      const found =
+        target === undefined || record === undefined || !isLive(record)
+          ? undefined
+          : await withUsesLeft(target.tokenHmac, record);
+      if (found === undefined) throw badRequest('invalid accessor', 'accessor_invalid');
+      return found;
     },
 
     /**
@@ -77,24 +74,22 @@ export const createTokenRevocation = (
      * As Vault's revoke-accessor, an unknown accessor is not an error: it answers with the
      * warning `No token found with this accessor`.
      *
+     * An index that names a token whose record holds another accessor was pointed there by
+     * someone else: it is taken as no index (the warning), and that token is left alone.
+     *
      * @returns the warnings for the response envelope (empty after a revocation).
      * @throws AuthgateError BAD_REQUEST `missing accessor` (empty), or `token not found` when the
      *   index outlived its token (the leftovers are deleted first).
      */
     revokeAccessor: async (accessor: string): Promise<{ warnings: string[] }> => {
-      const tokenHmac = await indexedToken(accessor);
-      if (tokenHmac === undefined) return { warnings: ['No token found with this accessor'] };
-      const accessorHmac = hmac(accessor);
-      // Delete before judging the record, so that even a corrupt one is revoked.
-      const raw = await guard(store.get(keys.token(tokenHmac)));
-      await deleteEntries(tokenHmac, accessorHmac);
-      let live = false;
-      try {
-        live = raw !== undefined && isLive(parseRecord(raw));
-      } catch {
-        live = false;
+      // An index pointed at another token's record is no index: that token is left alone.
+      const target = await byAccessor(accessor);
+      if (target === undefined) return { warnings: ['No token found with this accessor'] };
+      // Delete before judging the record, so that even one tampered with is revoked.
+      await deleteEntries(target.tokenHmac, hmac(accessor));
+      if (target.record === undefined || !isLive(target.record)) {
+        throw badRequest('token not found', 'token_not_found');
       }
-      if (!live) throw badRequest('token not found', 'token_not_found');
       return { warnings: [] };
     },
 
@@ -124,20 +119,15 @@ export const createTokenRevocation = (
         const deleted = new Set<string>();
         for (const tokenHmac of fresh) {
           seen.add(tokenHmac);
-          const raw = await guard(store.get(keys.token(tokenHmac)));
+          const stored = await read(tokenHmac);
           // No record: expired, revoked, or a login still writing it (where a batch is not atomic,
           // the indexes are written before the record). Left listed: it expires on its own, and a
           // token whose record lands now is found by the next revocation.
-          if (raw === undefined) continue;
-          let accessorHmac: string | undefined;
-          try {
-            const record = parseRecord(raw);
-            accessorHmac = hmac(record.accessor);
-            if (isLive(record)) revoked++;
-          } catch {
-            // A corrupt record is deleted all the same.
-          }
-          await deleteEntries(tokenHmac, accessorHmac);
+          if (stored === undefined) continue;
+          // A record tampered with is deleted all the same; the accessor it names is not believed.
+          const { record } = stored;
+          if (record !== undefined && isLive(record)) revoked++;
+          await deleteEntries(tokenHmac, record === undefined ? undefined : hmac(record.accessor));
           deleted.add(tokenHmac);
         }
         // Only the members revoked here: a login that joined the index meanwhile stays listed, so

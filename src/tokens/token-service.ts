@@ -2,7 +2,6 @@ import { AuthgateError } from '../errors.js';
 import { createCidrSet } from '../lib/cidr.js';
 import { createRandomPool } from '../lib/random-pool.js';
 import type { BatchOp } from '../store/index.js';
-import { serializeRecord } from './record.js';
 import type { TokenRecord } from './record.js';
 import { calculateTtl } from './ttl.js';
 import { createTokenRenewal } from './token-renewal.js';
@@ -16,7 +15,9 @@ import { assertCount, assertMount, placeLease } from './lease.js';
  * The client-token service: issues Vault-style service tokens and checks, renews and revokes
  * them. A token is stored only under HMAC-SHA256(server key, token), with an accessor index under
  * HMAC(server key, accessor) and, for use-limited tokens, an atomic counter of uses left; every
- * entry carries a store TTL, so expired tokens leave the store by themselves.
+ * entry carries a store TTL, so expired tokens leave the store by themselves. Records are sealed
+ * with a MAC bound to their key, and what the store holds is believed only as far as it can be
+ * checked (see token-storage.ts): anything else is no token, as for a token never issued.
  *
  * Every method rejects with AuthgateError UNAVAILABLE (503) when the store is unreachable:
  * security state fails closed.
@@ -30,7 +31,7 @@ export const createTokenService = (deps: TokenServiceDeps) => {
     throw new TypeError('serverKey must be a Buffer of at least 32 bytes');
   }
   const storage = createTokenStorage(deps);
-  const { hmac, indexOps, check } = storage;
+  const { hmac, seal, indexOps, check } = storage;
 
   return {
     /** {@link lookupResponseData}, on the service for routes that hold only the service. */
@@ -132,7 +133,7 @@ export const createTokenService = (deps: TokenServiceDeps) => {
       ops.push({
         op: 'set',
         key: keys.token(tokenHmac),
-        value: serializeRecord(record),
+        value: seal(tokenHmac, record),
         options: { ttlMs, mode: 'if-absent' },
       });
       const fresh = (await guard(store.batch(ops))).every(Boolean);
@@ -193,10 +194,12 @@ export const createTokenService = (deps: TokenServiceDeps) => {
      */
     lookupToken: async (token: string): Promise<TokenRecord> => {
       const found = await storage.find(token);
-      if (found === undefined) {
+      const record =
+        found === undefined ? undefined : await storage.withUsesLeft(found.tokenHmac, found.record);
+      if (record === undefined) {
         throw new AuthgateError('PERMISSION_DENIED', { message: 'bad token', reason: 'token_not_found' });
       }
-      return storage.withUsesLeft(found.tokenHmac, found.record);
+      return record;
     },
 
     ...createTokenRenewal(storage, deps),

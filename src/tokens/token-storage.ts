@@ -1,8 +1,8 @@
-import { badRequest, permissionDenied, unavailable } from '../errors.js';
+import { AuthgateError, badRequest, permissionDenied, unavailable } from '../errors.js';
 import { createCidrSet } from '../lib/cidr.js';
-import { hmacB64 } from '../lib/hash.js';
+import { deriveKey, fingerprint, hmacB64 } from '../lib/hash.js';
 import { StoreUnavailableError, type BatchOp } from '../store/index.js';
-import { REVOCATION_PENDING, parseRecord } from './record.js';
+import { REVOCATION_PENDING, openRecord, sealRecord } from './record.js';
 import type { TokenRecord } from './record.js';
 import type { TokenServiceDeps } from './types.js';
 
@@ -30,22 +30,57 @@ export const guard = async <T>(pending: Promise<T>): Promise<T> => {
  * counter, revocation indexes and deletion. Internal to tokens/.
  */
 export const createTokenStorage = (
-  deps: Pick<TokenServiceDeps, 'store' | 'keys' | 'clock' | 'serverKey'>,
+  deps: Pick<TokenServiceDeps, 'store' | 'keys' | 'clock' | 'serverKey' | 'log'>,
 ) => {
-  const { store, keys, clock, serverKey } = deps;
+  const { store, keys, clock, serverKey, log } = deps;
+  // The records' MACs under a key of their own, never the one that names tokens and accessors.
+  const recordMacKey = deriveKey(serverKey, 'authgate token record');
 
   const hmac = (value: string): string => hmacB64(serverKey, value);
 
   const isLive = (record: TokenRecord): boolean => record.expireTimeMs > clock.nowMs();
 
-  /** The live record under a token HMAC, or undefined (absent, expired). */
-  const load = async (tokenHmac: string): Promise<TokenRecord | undefined> => {
-    const raw = await guard(store.get(keys.token(tokenHmac)));
+  /**
+   * Reports an entry this service did not write as it is (its MAC fails, it names another token,
+   * its use counter exceeds the uses granted): the caller treats it as absent. Only the store
+   * key's fingerprint is logged, never the entry or the token.
+   */
+  const tampered = (entry: 'record' | 'accessor' | 'uses', storeKey: string): undefined => {
+    log?.error(
+      { event: 'tokens.record_tampered', entry, key: fingerprint(storeKey) },
+      'tokens.record_tampered',
+    );
+    return undefined;
+  };
+
+  /** The value to store a token's record as: sealed with its MAC, bound to its key. */
+  const seal = (tokenHmac: string, record: TokenRecord): string =>
+    sealRecord(recordMacKey, keys.token(tokenHmac), record);
+
+  /**
+   * What is stored under a token HMAC: undefined when nothing is; `{record: undefined}` (reported)
+   * when what is there is not a record this service sealed under this key; else the record, live
+   * or not.
+   */
+  const read = async (tokenHmac: string): Promise<{ record: TokenRecord | undefined } | undefined> => {
+    const storeKey = keys.token(tokenHmac);
+    const raw = await guard(store.get(storeKey));
     if (raw === undefined) return undefined;
-    const record = parseRecord(raw);
+    try {
+      return { record: openRecord(recordMacKey, storeKey, raw) ?? tampered('record', storeKey) };
+    } catch (err) {
+      // A valid MAC on a record of another shape: a bug, but no token either.
+      if (!(err instanceof AuthgateError)) throw err;
+      return { record: tampered('record', storeKey) };
+    }
+  };
+
+  /** The live record under a token HMAC, or undefined (absent, expired, tampered with). */
+  const load = async (tokenHmac: string): Promise<TokenRecord | undefined> => {
+    const record = (await read(tokenHmac))?.record;
     // The record's own expiry is authoritative: a store TTL can lag (Redis rounding, a replica's
     // clock ahead of the store's), and a token must be dead at its expire_time on every replica.
-    return isLive(record) ? record : undefined;
+    return record !== undefined && isLive(record) ? record : undefined;
   };
 
   /** The token's HMAC and live record, or undefined. Malformed input never reaches the store. */
@@ -56,19 +91,18 @@ export const createTokenStorage = (
     return record === undefined ? undefined : { tokenHmac, record };
   };
 
-  /** Uses left without consuming one: 0 = unlimited, REVOCATION_PENDING once none are left. */
-  const usesLeft = async (tokenHmac: string, record: TokenRecord): Promise<number> => {
-    if (record.numUses === 0) return 0;
+  /**
+   * The record with `numUses` = uses left, for lookups that spend none: 0 = unlimited,
+   * REVOCATION_PENDING once none are left; undefined (reported) when the counter says more uses
+   * are left than the record grants.
+   */
+  const withUsesLeft = async (tokenHmac: string, record: TokenRecord): Promise<TokenRecord | undefined> => {
+    if (record.numUses === 0) return record;
     const raw = await guard(store.get(keys.tokenUses(tokenHmac)));
     const left = raw === undefined ? 0 : Number(raw);
-    return left > 0 ? left : REVOCATION_PENDING;
+    if (!(left <= record.numUses)) return tampered('uses', keys.tokenUses(tokenHmac));
+    return { ...record, numUses: left > 0 ? left : REVOCATION_PENDING };
   };
-
-  /** The record with `numUses` = uses left (see {@link usesLeft}), for lookups that spend none. */
-  const withUsesLeft = async (tokenHmac: string, record: TokenRecord): Promise<TokenRecord> => ({
-    ...record,
-    numUses: await usesLeft(tokenHmac, record),
-  });
 
   /**
    * The token HMAC an accessor's index names, or undefined when it names none (the index lives as
@@ -80,6 +114,22 @@ export const createTokenStorage = (
       throw badRequest('missing accessor', 'accessor_missing');
     }
     return guard(store.get(keys.accessor(hmac(accessor))));
+  };
+
+  /**
+   * The token an accessor's index names and what is stored for it (see {@link read}), or
+   * undefined when no index names one. An index naming a token whose record holds another
+   * accessor was pointed there by someone else: reported, and taken as no index.
+   * @throws AuthgateError BAD_REQUEST `missing accessor` as {@link indexedToken}.
+   */
+  const byAccessor = async (accessor: string) => {
+    const tokenHmac = await indexedToken(accessor);
+    if (tokenHmac === undefined) return undefined;
+    const stored = await read(tokenHmac);
+    if (stored?.record !== undefined && stored.record.accessor !== accessor) {
+      return tampered('accessor', keys.accessor(hmac(accessor)));
+    }
+    return { tokenHmac, record: stored?.record };
   };
 
   /** Adds the token to its revocation indexes, each listing it as long as the token lives. */
@@ -144,6 +194,11 @@ export const createTokenStorage = (
     // 500 `internal error` in the narrow window where UseToken's second read does ("token not
     // found or fully used already", vault/request_handling.go): never 400. 403 for both here.
     if (left < 0) throw permissionDenied('token_invalid', 'no uses left');
+    // The record (sealed) says how many uses were granted: a counter above that was raised.
+    if (left >= record.numUses) {
+      tampered('uses', keys.tokenUses(tokenHmac));
+      throw permissionDenied('token_invalid', 'use counter above the uses granted');
+    }
     if (left === 0) await deleteEntries(tokenHmac, hmac(record.accessor));
     // As Vault's handleRequest: the use is spent before the ACL's verdict is acted on ("we want
     // to decrement the use count even in the case of an error"), so a use-limited token cannot
@@ -155,11 +210,13 @@ export const createTokenStorage = (
   return {
     hmac,
     isLive,
+    seal,
+    read,
     load,
     find,
-    usesLeft,
     withUsesLeft,
     indexedToken,
+    byAccessor,
     indexOps,
     deleteEntries,
     inspect,

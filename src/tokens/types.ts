@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Clock } from '../lib/clock.js';
 import type { Keys, Store } from '../store/index.js';
 import type { RevocationIndex, TokenRecord } from './record.js';
@@ -19,8 +20,16 @@ export type TokenServiceDeps = {
   >;
   keys: Pick<Keys, 'token' | 'tokenUses' | 'accessor' | 'index' | 'legacyIndex'>;
   clock: Clock;
-  /** HMAC-SHA256 key under which tokens and accessors are stored; at least 32 bytes. */
+  /**
+   * HMAC-SHA256 key under which tokens and accessors are stored, and from which the key of the
+   * records' MACs is derived; at least 32 bytes.
+   */
   serverKey: Buffer;
+  /**
+   * Where a token entry found tampered with is reported (`tokens.record_tampered`, an error):
+   * default nowhere.
+   */
+  log?: Pick<Logger, 'error'>;
   /** Source of randomness; default `crypto.randomBytes`. Injected for tests only. */
   randomBytes?: (n: number) => Buffer;
 };
