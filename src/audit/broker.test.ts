@@ -4,7 +4,7 @@ import { createFakeClock } from '../lib/clock.js';
 import { createSecretCipher } from '../secrets/index.js';
 import { createKeys, createMemoryStore, type Store } from '../store/index.js';
 import type { Logger } from '../telemetry/index.js';
-import { createAuditBroker, type AuditDevice } from './broker.js';
+import { MAX_UNSETTLED_BYTES, MAX_UNSETTLED_WRITES, createAuditBroker, type AuditDevice } from './broker.js';
 import { createSaltSource } from './salt.js';
 import type { AuditSink } from './sinks.js';
 import type { AuditRequest } from './types.js';
@@ -124,6 +124,95 @@ describe('the audit broker', () => {
 
     const alone = broker([device('slow', sink({ hang: true }), 50)]);
     expect(isAuthgateError(await rejection(alone.broker.logRequest(request)))).toBe(true);
+  });
+
+  it('hands a device that never answers a bounded backlog, then nothing more', async () => {
+    const hung = sink({ hang: true });
+    let handed = 0;
+    const counting: AuditSink = { ...hung, write: (json) => ((handed += 1), hung.write(json)) };
+    const good = sink();
+    const { broker: b } = broker([device('hung', counting, 5), device('good', good)]);
+    const wave = (n: number) => Promise.all(Array.from({ length: n }, () => b.logRequest(request)));
+    await wave(MAX_UNSETTLED_WRITES);
+    expect(handed).toBe(MAX_UNSETTLED_WRITES);
+    // Timed out, still held: the hung device is handed nothing more.
+    await wave(300);
+    expect(handed).toBe(MAX_UNSETTLED_WRITES);
+    expect(good.lines).toHaveLength(MAX_UNSETTLED_WRITES + 300);
+  });
+
+  it('never refuses a healthy device a burst of writes within its timeout', async () => {
+    const lines: string[] = [];
+    const later: AuditSink = {
+      write: (json) => new Promise<void>((resolve) => setImmediate(() => (lines.push(json), resolve()))),
+      reopen: async () => undefined,
+      close: async () => undefined,
+    };
+    const { broker: b } = broker([device('later', later)]);
+    const n = MAX_UNSETTLED_WRITES * 2;
+    await Promise.all(Array.from({ length: n }, () => b.logRequest(request)));
+    expect(lines).toHaveLength(n);
+  });
+
+  it('frees the backlog of a device as its writes settle', async () => {
+    let release: Array<() => void> = [];
+    const lines: string[] = [];
+    const slow: AuditSink = {
+      write: (json) =>
+        new Promise<void>((resolve) => {
+          release.push(() => (lines.push(json), resolve()));
+        }),
+      reopen: async () => undefined,
+      close: async () => undefined,
+    };
+    const { broker: b } = broker([device('slow', slow, 5)]);
+    const first = await Promise.all(
+      Array.from({ length: MAX_UNSETTLED_WRITES }, () => rejection(b.logRequest(request))),
+    );
+    expect(first.every((e) => isAuthgateError(e))).toBe(true);
+    expect(isAuthgateError(await rejection(b.logRequest(request)))).toBe(true);
+    expect(release).toHaveLength(MAX_UNSETTLED_WRITES);
+    for (const r of release) r();
+    release = [];
+    await new Promise((r) => setImmediate(r));
+    // The device is handed entries again once its backlog has drained.
+    const next = b.logRequest(request);
+    while (release.length === 0) await new Promise((r) => setImmediate(r));
+    for (const r of release) r();
+    await next;
+    expect(lines).toHaveLength(MAX_UNSETTLED_WRITES + 1);
+  });
+
+  it('refuses an entry that would take a device past its backlog of bytes, not one alone', async () => {
+    const counted = () => {
+      const hung = sink({ hang: true });
+      const c = {
+        handed: 0,
+        sink: { ...hung, write: (json: string) => ((c.handed += 1), hung.write(json)) },
+      };
+      return c;
+    };
+    // Keys are written as they are: an entry as large as the body that made it.
+    // A fresh object (a spread of `request` would copy the blocks earlier tests cached on it).
+    const sized = (bytes: number): AuditRequest => ({
+      id: 'r-big',
+      operation: 'update',
+      path: 'secret/data/big',
+      mount: { point: '', type: '', class: '' },
+      clientToken: undefined,
+      data: { ['k'.repeat(bytes)]: 1 },
+      remoteAddress: '10.0.0.1',
+      remotePort: 1,
+    });
+    const a = counted();
+    const one = broker([device('hung', a.sink, 5)]).broker;
+    for (let i = 0; i < 3; i++) await rejection(one.logRequest(sized(Math.floor(MAX_UNSETTLED_BYTES / 3))));
+    expect(a.handed).toBe(2);
+    // An entry larger than the bound is still handed to a device with nothing pending.
+    const c = counted();
+    const two = broker([device('hung', c.sink, 5)]).broker;
+    await rejection(two.logRequest(sized(MAX_UNSETTLED_BYTES + 1)));
+    expect(c.handed).toBe(1);
   });
 
   it('logs a failing device once per change of state, never the entry', async () => {

@@ -46,6 +46,20 @@ const auditFailed = () =>
 const BLOCKS = Symbol('authgate.auditBlocks');
 type WithBlocks = AuditRequest & { [BLOCKS]?: Map<string, Record<string, unknown>> };
 
+/**
+ * How many entries, and how many bytes of them, a device may hold that it did not write within
+ * its timeout and has not written or failed since. A device that hangs (a stalled disk, a full
+ * stdout pipe, a Redis that accepts and never answers) times out each write, but its sink keeps
+ * the text; past these bounds the device is failed at once, handed nothing, until that backlog
+ * drains: a hung device costs a bounded amount of memory however many requests come. Writes
+ * still within their timeout are not counted: a healthy device under a burst is never refused.
+ */
+export const MAX_UNSETTLED_WRITES = 1024;
+export const MAX_UNSETTLED_BYTES = 16 * 1024 * 1024;
+
+/** One entry's way to one device: whether it was handed over, has settled, was given up on. */
+type Ticket = { bytes: number; handed: boolean; settled: boolean; abandoned: boolean };
+
 /** Rejects after `ms` unless `p` settles first; the timer never outlives the race. */
 const within = <T>(p: Promise<T>, ms: number): Promise<T> => {
   let timer: NodeJS.Timeout | undefined;
@@ -100,14 +114,60 @@ export const createAuditBroker = (deps: AuditBrokerDeps) => {
     return h.hash;
   };
 
-  const attempt = async (device: AuditDevice, write: () => Promise<void>): Promise<boolean> => {
+  // Per device: the entries it timed out on and still holds (see MAX_UNSETTLED_*).
+  const backlogs = new Map<string, { entries: number; bytes: number }>();
+  const backlogOf = (name: string) => {
+    let backlog = backlogs.get(name);
+    if (backlog === undefined) {
+      backlog = { entries: 0, bytes: 0 };
+      backlogs.set(name, backlog);
+    }
+    return backlog;
+  };
+
+  /** Hands `text` to the device's sink, unless its backlog is past the bounds. */
+  const handOver = (device: AuditDevice, text: string, ticket: Ticket): Promise<void> => {
+    const backlog = backlogOf(device.settings.name);
+    if (
+      backlog.entries >= MAX_UNSETTLED_WRITES ||
+      (backlog.entries > 0 && backlog.bytes + text.length > MAX_UNSETTLED_BYTES)
+    ) {
+      return Promise.reject(new Error(`${backlog.entries} entries it timed out on are not written yet`));
+    }
+    ticket.handed = true;
+    ticket.bytes = text.length;
+    const written = device.sink.write(text);
+    // Registered before the caller awaits it: settles the ticket before a failure is handled.
+    const settle = () => {
+      ticket.settled = true;
+      if (ticket.abandoned) {
+        backlog.entries -= 1;
+        backlog.bytes -= ticket.bytes;
+      }
+    };
+    written.then(settle, settle);
+    return written;
+  };
+
+  /** Counts an entry its device did not write in time, and still holds, in its backlog. */
+  const abandon = (device: AuditDevice, ticket: Ticket): void => {
+    if (!ticket.handed || ticket.settled || ticket.abandoned) return;
+    ticket.abandoned = true;
+    const backlog = backlogOf(device.settings.name);
+    backlog.entries += 1;
+    backlog.bytes += ticket.bytes;
+  };
+
+  const attempt = async (device: AuditDevice, write: (ticket: Ticket) => Promise<void>): Promise<boolean> => {
     const { name, type } = device.settings;
+    const ticket: Ticket = { bytes: 0, handed: false, settled: false, abandoned: false };
     try {
-      await within(write(), device.settings.timeoutMs);
+      await within(write(ticket), device.settings.timeoutMs);
       if (failing.delete(name))
         log.info({ event: 'audit.device_recovered', device: name, type }, 'audit.device_recovered');
       return true;
     } catch (err) {
+      abandon(device, ticket);
       try {
         deps.onDeviceFailure?.(name);
       } catch {
@@ -126,9 +186,9 @@ export const createAuditBroker = (deps: AuditBrokerDeps) => {
     if (devices.length === 0) return;
     const results = await Promise.all(
       devices.map((d) =>
-        attempt(d, async () => {
+        attempt(d, async (ticket) => {
           const hash = await hasherOf(d.settings);
-          await d.sink.write(line(d.settings, hash));
+          await handOver(d, line(d.settings, hash), ticket);
         }),
       ),
     );
