@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isAuthgateError } from '../errors.js';
 import { deriveKey } from '../lib/hash.js';
 import { openRecord, parseRecord, sealRecord, serializeRecord, type TokenRecord } from './record.js';
 
@@ -61,5 +62,22 @@ describe('sealed token records', () => {
     expect(
       openRecord(macKey, 'ag:token:one', `{"mac":"${mac}",${serializeRecord(record).slice(1)}`),
     ).toBeUndefined();
+  });
+});
+
+describe('a token record that does not parse', () => {
+  it('is refused without quoting the record (its accessor) in the detail that is logged and audited', () => {
+    const accessor = 'Zq8xW2vLr5TnK0pYb7cHd3Fs';
+    // JSON.parse quotes the text around the fault: here, the end of the accessor.
+    const raw = `{"v":1,"accessor":"${accessor}","p":x}`;
+    let err: unknown;
+    try {
+      parseRecord(raw);
+    } catch (e) {
+      err = e;
+    }
+    expect(isAuthgateError(err) && err.reason).toBe('token_record_corrupt');
+    const said = isAuthgateError(err) ? `${err.message} ${err.detail ?? ''}` : '';
+    for (let i = 0; i + 4 <= accessor.length; i++) expect(said).not.toContain(accessor.slice(i, i + 4));
   });
 });

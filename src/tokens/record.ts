@@ -125,8 +125,9 @@ export const parseRecord = (raw: string): TokenRecord => {
   let value: unknown;
   try {
     value = JSON.parse(raw);
-  } catch (err) {
-    throw corrupt(`unparseable token record: ${(err as Error).message}`);
+  } catch {
+    // Not JSON.parse's message: it quotes the text around the fault, which may be the accessor.
+    throw corrupt('unparseable token record: not JSON');
   }
   const r = value as Partial<TokenRecord> | null;
   if (
