@@ -67,6 +67,10 @@ afterAll(async () => {
   await h?.close();
 });
 
+/** `value` wrapped `depth` objects deep (`{a:{a:…value}}`). */
+const nested = (depth: number, value: object): object =>
+  depth === 0 ? value : { a: nested(depth - 1, value) };
+
 type Req = { method?: string; url: string; token?: string; headers?: Record<string, string>; body?: unknown };
 const send = async (r: Req) => {
   const payload =
@@ -208,6 +212,40 @@ describe('secrets sent to the API reach no log line, metric, span or audit entry
         url: '/v1/secret/metadata/app',
         token,
         body: { max_versions: 'x', custom_metadata: { k: kvValue } },
+      },
+      // Odd shapes: a token in a query, in odd header case and spacing, twice as a header, as a
+      // number or under `__proto__`, a duplicate key, nesting past what audit walks, odd methods.
+      { url: `/v1/auth/token/lookup-self?token=${junkToken}&x=${bearer}`, token },
+      { method: 'POST', url: `/v1/auth/token/lookup?token=${junkToken}`, token: ADMIN_TOKEN, body: {} },
+      { url: '/v1/auth/token/lookup-self', headers: { Authorization: `bEaReR \t ${bearer}  ` } },
+      { url: '/v1/auth/token/lookup-self', headers: { 'X-Vault-Token': ` ${junkToken} ` } },
+      { method: 'POST', url: '/v1/auth/token/lookup', token: ADMIN_TOKEN, body: { token: 12345 } },
+      {
+        method: 'POST',
+        url: '/v1/auth/token/lookup',
+        token: ADMIN_TOKEN,
+        body: `{"__proto__":{"token":"${junkToken}"},"token":"${junkToken}","token":"${token}"}`,
+      },
+      {
+        method: 'POST',
+        url: '/v1/secret/data/deep',
+        token,
+        body: { data: nested(40, { password: kvValue }) },
+      },
+      {
+        method: 'POST',
+        url: '/v1/auth/kubernetes/login',
+        body: { role: 'nginx', jwt: bogusJwt, deep: nested(40, { jwt }) },
+      },
+      { method: 'OPTIONS', url: `/v1/auth/token/lookup/${token}`, token: ADMIN_TOKEN },
+      { url: `/v1/secret/metadata/?list=true&token=${junkToken}`, token },
+      { method: 'POST', url: `/v1/auth/kubernetes/login?jwt=${bogusJwt}`, body: { role: 'nginx' } },
+      { method: 'POST', url: '/v1/auth/kubernetes/login', body: `{"role":"nginx","jwt":"${bogusJwt}"` },
+      {
+        method: 'POST',
+        url: '/v1/auth/kubernetes/login',
+        headers: { 'content-type': 'text/plain' },
+        body: `role=nginx&jwt=${bogusJwt}`,
       },
       // Identity tokens and the audit hash endpoint.
       { url: '/v1/identity/oidc/token/web', token },
