@@ -18,6 +18,20 @@ const FOLLOW_WIDTHS = [24, 7, 26, 10, 10, 12, 15, 12, 0];
 
 const cell = (v: string | undefined): string => (v === undefined || v === '' ? '-' : v);
 
+/** C0 and C1 controls, DEL, the line and paragraph separators, bidi overrides, and `\`. */
+// eslint-disable-next-line no-control-regex -- the point: these are what it finds
+const UNPRINTABLE = /[\\\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/gu;
+const SHORT: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * A cell as it may reach a terminal: the names of a refused login are what its unverified JWT
+ * claimed, chosen by whoever sent it, so a line break in one would forge a row and an escape
+ * sequence would drive the operator's terminal. Each such character is written as its JSON
+ * escape (`\n`, `\u001b`), a backslash as `\\`; `--json` keeps the values as they are.
+ */
+const printable = (s: string): string =>
+  s.replace(UNPRINTABLE, (c) => SHORT[c] ?? `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`);
+
 const line = (cells: string[], widths: number[]): string =>
   cells
     .map((c, i) => c.padEnd(widths[i] ?? 0))
@@ -25,7 +39,8 @@ const line = (cells: string[], widths: number[]): string =>
     .trimEnd();
 
 /** An aligned table: each column as wide as its widest cell, two spaces between columns. */
-export const renderTable = (headers: string[], rows: string[][]): string => {
+export const renderTable = (headers: string[], untrusted: string[][]): string => {
+  const rows = untrusted.map((r) => r.map(printable));
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   return [headers, ...rows].map((r) => `${line(r, widths)}\n`).join('');
 };
@@ -48,7 +63,7 @@ export const followHeader = (): string =>
   )}\n`;
 
 /** One row of a followed login table, padded to fixed widths. */
-export const followRow = (r: LoginRecord): string => `${line(loginCells(r), FOLLOW_WIDTHS)}\n`;
+export const followRow = (r: LoginRecord): string => `${line(loginCells(r).map(printable), FOLLOW_WIDTHS)}\n`;
 
 /** A record as one JSON line (`--json`). */
 export const jsonLine = (value: unknown): string => `${JSON.stringify(value)}\n`;
