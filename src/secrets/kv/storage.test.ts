@@ -6,7 +6,8 @@ import { ExactNumber, parseExactJson } from '../../lib/exact-json.js';
 import { createKvEngine } from './engine.js';
 import type { JsonObject } from './json.js';
 import { folderEntries } from './storage.js';
-import { failure, mountConfig, setup } from './test-support.js';
+import { failure, mountConfig, rejection, setup } from './test-support.js';
+import type { AuthgateError } from '../../errors.js';
 
 describe('folderEntries', () => {
   it('names each parent folder and the entry for the next level', () => {
@@ -52,6 +53,11 @@ describe('storage', () => {
     const { engine, store, keys } = setup();
     await store.set(keys.kvMetadata('secret', 's'), '{"not":"metadata"}');
     expect((await failure(engine.read('s'))).code).toBe('INTERNAL');
+    // One cut short is not quoted, for request.failed to log, in the cause the parser gave.
+    await store.set(keys.kvMetadata('secret', 't'), '{"customMetadata":{"note":"Zq8xW2vLr5TnK0pY","p":x}');
+    const err = (await rejection(engine.read('t'))) as AuthgateError;
+    const cause = err.cause as Error | undefined;
+    expect([err.message, err.detail, cause?.message, cause?.stack].join('\n')).not.toContain('K0pY');
   });
 
   it('fails closed with 503 when the store is down', async () => {
@@ -153,6 +159,21 @@ describe('numbers kept as their text', () => {
     await s.store.set(s.keys.kvVersion('secret', 'old', 1), cipher.seal(old, aad('old', 1)));
     const read = await s.engine.read('old');
     expect(read.kind === 'found' && read.value).toStrictEqual(JSON.parse(old));
+  });
+
+  it('does not keep the text of a version that opens but does not parse, for the log to write', async () => {
+    const s = setup();
+    await s.engine.write('cut', { data: { placeholder: true }, cas: undefined });
+    const secret = 'Zq8xW2vLr5TnK0pY';
+    // JSON.parse quotes the text around the fault, here the end of the value.
+    const sealed = cipher.seal(`{"password":"${secret}","p":x}`, aad('cut', 1));
+    await s.store.set(s.keys.kvVersion('secret', 'cut', 1), sealed);
+    const err = (await rejection(s.engine.read('cut'))) as AuthgateError;
+    expect(err).toMatchObject({ code: 'INTERNAL', reason: 'kv_value_corrupt' });
+    // What request.failed logs: the detail and the cause, whose message and stack pino writes.
+    const cause = err.cause as Error | undefined;
+    const said = [err.message, err.detail, cause?.message, cause?.stack].join('\n');
+    for (let i = 0; i + 4 <= secret.length; i++) expect(said).not.toContain(secret.slice(i, i + 4));
   });
 
   it('keeps exact numbers through a merge patch, in the patch and in what it keeps', async () => {

@@ -83,7 +83,9 @@ export const createKvStorage = (deps: KvEngineDeps) => {
     try {
       return parseMetadata(raw);
     } catch (err) {
-      throw corrupt('kv_metadata_corrupt', err, `metadata record of ${m}/${path} does not parse`);
+      // A parser's error quotes the record (its custom_metadata): not kept as the cause.
+      const cause = err instanceof SyntaxError ? undefined : err;
+      throw corrupt('kv_metadata_corrupt', cause, `metadata record of ${m}/${path} does not parse`);
     }
   };
 
@@ -115,8 +117,11 @@ export const createKvStorage = (deps: KvEngineDeps) => {
     try {
       data = decodeVersionData(cipher.open(sealed, aad(path, version)).toString('utf8'));
     } catch (err) {
-      const reason = err instanceof CipherError ? 'kv_value_unsealable' : 'kv_value_corrupt';
-      throw corrupt(reason, err, `version ${version} of ${m}/${path} does not open`);
+      if (err instanceof CipherError)
+        throw corrupt('kv_value_unsealable', err, `version ${version} of ${m}/${path} does not open`);
+      // Opened, but not JSON. Not the parser's error as the cause: request.failed would log its
+      // message, which quotes the text around the fault, the secret itself.
+      throw corrupt('kv_value_corrupt', undefined, `version ${version} of ${m}/${path} does not parse`);
     }
     if (!isJsonObject(data))
       throw corrupt('kv_value_corrupt', undefined, `version ${version} of ${m}/${path}`);
