@@ -102,7 +102,8 @@ export const openSigner = async (
     throw new AuthgateError('INTERNAL', {
       reason: 'identity_key_unsealable',
       detail: `signing key ${key.kid} of "${keyName}" does not open under this encryption key`,
-      cause: err,
+      // Not a parser's error: its message quotes the text around the fault, the private key.
+      cause: err instanceof SyntaxError ? undefined : err,
     });
   }
   const imported = await importJWK(jwk, key.alg, { extractable: false });
