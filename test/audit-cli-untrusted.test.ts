@@ -66,7 +66,7 @@ describe('authgate audit prints the names a refused JWT claimed', () => {
     ['tail -f', ['tail', '-f', '-n', '5']],
     ['summary', ['summary', '--since', '2000-01-01T00:00:00Z']],
   ])('%s: one line per login, no control character reaching the terminal', async (_what, args) => {
-    const r = await audit(...args, '--file', h.auditFile);
+    const r = await audit(...args, '--file', h.auditFile as string);
     expect(r.code).toBe(0);
     expect(r.out).toContain('owned');
     expect(r.out).not.toMatch(CONTROL);
@@ -75,10 +75,10 @@ describe('authgate audit prints the names a refused JWT claimed', () => {
   });
 
   it('keeps the names whole, escaped, and as claimed in --json', async () => {
-    const table = await audit('query', '--file', h.auditFile);
+    const table = await audit('query', '--file', h.auditFile as string);
     expect(table.out).toContain('x\\n2026-01-01T00:00:00Z');
     expect(table.out).toContain('sa\\u001b[2J\\u001b]0;owned\\u0007');
-    const json = await audit('query', '--file', h.auditFile, '--json');
+    const json = await audit('query', '--file', h.auditFile as string, '--json');
     const record = JSON.parse(json.out.trim().split('\n').at(-1) ?? '{}') as { namespace?: string };
     expect(record.namespace).toBe(forgedRow);
   });
