@@ -13,10 +13,11 @@ import { tokenInPathErrorOf } from './token-in-path.js';
  * @param url the request target as sent (`request.url`): origin form, query included.
  */
 export const cleanPathLocation = (url: string): string | undefined => {
-  if (!url.startsWith('/v1/')) return undefined;
+  // Nearly every request is clean: substring scans of the whole target decide it, with no regular
+  // expression nor slice (this runs at every hook of the request, logins included).
+  if (!url.startsWith('/v1/') || (!url.includes('//') && !url.includes('/.'))) return undefined;
   const end = url.search(/[?#]/);
   const path = end === -1 ? url : url.slice(0, end);
-  // Nearly every request is clean: two substring scans decide it.
   if (!path.includes('//') && !path.includes('/.')) return undefined;
   const cleaned = goCleanPath(path);
   if (cleaned === path) return undefined;
