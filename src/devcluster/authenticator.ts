@@ -3,6 +3,7 @@
  * in `pkg/serviceaccount/jwt.go`), for bound and legacy tokens: issuer pre-check, key selection by
  * kid, signature, audience intersection, then the validators (reference §2.1).
  */
+import { goTrimSpace } from '../lib/go-space.js';
 import { goQuoteList } from './go-format.js';
 import { verifyJws, type KeyRing } from './keys.js';
 import { LEGACY_ISSUER } from './tokens.js';
@@ -54,11 +55,6 @@ const rawUrlDecode = (raw: string): Buffer | undefined => {
   const segment = raw.replace(LINE_BREAKS, '');
   return B64URL.test(segment) && segment.length % 4 !== 1 ? Buffer.from(segment, 'base64url') : undefined;
 };
-
-/** `strings.TrimSpace`: Go's `unicode.IsSpace` set, at both ends. */
-const GO_TRIM =
-  /^[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+|[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+$/g;
-const goTrimSpace = (value: string): string => value.replace(GO_TRIM, '');
 
 /**
  * The token of an `Authorization` header as the bearer authenticator (`request/bearertoken`) reads

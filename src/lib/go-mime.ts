@@ -4,12 +4,11 @@
  * message. Only the media type and the errors are kept; parameter values are not needed.
  */
 
-/** Go's `unicode.IsSpace`. */
-const isSpace = (c: string): boolean =>
-  /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u.test(c);
+import { isGoSpace } from './go-space.js';
+
 const trimLeftSpace = (s: string): string => {
   let i = 0;
-  while (i < s.length && isSpace(s[i] as string)) i++;
+  while (i < s.length && isGoSpace(s.charCodeAt(i))) i++;
   return s.slice(i);
 };
 const TSPECIALS = '()<>@,;:\\"/[]?=';

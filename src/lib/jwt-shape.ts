@@ -1,3 +1,5 @@
+import { withoutGoSpace } from './go-space.js';
+
 /** Whether the UTF-16 code unit `c` is of the base64url alphabet (`A-Z a-z 0-9 - _`). */
 const isBase64Url = (c: number): boolean =>
   (c >= 0x30 && c <= 0x39) ||
@@ -34,15 +36,9 @@ export const containsJwtShape = (value: string): boolean => {
   return false;
 };
 
-/** The characters Go's unicode.IsSpace calls white space (JavaScript's `\s` differs: U+0085, U+FEFF). */
-const GO_SPACE = /[\t\n\v\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/g;
-
 /**
  * `jwt` without white space, as go-jose's ParseSigned reads a compact token (its stripWhitespace),
  * which is how Vault's kubernetes plugin and the API server read a login's token: a token file
  * sent with its trailing newline logs in. The same string is returned when there is none.
  */
-export const withoutWhiteSpace = (jwt: string): string => {
-  GO_SPACE.lastIndex = 0;
-  return GO_SPACE.test(jwt) ? jwt.replace(GO_SPACE, '') : jwt;
-};
+export const withoutWhiteSpace = (jwt: string): string => withoutGoSpace(jwt);
