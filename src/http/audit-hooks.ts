@@ -25,7 +25,7 @@ import { cleanPathLocation } from './path-redirect.js';
 export type AuditHookDeps = {
   audit: Pick<Audit, 'enabled' | 'logRequest' | 'logResponse'>;
   /** The configured auth mounts, to recognise login paths and name the mount of their other requests. */
-  mounts: Pick<ReadonlyMap<string, unknown>, 'has' | 'keys'>;
+  mounts: Pick<ReadonlyMap<string, unknown>, 'keys'>;
   policies: AuditCallerDeps['policies'];
   /**
    * The secrets mounts (`sys/`, `identity/`, each KV mount), to name the mount of their requests
@@ -145,22 +145,28 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
     class: 'auth',
     accessor: mountAccessor('token', 'token'),
   };
-  const kubernetesMount = (mount: string): AuditMount => ({
-    point: `auth/${mount}/`,
-    type: 'kubernetes',
-    class: 'auth',
-    accessor: mountAccessor('kubernetes', mount),
-  });
+  // Each auth mount described once: its accessor is a hash, which no login should compute again.
+  const kubernetesMounts = new Map<string, AuditMount>(
+    [...deps.mounts.keys()].map((mount) => [
+      mount,
+      {
+        point: `auth/${mount}/`,
+        type: 'kubernetes',
+        class: 'auth',
+        accessor: mountAccessor('kubernetes', mount),
+      },
+    ]),
+  );
 
   const mountOf = (path: string): { mount: AuditMount; login?: string } => {
     const login = /^auth\/(.+)\/login$/.exec(path)?.[1];
-    if (login !== undefined && deps.mounts.has(login)) {
-      return { mount: kubernetesMount(login), login };
-    }
+    const loginMount = login === undefined ? undefined : kubernetesMounts.get(login);
+    if (loginMount !== undefined) return { mount: loginMount, login };
     if (path.startsWith('auth/token/')) return { mount: TOKEN_MOUNT };
     // A mount's other paths (`auth/<mount>/role/<name>`, `…/config`).
     const auth = authMounts.find((m) => path.startsWith(m));
-    if (auth !== undefined) return { mount: kubernetesMount(auth.slice('auth/'.length, -1)) };
+    const authMount = auth === undefined ? undefined : kubernetesMounts.get(auth.slice('auth/'.length, -1));
+    if (authMount !== undefined) return { mount: authMount };
     // The longest mount the path is under (`team/kv/x` is under `team/kv/`, not a mount `team/`).
     const secrets =
       deps.secretsMounts === undefined ? undefined : matchSecretsMount(deps.secretsMounts, path);
