@@ -153,15 +153,31 @@ describe('a login through a jwks mount whose discovery document misbehaves', () 
     expect(keys.paths).toEqual(['/.well-known/openid-configuration']);
   });
 
-  it('quotes an issuer of 500 000 characters in its log lines and audit entries only cut short', async () => {
+  /** A load that fails quoting what the endpoint wrote: quoted in log lines and audit entries, cut short. */
+  const expectQuotedShort = async (handler: KeyServerHandler, quoted: string) => {
     const { raw, stream } = jsonLogLines();
-    keys.handler = discovery((base) => ({ issuer: 'i'.repeat(500_000), jwks_uri: `${base}/jwks` }));
+    keys.handler = handler;
     h = await startHarness({ jwks: { oidc_discovery_url: keys.base }, log: createLogger('warn', stream) });
     expect(await jwksLogin(h, tokenFor(h))).toEqual(JWKS_UNAVAILABLE);
-    expect(raw.join('\n')).toContain('is not one of the configured issuers');
+    expect(raw.join('\n')).toContain(quoted);
     const audit = readFileSync(h.auditFile ?? '', 'utf8').split('\n');
-    expect(audit.some((l) => l.includes('is not one of the configured issuers'))).toBe(true);
+    expect(audit.some((l) => l.includes(quoted))).toBe(true);
     expect(Math.max(...[...raw, ...audit].map((l) => l.length))).toBeLessThan(10_000);
+  };
+
+  it('quotes an issuer of 500 000 characters in its log lines and audit entries only cut short', async () => {
+    await expectQuotedShort(
+      discovery((base) => ({ issuer: 'i'.repeat(500_000), jwks_uri: `${base}/jwks` })),
+      'is not one of the configured issuers',
+    );
+  });
+
+  it('quotes a jwks_uri of 12 000 characters that fails in its log lines and audit entries only cut short', async () => {
+    const doc = json({ issuer, jwks_uri: `${keys.base}/jwks/${'u'.repeat(12_000)}` });
+    await expectQuotedShort((req, res, base) => {
+      if (req.url === '/.well-known/openid-configuration') return doc(req, res, base);
+      res.writeHead(500).end();
+    }, 'answered HTTP 500');
   });
 });
 

@@ -88,9 +88,10 @@ export const createJwksSource = (
   // A URL may carry a user and password, which Node sends as Basic auth: every message, log
   // line and span names it by `redactUrl`, since the audit writes a refused login's detail in
   // clear and traces leave the process.
-  const get = (url: string, what: string): Promise<string> =>
-    withSpan('jwks.fetch', { 'url.full': redactUrl(url) }, () => getOnce(url, what));
-  const getOnce = async (url: string, what: string): Promise<string> => {
+  // `shown`: how messages name the URL (a URL a discovery document names is cut, see below).
+  const get = (url: string, what: string, shown = redactUrl(url)): Promise<string> =>
+    withSpan('jwks.fetch', { 'url.full': redactUrl(url) }, () => getOnce(url, what, shown));
+  const getOnce = async (url: string, what: string, shown: string): Promise<string> => {
     deps.onUpstreamCall();
     const bearer = await deps.bearerFor?.(url);
     const res = await httpGet(url, {
@@ -100,8 +101,7 @@ export const createJwksSource = (
       caCert: config.caCert,
       fetch: deps.fetch,
     });
-    if (res.status < 200 || res.status > 299)
-      throw new Error(`${what} ${redactUrl(url)} answered HTTP ${res.status}`);
+    if (res.status < 200 || res.status > 299) throw new Error(`${what} ${shown} answered HTTP ${res.status}`);
     return res.body;
   };
 
@@ -183,7 +183,10 @@ export const createJwksSource = (
           }
           const uri = jwksUri;
           try {
-            return asJwks(await get(uri, 'JWKS endpoint'), `JWKS from ${redactUrl(uri)}`);
+            // Cut, as the issuer above: the document names it, and a failed load's message reaches
+            // every refused login's log line and audit entry.
+            const shown = truncate(redactUrl(uri));
+            return asJwks(await get(uri, 'JWKS endpoint', shown), `JWKS from ${shown}`);
           } catch (err) {
             jwksUri = undefined; // the next load discovers again
             throw err;
