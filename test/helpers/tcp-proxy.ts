@@ -19,6 +19,9 @@ export type TcpProxy = {
 /** A TCP proxy on 127.0.0.1 to `targetPort` on 127.0.0.1, for faults a real server cannot show. */
 export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
   const open = new Set<{ frozen: boolean; sockets: Socket[] }>();
+  // Every socket not yet closed, for close(): a frozen pair whose one side closed has left `open`
+  // with its other side still connected (to the server, which would keep it until it stops).
+  const live = new Set<Socket>();
   let refusing = false;
   const server = createServer((client) => {
     if (refusing) {
@@ -29,11 +32,13 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
     const pair = { frozen: false, sockets: [client, upstream] };
     open.add(pair);
     const forward = (from: Socket, to: Socket) => {
+      live.add(from);
       from.on('data', (chunk) => {
         if (!pair.frozen) to.write(chunk);
       });
       from.on('error', () => undefined);
       from.on('close', () => {
+        live.delete(from);
         open.delete(pair);
         if (!pair.frozen) to.destroy();
       });
@@ -52,7 +57,7 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
       refusing = on;
     },
     close: async () => {
-      for (const pair of open) for (const s of pair.sockets) s.destroy();
+      for (const s of live) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
