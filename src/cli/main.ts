@@ -1,14 +1,20 @@
-import { runCommand, usageLine } from './command.js';
+import type { CommandUsage } from './command.js';
 import { VERSION } from './version.js';
 
 /*
  * Each command's module is imported when that command runs: the gateway's (fastify, the
  * Kubernetes client, OpenTelemetry) takes over a second to load, which `authgate version`,
- * `dev token` and `audit` have no use for.
+ * `dev token` and `audit` have no use for. The command runner (with the config parser it names
+ * errors by) too: `authgate version` loads nothing.
  */
+
+/** `runCommand` of command.js, loaded with the command it runs. */
+const run = async (name: string, usage: CommandUsage, command: () => Promise<number>): Promise<number> =>
+  (await import('./command.js')).runCommand(name, usage, command);
 
 /** The usage of every command, for `authgate --help`. */
 const usage = async (): Promise<string> => {
+  const { usageLine } = await import('./command.js');
   const { SERVER_USAGE, DEV_USAGE, DEV_TOKEN_USAGE, DEV_TOKENS_USAGE, AUDIT_USAGE } =
     await import('./usages.js');
   return `authgate ${VERSION}: a Vault-compatible auth gateway for Kubernetes workload identity
@@ -33,7 +39,7 @@ export const main = async (argv: string[]): Promise<number> => {
         import('./server.js'),
         import('./usages.js'),
       ]);
-      return runCommand('authgate server', SERVER_USAGE, () => runServerCommand(rest));
+      return run('authgate server', SERVER_USAGE, () => runServerCommand(rest));
     }
     case 'dev':
       if (rest[0] === 'token') {
@@ -41,17 +47,17 @@ export const main = async (argv: string[]): Promise<number> => {
           import('./dev-token.js'),
           import('./usages.js'),
         ]);
-        return runCommand('authgate dev token', DEV_TOKEN_USAGE, () => runDevToken(rest.slice(1)));
+        return run('authgate dev token', DEV_TOKEN_USAGE, () => runDevToken(rest.slice(1)));
       }
       if (rest[0] === 'tokens') {
         const [{ runDevTokens }, { DEV_TOKENS_USAGE }] = await Promise.all([
           import('./dev-tokens.js'),
           import('./usages.js'),
         ]);
-        return runCommand('authgate dev tokens', DEV_TOKENS_USAGE, () => runDevTokens(rest.slice(1)));
+        return run('authgate dev tokens', DEV_TOKENS_USAGE, () => runDevTokens(rest.slice(1)));
       } else {
         const [{ runDev }, { DEV_USAGE }] = await Promise.all([import('./dev.js'), import('./usages.js')]);
-        return runCommand('authgate dev', DEV_USAGE, () => runDev(rest));
+        return run('authgate dev', DEV_USAGE, () => runDev(rest));
       }
     case 'audit': {
       const { runAudit } = await import('./audit.js');
