@@ -287,6 +287,30 @@ describe.each(['memory', 'redis', 'redis-cluster'])('the %s store', (name) => {
     expect(await s().streamRange(k('no-stream'), { count: 10 })).toEqual([]);
   });
 
+  it('scans the keys of a prefix, glob characters and all, on every node, bounded by a limit', async () => {
+    // `[*]?` is a glob in a SCAN pattern: unescaped, it would match `scan*Q:` and miss these keys.
+    const prefix = k('scan[*]?:');
+    const ops = Array.from({ length: 2500 }, (_, i) => ({
+      op: 'set' as const,
+      key: `${prefix}${i}`,
+      value: 'v',
+    }));
+    await s().batch(ops);
+    await s().set(k('scan*Q:decoy'), 'v');
+    await s().set(`${prefix}gone`, 'v', { ttlMs: 20 });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    const all = await s().scanPrefix(prefix, { limit: 5000 });
+    expect(all.complete).toBe(true);
+    expect(all.keys.sort()).toEqual(ops.map((o) => o.key).sort());
+    const some = await s().scanPrefix(prefix, { limit: 1000 });
+    expect(some.complete).toBe(false);
+    expect(new Set(some.keys).size).toBe(1000);
+    expect(some.keys.every((key) => key.startsWith(prefix))).toBe(true);
+    expect(await s().scanPrefix(k('none:'), { limit: 1 })).toEqual({ keys: [], complete: true });
+    await expect(s().scanPrefix(prefix, { limit: 0 })).rejects.toThrow(TypeError);
+    await s().delete(...ops.map((o) => o.key), k('scan*Q:decoy'));
+  });
+
   it('keeps a stream bounded by its maximum length, newest entries kept', async () => {
     for (let i = 0; i < 1000; i++) await s().streamAdd(k('bounded'), { n: String(i) }, { maxLen: 100 });
     const kept = await s().streamRange(k('bounded'), { count: 10_000 });

@@ -1,4 +1,4 @@
-export type { SetMode, SetOptions, Store, StreamEntry, StreamRangeOptions } from './store.js';
+export type { ScanResult, SetMode, SetOptions, Store, StreamEntry, StreamRangeOptions } from './store.js';
 export { StoreUnavailableError } from './store.js';
 export { createMemoryStore } from './memory-store.js';
 export type { MemoryStoreOptions } from './memory-store.js';

@@ -1,6 +1,7 @@
 import type { Clock } from '../lib/clock.js';
 import { assertBatch, assertInteger, assertStreamAdd, assertTtlMs, isCounter } from './arguments.js';
 import { ExpiringSet } from './expiring-set.js';
+import { SLICE_ENTRIES, scanPrefixIn, visitInSlices } from './memory-scan.js';
 import { ExpiryIndex, isDueIn } from './expiry-index.js';
 import { GrowingSet, ShardedMap } from './sharded.js';
 import { traced } from './traced.js';
@@ -43,35 +44,6 @@ export type MemoryStoreOptions = {
   clock: Clock;
   /** How often expired entries are swept, in ms. Default 30 000. 0 disables the timer (tests). */
   sweepIntervalMs?: number;
-};
-
-/**
- * Entries visited per turn of the event loop by the background sweep and the live count. A store
- * under load holds a million tokens and more (one per login for its TTL); one synchronous pass
- * over them held every request for tens of milliseconds, every sweep and every metrics scrape.
- */
-const SLICE_ENTRIES = 5000;
-
-/**
- * Calls `visit` on every entry of `map`, {@link SLICE_ENTRIES} at a time with a turn of the event
- * loop between slices. Entries added meanwhile may or may not be visited (Map iteration allows
- * deleting and adding while it runs). Resolves when done, or early once `stopped()` is true.
- */
-const visitInSlices = async <E>(
-  map: ShardedMap<E>,
-  visit: (key: string, entry: E) => void,
-  stopped: () => boolean,
-): Promise<void> => {
-  const it = map.entries();
-  for (;;) {
-    for (let n = 0; n < SLICE_ENTRIES; n++) {
-      const next = it.next();
-      if (next.done === true) return;
-      visit(next.value[0], next.value[1]);
-    }
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    if (stopped()) return;
-  }
 };
 
 export type MemoryStore = Store & {
@@ -370,6 +342,16 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     },
     size: () => data.size + sets.size + indexes.size + streams.size,
     filed: () => expiries.size,
+    scanPrefix: async (prefix, { limit }) => {
+      assertInteger('limit', limit, 1);
+      return scanPrefixIn(
+        data,
+        prefix,
+        limit,
+        (e) => e.expiresAtMs > clock.nowMs(),
+        () => closed,
+      );
+    },
     countPrefix: async (prefix) => {
       let n = 0;
       await visitInSlices(

@@ -9,6 +9,7 @@ import {
   type RedisCredentials,
 } from './redis-connection.js';
 import { reopenWhenEnded, type Reopener } from './redis-reopen.js';
+import { scanPrefixOn } from './redis-scan.js';
 import { traced } from './traced.js';
 import type { BatchOp, SetOptions, Store } from './store.js';
 import { StoreUnavailableError } from './store.js';
@@ -249,6 +250,10 @@ export const createRedisStore = (
       if (members.length > 0) await guard(client.srem(key, ...members));
     },
     indexMembers: (key) => guard(client.agIndexMembers(key)),
+    scanPrefix: async (prefix, { limit }) => {
+      assertInteger('limit', limit, 1);
+      return guard(scanPrefixOn(client, isCluster, prefix, limit));
+    },
     indexRemove: async (key, members) => {
       if (members.length > 0) await guard(client.zrem(key, ...members));
     },

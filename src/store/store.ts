@@ -57,6 +57,15 @@ export type Store = {
   indexMembers(key: string): Promise<string[]>;
   indexRemove(key: string, members: readonly string[]): Promise<void>;
   /**
+   * Up to `limit` (a whole number ≥ 1) keys of live entries whose key starts with `prefix`, in no
+   * particular order, each once, and whether they are all there are (`complete` false: it stopped
+   * at `limit` with more left). Visits the whole key space — Redis SCAN (a COUNT per call), on
+   * every master of a Cluster — so its cost grows with everything the store holds, whatever the
+   * prefix: an operator's listing, never a hot path. A key added or removed while it runs may or
+   * may not be listed.
+   */
+  scanPrefix(prefix: string, options: { limit: number }): Promise<ScanResult>;
+  /**
    * Runs several writes, atomically where the backend can (one script on a single Redis, one
    * synchronous step in memory). On Redis Cluster, where keys of one batch may live on different
    * nodes, they are written one after another in the batch's order, and a failure stops the rest:
@@ -102,6 +111,9 @@ export type Store = {
   ping(): Promise<void>;
   close(): Promise<void>;
 };
+
+/** What {@link Store.scanPrefix} found: the keys, and whether that is all of them. */
+export type ScanResult = { keys: string[]; complete: boolean };
 
 /** One entry of a stream: its id (`<ms>-<seq>`) and its fields. */
 export type StreamEntry = { id: string; fields: Record<string, string> };
