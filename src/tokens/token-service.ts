@@ -6,6 +6,7 @@ import type { TokenRecord } from './record.js';
 import { calculateTtl } from './ttl.js';
 import { createTokenRenewal } from './token-renewal.js';
 import { createTokenRevocation } from './token-revocation.js';
+import { createTokenListing } from './token-listing.js';
 import { ACCESSOR_BYTES, createTokenStorage, guard, TOKEN_BYTES, TOKEN_PREFIX } from './token-storage.js';
 import type { IssueInput, IssuedToken, TokenServiceDeps } from './types.js';
 import { authBlock, lookupResponseData } from './vault-shapes.js';
@@ -22,7 +23,8 @@ import { assertCount, assertMount, placeLease } from './lease.js';
  * Every method rejects with AuthgateError UNAVAILABLE (503) when the store is unreachable:
  * security state fails closed.
  *
- * @throws TypeError when `serverKey` is shorter than 32 bytes.
+ * @throws TypeError when `serverKey` is shorter than 32 bytes, or `maxListedTokens` is not a
+ *   whole number ≥ 1.
  */
 export const createTokenService = (deps: TokenServiceDeps) => {
   const { store, keys, clock, serverKey } = deps;
@@ -204,6 +206,7 @@ export const createTokenService = (deps: TokenServiceDeps) => {
 
     ...createTokenRenewal(storage, deps),
     ...createTokenRevocation(storage, deps),
+    ...createTokenListing(storage, deps),
   };
 };
 

@@ -17,6 +17,7 @@ export type TokenServiceDeps = {
     | 'setRemove'
     | 'indexMembers'
     | 'indexRemove'
+    | 'scanPrefix'
   >;
   keys: Pick<Keys, 'token' | 'tokenUses' | 'accessor' | 'index' | 'legacyIndex'>;
   clock: Clock;
@@ -30,6 +31,11 @@ export type TokenServiceDeps = {
    * default nowhere.
    */
   log?: Pick<Logger, 'error'>;
+  /**
+   * The most live tokens `listAccessors` lists (`LIST auth/token/accessors`); past it the listing
+   * is refused (400). A whole number ≥ 1; default 100 000 (`MAX_LISTED_TOKENS`).
+   */
+  maxListedTokens?: number;
   /** Source of randomness; default `crypto.randomBytes`. Injected for tests only. */
   randomBytes?: (n: number) => Buffer;
 };

@@ -1,15 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type, { type TSchema } from 'typebox';
-import { badRequest } from '../../errors.js';
+import { AuthgateError, badRequest } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { durationSecondField, fieldValidationMessage } from '../../lib/go-duration.js';
 import { parseRevocationTarget, type RevocationService } from '../../auth/index.js';
 import type { RenewRefresh, RenewResult, TokenRecord, TokenService } from '../../tokens/index.js';
 import type { AdminCheck } from '../client-token.js';
+import { isList } from '../acl-hook.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
 import { envelope } from '../envelope.js';
 import { missingBodyIsEmpty, type ExactNumbersRouteConfig } from '../vault-errors.js';
 import { IN_PATH_OPS, tokenInPathError } from '../token-in-path.js';
+import { unsupportedOperation } from './config-file-answers.js';
 
 export type TokenRouteDeps = {
   tokens: Pick<
@@ -22,6 +24,7 @@ export type TokenRouteDeps = {
     | 'lookupToken'
     | 'lookupAccessor'
     | 'revokeAccessor'
+    | 'listAccessors'
     | 'lookupResponseData'
   >;
   /** Recognises the admin token when a body names it: it is not a token of the store. */
@@ -276,6 +279,19 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     if (warnings.length === 0) return reply.code(204).send();
     return envelope(request.id, { warnings, mountType: 'token' });
   });
+
+  // `vault list auth/token/accessors`: LIST (or GET ?list=true), the only operation of Vault's
+  // pattern `accessors/$`, which its token store marks root-protected (PathsSpecial.Root
+  // `accessors*`): the admin token, or `list` and `sudo` on the path. As Vault's answer to an
+  // empty list (logical.RespondErrorCommon), no live token is 404 with no message.
+  for (const url of ['/v1/auth/token/accessors', '/v1/auth/token/accessors/']) {
+    app.get(url, { config: { acl: { sudo: true } } satisfies AclRouteConfig }, async (request) => {
+      if (!isList(request)) throw unsupportedOperation('token_accessors_not_list');
+      const keys = await deps.tokens.listAccessors();
+      if (keys.length === 0) throw new AuthgateError('NOT_FOUND', { reason: 'token_accessors_none' });
+      return envelope(request.id, { data: { keys }, mountType: 'token' });
+    });
+  }
 
   // A token in the URL ends up in access logs on the way: answered 404, as current Vault, but
   // without echoing the path (the not-found handler would) and before any ACL check (whose
