@@ -93,6 +93,23 @@ describe('two replicas on a Redis Cluster', () => {
       expect((await call(r.b, 'GET', '/v1/auth/token/lookup-self', t)).status).toBe(403);
     }
   });
+
+  it('lists on B the accessors of the tokens issued on both replicas, found on every master', async () => {
+    // After the revocation by role above, the tokens issued here are all there are. Twelve token
+    // records spread over the three masters: a scan of one node would miss some.
+    const jwt = await r.podToken();
+    const accessors: string[] = [];
+    for (let i = 0; i < 12; i++) accessors.push((await login(i % 2 === 0 ? r.a : r.b, jwt)).auth.accessor);
+    const listed = await call(r.b, 'GET', '/v1/auth/token/accessors?list=true', r.admin);
+    expect(listed.status).toBe(200);
+    expect(listed.json['data']).toEqual({ keys: [...accessors].sort() });
+    const [gone, ...kept] = accessors;
+    expect(
+      (await call(r.a, 'POST', '/v1/auth/token/revoke-accessor', r.admin, { accessor: gone })).status,
+    ).toBe(204);
+    const after = await call(r.b, 'GET', '/v1/auth/token/accessors?list=true', r.admin);
+    expect(after.json['data']).toEqual({ keys: kept.sort() });
+  });
 });
 
 // Last: it kills a node.
