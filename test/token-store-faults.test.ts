@@ -84,3 +84,13 @@ describe('a revocation that Redis applies only in part', () => {
     });
   });
 });
+
+describe('a listing of accessors when Redis cannot be reached', () => {
+  it('is a 503, never a partial list', async () => {
+    // Nothing listens on port 1: every command, SCAN included, is refused at once.
+    const store = createRedisStore({ url: 'redis://127.0.0.1:1' }, { log: quiet });
+    stores.push(store);
+    const tokens = createTokenService({ store, keys: createKeys(), clock: systemClock, serverKey });
+    await expect(tokens.listAccessors()).rejects.toEqual(unavailable);
+  });
+});
