@@ -118,3 +118,24 @@ describe('a path with . or .. segments, sent byte for byte', () => {
     expect([encoded.status, encoded.headers['location']]).toEqual([400, undefined]);
   });
 });
+
+describe('the Location of a redirect', () => {
+  /** Where a client that follows the redirect goes: browsers and fetch read `\` as `/`. */
+  const followed = (location: string | undefined) => new URL(location ?? '', 'http://authgate.test/v1/x');
+
+  it.each([
+    ['/v1/../\\evil.test', '/%5Cevil.test'],
+    ['/v1/.././\\\\evil.test/', '/%5C%5Cevil.test/'],
+    ['/v1//\\evil.test?a=1', '/v1/%5Cevil.test?a=1'],
+    ['/v1/../%5Cevil.test', '/%5Cevil.test'],
+    ['/v1/..//evil.test', '/evil.test'],
+  ])(
+    'stays on this server for %s, a backslash escaped as Go’s URL.String escapes it',
+    async (target, location) => {
+      const res = await raw('GET', target);
+      expect([res.status, res.headers['location']]).toEqual([301, location]);
+      expect(followed(res.headers['location']).host).toBe('authgate.test');
+      expect(res.body).not.toContain('\\');
+    },
+  );
+});

@@ -29,9 +29,12 @@ export const cleanPathLocation = (url: string): string | undefined => {
 /**
  * Go's `hexEscapeNonASCII`, which `http.Redirect` applies to `Location`; control characters are
  * escaped too, so that the value is always a valid header (Node's parser lets no CR or LF in).
+ * So is `\`, as Go's `URL.String` (which builds the redirect's target) escapes it: browsers and
+ * WHATWG URL parsers (fetch, Node's `url.resolve`) read `/\evil.test` as `//evil.test`, another
+ * host, where a client following the redirect would take its `X-Vault-Token`.
  */
 const headerSafe = (location: string): string =>
-  location.replace(/[^\x21-\x7e]/gu, (c) => {
+  location.replace(/[^\x21-\x5b\x5d-\x7e]/gu, (c) => {
     const code = c.codePointAt(0) ?? 0;
     return code <= 0xff ? `%${code.toString(16).toUpperCase().padStart(2, '0')}` : encodeURIComponent(c);
   });
