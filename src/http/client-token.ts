@@ -1,20 +1,42 @@
 import type { FastifyRequest } from 'fastify';
 import { permissionDenied } from '../errors.js';
+import { goTrimSpace } from '../lib/go-space.js';
 
 /**
- * The client token of a request: `X-Vault-Token`, else `Authorization: Bearer <t>` (Vault accepts
- * both). Undefined when neither is present or the value is empty.
+ * Every value of header `name` (lower case) as received, in order: Node keeps only the first
+ * `Authorization` and joins repeated `X-Vault-Token` headers with `, `.
+ */
+const headerValues = (request: FastifyRequest, name: string): string[] => {
+  const raw = request.raw.rawHeaders;
+  const values: string[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    if (raw[i]?.toLowerCase() === name) values.push(raw[i + 1] ?? '');
+  }
+  return values;
+};
+
+const BEARER = 'Bearer ';
+
+/**
+ * The client token of a request, read as Vault reads it (http/handler.go `getTokenFromReq`):
+ * the first `X-Vault-Token` as sent (Go's `Header.Get`; Node has already trimmed the spaces and
+ * tabs around it, as Go does), else the first `Authorization` header that starts with `Bearer `
+ * exactly (case and the one space included), the rest trimmed as Go's `strings.TrimSpace`.
+ * Undefined when neither gives a token.
  */
 export const clientTokenOf = (request: FastifyRequest): string | undefined => {
   const header = request.headers['x-vault-token'];
-  const vaultToken = Array.isArray(header) ? header[0] : header;
-  if (vaultToken !== undefined && vaultToken.trim() !== '') return vaultToken.trim();
+  let vaultToken = Array.isArray(header) ? header[0] : header;
+  // Repeated, the values were joined: the first is the token (`,` may also be in a lone token).
+  if (vaultToken?.includes(',') === true) vaultToken = headerValues(request, 'x-vault-token')[0];
+  if (vaultToken !== undefined && vaultToken !== '') return vaultToken;
   const auth = request.headers.authorization;
-  if (auth !== undefined) {
-    const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
-    if (m?.[1] !== undefined && m[1].trim() !== '') return m[1].trim();
-  }
-  return undefined;
+  if (auth === undefined) return undefined;
+  const bearer = auth.startsWith(BEARER)
+    ? auth
+    : headerValues(request, 'authorization').find((v) => v.startsWith(BEARER));
+  const token = bearer === undefined ? '' : goTrimSpace(bearer.slice(BEARER.length));
+  return token === '' ? undefined : token;
 };
 
 /** The request's client token; `permission denied` (403) when it carries none. */

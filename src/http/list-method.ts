@@ -139,7 +139,11 @@ export const parseListHead = (bytes: Buffer, maxHeadBytes: number): ListHead => 
     if (HOP_BY_HOP.has(name)) continue;
     const previous = headers[name];
     if (previous === undefined) headers[name] = value;
-    else if (!FIRST_WINS.has(name)) headers[name] = `${previous}, ${value}`;
+    // Of the token headers, the one Vault reads (client-token.ts): the first X-Vault-Token, and
+    // the first Authorization that is a Bearer one (inject carries one value of each).
+    else if (name === 'authorization') {
+      if (!previous.startsWith('Bearer ') && value.startsWith('Bearer ')) headers[name] = value;
+    } else if (!FIRST_WINS.has(name) && name !== 'x-vault-token') headers[name] = `${previous}, ${value}`;
   }
   // Vault's LIST takes its parameters from the query string; a body would also leave bytes on
   // the connection that no parser reads.
