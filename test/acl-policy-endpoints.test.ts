@@ -85,11 +85,13 @@ describe('reading a policy', () => {
   });
 
   it('finds a policy by its name trimmed and in any case, as Vault normalizes it', async () => {
-    for (const name of ['TEAM', '%20Team%20', 'team%09']) {
+    for (const name of ['TEAM', '%20Team%20']) {
       const res = await get(`/v1/sys/policies/acl/${name}`);
       expect([name, res.statusCode, res.json().data?.name]).toEqual([name, 200, 'team']);
     }
     expect((await get('/v1/sys/policies/acl/%20')).statusCode).toBe(404);
+    // A tab never reaches the policy store: Vault refuses a path that is not printable first.
+    expect((await get('/v1/sys/policies/acl/team%09')).statusCode).toBe(400);
   });
 });
 

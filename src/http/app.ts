@@ -44,6 +44,7 @@ import { parseGoBool } from '../lib/go-bool.js';
 import { createClientErrorHandler, createConnectHandler } from './client-errors.js';
 import { MISSING_HOST_MESSAGE } from './list-method.js';
 import { redirectUncleanPath } from './path-redirect.js';
+import { hasUnprintablePath } from './printable-path.js';
 
 export type AppDeps = {
   log: Logger;
@@ -139,6 +140,11 @@ export const buildApp = (
     }
     if (lacksHost(request)) {
       done(badRequest(MISSING_HOST_MESSAGE, 'missing_host'));
+      return;
+    }
+    // Before Vault's mux and everything in it: a path that is not printable (`%00`, `%0A`, U+200B).
+    if (hasUnprintablePath(request.url)) {
+      done(badRequest('invalid request path', 'unprintable_path'));
       return;
     }
     // `//`, `.` and `..` in the path: Vault's ServeMux redirects to the clean path before any

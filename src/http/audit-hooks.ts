@@ -20,6 +20,7 @@ import { loginOutcomeOf } from './routes/login-routes.js';
 import { renewedDisplayNameOf } from './routes/token-routes.js';
 import { secretInPath } from './token-in-path.js';
 import { cleanPathLocation } from './path-redirect.js';
+import { hasUnprintablePath } from './printable-path.js';
 
 /** What the audit hooks use: the broker, the mounts (to know a login path) and revocation. */
 export type AuditHookDeps = {
@@ -82,6 +83,8 @@ const auditedPath = (url: string): string | undefined => {
   // Redirected to the clean path by Vault's HTTP mux, before its router: unaudited (the request
   // that follows the redirect is). Its path may hold a token in a form only cleaning reveals.
   if (cleanPathLocation(url) !== undefined) return undefined;
+  // Refused before Vault's mux (a path that is not printable): unaudited too.
+  if (hasUnprintablePath(url)) return undefined;
   // The path as served and as the ACL checked it (decoded, ended at ? and #), so that an entry
   // cannot be made to name another path than the one read.
   const path = decodedPath(url);
