@@ -259,6 +259,22 @@ describe('other requests Node cannot parse', () => {
     expect(JSON.parse(answer.body)).toEqual({ errors: ['missing Host header'] });
   });
 
+  it('answers a request with two Host headers 400 in Vault shape and closes, as Go’s server (RFC 9112 §3.2)', async () => {
+    for (const version of ['1.1', '1.0']) {
+      const answer = await rawExchange(
+        port,
+        [`GET /v1/sys/health HTTP/${version}\r\nHost: 127.0.0.1\r\nHost: elsewhere.test\r\n\r\n`],
+        { timeoutMs: 3000 },
+      );
+      expect(answer).toMatchObject({ status: 400, headers: VAULT_400 });
+      expect(JSON.parse(answer.body)).toEqual({ errors: ['too many Host headers'] });
+    }
+    const listed = await rawExchange(port, [
+      list('/v1/secret/metadata/open', [`X-Vault-Token: ${ADMIN_TOKEN}`, 'Host: elsewhere.test']),
+    ]);
+    expect([listed.status, JSON.parse(listed.body)]).toEqual([400, { errors: ['too many Host headers'] }]);
+  });
+
   it('answers CONNECT with Vault’s bare 405 and closes, never dropping it unanswered', async () => {
     // Node hands CONNECT to the server's 'connect' event, not to the app; unheard, it closed the
     // connection without a word.

@@ -42,7 +42,7 @@ import { AuthgateError, badRequest } from '../errors.js';
 import { buildSecretsMountTable } from '../secrets/index.js';
 import { parseGoBool } from '../lib/go-bool.js';
 import { createClientErrorHandler, createConnectHandler } from './client-errors.js';
-import { MISSING_HOST_MESSAGE } from './list-method.js';
+import { MISSING_HOST_MESSAGE, TOO_MANY_HOSTS_MESSAGE } from './list-method.js';
 import { redirectUncleanPath } from './path-redirect.js';
 import { hasUnprintablePath } from './printable-path.js';
 
@@ -138,8 +138,9 @@ export const buildApp = (
       done(badRequest('invalid request path: use an origin-form request target', 'absolute_form_url'));
       return;
     }
-    if (lacksHost(request)) {
-      done(badRequest(MISSING_HOST_MESSAGE, 'missing_host'));
+    const hostRefused = hostProblem(request);
+    if (hostRefused !== undefined) {
+      done(badRequest(hostRefused, 'bad_host'));
       return;
     }
     // Before Vault's mux and everything in it: a path that is not printable (`%00`, `%0A`, U+200B).
@@ -277,9 +278,21 @@ const NON_LOGICAL_PATHS: ReadonlySet<string> = new Set([
   '/v1/sys/init',
 ]);
 
-/** An HTTP/1.1 request without the Host header RFC 9112 §3.2 requires: answered 400, then closed. */
-const lacksHost = (request: FastifyRequest): boolean =>
-  request.raw.httpVersion === '1.1' && request.headers.host === undefined;
+/**
+ * Why the request's Host is refused, as RFC 9112 §3.2 requires and Go's server (so Vault) refuses
+ * it: an HTTP/1.1 request without one, or any with more than one (Node keeps the first). Answered
+ * 400, then closed. Undefined for a request whose Host is fine.
+ */
+const hostProblem = (request: FastifyRequest): string | undefined => {
+  if (request.raw.httpVersion === '1.1' && request.headers.host === undefined) return MISSING_HOST_MESSAGE;
+  const raw = request.raw.rawHeaders;
+  let hosts = 0;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] ?? '';
+    if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) return TOO_MANY_HOSTS_MESSAGE;
+  }
+  return undefined;
+};
 
 /** What Fastify sets on a JSON answer; Vault sends the bare type, and hvac compares it exactly. */
 const FASTIFY_JSON = 'application/json; charset=utf-8';
@@ -294,8 +307,8 @@ const FASTIFY_JSON = 'application/json; charset=utf-8';
  *   answered ends its keep-alive connection, so `close()` resolves as soon as the last in-flight
  *   request is answered (instead of waiting for idle keep-alive timeouts). Idle connections are
  *   closed at once (`forceCloseConnections: 'idle'`);
- * - on the 400 to a request without Host, `Connection: close`, as for every request Node's parser
- *   refuses (and as Go's server, so Vault, answers it).
+ * - on the 400 to a request without Host (or with two), `Connection: close`, as for every request
+ *   Node's parser refuses (and as Go's server, so Vault, answers it).
  */
 const installResponseHeaders = (app: FastifyInstance): void => {
   let closing = false;
@@ -308,7 +321,7 @@ const installResponseHeaders = (app: FastifyInstance): void => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', VAULT_HEADERS['cache-control']);
     if (reply.getHeader('content-type') === FASTIFY_JSON)
       reply.header('content-type', VAULT_HEADERS['content-type']);
-    if (closing || lacksHost(request)) reply.header('connection', 'close');
+    if (closing || hostProblem(request) !== undefined) reply.header('connection', 'close');
     done(null, payload);
   });
 };

@@ -19,20 +19,30 @@ describe('parseListHead', () => {
   it('reads the target and headers, dropping hop-by-hop ones and combining repeats as Node does', () => {
     expect(
       head(
-        'LIST /v1/secret/metadata/a HTTP/1.1\r\nHost: h\r\nHost: other\r\nX-Vault-Token: t\r\n' +
+        'LIST /v1/secret/metadata/a HTTP/1.1\r\nHost: h\r\nUser-Agent: u\r\nUser-Agent: v\r\n' +
+          // The token Vault reads: the first X-Vault-Token.
+          'X-Vault-Token: t\r\nX-Vault-Token: t2\r\n' +
           'Accept: a\r\naccept: b\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\nGET / HTTP/1.1\r\n',
       ),
     ).toEqual({
       kind: 'list',
       request: {
         url: '/v1/secret/metadata/a?list=true',
-        headers: { host: 'h', 'x-vault-token': 't', accept: 'a, b' },
+        headers: { host: 'h', 'user-agent': 'u', 'x-vault-token': 't', accept: 'a, b' },
       },
     });
   });
 
   it('accepts HTTP/1.0 without a Host', () => {
     expect(head('LIST /v1/x HTTP/1.0\r\n\r\n')).toMatchObject({ kind: 'list' });
+  });
+
+  it('refuses two Host headers, as Go’s server', () => {
+    expect(head('LIST /v1/x HTTP/1.0\r\nHost: h\r\nhost: other\r\n\r\n')).toEqual({
+      kind: 'refused',
+      status: 400,
+      message: 'too many Host headers',
+    });
   });
 
   it('waits for the end of the head, within the limit', () => {

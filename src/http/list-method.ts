@@ -102,6 +102,8 @@ const HOP_BY_HOP = new Set([
 
 /** The answer to an HTTP/1.1 request without a Host header (RFC 9112 §3.2), LIST or any other. */
 export const MISSING_HOST_MESSAGE = 'missing Host header';
+/** The answer to a request with more than one Host header (RFC 9112 §3.2; Go's server's words). */
+export const TOO_MANY_HOSTS_MESSAGE = 'too many Host headers';
 
 const malformed = (message = 'malformed HTTP request'): ListHead => ({
   kind: 'refused',
@@ -129,6 +131,7 @@ export const parseListHead = (bytes: Buffer, maxHeadBytes: number): ListHead => 
   if (!servableTarget(target[1] ?? '/')) return malformed('invalid request path');
   const headers: Record<string, string> = {};
   let bodyHeader = false;
+  let hosts = 0;
   for (const field of fields) {
     const m = HEADER_LINE.exec(field);
     // Also refuses obs-fold (a line starting with a space), as llhttp does.
@@ -136,6 +139,7 @@ export const parseListHead = (bytes: Buffer, maxHeadBytes: number): ListHead => 
     const name = (m[1] ?? '').toLowerCase();
     const value = m[2] ?? '';
     if (name === 'transfer-encoding' || (name === 'content-length' && value !== '0')) bodyHeader = true;
+    if (name === 'host') hosts++;
     if (HOP_BY_HOP.has(name)) continue;
     const previous = headers[name];
     if (previous === undefined) headers[name] = value;
@@ -149,6 +153,7 @@ export const parseListHead = (bytes: Buffer, maxHeadBytes: number): ListHead => 
   // the connection that no parser reads.
   if (bodyHeader) return malformed('a LIST request must not have a body');
   if (target[2] === '1' && headers['host'] === undefined) return malformed(MISSING_HOST_MESSAGE);
+  if (hosts > 1) return malformed(TOO_MANY_HOSTS_MESSAGE);
   return { kind: 'list', request: { url: listUrl(target[1] ?? '/'), headers } };
 };
 
