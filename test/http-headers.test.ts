@@ -152,3 +152,23 @@ describe('X-Vault-Policy-Override', () => {
     expect(res.statusCode).toBe(200);
   });
 });
+
+// Vault CE ignores the namespace (every request is in the root namespace) but, as Enterprise,
+// sets the request's X-Vault-Namespace on its answer (http/handler.go wrapGenericHandler), which
+// the Go client quotes in its errors.
+describe('X-Vault-Namespace', () => {
+  it('is served in the root namespace and set on the answer, success or error', async () => {
+    const ok = await inject('GET', '/v1/auth/token/lookup-self', {
+      'x-vault-token': ADMIN_TOKEN,
+      'x-vault-namespace': 'team-a/',
+    });
+    expect([ok.statusCode, ok.headers['x-vault-namespace']]).toEqual([200, 'team-a/']);
+    const denied = await inject('GET', '/v1/secret/data/x', { 'x-vault-namespace': 'team-a' });
+    expect([denied.statusCode, denied.headers['x-vault-namespace']]).toEqual([403, 'team-a']);
+  });
+
+  it('is not set on an answer to a request without it', async () => {
+    const res = await inject('GET', '/v1/sys/health');
+    expect(res.headers['x-vault-namespace']).toBeUndefined();
+  });
+});

@@ -294,6 +294,9 @@ const hostProblem = (request: FastifyRequest): string | undefined => {
   return undefined;
 };
 
+/** Whether Vault's generic handler, which sets `X-Vault-Namespace`, answers `url` (see below). */
+const echoesNamespace = (url: string): boolean => url.startsWith('/v1/') && !hasUnprintablePath(url);
+
 /** What Fastify sets on a JSON answer; Vault sends the bare type, and hvac compares it exactly. */
 const FASTIFY_JSON = 'application/json; charset=utf-8';
 
@@ -308,7 +311,10 @@ const FASTIFY_JSON = 'application/json; charset=utf-8';
  *   request is answered (instead of waiting for idle keep-alive timeouts). Idle connections are
  *   closed at once (`forceCloseConnections: 'idle'`);
  * - on the 400 to a request without Host (or with two), `Connection: close`, as for every request
- *   Node's parser refuses (and as Go's server, so Vault, answers it).
+ *   Node's parser refuses (and as Go's server, so Vault, answers it);
+ * - the request's `X-Vault-Namespace`, as Vault CE sets it on every `/v1/` answer although it
+ *   serves every request in the root namespace (http/handler.go `wrapGenericHandler`): the Go
+ *   client quotes it in its errors.
  */
 const installResponseHeaders = (app: FastifyInstance): void => {
   let closing = false;
@@ -322,6 +328,9 @@ const installResponseHeaders = (app: FastifyInstance): void => {
     if (reply.getHeader('content-type') === FASTIFY_JSON)
       reply.header('content-type', VAULT_HEADERS['content-type']);
     if (closing || hostProblem(request) !== undefined) reply.header('connection', 'close');
+    const namespace = request.headers['x-vault-namespace'];
+    if (typeof namespace === 'string' && namespace !== '' && echoesNamespace(request.url))
+      reply.header('x-vault-namespace', namespace);
     done(null, payload);
   });
 };
