@@ -10,6 +10,7 @@ import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
 
 let h: Harness;
 let token: string;
+let listerToken: string;
 
 beforeAll(async () => {
   h = await startHarness({
@@ -22,6 +23,8 @@ beforeAll(async () => {
           },
         },
         reader: { path: { 'sys/policies/acl': { capabilities: ['read'] } } },
+        // List only, everywhere under sys/: no read of any policy's rules nor of the auth table.
+        lister: { path: { 'sys/*': { capabilities: ['list'] } } },
       },
     },
     roles: {
@@ -31,6 +34,12 @@ beforeAll(async () => {
         audience: 'vault',
         token_policies: ['team', 'reader'],
       },
+      lister: {
+        bound_service_account_names: ['app'],
+        bound_service_account_namespaces: ['team-a'],
+        audience: 'vault',
+        token_policies: ['lister'],
+      },
     },
   });
   h.cluster.createPod({ namespace: 'team-a', name: 'app-0', serviceAccount: 'app' });
@@ -38,6 +47,9 @@ beforeAll(async () => {
   const res = await h.login('kubernetes', { role: 'app', jwt });
   expect(res.status).toBe(200);
   token = (res.json['auth'] as { client_token: string }).client_token;
+  const listed = await h.login('kubernetes', { role: 'lister', jwt });
+  expect(listed.status).toBe(200);
+  listerToken = (listed.json['auth'] as { client_token: string }).client_token;
 });
 afterAll(async () => {
   await h?.close();
@@ -57,7 +69,7 @@ const post = (url: string, body: unknown, as = ADMIN_TOKEN) =>
 describe('listing policies', () => {
   // Vault appends `root` after the stored names: `vault policy list` on a new server shows
   // `default` and `root`.
-  const NAMES = ['default', 'reader', 'team', 'root'];
+  const NAMES = ['default', 'lister', 'reader', 'team', 'root'];
 
   it('lists root after the loaded policies, with or without the trailing slash', async () => {
     for (const url of ['/v1/sys/policies/acl?list=true', '/v1/sys/policies/acl/?list=true']) {
@@ -141,4 +153,26 @@ describe('sys/capabilities-self paths, as Vault reads its comma-string-slice fie
     const res = await post('/v1/sys/capabilities', { token: 'ags.nope', paths: [] });
     expect([res.statusCode, res.json().errors]).toEqual([400, ['paths must be supplied']]);
   });
+});
+
+// A list (`GET ?list=true`, or LIST) is checked against the path with `/` appended and needs
+// `list` there; it must never be served as the read of the path, which needs `read`. Vault's
+// patterns for one policy (`policy/(?P<name>.+)`, `policies/acl/(?P<name>.+)`) have no list
+// operation (405), and none of its patterns matches `auth/` (404 unsupported path).
+describe('a list of a path that has none', () => {
+  it.each([
+    ['/v1/sys/policy/team?list=true', 405, 'unsupported operation'],
+    ['/v1/sys/policies/acl/team?list=true', 405, 'unsupported operation'],
+    ['/v1/sys/auth?list=true', 404, 'unsupported path'],
+  ])(
+    '%s is %i, never the read, for a token that may list there and for the admin',
+    async (url, status, message) => {
+      for (const as of [listerToken, ADMIN_TOKEN]) {
+        const res = await get(url, as);
+        expect([res.statusCode, res.json()]).toEqual([status, { errors: [message] }]);
+      }
+      // The token may list there, but not read.
+      expect((await get(url.replace('?list=true', ''), listerToken)).statusCode).toBe(403);
+    },
+  );
 });

@@ -67,8 +67,14 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
       };
     });
   }
+  // A list of one policy's path was checked for `list` on `<name>/`, not `read`: Vault's pattern
+  // (`policy/(?P<name>.+)`) has no list operation, 405; never the policy's rules.
+  const policyOfRead = (request: FastifyRequest<{ Params: { name: string } }>) => {
+    if (isList(request)) throw unsupportedOperation('policy_unsupported_operation');
+    return policyOf(request.params.name);
+  };
   app.get<{ Params: { name: string } }>('/v1/sys/policy/:name', guarded, async (request) => {
-    const policy = policyOf(request.params.name);
+    const policy = policyOfRead(request);
     const data = { name: policy.name, rules: policy.text };
     return { ...sysEnvelope(request.id, data), ...data };
   });
@@ -81,7 +87,7 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
     });
   }
   app.get<{ Params: { name: string } }>('/v1/sys/policies/acl/:name', guarded, async (request) => {
-    const policy = policyOf(request.params.name);
+    const policy = policyOfRead(request);
     return sysEnvelope(request.id, { name: policy.name, policy: policy.text });
   });
   for (const url of ['/v1/sys/policy/:name', '/v1/sys/policies/acl/:name']) {
@@ -156,6 +162,8 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
 
   const authMounts = authMountTable(deps.mounts);
   app.get('/v1/sys/auth', guarded, async (request) => {
+    // Listed, it is `sys/auth/` (checked for `list` there), which no pattern of Vault's matches.
+    if (isList(request)) throw unsupportedPath('sys_auth_unsupported_path');
     const data: Record<string, unknown> = {};
     for (const [path, mount] of authMounts) data[`${path}/`] = authMountInfo(path, mount);
     return { ...sysEnvelope(request.id, data), ...data };
