@@ -64,6 +64,19 @@ describe('GET /v1/sys/audit', () => {
   });
 });
 
+// A list is checked for `list` (and `sudo`) on the path with `/` added, never `read`: it must not
+// be served as the read. Vault has no pattern for `audit/` (404 unsupported path); the login
+// query is authgate's own, with no list operation (405).
+describe('a list of the audit endpoints', () => {
+  it.each([
+    ['/v1/sys/audit?list=true', 404, 'unsupported path'],
+    ['/v1/sys/audit/logins?list=true', 405, 'unsupported operation'],
+  ])('%s is %i, never the table or the logins', async (url, status, message) => {
+    const res = await call('GET', url);
+    expect([res.statusCode, res.json()]).toEqual([status, { errors: [message] }]);
+  });
+});
+
 describe('enabling or disabling an audit device', () => {
   it.each([
     ['PUT', '/v1/sys/audit/another'],

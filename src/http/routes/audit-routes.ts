@@ -5,10 +5,11 @@ import type { AuditDeviceConfig } from '../../config/index.js';
 import { badRequest } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { truncate } from '../../lib/truncate.js';
+import { isList } from '../acl-hook.js';
 import type { AclRouteConfig } from '../acl-route.js';
 import { sysEnvelope } from '../envelope.js';
 import { missingBodyIsEmpty } from '../vault-errors.js';
-import { fromConfigFile, unsupportedOperation } from './config-file-answers.js';
+import { fromConfigFile, unsupportedOperation, unsupportedPath } from './config-file-answers.js';
 
 /** What the operator's audit endpoints use: the audit part, its devices and the clock (for `since=1h`). */
 export type AuditRouteDeps = {
@@ -96,7 +97,11 @@ export const registerAuditRoutes = (app: FastifyInstance, deps: AuditRouteDeps):
 
   const table: Record<string, unknown> = {};
   for (const d of deps.devices) table[`${d.name}/`] = auditDeviceInfo(d);
-  app.get('/v1/sys/audit', operator, async (request) => ({ ...sysEnvelope(request.id, table), ...table }));
+  // A list was checked for `list` on `sys/audit/`, not `read`: no pattern of Vault's matches it.
+  app.get('/v1/sys/audit', operator, async (request) => {
+    if (isList(request)) throw unsupportedPath('sys_audit_unsupported_path');
+    return { ...sysEnvelope(request.id, table), ...table };
+  });
   app.get('/v1/sys/audit/*', operator, async () => {
     throw unsupportedOperation('sys_audit_unsupported_operation');
   });
@@ -115,6 +120,8 @@ export const registerAuditRoutes = (app: FastifyInstance, deps: AuditRouteDeps):
     schema: { querystring: LoginsQuery },
     ...operator,
     handler: async (request) => {
+      // Checked for `list` when listed, not `read`: the query has no list operation.
+      if (isList(request)) throw unsupportedOperation('audit_logins_unsupported_operation');
       const q = request.query as Record<string, string | undefined>;
       const filter = parseLoginFilter(q, deps.clock.nowMs());
       const limit = q['limit'] === undefined ? DEFAULT_LOGINS_LIMIT : Number(q['limit']);
