@@ -249,6 +249,15 @@ describe('lookup-self', () => {
   it('refuses POST without a token with 403', async () => {
     expect((await call('POST', '/v1/auth/token/lookup-self', undefined, '{}')).status).toBe(403);
   });
+
+  it('is not listed: a list is 405 to whoever may list there (Vault: read and update only)', async () => {
+    const res = await call('GET', '/v1/auth/token/lookup-self?list=true', ADMIN_TOKEN);
+    expect(res.status).toBe(405);
+    expect(JSON.stringify(res.json)).not.toContain('root');
+    // Without the list capability the ACL refuses it first, as Vault's CheckToken does.
+    const auth = await loginToken();
+    expect((await call('GET', '/v1/auth/token/lookup-self?list=true', auth.client_token)).status).toBe(403);
+  });
 });
 
 describe('revoke-identity on the memory store', () => {

@@ -179,7 +179,11 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     method: ['GET', 'POST', 'PUT'],
     url: '/v1/auth/token/lookup-self',
     ...guarded,
-    handler: async (request) => envelope(request.id, { data: selfData(request), mountType: 'token' }),
+    handler: async (request) => {
+      // A list was checked for `list` on `lookup-self/`, not `read`: Vault's pattern has no list.
+      if (isList(request)) throw unsupportedOperation('token_lookup_self_not_list');
+      return envelope(request.id, { data: selfData(request), mountType: 'token' });
+    },
   });
 
   // `vault token lookup <token>`, hvac's lookup(). Vault's handleLookup also serves GET, with the
