@@ -21,9 +21,12 @@ afterAll(async () => {
   await h?.close();
 });
 
+/** A read of the caller's own token, or a list of the policies (lookup-self has no list). */
+const PATHS = { GET: '/v1/auth/token/lookup-self', LIST: '/v1/sys/policies/acl' };
+
 const ask = async (method: 'GET' | 'LIST', headers: Array<string | Buffer>): Promise<number> => {
   const head = Buffer.concat([
-    Buffer.from(`${method} /v1/auth/token/lookup-self HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n`),
+    Buffer.from(`${method} ${PATHS[method]} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n`),
     ...headers.map((x) =>
       Buffer.concat([typeof x === 'string' ? Buffer.from(x, 'latin1') : x, Buffer.from('\r\n')]),
     ),
