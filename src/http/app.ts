@@ -327,7 +327,9 @@ const installResponseHeaders = (app: FastifyInstance): void => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', VAULT_HEADERS['cache-control']);
     if (reply.getHeader('content-type') === FASTIFY_JSON)
       reply.header('content-type', VAULT_HEADERS['content-type']);
-    if (closing || hostProblem(request) !== undefined) reply.header('connection', 'close');
+    // A refused Host is answered 400 by the onRequest hook: only then is it looked at again.
+    if (closing || (reply.statusCode === 400 && hostProblem(request) !== undefined))
+      reply.header('connection', 'close');
     const namespace = request.headers['x-vault-namespace'];
     if (typeof namespace === 'string' && namespace !== '' && echoesNamespace(request.url))
       reply.header('x-vault-namespace', namespace);
