@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AuthgateError, badRequest } from '../../errors.js';
 import { durationSecondField, fieldValidationMessage } from '../../lib/go-duration.js';
+import { weakDecodeString } from '../../lib/go-mapstructure.js';
 import { subjectOfToken, type IdentityTokens } from '../../secrets/identity/index.js';
 import { isList } from '../acl-hook.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
@@ -10,7 +11,7 @@ import { unsupportedPath } from './config-file-answers.js';
 export type IdentityRouteDeps = {
   identity: Pick<
     IdentityTokens,
-    'issue' | 'discovery' | 'jwks' | 'rotate' | 'jwksMaxAgeSeconds' | 'discoveryMaxAgeSeconds'
+    'issue' | 'discovery' | 'jwks' | 'rotate' | 'introspect' | 'jwksMaxAgeSeconds' | 'discoveryMaxAgeSeconds'
   >;
 };
 
@@ -37,6 +38,27 @@ const rotateOptions = (body: unknown): { verificationTtlSeconds?: number } => {
   return { verificationTtlSeconds: field.value };
 };
 
+/**
+ * The introspection body's `token` and `client_id`, read as Vault's framework reads `TypeString`
+ * fields: absent or `null` is `""`, a number or a bool its text; a list or a map is Vault's 400
+ * `Field validation failed: …`. A body that is not an object is Vault's 400 `error parsing JSON`.
+ */
+const introspectFields = (body: unknown): { token: string; clientId: string } => {
+  if (body !== undefined && body !== null && (typeof body !== 'object' || Array.isArray(body))) {
+    throw badRequest('error parsing JSON', 'identity_body_not_object');
+  }
+  const fields = (body ?? {}) as { token?: unknown; client_id?: unknown };
+  const read = (name: 'token' | 'client_id'): string => {
+    const raw = fields[name];
+    const decoded = weakDecodeString(raw);
+    if ('error' in decoded) {
+      throw badRequest(fieldValidationMessage(name, raw, decoded.error), 'bad_introspect_field');
+    }
+    return decoded.value;
+  };
+  return { token: read('token'), clientId: read('client_id') };
+};
+
 // The capability from the method: `read` for a token (GET), `update` for a rotation (POST/PUT).
 const guarded: { config: AclRouteConfig } = { config: { acl: {} } };
 
@@ -50,6 +72,8 @@ const guarded: { config: AclRouteConfig } = { config: { acl: {} } };
  * - `GET /v1/identity/oidc/.well-known/openid-configuration` and `…/.well-known/keys`: public
  *   (no token, as Vault), raw JSON with `Cache-Control` (the keys only when there are any, as
  *   Vault), for downstream verifiers;
+ * - `POST|PUT /v1/identity/oidc/introspect` (ACL `update`): whether an identity token checks
+ *   out, Vault's raw `{"active":true}` or `{"active":false,"error":"…"}`, always 200;
  * - `POST|PUT /v1/identity/oidc/key/:name/rotate` (ACL `update`; `/rotate/` too, as Vault's
  *   `rotate/?$`): rotate a signing key now; 204. Vault's optional `verification_ttl` sets how
  *   long the retired key stays published.
@@ -113,6 +137,18 @@ export const registerIdentityRoutes = (app: FastifyInstance, deps: IdentityRoute
       // the first tokens of a role configured meanwhile (it then gets the default `no-store`).
       if (jwks.keys.length === 0) return reply.type('application/json').send(jwks);
       return publicJson(reply, identity.jwksMaxAgeSeconds, jwks);
+    });
+  }
+
+  for (const url of ['/v1/identity/oidc/introspect', '/v1/identity/oidc/introspect/']) {
+    app.route({
+      method: ['POST', 'PUT'],
+      url,
+      ...guarded,
+      handler: async (request, reply) => {
+        const { token, clientId } = introspectFields(request.body);
+        return reply.type('application/json').send(await identity.introspect(token, clientId));
+      },
     });
   }
 

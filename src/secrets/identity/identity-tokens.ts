@@ -1,4 +1,4 @@
-import { SignJWT } from 'jose';
+import { compactVerify, importJWK, SignJWT, type CryptoKey } from 'jose';
 import type { IdentityConfig, IdentityKeyConfig, IdentityRoleConfig } from '../../config/index.js';
 import { badRequest } from '../../errors.js';
 import { nowSeconds, type Clock } from '../../lib/clock.js';
@@ -7,6 +7,14 @@ import { truncate } from '../../lib/truncate.js';
 import type { Keys, Store } from '../../store/index.js';
 import type { ResealCounts, SecretCipher } from '../cipher.js';
 import { buildClaims, issuerUrl } from './claims.js';
+import {
+  decodeRegisteredClaims,
+  inactive,
+  parseCompactJws,
+  validateRegisteredClaims,
+  type Introspection,
+  type ParsedJws,
+} from './introspect.js';
 import { openSigner, type Signer } from './key-material.js';
 import { publishedKeys, type StoredRing } from './key-ring.js';
 import { createKeyRingStore, type IdentityLog, type RingTerms } from './key-ring-store.js';
@@ -16,6 +24,7 @@ import {
   type IdentitySubject,
   type IssuedIdentityToken,
   type JwksDocument,
+  type PublicJwk,
 } from './types.js';
 
 export type IdentityTokensDeps = {
@@ -165,6 +174,59 @@ export const createIdentityTokens = (deps: IdentityTokensDeps) => {
       : undefined;
   timer?.unref();
 
+  /**
+   * The public keys of the rings of `names`: current, next, and retired keys still in their
+   * verification window. While the store is down, the rings last loaded are served (public keys
+   * only; the next key they hold covers one rotation made meanwhile by another replica).
+   */
+  const publicKeysOf = async (names: readonly string[]): Promise<PublicJwk[]> => {
+    const entries = await Promise.all(
+      names.map((name) =>
+        ringFor(name).catch((err: unknown) => {
+          const last = cache.get(name);
+          if (last === undefined) throw err;
+          return last;
+        }),
+      ),
+    );
+    const nowMs = clock.nowMs();
+    return entries.flatMap((e) => publishedKeys(e.ring, nowMs));
+  };
+
+  // Imported public keys by kid, for introspection; a kid names one key for good.
+  const verifyKeys = new Map<string, Promise<CryptoKey | Uint8Array>>();
+  const verifyKeyOf = (jwk: PublicJwk): Promise<CryptoKey | Uint8Array> => {
+    let key = verifyKeys.get(jwk.kid);
+    if (key === undefined) {
+      // Retired kids drop out of the JWKS within a day; a rotation a minute still stays small.
+      if (verifyKeys.size >= 256) verifyKeys.clear();
+      key = importJWK(jwk, jwk.alg);
+      verifyKeys.set(jwk.kid, key);
+    }
+    return key;
+  };
+
+  /**
+   * The claims of `parsed` once a key of `keys` verifies it: each key of the token's `alg` is
+   * tried in turn, whatever its kid (as go-jose, which Vault hands one key at a time). go-jose
+   * decodes the claims with the same call, so a payload its decoder refuses verifies with no key.
+   */
+  const verifiedClaims = async (
+    parsed: ParsedJws,
+    keys: readonly PublicJwk[],
+  ): Promise<ReturnType<typeof decodeRegisteredClaims>> => {
+    for (const jwk of keys) {
+      if (jwk.alg !== parsed.alg) continue;
+      try {
+        await compactVerify(parsed.compact, await verifyKeyOf(jwk), { algorithms: [jwk.alg] });
+      } catch {
+        continue;
+      }
+      return decodeRegisteredClaims(parsed.payload);
+    }
+    return undefined;
+  };
+
   const jwksMaxAgeSeconds = Math.min(
     DISCOVERY_MAX_AGE_SECONDS,
     ...[...keyConfigs.values()].flatMap((k) => [k.rotationPeriodSeconds, k.verificationTtlSeconds]),
@@ -234,18 +296,37 @@ export const createIdentityTokens = (deps: IdentityTokensDeps) => {
      *
      * @throws AuthgateError UNAVAILABLE when a ring cannot be read and none was ever loaded.
      */
-    jwks: async (): Promise<JwksDocument> => {
-      const entries = await Promise.all(
-        usedKeyNames.map((name) =>
-          ringFor(name).catch((err: unknown) => {
-            const last = cache.get(name);
-            if (last === undefined) throw err;
-            return last;
-          }),
-        ),
-      );
-      const nowMs = clock.nowMs();
-      return { keys: entries.flatMap((e) => publishedKeys(e.ring, nowMs)) };
+    jwks: async (): Promise<JwksDocument> => ({ keys: await publicKeysOf(usedKeyNames) }),
+
+    /**
+     * Vault's `identity/oidc/introspect`: whether `token` is an identity token this engine signed
+     * and still stands behind. In Vault's order: the token parses (go-jose's compact JWS), one of
+     * the published keys verifies it (every key a role uses; with `clientId`, the keys of the
+     * roles whose audience it is, `invalid client-id` when none is), then go-jose's checks of
+     * `iss`, `aud` (with `clientId`), `nbf`, `exp` and `iat`, with its minute of leeway. Vault
+     * also looks up the entity the token names; authgate keeps no entities (the `sub` is the
+     * service account), so a token that passes these checks is active.
+     *
+     * @throws AuthgateError UNAVAILABLE when a ring cannot be read and none was ever loaded.
+     */
+    introspect: async (token: string, clientId: string): Promise<Introspection> => {
+      const parsed = parseCompactJws(token);
+      if ('error' in parsed) return inactive(`error parsing token: ${parsed.error}`);
+      let keyNames = usedKeyNames;
+      if (clientId !== '') {
+        keyNames = [
+          ...new Set([...config.roles.values()].filter((r) => r.audience === clientId).map((r) => r.key)),
+        ];
+        if (keyNames.length === 0) return inactive('invalid client-id');
+      }
+      const claims = await verifiedClaims(parsed, await publicKeysOf(keyNames));
+      if (claims === undefined) return inactive('unable to validate the token signature');
+      const invalid = validateRegisteredClaims(claims, {
+        issuer,
+        ...(clientId !== '' ? { audience: clientId } : {}),
+        nowSeconds: nowSeconds(clock),
+      });
+      return invalid === undefined ? { active: true } : inactive(`error validating claims: ${invalid}`);
     },
 
     /**
