@@ -166,6 +166,12 @@ describe('hvac 0.11.2 (Python) against authgate', () => {
       },
     });
     expect(identity.claims.exp - identity.claims.iat).toBe(900);
+    expect(summary['introspect']).toEqual({
+      signed: { active: true },
+      client_id: { active: true },
+      other_client_id: { active: false, error: 'invalid client-id' },
+      pod_jwt: { active: false, error: 'unable to validate the token signature' },
+    });
     expect(summary['mounts']).toEqual({
       secrets_engines: {
         'identity/': ['identity', null],

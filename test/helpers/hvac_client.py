@@ -111,6 +111,15 @@ summary["kv"] = {
 signed = client.secrets.identity.generate_signed_id_token(name=env["IDENTITY_ROLE"])["data"]
 seen(signed["token"])
 summary["identity"] = {"client_id": signed["client_id"], "ttl": signed["ttl"], "claims": claims(signed["token"])}
+# A downstream service asking whether the token checks out (the admin token: the dev policies
+# grant a workload no introspection).
+ids = admin.secrets.identity
+summary["introspect"] = {
+    "signed": ids.introspect_signed_id_token(token=signed["token"]),
+    "client_id": ids.introspect_signed_id_token(token=signed["token"], client_id=signed["client_id"]),
+    "other_client_id": ids.introspect_signed_id_token(token=signed["token"], client_id="someone-else"),
+    "pod_jwt": ids.introspect_signed_id_token(token=env["POD_JWT"]),
+}
 
 summary["refused"] = {
     "read_other_namespace": refused(
