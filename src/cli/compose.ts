@@ -149,12 +149,17 @@ export const composeServer = (
 
   const memoryStore =
     options.store === undefined && config.store.type === 'memory' ? createMemoryStore({ clock }) : undefined;
+  const keys = createKeys(config.store.keyPrefix);
   const redisStore =
     options.store === undefined && config.store.type === 'redis'
-      ? createRedisStore(config.store.redis, { log: log.child({ part: 'store' }) })
+      ? createRedisStore(config.store.redis, {
+          log: log.child({ part: 'store' }),
+          ...(config.store.redis.confirm === undefined
+            ? {}
+            : { confirm: { ...config.store.redis.confirm, probeKey: keys.replicationProbe() } }),
+        })
       : undefined;
   const store = options.store ?? memoryStore ?? (redisStore as Store);
-  const keys = createKeys(config.store.keyPrefix);
   const tokens = createTokenService({ store, keys, clock, serverKey, log: log.child({ part: 'tokens' }) });
   // Replicas share TokenReview results through the store; one process keeps them in memory.
   const shared = options.store !== undefined ? options.sharedCaches === true : config.store.type === 'redis';

@@ -91,6 +91,11 @@ const FIELDS: Record<string, Case> = {
     doc: (v) => redis({ connect_timeout: v }),
     read: (c) => (redisOf(c)?.connectTimeoutMs ?? 0) / 1000,
   },
+  'store.redis.confirm_timeout': {
+    path: 'store.redis.confirm_timeout',
+    doc: (v) => redis({ confirm_replicas: 1, confirm_timeout: v }),
+    read: (c) => (redisOf(c)?.confirm?.timeoutMs ?? 0) / 1000,
+  },
 };
 
 /** The normalized value in seconds, or the message of the one problem at the field. */
@@ -151,6 +156,7 @@ describe.each([
   'jwks.timeout',
   'store.redis.command_timeout',
   'store.redis.connect_timeout',
+  'store.redis.confirm_timeout',
 ])('%s', (field) => {
   it.each([
     ['one second', 1, 1],

@@ -247,6 +247,17 @@ describe('store configuration', () => {
       'is only used with sentinels',
     ],
     [
+      'replication confirmation with a cluster',
+      '    cluster_nodes: [{host: a, port: 1}]\n    confirm_replicas: 1\n',
+      'is not supported with cluster_nodes',
+    ],
+    [
+      'a confirmation timeout without replicas',
+      '    url: redis://a:1\n    confirm_timeout: 2s\n',
+      'is only used with confirm_replicas',
+    ],
+    ['a negative replica count', '    url: redis://a:1\n    confirm_replicas: -1\n', 'must be >= 0'],
+    [
       "an unreadable sentinels' password file",
       '    sentinels: [{host: s1, port: 26379}]\n    sentinel_password_file: /nonexistent/spw\n',
       'cannot read /nonexistent/spw',
@@ -254,6 +265,18 @@ describe('store configuration', () => {
   ])('refuses %s', (_what, redis, message) => {
     const text = `${VALID}\nserver_key_file: ${KEY_FILE}\nstore:\n  type: redis\n  redis:\n${redis}`;
     expect(problemsOf(text).some((p) => p.message.startsWith(message))).toBe(true);
+  });
+
+  it('reads the replication confirmation: off by default, a 1 s wait unless told', () => {
+    const base = `${VALID}\nserver_key_file: ${KEY_FILE}\nstore:\n  type: redis\n  redis:\n    url: redis://a:1\n`;
+    expect(parseConfig(base).store).not.toHaveProperty('redis.confirm');
+    expect(parseConfig(`${base}    confirm_replicas: 0\n`).store).not.toHaveProperty('redis.confirm');
+    expect(parseConfig(`${base}    confirm_replicas: 2\n`).store).toMatchObject({
+      redis: { confirm: { replicas: 2, timeoutMs: 1000 } },
+    });
+    expect(parseConfig(`${base}    confirm_replicas: 1\n    confirm_timeout: 3s\n`).store).toMatchObject({
+      redis: { confirm: { replicas: 1, timeoutMs: 3000 } },
+    });
   });
 
   it('reads sentinel settings', () => {

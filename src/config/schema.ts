@@ -187,6 +187,13 @@ const RedisSchema = Type.Object(
     ),
     command_timeout: Type.Optional(Duration),
     connect_timeout: Type.Optional(Duration),
+    /**
+     * Revocations and secret writes are answered only once this many replicas hold them (Redis
+     * `WAIT`); 0 (default) answers once the master does.
+     */
+    confirm_replicas: Type.Optional(Count(0, 64)),
+    /** How long a write waits for `confirm_replicas` before it is answered 503. */
+    confirm_timeout: Type.Optional(Duration),
   },
   { additionalProperties: false },
 );

@@ -118,5 +118,18 @@ export const normalizeStore = (
     commandTimeoutMs: seconds(r.command_timeout, 'store.redis.command_timeout', 1, TIMEOUT_BOUNDS) * 1000,
     connectTimeoutMs: seconds(r.connect_timeout, 'store.redis.connect_timeout', 2, TIMEOUT_BOUNDS) * 1000,
   };
+  const confirmTimeoutMs =
+    seconds(r.confirm_timeout, 'store.redis.confirm_timeout', 1, TIMEOUT_BOUNDS) * 1000;
+  if (r.confirm_timeout !== undefined && !r.confirm_replicas) {
+    problem('store.redis.confirm_timeout', 'is only used with confirm_replicas');
+  }
+  if (r.confirm_replicas !== undefined && r.confirm_replicas > 0) {
+    // WAIT counts the replicas of the master a connection writes to; a cluster's writes go to
+    // many masters, each with replicas of its own.
+    if (r.cluster_nodes !== undefined) {
+      problem('store.redis.confirm_replicas', 'is not supported with cluster_nodes (use url or sentinels)');
+    }
+    redis.confirm = { replicas: r.confirm_replicas, timeoutMs: confirmTimeoutMs };
+  }
   return { type: 'redis', keyPrefix, redis };
 };

@@ -105,6 +105,11 @@ export type RedisConfig = RedisConnectionOptions &
   Required<Pick<RedisConnectionOptions, 'commandTimeoutMs' | 'connectTimeoutMs'>> & {
     /** The files the secrets were read from, followed while the server runs. */
     files: RedisSecretFiles;
+    /**
+     * `confirm_replicas` and `confirm_timeout`: revocations and secret writes wait until this many
+     * replicas hold them. Absent when `confirm_replicas` is 0.
+     */
+    confirm?: { replicas: number; timeoutMs: number };
   };
 
 /** The files of `store.redis` that hold secrets: their paths, as resolved from authgate.yaml. */

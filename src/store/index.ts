@@ -1,5 +1,5 @@
 export type { ScanResult, SetMode, SetOptions, Store, StreamEntry, StreamRangeOptions } from './store.js';
-export { StoreUnavailableError } from './store.js';
+export { ReplicationUnconfirmedError, StoreUnavailableError } from './store.js';
 export { createMemoryStore } from './memory-store.js';
 export type { MemoryStoreOptions } from './memory-store.js';
 export { DEFAULT_KEY_PREFIX, createKeys } from './keys.js';

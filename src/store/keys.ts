@@ -27,6 +27,11 @@ export const createKeys = (prefix: string = DEFAULT_KEY_PREFIX) => ({
   verified: (kind: string, cacheKey: string) => `${prefix}verified:${kind}:${cacheKey}`,
   /** A JWKS key set shared by replicas (fetched once, loaded by all). */
   jwks: (kind: string) => `${prefix}jwks:${kind}`,
+  /**
+   * Written before each `WAIT` of a replication confirmation (see Store.confirmReplicated): a
+   * replica that holds it holds every write made before it.
+   */
+  replicationProbe: () => `${prefix}replication-probe`,
   /** Pub/sub channel on which replicas announce cache invalidations. */
   invalidationChannel: () => `${prefix}invalidate`,
   /** The HMAC salt of one audit device (a random UUID, created by the first replica that needs it). */

@@ -12,7 +12,7 @@ import { reopenWhenEnded, type Reopener } from './redis-reopen.js';
 import { scanPrefixOn } from './redis-scan.js';
 import { traced } from './traced.js';
 import type { BatchOp, SetOptions, Store } from './store.js';
-import { StoreUnavailableError } from './store.js';
+import { ReplicationUnconfirmedError, StoreUnavailableError } from './store.js';
 
 export type { RedisConnectionOptions, RedisCredentials };
 
@@ -25,6 +25,12 @@ export type RedisStoreDeps = {
   clusterIndexGraceMs?: number;
   /** How often the subscribed connection is pinged (default {@link SUBSCRIBER_PING_MS}). */
   subscriberPingMs?: number;
+  /**
+   * `confirmReplicated` waits until this many replicas hold the writes made so far, at most
+   * `timeoutMs`; `probeKey` is the key it writes first (see there). Absent: nothing to confirm.
+   * Not with a cluster (a cluster's writes go to many masters).
+   */
+  confirm?: { replicas: number; timeoutMs: number; probeKey: string };
 };
 
 /**
@@ -99,6 +105,9 @@ export const createRedisStore = (
   const options = { ...connection, ...(connection.tls === undefined ? {} : { tls: { ...connection.tls } }) };
   const client = connectRedis(options);
   const isCluster = options.clusterNodes !== undefined;
+  if (isCluster && deps.confirm !== undefined && deps.confirm.replicas > 0) {
+    throw new TypeError('replication confirmation (WAIT) is not supported with a cluster');
+  }
   const indexGraceMs = isCluster ? (deps.clusterIndexGraceMs ?? CLUSTER_INDEX_GRACE_MS) : 0;
   let subscriber: Redis | undefined;
   let pingTimer: NodeJS.Timeout | undefined;
@@ -196,6 +205,67 @@ export const createRedisStore = (
         throw new StoreUnavailableError(`redis unavailable: ${(err as Error).message}`, { cause: err });
       throw err;
     }
+  };
+
+  /**
+   * The connection of replication confirmations, opened at the first. Not the shared one: `WAIT`
+   * holds the connection it is sent on until the replicas answer or the time is up, and every
+   * request's command would queue behind it (a second, with a replica down).
+   */
+  let confirmer: Redis | undefined;
+  const confirmConnection = (timeoutMs: number): Redis => {
+    if (confirmer === undefined) {
+      const socketTimeout = (options.commandTimeoutMs ?? 1000) + timeoutMs;
+      // Its first command is queued while it connects; the command timeout bounds the wait.
+      confirmer = (client as Redis).duplicate({
+        commandTimeout: socketTimeout,
+        socketTimeout,
+        enableOfflineQueue: true,
+      });
+      if (options.sentinels !== undefined) guardFailoverDetector(confirmer);
+      reopeners.push(reopenWhenEnded(confirmer));
+      confirmer.on('error', () => undefined);
+    }
+    return confirmer;
+  };
+  /**
+   * One round of confirmation: the probe written on the confirming connection, then `WAIT` for it.
+   * Replication is one ordered stream, so a replica that holds the probe holds every write the
+   * master applied before it: all those of the callers of this round, which had completed when it
+   * began. Callers that arrive during a round wait for the next one, never for a probe written
+   * before their own writes; one round serves all that wait for it, so a replica down costs each
+   * caller one timeout, not one each in a queue.
+   */
+  const confirmRound = async (c: NonNullable<RedisStoreDeps['confirm']>): Promise<void> => {
+    const conn = confirmConnection(c.timeoutMs);
+    await guard(conn.set(c.probeKey, String(Date.now()), 'PX', 60_000));
+    const acked = Number(await guard(conn.call('WAIT', c.replicas, c.timeoutMs)));
+    if (acked < c.replicas) {
+      throw new ReplicationUnconfirmedError(
+        `the write is on the redis master, but ${acked} of the ${c.replicas} replicas ` +
+          `store.redis.confirm_replicas asks for confirmed it within ${c.timeoutMs / 1000}s`,
+      );
+    }
+  };
+  let currentRound: Promise<void> | undefined;
+  let nextRound: Promise<void> | undefined;
+  const confirmReplicated = (): Promise<void> => {
+    const c = deps.confirm;
+    if (c === undefined || c.replicas === 0) return Promise.resolve();
+    if (currentRound === undefined) {
+      currentRound = confirmRound(c).finally(() => {
+        currentRound = undefined;
+      });
+      return currentRound;
+    }
+    // A round is under way, begun maybe before this caller's writes: wait for the next one.
+    nextRound ??= currentRound
+      .catch(() => undefined)
+      .then(() => {
+        nextRound = undefined;
+        return confirmReplicated();
+      });
+    return nextRound;
   };
 
   const setArgs = (options: SetOptions = {}): Array<string | number> => {
@@ -353,6 +423,7 @@ export const createRedisStore = (
         handlerSet.delete(handler);
       };
     },
+    confirmReplicated,
     ping: async () => {
       await guard(client.ping());
     },
@@ -360,12 +431,13 @@ export const createRedisStore = (
       if (credentials.password !== undefined) options.password = credentials.password;
       if (credentials.sentinelPassword !== undefined) options.sentinelPassword = credentials.sentinelPassword;
       if (credentials.tls !== undefined) options.tls = { ...options.tls, ...credentials.tls };
-      for (const c of [client, subscriber]) if (c !== undefined) setClientCredentials(c, credentials);
+      for (const c of [client, subscriber, confirmer])
+        if (c !== undefined) setClientCredentials(c, credentials);
     },
     close: async () => {
       clearInterval(pingTimer);
       for (const r of reopeners) r.stop();
-      for (const c of [subscriber, client]) {
+      for (const c of [subscriber, confirmer, client]) {
         if (c === undefined) continue;
         try {
           await c.quit();

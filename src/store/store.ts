@@ -107,6 +107,15 @@ export type Store = {
    * stream (the defaults); a leading `(` makes a bound exclusive. Empty when the stream is absent.
    */
   streamRange(key: string, options: StreamRangeOptions): Promise<StreamEntry[]>;
+  /**
+   * Optional: resolves once every write this process has made so far is held by as many replicas
+   * as the store is configured to confirm (Redis `WAIT`); absent or immediate where there is
+   * nothing to confirm. Called after a revocation or a secret write, before it is answered: a
+   * write the master alone holds is lost if the master fails before its replicas copy it.
+   * @throws StoreUnavailableError when too few replicas confirm in time (the write stands on the
+   *   master; the caller answers 503, and repeating the operation is safe).
+   */
+  confirmReplicated?(): Promise<void>;
   /** Resolves when the store can serve requests; rejects otherwise. Used by readiness. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -148,5 +157,16 @@ export class StoreUnavailableError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'StoreUnavailableError';
+  }
+}
+
+/**
+ * Raised by {@link Store.confirmReplicated} when too few replicas confirm in time: the write stands
+ * on the master, and repeating the operation is safe. A 503 like any unavailability.
+ */
+export class ReplicationUnconfirmedError extends StoreUnavailableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ReplicationUnconfirmedError';
   }
 }

@@ -17,6 +17,9 @@ export const createTokenRevocation = (
 ) => {
   const { store, keys } = deps;
   const { hmac, isLive, read, find, withUsesLeft, byAccessor, deleteEntries } = storage;
+  // A revocation is answered once the replicas the store confirms with hold it: one that only the
+  // master held would be undone by a failover, and the token would work again.
+  const confirmed = () => guard(store.confirmReplicated?.() ?? Promise.resolve());
   return {
     /**
      * Revokes a token (revoke-self, and auth/token/revoke for a token an operator names):
@@ -34,6 +37,7 @@ export const createTokenRevocation = (
       // index expires with its TTL.
       const record = (await read(tokenHmac))?.record;
       await deleteEntries(tokenHmac, record === undefined ? undefined : hmac(record.accessor));
+      await confirmed();
     },
 
     /**
@@ -49,6 +53,7 @@ export const createTokenRevocation = (
       const found = await find(token);
       if (found === undefined) throw badRequest('token to revoke not found', 'token_not_found');
       await deleteEntries(found.tokenHmac, hmac(found.record.accessor));
+      await confirmed();
     },
 
     /**
@@ -87,6 +92,7 @@ export const createTokenRevocation = (
       if (target === undefined) return { warnings: ['No token found with this accessor'] };
       // Delete before judging the record, so that even one tampered with is revoked.
       await deleteEntries(target.tokenHmac, hmac(accessor));
+      await confirmed();
       if (target.record === undefined || !isLive(target.record)) {
         throw badRequest('token not found', 'token_not_found');
       }
@@ -136,6 +142,7 @@ export const createTokenRevocation = (
         if (gone(members).length > 0) await guard(store.indexRemove(indexKey, gone(members)));
         if (gone(legacyMembers).length > 0) await guard(store.setRemove(legacyKey, gone(legacyMembers)));
       }
+      if (seen.size > 0) await confirmed();
       return revoked;
     },
   };

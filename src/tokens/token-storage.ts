@@ -1,7 +1,7 @@
 import { AuthgateError, badRequest, permissionDenied, unavailable } from '../errors.js';
 import { createCidrSet } from '../lib/cidr.js';
 import { deriveKey, fingerprint, hmacB64 } from '../lib/hash.js';
-import { StoreUnavailableError, type BatchOp } from '../store/index.js';
+import { ReplicationUnconfirmedError, StoreUnavailableError, type BatchOp } from '../store/index.js';
 import { REVOCATION_PENDING, openRecord, sealRecord } from './record.js';
 import type { TokenRecord } from './record.js';
 import type { TokenServiceDeps } from './types.js';
@@ -18,6 +18,13 @@ export const guard = async <T>(pending: Promise<T>): Promise<T> => {
   try {
     return await pending;
   } catch (err) {
+    if (err instanceof ReplicationUnconfirmedError) {
+      throw unavailable(
+        "the revocation is not yet confirmed by the token store's replicas; repeat it",
+        'revocation_unconfirmed',
+        err,
+      );
+    }
     if (err instanceof StoreUnavailableError) {
       throw unavailable('token store unavailable', 'token_store_unavailable', err);
     }

@@ -18,6 +18,7 @@ export type TokenServiceDeps = {
     | 'indexMembers'
     | 'indexRemove'
     | 'scanPrefix'
+    | 'confirmReplicated'
   >;
   keys: Pick<Keys, 'token' | 'tokenUses' | 'accessor' | 'index' | 'legacyIndex'>;
   clock: Clock;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { AuthgateError, unavailable } from '../../errors.js';
 import { containsExactNumber, parseExactJson, stringifyExactJson } from '../../lib/exact-json.js';
-import { StoreUnavailableError, type BatchOp } from '../../store/index.js';
+import { ReplicationUnconfirmedError, StoreUnavailableError, type BatchOp } from '../../store/index.js';
 import { CipherError } from '../cipher.js';
 import { isJsonObject, type JsonObject } from './json.js';
 import { parseMetadata } from './metadata.js';
@@ -33,6 +33,13 @@ export const guard = async <T>(pending: Promise<T>): Promise<T> => {
   try {
     return await pending;
   } catch (err) {
+    if (err instanceof ReplicationUnconfirmedError) {
+      throw unavailable(
+        "the write is not yet confirmed by the store's replicas; repeat it",
+        'kv_write_unconfirmed',
+        err,
+      );
+    }
     if (err instanceof StoreUnavailableError)
       throw unavailable('kv store unavailable', 'kv_store_unavailable', err);
     throw err;
@@ -182,6 +189,7 @@ export const createKvStorage = (deps: KvEngineDeps) => {
 
   const saveSettings = async (s: KvSettings): Promise<void> => {
     await guard(store.set(keys.kvConfig(m), JSON.stringify(s)));
+    await guard(store.confirmReplicated?.() ?? Promise.resolve());
   };
 
   /**
@@ -218,7 +226,11 @@ export const createKvStorage = (deps: KvEngineDeps) => {
       }
     };
     try {
-      return await fn(assertHeld);
+      const result = await fn(assertHeld);
+      // Answered once the replicas the store confirms with hold it: a secret destroyed on the
+      // master alone would come back with a failover.
+      await guard(store.confirmReplicated?.() ?? Promise.resolve());
+      return result;
     } finally {
       // Released only if still ours (it may have expired and been taken), in one atomic step: a
       // read then a delete could drop the next writer's lock. A failed release is harmless: the

@@ -8,7 +8,15 @@ import type { SecretsMountEntry } from '../mount-table.js';
 export type KvEngineDeps = {
   store: Pick<
     Store,
-    'get' | 'set' | 'delete' | 'deleteIfEquals' | 'setAdd' | 'setMembers' | 'setRemove' | 'batch'
+    | 'get'
+    | 'set'
+    | 'delete'
+    | 'deleteIfEquals'
+    | 'setAdd'
+    | 'setMembers'
+    | 'setRemove'
+    | 'batch'
+    | 'confirmReplicated'
   >;
   keys: Pick<Keys, 'kvMetadata' | 'kvVersion' | 'kvFolder' | 'kvConfig' | 'kvLock'>;
   clock: Clock;

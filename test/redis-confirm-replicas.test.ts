@@ -1,0 +1,177 @@
+import { Redis } from 'ioredis';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { adminCall, startHarness, type Harness } from './helpers/harness.js';
+import { startRedis, storeAnswers, type RedisServer } from './helpers/redis-server.js';
+
+/**
+ * `store.redis.confirm_replicas`: a revocation or a secret write is answered only once a replica
+ * holds it (Redis WAIT), so that a failover cannot undo it. A master with one replica; the replica
+ * is frozen (SIGSTOP) to stand for one that is down or behind.
+ */
+
+let master: RedisServer;
+let replica: RedisServer;
+let replicaPid: number;
+let h: Harness;
+let dir: string;
+
+const linkUp = async (port: number): Promise<void> => {
+  const r = new Redis({ port, lazyConnect: true });
+  await r.connect();
+  try {
+    for (let i = 0; i < 100; i++) {
+      if ((await r.info('replication')).includes('master_link_status:up')) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('the replica never caught up with its master');
+  } finally {
+    r.disconnect();
+  }
+};
+
+beforeAll(async () => {
+  master = await startRedis();
+  replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(master.port)] });
+  await linkUp(replica.port);
+  const r = new Redis({ port: replica.port });
+  replicaPid = Number(/process_id:(\d+)/.exec(await r.info('server'))?.[1]);
+  r.disconnect();
+  dir = mkdtempSync(join(tmpdir(), 'authgate-confirm-'));
+  writeFileSync(join(dir, 'kv.key'), randomBytes(32).toString('base64'));
+  writeFileSync(join(dir, 'server.key'), randomBytes(32).toString('base64'));
+  h = await startHarness({
+    config: {
+      store: { type: 'redis', redis: { url: master.url, confirm_replicas: 1, confirm_timeout: '1s' } },
+      secrets: { encryption_key_file: join(dir, 'kv.key') },
+      server_key_file: join(dir, 'server.key'),
+    },
+  });
+  expect(await storeAnswers(h.server.store)).toBe(true);
+});
+afterEach(() => {
+  // Never leave the replica frozen for the next test.
+  process.kill(replicaPid, 'SIGCONT');
+});
+afterAll(async () => {
+  await h?.close();
+  await replica?.stop();
+  await master?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const clientToken = async (): Promise<{ token: string; accessor: string }> => {
+  const res = await h.login('jwks', { role: 'nginx', jwt: await h.podToken() });
+  expect(res.status).toBe(200);
+  const auth = res.json['auth'] as { client_token: string; accessor: string };
+  return { token: auth.client_token, accessor: auth.accessor };
+};
+
+const revokeSelf = (token: string) =>
+  h.server.app.inject({
+    method: 'POST',
+    url: '/v1/auth/token/revoke-self',
+    headers: { 'x-vault-token': token },
+  });
+
+/** How many WAIT commands the master has run. */
+const waitCalls = async (): Promise<number> => {
+  const m = new Redis({ port: master.port });
+  try {
+    return Number(/cmdstat_wait:calls=(\d+)/.exec(await m.info('commandstats'))?.[1] ?? 0);
+  } finally {
+    m.disconnect();
+  }
+};
+
+const UNCONFIRMED = "the revocation is not yet confirmed by the token store's replicas; repeat it";
+
+describe('revocations confirmed by a replica', () => {
+  it('answers a revocation once the replica holds it', async () => {
+    const { token } = await clientToken();
+    expect((await revokeSelf(token)).statusCode).toBe(204);
+    // Answered once the replica has it: both hold the same keys the moment the answer comes.
+    const [m, r] = [new Redis({ port: master.port }), new Redis({ port: replica.port })];
+    try {
+      expect((await r.keys('ag:token:*')).sort()).toStrictEqual((await m.keys('ag:token:*')).sort());
+    } finally {
+      m.disconnect();
+      r.disconnect();
+    }
+    const lookup = await h.server.app.inject({
+      url: '/v1/auth/token/lookup-self',
+      headers: { 'x-vault-token': token },
+    });
+    expect(lookup.statusCode).toBe(403);
+  });
+
+  it('answers 503 when the replica does not confirm in time, the waiting revocations in rounds, logins served meanwhile', async () => {
+    const tokens = await Promise.all([clientToken(), clientToken(), clientToken(), clientToken()]);
+    const waitsBefore = await waitCalls();
+    process.kill(replicaPid, 'SIGSTOP');
+    let settled = false;
+    const revocations = Promise.all(
+      tokens.map(({ accessor }) => adminCall(h, 'POST', '/v1/auth/token/revoke-accessor', { accessor })),
+    ).finally(() => {
+      settled = true;
+    });
+    // The shared connection is not held by the wait: a login goes through while it lasts.
+    const login = await h.login('jwks', { role: 'nginx', jwt: await h.podToken() });
+    expect(login.status).toBe(200);
+    expect(settled).toBe(false);
+
+    const answers = await revocations;
+    for (const a of answers) {
+      expect(a.status).toBe(503);
+      expect(a.json).toStrictEqual({ errors: [UNCONFIRMED] });
+    }
+    // Rounds, not a queue: the four revocations waited together, in two WAITs at most.
+    expect((await waitCalls()) - waitsBefore).toBeLessThanOrEqual(2);
+
+    // The revocation stands on the master: the tokens are refused already.
+    for (const { token } of tokens) {
+      const res = await h.server.app.inject({
+        url: '/v1/auth/token/lookup-self',
+        headers: { 'x-vault-token': token },
+      });
+      expect(res.statusCode).toBe(403);
+    }
+    // Repeated once the replica is back, it is confirmed.
+    process.kill(replicaPid, 'SIGCONT');
+    await linkUp(replica.port);
+    const again = await adminCall(h, 'POST', '/v1/auth/token/revoke-accessor', {
+      accessor: tokens[0]?.accessor,
+    });
+    expect(again.status).toBe(200);
+  });
+
+  it('holds a revocation by identity to the replica too', async () => {
+    await clientToken();
+    process.kill(replicaPid, 'SIGSTOP');
+    const res = await adminCall(h, 'POST', '/v1/auth/token/revoke-identity', {
+      namespace: 'test',
+      service_account: 'nginx',
+    });
+    expect(res.status).toBe(503);
+    expect(res.json).toStrictEqual({ errors: [UNCONFIRMED] });
+  });
+});
+
+describe('secret writes confirmed by a replica', () => {
+  it('answers a write once the replica holds it, and 503 when it does not confirm in time', async () => {
+    const ok = await adminCall(h, 'POST', '/v1/secret/data/app/db', { data: { password: 'kv-secret-1' } });
+    expect(ok.status).toBe(200);
+    process.kill(replicaPid, 'SIGSTOP');
+    const destroyed = await adminCall(h, 'PUT', '/v1/secret/destroy/app/db', { versions: [1] });
+    expect(destroyed.status).toBe(503);
+    expect(destroyed.json).toStrictEqual({
+      errors: ["the write is not yet confirmed by the store's replicas; repeat it"],
+    });
+    process.kill(replicaPid, 'SIGCONT');
+    await linkUp(replica.port);
+    expect((await adminCall(h, 'PUT', '/v1/secret/destroy/app/db', { versions: [1] })).status).toBe(204);
+  });
+});
