@@ -188,19 +188,22 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
     if (subject !== serviceAccountUsername(namespace, name)) {
       throw permissionDenied('jwks_subject_mismatch', `sub=${subject}`);
     }
-    return {
+    // Built by assignment: on Node 20 an object literal of conditional spreads gets a hidden
+    // class of its own each time it is made, and this runs for every token never seen before.
+    const identity: Identity = {
       issuer,
       subject,
       namespace,
       serviceAccount: { name, uid },
-      ...(claims.pod !== undefined ? { pod: claims.pod } : {}),
-      ...(claims.node !== undefined ? { node: claims.node } : {}),
-      ...(claims.secretName !== undefined ? { secretName: claims.secretName } : {}),
       audiences: audience !== undefined ? [audience] : claims.audiences,
-      ...(claims.expiresAt !== undefined ? { expiresAt: claims.expiresAt } : {}),
-      ...(claims.jti !== undefined ? { jti: claims.jti } : {}),
       legacy: claims.legacy,
     };
+    if (claims.pod !== undefined) identity.pod = claims.pod;
+    if (claims.node !== undefined) identity.node = claims.node;
+    if (claims.secretName !== undefined) identity.secretName = claims.secretName;
+    if (claims.expiresAt !== undefined) identity.expiresAt = claims.expiresAt;
+    if (claims.jti !== undefined) identity.jti = claims.jti;
+    return identity;
   };
 
   return {
