@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openApiProblems, unknownFields } from './helpers/k8s-schema.js';
@@ -376,6 +378,35 @@ describe('the example workload', () => {
     // The file is read inside the loop, before each login, not once at start.
     expect(script).toMatch(/while true; do\s+jwt="\$\(cat "\$TOKEN_FILE"\)"/);
     expect(script).toContain('/v1/auth/kubernetes/login');
+  });
+
+  it('prints the lease duration of the token a login issued, not the answer’s top-level 0', () => {
+    const deployment = findObject(objectsOf('deploy/examples/workload'), 'Deployment', 'demo-app');
+    const script = podSpecOf(deployment)?.containers[0]?.args?.join('\n') ?? '';
+    const echo =
+      script
+        .split('\n')
+        .find((line) => line.includes('login ok:'))
+        ?.trim() ?? '';
+    expect(echo).toContain('/tmp/login.json');
+    // A login answer as Vault (and authgate) writes it: the top-level lease_duration, 0, comes
+    // before the token's own in `auth`.
+    const dir = mkdtempSync(join(tmpdir(), 'authgate-workload-'));
+    writeFileSync(
+      join(dir, 'login.json'),
+      JSON.stringify({
+        request_id: 'r',
+        lease_id: '',
+        renewable: false,
+        lease_duration: 0,
+        data: null,
+        auth: { client_token: 'ags.x', accessor: 'a', policies: ['default'], lease_duration: 3600 },
+      }),
+    );
+    const out = execFileSync('sh', ['-c', echo.replaceAll('/tmp/login.json', join(dir, 'login.json'))], {
+      encoding: 'utf8',
+    });
+    expect(out).toBe('login ok: "lease_duration":3600\n');
   });
 
   it('lives in a namespace that authgate’s NetworkPolicy admits', () => {
