@@ -14,7 +14,8 @@ import {
  * The docs against the CLI: every flag that a command line in README.md, docs/ and
  * loadtest/README.md gives to `authgate server`, `authgate dev [token|tokens]` or `authgate audit …`
  * is one that command's --help lists, so a flag renamed or removed in the code fails here rather
- * than in the hands of a reader who copies the line.
+ * than in the hands of a reader who copies the line; and every flag a --help lists is named where
+ * the docs show that command, so a flag added to the code does not go unmentioned.
  */
 
 const ROOT = join(import.meta.dirname, '..');
@@ -54,6 +55,26 @@ const invocations = (file: string, text: string): Invocation[] =>
 
 const ALL = FILES.flatMap((file) => invocations(file, readFileSync(join(ROOT, file), 'utf8')));
 
+/** The flags in `text` (`--port`, `-n`), in the order they stand. */
+const flagsIn = (text: string): string[] =>
+  [...text.matchAll(/(?<![\w-])(--?[a-z][a-z-]*)/g)].map((f) => f[1] ?? '');
+
+/**
+ * The flags the docs give `command`: those of its command lines, and every flag named in a
+ * section (a `## ` heading to the next) that shows one of its command lines, where the prose
+ * lists the rest (`authgate dev --help` lists its flags (`--port`, …)).
+ */
+const documentedFlags = (command: string): Set<string> => {
+  const found = new Set<string>();
+  for (const file of FILES) {
+    for (const section of readFileSync(join(ROOT, file), 'utf8').split(/^(?=## )/m)) {
+      if (invocations(file, section).some((i) => i.command === command))
+        for (const flag of flagsIn(section)) found.add(flag);
+    }
+  }
+  return found;
+};
+
 describe('the CLI as the docs show it', () => {
   it('finds the command lines it checks', () => {
     expect(ALL.length).toBeGreaterThan(20);
@@ -68,5 +89,15 @@ describe('the CLI as the docs show it', () => {
         .map((flag) => `${file}: ${flag} in "${line.trim()}"`),
     );
     expect(unknown).toEqual([]);
+  });
+
+  it('names every flag that each command’s --help lists', () => {
+    const undocumented = Object.entries(USAGES).flatMap(([command, usage]) => {
+      const documented = documentedFlags(command);
+      return [...new Set(flagsIn(usage))]
+        .filter((flag) => !UNIVERSAL.has(flag) && !documented.has(flag))
+        .map((flag) => `authgate ${command} ${flag}`);
+    });
+    expect(undocumented).toEqual([]);
   });
 });
