@@ -1,13 +1,17 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 import { ConfigSchema } from '../src/config/index.js';
+import { configDoc, mountDoc, parseDoc } from '../src/config/test-support.js';
 
 /*
  * docs/configuration.md against the code: every field of the config schema has a row, every row
- * names a field that exists, each row lists the values its field allows, and every AUTHGATE_*
- * variable that src/ reads is there. The fields come from the schema itself, so a field added to
- * it without a row, or a row left behind by a removed field, fails here.
+ * names a field that exists, each row lists the values its field allows, gives the type the
+ * schema takes and a default the loader applies, and every AUTHGATE_* variable that src/ reads
+ * is there. The fields come from the schema itself, so a field added to it without a row, or a
+ * row left behind by a removed field, fails here.
  */
 
 const ROOT = join(import.meta.dirname, '..');
@@ -95,9 +99,12 @@ const expand = (span: string): string[] => {
 
 const codeSpans = (text: string): string[] => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
 
-/** Each table row of the mapped sections: the fields its first cell names, and the whole row. */
-const documentedRows = (): Array<{ heading: string; paths: string[]; row: string }> => {
-  const rows: Array<{ heading: string; paths: string[]; row: string }> = [];
+/** A row of a field table: the fields its first cell names, its second cell, and the whole row. */
+type Row = { heading: string; paths: string[]; typeCell: string; row: string };
+
+/** Each table row of the mapped sections. */
+const documentedRows = (): Row[] => {
+  const rows: Row[] = [];
   let prefix: string | undefined;
   let heading = '';
   const lines = DOC.split('\n');
@@ -110,11 +117,11 @@ const documentedRows = (): Array<{ heading: string; paths: string[]; row: string
     if (prefix === undefined || !line.startsWith('|') || /^\|\s*-/.test(line)) return;
     // A table's header is the row above its `| --- |` line.
     if (/^\|\s*-/.test(lines[i + 1] ?? '')) return;
-    const firstCell = line.split(/(?<!\\)\|/)[1] ?? '';
+    const [, firstCell = '', typeCell = ''] = line.split(/(?<!\\)\|/);
     const paths = codeSpans(firstCell)
       .flatMap(expand)
       .map((p) => `${prefix}${p}`);
-    rows.push({ heading, paths, row: line });
+    rows.push({ heading, paths, typeCell: typeCell.trim(), row: line });
   });
   return rows;
 };
@@ -129,6 +136,136 @@ const variablesIn = (dir: string): Set<string> => {
   }
   return found;
 };
+
+/**
+ * The parts of a row's "type, default" cell, split at the commas outside code spans: the type,
+ * then the defaults (`durations, \`1s\`, \`2s\``: one a field the row names).
+ */
+const typeAndDefaults = (cell: string): { type: string; defaults: string[] } => {
+  const parts: string[] = [];
+  let current = '';
+  let inCode = false;
+  for (const ch of cell) {
+    if (ch === '`') inCode = !inCode;
+    if (ch === ',' && !inCode) {
+      parts.push(current.trim());
+      current = '';
+    } else current += ch;
+  }
+  parts.push(current.trim());
+  const [type = '', ...rest] = parts;
+  // Only a default written as a code span is a value (`none`, `required`, `the mount's CA` are words).
+  const defaults = rest.flatMap((d) => {
+    const m = /^`([^`]*)`/.exec(d);
+    return m ? [m[1] ?? ''] : [];
+  });
+  return { type, defaults };
+};
+
+/** What a field's schema takes, in the words of the docs' type column. */
+const schemaKind = (s: Schema): string => {
+  const options = s.anyOf ?? [];
+  if (s.const !== undefined || (options.length > 0 && options.every((o) => o.const !== undefined)))
+    return 'one of its values';
+  if (options.length > 0)
+    return options.map(schemaKind).sort().join(' or ') === 'integer or string' ? 'duration' : 'union';
+  return s.type ?? 'unknown';
+};
+
+/** What the docs' type column says a field takes (`durations` → duration, `list of CIDRs` → array). */
+const documentedKind = (type: string): string => {
+  const kinds: Array<[RegExp, string]> = [
+    [/^`/, 'one of its values'],
+    [/^durations?\b/, 'duration'],
+    [/^integer\b/, 'integer'],
+    [/^bool\b/, 'boolean'],
+    [/^list\b/, 'array'],
+    [/^mapping\b/, 'object'],
+    [/^(string|paths?|URL|PEM|key name|exactly one)\b/, 'string'],
+  ];
+  return kinds.find(([re]) => re.test(type))?.[1] ?? `unknown (${type})`;
+};
+
+/** A documented default as YAML reads it, except a bare word YAML would take for a mapping (`ag:`). */
+const yamlValue = (text: string): unknown => {
+  const value: unknown = parse(text);
+  return typeof value === 'object' && value !== null && !/^[[{]/.test(text) ? text : value;
+};
+
+const KEY_DIR = mkdtempSync(join(tmpdir(), 'authgate-docs-config-'));
+writeFileSync(join(KEY_DIR, 'server-key'), 'k'.repeat(40));
+
+/**
+ * A valid document in which the field at `path` applies: a jwks mount for `jwks.*`, a Redis store
+ * (Sentinel for `sentinel_*`) for `store.redis.*`, a redis audit device for `max_len`, a file
+ * device for the others, an identity role `payments`.
+ */
+const documentFor = (path: string): Record<string, unknown> => {
+  const jwks = path.startsWith('auth.*.jwks.');
+  const doc = configDoc({
+    auth: {
+      kubernetes: jwks
+        ? mountDoc({
+            verification: 'jwks',
+            jwks: { url: 'https://issuer.example/keys' },
+            issuers: ['https://issuer.example'],
+          })
+        : mountDoc(),
+    },
+    identity: { roles: { payments: { audience: 'payments-api' } } },
+  });
+  if (path === 'store.key_prefix') doc['store'] = { type: 'memory' };
+  if (path.startsWith('store.redis.')) {
+    doc['server_key_file'] = join(KEY_DIR, 'server-key');
+    doc['store'] = {
+      type: 'redis',
+      redis: path.startsWith('store.redis.sentinel_')
+        ? { sentinels: [{ host: 'sentinel', port: 26379 }] }
+        : { url: 'redis://redis:6379' },
+    };
+  }
+  if (path.startsWith('audit.*.'))
+    doc['audit'] = {
+      dev: path.endsWith('.max_len') ? { type: 'redis' } : { type: 'file', path: '/tmp/audit.log' },
+    };
+  return doc;
+};
+
+/** The names `documentFor` gives the entries of each mapping. */
+const ENTRY_NAMES: Record<string, string> = {
+  auth: 'kubernetes',
+  'auth.*.roles': 'nginx',
+  audit: 'dev',
+  'identity.keys': 'default',
+  'identity.roles': 'payments',
+  'secrets.kv': 'secret',
+};
+
+/** `doc` with `value` at `path`; a mapping entry's default (`secrets.kv.<mount>`) is the mapping's. */
+const withValue = (doc: Record<string, unknown>, path: string, value: unknown): Record<string, unknown> => {
+  const parts = path.endsWith('.*') ? path.slice(0, -2).split('.') : path.split('.');
+  let node = doc;
+  parts.forEach((part, i) => {
+    const key = part === '*' ? (ENTRY_NAMES[parts.slice(0, i).join('.')] ?? part) : part;
+    if (i === parts.length - 1) node[key] = value;
+    else node = (node[key] ??= {}) as Record<string, unknown>;
+  });
+  return doc;
+};
+
+/**
+ * The normalized config as plain data (its maps, the mounts among them, as objects), without what
+ * records that a field was written at all: a mount's lease TTLs as `vault auth list` shows them,
+ * `0` when left out (the docs' row says so).
+ */
+const normalized = (doc: Record<string, unknown>): unknown =>
+  JSON.parse(
+    JSON.stringify(parseDoc(doc), (key, v: unknown) => {
+      if (key === 'tunedDefaultLeaseTtlSeconds' || key === 'tunedMaxLeaseTtlSeconds') return undefined;
+      if (v instanceof Map) return Object.fromEntries(v);
+      return v instanceof Set ? [...v] : v;
+    }),
+  );
 
 describe('docs/configuration.md', () => {
   const rows = documentedRows();
@@ -168,6 +305,37 @@ describe('docs/configuration.md', () => {
         .map((word) => `${f.path}: ${word}`);
     });
     expect(missing).toEqual([]);
+  });
+
+  it('gives each field the type the schema takes', () => {
+    const schemas = new Map(FIELDS.map((f) => [f.path, f.schema]));
+    const wrong = rows.flatMap((r) =>
+      r.paths.flatMap((p) => {
+        const schema = schemas.get(p);
+        if (schema === undefined) return []; // a section (`identity`): no type of its own
+        const documented = documentedKind(typeAndDefaults(r.typeCell).type);
+        return documented === schemaKind(schema)
+          ? []
+          : [`${p}: "${r.typeCell}" but the schema takes ${schemaKind(schema)}`];
+      }),
+    );
+    expect(wrong).toEqual([]);
+  });
+
+  const defaults = rows.flatMap((r) => {
+    const { defaults: values } = typeAndDefaults(r.typeCell);
+    return values.length === 0
+      ? []
+      : r.paths.map((p, i) => [p, values[values.length === 1 ? 0 : i] ?? ''] as const);
+  });
+
+  it('finds the defaults it checks', () => {
+    expect(defaults.length).toBeGreaterThan(40);
+  });
+
+  it.each(defaults)('gives %s the default the loader applies (%s)', (path, value) => {
+    const doc = documentFor(path);
+    expect(normalized(withValue(documentFor(path), path, yamlValue(value)))).toEqual(normalized(doc));
   });
 
   it.each([...variablesIn(join(ROOT, 'src'))])('documents the variable %s', (variable) => {
