@@ -215,6 +215,12 @@ describe('authgate audit usage', () => {
     [['query', '--redis', 'http://x'], '--redis: expected a redis:// or rediss:// URL'],
     [['--json'], 'give a command'],
     [['query', '--file', 'x', '--colour'], "Unknown option '--colour'"],
+    [['query', '--file', 'x', '-n', '3'], 'audit query does not take -n'],
+    [['query', '--file', 'x', '--top', '3'], 'audit query does not take --top'],
+    [['summary', '--file', 'x', '--limit', '3'], 'audit summary does not take --limit'],
+    [['tail', '--file', 'x', '--limit', '3'], 'audit tail does not take --limit'],
+    [['query', '--file', 'x', '--follow'], 'audit query does not take -f'],
+    [['hash', '--device', 'file', '--file', 'x'], 'audit hash does not take --file'],
     [['frobnicate'], 'unknown command "frobnicate"'],
   ])('refuses %j with exit code 2 and the usage', async (argv, message) => {
     const r = await audit(...argv);

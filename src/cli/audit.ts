@@ -58,6 +58,42 @@ const OPTIONS = {
 } as const;
 
 type Values = ReturnType<typeof parseFlags<typeof OPTIONS>>;
+type Flag = keyof typeof OPTIONS;
+
+const SOURCE_FLAGS: Flag[] = ['file', 'redis', 'key-prefix', 'device'];
+const FILTER_FLAGS: Flag[] = [
+  'since',
+  'until',
+  'namespace',
+  'service-account',
+  'role',
+  'mount',
+  'outcome',
+  'reason',
+  'hmac',
+];
+
+/**
+ * The flags of each command, as AUDIT_USAGE lists them. One parser reads them all, so that a
+ * mistake is named the same way whatever the command; a flag of another command (`query -n 5`,
+ * `summary --limit 5`) is then refused here rather than silently ignored.
+ */
+const COMMAND_FLAGS: Record<string, ReadonlySet<Flag>> = {
+  query: new Set([...SOURCE_FLAGS, ...FILTER_FLAGS, 'limit', 'json']),
+  tail: new Set([...SOURCE_FLAGS, ...FILTER_FLAGS, 'n', 'follow', 'json']),
+  summary: new Set([...SOURCE_FLAGS, ...FILTER_FLAGS, 'top', 'json']),
+  hash: new Set(['device', 'address', 'token-file']),
+};
+
+/** @throws UsageError for the first flag given that `command` does not take, as the usage spells it. */
+const checkFlagsOf = (command: string, v: Values): void => {
+  const allowed = COMMAND_FLAGS[command];
+  if (allowed === undefined) return;
+  const flag = (Object.keys(v) as Flag[]).find((k) => k in OPTIONS && !allowed.has(k));
+  if (flag === undefined) return;
+  const spelt = flag === 'n' ? '-n' : flag === 'follow' ? '-f' : `--${flag}`;
+  throw new UsageError(`audit ${command} does not take ${spelt}`);
+};
 
 const count = (value: string | undefined, flag: string, fallback: number): number =>
   value === undefined ? fallback : integerFlag(value, flag);
@@ -246,6 +282,7 @@ export const runAudit = async (argv: string[], io: AuditIo): Promise<number> => 
       try {
         // `authgate audit --help`: flags where the command should be.
         const v = parseFlags(command?.startsWith('-') === true ? argv : rest, OPTIONS);
+        if (command !== undefined) checkFlagsOf(command, v);
         const nowMs = (io.clock ?? systemClock).nowMs();
         switch (command) {
           // The filter is checked before the source is opened: a mistake costs no connection.
