@@ -15,15 +15,14 @@ const run = async (name: string, usage: CommandUsage, command: () => Promise<num
 /** The usage of every command, for `authgate --help`. */
 const usage = async (): Promise<string> => {
   const { usageLine } = await import('./command.js');
-  const { SERVER_USAGE, DEV_USAGE, DEV_TOKEN_USAGE, DEV_TOKENS_USAGE, AUDIT_USAGE } =
+  const { SERVER_USAGE, DEV_USAGE, DEV_TOKEN_USAGE, DEV_TOKENS_USAGE, VERSION_USAGE, AUDIT_USAGE } =
     await import('./usages.js');
   return `authgate ${VERSION}: a Vault-compatible auth gateway for Kubernetes workload identity
 
 Usage:
 ${[SERVER_USAGE, DEV_USAGE, DEV_TOKEN_USAGE, DEV_TOKENS_USAGE].map(usageLine).join('')}\
 ${usageLine({ synopsis: 'authgate audit query|tail|summary|hash …', summary: 'who logged in, and why a login was refused (see below)' })}\
-  authgate version
-
+${usageLine(VERSION_USAGE)}
 Each command prints its options with --help. Exit codes: 0 done, 1 failed, 2 a usage mistake,
 78 a configuration mistake.
 
@@ -64,9 +63,22 @@ export const main = async (argv: string[]): Promise<number> => {
       return runAudit(rest, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });
     }
     case 'version':
-    case '--version':
-      process.stdout.write(`authgate ${VERSION}\n`);
-      return 0;
+    case '--version': {
+      const print = async () => {
+        process.stdout.write(`authgate ${VERSION}\n`);
+        return 0;
+      };
+      // Without arguments nothing is loaded; with some (`--help`), they are read as every command's.
+      if (rest.length === 0) return print();
+      const [{ parseFlags }, { VERSION_USAGE }] = await Promise.all([
+        import('./command.js'),
+        import('./usages.js'),
+      ]);
+      return run('authgate version', VERSION_USAGE, () => {
+        parseFlags(rest, {});
+        return print();
+      });
+    }
     case undefined:
     case 'help':
     case '--help':

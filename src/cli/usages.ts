@@ -63,6 +63,11 @@ export const DEV_TOKENS_USAGE: CommandUsage = {
 `,
 };
 
+export const VERSION_USAGE: CommandUsage = {
+  synopsis: 'authgate version',
+  summary: 'print the version',
+};
+
 /** The usage of `authgate audit`, also printed by `authgate --help`. */
 export const AUDIT_USAGE = `Usage:
   authgate audit query   SOURCE [FILTERS] [--limit N] [--json]
