@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
+import { rawRequest } from './helpers/raw-http.js';
 
 // The headers every answer carries, as Vault sends them: answers hold tokens and secrets, and
 // Vault's clients read the content type exactly.
@@ -170,5 +171,50 @@ describe('X-Vault-Namespace', () => {
   it('is not set on an answer to a request without it', async () => {
     const res = await inject('GET', '/v1/sys/health');
     expect(res.headers['x-vault-namespace']).toBeUndefined();
+  });
+});
+
+/*
+ * The Expect header, sent byte for byte. Go's server (Vault's) continues a `100-continue`,
+ * ignores an empty Expect, and refuses any other expectation with 417 before Vault reads the
+ * request; Node would answer that 417 itself, bare (no body, no type), unless the app does.
+ */
+describe('Expect', () => {
+  let port: number | undefined;
+  const post = async (expectation: string, body = '{"data":{"k":"v"}}') => {
+    port ??= Number(new URL(await h.server.app.listen({ host: '127.0.0.1', port: 0 })).port);
+    return rawRequest(
+      port,
+      `POST /v1/secret/data/expect HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Vault-Token: ${ADMIN_TOKEN}\r\n` +
+        `Expect: ${expectation}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      { timeoutMs: 10_000 },
+    );
+  };
+
+  it.each([
+    ['foo', 'foo'],
+    ['another status', '200-ok'],
+    ['a long value', 'x'.repeat(500)],
+  ])('other than 100-continue (%s) is refused 417 in Vault’s shape, unquoted', async (_name, expectation) => {
+    const res = await post(expectation);
+    expect(res.status).toBe(417);
+    expect(res.headers['content-type']).toBe('application/json');
+    expect(res.headers['cache-control']).toBe('no-store');
+    expect(JSON.parse(res.body)).toEqual({
+      errors: ['expectation failed: only "100-continue" is supported'],
+    });
+    expect(res.body).not.toContain(expectation);
+  });
+
+  it('that is empty is ignored, as Go ignores it', async () => {
+    const res = await post('');
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toMatchObject({ data: { version: 1 } });
+  });
+
+  it('of 100-continue is continued and served', async () => {
+    const res = await post('100-continue');
+    expect(res.status).toBe(200);
+    expect(res.head).toMatch(/^HTTP\/1\.1 200/);
   });
 });

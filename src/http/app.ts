@@ -41,7 +41,7 @@ import {
 import { AuthgateError, badRequest } from '../errors.js';
 import { buildSecretsMountTable } from '../secrets/index.js';
 import { parseGoBool } from '../lib/go-bool.js';
-import { createClientErrorHandler, createConnectHandler } from './client-errors.js';
+import { createClientErrorHandler, createConnectHandler, createExpectationHandler } from './client-errors.js';
 import { MISSING_HOST_MESSAGE, TOO_MANY_HOSTS_MESSAGE } from './list-method.js';
 import { redirectUncleanPath } from './path-redirect.js';
 import { hasUnprintablePath } from './printable-path.js';
@@ -126,6 +126,10 @@ export const buildApp = (
       ]),
   }) as unknown as FastifyInstance;
   app.server.on('connect', createConnectHandler({ clock: deps.clock }));
+  app.server.on(
+    'checkExpectation',
+    createExpectationHandler((request, response) => app.server.emit('request', request, response)),
+  );
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   const answerUnsupportedMethods = collectRouteMethods(app);
   installJsonForAnyContentType(app, config.listener.maxRequestBytes);

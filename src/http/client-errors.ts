@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { InjectOptions } from 'fastify';
@@ -14,6 +14,7 @@ import {
   type ListRequest,
   type ServedResponse,
 } from './list-method.js';
+import { VAULT_HEADERS } from './vault-errors.js';
 
 /**
  * The error Node gives 'clientError': a parser error carries the chunk it failed on (a Buffer,
@@ -109,6 +110,27 @@ export const createConnectHandler =
   (deps: Pick<ClientErrorDeps, 'clock' | 'lingerMs'>) =>
   (_request: IncomingMessage, socket: Duplex): void =>
     end(socket, errorResponse(405, [], deps.clock.nowMs()), deps.lingerMs ?? DEFAULT_LINGER_MS);
+
+/** The answer to an expectation other than `100-continue`; the value is never quoted. */
+export const EXPECTATION_FAILED_MESSAGE = 'expectation failed: only "100-continue" is supported';
+
+/**
+ * The server's 'checkExpectation' handler. Node hands a request whose `Expect` is not
+ * `100-continue` to this event instead of the app, and answers a bare 417 (no body, no type)
+ * when nothing listens. Go's server (Vault's) serves a request whose `Expect` is empty as if it
+ * had none, and refuses any other with 417 before Vault reads it: so `serve` gets the former (as
+ * Node's 'request' event would), the latter gets 417 in Vault's shape and the connection ends.
+ */
+export const createExpectationHandler =
+  (serve: (request: IncomingMessage, response: ServerResponse) => void) =>
+  (request: IncomingMessage, response: ServerResponse): void => {
+    if ((request.headers.expect ?? '').trim() === '') {
+      serve(request, response);
+      return;
+    }
+    response.writeHead(417, { ...VAULT_HEADERS, connection: 'close' });
+    response.end(JSON.stringify({ errors: [EXPECTATION_FAILED_MESSAGE] }));
+  };
 
 /**
  * The server's 'clientError' handler (Fastify's `clientErrorHandler`), for requests Node's
