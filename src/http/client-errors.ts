@@ -6,6 +6,7 @@ import type { InjectOptions } from 'fastify';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../telemetry/index.js';
 import {
+  EXPECTATION_FAILED_MESSAGE,
   errorResponse,
   isUnknownMethod,
   listStart,
@@ -110,9 +111,6 @@ export const createConnectHandler =
   (deps: Pick<ClientErrorDeps, 'clock' | 'lingerMs'>) =>
   (_request: IncomingMessage, socket: Duplex): void =>
     end(socket, errorResponse(405, [], deps.clock.nowMs()), deps.lingerMs ?? DEFAULT_LINGER_MS);
-
-/** The answer to an expectation other than `100-continue`; the value is never quoted. */
-export const EXPECTATION_FAILED_MESSAGE = 'expectation failed: only "100-continue" is supported';
 
 /**
  * The server's 'checkExpectation' handler. Node hands a request whose `Expect` is not

@@ -33,6 +33,19 @@ describe('parseListHead', () => {
     });
   });
 
+  it.each([
+    ['foo', 'foo', 'refused'],
+    ['a list of expectations without 100-continue', 'a, b', 'refused'],
+    ['100-continue in another case', '100-Continue', 'list'],
+    ['an empty one', '', 'list'],
+  ])('answers an Expect of %s as Node answers another request', (_name, value, kind) => {
+    expect(head(`LIST /v1/x HTTP/1.1\r\nHost: h\r\nExpect: ${value}\r\n\r\n`)).toMatchObject(
+      kind === 'list'
+        ? { kind }
+        : { kind, status: 417, message: 'expectation failed: only "100-continue" is supported' },
+    );
+  });
+
   it('accepts HTTP/1.0 without a Host', () => {
     expect(head('LIST /v1/x HTTP/1.0\r\n\r\n')).toMatchObject({ kind: 'list' });
   });

@@ -104,6 +104,10 @@ const HOP_BY_HOP = new Set([
 export const MISSING_HOST_MESSAGE = 'missing Host header';
 /** The answer to a request with more than one Host header (RFC 9112 §3.2; Go's server's words). */
 export const TOO_MANY_HOSTS_MESSAGE = 'too many Host headers';
+/** The answer (417) to an `Expect` other than `100-continue`, LIST or any other; never quoted. */
+export const EXPECTATION_FAILED_MESSAGE = 'expectation failed: only "100-continue" is supported';
+/** An `Expect` that asks to continue, as Node's server matches it (lib/_http_server.js). */
+const CONTINUE_EXPECTATION = /(?:^|\W)100-continue(?:$|\W)/i;
 
 const malformed = (message = 'malformed HTTP request'): ListHead => ({
   kind: 'refused',
@@ -117,7 +121,7 @@ const malformed = (message = 'malformed HTTP request'): ListHead => ({
  * @param bytes the request as received so far (more may follow while the answer is `incomplete`).
  * @param maxHeadBytes the most head bytes accepted, as Node's `maxHeaderSize`; over it → 431.
  * @returns the request, `incomplete`, or `refused` (400 for a malformed head or a body, 431 when
- *   too large). Messages never quote the bytes: the head carries the client token.
+ *   too large, 417 for an HTTP/1.1 `Expect` other than `100-continue`). Messages never quote the bytes: the head carries the client token.
  */
 export const parseListHead = (bytes: Buffer, maxHeadBytes: number): ListHead => {
   const end = bytes.indexOf('\r\n\r\n', 0, 'latin1');
@@ -154,6 +158,11 @@ export const parseListHead = (bytes: Buffer, maxHeadBytes: number): ListHead => 
   if (bodyHeader) return malformed('a LIST request must not have a body');
   if (target[2] === '1' && headers['host'] === undefined) return malformed(MISSING_HOST_MESSAGE);
   if (hosts > 1) return malformed(TOO_MANY_HOSTS_MESSAGE);
+  // As Node's server answers any other HTTP/1.1 request (client-errors.ts createExpectationHandler):
+  // an empty Expect is ignored, one that asks for something else than to continue is refused.
+  const expectation = headers['expect'] ?? '';
+  if (target[2] === '1' && expectation.trim() !== '' && !CONTINUE_EXPECTATION.test(expectation))
+    return { kind: 'refused', status: 417, message: EXPECTATION_FAILED_MESSAGE };
   return { kind: 'list', request: { url: listUrl(target[1] ?? '/'), headers } };
 };
 
