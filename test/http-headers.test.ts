@@ -200,6 +200,8 @@ describe('Expect', () => {
     expect(res.status).toBe(417);
     expect(res.headers['content-type']).toBe('application/json');
     expect(res.headers['cache-control']).toBe('no-store');
+    expect(res.headers['connection']).toBe('close');
+    expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.body));
     expect(JSON.parse(res.body)).toEqual({
       errors: ['expectation failed: only "100-continue" is supported'],
     });

@@ -126,8 +126,13 @@ export const createExpectationHandler =
       serve(request, response);
       return;
     }
-    response.writeHead(417, { ...VAULT_HEADERS, connection: 'close' });
-    response.end(JSON.stringify({ errors: [EXPECTATION_FAILED_MESSAGE] }));
+    const body = JSON.stringify({ errors: [EXPECTATION_FAILED_MESSAGE] });
+    response.writeHead(417, {
+      ...VAULT_HEADERS,
+      'content-length': Buffer.byteLength(body),
+      connection: 'close',
+    });
+    response.end(body);
   };
 
 /**
