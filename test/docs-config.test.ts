@@ -223,6 +223,9 @@ const documentFor = (path: string): Record<string, unknown> => {
         ? { sentinels: [{ host: 'sentinel', port: 26379 }] }
         : { url: 'redis://redis:6379' },
     };
+    // A field used only with another: the confirmation's timeout with replicas to confirm.
+    if (path === 'store.redis.confirm_timeout')
+      (doc['store'] as { redis: Record<string, unknown> }).redis['confirm_replicas'] = 1;
   }
   if (path.startsWith('audit.*.'))
     doc['audit'] = {
