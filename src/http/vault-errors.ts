@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { badRequest, isAuthgateError } from '../errors.js';
 import { parseExactJson } from '../lib/exact-json.js';
+import { createLogBudget } from '../lib/log-budget.js';
 import { decodedPath } from './acl-hook.js';
 import { tokenInPathErrorOf } from './token-in-path.js';
 
@@ -87,14 +88,30 @@ export const statusOf = (err: unknown): number => {
 };
 
 /**
+ * `request.failed` lines of 503 answers (a dependency down) written per second at most; past that
+ * they are counted, and one `request.failed_suppressed` line a second gives the count by reason.
+ */
+export const UNAVAILABLE_LOG_LINES_PER_SECOND = 20;
+
+/**
  * The one error handler: an `AuthgateError` is rendered with its registered status and
  * client-facing message; a schema failure is 400; a Fastify client error keeps its 4xx; anything
  * else is a bug → 500 `internal error`, logged with its stack (never echoed).
  */
 export const installErrorHandling = (app: FastifyInstance): void => {
+  // A dependency that is down fails every request that needs it: thousands of lines a second, each
+  // with the same cause and stack, would bury the one that says why. Bugs (500) are never budgeted.
+  const unavailableLines = createLogBudget({
+    perSecond: UNAVAILABLE_LOG_LINES_PER_SECOND,
+    // Monotonic: a wall clock stepped back would hold the budget spent for as long.
+    nowMs: () => performance.now(),
+    onSuppressed: ({ suppressed, reasons }) =>
+      app.log.error({ event: 'request.failed_suppressed', suppressed, reasons }, 'request.failed_suppressed'),
+  });
+  app.addHook('onClose', async () => unavailableLines.flush());
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (isAuthgateError(err)) {
-      if (err.status >= 500) {
+      if (err.status >= 500 && (err.status !== 503 || unavailableLines.take(err.reason))) {
         request.log.error(
           { event: 'request.failed', reason: err.reason, detail: err.detail, err: err.cause },
           'request.failed',
