@@ -322,6 +322,28 @@ describe('the headers of a token at a jwks mount', () => {
     expect(keys.paths).not.toContain('/evil');
   });
 
+  it.each<[string, Record<string, unknown>]>([
+    ['nbf as a string', { nbf: '0' }],
+    ['iat as a string', { iat: '0' }],
+    ['exp as a string', { exp: '9999999999' }],
+    ['iat as a list', { iat: [0] }],
+  ])(
+    "refuses a token signed with the set's key whose %s: go-jose reads no NumericDate there",
+    async (_what, times) => {
+      const res = await jwksLogin(
+        h,
+        signRaw({ alg: 'RS256', kid: 'k1' }, rsa.privateKey, { ...claims(), ...times }),
+      );
+      expect(res.status).toBe(403);
+      expect(res.json).toStrictEqual({ errors: ['permission denied'] });
+    },
+  );
+
+  it('reads a null nbf or iat as none, as go-jose does', async () => {
+    const jwt = signRaw({ alg: 'RS256', kid: 'k1' }, rsa.privateKey, { ...claims(), nbf: null, iat: null });
+    expect((await jwksLogin(h, jwt)).status).toBe(200);
+  });
+
   it.each<[string, () => string]>([
     [
       'a jku naming its own key set',

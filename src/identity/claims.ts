@@ -50,6 +50,18 @@ const decodeSegment = (segment: string, what: string): Record<string, unknown> =
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+/**
+ * A time claim as go-jose reads a `NumericDate`: absent or `null` is none; a number is itself;
+ * anything else (`"1700000000"`, a list) fails its decoding, and with it the token, where a
+ * lenient reading would take a `nbf` or `iat` written as a string for no claim at all.
+ */
+const numericDate = (payload: Record<string, unknown>, name: 'exp' | 'nbf' | 'iat'): number | undefined => {
+  const v = payload[name];
+  if (v === undefined || v === null) return undefined;
+  const n = num(v);
+  if (n === undefined) throw new MalformedTokenError(`${name} is not a number`);
+  return n;
+};
 const obj = (v: unknown): Record<string, unknown> | undefined =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 
@@ -113,9 +125,9 @@ export const parseUnverifiedClaims = (jwt: string): UnverifiedClaims => {
   };
   set('issuer', str(payload['iss']));
   set('subject', str(payload['sub']));
-  set('expiresAt', num(payload['exp']));
-  set('notBefore', num(payload['nbf']));
-  set('issuedAt', num(payload['iat']));
+  set('expiresAt', numericDate(payload, 'exp'));
+  set('notBefore', numericDate(payload, 'nbf'));
+  set('issuedAt', numericDate(payload, 'iat'));
   set('jti', str(payload['jti']));
 
   if (k8s !== undefined) {
