@@ -275,6 +275,23 @@ describe('other requests Node cannot parse', () => {
     expect([listed.status, JSON.parse(listed.body)]).toEqual([400, { errors: ['too many Host headers'] }]);
   });
 
+  it('answers a Host that no host or port could be 400 in Vault shape and closes, as Go’s server', async () => {
+    const answer = await rawExchange(port, ['GET /v1/sys/health HTTP/1.1\r\nHost: a b\r\n\r\n'], {
+      timeoutMs: 3000,
+    });
+    expect(answer).toMatchObject({ status: 400, headers: VAULT_400 });
+    expect(JSON.parse(answer.body)).toEqual({ errors: ['malformed Host header'] });
+    const listed = await rawExchange(port, [
+      `LIST /v1/secret/metadata/open HTTP/1.1\r\nHost: x/y\r\nX-Vault-Token: ${ADMIN_TOKEN}\r\n\r\n`,
+    ]);
+    expect([listed.status, JSON.parse(listed.body)]).toEqual([400, { errors: ['malformed Host header'] }]);
+    // A port and an IPv6 literal are hosts.
+    const v6 = await rawExchange(port, [
+      'GET /v1/sys/health HTTP/1.1\r\nHost: [::1]:8200\r\nConnection: close\r\n\r\n',
+    ]);
+    expect(v6.status).toBe(200);
+  });
+
   it('answers CONNECT with Vault’s bare 405 and closes, never dropping it unanswered', async () => {
     // Node hands CONNECT to the server's 'connect' event, not to the app; unheard, it closed the
     // connection without a word.

@@ -42,7 +42,12 @@ import { AuthgateError, badRequest } from '../errors.js';
 import { buildSecretsMountTable } from '../secrets/index.js';
 import { parseGoBool } from '../lib/go-bool.js';
 import { createClientErrorHandler, createConnectHandler, createExpectationHandler } from './client-errors.js';
-import { MISSING_HOST_MESSAGE, TOO_MANY_HOSTS_MESSAGE } from './list-method.js';
+import {
+  MALFORMED_HOST_MESSAGE,
+  MISSING_HOST_MESSAGE,
+  TOO_MANY_HOSTS_MESSAGE,
+  validHostHeader,
+} from './list-method.js';
 import { redirectUncleanPath } from './path-redirect.js';
 import { hasUnprintablePath } from './printable-path.js';
 
@@ -284,7 +289,8 @@ const NON_LOGICAL_PATHS: ReadonlySet<string> = new Set([
 
 /**
  * Why the request's Host is refused, as RFC 9112 §3.2 requires and Go's server (so Vault) refuses
- * it: an HTTP/1.1 request without one, or any with more than one (Node keeps the first). Answered
+ * it: an HTTP/1.1 request without one, any with more than one (Node keeps the first), or one whose
+ * value no host or port could be (`a b`, `x/y`). Answered
  * 400, then closed. Undefined for a request whose Host is fine.
  */
 const hostProblem = (request: FastifyRequest): string | undefined => {
@@ -295,7 +301,8 @@ const hostProblem = (request: FastifyRequest): string | undefined => {
     const name = raw[i] ?? '';
     if (name.length === 4 && name.toLowerCase() === 'host' && ++hosts > 1) return TOO_MANY_HOSTS_MESSAGE;
   }
-  return undefined;
+  const host = request.headers.host;
+  return host === undefined || validHostHeader(host) ? undefined : MALFORMED_HOST_MESSAGE;
 };
 
 /** Whether Vault's generic handler, which sets `X-Vault-Namespace`, answers `url` (see below). */

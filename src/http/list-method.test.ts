@@ -58,6 +58,17 @@ describe('parseListHead', () => {
     });
   });
 
+  it('refuses a Host no host or port could be, as Go’s server; takes an IPv6 literal and a port', () => {
+    for (const host of ['a b', 'x/y', 'h\u00e9', '"h"']) {
+      expect(head(`LIST /v1/x HTTP/1.1\r\nHost: ${host}\r\n\r\n`)).toEqual({
+        kind: 'refused',
+        status: 400,
+        message: 'malformed Host header',
+      });
+    }
+    expect(head('LIST /v1/x HTTP/1.1\r\nHost: [::1]:8200\r\n\r\n')).toMatchObject({ kind: 'list' });
+  });
+
   it('waits for the end of the head, within the limit', () => {
     expect(head('LIST /v1/x HTTP/1.1\r\nHost: h\r\n')).toEqual({ kind: 'incomplete' });
     expect(head(`LIST /v1/x HTTP/1.1\r\nX: ${'a'.repeat(1100)}`)).toMatchObject({

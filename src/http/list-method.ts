@@ -104,6 +104,15 @@ const HOP_BY_HOP = new Set([
 export const MISSING_HOST_MESSAGE = 'missing Host header';
 /** The answer to a request with more than one Host header (RFC 9112 §3.2; Go's server's words). */
 export const TOO_MANY_HOSTS_MESSAGE = 'too many Host headers';
+/**
+ * The answer to a request whose Host holds a character no host or port has (a space, a slash, a
+ * non-ASCII byte): Go's server (so Vault) refuses it, `httpguts.ValidHostHeader`.
+ */
+export const MALFORMED_HOST_MESSAGE = 'malformed Host header';
+/** The bytes `httpguts.ValidHostHeader` allows: letters, digits, and `!$%&'()*+,-.:;=[]_~`. */
+const HOST_BYTES = /^[0-9A-Za-z!$%&'()*+,\-.:;=[\]_~]*$/;
+/** Whether Go's server takes `host` as a Host header's value. */
+export const validHostHeader = (host: string): boolean => HOST_BYTES.test(host);
 /** The answer (417) to an `Expect` other than `100-continue`, LIST or any other; never quoted. */
 export const EXPECTATION_FAILED_MESSAGE = 'expectation failed: only "100-continue" is supported';
 /** An `Expect` that asks to continue, as Node's server matches it (lib/_http_server.js). */
@@ -158,6 +167,8 @@ export const parseListHead = (bytes: Buffer, maxHeadBytes: number): ListHead => 
   if (bodyHeader) return malformed('a LIST request must not have a body');
   if (target[2] === '1' && headers['host'] === undefined) return malformed(MISSING_HOST_MESSAGE);
   if (hosts > 1) return malformed(TOO_MANY_HOSTS_MESSAGE);
+  if (headers['host'] !== undefined && !validHostHeader(headers['host']))
+    return malformed(MALFORMED_HOST_MESSAGE);
   // As Node's server answers any other HTTP/1.1 request (client-errors.ts createExpectationHandler):
   // an empty Expect is ignored, one that asks for something else than to continue is refused.
   const expectation = headers['expect'] ?? '';
