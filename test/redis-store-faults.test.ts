@@ -184,4 +184,26 @@ describe('the Redis store', () => {
     await expect(store.set('k2', 'v'.repeat(1000))).rejects.toBeInstanceOf(StoreUnavailableError);
     await expect(store.incrBy('n', 1, { ttlMs: 1000 })).rejects.toBeInstanceOf(StoreUnavailableError);
   });
+
+  it('answers a confirmation cut short by a failover (the master made a replica) as unavailable, not as a bug', async () => {
+    const redis = await startRedis();
+    const store = createRedisStore(
+      { url: redis.url },
+      { log: quiet, confirm: { replicas: 1, timeoutMs: 10_000, probeKey: 'probe' } },
+    );
+    opened.push({ store, redis });
+    await storeAnswers(store);
+    // No replica confirms: the round waits in WAIT until the master is turned into a replica, as
+    // Sentinel does to a former master, which ends WAIT with an UNBLOCKED error.
+    const confirming = store.confirmReplicated?.();
+    confirming?.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    const other = await startRedis();
+    try {
+      execFileSync('redis-cli', ['-p', String(redis.port), 'replicaof', '127.0.0.1', String(other.port)]);
+      await expect(confirming).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      await other.stop();
+    }
+  });
 });

@@ -56,11 +56,12 @@ export const CLUSTER_INDEX_GRACE_MS = 60_000;
 /**
  * Redis errors that mean "cannot serve now" rather than a bug in the command: a replica or a
  * loading server, a cluster in flux, and a server out of memory (OOM), unable to persist
- * (MISCONF), or refusing authgate's credentials (NOAUTH, WRONGPASS, NOPERM: a rotated password).
- * All are a 503, never a 500.
+ * (MISCONF), or refusing authgate's credentials (NOAUTH, WRONGPASS, NOPERM: a rotated password),
+ * and a replication confirmation's `WAIT` ended by a failover (UNBLOCKED: the master it waited
+ * on was made a replica, so the write may be lost). All are a 503, never a 500.
  */
 const TRANSIENT_REPLY =
-  /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|OOM|MISCONF|NOAUTH|WRONGPASS|NOPERM|EXECABORT)/;
+  /^(READONLY|LOADING|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|BUSY|NOREPLICAS|OOM|MISCONF|NOAUTH|WRONGPASS|NOPERM|EXECABORT|UNBLOCKED)/;
 
 /**
  * An error of a command that a script called, as Redis before 7.0 answers it: nested in an ERR
