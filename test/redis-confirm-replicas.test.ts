@@ -158,6 +158,31 @@ describe('revocations confirmed by a replica', () => {
     expect(res.status).toBe(503);
     expect(res.json).toStrictEqual({ errors: [UNCONFIRMED] });
   });
+
+  it('answers a repeated revocation only once the replica holds the first, though it finds nothing left to delete', async () => {
+    const { accessor } = await clientToken();
+    process.kill(replicaPid, 'SIGSTOP');
+    const first = await adminCall(h, 'POST', '/v1/auth/token/revoke-accessor', { accessor });
+    expect(first.status).toBe(503);
+    // Repeated as the 503 asks: the master holds the revocation, the replica still does not.
+    const again = await adminCall(h, 'POST', '/v1/auth/token/revoke-accessor', { accessor });
+    expect(again.status).toBe(503);
+    expect(again.json).toStrictEqual({ errors: [UNCONFIRMED] });
+
+    // A pod of its own: every token its index lists is deleted by the first call.
+    const { uid } = h.cluster.createPod({ namespace: 'test', name: 'confirm-0', serviceAccount: 'nginx' });
+    const login = await h.login('jwks', { role: 'nginx', jwt: await h.podToken({ pod: 'confirm-0' }) });
+    expect(login.status).toBe(200);
+    const byIdentity = { pod_uid: uid };
+    expect((await adminCall(h, 'POST', '/v1/auth/token/revoke-identity', byIdentity)).status).toBe(503);
+    const identityAgain = await adminCall(h, 'POST', '/v1/auth/token/revoke-identity', byIdentity);
+    expect(identityAgain.status).toBe(503);
+    expect(identityAgain.json).toStrictEqual({ errors: [UNCONFIRMED] });
+
+    process.kill(replicaPid, 'SIGCONT');
+    await linkUp(replica.port);
+    expect((await adminCall(h, 'POST', '/v1/auth/token/revoke-identity', byIdentity)).status).toBe(200);
+  });
 });
 
 describe('secret writes confirmed by a replica', () => {

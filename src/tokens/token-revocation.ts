@@ -84,12 +84,18 @@ export const createTokenRevocation = (
      *
      * @returns the warnings for the response envelope (empty after a revocation).
      * @throws AuthgateError BAD_REQUEST `missing accessor` (empty), or `token not found` when the
-     *   index outlived its token (the leftovers are deleted first).
+     *   index outlived its token (the leftovers are deleted first); UNAVAILABLE when the store is
+     *   down or its replicas do not confirm (an unknown accessor included: see the comment there).
      */
     revokeAccessor: async (accessor: string): Promise<{ warnings: string[] }> => {
       // An index pointed at another token's record is no index: that token is left alone.
       const target = await byAccessor(accessor);
-      if (target === undefined) return { warnings: ['No token found with this accessor'] };
+      if (target === undefined) {
+        // Maybe revoked by a call whose confirmation failed (a 503 says to repeat it): "none
+        // found" is answered only once the replicas hold that too.
+        await confirmed();
+        return { warnings: ['No token found with this accessor'] };
+      }
       // Delete before judging the record, so that even one tampered with is revoked.
       await deleteEntries(target.tokenHmac, hmac(accessor));
       await confirmed();
@@ -142,7 +148,9 @@ export const createTokenRevocation = (
         if (gone(members).length > 0) await guard(store.indexRemove(indexKey, gone(members)));
         if (gone(legacyMembers).length > 0) await guard(store.setRemove(legacyKey, gone(legacyMembers)));
       }
-      if (seen.size > 0) await confirmed();
+      // Confirmed even when nothing was listed: a repeat of a revocation whose confirmation failed
+      // finds nothing left, and must not be answered before the replicas hold the first.
+      await confirmed();
       return revoked;
     },
   };
