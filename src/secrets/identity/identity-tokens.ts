@@ -324,7 +324,7 @@ export const createIdentityTokens = (deps: IdentityTokensDeps) => {
       const invalid = validateRegisteredClaims(claims, {
         issuer,
         ...(clientId !== '' ? { audience: clientId } : {}),
-        nowSeconds: nowSeconds(clock),
+        nowMs: clock.nowMs(),
       });
       return invalid === undefined ? { active: true } : inactive(`error validating claims: ${invalid}`);
     },

@@ -60,7 +60,7 @@ describe("decodeRegisteredClaims: go-jose's jwt.Claims", () => {
 });
 
 describe("validateRegisteredClaims: go-jose's Validate with its minute of leeway", () => {
-  const expected = { issuer: 'i', nowSeconds: 1000 };
+  const expected = { issuer: 'i', nowMs: 1_000_000 };
   const failed = 'go-jose/go-jose/jwt: validation failed';
   it('checks iss, then aud, then nbf, exp, iat, in that order', () => {
     const all = { iss: 'j', aud: ['b'], nbf: 2000, exp: 1, iat: 2000 };
@@ -75,6 +75,15 @@ describe("validateRegisteredClaims: go-jose's Validate with its minute of leeway
     );
     expect(v({ iss: 'i', nbf: 1060, exp: 940, iat: 1060 })).toBeUndefined();
     expect(v({ iss: 'i', nbf: 1060, exp: 940, iat: 1060, aud: ['x', 'a'] }, 'a')).toBeUndefined();
+  });
+  it('compares times to the millisecond, as Go compares time.Time: a token is expired half a second past its leeway', () => {
+    const at = (nowMs: number) => validateRegisteredClaims({ iss: 'i', exp: 940 }, { issuer: 'i', nowMs });
+    expect(at(1_000_000)).toBeUndefined();
+    expect(at(1_000_500)).toBe(`${failed}, token is expired (exp)`);
+    const notYet = (nowMs: number) =>
+      validateRegisteredClaims({ iss: 'i', nbf: 1060, iat: 1000 }, { issuer: 'i', nowMs });
+    expect(notYet(999_500)).toBe(`${failed}, token not valid yet (nbf)`);
+    expect(notYet(1_000_000)).toBeUndefined();
   });
   it('needs the issuer even when the token has none', () => {
     expect(validateRegisteredClaims({}, expected)).toBe(`${failed}, invalid issuer claim (iss)`);

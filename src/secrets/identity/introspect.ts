@@ -130,26 +130,28 @@ const FAILED = 'go-jose/go-jose/jwt: validation failed';
 
 /**
  * go-jose's `Claims.Validate` as Vault calls it for an introspection: the issuer, the audience
- * when a client id is given, then `nbf`, `exp` and `iat` against `nowSeconds` with a minute's
- * leeway, in that order. Returns go-jose's error text (its `validation field` typo included), or
- * `undefined` when the claims hold.
+ * when a client id is given, then `nbf`, `exp` and `iat` against `nowMs` with a minute's leeway,
+ * in that order. Times are compared to the millisecond, as Go compares `time.Time`: a token is
+ * expired as soon as `exp` plus the leeway has passed, not a second later. Returns go-jose's
+ * error text (its `validation field` typo included), or `undefined` when the claims hold.
  */
 export const validateRegisteredClaims = (
   claims: RegisteredClaims,
-  expected: { issuer: string; audience?: string; nowSeconds: number },
+  expected: { issuer: string; audience?: string; nowMs: number },
 ): string | undefined => {
-  const { nowSeconds } = expected;
+  const { nowMs } = expected;
+  const leewayMs = GO_JOSE_LEEWAY_SECONDS * 1000;
   if (claims.iss !== expected.issuer) return `${FAILED}, invalid issuer claim (iss)`;
   if (expected.audience !== undefined && !(claims.aud ?? []).includes(expected.audience)) {
     return `${FAILED}, invalid audience claim (aud)`;
   }
-  if (claims.nbf !== undefined && nowSeconds + GO_JOSE_LEEWAY_SECONDS < claims.nbf) {
+  if (claims.nbf !== undefined && nowMs + leewayMs < claims.nbf * 1000) {
     return `${FAILED}, token not valid yet (nbf)`;
   }
-  if (claims.exp !== undefined && nowSeconds - GO_JOSE_LEEWAY_SECONDS > claims.exp) {
+  if (claims.exp !== undefined && nowMs - leewayMs > claims.exp * 1000) {
     return `${FAILED}, token is expired (exp)`;
   }
-  if (claims.iat !== undefined && nowSeconds + GO_JOSE_LEEWAY_SECONDS < claims.iat) {
+  if (claims.iat !== undefined && nowMs + leewayMs < claims.iat * 1000) {
     return 'go-jose/go-jose/jwt: validation field, token issued in the future (iat)';
   }
   return undefined;
