@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisStore, StoreUnavailableError } from '../src/store/index.js';
 import { adminCall, startHarness, type Harness } from './helpers/harness.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
 import { startRedis, storeAnswers, type RedisServer } from './helpers/redis-server.js';
 
 /**
@@ -198,5 +200,48 @@ describe('secret writes confirmed by a replica', () => {
     process.kill(replicaPid, 'SIGCONT');
     await linkUp(replica.port);
     expect((await adminCall(h, 'PUT', '/v1/secret/destroy/app/db', { versions: [1] })).status).toBe(204);
+  });
+});
+
+describe('the confirming connection', () => {
+  it('refuses a confirmation whose connection moved to another server while it waited (a failover)', async () => {
+    // Another master with a replica that answers, where the connection lands after the failover.
+    const other = await startRedis();
+    const otherReplica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(other.port)] });
+    const proxy = await startTcpProxy(master.port);
+    const quiet = { info: () => undefined, warn: () => undefined };
+    const store = createRedisStore(
+      { url: `redis://127.0.0.1:${proxy.port}` },
+      { log: quiet, confirm: { replicas: 1, timeoutMs: 5000, probeKey: 'ag:confirm-moved-probe' } },
+    );
+    const m = new Redis({ port: master.port });
+    try {
+      await linkUp(otherReplica.port);
+      expect(await storeAnswers(store)).toBe(true);
+      await store.confirmReplicated?.();
+      process.kill(replicaPid, 'SIGSTOP');
+      // The revocation reaches the master; its replica does not have it.
+      await store.set('ag:confirm-moved', '1');
+      const confirming = store.confirmReplicated?.();
+      confirming?.catch(() => undefined);
+      let waiting: string | undefined;
+      for (let i = 0; i < 100 && waiting === undefined; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        waiting = /(?:^|\n)id=(\d+) [^\n]*cmd=wait/.exec((await m.client('LIST')) as string)?.[1];
+      }
+      expect(waiting).toBeDefined();
+      // The connection drops while WAIT waits, and the next one reaches another master. ioredis
+      // sends the unanswered WAIT again there, where the replicas hold all the new master has:
+      // nothing of the write made on the old one.
+      proxy.retarget(other.port);
+      await m.call('CLIENT', 'KILL', 'ID', waiting as string);
+      await expect(confirming).rejects.toBeInstanceOf(StoreUnavailableError);
+    } finally {
+      m.disconnect();
+      await store.close();
+      await proxy.close();
+      await otherReplica.stop();
+      await other.stop();
+    }
   });
 });

@@ -214,6 +214,10 @@ export const createRedisStore = (
    * request's command would queue behind it (a second, with a replica down).
    */
   let confirmer: Redis | undefined;
+  // Counts the confirming connection's drops. ioredis sends an unanswered command again over the
+  // next connection, which may reach another server (a failover): a WAIT answered there says
+  // nothing of the probe written on the first.
+  let confirmerDrops = 0;
   const confirmConnection = (timeoutMs: number): Redis => {
     if (confirmer === undefined) {
       const socketTimeout = (options.commandTimeoutMs ?? 1000) + timeoutMs;
@@ -226,6 +230,9 @@ export const createRedisStore = (
       if (options.sentinels !== undefined) guardFailoverDetector(confirmer);
       reopeners.push(reopenWhenEnded(confirmer));
       confirmer.on('error', () => undefined);
+      confirmer.on('close', () => {
+        confirmerDrops++;
+      });
     }
     return confirmer;
   };
@@ -233,14 +240,21 @@ export const createRedisStore = (
    * One round of confirmation: the probe written on the confirming connection, then `WAIT` for it.
    * Replication is one ordered stream, so a replica that holds the probe holds every write the
    * master applied before it: all those of the callers of this round, which had completed when it
-   * began. Callers that arrive during a round wait for the next one, never for a probe written
+   * began; a round whose connection dropped meanwhile confirms nothing (the probe and the `WAIT`
+   * may have reached different servers). Callers that arrive during a round wait for the next one, never for a probe written
    * before their own writes; one round serves all that wait for it, so a replica down costs each
    * caller one timeout, not one each in a queue.
    */
   const confirmRound = async (c: NonNullable<RedisStoreDeps['confirm']>): Promise<void> => {
     const conn = confirmConnection(c.timeoutMs);
+    const drops = confirmerDrops;
     await guard(conn.set(c.probeKey, String(Date.now()), 'PX', 60_000));
     const acked = Number(await guard(conn.call('WAIT', c.replicas, c.timeoutMs)));
+    if (confirmerDrops !== drops) {
+      throw new ReplicationUnconfirmedError(
+        'the connection to the redis master dropped while its replicas were asked to confirm the write',
+      );
+    }
     if (acked < c.replicas) {
       throw new ReplicationUnconfirmedError(
         `the write is on the redis master, but ${acked} of the ${c.replicas} replicas ` +

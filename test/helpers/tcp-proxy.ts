@@ -13,6 +13,8 @@ export type TcpProxy = {
    * network that drops new flows); those open stay as they are.
    */
   refuseNew(refusing: boolean): void;
+  /** Connections made from now on go to `port` (a failover: the same address, another server). */
+  retarget(port: number): void;
   close(): Promise<void>;
 };
 
@@ -23,12 +25,13 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
   // with its other side still connected (to the server, which would keep it until it stops).
   const live = new Set<Socket>();
   let refusing = false;
+  let target = targetPort;
   const server = createServer((client) => {
     if (refusing) {
       client.destroy();
       return;
     }
-    const upstream = createConnection(targetPort, '127.0.0.1');
+    const upstream = createConnection(target, '127.0.0.1');
     const pair = { frozen: false, sockets: [client, upstream] };
     open.add(pair);
     const forward = (from: Socket, to: Socket) => {
@@ -55,6 +58,9 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
     },
     refuseNew: (on) => {
       refusing = on;
+    },
+    retarget: (port) => {
+      target = port;
     },
     close: async () => {
       for (const s of live) s.destroy();
