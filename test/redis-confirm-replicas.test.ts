@@ -244,4 +244,21 @@ describe('the confirming connection', () => {
       await other.stop();
     }
   });
+  it('confirms with the longest timeouts the config allows together', async () => {
+    // command_timeout and confirm_timeout may each be up to Node's timer limit; their sum is not.
+    const store = createRedisStore(
+      { url: master.url, commandTimeoutMs: 1000 },
+      {
+        log: { info: () => undefined, warn: () => undefined },
+        confirm: { replicas: 1, timeoutMs: 2_147_483_000, probeKey: 'ag:confirm-long-probe' },
+      },
+    );
+    try {
+      expect(await storeAnswers(store)).toBe(true);
+      await store.set('ag:confirm-long', '1');
+      await expect(store.confirmReplicated?.()).resolves.toBeUndefined();
+    } finally {
+      await store.close();
+    }
+  });
 });

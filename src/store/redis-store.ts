@@ -79,6 +79,9 @@ export const isTransient = (err: unknown): boolean => {
   return true;
 };
 
+/** The longest delay Node's timers take, ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The oldest Redis authgate runs on: the revocation indexes use `ZADD … GT` (6.2). */
 const MIN_VERSION = [6, 2] as const;
 
@@ -220,7 +223,9 @@ export const createRedisStore = (
   let confirmerDrops = 0;
   const confirmConnection = (timeoutMs: number): Redis => {
     if (confirmer === undefined) {
-      const socketTimeout = (options.commandTimeoutMs ?? 1000) + timeoutMs;
+      // Node's timers take at most 2^31 - 1 ms (a larger one fires at once); each timeout of the
+      // config may be that long, their sum not.
+      const socketTimeout = Math.min((options.commandTimeoutMs ?? 1000) + timeoutMs, MAX_TIMER_MS);
       // Its first command is queued while it connects; the command timeout bounds the wait.
       confirmer = (client as Redis).duplicate({
         commandTimeout: socketTimeout,
