@@ -171,6 +171,15 @@ describe('revocations confirmed by a replica', () => {
     expect(again.status).toBe(503);
     expect(again.json).toStrictEqual({ errors: [UNCONFIRMED] });
 
+    // revoke-orphan answers a token it does not find with a 400 (as Vault): not before the
+    // replicas hold the revocation that removed it either.
+    const { token } = await clientToken();
+    const orphan = await adminCall(h, 'POST', '/v1/auth/token/revoke-orphan', { token });
+    expect(orphan.status).toBe(503);
+    const orphanAgain = await adminCall(h, 'POST', '/v1/auth/token/revoke-orphan', { token });
+    expect(orphanAgain.status).toBe(503);
+    expect(orphanAgain.json).toStrictEqual({ errors: [UNCONFIRMED] });
+
     // A pod of its own: every token its index lists is deleted by the first call.
     const { uid } = h.cluster.createPod({ namespace: 'test', name: 'confirm-0', serviceAccount: 'nginx' });
     const login = await h.login('jwks', { role: 'nginx', jwt: await h.podToken({ pod: 'confirm-0' }) });

@@ -47,11 +47,17 @@ export const createTokenRevocation = (
      *
      * @throws AuthgateError BAD_REQUEST `token to revoke not found` (Vault's message): unknown,
      *   malformed, expired or revoked.
-     * @throws AuthgateError UNAVAILABLE when the store is down.
+     * @throws AuthgateError UNAVAILABLE when the store is down or its replicas do not confirm (a
+     *   well-formed token not found included).
      */
     revokeOrphan: async (token: string): Promise<void> => {
       const found = await find(token);
-      if (found === undefined) throw badRequest('token to revoke not found', 'token_not_found');
+      if (found === undefined) {
+        // Maybe revoked by a call whose confirmation failed, repeated as its 503 asks: "not found"
+        // is answered only once the replicas hold that too (a malformed token was never there).
+        if (typeof token === 'string' && TOKEN_FORMAT.test(token)) await confirmed();
+        throw badRequest('token to revoke not found', 'token_not_found');
+      }
       await deleteEntries(found.tokenHmac, hmac(found.record.accessor));
       await confirmed();
     },
