@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createRedisStore, StoreUnavailableError } from '../src/store/index.js';
+import { createRedisStore, StoreUnavailableError, type Store } from '../src/store/index.js';
 import { adminCall, startHarness, type Harness } from './helpers/harness.js';
-import { startTcpProxy } from './helpers/tcp-proxy.js';
+import { startTcpProxy, type TcpProxy } from './helpers/tcp-proxy.js';
 import { startRedis, storeAnswers, type RedisServer } from './helpers/redis-server.js';
 
 /**
@@ -213,20 +213,41 @@ describe('secret writes confirmed by a replica', () => {
 });
 
 describe('the confirming connection', () => {
-  it('refuses a confirmation whose connection moved to another server while it waited (a failover)', async () => {
-    // Another master with a replica that answers, where the connection lands after the failover.
+  /**
+   * Runs `fn` with a store that reaches the master through a proxy, another master with a replica
+   * that answers (where the proxy can send the next connections: a failover), and a plain client
+   * of the first master; all closed after.
+   */
+  const withOtherMaster = async (
+    timeoutMs: number,
+    fn: (t: { store: Store; proxy: TcpProxy; other: RedisServer; m: Redis }) => Promise<void>,
+  ): Promise<void> => {
     const other = await startRedis();
     const otherReplica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(other.port)] });
     const proxy = await startTcpProxy(master.port);
-    const quiet = { info: () => undefined, warn: () => undefined };
     const store = createRedisStore(
       { url: `redis://127.0.0.1:${proxy.port}` },
-      { log: quiet, confirm: { replicas: 1, timeoutMs: 5000, probeKey: 'ag:confirm-moved-probe' } },
+      {
+        log: { info: () => undefined, warn: () => undefined },
+        confirm: { replicas: 1, timeoutMs, probeKey: 'ag:confirm-other-probe' },
+      },
     );
     const m = new Redis({ port: master.port });
     try {
       await linkUp(otherReplica.port);
       expect(await storeAnswers(store)).toBe(true);
+      await fn({ store, proxy, other, m });
+    } finally {
+      m.disconnect();
+      await store.close();
+      await proxy.close();
+      await otherReplica.stop();
+      await other.stop();
+    }
+  };
+
+  it('refuses a confirmation whose connection moved to another server while it waited (a failover)', async () => {
+    await withOtherMaster(5000, async ({ store, proxy, other, m }) => {
       await store.confirmReplicated?.();
       process.kill(replicaPid, 'SIGSTOP');
       // The revocation reaches the master; its replica does not have it.
@@ -245,14 +266,73 @@ describe('the confirming connection', () => {
       proxy.retarget(other.port);
       await m.call('CLIENT', 'KILL', 'ID', waiting as string);
       await expect(confirming).rejects.toBeInstanceOf(StoreUnavailableError);
+    });
+  });
+  /**
+   * Whether `store` confirms within a second, tried every 20 ms: a new connection names its
+   * server (INFO) a moment after it is ready, and confirms nothing before.
+   */
+  const confirmsSoon = async (store: Store, since?: number): Promise<boolean> => {
+    for (let i = 0; i < 50; i++) {
+      if (
+        await store.confirmReplicated?.(since).then(
+          () => true,
+          () => false,
+        )
+      )
+        return true;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return false;
+  };
+
+  /** The id of the client connected to `on` whose last command was `cmd`. */
+  const clientWhoseLast = async (on: Redis, cmd: string): Promise<string | undefined> =>
+    new RegExp(`(?:^|\\n)id=(\\d+) [^\\n]*cmd=${cmd}(?: |$)`, 'm').exec(
+      (await on.client('LIST')) as string,
+    )?.[1];
+
+  it('refuses a confirmation whose connection follows another server than the writes (a failover under way)', async () => {
+    await withOtherMaster(1000, async ({ store, proxy, other, m }) => {
+      // Both connections on the master: confirmed (once the shared one has named its server).
+      expect(await confirmsSoon(store)).toBe(true);
+      // The confirming connection is replaced, and its next one reaches the other master; the
+      // shared connection still writes to the first.
+      proxy.retarget(other.port);
+      await m.call('CLIENT', 'KILL', 'ID', (await clientWhoseLast(m, 'wait')) as string);
+      const since = store.writeEpoch?.();
+      await store.set('ag:confirm-switch', '1');
+      await expect(store.confirmReplicated?.(since)).rejects.toBeInstanceOf(StoreUnavailableError);
+    });
+  });
+
+  it('refuses to confirm writes begun on a connection since replaced', async () => {
+    const store = createRedisStore(
+      { url: master.url },
+      {
+        log: { info: () => undefined, warn: () => undefined },
+        confirm: { replicas: 1, timeoutMs: 1000, probeKey: 'ag:confirm-epoch-probe' },
+      },
+    );
+    const m = new Redis({ port: master.port });
+    try {
+      expect(await storeAnswers(store)).toBe(true);
+      const since = store.writeEpoch?.();
+      await store.set('ag:confirm-epoch', '1');
+      // The shared connection drops after the write, and a new one is opened.
+      await m.call('CLIENT', 'KILL', 'ID', (await clientWhoseLast(m, 'set')) as string);
+      expect(await storeAnswers(store)).toBe(true);
+      await expect(store.confirmReplicated?.(since)).rejects.toBeInstanceOf(StoreUnavailableError);
+      // A write made on the new connection is confirmed.
+      const now = store.writeEpoch?.();
+      await store.set('ag:confirm-epoch', '2');
+      expect(await confirmsSoon(store, now)).toBe(true);
     } finally {
       m.disconnect();
       await store.close();
-      await proxy.close();
-      await otherReplica.stop();
-      await other.stop();
     }
   });
+
   it('confirms with the longest timeouts the config allows together', async () => {
     // command_timeout and confirm_timeout may each be up to Node's timer limit; their sum is not.
     const store = createRedisStore(

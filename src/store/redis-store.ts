@@ -85,6 +85,9 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The oldest Redis authgate runs on: the revocation indexes use `ZADD … GT` (6.2). */
 const MIN_VERSION = [6, 2] as const;
 
+/** The `run_id` of `INFO server` text: which server process answered. */
+const runIdOf = (info: string): string | undefined => /^run_id:(\w+)/m.exec(info)?.[1];
+
 /** Whether `INFO server` text names a Redis older than {@link MIN_VERSION}; false when it names none. */
 export const isTooOld = (info: string): boolean => {
   const m = /^redis_version:(\d+)\.(\d+)/m.exec(info);
@@ -189,6 +192,24 @@ export const createRedisStore = (
     }
     lastState = 'connected';
   });
+  // Which server the shared connection writes to: its connections are counted, and each one's
+  // server named by its run_id once known. A confirmation compares them with its own (below).
+  let mainEpoch = 0;
+  let mainRunId: string | undefined;
+  client.on('ready', () => {
+    const epoch = ++mainEpoch;
+    mainRunId = undefined;
+    void client.info('server').then(
+      (info) => {
+        if (epoch === mainEpoch) mainRunId = runIdOf(info);
+      },
+      () => undefined,
+    );
+  });
+  client.on('close', () => {
+    mainEpoch++;
+    mainRunId = undefined;
+  });
   // An 'error' listener is required: ioredis prints unhandled error events otherwise.
   client.on('error', (err: Error) => {
     if (lastState !== 'unavailable') {
@@ -250,12 +271,23 @@ export const createRedisStore = (
    * before their own writes; one round serves all that wait for it, so a replica down costs each
    * caller one timeout, not one each in a queue.
    */
-  const confirmRound = async (c: NonNullable<RedisStoreDeps['confirm']>): Promise<void> => {
+  const confirmRound = async (c: NonNullable<RedisStoreDeps['confirm']>): Promise<number> => {
     const conn = confirmConnection(c.timeoutMs);
     const drops = confirmerDrops;
+    const epoch = mainEpoch;
+    const writtenOn = mainRunId;
+    // The probe says something of the callers' writes only on the server they went to: a
+    // confirming connection that already follows a new master while the shared one still writes
+    // to the old (or the other way round) is a failover under way.
+    const confirmingOn = runIdOf(await guard(conn.info('server')));
+    if (writtenOn === undefined || confirmingOn !== writtenOn) {
+      throw new ReplicationUnconfirmedError(
+        'the writes and their confirmation reached different redis servers (a failover under way)',
+      );
+    }
     await guard(conn.set(c.probeKey, String(Date.now()), 'PX', 60_000));
     const acked = Number(await guard(conn.call('WAIT', c.replicas, c.timeoutMs)));
-    if (confirmerDrops !== drops) {
+    if (confirmerDrops !== drops || mainEpoch !== epoch) {
       throw new ReplicationUnconfirmedError(
         'the connection to the redis master dropped while its replicas were asked to confirm the write',
       );
@@ -266,12 +298,12 @@ export const createRedisStore = (
           `store.redis.confirm_replicas asks for confirmed it within ${c.timeoutMs / 1000}s`,
       );
     }
+    return epoch;
   };
-  let currentRound: Promise<void> | undefined;
-  let nextRound: Promise<void> | undefined;
-  const confirmReplicated = (): Promise<void> => {
-    const c = deps.confirm;
-    if (c === undefined || c.replicas === 0) return Promise.resolve();
+  let currentRound: Promise<number> | undefined;
+  let nextRound: Promise<number> | undefined;
+  /** A round for a caller whose writes are done: the current one if none runs, else the next. */
+  const round = (c: NonNullable<RedisStoreDeps['confirm']>): Promise<number> => {
     if (currentRound === undefined) {
       currentRound = confirmRound(c).finally(() => {
         currentRound = undefined;
@@ -283,9 +315,20 @@ export const createRedisStore = (
       .catch(() => undefined)
       .then(() => {
         nextRound = undefined;
-        return confirmReplicated();
+        return round(c);
       });
     return nextRound;
+  };
+  const confirmReplicated = async (since?: number): Promise<void> => {
+    const c = deps.confirm;
+    if (c === undefined || c.replicas === 0) return;
+    const epoch = await round(c);
+    // Writes begun on an earlier connection of the shared client may have gone to another server.
+    if (since !== undefined && since !== epoch) {
+      throw new ReplicationUnconfirmedError(
+        'the connection to the redis master was replaced while the write was made',
+      );
+    }
   };
 
   const setArgs = (options: SetOptions = {}): Array<string | number> => {
@@ -443,6 +486,7 @@ export const createRedisStore = (
         handlerSet.delete(handler);
       };
     },
+    writeEpoch: () => mainEpoch,
     confirmReplicated,
     ping: async () => {
       await guard(client.ping());

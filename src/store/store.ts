@@ -115,7 +115,14 @@ export type Store = {
    * @throws StoreUnavailableError when too few replicas confirm in time (the write stands on the
    *   master; the caller answers 503, and repeating the operation is safe).
    */
-  confirmReplicated?(): Promise<void>;
+  confirmReplicated?(since?: number): Promise<void>;
+  /**
+   * Optional, with `confirmReplicated`: a mark of the connection writes go through now. Taken
+   * before an operation's writes and passed to `confirmReplicated`, it makes the confirmation
+   * refuse writes that may have gone to a server its replicas do not follow (the connection was
+   * replaced meanwhile: a failover).
+   */
+  writeEpoch?(): number;
   /** Resolves when the store can serve requests; rejects otherwise. Used by readiness. */
   ping(): Promise<void>;
   close(): Promise<void>;

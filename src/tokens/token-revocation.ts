@@ -19,7 +19,10 @@ export const createTokenRevocation = (
   const { hmac, isLive, read, find, withUsesLeft, byAccessor, deleteEntries } = storage;
   // A revocation is answered once the replicas the store confirms with hold it: one that only the
   // master held would be undone by a failover, and the token would work again.
-  const confirmed = () => guard(store.confirmReplicated?.() ?? Promise.resolve());
+  // `since`, taken before the operation's first write: a confirmation on another connection than
+  // the one the writes went through confirms nothing (see Store.writeEpoch).
+  const confirmed = (since: number | undefined) =>
+    guard(store.confirmReplicated?.(since) ?? Promise.resolve());
   return {
     /**
      * Revokes a token (revoke-self, and auth/token/revoke for a token an operator names):
@@ -31,13 +34,14 @@ export const createTokenRevocation = (
      * @throws AuthgateError UNAVAILABLE when the store is down.
      */
     revoke: async (token: string): Promise<void> => {
+      const since = store.writeEpoch?.();
       if (typeof token !== 'string' || !TOKEN_FORMAT.test(token)) return;
       const tokenHmac = hmac(token);
       // A record tampered with is deleted too, but the accessor it names is not believed: its
       // index expires with its TTL.
       const record = (await read(tokenHmac))?.record;
       await deleteEntries(tokenHmac, record === undefined ? undefined : hmac(record.accessor));
-      await confirmed();
+      await confirmed(since);
     },
 
     /**
@@ -51,15 +55,16 @@ export const createTokenRevocation = (
      *   well-formed token not found included).
      */
     revokeOrphan: async (token: string): Promise<void> => {
+      const since = store.writeEpoch?.();
       const found = await find(token);
       if (found === undefined) {
         // Maybe revoked by a call whose confirmation failed, repeated as its 503 asks: "not found"
         // is answered only once the replicas hold that too (a malformed token was never there).
-        if (typeof token === 'string' && TOKEN_FORMAT.test(token)) await confirmed();
+        if (typeof token === 'string' && TOKEN_FORMAT.test(token)) await confirmed(since);
         throw badRequest('token to revoke not found', 'token_not_found');
       }
       await deleteEntries(found.tokenHmac, hmac(found.record.accessor));
-      await confirmed();
+      await confirmed(since);
     },
 
     /**
@@ -94,17 +99,18 @@ export const createTokenRevocation = (
      *   down or its replicas do not confirm (an unknown accessor included: see the comment there).
      */
     revokeAccessor: async (accessor: string): Promise<{ warnings: string[] }> => {
+      const since = store.writeEpoch?.();
       // An index pointed at another token's record is no index: that token is left alone.
       const target = await byAccessor(accessor);
       if (target === undefined) {
         // Maybe revoked by a call whose confirmation failed (a 503 says to repeat it): "none
         // found" is answered only once the replicas hold that too.
-        await confirmed();
+        await confirmed(since);
         return { warnings: ['No token found with this accessor'] };
       }
       // Delete before judging the record, so that even one tampered with is revoked.
       await deleteEntries(target.tokenHmac, hmac(accessor));
-      await confirmed();
+      await confirmed(since);
       if (target.record === undefined || !isLive(target.record)) {
         throw badRequest('token not found', 'token_not_found');
       }
@@ -121,6 +127,7 @@ export const createTokenRevocation = (
      * @throws AuthgateError UNAVAILABLE when the store is down.
      */
     revokeByIndex: async (index: RevocationIndex): Promise<number> => {
+      const since = store.writeEpoch?.();
       const indexKey = keys.index(index.kind, index.value);
       const legacyKey = keys.legacyIndex(index.kind, index.value);
       const seen = new Set<string>();
@@ -156,7 +163,7 @@ export const createTokenRevocation = (
       }
       // Confirmed even when nothing was listed: a repeat of a revocation whose confirmation failed
       // finds nothing left, and must not be answered before the replicas hold the first.
-      await confirmed();
+      await confirmed(since);
       return revoked;
     },
   };

@@ -19,6 +19,7 @@ export type TokenServiceDeps = {
     | 'indexRemove'
     | 'scanPrefix'
     | 'confirmReplicated'
+    | 'writeEpoch'
   >;
   keys: Pick<Keys, 'token' | 'tokenUses' | 'accessor' | 'index' | 'legacyIndex'>;
   clock: Clock;

@@ -188,8 +188,9 @@ export const createKvStorage = (deps: KvEngineDeps) => {
   };
 
   const saveSettings = async (s: KvSettings): Promise<void> => {
+    const since = store.writeEpoch?.();
     await guard(store.set(keys.kvConfig(m), JSON.stringify(s)));
-    await guard(store.confirmReplicated?.() ?? Promise.resolve());
+    await guard(store.confirmReplicated?.(since) ?? Promise.resolve());
   };
 
   /**
@@ -210,6 +211,8 @@ export const createKvStorage = (deps: KvEngineDeps) => {
   ): Promise<T> => {
     const key = keys.kvLock(m, path);
     const owner = randomId();
+    // Taken before the lock, the first write: see Store.writeEpoch.
+    const since = store.writeEpoch?.();
     let waitedMs = 0;
     let delayMs = FIRST_RETRY_MS;
     while (!(await guard(store.set(key, owner, { mode: 'if-absent', ttlMs: lockTtlMs })))) {
@@ -229,7 +232,7 @@ export const createKvStorage = (deps: KvEngineDeps) => {
       const result = await fn(assertHeld);
       // Answered once the replicas the store confirms with hold it: a secret destroyed on the
       // master alone would come back with a failover.
-      await guard(store.confirmReplicated?.() ?? Promise.resolve());
+      await guard(store.confirmReplicated?.(since) ?? Promise.resolve());
       return result;
     } finally {
       // Released only if still ours (it may have expired and been taken), in one atomic step: a

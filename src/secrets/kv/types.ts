@@ -17,6 +17,7 @@ export type KvEngineDeps = {
     | 'setRemove'
     | 'batch'
     | 'confirmReplicated'
+    | 'writeEpoch'
   >;
   keys: Pick<Keys, 'kvMetadata' | 'kvVersion' | 'kvFolder' | 'kvConfig' | 'kvLock'>;
   clock: Clock;
