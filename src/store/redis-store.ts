@@ -12,7 +12,8 @@ import { reopenWhenEnded, type Reopener } from './redis-reopen.js';
 import { scanPrefixOn } from './redis-scan.js';
 import { traced } from './traced.js';
 import type { BatchOp, SetOptions, Store } from './store.js';
-import { ReplicationUnconfirmedError, StoreUnavailableError } from './store.js';
+import { createReplicationConfirmation, type ConfirmSettings } from './redis-confirm.js';
+import { StoreUnavailableError } from './store.js';
 
 export type { RedisConnectionOptions, RedisCredentials };
 
@@ -30,7 +31,7 @@ export type RedisStoreDeps = {
    * `timeoutMs`; `probeKey` is the key it writes first (see there). Absent: nothing to confirm.
    * Not with a cluster (a cluster's writes go to many masters).
    */
-  confirm?: { replicas: number; timeoutMs: number; probeKey: string };
+  confirm?: ConfirmSettings;
 };
 
 /**
@@ -79,14 +80,8 @@ export const isTransient = (err: unknown): boolean => {
   return true;
 };
 
-/** The longest delay Node's timers take, ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** The oldest Redis authgate runs on: the revocation indexes use `ZADD … GT` (6.2). */
 const MIN_VERSION = [6, 2] as const;
-
-/** The `run_id` of `INFO server` text: which server process answered. */
-const runIdOf = (info: string): string | undefined => /^run_id:(\w+)/m.exec(info)?.[1];
 
 /** Whether `INFO server` text names a Redis older than {@link MIN_VERSION}; false when it names none. */
 export const isTooOld = (info: string): boolean => {
@@ -192,24 +187,6 @@ export const createRedisStore = (
     }
     lastState = 'connected';
   });
-  // Which server the shared connection writes to: its connections are counted, and each one's
-  // server named by its run_id once known. A confirmation compares them with its own (below).
-  let mainEpoch = 0;
-  let mainRunId: string | undefined;
-  client.on('ready', () => {
-    const epoch = ++mainEpoch;
-    mainRunId = undefined;
-    void client.info('server').then(
-      (info) => {
-        if (epoch === mainEpoch) mainRunId = runIdOf(info);
-      },
-      () => undefined,
-    );
-  });
-  client.on('close', () => {
-    mainEpoch++;
-    mainRunId = undefined;
-  });
   // An 'error' listener is required: ioredis prints unhandled error events otherwise.
   client.on('error', (err: Error) => {
     if (lastState !== 'unavailable') {
@@ -232,104 +209,16 @@ export const createRedisStore = (
     }
   };
 
-  /**
-   * The connection of replication confirmations, opened at the first. Not the shared one: `WAIT`
-   * holds the connection it is sent on until the replicas answer or the time is up, and every
-   * request's command would queue behind it (a second, with a replica down).
-   */
-  let confirmer: Redis | undefined;
-  // Counts the confirming connection's drops. ioredis sends an unanswered command again over the
-  // next connection, which may reach another server (a failover): a WAIT answered there says
-  // nothing of the probe written on the first.
-  let confirmerDrops = 0;
-  const confirmConnection = (timeoutMs: number): Redis => {
-    if (confirmer === undefined) {
-      // Node's timers take at most 2^31 - 1 ms (a larger one fires at once); each timeout of the
-      // config may be that long, their sum not.
-      const socketTimeout = Math.min((options.commandTimeoutMs ?? 1000) + timeoutMs, MAX_TIMER_MS);
-      // Its first command is queued while it connects; the command timeout bounds the wait.
-      confirmer = (client as Redis).duplicate({
-        commandTimeout: socketTimeout,
-        socketTimeout,
-        enableOfflineQueue: true,
-      });
-      if (options.sentinels !== undefined) guardFailoverDetector(confirmer);
-      reopeners.push(reopenWhenEnded(confirmer));
-      confirmer.on('error', () => undefined);
-      confirmer.on('close', () => {
-        confirmerDrops++;
-      });
-    }
-    return confirmer;
-  };
-  /**
-   * One round of confirmation: the probe written on the confirming connection, then `WAIT` for it.
-   * Replication is one ordered stream, so a replica that holds the probe holds every write the
-   * master applied before it: all those of the callers of this round, which had completed when it
-   * began; a round whose connection dropped meanwhile confirms nothing (the probe and the `WAIT`
-   * may have reached different servers). Callers that arrive during a round wait for the next one, never for a probe written
-   * before their own writes; one round serves all that wait for it, so a replica down costs each
-   * caller one timeout, not one each in a queue.
-   */
-  const confirmRound = async (c: NonNullable<RedisStoreDeps['confirm']>): Promise<number> => {
-    const conn = confirmConnection(c.timeoutMs);
-    const drops = confirmerDrops;
-    const epoch = mainEpoch;
-    const writtenOn = mainRunId;
-    // The probe says something of the callers' writes only on the server they went to: a
-    // confirming connection that already follows a new master while the shared one still writes
-    // to the old (or the other way round) is a failover under way.
-    const confirmingOn = runIdOf(await guard(conn.info('server')));
-    if (writtenOn === undefined || confirmingOn !== writtenOn) {
-      throw new ReplicationUnconfirmedError(
-        'the writes and their confirmation reached different redis servers (a failover under way)',
-      );
-    }
-    await guard(conn.set(c.probeKey, String(Date.now()), 'PX', 60_000));
-    const acked = Number(await guard(conn.call('WAIT', c.replicas, c.timeoutMs)));
-    if (confirmerDrops !== drops || mainEpoch !== epoch) {
-      throw new ReplicationUnconfirmedError(
-        'the connection to the redis master dropped while its replicas were asked to confirm the write',
-      );
-    }
-    if (acked < c.replicas) {
-      throw new ReplicationUnconfirmedError(
-        `the write is on the redis master, but ${acked} of the ${c.replicas} replicas ` +
-          `store.redis.confirm_replicas asks for confirmed it within ${c.timeoutMs / 1000}s`,
-      );
-    }
-    return epoch;
-  };
-  let currentRound: Promise<number> | undefined;
-  let nextRound: Promise<number> | undefined;
-  /** A round for a caller whose writes are done: the current one if none runs, else the next. */
-  const round = (c: NonNullable<RedisStoreDeps['confirm']>): Promise<number> => {
-    if (currentRound === undefined) {
-      currentRound = confirmRound(c).finally(() => {
-        currentRound = undefined;
-      });
-      return currentRound;
-    }
-    // A round is under way, begun maybe before this caller's writes: wait for the next one.
-    nextRound ??= currentRound
-      .catch(() => undefined)
-      .then(() => {
-        nextRound = undefined;
-        return round(c);
-      });
-    return nextRound;
-  };
-  const confirmReplicated = async (since?: number): Promise<void> => {
-    const c = deps.confirm;
-    if (c === undefined || c.replicas === 0) return;
-    const epoch = await round(c);
-    // Writes begun on an earlier connection of the shared client may have gone to another server.
-    if (since !== undefined && since !== epoch) {
-      throw new ReplicationUnconfirmedError(
-        'the connection to the redis master was replaced while the write was made',
-      );
-    }
-  };
+  const confirmation = createReplicationConfirmation({
+    client: client as Redis,
+    confirm: deps.confirm,
+    socketTimeoutMs: options.commandTimeoutMs ?? 1000,
+    guard,
+    onConnection: (conn) => {
+      if (options.sentinels !== undefined) guardFailoverDetector(conn);
+      reopeners.push(reopenWhenEnded(conn));
+    },
+  });
 
   const setArgs = (options: SetOptions = {}): Array<string | number> => {
     const args: Array<string | number> = [];
@@ -486,8 +375,8 @@ export const createRedisStore = (
         handlerSet.delete(handler);
       };
     },
-    writeEpoch: () => mainEpoch,
-    confirmReplicated,
+    writeEpoch: confirmation.writeEpoch,
+    confirmReplicated: confirmation.confirmReplicated,
     ping: async () => {
       await guard(client.ping());
     },
@@ -495,13 +384,13 @@ export const createRedisStore = (
       if (credentials.password !== undefined) options.password = credentials.password;
       if (credentials.sentinelPassword !== undefined) options.sentinelPassword = credentials.sentinelPassword;
       if (credentials.tls !== undefined) options.tls = { ...options.tls, ...credentials.tls };
-      for (const c of [client, subscriber, confirmer])
+      for (const c of [client, subscriber, confirmation.connection()])
         if (c !== undefined) setClientCredentials(c, credentials);
     },
     close: async () => {
       clearInterval(pingTimer);
       for (const r of reopeners) r.stop();
-      for (const c of [subscriber, confirmer, client]) {
+      for (const c of [subscriber, confirmation.connection(), client]) {
         if (c === undefined) continue;
         try {
           await c.quit();
