@@ -124,7 +124,7 @@ export const decodeRegisteredClaims = (payload: Buffer): RegisteredClaims | unde
 };
 
 /** go-jose's `jwt.DefaultLeeway`, which Vault's `claims.Validate` applies. */
-export const GO_JOSE_LEEWAY_SECONDS = 60;
+const GO_JOSE_LEEWAY_SECONDS = 60;
 
 const FAILED = 'go-jose/go-jose/jwt: validation failed';
 
