@@ -212,6 +212,19 @@ describe('secret writes confirmed by a replica', () => {
   });
 });
 
+/**
+ * The id of a client connected to `on` whose last command was `cmd`; with `via`, only one that
+ * came through that proxy (the harness's own connections to the master run WAIT too).
+ */
+const clientWhoseLast = async (on: Redis, cmd: string, via?: TcpProxy): Promise<string | undefined> => {
+  const ports = via?.upstreamPorts();
+  for (const line of ((await on.client('LIST')) as string).split('\n')) {
+    const m = new RegExp(`^id=(\\d+) addr=[^ ]*:(\\d+) .*\\bcmd=${cmd}(?: |$)`).exec(line);
+    if (m !== null && (ports === undefined || ports.has(Number(m[2])))) return m[1];
+  }
+  return undefined;
+};
+
 describe('the confirming connection', () => {
   /**
    * Runs `fn` with a store that reaches the master through a proxy, another master with a replica
@@ -257,7 +270,7 @@ describe('the confirming connection', () => {
       let waiting: string | undefined;
       for (let i = 0; i < 100 && waiting === undefined; i++) {
         await new Promise((r) => setTimeout(r, 20));
-        waiting = /(?:^|\n)id=(\d+) [^\n]*cmd=wait/.exec((await m.client('LIST')) as string)?.[1];
+        waiting = await clientWhoseLast(m, 'wait', proxy);
       }
       expect(waiting).toBeDefined();
       // The connection drops while WAIT waits, and the next one reaches another master. ioredis
@@ -265,7 +278,9 @@ describe('the confirming connection', () => {
       // nothing of the write made on the old one.
       proxy.retarget(other.port);
       await m.call('CLIENT', 'KILL', 'ID', waiting as string);
+      // Refused for the drop, not for the frozen replica's silence (that would take 5 s).
       await expect(confirming).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(confirming).rejects.toThrow(/dropped while its replicas were asked/);
     });
   });
   /**
@@ -286,12 +301,6 @@ describe('the confirming connection', () => {
     return false;
   };
 
-  /** The id of the client connected to `on` whose last command was `cmd`. */
-  const clientWhoseLast = async (on: Redis, cmd: string): Promise<string | undefined> =>
-    new RegExp(`(?:^|\\n)id=(\\d+) [^\\n]*cmd=${cmd}(?: |$)`, 'm').exec(
-      (await on.client('LIST')) as string,
-    )?.[1];
-
   it('refuses a confirmation whose connection follows another server than the writes (a failover under way)', async () => {
     await withOtherMaster(1000, async ({ store, proxy, other, m }) => {
       // Both connections on the master: confirmed (once the shared one has named its server).
@@ -299,16 +308,22 @@ describe('the confirming connection', () => {
       // The confirming connection is replaced, and its next one reaches the other master; the
       // shared connection still writes to the first.
       proxy.retarget(other.port);
-      await m.call('CLIENT', 'KILL', 'ID', (await clientWhoseLast(m, 'wait')) as string);
+      const confirming = await clientWhoseLast(m, 'wait', proxy);
+      expect(confirming).toBeDefined();
+      await m.call('CLIENT', 'KILL', 'ID', confirming as string);
       const since = store.writeEpoch?.();
       await store.set('ag:confirm-switch', '1');
-      await expect(store.confirmReplicated?.(since)).rejects.toBeInstanceOf(StoreUnavailableError);
+      const confirmed = store.confirmReplicated?.(since);
+      await expect(confirmed).rejects.toBeInstanceOf(StoreUnavailableError);
+      await expect(confirmed).rejects.toThrow(/reached different redis servers/);
     });
   });
 
   it('refuses to confirm writes begun on a connection since replaced', async () => {
+    // Through a proxy, to tell the store's connections from the harness's.
+    const proxy = await startTcpProxy(master.port);
     const store = createRedisStore(
-      { url: master.url },
+      { url: `redis://127.0.0.1:${proxy.port}` },
       {
         log: { info: () => undefined, warn: () => undefined },
         confirm: { replicas: 1, timeoutMs: 1000, probeKey: 'ag:confirm-epoch-probe' },
@@ -320,7 +335,9 @@ describe('the confirming connection', () => {
       const since = store.writeEpoch?.();
       await store.set('ag:confirm-epoch', '1');
       // The shared connection drops after the write, and a new one is opened.
-      await m.call('CLIENT', 'KILL', 'ID', (await clientWhoseLast(m, 'set')) as string);
+      const writer = await clientWhoseLast(m, 'set', proxy);
+      expect(writer).toBeDefined();
+      await m.call('CLIENT', 'KILL', 'ID', writer as string);
       expect(await storeAnswers(store)).toBe(true);
       await expect(store.confirmReplicated?.(since)).rejects.toBeInstanceOf(StoreUnavailableError);
       // A write made on the new connection is confirmed.
@@ -330,6 +347,7 @@ describe('the confirming connection', () => {
     } finally {
       m.disconnect();
       await store.close();
+      await proxy.close();
     }
   });
 

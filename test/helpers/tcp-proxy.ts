@@ -15,12 +15,17 @@ export type TcpProxy = {
   refuseNew(refusing: boolean): void;
   /** Connections made from now on go to `port` (a failover: the same address, another server). */
   retarget(port: number): void;
+  /**
+   * The local ports of the proxy's connections to its targets open now: what the server lists as
+   * their clients' `addr`, to tell them from clients that reach it another way.
+   */
+  upstreamPorts(): Set<number>;
   close(): Promise<void>;
 };
 
 /** A TCP proxy on 127.0.0.1 to `targetPort` on 127.0.0.1, for faults a real server cannot show. */
 export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
-  const open = new Set<{ frozen: boolean; sockets: Socket[] }>();
+  const open = new Set<{ frozen: boolean; sockets: Socket[]; upstream: Socket }>();
   // Every socket not yet closed, for close(): a frozen pair whose one side closed has left `open`
   // with its other side still connected (to the server, which would keep it until it stops).
   const live = new Set<Socket>();
@@ -32,7 +37,7 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
       return;
     }
     const upstream = createConnection(target, '127.0.0.1');
-    const pair = { frozen: false, sockets: [client, upstream] };
+    const pair = { frozen: false, sockets: [client, upstream], upstream };
     open.add(pair);
     const forward = (from: Socket, to: Socket) => {
       live.add(from);
@@ -61,6 +66,11 @@ export const startTcpProxy = async (targetPort: number): Promise<TcpProxy> => {
     },
     retarget: (port) => {
       target = port;
+    },
+    upstreamPorts: () => {
+      const ports = new Set<number>();
+      for (const pair of open) if (pair.upstream.localPort !== undefined) ports.add(pair.upstream.localPort);
+      return ports;
     },
     close: async () => {
       for (const s of live) s.destroy();
