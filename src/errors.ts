@@ -15,6 +15,8 @@ export const ErrorCodes = {
   UNSUPPORTED_OPERATION: { status: 405, message: 'unsupported operation' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'request body too large' },
   RATE_LIMITED: { status: 429, message: 'request rate limited' },
+  /** A request in a form the server does not take (a transfer coding other than chunked). */
+  NOT_IMPLEMENTED: { status: 501, message: 'not implemented' },
   /** A bug. Never used for bad input or a dependency being down. */
   INTERNAL: { status: 500, message: 'internal error' },
   /** A dependency (API server, JWKS endpoint, store) is unreachable: fail closed. */

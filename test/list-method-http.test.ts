@@ -292,6 +292,33 @@ describe('other requests Node cannot parse', () => {
     expect(v6.status).toBe(200);
   });
 
+  it('answers a transfer coding other than chunked alone 501 in Vault shape and closes, as Go’s server', async () => {
+    // Node reads `gzip, chunked` as chunked and hands on the bytes still compressed; Go's server
+    // (so Vault) takes `chunked` only, and answers any other coding 501 (RFC 9112 §6.1), as it
+    // does two Transfer-Encoding headers.
+    const body = `{"role":"nope","jwt":"x"}`;
+    const chunked = `${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
+    const post = (encoding: string) =>
+      `POST /v1/auth/kubernetes/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+      `Transfer-Encoding: ${encoding}\r\n\r\n${chunked}`;
+    for (const encoding of ['gzip, chunked', 'deflate,chunked', 'gzip\r\nTransfer-Encoding: chunked']) {
+      const answer = await rawExchange(port, [post(encoding)], { timeoutMs: 3000 });
+      expect(answer).toMatchObject({ status: 501, headers: VAULT_400 });
+      expect(JSON.parse(answer.body)).toEqual({ errors: ['unsupported transfer encoding'] });
+    }
+    // `chunked` alone, in any case, is read as before.
+    for (const encoding of ['chunked', 'Chunked']) {
+      const answer = await rawExchange(port, [
+        post(encoding).replace('Host: 127.0.0.1', 'Host: 127.0.0.1\r\nConnection: close'),
+      ]);
+      // The body was read: the login names a role that is not there.
+      expect([answer.status, JSON.parse(answer.body)]).toEqual([
+        400,
+        { errors: ['invalid role name "nope"'] },
+      ]);
+    }
+  });
+
   it('answers CONNECT with Vault’s bare 405 and closes, never dropping it unanswered', async () => {
     // Node hands CONNECT to the server's 'connect' event, not to the app; unheard, it closed the
     // connection without a word.

@@ -152,6 +152,15 @@ export const buildApp = (
       done(badRequest(hostRefused, 'bad_host'));
       return;
     }
+    if (unsupportedTransferCoding(request)) {
+      done(
+        new AuthgateError('NOT_IMPLEMENTED', {
+          message: 'unsupported transfer encoding',
+          reason: 'unsupported_transfer_encoding',
+        }),
+      );
+      return;
+    }
     // Before Vault's mux and everything in it: a path that is not printable (`%00`, `%0A`, U+200B).
     if (hasUnprintablePath(request.url)) {
       done(badRequest('invalid request path', 'unprintable_path'));
@@ -305,6 +314,18 @@ const hostProblem = (request: FastifyRequest): string | undefined => {
   return host === undefined || validHostHeader(host) ? undefined : MALFORMED_HOST_MESSAGE;
 };
 
+/**
+ * Whether an HTTP/1.1 request's body comes in a transfer coding other than `chunked` alone
+ * (`gzip, chunked`, which Node reads as chunked and hands on still compressed): Go's server (so
+ * Vault) answers it 501 and closes, and ignores the header on HTTP/1.0 (net/http transfer.go).
+ */
+const unsupportedTransferCoding = (request: FastifyRequest): boolean => {
+  const coding = request.headers['transfer-encoding'];
+  return (
+    coding !== undefined && request.raw.httpVersion !== '1.0' && coding.trim().toLowerCase() !== 'chunked'
+  );
+};
+
 /** Whether Vault's generic handler, which sets `X-Vault-Namespace`, answers `url` (see below). */
 const echoesNamespace = (url: string): boolean => url.startsWith('/v1/') && !hasUnprintablePath(url);
 
@@ -338,8 +359,13 @@ const installResponseHeaders = (app: FastifyInstance): void => {
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', VAULT_HEADERS['cache-control']);
     if (reply.getHeader('content-type') === FASTIFY_JSON)
       reply.header('content-type', VAULT_HEADERS['content-type']);
-    // A refused Host is answered 400 by the onRequest hook: only then is it looked at again.
-    if (closing || (reply.statusCode === 400 && hostProblem(request) !== undefined))
+    // A refused Host (400) or transfer coding (501) is answered by the onRequest hook, its body
+    // unread: only then is it looked at again.
+    if (
+      closing ||
+      (reply.statusCode === 400 && hostProblem(request) !== undefined) ||
+      (reply.statusCode === 501 && unsupportedTransferCoding(request))
+    )
       reply.header('connection', 'close');
     const namespace = request.headers['x-vault-namespace'];
     if (typeof namespace === 'string' && namespace !== '' && echoesNamespace(request.url))

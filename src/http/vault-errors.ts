@@ -111,7 +111,8 @@ export const installErrorHandling = (app: FastifyInstance): void => {
   app.addHook('onClose', async () => unavailableLines.flush());
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (isAuthgateError(err)) {
-      if (err.status >= 500 && (err.status !== 503 || unavailableLines.take(err.reason))) {
+      // A 501 is the client's form (a transfer coding), not the server's failure: not logged.
+      if (err.status === 500 || (err.status === 503 && unavailableLines.take(err.reason))) {
         request.log.error(
           { event: 'request.failed', reason: err.reason, detail: err.detail, err: err.cause },
           'request.failed',
