@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { createLogger } from '../telemetry/index.js';
 import { lazyLogger } from './lazy-logger.js';
 
@@ -40,7 +40,8 @@ describe('lazyLogger', () => {
           made++;
           return logger.child(bindings, options);
         }),
-      disableRequestLogging: true,
+      // As the app sets it (src/http/app.ts); the top-level option is deprecated.
+      logController: new LogController({ disableRequestLogging: true }),
     });
     app.get('/quiet', () => ({}));
     app.get('/loud', (request) => {
