@@ -3,7 +3,7 @@ import { mountAccessor } from '../auth/index.js';
 import { badRequest, isAuthgateError, permissionDenied } from '../errors.js';
 import { parseGoBool } from '../lib/go-bool.js';
 import type { Acl, AclSubject, Capability } from '../policy/index.js';
-import type { TokenRecord, TokenService } from '../tokens/index.js';
+import { verifiedMetadata, type TokenRecord, type TokenService } from '../tokens/index.js';
 import { setRequestAuth, type AclRouteConfig, type AllowedBy } from './acl-route.js';
 import { clientTokenOf, requireToken, type AdminCheck } from './client-token.js';
 
@@ -87,10 +87,14 @@ const accessorOf = (mountPath: string): string => {
   return accessor;
 };
 
-/** The policy subject of a token: its policies and the identity its templates draw on. */
+/**
+ * The policy subject of a token: its policies and the identity its templates draw on. A token the
+ * token store made has no verified identity (its creator wrote its `meta`): no metadata, no role,
+ * no entity, so every templated rule is dropped for it (fail closed).
+ */
 export const subjectOf = (record: TokenRecord): AclSubject => ({
   policies: record.policies,
-  metadata: record.metadata,
+  metadata: verifiedMetadata(record),
   role: record.role,
   mountPath: record.mountPath,
   mountAccessor: accessorOf(record.mountPath),

@@ -65,7 +65,10 @@ export type AppDeps = {
   /** Audit devices (none configured = nothing audited) and their operator queries. */
   audit: Pick<Audit, 'enabled' | 'logRequest' | 'logResponse' | 'hash' | 'logins'>;
   /** The loaded policies, and how to reload them. */
-  policies: AclHookDeps['policies'] & PolicyRouteDeps['policies'] & AuditHookDeps['policies'];
+  policies: AclHookDeps['policies'] &
+    PolicyRouteDeps['policies'] &
+    AuditHookDeps['policies'] &
+    TokenRouteDeps['policies'];
   reloadPolicies: PolicyRouteDeps['reload'];
   /** KV v2 engines by mount path. */
   kv: KvRouteDeps['engines'];
@@ -235,6 +238,7 @@ export const buildApp = (
     clock: deps.clock,
     renewalTerms: deps.login.renewalTerms,
     revocation: deps.revocation,
+    policies: deps.policies,
   });
   answerUnsupportedMethods();
   installResponseHeaders(app);

@@ -13,3 +13,11 @@ export { calculateTtl, humanDuration } from './ttl.js';
 export type { MountTtls, TtlInput, TtlResult } from './ttl.js';
 export { authBlock, lookupResponseData } from './vault-shapes.js';
 export type { AuthBlock, LookupData } from './vault-shapes.js';
+export {
+  isTokenStoreRecord,
+  parseCreateRequest,
+  TOKEN_STORE_MOUNT,
+  TOKEN_STORE_TTLS,
+  verifiedMetadata,
+} from './token-create.js';
+export type { CreatePath } from './token-create.js';

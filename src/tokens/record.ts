@@ -66,6 +66,8 @@ export type TokenRecord = {
   mount: MountTtls;
   /** Revocation indexes the token is listed in (by role, service account, pod); see `revokeByIndex`. */
   indexes?: RevocationIndex[];
+  /** `false` when the token may never be renewed (Vault's `renewable`); absent = renewable. */
+  renewable?: false;
 };
 
 /**

@@ -11,6 +11,7 @@ import type {
   TokenServiceDeps,
 } from './types.js';
 import { authBlock } from './vault-shapes.js';
+import { isTokenStoreRecord } from './token-create.js';
 import { assertCount, assertMount, placeLease } from './lease.js';
 
 /** Vault's handleRenew when the named token is not live (400). */
@@ -49,8 +50,12 @@ export const createTokenRenewal = (
     gone: () => AuthgateError,
   ): Promise<RenewResult> => {
     const { tokenHmac, record } = target;
+    // Vault's leaseEntry.renewable(), checked before anything is re-read.
+    if (record.renewable === false) throw badRequest('lease is not renewable', 'token_not_renewable');
+    // A token of the token store has no role: it renews by its own TTL, period and explicit max
+    // TTL, as Vault's authRenew does for a token without a role.
     const role: Awaited<ReturnType<RenewRefresh>> =
-      refresh === undefined
+      refresh === undefined || isTokenStoreRecord(record)
         ? {
             ttlSeconds: record.ttlSeconds,
             maxTtlSeconds: record.maxTtlSeconds,

@@ -110,6 +110,7 @@ export const createTokenService = (deps: TokenServiceDeps) => {
         ...(input.indexes && input.indexes.length > 0
           ? { indexes: input.indexes.map((i) => ({ ...i })) }
           : {}),
+        ...(input.renewable === false ? { renewable: false as const } : {}),
       };
 
       // One round trip (MULTI on Redis). The record is written last: should a backend apply the

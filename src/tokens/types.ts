@@ -69,6 +69,8 @@ export type IssueInput = {
   mount: MountTtls;
   /** Revocation indexes to list the token in (operator revocation by role, SA, pod). */
   indexes?: RevocationIndex[];
+  /** `false` for a token that may never be renewed (`auth/token/create` `renewable: false`); default renewable. */
+  renewable?: false;
 };
 
 /** A freshly issued token. `clientToken` is returned once and never stored. */

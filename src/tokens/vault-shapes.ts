@@ -1,6 +1,7 @@
 import { vaultCidrText } from '../lib/cidr.js';
 import { goTime } from '../lib/go-time.js';
 import type { TokenRecord } from './record.js';
+import { isTokenStoreRecord } from './token-create.js';
 
 /**
  * The `data` of Vault's `GET /v1/auth/token/lookup-self`, `POST …/lookup` and `…/lookup-accessor`
@@ -20,12 +21,13 @@ export type LookupData = {
   /** The token for lookup-self and lookup (whose caller named it); `""` for lookup-accessor. */
   id: string;
   issue_time: string;
-  meta: Record<string, string>;
+  /** `null` for a token the token store made without `meta`, as Vault's nil map. */
+  meta: Record<string, string> | null;
   num_uses: number;
   orphan: true;
   path: string;
   policies: string[];
-  renewable: true;
+  renewable: boolean;
   /**
    * Seconds left as Vault's `leaseEntry.ttl` counts them: expiry minus now rounded (half up) to
    * the second, truncated; never negative.
@@ -40,6 +42,13 @@ export type LookupData = {
   last_renewal_time?: number;
   last_renewal?: string;
 };
+
+/**
+ * A token's metadata as Vault shows it: a login's always has some; a token the token store made
+ * without `meta` has Vault's nil map, `null`.
+ */
+const metadataOf = (record: TokenRecord): Record<string, string> | null =>
+  isTokenStoreRecord(record) && Object.keys(record.metadata).length === 0 ? null : { ...record.metadata };
 
 /**
  * Vault's `leaseEntry.ttl()` (vault/expiration.go): `ExpireTime.Sub(time.Now().Round(time.Second))`
@@ -70,12 +79,12 @@ export const lookupResponseData = (record: TokenRecord, nowMs: number, id: strin
     id,
     // No identity_policies: Vault adds it only when the entity has some, and authgate's have none.
     issue_time: goTime(record.issueTimeMs),
-    meta: { ...record.metadata },
+    meta: metadataOf(record),
     num_uses: record.numUses,
     orphan: true,
     path: record.path,
     policies: [...record.policies],
-    renewable: true,
+    renewable: record.renewable !== false,
     ttl: secondsLeft(record.expireTimeMs, nowMs),
     type: 'service',
   };
@@ -99,10 +108,11 @@ export type AuthBlock = {
   accessor: string;
   policies: string[];
   token_policies: string[];
-  metadata: Record<string, string>;
+  /** `null` for a token the token store made without `meta`, as Vault's nil map. */
+  metadata: Record<string, string> | null;
   /** Seconds: the TTL granted by this login or renewal. */
   lease_duration: number;
-  renewable: true;
+  renewable: boolean;
   entity_id: string;
   token_type: 'service';
   orphan: true;
@@ -121,9 +131,9 @@ export const authBlock = (record: TokenRecord, clientToken: string): AuthBlock =
   accessor: record.accessor,
   policies: [...record.policies],
   token_policies: [...record.policies],
-  metadata: { ...record.metadata },
+  metadata: metadataOf(record),
   lease_duration: record.leaseTtlSeconds,
-  renewable: true,
+  renewable: record.renewable !== false,
   entity_id: record.entityId,
   token_type: 'service',
   orphan: true,

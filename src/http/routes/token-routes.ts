@@ -4,7 +4,15 @@ import { AuthgateError, badRequest } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { durationSecondField, fieldValidationMessage } from '../../lib/go-duration.js';
 import { parseRevocationTarget, type RevocationService } from '../../auth/index.js';
-import type { RenewRefresh, RenewResult, TokenRecord, TokenService } from '../../tokens/index.js';
+import type { PolicyRegistry } from '../../policy/index.js';
+import {
+  parseCreateRequest,
+  type CreatePath,
+  type RenewRefresh,
+  type RenewResult,
+  type TokenRecord,
+  type TokenService,
+} from '../../tokens/index.js';
 import type { AdminCheck } from '../client-token.js';
 import { isList } from '../acl-hook.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
@@ -26,7 +34,11 @@ export type TokenRouteDeps = {
     | 'revokeAccessor'
     | 'listAccessors'
     | 'lookupResponseData'
+    | 'issue'
+    | 'authBlock'
   >;
+  /** The loaded policies: a created token's policy that is not one is warned about, as Vault does. */
+  policies: Pick<PolicyRegistry, 'get'>;
   /** Recognises the admin token when a body names it: it is not a token of the store. */
   admin: AdminCheck;
   clock: Clock;
@@ -41,6 +53,8 @@ const OptionalString = Type.Optional(Type.Union([Type.String(), Type.Null()]));
 const IncrementBody = Type.Object({ increment: Increment }, { additionalProperties: true });
 const AccessorBody = Type.Object({ accessor: OptionalString }, { additionalProperties: true });
 const TokenBody = Type.Object({ token: OptionalString }, { additionalProperties: true });
+// auth/token/create reads its fields itself, as Vault's handler decodes the raw request data.
+const AnyBody = Type.Object({}, { additionalProperties: true });
 const TokenIncrementBody = Type.Object(
   { token: OptionalString, increment: Increment },
   { additionalProperties: true },
@@ -99,9 +113,9 @@ const RENEWED = Symbol('authgate.renewedDisplayName');
 type WithRenewed = FastifyRequest & { [RENEWED]?: string };
 
 /**
- * The display name of the token whose renewal answered `request` (renew-self, renew,
- * renew-accessor): Vault's audit writes it in the answer's `auth`, which the HTTP answer lacks.
- * Undefined for any other request.
+ * The display name of the token whose renewal or creation answered `request` (renew-self, renew,
+ * renew-accessor, create, create-orphan): Vault's audit writes it in the answer's `auth`, which
+ * the HTTP answer lacks. Undefined for any other request.
  */
 export const renewedDisplayNameOf = (request: FastifyRequest): string | undefined =>
   (request as WithRenewed)[RENEWED];
@@ -268,6 +282,36 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     return reply.code(204).send();
   });
 
+  // `vault token create`, Terraform's provider, hvac's and node-vault's token create. Only the
+  // admin token (Vault's root) creates tokens: any other token's would be Vault's child token,
+  // revoked with its parent, and authgate keeps no parent/child tree. Every created token is an
+  // orphan, so create-orphan is the same call; for the admin, as for Vault's root, no_parent is
+  // allowed.
+  for (const path of ['auth/token/create', 'auth/token/create-orphan'] satisfies CreatePath[]) {
+    update(`/v1/${path}`, AnyBody, async (request) => {
+      if (!requestAuth(request).admin)
+        throw badRequest(
+          'child tokens are not supported: only the admin token creates tokens',
+          'token_create_child',
+        );
+      const issued = await deps.tokens.issue(
+        parseCreateRequest((request.body ?? {}) as Record<string, unknown>, path),
+      );
+      (request as WithRenewed)[RENEWED] = issued.record.displayName;
+      const warnings = [
+        ...issued.warnings,
+        ...issued.record.policies
+          .filter((p) => deps.policies.get(p) === undefined)
+          .map((p) => `Policy "${p}" does not exist`),
+      ];
+      return envelope(request.id, {
+        auth: deps.tokens.authBlock(issued.record, issued.clientToken),
+        warnings,
+        mountType: 'token',
+      });
+    });
+  }
+
   update('/v1/auth/token/lookup-accessor', AccessorBody, async (request) => {
     const record = await deps.tokens.lookupAccessor(accessorOf(request.body));
     return envelope(request.id, {
@@ -316,7 +360,7 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     method: ['POST', 'PUT'],
     url: '/v1/auth/token/revoke-identity',
     preValidation: missingBodyIsEmpty,
-    schema: { body: Type.Object({}, { additionalProperties: true }) },
+    schema: { body: AnyBody },
     // authgate's operator endpoint: `update` and `sudo` on its path (the admin token has every capability).
     config: { acl: { sudo: true } } satisfies AclRouteConfig,
     handler: async (request) => {

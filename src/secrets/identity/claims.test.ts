@@ -12,16 +12,26 @@ const sa = {
 describe('subjectOfToken', () => {
   it.each([
     ['the admin token (no record)', undefined, undefined],
-    ['a token without service-account metadata', { metadata: {} }, undefined],
-    ['a token missing the service-account uid', { metadata: { ...sa, service_account_uid: '' } }, undefined],
+    ['a token without service-account metadata', { metadata: {}, mountPath: 'kubernetes' }, undefined],
+    [
+      'a token missing the service-account uid',
+      { metadata: { ...sa, service_account_uid: '' }, mountPath: 'kubernetes' },
+      undefined,
+    ],
+    // auth/token/create: the admin wrote the metadata; nothing verified it.
+    [
+      'a token of the token store, whatever its metadata says',
+      { metadata: sa, mountPath: 'token' },
+      undefined,
+    ],
     [
       'a token from a login without a pod',
-      { metadata: sa },
+      { metadata: sa, mountPath: 'kubernetes' },
       { namespace: 'shop', serviceAccountName: 'web', serviceAccountUid: 'sa-uid', role: 'web-role' },
     ],
     [
       'a token from a pod-bound login',
-      { metadata: { ...sa, pod_name: 'web-1', pod_uid: 'pod-uid' } },
+      { metadata: { ...sa, pod_name: 'web-1', pod_uid: 'pod-uid' }, mountPath: 'kubernetes' },
       {
         namespace: 'shop',
         serviceAccountName: 'web',

@@ -1,4 +1,4 @@
-import type { TokenRecord } from '../../tokens/index.js';
+import { verifiedMetadata, type TokenRecord } from '../../tokens/index.js';
 import type { IdentityClaims, IdentitySubject } from './types.js';
 import { trimTrailingSlashes } from '../../lib/trim-slashes.js';
 
@@ -38,14 +38,17 @@ export const buildClaims = (
  * The Kubernetes identity a client token was issued for, from the metadata its login recorded
  * (`service_account_namespace`, `service_account_name`, `service_account_uid`, and `pod_name` /
  * `pod_uid` when the login token was pod-bound). Undefined — Vault's "no entity" — for the admin
- * token (no record) and for a token whose metadata lacks any of the three service-account keys.
+ * token (no record), for a token the token store made (`auth/token/create`: its metadata was
+ * written by its creator, not verified), and for a token whose metadata lacks any of the three
+ * service-account keys.
  * The metadata is trusted: the login wrote it after verifying the service-account token.
  */
 export const subjectOfToken = (
-  record: Pick<TokenRecord, 'metadata'> | undefined,
+  record: Pick<TokenRecord, 'metadata' | 'mountPath'> | undefined,
 ): IdentitySubject | undefined => {
-  const m = record?.metadata;
-  if (m === undefined) return undefined;
+  if (record === undefined) return undefined;
+  // A token of the token store has no verified identity: its `meta` is its creator's words.
+  const m = verifiedMetadata(record);
   const namespace = m['service_account_namespace'];
   const serviceAccountName = m['service_account_name'];
   const serviceAccountUid = m['service_account_uid'];

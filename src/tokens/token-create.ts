@@ -1,0 +1,198 @@
+import { badRequest } from '../errors.js';
+import { parseGoBool } from '../lib/go-bool.js';
+import { durationSecondField } from '../lib/go-duration.js';
+import type { TokenRecord } from './record.js';
+import type { MountTtls } from './ttl.js';
+import type { IssueInput } from './types.js';
+
+/**
+ * The `mountPath` of a token made by the token store (`auth/token/create`) rather than by a
+ * login. authgate.yaml cannot name an auth mount `token`, so no login's token has it.
+ */
+export const TOKEN_STORE_MOUNT = 'token';
+
+/**
+ * Vault's token store lease TTLs: the mount is never tuned in authgate, so both are the system's
+ * 768h (as `sys/auth` and `sys/mounts/auth/token/tune` answer them).
+ */
+export const TOKEN_STORE_TTLS: MountTtls = {
+  defaultLeaseTtlSeconds: 768 * 3600,
+  maxLeaseTtlSeconds: 768 * 3600,
+};
+
+/** The two creation paths of Vault's token store that authgate serves. */
+export type CreatePath = 'auth/token/create' | 'auth/token/create-orphan';
+
+/** Policies Vault keeps to itself (`nonAssignablePolicies` in vault/token_store.go). */
+const NON_ASSIGNABLE = ['response-wrapping', 'control-group'];
+
+/** Vault's `displayNameSanitize`: every run of other characters becomes one `-`. */
+const DISPLAY_NAME_SANITIZE = /[^a-zA-Z0-9-]+/g;
+
+/**
+ * True for a token the token store made: its metadata is whatever its creator wrote, not an
+ * identity a login verified, and it has no role to re-read at renewal.
+ */
+export const isTokenStoreRecord = (record: Pick<TokenRecord, 'mountPath'>): boolean =>
+  record.mountPath === TOKEN_STORE_MOUNT;
+
+/**
+ * The metadata of a token that names a verified identity, for policy templates and identity
+ * tokens: a login's token's metadata; none (`{}`) for a token the token store made, whose `meta`
+ * its creator chose freely. Templates then find no value and their rules match nothing.
+ */
+export const verifiedMetadata = (
+  record: Pick<TokenRecord, 'mountPath' | 'metadata'>,
+): Record<string, string> => (isTokenStoreRecord(record) ? {} : record.metadata);
+
+const decodeError = (field: string, what: string) =>
+  badRequest(`Error decoding request: '${field}' expected ${what}`, 'token_create_field');
+
+/** Go's WeakDecode of a bool: a bool, a number (≠ 0), or a string Go's ParseBool reads. */
+const weakBool = (body: Record<string, unknown>, field: string): boolean | undefined => {
+  const raw = body[field];
+  if (raw === undefined || raw === null) return undefined;
+  if (typeof raw === 'boolean') return raw;
+  if (typeof raw === 'number') return raw !== 0;
+  if (raw === '') return false;
+  const parsed = typeof raw === 'string' ? parseGoBool(raw) : undefined;
+  if (parsed !== undefined) return parsed;
+  throw decodeError(field, 'a bool');
+};
+
+/** Go's WeakDecode of a string: a string, or a number's text. */
+const weakString = (body: Record<string, unknown>, field: string): string => {
+  const raw = body[field];
+  if (raw === undefined || raw === null) return '';
+  if (typeof raw === 'string') return raw;
+  if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
+  throw decodeError(field, 'a string');
+};
+
+const weakInt = (body: Record<string, unknown>, field: string): number => {
+  const raw = body[field];
+  if (raw === undefined || raw === null || raw === '') return 0;
+  const n = typeof raw === 'string' && /^[-+]?\d+$/.test(raw) ? Number(raw) : raw;
+  if (typeof n === 'number' && Number.isSafeInteger(n)) return n;
+  throw decodeError(field, 'an int');
+};
+
+const stringList = (body: Record<string, unknown>, field: string): string[] => {
+  const raw = body[field];
+  if (raw === undefined || raw === null) return [];
+  // WeakDecode makes a lone value a list of one.
+  const list = Array.isArray(raw) ? raw : [raw];
+  if (!list.every((p) => typeof p === 'string')) throw decodeError(field, 'a list of strings');
+  return list as string[];
+};
+
+const metaOf = (body: Record<string, unknown>): Record<string, string> => {
+  const raw = body['meta'];
+  if (raw === undefined || raw === null) return {};
+  if (typeof raw !== 'object' || Array.isArray(raw)) throw decodeError('meta', 'a map');
+  const meta: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof v !== 'string') throw decodeError('meta', 'a map of strings');
+    meta[k] = v;
+  }
+  return meta;
+};
+
+/** A duration field as ParseDurationSecond reads it; negative is Vault's `<field> must be positive`. */
+const durationOf = (body: Record<string, unknown>, field: string): number => {
+  const text = weakString(body, field);
+  const parsed = durationSecondField(text, { signed: true });
+  if ('error' in parsed) throw badRequest(parsed.error, 'token_create_duration');
+  if (parsed.value < 0) throw badRequest(`${field} must be positive`, 'token_create_duration');
+  return parsed.value;
+};
+
+/**
+ * Vault's `policyutil.SanitizePolicies`: trimmed, lowercased, empties dropped, `default` added
+ * when asked, sorted without duplicates.
+ */
+const sanitizePolicies = (policies: readonly string[], addDefault: boolean): string[] => {
+  const out = new Set(policies.map((p) => p.trim().toLowerCase()).filter((p) => p !== ''));
+  if (addDefault) out.add('default');
+  return [...out].sort();
+};
+
+/**
+ * Reads a body of Vault's `auth/token/create` (and `create-orphan`), as vault/token_store.go
+ * `handleCreateCommon` does for a root caller, into what `issue` takes. The caller is the admin
+ * token (Vault's root): any policy may be named, except `root` itself, since authgate issues no
+ * root tokens. The token is an orphan whatever `no_parent` says: the admin token is never
+ * revoked, so a child of it would never be revoked with its parent either.
+ *
+ * Refused with 400: a custom `id`, `role_name`, `entity_alias` (no custom ids, token roles or
+ * entities here), `type` `batch` (no batch tokens) or any other type than `service`, the `root`
+ * policy or no policy at all (Vault would inherit the root policy), Vault's non-assignable
+ * policies, negative `num_uses` or durations, and fields of the wrong type.
+ */
+export const parseCreateRequest = (body: Record<string, unknown>, path: CreatePath): IssueInput => {
+  if (weakString(body, 'id') !== '')
+    throw badRequest('custom token ids are not supported: authgate generates every token', 'token_create_id');
+  if (weakString(body, 'role_name') !== '')
+    throw badRequest(
+      'token roles are not supported: create the token without role_name',
+      'token_create_role',
+    );
+  if (weakString(body, 'entity_alias') !== '')
+    throw badRequest(
+      'entity aliases are not supported: authgate has no identity entities',
+      'token_create_alias',
+    );
+
+  // Read in Vault's order, so that the first bad field is the one Vault names.
+  const renewable = weakBool(body, 'renewable') ?? true;
+  const type = weakString(body, 'type');
+  if (type === 'batch')
+    throw badRequest(
+      'batch tokens are not supported: authgate issues service tokens only',
+      'token_create_batch',
+    );
+  if (type !== '' && type !== 'service') throw badRequest("invalid 'token_type' value", 'token_create_type');
+  const numUses = weakInt(body, 'num_uses');
+  if (numUses < 0) throw badRequest('number of uses cannot be negative', 'token_create_uses');
+
+  const rawName = weakString(body, 'display_name');
+  const displayName =
+    rawName === '' ? 'token' : `token-${rawName}`.replace(DISPLAY_NAME_SANITIZE, '-').replace(/-$/, '');
+
+  const noDefaultPolicy = weakBool(body, 'no_default_policy') ?? false;
+  weakBool(body, 'no_parent'); // type-checked only: every token made here is an orphan
+  const requested = stringList(body, 'policies');
+  let policies = sanitizePolicies(requested, !noDefaultPolicy);
+  if (policies.includes('root') || requested.length === 0) {
+    // With no policies, Vault gives the parent's: the admin token's is root.
+    throw badRequest(
+      'root tokens are not supported: name the policies of the token (authgate has no root policy)',
+      'token_create_root',
+    );
+  }
+  if (noDefaultPolicy) policies = policies.filter((p) => p !== 'default');
+  const forbidden = policies.find((p) => NON_ASSIGNABLE.includes(p));
+  if (forbidden !== undefined) throw badRequest(`cannot assign policy "${forbidden}"`, 'token_create_policy');
+
+  const explicitMaxTtlSeconds = durationOf(body, 'explicit_max_ttl');
+  const periodSeconds = durationOf(body, 'period');
+  const ttlSeconds = durationOf(body, 'ttl');
+
+  return {
+    policies,
+    metadata: metaOf(body),
+    displayName,
+    path,
+    entityId: '',
+    role: '',
+    mountPath: TOKEN_STORE_MOUNT,
+    ttlSeconds,
+    maxTtlSeconds: 0,
+    explicitMaxTtlSeconds,
+    periodSeconds,
+    numUses,
+    boundCidrs: [],
+    mount: { ...TOKEN_STORE_TTLS },
+    ...(renewable ? {} : { renewable: false }),
+  };
+};
