@@ -1,12 +1,9 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_POLICIES } from '../src/cli/dev.js';
 import { recordSecrets } from './helpers/audit.js';
+import { runHvacScript, type HvacRun } from './helpers/hvac.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
 import { RFC3339, UUID, version } from './helpers/kv-suite.js';
 
@@ -20,12 +17,8 @@ import { RFC3339, UUID, version } from './helpers/kv-suite.js';
  * environment only.
  */
 
-const PYTHON = '/usr/bin/python3';
-const SCRIPT = join(import.meta.dirname, 'helpers', 'hvac_client.py');
 const ISSUER = 'https://authgate.hvac.test';
 const IDENTITY = { issuer: ISSUER, roles: { nginx: { audience: 'hvac-downstream', ttl: '15m' } } };
-
-type Run = { code: number; stdout: string; stderr: string };
 
 let h: Harness;
 let url: string;
@@ -38,28 +31,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-/**
- * Runs the script (asynchronously: the server answers it from this process) with only `env`,
- * PATH and a HOME of its own: no proxy, VAULT_TOKEN or ~/.vault-token of the machine applies.
- * The tokens it saw are recorded for the audit secrets scan.
- */
-const runHvac = async (env: Record<string, string>): Promise<Run> => {
-  const secretsFile = join(h.dir, 'hvac-secrets.txt');
-  rmSync(secretsFile, { force: true });
-  const options = {
-    env: { PATH: process.env['PATH'] ?? '', HOME: h.dir, SECRETS_FILE: secretsFile, ...env },
-    timeout: 15_000,
-  };
-  let run: Run;
-  try {
-    run = { code: 0, ...(await promisify(execFile)(PYTHON, [SCRIPT], options)) };
-  } catch (err) {
-    const e = err as { code?: unknown; stdout?: string; stderr?: string };
-    run = { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
-  }
-  if (existsSync(secretsFile)) recordSecrets(...readFileSync(secretsFile, 'utf8').split('\n'));
-  return run;
-};
+const runHvac = (env: Record<string, string>): Promise<HvacRun> =>
+  runHvacScript('hvac_client.py', h.dir, env);
 
 const sha256 = (value: string): string => `sha256:${createHash('sha256').update(value).digest('hex')}`;
 const METADATA = {

@@ -204,6 +204,11 @@ describe('auth/token/create with the admin token', () => {
     expect(errors[0]).toContain(message);
   });
 
+  it("refuses Vault's role path, auth/token/create/<role>", async () => {
+    const res = await create({ policies: ['app'] }, 'create/ci');
+    expect(res).toStrictEqual(bad('token roles are not supported: create the token without a role'));
+  });
+
   it('refuses a caller without the grant (403) and one with it (400: no child tokens)', async () => {
     const plain = authOf(await h.login('jwks', { role: 'nginx', jwt: await h.podToken() }));
     const creator = authOf(await h.login('jwks', { role: 'creator', jwt: await h.podToken() }));

@@ -16,6 +16,7 @@ export type { AuthBlock, LookupData } from './vault-shapes.js';
 export {
   isTokenStoreRecord,
   parseCreateRequest,
+  TOKEN_ROLES_UNSUPPORTED,
   TOKEN_STORE_MOUNT,
   TOKEN_STORE_TTLS,
   verifiedMetadata,

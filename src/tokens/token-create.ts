@@ -20,6 +20,9 @@ export const TOKEN_STORE_TTLS: MountTtls = {
   maxLeaseTtlSeconds: 768 * 3600,
 };
 
+/** The refusal of a token role, in the body (`role_name`) or the path (`auth/token/create/<role>`). */
+export const TOKEN_ROLES_UNSUPPORTED = 'token roles are not supported: create the token without a role';
+
 /** The two creation paths of Vault's token store that authgate serves. */
 export type CreatePath = 'auth/token/create' | 'auth/token/create-orphan';
 

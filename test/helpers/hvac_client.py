@@ -25,7 +25,7 @@ import sys
 import warnings
 
 import hvac
-import hvac.exceptions
+from hvac_common import refused, seen
 
 env = os.environ
 
@@ -41,20 +41,6 @@ def hashed(data):
 
 def kv_version(answer):
     return {"data": hashed(answer["data"]["data"]), "metadata": answer["data"]["metadata"]}
-
-
-def refused(call, what):
-    """The hvac exception `call` raises (class and Vault's errors); exits if it raises none."""
-    try:
-        call()
-    except hvac.exceptions.VaultError as e:
-        return {"exception": type(e).__name__, "errors": e.errors}
-    sys.exit("hvac: " + what + " was not refused")
-
-
-def seen(*secrets):
-    with open(env["SECRETS_FILE"], "a") as f:
-        f.write("".join(s + "\n" for s in secrets))
 
 
 def claims(jwt):

@@ -7,6 +7,7 @@ import { parseRevocationTarget, type RevocationService } from '../../auth/index.
 import type { PolicyRegistry } from '../../policy/index.js';
 import {
   parseCreateRequest,
+  TOKEN_ROLES_UNSUPPORTED,
   type CreatePath,
   type RenewRefresh,
   type RenewResult,
@@ -287,13 +288,16 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
   // revoked with its parent, and authgate keeps no parent/child tree. Every created token is an
   // orphan, so create-orphan is the same call; for the admin, as for Vault's root, no_parent is
   // allowed.
+  const onlyAdminCreates = (request: FastifyRequest): void => {
+    if (!requestAuth(request).admin)
+      throw badRequest(
+        'child tokens are not supported: only the admin token creates tokens',
+        'token_create_child',
+      );
+  };
   for (const path of ['auth/token/create', 'auth/token/create-orphan'] satisfies CreatePath[]) {
     update(`/v1/${path}`, AnyBody, async (request) => {
-      if (!requestAuth(request).admin)
-        throw badRequest(
-          'child tokens are not supported: only the admin token creates tokens',
-          'token_create_child',
-        );
+      onlyAdminCreates(request);
       const issued = await deps.tokens.issue(
         parseCreateRequest((request.body ?? {}) as Record<string, unknown>, path),
       );
@@ -311,6 +315,12 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
       });
     });
   }
+
+  // `vault token create -role=<r>` (hvac's `role_name`): Vault's token roles, which authgate has not.
+  update('/v1/auth/token/create/*', AnyBody, async (request) => {
+    onlyAdminCreates(request);
+    throw badRequest(TOKEN_ROLES_UNSUPPORTED, 'token_create_role');
+  });
 
   update('/v1/auth/token/lookup-accessor', AccessorBody, async (request) => {
     const record = await deps.tokens.lookupAccessor(accessorOf(request.body));
