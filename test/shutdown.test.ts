@@ -56,12 +56,20 @@ const podTokens = (n: number) =>
     ),
   );
 
+/** How many TokenReviews have reached the cluster since the call (counted before its latency). */
+const reviewsArrived = () => {
+  const count = () => cluster.stats().byPath['/apis/authentication.k8s.io/v1/tokenreviews'] ?? 0;
+  const before = count();
+  return () => count() - before;
+};
+
 describe('graceful shutdown', () => {
   it('finishes every login in flight when SIGTERM arrives, then exits 0', async () => {
     const server = await startServer();
     const jwts = await podTokens(20);
-    // Every login waits 400 ms on its TokenReview: all 20 are in flight when the signal comes.
-    cluster.faults.latencyMs = 400;
+    // Every login waits 1 s on its TokenReview: all 20 are in flight when the signal comes.
+    cluster.faults.latencyMs = 1000;
+    const reviewed = reviewsArrived();
     try {
       const inFlight = jwts.map((jwt) =>
         fetch(`${server.url}/v1/auth/kubernetes/login`, {
@@ -72,7 +80,9 @@ describe('graceful shutdown', () => {
           (err: Error) => `cut off: ${err.message}`,
         ),
       );
-      await new Promise((r) => setTimeout(r, 150));
+      // Not a fixed sleep: on a loaded machine the logins reached the TokenReview 140-360 ms after
+      // they were sent, and one that comes after the signal is refused (503).
+      await waitFor(() => reviewed() >= 20, 5000, 'the 20 logins to wait on their TokenReview');
       server.child.kill('SIGTERM');
       // Answered in full, each telling its client not to send more on that connection.
       expect(await Promise.all(inFlight)).toEqual(jwts.map(() => ({ status: 200, connection: 'close' })));
@@ -91,6 +101,7 @@ describe('graceful shutdown', () => {
       const server = await startServer();
       const [jwt] = await podTokens(1);
       cluster.faults.latencyMs = 1000;
+      const reviewed = reviewsArrived();
       try {
         const inFlight = fetch(`${server.url}/v1/auth/kubernetes/login`, {
           method: 'POST',
@@ -99,7 +110,7 @@ describe('graceful shutdown', () => {
           (r) => r.status,
           (err: Error) => `cut off: ${err.message}`,
         );
-        await new Promise((r) => setTimeout(r, 200));
+        await waitFor(() => reviewed() >= 1, 5000, 'the login to wait on its TokenReview');
         server.child.kill('SIGTERM');
         await waitFor(() => server.output().includes('"event":"server.stopping"'), 5000, 'server.stopping');
         server.child.kill(second);
