@@ -318,7 +318,8 @@ describe('authgate dev --cluster-process', () => {
     dev.child.kill('SIGKILL');
     await dev.exited;
     await waitFor(() => !alive(simulator), 15_000, 'the simulator to exit');
-  });
+    // Two processes started one after the other (3.1 s, 5.5 s under load), then up to 15 s to exit.
+  }, 60_000);
 });
 
 describe('authgate dev with a Redis password', () => {
@@ -363,7 +364,8 @@ describe('two authgate dev on one machine', () => {
       await Promise.all([first.exited, second?.exited]);
       rmSync(dir, { recursive: true, force: true });
     }
-  });
+    // Two `authgate dev` started one after the other (3.0 s, 5.8 s under load), each given 15 s.
+  }, 60_000);
 });
 
 describe('authgate dev on a port that is taken', () => {
@@ -550,7 +552,9 @@ describe('authgate COMMAND --help', () => {
       const synopsis = (p.output().split('\n')[1] ?? '').trim();
       expect(top.output()).toContain(`  ${synopsis}`);
     }
-  });
+    // Five processes one after another: 3.9 s on a 2-core machine running another test file, 7.9 s
+    // with two busy loops besides; CI's is twice as slow, too near the default 20 s.
+  }, 60_000);
 });
 
 describe('authgate server', () => {
