@@ -20,6 +20,9 @@ export const freePort = (): Promise<number> =>
     });
   });
 
+/** Whether `err` is redis-server's start failing because its port is bound by another process. */
+export const isPortTaken = (err: unknown): boolean => /Address already in use/.test(String(err));
+
 export type RedisServer = {
   port: number;
   url: string;
@@ -52,7 +55,7 @@ export const startRedis = async (
     tls?: { cert: string; key: string; ca: string; clientCerts?: boolean };
   } = {},
 ): Promise<RedisServer> => {
-  const port = options.port ?? (await freePort());
+  let port = options.port ?? (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'authgate-redis-'));
   let child: ChildProcess | undefined;
   const sentinel = options.sentinel;
@@ -71,7 +74,8 @@ export const startRedis = async (
     );
   }
   const tls = options.tls;
-  const args = [
+  // A function of `port`, which changes when the free port was taken before the server bound it.
+  const args = () => [
     ...(sentinel === undefined ? [] : [join(dir, 'sentinel.conf'), '--sentinel']),
     ...(tls === undefined
       ? ['--port', String(port)]
@@ -96,7 +100,7 @@ export const startRedis = async (
     ...(options.args ?? []),
   ];
   const start = async () => {
-    const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn('redis-server', args(), { stdio: ['ignore', 'pipe', 'pipe'] });
     child = proc;
     await new Promise<void>((resolve, reject) => {
       let out = '';
@@ -122,7 +126,20 @@ export const startRedis = async (
       proc.kill('SIGKILL');
     });
   };
-  await start();
+  // The free port is released before redis-server binds it: another process (a test file in the
+  // other worker) may take it meanwhile. Another free port then, unless the caller chose this one.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (options.port !== undefined || attempt === 3 || !isPortTaken(err)) {
+        rmSync(dir, { recursive: true, force: true });
+        throw err;
+      }
+      port = await freePort();
+    }
+  }
   return {
     port,
     url: `redis${tls === undefined ? '' : 's'}://${options.password === undefined ? '' : `:${options.password}@`}127.0.0.1:${port}`,
@@ -216,23 +233,31 @@ export const startRedisCluster = async (
   };
   try {
     for (let i = 0; i < masters; i++) {
-      const port = await freePort();
-      let busPort = await freePort();
-      while (busPort === port) busPort = await freePort();
-      servers.push(
-        await startRedis({
-          port,
-          ...(password === undefined ? {} : { password }),
-          args: [
-            '--cluster-enabled',
-            'yes',
-            '--cluster-port',
-            String(busPort),
-            '--cluster-config-file',
-            `nodes-${port}.conf`,
-          ],
-        }),
-      );
+      // Free ports, released before the node binds them: other ones if another process took them.
+      for (let attempt = 1; ; attempt++) {
+        const port = await freePort();
+        let busPort = await freePort();
+        while (busPort === port) busPort = await freePort();
+        try {
+          servers.push(
+            await startRedis({
+              port,
+              ...(password === undefined ? {} : { password }),
+              args: [
+                '--cluster-enabled',
+                'yes',
+                '--cluster-port',
+                String(busPort),
+                '--cluster-config-file',
+                `nodes-${port}.conf`,
+              ],
+            }),
+          );
+          break;
+        } catch (err) {
+          if (attempt === 3 || !isPortTaken(err)) throw err;
+        }
+      }
     }
     const ports = servers.map((s) => s.port);
     await promisify(execFile)(
