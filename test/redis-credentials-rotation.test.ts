@@ -1,6 +1,6 @@
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitFor, type AuthgateServer } from './helpers/authgate-process.js';
 import {
   aclUser,
@@ -185,6 +185,15 @@ describe('rotated store.redis.tls files', () => {
   });
 
   /**
+   * The authgate of each test, stopped after it: one left running keeps a subscriber on the shared
+   * Redis, which a later test's check for its own subscriber would take for it.
+   */
+  const running: AuthgateServer[] = [];
+  afterEach(async () => {
+    for (const server of running.splice(0)) await server.stop();
+  });
+
+  /**
    * An authgate showing the client certificate in `volume`, trusting for the server's the CA in
    * `caFile` (default: the old CA's file), ready.
    */
@@ -198,6 +207,7 @@ describe('rotated store.redis.tls files', () => {
       { url: tlsRedis.url, tls: { ca_file: caFile, cert_file: volume.certFile, key_file: volume.keyFile } },
       env,
     );
+    running.push(server);
     await waitFor(async () => (await ready(server)) === 200, 10_000, 'readiness with the old certificate');
     await serves(server);
     return server;
