@@ -305,7 +305,7 @@ describe('a slow API server', () => {
       })),
     );
     for (let done = 0; done < 3; done++) {
-      await vi.waitFor(() => expect(release.length).toBeGreaterThan(done));
+      await vi.waitFor(() => expect(release.length).toBeGreaterThan(done), { timeout: 5000 });
       release[done]?.();
     }
     expect((await Promise.all(pending.slice(0, 3))).map((r) => r.status)).toEqual([200, 200, 200]);
@@ -341,7 +341,7 @@ describe('a slow API server', () => {
     };
     const before = reviews;
     const waiting = Array.from({ length: 10 }, () => h.login('kubernetes', { role: 'nginx', jwt }));
-    await vi.waitFor(() => expect(release).toHaveLength(1));
+    await vi.waitFor(() => expect(release).toHaveLength(1), { timeout: 5000 });
     release[0]?.();
     expect((await Promise.all(waiting)).map((r) => r.status)).toEqual(Array.from({ length: 10 }, () => 503));
     expect(reviews - before).toBe(1);

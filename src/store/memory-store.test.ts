@@ -89,12 +89,12 @@ describe('memory store', () => {
     expect(s.size()).toBe(5);
     clock.advanceMs(11);
     // Only the entry that expired goes; 'later' expires later in the same second.
-    await vi.waitFor(() => expect(s.size()).toBe(4));
+    await vi.waitFor(() => expect(s.size()).toBe(4), { timeout: 5000 });
     await new Promise((resolve) => setTimeout(resolve, 30));
     expect(s.size()).toBe(4);
     clock.advanceMs(890);
     // Filed again at the first sweep, it is taken at a later one.
-    await vi.waitFor(() => expect(s.size()).toBe(3));
+    await vi.waitFor(() => expect(s.size()).toBe(3), { timeout: 5000 });
     expect(await s.get('longer')).toBe('v2');
     expect(await s.get('forever')).toBe('v2');
     // A member's expiry is kept to the second, rounded up: x's (10 ms) is at 1 s.
@@ -102,7 +102,7 @@ describe('memory store', () => {
     clock.advanceMs(100);
     expect(await s.indexMembers('index')).toEqual(['y']);
     clock.advanceMs(59_900);
-    await vi.waitFor(() => expect(s.size()).toBe(1));
+    await vi.waitFor(() => expect(s.size()).toBe(1), { timeout: 5000 });
     expect(await s.get('forever')).toBe('v2');
     await s.close();
   });
@@ -118,14 +118,14 @@ describe('memory store', () => {
     expect(s.filed()).toBe(1);
     // Its first filing comes due (second 10): the sweep files it again under its expiry now.
     clock.advanceMs(7_500);
-    await vi.waitFor(() => expect(s.filed()).toBe(1));
+    await vi.waitFor(() => expect(s.filed()).toBe(1), { timeout: 5000 });
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(s.filed()).toBe(1);
     // Members' expiries are kept to the second, rounded up: only the first token's (10 s) is past.
     expect(await s.indexMembers('pod-set')).toHaveLength(2999);
     // Expired (12 999 ms after the start), it goes at the next sweep, without being read.
     clock.advanceMs(2_500);
-    await vi.waitFor(() => expect(s.size()).toBe(0));
+    await vi.waitFor(() => expect(s.size()).toBe(0), { timeout: 5000 });
     expect(s.filed()).toBe(0);
     await s.close();
   });
@@ -159,7 +159,7 @@ describe('memory store', () => {
     expect(await counting).toBe(12_000);
     expect(interleaved).toBe(true);
     clock.advanceMs(11);
-    await vi.waitFor(() => expect(s.size()).toBe(6001));
+    await vi.waitFor(() => expect(s.size()).toBe(6001), { timeout: 5000 });
     expect(await s.countPrefix('t:')).toBe(6000);
     await s.close();
   });

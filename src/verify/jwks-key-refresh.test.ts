@@ -94,7 +94,7 @@ describe('createJwksVerifier key refresh and sources', () => {
       expect(server.state.hits.jwks).toBe(1);
       clock.advanceMs(600_000);
       await verifier.verify(request(await sign(rsa, k8sClaims(clock))));
-      await vi.waitFor(() => expect(server.state.hits.jwks).toBe(2));
+      await vi.waitFor(() => expect(server.state.hits.jwks).toBe(2), { timeout: 5000 });
     });
 
     it('keeps serving the keys it holds when a refresh fails', async () => {
@@ -102,7 +102,7 @@ describe('createJwksVerifier key refresh and sources', () => {
       server.state.down = true;
       clock.advanceMs(600_000);
       await verifier.verify(request(await sign(rsa, k8sClaims(clock))));
-      await vi.waitFor(() => expect(verifier.stats().upstreamErrors).toBe(1));
+      await vi.waitFor(() => expect(verifier.stats().upstreamErrors).toBe(1), { timeout: 5000 });
       await expect(verifier.verify(request(await sign(rsa, k8sClaims(clock))))).resolves.toMatchObject({
         namespace: 'team-a',
       });
