@@ -214,8 +214,8 @@ describe('auth/token/create with the admin token', () => {
     const creator = authOf(await h.login('jwks', { role: 'creator', jwt: await h.podToken() }));
     const madeCreator = authOf(await create({ policies: ['creator'] }));
     for (const path of ['create', 'create-orphan']) {
-      const denied = await call('POST', `/v1/auth/token/${path}`, plain.client_token, { policies: ['app'] });
-      expect(denied).toStrictEqual(denied);
+      const refused = await call('POST', `/v1/auth/token/${path}`, plain.client_token, { policies: ['app'] });
+      expect(refused).toStrictEqual(denied);
       for (const token of [creator.client_token, madeCreator.client_token]) {
         const child = await call('POST', `/v1/auth/token/${path}`, token, { policies: ['creator'] });
         expect(child).toStrictEqual(
