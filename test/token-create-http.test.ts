@@ -133,7 +133,7 @@ describe('auth/token/create with the admin token', () => {
     expect(data(look)).toMatchObject({
       accessor: auth.accessor,
       path: 'auth/token/create',
-      display_name: 'token-CI-job-7',
+      display_name: 'token-CI-job--7',
       meta: { owner: 'ci' },
       policies: ['app', 'default'],
       ttl: 3600,
@@ -160,6 +160,21 @@ describe('auth/token/create with the admin token', () => {
       policies: ['app', 'default'],
       meta: null,
     });
+  });
+
+  it("sanitizes display_name as Vault: each other character (not each run) becomes a '-'", async () => {
+    // Vault's displayNameSanitize is `[^a-zA-Z0-9-]`, replaced character by character (runes, not
+    // bytes), then one trailing '-' trimmed.
+    for (const [name, shown] of [
+      ['CI job #7!!', 'token-CI-job--7-'],
+      ['a..b', 'token-a--b'],
+      ['ci \u{1F511}', 'token-ci-'],
+      ['caf\u00e9', 'token-caf'],
+    ]) {
+      const made = authOf(await create({ policies: ['app'], display_name: name }));
+      const look = await call('GET', '/v1/auth/token/lookup-self', made.client_token);
+      expect(data(look)['display_name']).toBe(shown);
+    }
   });
 
   it("caps the TTL at the token mount's max and says so", async () => {

@@ -29,8 +29,11 @@ export type CreatePath = 'auth/token/create' | 'auth/token/create-orphan';
 /** Policies Vault keeps to itself (`nonAssignablePolicies` in vault/token_store.go). */
 const NON_ASSIGNABLE = ['response-wrapping', 'control-group'];
 
-/** Vault's `displayNameSanitize`: every run of other characters becomes one `-`. */
-const DISPLAY_NAME_SANITIZE = /[^a-zA-Z0-9-]+/g;
+/**
+ * Vault's `displayNameSanitize` (`[^a-zA-Z0-9-]`): every other character becomes a `-`, one for
+ * one (a run of them is as many `-`), by character (Go's regexp reads runes: `é` is one `-`).
+ */
+const DISPLAY_NAME_SANITIZE = /[^a-zA-Z0-9-]/gu;
 
 /**
  * True for a token the token store made: its metadata is whatever its creator wrote, not an
