@@ -177,6 +177,35 @@ describe('auth/token/create with the admin token', () => {
     }
   });
 
+  it("takes Vault's older `lease` for the TTL when no `ttl` is given", async () => {
+    // hvac's `create(lease=…)` sends it: ignoring it would give the token the mount's 768h.
+    const leased = await create({ policies: ['app'], lease: '1h' });
+    expect(leased.status).toBe(200);
+    expect(authOf(leased).lease_duration).toBe(3600);
+    const both = await create({ policies: ['app'], ttl: '2h', lease: '1h' });
+    expect(authOf(both).lease_duration).toBe(7200);
+    // `lease` is Go's time.ParseDuration: no bare seconds, no days.
+    expect(await create({ policies: ['app'], lease: '3600' })).toStrictEqual(
+      bad('time: missing unit in duration "3600"'),
+    );
+    expect(await create({ policies: ['app'], lease: '-1h' })).toStrictEqual(bad('lease must be positive'));
+  });
+
+  it('never drops a duration under a second: it lasts one second, not none', async () => {
+    // Vault keeps 500ms as a duration; read as 0 seconds, a ttl would be the mount's 768h and an
+    // explicit max TTL no cap at all.
+    for (const body of [
+      { ttl: '500ms' },
+      { lease: '500ms' },
+      { ttl: '1h', explicit_max_ttl: '0.5s' },
+      { period: '1ms' },
+    ]) {
+      const made = await create({ policies: ['app'], ...body });
+      expect(made.status).toBe(200);
+      expect(authOf(made).lease_duration).toBe(1);
+    }
+  });
+
   it("caps the TTL at the token mount's max and says so", async () => {
     const res = await create({ policies: ['app'], ttl: '1000h' });
     expect(authOf(res).lease_duration).toBe(H768);

@@ -1,6 +1,6 @@
 import { badRequest } from '../errors.js';
 import { parseGoBool } from '../lib/go-bool.js';
-import { durationSecondField } from '../lib/go-duration.js';
+import { durationSecondField, goParseDuration, parseDurationSecond } from '../lib/go-duration.js';
 import type { TokenRecord } from './record.js';
 import type { MountTtls } from './ttl.js';
 import type { IssueInput } from './types.js';
@@ -104,13 +104,37 @@ const metaOf = (body: Record<string, unknown>): Record<string, string> => {
   return meta;
 };
 
+const NS_PER_S = 1_000_000_000n;
+
+/**
+ * Whole seconds of a positive duration in nanoseconds, at least 1: Vault keeps `500ms` as it is,
+ * and read as 0 seconds it would mean "unset" here (a ttl of the mount's 768h, no explicit max
+ * TTL at all). One second is the nearest that fails closed.
+ */
+const atLeastOneSecond = (ns: bigint): number => (ns > 0n && ns < NS_PER_S ? 1 : Number(ns / NS_PER_S));
+
 /** A duration field as ParseDurationSecond reads it; negative is Vault's `<field> must be positive`. */
 const durationOf = (body: Record<string, unknown>, field: string): number => {
   const text = weakString(body, field);
   const parsed = durationSecondField(text, { signed: true });
   if ('error' in parsed) throw badRequest(parsed.error, 'token_create_duration');
   if (parsed.value < 0) throw badRequest(`${field} must be positive`, 'token_create_duration');
-  return parsed.value;
+  if (parsed.value > 0) return parsed.value;
+  const ns = parseDurationSecond(text);
+  return 'value' in ns ? atLeastOneSecond(ns.value) : 0;
+};
+
+/**
+ * Vault's older `lease` (hvac's `create(lease=…)` still sends it), read only when `ttl` is not
+ * given, as Go's `time.ParseDuration` (no bare seconds, no days), in whole seconds.
+ */
+const leaseOf = (body: Record<string, unknown>): number => {
+  const text = weakString(body, 'lease');
+  if (text === '') return 0;
+  const parsed = goParseDuration(text);
+  if ('error' in parsed) throw badRequest(parsed.error, 'token_create_duration');
+  if (parsed.value < 0n) throw badRequest('lease must be positive', 'token_create_duration');
+  return atLeastOneSecond(parsed.value);
 };
 
 /**
@@ -182,7 +206,7 @@ export const parseCreateRequest = (body: Record<string, unknown>, path: CreatePa
 
   const explicitMaxTtlSeconds = durationOf(body, 'explicit_max_ttl');
   const periodSeconds = durationOf(body, 'period');
-  const ttlSeconds = durationOf(body, 'ttl');
+  const ttlSeconds = weakString(body, 'ttl') !== '' ? durationOf(body, 'ttl') : leaseOf(body);
 
   return {
     policies,
