@@ -169,6 +169,37 @@ describe.each<StoreKind>(['memory', 'redis'])('client token records on the %s st
     expect(await s.store.get(key)).toBeUndefined();
   });
 
+  it('keeps a created token non-renewable and without identity: a record made otherwise is no token', async () => {
+    const made = await s.call('POST', '/v1/auth/token/create', ADMIN_TOKEN, {
+      policies: ['app'],
+      renewable: false,
+      meta: { service_account_namespace: 'test' },
+    });
+    const auth = made.json?.['auth'] as Auth;
+    const key = s.recordKey(auth.client_token);
+    const original = await s.raw(key);
+    // The store keeps the field, and the answer reads it back.
+    expect(JSON.parse(original)).toMatchObject({ renewable: false, mountPath: 'token' });
+    expect(data(await s.call('GET', '/v1/auth/token/lookup-self', auth.client_token))['renewable']).toBe(
+      false,
+    );
+    expect(await s.call('POST', '/v1/auth/token/renew', ADMIN_TOKEN, { token: auth.client_token })).toEqual(
+      bad('lease is not renewable'),
+    );
+    // Made renewable, or given a login's mount (its meta would then be an identity): no token.
+    for (const edit of [
+      (r: Record<string, unknown>) => delete r['renewable'],
+      (r: Record<string, unknown>) => (r['mountPath'] = 'jwks'),
+    ]) {
+      const record = JSON.parse(original) as Record<string, unknown>;
+      edit(record);
+      await s.put(key, JSON.stringify(record));
+      await expectNoToken(auth);
+    }
+    await s.put(key, original);
+    expect((await s.call('GET', '/v1/secret/data/app', auth.client_token)).status).toBe(404);
+  });
+
   it('refuses a token whose record is a wider token’s record moved under its key', async () => {
     const mine = await s.login('app');
     const wider = await s.login('wide');
