@@ -313,6 +313,28 @@ describe('failing closed', () => {
     }
   });
 
+  it('answers 503 and revokes the token when the answer of auth/token/create cannot be audited', async () => {
+    // The created token is in no answer anyone received, nor in any audit entry: it must not live on.
+    const store = createMemoryStore({ clock: { nowMs: () => Date.now() } });
+    const out = stdout((line) => line.includes('"type":"response"'));
+    const h = await startHarness({ audit: { out: { type: 'stdout' } }, auditStdout: out.stream, store });
+    try {
+      for (const path of ['create', 'create-orphan']) {
+        const res = await h.server.app.inject({
+          method: 'POST',
+          url: `/v1/auth/token/${path}`,
+          headers: admin,
+          payload: { policies: ['default'] },
+        });
+        expect(res.statusCode).toBe(503);
+        expect(res.json()).toEqual({ errors: ['audit device unavailable: the request was not served'] });
+        expect(tokenRecords(store)).toEqual([]);
+      }
+    } finally {
+      await h.close();
+    }
+  });
+
   it("refuses a renewal it cannot audit without revoking the caller's token", async () => {
     // The answer of renew-self carries the caller's own token: issued and audited at its login.
     const store = createMemoryStore({ clock: { nowMs: () => Date.now() } });

@@ -17,7 +17,7 @@ import { matchSecretsMount, type SecretsMountTable } from '../secrets/index.js';
 import { clientTokenOf } from './client-token.js';
 import { reasonOf } from './vault-errors.js';
 import { loginOutcomeOf } from './routes/login-routes.js';
-import { renewedDisplayNameOf } from './routes/token-routes.js';
+import { createdTokenHere, renewedDisplayNameOf } from './routes/token-routes.js';
 import { secretInPath } from './token-in-path.js';
 import { cleanPathLocation } from './path-redirect.js';
 import { hasUnprintablePath } from './printable-path.js';
@@ -361,13 +361,16 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
         { event: 'request.failed', reason: isAuthgateError(err) ? err.reason : 'audit_failed' },
         'request.failed',
       );
-      // A token this request issued (a login's) is revoked: nothing stays issued that was not
-      // audited. Only a login issues one: the token a renewal answers with (the caller's own, or
-      // one an operator named) was issued and audited before, so a failed audit of its renewal
-      // refuses the renewal, nothing more.
+      // A token this request issued (a login's, or one auth/token/create made) is revoked:
+      // nothing stays issued that was not audited. The token a renewal answers with (the
+      // caller's own, or one an operator named) was issued and audited before, so a failed audit
+      // of its renewal refuses the renewal, nothing more.
       const auth = isPlainObject(body?.['auth']) ? body['auth'] : undefined;
       const token = auth?.['client_token'];
-      const issuedHere = s.loginMount !== undefined && typeof token === 'string' && token !== '';
+      const issuedHere =
+        (s.loginMount !== undefined || createdTokenHere(request)) &&
+        typeof token === 'string' &&
+        token !== '';
       if (issuedHere && deps.revokeToken !== undefined) {
         await deps
           .revokeToken(token)

@@ -121,6 +121,16 @@ type WithRenewed = FastifyRequest & { [RENEWED]?: string };
 export const renewedDisplayNameOf = (request: FastifyRequest): string | undefined =>
   (request as WithRenewed)[RENEWED];
 
+const CREATED = Symbol('authgate.createdToken');
+type WithCreated = FastifyRequest & { [CREATED]?: true };
+
+/**
+ * Whether `request` created the token its answer carries (create, create-orphan): like a login's,
+ * that token was issued by this request, and must not outlive an answer that could not be audited.
+ */
+export const createdTokenHere = (request: FastifyRequest): boolean =>
+  (request as WithCreated)[CREATED] === true;
+
 /**
  * The token endpoints a workload and an operator use (vault-compat §3): lookup-self,
  * renew-self, revoke-self; and Vault's forms that name another token, by token (lookup, renew,
@@ -302,6 +312,7 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
         parseCreateRequest((request.body ?? {}) as Record<string, unknown>, path),
       );
       (request as WithRenewed)[RENEWED] = issued.record.displayName;
+      (request as WithCreated)[CREATED] = true;
       const warnings = [
         ...issued.warnings,
         ...issued.record.policies
