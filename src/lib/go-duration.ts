@@ -271,3 +271,14 @@ export const goValue = (v: unknown): string => {
  */
 export const fieldValidationMessage = (field: string, raw: unknown, reason: string): string =>
   `Field validation failed: error converting input ${goValue(raw)} for field "${field}": ${reason}`;
+
+/**
+ * `message` with `raw` shown as `***` when `raw` may be a secret sent in the wrong field: a
+ * string as long as the shortest secret authgate takes (an admin token, 16 characters) that is
+ * not made only of what a duration is made of (digits, signs, `.`, the units' letters), as no
+ * secret is. Such a message goes to the audit log and to whoever logs answers.
+ */
+export const maskSecretLike = (message: string, raw: unknown): string =>
+  typeof raw === 'string' && raw.length >= 16 && !/^[\d.+\-nsuµμmhd]*$/u.test(raw)
+    ? message.replaceAll(raw, '***')
+    : message;

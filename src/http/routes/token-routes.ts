@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type, { type TSchema } from 'typebox';
 import { AuthgateError, badRequest } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
-import { durationSecondField, fieldValidationMessage } from '../../lib/go-duration.js';
+import { durationSecondField, fieldValidationMessage, maskSecretLike } from '../../lib/go-duration.js';
 import { parseRevocationTarget, type RevocationService } from '../../auth/index.js';
 import type { PolicyRegistry } from '../../policy/index.js';
 import {
@@ -79,14 +79,11 @@ const incrementOf = (body: unknown): number => {
   const raw = (body as { increment?: unknown } | undefined)?.increment;
   const field = durationSecondField(raw);
   if ('error' in field) {
-    const message = fieldValidationMessage('increment', raw, field.error);
-    // A body beside a token may carry one in the wrong field, and the message goes to the audit
-    // log and to whoever logs answers: a string as long as the shortest secret authgate takes
-    // (an admin token, 16 characters) is not quoted back, unless it is made only of what a
-    // duration is made of (digits, signs, `.`, the units' letters), as no secret is.
-    const secretLike = typeof raw === 'string' && raw.length >= 16 && !/^[\d.+\-nsuµμmhd]*$/u.test(raw);
-    const quoted = secretLike ? message.replaceAll(raw, '***') : message;
-    throw badRequest(quoted, 'bad_increment');
+    // A body beside a token may carry one in the wrong field: it is not quoted back.
+    throw badRequest(
+      maskSecretLike(fieldValidationMessage('increment', raw, field.error), raw),
+      'bad_increment',
+    );
   }
   return field.value;
 };
