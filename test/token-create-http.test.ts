@@ -106,6 +106,22 @@ describe('auth/token/create with the admin token', () => {
     expect(res.json?.['warnings']).toBeNull();
   });
 
+  it("reads metadata values as Go's WeakDecode does: numbers and bools as text, null as empty", async () => {
+    const res = await create({
+      policies: ['app'],
+      meta: { n: 7, f: 1.5, yes: true, no: false, nothing: null, text: 'x' },
+    });
+    expect(res.status).toBe(200);
+    expect(authOf(res).metadata).toStrictEqual({
+      n: '7',
+      f: '1.5',
+      yes: '1',
+      no: '0',
+      nothing: '',
+      text: 'x',
+    });
+  });
+
   it('takes every supported field, and lookup-self shows them as Vault does', async () => {
     const res = await create({
       policies: 'App',
@@ -250,7 +266,12 @@ describe('auth/token/create with the admin token', () => {
     ['a negative ttl', { policies: ['app'], ttl: '-1h' }, 'ttl must be positive'],
     ['a negative period', { policies: ['app'], period: -5 }, 'period must be positive'],
     ['a bad ttl', { policies: ['app'], ttl: 'soon' }, 'time: invalid duration "soon"'],
-    ['non-string metadata', { policies: ['app'], meta: { n: 1 } }, "'meta' expected a map of strings"],
+    [
+      'nested metadata',
+      { policies: ['app'], meta: { n: { deep: 'x' } } },
+      "'meta' expected a map of strings",
+    ],
+    ['a list in metadata', { policies: ['app'], meta: { n: ['x'] } }, "'meta' expected a map of strings"],
     ['a non-string policy', { policies: [1] }, "'policies' expected a list of strings"],
     ['a non-bool renewable', { policies: ['app'], renewable: 'maybe' }, "'renewable' expected a bool"],
   ])('refuses %s with 400', async (_what, body, message) => {

@@ -102,9 +102,14 @@ const metaOf = (body: Record<string, unknown>): Record<string, string> => {
   if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw decodeError('meta', 'a map');
   const meta: Record<string, string> = {};
+  // Go's WeakDecode into map[string]string: a number as its text, a bool as "1" or "0", null as
+  // "" (the element's zero value); a list or a map is refused.
   for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (typeof v !== 'string') throw decodeError('meta', 'a map of strings');
-    meta[k] = v;
+    if (typeof v === 'string') meta[k] = v;
+    else if (typeof v === 'number' && Number.isFinite(v)) meta[k] = String(v);
+    else if (typeof v === 'boolean') meta[k] = v ? '1' : '0';
+    else if (v === null) meta[k] = '';
+    else throw decodeError('meta', 'a map of strings');
   }
   return meta;
 };
