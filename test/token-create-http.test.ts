@@ -272,7 +272,8 @@ describe('auth/token/create with the admin token', () => {
       "'meta' expected a map of strings",
     ],
     ['a list in metadata', { policies: ['app'], meta: { n: ['x'] } }, "'meta' expected a map of strings"],
-    ['a non-string policy', { policies: [1] }, "'policies' expected a list of strings"],
+    // A number is a policy's name as its text, as Vault's WeakDecode reads it; a map is no name.
+    ['a policy that is a map', { policies: [{ name: 'app' }] }, "'policies' expected a list of strings"],
     ['a non-bool renewable', { policies: ['app'], renewable: 'maybe' }, "'renewable' expected a bool"],
   ])('refuses %s with 400', async (_what, body, message) => {
     const res = await create(body);

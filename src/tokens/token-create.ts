@@ -1,5 +1,5 @@
 import { badRequest } from '../errors.js';
-import { parseGoBool } from '../lib/go-bool.js';
+import { weakDecodeBool, weakDecodeInt, weakDecodeString, type Decoded } from '../lib/go-mapstructure.js';
 import {
   durationSecondField,
   goParseDuration,
@@ -59,58 +59,49 @@ export const verifiedMetadata = (
 const decodeError = (field: string, what: string) =>
   badRequest(`Error decoding request: '${field}' expected ${what}`, 'token_create_field');
 
-/** Go's WeakDecode of a bool: a bool, a number (≠ 0), or a string Go's ParseBool reads. */
-const weakBool = (body: Record<string, unknown>, field: string): boolean | undefined => {
-  const raw = body[field];
-  if (raw === undefined || raw === null) return undefined;
-  if (typeof raw === 'boolean') return raw;
-  if (typeof raw === 'number') return raw !== 0;
-  if (raw === '') return false;
-  const parsed = typeof raw === 'string' ? parseGoBool(raw) : undefined;
-  if (parsed !== undefined) return parsed;
-  throw decodeError(field, 'a bool');
+/**
+ * A field as Go's WeakDecode reads it (src/lib/go-mapstructure.ts, as Vault's `handleCreateCommon`
+ * decodes the body), refused with this route's message when it does not decode.
+ */
+const decoded = <T>(field: string, what: string, d: Decoded<T>): T => {
+  if ('error' in d) throw decodeError(field, what);
+  return d.value;
 };
 
-/** Go's WeakDecode of a string: a string, or a number's text. */
-const weakString = (body: Record<string, unknown>, field: string): string => {
-  const raw = body[field];
-  if (raw === undefined || raw === null) return '';
-  if (typeof raw === 'string') return raw;
-  if (typeof raw === 'number' && Number.isFinite(raw)) return String(raw);
-  throw decodeError(field, 'a string');
-};
+/** A bool field; undefined when absent (or null), so that its default applies. */
+const weakBool = (body: Record<string, unknown>, field: string): boolean | undefined =>
+  body[field] === undefined || body[field] === null
+    ? undefined
+    : decoded(field, 'a bool', weakDecodeBool(body[field], field));
+
+const weakString = (body: Record<string, unknown>, field: string): string =>
+  decoded(field, 'a string', weakDecodeString(body[field], field));
 
 const weakInt = (body: Record<string, unknown>, field: string): number => {
-  const raw = body[field];
-  if (raw === undefined || raw === null || raw === '') return 0;
-  const n = typeof raw === 'string' && /^[-+]?\d+$/.test(raw) ? Number(raw) : raw;
-  if (typeof n === 'number' && Number.isSafeInteger(n)) return n;
-  throw decodeError(field, 'an int');
+  const n = decoded(field, 'an int', weakDecodeInt(body[field], field));
+  if (n < BigInt(Number.MIN_SAFE_INTEGER) || n > BigInt(Number.MAX_SAFE_INTEGER))
+    throw decodeError(field, 'an int');
+  return Number(n);
 };
 
+/** A list of strings; WeakDecode makes a lone value a list of one. */
 const stringList = (body: Record<string, unknown>, field: string): string[] => {
   const raw = body[field];
   if (raw === undefined || raw === null) return [];
-  // WeakDecode makes a lone value a list of one.
-  const list = Array.isArray(raw) ? raw : [raw];
-  if (!list.every((p) => typeof p === 'string')) throw decodeError(field, 'a list of strings');
-  return list as string[];
+  return (Array.isArray(raw) ? raw : [raw]).map((p: unknown) =>
+    decoded(field, 'a list of strings', weakDecodeString(p, field)),
+  );
 };
 
 const metaOf = (body: Record<string, unknown>): Record<string, string> => {
   const raw = body['meta'];
   if (raw === undefined || raw === null) return {};
   if (typeof raw !== 'object' || Array.isArray(raw)) throw decodeError('meta', 'a map');
+  // Into map[string]string: a number as its text, a bool as "1" or "0", null as ""; a list or a
+  // map is refused.
   const meta: Record<string, string> = {};
-  // Go's WeakDecode into map[string]string: a number as its text, a bool as "1" or "0", null as
-  // "" (the element's zero value); a list or a map is refused.
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (typeof v === 'string') meta[k] = v;
-    else if (typeof v === 'number' && Number.isFinite(v)) meta[k] = String(v);
-    else if (typeof v === 'boolean') meta[k] = v ? '1' : '0';
-    else if (v === null) meta[k] = '';
-    else throw decodeError('meta', 'a map of strings');
-  }
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>))
+    meta[k] = decoded('meta', 'a map of strings', weakDecodeString(v, k));
   return meta;
 };
 
