@@ -35,7 +35,8 @@ beforeAll(async () => {
     startRedisSentinel({ tls: { ...cert, ca: ca.cert } }),
     prepareReplicas(),
   ]);
-});
+  // Two sets of sentinels with their Redis servers, and certificates: as redis-sentinel.test.ts.
+}, 60_000);
 
 afterAll(async () => {
   await setup?.stop();

@@ -101,7 +101,9 @@ beforeAll(async () => {
   replicas = await startReplicas({ sentinels: [gone, ...redis.sentinels], sentinel_name: redis.name });
   server = replicas.a;
   await waitFor(() => ready(server), 10_000, 'readiness through the sentinel');
-});
+  // Three Redis servers, three sentinels and two authgate processes, then 10 s of readiness:
+  // 7.6 s here, 12.8 s with the machine busy, against the 30 s hook timeout on a slower one.
+}, 60_000);
 
 afterAll(async () => {
   await replicas?.stop();
