@@ -17,7 +17,7 @@ import { matchSecretsMount, type SecretsMountTable } from '../secrets/index.js';
 import { clientTokenOf } from './client-token.js';
 import { reasonOf } from './vault-errors.js';
 import { loginOutcomeOf } from './routes/login-routes.js';
-import { createdTokenHere, renewedDisplayNameOf } from './routes/token-routes.js';
+import { createdTokenHere, renewedDisplayNameOf } from './routes/token-marks.js';
 import { secretInPath } from './token-in-path.js';
 import { cleanPathLocation } from './path-redirect.js';
 import { hasUnprintablePath } from './printable-path.js';

@@ -1,19 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import Type, { type TSchema } from 'typebox';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import Type from 'typebox';
 import { AuthgateError, badRequest } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
 import { durationSecondField, fieldValidationMessage, maskSecretLike } from '../../lib/go-duration.js';
 import { parseRevocationTarget, type RevocationService } from '../../auth/index.js';
-import type { PolicyRegistry } from '../../policy/index.js';
-import {
-  parseCreateRequest,
-  TOKEN_ROLES_UNSUPPORTED,
-  type CreatePath,
-  type RenewRefresh,
-  type RenewResult,
-  type TokenRecord,
-  type TokenService,
-} from '../../tokens/index.js';
+import type { RenewRefresh, RenewResult, TokenRecord, TokenService } from '../../tokens/index.js';
 import type { AdminCheck } from '../client-token.js';
 import { isList } from '../acl-hook.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
@@ -21,6 +12,12 @@ import { envelope } from '../envelope.js';
 import { missingBodyIsEmpty, type ExactNumbersRouteConfig } from '../vault-errors.js';
 import { IN_PATH_OPS, tokenInPathError } from '../token-in-path.js';
 import { unsupportedOperation } from './config-file-answers.js';
+import {
+  registerTokenCreateRoutes,
+  type TokenCreateRouteDeps,
+  type UpdateRoute,
+} from './token-create-routes.js';
+import { keepRenewedDisplayName } from './token-marks.js';
 
 export type TokenRouteDeps = {
   tokens: Pick<
@@ -35,11 +32,9 @@ export type TokenRouteDeps = {
     | 'revokeAccessor'
     | 'listAccessors'
     | 'lookupResponseData'
-    | 'issue'
-    | 'authBlock'
-  >;
-  /** The loaded policies: a created token's policy that is not one is warned about, as Vault does. */
-  policies: Pick<PolicyRegistry, 'get'>;
+  > &
+    TokenCreateRouteDeps['tokens'];
+  policies: TokenCreateRouteDeps['policies'];
   /** Recognises the admin token when a body names it: it is not a token of the store. */
   admin: AdminCheck;
   clock: Clock;
@@ -107,27 +102,6 @@ const namedTokenOf = (body: unknown): string => {
   return token;
 };
 
-const RENEWED = Symbol('authgate.renewedDisplayName');
-type WithRenewed = FastifyRequest & { [RENEWED]?: string };
-
-/**
- * The display name of the token whose renewal or creation answered `request` (renew-self, renew,
- * renew-accessor, create, create-orphan): Vault's audit writes it in the answer's `auth`, which
- * the HTTP answer lacks. Undefined for any other request.
- */
-export const renewedDisplayNameOf = (request: FastifyRequest): string | undefined =>
-  (request as WithRenewed)[RENEWED];
-
-const CREATED = Symbol('authgate.createdToken');
-type WithCreated = FastifyRequest & { [CREATED]?: true };
-
-/**
- * Whether `request` created the token its answer carries (create, create-orphan): like a login's,
- * that token was issued by this request, and must not outlive an answer that could not be audited.
- */
-export const createdTokenHere = (request: FastifyRequest): boolean =>
-  (request as WithCreated)[CREATED] === true;
-
 /**
  * The token endpoints a workload and an operator use (vault-compat §3): lookup-self,
  * renew-self, revoke-self; and Vault's forms that name another token, by token (lookup, renew,
@@ -145,11 +119,7 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
    * reads it), then `body` checks their types. A body with an `increment` keeps its numbers as
    * written (`1.0`, `1e3`), which Vault reads as text, and refuses, where JSON.parse would not.
    */
-  const update = (
-    url: string,
-    body: TSchema,
-    handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>,
-  ): void => {
+  const update: UpdateRoute = (url, body, handler) => {
     const exactNumbers = 'increment' in ((body as { properties?: object }).properties ?? {});
     app.route({
       method: ['POST', 'PUT'],
@@ -190,7 +160,7 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
 
   /** A renewal's answer, its token's display name kept for the audit entry. */
   const renewed = (request: FastifyRequest, result: RenewResult) => {
-    (request as WithRenewed)[RENEWED] = result.displayName;
+    keepRenewedDisplayName(request, result.displayName);
     return envelope(request.id, { auth: result.auth, warnings: result.warnings, mountType: 'token' });
   };
 
@@ -290,45 +260,7 @@ export const registerTokenRoutes = (app: FastifyInstance, deps: TokenRouteDeps):
     return reply.code(204).send();
   });
 
-  // `vault token create`, Terraform's provider, hvac's and node-vault's token create. Only the
-  // admin token (Vault's root) creates tokens: any other token's would be Vault's child token,
-  // revoked with its parent, and authgate keeps no parent/child tree. Every created token is an
-  // orphan, so create-orphan is the same call; for the admin, as for Vault's root, no_parent is
-  // allowed.
-  const onlyAdminCreates = (request: FastifyRequest): void => {
-    if (!requestAuth(request).admin)
-      throw badRequest(
-        'child tokens are not supported: only the admin token creates tokens',
-        'token_create_child',
-      );
-  };
-  for (const path of ['auth/token/create', 'auth/token/create-orphan'] satisfies CreatePath[]) {
-    update(`/v1/${path}`, AnyBody, async (request) => {
-      onlyAdminCreates(request);
-      const issued = await deps.tokens.issue(
-        parseCreateRequest((request.body ?? {}) as Record<string, unknown>, path),
-      );
-      (request as WithRenewed)[RENEWED] = issued.record.displayName;
-      (request as WithCreated)[CREATED] = true;
-      const warnings = [
-        ...issued.warnings,
-        ...issued.record.policies
-          .filter((p) => deps.policies.get(p) === undefined)
-          .map((p) => `Policy "${p}" does not exist`),
-      ];
-      return envelope(request.id, {
-        auth: deps.tokens.authBlock(issued.record, issued.clientToken),
-        warnings,
-        mountType: 'token',
-      });
-    });
-  }
-
-  // `vault token create -role=<r>` (hvac's `role_name`): Vault's token roles, which authgate has not.
-  update('/v1/auth/token/create/*', AnyBody, async (request) => {
-    onlyAdminCreates(request);
-    throw badRequest(TOKEN_ROLES_UNSUPPORTED, 'token_create_role');
-  });
+  registerTokenCreateRoutes(update, deps);
 
   update('/v1/auth/token/lookup-accessor', AccessorBody, async (request) => {
     const record = await deps.tokens.lookupAccessor(accessorOf(request.body));
