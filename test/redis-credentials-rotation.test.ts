@@ -1,7 +1,7 @@
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { waitFor, type AuthgateServer } from './helpers/authgate-process.js';
+import { readyStatus, waitFor, type AuthgateServer } from './helpers/authgate-process.js';
 import {
   aclUser,
   killClients,
@@ -28,7 +28,7 @@ let setup: ReplicaSetup;
 let redis: RedisServer;
 const admin = 'admin-Pass-5f0d2c';
 
-const ready = async (server: AuthgateServer) => (await fetch(`${server.url}/v1/sys/health/ready`)).status;
+const ready = readyStatus;
 
 /** Logs a pod in and looks the token up: what works only with the store. */
 const serves = async (server: AuthgateServer) => {

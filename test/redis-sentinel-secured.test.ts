@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, type AuthgateServer } from './helpers/authgate-process.js';
+import { readyStatus, waitFor, type AuthgateServer } from './helpers/authgate-process.js';
 import { startRedisSentinel, type RedisSentinel } from './helpers/redis-server.js';
 import { call, login, prepareReplicas, type ReplicaSetup } from './helpers/replicas.js';
 import { makeCa, makeServerCert, type TestCa } from './helpers/tls-files.js';
@@ -23,7 +23,7 @@ let otherCa: TestCa;
 let setup: ReplicaSetup;
 const certDir = mkdtempSync(join(tmpdir(), 'authgate-sentinel-tls-'));
 
-const ready = async (on: AuthgateServer) => (await fetch(`${on.url}/v1/sys/health/ready`)).status === 200;
+const ready = async (on: AuthgateServer) => (await readyStatus(on)) === 200;
 const lookup = async (token: string, on: AuthgateServer) =>
   (await call(on, 'GET', '/v1/auth/token/lookup-self', token)).status;
 

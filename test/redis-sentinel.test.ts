@@ -1,7 +1,7 @@
 import { createServer, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SHUTDOWN_GRACE_MS } from '../src/cli/server.js';
-import { waitFor, type AuthgateServer } from './helpers/authgate-process.js';
+import { readyStatus, waitFor, type AuthgateServer } from './helpers/authgate-process.js';
 import { ask, freePort, startRedisSentinel, type RedisSentinel } from './helpers/redis-server.js';
 import { call, login, startReplicas, type Replicas } from './helpers/replicas.js';
 
@@ -27,7 +27,7 @@ const readSecret = async (path: string, on = server) => {
 /** Keys in the server at `port`: grows when authgate writes there. */
 const keysAt = async (port: number) => Number(await ask(port, 'DBSIZE'));
 /** Whether `server` says it is ready. */
-const ready = async (on: AuthgateServer) => (await fetch(`${on.url}/v1/sys/health/ready`)).status === 200;
+const ready = async (on: AuthgateServer) => (await readyStatus(on)) === 200;
 /** The exit code of `on` once stopped, or `still running` past the grace it has to stop. */
 const stopWithinGrace = (on: AuthgateServer) =>
   Promise.race([

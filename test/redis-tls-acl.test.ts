@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { waitFor, type AuthgateServer } from './helpers/authgate-process.js';
+import { readyStatus, waitFor, type AuthgateServer } from './helpers/authgate-process.js';
 import { ask, startRedis, type RedisServer } from './helpers/redis-server.js';
 import { call, login, prepareReplicas, type ReplicaSetup } from './helpers/replicas.js';
 import { makeCa, makeServerCert, type TestCa } from './helpers/tls-files.js';
@@ -18,7 +18,7 @@ let otherCa: TestCa;
 let tlsRedis: RedisServer;
 const servers: RedisServer[] = [];
 
-const ready = async (server: AuthgateServer) => (await fetch(`${server.url}/v1/sys/health/ready`)).status;
+const ready = readyStatus;
 
 /** Logs a pod in and writes and reads a secret: what works only with the store. */
 const serves = async (server: AuthgateServer) => {
