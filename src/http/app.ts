@@ -141,7 +141,7 @@ export const buildApp = (
   app.setValidatorCompiler(TypeBoxValidatorCompiler);
   const answerUnsupportedMethods = collectRouteMethods(app);
   installJsonForAnyContentType(app, config.listener.maxRequestBytes);
-  installErrorHandling(app);
+  const logFailure = installErrorHandling(app);
   // The router accepts an absolute-form target (`GET http://host/v1/… HTTP/1.1`) and drops its
   // scheme and host; every check after it (ACL, audit) reads the URL as sent. Refuse it outright,
   // before anything else, so that what is checked and audited is always what is served.
@@ -202,6 +202,7 @@ export const buildApp = (
     policies: deps.policies,
     secretsMounts,
     revokeToken: (token) => deps.tokens.revoke(token),
+    logFailure,
   });
   // After telemetry and audit: a refused request is still traced and audited.
   const aclDeps = { tokens: deps.tokens, admin: deps.admin, policies: deps.policies };

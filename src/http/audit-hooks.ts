@@ -12,10 +12,10 @@ import type {
 } from '../audit/index.js';
 import { AUDIT_UNAVAILABLE } from '../audit/index.js';
 import { mountAccessor } from '../auth/index.js';
-import { isAuthgateError } from '../errors.js';
+import { AuthgateError, isAuthgateError } from '../errors.js';
 import { matchSecretsMount, type SecretsMountTable } from '../secrets/index.js';
 import { clientTokenOf } from './client-token.js';
-import { reasonOf } from './vault-errors.js';
+import { reasonOf, type FailureLog } from './vault-errors.js';
 import { loginOutcomeOf } from './routes/login-routes.js';
 import { createdTokenHere, renewedDisplayNameOf } from './routes/token-marks.js';
 import { secretInPath } from './token-in-path.js';
@@ -38,6 +38,12 @@ export type AuditHookDeps = {
    * and never sees it, so nothing stays issued.
    */
   revokeToken?: (clientToken: string) => Promise<void>;
+  /**
+   * Logs the failure of an answer whose audit failed: the error handler's, so that its 503s share
+   * one budget of lines a second (an audit device that refuses every answer would otherwise write
+   * a line per request).
+   */
+  logFailure: FailureLog;
 };
 
 /** Per request: what was received, and how far its audit went. */
@@ -357,9 +363,10 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
       await deps.audit.logResponse(s.req, responseOf(request, reply, s, body));
       return payload;
     } catch (err) {
-      request.log.error(
-        { event: 'request.failed', reason: isAuthgateError(err) ? err.reason : 'audit_failed' },
-        'request.failed',
+      // Not an AuthgateError: a bug, which is never budgeted (as the error handler's 500s).
+      deps.logFailure(
+        request,
+        isAuthgateError(err) ? err : new AuthgateError('INTERNAL', { reason: 'audit_failed', cause: err }),
       );
       // A token this request issued (a login's, or one auth/token/create made) is revoked:
       // nothing stays issued that was not audited. The token a renewal answers with (the

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { badRequest, isAuthgateError } from '../errors.js';
+import { badRequest, isAuthgateError, type AuthgateError } from '../errors.js';
 import { parseExactJson } from '../lib/exact-json.js';
 import { createLogBudget } from '../lib/log-budget.js';
 import { decodedPath } from './acl-hook.js';
@@ -94,11 +94,18 @@ export const statusOf = (err: unknown): number => {
 export const UNAVAILABLE_LOG_LINES_PER_SECOND = 20;
 
 /**
+ * Writes the `request.failed` line of an error answered outside the error handler (an answer
+ * replaced after the fact, as one whose audit failed): a 500 always, a 503 within the budget of
+ * {@link UNAVAILABLE_LOG_LINES_PER_SECOND} that the handler's own 503s share.
+ */
+export type FailureLog = (request: FastifyRequest, err: AuthgateError) => void;
+
+/**
  * The one error handler: an `AuthgateError` is rendered with its registered status and
  * client-facing message; a schema failure is 400; a Fastify client error keeps its 4xx; anything
  * else is a bug → 500 `internal error`, logged with its stack (never echoed).
  */
-export const installErrorHandling = (app: FastifyInstance): void => {
+export const installErrorHandling = (app: FastifyInstance): FailureLog => {
   // A dependency that is down fails every request that needs it: thousands of lines a second, each
   // with the same cause and stack, would bury the one that says why. Bugs (500) are never budgeted.
   const unavailableLines = createLogBudget({
@@ -109,15 +116,18 @@ export const installErrorHandling = (app: FastifyInstance): void => {
       app.log.error({ event: 'request.failed_suppressed', suppressed, reasons }, 'request.failed_suppressed'),
   });
   app.addHook('onClose', async () => unavailableLines.flush());
+  const logFailure: FailureLog = (request, err) => {
+    // A 501 is the client's form (a transfer coding), not the server's failure: not logged.
+    if (err.status === 500 || (err.status === 503 && unavailableLines.take(err.reason))) {
+      request.log.error(
+        { event: 'request.failed', reason: err.reason, detail: err.detail, err: err.cause },
+        'request.failed',
+      );
+    }
+  };
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (isAuthgateError(err)) {
-      // A 501 is the client's form (a transfer coding), not the server's failure: not logged.
-      if (err.status === 500 || (err.status === 503 && unavailableLines.take(err.reason))) {
-        request.log.error(
-          { event: 'request.failed', reason: err.reason, detail: err.detail, err: err.cause },
-          'request.failed',
-        );
-      }
+      logFailure(request, err);
       const messages = err.code === 'NOT_FOUND' && err.message === '' ? [] : [err.message];
       return sendErrors(reply, err.status, messages);
     }
@@ -155,6 +165,7 @@ export const installErrorHandling = (app: FastifyInstance): void => {
     const path = (request.url.split('?')[0] ?? '').replace(/^\/v1\//, '');
     return sendErrors(reply, 404, [`no handler for route "${path}". route entry not found.`]);
   });
+  return logFailure;
 };
 
 /**
