@@ -1,7 +1,6 @@
 import type { KubernetesMountConfig } from '../config/index.js';
 import { loginDenied, permissionDenied } from '../errors.js';
 import {
-  CLAIM_MESSAGES,
   type Identity,
   MalformedTokenError,
   type UnverifiedClaims,
@@ -11,11 +10,8 @@ import {
 import type { Clock } from '../lib/clock.js';
 import { deepFreeze } from '../lib/freeze.js';
 import { annotate } from '../lib/tracing.js';
-import { truncate } from '../lib/truncate.js';
-import { verifyJws } from './jws-signature.js';
-import { createKeyStore } from './jwks-key-store.js';
-import { createJwksSource, type JwksSource } from './jwks-source.js';
-import { createReviewerToken } from './reviewer-token.js';
+import { createJwksProver } from './jwks-prover.js';
+import type { JwksSource } from './jwks-source.js';
 import { createMemoryResultCache, type ResultCache } from './result-cache.js';
 import type { Verifier, VerifierStats, VerifyRequest } from './verifier.js';
 import type { VerifierLog } from './verifier-log.js';
@@ -38,16 +34,12 @@ export type JwksVerifierDeps = {
 export const JWKS_RESULT_TTL_MS = 60_000;
 /** Bound on cached verified tokens per mount. */
 const JWKS_RESULT_MAX_ENTRIES = 100_000;
-/** A file source is re-checked (one `stat`) at most this often. */
-const FILE_RECHECK_MS = 2000;
-
-const MSG = CLAIM_MESSAGES;
 
 /**
  * Verifies service-account JWTs locally against the cluster's published keys (node:crypto, see
  * jws-signature.ts), without an
  * API call per login. Keys come from `mount.jwks.source` (file, URL or OIDC discovery) and are
- * refreshed as {@link createKeyStore} describes.
+ * refreshed as {@link createJwksProver} describes.
  *
  * What is proven: the signature (only `mount.allowedAlgorithms`, never `none` or HS*), `iss` ∈
  * `mount.issuers`, `aud` ∋ the requested audience (unless undefined), exp/nbf/iat with
@@ -65,42 +57,19 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
   if (mount.issuers.length === 0) throw new TypeError(`mount ${mount.path}: jwks verification needs issuers`);
   const { clock, log } = deps;
   const counters: VerifierStats = { cacheHits: 0, cacheMisses: 0, upstreamCalls: 0, upstreamErrors: 0 };
-  const isFile = jwks.source.kind === 'file';
-  // The reviewer token goes only to the API server itself (same origin as kubernetes_host).
-  const reviewer =
-    mount.tokenReviewerJwtFile !== undefined && mount.kubernetesHost !== undefined
-      ? {
-          token: createReviewerToken(mount.tokenReviewerJwtFile, { clock, log }),
-          origin: new URL(mount.kubernetesHost).origin,
-        }
-      : undefined;
-  const inner = createJwksSource(jwks, mount.issuers, {
-    clock,
-    fetch: deps.fetch,
-    allowInsecureHttp: mount.allowInsecureHttp === true,
-    ...(reviewer === undefined
-      ? {}
-      : {
-          bearerFor: async (url: string) =>
-            new URL(url).origin === reviewer.origin ? reviewer.token.get().catch(() => undefined) : undefined,
-        }),
-    onUpstreamCall: () => {
-      counters.upstreamCalls++;
-    },
-  });
   /** Bumped whenever keys leave the set: a proof begun before then is not cached. */
   let keyGeneration = 0;
   const cache =
     deps.cache ??
     createMemoryResultCache<Identity>({ clock, maxEntries: JWKS_RESULT_MAX_ENTRIES, identityOf: (v) => v });
-  let reload = (): void => undefined;
-  const source = isFile || deps.shareSource === undefined ? inner : deps.shareSource(inner, () => reload());
-  const keyStore = createKeyStore({
-    source,
-    maxAgeMs: isFile ? FILE_RECHECK_MS : jwks.maxAgeMs,
-    cooldownMs: isFile ? FILE_RECHECK_MS : jwks.cooldownMs,
+  const prover = createJwksProver(mount, jwks, {
     clock,
     log,
+    fetch: deps.fetch,
+    shareSource: deps.shareSource,
+    onUpstreamCall: () => {
+      counters.upstreamCalls++;
+    },
     onError: () => {
       counters.upstreamErrors++;
     },
@@ -111,51 +80,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
       void cache.clear();
     },
   });
-  reload = () => void keyStore.reload();
   const allowed: readonly string[] = mount.allowedAlgorithms;
-
-  /**
-   * The signature, with a key of the issuer's set that fits the header's alg and kid. The claims
-   * are checked next, by identityOf, on the proven payload. Resolves when the signature holds.
-   */
-  const prove = async (jwt: string): Promise<void> => {
-    let header: Record<string, unknown>;
-    try {
-      header = JSON.parse(
-        Buffer.from(jwt.slice(0, jwt.indexOf('.')), 'base64url').toString('utf8'),
-      ) as Record<string, unknown>;
-    } catch (err) {
-      throw permissionDenied('jwks_malformed', (err as Error).message);
-    }
-    const alg = header['alg'];
-    // Checked before any key lookup, so a `none`/HS* token never causes a JWKS fetch.
-    if (typeof alg !== 'string' || !allowed.includes(alg)) {
-      throw loginDenied(MSG.alg, 'algorithm_not_allowed', `alg=${truncate(String(alg))}`);
-    }
-    // RFC 7515 §4.1.11: a critical extension authgate does not understand must be refused.
-    if (header['crit'] !== undefined || header['b64'] !== undefined) {
-      throw permissionDenied('jwks_malformed', 'unsupported critical header parameter');
-    }
-    // RFC 7515 §4.1.4: a kid is a string. go-jose (Vault) fails to parse any other header, and
-    // a token is not let through by reading it as one that names no key. A `null` it reads as
-    // absent (a JSON null leaves its field unset), and so does authgate.
-    const rawKid = header['kid'] === null ? undefined : header['kid'];
-    if (rawKid !== undefined && typeof rawKid !== 'string') {
-      throw permissionDenied('jwks_malformed', 'kid is not a string');
-    }
-    // Tokens minted before kid support carry `kid: ""`: same as no kid, every key of the family is tried.
-    const kid = rawKid !== undefined && rawKid !== '' ? rawKid : undefined;
-    const keys = await keyStore.candidates(alg, kid);
-    const kidForLog = truncate(String(kid));
-    if (keys.length === 0) {
-      throw kid !== undefined && !keyStore.knows(kid)
-        ? permissionDenied('jwks_unknown_kid', `kid=${kidForLog}`)
-        : permissionDenied('jwks_no_matching_key', `alg=${alg} kid=${kidForLog}`);
-    }
-    // Several keys may match a kid-less token: any one that verifies proves it.
-    if (keys.some((key) => verifyJws(jwt, alg, key))) return;
-    throw permissionDenied('jwks_bad_signature', `alg=${alg} kid=${kidForLog} keys tried=${keys.length}`);
-  };
 
   const identityOf = (claims: UnverifiedClaims, audience: string | undefined): Identity => {
     // The caller parsed these claims from the very string whose signature was just verified
@@ -220,7 +145,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
       counters.cacheMisses++;
       annotate('authgate.cache', 'miss');
       const generation = keyGeneration;
-      await prove(jwt);
+      await prover.prove(jwt);
       let identity: Identity;
       try {
         // Frozen: the cache hands this very object to every later login with the token.
@@ -237,12 +162,12 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
       if (generation === keyGeneration) await cache.set(key, identity, ttlMs);
       return identity;
     },
-    ready: () => keyStore.ready(),
+    ready: () => prover.keys.ready(),
     stats: () => ({ ...counters }),
     invalidate: async (sel) => (await cache.invalidate?.(sel)) ?? 0,
     close: async () => {
       await cache.clear();
-      await (source as { close?: () => Promise<void> }).close?.();
+      await prover.close();
     },
   };
 };
