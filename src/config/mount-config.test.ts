@@ -71,3 +71,50 @@ describe('the CA a jwks mount fetches its keys under', () => {
     }
   });
 });
+
+describe('jwks on a tokenreview mount (the signature prefilter)', () => {
+  const ISSUER = 'https://oidc.example.com/id/1';
+  const prefilterDoc = (jwks: Record<string, unknown>, over: Record<string, unknown> = {}) =>
+    configDoc({ auth: { kubernetes: mountDoc({ issuers: [ISSUER], jwks, ...over }) } });
+
+  it.each([
+    [{ file: '/etc/authgate/jwks.json' }, { kind: 'file', path: '/etc/authgate/jwks.json' }],
+    [
+      { url: 'https://10.0.0.1:6443/openid/v1/jwks' },
+      { kind: 'url', url: 'https://10.0.0.1:6443/openid/v1/jwks' },
+    ],
+    [{ oidc_discovery_url: ISSUER }, { kind: 'oidc-discovery', url: ISSUER }],
+  ])('accepts %j, with the jwks defaults', (jwks, source) => {
+    const doc = prefilterDoc(jwks);
+    expect(problemsOf(doc)).toEqual([]);
+    const mount = parseDoc(doc).mounts.get('kubernetes');
+    expect(mount?.verification).toBe('tokenreview');
+    expect(mount?.jwks).toMatchObject({ source, cooldownMs: 30_000, maxAgeMs: 600_000, timeoutMs: 5000 });
+  });
+
+  it('leaves a tokenreview mount without jwks with no key source', () => {
+    expect(parseDoc(configDoc()).mounts.get('kubernetes')?.jwks).toBeUndefined();
+  });
+
+  it.each([
+    [{}, 'auth.kubernetes.jwks', 'exactly one of file, url or oidc_discovery_url must be set'],
+    [
+      { file: '/etc/jwks.json', url: 'https://10.0.0.1:6443/openid/v1/jwks' },
+      'auth.kubernetes.jwks',
+      'exactly one of file, url or oidc_discovery_url must be set',
+    ],
+    [{ url: 'http://10.0.0.1/openid/v1/jwks' }, 'auth.kubernetes.jwks.url', expect.stringContaining('http')],
+  ])('refuses the jwks block %j', (jwks, path, message) => {
+    expect(problemsOf(prefilterDoc(jwks))).toEqual([expect.objectContaining({ path, message })]);
+  });
+
+  it('refuses jwks without issuers: the key set would shed the valid tokens of every other issuer', () => {
+    expect(problemsOf(prefilterDoc({ oidc_discovery_url: ISSUER }, { issuers: [] }))).toEqual([
+      expect.objectContaining({
+        path: 'auth.kubernetes.issuers',
+        message:
+          'at least one issuer is required when jwks is set (the key set is trusted for these issuers only)',
+      }),
+    ]);
+  });
+});

@@ -69,17 +69,27 @@ export const normalizeMount = (
     checkTrustUrl(m.kubernetes_host, `${at}.kubernetes_host`, allowInsecureHttp, problem, warnings);
 
   let jwks: JwksConfig | undefined;
-  if (m.verification === 'jwks') {
+  // A jwks mode mount proves tokens with these keys; a tokenreview mount, with them set, first
+  // sheds tokens whose signature they refute (the review stays the proof of what passes).
+  if (m.verification === 'jwks' || m.jwks !== undefined) {
     const j = m.jwks ?? {};
     const sources = [j.file, j.url, j.oidc_discovery_url].filter((s) => s !== undefined);
+    const jwksMode = m.verification === 'jwks';
     if (sources.length !== 1) {
       problem(
         `${at}.jwks`,
-        'exactly one of file, url or oidc_discovery_url must be set when verification is "jwks"',
+        `exactly one of file, url or oidc_discovery_url must be set${jwksMode ? ' when verification is "jwks"' : ''}`,
       );
     }
+    // The issuer is what ties a key set to a cluster. On a tokenreview mount without one, tokens
+    // of every issuer reach the prefilter, and one issuer's keys would shed the others' tokens.
     if ((m.issuers ?? []).length === 0)
-      problem(`${at}.issuers`, 'at least one issuer is required when verification is "jwks"');
+      problem(
+        `${at}.issuers`,
+        jwksMode
+          ? 'at least one issuer is required when verification is "jwks"'
+          : 'at least one issuer is required when jwks is set (the key set is trusted for these issuers only)',
+      );
     const jwksCaFile = file(j.ca_cert_file);
     // Checked now, as store.redis.tls.ca_file is: else every fetch fails TLS as if the issuer's
     // certificate were wrong.
@@ -110,8 +120,6 @@ export const normalizeMount = (
       timeoutMs:
         seconds(j.timeout, `${at}.jwks.timeout`, MOUNT_DEFAULTS.jwks.timeoutMs / 1000, TIMEOUT_BOUNDS) * 1000,
     };
-  } else if (m.jwks !== undefined) {
-    problem(`${at}.jwks`, 'is only used when verification is "jwks"');
   }
 
   const tr = m.tokenreview ?? {};
