@@ -60,5 +60,6 @@ const build = (mount: KubernetesMountConfig, deps: VerifierDeps): Verifier => {
         log,
         ...(deps.readFile ? { readFile: deps.readFile } : {}),
         ...(deps.reviewCache ? { cache: deps.reviewCache } : {}),
+        ...(deps.fetch ? { fetch: deps.fetch } : {}),
       });
 };

@@ -223,6 +223,19 @@ export const createKeyStore = (options: KeyStoreOptions) => {
     },
     /** Whether `kid` is in the set now held (after `candidates` refreshed it). */
     knows: (kid: string): boolean => keys?.kids.has(kid) ?? false,
+    /**
+     * Whether a key set is held, and whether the last load failed (then the keys held, if any,
+     * may lack one the issuer has rotated in since).
+     */
+    status: (): { held: boolean; failing: boolean } => ({
+      held: keys !== undefined,
+      failing: lastError !== undefined,
+    }),
+    /**
+     * Starts a load in the background when a use would start one now (none held and none tried
+     * within the retry gap, or the keys past their max age); never waits for it.
+     */
+    warm: (): void => void current().catch(ignore),
     /** Loads the set again now, whatever the cooldown (another replica announced a new one). */
     reload: (): Promise<void> => refresh().catch(ignore),
     /** Resolves once a key set is held (loading it if needed); rejects `UNAVAILABLE` otherwise. */

@@ -10,6 +10,7 @@ import { createLimiter, createSingleFlight } from '../lib/single-flight.js';
 import { annotate, withSpan } from '../lib/tracing.js';
 import { createMemoryResultCache, type ResultCache } from './result-cache.js';
 import { createReviewerToken } from './reviewer-token.js';
+import { createSignaturePrefilter } from './token-review-prefilter.js';
 import { createTokenReviewClient, TokenReviewHttpError } from './token-review-client.js';
 import {
   interpretReview,
@@ -33,6 +34,8 @@ export type TokenReviewVerifierDeps = {
   readFile?: (path: string) => Promise<string>;
   /** Replaces the in-process review cache (e.g. with a shared second level). */
   cache?: ResultCache<CachedReview>;
+  /** Replaces node:http(s) for the signature prefilter's JWKS fetches (then `jwks.caCert` is not applied). */
+  fetch?: typeof fetch;
 };
 
 /**
@@ -64,6 +67,10 @@ const REVIEWER_UNAUTHORIZED_DETAIL =
  *   `tokenReview.maxConcurrent` calls are in flight, `maxQueue` more wait, the rest get 503.
  * - The claims are re-checked locally first (alg, iss, aud, exp/nbf/iat with leeway) so a token
  *   wrong on its face never costs an API call.
+ * - With `mount.jwks` set, a miss then has its signature checked against those keys (see
+ *   token-review-prefilter.ts): a token they refute is refused (`permission denied`, reason
+ *   `tokenreview_prefilter_*`) without a TokenReview; one they prove still gets its review. A
+ *   cache hit pays nothing for it.
  *
  * Throws `TypeError` when the mount has no `kubernetesHost`.
  */
@@ -94,6 +101,14 @@ export const createTokenReviewVerifier = (
       maxEntries: cfg.cacheMaxEntries,
       identityOf: (v) => (v.ok ? v.identity : undefined),
     });
+  const prefilter =
+    mount.jwks === undefined
+      ? undefined
+      : createSignaturePrefilter(mount, mount.jwks, {
+          clock,
+          log,
+          ...(deps.fetch ? { fetch: deps.fetch } : {}),
+        });
   const flight = createSingleFlight<Identity>();
   // A login waits for a slot at most one `timeout`, then for its call at most another: without the
   // bound, a login queued behind a stalled API server waited for every call ahead of it to time
@@ -266,6 +281,9 @@ export const createTokenReviewVerifier = (
       counters.cacheMisses++;
       annotate('authgate.cache', 'miss');
       const proven = claims ?? checkedClaims(jwt, audience);
+      // Before the singleflight and the limiter: a forged token neither waits for a slot nor takes one.
+      const forged = await prefilter?.check(jwt);
+      if (forged !== undefined) throw refused(jwt, forged);
       const identity = await flight.run(key, async () => {
         const fill = () => limiter.run(() => review(jwt, proven, audiences, key));
         if (cache.fillOnce === undefined) return fill();
@@ -281,9 +299,11 @@ export const createTokenReviewVerifier = (
     /**
      * Resolves when the reviewer token file (if configured) is readable and the API server
      * answers HTTP at all to `GET /.well-known/openid-configuration` (any status below 500).
-     * Makes no TokenReview. Rejects `UNAVAILABLE` otherwise.
+     * Makes no TokenReview. Rejects `UNAVAILABLE` otherwise. The prefilter's keys start loading,
+     * but are not waited for: the review serves without them.
      */
     async ready(): Promise<void> {
+      prefilter?.warm();
       const bearer = reviewer === undefined ? undefined : await reviewer.get();
       try {
         await client.probe(bearer);
@@ -302,6 +322,7 @@ export const createTokenReviewVerifier = (
       failedLines.flush();
       client.close();
       await cache.clear();
+      await prefilter?.close();
     },
   };
 };

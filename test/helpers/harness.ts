@@ -25,6 +25,8 @@ export type HarnessOptions = {
   mount?: Record<string, unknown>;
   /** Extra settings of the jwks mount's `jwks` section. */
   jwks?: Record<string, unknown>;
+  /** A `jwks` section for the tokenreview mount (its signature prefilter), made from the cluster. */
+  tokenreviewJwks?: (cluster: DevCluster) => Record<string, unknown>;
   /** Roles of each mount; default: `nginx` bound to test/nginx, audience vault. */
   roles?: Record<string, Record<string, unknown>>;
   /** Telemetry of the composed server (e.g. an in-memory span exporter). */
@@ -126,6 +128,7 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
           ...mountBase,
           verification: 'tokenreview',
           token_reviewer_jwt_file: reviewerFile,
+          ...(options.tokenreviewJwks ? { jwks: options.tokenreviewJwks(cluster) } : {}),
         },
         [options.mountPaths?.jwks ?? 'jwks']: {
           ...mountBase,
