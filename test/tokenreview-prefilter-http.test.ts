@@ -198,17 +198,27 @@ describe('a tokenreview mount whose prefilter keys cannot be had', () => {
 
 describe('a tokenreview mount whose prefilter key source fails after keys were loaded', () => {
   const clock = createFakeClock();
+  const logs = jsonLogLines();
   let h: Harness;
+  const events = (event: string) => logs.lines.filter((l) => l['event'] === event);
 
   beforeAll(async () => {
-    h = await startHarness({ clock, tokenreviewJwks: (cluster) => ({ url: `${cluster.url}${JWKS_PATH}` }) });
+    h = await startHarness({
+      clock,
+      log: createLogger('info', logs.stream),
+      tokenreviewJwks: (cluster) => ({ url: `${cluster.url}${JWKS_PATH}` }),
+    });
   });
   afterAll(async () => {
     await h?.close();
   });
 
+  /** Signed by the key the prefilter loaded first: its kid stays known. */
+  let first = '';
+
   it('steps aside for a rotated key it cannot fetch: the TokenReview admits the token', async () => {
-    expect((await h.login('kubernetes', { role: 'nginx', jwt: await h.podToken() })).status).toBe(200);
+    first = await h.podToken();
+    expect((await h.login('kubernetes', { role: 'nginx', jwt: first })).status).toBe(200);
     const { kid } = await h.cluster.rotateKey('RS256');
     const jwt = await h.podToken();
     expect(decodeProtectedHeader(jwt).kid).toBe(kid);
@@ -216,6 +226,23 @@ describe('a tokenreview mount whose prefilter key source fails after keys were l
     const before = h.cluster.stats().tokenReviews;
     expect((await h.login('kubernetes', { role: 'nginx', jwt })).status).toBe(200);
     expect(h.cluster.stats().tokenReviews - before).toBe(1);
+  });
+
+  it('fetches the keys again once the cooldown has passed, and sheds forged tokens again', async () => {
+    // A known kid: no refetch for an unknown one brings the set up to date.
+    const real = first;
+    let before = h.cluster.stats().tokenReviews;
+    // The set held is not current: the prefilter still steps aside.
+    expect(await h.login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
+    expect(h.cluster.stats().tokenReviews - before).toBe(1);
+    const loaded = events('jwks.loaded').length;
+    clock.advanceSeconds(31);
+    expect(await h.login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
+    await vi.waitFor(() => expect(events('jwks.loaded')).toHaveLength(loaded + 1));
+    before = h.cluster.stats().tokenReviews;
+    expect(await h.login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
+    expect(h.cluster.stats().tokenReviews).toBe(before);
+    expect(events('tokenreview.prefilter_resumed')).toHaveLength(1);
   });
 });
 

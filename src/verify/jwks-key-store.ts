@@ -233,9 +233,15 @@ export const createKeyStore = (options: KeyStoreOptions) => {
     }),
     /**
      * Starts a load in the background when a use would start one now (none held and none tried
-     * within the retry gap, or the keys past their max age); never waits for it.
+     * within the retry gap, or the keys past their max age), or when the last load failed and the
+     * cooldown has passed since it was tried (keys held but maybe not current are not left so
+     * until their max age); never waits for it.
      */
-    warm: (): void => void current().catch(ignore),
+    warm(): void {
+      if (keys !== undefined && lastError !== undefined && mayAttempt(options.cooldownMs))
+        void refresh().catch(ignore);
+      else void current().catch(ignore);
+    },
     /** Loads the set again now, whatever the cooldown (another replica announced a new one). */
     reload: (): Promise<void> => refresh().catch(ignore),
     /** Resolves once a key set is held (loading it if needed); rejects `UNAVAILABLE` otherwise. */

@@ -80,15 +80,20 @@ export const createSignaturePrefilter = (
       } catch (err) {
         if (!(err instanceof AuthgateError)) throw err;
         if (err.code === 'UNAVAILABLE') return stepAside(err.detail ?? err.message);
-        // A refusal made with a set whose refresh just failed may be a key the issuer rotated in.
-        if (prover.keys.status().failing) return stepAside(`key set not current: ${err.reason}`);
+        // A refusal made with a set whose refresh failed may be a key the issuer rotated in. The
+        // set is tried again once the cooldown allows, not only when a token names a new kid.
+        if (prover.keys.status().failing) {
+          prover.keys.warm();
+          return stepAside(`key set not current: ${err.reason}`);
+        }
         resume();
         return {
           reason: REASONS[err.reason] ?? 'tokenreview_prefilter_malformed',
           detail: err.detail ?? err.message,
         };
       }
-      if (!prover.keys.status().failing) resume();
+      if (prover.keys.status().failing) prover.keys.warm();
+      else resume();
       return undefined;
     },
     /** Starts loading the keys without waiting for them: the mount's readiness never does. */
