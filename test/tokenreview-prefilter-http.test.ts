@@ -238,7 +238,7 @@ describe('a tokenreview mount whose prefilter key source fails after keys were l
     const loaded = events('jwks.loaded').length;
     clock.advanceSeconds(31);
     expect(await h.login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
-    await vi.waitFor(() => expect(events('jwks.loaded')).toHaveLength(loaded + 1));
+    await vi.waitFor(() => expect(events('jwks.loaded')).toHaveLength(loaded + 1), { timeout: 5000 });
     before = h.cluster.stats().tokenReviews;
     expect(await h.login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
     expect(h.cluster.stats().tokenReviews).toBe(before);
@@ -276,7 +276,7 @@ describe('a tokenreview mount whose prefilter key file appears after start', () 
     clock.advanceSeconds(2);
     // This login does not wait for the keys: it starts their load, and the review admits it.
     expect((await h.login('kubernetes', { role: 'nginx', jwt: real })).status).toBe(200);
-    await vi.waitFor(() => expect(events('jwks.loaded')).toHaveLength(1));
+    await vi.waitFor(() => expect(events('jwks.loaded')).toHaveLength(1), { timeout: 5000 });
 
     before = h.cluster.stats().tokenReviews;
     expect(await h.login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
