@@ -87,6 +87,11 @@ describe('a tokenreview mount with a jwks prefilter', () => {
       }),
     ]);
     expect(logs.raw.some((l) => l.includes(jwt.split('.')[2] ?? jwt))).toBe(false);
+    // Counted where every refused login is, by its reason.
+    const metrics = await h.server.app.inject({ url: '/metrics' });
+    expect(metrics.body).toMatch(
+      /^authgate_logins_total\{[^}]*outcome="denied"[^}]*reason="tokenreview_prefilter_bad_signature"[^}]*\} [1-9]/m,
+    );
   });
 
   it('refuses a token signed by a key the cluster never published (unknown kid) without a TokenReview', async () => {
