@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -320,6 +321,54 @@ describe('authgate dev --cluster-process', () => {
     await waitFor(() => !alive(simulator), 15_000, 'the simulator to exit');
     // Two processes started one after the other (3.1 s, 5.5 s under load), then up to 15 s to exit.
   }, 60_000);
+});
+
+describe('authgate dev --tokenreview-prefilter', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'authgate-dev-prefilter-'));
+  const env = { AUTHGATE_DEV_STATE: join(dir, 'dev.json'), AUTHGATE_LOG_LEVEL: 'warn' };
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const REVIEWS = '/apis/authentication.k8s.io/v1/tokenreviews';
+
+  /** The pod token's header and claims, under a signature of random bytes. */
+  const forged = (jwt: string) =>
+    `${jwt.slice(0, jwt.lastIndexOf('.'))}.${randomBytes(256).toString('base64url')}`;
+
+  /** Runs `authgate dev` with `flags`; the status of its TokenReview login with a forged and then a real token, and the reviews made after each. */
+  const forgedThenReal = async (flags: string[]) => {
+    const dev = run(['dev', '--port', '0', ...flags], env);
+    try {
+      await waitFor(() => dev.output().match(/More tokens/));
+      const endpoint = (dev.output().match(/Gateway:\s+(http:\/\/\S+)/) ?? [])[1] ?? '';
+      const token = (dev.output().match(/\n\s+(eyJ[\w-]+\.[\w-]+\.[\w-]+)\n/) ?? [])[1] ?? '';
+      const login = async (jwt: string) => {
+        const res = await fetch(`${endpoint}/v1/auth/kubernetes/login`, {
+          method: 'POST',
+          body: JSON.stringify({ role: 'nginx', jwt }),
+        });
+        return {
+          status: res.status,
+          body: (await res.json()) as unknown,
+          reviews: (await clusterRequests(env.AUTHGATE_DEV_STATE))[REVIEWS] ?? 0,
+        };
+      };
+      return { forged: await login(forged(token)), real: await login(token), output: dev.output() };
+    } finally {
+      dev.child.kill('SIGTERM');
+      await dev.exited;
+    }
+  };
+
+  it('refuses a forged token on auth/kubernetes without a TokenReview, and a real one still logs in by review', async () => {
+    const { forged: f, real } = await forgedThenReal(['--tokenreview-prefilter']);
+    expect(f).toEqual({ status: 403, body: { errors: ['permission denied'] }, reviews: 0 });
+    expect(real).toMatchObject({ status: 200, reviews: 1 });
+  });
+
+  it('leaves the dev setup as documented without it: a forged token costs one TokenReview', async () => {
+    const { forged: f, real } = await forgedThenReal([]);
+    expect(f).toEqual({ status: 403, body: { errors: ['permission denied'] }, reviews: 1 });
+    expect(real).toMatchObject({ status: 200, reviews: 2 });
+  });
 });
 
 describe('authgate dev with a Redis password', () => {

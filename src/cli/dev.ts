@@ -69,13 +69,19 @@ export type DevOptions = {
   metrics?: boolean;
   /** Also load the policy files of this directory (`policy_dir`). */
   policyDir?: string;
+  /**
+   * Give the TokenReview mount `kubernetes` the signature prefilter (`jwks` from the cluster's
+   * OIDC discovery): a forged token is refused without a TokenReview (default false).
+   */
+  tokenreviewPrefilter?: boolean;
 };
 
 /**
  * Starts the simulated cluster with the typical first setup — namespace `test`, service account
  * and pod `nginx`, a reviewer service account `authgate/authgate` allowed to create TokenReviews
- * — and writes a ready config: mount `kubernetes` (TokenReview) and `kubernetes-jwks` (local
- * JWKS verification via the cluster's OIDC discovery), each with role `nginx`. The cluster runs in
+ * — and writes a ready config: mount `kubernetes` (TokenReview; with `tokenreviewPrefilter`, its
+ * signature prefilter too) and `kubernetes-jwks` (local JWKS verification via the cluster's OIDC
+ * discovery), each with role `nginx`. The cluster runs in
  * this process, or with `clusterProcess` in a child of its own. When it fails
  * half-way, what it started is closed and what it wrote removed.
  */
@@ -140,6 +146,8 @@ const devConfigYaml = (
   reviewerFile: string,
 ): string => {
   const role = DEV_ROLE;
+  // Both mounts read the keys from the simulated API server, with the reviewer token.
+  const jwks = { oidc_discovery_url: cluster.url };
   const yaml = JSON.stringify(
     {
       listener: { address: opts.address, port: opts.port },
@@ -173,6 +181,7 @@ const devConfigYaml = (
           kubernetes_host: cluster.url,
           token_reviewer_jwt_file: reviewerFile,
           verification: 'tokenreview',
+          ...(opts.tokenreviewPrefilter === true ? { jwks } : {}),
           issuers: [cluster.issuer],
           roles: { nginx: role, [LOAD_ROLE_NAME]: LOAD_ROLE },
         },
@@ -180,7 +189,7 @@ const devConfigYaml = (
           type: 'kubernetes',
           kubernetes_host: cluster.url,
           verification: 'jwks',
-          jwks: { oidc_discovery_url: cluster.url },
+          jwks,
           issuers: [cluster.issuer],
           roles: { nginx: role, [LOAD_ROLE_NAME]: LOAD_ROLE },
         },
@@ -204,6 +213,7 @@ const devOptions = (argv: string[]): DevOptions => {
     'audit-file': { type: 'string' },
     metrics: { type: 'string', default: 'on' },
     'policy-dir': { type: 'string' },
+    'tokenreview-prefilter': { type: 'boolean', default: false },
   });
   const redisProblem = values.redis === undefined ? undefined : redisUrlProblem(values.redis);
   if (redisProblem !== undefined) throw new UsageError(`--redis: ${redisProblem}`);
@@ -221,6 +231,7 @@ const devOptions = (argv: string[]): DevOptions => {
     ...(values['audit-file'] === undefined ? {} : { auditFile: values['audit-file'] }),
     metrics: onOffFlag(values.metrics, '--metrics'),
     ...(values['policy-dir'] === undefined ? {} : { policyDir: values['policy-dir'] }),
+    tokenreviewPrefilter: values['tokenreview-prefilter'],
   };
 };
 
@@ -326,7 +337,7 @@ const banner = (opts: DevOptions, setup: DevSetup, address: string, adminToken: 
     `  Gateway:        ${address}`,
     `  Cluster:        ${setup.cluster.url}  (issuer ${setup.cluster.issuer})`,
     `  Admin token:    ${adminToken}`,
-    '  Mounts:         auth/kubernetes (TokenReview), auth/kubernetes-jwks (JWKS); role "nginx" → test/nginx, audience "vault"',
+    `  Mounts:         auth/kubernetes (TokenReview${opts.tokenreviewPrefilter === true ? ', JWKS signature prefilter' : ''}), auth/kubernetes-jwks (JWKS); role "nginx" → test/nginx, audience "vault"`,
     ...(opts.auditFile === undefined
       ? []
       : [`  Audit:          file device "file" → ${resolve(opts.auditFile)}`]),

@@ -20,7 +20,7 @@ still running after 10 s). A configuration mistake exits 78, listing every probl
 
 export const DEV_USAGE: CommandUsage = {
   synopsis:
-    'authgate dev [--port N] [--address A] [--cluster-port N] [--cluster-process] [--redis URL] [--audit-file PATH] [--metrics on|off] [--policy-dir DIR]',
+    'authgate dev [--port N] [--address A] [--cluster-port N] [--cluster-process] [--redis URL] [--audit-file PATH] [--metrics on|off] [--policy-dir DIR] [--tokenreview-prefilter]',
   summary: 'run a simulated cluster and the gateway, ready to log in (not for production)',
   details: `Options:
   --port N            the gateway's port, 0 to 65535 (default 8200; 0: any free port)
@@ -32,6 +32,9 @@ export const DEV_USAGE: CommandUsage = {
   --audit-file PATH   audit to this file (a file device named "file")
   --metrics on|off    serve /metrics (default on)
   --policy-dir DIR    also load the policy files of this directory
+  --tokenreview-prefilter
+                      check a token's signature against the cluster's keys before the
+                      TokenReview of auth/kubernetes: a forged one costs no review (default off)
 `,
 };
 
