@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { apiCallCounter } from './api-calls.mjs';
 import { loopDelayMeter } from './loop-delay.mjs';
-import { createClusterClient, loginBody, loginEach, writeSecret } from './cluster.mjs';
+import { createClusterClient, loginBody, loginEach, postJson, writeSecret } from './cluster.mjs';
 import { writeBenchPolicies } from './policies.mjs';
 import { startBaseline, startDevGateway } from './procs.mjs';
 import { median } from './report.mjs';
@@ -281,27 +281,45 @@ export const hotLogin = async (opts, path, devArgs = [], extra = { facts: {}, cl
 /**
  * A scenario where every login carries a token the gateway has never seen: each run (and the
  * warm-up) gets its own fresh tokens, minted right before it, so no token is sent twice in the
- * whole scenario. Its follow-up (any id) is the same load paced at half the measured maximum, for
- * half of `opts.durationSeconds`, with fresh tokens again.
+ * whole scenario. With `forge`, every token is sent as `forge` makes it instead (bad-tokens.mjs
+ * `tamper`) and must be refused (403, counted as an expected refusal); before anything is
+ * measured, one forged token is checked to be refused and the real one it was made from admitted,
+ * so the refusals measured are the forgery's. Its follow-up (any id) is the same load paced at
+ * half the measured maximum, for half of `opts.durationSeconds`, with fresh tokens again.
  *
  * @param {BenchOptions} opts
  * @param {string} path
- * @param {{ perRun: number, warmup: number, what: string }} sizes  `what`: the facts line's end
+ * @param {{ perRun: number, warmup: number, what: string, devArgs?: string[], forge?: (jwt: string) => string }} sizes
+ *   `what`: the facts line's end; `devArgs`: for `authgate dev`
  * @returns {Promise<Fixture>}
  */
-export const distinctLogin = async (opts, path, { perRun, warmup, what }) => {
-  const gateway = await gatewayWithTokens(opts, 0);
-  const { cluster, pods } = gateway;
-  const load = async (amount, extra = {}) => ({
-    bodies: (await freshTokens(opts, cluster, pods, amount)).map(loginBody),
-    amount,
-    ...extra,
-  });
+export const distinctLogin = async (opts, path, { perRun, warmup, what, devArgs = [], forge }) => {
+  const gateway = await gatewayWithTokens(opts, 0, devArgs);
+  const { dev, cluster, pods } = gateway;
+  if (forge !== undefined) {
+    try {
+      const [real] = await cluster.mintTokens({ count: 1, pods });
+      await postJson(`${dev.gatewayUrl}${path}`, loginBody(forge(real)), 403);
+      await postJson(`${dev.gatewayUrl}${path}`, loginBody(real), 200);
+    } catch (err) {
+      await dev.stop();
+      throw err;
+    }
+  }
+  const load = async (amount, extra = {}) => {
+    const tokens = await freshTokens(opts, cluster, pods, amount);
+    return {
+      bodies: (forge === undefined ? tokens : tokens.map(forge)).map(loginBody),
+      ...(forge === undefined ? {} : { statuses: tokens.map(() => 403) }),
+      amount,
+      ...extra,
+    };
+  };
   return {
     ...gatewayFixture(gateway, path),
     plan: (phase) => load(phase === 'warmup' ? warmup : perRun),
     facts: {
-      tokens: `${perRun} logins per run, each with a token never seen before, minted right before the run (a ${warmup}-login warm-up likewise)${what}`,
+      tokens: `${perRun} logins per run, each with a token never seen before${forge === undefined ? '' : ' (forged)'}, minted right before the run (a ${warmup}-login warm-up likewise)${what}`,
     },
     followUp: (_id, runs) => {
       const half = pacedOf(runs);
