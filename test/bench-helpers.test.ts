@@ -595,6 +595,21 @@ describe('the bench options', () => {
       'fleet-restart',
     ]);
   });
+
+  it('knows the forged-token scenario of the tokenreview prefilter, beside the cold cache it is compared with', () => {
+    const { scenarios } = parseOptions(['--scenarios', 'tokenreview-forged']);
+    expect(scenarios).toEqual([
+      expect.objectContaining({
+        id: 'tokenreview-forged',
+        title: 'forged tokens, tokenreview with prefilter',
+        compareTo: ['baseline-empty', 'tokenreview-cold'],
+      }),
+    ]);
+    // An informational bound on its API/1k column, not one of the issues' targets.
+    expect(TARGETS.filter((t: { subject: string }) => t.subject === 'tokenreview-forged')).toEqual([
+      expect.objectContaining({ metric: 'apiCallsPer1k', max: 5, informational: true }),
+    ]);
+  });
 });
 
 describe('the paced follow-ups', () => {

@@ -6,6 +6,7 @@
  * teardown. A new scenario (another mount type, a Redis store) is one more entry here.
  */
 import { rmSync } from 'node:fs';
+import { tamper } from './bad-tokens.mjs';
 import { loginBody, postJson } from './cluster.mjs';
 import {
   JWKS_LOGIN,
@@ -244,6 +245,20 @@ export const SCENARIOS = [
         perRun: opts.coldTokens,
         warmup: opts.coldWarmupTokens,
         what: ': one TokenReview each',
+      }),
+  },
+  {
+    id: 'tokenreview-forged',
+    title: 'forged tokens, tokenreview with prefilter',
+    description: `\`POST ${TOKENREVIEW_LOGIN}\` (TokenReview mode, with the signature prefilter: \`authgate dev --cluster-process --tokenreview-prefilter\`) where every request carries a forged token never seen before — the claims of a real pod token, its signature tampered: each must be answered 403 (counted as expected refusals) by the local signature check, with no TokenReview, so \`API/1k\` stays ≈ 0 where "tokenreview, cold cache" makes one per login.`,
+    compareTo: ['baseline-empty', 'tokenreview-cold'],
+    setup: (opts) =>
+      distinctLogin(opts, TOKENREVIEW_LOGIN, {
+        perRun: opts.coldTokens,
+        warmup: opts.coldWarmupTokens,
+        what: ', its signature tampered (bad-tokens.mjs `tamper`): refused with no TokenReview',
+        devArgs: ['--tokenreview-prefilter'],
+        forge: tamper,
       }),
   },
   {
