@@ -362,13 +362,13 @@ describe('authgate dev --tokenreview-prefilter', () => {
     const { forged: f, real } = await forgedThenReal(['--tokenreview-prefilter']);
     expect(f).toEqual({ status: 403, body: { errors: ['permission denied'] }, reviews: 0 });
     expect(real).toMatchObject({ status: 200, reviews: 1 });
-  });
+  }, 60_000);
 
   it('leaves the dev setup as documented without it: a forged token costs one TokenReview', async () => {
     const { forged: f, real } = await forgedThenReal([]);
     expect(f).toEqual({ status: 403, body: { errors: ['permission denied'] }, reviews: 1 });
     expect(real).toMatchObject({ status: 200, reviews: 2 });
-  });
+  }, 60_000);
 });
 
 describe('authgate dev with a Redis password', () => {
