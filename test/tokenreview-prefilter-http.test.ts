@@ -201,91 +201,85 @@ describe('a tokenreview mount whose prefilter keys cannot be had', () => {
   });
 });
 
-describe('a tokenreview mount whose prefilter key source fails after keys were loaded', () => {
+/**
+ * For the describe block it is called in: a harness with a fake clock and a kept log, whose
+ * tokenreview mount has the prefilter keys `jwks`. `h()` is the harness once started; `events(e)`
+ * the log lines of event `e`.
+ */
+const withPrefilter = (jwks: (cluster: DevCluster) => Record<string, unknown>) => {
   const clock = createFakeClock();
   const logs = jsonLogLines();
-  let h: Harness;
-  const events = (event: string) => logs.lines.filter((l) => l['event'] === event);
-
+  let harness: Harness | undefined;
   beforeAll(async () => {
-    h = await startHarness({
-      clock,
-      log: createLogger('info', logs.stream),
-      tokenreviewJwks: (cluster) => ({ url: `${cluster.url}${JWKS_PATH}` }),
-    });
+    harness = await startHarness({ clock, log: createLogger('info', logs.stream), tokenreviewJwks: jwks });
   });
   afterAll(async () => {
-    await h?.close();
+    await harness?.close();
   });
+  const h = (): Harness => {
+    if (harness === undefined) throw new Error('the harness has not started');
+    return harness;
+  };
+  return { clock, h, events: (event: string) => logs.lines.filter((l) => l['event'] === event) };
+};
+
+describe('a tokenreview mount whose prefilter key source fails after keys were loaded', () => {
+  const { clock, events, h } = withPrefilter((cluster) => ({ url: `${cluster.url}${JWKS_PATH}` }));
 
   /** Signed by the key the prefilter loaded first: its kid stays known. */
   let first = '';
 
   it('steps aside for a rotated key it cannot fetch: the TokenReview admits the token', async () => {
-    first = await h.podToken();
-    expect((await h.login('kubernetes', { role: 'nginx', jwt: first })).status).toBe(200);
-    const { kid } = await h.cluster.rotateKey('RS256');
-    const jwt = await h.podToken();
+    first = await h().podToken();
+    expect((await h().login('kubernetes', { role: 'nginx', jwt: first })).status).toBe(200);
+    const { kid } = await h().cluster.rotateKey('RS256');
+    const jwt = await h().podToken();
     expect(decodeProtectedHeader(jwt).kid).toBe(kid);
-    h.cluster.faults.failNext(1, 500);
-    const before = h.cluster.stats().tokenReviews;
-    expect((await h.login('kubernetes', { role: 'nginx', jwt })).status).toBe(200);
-    expect(h.cluster.stats().tokenReviews - before).toBe(1);
+    h().cluster.faults.failNext(1, 500);
+    const before = h().cluster.stats().tokenReviews;
+    expect((await h().login('kubernetes', { role: 'nginx', jwt })).status).toBe(200);
+    expect(h().cluster.stats().tokenReviews - before).toBe(1);
   });
 
   it('fetches the keys again once the cooldown has passed, and sheds forged tokens again', async () => {
     // A known kid: no refetch for an unknown one brings the set up to date.
     const real = first;
-    let before = h.cluster.stats().tokenReviews;
+    let before = h().cluster.stats().tokenReviews;
     // The set held is not current: the prefilter still steps aside.
-    expect(await h.login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
-    expect(h.cluster.stats().tokenReviews - before).toBe(1);
+    expect(await h().login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
+    expect(h().cluster.stats().tokenReviews - before).toBe(1);
     const loaded = events('jwks.loaded').length;
     clock.advanceSeconds(31);
-    expect(await h.login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
+    expect(await h().login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
     await vi.waitFor(() => expect(events('jwks.loaded')).toHaveLength(loaded + 1), { timeout: 5000 });
-    before = h.cluster.stats().tokenReviews;
-    expect(await h.login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
-    expect(h.cluster.stats().tokenReviews).toBe(before);
+    before = h().cluster.stats().tokenReviews;
+    expect(await h().login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
+    expect(h().cluster.stats().tokenReviews).toBe(before);
     expect(events('tokenreview.prefilter_resumed')).toHaveLength(1);
   });
 });
 
 describe('a tokenreview mount whose prefilter key file appears after start', () => {
-  const clock = createFakeClock();
-  const logs = jsonLogLines();
   const dir = mkdtempSync(join(tmpdir(), 'authgate-prefilter-'));
   const keyFile = join(dir, 'jwks.json');
-  let h: Harness;
-  const events = (event: string) => logs.lines.filter((l) => l['event'] === event);
-
-  beforeAll(async () => {
-    h = await startHarness({
-      clock,
-      log: createLogger('info', logs.stream),
-      tokenreviewJwks: () => ({ file: keyFile }),
-    });
-  });
-  afterAll(async () => {
-    await h?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const { clock, events, h } = withPrefilter(() => ({ file: keyFile }));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('leaves forged tokens to the TokenReview while it has no keys, and sheds them once it has', async () => {
-    const real = await h.podToken();
-    let before = h.cluster.stats().tokenReviews;
-    expect(await h.login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
-    expect(h.cluster.stats().tokenReviews - before).toBe(1);
+    const real = await h().podToken();
+    let before = h().cluster.stats().tokenReviews;
+    expect(await h().login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
+    expect(h().cluster.stats().tokenReviews - before).toBe(1);
 
-    writeFileSync(keyFile, JSON.stringify(h.cluster.jwks()));
+    writeFileSync(keyFile, JSON.stringify(h().cluster.jwks()));
     clock.advanceSeconds(2);
     // This login does not wait for the keys: it starts their load, and the review admits it.
-    expect((await h.login('kubernetes', { role: 'nginx', jwt: real })).status).toBe(200);
+    expect((await h().login('kubernetes', { role: 'nginx', jwt: real })).status).toBe(200);
     await vi.waitFor(() => expect(events('jwks.loaded')).toHaveLength(1), { timeout: 5000 });
 
-    before = h.cluster.stats().tokenReviews;
-    expect(await h.login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
-    expect(h.cluster.stats().tokenReviews).toBe(before);
+    before = h().cluster.stats().tokenReviews;
+    expect(await h().login('kubernetes', { role: 'nginx', jwt: forged(real) })).toEqual(DENIED);
+    expect(h().cluster.stats().tokenReviews).toBe(before);
     expect(events('tokenreview.prefilter_skipped')).toHaveLength(1);
     expect(events('tokenreview.prefilter_resumed')).toHaveLength(1);
   });
