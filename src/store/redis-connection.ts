@@ -6,6 +6,7 @@
 import { Redis, Cluster, type ClusterNode, type RedisOptions } from 'ioredis';
 import type { RedisConnectionOptions } from '../lib/redis-connection-options.js';
 import { defineScripts, type Client } from './redis-scripts.js';
+import { guardRedisSockets } from './redis-stream-guard.js';
 
 export type { RedisConnectionOptions };
 
@@ -139,6 +140,7 @@ export const setClientCredentials = (client: Redis | Cluster, credentials: Redis
 
 /** Builds the ioredis client of the configured mode, failing fast while disconnected. */
 export const connectRedis = (o: RedisConnectionOptions): Client => {
+  guardRedisSockets();
   const common = connectionOptions(o);
   let client: Redis | Cluster;
   if (o.clusterNodes !== undefined) {
