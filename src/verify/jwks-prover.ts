@@ -6,7 +6,7 @@ import { truncate } from '../lib/truncate.js';
 import { createKeyStore, type KeyStore } from './jwks-key-store.js';
 import { createJwksSource, type JwksSource } from './jwks-source.js';
 import { verifyJws } from './jws-signature.js';
-import { createReviewerToken } from './reviewer-token.js';
+import { createReviewerToken, type ReviewerToken } from './reviewer-token.js';
 import type { VerifierLog } from './verifier-log.js';
 
 /** A file source is re-checked (one `stat`) at most this often. */
@@ -29,6 +29,12 @@ export type JwksProverDeps = {
   onError: () => void;
   /** Called when a newly loaded set lacks a key the previous one held, before that set serves. */
   onKeysDropped?: () => void;
+  /**
+   * The mount's reader of `token_reviewer_jwt_file`, when another part holds one already (the
+   * TokenReview verifier): one reader per file, and a token re-read after a 401 serves both.
+   * Default: a reader of its own.
+   */
+  reviewerToken?: ReviewerToken | undefined;
 };
 
 export type JwksProver = {
@@ -64,7 +70,7 @@ export const createJwksProver = (
   const reviewer =
     mount.tokenReviewerJwtFile !== undefined && mount.kubernetesHost !== undefined
       ? {
-          token: createReviewerToken(mount.tokenReviewerJwtFile, { clock, log }),
+          token: deps.reviewerToken ?? createReviewerToken(mount.tokenReviewerJwtFile, { clock, log }),
           origin: new URL(mount.kubernetesHost).origin,
         }
       : undefined;

@@ -5,7 +5,7 @@ import { createJwksProver, type JwksProverDeps } from './jwks-prover.js';
 import type { ReviewRefusal } from './token-review-status.js';
 import type { VerifierLog } from './verifier-log.js';
 
-export type SignaturePrefilterDeps = Pick<JwksProverDeps, 'fetch' | 'shareSource'> & {
+export type SignaturePrefilterDeps = Pick<JwksProverDeps, 'fetch' | 'shareSource' | 'reviewerToken'> & {
   clock: Clock;
   log: VerifierLog;
 };
@@ -45,6 +45,7 @@ export const createSignaturePrefilter = (
     log,
     fetch: deps.fetch,
     shareSource: deps.shareSource,
+    reviewerToken: deps.reviewerToken,
     onUpstreamCall: noop,
     onError: noop,
   });

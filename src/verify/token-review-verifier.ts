@@ -107,6 +107,7 @@ export const createTokenReviewVerifier = (
       : createSignaturePrefilter(mount, mount.jwks, {
           clock,
           log,
+          reviewerToken: reviewer,
           ...(deps.fetch ? { fetch: deps.fetch } : {}),
         });
   const flight = createSingleFlight<Identity>();
