@@ -26,6 +26,7 @@ const roles = {
   short: { ...NGINX_ROLE, token_ttl: 60, token_policies: ['app'] },
   uses: { ...NGINX_ROLE, token_ttl: 600, token_num_uses: 3, token_policies: ['app'] },
   cidr: { ...NGINX_ROLE, token_bound_cidrs: ['10.0.0.0/8'], token_num_uses: 2, token_policies: ['app'] },
+  batch: { ...NGINX_ROLE, token_ttl: 60, token_type: 'batch', token_policies: ['app'] },
 };
 const config = {
   secrets: { encryption_key_file: keyFile },
@@ -149,6 +150,27 @@ describe.each<StoreKind>(['memory', 'redis'])('a client token on the %s store', 
         await s.call('POST', '/v1/auth/token/lookup-accessor', ADMIN_TOKEN, { accessor: auth.accessor }),
       ).toEqual(bad('invalid accessor'));
     }
+  });
+
+  it('as a batch token, is served with nothing stored, dies at its expiry, and a revocation of its pod reaches it', async () => {
+    const auth = await s.login('batch');
+    const t = auth.client_token;
+    expect(t).toMatch(/^agb\./);
+    expect((await s.call('GET', '/v1/secret/data/app', t)).status).toBe(404);
+    expect((await s.call('GET', '/v1/identity/oidc/token/web', t)).status).toBe(200);
+    const looked = data(await s.call('GET', '/v1/auth/token/lookup-self', t));
+    expect(looked['type']).toBe('batch');
+    s.clock.advanceMs(60_000);
+    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(denied);
+    expect(await s.call('GET', '/v1/secret/data/app', t)).toEqual(denied);
+
+    const live = (await s.login('batch')).client_token;
+    const podUid = String((looked['meta'] as Record<string, unknown>)['pod_uid']);
+    s.clock.advanceMs(1);
+    const revoked = await s.call('POST', '/v1/auth/token/revoke-identity', ADMIN_TOKEN, { pod_uid: podUid });
+    expect(revoked.status).toBe(200);
+    expect(await s.call('GET', '/v1/auth/token/lookup-self', live)).toEqual(denied);
+    expect(await s.call('GET', '/v1/identity/oidc/token/web', live)).toEqual(denied);
   });
 
   it('is never brought back by a renewal that races its revocation', async () => {

@@ -81,7 +81,8 @@ const auditAuth = (
   withNumUses = false,
 ): Record<string, unknown> => {
   const token = str(auth['client_token']);
-  const accessor = str(auth['accessor']);
+  // Vault's HashAuth and omitempty leave out an empty accessor (a batch token has none).
+  const accessor = str(auth['accessor']) || undefined;
   const out: Record<string, unknown> = {};
   if (accessor !== undefined) out['accessor'] = o.hmacAccessor ? hash(accessor) : accessor;
   // Vault leaves an empty token out (renew-accessor answers `client_token: ""`).
@@ -126,7 +127,7 @@ const requestAuth = (req: AuditRequest, hash: Hasher, o: EntryOptions): Record<s
 export const requestBlock = (req: AuditRequest, hash: Hasher, o: EntryOptions): Record<string, unknown> => {
   const out: Record<string, unknown> = {};
   if (req.clientToken !== undefined) out['client_token'] = hash(req.clientToken);
-  const accessor = str(req.caller?.['accessor']);
+  const accessor = str(req.caller?.['accessor']) || undefined;
   if (accessor !== undefined) out['client_token_accessor'] = o.hmacAccessor ? hash(accessor) : accessor;
   if (req.data !== undefined) out['data'] = hashStrings(req.data, hash);
   out['id'] = req.id;

@@ -305,6 +305,7 @@ export const createLoginService = (deps: LoginDeps) => {
         maxLeaseTtlSeconds: cfg.maxLeaseTtlSeconds,
       },
       indexes: revocationIndexes(mountPath, role.name, identity),
+      ...(role.tokenType === 'batch' ? { type: 'batch' as const } : {}),
     });
     // Only when debug is on: the fingerprint is a SHA-256 of the whole JWT, not free per login.
     if (deps.log.isLevelEnabled('debug')) {

@@ -22,6 +22,12 @@ export const DEV_ROLE = {
 };
 
 /**
+ * The role `nginx-batch` of the dev config: as `nginx`, issuing batch tokens (nothing stored at
+ * login; docs/security.md "Batch tokens").
+ */
+export const DEV_BATCH_ROLE = { ...DEV_ROLE, token_type: 'batch' };
+
+/**
  * The dev policies: each workload reads and lists its own namespace's secrets and signs identity
  * tokens for role `nginx`; load-test tokens read theirs the same way. One policy serves every
  * namespace: the path is templated from the token's identity.
@@ -145,7 +151,7 @@ const devConfigYaml = (
   dir: string,
   reviewerFile: string,
 ): string => {
-  const role = DEV_ROLE;
+  const roles = { nginx: DEV_ROLE, 'nginx-batch': DEV_BATCH_ROLE, [LOAD_ROLE_NAME]: LOAD_ROLE };
   // Both mounts read the keys from the simulated API server, with the reviewer token.
   const jwks = { oidc_discovery_url: cluster.url };
   const yaml = JSON.stringify(
@@ -183,7 +189,7 @@ const devConfigYaml = (
           verification: 'tokenreview',
           ...(opts.tokenreviewPrefilter === true ? { jwks } : {}),
           issuers: [cluster.issuer],
-          roles: { nginx: role, [LOAD_ROLE_NAME]: LOAD_ROLE },
+          roles,
         },
         'kubernetes-jwks': {
           type: 'kubernetes',
@@ -191,7 +197,7 @@ const devConfigYaml = (
           verification: 'jwks',
           jwks,
           issuers: [cluster.issuer],
-          roles: { nginx: role, [LOAD_ROLE_NAME]: LOAD_ROLE },
+          roles,
         },
       },
     },

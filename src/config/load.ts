@@ -307,7 +307,7 @@ const EXPECTED: Array<[RegExp, string]> = [
   [/\.type$/, 'expected "kubernetes"'],
   [/\.allowed_algorithms\.\d+$/, `expected one of ${SIGNING_ALGORITHMS.join(', ')} (never none or HS*)`],
   [/\.alias_name_source$/, 'expected "serviceaccount_uid" or "serviceaccount_name"'],
-  [/\.token_type$/, 'expected "service" or "default" (batch tokens are not supported yet)'],
+  [/\.token_type$/, 'expected "service", "batch" or "default"'],
   [/^identity\.keys\.[^.]+\.algorithm$/, `expected one of ${IDENTITY_KEY_ALGORITHMS.join(', ')}`],
   [/^log\.level$/, 'expected one of fatal, error, warn, info, debug, trace, silent'],
   [

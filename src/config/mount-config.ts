@@ -185,6 +185,18 @@ export const normalizeMount = (
     // Vault refuses this at login (request_handling.go); refusing it at start is earlier and louder.
     if (policies.some((p) => p.trim().toLowerCase() === 'root'))
       problem(`${rp}.token_policies`, 'auth methods cannot create root tokens');
+    // Vault's tokenutil refuses these at role write: a batch token is never renewed nor counted.
+    if (r.token_type === 'batch' && period > 0)
+      problem(
+        `${rp}.token_type`,
+        "'token_type' cannot be 'batch' or 'default_batch' when set to generate periodic tokens",
+      );
+    if (r.token_type === 'batch' && (r.token_num_uses ?? 0) > 0) {
+      problem(
+        `${rp}.token_type`,
+        "'token_type' cannot be 'batch' or 'default_batch' when set to generate tokens with limited use count",
+      );
+    }
     const cidrs = r.token_bound_cidrs ?? [];
     for (const bad of invalidCidrs(cidrs)) problem(`${rp}.token_bound_cidrs`, `invalid CIDR "${bad}"`);
     roles.set(lower, {

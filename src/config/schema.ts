@@ -86,7 +86,9 @@ export const RoleSchema = Type.Object(
     token_bound_cidrs: Type.Optional(StringList),
     token_no_default_policy: Type.Optional(Type.Boolean()),
     token_period: Type.Optional(Duration),
-    token_type: Type.Optional(Type.Union([Type.Literal('service'), Type.Literal('default')])),
+    token_type: Type.Optional(
+      Type.Union([Type.Literal('service'), Type.Literal('batch'), Type.Literal('default')]),
+    ),
   },
   { additionalProperties: false },
 );

@@ -27,11 +27,12 @@ export type RoleConfig = {
   /** 0 = not periodic. */
   tokenPeriodSeconds: number;
   /**
-   * `token_type` as the config file gives it: `default` (also when absent) or `service`. Both
-   * issue service tokens (the mount's default type is Vault's `default-service`); kept apart only
-   * so that a role read answers what was configured, as Vault's does.
+   * `token_type` as the config file gives it: `default` (also when absent), `service` or `batch`.
+   * `default` issues service tokens (the mount's default type is Vault's `default-service`), and
+   * is kept apart from `service` only so that a role read answers what was configured, as
+   * Vault's does. `batch` issues batch tokens: never stored, never renewed (tokens/batch-token.ts).
    */
-  tokenType: 'default' | 'service';
+  tokenType: 'default' | 'service' | 'batch';
 };
 
 export type JwksSourceConfig =

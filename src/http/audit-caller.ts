@@ -45,6 +45,7 @@ export const callerOf = (request: FastifyRequest): { caller?: Record<string, unk
       // Vault's token_ttl is the token entry's TTL (what lookup calls `creation_ttl`).
       lease_duration: r.creationTtlSeconds,
       issue_time_ms: r.issueTimeMs,
+      token_type: r.type ?? 'service',
     },
   };
 };

@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import { hkdfSync } from 'node:crypto';
+import { GCM_IV_BYTES, GCM_TAG_BYTES, openGcm, sealGcm } from '../lib/aead.js';
 
 /**
  * Encryption at rest for secrets engines: AES-256-GCM with a random 96-bit IV per value and the
@@ -43,8 +44,6 @@ export class CipherError extends Error {
   }
 }
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 const LEGACY = 'v1';
 const VERSION = 'v2';
 /** Key id length, bytes: 2^-64 odds that two keys of one ring collide; 11 base64url characters. */
@@ -72,15 +71,10 @@ const deriveDataKey = (keyMaterial: Buffer): DataKey => {
 
 /** Opens one AES-256-GCM body (ciphertext ‖ tag) under `key`; throws CipherError on any failure. */
 const openWith = (key: Buffer, iv: Buffer, body: Buffer, aad: string): Buffer => {
-  try {
-    const decipher = createDecipheriv('aes-256-gcm', key, iv);
-    decipher.setAAD(Buffer.from(aad, 'utf8'));
-    decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-    return Buffer.concat([decipher.update(body.subarray(0, body.length - TAG_BYTES)), decipher.final()]);
-  } catch {
-    // GCM's tag check failed: another key, another AAD, or altered bytes. Never say which.
-    throw new CipherError('sealed value does not open under this key');
-  }
+  const opened = openGcm(key, iv, body, aad);
+  // Another key, another AAD, or altered bytes. Never say which.
+  if (opened === undefined) throw new CipherError('sealed value does not open under this key');
+  return opened;
 };
 
 /**
@@ -108,10 +102,7 @@ export const createSecretCipher = (
 
   return {
     seal: (plaintext, aad) => {
-      const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', current.key, iv);
-      cipher.setAAD(Buffer.from(aad, 'utf8'));
-      const body = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+      const { iv, body } = sealGcm(current.key, plaintext, aad);
       return `${currentPrefix}${iv.toString('base64url')}.${body.toString('base64url')}`;
     },
     open: (sealed, aad) => {
@@ -121,7 +112,7 @@ export const createSecretCipher = (
         throw new CipherError('sealed value has an unknown format');
       const iv = Buffer.from((legacy ? parts[1] : parts[2]) ?? '', 'base64url');
       const body = Buffer.from((legacy ? parts[2] : parts[3]) ?? '', 'base64url');
-      if (iv.length !== IV_BYTES || body.length < TAG_BYTES)
+      if (iv.length !== GCM_IV_BYTES || body.length < GCM_TAG_BYTES)
         throw new CipherError('sealed value is truncated');
       if (!legacy) {
         const key = byId.get(parts[1] ?? '');

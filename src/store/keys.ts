@@ -23,6 +23,12 @@ export const createKeys = (prefix: string = DEFAULT_KEY_PREFIX) => ({
    * with the tokens it lists; nothing writes it any more.
    */
   legacyIndex: (kind: string, value: string) => `${prefix}index:${kind}:${value}`,
+  /**
+   * When the tokens of one revocation index were last revoked (ms since the epoch, as text): a
+   * batch token of that index issued no later is refused. Batch tokens are not stored, so this
+   * is how a revocation by role, service account or pod reaches them.
+   */
+  batchRevoked: (kind: string, value: string) => `${prefix}batch-revoked:${kind}:${value}`,
   /** A cached verification result (TokenReview or JWKS), under the token's digest and the audiences. */
   verified: (kind: string, cacheKey: string) => `${prefix}verified:${kind}:${cacheKey}`,
   /** A JWKS key set shared by replicas (fetched once, loaded by all). */

@@ -9,8 +9,9 @@ import type { MountTtls } from './ttl.js';
 export const REVOCATION_PENDING = -1;
 
 /**
- * A service token's state, as stored under HMAC-SHA256(server key, token). It holds the
- * accessor (an identifier, not a credential) and never the token itself.
+ * A token's state: a service token's as stored under HMAC-SHA256(server key, token), holding the
+ * accessor (an identifier, not a credential) and never the token itself; a batch token's as the
+ * token itself carries it, sealed (batch-token.ts).
  */
 export type TokenRecord = {
   /** Record format version, so that later formats can be migrated on read. */
@@ -68,6 +69,11 @@ export type TokenRecord = {
   indexes?: RevocationIndex[];
   /** `false` when the token may never be renewed (Vault's `renewable`); absent = renewable. */
   renewable?: false;
+  /**
+   * `batch` for a batch token (Vault's token type): the token carries its own record, sealed, and
+   * nothing is stored (see batch-token.ts). Absent = a service token, stored.
+   */
+  type?: 'batch';
 };
 
 /**
@@ -131,6 +137,14 @@ export const parseRecord = (raw: string): TokenRecord => {
     // Not JSON.parse's message: it quotes the text around the fault, which may be the accessor.
     throw corrupt('unparseable token record: not JSON');
   }
+  return recordOf(value);
+};
+
+/**
+ * `value` as a record, when it has the shape {@link parseRecord} checks.
+ * @throws AuthgateError INTERNAL (reason `token_record_corrupt`) otherwise.
+ */
+export const recordOf = (value: unknown): TokenRecord => {
   const r = value as Partial<TokenRecord> | null;
   if (
     typeof r !== 'object' ||

@@ -17,6 +17,16 @@ import { assertCount, assertMount, placeLease } from './lease.js';
 /** Vault's handleRenew when the named token is not live (400). */
 const notFound = (): AuthgateError => badRequest('token not found', 'token_not_found');
 
+/**
+ * A found token that has stored state to renew. A batch token has none: refused as Vault's
+ * expiration manager refuses it (400 `batch tokens cannot be renewed`).
+ */
+const renewable = (found: { tokenHmac: string | undefined; record: TokenRecord }) => {
+  const { tokenHmac, record } = found;
+  if (tokenHmac === undefined) throw badRequest('batch tokens cannot be renewed', 'token_batch');
+  return { tokenHmac, record };
+};
+
 /** Renewal operations of the token service (see createTokenService). */
 export const createTokenRenewal = (
   storage: TokenStorage,
@@ -143,12 +153,12 @@ export const createTokenRenewal = (
       // revocation is not found: 400 `token not found`.
       const usedUp = () => badRequest('token not found', 'token_used_up');
       if (options.usesLeft === REVOCATION_PENDING) throw usedUp();
-      const { tokenHmac, record, numUses } =
+      const found =
         options.usesLeft === undefined
           ? await check(token, options.remoteAddress)
           : { ...(await storage.inspect(token, options.remoteAddress)), numUses: options.usesLeft };
-      if (numUses === REVOCATION_PENDING) throw usedUp();
-      return extend({ tokenHmac, record }, token, incrementSeconds, options.refresh, () =>
+      if (found.numUses === REVOCATION_PENDING) throw usedUp();
+      return extend(renewable(found), token, incrementSeconds, options.refresh, () =>
         permissionDenied('token_invalid', 'revoked during renewal'),
       );
     },
@@ -167,7 +177,7 @@ export const createTokenRenewal = (
       const incrementSeconds = incrementOf(options);
       const found = await find(token);
       if (found === undefined) throw notFound();
-      return extend(found, token, incrementSeconds, options.refresh, notFound);
+      return extend(renewable(found), token, incrementSeconds, options.refresh, notFound);
     },
 
     /**

@@ -1,6 +1,7 @@
 import { badRequest } from '../errors.js';
 import type { RevocationIndex, TokenRecord } from './record.js';
-import { guard, TOKEN_FORMAT, type TokenStorage } from './token-storage.js';
+import { BATCH_PREFIX } from './batch-token.js';
+import { BATCH_MAX_LIFE_SECONDS, guard, TOKEN_FORMAT, type TokenStorage } from './token-storage.js';
 import type { TokenServiceDeps } from './types.js';
 
 /**
@@ -13,9 +14,9 @@ const MAX_PASSES = 3;
 /** Revocation and accessor operations of the token service (see createTokenService). */
 export const createTokenRevocation = (
   storage: TokenStorage,
-  deps: Pick<TokenServiceDeps, 'store' | 'keys'>,
+  deps: Pick<TokenServiceDeps, 'store' | 'keys' | 'clock'>,
 ) => {
-  const { store, keys } = deps;
+  const { store, keys, clock } = deps;
   const { hmac, isLive, read, find, withUsesLeft, byAccessor, deleteEntries } = storage;
   // A revocation is answered once the replicas the store confirms with hold it: one that only the
   // master held would be undone by a failover, and the token would work again.
@@ -23,10 +24,21 @@ export const createTokenRevocation = (
   // the one the writes went through confirms nothing (see Store.writeEpoch).
   const confirmed = (since: number | undefined) =>
     guard(store.confirmReplicated?.(since) ?? Promise.resolve());
+  /** Vault's revokeCommon and handleRevokeOrphan for a batch token (400). */
+  const batchRefused = () => badRequest('batch tokens cannot be revoked', 'token_batch');
+  /**
+   * A live batch token cannot be revoked one by one (Vault's 400); one that is not live (expired,
+   * revoked through its indexes, not sealed by this server) is a no-op, as an unknown service token is.
+   */
+  const refuseBatch = async (token: string): Promise<void> => {
+    if ((await find(token)) !== undefined) throw batchRefused();
+  };
+
   return {
     /**
      * Revokes a token (revoke-self, and auth/token/revoke for a token an operator names):
-     * deletes its record, use counter and accessor index. Vault revokes the token's children
+     * deletes its record, use counter and accessor index. A live batch token is refused with
+     * Vault's 400 `batch tokens cannot be revoked`: it has nothing stored to delete. Vault revokes the token's children
      * too; authgate's tokens are all orphans (issued by a login), so there are none. Idempotent:
      * an unknown, expired or malformed token is a no-op, as in Vault (handleRevokeTree answers
      * 204 for a token it does not find).
@@ -35,6 +47,10 @@ export const createTokenRevocation = (
      */
     revoke: async (token: string): Promise<void> => {
       const since = store.writeEpoch?.();
+      if (typeof token === 'string' && token.startsWith(BATCH_PREFIX)) {
+        await refuseBatch(token);
+        return;
+      }
       if (typeof token !== 'string' || !TOKEN_FORMAT.test(token)) return;
       const tokenHmac = hmac(token);
       // A record tampered with is deleted too, but the accessor it names is not believed: its
@@ -63,6 +79,7 @@ export const createTokenRevocation = (
         if (typeof token === 'string' && TOKEN_FORMAT.test(token)) await confirmed(since);
         throw badRequest('token to revoke not found', 'token_not_found');
       }
+      if (found.tokenHmac === undefined) throw batchRefused();
       await deleteEntries(found.tokenHmac, hmac(found.record.accessor));
       await confirmed(since);
     },
@@ -123,11 +140,21 @@ export const createTokenRevocation = (
      * action, never on a request's hot path. Tokens listed in the index's legacy form (a plain set
      * written before indexes expired member by member) are revoked too, until those sets lapse.
      *
-     * @returns how many live tokens were revoked.
+     * Batch tokens, stored nowhere, are reached through the index's mark (`keys.batchRevoked`),
+     * written first: every use of a batch token of the index issued until now is refused.
+     *
+     * @returns how many live service tokens were revoked (the batch tokens reached are not known).
      * @throws AuthgateError UNAVAILABLE when the store is down.
      */
     revokeByIndex: async (index: RevocationIndex): Promise<number> => {
       const since = store.writeEpoch?.();
+      // Batch tokens first: they are listed nowhere, so the index's mark is what refuses every one
+      // issued until now. Kept as long as a batch token can live.
+      await guard(
+        store.set(keys.batchRevoked(index.kind, index.value), String(clock.nowMs()), {
+          ttlMs: BATCH_MAX_LIFE_SECONDS * 1000,
+        }),
+      );
       const indexKey = keys.index(index.kind, index.value);
       const legacyKey = keys.legacyIndex(index.kind, index.value);
       const seen = new Set<string>();

@@ -7,7 +7,14 @@ import { calculateTtl } from './ttl.js';
 import { createTokenRenewal } from './token-renewal.js';
 import { createTokenRevocation } from './token-revocation.js';
 import { createTokenListing } from './token-listing.js';
-import { ACCESSOR_BYTES, createTokenStorage, guard, TOKEN_BYTES, TOKEN_PREFIX } from './token-storage.js';
+import {
+  ACCESSOR_BYTES,
+  BATCH_MAX_LIFE_SECONDS,
+  createTokenStorage,
+  guard,
+  TOKEN_BYTES,
+  TOKEN_PREFIX,
+} from './token-storage.js';
 import type { IssueInput, IssuedToken, TokenServiceDeps } from './types.js';
 import { authBlock, lookupResponseData } from './vault-shapes.js';
 import { assertCount, assertMount, placeLease } from './lease.js';
@@ -33,7 +40,7 @@ export const createTokenService = (deps: TokenServiceDeps) => {
     throw new TypeError('serverKey must be a Buffer of at least 32 bytes');
   }
   const storage = createTokenStorage(deps);
-  const { hmac, seal, indexOps, check } = storage;
+  const { hmac, seal, sealBatch, indexOps, check } = storage;
 
   return {
     /** {@link lookupResponseData}, on the service for routes that hold only the service. */
@@ -42,7 +49,9 @@ export const createTokenService = (deps: TokenServiceDeps) => {
     authBlock,
 
     /**
-     * Issues a service token: `ags.` + 256 random bits (base64url), and a 24-character accessor.
+     * Issues a service token: `ags.` + 256 random bits (base64url), and a 24-character accessor;
+     * or with `type: 'batch'` a batch token, which carries its record sealed (batch-token.ts),
+     * has no accessor and writes nothing, and lives at most {@link BATCH_MAX_LIFE_SECONDS}.
      * The TTL follows Vault's CalculateTTL at login (role TTL, else mount default; capped by the
      * role max, the mount max and the explicit max; periodic tokens get their period).
      *
@@ -77,13 +86,17 @@ export const createTokenService = (deps: TokenServiceDeps) => {
         input.numUses === 0
           ? null
           : (calc.notAfterMs ?? (Math.floor(nowMs / 1000) + input.mount.maxLeaseTtlSeconds) * 1000);
-      const lease = placeLease(calc, nowMs, usesNotAfterMs);
+      const batch = input.type === 'batch';
+      if (batch && (input.periodSeconds !== 0 || input.numUses !== 0)) {
+        throw new TypeError('a batch token can have neither a period nor a use limit');
+      }
+      // A batch token is never renewed: its life, fixed now, is capped as a use counter's
+      // expiry caps a token's (with the same warning).
+      const lease = placeLease(calc, nowMs, batch ? nowMs + BATCH_MAX_LIFE_SECONDS * 1000 : usesNotAfterMs);
 
       // One call to the CSPRNG for both secrets (each still its own independent random bytes).
-      const random = randomBytes(TOKEN_BYTES + ACCESSOR_BYTES);
-      const clientToken = TOKEN_PREFIX + random.subarray(0, TOKEN_BYTES).toString('base64url');
-      const accessor = random.subarray(TOKEN_BYTES).toString('base64url');
-      const tokenHmac = hmac(clientToken);
+      const random = batch ? undefined : randomBytes(TOKEN_BYTES + ACCESSOR_BYTES);
+      const accessor = random === undefined ? '' : random.subarray(TOKEN_BYTES).toString('base64url');
       const record: TokenRecord = {
         v: 1,
         accessor,
@@ -110,8 +123,15 @@ export const createTokenService = (deps: TokenServiceDeps) => {
         ...(input.indexes && input.indexes.length > 0
           ? { indexes: input.indexes.map((i) => ({ ...i })) }
           : {}),
-        ...(input.renewable === false ? { renewable: false as const } : {}),
+        ...(input.renewable === false || batch ? { renewable: false as const } : {}),
+        ...(batch ? { type: 'batch' as const } : {}),
       };
+      // Sealed into the token itself (batch-token.ts): nothing is written.
+      if (random === undefined)
+        return { clientToken: sealBatch(record), accessor, record, warnings: lease.warnings };
+
+      const clientToken = TOKEN_PREFIX + random.subarray(0, TOKEN_BYTES).toString('base64url');
+      const tokenHmac = hmac(clientToken);
 
       // One round trip (MULTI on Redis). The record is written last: should a backend apply the
       // batch key by key (Redis Cluster), a failure half-way leaves only unreachable entries that
@@ -198,7 +218,9 @@ export const createTokenService = (deps: TokenServiceDeps) => {
     lookupToken: async (token: string): Promise<TokenRecord> => {
       const found = await storage.find(token);
       const record =
-        found === undefined ? undefined : await storage.withUsesLeft(found.tokenHmac, found.record);
+        found === undefined || found.tokenHmac === undefined
+          ? found?.record
+          : await storage.withUsesLeft(found.tokenHmac, found.record);
       if (record === undefined) {
         throw new AuthgateError('PERMISSION_DENIED', { message: 'bad token', reason: 'token_not_found' });
       }

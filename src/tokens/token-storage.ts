@@ -2,6 +2,7 @@ import { AuthgateError, badRequest, permissionDenied, unavailable } from '../err
 import { createCidrSet } from '../lib/cidr.js';
 import { deriveKey, fingerprint, hmacB64 } from '../lib/hash.js';
 import { ReplicationUnconfirmedError, StoreUnavailableError, type BatchOp } from '../store/index.js';
+import { BATCH_PREFIX, createBatchCodec } from './batch-token.js';
 import { REVOCATION_PENDING, openRecord, sealRecord } from './record.js';
 import type { TokenRecord } from './record.js';
 import type { TokenServiceDeps } from './types.js';
@@ -12,6 +13,12 @@ export const TOKEN_BYTES = 32;
 export const TOKEN_FORMAT = /^ags\.[A-Za-z0-9_-]{43}$/;
 /** 18 random bytes encode to exactly 24 base64url characters (144 bits). */
 export const ACCESSOR_BYTES = 18;
+/**
+ * The longest a batch token lives (Vault's default system max TTL, 768 h): a mount whose
+ * `max_lease_ttl` is longer still caps its batch tokens here. A revocation's mark for batch tokens
+ * is kept as long, so it outlives every batch token issued before it.
+ */
+export const BATCH_MAX_LIFE_SECONDS = 768 * 3600;
 
 /** Fail closed with a 503 when the store is down; any other error is a bug and propagates. */
 export const guard = async <T>(pending: Promise<T>): Promise<T> => {
@@ -44,6 +51,7 @@ export const createTokenStorage = (
   const recordMacKey = deriveKey(serverKey, 'authgate token record');
 
   const hmac = (value: string): string => hmacB64(serverKey, value);
+  const batch = createBatchCodec(serverKey);
 
   const isLive = (record: TokenRecord): boolean => record.expireTimeMs > clock.nowMs();
 
@@ -90,9 +98,32 @@ export const createTokenStorage = (
     return record !== undefined && isLive(record) ? record : undefined;
   };
 
-  /** The token's HMAC and live record, or undefined. Malformed input never reaches the store. */
-  const find = async (token: string) => {
-    if (typeof token !== 'string' || !TOKEN_FORMAT.test(token)) return undefined;
+  /**
+   * True when a revocation by one of the batch token's indexes came at or after its issue (see
+   * `keys.batchRevoked`). Read on every use, as a service token's record is: fails closed (503)
+   * when the store is down.
+   */
+  const batchRevoked = async (record: TokenRecord): Promise<boolean> => {
+    const indexes = record.indexes ?? [];
+    if (indexes.length === 0) return false;
+    const marks = await guard(Promise.all(indexes.map((i) => store.get(keys.batchRevoked(i.kind, i.value)))));
+    return marks.some((mark) => mark !== undefined && !(Number(mark) < record.issueTimeMs));
+  };
+
+  /**
+   * The token's HMAC (undefined for a batch token, which has no stored state) and live record, or
+   * undefined. Malformed input never reaches the store.
+   */
+  const find = async (
+    token: string,
+  ): Promise<{ tokenHmac: string | undefined; record: TokenRecord } | undefined> => {
+    if (typeof token !== 'string') return undefined;
+    if (token.startsWith(BATCH_PREFIX)) {
+      const record = batch.open(token);
+      if (record === undefined || !isLive(record) || (await batchRevoked(record))) return undefined;
+      return { tokenHmac: undefined, record };
+    }
+    if (!TOKEN_FORMAT.test(token)) return undefined;
     const tokenHmac = hmac(token);
     const record = await load(tokenHmac);
     return record === undefined ? undefined : { tokenHmac, record };
@@ -184,7 +215,7 @@ export const createTokenStorage = (
     authorize?: (record: TokenRecord) => void | Promise<void>,
   ) => {
     const { tokenHmac, record } = await inspect(token, remoteAddress);
-    if (record.numUses === 0) {
+    if (record.numUses === 0 || tokenHmac === undefined) {
       if (authorize !== undefined) await authorize(record);
       return { tokenHmac, record, numUses: 0 };
     }
@@ -218,6 +249,7 @@ export const createTokenStorage = (
     hmac,
     isLive,
     seal,
+    sealBatch: batch.seal,
     read,
     load,
     find,

@@ -21,7 +21,7 @@ export type TokenServiceDeps = {
     | 'confirmReplicated'
     | 'writeEpoch'
   >;
-  keys: Pick<Keys, 'token' | 'tokenUses' | 'accessor' | 'index' | 'legacyIndex'>;
+  keys: Pick<Keys, 'token' | 'tokenUses' | 'accessor' | 'index' | 'legacyIndex' | 'batchRevoked'>;
   clock: Clock;
   /**
    * HMAC-SHA256 key under which tokens and accessors are stored, and from which the key of the
@@ -71,11 +71,17 @@ export type IssueInput = {
   indexes?: RevocationIndex[];
   /** `false` for a token that may never be renewed (`auth/token/create` `renewable: false`); default renewable. */
   renewable?: false;
+  /**
+   * `batch` for a batch token (the role's `token_type: batch`): not stored, never renewable,
+   * revocable only through its indexes. Requires `periodSeconds` and `numUses` 0. Default service.
+   */
+  type?: 'batch';
 };
 
 /** A freshly issued token. `clientToken` is returned once and never stored. */
 export type IssuedToken = {
   clientToken: string;
+  /** `""` for a batch token, which has none. */
   accessor: string;
   /** The stored record (`numUses` = uses granted). Shape it with `authBlock`. */
   record: TokenRecord;

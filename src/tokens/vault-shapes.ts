@@ -3,6 +3,9 @@ import { goTime } from '../lib/go-time.js';
 import type { TokenRecord } from './record.js';
 import { isTokenStoreRecord } from './token-create.js';
 
+/** Vault's token types: a service token is stored; a batch token carries its own state. */
+export type TokenType = 'service' | 'batch';
+
 /**
  * The `data` of Vault's `GET /v1/auth/token/lookup-self`, `POST …/lookup` and `…/lookup-accessor`
  * (vault/token_store.go `handleLookup`). Times: `creation_time` and `last_renewal_time` are Unix
@@ -33,7 +36,7 @@ export type LookupData = {
    * the second, truncated; never negative.
    */
   ttl: number;
-  type: 'service';
+  type: TokenType;
   /** Present only for periodic tokens. */
   period?: number;
   /** Present only when the token is CIDR-bound; a one-address block as its address (go-sockaddr). */
@@ -86,7 +89,7 @@ export const lookupResponseData = (record: TokenRecord, nowMs: number, id: strin
     policies: [...record.policies],
     renewable: record.renewable !== false,
     ttl: secondsLeft(record.expireTimeMs, nowMs),
-    type: 'service',
+    type: record.type ?? 'service',
   };
   if (record.periodSeconds > 0) data.period = record.periodSeconds;
   if (record.boundCidrs.length > 0) data.bound_cidrs = record.boundCidrs.map(vaultCidrText);
@@ -114,7 +117,7 @@ export type AuthBlock = {
   lease_duration: number;
   renewable: boolean;
   entity_id: string;
-  token_type: 'service';
+  token_type: TokenType;
   orphan: true;
   mfa_requirement: null;
   num_uses: number;
@@ -135,7 +138,7 @@ export const authBlock = (record: TokenRecord, clientToken: string): AuthBlock =
   lease_duration: record.leaseTtlSeconds,
   renewable: record.renewable !== false,
   entity_id: record.entityId,
-  token_type: 'service',
+  token_type: record.type ?? 'service',
   orphan: true,
   mfa_requirement: null,
   num_uses: record.numUses,
