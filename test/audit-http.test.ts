@@ -9,7 +9,7 @@ import { createLogger } from '../src/telemetry/index.js';
 import { auditFile, NGINX_LOGIN, readEntries, recordSecrets } from './helpers/audit.js';
 import { jsonLogLines } from './helpers/log-lines.js';
 import { at, fixtureHash, fixtureJwt, writeFixtureStream } from './helpers/audit-fixture.js';
-import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
+import { ADMIN_TOKEN, NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
 
 const admin = { 'x-vault-token': ADMIN_TOKEN };
@@ -308,6 +308,32 @@ describe('failing closed', () => {
       });
       expect(out.lines).toHaveLength(1);
       expect(tokenRecords(store)).toEqual([]);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('answers 503 to a batch login whose answer cannot be audited, with nothing to revoke and no false alarm', async () => {
+    // A batch token is stored nowhere and, never handed out, held by nobody: nothing to undo.
+    const store = createMemoryStore({ clock: { nowMs: () => Date.now() } });
+    const out = stdout((line) => line.includes('"type":"response"'));
+    const capture = captureLog();
+    const h = await startHarness({
+      audit: { out: { type: 'stdout' } },
+      auditStdout: out.stream,
+      store,
+      log: capture.log,
+      roles: { batch: { ...NGINX_ROLE, token_type: 'batch' } },
+    });
+    try {
+      const res = await h.login('kubernetes', { role: 'batch', jwt: await h.podToken() });
+      expect(res).toEqual({
+        status: 503,
+        json: { errors: ['audit device unavailable: the request was not served'] },
+      });
+      expect(out.lines).toHaveLength(1);
+      expect(tokenRecords(store)).toEqual([]);
+      expect(capture.events('audit.revoke_failed')).toEqual([]);
     } finally {
       await h.close();
     }

@@ -11,6 +11,7 @@ import type { Audit } from '../audit/index.js';
 import type { LoginService } from '../auth/index.js';
 import type { AuthgateConfig } from '../config/index.js';
 import type { Logger } from '../telemetry/index.js';
+import type { TokenService } from '../tokens/index.js';
 import { installAuditHooks, type AuditHookDeps } from './audit-hooks.js';
 import { installTelemetry, type TelemetryDeps } from './telemetry-hooks.js';
 import { createMountAccess, installAclHook, type AclHookDeps } from './acl-hook.js';
@@ -55,7 +56,10 @@ export type AppDeps = {
   log: Logger;
   login: LoginRouteDeps['login'] & Pick<LoginService, 'renewalTerms'>;
   loginOutcome?: LoginRouteDeps['onOutcome'];
-  tokens: TokenRouteDeps['tokens'] & LoginRouteDeps['tokens'] & AclHookDeps['tokens'];
+  tokens: TokenRouteDeps['tokens'] &
+    LoginRouteDeps['tokens'] &
+    AclHookDeps['tokens'] &
+    Pick<TokenService, 'withdraw'>;
   admin: AclHookDeps['admin'];
   revocation: TokenRouteDeps['revocation'];
   health: HealthDeps;
@@ -201,7 +205,7 @@ export const buildApp = (
     mounts: config.mounts,
     policies: deps.policies,
     secretsMounts,
-    revokeToken: (token) => deps.tokens.revoke(token),
+    revokeToken: (token) => deps.tokens.withdraw(token),
     logFailure,
   });
   // After telemetry and audit: a refused request is still traced and audited.

@@ -34,30 +34,41 @@ export const createTokenRevocation = (
     if ((await find(token)) !== undefined) throw batchRefused();
   };
 
+  /**
+   * Revokes a token (revoke-self, and auth/token/revoke for a token an operator names):
+   * deletes its record, use counter and accessor index. Vault revokes the token's children
+   * too; authgate's tokens are all orphans (issued by a login), so there are none. Idempotent:
+   * an unknown, expired or malformed token is a no-op, as in Vault (handleRevokeTree answers
+   * 204 for a token it does not find). A live batch token is refused with Vault's 400 `batch
+   * tokens cannot be revoked`: nothing of it is stored to delete.
+   *
+   * @throws AuthgateError UNAVAILABLE when the store is down.
+   */
+  const revoke = async (token: string): Promise<void> => {
+    const since = store.writeEpoch?.();
+    if (typeof token === 'string' && token.startsWith(BATCH_PREFIX)) {
+      await refuseBatch(token);
+      return;
+    }
+    if (typeof token !== 'string' || !TOKEN_FORMAT.test(token)) return;
+    const tokenHmac = hmac(token);
+    // A record tampered with is deleted too, but the accessor it names is not believed: its
+    // index expires with its TTL.
+    const record = (await read(tokenHmac))?.record;
+    await deleteEntries(tokenHmac, record === undefined ? undefined : hmac(record.accessor));
+    await confirmed(since);
+  };
+
   return {
+    revoke,
+
     /**
-     * Revokes a token (revoke-self, and auth/token/revoke for a token an operator names):
-     * deletes its record, use counter and accessor index. A live batch token is refused with
-     * Vault's 400 `batch tokens cannot be revoked`: it has nothing stored to delete. Vault revokes the token's children
-     * too; authgate's tokens are all orphans (issued by a login), so there are none. Idempotent:
-     * an unknown, expired or malformed token is a no-op, as in Vault (handleRevokeTree answers
-     * 204 for a token it does not find).
-     *
-     * @throws AuthgateError UNAVAILABLE when the store is down.
+     * Undoes the issue of a token that was never handed out (the audit of its login or creation
+     * failed): {@link revoke} for a service token; nothing for a batch token, which is stored
+     * nowhere and, never handed out, is held by nobody.
      */
-    revoke: async (token: string): Promise<void> => {
-      const since = store.writeEpoch?.();
-      if (typeof token === 'string' && token.startsWith(BATCH_PREFIX)) {
-        await refuseBatch(token);
-        return;
-      }
-      if (typeof token !== 'string' || !TOKEN_FORMAT.test(token)) return;
-      const tokenHmac = hmac(token);
-      // A record tampered with is deleted too, but the accessor it names is not believed: its
-      // index expires with its TTL.
-      const record = (await read(tokenHmac))?.record;
-      await deleteEntries(tokenHmac, record === undefined ? undefined : hmac(record.accessor));
-      await confirmed(since);
+    withdraw: async (token: string): Promise<void> => {
+      if (!token.startsWith(BATCH_PREFIX)) await revoke(token);
     },
 
     /**
