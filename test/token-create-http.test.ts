@@ -253,7 +253,32 @@ describe('auth/token/create with the admin token', () => {
     ['a custom id', { policies: ['app'], id: 'my-token-id' }, 'custom token ids are not supported'],
     ['a token role', { policies: ['app'], role_name: 'r' }, 'token roles are not supported'],
     ['an entity alias', { policies: ['app'], entity_alias: 'a' }, 'entity aliases are not supported'],
-    ['a batch token', { policies: ['app'], type: 'batch' }, 'batch tokens are not supported'],
+    [
+      'a batch token with an explicit max TTL',
+      { policies: ['app'], type: 'batch', explicit_max_ttl: '1h' },
+      'batch tokens cannot have "explicit_max_ttl" set',
+    ],
+    [
+      'a batch token with a use limit',
+      { policies: ['app'], type: 'batch', num_uses: 2 },
+      'batch tokens cannot have "num_uses" set',
+    ],
+    [
+      'a batch token with a period',
+      { policies: ['app'], type: 'batch', period: '1h' },
+      'batch tokens cannot have "period" set',
+    ],
+    [
+      // Vault stops at explicit_max_ttl `0` and lets the use limit through; authgate does not.
+      'a batch token with a zero explicit max TTL and a use limit',
+      { policies: ['app'], type: 'batch', explicit_max_ttl: '0', num_uses: 2 },
+      'batch tokens cannot have "num_uses" set',
+    ],
+    [
+      'a batch token with a period that does not parse',
+      { policies: ['app'], type: 'batch', period: 'soon' },
+      '"period" value could not be parsed',
+    ],
     ['an unknown type', { policies: ['app'], type: 'other' }, "invalid 'token_type' value"],
     ['the root policy', { policies: ['app', 'root'] }, 'root tokens are not supported'],
     ['no policy (root would be inherited)', {}, 'root tokens are not supported'],
@@ -281,6 +306,32 @@ describe('auth/token/create with the admin token', () => {
     const errors = res.json?.['errors'] as string[];
     expect(errors).toHaveLength(1);
     expect(errors[0]).toContain(message);
+  });
+
+  it('creates a batch token: not stored, not renewable, no accessor; it looks itself up and creates nothing', async () => {
+    const res = await create({ policies: ['creator'], type: 'batch', renewable: true, ttl: '10m' });
+    expect(res.status).toBe(200);
+    const auth = authOf(res);
+    expect(auth).toMatchObject({
+      client_token: expect.stringMatching(/^agb\./),
+      accessor: '',
+      token_type: 'batch',
+      renewable: false,
+      lease_duration: 600,
+      orphan: true,
+      policies: ['creator', 'default'],
+    });
+    const looked = data(await call('GET', '/v1/auth/token/lookup-self', auth.client_token));
+    expect(looked).toMatchObject({ type: 'batch', path: 'auth/token/create', accessor: '', ttl: 600 });
+    expect(await call('POST', '/v1/auth/token/renew-self', auth.client_token, {})).toStrictEqual(
+      bad('batch tokens cannot be renewed'),
+    );
+    // Vault's first check of a creating token: even with `update` on the path.
+    for (const path of ['create', 'create-orphan']) {
+      expect(
+        await call('POST', `/v1/auth/token/${path}`, auth.client_token, { policies: ['creator'] }),
+      ).toStrictEqual(bad('batch tokens cannot create more tokens'));
+    }
   });
 
   it("refuses Vault's role path, auth/token/create/<role>", async () => {

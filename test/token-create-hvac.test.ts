@@ -6,8 +6,9 @@ import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
 /*
  * auth/token/create through the real Python client hvac (Debian's python3-hvac 0.11.2),
  * unchanged, against authgate listening on a real port: the admin token creates a token, which
- * then looks itself up, renews and revokes itself; a created token, a token role and a batch
- * token are refused. test/helpers/hvac_token_create.py does the calls.
+ * then looks itself up, renews and revokes itself; a created token and a token role are refused;
+ * a batch token looks itself up and is refused renewal and revocation, as Vault's.
+ * test/helpers/hvac_token_create.py does the calls.
  */
 
 let h: Harness;
@@ -58,8 +59,10 @@ describe('hvac 0.11.2 against auth/token/create', () => {
         errors: ['token roles are not supported: create the token without a role'],
       },
       batch: {
-        exception: 'InvalidRequest',
-        errors: ['batch tokens are not supported: authgate issues service tokens only'],
+        created: expect.objectContaining({ token_type: 'batch', renewable: false, lease_duration: 600 }),
+        lookup_self_type: 'batch',
+        renew_self: { exception: 'InvalidRequest', errors: ['batch tokens cannot be renewed'] },
+        revoke_self: { exception: 'InvalidRequest', errors: ['batch tokens cannot be revoked'] },
       },
       after_revoke: { exception: 'Forbidden', errors: ['permission denied'] },
     });

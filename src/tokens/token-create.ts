@@ -156,7 +156,8 @@ const sanitizePolicies = (policies: readonly string[], addDefault: boolean): str
  * revoked, so a child of it would never be revoked with its parent either.
  *
  * Refused with 400: a custom `id`, `role_name`, `entity_alias` (no custom ids, token roles or
- * entities here), `type` `batch` (no batch tokens) or any other type than `service`, the `root`
+ * entities here), any other type than `service` or `batch` (a batch token with an explicit max TTL,
+ * a use limit or a period, as Vault), the `root`
  * policy or no policy at all (Vault would inherit the root policy), Vault's non-assignable
  * policies, negative `num_uses` or durations, and fields of the wrong type.
  */
@@ -175,14 +176,13 @@ export const parseCreateRequest = (body: Record<string, unknown>, path: CreatePa
     );
 
   // Read in Vault's order, so that the first bad field is the one Vault names.
-  const renewable = weakBool(body, 'renewable') ?? true;
   const type = weakString(body, 'type');
-  if (type === 'batch')
-    throw badRequest(
-      'batch tokens are not supported: authgate issues service tokens only',
-      'token_create_batch',
-    );
-  if (type !== '' && type !== 'service') throw badRequest("invalid 'token_type' value", 'token_create_type');
+  if (type !== '' && type !== 'service' && type !== 'batch')
+    throw badRequest("invalid 'token_type' value", 'token_create_type');
+  const batch = type === 'batch';
+  if (batch) refuseBatchFields(body);
+  // A batch token is never renewable, whatever was asked (Vault's handleCreateCommon).
+  const renewable = (weakBool(body, 'renewable') ?? true) && !batch;
   const numUses = weakInt(body, 'num_uses');
   if (numUses < 0) throw badRequest('number of uses cannot be negative', 'token_create_uses');
 
@@ -225,5 +225,30 @@ export const parseCreateRequest = (body: Record<string, unknown>, path: CreatePa
     boundCidrs: [],
     mount: { ...TOKEN_STORE_TTLS },
     ...(renewable ? {} : { renewable: false }),
+    ...(batch ? { type: 'batch' } : {}),
   };
+};
+
+/**
+ * What Vault's `handleCreateCommon` refuses in a batch token (400 `batch tokens cannot have
+ * "<field>" set`, and `"<field>" value could not be parsed` for a duration it cannot read), in its
+ * order. Vault stops at the first of them that is set at all (a Go switch), so `explicit_max_ttl`
+ * `0` there lets a use limit through, never enforced; every one is checked here.
+ */
+const refuseBatchFields = (body: Record<string, unknown>): void => {
+  const setDuration = (field: string): boolean => {
+    const text = weakString(body, field);
+    if (text === '') return false;
+    const parsed = parseDurationSecond(text);
+    if (!('value' in parsed)) throw badRequest(`"${field}" value could not be parsed`, 'token_create_batch');
+    return parsed.value !== 0n;
+  };
+  const field = setDuration('explicit_max_ttl')
+    ? 'explicit_max_ttl'
+    : weakInt(body, 'num_uses') !== 0
+      ? 'num_uses'
+      : setDuration('period')
+        ? 'period'
+        : undefined;
+  if (field !== undefined) throw badRequest(`batch tokens cannot have "${field}" set`, 'token_create_batch');
 };

@@ -39,7 +39,15 @@ renewed = client.auth.token.renew_self(increment="30m")["auth"]
 by_admin = admin.auth.token.lookup_accessor(auth["accessor"])["data"]
 child = refused(lambda: client.auth.token.create(policies=["reader"]), "a created token creating")
 role = refused(lambda: admin.auth.token.create(policies=["reader"], role_name="ci"), "a token role")
-batch = refused(lambda: admin.auth.token.create(policies=["reader"], type="batch"), "a batch token")
+batch_auth = admin.auth.token.create(policies=["reader"], type="batch", ttl="10m")["auth"]
+seen(batch_auth["client_token"])
+batch_client = hvac.Client(url=url, token=batch_auth["client_token"])
+batch = {
+    "created": without_secrets(batch_auth),
+    "lookup_self_type": batch_client.auth.token.lookup_self()["data"]["type"],
+    "renew_self": refused(lambda: batch_client.auth.token.renew_self(), "renewing a batch token"),
+    "revoke_self": refused(lambda: batch_client.auth.token.revoke_self(), "revoking a batch token"),
+}
 client.auth.token.revoke_self()
 after = refused(lambda: client.auth.token.lookup_self(), "a revoked token")
 

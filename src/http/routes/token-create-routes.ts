@@ -36,7 +36,11 @@ export const registerTokenCreateRoutes = (update: UpdateRoute, deps: TokenCreate
   // orphan, so create-orphan is the same call; for the admin, as for Vault's root, no_parent is
   // allowed.
   const onlyAdminCreates = (request: FastifyRequest): void => {
-    if (!requestAuth(request).admin)
+    const auth = requestAuth(request);
+    // Vault's first check of the parent: a batch token creates nothing, whatever its policies.
+    if (auth.record?.type === 'batch')
+      throw badRequest('batch tokens cannot create more tokens', 'token_create_batch_parent');
+    if (!auth.admin)
       throw badRequest(
         'child tokens are not supported: only the admin token creates tokens',
         'token_create_child',
