@@ -1,8 +1,12 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { createRandomPool } from './random-pool.js';
 
 /** AES-256-GCM's IV (96 bits, random per value) and tag (128 bits), bytes. */
 export const GCM_IV_BYTES = 12;
 export const GCM_TAG_BYTES = 16;
+
+/** IVs from a pool of CSPRNG bytes: a call into OpenSSL per IV costs more than the encryption. */
+const randomIv = createRandomPool();
 
 /**
  * AES-256-GCM under `key` (32 bytes) with a fresh random IV, bound to `aad`. Returns the IV and
@@ -13,7 +17,7 @@ export const sealGcm = (
   plaintext: Buffer | string,
   aad: string,
 ): { iv: Buffer; body: Buffer } => {
-  const iv = randomBytes(GCM_IV_BYTES);
+  const iv = randomIv(GCM_IV_BYTES);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(aad, 'utf8'));
   const body = Buffer.concat([cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
@@ -31,7 +35,9 @@ export const openGcm = (key: Buffer, iv: Buffer, body: Buffer, aad: string): Buf
     const decipher = createDecipheriv('aes-256-gcm', key, iv);
     decipher.setAAD(Buffer.from(aad, 'utf8'));
     decipher.setAuthTag(body.subarray(body.length - GCM_TAG_BYTES));
-    return Buffer.concat([decipher.update(body.subarray(0, body.length - GCM_TAG_BYTES)), decipher.final()]);
+    const plain = decipher.update(body.subarray(0, body.length - GCM_TAG_BYTES));
+    const rest = decipher.final(); // GCM's is empty: no copy then
+    return rest.length === 0 ? plain : Buffer.concat([plain, rest]);
   } catch {
     // GCM's tag check failed.
     return undefined;
