@@ -115,6 +115,12 @@ describe.each(MOUNTS)('login through the %s mount', (mount) => {
       'invalid role name "not quoted: it holds a token"',
     ],
     [
+      'a batch token where the role goes, without quoting it',
+      { role: `agb.${'A'.repeat(200)}`, jwt: 'x.y.z' },
+      400,
+      'invalid role name "not quoted: it holds a token"',
+    ],
+    [
       'the admin token where the role goes, without quoting it (it has no shape of its own)',
       { role: ADMIN_TOKEN, jwt: 'x.y.z' },
       400,

@@ -16,6 +16,7 @@ import { containsJwtShape, withoutWhiteSpace } from '../lib/jwt-shape.js';
 import { truncate } from '../lib/truncate.js';
 import type { Logger } from '../telemetry/index.js';
 import {
+  BATCH_PREFIX,
   TOKEN_PREFIX,
   type IssueInput,
   type IssuedToken,
@@ -29,7 +30,9 @@ import { checkServiceAccountBinding, sanitizePolicies } from './role-binding.js'
  * Something shaped like a credential: an authgate client token, a Vault token (a client moving
  * from Vault holds one), a JWT. Only its shape is looked at, never whether it is live.
  */
-const TOKEN_SHAPE = new RegExp(`(?:${TOKEN_PREFIX.replace('.', '\\.')}|hv[sbr]\\.)[A-Za-z0-9_-]{20}`);
+const TOKEN_SHAPE = new RegExp(
+  `(?:${[TOKEN_PREFIX, BATCH_PREFIX].map((p) => p.replace('.', '\\.')).join('|')}|hv[sbr]\\.)[A-Za-z0-9_-]{20}`,
+);
 // A JWT is looked for without a regular expression: one restarted at each `eyJ` of a long role
 // name is quadratic in it (see containsJwtShape).
 const holdsToken = (value: string): boolean => TOKEN_SHAPE.test(value) || containsJwtShape(value);

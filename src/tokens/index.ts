@@ -4,6 +4,7 @@
  */
 export { createTokenService } from './token-service.js';
 export { TOKEN_PREFIX } from './token-storage.js';
+export { BATCH_PREFIX } from './batch-token.js';
 export type { TokenService } from './token-service.js';
 // Every type of types.ts is the service's interface.
 export type * from './types.js';
