@@ -24,6 +24,11 @@ describe('the k6 scripts', () => {
     );
   });
 
+  it('take the login role from ROLE before the tokens file (loadtest/README.md: ROLE=nginx-batch for batch tokens)', () => {
+    const source = execFileSync('cat', [join(K6_DIR, 'lib', 'config.js')]).toString();
+    expect(source).toMatch(/role: __ENV\.ROLE \|\| t\.role \|\| ROLE/);
+  });
+
   it.each(scripts)('%s parses as a JavaScript module', (script) => {
     // k6 resolves k6/* imports at run time; node --check parses the module without running it.
     expect(() =>

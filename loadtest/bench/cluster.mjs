@@ -7,6 +7,13 @@
 /** Namespace, service account and audience of the dev role `nginx` (src/cli/dev.ts). */
 export const DEV_LOGIN = { namespace: 'test', serviceAccount: 'nginx', audience: 'vault', role: 'nginx' };
 
+/**
+ * The dev role `nginx-batch` (src/cli/dev.ts): the bindings of `nginx` (so the same tokens log in),
+ * issuing batch tokens — the record sealed into the token itself, nothing stored per login — and
+ * the token type its logins must answer, which the batch scenarios check before they measure.
+ */
+export const BATCH_LOGIN = { role: 'nginx-batch', tokenType: 'batch' };
+
 /** Lifetime asked for each minted token, seconds: far longer than any bench run. */
 const TOKEN_SECONDS = 7200;
 
@@ -130,11 +137,17 @@ export const createClusterClient = (dev) => {
 };
 
 /**
- * The request body of a login with `jwt`, exactly as every scenario sends it.
+ * The request body of a login with `jwt` for `role`, exactly as every scenario sends it. Throws a
+ * `TypeError` when `role` is not a string: passed straight to `map`, the element's index would
+ * otherwise become the role.
  *
  * @param {string} jwt
+ * @param {string} [role]  default the dev role `nginx` ({@link DEV_LOGIN})
  */
-export const loginBody = (jwt) => JSON.stringify({ role: DEV_LOGIN.role, jwt });
+export const loginBody = (jwt, role = DEV_LOGIN.role) => {
+  if (typeof role !== 'string') throw new TypeError(`loginBody: role must be a string, got ${typeof role}`);
+  return JSON.stringify({ role, jwt });
+};
 
 /**
  * POSTs `body` to `url` and checks the status; resolves the parsed JSON response.
@@ -153,21 +166,27 @@ export const postJson = async (url, body, expected) => {
 };
 
 /**
- * Logs in once with each body (`concurrency` in flight), checking for a 200 with a client token:
- * how a scenario fills a verifier's cache before it is measured, or gets the client tokens its
- * requests carry.
+ * Logs in once with each body (`concurrency` in flight, default 8), checking for a 200 with a
+ * client token — and, with `tokenType`, that `auth.token_type` is that (so a role that issues
+ * another kind of token cannot be measured under the wrong name): how a scenario fills a
+ * verifier's cache before it is measured, or gets the client tokens its requests carry.
  *
  * @param {string} url  gateway base URL
  * @param {string} path  login path
  * @param {string[]} bodies
- * @param {number} [concurrency]
+ * @param {{ concurrency?: number, tokenType?: string }} [check]
  * @returns {Promise<string[]>} the client tokens, in the order of `bodies`
  */
-export const loginEach = (url, path, bodies, concurrency = 8) =>
+export const loginEach = (url, path, bodies, { concurrency = 8, tokenType } = {}) =>
   mapLimit(bodies.length, concurrency, async (i) => {
     const res = await postJson(`${url}${path}`, bodies[i], 200);
     if (typeof res?.auth?.client_token !== 'string') {
       throw new Error(`POST ${path}: 200 without auth.client_token`);
+    }
+    if (tokenType !== undefined && res.auth.token_type !== tokenType) {
+      throw new Error(
+        `POST ${path}: a token of token_type ${JSON.stringify(res.auth.token_type)}, expected ${JSON.stringify(tokenType)}`,
+      );
     }
     return /** @type {string} */ (res.auth.client_token);
   });

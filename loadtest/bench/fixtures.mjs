@@ -243,6 +243,22 @@ export const pacedRerun = (opts, bodies, fraction, what) => (_id, runs) => {
 };
 
 /**
+ * The role a login scenario logs in with: the dev role `nginx` (and no check of the token type)
+ * unless told; with `tokenType`, the scenario checks that its logins answer that type before it
+ * measures anything (cluster.mjs `BATCH_LOGIN` for batch tokens).
+ *
+ * @typedef {object} RoleChoice
+ * @property {string} [role]
+ * @property {string} [tokenType]
+ */
+
+/** The facts line of a role other than the default. */
+const roleFacts = ({ role, tokenType }) =>
+  role === undefined
+    ? {}
+    : { role: `${role}${tokenType === undefined ? '' : `, ${tokenType} tokens (checked)`}` };
+
+/**
  * A scenario that logs in with a small pool of tokens over and over: every login after the first
  * pass is a verified-result cache hit. The pool is logged in once right before every run, so each
  * run starts hot. Both caches keep a result for at most 60 s from when it was stored (a hit does
@@ -253,27 +269,29 @@ export const pacedRerun = (opts, bodies, fraction, what) => (_id, runs) => {
  * @param {BenchOptions} opts
  * @param {string} path
  * @param {string[]} [devArgs]  for `authgate dev`
- * @param {{ facts: Record<string, string>, close: () => Promise<void>, helperPids?: number[] }} [extra]
- *   more facts for the report, what to stop after the gateway, and its helper processes (e.g. its Redis)
+ * @param {{ facts?: Record<string, string>, close?: () => Promise<void>, helperPids?: number[] } & RoleChoice} [extra]
+ *   more facts for the report, what to stop after the gateway, and its helper processes (e.g. its
+ *   Redis); the role, whose token type is checked on every login before each run
  * @returns {Promise<Fixture>}
  */
-export const hotLogin = async (opts, path, devArgs = [], extra = { facts: {}, close: async () => {} }) => {
+export const hotLogin = async (opts, path, devArgs = [], extra = {}) => {
+  const { facts = {}, close = async () => {}, helperPids = [], role, tokenType } = extra;
   const gateway = await gatewayWithTokens(opts, opts.hotTokens, devArgs);
   const { dev, tokens } = gateway;
-  const bodies = tokens.map(loginBody);
+  const bodies = tokens.map((jwt) => loginBody(jwt, role));
   const pool = `${tokens.length} tokens, cycled; each logged in once before every run (cache warm)`;
   return {
     ...gatewayFixture(gateway, path),
-    helperPids: extra.helperPids ?? [],
+    helperPids,
     plan: (phase) => durationPlan(opts, bodies, phase),
     beforeRun: async () => {
-      await loginEach(dev.gatewayUrl, path, bodies);
+      await loginEach(dev.gatewayUrl, path, bodies, { tokenType });
     },
-    facts: { tokens: pool, ...extra.facts },
+    facts: { tokens: pool, ...roleFacts({ role, tokenType }), ...facts },
     followUp: pacedRerun(opts, bodies, HALF_RATE, 'the same pool'),
     close: async () => {
       await dev.stop();
-      await extra.close();
+      await close();
     },
   };
 };
@@ -284,23 +302,29 @@ export const hotLogin = async (opts, path, devArgs = [], extra = { facts: {}, cl
  * whole scenario. With `forge`, every token is sent as `forge` makes it instead (bad-tokens.mjs
  * `tamper`) and must be refused (403, counted as an expected refusal); before anything is
  * measured, one forged token is checked to be refused and the real one it was made from admitted,
- * so the refusals measured are the forgery's. Its follow-up (any id) is the same load paced at
- * half the measured maximum, for half of `opts.durationSeconds`, with fresh tokens again.
+ * so the refusals measured are the forgery's. With a `tokenType`, one login with a token of its
+ * own is checked to answer that type before anything is measured. Its follow-up (any id) is the
+ * same load paced at half the measured maximum, for half of `opts.durationSeconds`, with fresh
+ * tokens again.
  *
  * @param {BenchOptions} opts
  * @param {string} path
- * @param {{ perRun: number, warmup: number, what: string, devArgs?: string[], forge?: (jwt: string) => string }} sizes
+ * @param {{ perRun: number, warmup: number, what: string, devArgs?: string[], forge?: (jwt: string) => string } & RoleChoice} sizes
  *   `what`: the facts line's end; `devArgs`: for `authgate dev`
  * @returns {Promise<Fixture>}
  */
-export const distinctLogin = async (opts, path, { perRun, warmup, what, devArgs = [], forge }) => {
+export const distinctLogin = async (
+  opts,
+  path,
+  { perRun, warmup, what, devArgs = [], forge, role, tokenType },
+) => {
   const gateway = await gatewayWithTokens(opts, 0, devArgs);
   const { dev, cluster, pods } = gateway;
-  if (forge !== undefined) {
+  if (forge !== undefined || tokenType !== undefined) {
     try {
       const [real] = await cluster.mintTokens({ count: 1, pods });
-      await postJson(`${dev.gatewayUrl}${path}`, loginBody(forge(real)), 403);
-      await postJson(`${dev.gatewayUrl}${path}`, loginBody(real), 200);
+      if (forge !== undefined) await postJson(`${dev.gatewayUrl}${path}`, loginBody(forge(real), role), 403);
+      await loginEach(dev.gatewayUrl, path, [loginBody(real, role)], { tokenType });
     } catch (err) {
       await dev.stop();
       throw err;
@@ -309,7 +333,7 @@ export const distinctLogin = async (opts, path, { perRun, warmup, what, devArgs 
   const load = async (amount, extra = {}) => {
     const tokens = await freshTokens(opts, cluster, pods, amount);
     return {
-      bodies: (forge === undefined ? tokens : tokens.map(forge)).map(loginBody),
+      bodies: (forge === undefined ? tokens : tokens.map(forge)).map((jwt) => loginBody(jwt, role)),
       ...(forge === undefined ? {} : { statuses: tokens.map(() => 403) }),
       amount,
       ...extra,
@@ -320,6 +344,7 @@ export const distinctLogin = async (opts, path, { perRun, warmup, what, devArgs 
     plan: (phase) => load(phase === 'warmup' ? warmup : perRun),
     facts: {
       tokens: `${perRun} logins per run, each with a token never seen before${forge === undefined ? '' : ' (forged)'}, minted right before the run (a ${warmup}-login warm-up likewise)${what}`,
+      ...roleFacts({ role, tokenType }),
     },
     followUp: (_id, runs) => {
       const half = pacedOf(runs);
@@ -355,7 +380,7 @@ export const kvGateway = async (opts) => {
       password: 'bench-not-a-real-secret',
       port: 5432,
     });
-    const bodies = tokens.map(loginBody);
+    const bodies = tokens.map((jwt) => loginBody(jwt));
     const clientTokens = await loginEach(dev.gatewayUrl, JWKS_LOGIN, bodies);
     const res = await globalThis.fetch(`${dev.gatewayUrl}${KV_PATH}`, {
       headers: { 'x-vault-token': clientTokens[0] },

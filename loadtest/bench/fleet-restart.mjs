@@ -35,7 +35,7 @@ export const setupFleetRestart = async (opts) => {
       // The warm-up takes the same path (new tokens, unpaced) so that the run meets warm code;
       // the run gives each pod of the fleet exactly one new token.
       const amount = phase === 'warmup' ? warmup : opts.fleetPods;
-      const bodies = (await freshTokens(opts, cluster, pods, amount, margin)).map(loginBody);
+      const bodies = (await freshTokens(opts, cluster, pods, amount, margin)).map((jwt) => loginBody(jwt));
       return phase === 'warmup'
         ? { bodies, amount, connections: opts.connections }
         : { bodies, amount, ratePerSecond: rate, connections: opts.fleetConnections };

@@ -43,7 +43,7 @@ export const setupMixedValidity = async (opts) => {
       `  ${total} fresh login bodies (${n.valid} valid, ${total - n.valid} bad) in ${Date.now() - started} ms`,
     );
     return {
-      bodies: jwts.map(loginBody),
+      bodies: jwts.map((jwt) => loginBody(jwt)),
       statuses: layout.map((kind) => (kind === 'valid' ? 200 : 403)),
     };
   };

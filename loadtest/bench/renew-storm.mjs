@@ -22,7 +22,11 @@ export const setupRenewStorm = async (opts) => {
   const { dev, tokens } = gateway;
   let clientTokens;
   try {
-    clientTokens = await loginEach(dev.gatewayUrl, JWKS_LOGIN, tokens.map(loginBody));
+    clientTokens = await loginEach(
+      dev.gatewayUrl,
+      JWKS_LOGIN,
+      tokens.map((jwt) => loginBody(jwt)),
+    );
     const res = await globalThis.fetch(`${dev.gatewayUrl}${RENEW_PATH}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-vault-token': clientTokens[0] },

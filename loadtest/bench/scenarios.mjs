@@ -7,7 +7,7 @@
  */
 import { rmSync } from 'node:fs';
 import { tamper } from './bad-tokens.mjs';
-import { loginBody, postJson } from './cluster.mjs';
+import { BATCH_LOGIN, loginBody, postJson } from './cluster.mjs';
 import {
   JWKS_LOGIN,
   KV_BENCH_POLICIES,
@@ -23,6 +23,7 @@ import {
   pacedRerun,
 } from './fixtures.mjs';
 import { setupFleetRestart } from './fleet-restart.mjs';
+import { EMPTY_AT_QUARTER, halfRate } from './follow-ups.mjs';
 import { setupMixedValidity } from './mixed-validity.mjs';
 import { startRedis } from './procs.mjs';
 import { RENEW_PATH, setupRenewStorm } from './renew-storm.mjs';
@@ -32,17 +33,7 @@ export { KV_BENCH_POLICIES } from './fixtures.mjs';
 /** @typedef {import('./fixtures.mjs').BenchOptions} BenchOptions */
 /** @typedef {import('./fixtures.mjs').Fixture} Fixture */
 /** @typedef {import('./fixtures.mjs').LoadPlan} LoadPlan */
-
-/**
- * A measurement made after a scenario's runs, in the same process ({@link Fixture} `followUp`),
- * with a row of its own in the report.
- *
- * @typedef {object} FollowUp
- * @property {string} id
- * @property {string} title
- * @property {string} description
- * @property {string[]} compareTo
- */
+/** @typedef {import('./follow-ups.mjs').FollowUp} FollowUp */
 
 /**
  * @typedef {object} Scenario
@@ -55,27 +46,14 @@ export { KV_BENCH_POLICIES } from './fixtures.mjs';
  * @property {(opts: BenchOptions) => Promise<Fixture>} setup
  */
 
-/** The half-rate follow-up of a scenario whose maximum rate was just measured. */
-const halfRate = (id, title) => ({
-  id: `${id}-half-rate`,
-  title: `${title}, 50 % rate`,
-  description: `As "${title}", paced evenly at half its median maximum rate: the latency a client sees when the gateway is not saturated.`,
-  compareTo: [],
-});
-
 /**
- * The empty route again at a quarter of its rate. With the load generator on the same cores, a
- * request costs the server more the fewer there are per second: fewer are handled per wake-up, and
- * each answer more often has to wake the idle load generator. A cached login runs at about this
- * pace, so this row is the HTTP stack's cost where the login is measured.
+ * The description of a scenario that is `title`'s (`what` it measures) with batch tokens: the
+ * same tokens and load, the role `nginx-batch` instead of `nginx`. `check` names the logins that
+ * make sure the role really answers batch tokens, so a misconfigured role fails the scenario
+ * instead of measuring service tokens under its name.
  */
-const EMPTY_AT_QUARTER = {
-  id: 'baseline-empty-quarter-rate',
-  title: 'baseline: empty route, 25 % rate',
-  description:
-    'As "baseline: empty route", paced evenly at a quarter of its median maximum rate, about the pace of a cached login: what the HTTP stack alone costs per request at that pace, and the machine’s own p99 there.',
-  compareTo: [],
-};
+const withBatchTokens = (title, what, check) =>
+  `As "${title}" (${what}), logging in with role \`${BATCH_LOGIN.role}\` (the bindings of \`nginx\`, \`token_type: batch\`): each login issues a batch token (\`agb.…\`, its record sealed into the token itself with AES-256-GCM, no accessor), so nothing is stored per login — no token record, accessor or revocation index written. ${check} checks that the answer is \`token_type: batch\`.`;
 
 /**
  * A scenario on the bare Fastify baseline: `count` login bodies cycled against `path`, after
@@ -89,7 +67,7 @@ const EMPTY_AT_QUARTER = {
  */
 const baselineFixture = async (opts, { count, path, fact, check, pacedAt }) => {
   const { baseline, tokens } = await baselineWithTokens(opts, count);
-  const bodies = tokens.map(loginBody);
+  const bodies = tokens.map((jwt) => loginBody(jwt));
   try {
     await check?.(baseline.url, bodies, tokens);
   } catch (err) {
@@ -179,12 +157,41 @@ export const SCENARIOS = [
       }),
   },
   {
+    id: 'jwks-distinct-batch',
+    title: 'jwks, distinct tokens, batch tokens',
+    description: withBatchTokens(
+      'jwks, distinct tokens',
+      'a full local verification per login',
+      'One login during setup',
+    ),
+    compareTo: ['baseline-empty', 'baseline-verify', 'jwks-distinct'],
+    setup: (opts) =>
+      distinctLogin(opts, JWKS_LOGIN, {
+        perRun: opts.distinctTokens,
+        warmup: opts.distinctWarmupTokens,
+        what: '',
+        ...BATCH_LOGIN,
+      }),
+  },
+  {
     id: 'jwks-repeated',
     title: 'jwks, repeated tokens',
     description: `\`POST ${JWKS_LOGIN}\` cycling through a small pool of tokens: verified-result cache hits (no signature check), still a client token issued per login.`,
     compareTo: ['baseline-empty'],
     followUps: [halfRate('jwks-repeated', 'jwks, repeated tokens')],
     setup: (opts) => hotLogin(opts, JWKS_LOGIN),
+  },
+  {
+    id: 'jwks-repeated-batch',
+    title: 'jwks, repeated, batch tokens',
+    description: withBatchTokens(
+      'jwks, repeated tokens',
+      'verified-result cache hits',
+      'Every login before each run',
+    ),
+    compareTo: ['baseline-empty', 'jwks-repeated'],
+    followUps: [halfRate('jwks-repeated-batch', 'jwks, repeated, batch tokens')],
+    setup: (opts) => hotLogin(opts, JWKS_LOGIN, [], BATCH_LOGIN),
   },
   {
     id: 'jwks-repeated-redis',
@@ -234,6 +241,17 @@ export const SCENARIOS = [
     description: `\`POST ${TOKENREVIEW_LOGIN}\` (TokenReview mode) cycling through a small pool of tokens whose reviews are cached (60 s): no TokenReview call while they last.`,
     compareTo: ['baseline-empty'],
     setup: (opts) => hotLogin(opts, TOKENREVIEW_LOGIN),
+  },
+  {
+    id: 'tokenreview-hot-batch',
+    title: 'tokenreview, hot cache, batch tokens',
+    description: withBatchTokens(
+      'tokenreview, hot cache',
+      'cached reviews, no TokenReview call',
+      'Every login before each run',
+    ),
+    compareTo: ['baseline-empty'],
+    setup: (opts) => hotLogin(opts, TOKENREVIEW_LOGIN, [], BATCH_LOGIN),
   },
   {
     id: 'tokenreview-cold',
