@@ -71,6 +71,18 @@ describe('batch token codec', () => {
     ['another server key', createBatchCodec(randomBytes(32)).seal(record)],
     ['another purpose of the same key', sealRaw(key, JSON.stringify(record), 'authgate something else')],
     ['JSON that is not a record', sealRaw(key, '{"v":2}')],
+    [
+      'a record with a field of the wrong type',
+      sealRaw(key, JSON.stringify([['p'], {}, 'd', 'p', 'e', 'r', 'm', [], 1, 2, 3, 4, 5, ['pod']])),
+    ],
+    [
+      'a record with a negative time',
+      sealRaw(key, JSON.stringify([['p'], {}, 'd', 'p', 'e', 'r', 'm', [], -1, 2, 3, 4, 5, []])),
+    ],
+    [
+      'a record one field short',
+      sealRaw(key, JSON.stringify([['p'], {}, 'd', 'p', 'e', 'r', 'm', [], 1, 2, 3, 4, 5])),
+    ],
     ['no JSON at all', sealRaw(key, 'not json')],
     ['JSON null', sealRaw(key, 'null')],
     ['a service token', `ags.${'A'.repeat(43)}`],

@@ -137,14 +137,6 @@ export const parseRecord = (raw: string): TokenRecord => {
     // Not JSON.parse's message: it quotes the text around the fault, which may be the accessor.
     throw corrupt('unparseable token record: not JSON');
   }
-  return recordOf(value);
-};
-
-/**
- * `value` as a record, when it has the shape {@link parseRecord} checks.
- * @throws AuthgateError INTERNAL (reason `token_record_corrupt`) otherwise.
- */
-export const recordOf = (value: unknown): TokenRecord => {
   const r = value as Partial<TokenRecord> | null;
   if (
     typeof r !== 'object' ||
