@@ -17,14 +17,8 @@ export type {
 } from './types.js';
 export { ConfigError, DEFAULTS, loadConfigFile, parseConfig } from './load.js';
 export type { ConfigProblem } from './load.js';
-export {
-  AUDIT_DEVICE_NAME_PATTERN,
-  ConfigSchema,
-  IDENTITY_KEY_ALGORITHMS,
-  MOUNT_NAME_PATTERN,
-  ROLE_NAME_PATTERN,
-  SIGNING_ALGORITHMS,
-} from './schema.js';
+export { AUDIT_DEVICE_NAME_PATTERN, ConfigSchema, MOUNT_NAME_PATTERN, ROLE_NAME_PATTERN } from './schema.js';
+export { IDENTITY_KEY_ALGORITHMS, SIGNING_ALGORITHMS } from './algorithms.js';
 export { DEFAULT_KEY_PREFIX } from './store-config.js';
 export { isLoopbackHost, redactUrl, redisUrlProblem } from './urls.js';
 export { applyRoleReload, planRoleReload, sectionsNeedingRestart } from './reload.js';
@@ -36,7 +30,7 @@ export {
   MIN_ADMIN_TOKEN_CHARS,
   MIN_SERVER_KEY_BYTES,
 } from './files.js';
-export type { SigningAlgorithm } from './schema.js';
+export type { SigningAlgorithm } from './algorithms.js';
 export { createFileFollower, FILE_CHECK_INTERVAL_MS } from './file-follower.js';
 export type { FileCheckTrigger, FileFollower } from './file-follower.js';
 export { createRedisSecretsFollower } from './redis-secrets-follower.js';

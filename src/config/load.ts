@@ -18,7 +18,8 @@ import {
 } from './files.js';
 import { MOUNT_DEFAULTS, nestedMounts, normalizeMount } from './mount-config.js';
 import { normalizeStore } from './store-config.js';
-import { ConfigSchema, IDENTITY_KEY_ALGORITHMS, SIGNING_ALGORITHMS, type ConfigDocument } from './schema.js';
+import { IDENTITY_KEY_ALGORITHMS, SIGNING_ALGORITHMS } from './algorithms.js';
+import { ConfigSchema, type ConfigDocument } from './schema.js';
 import type { AuthgateConfig, KubernetesMountConfig } from './types.js';
 import { durationSeconds, TIMEOUT_BOUNDS } from './durations.js';
 import { lineOfPath } from './yaml-lines.js';

@@ -1,4 +1,5 @@
 import Type, { type Static, type TSchema } from 'typebox';
+import { IDENTITY_KEY_ALGORITHMS, SIGNING_ALGORITHMS } from './algorithms.js';
 
 /*
  * The JSON Schema (TypeBox) of `authgate.yaml`, as written by operators: snake_case keys as in
@@ -41,22 +42,6 @@ export const MOUNT_NAME_PATTERN = '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$';
  * `-` and `.`, beginning and ending with a letter, digit or `_`.
  */
 export const ROLE_NAME_PATTERN = '^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$';
-
-/** The RSA (PKCS#1 v1.5) and ECDSA algorithms: both a mount's and an identity key's. */
-const RS_ES_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512'] as const;
-
-/** The JWS algorithms a mount may accept (`allowed_algorithms`); never `none` or HS*. */
-export const SIGNING_ALGORITHMS = [...RS_ES_ALGORITHMS, 'PS256', 'PS384', 'PS512'] as const;
-/** One of {@link SIGNING_ALGORITHMS}. */
-export type SigningAlgorithm = (typeof SIGNING_ALGORITHMS)[number];
-
-/**
- * The algorithms an identity key signs with (`identity.keys.<name>.algorithm`): Vault's
- * `supportedAlgs`, in Vault's order, which discovery lists as they are.
- */
-export const IDENTITY_KEY_ALGORITHMS = [...RS_ES_ALGORITHMS, 'EdDSA'] as const;
-/** One of {@link IDENTITY_KEY_ALGORITHMS}. */
-export type IdentityKeyAlgorithm = (typeof IDENTITY_KEY_ALGORITHMS)[number];
 
 const Algorithm = Type.Union(
   SIGNING_ALGORITHMS.map((a) => Type.Literal(a)),

@@ -1,5 +1,5 @@
 import type { RedisConnectionOptions } from '../lib/redis-connection-options.js';
-import type { IdentityKeyAlgorithm, SigningAlgorithm } from './schema.js';
+import type { IdentityKeyAlgorithm, SigningAlgorithm } from './algorithms.js';
 
 /** Reports one problem at a path of the document (`auth.kubernetes.roles.nginx.token_ttl`). */
 export type Problem = (path: string, message: string) => void;

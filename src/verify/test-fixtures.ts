@@ -7,7 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type CryptoKey, exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
 import type { JwksSourceConfig, KubernetesMountConfig } from '../config/index.js';
-import type { SigningAlgorithm } from '../config/schema.js';
+import type { SigningAlgorithm } from '../config/index.js';
 import { AuthgateError } from '../errors.js';
 import { parseUnverifiedClaims } from '../identity/index.js';
 import { createFakeClock, type FakeClock } from '../lib/clock.js';
