@@ -5,6 +5,7 @@ import { createFakeClock } from '../src/lib/clock.js';
 import { createMemoryStore } from '../src/store/index.js';
 import { readEntries, recordSecrets } from './helpers/audit.js';
 import { ADMIN_TOKEN, NGINX_ROLE, adminCall, startHarness, type Harness } from './helpers/harness.js';
+import { tokenCalls } from './helpers/token-stores.js';
 
 /*
  * Batch tokens (a role's `token_type: batch`) end to end through the HTTP API: issued by a login
@@ -51,21 +52,9 @@ const loginAs = async (role: string, pod = 'nginx'): Promise<Auth> => {
   return res.json['auth'] as Auth;
 };
 
-const call = async (method: 'GET' | 'POST', url: string, token: string, body?: unknown, via = h) => {
-  const res = await via.server.app.inject({
-    method,
-    url,
-    headers: {
-      'x-vault-token': token,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
-  });
-  return {
-    status: res.statusCode,
-    json: res.body === '' ? undefined : (res.json() as Record<string, unknown>),
-  };
-};
+/** A request made with `token` to the suite's harness (the shared helper of the token suites). */
+const call = (method: 'GET' | 'POST', url: string, token: string, body?: unknown) =>
+  tokenCalls(h).call(method, url, token, body);
 const storedKeys = async () => (await store.scanPrefix('ag:', { limit: 100_000 })).keys;
 
 describe('a login with a batch role', () => {
@@ -153,7 +142,7 @@ describe('a login with a batch role', () => {
 
     const other = await startHarness({ ...harnessOptions, serverKey: randomBytes(32), store: undefined });
     try {
-      expect((await call('GET', '/v1/auth/token/lookup-self', token, undefined, other)).status).toBe(403);
+      expect((await tokenCalls(other).call('GET', '/v1/auth/token/lookup-self', token)).status).toBe(403);
     } finally {
       await other.close();
     }
@@ -166,7 +155,7 @@ describe('a login with a batch role', () => {
       store: createMemoryStore({ clock, sweepIntervalMs: 0 }),
     });
     try {
-      const res = await call('GET', '/v1/auth/token/lookup-self', token, undefined, replica);
+      const res = await tokenCalls(replica).call('GET', '/v1/auth/token/lookup-self', token);
       expect(res.status).toBe(200);
       expect((res.json?.['data'] as { type: string }).type).toBe('batch');
     } finally {
