@@ -180,6 +180,7 @@ const documentedKind = (type: string): string => {
     [/^integer\b/, 'integer'],
     [/^bool\b/, 'boolean'],
     [/^list\b/, 'array'],
+    [/^mapping or string\b/, 'union'],
     [/^mapping\b/, 'object'],
     [/^(string|paths?|URL|PEM|key name|exactly one)\b/, 'string'],
   ];

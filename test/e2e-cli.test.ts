@@ -158,6 +158,9 @@ describe('authgate dev as a child process, driven by the node-vault client', () 
       const vault = nodeVault({ endpoint, apiVersion: 'v1' });
       const login = await vault.kubernetesLogin({ role: 'nginx', jwt, mount_point: mount });
       expect((login.auth['metadata'] as Record<string, string>)['pod_name']).toBe('nginx-2');
+      // Role web-team admits the namespace by its label (team: web), read from the dev cluster.
+      const byLabel = await vault.kubernetesLogin({ role: 'web-team', jwt, mount_point: mount });
+      expect((byLabel.auth['metadata'] as Record<string, string>)['role']).toBe('web-team');
     }
   });
 

@@ -15,6 +15,13 @@ let answer: { status: number; type: string; body: (request: string) => string };
 let server: Server;
 let host: string;
 
+/** An API server's error answer: a Kubernetes `Status` with `message`. */
+const statusAnswer = (code: number, message: string): typeof answer => ({
+  status: code,
+  type: 'application/json',
+  body: () => JSON.stringify({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message, code }),
+});
+
 beforeAll(async () => {
   server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
@@ -70,18 +77,7 @@ describe('TokenReview client errors', () => {
   });
 
   it('still reports the message of a Kubernetes Status', async () => {
-    answer = {
-      status: 403,
-      type: 'application/json',
-      body: () =>
-        JSON.stringify({
-          kind: 'Status',
-          apiVersion: 'v1',
-          status: 'Failure',
-          message: 'tokenreviews.authentication.k8s.io is forbidden',
-          code: 403,
-        }),
-    };
+    answer = statusAnswer(403, 'tokenreviews.authentication.k8s.io is forbidden');
     const err = await reviewError();
     expect(err.message).toBe('tokenreviews.authentication.k8s.io is forbidden');
   });
@@ -169,5 +165,48 @@ describe('TokenReview client connections', () => {
       client.close();
       await upstream.close();
     }
+  });
+});
+
+describe('namespace reads', () => {
+  const read = async (name: string) => {
+    const client = createTokenReviewClient({ host, caCert: undefined, timeoutMs: 2000 });
+    try {
+      return await client.readNamespaceLabels(name, 'reviewer-bearer');
+    } finally {
+      client.close();
+    }
+  };
+  const namespace = (name: string, labels?: unknown) =>
+    JSON.stringify({
+      kind: 'Namespace',
+      apiVersion: 'v1',
+      metadata: { name, ...(labels ? { labels } : {}) },
+    });
+
+  it('answers the labels of the namespace, {} when it has none, undefined for a 404', async () => {
+    answer = { status: 200, type: 'application/json', body: () => namespace('web-a', { team: 'web' }) };
+    expect(await read('web-a')).toEqual({ team: 'web' });
+    answer = { status: 200, type: 'application/json', body: () => namespace('bare') };
+    expect(await read('bare')).toEqual({});
+    answer = statusAnswer(404, 'namespaces "gone" not found');
+    expect(await read('gone')).toBeUndefined();
+  });
+
+  it.each([
+    ['another namespace', namespace('other', { team: 'web' })],
+    ['labels that are not strings', namespace('web-a', { team: 1 })],
+    ['a body that is not a namespace', '{}'],
+  ])('takes no labels from %s', async (_what, body) => {
+    answer = { status: 200, type: 'application/json', body: () => body };
+    await expect(read('web-a')).rejects.toBeInstanceOf(TokenReviewTransportError);
+  });
+
+  it('passes a refusal on with its status and Kubernetes message', async () => {
+    answer = statusAnswer(403, 'namespaces "web-a" is forbidden');
+    await expect(read('web-a')).rejects.toMatchObject({
+      status: 403,
+      message: 'namespaces "web-a" is forbidden',
+    });
   });
 });

@@ -23,8 +23,8 @@ import {
   type RevocationIndex,
   type TokenRecord,
 } from '../tokens/index.js';
-import type { Verifier } from '../verify/index.js';
-import { checkServiceAccountBinding, sanitizePolicies } from './role-binding.js';
+import type { NamespaceLabels, Verifier } from '../verify/index.js';
+import { checkNamespaceSelector, checkServiceAccountBinding, sanitizePolicies } from './role-binding.js';
 
 /**
  * Something shaped like a credential: an authgate client token, a Vault token (a client moving
@@ -37,10 +37,14 @@ const TOKEN_SHAPE = new RegExp(
 // name is quadratic in it (see containsJwtShape).
 const holdsToken = (value: string): boolean => TOKEN_SHAPE.test(value) || containsJwtShape(value);
 
-/** A configured auth mount: its config and the verifier built for it. */
+/**
+ * A configured auth mount: its config, the verifier built for it, and (when it has an API server
+ * and a reviewer token) the reader of namespaces' labels that roles with a selector need.
+ */
 export type Mount = {
   config: KubernetesMountConfig;
   verifier: Pick<Verifier, 'verify'>;
+  namespaces?: Pick<NamespaceLabels, 'labelsOf'>;
 };
 
 export type LoginDeps = {
@@ -153,7 +157,8 @@ export const revocationIndexes = (mountPath: string, role: string, identity: Ide
 /**
  * The kubernetes auth method's login, in Vault's order (vault-compat §1.3): input checks, role
  * lookup, bound CIDRs, claims parsed and checked on their face, service-account bindings — all
- * before any network call — then the verifier's proof, then a token is issued.
+ * before any network call — then the verifier's proof, the role's namespace selector when the
+ * namespace list did not admit the namespace, then a token is issued.
  */
 export const createLoginService = (deps: LoginDeps) => {
   // Keyed by the role itself, not its name: a reload (SIGHUP) puts new role objects in force, so
@@ -259,7 +264,7 @@ export const createLoginService = (deps: LoginDeps) => {
       // Not a service-account token: there is nothing to bind to.
       throw permissionDenied('not_a_service_account_token', 'no namespace/service account claims');
     }
-    checkServiceAccountBinding(role, saName, claims.namespace);
+    const namespaceListed = checkServiceAccountBinding(role, saName, claims.namespace);
 
     // Trust decision: only what the verifier proves is used from here on.
     const identity = await mount.verifier.verify({ jwt, tokenDigest, claims, audience: role.audience });
@@ -270,6 +275,7 @@ export const createLoginService = (deps: LoginDeps) => {
     ) {
       throw permissionDenied('identity_mismatch', 'verified identity differs from the token claims');
     }
+    if (!namespaceListed) await checkNamespaceSelector(role, identity.namespace, mount.namespaces);
     // Shared by every later login with the token: frozen at the top (a deep freeze of the whole
     // payload cost about 2 µs a login, as much as parsing it); nothing downstream writes claims.
     if (remembered === undefined) provenClaims.set(tokenDigest, Object.freeze(claims));

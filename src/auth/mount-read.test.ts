@@ -94,6 +94,7 @@ describe('configReadData', () => {
         issuers: ['https://kubernetes.default.svc'],
         allowed_algorithms: ['RS256', 'ES256'],
         leeway: 60,
+        namespace_cache_ttl: 30,
         allow_insecure_http: false,
         jwks: null,
         tokenreview: {

@@ -8,7 +8,7 @@ import { vaultCidrText } from '../lib/cidr.js';
  * one-address block as its address, {@link vaultCidrText}),
  * `token_type` as configured (`default` when the config file leaves it out, as Vault's read of a
  * role written without one), `audience` only when the role has one, and the namespace selector
- * always (authgate has none: `""`).
+ * always: its text as configured (a mapping as JSON), `""` when the role has none.
  *
  * Vault also echoes the deprecated `policies`, `bound_cidrs`, `ttl`, `max_ttl`, `period` and
  * `num_uses`, but only for a role written with those old names; authgate.yaml takes only the
@@ -18,7 +18,7 @@ import { vaultCidrText } from '../lib/cidr.js';
 export const roleReadData = (role: RoleConfig): Record<string, unknown> => ({
   bound_service_account_names: [...role.boundServiceAccountNames],
   bound_service_account_namespaces: [...role.boundServiceAccountNamespaces],
-  bound_service_account_namespace_selector: '',
+  bound_service_account_namespace_selector: role.boundServiceAccountNamespaceSelector?.text ?? '',
   ...(role.audience === undefined ? {} : { audience: role.audience }),
   alias_name_source: role.aliasNameSource,
   token_bound_cidrs: role.tokenBoundCidrs.map(vaultCidrText),
@@ -65,6 +65,7 @@ export const configReadData = (mount: KubernetesMountConfig): Record<string, unk
     issuers: [...mount.issuers],
     allowed_algorithms: [...mount.allowedAlgorithms],
     leeway: mount.leewaySeconds,
+    namespace_cache_ttl: mount.namespaceCacheTtlSeconds,
     allow_insecure_http: mount.allowInsecureHttp === true,
     jwks: mount.jwks === undefined ? null : jwksView(mount.jwks),
     tokenreview:

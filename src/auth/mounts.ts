@@ -1,7 +1,13 @@
 import type { KubernetesMountConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../telemetry/index.js';
-import { createVerifier, type Verifier, type VerifierDeps } from '../verify/index.js';
+import {
+  createNamespaceLabels,
+  createVerifier,
+  type NamespaceLabels,
+  type Verifier,
+  type VerifierDeps,
+} from '../verify/index.js';
 import type { Mount } from './login-service.js';
 
 export type MountDeps = {
@@ -13,12 +19,19 @@ export type MountDeps = {
   shareSourceFor?: (mount: KubernetesMountConfig) => VerifierDeps['shareSource'];
 };
 
-/** Builds each configured mount with the verifier its `verification` mode names. */
+/** A mount as built: its verifier and namespace reader whole, for stats and closing. */
+export type BuiltMount = Mount & { verifier: Verifier; namespaces?: NamespaceLabels };
+
+/**
+ * Builds each configured mount with the verifier its `verification` mode names, and a reader of
+ * namespaces' labels where the mount has an API server and a reviewer token (it connects only
+ * when a role with a namespace selector needs it; a reload may add such a role).
+ */
 export const createMounts = (
   configs: ReadonlyMap<string, KubernetesMountConfig>,
   deps: MountDeps,
-): Map<string, Mount & { verifier: Verifier }> => {
-  const mounts = new Map<string, Mount & { verifier: Verifier }>();
+): Map<string, BuiltMount> => {
+  const mounts = new Map<string, BuiltMount>();
   for (const [path, config] of configs) {
     const reviewCache = config.verification === 'tokenreview' ? deps.reviewCacheFor?.(config) : undefined;
     const shareSource = config.verification === 'jwks' ? deps.shareSourceFor?.(config) : undefined;
@@ -28,7 +41,12 @@ export const createMounts = (
       ...(reviewCache ? { reviewCache } : {}),
       ...(shareSource ? { shareSource } : {}),
     });
-    mounts.set(path, { config, verifier });
+    const log = deps.log.child({ mount: path });
+    const namespaces =
+      config.kubernetesHost !== undefined && config.tokenReviewerJwtFile !== undefined
+        ? createNamespaceLabels(config, { clock: deps.clock, log })
+        : undefined;
+    mounts.set(path, { config, verifier, ...(namespaces === undefined ? {} : { namespaces }) });
   }
   return mounts;
 };

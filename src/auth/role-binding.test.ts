@@ -1,11 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { AuthgateError } from '../errors.js';
-import { checkServiceAccountBinding, sanitizePolicies } from './role-binding.js';
+import { parseLabelSelector, type LabelSelector } from '../lib/label-selector.js';
+import { checkNamespaceSelector, checkServiceAccountBinding, sanitizePolicies } from './role-binding.js';
 
 const outcome = (names: string[], namespaces: string[], sa: string, ns: string) => {
   try {
     checkServiceAccountBinding(
-      { boundServiceAccountNames: names, boundServiceAccountNamespaces: namespaces },
+      {
+        boundServiceAccountNames: names,
+        boundServiceAccountNamespaces: namespaces,
+        boundServiceAccountNamespaceSelector: undefined,
+      },
       sa,
       ns,
     );
@@ -56,5 +61,67 @@ describe('sanitizePolicies', () => {
   });
   it('allows policies that only contain the word root', () => {
     expect(sanitizePolicies(['root-ca', 'uproot'], false)).toEqual(['root-ca', 'uproot']);
+  });
+});
+
+describe('namespace selectors', () => {
+  const selector = (value: unknown): { text: string; selector: LabelSelector } => ({
+    text: JSON.stringify(value),
+    selector: parseLabelSelector(value).selector as LabelSelector,
+  });
+  const role = {
+    boundServiceAccountNames: ['nginx'],
+    boundServiceAccountNamespaces: ['test'],
+    boundServiceAccountNamespaceSelector: selector({ matchLabels: { team: 'web' } }),
+  };
+  const reader = (labels: Record<string, Record<string, string>>) => ({
+    asked: [] as string[],
+    async labelsOf(ns: string) {
+      this.asked.push(ns);
+      return labels[ns];
+    },
+  });
+
+  it('admits a listed namespace without the selector, and leaves any other to it', () => {
+    expect(checkServiceAccountBinding(role, 'nginx', 'test')).toBe(true);
+    expect(checkServiceAccountBinding(role, 'nginx', 'web-a')).toBe(false);
+  });
+
+  it('still refuses a service account name before looking at namespaces', () => {
+    expect(() => checkServiceAccountBinding(role, 'other', 'web-a')).toThrow(
+      'service account name not authorized',
+    );
+  });
+
+  it('admits a namespace whose labels match, and refuses one whose labels do not or that does not exist', async () => {
+    const r = reader({ 'web-a': { team: 'web' }, 'api-a': { team: 'api' } });
+    await expect(checkNamespaceSelector(role, 'web-a', r)).resolves.toBeUndefined();
+    await expect(checkNamespaceSelector(role, 'api-a', r)).rejects.toMatchObject({
+      status: 403,
+      message: 'namespace not authorized',
+      reason: 'namespace_not_selected',
+    });
+    await expect(checkNamespaceSelector(role, 'gone', r)).rejects.toMatchObject({
+      status: 403,
+      message: 'namespace not authorized',
+      reason: 'namespace_not_found',
+    });
+    expect(r.asked).toEqual(['web-a', 'api-a', 'gone']);
+  });
+
+  it('passes on what the reader rejects with (a 503 stays a 503)', async () => {
+    const down = new Error('down');
+    await expect(
+      checkNamespaceSelector(role, 'web-a', {
+        labelsOf: () => Promise.reject(down),
+      }),
+    ).rejects.toBe(down);
+  });
+
+  it('is a bug (TypeError) without a selector or a reader', async () => {
+    await expect(checkNamespaceSelector(role, 'web-a', undefined)).rejects.toThrow(TypeError);
+    await expect(
+      checkNamespaceSelector({ boundServiceAccountNamespaceSelector: undefined }, 'web-a', reader({})),
+    ).rejects.toThrow(TypeError);
   });
 });

@@ -1,6 +1,7 @@
 import type { RoleConfig } from '../config/index.js';
 import { loginDenied } from '../errors.js';
 import { globListMatch } from '../lib/glob.js';
+import { labelsMatch } from '../lib/label-selector.js';
 import { truncate } from '../lib/truncate.js';
 
 /**
@@ -8,12 +9,19 @@ import { truncate } from '../lib/truncate.js';
  * and 8), run on claims BEFORE any network call so that a workload outside the role never
  * reaches the API server. `"*"` alone means any; otherwise each entry is a glob where only `*`
  * is special. Throws `LOGIN_DENIED` (403) with Vault's messages.
+ *
+ * Returns true when the namespace list admits the namespace, false when only the role's
+ * namespace selector still can: the caller then runs {@link checkNamespaceSelector} once the
+ * token is verified.
  */
 export const checkServiceAccountBinding = (
-  role: Pick<RoleConfig, 'boundServiceAccountNames' | 'boundServiceAccountNamespaces'>,
+  role: Pick<
+    RoleConfig,
+    'boundServiceAccountNames' | 'boundServiceAccountNamespaces' | 'boundServiceAccountNamespaceSelector'
+  >,
   serviceAccountName: string,
   namespace: string,
-): void => {
+): boolean => {
   const names = role.boundServiceAccountNames;
   const anyName = names.length === 1 && names[0] === '*';
   if (!anyName && !globListMatch(names, serviceAccountName)) {
@@ -27,9 +35,43 @@ export const checkServiceAccountBinding = (
   // Exactly `['*']`, as for names: config refuses `*` mixed with values, and a list that merely
   // starts with `*` (or a string whose first character is `*`) must never mean "any namespace".
   const anyNamespace = namespaces.length === 1 && namespaces[0] === '*';
-  if (!anyNamespace && !globListMatch(namespaces, namespace)) {
-    throw loginDenied('namespace not authorized', 'namespace_not_bound', `namespace=${truncate(namespace)}`);
-  }
+  if (anyNamespace || globListMatch(namespaces, namespace)) return true;
+  if (role.boundServiceAccountNamespaceSelector !== undefined) return false;
+  throw loginDenied('namespace not authorized', 'namespace_not_bound', `namespace=${truncate(namespace)}`);
+};
+
+/**
+ * Vault's namespace selector (`bound_service_account_namespace_selector`, ORed with the namespace
+ * list): the labels of `namespace`, as `labelsOf` reads them from the API server, must match the
+ * role's selector. Run only for a verified token, unlike Vault, which reads the labels before the
+ * TokenReview: the namespace named by a token nobody has proven must not make authgate call the
+ * API server (a forged token's refusal then says `permission denied`; a genuine token's, Vault's
+ * `namespace not authorized`).
+ *
+ * Throws `LOGIN_DENIED` `namespace not authorized` when the namespace does not exist or its labels
+ * do not match; whatever `labelsOf` rejects with (503 when the API server cannot be reached: fail
+ * closed). Throws `TypeError` when the role has no selector or no reader is given (config
+ * refuses a selector on a mount that cannot read namespaces).
+ */
+export const checkNamespaceSelector = async (
+  role: Pick<RoleConfig, 'boundServiceAccountNamespaceSelector'>,
+  namespace: string,
+  reader: { labelsOf(namespace: string): Promise<Readonly<Record<string, string>> | undefined> } | undefined,
+): Promise<void> => {
+  const selector = role.boundServiceAccountNamespaceSelector;
+  if (selector === undefined || reader === undefined)
+    throw new TypeError(
+      'checkNamespaceSelector: the role has no selector or the mount cannot read namespaces',
+    );
+  const labels = await reader.labelsOf(namespace);
+  if (labels === undefined)
+    throw loginDenied('namespace not authorized', 'namespace_not_found', `namespace=${truncate(namespace)}`);
+  if (!labelsMatch(selector.selector, labels))
+    throw loginDenied(
+      'namespace not authorized',
+      'namespace_not_selected',
+      `namespace=${truncate(namespace)}`,
+    );
 };
 
 /**

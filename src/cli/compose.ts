@@ -370,6 +370,7 @@ export const composeServer = (
       await telemetry.shutdown();
       await audit.close();
       await Promise.all([...verifiers.values()].map((v) => v.close()));
+      for (const m of mounts.values()) m.namespaces?.close();
       await store.close();
     },
   };

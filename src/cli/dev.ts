@@ -28,6 +28,19 @@ export const DEV_ROLE = {
 export const DEV_BATCH_ROLE = { ...DEV_ROLE, token_type: 'batch' };
 
 /**
+ * The role `web-team` of the dev config: any service account of a namespace labelled `team: web`
+ * (the dev cluster's `test` is), by Vault's namespace selector instead of a list of names.
+ */
+export const DEV_SELECTOR_ROLE = {
+  bound_service_account_names: ['*'],
+  bound_service_account_namespace_selector: { matchLabels: { team: 'web' } },
+  audience: 'vault',
+  token_policies: ['nginx'],
+  token_ttl: '1h',
+  token_max_ttl: '24h',
+};
+
+/**
  * The dev policies: each workload reads and lists its own namespace's secrets and signs identity
  * tokens for role `nginx`; load-test tokens read theirs the same way. One policy serves every
  * namespace: the path is templated from the token's identity.
@@ -151,8 +164,14 @@ const devConfigYaml = (
   dir: string,
   reviewerFile: string,
 ): string => {
-  const roles = { nginx: DEV_ROLE, 'nginx-batch': DEV_BATCH_ROLE, [LOAD_ROLE_NAME]: LOAD_ROLE };
-  // Both mounts read the keys from the simulated API server, with the reviewer token.
+  const roles = {
+    nginx: DEV_ROLE,
+    'nginx-batch': DEV_BATCH_ROLE,
+    'web-team': DEV_SELECTOR_ROLE,
+    [LOAD_ROLE_NAME]: LOAD_ROLE,
+  };
+  // Both mounts read the keys from the simulated API server, and namespaces' labels (role
+  // `web-team`) with the reviewer token.
   const jwks = { oidc_discovery_url: cluster.url };
   const yaml = JSON.stringify(
     {
@@ -194,6 +213,7 @@ const devConfigYaml = (
         'kubernetes-jwks': {
           type: 'kubernetes',
           kubernetes_host: cluster.url,
+          token_reviewer_jwt_file: reviewerFile,
           verification: 'jwks',
           jwks,
           issuers: [cluster.issuer],

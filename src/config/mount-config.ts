@@ -4,6 +4,7 @@ import { LEEWAY_BOUNDS, TIMEOUT_BOUNDS, durationSeconds } from './durations.js';
 import { readCaBundle, readConfigText } from './files.js';
 import type { KubernetesMountDocument } from './schema.js';
 import type { JwksConfig, KubernetesMountConfig, Problem, RoleConfig } from './types.js';
+import { normalizeNamespaceSelector } from './namespace-selector.js';
 import { checkTrustUrl } from './urls.js';
 import { trimTrailingSlashes } from '../lib/trim-slashes.js';
 
@@ -12,6 +13,7 @@ const DAY768 = 768 * 3600;
 /** Defaults of a kubernetes mount, in the units the normalized config uses. */
 export const MOUNT_DEFAULTS = {
   leewaySeconds: 60,
+  namespaceCacheTtlSeconds: 30,
   tokenReview: {
     cacheTtlSeconds: 60,
     cacheMaxEntries: 100_000,
@@ -153,9 +155,29 @@ export const normalizeMount = (
     const names = r.bound_service_account_names;
     if (names.length > 1 && names.includes('*'))
       problem(`${rp}.bound_service_account_names`, 'can not mix "*" with values');
-    const nss = r.bound_service_account_namespaces;
+    const nss = r.bound_service_account_namespaces ?? [];
     if (nss.length > 1 && nss.includes('*'))
       problem(`${rp}.bound_service_account_namespaces`, 'can not mix "*" with values');
+    const selectorAt = `${rp}.bound_service_account_namespace_selector`;
+    const selectorValue = r.bound_service_account_namespace_selector;
+    const selector = normalizeNamespaceSelector(selectorValue, selectorAt, problem);
+    if (nss.length === 0 && selectorValue === undefined) {
+      problem(
+        `${rp}.bound_service_account_namespaces`,
+        '"bound_service_account_namespaces" can not be empty if "bound_service_account_namespace_selector" is not set',
+      );
+    }
+    // Vault reads the labels with its token reviewer JWT and fails each login without one; here the
+    // mount cannot serve such a role at all, so it is refused at start.
+    if (
+      selectorValue !== undefined &&
+      (m.kubernetes_host === undefined || m.token_reviewer_jwt_file === undefined)
+    ) {
+      problem(
+        selectorAt,
+        "needs the mount's kubernetes_host and token_reviewer_jwt_file: a namespace's labels are read from the API server with the token reviewer JWT",
+      );
+    }
     if (r.audience === undefined && r.allow_missing_audience !== true) {
       problem(
         `${rp}.audience`,
@@ -203,6 +225,7 @@ export const normalizeMount = (
       name: lower,
       boundServiceAccountNames: names,
       boundServiceAccountNamespaces: nss,
+      boundServiceAccountNamespaceSelector: selector,
       audience: r.audience,
       allowMissingAudience: r.allow_missing_audience === true,
       aliasNameSource: r.alias_name_source ?? 'serviceaccount_uid',
@@ -231,6 +254,11 @@ export const normalizeMount = (
     issuers: m.issuers ?? [],
     allowedAlgorithms: m.allowed_algorithms ?? ['RS256', 'ES256'],
     leewaySeconds: seconds(m.leeway, `${at}.leeway`, MOUNT_DEFAULTS.leewaySeconds, LEEWAY_BOUNDS),
+    namespaceCacheTtlSeconds: seconds(
+      m.namespace_cache_ttl,
+      `${at}.namespace_cache_ttl`,
+      MOUNT_DEFAULTS.namespaceCacheTtlSeconds,
+    ),
     defaultLeaseTtlSeconds: defaultLease,
     maxLeaseTtlSeconds: maxLease,
     tunedDefaultLeaseTtlSeconds: m.default_lease_ttl === undefined ? 0 : defaultLease,

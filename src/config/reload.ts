@@ -21,6 +21,7 @@ const MOUNT_KEYS: { readonly [K in Exclude<keyof KubernetesMountConfig, 'roles'>
   issuers: 'issuers',
   allowedAlgorithms: 'allowed_algorithms',
   leewaySeconds: 'leeway',
+  namespaceCacheTtlSeconds: 'namespace_cache_ttl',
   defaultLeaseTtlSeconds: 'default_lease_ttl',
   maxLeaseTtlSeconds: 'max_lease_ttl',
   tunedDefaultLeaseTtlSeconds: 'default_lease_ttl',

@@ -56,7 +56,14 @@ const Algorithm = Type.Union(
 export const RoleSchema = Type.Object(
   {
     bound_service_account_names: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
-    bound_service_account_namespaces: Type.Array(Type.String({ minLength: 1 }), { minItems: 1 }),
+    bound_service_account_namespaces: Type.Optional(Type.Array(Type.String({ minLength: 1 }))),
+    /** A LabelSelector (mapping, or Vault's JSON/YAML text); `mount-config.ts` checks it and the namespaces. */
+    bound_service_account_namespace_selector: Type.Optional(
+      Type.Union([Type.String({ minLength: 1 }), Type.Record(Type.String(), Type.Unknown())], {
+        description:
+          'a LabelSelector: a mapping with matchLabels and/or matchExpressions, or its JSON/YAML text',
+      }),
+    ),
     audience: Type.Optional(Type.String({ minLength: 1 })),
     /** Opt-in: a role without an audience accepts a token minted for any audience. */
     allow_missing_audience: Type.Optional(Type.Boolean()),
@@ -129,6 +136,8 @@ export const KubernetesMountSchema = Type.Object(
     issuers: Type.Optional(StringList),
     allowed_algorithms: Type.Optional(Type.Array(Algorithm, { minItems: 1 })),
     leeway: Type.Optional(Duration),
+    /** How long a namespace's labels read for a namespace selector are reused. Default 30s; 0 = every login. */
+    namespace_cache_ttl: Type.Optional(Duration),
     /** Mount defaults for tokens (Vault's mount tune): 768h each unless set. */
     default_lease_ttl: Type.Optional(Duration),
     max_lease_ttl: Type.Optional(Duration),

@@ -1,3 +1,4 @@
+import type { LabelSelector } from '../lib/label-selector.js';
 import type { RedisConnectionOptions } from '../lib/redis-connection-options.js';
 import type { IdentityKeyAlgorithm, SigningAlgorithm } from './algorithms.js';
 
@@ -8,7 +9,14 @@ export type Problem = (path: string, message: string) => void;
 export type RoleConfig = {
   name: string;
   boundServiceAccountNames: string[];
+  /** Globs (only `*` is special); `['*']` alone is any. Empty only with a namespace selector. */
   boundServiceAccountNamespaces: string[];
+  /**
+   * `bound_service_account_namespace_selector`: a namespace whose labels (read from the API server
+   * after the token is verified) match may use the role too, ORed with the namespaces above.
+   * `text` is what a role read shows: the text configured, or the mapping as JSON.
+   */
+  boundServiceAccountNamespaceSelector: { text: string; selector: LabelSelector } | undefined;
   /** The audience the token must carry (and that TokenReview is asked for). Undefined only with `allowMissingAudience`. */
   audience: string | undefined;
   allowMissingAudience: boolean;
@@ -78,6 +86,11 @@ export type KubernetesMountConfig = {
   issuers: string[];
   allowedAlgorithms: SigningAlgorithm[];
   leewaySeconds: number;
+  /**
+   * `namespace_cache_ttl`: how long the labels of a namespace, read for a role's namespace
+   * selector, are reused (0 = read at every login that needs them).
+   */
+  namespaceCacheTtlSeconds: number;
   /** The mount's default lease TTL in effect: `default_lease_ttl`, else the system's 768h. */
   defaultLeaseTtlSeconds: number;
   /** The mount's max lease TTL in effect: `max_lease_ttl`, else the system's 768h. */

@@ -126,6 +126,12 @@ export type DevCluster = {
   ): Promise<string>;
   /** Bind `system:auth-delegator` to a service account so its tokens may create TokenReviews. */
   grantAuthDelegator(namespace: string, serviceAccount: string): void;
+  /**
+   * Bind a ClusterRole with `get`, `list` and `watch` on namespaces to a service account (what
+   * authgate's reviewer needs for roles with a namespace selector). Without it, only the cluster
+   * admin reads namespaces: 403, as RBAC answers.
+   */
+  grantNamespaceReader(namespace: string, serviceAccount: string): void;
   /** Publish a new key and sign with it from now on; old keys stay published and valid. */
   rotateKey(alg?: SigningAlg): Promise<{ kid: string }>;
   /** Stop publishing and accepting a key. @throws TypeError for an unknown kid or the last key. */
@@ -178,6 +184,7 @@ export const startDevCluster = async (options: DevClusterOptions = {}): Promise<
   const wording = options.wording ?? 'current';
   const adminToken = options.adminToken ?? randomBytes(32).toString('base64url');
   const authDelegators = new Set<string>();
+  const namespaceReaders = new Set<string>();
 
   // Reads the skew through `server`, which exists by the time anything asks for the time.
   let skewSeconds = (): number => 0;
@@ -232,6 +239,7 @@ export const startDevCluster = async (options: DevClusterOptions = {}): Promise<
       baseUrl: () => baseUrl,
       adminToken,
       authDelegators,
+      namespaceReaders,
       countTokenReview: () => countTokenReview(),
       stats: () => stats(),
       bookmarkIntervalMs: options.bookmarkIntervalMs ?? 60_000,
@@ -277,6 +285,9 @@ export const startDevCluster = async (options: DevClusterOptions = {}): Promise<
       tokenRequests.createLegacy(namespace, serviceAccount, secretName, opts),
     grantAuthDelegator: (namespace, serviceAccount) => {
       authDelegators.add(`system:serviceaccount:${namespace}:${serviceAccount}`);
+    },
+    grantNamespaceReader: (namespace, serviceAccount) => {
+      namespaceReaders.add(`system:serviceaccount:${namespace}:${serviceAccount}`);
     },
     rotateKey: async (alg = 'RS256') => {
       const key = await generateServiceAccountKey(alg);

@@ -94,6 +94,31 @@ describe('TokenReview RBAC', () => {
     );
   });
 
+  it('answers 403 to a service account that may not read namespaces, and their labels to one that may', async () => {
+    const c = await start();
+    c.createNamespace('web-a', { team: 'web' });
+    c.createServiceAccount('gw', 'gateway');
+    const { token } = await c.mintToken({ namespace: 'gw', serviceAccount: 'gateway' });
+    const denied = await call(c, '/api/v1/namespaces/web-a', { bearer: token });
+    expect(denied.status).toBe(403);
+    expect(denied.json()['message']).toBe(
+      'namespaces "web-a" is forbidden: User "system:serviceaccount:gw:gateway" cannot get resource "namespaces" in API group "" at the cluster scope',
+    );
+    expect((await call(c, '/api/v1/namespaces', { bearer: token })).json()['message']).toMatch(
+      /cannot list resource "namespaces"/,
+    );
+    expect((await call(c, '/api/v1/namespaces?watch=1', { bearer: token })).json()['message']).toMatch(
+      /cannot watch resource "namespaces"/,
+    );
+    c.grantNamespaceReader('gw', 'gateway');
+    const read = await call(c, '/api/v1/namespaces/web-a', { bearer: token });
+    expect(read.status).toBe(200);
+    expect((read.json()['metadata'] as { labels: Record<string, string> }).labels).toEqual({
+      team: 'web',
+      'kubernetes.io/metadata.name': 'web-a',
+    });
+  });
+
   it('lets a service account with system:auth-delegator review tokens', async () => {
     const c = await start();
     c.createServiceAccount('gw', 'gateway');

@@ -44,6 +44,8 @@ export type RouteDeps = {
   adminToken: string;
   /** Usernames bound to `system:auth-delegator`. */
   authDelegators: ReadonlySet<string>;
+  /** Usernames granted `get`, `list` and `watch` on namespaces (a ClusterRole binding). */
+  namespaceReaders: ReadonlySet<string>;
   countTokenReview: () => void;
   /** The server's counters, for `GET /debug/simulator/stats` (the bench's API calls per 1 000 logins). */
   stats: () => Stats;
@@ -76,6 +78,17 @@ export const createRoutes = (deps: RouteDeps): RequestHandler => {
 
   const requireAdmin = (caller: Caller, denied: () => KubeApiError): void => {
     if (!caller.admin) throw denied();
+  };
+  /** RBAC on namespaces: the cluster admin, or a user bound to a role that reads them. */
+  const requireNamespaceReader = (caller: Caller, verb: string, name?: string): void => {
+    if (caller.admin || deps.namespaceReaders.has(caller.username)) return;
+    throw forbidden({
+      user: caller.username,
+      verb,
+      resource: 'namespaces',
+      group: '',
+      ...(name ? { name } : {}),
+    });
   };
 
   const listOrWatch = (
@@ -288,18 +301,22 @@ export const createRoutes = (deps: RouteDeps): RequestHandler => {
       pattern: /^\/api\/v1\/namespaces$/,
       methods: {
         POST: create('namespaces'),
-        GET: (ctx) =>
+        GET: (ctx) => {
+          const watching = GET_WATCH.test(ctx.url.searchParams.get('watch') ?? '');
+          requireNamespaceReader(ctx.caller, watching ? 'watch' : 'list');
           listOrWatch(ctx, {
             resource: 'namespaces',
             kind: 'Namespace',
             all: () => deps.objects.listNamespaces().map((n) => namespaceJson(n)),
-          }),
+          });
+        },
       },
     },
     {
       pattern: /^\/api\/v1\/namespaces\/([^/]+)$/,
       methods: {
-        GET: ({ res, params: [name] }) => {
+        GET: ({ res, caller, params: [name] }) => {
+          requireNamespaceReader(caller, 'get', name);
           const ns = deps.objects.getNamespace(name as string);
           if (!ns) throw notFound('namespaces', name as string);
           writeJson(res, 200, namespaceJson(ns));

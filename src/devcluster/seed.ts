@@ -7,12 +7,18 @@ export const REVIEWER = { namespace: 'authgate', serviceAccount: 'authgate' } as
  * The typical first setup of a Vault Kubernetes tutorial, in a simulated cluster: namespace
  * `test` (label `team=web`), node `worker-1`, pod `nginx` running as service account `nginx`, and
  * the reviewer service account `authgate/authgate` bound to `system:auth-delegator` so that its
- * tokens may create TokenReviews. Used by `authgate dev`, the tests and the bench.
+ * tokens may create TokenReviews, and allowed to read namespaces (for namespace selectors). Used
+ * by `authgate dev`, the tests and the bench.
  */
 export const seedFirstSetup = (
   cluster: Pick<
     DevCluster,
-    'createNamespace' | 'createNode' | 'createPod' | 'createServiceAccount' | 'grantAuthDelegator'
+    | 'createNamespace'
+    | 'createNode'
+    | 'createPod'
+    | 'createServiceAccount'
+    | 'grantAuthDelegator'
+    | 'grantNamespaceReader'
   >,
 ): void => {
   cluster.createNamespace('test', { team: 'web' });
@@ -27,4 +33,6 @@ export const seedFirstSetup = (
   cluster.createNamespace(REVIEWER.namespace);
   cluster.createServiceAccount(REVIEWER.namespace, REVIEWER.serviceAccount);
   cluster.grantAuthDelegator(REVIEWER.namespace, REVIEWER.serviceAccount);
+  // As deploy/ binds it: the reviewer reads namespaces' labels for roles with a namespace selector.
+  cluster.grantNamespaceReader(REVIEWER.namespace, REVIEWER.serviceAccount);
 };

@@ -1,11 +1,9 @@
+import { LABEL_KEY as KEY, LABEL_VALUE as VALUE } from '../lib/label-selector.js';
 import { badRequest } from './api-status.js';
 import type { JsonObject } from './shapes.js';
 
 /** A predicate over a served object. */
 export type Matcher = (object: JsonObject) => boolean;
-
-const KEY = /^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-const VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$/;
 
 const labelsOf = (object: JsonObject): Record<string, string> => {
   const metadata = object['metadata'] as { labels?: Record<string, string> } | undefined;

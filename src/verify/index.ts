@@ -63,3 +63,5 @@ const build = (mount: KubernetesMountConfig, deps: VerifierDeps): Verifier => {
         ...(deps.fetch ? { fetch: deps.fetch } : {}),
       });
 };
+export { createNamespaceLabels, NAMESPACE_CACHE_MAX_ENTRIES } from './namespace-labels.js';
+export type { NamespaceLabels, NamespaceLabelsDeps } from './namespace-labels.js';

@@ -179,6 +179,7 @@ export const mountOf = (over: Partial<KubernetesMountConfig>): KubernetesMountCo
   issuers: [],
   allowedAlgorithms: ['RS256', 'ES256'],
   leewaySeconds: 60,
+  namespaceCacheTtlSeconds: 30,
   defaultLeaseTtlSeconds: 3600,
   maxLeaseTtlSeconds: 7200,
   roles: new Map(),

@@ -3,6 +3,7 @@ import * as https from 'node:https';
 import {
   ApiException,
   AuthenticationV1Api,
+  CoreV1Api,
   KubeConfig,
   Observable,
   type ObservableMiddleware,
@@ -19,7 +20,10 @@ import { trimTrailingSlashes } from '../lib/trim-slashes.js';
  */
 export const MAX_REVIEW_BYTES = 1024 * 1024;
 
-/** The API server answered with a non-2xx status. `message` is the `Status.message` when there is one. */
+/**
+ * The API server answered with a non-2xx status (a TokenReview, or a namespace read). `message` is
+ * the `Status.message` when there is one.
+ */
 export class TokenReviewHttpError extends Error {
   constructor(
     readonly status: number,
@@ -89,8 +93,8 @@ const connectionReset = (err: unknown): boolean => {
 };
 
 /**
- * A thin wrapper of @kubernetes/client-node's `AuthenticationV1Api.createTokenReview` for one API
- * server. The bearer is chosen per call (a rotated reviewer token, or the login JWT itself), so it
+ * A thin wrapper of @kubernetes/client-node's `AuthenticationV1Api.createTokenReview` (and
+ * `CoreV1Api.readNamespace`, for roles with a namespace selector) for one API server. The bearer is chosen per call (a rotated reviewer token, or the login JWT itself), so it
  * is set by a per-call middleware rather than baked into the KubeConfig; that middleware also
  * installs the timeout signal. The requests go out through client-node's `httpApi` hook on
  * node:http(s) with one keep-alive agent (client-node would build a fresh agent, hence a fresh
@@ -117,6 +121,7 @@ export const createTokenReviewClient = (options: TokenReviewClientOptions) => {
     currentContext: 'authgate',
   });
   const api = kc.makeApiClient(AuthenticationV1Api);
+  const core = kc.makeApiClient(CoreV1Api);
   const agent = plainHttp
     ? new http.Agent({ keepAlive: true })
     : new https.Agent({ keepAlive: true, ...(options.caCert !== undefined ? { ca: options.caCert } : {}) });
@@ -150,17 +155,60 @@ export const createTokenReviewClient = (options: TokenReviewClientOptions) => {
     post: (res) => new Observable(Promise.resolve(res)),
   });
 
+  /**
+   * One call as `bearer` within `timeoutMs`, sent once more on a new connection when the first is
+   * reset before any answer: a keep-alive connection that the API server (or a load balancer on
+   * the way) closed while it sat idle is reset when the next call goes out on it, and both calls
+   * made here (a TokenReview, a namespace read) change nothing. Rejects with
+   * {@link TokenReviewHttpError} for a non-2xx status and {@link TokenReviewTransportError}
+   * when there is no usable answer.
+   */
+  const call = async <T>(
+    bearer: string,
+    send: (options: Parameters<CoreV1Api['readNamespace']>[1]) => Promise<T>,
+  ): Promise<T> => {
+    const signal = AbortSignal.timeout(options.timeoutMs);
+    const opts = {
+      middleware: [perCall(bearer, signal)],
+      middlewareMergeStrategy: 'replace' as const,
+      httpApi,
+    };
+    try {
+      try {
+        return await send(opts);
+      } catch (err) {
+        if (signal.aborted || !connectionReset(err)) throw err;
+        return await send(opts);
+      }
+    } catch (err) {
+      if (err instanceof TokenReviewTransportError) throw err;
+      if (err instanceof ApiException) {
+        const apiErr = err as ApiException<unknown>;
+        throw new TokenReviewHttpError(apiErr.code, statusMessage(apiErr.code, apiErr.body, apiErr.headers));
+      }
+      if (signal.aborted) {
+        throw new TokenReviewTransportError(`no answer within ${options.timeoutMs} ms`, { cause: err });
+      }
+      if (err instanceof SyntaxError) {
+        // JSON.parse quotes the start of what it could not parse: a 2xx body that is not JSON
+        // may be a proxy page echoing the request, which holds the token. Neither the message
+        // nor the error itself (it would be logged as the cause) is kept.
+        throw new TokenReviewTransportError('the API server answered with a body that is not valid JSON');
+      }
+      // Messages of transport errors name the URL and the socket error, never the token.
+      throw new TokenReviewTransportError((err as Error).message, { cause: err });
+    }
+  };
+
   return {
     /**
      * POSTs one TokenReview of `token` for `audiences` as `bearer`. Resolves the review's status
-     * (which may say "not authenticated": that is an answer, not an error). Rejects with
-     * {@link TokenReviewHttpError} for a non-2xx status and {@link TokenReviewTransportError}
-     * when there is no usable answer within `timeoutMs`. A review whose connection is reset before
-     * any answer is sent once more, on a new connection, within the same `timeoutMs`.
+     * (which may say "not authenticated": that is an answer, not an error). Rejects as
+     * {@link call} does, and with {@link TokenReviewTransportError} for a 2xx that holds no
+     * TokenReview status.
      */
     async review(token: string, audiences: string[], bearer: string): Promise<V1TokenReviewStatus> {
-      const signal = AbortSignal.timeout(options.timeoutMs);
-      const send = () =>
+      const result = await call(bearer, (opts) =>
         api.createTokenReview(
           {
             body: {
@@ -169,50 +217,42 @@ export const createTokenReviewClient = (options: TokenReviewClientOptions) => {
               spec: { token, ...(audiences.length > 0 ? { audiences } : {}) },
             },
           },
-          { middleware: [perCall(bearer, signal)], middlewareMergeStrategy: 'replace', httpApi },
-        );
-      try {
-        let result;
-        try {
-          result = await send();
-        } catch (err) {
-          // A keep-alive connection that the API server (or a load balancer on the way) closed
-          // while it sat idle is reset when the next review goes out on it. A TokenReview changes
-          // nothing, so it is sent again, once, within the same time budget: the agent has
-          // dropped the dead connection, and the retry opens a new one.
-          if (signal.aborted || !connectionReset(err)) throw err;
-          result = await send();
-        }
-        // Every TokenReview answer has a status, the one saying "not authenticated" too: a 2xx
-        // without one (a proxy's page, `{}`) says nothing about the token and is no refusal.
-        const status: unknown = result?.status;
-        if (typeof status !== 'object' || status === null || Array.isArray(status)) {
-          throw new TokenReviewTransportError(
-            'the API server answered with a body that is not a TokenReview',
-          );
-        }
-        return status;
-      } catch (err) {
-        if (err instanceof TokenReviewTransportError) throw err;
-        if (err instanceof ApiException) {
-          const apiErr = err as ApiException<unknown>;
-          throw new TokenReviewHttpError(
-            apiErr.code,
-            statusMessage(apiErr.code, apiErr.body, apiErr.headers),
-          );
-        }
-        if (signal.aborted) {
-          throw new TokenReviewTransportError(`no answer within ${options.timeoutMs} ms`, { cause: err });
-        }
-        if (err instanceof SyntaxError) {
-          // JSON.parse quotes the start of what it could not parse: a 2xx body that is not JSON
-          // may be a proxy page echoing the request, which holds the token. Neither the message
-          // nor the error itself (it would be logged as the cause) is kept.
-          throw new TokenReviewTransportError('the API server answered with a body that is not valid JSON');
-        }
-        // Messages of node-fetch errors name the URL and the socket error, never the token.
-        throw new TokenReviewTransportError((err as Error).message, { cause: err });
+          opts,
+        ),
+      );
+      // Every TokenReview answer has a status, the one saying "not authenticated" too: a 2xx
+      // without one (a proxy's page, `{}`) says nothing about the token and is no refusal.
+      const status: unknown = result?.status;
+      if (typeof status !== 'object' || status === null || Array.isArray(status)) {
+        throw new TokenReviewTransportError('the API server answered with a body that is not a TokenReview');
       }
+      return status;
+    },
+
+    /**
+     * GETs namespace `name` as `bearer` and resolves its labels (`{}` when it has none), or
+     * undefined when the API server answers 404 (no such namespace). Rejects as {@link call}
+     * does, and with {@link TokenReviewTransportError} for a 2xx that is not a Namespace whose
+     * labels are strings.
+     */
+    async readNamespaceLabels(name: string, bearer: string): Promise<Record<string, string> | undefined> {
+      let namespace;
+      try {
+        namespace = await call(bearer, (opts) => core.readNamespace({ name }, opts));
+      } catch (err) {
+        if (err instanceof TokenReviewHttpError && err.status === 404) return undefined;
+        throw err;
+      }
+      const labels: unknown = namespace?.metadata?.labels ?? {};
+      if (
+        namespace?.metadata?.name !== name ||
+        typeof labels !== 'object' ||
+        labels === null ||
+        Object.values(labels).some((v) => typeof v !== 'string')
+      ) {
+        throw new TokenReviewTransportError('the API server answered with a body that is not the namespace');
+      }
+      return labels as Record<string, string>;
     },
 
     /**
