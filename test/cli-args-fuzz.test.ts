@@ -4,13 +4,20 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runAgent } from '../src/cli/agent.js';
 import { runAudit } from '../src/cli/audit.js';
 import { runCommand, type CommandIo, type CommandUsage } from '../src/cli/command.js';
 import { runDev } from '../src/cli/dev.js';
 import { runDevToken } from '../src/cli/dev-token.js';
 import { runDevTokens } from '../src/cli/dev-tokens.js';
 import { runServerCommand } from '../src/cli/server.js';
-import { DEV_TOKEN_USAGE, DEV_TOKENS_USAGE, DEV_USAGE, SERVER_USAGE } from '../src/cli/usages.js';
+import {
+  AGENT_USAGE,
+  DEV_TOKEN_USAGE,
+  DEV_TOKENS_USAGE,
+  DEV_USAGE,
+  SERVER_USAGE,
+} from '../src/cli/usages.js';
 import { configDoc } from '../src/config/test-support.js';
 import { runAuthgate, waitFor, type Running } from './helpers/authgate-process.js';
 import { ALIAS_BOMB } from './helpers/fuzz-config.js';
@@ -99,6 +106,26 @@ const COMMANDS: Command[] = [
     run: viaRunCommand('authgate dev tokens', DEV_TOKENS_USAGE, runDevTokens),
     good: { '--audience': ['vault'], '--out': [join(tmpdir(), 'tokens-never-written.json')] },
     bad: { '--count': [...BAD_INTEGERS, '0'], '--namespaces': [...BAD_INTEGERS, '0'], '--ttl': BAD_INTEGERS },
+  },
+  {
+    name: 'authgate agent',
+    usage: AGENT_USAGE,
+    run: viaRunCommand('authgate agent', AGENT_USAGE, runAgent),
+    good: {
+      '--role': ['nginx'],
+      '--sink': [join(tmpdir(), 'agent-sink-never-written')],
+      '--mount': ['kubernetes'],
+      '--jwt-file': [join(tmpdir(), 'no-jwt')],
+      '--address': ['http://127.0.0.1:1'],
+      '--sink-mode': ['0600'],
+    },
+    bad: {
+      '--timeout': [...BAD_INTEGERS, '0', '3601'],
+      '--sink-mode': ['999', 'rw', '', '01234'],
+      '--address': ['ftp://x', '', '127.0.0.1:8200'],
+      '--sink': ['/nonexistent-dir/token', tmpdir()],
+    },
+    switches: ['--exit-after-auth'],
   },
   ...['query', 'tail', 'summary'].map((sub): Command => ({
     name: 'authgate audit',

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { usageText } from '../src/cli/command.js';
 import {
+  AGENT_USAGE,
   AUDIT_USAGE,
   DEV_TOKEN_USAGE,
   DEV_TOKENS_USAGE,
@@ -12,7 +13,7 @@ import {
 
 /*
  * The docs against the CLI: every flag that a command line in README.md, docs/ and
- * loadtest/README.md gives to `authgate server`, `authgate dev [token|tokens]` or `authgate audit …`
+ * loadtest/README.md gives to `authgate server`, `authgate dev [token|tokens]`, `authgate audit …` or `authgate agent`
  * is one that command's --help lists, so a flag renamed or removed in the code fails here rather
  * than in the hands of a reader who copies the line; and every flag a --help lists is named where
  * the docs show that command, so a flag added to the code does not go unmentioned.
@@ -33,6 +34,7 @@ const USAGES: Record<string, string> = {
   'dev token': usageText(DEV_TOKEN_USAGE),
   'dev tokens': usageText(DEV_TOKENS_USAGE),
   audit: AUDIT_USAGE,
+  agent: usageText(AGENT_USAGE),
 };
 
 /** Every command accepts these, and no usage lists them. */
@@ -46,12 +48,14 @@ type Invocation = { file: string; command: string; line: string; flags: string[]
  * pipe, `;`, `&&`, a redirection or the end of the line.
  */
 const invocations = (file: string, text: string): Invocation[] =>
-  [...text.matchAll(/authgate(?:\.js)? (server|dev(?: tokens?\b)?|audit)\b([^`#|;&<>\n]*)/g)].map((m) => ({
-    file,
-    command: m[1] ?? '',
-    line: m[0],
-    flags: [...(m[2] ?? '').matchAll(/(?<![\w-])(--?[a-z][a-z-]*)/g)].map((f) => f[1] ?? ''),
-  }));
+  [...text.matchAll(/authgate(?:\.js)? (server|dev(?: tokens?\b)?|audit|agent)\b([^`#|;&<>\n]*)/g)].map(
+    (m) => ({
+      file,
+      command: m[1] ?? '',
+      line: m[0],
+      flags: [...(m[2] ?? '').matchAll(/(?<![\w-])(--?[a-z][a-z-]*)/g)].map((f) => f[1] ?? ''),
+    }),
+  );
 
 const ALL = FILES.flatMap((file) => invocations(file, readFileSync(join(ROOT, file), 'utf8')));
 

@@ -15,12 +15,19 @@ const run = async (name: string, usage: CommandUsage, command: () => Promise<num
 /** The usage of every command, for `authgate --help`. */
 const usage = async (): Promise<string> => {
   const { usageLine } = await import('./command.js');
-  const { SERVER_USAGE, DEV_USAGE, DEV_TOKEN_USAGE, DEV_TOKENS_USAGE, VERSION_USAGE, AUDIT_USAGE } =
-    await import('./usages.js');
+  const {
+    SERVER_USAGE,
+    DEV_USAGE,
+    DEV_TOKEN_USAGE,
+    DEV_TOKENS_USAGE,
+    AGENT_USAGE,
+    VERSION_USAGE,
+    AUDIT_USAGE,
+  } = await import('./usages.js');
   return `authgate ${VERSION}: a Vault-compatible auth gateway for Kubernetes workload identity
 
 Usage:
-${[SERVER_USAGE, DEV_USAGE, DEV_TOKEN_USAGE, DEV_TOKENS_USAGE].map(usageLine).join('')}\
+${[SERVER_USAGE, DEV_USAGE, DEV_TOKEN_USAGE, DEV_TOKENS_USAGE, AGENT_USAGE].map(usageLine).join('')}\
 ${usageLine({ synopsis: 'authgate audit query|tail|summary|hash …', summary: 'who logged in, and why a login was refused (see below)' })}\
 ${usageLine(VERSION_USAGE)}
 Each command prints its options with --help. Exit codes: 0 done, 1 failed, 2 a usage mistake,
@@ -58,6 +65,13 @@ export const main = async (argv: string[]): Promise<number> => {
         const [{ runDev }, { DEV_USAGE }] = await Promise.all([import('./dev.js'), import('./usages.js')]);
         return run('authgate dev', DEV_USAGE, () => runDev(rest));
       }
+    case 'agent': {
+      const [{ runAgent }, { AGENT_USAGE }] = await Promise.all([
+        import('./agent.js'),
+        import('./usages.js'),
+      ]);
+      return run('authgate agent', AGENT_USAGE, () => runAgent(rest));
+    }
     case 'audit': {
       const { runAudit } = await import('./audit.js');
       return runAudit(rest, { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin });

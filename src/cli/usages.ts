@@ -66,6 +66,31 @@ export const DEV_TOKENS_USAGE: CommandUsage = {
 `,
 };
 
+export const AGENT_USAGE: CommandUsage = {
+  synopsis:
+    'authgate agent --role R --sink FILE [--address URL] [--mount M] [--jwt-file FILE] [--sink-mode MODE] [--ca-cert FILE] [--timeout S] [--exit-after-auth] [--revoke-on-exit]',
+  summary: "the sidecar: keep a client token from the pod's projected token in a file",
+  details: `Options:
+  --role R           the role to log in with (required)
+  --sink FILE        write the client token to FILE (required; repeat for more files). Written
+                     whole beside it and renamed over it: a reader never sees half a token
+  --address URL      authgate's address (default: VAULT_ADDR, else http://127.0.0.1:8200)
+  --mount M          the auth mount (default kubernetes)
+  --jwt-file FILE    the projected service-account token, re-read at every login (default
+                     /var/run/secrets/kubernetes.io/serviceaccount/token)
+  --sink-mode MODE   the sink files' mode, octal (default 0640)
+  --ca-cert FILE     PEM CA bundle for an https address (default: VAULT_CACERT, else the system's)
+  --timeout S        timeout of one call to authgate, seconds (default 10)
+  --exit-after-auth  exit 0 once the first token is written (an init container)
+  --revoke-on-exit   revoke the token on SIGTERM/SIGINT (the pod is going away)
+
+Renews the token at two thirds of its lease and logs in again when it cannot be renewed any
+further, was revoked, or is a batch token; a failed login is tried again after 1 s, 2 s, 4 s …
+(at most 5 min). Runs until SIGTERM or SIGINT, then exits 0. Logs JSON lines (agent.*), never
+a token. AUTHGATE_LOG_LEVEL sets the level.
+`,
+};
+
 export const VERSION_USAGE: CommandUsage = {
   synopsis: 'authgate version',
   summary: 'print the version',

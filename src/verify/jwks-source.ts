@@ -3,7 +3,7 @@ import { isLoopbackHost, redactUrl, type JwksConfig } from '../config/index.js';
 import { withSpan } from '../lib/tracing.js';
 import { truncate } from '../lib/truncate.js';
 import type { Clock } from '../lib/clock.js';
-import { httpGet } from './http-get.js';
+import { httpGet } from '../lib/http-get.js';
 import { trimTrailingSlashes } from '../lib/trim-slashes.js';
 
 /** A JSON Web Key Set as published: `{"keys": [...]}`; members are checked by the key store. */

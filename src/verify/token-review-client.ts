@@ -11,7 +11,7 @@ import {
   type V1TokenReviewStatus,
   wrapHttpLibrary,
 } from '@kubernetes/client-node';
-import { httpGet, httpRequest } from './http-get.js';
+import { httpGet, httpRequest } from '../lib/http-get.js';
 import { trimTrailingSlashes } from '../lib/trim-slashes.js';
 
 /**

@@ -1,0 +1,235 @@
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAgent, createAuthgateClient, type AgentOptions } from '../src/agent/index.js';
+import { runAgent } from '../src/cli/agent.js';
+import { runCommand } from '../src/cli/command.js';
+import { AGENT_USAGE } from '../src/cli/usages.js';
+import { recordSecrets } from './helpers/audit.js';
+import { runAuthgate, waitFor } from './helpers/authgate-process.js';
+import { NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
+
+/*
+ * `authgate agent` (src/agent/): against a real authgate listening on a port, with the real clock
+ * and roles whose tokens live a few seconds, so that renewal and re-login happen within a test.
+ */
+
+let h: Harness;
+let address: string;
+const ROLES = {
+  nginx: NGINX_ROLE,
+  // Renewed at two thirds of 2 s; no renewal reaches past 3 s after issue, then a new login.
+  short: { ...NGINX_ROLE, token_ttl: '2s', token_max_ttl: '3s' },
+  batch: { ...NGINX_ROLE, token_ttl: '2s', token_type: 'batch' },
+};
+
+type Lines = Array<Record<string, unknown>>;
+const capture = () => {
+  const lines: Lines = [];
+  const push = (fields: Record<string, unknown>, msg: string) => lines.push({ ...fields, msg });
+  return { lines, log: { info: push, warn: push } };
+};
+const events = (lines: Lines, name: string) => lines.filter((l) => l['event'] === name);
+
+const lookup = async (token: string) => {
+  const res = await fetch(`${address}/v1/auth/token/lookup-self`, { headers: { 'x-vault-token': token } });
+  return { status: res.status, json: (await res.json()) as { data?: Record<string, unknown> } };
+};
+
+const started: Array<{ stop(): Promise<void> }> = [];
+const agentFor = (over: Partial<AgentOptions> & { jwtFile: string }) => {
+  const { lines, log } = capture();
+  const sink = join(h.dir, `sink-${started.length}`);
+  const client = createAuthgateClient({ address, caCert: undefined, timeoutMs: 5000 });
+  const agent = createAgent(
+    { mount: 'kubernetes', role: 'nginx', sinks: [sink], sinkMode: 0o640, revokeOnStop: false, ...over },
+    { client, log },
+  );
+  const stoppable = {
+    async stop() {
+      await agent.stop();
+      client.close();
+    },
+  };
+  started.push(stoppable);
+  const sinkToken = () => {
+    try {
+      return readFileSync(sink, 'utf8');
+    } catch {
+      return undefined;
+    }
+  };
+  return { agent, lines, sink, sinkToken, stop: stoppable.stop };
+};
+const jwtFile = async (name: string, pod = 'nginx') => {
+  const path = join(h.dir, name);
+  writeFileSync(path, `${await h.podToken({ pod })}\n`);
+  return path;
+};
+
+beforeAll(async () => {
+  h = await startHarness({ roles: ROLES });
+  address = await h.server.app.listen({ port: 0, host: '127.0.0.1' });
+});
+afterAll(async () => {
+  for (const a of started) await a.stop();
+  await h?.close();
+});
+
+describe('the agent loop', () => {
+  it('writes a working client token to its sink, whole, with the mode asked, and logs no secret', async () => {
+    const file = await jwtFile('jwt-basic');
+    const a = agentFor({ jwtFile: file });
+    await a.agent.start();
+    const token = a.sinkToken() as string;
+    recordSecrets(token);
+    expect((await lookup(token)).status).toBe(200);
+    expect(statSync(a.sink).mode & 0o777).toBe(0o640);
+    expect(readdirSync(h.dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    expect(events(a.lines, 'agent.authenticated')).toHaveLength(1);
+    const text = JSON.stringify(a.lines);
+    expect(text).not.toContain(token);
+    expect(text).not.toContain(readFileSync(file, 'utf8').trim());
+    await a.stop();
+  });
+
+  it('renews the token before it runs out, then logs in again when renewal reaches the max TTL', async () => {
+    const a = agentFor({ role: 'short', jwtFile: await jwtFile('jwt-short') });
+    await a.agent.start();
+    const firstToken = a.sinkToken() as string;
+    await waitFor(() => events(a.lines, 'agent.renewed').length >= 1, 10_000, 'a renewal');
+    // Renewed: the same token, still valid past its first 2 s lease.
+    expect(a.sinkToken()).toBe(firstToken);
+    await waitFor(() => a.sinkToken() !== firstToken, 10_000, 'a new token in the sink');
+    expect(events(a.lines, 'agent.authenticated').length).toBeGreaterThanOrEqual(2);
+    expect((await lookup(a.sinkToken() as string)).status).toBe(200);
+    await a.stop();
+  });
+
+  it('replaces a batch token (not renewable) by logging in again before it expires', async () => {
+    const a = agentFor({ role: 'batch', jwtFile: await jwtFile('jwt-batch') });
+    await a.agent.start();
+    const firstToken = a.sinkToken() as string;
+    expect(firstToken.startsWith('agb.')).toBe(true);
+    await waitFor(() => a.sinkToken() !== firstToken, 10_000, 'a new batch token');
+    expect(events(a.lines, 'agent.renewed')).toEqual([]);
+    await a.stop();
+  });
+
+  it('logs in again, with the token file as it is now, when its token was revoked', async () => {
+    const file = await jwtFile('jwt-revoked');
+    const a = agentFor({ role: 'short', jwtFile: file });
+    await a.agent.start();
+    const revoked = a.sinkToken() as string;
+    // The kubelet rotated the projected token (another pod, to tell the two apart), then the
+    // client token is revoked: the next renewal fails and the agent logs in with the new file.
+    h.cluster.createPod({
+      namespace: 'test',
+      name: 'nginx-2',
+      serviceAccount: 'nginx',
+      nodeName: 'worker-1',
+    });
+    writeFileSync(file, await h.podToken({ pod: 'nginx-2' }));
+    await fetch(`${address}/v1/auth/token/revoke-self`, {
+      method: 'POST',
+      headers: { 'x-vault-token': revoked },
+    });
+    await waitFor(() => a.sinkToken() !== revoked, 10_000, 'a token after the revocation');
+    expect(events(a.lines, 'agent.renew_failed')[0]?.['reason']).toBe('permission denied');
+    const fresh = await lookup(a.sinkToken() as string);
+    expect((fresh.json.data?.['meta'] as Record<string, string>)['pod_name']).toBe('nginx-2');
+    await a.stop();
+  });
+
+  it('retries a login that fails, with the reason in its log, and succeeds once it can', async () => {
+    const file = join(h.dir, 'jwt-later');
+    const a = agentFor({ jwtFile: file });
+    const first = a.agent.start();
+    await waitFor(() => events(a.lines, 'agent.login_failed').length >= 1, 5000, 'a failed login');
+    expect(events(a.lines, 'agent.login_failed')[0]).toMatchObject({
+      reason: expect.stringContaining('cannot read the JWT file'),
+      retryInMs: expect.any(Number),
+    });
+    writeFileSync(file, await h.podToken());
+    await first;
+    expect((await lookup(a.sinkToken() as string)).status).toBe(200);
+    await a.stop();
+  });
+
+  it("quotes authgate's refusal when the role does not exist, and writes nothing", async () => {
+    const a = agentFor({ role: 'missing', jwtFile: await jwtFile('jwt-missing-role') });
+    void a.agent.start();
+    await waitFor(() => events(a.lines, 'agent.login_failed').length >= 1, 5000, 'a failed login');
+    expect(events(a.lines, 'agent.login_failed')[0]?.['reason']).toBe('invalid role name "missing"');
+    expect(a.sinkToken()).toBeUndefined();
+    await a.stop();
+  });
+
+  it('revokes its token when stopped with revokeOnStop', async () => {
+    const a = agentFor({ jwtFile: await jwtFile('jwt-stop'), revokeOnStop: true });
+    await a.agent.start();
+    const token = a.sinkToken() as string;
+    await a.stop();
+    expect((await lookup(token)).status).toBe(403);
+    expect(events(a.lines, 'agent.revoked')).toHaveLength(1);
+  });
+});
+
+describe('authgate agent, the command', () => {
+  /** `authgate agent` as a process, role nginx, a fresh JWT file, writing to `sink`. */
+  const runAgentProcess = async (sink: string, ...more: string[]) =>
+    runAuthgate([
+      'agent',
+      ...['--address', address, '--role', 'nginx', '--sink', sink],
+      ...['--jwt-file', await jwtFile(`jwt-${sink.split('/').at(-1)}`)],
+      ...more,
+    ]);
+
+  it('writes the token and exits 0 with --exit-after-auth', async () => {
+    const sink = join(h.dir, 'cli-sink');
+    const p = await runAgentProcess(sink, '--exit-after-auth');
+    expect(await p.exited).toBe(0);
+    const token = readFileSync(sink, 'utf8');
+    recordSecrets(token);
+    expect((await lookup(token)).status).toBe(200);
+    expect(p.output()).toContain('"event":"agent.authenticated"');
+    expect(p.output()).not.toContain(token);
+  });
+
+  it('runs until SIGTERM, then revokes its token with --revoke-on-exit and exits 0', async () => {
+    const sink = join(h.dir, 'cli-sink-2');
+    rmSync(sink, { force: true });
+    const p = await runAgentProcess(sink, '--revoke-on-exit');
+    await waitFor(() => p.output().includes('agent.authenticated'), 15_000, 'the first token');
+    const token = readFileSync(sink, 'utf8');
+    recordSecrets(token);
+    p.child.kill('SIGTERM');
+    expect(await p.exited).toBe(0);
+    expect((await lookup(token)).status).toBe(403);
+  });
+
+  it.each([
+    [['--sink', '/tmp/x'], '--role: required'],
+    [['--role', 'r'], '--sink: at least one file'],
+    [['--role', 'r', '--sink', '/nonexistent-dir/token'], 'directory /nonexistent-dir does not exist'],
+    [
+      ['--role', 'r', '--sink', '/tmp/x', '--exit-after-auth', '--revoke-on-exit'],
+      '--revoke-on-exit: not with',
+    ],
+  ])(
+    'calls %j a usage mistake (exit 2); test/cli-args-fuzz.test.ts tries the bad values',
+    async (args, message) => {
+      const out = { stdout: '', stderr: '' };
+      const stream = (k: keyof typeof out) => {
+        const s = new PassThrough();
+        s.on('data', (d: Buffer) => (out[k] += d.toString()));
+        return s;
+      };
+      const io = { stdout: stream('stdout'), stderr: stream('stderr') };
+      expect(await runCommand('authgate agent', AGENT_USAGE, () => runAgent(args), io)).toBe(2);
+      expect(out.stderr).toContain(message);
+      expect(out.stderr).toContain('Usage:\n  authgate agent');
+    },
+  );
+});
