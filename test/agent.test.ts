@@ -94,7 +94,7 @@ describe('the agent loop', () => {
     await a.stop();
   });
 
-  it('renews the token before it runs out, then logs in again when renewal reaches the max TTL', async () => {
+  it('renews the token before it runs out, and puts a new one in its sink before the max TTL ends (which path: src/agent/agent.test.ts)', async () => {
     const a = agentFor({ role: 'short', jwtFile: await jwtFile('jwt-short') });
     await a.agent.start();
     const firstToken = a.sinkToken() as string;
@@ -163,6 +163,16 @@ describe('the agent loop', () => {
     await waitFor(() => events(a.lines, 'agent.login_failed').length >= 1, 5000, 'a failed login');
     expect(events(a.lines, 'agent.login_failed')[0]?.['reason']).toBe('invalid role name "missing"');
     expect(a.sinkToken()).toBeUndefined();
+    await a.stop();
+  });
+
+  it('revokes a token it could not write to its sink, and tries again', async () => {
+    const dir = join(h.dir, 'gone-dir');
+    const a = agentFor({ jwtFile: await jwtFile('jwt-gone'), sinks: [join(dir, 'token')] });
+    void a.agent.start();
+    await waitFor(() => events(a.lines, 'agent.login_failed').length >= 1, 5000, 'a failed write');
+    expect(events(a.lines, 'agent.login_failed')[0]?.['reason']).toMatch(/^cannot write the sink: ENOENT/);
+    expect(events(a.lines, 'agent.revoked')).toHaveLength(1);
     await a.stop();
   });
 

@@ -78,22 +78,30 @@ export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
   const schedule = (ms: number, step: () => Promise<void>) => {
     if (stopped) return;
     clearTimeout(timer);
-    timer = setTimeout(() => void step(), Math.max(0, ms));
+    // Node fires a timer of more than 2^31 − 1 ms at once: a lease of a month or more waits its
+    // share in that many steps' worth, never zero.
+    timer = setTimeout(() => void step(), Math.min(Math.max(0, ms), 2 ** 31 - 1));
   };
 
+  /**
+   * Writes `token` to every sink: each to a new file beside its sink, and only when all are
+   * written, each renamed over its sink. The application reads the old token or the new one,
+   * never a file cut short, and a failure leaves every sink as it was.
+   */
   const writeSinks = async (token: string): Promise<void> => {
-    for (const sink of options.sinks) {
-      // A new file beside the sink, renamed over it: the application reads the old token or the
-      // new one, never a file cut short.
-      const temp = join(dirname(sink), `.${basename(sink)}.${randomBytes(6).toString('hex')}.tmp`);
-      try {
+    const temps = options.sinks.map(
+      (sink) =>
+        [join(dirname(sink), `.${basename(sink)}.${randomBytes(6).toString('hex')}.tmp`), sink] as const,
+    );
+    try {
+      for (const [temp] of temps) {
         await writeFile(temp, token, { mode: options.sinkMode, flag: 'wx' });
         await chmod(temp, options.sinkMode); // the umask may have narrowed it
-        await rename(temp, sink);
-      } catch (err) {
-        await rm(temp, { force: true });
-        throw err;
       }
+      for (const [temp, sink] of temps) await rename(temp, sink);
+    } catch (err) {
+      await Promise.all(temps.map(([temp]) => rm(temp, { force: true })));
+      throw err;
     }
   };
 
@@ -115,7 +123,8 @@ export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
 
   /** What to do next with a token whose lease is `leaseSeconds` from now. */
   const next = (h: Held, renewedShort: boolean) => {
-    if (h.leaseSeconds <= 0) return; // a token without expiry: nothing to do
+    // A token without expiry (or an answer without a usable lease): nothing to schedule.
+    if (!Number.isFinite(h.leaseSeconds) || h.leaseSeconds <= 0) return;
     const waitMs = jitter(h.leaseSeconds * 1000 * RENEW_AT_SHARE);
     schedule(waitMs, h.renewable && !renewedShort ? renew : login);
   };
@@ -158,7 +167,15 @@ export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
     try {
       await writeSinks(token);
     } catch (err) {
+      // Nobody will have this token: revoke it rather than leave it live until its TTL.
+      await revoke(token);
       retryLogin(`cannot write the sink: ${(err as Error).message}`);
+      return;
+    }
+    if (stopped) {
+      // Stopped while the sinks were written: the token is the application's last, and the
+      // stop did not see it.
+      if (options.revokeOnStop) await revoke(token);
       return;
     }
     held = h;

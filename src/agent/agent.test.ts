@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import { createAgent } from './agent.js';
+
+/*
+ * The agent's decisions, against a stub of authgate whose leases last milliseconds: which call
+ * follows which answer. The order is what is checked, never a duration.
+ */
+
+type Answer = { status: number; json: unknown };
+const auth = (token: string, leaseSeconds: number, renewable = true): Answer => ({
+  status: 200,
+  json: { auth: { client_token: token, lease_duration: leaseSeconds, renewable } },
+});
+
+/** A stub authgate answering each path from its own queue (the last answer repeats). */
+const stub = (answers: { login: Answer[]; renew?: Answer[] }) => {
+  const calls: string[] = [];
+  const next = (queue: Answer[]) => (queue.length > 1 ? (queue.shift() as Answer) : (queue[0] as Answer));
+  return {
+    calls,
+    client: {
+      async call(_method: string, path: string): Promise<Answer> {
+        const kind = path.endsWith('/login') ? 'login' : path.endsWith('/renew-self') ? 'renew' : 'revoke';
+        calls.push(kind);
+        if (kind === 'login') return next(answers.login);
+        if (kind === 'renew') return next(answers.renew ?? [{ status: 500, json: {} }]);
+        return { status: 204, json: undefined };
+      },
+    },
+  };
+};
+
+const run = async (s: ReturnType<typeof stub>, until: (calls: string[]) => boolean, maxMs = 10_000) => {
+  const agent = createAgent(
+    { mount: 'kubernetes', role: 'r', jwtFile: '/jwt', sinks: [], sinkMode: 0o600, revokeOnStop: false },
+    { client: s.client, log: { info: () => undefined, warn: () => undefined }, readFile: async () => 'jwt' },
+  );
+  await agent.start();
+  const start = Date.now();
+  while (!until(s.calls) && Date.now() - start < maxMs) await new Promise((r) => setTimeout(r, 5));
+  await agent.stop();
+  return s.calls;
+};
+
+describe('the agent loop, step by step', () => {
+  it('renews while renewals give the lease asked, and logs in once one gives less (the max TTL)', async () => {
+    const s = stub({
+      login: [auth('t1', 0.03), auth('t2', 60)],
+      renew: [auth('t1', 0.03), auth('t1', 0.01)],
+    });
+    expect((await run(s, (c) => c.length >= 4)).slice(0, 4)).toEqual(['login', 'renew', 'renew', 'login']);
+  });
+
+  it('logs in at once when a renewal is refused (revoked, expired)', async () => {
+    const s = stub({
+      login: [auth('t1', 0.03), auth('t2', 60)],
+      renew: [{ status: 403, json: { errors: ['permission denied'] } }],
+    });
+    expect((await run(s, (c) => c.length >= 3)).slice(0, 3)).toEqual(['login', 'renew', 'login']);
+  });
+
+  it('tries the renewal again, not a login, when authgate answers 5xx', async () => {
+    const s = stub({
+      login: [auth('t1', 0.06)],
+      renew: [{ status: 503, json: { errors: ['service unavailable'] } }, auth('t1', 0.06)],
+    });
+    expect((await run(s, (c) => c.length >= 3)).slice(0, 3)).toEqual(['login', 'renew', 'renew']);
+  });
+
+  it('logs in again, never renews, for a token that is not renewable', async () => {
+    const s = stub({ login: [auth('b1', 0.03, false), auth('b2', 0.03, false), auth('b3', 60, false)] });
+    expect((await run(s, (c) => c.length >= 3)).slice(0, 3)).toEqual(['login', 'login', 'login']);
+  });
+
+  it('schedules nothing for a lease that is not a positive number', async () => {
+    const s = stub({ login: [{ status: 200, json: { auth: { client_token: 't', lease_duration: 'x' } } }] });
+    // Were the lease taken for 0 ms (or NaN, which a timer takes for 1 ms), it would loop.
+    await run(s, () => false, 200);
+    expect(s.calls).toEqual(['login']);
+  });
+});
