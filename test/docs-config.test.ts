@@ -228,6 +228,8 @@ const documentFor = (path: string): Record<string, unknown> => {
     if (path === 'store.redis.confirm_timeout')
       (doc['store'] as { redis: Record<string, unknown> }).redis['confirm_replicas'] = 1;
   }
+  // A field used only with another: the rate limit's interval with its rate.
+  if (path === 'listener.login_rate_limit.interval') doc['listener'] = { login_rate_limit: { rate: 5 } };
   if (path.startsWith('audit.*.'))
     doc['audit'] = {
       dev: path.endsWith('.max_len') ? { type: 'redis' } : { type: 'file', path: '/tmp/audit.log' },

@@ -266,6 +266,19 @@ export const parseConfig = (
       DEFAULTS.requestTimeoutMs / 1000,
       TIMEOUT_BOUNDS,
     ) * 1000;
+  const rateLimit = listener.login_rate_limit;
+  const loginRateLimit =
+    rateLimit === undefined
+      ? undefined
+      : {
+          rate: rateLimit.rate,
+          intervalMs:
+            durationSeconds(problem)(rateLimit.interval, 'listener.login_rate_limit.interval', 1, {
+              minSeconds: 1,
+              maxSeconds: 3600,
+              why: 'between 1s and 1h',
+            }) * 1000,
+        };
   if (problems.length > 0) throw new ConfigError(source, dedupe(problems));
 
   if (certFile === undefined) warnings.push('listener has no TLS: tokens travel in clear text');
@@ -286,6 +299,7 @@ export const parseConfig = (
       maxRequestBytes: listener.max_request_bytes ?? DEFAULTS.maxRequestBytes,
       requestTimeoutMs,
       trustedProxies,
+      loginRateLimit,
     },
     log: { level: doc.log?.level ?? 'info' },
     telemetry: { metrics: doc.telemetry?.metrics ?? true },

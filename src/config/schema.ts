@@ -1,5 +1,7 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { IDENTITY_KEY_ALGORITHMS, SIGNING_ALGORITHMS } from './algorithms.js';
+import { ListenerSchema } from './listener-schema.js';
+import { Count, Duration, StringList } from './schema-parts.js';
 
 /*
  * The JSON Schema (TypeBox) of `authgate.yaml`, as written by operators: snake_case keys as in
@@ -7,24 +9,12 @@ import { IDENTITY_KEY_ALGORITHMS, SIGNING_ALGORITHMS } from './algorithms.js';
  * schema cannot say (bounds of durations, cross-field rules, files) is checked when `load.ts`,
  * `mount-config.ts` and `store-config.ts` normalize a document that passes it into `AuthgateConfig`.
  */
-/**
- * An integer from `minimum` to at most the largest safe integer. Ajv's `integer` alone lets
- * `.inf` and `1e309` (Infinity) through, and numbers past 2^53 that no count can be exact in,
- * nor be written back as digits (`1e+30` is what Redis would be sent).
- */
-const Count = (minimum: number, maximum: number = Number.MAX_SAFE_INTEGER) =>
-  Type.Integer({ minimum, maximum });
-
-const Duration = Type.Union([Type.String({ minLength: 1 }), Count(0)], {
-  description: 'a duration: seconds, or a string like "90s", "15m", "1h30m"',
-});
 
 /**
  * Most reviews `tokenreview.cache_max_entries` may keep: the cache allocates its index for all
  * of them at start (10 million: about 200 MB and 3 s; 10^8 would take a minute and 1.6 GB).
  */
 export const MAX_REVIEW_CACHE_ENTRIES = 10_000_000;
-const StringList = Type.Array(Type.String({ minLength: 1 }));
 
 /**
  * A mapping whose keys are names: every value is checked against `value` whatever its key (so a
@@ -314,23 +304,7 @@ const IdentitySchema = Type.Object(
  */
 export const ConfigSchema = Type.Object(
   {
-    listener: Type.Optional(
-      Type.Object(
-        {
-          address: Type.Optional(Type.String({ minLength: 1 })),
-          port: Type.Optional(Count(0, 65535)),
-          tls_cert_file: Type.Optional(Type.String({ minLength: 1 })),
-          tls_key_file: Type.Optional(Type.String({ minLength: 1 })),
-          /** Largest accepted request body. Default 1 MiB − 1 (Vault allows 32 MiB; logins are ~1 KB). */
-          max_request_bytes: Type.Optional(Count(1024)),
-          /** Time a client has to send its whole request (head and body). Default 30s. */
-          request_timeout: Type.Optional(Duration),
-          /** Trust X-Forwarded-For from these proxies (CIDRs). Default: none. */
-          trusted_proxies: Type.Optional(StringList),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    listener: Type.Optional(ListenerSchema),
     /** Metrics and traces. Traces are exported by OTLP when the standard OTEL_* variables ask for it. */
     telemetry: Type.Optional(
       Type.Object(

@@ -235,6 +235,11 @@ export type AuthgateConfig = {
     /** Time a client has to send its whole request, ms (Node's `requestTimeout`; then 408). */
     requestTimeoutMs: number;
     trustedProxies: string[];
+    /**
+     * `login_rate_limit`: at most `rate` logins per `intervalMs` from one client address (a token
+     * bucket per address, per replica), then 429. Undefined: no limit.
+     */
+    loginRateLimit: { rate: number; intervalMs: number } | undefined;
   };
   log: { level: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent' };
   /** `/metrics` on or off (traces follow the OTEL_* variables). */

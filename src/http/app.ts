@@ -235,6 +235,9 @@ export const buildApp = (
     tokens: deps.tokens,
     mounts: config.mounts,
     ...(deps.loginOutcome ? { onOutcome: deps.loginOutcome } : {}),
+    ...(config.listener.loginRateLimit === undefined
+      ? {}
+      : { rateLimit: { ...config.listener.loginRateLimit, nowMs: () => deps.clock.nowMs() } }),
   });
   registerAuthMountRoutes(app, { mounts: config.mounts });
   registerTokenRoutes(app, {

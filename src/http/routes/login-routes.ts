@@ -1,10 +1,12 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import type { LoginService } from '../../auth/index.js';
 import { fingerprint } from '../../lib/hash.js';
 import { createLogBudget } from '../../telemetry/index.js';
 import type { TokenService } from '../../tokens/index.js';
+import { AuthgateError } from '../../errors.js';
 import { envelope } from '../envelope.js';
+import { createLoginRateLimiter } from '../login-rate-limit.js';
 import { missingBodyIsEmpty, reasonOf, statusOf } from '../vault-errors.js';
 
 /** A login attempt's outcome, as reported to {@link LoginRouteDeps.onOutcome}. */
@@ -31,6 +33,8 @@ export type LoginRouteDeps = {
    * the login's answer is unchanged.
    */
   onOutcome?: (outcome: LoginRouteOutcome) => void;
+  /** `listener.login_rate_limit`, with the clock its buckets refill by; undefined: no limit. */
+  rateLimit?: { rate: number; intervalMs: number; nowMs: () => number };
 };
 
 /**
@@ -89,6 +93,10 @@ export const registerLoginRoutes = (app: FastifyInstance, deps: LoginRouteDeps):
     }
   };
 
+  // One bucket per client address for the logins of every mount.
+  const limiter =
+    deps.rateLimit === undefined ? undefined : createLoginRateLimiter(deps.rateLimit, deps.rateLimit.nowMs);
+
   for (const [mountPath, mount] of deps.mounts) {
     /** The role name if the mount has it (the service lowercases it); otherwise undefined. */
     const knownRole = (role: string | undefined): string | undefined =>
@@ -97,6 +105,26 @@ export const registerLoginRoutes = (app: FastifyInstance, deps: LoginRouteDeps):
     app.route({
       method: ['POST', 'PUT'],
       url: `/v1/auth/${mountPath}/login`,
+      // Before the body is read, as Vault applies its quotas before the request reaches the mount:
+      // Vault's status, message and Retry-After.
+      ...(limiter === undefined
+        ? {}
+        : {
+            onRequest: (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+              const waitMs = limiter.take(request.ip);
+              if (waitMs === 0) {
+                done();
+                return;
+              }
+              reply.header('retry-after', String(Math.ceil(waitMs / 1000)));
+              done(
+                new AuthgateError('RATE_LIMITED', {
+                  message: `request path "auth/${mountPath}/login": rate limit quota exceeded`,
+                  reason: 'rate_limited',
+                }),
+              );
+            },
+          }),
       preValidation: missingBodyIsEmpty,
       schema: { body: LoginBody },
       // A login refused before its handler ran (a body that is not JSON, fails the schema or is
