@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { configDoc, parseDoc } from '../src/config/test-support.js';
 import { createFakeClock } from '../src/lib/clock.js';
+import { readEntries } from './helpers/audit.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
 /*
@@ -41,6 +42,14 @@ describe('login rate limit', () => {
     });
     // One login comes back every 10 s / 3.
     expect(limited.headers['retry-after']).toBe('4');
+    // Audited as every refused request is: an operator sees who was held back.
+    const responses = readEntries(h.auditFile as string).filter((e) => e.type === 'response');
+    expect(responses.at(-1)).toMatchObject({
+      error: 'request path "auth/kubernetes/login": rate limit quota exceeded',
+      authgate: { reason: 'rate_limited', status: 429 },
+    });
+    const metrics = await h.server.app.inject({ method: 'GET', url: '/metrics' });
+    expect(metrics.body).toMatch(/authgate_logins_total\{[^}]*reason="rate_limited"[^}]*\} 1/);
   });
 
   it('gives a login back as time passes, and the bucket never holds more than the rate', async () => {
