@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openApiProblems, unknownFields } from './helpers/k8s-schema.js';
 import {
   KUSTOMIZATIONS,
+  REPO_ROOT,
   describeObject,
   findObject,
   renderKustomization,
@@ -13,6 +14,8 @@ import {
   type Kustomization,
 } from './helpers/kustomize.js';
 import { podSpecOf } from './helpers/pod-security.js';
+import { usageText } from '../src/cli/command.js';
+import { AGENT_USAGE } from '../src/cli/usages.js';
 
 /*
  * The Kubernetes manifests of deploy/, as `kubectl kustomize` renders them: every object is
@@ -412,5 +415,47 @@ describe('the example workload', () => {
   it('lives in a namespace that authgate’s NetworkPolicy admits', () => {
     const ns = findObject(objectsOf('deploy/examples/workload'), 'Namespace', 'demo');
     expect(ns.metadata.labels?.['authgate/client']).toBe('true');
+  });
+});
+
+describe('the example workload with the agent sidecar', () => {
+  const pod = () =>
+    podSpecOf(findObject(objectsOf('deploy/examples/workload-agent'), 'Deployment', 'demo-agent-app'));
+  const agent = () => pod()?.initContainers?.find((c) => c.name === 'authgate-agent');
+  const flag = (name: string): string | undefined => {
+    const args = agent()?.args ?? [];
+    const at = args.indexOf(name);
+    return at < 0 ? undefined : args[at + 1];
+  };
+
+  it('runs authgate agent from authgate’s own image as a native sidecar that revokes its token on exit', () => {
+    // The image deploy/base runs (the overlays retag it).
+    const base = readFileSync(join(REPO_ROOT, 'deploy/base/deployment.yaml'), 'utf8');
+    expect(base).toContain(`image: ${agent()?.image}`);
+    expect(agent()?.restartPolicy).toBe('Always');
+    expect(agent()?.args?.[0]).toBe('agent');
+    expect(agent()?.args).toContain('--revoke-on-exit');
+    expect(flag('--role')).toBe('demo');
+    // Every flag is one `authgate agent` takes.
+    const flags = (agent()?.args ?? []).filter((a) => a.startsWith('--'));
+    for (const f of flags) expect(usageText(AGENT_USAGE)).toMatch(new RegExp(`\\s${f}(?![\\w-])`));
+  });
+
+  it('reads the projected vault token and writes the client token to a memory volume that only the app reads', () => {
+    const spec = pod();
+    const mountOf = (
+      c: { volumeMounts?: Array<{ name: string; mountPath: string; readOnly?: boolean }> } | undefined,
+      v: string,
+    ) => c?.volumeMounts?.find((m) => m.name === v);
+    expect(flag('--jwt-file')).toBe(`${mountOf(agent(), 'vault-token')?.mountPath}/vault-token`);
+    const sinkDir = mountOf(agent(), 'authgate-sink')?.mountPath;
+    expect(flag('--sink')).toBe(`${sinkDir}/token`);
+    expect(spec?.volumes?.find((v) => v.name === 'authgate-sink')?.emptyDir?.medium).toBe('Memory');
+    const app = spec?.containers.find((c) => c.name === 'app');
+    expect(mountOf(app, 'authgate-sink')).toMatchObject({ mountPath: sinkDir, readOnly: true });
+    expect(mountOf(app, 'vault-token')).toBeUndefined();
+    expect(app?.args?.join('\n')).toContain(`$(cat ${flag('--sink')})`);
+    // The app starts once the token is there.
+    expect(agent()?.startupProbe?.exec?.command?.join(' ')).toContain(flag('--sink') as string);
   });
 });

@@ -17,6 +17,7 @@ export const KUSTOMIZATIONS = [
   'deploy/overlays/dev',
   'deploy/overlays/production',
   'deploy/examples/workload',
+  'deploy/examples/workload-agent',
 ] as const;
 export type Kustomization = (typeof KUSTOMIZATIONS)[number];
 
