@@ -83,3 +83,16 @@ export const readyStatus = async (server: AuthgateServer): Promise<number> => {
     );
   }
 };
+
+/**
+ * The exit code of `p`, once it has exited; fails, and kills it, when it has not exited in 15 s
+ * (the bug a test of an exit looks for is often a process that never ends).
+ */
+export const exitCodeOf = async (p: Running): Promise<number | null> => {
+  try {
+    await waitFor(() => p.child.exitCode ?? p.child.signalCode ?? undefined, 15_000, 'the process to exit');
+    return await p.exited;
+  } finally {
+    if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGKILL');
+  }
+};
