@@ -79,3 +79,33 @@ describe('the agent loop, step by step', () => {
     expect(s.calls).toEqual(['login']);
   });
 });
+
+describe('stopping', () => {
+  it('waits for a login in flight and revokes the token it brings, with revokeOnStop', async () => {
+    let answer: (a: Answer) => void = () => undefined;
+    const calls: string[] = [];
+    const agent = createAgent(
+      { mount: 'kubernetes', role: 'r', jwtFile: '/jwt', sinks: [], sinkMode: 0o600, revokeOnStop: true },
+      {
+        client: {
+          call: (_method, path, init) => {
+            calls.push(`${path.split('/').at(-1)}${init?.token === undefined ? '' : ` ${init.token}`}`);
+            if (path.endsWith('/login')) return new Promise<Answer>((resolve) => (answer = resolve));
+            return Promise.resolve({ status: 204, json: undefined });
+          },
+        },
+        log: { info: () => undefined, warn: () => undefined },
+        readFile: async () => 'jwt',
+      },
+    );
+    void agent.start();
+    await new Promise((resolve) => setImmediate(resolve));
+    const stopping = agent.stop().then(() => calls.push('stopped'));
+    await new Promise((resolve) => setImmediate(resolve));
+    answer(auth('late', 60));
+    await stopping;
+    // The revocation comes before stop() resolves: the CLI closes its connections only then.
+    expect(calls).toEqual(['login', 'revoke-self late', 'stopped']);
+    expect(agent.token()).toBeUndefined();
+  });
+});

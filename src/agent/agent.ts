@@ -74,19 +74,33 @@ export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
   // Stopped before anyone awaited start(): not an unhandled rejection.
   first.catch(() => undefined);
 
+  // The step (login or renewal) running now: stop() waits for it, so that a token issued while
+  // stopping is seen (and revoked with revokeOnStop) rather than dropped with the connection.
+  let inflight: Promise<void> | undefined;
+  const track = (step: () => Promise<void>): void => {
+    const p = step().finally(() => {
+      if (inflight === p) inflight = undefined;
+    });
+    inflight = p;
+  };
+
   const jitter = (ms: number): number => Math.round(ms * (0.9 + 0.2 * random()));
   const schedule = (ms: number, step: () => Promise<void>) => {
     if (stopped) return;
     clearTimeout(timer);
     // Node fires a timer of more than 2^31 − 1 ms at once: a lease of a month or more waits its
     // share in that many steps' worth, never zero.
-    timer = setTimeout(() => void step(), Math.min(Math.max(0, ms), 2 ** 31 - 1));
+    timer = setTimeout(() => track(step), Math.min(Math.max(0, ms), 2 ** 31 - 1));
   };
+
+  /** Some sinks hold the new token already: it is in use, and is not revoked. */
+  class PartialWrite extends Error {}
 
   /**
    * Writes `token` to every sink: each to a new file beside its sink, and only when all are
    * written, each renamed over its sink. The application reads the old token or the new one,
-   * never a file cut short, and a failure leaves every sink as it was.
+   * never a file cut short. A failure before the first rename leaves every sink as it was; one
+   * after it throws {@link PartialWrite}.
    */
   const writeSinks = async (token: string): Promise<void> => {
     const temps = options.sinks.map(
@@ -98,7 +112,16 @@ export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
         await writeFile(temp, token, { mode: options.sinkMode, flag: 'wx' });
         await chmod(temp, options.sinkMode); // the umask may have narrowed it
       }
-      for (const [temp, sink] of temps) await rename(temp, sink);
+      let renamed = 0;
+      try {
+        for (const [temp, sink] of temps) {
+          await rename(temp, sink);
+          renamed++;
+        }
+      } catch (err) {
+        if (renamed > 0) throw new PartialWrite((err as Error).message, { cause: err });
+        throw err;
+      }
     } catch (err) {
       await Promise.all(temps.map(([temp]) => rm(temp, { force: true })));
       throw err;
@@ -167,8 +190,9 @@ export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
     try {
       await writeSinks(token);
     } catch (err) {
-      // Nobody will have this token: revoke it rather than leave it live until its TTL.
-      await revoke(token);
+      // Nobody will have this token: revoke it rather than leave it live until its TTL. Unless a
+      // sink holds it already: then it is in use, and the next login replaces it everywhere.
+      if (!(err instanceof PartialWrite)) await revoke(token);
       retryLogin(`cannot write the sink: ${(err as Error).message}`);
       return;
     }
@@ -255,7 +279,7 @@ export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
   return {
     /** Logs in (retrying as the loop does); resolves when the first token is in the sinks. */
     start(): Promise<void> {
-      void login();
+      track(login);
       return first;
     },
     /** Ends the loop; with `revokeOnStop`, revokes the token held. */
@@ -263,6 +287,8 @@ export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
       if (stopped) return;
       stopped = true;
       clearTimeout(timer);
+      // A login in flight finishes first: it sees `stopped` and revokes what it was given.
+      await inflight?.catch(() => undefined);
       firstToken?.reject(new Error('stopped before the first token'));
       if (options.revokeOnStop && held !== undefined) await revoke(held.token);
     },
