@@ -42,12 +42,9 @@ describe('login rate limit', () => {
     });
     // One login comes back every 10 s / 3.
     expect(limited.headers['retry-after']).toBe('4');
-    // Audited as every refused request is: an operator sees who was held back.
+    // Not audited (Vault's default for quota refusals): the three logins before it are.
     const responses = readEntries(h.auditFile as string).filter((e) => e.type === 'response');
-    expect(responses.at(-1)).toMatchObject({
-      error: 'request path "auth/kubernetes/login": rate limit quota exceeded',
-      authgate: { reason: 'rate_limited', status: 429 },
-    });
+    expect(responses.map((e) => (e.authgate as { status: number }).status)).toEqual([200, 403, 400]);
     const metrics = await h.server.app.inject({ method: 'GET', url: '/metrics' });
     expect(metrics.body).toMatch(/authgate_logins_total\{[^}]*reason="rate_limited"[^}]*\} 1/);
   });

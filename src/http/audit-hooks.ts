@@ -352,6 +352,10 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
     if (path === undefined) return payload;
     const s = stateOf(request, path);
     if (s.requestFailed) return payload;
+    // A login refused by the rate limit, before its body was read, is not audited, as Vault
+    // audits quota refusals only when asked: a throttled client must not drive the audit
+    // devices' I/O, the load the limit sheds. authgate_logins_total counts it.
+    if (isAuthgateError(s.error) && s.error.code === 'RATE_LIMITED') return payload;
     const body = s.body ?? parsePayload(payload);
     try {
       if (!s.requestLogged) {
