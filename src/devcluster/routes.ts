@@ -18,13 +18,8 @@ import { discoveryDocument, jwksDocument, servesDiscovery, type KeyRing } from '
 import type { ObjectStore } from './objects.js';
 import { FIELD_PATHS, parseFieldSelector, parseLabelSelector, type Matcher } from './selectors.js';
 import { listJson, namespaceJson, nodeJson, podJson, serviceAccountJson, type JsonObject } from './shapes.js';
-import { decodeError, checkTypeMeta, parseTokenReview, tokenReviewJson } from './token-review.js';
-import {
-  decodeBoundObjectRef,
-  tokenRequestJson,
-  type TokenRequestInput,
-  type TokenRequestService,
-} from './token-request.js';
+import { parseTokenReview, tokenReviewJson } from './token-review.js';
+import { decodeTokenRequest, tokenRequestJson, type TokenRequestService } from './token-request.js';
 import { serveWatch, type WatchHub } from './watch.js';
 import { createFromRequest, type CreateKind } from './object-create.js';
 
@@ -166,32 +161,7 @@ export const createRoutes = (deps: RouteDeps): RequestHandler => {
         namespace,
       }),
     );
-    const body = (await readJsonBody(ctx.req)) ?? {};
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
-      throw decodeError('TokenRequest', 'TokenRequest', body, 'v1.TokenRequest');
-    const record = body as Record<string, unknown>;
-    checkTypeMeta(record, 'TokenRequest', 'authentication.k8s.io/v1');
-    const metadata = (record['metadata'] ?? {}) as Record<string, unknown>;
-    const spec = (record['spec'] ?? {}) as Record<string, unknown>;
-    const { audiences = null, expirationSeconds = null, boundObjectRef = null } = spec;
-    if (audiences !== null && !(Array.isArray(audiences) && audiences.every((a) => typeof a === 'string')))
-      throw decodeError('TokenRequest', 'TokenRequestSpec.spec.audiences', audiences, '[]string');
-    if (expirationSeconds !== null && !Number.isInteger(expirationSeconds))
-      throw decodeError(
-        'TokenRequest',
-        'TokenRequestSpec.spec.expirationSeconds',
-        expirationSeconds,
-        'int64',
-      );
-    const input: TokenRequestInput = {
-      namespace,
-      name,
-      metadataName: typeof metadata['name'] === 'string' ? metadata['name'] : null,
-      metadataNamespace: typeof metadata['namespace'] === 'string' ? metadata['namespace'] : null,
-      audiences: audiences as string[] | null,
-      expirationSeconds: expirationSeconds as number | null,
-      boundObjectRef: decodeBoundObjectRef(boundObjectRef),
-    };
+    const input = decodeTokenRequest(namespace, name, (await readJsonBody(ctx.req)) ?? {});
     const result = await deps.tokenRequests.create(input);
     const headers: Record<string, string> = {};
     if (result.warnings.length > 0)

@@ -5,7 +5,7 @@
 import { randomInt, randomUUID } from 'node:crypto';
 import { badRequest, conflict, invalidField, notFound } from './api-status.js';
 import { goQuote, rfc3339 } from './go-format.js';
-import { decodeError } from './token-review.js';
+import { checkTypeMeta, decodeError } from './token-review.js';
 import type { KeyRing } from './keys.js';
 import { SERVICE_ACCOUNT_TOKEN_SECRET, type ObjectStore } from './objects.js';
 import {
@@ -26,6 +26,35 @@ export const DEFAULT_TOKEN_SECONDS = 3600;
 
 /** `spec.boundObjectRef` of a TokenRequest. */
 export type BoundObjectRef = { kind?: string; apiVersion?: string; name?: string; uid?: string };
+
+/**
+ * A TokenRequest body (`POST …/serviceaccounts/<name>/token`) for service account
+ * `namespace`/`name`, decoded as the API server's JSON decoder reads it into `TokenRequest`.
+ *
+ * @throws KubeApiError 400 for a body, kind, apiVersion or spec member of the wrong JSON type.
+ */
+export const decodeTokenRequest = (namespace: string, name: string, body: unknown): TokenRequestInput => {
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw decodeError('TokenRequest', 'TokenRequest', body, 'v1.TokenRequest');
+  const record = body as Record<string, unknown>;
+  checkTypeMeta(record, 'TokenRequest', 'authentication.k8s.io/v1');
+  const metadata = (record['metadata'] ?? {}) as Record<string, unknown>;
+  const spec = (record['spec'] ?? {}) as Record<string, unknown>;
+  const { audiences = null, expirationSeconds = null, boundObjectRef = null } = spec;
+  if (audiences !== null && !(Array.isArray(audiences) && audiences.every((a) => typeof a === 'string')))
+    throw decodeError('TokenRequest', 'TokenRequestSpec.spec.audiences', audiences, '[]string');
+  if (expirationSeconds !== null && !Number.isInteger(expirationSeconds))
+    throw decodeError('TokenRequest', 'TokenRequestSpec.spec.expirationSeconds', expirationSeconds, 'int64');
+  return {
+    namespace,
+    name,
+    metadataName: typeof metadata['name'] === 'string' ? metadata['name'] : null,
+    metadataNamespace: typeof metadata['namespace'] === 'string' ? metadata['namespace'] : null,
+    audiences: audiences as string[] | null,
+    expirationSeconds: expirationSeconds as number | null,
+    boundObjectRef: decodeBoundObjectRef(boundObjectRef),
+  };
+};
 
 /**
  * `spec.boundObjectRef` as Go decodes it into `BoundObjectReference`: members in struct order
