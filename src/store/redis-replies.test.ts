@@ -1,6 +1,6 @@
 import { ReplyError } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { isTransient } from './redis-store.js';
+import { isTransient } from './redis-replies.js';
 
 const reply = (message: string): Error => new ReplyError(message) as Error;
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isTooOld } from './redis-store.js';
+import { isTooOld } from './redis-replies.js';
 
 describe('the Redis version check', () => {
   it('refuses a Redis older than 6.2 and accepts 6.2 and later', () => {
