@@ -55,6 +55,12 @@ describe('parseLabelSelector', () => {
     ]);
   });
 
+  it('takes a null values as none (Exists), as Go decodes it', () => {
+    expect(
+      parsed({ matchExpressions: [{ key: 'pci', operator: 'Exists', values: null }] }).requirements,
+    ).toEqual([{ key: 'pci', operator: 'Exists', values: [] }]);
+  });
+
   it.each([
     ['not a mapping', ['team=web'], /must be a LabelSelector object/],
     ['a misspelt field', { matchlabels: { team: 'web' } }, /unknown field "matchlabels"/],

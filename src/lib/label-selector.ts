@@ -65,7 +65,9 @@ export const parseLabelSelector = (
           if (field !== 'key' && field !== 'operator' && field !== 'values')
             problems.push(`${at}: unknown field "${field}"`);
         }
-        const { key, operator, values = [] } = e;
+        // A `values` of null is an absent one, as Go's decoder reads it into a nil slice.
+        const { key, operator } = e;
+        const values = e['values'] ?? [];
         if (typeof key !== 'string' || !LABEL_KEY.test(key)) problems.push(`${at}.key: invalid label key`);
         if (!SELECTOR_OPERATORS.includes(operator as SelectorOperator)) {
           problems.push(`${at}.operator: ${JSON.stringify(operator)} is not a valid label selector operator`);
