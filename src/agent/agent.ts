@@ -1,6 +1,7 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { chmod, readFile as fsReadFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { fingerprint } from '../lib/hash.js';
 import type { AuthgateClient } from './client.js';
 
 /** Waits between failed logins: from 1 s, doubling, at most 5 min (Vault Agent's auto-auth backoff). */
@@ -39,9 +40,6 @@ export type AgentDeps = {
 };
 
 type Held = { token: string; leaseSeconds: number; renewable: boolean };
-
-/** A short, one-way name of a token for logs (never the token). */
-const fingerprint = (token: string): string => createHash('sha256').update(token).digest('hex').slice(0, 12);
 
 /** The first of Vault's `errors`, or the status: what a failed call says, for the log. */
 const reasonOf = (status: number, json: unknown): string => {

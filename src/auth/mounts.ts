@@ -35,13 +35,13 @@ export const createMounts = (
   for (const [path, config] of configs) {
     const reviewCache = config.verification === 'tokenreview' ? deps.reviewCacheFor?.(config) : undefined;
     const shareSource = config.verification === 'jwks' ? deps.shareSourceFor?.(config) : undefined;
+    const log = deps.log.child({ mount: path });
     const verifier = createVerifier(config, {
       clock: deps.clock,
-      log: deps.log.child({ mount: path }),
+      log,
       ...(reviewCache ? { reviewCache } : {}),
       ...(shareSource ? { shareSource } : {}),
     });
-    const log = deps.log.child({ mount: path });
     const namespaces =
       config.kubernetesHost !== undefined && config.tokenReviewerJwtFile !== undefined
         ? createNamespaceLabels(config, { clock: deps.clock, log })

@@ -23,6 +23,13 @@ export const LEEWAY_BOUNDS: DurationBounds = {
   why: '300s at most: a larger leeway would let expired and not-yet-valid tokens log in',
 };
 
+/** `listener.login_rate_limit.interval`: from 1 s to 1 h. */
+export const RATE_INTERVAL_BOUNDS: DurationBounds = {
+  minSeconds: 1,
+  maxSeconds: 3600,
+  why: 'between 1s and 1h',
+};
+
 /**
  * Timeouts of calls (TokenReview, JWKS fetches, Redis): at least 1 s, since a timeout of 0 (or
  * of `500ms`, which is 0 whole seconds) would fail every call; and at most 2 147 483 s, Node's

@@ -21,7 +21,7 @@ import { normalizeStore } from './store-config.js';
 import { IDENTITY_KEY_ALGORITHMS, SIGNING_ALGORITHMS } from './algorithms.js';
 import { ConfigSchema, type ConfigDocument } from './schema.js';
 import type { AuthgateConfig, KubernetesMountConfig } from './types.js';
-import { durationSeconds, TIMEOUT_BOUNDS } from './durations.js';
+import { durationSeconds, RATE_INTERVAL_BOUNDS, TIMEOUT_BOUNDS } from './durations.js';
 import { lineOfPath } from './yaml-lines.js';
 import { readYaml } from './yaml-document.js';
 
@@ -273,11 +273,12 @@ export const parseConfig = (
       : {
           rate: rateLimit.rate,
           intervalMs:
-            durationSeconds(problem)(rateLimit.interval, 'listener.login_rate_limit.interval', 1, {
-              minSeconds: 1,
-              maxSeconds: 3600,
-              why: 'between 1s and 1h',
-            }) * 1000,
+            durationSeconds(problem)(
+              rateLimit.interval,
+              'listener.login_rate_limit.interval',
+              1,
+              RATE_INTERVAL_BOUNDS,
+            ) * 1000,
         };
   if (problems.length > 0) throw new ConfigError(source, dedupe(problems));
 
