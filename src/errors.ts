@@ -11,6 +11,11 @@ export const ErrorCodes = {
   PERMISSION_DENIED: { status: 403, message: 'permission denied' },
   /** A login refused with a specific Vault message (bindings, claims). Still 403. */
   LOGIN_DENIED: { status: 403, message: 'permission denied' },
+  /**
+   * A login the JWT auth method refuses: Vault answers these with an ErrorResponse (400, its
+   * message), yet they are refusals, not malformed requests (audit and metrics count them denied).
+   */
+  LOGIN_REFUSED: { status: 400, message: 'bad request' },
   NOT_FOUND: { status: 404, message: '' },
   UNSUPPORTED_OPERATION: { status: 405, message: 'unsupported operation' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'request body too large' },
@@ -65,6 +70,9 @@ export const permissionDenied = (reason: string, detail?: string): AuthgateError
 
 export const loginDenied = (message: string, reason: string, detail?: string): AuthgateError =>
   new AuthgateError('LOGIN_DENIED', { message, reason, ...(detail === undefined ? {} : { detail }) });
+
+export const loginRefused = (message: string, reason: string, detail?: string): AuthgateError =>
+  new AuthgateError('LOGIN_REFUSED', { message, reason, ...(detail === undefined ? {} : { detail }) });
 
 export const unavailable = (message: string, reason: string, cause?: unknown): AuthgateError =>
   new AuthgateError('UNAVAILABLE', { message, reason, cause });

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IPodSpec } from 'kubernetes-models/v1/PodSpec';
 import { parse, stringify } from 'yaml';
 import { parseConfig, type AuthgateConfig } from '../src/config/index.js';
-import { TEST_CERT } from '../src/config/test-support.js';
+import { kubernetesMount, TEST_CERT } from '../src/config/test-support.js';
 import { findObject, renderKustomization, type K8sObject } from './helpers/kustomize.js';
 import { podSpecOf } from './helpers/pod-security.js';
 
@@ -104,7 +104,7 @@ describe.each(OVERLAYS)('%s: authgate.yaml', (k) => {
   });
 
   it('verifies tokens by TokenReview against the API server with the in-pod CA and reviewer token', () => {
-    const mount = loadDeployedConfig(k).mounts.get('kubernetes');
+    const mount = kubernetesMount(loadDeployedConfig(k));
     expect(mount).toMatchObject({
       verification: 'tokenreview',
       kubernetesHost: 'https://kubernetes.default.svc',
@@ -188,7 +188,7 @@ describe('the example workload', () => {
     expect(container?.args?.join('\n')).toContain('$AUTHGATE_ROLE');
     const role = container?.env?.find((e) => e.name === 'AUTHGATE_ROLE')?.value ?? '';
     for (const k of OVERLAYS) {
-      const bound = loadDeployedConfig(k).mounts.get('kubernetes')?.roles.get(role);
+      const bound = kubernetesMount(loadDeployedConfig(k))?.roles.get(role);
       expect(bound, `${k}: role ${role}`).toBeDefined();
       expect(bound?.boundServiceAccountNamespaces).toEqual([deployment.metadata.namespace]);
       expect(bound?.boundServiceAccountNames).toEqual([pod.serviceAccountName]);

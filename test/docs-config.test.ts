@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { ConfigSchema } from '../src/config/index.js';
@@ -21,13 +22,20 @@ type Schema = {
   type?: string;
   const?: unknown;
   anyOf?: Schema[];
+  /** Each kind of auth mount (Ajv's discriminator on `type`). */
+  oneOf?: Schema[];
   properties?: Record<string, Schema>;
   patternProperties?: Record<string, Schema>;
   items?: Schema;
 };
 
-/** A field of the schema: its path (`*` for any name of a mapping) and its schema. */
-type Field = { path: string; schema: Schema };
+/**
+ * A field of the schema: its path (`*` for any name of a mapping), its schema, and the kind of
+ * auth mount it belongs to (`jwt` for a jwt mount's fields, `''` for everything else).
+ */
+type Field = { path: string; schema: Schema; variant: string };
+/** The key a field and a row are matched by: the path, with the kind of mount for a jwt mount's. */
+const keyOf = (variant: string, path: string): string => (variant === '' ? path : `${variant}:${path}`);
 
 const isMapping = (s: Schema): boolean => s.patternProperties !== undefined;
 const isSection = (s: Schema): boolean => s.properties !== undefined && !isMapping(s);
@@ -41,19 +49,23 @@ const walk = (
   schema: Schema,
   prefix: string,
   out: { fields: Field[]; containers: Set<string> },
+  variant = '',
 ): { fields: Field[]; containers: Set<string> } => {
+  // An auth mount is one of its kinds: each kind's fields, a jwt mount's apart.
+  for (const branch of schema.oneOf ?? [])
+    walk(branch, prefix, out, branch.properties?.['type']?.const === 'jwt' ? 'jwt' : variant);
   for (const [key, child] of Object.entries(schema.properties ?? {})) {
     const path = prefix === '' ? key : `${prefix}.${key}`;
     if (isSection(child)) {
       out.containers.add(path);
-      walk(child, path, out);
+      walk(child, path, out, variant);
     } else if (isMapping(child)) {
       out.containers.add(path);
       const entry = Object.values(child.patternProperties ?? {})[0] ?? {};
-      out.fields.push({ path: `${path}.*`, schema: entry });
-      walk(entry, `${path}.*`, out);
+      out.fields.push({ path: `${path}.*`, schema: entry, variant });
+      walk(entry, `${path}.*`, out, variant);
     } else {
-      out.fields.push({ path, schema: child });
+      out.fields.push({ path, schema: child, variant });
     }
   }
   return out;
@@ -79,11 +91,16 @@ const literals = (s: Schema): string[] => {
 const itemKeys = (s: Schema): string[] =>
   s.type === 'array' && s.items?.properties !== undefined ? Object.keys(s.items.properties) : [];
 
-/** The tables of each section are relative to its path: `token_ttl` under Roles is `auth.*.roles.*.token_ttl`. */
-const SECTION_PREFIXES: Array<[heading: string, prefix: string]> = [
+/**
+ * The tables of each section are relative to its path: `token_ttl` under Roles is
+ * `auth.*.roles.*.token_ttl`; the JWT sections' rows are a jwt mount's fields.
+ */
+const SECTION_PREFIXES: Array<[heading: string, prefix: string, variant?: string]> = [
   ['Top level', ''],
   ['Auth mounts', 'auth.*.'],
   ['Roles', 'auth.*.roles.*.'],
+  ['JWT auth mounts', 'auth.*.', 'jwt'],
+  ['JWT roles', 'auth.*.roles.*.', 'jwt'],
   ['Policies', 'policies.*.'],
   ['Secrets', 'secrets.'],
   ['Identity tokens', 'identity.'],
@@ -99,19 +116,25 @@ const expand = (span: string): string[] => {
 
 const codeSpans = (text: string): string[] => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1] ?? '');
 
-/** A row of a field table: the fields its first cell names, its second cell, and the whole row. */
-type Row = { heading: string; paths: string[]; typeCell: string; row: string };
+/**
+ * A row of a field table: the fields its first cell names, its second cell, the whole row, and
+ * the kind of mount its table is of (`''` but for the JWT sections).
+ */
+type Row = { heading: string; paths: string[]; typeCell: string; row: string; variant: string };
 
 /** Each table row of the mapped sections. */
 const documentedRows = (): Row[] => {
   const rows: Row[] = [];
   let prefix: string | undefined;
+  let variant = '';
   let heading = '';
   const lines = DOC.split('\n');
   lines.forEach((line, i) => {
     if (line.startsWith('## ')) {
       heading = line.slice(3);
-      prefix = SECTION_PREFIXES.find(([h]) => heading.startsWith(h))?.[1];
+      const section = SECTION_PREFIXES.find(([h]) => heading.startsWith(h));
+      prefix = section?.[1];
+      variant = section?.[2] ?? '';
       return;
     }
     if (prefix === undefined || !line.startsWith('|') || /^\|\s*-/.test(line)) return;
@@ -121,7 +144,7 @@ const documentedRows = (): Row[] => {
     const paths = codeSpans(firstCell)
       .flatMap(expand)
       .map((p) => `${prefix}${p}`);
-    rows.push({ heading, paths, typeCell: typeCell.trim(), row: line });
+    rows.push({ heading, paths, typeCell: typeCell.trim(), row: line, variant });
   });
   return rows;
 };
@@ -181,6 +204,7 @@ const documentedKind = (type: string): string => {
     [/^bool\b/, 'boolean'],
     [/^list\b/, 'array'],
     [/^mapping or string\b/, 'union'],
+    [/^scalar or list\b/, 'union'],
     [/^mapping\b/, 'object'],
     [/^(string|paths?|URL|PEM|key name|exactly one)\b/, 'string'],
   ];
@@ -201,17 +225,24 @@ writeFileSync(join(KEY_DIR, 'server-key'), 'k'.repeat(40));
  * (Sentinel for `sentinel_*`) for `store.redis.*`, a redis audit device for `max_len`, a file
  * device for the others, an identity role `payments`.
  */
-const documentFor = (path: string): Record<string, unknown> => {
+const documentFor = (path: string, variant = ''): Record<string, unknown> => {
   const jwks = path.startsWith('auth.*.jwks.');
   const doc = configDoc({
     auth: {
-      kubernetes: jwks
-        ? mountDoc({
-            verification: 'jwks',
-            jwks: { url: 'https://issuer.example/keys' },
-            issuers: ['https://issuer.example'],
-          })
-        : mountDoc(),
+      kubernetes:
+        variant === 'jwt'
+          ? {
+              type: 'jwt',
+              jwks_url: 'https://issuer.example/keys',
+              roles: { nginx: { user_claim: 'sub', bound_subject: 'system:serviceaccount:test:nginx' } },
+            }
+          : jwks
+            ? mountDoc({
+                verification: 'jwks',
+                jwks: { url: 'https://issuer.example/keys' },
+                issuers: ['https://issuer.example'],
+              })
+            : mountDoc(),
     },
     identity: { roles: { payments: { audience: 'payments-api' } } },
   });
@@ -275,15 +306,25 @@ const normalized = (doc: Record<string, unknown>): unknown =>
 
 describe('docs/configuration.md', () => {
   const rows = documentedRows();
-  const documented = new Map(rows.flatMap((r) => r.paths.map((p) => [p, r] as const)));
+  const documented = new Map(rows.flatMap((r) => r.paths.map((p) => [keyOf(r.variant, p), r] as const)));
+  const schemas = new Map(FIELDS.map((f) => [keyOf(f.variant, f.path), f.schema]));
+  /**
+   * The row of a field: its own kind's; for a jwt mount's field that a kubernetes mount has too,
+   * with the same schema (`description`, the `token_*` fields), the kubernetes mount's row.
+   */
+  const rowOf = (f: Field): Row | undefined =>
+    documented.get(keyOf(f.variant, f.path)) ??
+    (f.variant !== '' && isDeepStrictEqual(schemas.get(f.path), f.schema)
+      ? documented.get(f.path)
+      : undefined);
 
   it('finds the schema and the tables it compares', () => {
     expect(FIELDS.length).toBeGreaterThan(80);
     expect(new Set(rows.map((r) => r.heading)).size).toBe(SECTION_PREFIXES.length);
   });
 
-  it.each(FIELDS.map((f) => [f.path, f] as const))('documents %s', (path) => {
-    expect(documented.has(path), `no row of docs/configuration.md names ${path}`).toBe(true);
+  it.each(FIELDS.map((f) => [keyOf(f.variant, f.path), f] as const))('documents %s', (key, f) => {
+    expect(rowOf(f), `no row of docs/configuration.md names ${key}`).toBeDefined();
   });
 
   it('names in its tables only fields the schema has', () => {
@@ -305,7 +346,7 @@ describe('docs/configuration.md', () => {
 
   it('names in each row the values its field allows and the keys of the objects its list holds', () => {
     const missing = FIELDS.flatMap((f) => {
-      const row = documented.get(f.path)?.row ?? '';
+      const row = rowOf(f)?.row ?? '';
       return [...literals(f.schema), ...itemKeys(f.schema)]
         .filter((word) => !new RegExp(`\\b${word}\\b`).test(row))
         .map((word) => `${f.path}: ${word}`);
@@ -314,10 +355,9 @@ describe('docs/configuration.md', () => {
   });
 
   it('gives each field the type the schema takes', () => {
-    const schemas = new Map(FIELDS.map((f) => [f.path, f.schema]));
     const wrong = rows.flatMap((r) =>
       r.paths.flatMap((p) => {
-        const schema = schemas.get(p);
+        const schema = schemas.get(keyOf(r.variant, p));
         if (schema === undefined) return []; // a section (`identity`): no type of its own
         const documented = documentedKind(typeAndDefaults(r.typeCell).type);
         return documented === schemaKind(schema)
@@ -332,16 +372,20 @@ describe('docs/configuration.md', () => {
     const { defaults: values } = typeAndDefaults(r.typeCell);
     return values.length === 0
       ? []
-      : r.paths.map((p, i) => [p, values[values.length === 1 ? 0 : i] ?? ''] as const);
+      : r.paths.map(
+          (p, i) => [keyOf(r.variant, p), values[values.length === 1 ? 0 : i] ?? '', p, r.variant] as const,
+        );
   });
 
   it('finds the defaults it checks', () => {
     expect(defaults.length).toBeGreaterThan(40);
   });
 
-  it.each(defaults)('gives %s the default the loader applies (%s)', (path, value) => {
-    const doc = documentFor(path);
-    expect(normalized(withValue(documentFor(path), path, yamlValue(value)))).toEqual(normalized(doc));
+  it.each(defaults)('gives %s the default the loader applies (%s)', (_key, value, path, variant) => {
+    const doc = documentFor(path, variant);
+    expect(normalized(withValue(documentFor(path, variant), path, yamlValue(value)))).toEqual(
+      normalized(doc),
+    );
   });
 
   it.each([...variablesIn(join(ROOT, 'src'))])('documents the variable %s', (variable) => {

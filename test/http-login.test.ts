@@ -202,6 +202,7 @@ describe('the login outcome hook', () => {
           if (input.jwt !== 'ok') throw loginDenied('permission denied', 'bad_token');
           return {
             role: { name: 'nginx' },
+            mount: { type: 'kubernetes' },
             issued: { record: {}, clientToken: 'ags.test', warnings: [] },
           } as unknown as Awaited<ReturnType<LoginRouteDeps['login']['login']>>;
         },

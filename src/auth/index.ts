@@ -1,12 +1,11 @@
 export { createLoginService, entityId } from './login-service.js';
 export type {
-  ClaimedSubject,
   LoginContext,
   LoginDeps,
   LoginInput,
-  LoginOutcome,
   LoginResult,
   LoginService,
+  KubernetesMount,
   Mount,
 } from './login-service.js';
 export { createMounts } from './mounts.js';
@@ -16,3 +15,7 @@ export { createRevocationService, parseRevocationTarget } from './revocation-ser
 export type { RevocationResult, RevocationService, RevocationTarget } from './revocation-service.js';
 export { mountAccessor, mountIds } from './mount-accessor.js';
 export { configReadData, roleReadData } from './mount-read.js';
+export { jwtConfigReadData, jwtRoleReadData } from './jwt-mount-read.js';
+export type { JwtMount } from './jwt-login.js';
+export { outcomeOf } from './login-outcome.js';
+export type { ClaimedSubject, LoginOutcome } from './login-outcome.js';

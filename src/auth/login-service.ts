@@ -1,14 +1,8 @@
 import { LRUCache } from 'lru-cache';
 import { createHmac } from 'node:crypto';
-import type { KubernetesMountConfig, RoleConfig } from '../config/index.js';
-import { AuthgateError, badRequest, isAuthgateError, permissionDenied } from '../errors.js';
-import {
-  parseLoginClaims,
-  parseUnverifiedClaims,
-  validateClaims,
-  type Identity,
-  type UnverifiedClaims,
-} from '../identity/index.js';
+import type { AuthMountConfig, KubernetesMountConfig, TokenRoleConfig } from '../config/index.js';
+import { AuthgateError, badRequest, permissionDenied } from '../errors.js';
+import { parseLoginClaims, validateClaims, type Identity, type UnverifiedClaims } from '../identity/index.js';
 import type { Clock } from '../lib/clock.js';
 import { createCidrSet, type CidrSet } from '../lib/cidr.js';
 import { deriveKey, fingerprint, hmacB64 } from '../lib/hash.js';
@@ -24,7 +18,9 @@ import {
   type TokenRecord,
 } from '../tokens/index.js';
 import type { NamespaceLabels, Verifier } from '../verify/index.js';
-import { checkNamespaceSelector, checkServiceAccountBinding, sanitizePolicies } from './role-binding.js';
+import { createJwtLogin, type JwtMount } from './jwt-login.js';
+import { outcomeOf, rememberClaims } from './login-outcome.js';
+import { checkNamespaceSelector, checkServiceAccountBinding, loginIssueInput } from './role-binding.js';
 
 /**
  * Something shaped like a credential: an authgate client token, a Vault token (a client moving
@@ -38,14 +34,18 @@ const TOKEN_SHAPE = new RegExp(
 const holdsToken = (value: string): boolean => TOKEN_SHAPE.test(value) || containsJwtShape(value);
 
 /**
- * A configured auth mount: its config, the verifier built for it, and (when it has an API server
- * and a reviewer token) the reader of namespaces' labels that roles with a selector need.
+ * A configured kubernetes mount: its config, the verifier built for it, and (when it has an API
+ * server and a reviewer token) the reader of namespaces' labels that roles with a selector need.
  */
-export type Mount = {
+export type KubernetesMount = {
+  kind?: 'kubernetes';
   config: KubernetesMountConfig;
   verifier: Pick<Verifier, 'verify'>;
   namespaces?: Pick<NamespaceLabels, 'labelsOf'>;
 };
+
+/** A configured auth mount, of either type. */
+export type Mount = KubernetesMount | JwtMount;
 
 export type LoginDeps = {
   mounts: ReadonlyMap<string, Mount>;
@@ -71,68 +71,12 @@ export type LoginInput = { role?: unknown; jwt?: unknown };
  */
 export type LoginContext = { remoteAddress: string | undefined; requestId?: string };
 
+/** A login's token, with the role and mount it was issued under. */
 export type LoginResult = {
   issued: IssuedToken;
-  identity: Identity;
-  role: RoleConfig;
-  mount: KubernetesMountConfig;
+  role: TokenRoleConfig;
+  mount: AuthMountConfig;
 };
-
-/**
- * The workload a refused login's JWT claims to be, read without verification (the token was
- * refused: it may claim anything). For audit, so that an operator can see who was refused.
- */
-export type ClaimedSubject = { namespace?: string; serviceAccount?: string; pod?: string };
-
-/**
- * Outcome of a login attempt, for audit and metrics (no secrets). `denied`: the login was refused
- * (403, or a role that does not exist); `error`: the request was malformed (missing role or
- * jwt) or a dependency failed (5xx).
- */
-export type LoginOutcome = {
-  mount: string;
-  role: string | undefined;
-  outcome: 'ok' | 'denied' | 'error';
-  /** Internal, low-cardinality (`namespace_not_bound`, `tokenreview_pod_not_found`, `missing_jwt`). */
-  reason: string;
-  /** The error's internal detail, if any (never a token). */
-  detail?: string;
-  /** Who the refused JWT claims to be, when it could be parsed. */
-  claimed?: ClaimedSubject;
-};
-
-/** Bound of a claimed name in an outcome: a Kubernetes name is at most 253 characters. */
-const MAX_CLAIMED_CHARS = 253;
-
-/** The claims of `jwt` when it parses as a JWT at all; undefined otherwise. */
-const claimsOf = (jwt: unknown): UnverifiedClaims | undefined => {
-  if (typeof jwt !== 'string' || jwt === '') return undefined;
-  try {
-    return parseUnverifiedClaims(withoutWhiteSpace(jwt));
-  } catch {
-    return undefined;
-  }
-};
-
-const claimedSubject = (claims: UnverifiedClaims | undefined): ClaimedSubject | undefined => {
-  if (claims === undefined) return undefined;
-  const subject: ClaimedSubject = {};
-  const { namespace } = claims;
-  const serviceAccount = claims.serviceAccount?.name;
-  const pod = claims.pod?.name;
-  if (namespace !== undefined) subject.namespace = truncate(namespace, MAX_CLAIMED_CHARS);
-  if (serviceAccount !== undefined) subject.serviceAccount = truncate(serviceAccount, MAX_CLAIMED_CHARS);
-  if (pod !== undefined) subject.pod = truncate(pod, MAX_CLAIMED_CHARS);
-  return subject;
-};
-
-/**
- * The claims a refused login had parsed, on the error it threw (under a private symbol): its
- * outcome names who the token claimed to be without parsing the token a second time, so a
- * refusal stays as cheap as a login.
- */
-const CLAIMS = Symbol('authgate.refusedClaims');
-type WithClaims = object & { [CLAIMS]?: UnverifiedClaims };
 
 /**
  * A deterministic UUID-shaped id for the workload's entity (Vault creates one per alias and
@@ -164,7 +108,7 @@ export const createLoginService = (deps: LoginDeps) => {
   // Keyed by the role itself, not its name: a reload (SIGHUP) puts new role objects in force, so
   // a role whose `token_bound_cidrs` changed never meets the old set, and a removed role's set
   // goes with it.
-  const cidrCache = new WeakMap<RoleConfig, CidrSet>();
+  const cidrCache = new WeakMap<TokenRoleConfig, CidrSet>();
   // Vault prefixes a login token's display name with its mount path, slashes made dashes
   // (request_handling.go handleLoginRequest): `k8s/prod` names tokens `k8s-prod-<ns>-<sa>`.
   const displayPrefixes = new Map([...deps.mounts.keys()].map((path) => [path, path.replaceAll('/', '-')]));
@@ -190,7 +134,7 @@ export const createLoginService = (deps: LoginDeps) => {
     }
     return id;
   };
-  const cidrsOf = (role: RoleConfig): CidrSet => {
+  const cidrsOf = (role: TokenRoleConfig): CidrSet => {
     let set = cidrCache.get(role);
     if (set === undefined) {
       set = createCidrSet(role.tokenBoundCidrs);
@@ -199,7 +143,13 @@ export const createLoginService = (deps: LoginDeps) => {
     return set;
   };
 
-  const lookupRole = (mountPath: string, roleName: string): { mount: Mount; role: RoleConfig } => {
+  /** A role name as an answer may quote it: bounded, and never a token or a secret of this server. */
+  const quotedRole = (roleName: string): string =>
+    holdsToken(roleName) || deps.isSecret?.(roleName) === true
+      ? 'not quoted: it holds a token'
+      : truncate(roleName);
+
+  const mountOf = (mountPath: string): Mount => {
     const mount = deps.mounts.get(mountPath);
     if (mount === undefined) {
       throw new AuthgateError('NOT_FOUND', {
@@ -207,26 +157,23 @@ export const createLoginService = (deps: LoginDeps) => {
         reason: 'mount_not_found',
       });
     }
-    const role = mount.config.roles.get(roleName.toLowerCase());
-    // Vault's message, with the name bounded: a 1 MB name must not come back in the answer, and
-    // through it into every audit entry. Nor a token sent where the role goes (a client that
-    // swapped its settings, an operator who pasted the admin token): the message is audited in
-    // clear.
-    if (role === undefined) {
-      const name =
-        holdsToken(roleName) || deps.isSecret?.(roleName) === true
-          ? 'not quoted: it holds a token'
-          : truncate(roleName);
-      throw badRequest(`invalid role name "${name}"`, 'role_not_found');
-    }
-    return { mount, role };
+    return mount;
   };
+
+  const jwtLogin = createJwtLogin({
+    issue: (input) => deps.tokens.issue(input),
+    nowMs: () => deps.clock.nowMs(),
+    digestKey,
+    cidrsOf,
+    entityIdOf,
+    displayPrefixOf: (path) => displayPrefixes.get(path) ?? path,
+    quotedRole,
+  });
 
   const login = (mountPath: string, input: LoginInput, ctx: LoginContext): Promise<LoginResult> => {
     const seen: { claims?: UnverifiedClaims } = {};
     return attempt(mountPath, input, ctx, seen).catch((err: unknown) => {
-      if (seen.claims !== undefined && typeof err === 'object' && err !== null && Object.isExtensible(err))
-        (err as WithClaims)[CLAIMS] = seen.claims;
+      if (seen.claims !== undefined) rememberClaims(err, seen.claims);
       throw err;
     });
   };
@@ -237,10 +184,18 @@ export const createLoginService = (deps: LoginDeps) => {
     ctx: LoginContext,
     seen: { claims?: UnverifiedClaims },
   ): Promise<LoginResult> => {
+    const mount = mountOf(mountPath);
+    if (mount.kind === 'jwt') return jwtLogin(mountPath, mount, input, ctx.remoteAddress, seen);
     if (typeof input.role !== 'string' || input.role === '') throw badRequest('missing role', 'missing_role');
     if (typeof input.jwt !== 'string' || input.jwt === '') throw badRequest('missing jwt', 'missing_jwt');
     const jwt = withoutWhiteSpace(input.jwt);
-    const { mount, role } = lookupRole(mountPath, input.role);
+    const role = mount.config.roles.get(input.role.toLowerCase());
+    // Vault's message, with the name bounded: a 1 MB name must not come back in the answer, and
+    // through it into every audit entry. Nor a token sent where the role goes (a client that
+    // swapped its settings, an operator who pasted the admin token): the message is audited in
+    // clear.
+    if (role === undefined)
+      throw badRequest(`invalid role name "${quotedRole(input.role)}"`, 'role_not_found');
     const cfg = mount.config;
 
     if (role.tokenBoundCidrs.length > 0 && !cidrsOf(role).contains(ctx.remoteAddress)) {
@@ -295,27 +250,14 @@ export const createLoginService = (deps: LoginDeps) => {
       metadata['pod_name'] = identity.pod.name;
       metadata['pod_uid'] = identity.pod.uid;
     }
-    const issued = await deps.tokens.issue({
-      policies: sanitizePolicies(role.tokenPolicies, !role.tokenNoDefaultPolicy),
-      metadata,
-      displayName: `${displayPrefixes.get(mountPath) ?? mountPath}-${identity.namespace}-${identity.serviceAccount.name}`,
-      path: `auth/${mountPath}/login`,
-      entityId: entityIdOf(mountPath, alias),
-      role: role.name,
-      mountPath,
-      ttlSeconds: role.tokenTtlSeconds,
-      maxTtlSeconds: role.tokenMaxTtlSeconds,
-      explicitMaxTtlSeconds: role.tokenExplicitMaxTtlSeconds,
-      periodSeconds: role.tokenPeriodSeconds,
-      numUses: role.tokenNumUses,
-      boundCidrs: role.tokenBoundCidrs,
-      mount: {
-        defaultLeaseTtlSeconds: cfg.defaultLeaseTtlSeconds,
-        maxLeaseTtlSeconds: cfg.maxLeaseTtlSeconds,
-      },
-      indexes: revocationIndexes(mountPath, role.name, identity),
-      ...(role.tokenType === 'batch' ? { type: 'batch' as const } : {}),
-    });
+    const issued = await deps.tokens.issue(
+      loginIssueInput(mountPath, cfg, role, {
+        metadata,
+        displayName: `${displayPrefixes.get(mountPath) ?? mountPath}-${identity.namespace}-${identity.serviceAccount.name}`,
+        entityId: entityIdOf(mountPath, alias),
+        indexes: revocationIndexes(mountPath, role.name, identity),
+      }),
+    );
     // Only when debug is on: the fingerprint is a SHA-256 of the whole JWT, not free per login.
     if (deps.log.isLevelEnabled('debug')) {
       deps.log.debug(
@@ -332,7 +274,7 @@ export const createLoginService = (deps: LoginDeps) => {
         'login.succeeded',
       );
     }
-    return { issued, identity, role, mount: cfg };
+    return { issued, role, mount: cfg };
   };
 
   /**
@@ -359,29 +301,6 @@ export const createLoginService = (deps: LoginDeps) => {
         maxLeaseTtlSeconds: mount.config.maxLeaseTtlSeconds,
       },
     };
-  };
-
-  /**
-   * Classifies an error thrown by `login` for audit, metrics and logs: a refusal (403, or a role
-   * the mount does not have) is `denied`; a malformed request (400) or a failure (5xx, a bug) is
-   * `error`.
-   */
-  const outcomeOf = (mountPath: string, input: LoginInput, err: unknown): LoginOutcome => {
-    const role =
-      typeof input.role === 'string' && input.role !== ''
-        ? truncate(input.role, MAX_CLAIMED_CHARS).toLowerCase()
-        : undefined;
-    const known = typeof err === 'object' && err !== null ? (err as WithClaims)[CLAIMS] : undefined;
-    const claimed = claimedSubject(known ?? claimsOf(input.jwt));
-    // Built property by property: on Node 20, `{ ...base, outcome }` gives every refusal's outcome
-    // a hidden class of its own (see stringFields in identity/claims.ts).
-    const outcome: LoginOutcome = { mount: mountPath, role, outcome: 'error', reason: 'internal' };
-    if (claimed !== undefined) outcome.claimed = claimed;
-    if (!isAuthgateError(err)) return outcome;
-    outcome.outcome = err.status === 403 || err.reason === 'role_not_found' ? 'denied' : 'error';
-    outcome.reason = err.reason;
-    if (err.detail !== undefined) outcome.detail = err.detail;
-    return outcome;
   };
 
   return { login, renewalTerms, outcomeOf };

@@ -1,10 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { configDoc, mountDoc, parseDoc, roleDoc, TEST_CERT } from '../config/test-support.js';
+import {
+  configDoc,
+  kubernetesMount,
+  mountDoc,
+  parseDoc,
+  roleDoc,
+  TEST_CERT,
+} from '../config/test-support.js';
 import { configReadData, roleReadData } from './mount-read.js';
 
 const mountOf = (mount: Record<string, unknown>) => {
   const config = parseDoc(configDoc({ auth: { kubernetes: mountDoc(mount) } }));
-  const m = config.mounts.get('kubernetes');
+  const m = kubernetesMount(config);
   if (m === undefined) throw new Error('no mount');
   return m;
 };

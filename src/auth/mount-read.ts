@@ -1,4 +1,9 @@
-import { redactUrl, type KubernetesMountConfig, type RoleConfig } from '../config/index.js';
+import {
+  redactUrl,
+  type KubernetesMountConfig,
+  type RoleConfig,
+  type TokenRoleConfig,
+} from '../config/index.js';
 import { vaultCidrText } from '../lib/cidr.js';
 
 /**
@@ -16,11 +21,16 @@ import { vaultCidrText } from '../lib/cidr.js';
  * Nothing in a role is secret.
  */
 export const roleReadData = (role: RoleConfig): Record<string, unknown> => ({
+  ...tokenFieldsOf(role),
   bound_service_account_names: [...role.boundServiceAccountNames],
   bound_service_account_namespaces: [...role.boundServiceAccountNamespaces],
   bound_service_account_namespace_selector: role.boundServiceAccountNamespaceSelector?.text ?? '',
   ...(role.audience === undefined ? {} : { audience: role.audience }),
   alias_name_source: role.aliasNameSource,
+});
+
+/** The `token_*` fields of a role read, either type (Vault's `tokenutil.PopulateTokenData`). */
+export const tokenFieldsOf = (role: TokenRoleConfig): Record<string, unknown> => ({
   token_bound_cidrs: role.tokenBoundCidrs.map(vaultCidrText),
   token_explicit_max_ttl: role.tokenExplicitMaxTtlSeconds,
   token_max_ttl: role.tokenMaxTtlSeconds,
@@ -84,7 +94,7 @@ export const configReadData = (mount: KubernetesMountConfig): Record<string, unk
 /** Where a jwks mount's keys come from; a local file is named only as such, without its path. */
 const jwksView = (jwks: NonNullable<KubernetesMountConfig['jwks']>): Record<string, unknown> => ({
   source: jwks.source.kind,
-  ...(jwks.source.kind === 'file' ? {} : { url: redactUrl(jwks.source.url) }),
+  ...(jwks.source.kind === 'file' || jwks.source.kind === 'keys' ? {} : { url: redactUrl(jwks.source.url) }),
   ca_cert_set: jwks.caCert !== undefined,
   cooldown: jwks.cooldownMs / 1000,
   max_age: jwks.maxAgeMs / 1000,

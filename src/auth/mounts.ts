@@ -1,14 +1,17 @@
-import type { KubernetesMountConfig } from '../config/index.js';
+import type { AuthMountConfig, KubernetesMountConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
 import type { Logger } from '../telemetry/index.js';
 import {
+  createJwtVerifier,
   createNamespaceLabels,
   createVerifier,
+  type JwtVerifier,
   type NamespaceLabels,
   type Verifier,
   type VerifierDeps,
 } from '../verify/index.js';
-import type { Mount } from './login-service.js';
+import type { JwtMount } from './jwt-login.js';
+import type { KubernetesMount } from './login-service.js';
 
 export type MountDeps = {
   clock: Clock;
@@ -20,19 +23,27 @@ export type MountDeps = {
 };
 
 /** A mount as built: its verifier and namespace reader whole, for stats and closing. */
-export type BuiltMount = Mount & { verifier: Verifier; namespaces?: NamespaceLabels };
+export type BuiltMount =
+  | (KubernetesMount & { verifier: Verifier; namespaces?: NamespaceLabels })
+  | (JwtMount & { verifier: JwtVerifier; namespaces?: undefined });
 
 /**
- * Builds each configured mount with the verifier its `verification` mode names, and a reader of
- * namespaces' labels where the mount has an API server and a reviewer token (it connects only
- * when a role with a namespace selector needs it; a reload may add such a role).
+ * Builds each configured mount: a kubernetes mount with the verifier its `verification` mode
+ * names, and a reader of namespaces' labels where it has an API server and a reviewer token (it
+ * connects only when a role with a namespace selector needs it; a reload may add such a role); a
+ * jwt mount with the verifier of its issuer's signatures.
  */
 export const createMounts = (
-  configs: ReadonlyMap<string, KubernetesMountConfig>,
+  configs: ReadonlyMap<string, AuthMountConfig>,
   deps: MountDeps,
 ): Map<string, BuiltMount> => {
   const mounts = new Map<string, BuiltMount>();
   for (const [path, config] of configs) {
+    if (config.type === 'jwt') {
+      const verifier = createJwtVerifier(config, { clock: deps.clock, log: deps.log.child({ mount: path }) });
+      mounts.set(path, { kind: 'jwt', config, verifier });
+      continue;
+    }
     const reviewCache = config.verification === 'tokenreview' ? deps.reviewCacheFor?.(config) : undefined;
     const shareSource = config.verification === 'jwks' ? deps.shareSourceFor?.(config) : undefined;
     const log = deps.log.child({ mount: path });

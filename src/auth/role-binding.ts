@@ -1,4 +1,5 @@
-import type { RoleConfig } from '../config/index.js';
+import type { MountCommon, RoleConfig, TokenRoleConfig } from '../config/index.js';
+import type { IssueInput } from '../tokens/index.js';
 import { loginDenied } from '../errors.js';
 import { globListMatch } from '../lib/glob.js';
 import { labelsMatch } from '../lib/label-selector.js';
@@ -89,3 +90,38 @@ export const sanitizePolicies = (policies: readonly string[], addDefault: boolea
   if (addDefault) set.add('default');
   return [...set].sort();
 };
+
+/** What a login's token is, besides what the role and the mount set: who it names and where it is listed. */
+export type LoginTokenFacts = Pick<IssueInput, 'metadata' | 'displayName' | 'entityId' | 'indexes'>;
+
+/**
+ * The token a login issues under `role` of the mount at `mountPath` (either type): the role's
+ * policies (`default` added unless `token_no_default_policy`), TTLs, uses, CIDRs and type, the
+ * mount's lease TTLs, and `facts`, what the login proved.
+ */
+export const loginIssueInput = (
+  mountPath: string,
+  mount: Pick<MountCommon<TokenRoleConfig>, 'defaultLeaseTtlSeconds' | 'maxLeaseTtlSeconds'>,
+  role: TokenRoleConfig,
+  facts: LoginTokenFacts,
+): IssueInput => ({
+  policies: sanitizePolicies(role.tokenPolicies, !role.tokenNoDefaultPolicy),
+  metadata: facts.metadata,
+  displayName: facts.displayName,
+  path: `auth/${mountPath}/login`,
+  entityId: facts.entityId,
+  role: role.name,
+  mountPath,
+  ttlSeconds: role.tokenTtlSeconds,
+  maxTtlSeconds: role.tokenMaxTtlSeconds,
+  explicitMaxTtlSeconds: role.tokenExplicitMaxTtlSeconds,
+  periodSeconds: role.tokenPeriodSeconds,
+  numUses: role.tokenNumUses,
+  boundCidrs: role.tokenBoundCidrs,
+  mount: {
+    defaultLeaseTtlSeconds: mount.defaultLeaseTtlSeconds,
+    maxLeaseTtlSeconds: mount.maxLeaseTtlSeconds,
+  },
+  ...(facts.indexes === undefined ? {} : { indexes: facts.indexes }),
+  ...(role.tokenType === 'batch' ? { type: 'batch' as const } : {}),
+});

@@ -40,7 +40,7 @@ import {
   trustScope,
   type JwksSource,
   type CachedReview,
-  type Verifier,
+  type VerifierControl,
 } from '../verify/index.js';
 
 export type ComposeOptions = {
@@ -77,7 +77,7 @@ export type ComposedServer = {
   app: FastifyInstance;
   store: Store;
   tokens: TokenService;
-  verifiers: Map<string, Verifier>;
+  verifiers: Map<string, VerifierControl>;
   /** The audit devices; `reopen()` on SIGHUP. */
   audit: Audit;
   /**

@@ -22,6 +22,27 @@ export const DEV_ROLE = {
 };
 
 /**
+ * The role `nginx` of the dev config's `jwt` mount (Vault's JWT method, as its docs set it up for
+ * a cluster's service-account tokens): test/nginx by its subject, audience `vault`, and the
+ * namespace, service account and pod copied into the token's metadata, so that the same
+ * templated policy serves it as the kubernetes mounts' tokens.
+ */
+export const DEV_JWT_ROLE = {
+  role_type: 'jwt',
+  bound_audiences: ['vault'],
+  user_claim: 'sub',
+  bound_subject: 'system:serviceaccount:test:nginx',
+  claim_mappings: {
+    '/kubernetes.io/namespace': 'service_account_namespace',
+    '/kubernetes.io/serviceaccount/name': 'service_account_name',
+    '/kubernetes.io/pod/name': 'pod_name',
+  },
+  token_policies: ['nginx'],
+  token_ttl: '1h',
+  token_max_ttl: '24h',
+};
+
+/**
  * The role `nginx-batch` of the dev config: as `nginx`, issuing batch tokens (nothing stored at
  * login; docs/security.md "Batch tokens").
  */
@@ -100,7 +121,8 @@ export type DevOptions = {
  * and pod `nginx`, a reviewer service account `authgate/authgate` allowed to create TokenReviews
  * — and writes a ready config: mount `kubernetes` (TokenReview; with `tokenreviewPrefilter`, its
  * signature prefilter too) and `kubernetes-jwks` (local JWKS verification via the cluster's OIDC
- * discovery), each with role `nginx`. The cluster runs in
+ * discovery), each with role `nginx`, and `jwt` (Vault's JWT method over the cluster's JWKS) with
+ * its own role `nginx`. The cluster runs in
  * this process, or with `clusterProcess` in a child of its own. When it fails
  * half-way, what it started is closed and what it wrote removed.
  */
@@ -218,6 +240,14 @@ const devConfigYaml = (
           jwks,
           issuers: [cluster.issuer],
           roles,
+        },
+        // The cluster's issuer is its in-cluster name, not this URL, so the keys are read from the
+        // JWKS URL rather than by discovery (whose document must name its own URL as the issuer).
+        jwt: {
+          type: 'jwt',
+          jwks_url: `${cluster.url}/openid/v1/jwks`,
+          bound_issuer: cluster.issuer,
+          roles: { nginx: DEV_JWT_ROLE },
         },
       },
     },
@@ -363,7 +393,7 @@ const banner = (opts: DevOptions, setup: DevSetup, address: string, adminToken: 
     `  Gateway:        ${address}`,
     `  Cluster:        ${setup.cluster.url}  (issuer ${setup.cluster.issuer})`,
     `  Admin token:    ${adminToken}`,
-    `  Mounts:         auth/kubernetes (TokenReview${opts.tokenreviewPrefilter === true ? ', JWKS signature prefilter' : ''}), auth/kubernetes-jwks (JWKS); role "nginx" → test/nginx, audience "vault"`,
+    `  Mounts:         auth/kubernetes (TokenReview${opts.tokenreviewPrefilter === true ? ', JWKS signature prefilter' : ''}), auth/kubernetes-jwks (JWKS), auth/jwt (Vault's JWT method); role "nginx" → test/nginx, audience "vault"`,
     ...(opts.auditFile === undefined
       ? []
       : [`  Audit:          file device "file" → ${resolve(opts.auditFile)}`]),

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { configDoc, mountDoc, parseDoc, problemsOf, roleDoc } from './test-support.js';
+import { configDoc, kubernetesMount, mountDoc, parseDoc, problemsOf, roleDoc } from './test-support.js';
 
 const TEN_YEARS = 315_360_000;
 const dir = mkdtempSync(join(tmpdir(), 'authgate-durations-test-'));
@@ -18,7 +18,7 @@ type Case = {
 };
 const mount = (over: Record<string, unknown>) => configDoc({ auth: { kubernetes: mountDoc(over) } });
 const role = (over: Record<string, unknown>) => mount({ roles: { nginx: roleDoc(over) } });
-const m = (c: ReturnType<typeof parseDoc>) => c.mounts.get('kubernetes');
+const m = (c: ReturnType<typeof parseDoc>) => kubernetesMount(c);
 const r = (c: ReturnType<typeof parseDoc>) => m(c)?.roles.get('nginx');
 const jwks = (j: Record<string, unknown>) =>
   mount({

@@ -1,6 +1,12 @@
 export type {
   AuditDeviceConfig,
   AuthgateConfig,
+  AuthMountConfig,
+  ClaimValue,
+  JwtMountConfig,
+  JwtRoleConfig,
+  MountCommon,
+  TokenRoleConfig,
   JwksConfig,
   JwksSourceConfig,
   KubernetesMountConfig,

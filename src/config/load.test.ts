@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError, parseConfig } from './load.js';
+import { kubernetesMount } from './test-support.js';
 import type { AuthgateConfig } from './types.js';
 
 // The redis store requires a server key file, and config reads it (at least 32 bytes).
@@ -47,7 +48,7 @@ describe('parseConfig', () => {
   it('normalizes a valid config with defaults and durations in seconds', () => {
     const c = parseConfig(VALID, { env: {} });
     expect(c.listener).toMatchObject({ address: '127.0.0.1', port: 8300, tls: undefined });
-    const m = c.mounts.get('kubernetes');
+    const m = kubernetesMount(c);
     expect(m?.kubernetesHost).toBe('https://10.0.0.1:6443');
     expect(m?.leewaySeconds).toBe(60);
     expect(m?.allowedAlgorithms).toEqual(['RS256', 'ES256']);
@@ -137,7 +138,7 @@ auth:
     expect(problemsOf(noAud).map((p) => p.path)).toEqual(['auth.kubernetes.roles.Nginx.audience']);
     const allowed = noAud.replace('token_ttl: 1h', 'token_ttl: 1h\n        allow_missing_audience: true');
     const c = parseConfig(allowed, { env: {} });
-    expect(c.mounts.get('kubernetes')?.roles.get('nginx')?.audience).toBeUndefined();
+    expect(kubernetesMount(c)?.roles.get('nginx')?.audience).toBeUndefined();
     expect(c.warnings.some((w) => w.includes('no audience'))).toBe(true);
   });
 

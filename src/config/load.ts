@@ -20,7 +20,8 @@ import { MOUNT_DEFAULTS, nestedMounts, normalizeMount } from './mount-config.js'
 import { normalizeStore } from './store-config.js';
 import { IDENTITY_KEY_ALGORITHMS, SIGNING_ALGORITHMS } from './algorithms.js';
 import { ConfigSchema, type ConfigDocument } from './schema.js';
-import type { AuthgateConfig, KubernetesMountConfig } from './types.js';
+import type { AuthgateConfig, AuthMountConfig } from './types.js';
+import { normalizeJwtMount } from './jwt-mount-config.js';
 import { durationSeconds, RATE_INTERVAL_BOUNDS, TIMEOUT_BOUNDS } from './durations.js';
 import { lineOfPath } from './yaml-lines.js';
 import { readYaml } from './yaml-document.js';
@@ -126,7 +127,12 @@ const applyEnv = (doc: Record<string, unknown>, env: Env): Map<string, string> =
 
 // Ajv with allErrors reports every problem; TypeBox's own checker stops at the first per branch.
 // verbose: a `propertyNames` error then carries its schema, whose description says the naming rule.
-const validateDocument = new Ajv({ allErrors: true, strict: false, verbose: true }).compile(ConfigSchema);
+const validateDocument = new Ajv({
+  allErrors: true,
+  strict: false,
+  verbose: true,
+  discriminator: true,
+}).compile(ConfigSchema);
 
 /** The top-level sections the schema knows. */
 const TOP_LEVEL_SECTIONS: Record<string, unknown> = ConfigSchema.properties;
@@ -197,6 +203,10 @@ export const parseConfig = (
     } else if (e.keyword === 'required') {
       const k = (e.params as { missingProperty?: string }).missingProperty ?? '';
       problem(path ? `${path}.${k}` : k, 'is required');
+    } else if (e.keyword === 'discriminator') {
+      // A mount's `type` that names no kind of mount (one that is missing is `required`'s).
+      if ((e.params as { tagValue?: unknown }).tagValue !== undefined)
+        byPath.set(`${path}.type`, describeExpected(`${path}.type`) ?? 'names no kind of mount');
     } else if (e.keyword === 'anyOf' || e.schemaPath.includes('/anyOf/')) {
       byPath.set(path, describeExpected(path) ?? 'has an unexpected value');
     } else if (!byPath.has(path)) {
@@ -210,9 +220,15 @@ export const parseConfig = (
   const file = (p: string | undefined) =>
     p === undefined ? undefined : isAbsolute(p) ? p : resolve(baseDir, p);
   const warnings: string[] = [];
-  const mounts = new Map<string, KubernetesMountConfig>();
+  const mounts = new Map<string, AuthMountConfig>();
   for (const [path, m] of Object.entries(doc.auth)) {
-    mounts.set(path, normalizeMount(path, m, `auth.${path}`, problem, file, warnings));
+    const at = `auth.${path}`;
+    mounts.set(
+      path,
+      m.type === 'jwt'
+        ? normalizeJwtMount(path, m, at, problem, warnings)
+        : normalizeMount(path, m, at, problem, file, warnings),
+    );
   }
   if (mounts.size === 0) problem('auth', 'at least one auth mount is required');
   for (const [inner, outer] of nestedMounts(mounts.keys()))
@@ -320,7 +336,7 @@ const EXPECTED: Array<[RegExp, string]> = [
   [/\.verification$/, 'expected "tokenreview" or "jwks"'],
   [/^store\.type$/, 'expected "memory" or "redis"'],
   [/^audit\.[^.]+\.type$/, 'expected "file", "stdout" or "redis"'],
-  [/\.type$/, 'expected "kubernetes"'],
+  [/^auth\.[^.]+\.type$/, 'expected "kubernetes" or "jwt"'],
   [/\.allowed_algorithms\.\d+$/, `expected one of ${SIGNING_ALGORITHMS.join(', ')} (never none or HS*)`],
   [/\.alias_name_source$/, 'expected "serviceaccount_uid" or "serviceaccount_name"'],
   [/\.token_type$/, 'expected "service", "batch" or "default"'],

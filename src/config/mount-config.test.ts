@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rootCertificates } from 'node:tls';
 import { describe, expect, it } from 'vitest';
-import { configDoc, mountDoc, parseDoc, problemsOf, roleDoc, TEST_CERT } from './test-support.js';
+import {
+  configDoc,
+  kubernetesMount,
+  mountDoc,
+  parseDoc,
+  problemsOf,
+  roleDoc,
+  TEST_CERT,
+} from './test-support.js';
 
 const withPolicies = (policies: string[]) =>
   configDoc({ auth: { kubernetes: mountDoc({ roles: { nginx: roleDoc({ token_policies: policies }) } }) } });
@@ -11,9 +19,9 @@ const withPolicies = (policies: string[]) =>
 describe('token_policies', () => {
   it.each([[['dev']], [['root-ca', 'uproot']], [['default', 'ops']], [[]]])('accepts %j', (policies) => {
     expect(problemsOf(withPolicies(policies))).toEqual([]);
-    expect(
-      parseDoc(withPolicies(policies)).mounts.get('kubernetes')?.roles.get('nginx')?.tokenPolicies,
-    ).toEqual(policies);
+    expect(kubernetesMount(parseDoc(withPolicies(policies)))?.roles.get('nginx')?.tokenPolicies).toEqual(
+      policies,
+    );
   });
 
   it.each([[['root']], [['dev', 'root']], [['Root']], [[' ROOT ']]])(
@@ -43,7 +51,7 @@ describe('the CA a jwks mount fetches its keys under', () => {
       },
     });
   const caOf = (doc: Record<string, unknown>, baseDir?: string) =>
-    parseDoc(doc, baseDir).mounts.get('kubernetes')?.jwks?.caCert;
+    kubernetesMount(parseDoc(doc, baseDir))?.jwks?.caCert;
 
   it('is the system roots when no CA is set', () => {
     expect(caOf(jwksMountDoc({}))).toBeUndefined();
@@ -87,13 +95,13 @@ describe('jwks on a tokenreview mount (the signature prefilter)', () => {
   ])('accepts %j, with the jwks defaults', (jwks, source) => {
     const doc = prefilterDoc(jwks);
     expect(problemsOf(doc)).toEqual([]);
-    const mount = parseDoc(doc).mounts.get('kubernetes');
+    const mount = kubernetesMount(parseDoc(doc));
     expect(mount?.verification).toBe('tokenreview');
     expect(mount?.jwks).toMatchObject({ source, cooldownMs: 30_000, maxAgeMs: 600_000, timeoutMs: 5000 });
   });
 
   it('leaves a tokenreview mount without jwks with no key source', () => {
-    expect(parseDoc(configDoc()).mounts.get('kubernetes')?.jwks).toBeUndefined();
+    expect(kubernetesMount(parseDoc(configDoc()))?.jwks).toBeUndefined();
   });
 
   it.each([

@@ -2,8 +2,8 @@ import { rootCertificates } from 'node:tls';
 import { invalidCidrs } from '../lib/cidr.js';
 import { LEEWAY_BOUNDS, TIMEOUT_BOUNDS, durationSeconds } from './durations.js';
 import { readCaBundle, readConfigText } from './files.js';
-import type { KubernetesMountDocument } from './schema.js';
-import type { JwksConfig, KubernetesMountConfig, Problem, RoleConfig } from './types.js';
+import type { KubernetesMountDocument, TokenRoleDocument } from './schema.js';
+import type { JwksConfig, KubernetesMountConfig, Problem, RoleConfig, TokenRoleConfig } from './types.js';
 import { normalizeNamespaceSelector } from './namespace-selector.js';
 import { checkTrustUrl } from './urls.js';
 import { trimTrailingSlashes } from '../lib/trim-slashes.js';
@@ -36,6 +36,86 @@ export const nestedMounts = (paths: Iterable<string>): Array<[string, string]> =
   );
 };
 
+/** A mount's lease TTLs (`default_lease_ttl`, `max_lease_ttl`), in effect and as set. */
+export const normalizeMountTtls = (
+  m: { default_lease_ttl?: string | number | undefined; max_lease_ttl?: string | number | undefined },
+  at: string,
+  problem: Problem,
+): Pick<
+  KubernetesMountConfig,
+  'defaultLeaseTtlSeconds' | 'maxLeaseTtlSeconds' | 'tunedDefaultLeaseTtlSeconds' | 'tunedMaxLeaseTtlSeconds'
+> => {
+  const seconds = durationSeconds(problem);
+  const defaultLease = seconds(m.default_lease_ttl, `${at}.default_lease_ttl`, DAY768);
+  const maxLease = seconds(m.max_lease_ttl, `${at}.max_lease_ttl`, DAY768);
+  if (defaultLease > maxLease) problem(`${at}.default_lease_ttl`, 'cannot be greater than max_lease_ttl');
+  return {
+    defaultLeaseTtlSeconds: defaultLease,
+    maxLeaseTtlSeconds: maxLease,
+    tunedDefaultLeaseTtlSeconds: m.default_lease_ttl === undefined ? 0 : defaultLease,
+    tunedMaxLeaseTtlSeconds: m.max_lease_ttl === undefined ? 0 : maxLease,
+  };
+};
+
+/**
+ * The `token_*` settings of a role of either type, with Vault's tokenutil rules (TTL ordering,
+ * no `root`, what a batch token cannot be) checked against the mount's max lease TTL.
+ */
+export const normalizeTokenRole = (
+  r: TokenRoleDocument,
+  rp: string,
+  maxLease: number,
+  problem: Problem,
+  warnings: string[],
+): Omit<TokenRoleConfig, 'name'> => {
+  const seconds = durationSeconds(problem);
+  const ttl = seconds(r.token_ttl, `${rp}.token_ttl`, 0);
+  const maxTtl = seconds(r.token_max_ttl, `${rp}.token_max_ttl`, 0);
+  const period = seconds(r.token_period, `${rp}.token_period`, 0);
+  if (maxTtl > 0 && ttl > maxTtl)
+    problem(`${rp}.token_ttl`, "'token_ttl' cannot be greater than 'token_max_ttl'");
+  if (period > maxLease) {
+    problem(
+      `${rp}.token_period`,
+      `token period of ${period}s is greater than the backend's maximum lease TTL (${maxLease}s)`,
+    );
+  }
+  if (maxTtl > maxLease) {
+    warnings.push(
+      `${rp}: token_max_ttl is greater than the mount's max_lease_ttl; issued tokens' max TTL will be truncated`,
+    );
+  }
+  const policies = r.token_policies ?? [];
+  // Vault refuses this at login (request_handling.go); refusing it at start is earlier and louder.
+  if (policies.some((p) => p.trim().toLowerCase() === 'root'))
+    problem(`${rp}.token_policies`, 'auth methods cannot create root tokens');
+  // Vault's tokenutil refuses these at role write: a batch token is never renewed nor counted.
+  if (r.token_type === 'batch' && period > 0)
+    problem(
+      `${rp}.token_type`,
+      "'token_type' cannot be 'batch' or 'default_batch' when set to generate periodic tokens",
+    );
+  if (r.token_type === 'batch' && (r.token_num_uses ?? 0) > 0) {
+    problem(
+      `${rp}.token_type`,
+      "'token_type' cannot be 'batch' or 'default_batch' when set to generate tokens with limited use count",
+    );
+  }
+  const cidrs = r.token_bound_cidrs ?? [];
+  for (const bad of invalidCidrs(cidrs)) problem(`${rp}.token_bound_cidrs`, `invalid CIDR "${bad}"`);
+  return {
+    tokenPolicies: policies,
+    tokenTtlSeconds: ttl,
+    tokenMaxTtlSeconds: maxTtl,
+    tokenExplicitMaxTtlSeconds: seconds(r.token_explicit_max_ttl, `${rp}.token_explicit_max_ttl`, 0),
+    tokenNumUses: r.token_num_uses ?? 0,
+    tokenBoundCidrs: cidrs,
+    tokenNoDefaultPolicy: r.token_no_default_policy === true,
+    tokenPeriodSeconds: period,
+    tokenType: r.token_type ?? 'default',
+  };
+};
+
 /**
  * Normalizes one `auth.<mount>` of type kubernetes: defaults, durations in seconds, files read,
  * and the cross-field rules a schema cannot say (TTL ordering, audience required, one JWKS source).
@@ -49,9 +129,8 @@ export const normalizeMount = (
   warnings: string[],
 ): KubernetesMountConfig => {
   const seconds = durationSeconds(problem);
-  const defaultLease = seconds(m.default_lease_ttl, `${at}.default_lease_ttl`, DAY768);
-  const maxLease = seconds(m.max_lease_ttl, `${at}.max_lease_ttl`, DAY768);
-  if (defaultLease > maxLease) problem(`${at}.default_lease_ttl`, 'cannot be greater than max_lease_ttl');
+  const ttls = normalizeMountTtls(m, at, problem);
+  const maxLease = ttls.maxLeaseTtlSeconds;
 
   if (m.kubernetes_ca_cert !== undefined && m.kubernetes_ca_cert_file !== undefined) {
     problem(at, 'give kubernetes_ca_cert or kubernetes_ca_cert_file, not both');
@@ -187,57 +266,16 @@ export const normalizeMount = (
     if (r.audience === undefined && r.allow_missing_audience === true) {
       warnings.push(`${rp}: no audience; tokens minted for any audience can log in with this role`);
     }
-    const ttl = seconds(r.token_ttl, `${rp}.token_ttl`, 0);
-    const maxTtl = seconds(r.token_max_ttl, `${rp}.token_max_ttl`, 0);
-    const period = seconds(r.token_period, `${rp}.token_period`, 0);
-    if (maxTtl > 0 && ttl > maxTtl)
-      problem(`${rp}.token_ttl`, "'token_ttl' cannot be greater than 'token_max_ttl'");
-    if (period > maxLease) {
-      problem(
-        `${rp}.token_period`,
-        `token period of ${period}s is greater than the backend's maximum lease TTL (${maxLease}s)`,
-      );
-    }
-    if (maxTtl > maxLease) {
-      warnings.push(
-        `${rp}: token_max_ttl is greater than the mount's max_lease_ttl; issued tokens' max TTL will be truncated`,
-      );
-    }
-    const policies = r.token_policies ?? [];
-    // Vault refuses this at login (request_handling.go); refusing it at start is earlier and louder.
-    if (policies.some((p) => p.trim().toLowerCase() === 'root'))
-      problem(`${rp}.token_policies`, 'auth methods cannot create root tokens');
-    // Vault's tokenutil refuses these at role write: a batch token is never renewed nor counted.
-    if (r.token_type === 'batch' && period > 0)
-      problem(
-        `${rp}.token_type`,
-        "'token_type' cannot be 'batch' or 'default_batch' when set to generate periodic tokens",
-      );
-    if (r.token_type === 'batch' && (r.token_num_uses ?? 0) > 0) {
-      problem(
-        `${rp}.token_type`,
-        "'token_type' cannot be 'batch' or 'default_batch' when set to generate tokens with limited use count",
-      );
-    }
-    const cidrs = r.token_bound_cidrs ?? [];
-    for (const bad of invalidCidrs(cidrs)) problem(`${rp}.token_bound_cidrs`, `invalid CIDR "${bad}"`);
+    const token = normalizeTokenRole(r, rp, maxLease, problem, warnings);
     roles.set(lower, {
       name: lower,
+      ...token,
       boundServiceAccountNames: names,
       boundServiceAccountNamespaces: nss,
       boundServiceAccountNamespaceSelector: selector,
       audience: r.audience,
       allowMissingAudience: r.allow_missing_audience === true,
       aliasNameSource: r.alias_name_source ?? 'serviceaccount_uid',
-      tokenPolicies: policies,
-      tokenTtlSeconds: ttl,
-      tokenMaxTtlSeconds: maxTtl,
-      tokenExplicitMaxTtlSeconds: seconds(r.token_explicit_max_ttl, `${rp}.token_explicit_max_ttl`, 0),
-      tokenNumUses: r.token_num_uses ?? 0,
-      tokenBoundCidrs: cidrs,
-      tokenNoDefaultPolicy: r.token_no_default_policy === true,
-      tokenPeriodSeconds: period,
-      tokenType: r.token_type ?? 'default',
     });
   }
   return {
@@ -259,10 +297,7 @@ export const normalizeMount = (
       `${at}.namespace_cache_ttl`,
       MOUNT_DEFAULTS.namespaceCacheTtlSeconds,
     ),
-    defaultLeaseTtlSeconds: defaultLease,
-    maxLeaseTtlSeconds: maxLease,
-    tunedDefaultLeaseTtlSeconds: m.default_lease_ttl === undefined ? 0 : defaultLease,
-    tunedMaxLeaseTtlSeconds: m.max_lease_ttl === undefined ? 0 : maxLease,
+    ...ttls,
     roles,
   };
 };

@@ -133,3 +133,46 @@ describe('sectionsNeedingRestart', () => {
     expect(sectionsNeedingRestart(running, withRedis('other-password', 'same-pass'))).toEqual(['store']);
   });
 });
+
+describe('planRoleReload of jwt mounts', () => {
+  const jwt = (roles: Record<string, unknown>, over: Record<string, unknown> = {}) => ({
+    type: 'jwt',
+    oidc_discovery_url: 'https://issuer.example',
+    roles,
+    ...over,
+  });
+  const ci = { user_claim: 'sub', bound_audiences: ['vault'] };
+
+  it('takes the new roles of a jwt mount whose other settings are unchanged', () => {
+    const running = mountsOf({ jwt: jwt({ ci }) });
+    const next = mountsOf({ jwt: jwt({ ci: { ...ci, bound_subject: 'x' }, cd: ci }) });
+    const plan = planRoleReload(running, next);
+    expect(plan).toEqual({
+      roleSets: [
+        { mount: 'jwt', roles: next.get('jwt')?.roles, added: ['cd'], removed: [], changed: ['ci'] },
+      ],
+      restartRequired: [],
+    });
+    applyRoleReload(running, plan);
+    expect(running.get('jwt')?.roles.get('ci')).toMatchObject({ boundSubject: 'x' });
+  });
+
+  it('names the settings a restart would change, and a mount whose type changed', () => {
+    const running = mountsOf({ jwt: jwt({ ci }), kubernetes: mountDoc() });
+    const next = mountsOf({
+      jwt: jwt(
+        { ci },
+        { oidc_discovery_url: undefined, jwks_url: 'https://issuer.example/keys', bound_issuer: 'i' },
+      ),
+      kubernetes: jwt({ ci }),
+    });
+    expect(planRoleReload(running, next).restartRequired).toEqual([
+      {
+        mount: 'jwt',
+        change: 'changed',
+        keys: ['oidc_discovery_url / jwks_url / jwt_validation_pubkeys', 'bound_issuer'],
+      },
+      { mount: 'kubernetes', change: 'changed', keys: ['type'] },
+    ]);
+  });
+});

@@ -1,5 +1,11 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { AuthgateConfig, KubernetesMountConfig, RoleConfig } from './types.js';
+import type {
+  AuthgateConfig,
+  AuthMountConfig,
+  JwtMountConfig,
+  KubernetesMountConfig,
+  TokenRoleConfig,
+} from './types.js';
 
 /**
  * Every setting of a kubernetes mount other than its roles, with its key in authgate.yaml. These
@@ -28,6 +34,24 @@ const MOUNT_KEYS: { readonly [K in Exclude<keyof KubernetesMountConfig, 'roles'>
   tunedMaxLeaseTtlSeconds: 'max_lease_ttl',
 };
 const MOUNT_KEY_ENTRIES = Object.entries(MOUNT_KEYS) as Array<[keyof typeof MOUNT_KEYS, string]>;
+
+/** The settings of a jwt mount other than its roles, as {@link MOUNT_KEYS}. */
+const JWT_MOUNT_KEYS: { readonly [K in Exclude<keyof JwtMountConfig, 'roles'>]-?: string } = {
+  path: 'path',
+  type: 'type',
+  description: 'description',
+  allowInsecureHttp: 'allow_insecure_http',
+  // The source's URL or keys, and its CA: `oidc_discovery_url`, `jwks_url`, `jwt_validation_pubkeys`.
+  keys: 'oidc_discovery_url / jwks_url / jwt_validation_pubkeys',
+  boundIssuer: 'bound_issuer',
+  allowedAlgorithms: 'jwt_supported_algs',
+  defaultRole: 'default_role',
+  defaultLeaseTtlSeconds: 'default_lease_ttl',
+  maxLeaseTtlSeconds: 'max_lease_ttl',
+  tunedDefaultLeaseTtlSeconds: 'default_lease_ttl',
+  tunedMaxLeaseTtlSeconds: 'max_lease_ttl',
+};
+const JWT_MOUNT_KEY_ENTRIES = Object.entries(JWT_MOUNT_KEYS) as Array<[keyof typeof JWT_MOUNT_KEYS, string]>;
 
 /**
  * The parts of the config a reload never applies (each builds something at start: the listener,
@@ -85,7 +109,8 @@ export const sectionsNeedingRestart = (running: AuthgateConfig, next: AuthgateCo
 /** The new role set of a running mount, and how it differs from the one in force (role names). */
 export type RoleSetChange = {
   mount: string;
-  roles: ReadonlyMap<string, RoleConfig>;
+  /** The roles of the mount's own type (a mount whose type changed is not reloaded). */
+  roles: ReadonlyMap<string, TokenRoleConfig>;
   added: string[];
   removed: string[];
   changed: string[];
@@ -106,19 +131,21 @@ export type RoleReloadPlan = {
 };
 
 /** The keys of authgate.yaml whose values differ between two versions of one mount. */
-const changedMountKeys = (running: KubernetesMountConfig, next: KubernetesMountConfig): string[] =>
+const changedMountKeys = (running: AuthMountConfig, next: AuthMountConfig): string[] => {
+  if (running.type !== next.type) return ['type'];
+  const differ = <M extends AuthMountConfig>(a: M, b: M, entries: Array<[keyof M, string]>) =>
+    entries.filter(([key]) => !isDeepStrictEqual(a[key], b[key])).map(([, name]) => name);
+  const names =
+    running.type === 'jwt'
+      ? differ(running, next as JwtMountConfig, JWT_MOUNT_KEY_ENTRIES)
+      : differ(running, next as KubernetesMountConfig, MOUNT_KEY_ENTRIES);
   // A key names two settings (the TTL in effect, and as set): named once.
-  [
-    ...new Set(
-      MOUNT_KEY_ENTRIES.filter(([key]) => !isDeepStrictEqual(running[key], next[key])).map(
-        ([, name]) => name,
-      ),
-    ),
-  ];
+  return [...new Set(names)];
+};
 
 const diffRoles = (
-  running: ReadonlyMap<string, RoleConfig>,
-  next: ReadonlyMap<string, RoleConfig>,
+  running: ReadonlyMap<string, TokenRoleConfig>,
+  next: ReadonlyMap<string, TokenRoleConfig>,
 ): Pick<RoleSetChange, 'added' | 'removed' | 'changed'> => ({
   added: [...next.keys()].filter((name) => !running.has(name)).sort(),
   removed: [...running.keys()].filter((name) => !next.has(name)).sort(),
@@ -139,8 +166,8 @@ const diffRoles = (
  * issuers). Such a mount, like one added or removed, is listed in `restartRequired`.
  */
 export const planRoleReload = (
-  running: ReadonlyMap<string, KubernetesMountConfig>,
-  next: ReadonlyMap<string, KubernetesMountConfig>,
+  running: ReadonlyMap<string, AuthMountConfig>,
+  next: ReadonlyMap<string, AuthMountConfig>,
 ): RoleReloadPlan => {
   const plan: RoleReloadPlan = { roleSets: [], restartRequired: [] };
   for (const [path, now] of running) {
@@ -169,11 +196,12 @@ export const planRoleReload = (
  * Synchronous: no request runs between the first mount's swap and the last one's.
  */
 export const applyRoleReload = (
-  running: ReadonlyMap<string, KubernetesMountConfig>,
+  running: ReadonlyMap<string, AuthMountConfig>,
   plan: Pick<RoleReloadPlan, 'roleSets'>,
 ): void => {
   for (const { mount, roles } of plan.roleSets) {
     const config = running.get(mount);
-    if (config !== undefined) config.roles = roles;
+    // The plan holds a role set only for a mount whose type is unchanged: its roles are that type's.
+    if (config !== undefined) (config as { roles: ReadonlyMap<string, TokenRoleConfig> }).roles = roles;
   }
 };

@@ -1,7 +1,20 @@
-import Type, { type Static, type TSchema } from 'typebox';
-import { IDENTITY_KEY_ALGORITHMS, SIGNING_ALGORITHMS } from './algorithms.js';
+import Type, { type Static } from 'typebox';
+import { IDENTITY_KEY_ALGORITHMS } from './algorithms.js';
 import { ListenerSchema } from './listener-schema.js';
-import { Count, Duration, StringList } from './schema-parts.js';
+import { JwtMountSchema } from './jwt-schema.js';
+import {
+  Algorithm,
+  Count,
+  Duration,
+  MountCommonFields,
+  NamedRecord,
+  namedRoles,
+  ROLE_NAME_PATTERN,
+  StringList,
+  TokenRoleFields,
+} from './schema-parts.js';
+
+export { ROLE_NAME_PATTERN } from './schema-parts.js';
 
 /*
  * The JSON Schema (TypeBox) of `authgate.yaml`, as written by operators: snake_case keys as in
@@ -16,28 +29,8 @@ import { Count, Duration, StringList } from './schema-parts.js';
  */
 export const MAX_REVIEW_CACHE_ENTRIES = 10_000_000;
 
-/**
- * A mapping whose keys are names: every value is checked against `value` whatever its key (so a
- * badly named entry is still reported field by field), and every key against `pattern`, whose
- * `description` is the message a bad name gets. Not `Type.Record(Type.String({ pattern }), …)`:
- * that compiles to `patternProperties` alone, which leaves entries with other names unchecked.
- */
-const NamedRecord = <T extends TSchema>(value: T, pattern: string, rule: string) =>
-  Type.Record(Type.String(), value, { propertyNames: { pattern, description: rule } });
-
 /** Mount paths: `/`-separated segments of letters, digits, `-` and `_` (`kubernetes`, `k8s/prod`). */
 export const MOUNT_NAME_PATTERN = '^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)*$';
-/**
- * Role names: Vault's `framework.GenericNameRegex` (`\w(([\w-.]+)?\w)?`): letters, digits, `_`,
- * `-` and `.`, beginning and ending with a letter, digit or `_`.
- */
-export const ROLE_NAME_PATTERN = '^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$';
-
-const Algorithm = Type.Union(
-  SIGNING_ALGORITHMS.map((a) => Type.Literal(a)),
-  { description: 'RS256/384/512, ES256/384/512 or PS256/384/512 (never none, never HS*)' },
-);
-
 /**
  * One role of a kubernetes mount (`auth.<mount>.roles.<name>`), with Vault's field names
  * (`auth/kubernetes/role/<name>`). Durations are unparsed here; `mount-config.ts` parses and
@@ -60,17 +53,7 @@ export const RoleSchema = Type.Object(
     alias_name_source: Type.Optional(
       Type.Union([Type.Literal('serviceaccount_uid'), Type.Literal('serviceaccount_name')]),
     ),
-    token_policies: Type.Optional(StringList),
-    token_ttl: Type.Optional(Duration),
-    token_max_ttl: Type.Optional(Duration),
-    token_explicit_max_ttl: Type.Optional(Duration),
-    token_num_uses: Type.Optional(Count(0)),
-    token_bound_cidrs: Type.Optional(StringList),
-    token_no_default_policy: Type.Optional(Type.Boolean()),
-    token_period: Type.Optional(Duration),
-    token_type: Type.Optional(
-      Type.Union([Type.Literal('service'), Type.Literal('batch'), Type.Literal('default')]),
-    ),
+    ...TokenRoleFields,
   },
   { additionalProperties: false },
 );
@@ -115,7 +98,7 @@ const TokenReviewSchema = Type.Object(
 export const KubernetesMountSchema = Type.Object(
   {
     type: Type.Literal('kubernetes'),
-    description: Type.Optional(Type.String()),
+    ...MountCommonFields,
     kubernetes_host: Type.Optional(Type.String({ minLength: 1 })),
     kubernetes_ca_cert: Type.Optional(Type.String({ minLength: 1 })),
     kubernetes_ca_cert_file: Type.Optional(Type.String({ minLength: 1 })),
@@ -128,19 +111,22 @@ export const KubernetesMountSchema = Type.Object(
     leeway: Type.Optional(Duration),
     /** How long a namespace's labels read for a namespace selector are reused. Default 30s; 0 = every login. */
     namespace_cache_ttl: Type.Optional(Duration),
-    /** Mount defaults for tokens (Vault's mount tune): 768h each unless set. */
-    default_lease_ttl: Type.Optional(Duration),
-    max_lease_ttl: Type.Optional(Duration),
-    /** Refuse plain `http:` to a non-loopback host only when false (default). Logged as insecure. */
-    allow_insecure_http: Type.Optional(Type.Boolean()),
-    roles: NamedRecord(
-      RoleSchema,
-      ROLE_NAME_PATTERN,
-      "role names are letters, digits, '_', '-' and '.', beginning and ending with a letter, digit or '_'",
-    ),
+
+    roles: namedRoles(RoleSchema),
   },
   { additionalProperties: false },
 );
+
+/**
+ * `auth.<mount>`: the schema its `type` names, and only that one (Ajv's discriminator), so that a
+ * mistake in a mount is reported field by field rather than as "matches no kind of mount".
+ */
+const MountSchema = Type.Unsafe<Static<typeof KubernetesMountSchema> | Static<typeof JwtMountSchema>>({
+  type: 'object',
+  required: ['type'],
+  discriminator: { propertyName: 'type' },
+  oneOf: [KubernetesMountSchema, JwtMountSchema],
+});
 
 const HostPort = Type.Object(
   { host: Type.String({ minLength: 1 }), port: Count(1, 65535) },
@@ -358,7 +344,7 @@ export const ConfigSchema = Type.Object(
     secrets: Type.Optional(SecretsSchema),
     identity: Type.Optional(IdentitySchema),
     auth: NamedRecord(
-      KubernetesMountSchema,
+      MountSchema,
       MOUNT_NAME_PATTERN,
       "mount names are letters, digits, '-' and '_', in segments separated by '/' (e.g. kubernetes, k8s/prod)",
     ),
@@ -374,3 +360,5 @@ export type AuditDeviceDocument = Static<typeof AuditDeviceSchema>;
 export type RoleDocument = Static<typeof RoleSchema>;
 /** A mount that passed {@link KubernetesMountSchema}, before normalization. */
 export type KubernetesMountDocument = Static<typeof KubernetesMountSchema>;
+/** The `token_*` settings of a role that passed its schema, before normalization. */
+export type TokenRoleDocument = Static<ReturnType<typeof Type.Object<typeof TokenRoleFields>>>;

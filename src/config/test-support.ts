@@ -1,5 +1,5 @@
 import { ConfigError, parseConfig } from './load.js';
-import type { AuthgateConfig } from './types.js';
+import type { AuthgateConfig, KubernetesMountConfig } from './types.js';
 
 /** A valid role as a document: bound to `test/nginx`, audience `vault`. */
 export const roleDoc = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -66,3 +66,12 @@ lbsJJMzkBLeXPmkBFhxyJc9sKxmhRANCAAQQip7bAU8zyA7dMr2PGzN5YWoN3w8L
 W/y4848xm/Il4zGH0Ze+LvYMS82LLMmxqO+II3BWF+9mNtzDRu+tLERD
 -----END PRIVATE KEY-----
 `;
+
+/** The kubernetes mount at `path` of a parsed config (undefined when there is none, or it is of another type). */
+export const kubernetesMount = (
+  config: AuthgateConfig,
+  path = 'kubernetes',
+): KubernetesMountConfig | undefined => {
+  const mount = config.mounts.get(path);
+  return mount?.type === 'kubernetes' ? mount : undefined;
+};

@@ -1,3 +1,4 @@
+import type { JsonWebKey } from 'node:crypto';
 import type { LabelSelector } from '../lib/label-selector.js';
 import type { RedisConnectionOptions } from '../lib/redis-connection-options.js';
 import type { IdentityKeyAlgorithm, SigningAlgorithm } from './algorithms.js';
@@ -5,22 +6,10 @@ import type { IdentityKeyAlgorithm, SigningAlgorithm } from './algorithms.js';
 /** Reports one problem at a path of the document (`auth.kubernetes.roles.nginx.token_ttl`). */
 export type Problem = (path: string, message: string) => void;
 
-/** A role of a kubernetes mount, normalized: durations in seconds, defaults applied. */
-export type RoleConfig = {
+/** The token settings of a role, kubernetes or jwt (Vault's tokenutil fields), normalized. */
+export type TokenRoleConfig = {
+  /** The role's name, lowercased. */
   name: string;
-  boundServiceAccountNames: string[];
-  /** Globs (only `*` is special); `['*']` alone is any. Empty only with a namespace selector. */
-  boundServiceAccountNamespaces: string[];
-  /**
-   * `bound_service_account_namespace_selector`: a namespace whose labels (read from the API server
-   * after the token is verified) match may use the role too, ORed with the namespaces above.
-   * `text` is what a role read shows: the text configured, or the mapping as JSON.
-   */
-  boundServiceAccountNamespaceSelector: { text: string; selector: LabelSelector } | undefined;
-  /** The audience the token must carry (and that TokenReview is asked for). Undefined only with `allowMissingAudience`. */
-  audience: string | undefined;
-  allowMissingAudience: boolean;
-  aliasNameSource: 'serviceaccount_uid' | 'serviceaccount_name';
   tokenPolicies: string[];
   /** 0 = the mount's default lease TTL. */
   tokenTtlSeconds: number;
@@ -43,8 +32,56 @@ export type RoleConfig = {
   tokenType: 'default' | 'service' | 'batch';
 };
 
+/** A role of a kubernetes mount, normalized: durations in seconds, defaults applied. */
+export type RoleConfig = TokenRoleConfig & {
+  boundServiceAccountNames: string[];
+  /** Globs (only `*` is special); `['*']` alone is any. Empty only with a namespace selector. */
+  boundServiceAccountNamespaces: string[];
+  /**
+   * `bound_service_account_namespace_selector`: a namespace whose labels (read from the API server
+   * after the token is verified) match may use the role too, ORed with the namespaces above.
+   * `text` is what a role read shows: the text configured, or the mapping as JSON.
+   */
+  boundServiceAccountNamespaceSelector: { text: string; selector: LabelSelector } | undefined;
+  /** The audience the token must carry (and that TokenReview is asked for). Undefined only with `allowMissingAudience`. */
+  audience: string | undefined;
+  allowMissingAudience: boolean;
+  aliasNameSource: 'serviceaccount_uid' | 'serviceaccount_name';
+};
+
+/** A value a bound claim may have: a scalar of JSON. */
+export type ClaimValue = string | number | boolean;
+
+/** A role of a jwt mount (Vault's JWT auth method, `role_type: jwt`), normalized. */
+export type JwtRoleConfig = TokenRoleConfig & {
+  roleType: 'jwt';
+  /** `aud` must hold one of these; empty = a token with any `aud` is refused. */
+  boundAudiences: string[];
+  /** `sub` must equal it; undefined = any. */
+  boundSubject: string | undefined;
+  /** Claim name, or JSON pointer (leading `/`), → the values one of which it must have (all keys must match). */
+  boundClaims: Record<string, ClaimValue[]>;
+  /** `glob`: values are globs where `*` is any run of characters (strings only). */
+  boundClaimsType: 'string' | 'glob';
+  /** Claim (or JSON pointer) → the token metadata key its value is copied to. */
+  claimMappings: Record<string, string>;
+  /** The claim that names the workload: the alias, the entity and the token's display name follow it. */
+  userClaim: string;
+  userClaimJsonPointer: boolean;
+  /** Allowed skew on exp/nbf/iat, seconds (0 = none). */
+  clockSkewLeewaySeconds: number;
+  /** With no `exp`, the token is valid this long after its nbf/iat (0 = none). */
+  expirationLeewaySeconds: number;
+  /** With no `nbf` nor `iat`, the token is valid from this long before its exp (0 = none). */
+  notBeforeLeewaySeconds: number;
+};
+
 export type JwksSourceConfig =
-  { kind: 'file'; path: string } | { kind: 'url'; url: string } | { kind: 'oidc-discovery'; url: string };
+  | { kind: 'file'; path: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'oidc-discovery'; url: string }
+  /** Keys given in the config file (a jwt mount's `jwt_validation_pubkeys`), without a `kid`. */
+  | { kind: 'keys'; keys: JsonWebKey[] };
 
 export type JwksConfig = {
   source: JwksSourceConfig;
@@ -63,34 +100,17 @@ export type TokenReviewConfig = {
   timeoutMs: number;
 };
 
-export type KubernetesMountConfig = {
+/** What every auth mount has, whatever its type; `R` is its kind of role. */
+export type MountCommon<R extends TokenRoleConfig> = {
   /** Mount path without `auth/` (e.g. `kubernetes`, `k8s-east`). */
   path: string;
-  type: 'kubernetes';
   description: string;
-  /** The API server's URL without a trailing `/`: `https:`, or `http:` to a loopback host unless `allowInsecureHttp`. */
-  kubernetesHost: string | undefined;
-  /** PEM of the cluster CA (from `kubernetes_ca_cert` or `_file`), undefined = system roots. */
-  kubernetesCaCert: string | undefined;
-  tokenReviewerJwtFile: string | undefined;
   /**
-   * `allow_insecure_http`: plain `http:` to non-loopback hosts was accepted for `kubernetesHost`
-   * and the JWKS URLs (and a `config.insecure` warning recorded). Absent or false: config refused
-   * such URLs. Optional only so that hand-built mounts in tests need not set it.
+   * `allow_insecure_http`: plain `http:` to non-loopback hosts was accepted for the mount's URLs
+   * (API server, JWKS, discovery), and a `config.insecure` warning recorded. Absent or false:
+   * config refused such URLs. Optional only so that hand-built mounts in tests need not set it.
    */
   allowInsecureHttp?: boolean;
-  verification: 'tokenreview' | 'jwks';
-  jwks: JwksConfig | undefined;
-  tokenReview: TokenReviewConfig;
-  /** Accepted `iss` values; empty = any issuer (tokenreview mode only). */
-  issuers: string[];
-  allowedAlgorithms: SigningAlgorithm[];
-  leewaySeconds: number;
-  /**
-   * `namespace_cache_ttl`: how long the labels of a namespace, read for a role's namespace
-   * selector, are reused (0 = read at every login that needs them).
-   */
-  namespaceCacheTtlSeconds: number;
   /** The mount's default lease TTL in effect: `default_lease_ttl`, else the system's 768h. */
   defaultLeaseTtlSeconds: number;
   /** The mount's max lease TTL in effect: `max_lease_ttl`, else the system's 768h. */
@@ -108,8 +128,51 @@ export type KubernetesMountConfig = {
    * the map is then replaced whole, never edited (`applyRoleReload`), so read it once per request
    * and keep the role you got.
    */
-  roles: ReadonlyMap<string, RoleConfig>;
+  roles: ReadonlyMap<string, R>;
 };
+
+export type KubernetesMountConfig = MountCommon<RoleConfig> & {
+  type: 'kubernetes';
+  /** The API server's URL without a trailing `/`: `https:`, or `http:` to a loopback host unless `allowInsecureHttp`. */
+  kubernetesHost: string | undefined;
+  /** PEM of the cluster CA (from `kubernetes_ca_cert` or `_file`), undefined = system roots. */
+  kubernetesCaCert: string | undefined;
+  tokenReviewerJwtFile: string | undefined;
+  verification: 'tokenreview' | 'jwks';
+  jwks: JwksConfig | undefined;
+  tokenReview: TokenReviewConfig;
+  /** Accepted `iss` values; empty = any issuer (tokenreview mode only). */
+  issuers: string[];
+  allowedAlgorithms: SigningAlgorithm[];
+  leewaySeconds: number;
+  /**
+   * `namespace_cache_ttl`: how long the labels of a namespace, read for a role's namespace
+   * selector, are reused (0 = read at every login that needs them).
+   */
+  namespaceCacheTtlSeconds: number;
+};
+
+/**
+ * A mount of type `jwt`: Vault's JWT auth method, tokens checked locally against the issuer's
+ * keys (OIDC discovery, a JWKS URL, or PEM keys given in the file).
+ */
+export type JwtMountConfig = MountCommon<JwtRoleConfig> & {
+  type: 'jwt';
+  /**
+   * Where the keys come from: `oidc-discovery` and `url` as a kubernetes mount's `jwks`, or
+   * `keys`, those of `jwt_validation_pubkeys`, tried whatever a token's `kid` says.
+   */
+  keys: JwksConfig;
+  /** `bound_issuer`: the `iss` every token must carry; undefined = any. */
+  boundIssuer: string | undefined;
+  /** `jwt_supported_algs`: the `alg` a token may be signed with. */
+  allowedAlgorithms: SigningAlgorithm[];
+  /** `default_role`, lowercased: the role of a login that names none. */
+  defaultRole: string | undefined;
+};
+
+/** An auth mount of authgate.yaml, of either type. */
+export type AuthMountConfig = KubernetesMountConfig | JwtMountConfig;
 
 /**
  * How to reach Redis, as store/ connects (lib/redis-connection-options.ts): the secrets already
@@ -249,7 +312,7 @@ export type AuthgateConfig = {
   serverKey: Buffer | undefined;
   /** The operator token read from `admin_token_file`: at least 16 characters. */
   adminToken: string | undefined;
-  mounts: Map<string, KubernetesMountConfig>;
+  mounts: Map<string, AuthMountConfig>;
   /** Audit devices in the order the file lists them; empty = no auditing. */
   audit: AuditDeviceConfig[];
   policies: PolicySourcesConfig;

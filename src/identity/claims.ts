@@ -105,7 +105,15 @@ const LEGACY = 'kubernetes.io/serviceaccount/';
  * (flat `kubernetes.io/serviceaccount/*`). When both are present the projected layout wins, as
  * in Vault. Throws {@link MalformedTokenError} for anything that is not a three-part JWS.
  */
-export const parseUnverifiedClaims = (jwt: string): UnverifiedClaims => {
+export const parseUnverifiedClaims = (jwt: string): UnverifiedClaims => parseClaimsAndPayload(jwt).claims;
+
+/**
+ * {@link parseUnverifiedClaims}, with the whole decoded payload beside the claims read from it:
+ * what a jwt mount's roles match their claims against (`bound_claims`, `user_claim`). Not verified.
+ */
+export const parseClaimsAndPayload = (
+  jwt: string,
+): { claims: UnverifiedClaims; payload: Record<string, unknown> } => {
   if (jwt.startsWith('{')) throw new MalformedTokenError('JSON serialization is not accepted');
   const parts = jwt.split('.');
   if (parts.length !== 3) throw new MalformedTokenError('expected three dot-separated parts');
@@ -153,7 +161,7 @@ export const parseUnverifiedClaims = (jwt: string): UnverifiedClaims => {
     claims.serviceAccount = serviceAccount;
     set('secretName', str(payload[`${LEGACY}secret.name`]));
   }
-  return claims;
+  return { claims, payload };
 };
 
 /**

@@ -4,7 +4,9 @@ import { createJwksVerifier, type JwksVerifierDeps } from './jwks-verifier.js';
 import { createTokenReviewVerifier, type TokenReviewVerifierDeps } from './token-review-verifier.js';
 import type { Verifier } from './verifier.js';
 
-export type { Verifier, VerifierStats, VerifyRequest } from './verifier.js';
+export type { Verifier, VerifierControl, VerifierStats, VerifyRequest } from './verifier.js';
+export { createJwtVerifier } from './jwt-verifier.js';
+export type { JwtVerifier, JwtVerifierDeps } from './jwt-verifier.js';
 export type { VerifierLog } from './verifier-log.js';
 export type { ResultCache } from './result-cache.js';
 export type { JwksSource } from './jwks-source.js';

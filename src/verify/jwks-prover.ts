@@ -37,6 +37,14 @@ export type JwksProverDeps = {
   reviewerToken?: ReviewerToken | undefined;
 };
 
+/**
+ * What the prover needs of its mount: the algorithms it accepts, the issuers a discovery document
+ * may name, whether plain HTTP is allowed, and (kubernetes mounts) the API server and reviewer
+ * token that its discovery endpoints are read with.
+ */
+export type ProverMount = Pick<KubernetesMountConfig, 'issuers' | 'allowedAlgorithms' | 'allowInsecureHttp'> &
+  Partial<Pick<KubernetesMountConfig, 'kubernetesHost' | 'tokenReviewerJwtFile'>>;
+
 export type JwksProver = {
   /**
    * Resolves when the JWT's signature holds under a key of the set that fits its header's `alg`
@@ -60,13 +68,10 @@ export type JwksProver = {
  * The mount's reviewer token (if any) is presented only to the API server itself (same origin as
  * `kubernetesHost`), whose discovery endpoints are readable by service accounts only.
  */
-export const createJwksProver = (
-  mount: KubernetesMountConfig,
-  jwks: JwksConfig,
-  deps: JwksProverDeps,
-): JwksProver => {
+export const createJwksProver = (mount: ProverMount, jwks: JwksConfig, deps: JwksProverDeps): JwksProver => {
   const { clock, log } = deps;
-  const isFile = jwks.source.kind === 'file';
+  // Keys on this machine (a file, or given in the config): re-checked often, never shared.
+  const isFile = jwks.source.kind === 'file' || jwks.source.kind === 'keys';
   const reviewer =
     mount.tokenReviewerJwtFile !== undefined && mount.kubernetesHost !== undefined
       ? {

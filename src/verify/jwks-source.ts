@@ -11,13 +11,13 @@ export type JwksDocument = { keys: unknown[] };
 
 /** Where a key set comes from. */
 export type JwksSource = {
-  /** `file`, `url` or `oidc-discovery`. */
+  /** `file`, `url`, `oidc-discovery` or `keys` (given in the config file). */
   readonly kind: JwksConfig['source']['kind'];
   /** For logs: the path or URL, its user and password (if any) shown as `***`. */
   readonly location: string;
   /**
-   * Loads the key set. Resolves `undefined` when a file has not changed since the previous load
-   * (nothing to re-parse). Rejects with an `Error` saying what failed.
+   * Loads the key set. Resolves `undefined` when a file (or the keys given in the config) has not
+   * changed since the previous load (nothing to re-parse). Rejects with an `Error` saying what failed.
    */
   load(): Promise<JwksDocument | undefined>;
 };
@@ -107,6 +107,19 @@ export const createJwksSource = (
 
   const source = config.source;
   switch (source.kind) {
+    case 'keys': {
+      // Given in the config file: loaded once, and unchanged at every later load.
+      let loaded = false;
+      return {
+        kind: 'keys',
+        location: 'jwt_validation_pubkeys',
+        load: () => {
+          if (loaded) return Promise.resolve(undefined);
+          loaded = true;
+          return Promise.resolve({ keys: [...source.keys] });
+        },
+      };
+    }
     case 'file': {
       let seen: string | undefined;
       return {

@@ -13,7 +13,7 @@ import { annotate } from '../lib/tracing.js';
 import { createJwksProver } from './jwks-prover.js';
 import type { JwksSource } from './jwks-source.js';
 import { createMemoryResultCache, type ResultCache } from './result-cache.js';
-import type { Verifier, VerifierStats, VerifyRequest } from './verifier.js';
+import { countKeyLoads, type Verifier, type VerifierStats, type VerifyRequest } from './verifier.js';
 import type { VerifierLog } from './verifier-log.js';
 
 export type JwksVerifierDeps = {
@@ -67,12 +67,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
     log,
     fetch: deps.fetch,
     shareSource: deps.shareSource,
-    onUpstreamCall: () => {
-      counters.upstreamCalls++;
-    },
-    onError: () => {
-      counters.upstreamErrors++;
-    },
+    ...countKeyLoads(counters),
     // A key gone from the issuer's set is no longer trusted: neither is what it alone proved.
     // The generation keeps a proof made with the old set, stored after the drop, out of the cache.
     onKeysDropped: () => {

@@ -54,3 +54,19 @@ export type Verifier = {
   invalidate(sel: IdentitySelector): Promise<number>;
   close(): Promise<void>;
 };
+
+/**
+ * What every mount's verifier offers besides its proof, whatever it proves (a kubernetes mount's
+ * identity, a jwt mount's signature): readiness, counters, cache invalidation and closing.
+ */
+export type VerifierControl = Omit<Verifier, 'verify'>;
+
+/** A key-set prover's callbacks that count its fetches and its failed loads into `counters`. */
+export const countKeyLoads = (counters: VerifierStats) => ({
+  onUpstreamCall: (): void => {
+    counters.upstreamCalls++;
+  },
+  onError: (): void => {
+    counters.upstreamErrors++;
+  },
+});

@@ -55,6 +55,8 @@ export type HarnessOptions = {
   config?: Record<string, unknown>;
   /** The mounts' paths (default `kubernetes` for tokenreview, `jwks` for jwks). */
   mountPaths?: { tokenreview?: string; jwks?: string };
+  /** More auth mounts (e.g. of type jwt), by path, made once the cluster runs. */
+  moreMounts?: (cluster: DevCluster) => Record<string, unknown>;
   /**
    * What `authgate server` gives from its listener TLS (`inject` has no listener); the real one
    * is tested in test/listener-tls-reload-process.test.ts.
@@ -135,6 +137,7 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
           verification: 'jwks',
           jwks: { oidc_discovery_url: cluster.url, ...options.jwks },
         },
+        ...options.moreMounts?.(cluster),
       },
     }),
     { env: {}, baseDir: dir },
@@ -202,24 +205,33 @@ export const withPayload = (jwt: string, edit: (payload: Record<string, unknown>
   return `${h}.${segment(payload)}.${s}`;
 };
 
-/** A request with the admin token; a string body is sent as is. `text` is the raw answer. */
-export const adminCall = async <J = Record<string, unknown>>(
+/** A request with `token` (`X-Vault-Token`); a string body is sent as is. `text` is the raw answer. */
+export const callWith = async <J = Record<string, unknown>>(
   h: Pick<Harness, 'server'>,
   method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   url: string,
+  token: string,
   body?: unknown,
 ) => {
   const res = await h.server.app.inject({
     method,
     url,
     headers: {
-      'x-vault-token': ADMIN_TOKEN,
+      'x-vault-token': token,
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   return { status: res.statusCode, text: res.body, json: res.body === '' ? undefined : res.json<J>() };
 };
+
+/** A request with the admin token; a string body is sent as is. `text` is the raw answer. */
+export const adminCall = <J = Record<string, unknown>>(
+  h: Pick<Harness, 'server'>,
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  url: string,
+  body?: unknown,
+) => callWith<J>(h, method, url, ADMIN_TOKEN, body);
 
 /**
  * Logs the harness's pod in through `jwks` with login role `nginx` (whose policy must grant `read`

@@ -1,11 +1,11 @@
 import { mountIds } from '../../auth/index.js';
 import { FIXED_MOUNT_FIELDS } from '../../secrets/index.js';
-import type { KubernetesMountConfig } from '../../config/index.js';
+import type { AuthMountConfig } from '../../config/index.js';
 import { SYSTEM_LEASE_TTL_SECONDS } from './mount-ttls.js';
 
 /** What Vault's auth mount table holds of a mount: a kubernetes mount of authgate.yaml, or the token store. */
 export type AuthMountSource = Pick<
-  KubernetesMountConfig,
+  AuthMountConfig,
   | 'description'
   | 'defaultLeaseTtlSeconds'
   | 'maxLeaseTtlSeconds'
@@ -30,7 +30,7 @@ export const TOKEN_AUTH_MOUNT: AuthMountSource = {
 
 /** Every auth mount authgate serves by path (no `auth/`, no slashes): the token store, then authgate.yaml's. */
 export const authMountTable = (
-  mounts: ReadonlyMap<string, KubernetesMountConfig>,
+  mounts: ReadonlyMap<string, AuthMountConfig>,
 ): ReadonlyMap<string, AuthMountSource> => new Map([['token', TOKEN_AUTH_MOUNT], ...mounts]);
 
 /**

@@ -160,7 +160,7 @@ export const registerLoginRoutes = (app: FastifyInstance, deps: LoginRouteDeps):
             envelope(request.id, {
               auth: deps.tokens.authBlock(result.issued.record, result.issued.clientToken),
               warnings: result.issued.warnings,
-              mountType: 'kubernetes',
+              mountType: result.mount.type,
             }),
           );
         } catch (err) {

@@ -1,6 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { AuthgateError, badRequest } from '../../errors.js';
-import type { KubernetesMountConfig } from '../../config/index.js';
+import type { AuthMountConfig } from '../../config/index.js';
 import { weakDecodeCommaStringSlice } from '../../lib/go-mapstructure.js';
 import { fieldValidationMessage } from '../../lib/go-duration.js';
 import { normalizePolicyName, type PolicyRegistry } from '../../policy/index.js';
@@ -21,7 +21,7 @@ export type PolicyRouteDeps = {
   admin: AdminCheck;
   /** Re-reads the policy sources and swaps the set in; rejects (keeping the old set) on any problem. */
   reload: () => Promise<void>;
-  mounts: ReadonlyMap<string, KubernetesMountConfig>;
+  mounts: ReadonlyMap<string, AuthMountConfig>;
 };
 
 const guarded: { config: AclRouteConfig } = { config: { acl: {} } };

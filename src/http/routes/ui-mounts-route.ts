@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { KubernetesMountConfig } from '../../config/index.js';
+import type { AuthMountConfig } from '../../config/index.js';
 import { AuthgateError, badRequest } from '../../errors.js';
 import { buildSecretsMountTable, matchSecretsMount, type KvEngine } from '../../secrets/index.js';
 import { sysEnvelope } from '../envelope.js';
@@ -16,7 +16,7 @@ export type UiMountsDeps = {
    */
   mountAccess?: (request: FastifyRequest, mountPath: string) => Promise<boolean>;
   /** The auth mounts by path (`kubernetes`), which `sys/internal/ui/mounts/auth/<path>` names too. */
-  authMounts?: ReadonlyMap<string, KubernetesMountConfig>;
+  authMounts?: ReadonlyMap<string, AuthMountConfig>;
 };
 
 /**

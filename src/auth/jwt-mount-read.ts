@@ -1,0 +1,59 @@
+import { createPublicKey } from 'node:crypto';
+import { redactUrl, type JwtMountConfig, type JwtRoleConfig } from '../config/index.js';
+import { tokenFieldsOf } from './mount-read.js';
+
+/**
+ * What `GET auth/<mount>/role/<name>` answers for a role of a jwt mount, as Vault's JWT plugin
+ * (`pathRoleRead`): its bindings, claim settings and `token_*` fields. The leeways are those in
+ * effect, in seconds (Vault echoes the value written, where 0 stands for the default). The OIDC
+ * fields (`allowed_redirect_uris`, `oidc_scopes`, …) are empty: authgate serves no OIDC flow.
+ */
+export const jwtRoleReadData = (role: JwtRoleConfig): Record<string, unknown> => ({
+  ...tokenFieldsOf(role),
+  role_type: role.roleType,
+  bound_audiences: [...role.boundAudiences],
+  bound_subject: role.boundSubject ?? '',
+  bound_claims_type: role.boundClaimsType,
+  bound_claims: Object.keys(role.boundClaims).length === 0 ? null : { ...role.boundClaims },
+  claim_mappings: Object.keys(role.claimMappings).length === 0 ? null : { ...role.claimMappings },
+  user_claim: role.userClaim,
+  user_claim_json_pointer: role.userClaimJsonPointer,
+  groups_claim: '',
+  oidc_scopes: [],
+  allowed_redirect_uris: [],
+  verbose_oidc_logging: false,
+  max_age: 0,
+  clock_skew_leeway: role.clockSkewLeewaySeconds,
+  expiration_leeway: role.expirationLeewaySeconds,
+  not_before_leeway: role.notBeforeLeewaySeconds,
+});
+
+/**
+ * What `GET auth/<mount>/config` answers for a jwt mount, as Vault's JWT plugin
+ * (`pathConfigRead`): the key source (a URL's user and password shown as `***`; given keys as PEM,
+ * public), its CA, the issuer, algorithms and default role. No OIDC client is configured.
+ */
+export const jwtConfigReadData = (mount: JwtMountConfig): Record<string, unknown> => {
+  const source = mount.keys.source;
+  const ca = mount.keys.caCert ?? '';
+  return {
+    oidc_discovery_url: source.kind === 'oidc-discovery' ? redactUrl(source.url) : '',
+    oidc_discovery_ca_pem: source.kind === 'oidc-discovery' ? ca : '',
+    oidc_client_id: '',
+    oidc_response_mode: '',
+    oidc_response_types: [],
+    jwks_url: source.kind === 'url' ? redactUrl(source.url) : '',
+    jwks_ca_pem: source.kind === 'url' ? ca : '',
+    jwt_validation_pubkeys:
+      source.kind === 'keys'
+        ? source.keys.map((jwk) =>
+            createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }),
+          )
+        : [],
+    jwt_supported_algs: [...mount.allowedAlgorithms],
+    bound_issuer: mount.boundIssuer ?? '',
+    default_role: mount.defaultRole ?? '',
+    provider_config: {},
+    namespace_in_state: false,
+  };
+};

@@ -1,0 +1,176 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { parseDoc, problemsOf, TEST_CERT } from './test-support.js';
+import type { JwtMountConfig } from './types.js';
+
+const PUBLIC_PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .publicKey.export({ type: 'spki', format: 'pem' })
+  .toString();
+
+const role = (over: Record<string, unknown> = {}) => ({
+  user_claim: 'sub',
+  bound_audiences: ['vault'],
+  ...over,
+});
+const jwtMount = (over: Record<string, unknown> = {}, roles: Record<string, unknown> = { ci: role() }) => ({
+  type: 'jwt',
+  oidc_discovery_url: 'https://issuer.example',
+  roles,
+  ...over,
+});
+const doc = (mount: Record<string, unknown>) => ({ auth: { jwt: mount } });
+const parsed = (mount: Record<string, unknown>) => parseDoc(doc(mount)).mounts.get('jwt') as JwtMountConfig;
+const messages = (mount: Record<string, unknown>) =>
+  problemsOf(doc(mount)).map((p) => `${p.path}: ${p.message}`);
+
+describe('a jwt mount in authgate.yaml', () => {
+  it("takes Vault's defaults: every signing algorithm, its leeways, string bound claims", () => {
+    const m = parsed(jwtMount());
+    expect(m.type).toBe('jwt');
+    expect(m.keys.source).toEqual({ kind: 'oidc-discovery', url: 'https://issuer.example' });
+    expect(m.allowedAlgorithms).toContain('ES256');
+    expect(m.roles.get('ci')).toMatchObject({
+      roleType: 'jwt',
+      boundClaimsType: 'string',
+      clockSkewLeewaySeconds: 60,
+      expirationLeewaySeconds: 150,
+      notBeforeLeewaySeconds: 150,
+      tokenType: 'default',
+    });
+  });
+
+  it('reads a leeway of 0 as the default and -1 as none', () => {
+    const r = parsed(
+      jwtMount({}, { ci: role({ clock_skew_leeway: -1, expiration_leeway: 0, not_before_leeway: '30s' }) }),
+    ).roles.get('ci');
+    expect(r).toMatchObject({
+      clockSkewLeewaySeconds: 0,
+      expirationLeewaySeconds: 150,
+      notBeforeLeewaySeconds: 30,
+    });
+  });
+
+  it('turns PEM keys into a key set without kids', () => {
+    const m = parsed(jwtMount({ oidc_discovery_url: undefined, jwt_validation_pubkeys: [PUBLIC_PEM] }));
+    expect(m.keys.source.kind).toBe('keys');
+    const keys = m.keys.source.kind === 'keys' ? m.keys.source.keys : [];
+    expect(keys).toHaveLength(1);
+    expect(keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256' });
+    expect(keys[0]).not.toHaveProperty('kid');
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      'no key source',
+      jwtMount({ oidc_discovery_url: undefined }),
+      "auth.jwt: exactly one of 'jwt_validation_pubkeys', 'jwks_url' or 'oidc_discovery_url' must be set",
+    ],
+    [
+      'two key sources',
+      jwtMount({ jwks_url: 'https://issuer.example/keys' }),
+      "auth.jwt: exactly one of 'jwt_validation_pubkeys', 'jwks_url' or 'oidc_discovery_url' must be set",
+    ],
+    [
+      'plain http to a remote issuer',
+      jwtMount({ oidc_discovery_url: 'http://issuer.example' }),
+      'auth.jwt.oidc_discovery_url: plain HTTP to issuer.example is refused',
+    ],
+    [
+      'a CA that is no certificate',
+      jwtMount({ oidc_discovery_ca_pem: 'nope' }),
+      'auth.jwt.oidc_discovery_ca_pem: holds no PEM certificate',
+    ],
+    [
+      'a CA for the source not set',
+      jwtMount({ jwks_ca_pem: TEST_CERT }),
+      'auth.jwt.jwks_ca_pem: is for jwks_url, which is not set',
+    ],
+    [
+      'a key that is not PEM',
+      jwtMount({ oidc_discovery_url: undefined, jwt_validation_pubkeys: ['nope'] }),
+      'auth.jwt.jwt_validation_pubkeys.0: error parsing public key',
+    ],
+    [
+      'a private key',
+      jwtMount({
+        oidc_discovery_url: undefined,
+        jwt_validation_pubkeys: ['-----BEGIN PRIVATE KEY-----\nAA\n-----END PRIVATE KEY-----'],
+      }),
+      'auth.jwt.jwt_validation_pubkeys.0: is a private key',
+    ],
+    [
+      'an unknown default role',
+      jwtMount({ default_role: 'nope' }),
+      'auth.jwt.default_role: names no role of this mount',
+    ],
+    [
+      'a role without a bound constraint',
+      jwtMount({}, { ci: { user_claim: 'sub' } }),
+      'auth.jwt.roles.ci: must have at least one bound constraint when creating/updating a role',
+    ],
+    [
+      'a role without a user claim',
+      jwtMount({}, { ci: { bound_subject: 'x' } }),
+      'auth.jwt.roles.ci.user_claim: is required',
+    ],
+    [
+      'a mapping onto role',
+      jwtMount({}, { ci: role({ claim_mappings: { team: 'role' } }) }),
+      'auth.jwt.roles.ci.claim_mappings.team: metadata key "role" is reserved and may not be a mapping destination',
+    ],
+    [
+      'two claims onto one key',
+      jwtMount({}, { ci: role({ claim_mappings: { a: 'x', b: 'x' } }) }),
+      'auth.jwt.roles.ci.claim_mappings: multiple keys are mapped to metadata key "x"',
+    ],
+    [
+      'a glob that is not a string',
+      jwtMount({}, { ci: role({ bound_claims_type: 'glob', bound_claims: { n: 1 } }) }),
+      'auth.jwt.roles.ci.bound_claims.n: claim is not a string',
+    ],
+    [
+      'a bad JSON pointer',
+      jwtMount({}, { ci: role({ bound_claims: { '/a~2': 'x' } }) }),
+      'auth.jwt.roles.ci.bound_claims: "/a~2" is not a JSON pointer',
+    ],
+    [
+      'a user claim pointer that is not one',
+      jwtMount({}, { ci: role({ user_claim: 'sub', user_claim_json_pointer: true }) }),
+      'auth.jwt.roles.ci.user_claim: is not a JSON pointer',
+    ],
+    ['an oidc role', jwtMount({}, { ci: role({ role_type: 'oidc' }) }), 'auth.jwt.roles.ci.role_type'],
+    [
+      'a leeway past 300 s',
+      jwtMount({}, { ci: role({ clock_skew_leeway: '10m' }) }),
+      'auth.jwt.roles.ci.clock_skew_leeway: must be 300s at most',
+    ],
+    [
+      'a kubernetes setting',
+      jwtMount({ kubernetes_host: 'https://x' }),
+      'auth.jwt.kubernetes_host: unknown field',
+    ],
+    [
+      'a type that names no mount',
+      jwtMount({ type: 'ldap' }),
+      'auth.jwt.type: expected "kubernetes" or "jwt"',
+    ],
+  ])('refuses %s', (_what, mount, message) => {
+    expect(messages(mount).some((m) => m.startsWith(message))).toBe(true);
+  });
+
+  it('reports a mistake in a kubernetes mount field by field, as before jwt mounts existed', () => {
+    const problems = problemsOf({
+      auth: {
+        kubernetes: {
+          type: 'kubernetes',
+          verification: 'tokenreview',
+          kubernetes_host: 'https://h',
+          roles: { r: { audience: 'vault' } },
+        },
+      },
+    });
+    expect(problems.map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'auth.kubernetes.roles.r.bound_service_account_names: is required',
+    ]);
+  });
+});

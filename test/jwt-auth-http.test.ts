@@ -1,0 +1,338 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { SignJWT, exportJWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFakeClock } from '../src/lib/clock.js';
+import { readEntries, recordSecrets } from './helpers/audit.js';
+import { ADMIN_TOKEN, callWith, startHarness, withPayload, type Harness } from './helpers/harness.js';
+import { json, startKeyServer, type KeyServer } from './helpers/key-server.js';
+
+/*
+ * Vault's JWT auth method (`type: jwt` mounts) end to end through the HTTP API: tokens of an
+ * issuer that is not a cluster (its discovery document and JWKS on a key server, or its PEM key
+ * given in the config), and the cluster's own service-account tokens matched with bound claims.
+ */
+
+const NOW_MS = Date.UTC(2026, 11, 1, 12, 0, 0);
+const clock = createFakeClock(NOW_MS);
+const nowS = () => Math.floor(clock.nowMs() / 1000);
+
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+let issuer: KeyServer;
+
+/** A token of the test issuer: `claims` over a valid default (iss, sub, aud, iat, exp). */
+const sign = async (claims: Record<string, unknown> = {}, key: KeyObject = rsa.privateKey, kid = 'k1') => {
+  const jwt = await new SignJWT({
+    iss: issuer.base,
+    sub: 'ci-runner-7',
+    aud: 'authgate',
+    iat: nowS(),
+    exp: nowS() + 600,
+    repository: 'acme/web',
+    ref: 'refs/heads/main',
+    groups: ['dev', 'ops'],
+    run: 42,
+    ...claims,
+  })
+    .setProtectedHeader({ alg: 'RS256', kid })
+    .sign(key);
+  recordSecrets(jwt);
+  return jwt;
+};
+
+const ROLES = {
+  ci: {
+    role_type: 'jwt',
+    bound_audiences: ['authgate'],
+    user_claim: 'sub',
+    bound_claims: { repository: 'acme/*', ref: ['refs/heads/main', 'refs/heads/release'] },
+    bound_claims_type: 'glob',
+    claim_mappings: { repository: 'repo', run: 'run_id' },
+    token_policies: ['ci'],
+    token_ttl: '10m',
+  },
+  exact: {
+    bound_audiences: ['authgate'],
+    user_claim: 'sub',
+    bound_subject: 'ci-runner-7',
+    bound_claims: { groups: 'ops', run: 42 },
+  },
+  open: { user_claim: 'sub', bound_subject: 'ci-runner-7' },
+};
+
+let h: Harness;
+beforeAll(async () => {
+  issuer = await startKeyServer();
+  const jwk = { ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+  issuer.handler = (req, res, base) => {
+    if (req.url === '/.well-known/openid-configuration')
+      return json({ issuer: base, jwks_uri: `${base}/keys` })(req, res, base);
+    if (req.url === '/keys') return json({ keys: [jwk] })(req, res, base);
+    res.writeHead(404).end();
+  };
+  h = await startHarness({
+    clock,
+    moreMounts: (cluster) => ({
+      jwt: { type: 'jwt', oidc_discovery_url: issuer.base, bound_issuer: issuer.base, roles: ROLES },
+      'jwt-pem': {
+        type: 'jwt',
+        jwt_validation_pubkeys: [rsa.publicKey.export({ type: 'spki', format: 'pem' })],
+        default_role: 'exact',
+        roles: ROLES,
+      },
+      // The cluster's service-account tokens, through Vault's JWT method as its docs set it up.
+      'jwt-k8s': {
+        type: 'jwt',
+        jwks_url: `${cluster.url}/openid/v1/jwks`,
+        bound_issuer: cluster.issuer,
+        roles: {
+          apps: {
+            bound_audiences: ['vault'],
+            user_claim: '/kubernetes.io/serviceaccount/name',
+            user_claim_json_pointer: true,
+            bound_claims: { '/kubernetes.io/namespace': ['test', 'staging'] },
+            claim_mappings: {
+              '/kubernetes.io/namespace': 'service_account_namespace',
+              '/kubernetes.io/serviceaccount/name': 'service_account_name',
+            },
+            token_policies: ['apps'],
+          },
+        },
+      },
+    }),
+    config: {
+      policies: {
+        apps: { path: { 'secret/data/{{identity.namespace}}/*': { capabilities: ['read'] } } },
+      },
+    },
+  });
+});
+afterAll(async () => {
+  await h?.close();
+  await issuer?.close();
+});
+
+const call = (method: 'GET' | 'POST', url: string, token: string, body?: string) =>
+  callWith(h, method, url, token, body);
+
+type Auth = {
+  client_token: string;
+  policies: string[];
+  metadata: Record<string, string>;
+  lease_duration: number;
+};
+const authOf = (r: { json: Record<string, unknown> }) => r.json['auth'] as Auth;
+
+describe('a jwt mount with OIDC discovery', () => {
+  it("logs in with Vault's answer: the user claim names the token, claim mappings fill its metadata", async () => {
+    const r = await h.login('jwt', { role: 'ci', jwt: await sign() });
+    expect(r.status).toBe(200);
+    expect(r.json['mount_type']).toBe('jwt');
+    const auth = authOf(r);
+    expect(auth.policies).toEqual(['ci', 'default']);
+    expect(auth.metadata).toEqual({ role: 'ci', repo: 'acme/web', run_id: '42' });
+    expect(auth.lease_duration).toBe(600);
+    const self = await call('GET', '/v1/auth/token/lookup-self', auth.client_token);
+    expect((self.json?.['data'] as Record<string, unknown>)['display_name']).toBe('jwt-ci-runner-7');
+  });
+
+  it('matches a list claim on any element, and compares numbers as numbers', async () => {
+    expect((await h.login('jwt', { role: 'exact', jwt: await sign() })).status).toBe(200);
+    const r = await h.login('jwt', { role: 'exact', jwt: await sign({ run: '42' }) });
+    expect(r).toEqual({
+      status: 400,
+      json: {
+        errors: ['error validating claims: claim "run" does not match any associated bound claim values'],
+      },
+    });
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      'another audience',
+      { aud: 'other' },
+      'error validating token: invalid audience (aud) claim: audience claim does not match any expected audience',
+    ],
+    ['another issuer', { iss: 'https://evil.example' }, 'error validating token: invalid issuer (iss) claim'],
+    [
+      'an expired token',
+      { exp: nowS() - 61, iat: nowS() - 700 },
+      'error validating token: invalid expiration time (exp) claim: token is expired',
+    ],
+    [
+      'a token not yet valid',
+      { nbf: nowS() + 61 },
+      'error validating token: invalid not before (nbf) claim: token not yet valid',
+    ],
+    [
+      'no time claims',
+      { exp: undefined, iat: undefined },
+      'error validating token: no issued at (iat), not before (nbf), or expiration time (exp) claims in token',
+    ],
+    [
+      'a repository outside the glob',
+      { repository: 'evil/web' },
+      'error validating claims: claim "repository" does not match any associated bound claim values',
+    ],
+    ['a missing bound claim', { ref: undefined }, 'error validating claims: claim "ref" is missing'],
+    ['a user claim that is not a string', { sub: 7 }, 'claim "sub" could not be converted to string'],
+    ['no user claim', { sub: undefined }, 'claim "sub" not found in token'],
+    [
+      'a mapped claim that is not a scalar',
+      { repository: undefined, run: { a: 1 } },
+      "error converting claim 'run' to string",
+    ],
+  ])("refuses %s with Vault's 400", async (_what, claims, message) => {
+    const r = await h.login('jwt', { role: 'ci', jwt: await sign(claims) });
+    expect(r).toEqual({ status: 400, json: { errors: [message] } });
+  });
+
+  it('refuses a token for an audience when the role binds none', async () => {
+    const r = await h.login('jwt', { role: 'open', jwt: await sign() });
+    expect(r).toEqual({
+      status: 400,
+      json: { errors: ['audience claim found in JWT but no audiences bound to the role'] },
+    });
+    expect((await h.login('jwt', { role: 'open', jwt: await sign({ aud: undefined }) })).status).toBe(200);
+  });
+
+  it('refuses a forged signature, another key, and alg none, before reading any claim', async () => {
+    const good = await sign();
+    const tampered = withPayload(good, (p) => {
+      p['sub'] = 'admin';
+    });
+    for (const jwt of [tampered, await sign({}, other.privateKey)]) {
+      expect(await h.login('jwt', { role: 'ci', jwt })).toEqual({
+        status: 400,
+        json: {
+          errors: [
+            'error validating token: error verifying token signature: failed to verify id token signature',
+          ],
+        },
+      });
+    }
+    const none = `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${good.split('.')[1]}.`;
+    const r = await h.login('jwt', { role: 'ci', jwt: `${none}x` });
+    expect(r.status).toBe(400);
+    expect(r.json.errors?.[0]).toMatch(/^error validating token: invalid algorithm \(alg\) header parameter/);
+    expect((await h.login('jwt', { role: 'ci', jwt: 'not.a.jwt' })).status).toBe(400);
+  });
+
+  it("answers Vault's messages for a missing role, an unknown role and a missing token", async () => {
+    const jwt = await sign();
+    expect(await h.login('jwt', { jwt })).toEqual({ status: 400, json: { errors: ['missing role'] } });
+    expect(await h.login('jwt', { role: 'nope', jwt })).toEqual({
+      status: 400,
+      json: { errors: ['role "nope" could not be found'] },
+    });
+    expect(await h.login('jwt', { role: 'ci' })).toEqual({
+      status: 400,
+      json: { errors: ['missing token'] },
+    });
+  });
+
+  it('audits a refusal as denied, with its reason, and never the token', async () => {
+    const jwt = await sign({ aud: 'other' });
+    await h.login('jwt', { role: 'ci', jwt });
+    const entries = readEntries(h.auditFile!);
+    const refused = entries
+      .filter((e) => e.type === 'response' && e.request?.path === 'auth/jwt/login')
+      .at(-1);
+    expect(refused?.authgate).toMatchObject({ outcome: 'denied', reason: 'audience_mismatch', status: 400 });
+    expect(JSON.stringify(entries)).not.toContain(jwt);
+  });
+
+  it('reads its role and config in the shapes of Vault’s JWT plugin', async () => {
+    const role = await call('GET', '/v1/auth/jwt/role/ci', ADMIN_TOKEN);
+    expect(role.status).toBe(200);
+    expect(role.json?.['data']).toMatchObject({
+      role_type: 'jwt',
+      bound_audiences: ['authgate'],
+      user_claim: 'sub',
+      bound_claims_type: 'glob',
+      bound_claims: { repository: ['acme/*'], ref: ['refs/heads/main', 'refs/heads/release'] },
+      claim_mappings: { repository: 'repo', run: 'run_id' },
+      token_policies: ['ci'],
+      token_ttl: 600,
+      clock_skew_leeway: 60,
+      expiration_leeway: 150,
+      not_before_leeway: 150,
+    });
+    const config = await call('GET', '/v1/auth/jwt/config', ADMIN_TOKEN);
+    expect(config.json?.['data']).toMatchObject({
+      oidc_discovery_url: issuer.base,
+      bound_issuer: issuer.base,
+      jwks_url: '',
+      jwt_validation_pubkeys: [],
+    });
+    const list = await call('GET', '/v1/sys/auth', ADMIN_TOKEN);
+    expect((list.json?.['data'] as Record<string, { type: string }>)['jwt/']?.type).toBe('jwt');
+  });
+});
+
+describe('a jwt mount with PEM keys', () => {
+  it('verifies with the given key whatever the kid, and uses the default role', async () => {
+    const r = await h.login('jwt-pem', { jwt: await sign({}, rsa.privateKey, 'some-other-kid') });
+    expect(r.status).toBe(200);
+    expect(authOf(r).metadata).toEqual({ role: 'exact' });
+  });
+
+  it("refuses another key's token in Vault's words", async () => {
+    const r = await h.login('jwt-pem', { jwt: await sign({}, other.privateKey) });
+    expect(r).toEqual({
+      status: 400,
+      json: {
+        errors: [
+          'error validating token: error verifying token signature: no known key successfully validated the token signature',
+        ],
+      },
+    });
+  });
+});
+
+describe('a jwt mount for the cluster’s service-account tokens', () => {
+  it('binds the namespace by JSON pointer, and its mapped metadata drives templated policies', async () => {
+    const r = await h.login('jwt-k8s', { role: 'apps', jwt: await h.podToken() });
+    expect(r.status).toBe(200);
+    const auth = authOf(r);
+    expect(auth.metadata).toEqual({
+      role: 'apps',
+      service_account_namespace: 'test',
+      service_account_name: 'nginx',
+    });
+    const path = '/v1/secret/data/test/app';
+    const write = await call('POST', path, ADMIN_TOKEN, JSON.stringify({ data: { k: 'v' } }));
+    expect(write.status).toBe(200);
+    expect((await call('GET', path, auth.client_token)).status).toBe(200);
+    expect((await call('GET', '/v1/secret/data/other/app', auth.client_token)).status).toBe(403);
+  });
+
+  it('refuses a namespace the bound claims do not list', async () => {
+    h.cluster.createServiceAccount('prod', 'nginx');
+    const r = await h.login('jwt-k8s', {
+      role: 'apps',
+      jwt: await h.podToken({ namespace: 'prod', pod: null as unknown as string }),
+    });
+    expect(r).toEqual({
+      status: 400,
+      json: {
+        errors: [
+          'error validating claims: claim "/kubernetes.io/namespace" does not match any associated bound claim values',
+        ],
+      },
+    });
+  });
+
+  it('lists its tokens under the service account, so revoke-identity reaches them', async () => {
+    const r = await h.login('jwt-k8s', { role: 'apps', jwt: await h.podToken() });
+    const token = authOf(r).client_token;
+    const revoke = await call(
+      'POST',
+      '/v1/auth/token/revoke-identity',
+      ADMIN_TOKEN,
+      JSON.stringify({ namespace: 'test', service_account: 'nginx' }),
+    );
+    expect(revoke.status).toBe(200);
+    expect((await call('GET', '/v1/auth/token/lookup-self', token)).status).toBe(403);
+  });
+});
