@@ -45,13 +45,13 @@ const signatureRefusal = (err: unknown, mount: JwtMountConfig): unknown => {
   const detail = err.detail;
   if (err.reason === 'algorithm_not_allowed')
     return loginRefused(`error validating token: ${CLAIM_MESSAGES.alg}`, err.reason, detail);
-  const why =
+  const message =
     err.reason === 'jwks_malformed'
-      ? 'malformed token'
+      ? 'error validating token: error verifying token signature: malformed token'
       : mount.keys.source.kind === 'keys'
-        ? 'no known key successfully validated the token signature'
-        : 'failed to verify id token signature';
-  return loginRefused(`error validating token: error verifying token signature: ${why}`, err.reason, detail);
+        ? 'error validating token: error verifying token signature: no known key successfully validated the token signature'
+        : 'error validating token: error verifying token signature: failed to verify id token signature';
+  return loginRefused(message, err.reason, detail);
 };
 
 /**

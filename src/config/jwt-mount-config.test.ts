@@ -174,3 +174,23 @@ describe('a jwt mount in authgate.yaml', () => {
     ]);
   });
 });
+
+describe('claims named as Object properties', () => {
+  it('keeps a bound claim or mapping named __proto__ as a claim, never as a prototype', () => {
+    const yaml = [
+      'auth:',
+      '  jwt:',
+      '    type: jwt',
+      '    jwks_url: https://issuer.example/keys',
+      '    roles:',
+      '      ci:',
+      '        user_claim: sub',
+      '        bound_claims: {__proto__: x}',
+      '        claim_mappings: {__proto__: proto}',
+    ].join('\n');
+    const r = (parseDoc(yaml).mounts.get('jwt') as JwtMountConfig).roles.get('ci');
+    expect(Object.hasOwn(r?.boundClaims ?? {}, '__proto__')).toBe(true);
+    expect(Object.getPrototypeOf(r?.boundClaims)).toBe(Object.prototype);
+    expect(Object.entries(r?.claimMappings ?? {})).toEqual([['__proto__', 'proto']]);
+  });
+});

@@ -77,7 +77,9 @@ const normalizeJwtRole = (
 ): Omit<JwtRoleConfig, 'name'> => {
   const token = normalizeTokenRole(r, rp, maxLease, problem, warnings);
   const boundAudiences = r.bound_audiences ?? [];
-  const boundClaims: Record<string, ClaimValue[]> = {};
+  // Entries, made into objects by Object.fromEntries: a claim named `__proto__` is then a claim,
+  // where an assignment would set the object's prototype and drop the binding unseen.
+  const boundClaims: Array<[string, ClaimValue[]]> = [];
   const boundClaimsType = r.bound_claims_type ?? 'string';
   for (const [claim, value] of Object.entries(r.bound_claims ?? {})) {
     const values = asList(value);
@@ -85,18 +87,18 @@ const normalizeJwtRole = (
       problem(`${rp}.bound_claims`, `${JSON.stringify(claim)} is not a JSON pointer`);
     if (boundClaimsType === 'glob' && values.some((v) => typeof v !== 'string'))
       problem(`${rp}.bound_claims.${claim}`, 'claim is not a string: a glob is matched against strings only');
-    boundClaims[claim] = values;
+    boundClaims.push([claim, values]);
   }
   if (
     boundAudiences.length === 0 &&
     token.tokenBoundCidrs.length === 0 &&
     r.bound_subject === undefined &&
-    Object.keys(boundClaims).length === 0
+    boundClaims.length === 0
   ) {
     // Vault's rule: without one, any token of the issuer logs in with this role.
     problem(rp, 'must have at least one bound constraint when creating/updating a role');
   }
-  const claimMappings: Record<string, string> = {};
+  const claimMappings: Array<[string, string]> = [];
   const targets = new Set<string>();
   for (const [claim, key] of Object.entries(r.claim_mappings ?? {})) {
     if (claim.startsWith('/') && !isJsonPointer(claim))
@@ -109,7 +111,7 @@ const normalizeJwtRole = (
     if (targets.has(key))
       problem(`${rp}.claim_mappings`, `multiple keys are mapped to metadata key "${key}"`);
     targets.add(key);
-    claimMappings[claim] = key;
+    claimMappings.push([claim, key]);
   }
   const userClaimJsonPointer = r.user_claim_json_pointer === true;
   if (userClaimJsonPointer && !isJsonPointer(r.user_claim))
@@ -119,9 +121,9 @@ const normalizeJwtRole = (
     roleType: 'jwt',
     boundAudiences,
     boundSubject: r.bound_subject,
-    boundClaims,
+    boundClaims: Object.fromEntries(boundClaims),
     boundClaimsType,
-    claimMappings,
+    claimMappings: Object.fromEntries(claimMappings),
     userClaim: r.user_claim,
     userClaimJsonPointer,
     clockSkewLeewaySeconds: leewaySeconds(
