@@ -117,7 +117,7 @@ describe('authgate dev as a child process, driven by the node-vault client', () 
     expect((await fetch(discovery.jwks_uri)).status).toBe(200);
   });
 
-  it('mints more tokens with `authgate dev token`, for a new pod too, that log in through both mounts', async () => {
+  it('mints more tokens with `authgate dev token`, for a new pod too, that log in through every mount', async () => {
     const mint = run(
       ['dev', 'token', '--namespace', 'test', '--service-account', 'nginx', '--pod', 'nginx-2'],
       env,
@@ -136,6 +136,19 @@ describe('authgate dev as a child process, driven by the node-vault client', () 
       const byLabel = await vault.kubernetesLogin({ role: 'web-team', jwt, mount_point: mount });
       expect((byLabel.auth['metadata'] as Record<string, string>)['role']).toBe('web-team');
     }
+    // The dev config's third mount: Vault's JWT method over the cluster's keys, as a client
+    // written for it logs in (node-vault's generic write to auth/jwt/login).
+    const jwtLogin = (await nodeVault({ endpoint, apiVersion: 'v1' }).write('auth/jwt/login', {
+      role: 'nginx',
+      jwt,
+    })) as { auth: { metadata: Record<string, string>; policies: string[] } };
+    expect(jwtLogin.auth.metadata).toEqual({
+      role: 'nginx',
+      service_account_namespace: 'test',
+      service_account_name: 'nginx',
+      pod_name: 'nginx-2',
+    });
+    expect(jwtLogin.auth.policies).toEqual(['default', 'nginx']);
   });
 
   it('checks the --out of `authgate dev tokens` before it mints a single token', async () => {
