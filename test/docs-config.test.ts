@@ -293,12 +293,14 @@ const withValue = (doc: Record<string, unknown>, path: string, value: unknown): 
 /**
  * The normalized config as plain data (its maps, the mounts among them, as objects), without what
  * records that a field was written at all: a mount's lease TTLs as `vault auth list` shows them,
- * `0` when left out (the docs' row says so).
+ * `0` when left out (the docs' row says so), and a jwt role's leeways as a role read echoes them.
  */
 const normalized = (doc: Record<string, unknown>): unknown =>
   JSON.parse(
     JSON.stringify(parseDoc(doc), (key, v: unknown) => {
       if (key === 'tunedDefaultLeaseTtlSeconds' || key === 'tunedMaxLeaseTtlSeconds') return undefined;
+      // A jwt role's leeways as written, which a role read echoes (0 when left out).
+      if (key === 'leewaysAsSet') return undefined;
       if (v instanceof Map) return Object.fromEntries(v);
       return v instanceof Set ? [...v] : v;
     }),

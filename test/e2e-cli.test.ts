@@ -25,6 +25,7 @@ const nodeVault = require('node-vault') as (opts: {
   tokenRenewSelf(args?: { increment?: string | number }): Promise<{ auth: Record<string, unknown> }>;
   tokenRevokeSelf(): Promise<unknown>;
   tokenLookupAccessor(args: { accessor: string }): Promise<{ data: Record<string, unknown> }>;
+  write(path: string, data: Record<string, unknown>): Promise<unknown>;
 };
 
 const run = runAuthgate;

@@ -58,6 +58,7 @@ const ROLES = {
     bound_claims: { groups: 'ops', run: 42 },
   },
   open: { user_claim: 'sub', bound_subject: 'ci-runner-7' },
+  byrun: { user_claim: 'run', bound_audiences: ['authgate'] },
 };
 
 let h: Harness;
@@ -175,7 +176,21 @@ describe('a jwt mount with OIDC discovery', () => {
       'error validating claims: claim "repository" does not match any associated bound claim values',
     ],
     ['a missing bound claim', { ref: undefined }, 'error validating claims: claim "ref" is missing'],
-    ['a user claim that is not a string', { sub: 7 }, 'claim "sub" could not be converted to string'],
+    [
+      'a subject that is not a string',
+      { sub: 7 },
+      'error validating token: malformed claims: "sub" is not a string',
+    ],
+    [
+      'an issuer that is not a string',
+      { iss: 7 },
+      'error validating token: malformed claims: "iss" is not a string',
+    ],
+    [
+      'an audience list holding a number',
+      { aud: ['authgate', 5] },
+      'error validating token: malformed claims: "aud" is not a string or a list of strings',
+    ],
     ['no user claim', { sub: undefined }, 'claim "sub" not found in token'],
     [
       'a mapped claim that is not a scalar',
@@ -185,6 +200,13 @@ describe('a jwt mount with OIDC discovery', () => {
   ])("refuses %s with Vault's 400", async (_what, claims, message) => {
     const r = await h.login('jwt', { role: 'ci', jwt: await sign(claims) });
     expect(r).toEqual({ status: 400, json: { errors: [message] } });
+  });
+
+  it('refuses a user claim that is not a string', async () => {
+    expect(await h.login('jwt', { role: 'byrun', jwt: await sign() })).toEqual({
+      status: 400,
+      json: { errors: ['claim "run" could not be converted to string'] },
+    });
   });
 
   it('refuses a token for an audience when the role binds none', async () => {
@@ -211,6 +233,13 @@ describe('a jwt mount with OIDC discovery', () => {
         },
       });
     }
+    // A forged token that also fails a claim is refused for its signature: no claim is read first.
+    const forgedAndExpired = withPayload(good, (p) => {
+      p['exp'] = nowS() - 3600;
+    });
+    expect((await h.login('jwt', { role: 'ci', jwt: forgedAndExpired })).json.errors).toEqual([
+      'error validating token: error verifying token signature: failed to verify id token signature',
+    ]);
     const none = `${Buffer.from(JSON.stringify({ alg: 'none' })).toString('base64url')}.${good.split('.')[1]}.`;
     const r = await h.login('jwt', { role: 'ci', jwt: `${none}x` });
     expect(r.status).toBe(400);
@@ -229,6 +258,12 @@ describe('a jwt mount with OIDC discovery', () => {
       status: 400,
       json: { errors: ['missing token'] },
     });
+    // An empty or null role is no role: the mount's default role, where it has one.
+    for (const role of ['', null]) {
+      const r = await h.login('jwt-pem', { role, jwt });
+      expect(r.status).toBe(200);
+      expect(authOf(r).metadata).toEqual({ role: 'exact' });
+    }
   });
 
   it('audits a refusal as denied, with its reason, and never the token', async () => {
@@ -254,9 +289,10 @@ describe('a jwt mount with OIDC discovery', () => {
       claim_mappings: { repository: 'repo', run: 'run_id' },
       token_policies: ['ci'],
       token_ttl: 600,
-      clock_skew_leeway: 60,
-      expiration_leeway: 150,
-      not_before_leeway: 150,
+      // As Vault echoes them: 0 for a leeway left out (the default applies).
+      clock_skew_leeway: 0,
+      expiration_leeway: 0,
+      not_before_leeway: 0,
     });
     const config = await call('GET', '/v1/auth/jwt/config', ADMIN_TOKEN);
     expect(config.json?.['data']).toMatchObject({

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JwtRoleConfig } from '../config/index.js';
 import { isAuthgateError } from '../errors.js';
-import { checkBoundClaims, checkValidity, mappedClaims, userClaimOf } from './jwt-claims.js';
+import { checkBoundClaims, checkValidity, claimAt, mappedClaims, userClaimOf } from './jwt-claims.js';
 
 const NOW = 1_800_000_000;
 const role = (over: Partial<JwtRoleConfig> = {}): JwtRoleConfig => ({
@@ -17,6 +17,7 @@ const role = (over: Partial<JwtRoleConfig> = {}): JwtRoleConfig => ({
   clockSkewLeewaySeconds: 60,
   expirationLeewaySeconds: 150,
   notBeforeLeewaySeconds: 150,
+  leewaysAsSet: { clockSkew: 0, expiration: 0, notBefore: 0 },
   tokenPolicies: [],
   tokenTtlSeconds: 0,
   tokenMaxTtlSeconds: 0,
@@ -123,5 +124,26 @@ describe('bound claims, the user claim and claim mappings', () => {
     expect(outcome(() => mappedClaims(payload, role({ claimMappings: { groups: 'g' } })))).toBe(
       'claim_mapping_not_string',
     );
+  });
+});
+
+describe("claims as Vault's getClaim reads them", () => {
+  it('reads a claim by its name first, then by pointer', () => {
+    expect(claimAt({ '/a/b': 'named', a: { b: 'pointed' } }, '/a/b')).toBe('named');
+    expect(claimAt({ a: { b: 'pointed' } }, '/a/b')).toBe('pointed');
+    expect(claimAt({ a: 1 }, 'b')).toBeUndefined();
+  });
+
+  it('refuses, never throws, on a claim nested deeper than JSON.stringify can go', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const r = role({ boundClaims: { groups: ['a'] } });
+    expect(outcome(() => checkBoundClaims({ groups: deep }, r))).toBe('bound_claim_mismatch');
+    expect(outcome(() => checkValidity({ iss: deep, exp: NOW }, { boundIssuer: 'i' }, r, NOW * 1000))).toBe(
+      'malformed_claims',
+    );
+    expect(
+      outcome(() => checkValidity({ sub: deep, exp: NOW }, { boundIssuer: undefined }, r, NOW * 1000)),
+    ).toBe('malformed_claims');
   });
 });

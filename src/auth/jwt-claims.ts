@@ -12,13 +12,54 @@ import { truncate } from '../lib/truncate.js';
  * (claims are the token holder's to write, and details reach logs and audit).
  */
 
-/** A claim by name, or by JSON pointer when the name begins with `/` (Vault's `getClaim`). */
-export const claimAt = (payload: Record<string, unknown>, name: string): unknown =>
-  name.startsWith('/')
-    ? getByPointer(payload, name)
-    : Object.hasOwn(payload, name)
-      ? payload[name]
-      : undefined;
+/**
+ * A claim as Vault's `getClaim` reads it: by its name, else, when the name begins with `/`, by
+ * JSON pointer (`/kubernetes.io/namespace`). Own properties only.
+ */
+export const claimAt = (payload: Record<string, unknown>, name: string): unknown => {
+  const value = Object.hasOwn(payload, name) ? payload[name] : undefined;
+  return value === undefined || value === null
+    ? name.startsWith('/')
+      ? getByPointer(payload, name)
+      : value
+    : value;
+};
+
+/**
+ * A claim's value as a detail or message names it: a string quoted and cut, a number or boolean
+ * as written, anything else by its kind only. Never JSON.stringify of a claim: a signed token may
+ * nest one 200 000 arrays deep, and that throws (a 500).
+ */
+const shown = (value: unknown): string => {
+  if (typeof value === 'string') return JSON.stringify(truncate(value));
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return value === null ? 'null' : typeof value;
+};
+
+/**
+ * The registered claims whose type RFC 7519 fixes, checked as go-jose's decoding (cap, Vault)
+ * refuses them: `iss`, `sub` and `jti` strings, `aud` a string or a list of strings.
+ */
+const checkRegisteredTypes = (payload: Record<string, unknown>): void => {
+  for (const name of ['iss', 'sub', 'jti'] as const) {
+    const value = payload[name];
+    if (value !== undefined && value !== null && typeof value !== 'string')
+      throw invalid(
+        `malformed claims: "${name}" is not a string`,
+        'malformed_claims',
+        `${name}=${shown(value)}`,
+      );
+  }
+  const aud = payload['aud'];
+  if (
+    aud !== undefined &&
+    aud !== null &&
+    typeof aud !== 'string' &&
+    !(Array.isArray(aud) && aud.every((a) => typeof a === 'string'))
+  )
+    throw invalid('malformed claims: "aud" is not a string or a list of strings', 'malformed_claims');
+};
 
 const invalid = (inner: string, reason: string, detail?: string) =>
   loginRefused(`error validating token: ${inner}`, reason, detail);
@@ -44,19 +85,16 @@ export const checkValidity = (
   role: JwtRoleConfig,
   nowMs: number,
 ): void => {
+  checkRegisteredTypes(payload);
   const iss = payload['iss'];
   if (mount.boundIssuer !== undefined && iss !== mount.boundIssuer)
-    throw invalid(CLAIM_MESSAGES.iss, 'issuer_mismatch', `iss=${truncate(JSON.stringify(iss) ?? '')}`);
+    throw invalid(CLAIM_MESSAGES.iss, 'issuer_mismatch', `iss=${shown(iss)}`);
   const sub = payload['sub'];
   if (role.boundSubject !== undefined && sub !== role.boundSubject)
-    throw invalid(
-      'invalid subject (sub) claim',
-      'subject_mismatch',
-      `sub=${truncate(JSON.stringify(sub) ?? '')}`,
-    );
+    throw invalid('invalid subject (sub) claim', 'subject_mismatch', `sub=${shown(sub)}`);
   const audiences = audienceList(payload['aud']);
   if (role.boundAudiences.length > 0 && !role.boundAudiences.some((a) => audiences.includes(a)))
-    throw invalid(CLAIM_MESSAGES.aud, 'audience_mismatch', `aud=${truncate(JSON.stringify(audiences))}`);
+    throw invalid(CLAIM_MESSAGES.aud, 'audience_mismatch', `aud=${truncate(audiences.join(','))}`);
   const exp = numericDate(payload, 'exp');
   const nbf = numericDate(payload, 'nbf');
   const iat = numericDate(payload, 'iat');
@@ -72,8 +110,10 @@ export const checkValidity = (
   if (nowMs + skewMs < nbfAt * 1000) throw invalid(CLAIM_MESSAGES.nbf, 'not_yet_valid');
   if (nowMs - skewMs > expAt * 1000) throw invalid(CLAIM_MESSAGES.exp, 'expired');
   if (iat !== undefined && nowMs + skewMs < iat * 1000) throw invalid(CLAIM_MESSAGES.iat, 'issued_in_future');
-  // Vault's rule: a role that binds no audience takes no token that names one, so a token
-  // minted for another service never logs in by accident of a role left open.
+  // Vault's rule, and stricter than Vault: a role that binds no audience takes no token that
+  // names one, so a token minted for another service never logs in by accident of a role left
+  // open. Vault applies it to an `aud` list only (path_login.go reads it as []interface{}), and
+  // lets a single-string `aud` through; authgate applies it to both forms.
   if (role.boundAudiences.length === 0 && audiences.length > 0)
     throw loginRefused(
       'audience claim found in JWT but no audiences bound to the role',
@@ -83,10 +123,11 @@ export const checkValidity = (
 
 /** The workload's name: the role's `user_claim`, which must be a string (the alias and the entity follow it). */
 export const userClaimOf = (payload: Record<string, unknown>, role: JwtRoleConfig): string => {
-  // By name unless the role asks for a pointer (Vault's `user_claim_json_pointer`): a claim named
-  // `/x` is then read as it is named.
+  // By name unless the role asks for a pointer (Vault's `user_claim_json_pointer`, read as
+  // `getClaim` reads: the name first, then the pointer); otherwise a claim named `/x` is read
+  // as it is named, and only so.
   const value = role.userClaimJsonPointer
-    ? getByPointer(payload, role.userClaim)
+    ? claimAt(payload, role.userClaim)
     : Object.hasOwn(payload, role.userClaim)
       ? payload[role.userClaim]
       : undefined;
@@ -132,7 +173,7 @@ export const checkBoundClaims = (payload: Record<string, unknown>, role: JwtRole
     const actuals = Array.isArray(actual) ? actual : [actual];
     if (!actuals.every(isScalar))
       throw loginRefused(
-        `error validating claims: received claim is not a string, bool, int or list: ${truncate(JSON.stringify(actual))}`,
+        `error validating claims: received claim is not a string, bool, int or list: ${shown(actual)}`,
         'bound_claim_mismatch',
       );
     const matches =

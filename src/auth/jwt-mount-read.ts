@@ -4,8 +4,8 @@ import { tokenFieldsOf } from './mount-read.js';
 
 /**
  * What `GET auth/<mount>/role/<name>` answers for a role of a jwt mount, as Vault's JWT plugin
- * (`pathRoleRead`): its bindings, claim settings and `token_*` fields. The leeways are those in
- * effect, in seconds (Vault echoes the value written, where 0 stands for the default). The OIDC
+ * (`pathRoleRead`): its bindings, claim settings and `token_*` fields. The leeways are as set, in
+ * seconds, as Vault echoes them: 0 for one left out (the default applies), -1 for none. The OIDC
  * fields (`allowed_redirect_uris`, `oidc_scopes`, …) are empty: authgate serves no OIDC flow.
  */
 export const jwtRoleReadData = (role: JwtRoleConfig): Record<string, unknown> => ({
@@ -23,9 +23,9 @@ export const jwtRoleReadData = (role: JwtRoleConfig): Record<string, unknown> =>
   allowed_redirect_uris: [],
   verbose_oidc_logging: false,
   max_age: 0,
-  clock_skew_leeway: role.clockSkewLeewaySeconds,
-  expiration_leeway: role.expirationLeewaySeconds,
-  not_before_leeway: role.notBeforeLeewaySeconds,
+  clock_skew_leeway: role.leewaysAsSet.clockSkew,
+  expiration_leeway: role.leewaysAsSet.expiration,
+  not_before_leeway: role.leewaysAsSet.notBefore,
 });
 
 /**

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { parseDoc, problemsOf, TEST_CERT } from './test-support.js';
 import type { JwtMountConfig } from './types.js';
@@ -6,6 +6,11 @@ import type { JwtMountConfig } from './types.js';
 const PUBLIC_PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   .publicKey.export({ type: 'spki', format: 'pem' })
   .toString();
+
+const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toString();
+const SMALL_RSA_PEM = pem(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey);
+const K256_PEM = pem(generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey);
+const ED25519_PEM = pem(generateKeyPairSync('ed25519').publicKey);
 
 const role = (over: Record<string, unknown> = {}) => ({
   user_claim: 'sub',
@@ -47,7 +52,15 @@ describe('a jwt mount in authgate.yaml', () => {
       clockSkewLeewaySeconds: 0,
       expirationLeewaySeconds: 150,
       notBeforeLeewaySeconds: 30,
+      // As Vault keeps them, for a role read.
+      leewaysAsSet: { clockSkew: -1, expiration: 0, notBefore: 30 },
     });
+  });
+
+  it("takes a pointer user claim that is no pointer, as Vault's getClaim reads it by name", () => {
+    expect(
+      messages(jwtMount({}, { ci: role({ user_claim: 'sub', user_claim_json_pointer: true }) })),
+    ).toEqual([]);
   });
 
   it('turns PEM keys into a key set without kids', () => {
@@ -134,9 +147,24 @@ describe('a jwt mount in authgate.yaml', () => {
       'auth.jwt.roles.ci.bound_claims: "/a~2" is not a JSON pointer',
     ],
     [
-      'a user claim pointer that is not one',
-      jwtMount({}, { ci: role({ user_claim: 'sub', user_claim_json_pointer: true }) }),
-      'auth.jwt.roles.ci.user_claim: is not a JSON pointer',
+      'a mapping onto __proto__',
+      jwtMount({}, { ci: role({ claim_mappings: { team: '__proto__' } }) }),
+      'auth.jwt.roles.ci.claim_mappings.team: metadata key "__proto__" is reserved',
+    ],
+    [
+      'an RSA key under 2048 bits',
+      jwtMount({ oidc_discovery_url: undefined, jwt_validation_pubkeys: [SMALL_RSA_PEM] }),
+      'auth.jwt.jwt_validation_pubkeys.0: is an RSA key of 1024 bits: at least 2048 are required',
+    ],
+    [
+      'an EC key on a curve no ES* algorithm uses',
+      jwtMount({ oidc_discovery_url: undefined, jwt_validation_pubkeys: [K256_PEM] }),
+      'auth.jwt.jwt_validation_pubkeys.0: is an EC key on secp256k1: expected P-256, P-384 or P-521',
+    ],
+    [
+      'an Ed25519 key',
+      jwtMount({ oidc_discovery_url: undefined, jwt_validation_pubkeys: [ED25519_PEM] }),
+      'auth.jwt.jwt_validation_pubkeys.0: is a key of type ed25519: expected an RSA or EC public key',
     ],
     ['an oidc role', jwtMount({}, { ci: role({ role_type: 'oidc' }) }), 'auth.jwt.roles.ci.role_type'],
     [

@@ -1,4 +1,4 @@
-import { X509Certificate, createPublicKey, type JsonWebKey } from 'node:crypto';
+import { X509Certificate, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { isJsonPointer } from '../lib/json-pointer.js';
 import { SIGNING_ALGORITHMS } from './algorithms.js';
 import { durationSeconds, LEEWAY_BOUNDS } from './durations.js';
@@ -26,6 +26,27 @@ const checkCaPem = (pem: string | undefined, path: string, problem: Problem): st
   return pem;
 };
 
+/** The curves a key set's EC keys may be on (ES256, ES384, ES512), by Node's names. */
+const EC_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
+
+/**
+ * Why a public key can sign no token authgate accepts, as the key store would skip it at every
+ * load (then every login would be refused): not RSA or EC, an RSA key under 2048 bits, or an EC
+ * key on a curve no ES* algorithm uses. Undefined when it is usable.
+ */
+const unusableKey = (key: KeyObject): string | undefined => {
+  const details = key.asymmetricKeyDetails ?? {};
+  if (key.asymmetricKeyType === 'rsa')
+    return (details.modulusLength ?? 0) < 2048
+      ? `is an RSA key of ${details.modulusLength ?? 0} bits: at least 2048 are required`
+      : undefined;
+  if (key.asymmetricKeyType === 'ec')
+    return EC_CURVES.has(details.namedCurve ?? '')
+      ? undefined
+      : `is an EC key on ${details.namedCurve ?? 'an unknown curve'}: expected P-256, P-384 or P-521`;
+  return `is a key of type ${String(key.asymmetricKeyType)}: expected an RSA or EC public key`;
+};
+
 /**
  * `jwt_validation_pubkeys` as a key set: each PEM an RSA or EC public key (or a certificate's),
  * published without a `kid`, so that it is tried whatever kid a token names, as Vault does.
@@ -40,8 +61,9 @@ const pemKeys = (pems: readonly string[], at: string, problem: Problem): JsonWeb
     }
     try {
       const key = createPublicKey(pem);
-      if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'ec') {
-        problem(path, `is a ${String(key.asymmetricKeyType)} key: expected an RSA or EC public key`);
+      const why = unusableKey(key);
+      if (why !== undefined) {
+        problem(path, why);
         return [];
       }
       return [key.export({ format: 'jwk' })];
@@ -53,17 +75,18 @@ const pemKeys = (pems: readonly string[], at: string, problem: Problem): JsonWeb
 
 /**
  * A leeway of a jwt role as Vault reads it: absent or 0 = `fallback`, -1 = none, else the
- * duration (at most 300 s, as a kubernetes mount's `leeway`).
+ * duration (at most 300 s, as a kubernetes mount's `leeway`); and as Vault keeps it (0 when
+ * absent), which a role read answers.
  */
-const leewaySeconds = (
+const leeway = (
   value: string | number | undefined,
   path: string,
   fallback: number,
   problem: Problem,
-): number => {
-  if (value === -1) return 0;
-  const seconds = durationSeconds(problem)(value, path, fallback, LEEWAY_BOUNDS);
-  return seconds === 0 ? fallback : seconds;
+): { seconds: number; asSet: number } => {
+  if (value === -1) return { seconds: 0, asSet: -1 };
+  const asSet = durationSeconds(problem)(value, path, 0, LEEWAY_BOUNDS);
+  return { seconds: asSet === 0 ? fallback : asSet, asSet };
 };
 
 const asList = (value: ClaimValue | ClaimValue[]): ClaimValue[] => (Array.isArray(value) ? value : [value]);
@@ -103,19 +126,39 @@ const normalizeJwtRole = (
   for (const [claim, key] of Object.entries(r.claim_mappings ?? {})) {
     if (claim.startsWith('/') && !isJsonPointer(claim))
       problem(`${rp}.claim_mappings`, `${JSON.stringify(claim)} is not a JSON pointer`);
-    if (key === 'role')
+    // `__proto__` too: assigned as a metadata key, it would set a prototype and vanish.
+    if (key === 'role' || key === '__proto__')
       problem(
         `${rp}.claim_mappings.${claim}`,
-        'metadata key "role" is reserved and may not be a mapping destination',
+        `metadata key "${key}" is reserved and may not be a mapping destination`,
       );
     if (targets.has(key))
       problem(`${rp}.claim_mappings`, `multiple keys are mapped to metadata key "${key}"`);
     targets.add(key);
     claimMappings.push([claim, key]);
   }
+  // Vault reads a pointer user claim as `getClaim` does: by its name first, so one that is no
+  // pointer (`sub`) still works, and is accepted here as there.
   const userClaimJsonPointer = r.user_claim_json_pointer === true;
-  if (userClaimJsonPointer && !isJsonPointer(r.user_claim))
-    problem(`${rp}.user_claim`, 'is not a JSON pointer (user_claim_json_pointer is set)');
+  const defaults = JWT_LEEWAY_DEFAULTS;
+  const clockSkew = leeway(
+    r.clock_skew_leeway,
+    `${rp}.clock_skew_leeway`,
+    defaults.clockSkewSeconds,
+    problem,
+  );
+  const expiration = leeway(
+    r.expiration_leeway,
+    `${rp}.expiration_leeway`,
+    defaults.expirationSeconds,
+    problem,
+  );
+  const notBefore = leeway(
+    r.not_before_leeway,
+    `${rp}.not_before_leeway`,
+    defaults.notBeforeSeconds,
+    problem,
+  );
   return {
     ...token,
     roleType: 'jwt',
@@ -126,24 +169,10 @@ const normalizeJwtRole = (
     claimMappings: Object.fromEntries(claimMappings),
     userClaim: r.user_claim,
     userClaimJsonPointer,
-    clockSkewLeewaySeconds: leewaySeconds(
-      r.clock_skew_leeway,
-      `${rp}.clock_skew_leeway`,
-      JWT_LEEWAY_DEFAULTS.clockSkewSeconds,
-      problem,
-    ),
-    expirationLeewaySeconds: leewaySeconds(
-      r.expiration_leeway,
-      `${rp}.expiration_leeway`,
-      JWT_LEEWAY_DEFAULTS.expirationSeconds,
-      problem,
-    ),
-    notBeforeLeewaySeconds: leewaySeconds(
-      r.not_before_leeway,
-      `${rp}.not_before_leeway`,
-      JWT_LEEWAY_DEFAULTS.notBeforeSeconds,
-      problem,
-    ),
+    clockSkewLeewaySeconds: clockSkew.seconds,
+    expirationLeewaySeconds: expiration.seconds,
+    notBeforeLeewaySeconds: notBefore.seconds,
+    leewaysAsSet: { clockSkew: clockSkew.asSet, expiration: expiration.asSet, notBefore: notBefore.asSet },
   };
 };
 

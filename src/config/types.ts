@@ -74,6 +74,8 @@ export type JwtRoleConfig = TokenRoleConfig & {
   expirationLeewaySeconds: number;
   /** With no `nbf` nor `iat`, the token is valid from this long before its exp (0 = none). */
   notBeforeLeewaySeconds: number;
+  /** The three leeways as Vault keeps them, which a role read answers: 0 = the default, -1 = none. */
+  leewaysAsSet: { clockSkew: number; expiration: number; notBefore: number };
 };
 
 export type JwksSourceConfig =
