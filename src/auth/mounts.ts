@@ -18,8 +18,8 @@ export type MountDeps = {
   log: Logger;
   /** The review cache of a tokenreview mount when replicas share one; undefined = in-process. */
   reviewCacheFor?: (mount: KubernetesMountConfig) => VerifierDeps['reviewCache'];
-  /** The shared key-set level of a jwks mount when replicas share one; undefined = per replica. */
-  shareSourceFor?: (mount: KubernetesMountConfig) => VerifierDeps['shareSource'];
+  /** The shared key-set level of a jwks or jwt mount when replicas share one; undefined = per replica. */
+  shareSourceFor?: (mount: AuthMountConfig) => VerifierDeps['shareSource'];
 };
 
 /** A mount as built: its verifier and namespace reader whole, for stats and closing. */
@@ -40,7 +40,12 @@ export const createMounts = (
   const mounts = new Map<string, BuiltMount>();
   for (const [path, config] of configs) {
     if (config.type === 'jwt') {
-      const verifier = createJwtVerifier(config, { clock: deps.clock, log: deps.log.child({ mount: path }) });
+      const shareSource = deps.shareSourceFor?.(config);
+      const verifier = createJwtVerifier(config, {
+        clock: deps.clock,
+        log: deps.log.child({ mount: path }),
+        ...(shareSource ? { shareSource } : {}),
+      });
       mounts.set(path, { kind: 'jwt', config, verifier });
       continue;
     }

@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createAudit, type Audit } from '../audit/index.js';
 import { createLoginService, createMounts, createRevocationService } from '../auth/index.js';
-import type { AuthgateConfig, KubernetesMountConfig, RoleReloadPlan } from '../config/index.js';
+import type {
+  AuthgateConfig,
+  AuthMountConfig,
+  KubernetesMountConfig,
+  RoleReloadPlan,
+} from '../config/index.js';
 import {
   applyRoleReload,
   ConfigError,
@@ -179,7 +184,8 @@ export const composeServer = (
         macKey: sharedMacKey,
       },
     );
-  const shareSourceFor = (mount: KubernetesMountConfig) => (source: JwksSource, reload: () => void) =>
+  const keysOf = (mount: AuthMountConfig) => (mount.type === 'jwt' ? mount.keys : mount.jwks);
+  const shareSourceFor = (mount: AuthMountConfig) => (source: JwksSource, reload: () => void) =>
     createSharedJwksSource(
       source,
       {
@@ -190,8 +196,8 @@ export const composeServer = (
         // Per mount and per key source: a set fetched from another cluster is never taken.
         kind: `${mount.path}:${trustScope(mount)}`,
         // At least 1 s, so replicas starting together share one fetch even with no cooldown.
-        freshMs: Math.max(mount.jwks?.cooldownMs ?? 30_000, 1000),
-        ttlMs: mount.jwks?.maxAgeMs ?? 600_000,
+        freshMs: Math.max(keysOf(mount)?.cooldownMs ?? 30_000, 1000),
+        ttlMs: keysOf(mount)?.maxAgeMs ?? 600_000,
         macKey: sharedMacKey,
       },
       reload,

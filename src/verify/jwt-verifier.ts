@@ -2,7 +2,7 @@ import { LRUCache } from 'lru-cache';
 import type { JwtMountConfig } from '../config/index.js';
 import type { Clock } from '../lib/clock.js';
 import { annotate, withSpan } from '../lib/tracing.js';
-import { createJwksProver } from './jwks-prover.js';
+import { createJwksProver, type JwksProverDeps } from './jwks-prover.js';
 import { JWKS_RESULT_TTL_MS } from './jwks-verifier.js';
 import { countKeyLoads, type VerifierControl, type VerifierStats } from './verifier.js';
 import type { VerifierLog } from './verifier-log.js';
@@ -12,6 +12,11 @@ export type JwtVerifierDeps = {
   log: VerifierLog;
   /** Replaces node:http(s) for JWKS and discovery fetches (then the mount's CA is not applied). */
   fetch?: typeof fetch;
+  /**
+   * Wraps the key source with a level shared by replicas (URL and discovery sources only): one
+   * replica's fetch serves the others. `reload` reloads the keys when another announces a set.
+   */
+  shareSource?: JwksProverDeps['shareSource'];
 };
 
 /** Bound on the proven signatures a jwt mount keeps. */
@@ -55,6 +60,7 @@ export const createJwtVerifier = (mount: JwtMountConfig, deps: JwtVerifierDeps):
       clock: deps.clock,
       log: deps.log,
       fetch: deps.fetch,
+      shareSource: deps.shareSource,
       ...countKeyLoads(counters),
       onKeysDropped: () => {
         keyGeneration++;
