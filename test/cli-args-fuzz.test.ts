@@ -11,12 +11,14 @@ import { runDev } from '../src/cli/dev.js';
 import { runDevToken } from '../src/cli/dev-token.js';
 import { runDevTokens } from '../src/cli/dev-tokens.js';
 import { runServerCommand } from '../src/cli/server.js';
+import { runToken } from '../src/cli/token.js';
 import {
   AGENT_USAGE,
   DEV_TOKEN_USAGE,
   DEV_TOKENS_USAGE,
   DEV_USAGE,
   SERVER_USAGE,
+  TOKEN_USAGE,
 } from '../src/cli/usages.js';
 import { configDoc } from '../src/config/test-support.js';
 import { runAuthgate, waitFor, type Running } from './helpers/authgate-process.js';
@@ -127,6 +129,19 @@ const COMMANDS: Command[] = [
     },
     switches: ['--exit-after-auth'],
   },
+  ...['lookup', 'revoke', 'revoke-identity'].map((sub): Command => ({
+    name: 'authgate token',
+    usage: TOKEN_USAGE,
+    // No token in the environment: were a mistake missed, the command would stop at the missing
+    // token (still a usage mistake, but naming the token, not the mistake).
+    run: (argv, io) => runToken([sub, ...argv], { ...io, env: {} }),
+    good: {
+      '--address': ['http://127.0.0.1:1'],
+      ...(sub === 'revoke-identity' ? { '--pod-uid': ['uid-1'] } : { '--accessor': ['acc-1'] }),
+    },
+    bad: { '--timeout': [...BAD_INTEGERS, '0', '3601'], '--address': ['ftp://x', '', '127.0.0.1:8200'] },
+    switches: ['--json'],
+  })),
   ...['query', 'tail', 'summary'].map((sub): Command => ({
     name: 'authgate audit',
     usage: 'Usage:',

@@ -9,11 +9,12 @@ import {
   DEV_TOKENS_USAGE,
   DEV_USAGE,
   SERVER_USAGE,
+  TOKEN_USAGE,
 } from '../src/cli/usages.js';
 
 /*
  * The docs against the CLI: every flag that a command line in README.md, docs/ and
- * loadtest/README.md gives to `authgate server`, `authgate dev [token|tokens]`, `authgate audit …` or `authgate agent`
+ * loadtest/README.md gives to `authgate server`, `authgate dev [token|tokens]`, `authgate audit …`, `authgate agent` or `authgate token …`
  * is one that command's --help lists, so a flag renamed or removed in the code fails here rather
  * than in the hands of a reader who copies the line; and every flag a --help lists is named where
  * the docs show that command, so a flag added to the code does not go unmentioned.
@@ -35,6 +36,7 @@ const USAGES: Record<string, string> = {
   'dev tokens': usageText(DEV_TOKENS_USAGE),
   audit: AUDIT_USAGE,
   agent: usageText(AGENT_USAGE),
+  token: usageText(TOKEN_USAGE),
 };
 
 /** Every command accepts these, and no usage lists them. */
@@ -48,7 +50,7 @@ type Invocation = { file: string; command: string; line: string; flags: string[]
  * pipe, `;`, `&&`, a redirection or the end of the line.
  */
 const invocations = (file: string, text: string): Invocation[] =>
-  [...text.matchAll(/authgate(?:\.js)? (server|dev(?: tokens?\b)?|audit|agent)\b([^`#|;&<>\n]*)/g)].map(
+  [...text.matchAll(/authgate(?:\.js)? (server|dev(?: tokens?\b)?|audit|agent|token)\b([^`#|;&<>\n]*)/g)].map(
     (m) => ({
       file,
       command: m[1] ?? '',

@@ -21,6 +21,7 @@ const usage = async (): Promise<string> => {
     DEV_TOKEN_USAGE,
     DEV_TOKENS_USAGE,
     AGENT_USAGE,
+    TOKEN_USAGE,
     VERSION_USAGE,
     AUDIT_USAGE,
   } = await import('./usages.js');
@@ -28,6 +29,7 @@ const usage = async (): Promise<string> => {
 
 Usage:
 ${[SERVER_USAGE, DEV_USAGE, DEV_TOKEN_USAGE, DEV_TOKENS_USAGE, AGENT_USAGE].map(usageLine).join('')}\
+${usageLine({ synopsis: 'authgate token lookup|revoke|revoke-identity …', summary: TOKEN_USAGE.summary })}\
 ${usageLine({ synopsis: 'authgate audit query|tail|summary|hash …', summary: 'who logged in, and why a login was refused (see below)' })}\
 ${usageLine(VERSION_USAGE)}
 Each command prints its options with --help. Exit codes: 0 done, 1 failed, 2 a usage mistake,
@@ -71,6 +73,10 @@ export const main = async (argv: string[]): Promise<number> => {
         import('./usages.js'),
       ]);
       return run('authgate agent', AGENT_USAGE, () => runAgent(rest));
+    }
+    case 'token': {
+      const { runToken } = await import('./token.js');
+      return runToken(rest, { stdout: process.stdout, stderr: process.stderr });
     }
     case 'audit': {
       const { runAudit } = await import('./audit.js');

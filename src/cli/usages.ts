@@ -91,6 +91,31 @@ a token. AUTHGATE_LOG_LEVEL sets the level.
 `,
 };
 
+export const TOKEN_USAGE: CommandUsage = {
+  synopsis:
+    'authgate token lookup|revoke|revoke-identity [--accessor A] [TARGET] [--address URL] [--token-file FILE] [--ca-cert FILE] [--timeout S] [--json]',
+  summary: 'look up or revoke tokens on a running authgate, by accessor or by identity',
+  details: `Commands:
+  lookup [--accessor A]      the token of the accessor, or the caller's own (JSON, never the token)
+  revoke --accessor A        revoke the token of the accessor
+  revoke-identity TARGET     revoke every token of a workload, and drop its cached verifications:
+    --namespace NS --service-account SA   a service account
+    --pod-uid UID                         a pod
+    --mount M --role R                    a role of an auth mount
+
+Options:
+  --address URL      authgate's address (default: VAULT_ADDR, else http://127.0.0.1:8200)
+  --token-file FILE  the token to act with, the admin token or one whose policies allow it
+                     (default: VAULT_TOKEN)
+  --ca-cert FILE     PEM CA bundle for an https address (default: VAULT_CACERT, else the system's)
+  --timeout S        timeout of the call, seconds (default 10)
+  --json             print the answer's data as JSON (revoke, revoke-identity)
+
+Exit codes: 0 done, 1 refused (the status and Vault's message are printed) or unreachable, 2 a
+usage mistake.
+`,
+};
+
 export const VERSION_USAGE: CommandUsage = {
   synopsis: 'authgate version',
   summary: 'print the version',

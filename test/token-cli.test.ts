@@ -1,0 +1,139 @@
+import { writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runToken } from '../src/cli/token.js';
+import { ADMIN_TOKEN, callWith, startHarness, type Harness } from './helpers/harness.js';
+
+/*
+ * `authgate token …` against authgate listening on a real port: lookups and revocations by
+ * accessor, and revoke-identity, with the caller's token from a file or VAULT_TOKEN, and never a
+ * token printed.
+ */
+
+let h: Harness;
+let url: string;
+let tokenFile: string;
+beforeAll(async () => {
+  h = await startHarness();
+  await h.server.app.listen({ host: '127.0.0.1', port: 0 });
+  url = `http://127.0.0.1:${(h.server.app.server.address() as AddressInfo).port}`;
+  tokenFile = join(h.dir, 'admin-token');
+  writeFileSync(tokenFile, `${ADMIN_TOKEN}\n`);
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+/** Runs `authgate token …` with `args`, against the harness unless they say otherwise. */
+const token = async (args: string[], env: NodeJS.ProcessEnv = {}) => {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let out = '';
+  let err = '';
+  stdout.on('data', (c: Buffer) => (out += c.toString()));
+  stderr.on('data', (c: Buffer) => (err += c.toString()));
+  const code = await runToken(args, { stdout, stderr, env: { VAULT_ADDR: url, ...env } });
+  return { code, out, err };
+};
+
+const login = async (pod = 'nginx') => {
+  const r = await h.login('kubernetes', { role: 'nginx', jwt: await h.podToken({ pod }) });
+  return r.json['auth'] as { client_token: string; accessor: string };
+};
+const live = async (clientToken: string) =>
+  (await callWith(h, 'GET', '/v1/auth/token/lookup-self', clientToken)).status === 200;
+
+describe('authgate token', () => {
+  it('looks a token up by its accessor, and the caller itself, never printing a token', async () => {
+    const auth = await login();
+    const byAccessor = await token(['lookup', '--accessor', auth.accessor, '--token-file', tokenFile]);
+    expect(byAccessor.code).toBe(0);
+    expect(JSON.parse(byAccessor.out)).toMatchObject({
+      accessor: auth.accessor,
+      display_name: 'kubernetes-test-nginx',
+      meta: { service_account_namespace: 'test' },
+    });
+    const self = await token(['lookup'], { VAULT_TOKEN: ADMIN_TOKEN });
+    expect(self.code).toBe(0);
+    expect(JSON.parse(self.out)).toMatchObject({ policies: ['root'] });
+    for (const run of [byAccessor, self]) {
+      expect(run.out).not.toContain(ADMIN_TOKEN);
+      expect(run.out).not.toContain(auth.client_token);
+    }
+  });
+
+  it('revokes a token by its accessor', async () => {
+    const auth = await login();
+    const r = await token(['revoke', '--accessor', auth.accessor, '--token-file', tokenFile]);
+    expect(r).toMatchObject({ code: 0, out: `revoked the token of accessor ${auth.accessor}\n` });
+    expect(await live(auth.client_token)).toBe(false);
+  });
+
+  it('revokes every token of a service account, and of a pod', async () => {
+    const [one, two] = [await login(), await login()];
+    const r = await token([
+      'revoke-identity',
+      '--namespace',
+      'test',
+      '--service-account',
+      'nginx',
+      '--token-file',
+      tokenFile,
+    ]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^revoked [2-9]\d* tokens; dropped \d+ cached verifications\n$/);
+    expect(await live(one.client_token)).toBe(false);
+    expect(await live(two.client_token)).toBe(false);
+
+    const { uid } = h.cluster.createPod({ namespace: 'test', name: 'nginx-b', serviceAccount: 'nginx' });
+    const other = await login('nginx-b');
+    const byPod = await token(['revoke-identity', '--pod-uid', uid, '--json', '--token-file', tokenFile]);
+    expect(byPod.code).toBe(0);
+    expect(JSON.parse(byPod.out)).toMatchObject({ revoked_tokens: 1 });
+    expect(await live(other.client_token)).toBe(false);
+  });
+
+  it("prints authgate's refusal and exits 1", async () => {
+    const auth = await login();
+    const r = await token(['revoke-identity', '--mount', 'kubernetes', '--role', 'nginx'], {
+      VAULT_TOKEN: auth.client_token,
+    });
+    expect(r).toMatchObject({ code: 1, err: 'authgate token: 403: permission denied\n' });
+    expect(r.err).not.toContain(auth.client_token);
+  });
+
+  it('says it cannot reach an address where nothing answers, and exits 1', async () => {
+    const r = await token(['lookup', '--address', 'http://127.0.0.1:1', '--token-file', tokenFile]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/cannot reach authgate at http:\/\/127\.0\.0\.1:1.*--address URL or VAULT_ADDR/);
+  });
+
+  it.each<[string, string[], string]>([
+    ['no command', [], 'give a command: lookup, revoke or revoke-identity'],
+    ['an unknown command', ['delete'], 'unknown command "delete"'],
+    ['a flag of another command', ['lookup', '--pod-uid', 'x'], '--pod-uid: not an option of lookup'],
+    ['revoke without an accessor', ['revoke'], '--accessor: required'],
+    [
+      'two targets',
+      ['revoke-identity', '--pod-uid', 'x', '--mount', 'm', '--role', 'r'],
+      'name exactly one of',
+    ],
+    ['half a target', ['revoke-identity', '--namespace', 'test'], '--service-account: required with it'],
+    [
+      'no token',
+      ['lookup', '--accessor', 'a'],
+      'give the token to act with, with --token-file or VAULT_TOKEN',
+    ],
+    [
+      'a bad address',
+      ['lookup', '--address', 'ftp://x', '--token-file', '/dev/null'],
+      '--address: must be an http',
+    ],
+  ])('refuses %s as a usage mistake (exit 2)', async (_what, args, message) => {
+    const r = await token(args);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(message);
+  });
+});
