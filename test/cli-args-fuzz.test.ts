@@ -139,7 +139,11 @@ const COMMANDS: Command[] = [
       '--address': ['http://127.0.0.1:1'],
       ...(sub === 'revoke-identity' ? { '--pod-uid': ['uid-1'] } : { '--accessor': ['acc-1'] }),
     },
-    bad: { '--timeout': [...BAD_INTEGERS, '0', '3601'], '--address': ['ftp://x', '', '127.0.0.1:8200'] },
+    bad: {
+      '--timeout': [...BAD_INTEGERS, '0', '3601'],
+      '--address': ['ftp://x', '', '127.0.0.1:8200', 'http://[', 'http://h/?x', 'http://h#f'],
+      ...(sub === 'revoke-identity' ? {} : { '--accessor': [''] }),
+    },
     switches: ['--json'],
   })),
   ...['query', 'tail', 'summary'].map((sub): Command => ({

@@ -71,6 +71,28 @@ describe('authgate token', () => {
     expect(await live(auth.client_token)).toBe(false);
   });
 
+  it('says so, and exits 1, when the accessor names no live token', async () => {
+    const r = await token(['revoke', '--accessor', 'no-such-accessor', '--token-file', tokenFile]);
+    expect(r).toMatchObject({ code: 1, out: '' });
+    expect(r.err).toBe('authgate token: no token revoked: No token found with this accessor\n');
+  });
+
+  it('takes no redirect for an answer, and says why', async () => {
+    const { createServer } = await import('node:http');
+    const redirecting = createServer((_req, res) => res.writeHead(308, { location: 'https://x/' }).end());
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    const port = (redirecting.address() as AddressInfo).port;
+    try {
+      for (const args of [['lookup'], ['revoke', '--accessor', 'a'], ['revoke-identity', '--pod-uid', 'u']]) {
+        const r = await token([...args, '--address', `http://127.0.0.1:${port}`, '--token-file', tokenFile]);
+        expect(r).toMatchObject({ code: 1, out: '' });
+        expect(r.err).toContain('308: authgate answered with a redirect');
+      }
+    } finally {
+      redirecting.close();
+    }
+  });
+
   it('revokes every token of a service account, and of a pod', async () => {
     const [one, two] = [await login(), await login()];
     const r = await token([
@@ -104,6 +126,12 @@ describe('authgate token', () => {
     expect(r.err).not.toContain(auth.client_token);
   });
 
+  it('takes an empty VAULT_ADDR as unset', async () => {
+    const r = await token(['lookup', '--token-file', tokenFile], { VAULT_ADDR: '' });
+    // Not a usage mistake: the default address, where nothing of this test listens, or authgate.
+    expect(r.code).not.toBe(2);
+  });
+
   it('says it cannot reach an address where nothing answers, and exits 1', async () => {
     const r = await token(['lookup', '--address', 'http://127.0.0.1:1', '--token-file', tokenFile]);
     expect(r.code).toBe(1);
@@ -131,6 +159,18 @@ describe('authgate token', () => {
       ['lookup', '--address', 'ftp://x', '--token-file', '/dev/null'],
       '--address: must be an http',
     ],
+    ['an address that does not parse', ['lookup', '--address', 'http://['], '--address: must be an http'],
+    [
+      'an address with a query',
+      ['lookup', '--address', 'http://h/?x'],
+      '--address: must have no query or fragment',
+    ],
+    [
+      'an address with a fragment',
+      ['lookup', '--address', 'http://h#f'],
+      '--address: must have no query or fragment',
+    ],
+    ['an empty accessor', ['lookup', '--accessor', ''], '--accessor: must not be empty'],
   ])('refuses %s as a usage mistake (exit 2)', async (_what, args, message) => {
     const r = await token(args);
     expect(r.code).toBe(2);

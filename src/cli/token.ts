@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { createAuthgateClient } from '../agent/index.js';
+import { printable } from '../lib/printable.js';
 import { integerFlag, parseFlags, runCommand, UsageError, type CommandIo } from './command.js';
 import { TOKEN_USAGE } from './usages.js';
 
@@ -48,6 +49,31 @@ const revocationTarget = (v: Values): Record<string, string> => {
   return target as Record<string, string>;
 };
 
+/**
+ * authgate's address: `--address`, else `VAULT_ADDR` (empty = unset), else the local default. An
+ * http(s) URL without a query or fragment, which the API path would land after (with the token).
+ */
+const addressOf = (flag: string | undefined, fromEnv: string | undefined): string => {
+  const address =
+    flag ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv) ?? 'http://127.0.0.1:8200';
+  const named = flag !== undefined ? '--address' : 'VAULT_ADDR';
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new UsageError(`${named}: must be an http:// or https:// URL`);
+  }
+  if (
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.hostname === '' ||
+    !/^https?:\/\/[^/]/.test(address)
+  )
+    throw new UsageError(`${named}: must be an http:// or https:// URL`);
+  if (url.search !== '' || url.hash !== '' || address.includes('?') || address.includes('#'))
+    throw new UsageError(`${named}: must have no query or fragment`);
+  return address;
+};
+
 /** What a lookup prints: the token's data, never the token itself (a self-lookup's `id`). */
 const withoutToken = (data: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(Object.entries(data).filter(([key]) => key !== 'id'));
@@ -83,10 +109,9 @@ export const runToken = async (
       }
       // Each value is checked before what is required: a mistake is named as such.
       const timeoutMs = integerFlag(v.timeout, '--timeout', { min: 1, max: 3600, unit: 'seconds' }) * 1000;
-      const address = v.address ?? env['VAULT_ADDR'] ?? 'http://127.0.0.1:8200';
-      if (!/^https?:\/\/[^/]/.test(address))
-        throw new UsageError('--address: must be an http:// or https:// URL');
-      if (command === 'revoke' && (v.accessor === undefined || v.accessor === ''))
+      const address = addressOf(v.address, env['VAULT_ADDR']);
+      if (v.accessor === '') throw new UsageError('--accessor: must not be empty');
+      if (command === 'revoke' && v.accessor === undefined)
         throw new UsageError('--accessor: required (the token to revoke, by its accessor)');
       const target = command === 'revoke-identity' ? revocationTarget(v) : undefined;
       const readFile = (path: string, what: string) => {
@@ -123,9 +148,23 @@ export const runToken = async (
               cause: err,
             });
           });
-        const answer = (res.json ?? {}) as { data?: Record<string, unknown>; errors?: unknown[] };
+        const answer = (res.json ?? {}) as {
+          data?: Record<string, unknown> | null;
+          errors?: unknown[];
+          warnings?: unknown[];
+        };
+        // Only a 2xx did what was asked: a redirect (not followed: the token would go along) did not.
+        if (res.status >= 300 && res.status < 400)
+          throw new Error(`${res.status}: authgate answered with a redirect; is the address https://?`);
         if (res.status >= 400)
-          throw new Error(`${res.status}: ${(answer.errors ?? []).map(String).join(', ') || 'no message'}`);
+          throw new Error(
+            `${res.status}: ${printable((answer.errors ?? []).map(String).join(', ')) || 'no message'}`,
+          );
+        // Vault answers a revocation of an accessor it does not know 200, with a warning: nothing was revoked.
+        if (command === 'revoke' && res.status !== 204)
+          throw new Error(
+            `no token revoked: ${printable((answer.warnings ?? []).map(String).join(', ')) || `authgate answered ${res.status}`}`,
+          );
         const data = answer.data ?? {};
         if (command === 'lookup') io.stdout.write(`${JSON.stringify(withoutToken(data), null, 2)}\n`);
         else if (v.json) io.stdout.write(`${JSON.stringify(data)}\n`);

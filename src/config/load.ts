@@ -22,23 +22,13 @@ import { IDENTITY_KEY_ALGORITHMS, SIGNING_ALGORITHMS } from './algorithms.js';
 import { ConfigSchema, type ConfigDocument } from './schema.js';
 import type { AuthgateConfig, AuthMountConfig } from './types.js';
 import { normalizeJwtMount } from './jwt-mount-config.js';
+import { printable } from '../lib/printable.js';
 import { durationSeconds, RATE_INTERVAL_BOUNDS, TIMEOUT_BOUNDS } from './durations.js';
 import { lineOfPath } from './yaml-lines.js';
 import { readYaml } from './yaml-document.js';
 
 /** One problem in a config, with its path in the document (`auth.kubernetes.roles.nginx.token_ttl`). */
 export type ConfigProblem = { path: string; message: string; line?: number };
-
-/**
- * `text` with control characters and bidirectional overrides written as `\\uXXXX`: a key or a
- * value quoted from the file must show on a terminal as it is written, not move the cursor,
- * change colours or reorder the line.
- */
-const printable = (text: string): string =>
-  text.replace(
-    /[\p{Cc}\u202a-\u202e\u2066-\u2069]/gu,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
 
 /** Thrown when a config has problems; `problems` lists every one, not just the first. */
 export class ConfigError extends Error {

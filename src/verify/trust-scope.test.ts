@@ -1,3 +1,4 @@
+import type { JwtMountConfig } from '../config/index.js';
 import { describe, expect, it } from 'vitest';
 import { ISSUER, jwksMount, mountOf } from './test-fixtures.js';
 import { trustScope } from './trust-scope.js';
@@ -27,5 +28,37 @@ describe('trustScope', () => {
     ],
   ])('changes with %s', (_what, other, base) => {
     expect(trustScope(other())).not.toBe(trustScope(base()));
+  });
+});
+
+describe('trustScope of a jwt mount', () => {
+  const url = 'https://issuer.example';
+  const jwt = (over: Partial<JwtMountConfig> = {}): JwtMountConfig => ({
+    path: 'jwt',
+    type: 'jwt',
+    description: '',
+    keys: {
+      source: { kind: 'oidc-discovery', url },
+      caCert: undefined,
+      cooldownMs: 1,
+      maxAgeMs: 1,
+      timeoutMs: 1,
+    },
+    boundIssuer: undefined,
+    allowedAlgorithms: ['RS256'],
+    defaultRole: undefined,
+    defaultLeaseTtlSeconds: 0,
+    maxLeaseTtlSeconds: 0,
+    roles: new Map(),
+    ...over,
+  });
+
+  it('is never a kubernetes mount’s with the same key source, and changes with the issuer and CA', () => {
+    expect(trustScope(jwt())).not.toBe(
+      trustScope(jwksMount({ kind: 'oidc-discovery', url }, { issuers: [url] })),
+    );
+    expect(trustScope(jwt({ boundIssuer: url }))).not.toBe(trustScope(jwt()));
+    expect(trustScope(jwt({ keys: { ...jwt().keys, caCert: 'PEM' } }))).not.toBe(trustScope(jwt()));
+    expect(trustScope(jwt({ defaultRole: 'x', path: 'other' }))).toBe(trustScope(jwt()));
   });
 });
