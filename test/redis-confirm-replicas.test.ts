@@ -25,7 +25,8 @@ const linkUp = async (port: number): Promise<void> => {
   const r = new Redis({ port, lazyConnect: true });
   await r.connect();
   try {
-    for (let i = 0; i < 100; i++) {
+    // Up to 15 s: a loaded machine (two test workers) slows a replica's first sync.
+    for (let i = 0; i < 300; i++) {
       if ((await r.info('replication')).includes('master_link_status:up')) return;
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
