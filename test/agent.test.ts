@@ -9,6 +9,7 @@ import { AGENT_USAGE } from '../src/cli/usages.js';
 import { recordSecrets } from './helpers/audit.js';
 import { runAuthgate, waitFor } from './helpers/authgate-process.js';
 import { NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
+import { DEV_JWT_ROLE } from '../src/cli/dev.js';
 
 /*
  * `authgate agent` (src/agent/): against a real authgate listening on a port, with the real clock
@@ -69,7 +70,18 @@ const jwtFile = async (name: string, pod = 'nginx') => {
 };
 
 beforeAll(async () => {
-  h = await startHarness({ roles: ROLES });
+  h = await startHarness({
+    roles: ROLES,
+    // Vault's JWT method over the cluster's keys, as the dev config's `auth/jwt`.
+    moreMounts: (cluster) => ({
+      jwt: {
+        type: 'jwt',
+        jwks_url: `${cluster.url}/openid/v1/jwks`,
+        bound_issuer: cluster.issuer,
+        roles: { nginx: DEV_JWT_ROLE },
+      },
+    }),
+  });
   address = await h.server.app.listen({ port: 0, host: '127.0.0.1' });
 });
 afterAll(async () => {
@@ -91,6 +103,20 @@ describe('the agent loop', () => {
     const text = JSON.stringify(a.lines);
     expect(text).not.toContain(token);
     expect(text).not.toContain(readFileSync(file, 'utf8').trim());
+    await a.stop();
+  });
+
+  it('logs in to a jwt mount (Vault’s JWT method) as to a kubernetes one', async () => {
+    const a = agentFor({ jwtFile: await jwtFile('jwt-for-jwt-mount'), mount: 'jwt' });
+    await a.agent.start();
+    const token = a.sinkToken() as string;
+    recordSecrets(token);
+    const self = await lookup(token);
+    expect(self.status).toBe(200);
+    expect(self.json.data).toMatchObject({
+      path: 'auth/jwt/login',
+      meta: { role: 'nginx', pod_name: 'nginx' },
+    });
     await a.stop();
   });
 
