@@ -8,8 +8,7 @@ import { runCommand } from '../src/cli/command.js';
 import { AGENT_USAGE } from '../src/cli/usages.js';
 import { recordSecrets } from './helpers/audit.js';
 import { runAuthgate, waitFor } from './helpers/authgate-process.js';
-import { NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
-import { DEV_JWT_ROLE } from '../src/cli/dev.js';
+import { clusterJwtMount, NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
 
 /*
  * `authgate agent` (src/agent/): against a real authgate listening on a port, with the real clock
@@ -74,12 +73,7 @@ beforeAll(async () => {
     roles: ROLES,
     // Vault's JWT method over the cluster's keys, as the dev config's `auth/jwt`.
     moreMounts: (cluster) => ({
-      jwt: {
-        type: 'jwt',
-        jwks_url: `${cluster.url}/openid/v1/jwks`,
-        bound_issuer: cluster.issuer,
-        roles: { nginx: DEV_JWT_ROLE },
-      },
+      jwt: clusterJwtMount(cluster),
     }),
   });
   address = await h.server.app.listen({ port: 0, host: '127.0.0.1' });

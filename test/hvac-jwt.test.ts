@@ -1,8 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_JWT_ROLE, DEV_POLICIES } from '../src/cli/dev.js';
+import { DEV_POLICIES } from '../src/cli/dev.js';
 import { runHvacScript } from './helpers/hvac.js';
-import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
+import { ADMIN_TOKEN, clusterJwtMount, startHarness, type Harness } from './helpers/harness.js';
 
 /*
  * The real Python client hvac, unchanged, against a jwt mount of authgate on a real port: the
@@ -16,12 +16,7 @@ beforeAll(async () => {
   h = await startHarness({
     config: { policies: DEV_POLICIES },
     moreMounts: (cluster) => ({
-      jwt: {
-        type: 'jwt',
-        jwks_url: `${cluster.url}/openid/v1/jwks`,
-        bound_issuer: cluster.issuer,
-        roles: { nginx: DEV_JWT_ROLE },
-      },
+      jwt: clusterJwtMount(cluster),
     }),
   });
   await h.server.app.listen({ host: '127.0.0.1', port: 0 });

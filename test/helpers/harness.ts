@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { composeServer, type ComposeOptions, type ComposedServer } from '../../src/cli/compose.js';
-import { DEV_ROLE } from '../../src/cli/dev.js';
+import { DEV_JWT_ROLE, DEV_ROLE } from '../../src/cli/dev.js';
 import { parseConfig } from '../../src/config/index.js';
 import {
   REVIEWER,
@@ -87,6 +87,18 @@ export type Harness = {
 };
 
 export const NGINX_ROLE = DEV_ROLE;
+
+/**
+ * A jwt mount (Vault's JWT method) over `cluster`'s keys, as the dev config's `auth/jwt`: role
+ * `nginx`, test/nginx by its subject, audience `vault`, the namespace, service account and pod
+ * mapped into the token's metadata. For `moreMounts`.
+ */
+export const clusterJwtMount = (cluster: DevCluster) => ({
+  type: 'jwt',
+  jwks_url: `${cluster.url}/openid/v1/jwks`,
+  bound_issuer: cluster.issuer,
+  roles: { nginx: DEV_JWT_ROLE },
+});
 
 /**
  * A simulated cluster (real HTTP) and an authgate composed exactly as `authgate server` composes
