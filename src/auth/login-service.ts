@@ -102,7 +102,8 @@ export const revocationIndexes = (mountPath: string, role: string, identity: Ide
  * The kubernetes auth method's login, in Vault's order (vault-compat §1.3): input checks, role
  * lookup, bound CIDRs, claims parsed and checked on their face, service-account bindings — all
  * before any network call — then the verifier's proof, the role's namespace selector when the
- * namespace list did not admit the namespace, then a token is issued.
+ * namespace list did not admit the namespace, then a token is issued. A jwt mount's login is
+ * Vault's JWT method's (jwt-login.ts), sharing the CIDR sets, entity ids and token issue.
  */
 export const createLoginService = (deps: LoginDeps) => {
   // Keyed by the role itself, not its name: a reload (SIGHUP) puts new role objects in force, so
