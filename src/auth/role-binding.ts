@@ -92,7 +92,8 @@ export const sanitizePolicies = (policies: readonly string[], addDefault: boolea
 };
 
 /** What a login's token is, besides what the role and the mount set: who it names and where it is listed. */
-export type LoginTokenFacts = Pick<IssueInput, 'metadata' | 'displayName' | 'entityId' | 'indexes'>;
+export type LoginTokenFacts = Pick<IssueInput, 'metadata' | 'displayName' | 'entityId'> &
+  Required<Pick<IssueInput, 'indexes'>>;
 
 /**
  * The token a login issues under `role` of the mount at `mountPath` (either type): the role's
@@ -122,6 +123,6 @@ export const loginIssueInput = (
     defaultLeaseTtlSeconds: mount.defaultLeaseTtlSeconds,
     maxLeaseTtlSeconds: mount.maxLeaseTtlSeconds,
   },
-  ...(facts.indexes === undefined ? {} : { indexes: facts.indexes }),
+  indexes: facts.indexes,
   ...(role.tokenType === 'batch' ? { type: 'batch' as const } : {}),
 });

@@ -90,11 +90,23 @@ export const readAdminToken = (file: string, path: string, problem: Problem): st
  */
 export const readCaBundle = (file: string, path: string, problem: Problem): string | undefined => {
   const text = readConfigText(file, path, problem);
-  if (text === undefined) return undefined;
+  return text === undefined ? undefined : checkCaText(text, path, problem, `${file} holds`);
+};
+
+/**
+ * `text` when it holds a PEM certificate (a CA bundle given in the file itself, or read from one);
+ * otherwise undefined, reported at `path` as `<holder> no PEM certificate: <why>`.
+ */
+export const checkCaText = (
+  text: string,
+  path: string,
+  problem: Problem,
+  holder = 'holds',
+): string | undefined => {
   try {
     new X509Certificate(text);
   } catch (err) {
-    problem(path, `${file} holds no PEM certificate: ${(err as Error).message}`);
+    problem(path, `${holder} no PEM certificate: ${(err as Error).message}`);
     return undefined;
   }
   return text;

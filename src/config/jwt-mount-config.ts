@@ -1,7 +1,8 @@
-import { X509Certificate, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { isJsonPointer } from '../lib/json-pointer.js';
 import { SIGNING_ALGORITHMS } from './algorithms.js';
 import { durationSeconds, LEEWAY_BOUNDS } from './durations.js';
+import { checkCaText } from './files.js';
 import { MOUNT_DEFAULTS, normalizeMountTtls, normalizeTokenRole } from './mount-config.js';
 import type { JwtMountDocument, JwtRoleDocument } from './jwt-schema.js';
 import type { ClaimValue, JwksConfig, JwtMountConfig, JwtRoleConfig, Problem } from './types.js';
@@ -15,16 +16,8 @@ export const JWT_LEEWAY_DEFAULTS = {
 } as const;
 
 /** A PEM CA given inline (`oidc_discovery_ca_pem`, `jwks_ca_pem`), checked to hold a certificate. */
-const checkCaPem = (pem: string | undefined, path: string, problem: Problem): string | undefined => {
-  if (pem === undefined) return undefined;
-  try {
-    new X509Certificate(pem);
-  } catch (err) {
-    problem(path, `holds no PEM certificate: ${(err as Error).message}`);
-    return undefined;
-  }
-  return pem;
-};
+const checkCaPem = (pem: string | undefined, path: string, problem: Problem): string | undefined =>
+  pem === undefined ? undefined : checkCaText(pem, path, problem);
 
 /** The curves a key set's EC keys may be on (ES256, ES384, ES512), by Node's names. */
 const EC_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);

@@ -14,21 +14,18 @@ import type { AuthMountConfig } from '../config/index.js';
  * then never take each other's proofs: nothing in a token tells such clusters apart.
  */
 export const trustScope = (mount: AuthMountConfig): string => {
-  if (mount.type === 'jwt') {
-    const anchor = {
+  if (mount.type === 'jwt')
+    return digestOf({
       jwt: mount.keys.source,
       ca: mount.keys.caCert ?? null,
       issuer: mount.boundIssuer ?? null,
-    };
-    return createHash('sha256').update(JSON.stringify(anchor)).digest('base64url').slice(0, 22);
-  }
+    });
   const anchor =
     mount.verification === 'jwks'
       ? { jwks: mount.jwks?.source, ca: mount.jwks?.caCert ?? null }
       : { host: mount.kubernetesHost, ca: mount.kubernetesCaCert ?? null };
-  const issuers = [...mount.issuers].sort();
-  return createHash('sha256')
-    .update(JSON.stringify({ ...anchor, issuers }))
-    .digest('base64url')
-    .slice(0, 22);
+  return digestOf({ ...anchor, issuers: [...mount.issuers].sort() });
 };
+
+const digestOf = (anchor: object): string =>
+  createHash('sha256').update(JSON.stringify(anchor)).digest('base64url').slice(0, 22);
