@@ -18,10 +18,17 @@ const nowS = () => Math.floor(clock.nowMs() / 1000);
 
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const ed = generateKeyPairSync('ed25519');
+const otherEd = generateKeyPairSync('ed25519');
 let issuer: KeyServer;
 
 /** A token of the test issuer: `claims` over a valid default (iss, sub, aud, iat, exp). */
-const sign = async (claims: Record<string, unknown> = {}, key: KeyObject = rsa.privateKey, kid = 'k1') => {
+const sign = async (
+  claims: Record<string, unknown> = {},
+  key: KeyObject = rsa.privateKey,
+  kid = 'k1',
+  alg = 'RS256',
+) => {
   const jwt = await new SignJWT({
     iss: issuer.base,
     sub: 'ci-runner-7',
@@ -34,7 +41,7 @@ const sign = async (claims: Record<string, unknown> = {}, key: KeyObject = rsa.p
     run: 42,
     ...claims,
   })
-    .setProtectedHeader({ alg: 'RS256', kid })
+    .setProtectedHeader({ alg, kid })
     .sign(key);
   recordSecrets(jwt);
   return jwt;
@@ -65,19 +72,31 @@ let h: Harness;
 beforeAll(async () => {
   issuer = await startKeyServer();
   const jwk = { ...(await exportJWK(rsa.publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+  const edJwk = { ...(await exportJWK(ed.publicKey)), kid: 'e1', alg: 'EdDSA', use: 'sig' };
+  // An OKP key that signs nothing (X25519 is key agreement): skipped, the set still loads.
+  const xJwk = { ...generateKeyPairSync('x25519').publicKey.export({ format: 'jwk' }), kid: 'x1' };
   issuer.handler = (req, res, base) => {
     if (req.url === '/.well-known/openid-configuration')
       return json({ issuer: base, jwks_uri: `${base}/keys` })(req, res, base);
-    if (req.url === '/keys') return json({ keys: [jwk] })(req, res, base);
+    if (req.url === '/keys') return json({ keys: [jwk, edJwk, xJwk] })(req, res, base);
     res.writeHead(404).end();
   };
   h = await startHarness({
     clock,
     moreMounts: (cluster) => ({
       jwt: { type: 'jwt', oidc_discovery_url: issuer.base, bound_issuer: issuer.base, roles: ROLES },
+      'jwt-rs256': {
+        type: 'jwt',
+        oidc_discovery_url: issuer.base,
+        jwt_supported_algs: ['RS256'],
+        roles: ROLES,
+      },
       'jwt-pem': {
         type: 'jwt',
-        jwt_validation_pubkeys: [rsa.publicKey.export({ type: 'spki', format: 'pem' })],
+        jwt_validation_pubkeys: [
+          rsa.publicKey.export({ type: 'spki', format: 'pem' }),
+          ed.publicKey.export({ type: 'spki', format: 'pem' }),
+        ],
         default_role: 'exact',
         roles: ROLES,
       },
@@ -322,6 +341,60 @@ describe('a jwt mount with PEM keys', () => {
           'error validating token: error verifying token signature: no known key successfully validated the token signature',
         ],
       },
+    });
+  });
+});
+
+describe('EdDSA (Ed25519) tokens, which Vault’s JWT method accepts unless jwt_supported_algs leaves them out', () => {
+  const SIGNATURE_FAILED =
+    'error validating token: error verifying token signature: failed to verify id token signature';
+
+  it('log in when the key set publishes the Ed25519 key', async () => {
+    const r = await h.login('jwt', { role: 'ci', jwt: await sign({}, ed.privateKey, 'e1', 'EdDSA') });
+    expect(r.status).toBe(200);
+    expect(authOf(r).metadata).toEqual({ role: 'ci', repo: 'acme/web', run_id: '42' });
+  });
+
+  it('are refused signed by another Ed25519 key, or naming a key of another family', async () => {
+    for (const jwt of [
+      await sign({}, otherEd.privateKey, 'e1', 'EdDSA'),
+      // The RSA key's kid with alg EdDSA, and the Ed25519 key's kid with alg RS256: no key fits.
+      await sign({}, ed.privateKey, 'k1', 'EdDSA'),
+      await sign({}, rsa.privateKey, 'e1'),
+      // The X25519 member was skipped: its kid names no key.
+      await sign({}, ed.privateKey, 'x1', 'EdDSA'),
+    ]) {
+      expect(await h.login('jwt', { role: 'ci', jwt })).toEqual({
+        status: 400,
+        json: { errors: [SIGNATURE_FAILED] },
+      });
+    }
+  });
+
+  it('are refused by a mount whose jwt_supported_algs leaves EdDSA out, which its config read echoes', async () => {
+    const r = await h.login('jwt-rs256', { role: 'ci', jwt: await sign({}, ed.privateKey, 'e1', 'EdDSA') });
+    expect(r.status).toBe(400);
+    expect(r.json.errors?.[0]).toMatch(/^error validating token: invalid algorithm \(alg\) header parameter/);
+    expect((await h.login('jwt-rs256', { role: 'ci', jwt: await sign() })).status).toBe(200);
+    const read = async (mount: string) =>
+      (
+        (await call('GET', `/v1/auth/${mount}/config`, ADMIN_TOKEN)).json?.['data'] as Record<string, unknown>
+      )['jwt_supported_algs'];
+    // As Vault's config read: the list as set, empty when left to the default (all ten).
+    expect(await read('jwt-rs256')).toEqual(['RS256']);
+    expect(await read('jwt')).toEqual([]);
+  });
+
+  it('log in with a PEM Ed25519 key, whatever their kid', async () => {
+    const r = await h.login('jwt-pem', { jwt: await sign({}, ed.privateKey, 'any', 'EdDSA') });
+    expect(r.status).toBe(200);
+    expect(authOf(r).metadata).toEqual({ role: 'exact' });
+    expect(
+      (await h.login('jwt-pem', { jwt: await sign({}, otherEd.privateKey, 'any', 'EdDSA') })).json,
+    ).toEqual({
+      errors: [
+        'error validating token: error verifying token signature: no known key successfully validated the token signature',
+      ],
     });
   });
 });

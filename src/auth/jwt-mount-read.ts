@@ -31,7 +31,8 @@ export const jwtRoleReadData = (role: JwtRoleConfig): Record<string, unknown> =>
 /**
  * What `GET auth/<mount>/config` answers for a jwt mount, as Vault's JWT plugin
  * (`pathConfigRead`): the key source (a URL's user and password shown as `***`; given keys as PEM,
- * public), its CA, the issuer, algorithms and default role. No OIDC client is configured.
+ * public), its CA, the issuer, the algorithms as set (none listed: all ten accepted) and the default
+ * role. No OIDC client is configured.
  */
 export const jwtConfigReadData = (mount: JwtMountConfig): Record<string, unknown> => {
   const source = mount.keys.source;
@@ -50,7 +51,7 @@ export const jwtConfigReadData = (mount: JwtMountConfig): Record<string, unknown
             createPublicKey({ key: jwk, format: 'jwk' }).export({ type: 'spki', format: 'pem' }),
           )
         : [],
-    jwt_supported_algs: [...mount.allowedAlgorithms],
+    jwt_supported_algs: [...mount.allowedAlgorithmsAsSet],
     bound_issuer: mount.boundIssuer ?? '',
     default_role: mount.defaultRole ?? '',
     provider_config: {},

@@ -24,7 +24,7 @@ export type {
 export { ConfigError, DEFAULTS, loadConfigFile, parseConfig } from './load.js';
 export type { ConfigProblem } from './load.js';
 export { AUDIT_DEVICE_NAME_PATTERN, ConfigSchema, MOUNT_NAME_PATTERN, ROLE_NAME_PATTERN } from './schema.js';
-export { IDENTITY_KEY_ALGORITHMS, SIGNING_ALGORITHMS } from './algorithms.js';
+export { IDENTITY_KEY_ALGORITHMS, JWT_SIGNING_ALGORITHMS, SIGNING_ALGORITHMS } from './algorithms.js';
 export { DEFAULT_KEY_PREFIX } from './store-config.js';
 export { isLoopbackHost, redactUrl, redisUrlProblem } from './urls.js';
 export { applyRoleReload, planRoleReload, sectionsNeedingRestart } from './reload.js';
@@ -36,7 +36,7 @@ export {
   MIN_ADMIN_TOKEN_CHARS,
   MIN_SERVER_KEY_BYTES,
 } from './files.js';
-export type { SigningAlgorithm } from './algorithms.js';
+export type { JwtSigningAlgorithm, SigningAlgorithm } from './algorithms.js';
 export { createFileFollower, FILE_CHECK_INTERVAL_MS } from './file-follower.js';
 export type { FileCheckTrigger, FileFollower } from './file-follower.js';
 export { createRedisSecretsFollower } from './redis-secrets-follower.js';

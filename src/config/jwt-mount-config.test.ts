@@ -1,6 +1,6 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { parseDoc, problemsOf, TEST_CERT } from './test-support.js';
+import { mountDoc, parseDoc, problemsOf, TEST_CERT } from './test-support.js';
 import type { JwtMountConfig } from './types.js';
 
 const PUBLIC_PEM = generateKeyPairSync('ec', { namedCurve: 'P-256' })
@@ -11,6 +11,7 @@ const pem = (key: KeyObject) => key.export({ type: 'spki', format: 'pem' }).toSt
 const SMALL_RSA_PEM = pem(generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey);
 const K256_PEM = pem(generateKeyPairSync('ec', { namedCurve: 'secp256k1' }).publicKey);
 const ED25519_PEM = pem(generateKeyPairSync('ed25519').publicKey);
+const ED448_PEM = pem(generateKeyPairSync('ed448').publicKey);
 
 const role = (over: Record<string, unknown> = {}) => ({
   user_claim: 'sub',
@@ -33,7 +34,13 @@ describe('a jwt mount in authgate.yaml', () => {
     const m = parsed(jwtMount());
     expect(m.type).toBe('jwt');
     expect(m.keys.source).toEqual({ kind: 'oidc-discovery', url: 'https://issuer.example' });
-    expect(m.allowedAlgorithms).toContain('ES256');
+    // hashicorp/cap's ten, as Vault's JWT method accepts when jwt_supported_algs is not set.
+    expect(m.allowedAlgorithms).toEqual([
+      ...['RS256', 'RS384', 'RS512', 'ES256', 'ES384', 'ES512', 'PS256', 'PS384', 'PS512'],
+      'EdDSA',
+    ]);
+    expect(m.allowedAlgorithmsAsSet).toEqual([]);
+    expect(parsed(jwtMount({ jwt_supported_algs: ['EdDSA'] })).allowedAlgorithmsAsSet).toEqual(['EdDSA']);
     expect(m.roles.get('ci')).toMatchObject({
       roleType: 'jwt',
       boundClaimsType: 'string',
@@ -63,13 +70,16 @@ describe('a jwt mount in authgate.yaml', () => {
     ).toEqual([]);
   });
 
-  it('turns PEM keys into a key set without kids', () => {
-    const m = parsed(jwtMount({ oidc_discovery_url: undefined, jwt_validation_pubkeys: [PUBLIC_PEM] }));
+  it('turns PEM keys into a key set without kids, Ed25519 ones too', () => {
+    const m = parsed(
+      jwtMount({ oidc_discovery_url: undefined, jwt_validation_pubkeys: [PUBLIC_PEM, ED25519_PEM] }),
+    );
     expect(m.keys.source.kind).toBe('keys');
     const keys = m.keys.source.kind === 'keys' ? m.keys.source.keys : [];
-    expect(keys).toHaveLength(1);
+    expect(keys).toHaveLength(2);
     expect(keys[0]).toMatchObject({ kty: 'EC', crv: 'P-256' });
-    expect(keys[0]).not.toHaveProperty('kid');
+    expect(keys[1]).toMatchObject({ kty: 'OKP', crv: 'Ed25519' });
+    expect(keys.some((k) => 'kid' in k)).toBe(false);
   });
 
   it.each<[string, Record<string, unknown>, string]>([
@@ -162,9 +172,19 @@ describe('a jwt mount in authgate.yaml', () => {
       'auth.jwt.jwt_validation_pubkeys.0: is an EC key on secp256k1: expected P-256, P-384 or P-521',
     ],
     [
-      'an Ed25519 key',
-      jwtMount({ oidc_discovery_url: undefined, jwt_validation_pubkeys: [ED25519_PEM] }),
-      'auth.jwt.jwt_validation_pubkeys.0: is a key of type ed25519: expected an RSA or EC public key',
+      'an Ed448 key (EdDSA is Ed25519 only, as go-jose has it for Vault)',
+      jwtMount({ oidc_discovery_url: undefined, jwt_validation_pubkeys: [ED448_PEM] }),
+      'auth.jwt.jwt_validation_pubkeys.0: is a key of type ed448: expected an RSA, EC or Ed25519 public key',
+    ],
+    [
+      'EdDSA on a kubernetes mount (allowed_algorithms is the nine of RS*, ES*, PS*)',
+      mountDoc({ allowed_algorithms: ['EdDSA'] }),
+      'auth.jwt.allowed_algorithms.0: expected one of RS256, RS384, RS512, ES256, ES384, ES512, PS256, PS384, PS512 (never none or HS*)',
+    ],
+    [
+      'an algorithm no JWS verifier should accept',
+      jwtMount({ jwt_supported_algs: ['HS256'] }),
+      'auth.jwt.jwt_supported_algs.0: expected one of RS256, RS384, RS512, ES256, ES384, ES512, PS256, PS384, PS512, EdDSA (never none or HS*)',
     ],
     ['an oidc role', jwtMount({}, { ci: role({ role_type: 'oidc' }) }), 'auth.jwt.roles.ci.role_type'],
     [

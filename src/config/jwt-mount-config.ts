@@ -1,6 +1,6 @@
 import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
 import { isJsonPointer } from '../lib/json-pointer.js';
-import { SIGNING_ALGORITHMS } from './algorithms.js';
+import { JWT_SIGNING_ALGORITHMS } from './algorithms.js';
 import { durationSeconds, LEEWAY_BOUNDS } from './durations.js';
 import { checkCaText } from './files.js';
 import { MOUNT_DEFAULTS, normalizeMountTtls, normalizeTokenRole } from './mount-config.js';
@@ -24,8 +24,8 @@ const EC_CURVES = new Set(['prime256v1', 'secp384r1', 'secp521r1']);
 
 /**
  * Why a public key can sign no token authgate accepts, as the key store would skip it at every
- * load (then every login would be refused): not RSA or EC, an RSA key under 2048 bits, or an EC
- * key on a curve no ES* algorithm uses. Undefined when it is usable.
+ * load (then every login would be refused): not RSA, EC or Ed25519, an RSA key under 2048 bits,
+ * or an EC key on a curve no ES* algorithm uses. Undefined when it is usable.
  */
 const unusableKey = (key: KeyObject): string | undefined => {
   const details = key.asymmetricKeyDetails ?? {};
@@ -37,11 +37,12 @@ const unusableKey = (key: KeyObject): string | undefined => {
     return EC_CURVES.has(details.namedCurve ?? '')
       ? undefined
       : `is an EC key on ${details.namedCurve ?? 'an unknown curve'}: expected P-256, P-384 or P-521`;
-  return `is a key of type ${String(key.asymmetricKeyType)}: expected an RSA or EC public key`;
+  if (key.asymmetricKeyType === 'ed25519') return undefined;
+  return `is a key of type ${String(key.asymmetricKeyType)}: expected an RSA, EC or Ed25519 public key`;
 };
 
 /**
- * `jwt_validation_pubkeys` as a key set: each PEM an RSA or EC public key (or a certificate's),
+ * `jwt_validation_pubkeys` as a key set: each PEM an RSA, EC or Ed25519 public key (or a certificate's),
  * published without a `kid`, so that it is tried whatever kid a token names, as Vault does.
  */
 const pemKeys = (pems: readonly string[], at: string, problem: Problem): JsonWebKey[] =>
@@ -237,7 +238,8 @@ export const normalizeJwtMount = (
     allowInsecureHttp,
     keys,
     boundIssuer: m.bound_issuer,
-    allowedAlgorithms: m.jwt_supported_algs ?? [...SIGNING_ALGORITHMS],
+    allowedAlgorithms: m.jwt_supported_algs ?? [...JWT_SIGNING_ALGORITHMS],
+    allowedAlgorithmsAsSet: m.jwt_supported_algs ?? [],
     defaultRole,
     ...ttls,
     roles,

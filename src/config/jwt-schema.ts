@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import {
-  Algorithm,
+  JwtAlgorithm,
   Count,
   MountCommonFields,
   namedRoles,
@@ -67,11 +67,11 @@ export const JwtMountSchema = Type.Object(
     oidc_discovery_ca_pem: Type.Optional(Type.String({ minLength: 1 })),
     jwks_url: Type.Optional(Type.String({ minLength: 1 })),
     jwks_ca_pem: Type.Optional(Type.String({ minLength: 1 })),
-    /** PEM public keys (RSA or EC) that tokens are checked against, whatever their `kid`. */
+    /** PEM public keys (RSA, EC or Ed25519) that tokens are checked against, whatever their `kid`. */
     jwt_validation_pubkeys: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
     /** The `iss` every token must carry. Default: any. */
     bound_issuer: Type.Optional(Type.String({ minLength: 1 })),
-    jwt_supported_algs: Type.Optional(Type.Array(Algorithm, { minItems: 1 })),
+    jwt_supported_algs: Type.Optional(Type.Array(JwtAlgorithm, { minItems: 1 })),
     /** The role of a login that names none. */
     default_role: Type.Optional(Type.String({ minLength: 1 })),
     ...MountCommonFields,

@@ -18,7 +18,7 @@ import {
 } from './files.js';
 import { MOUNT_DEFAULTS, nestedMounts, normalizeMount } from './mount-config.js';
 import { normalizeStore } from './store-config.js';
-import { IDENTITY_KEY_ALGORITHMS, SIGNING_ALGORITHMS } from './algorithms.js';
+import { IDENTITY_KEY_ALGORITHMS, JWT_SIGNING_ALGORITHMS, SIGNING_ALGORITHMS } from './algorithms.js';
 import { ConfigSchema, type ConfigDocument } from './schema.js';
 import type { AuthgateConfig, AuthMountConfig } from './types.js';
 import { normalizeJwtMount } from './jwt-mount-config.js';
@@ -328,6 +328,7 @@ const EXPECTED: Array<[RegExp, string]> = [
   [/^audit\.[^.]+\.type$/, 'expected "file", "stdout" or "redis"'],
   [/^auth\.[^.]+\.type$/, 'expected "kubernetes" or "jwt"'],
   [/\.allowed_algorithms\.\d+$/, `expected one of ${SIGNING_ALGORITHMS.join(', ')} (never none or HS*)`],
+  [/\.jwt_supported_algs\.\d+$/, `expected one of ${JWT_SIGNING_ALGORITHMS.join(', ')} (never none or HS*)`],
   [/\.alias_name_source$/, 'expected "serviceaccount_uid" or "serviceaccount_name"'],
   [/\.token_type$/, 'expected "service", "batch" or "default"'],
   [/^identity\.keys\.[^.]+\.algorithm$/, `expected one of ${IDENTITY_KEY_ALGORITHMS.join(', ')}`],

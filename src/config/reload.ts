@@ -45,6 +45,7 @@ const JWT_MOUNT_KEYS: { readonly [K in Exclude<keyof JwtMountConfig, 'roles'>]-?
   keys: 'oidc_discovery_url / jwks_url / jwt_validation_pubkeys',
   boundIssuer: 'bound_issuer',
   allowedAlgorithms: 'jwt_supported_algs',
+  allowedAlgorithmsAsSet: 'jwt_supported_algs',
   defaultRole: 'default_role',
   defaultLeaseTtlSeconds: 'default_lease_ttl',
   maxLeaseTtlSeconds: 'max_lease_ttl',

@@ -1,5 +1,5 @@
 import Type, { type TSchema } from 'typebox';
-import { SIGNING_ALGORITHMS } from './algorithms.js';
+import { JWT_SIGNING_ALGORITHMS, SIGNING_ALGORITHMS } from './algorithms.js';
 
 /*
  * The value types the schema of `authgate.yaml` is built from (schema.ts and its parts).
@@ -37,6 +37,12 @@ export const ROLE_NAME_PATTERN = '^[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?$
 export const Algorithm = Type.Union(
   SIGNING_ALGORITHMS.map((a) => Type.Literal(a)),
   { description: 'RS256/384/512, ES256/384/512 or PS256/384/512 (never none, never HS*)' },
+);
+
+/** A jwt mount's algorithms: a kubernetes mount's, and EdDSA (Ed25519), as Vault's JWT method. */
+export const JwtAlgorithm = Type.Union(
+  JWT_SIGNING_ALGORITHMS.map((a) => Type.Literal(a)),
+  { description: 'RS256/384/512, ES256/384/512, PS256/384/512 or EdDSA (never none, never HS*)' },
 );
 
 /** The token settings every role has, kubernetes or jwt (Vault's tokenutil fields). */

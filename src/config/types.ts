@@ -1,7 +1,7 @@
 import type { JsonWebKey } from 'node:crypto';
 import type { LabelSelector } from '../lib/label-selector.js';
 import type { RedisConnectionOptions } from '../lib/redis-connection-options.js';
-import type { IdentityKeyAlgorithm, SigningAlgorithm } from './algorithms.js';
+import type { IdentityKeyAlgorithm, JwtSigningAlgorithm, SigningAlgorithm } from './algorithms.js';
 
 /** Reports one problem at a path of the document (`auth.kubernetes.roles.nginx.token_ttl`). */
 export type Problem = (path: string, message: string) => void;
@@ -167,8 +167,10 @@ export type JwtMountConfig = MountCommon<JwtRoleConfig> & {
   keys: JwksConfig;
   /** `bound_issuer`: the `iss` every token must carry; undefined = any. */
   boundIssuer: string | undefined;
-  /** `jwt_supported_algs`: the `alg` a token may be signed with. */
-  allowedAlgorithms: SigningAlgorithm[];
+  /** `jwt_supported_algs`: the `alg` a token may be signed with (all ten when not set). */
+  allowedAlgorithms: JwtSigningAlgorithm[];
+  /** `jwt_supported_algs` as set (empty when not set), as Vault's config read echoes it. */
+  allowedAlgorithmsAsSet: JwtSigningAlgorithm[];
   /** `default_role`, lowercased: the role of a login that names none. */
   defaultRole: string | undefined;
 };

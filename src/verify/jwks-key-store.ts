@@ -21,8 +21,11 @@ type KeyEntry = {
 
 type KeySet = { entries: KeyEntry[]; kids: Set<string> };
 
-/** What a token's alg requires of a key. EdDSA and HS* have no entry: never accepted. */
-const FAMILY: Record<string, { kty: 'RSA' | 'EC'; crv?: string }> = {
+/**
+ * What a token's alg requires of a key. HS* and `none` have no entry: never accepted. EdDSA is
+ * Ed25519 (Ed448 is not go-jose's, so not Vault's); only a jwt mount lets a token name it.
+ */
+const FAMILY: Record<string, { kty: 'RSA' | 'EC' | 'OKP'; crv?: string }> = {
   RS256: { kty: 'RSA' },
   RS384: { kty: 'RSA' },
   RS512: { kty: 'RSA' },
@@ -32,6 +35,7 @@ const FAMILY: Record<string, { kty: 'RSA' | 'EC'; crv?: string }> = {
   ES256: { kty: 'EC', crv: 'P-256' },
   ES384: { kty: 'EC', crv: 'P-384' },
   ES512: { kty: 'EC', crv: 'P-521' },
+  EdDSA: { kty: 'OKP', crv: 'Ed25519' },
 };
 
 /** The members of a JWK that carry private key material (RFC 7518 §6.2.2, §6.3.2, §6.4.1). */
@@ -44,7 +48,7 @@ const MAX_SKIP_LINES = 10;
 
 /**
  * Keeps the usable members of a key set, each imported now. Skipped (and logged): anything that
- * is not an RSA or EC key, a key marked for another use, a member carrying any private part — a
+ * is not an RSA, EC or Ed25519 key, a key marked for another use, a member carrying any private part — a
  * JWKS that publishes private keys is a leak, and authgate will not lean on it — and a key that
  * does not import (an RSA key under 2048 bits, an EC point off its curve): a set holding only
  * such keys is then a broken publication, not a key that fails every login one by one.
@@ -65,7 +69,10 @@ const parseKeySet = (doc: JwksDocument, log: VerifierLog, location: string): Key
     if (typeof member !== 'object' || member === null || Array.isArray(member)) return skip('not an object');
     const m = member as Record<string, unknown>;
     const kty = m['kty'];
-    if (kty !== 'RSA' && kty !== 'EC') return skip(`kty ${String(kty)} is not RSA or EC`);
+    if (kty !== 'RSA' && kty !== 'EC' && kty !== 'OKP')
+      return skip(`kty ${String(kty)} is not RSA, EC or OKP`);
+    // OKP also names X25519 and X448 (key agreement, never signatures) and Ed448.
+    if (kty === 'OKP' && m['crv'] !== 'Ed25519') return skip(`OKP curve ${String(m['crv'])} is not Ed25519`);
     if (PRIVATE_MEMBERS.some((name) => m[name] !== undefined)) return skip('member carries a private key');
     if (m['use'] !== undefined && m['use'] !== 'sig') return skip(`use ${String(m['use'])} is not sig`);
     const ops = m['key_ops'];
@@ -74,7 +81,9 @@ const parseKeySet = (doc: JwksDocument, log: VerifierLog, location: string): Key
     const jwk: JWK =
       kty === 'RSA'
         ? { kty, n: str(m['n']), e: str(m['e']) }
-        : { kty, crv: str(m['crv']), x: str(m['x']), y: str(m['y']) };
+        : kty === 'OKP'
+          ? { kty, crv: 'Ed25519', x: str(m['x']) }
+          : { kty, crv: str(m['crv']), x: str(m['x']), y: str(m['y']) };
     if (Object.values(jwk).some((v) => v === undefined)) return skip('missing key members');
     let key: KeyObject;
     try {

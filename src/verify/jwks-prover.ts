@@ -42,8 +42,10 @@ export type JwksProverDeps = {
  * may name, whether plain HTTP is allowed, and (kubernetes mounts) the API server and reviewer
  * token that its discovery endpoints are read with.
  */
-export type ProverMount = Pick<KubernetesMountConfig, 'issuers' | 'allowedAlgorithms' | 'allowInsecureHttp'> &
-  Partial<Pick<KubernetesMountConfig, 'kubernetesHost' | 'tokenReviewerJwtFile'>>;
+export type ProverMount = Pick<KubernetesMountConfig, 'issuers' | 'allowInsecureHttp'> & {
+  /** A kubernetes mount's `allowed_algorithms`, a jwt mount's `jwt_supported_algs` (EdDSA too). */
+  allowedAlgorithms: readonly string[];
+} & Partial<Pick<KubernetesMountConfig, 'kubernetesHost' | 'tokenReviewerJwtFile'>>;
 
 export type JwksProver = {
   /**

@@ -1,4 +1,4 @@
-import { createHmac, generateKeyPairSync } from 'node:crypto';
+import { createHmac, generateKeyPairSync, sign as cryptoSign } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { importPublicJwk, verifyJws } from './jws-signature.js';
@@ -10,7 +10,7 @@ const sign = async (alg: string, options?: Parameters<typeof generateKeyPair>[1]
 };
 
 describe('verifyJws', () => {
-  it.each(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'])(
+  it.each(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'])(
     'verifies a %s signature made by jose, and refuses it altered',
     async (alg) => {
       const { jwt, key } = await sign(alg);
@@ -36,6 +36,24 @@ describe('verifyJws', () => {
     const body = Buffer.from('{"sub":"x"}').toString('base64url');
     const mac = createHmac('sha256', pem).update(`${head}.${body}`).digest('base64url');
     expect(verifyJws(`${head}.${body}.${mac}`, 'HS256', rsa.key)).toBe(false);
+  });
+
+  it('refuses EdDSA with any key but Ed25519, and any alg but EdDSA with an Ed25519 key', async () => {
+    const ed = await sign('EdDSA');
+    const rsa = await sign('RS256');
+    const ec = await sign('ES256');
+    expect(verifyJws(ed.jwt, 'EdDSA', rsa.key)).toBe(false);
+    expect(verifyJws(ed.jwt, 'EdDSA', ec.key)).toBe(false);
+    expect(verifyJws(ed.jwt, 'RS256', ed.key)).toBe(false);
+    expect(verifyJws(ed.jwt, 'ES256', ed.key)).toBe(false);
+    expect(verifyJws(rsa.jwt, 'EdDSA', ed.key)).toBe(false);
+    // Ed448 is EdDSA too in RFC 8037, but not go-jose's (Vault's): never accepted.
+    const ed448 = generateKeyPairSync('ed448');
+    const input = `${Buffer.from('{"alg":"EdDSA"}').toString('base64url')}.${Buffer.from('{}').toString('base64url')}`;
+    const signature = cryptoSign(null, Buffer.from(input), ed448.privateKey).toString('base64url');
+    expect(verifyJws(`${input}.${signature}`, 'EdDSA', ed448.publicKey)).toBe(false);
+    // A truncated signature is refused by its size before any arithmetic.
+    expect(verifyJws(`${ed.jwt.slice(0, -4)}`, 'EdDSA', ed.key)).toBe(false);
   });
 
   it('refuses an ES256 signature in DER form (JWS uses raw r||s)', async () => {

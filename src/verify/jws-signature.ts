@@ -2,10 +2,14 @@ import { constants, createPublicKey, verify, type KeyObject } from 'node:crypto'
 
 /**
  * How each allowed algorithm verifies (RFC 7518 §3): hash, and for PS* the PSS padding with a salt
- * as long as the hash, for ES* the raw r||s (IEEE P1363) signature encoding JWS uses.
+ * as long as the hash, for ES* the raw r||s (IEEE P1363) signature encoding JWS uses. EdDSA
+ * (RFC 8037) is Ed25519 only, as go-jose's: no separate hash, a 64-byte signature.
  * `none`, HS* and anything else have no entry and can never verify.
  */
-const ALGORITHMS: Record<string, { hash: string; kty: 'RSA' | 'EC'; pss?: number; ecBytes?: number }> = {
+const ALGORITHMS: Record<
+  string,
+  { hash: string | null; kty: 'RSA' | 'EC' | 'OKP'; pss?: number; ecBytes?: number; okpBytes?: number }
+> = {
   RS256: { hash: 'sha256', kty: 'RSA' },
   RS384: { hash: 'sha384', kty: 'RSA' },
   RS512: { hash: 'sha512', kty: 'RSA' },
@@ -15,6 +19,7 @@ const ALGORITHMS: Record<string, { hash: string; kty: 'RSA' | 'EC'; pss?: number
   ES256: { hash: 'sha256', kty: 'EC', ecBytes: 64 },
   ES384: { hash: 'sha384', kty: 'EC', ecBytes: 96 },
   ES512: { hash: 'sha512', kty: 'EC', ecBytes: 132 },
+  EdDSA: { hash: null, kty: 'OKP', okpBytes: 64 },
 };
 
 /** RSA keys shorter than this are refused, as jose refuses them. */
@@ -57,10 +62,12 @@ export const verifyJws = (jwt: string, alg: string, key: KeyObject): boolean => 
   if ((spec.kty === 'RSA') !== (key.asymmetricKeyType === 'rsa' || key.asymmetricKeyType === 'rsa-pss'))
     return false;
   if (spec.kty === 'EC' && key.asymmetricKeyType !== 'ec') return false;
+  if ((spec.kty === 'OKP') !== (key.asymmetricKeyType === 'ed25519')) return false;
   const dot = jwt.lastIndexOf('.');
   if (dot <= 0) return false;
   const signature = Buffer.from(jwt.slice(dot + 1), 'base64url');
   if (spec.ecBytes !== undefined && signature.length !== spec.ecBytes) return false;
+  if (spec.okpBytes !== undefined && signature.length !== spec.okpBytes) return false;
   try {
     return verify(
       spec.hash,

@@ -46,6 +46,7 @@ describe('trustScope of a jwt mount', () => {
     },
     boundIssuer: undefined,
     allowedAlgorithms: ['RS256'],
+    allowedAlgorithmsAsSet: ['RS256'],
     defaultRole: undefined,
     defaultLeaseTtlSeconds: 0,
     maxLeaseTtlSeconds: 0,
