@@ -1,4 +1,4 @@
-import { MAX_DATA_DEPTH } from '../src/secrets/index.js';
+import { MAX_DATA_DEPTH, MAX_SECRET_PATH_BYTES, MAX_SECRET_PATH_DEPTH } from '../src/secrets/index.js';
 import { ADMIN_TOKEN } from './helpers/harness.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { admin, call, dataOf, MERGE, NO_CONTENT, secret, useKvHarness } from './helpers/kv-suite.js';
@@ -226,6 +226,40 @@ describe('bad input', () => {
     expect(await admin('POST', '/v1/secret/destroy/bad/s', tooBig)).toEqual({
       status: 413,
       json: { errors: ['request body too large'] },
+    });
+  });
+
+  it('refuses to create a secret at a path too long or too deep, and writes no folder of it', async () => {
+    const deepest = Array.from({ length: MAX_SECRET_PATH_DEPTH }, (_, i) => `d${i}`).join('/');
+    const longest = `long/${'x'.repeat(MAX_SECRET_PATH_BYTES - 'long/'.length)}`;
+    expect((await admin('POST', `/v1/secret/data/${deepest}`, { data: { a: 1 } })).status).toBe(200);
+    expect((await admin('POST', `/v1/secret/metadata/${longest}`, { max_versions: 2 })).status).toBe(204);
+    const refused = {
+      status: 400,
+      json: { errors: ['path too long: a secret path has at most 1024 bytes and 64 segments'] },
+    };
+    // A 20 KB URL of 7 000 levels would be 7 000 folder sets and ~25 MB of their names.
+    const manyLevels = Array.from({ length: 7000 }, () => 'a').join('/');
+    for (const url of [
+      `/v1/secret/data/${deepest}/one-more`,
+      `/v1/secret/data/${longest}y`,
+      `/v1/secret/data/${manyLevels}`,
+      `/v1/secret/metadata/${deepest}/one-more`,
+      `/v1/secret/metadata/${manyLevels}/`,
+    ]) {
+      const body = url.includes('/data/') ? { data: { a: 1 } } : { max_versions: 2 };
+      expect(await admin('POST', url, body)).toEqual(refused);
+    }
+    // Multi-byte characters count as their UTF-8 bytes.
+    expect(await admin('POST', `/v1/secret/data/long/${'é'.repeat(600)}`, { data: { a: 1 } })).toEqual(
+      refused,
+    );
+    expect((await admin('GET', '/v1/secret/metadata/a/?list=true')).status).toBe(404);
+    expect(
+      (await admin('GET', `/v1/secret/metadata/${deepest.split('/').slice(0, -1).join('/')}/?list=true`))
+        .json?.['data'],
+    ).toEqual({
+      keys: [`d${MAX_SECRET_PATH_DEPTH - 1}`],
     });
   });
 

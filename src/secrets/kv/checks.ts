@@ -11,6 +11,27 @@ import { trimTrailingSlashes } from '../../lib/trim-slashes.js';
  */
 export const secretPathOf = (path: string): string => trimTrailingSlashes(path);
 
+/** The longest secret path a write may create, in UTF-8 bytes (after trailing slashes go). */
+export const MAX_SECRET_PATH_BYTES = 1024;
+/** The most segments a secret path a write may create has: one folder set per level is kept. */
+export const MAX_SECRET_PATH_DEPTH = 64;
+
+/**
+ * Refuses a path too long or too deep to create a secret at. Each level of a path is a folder set
+ * in the store, named by its whole prefix (what LIST reads), so a path of n levels costs n store
+ * writes and about n² / 2 bytes of key names: unbounded, a 20 KB URL of 7 000 levels took seconds
+ * of the event loop and tens of MB per write. Vault keeps no folder sets (its storage lists by
+ * prefix) and sets no such limit; real paths are a few levels deep.
+ */
+export const checkNewSecretPath = (path: string): void => {
+  if (Buffer.byteLength(path) > MAX_SECRET_PATH_BYTES || path.split('/').length > MAX_SECRET_PATH_DEPTH) {
+    throw badRequest(
+      `path too long: a secret path has at most ${MAX_SECRET_PATH_BYTES} bytes and ${MAX_SECRET_PATH_DEPTH} segments`,
+      'kv_path_too_long',
+    );
+  }
+};
+
 /** Vault's `validateCheckAndSetOption`. */
 export const checkCas = (cas: CasOption, settings: KvSettings, meta: StoredMetadata): void => {
   if (cas === null) throw badRequest('error parsing check-and-set parameter', 'kv_cas_invalid');

@@ -1,6 +1,6 @@
 import { AuthgateError, badRequest } from '../../errors.js';
 import { stableMountIds } from '../../lib/hash.js';
-import { CAS_IGNORED_WARNING, checkCas, refuseExisting, secretPathOf } from './checks.js';
+import { CAS_IGNORED_WARNING, checkCas, checkNewSecretPath, refuseExisting, secretPathOf } from './checks.js';
 import { mergePatch, subkeysOf, type JsonObject } from './json.js';
 import {
   addVersion,
@@ -165,6 +165,7 @@ export const createKvEngine = (deps: KvEngineDeps) => {
       options: { absentOnly?: boolean } = {},
     ): Promise<KvVersionView> => {
       if (path === '') throw badRequest('missing path', 'kv_missing_path');
+      checkNewSecretPath(path);
       const settings = await storage.loadSettings();
       return storage.withLock(path, async (assertHeld) => {
         const existing = await storage.loadMetadata(path);
@@ -279,6 +280,7 @@ export const createKvEngine = (deps: KvEngineDeps) => {
     ): Promise<{ warnings: string[] }> => {
       const path = secretPathOf(named);
       if (path === '') throw badRequest('missing path', 'kv_missing_path');
+      checkNewSecretPath(path);
       if (Object.keys(input).length === 0) return { warnings: [] };
       const settings = await storage.loadSettings();
       const warnings = input.casRequired === false && settings.casRequired ? [CAS_IGNORED_WARNING] : [];

@@ -15,7 +15,7 @@ export {
   parseWriteBody,
 } from './params.js';
 export { DEFAULT_MAX_VERSIONS } from './metadata.js';
-export { secretPathOf } from './checks.js';
+export { MAX_SECRET_PATH_BYTES, MAX_SECRET_PATH_DEPTH, secretPathOf } from './checks.js';
 export type {
   CasOption,
   KvConfigInput,

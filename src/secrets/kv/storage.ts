@@ -56,9 +56,12 @@ const corrupt = (reason: string, cause: unknown, detail: string): AuthgateError 
  */
 export const folderEntries = (path: string): Array<[folder: string, entry: string]> => {
   const segments = path.split('/');
+  const last = segments.length - 1;
+  let folder = '';
   return segments.map((segment, i) => {
-    const folder = i === 0 ? '' : `${segments.slice(0, i).join('/')}/`;
-    return [folder, i === segments.length - 1 ? segment : `${segment}/`];
+    const entry: [string, string] = [folder, i === last ? segment : `${segment}/`];
+    folder += `${segment}/`;
+    return entry;
   });
 };
 
