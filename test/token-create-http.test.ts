@@ -455,6 +455,22 @@ describe.each<StoreKind>(['memory', 'redis'])('a created token on the %s store',
     expect((await call('GET', '/v1/auth/token/lookup-self', client_token)).status).toBe(403);
   });
 
+  it('renews without an increment by the TTL granted last, as Vault’s lease keeps each renewal’s', async () => {
+    const renew = async (token: string, body: Record<string, unknown>) =>
+      authOf(await call('POST', '/v1/auth/token/renew-self', token, body)).lease_duration;
+    const hourly = authOf(await create({ policies: ['app'], ttl: '1h' })).client_token;
+    expect(await renew(hourly, { increment: '5h' })).toBe(18000);
+    expect(await renew(hourly, {})).toBe(18000);
+    // Shortened on purpose: a plain renewal does not hand the mount's 768 h back.
+    const plain = authOf(await create({ policies: ['app'] }));
+    expect(await renew(plain.client_token, { increment: 60 })).toBe(60);
+    expect(await renew(plain.client_token, {})).toBe(60);
+    const byAccessor = await call('POST', '/v1/auth/token/renew-accessor', ADMIN_TOKEN, {
+      accessor: plain.accessor,
+    });
+    expect(authOf(byAccessor).lease_duration).toBe(60);
+  });
+
   it('renews a periodic token to its period, and refuses a non-renewable one', async () => {
     const periodic = authOf(await create({ policies: ['app'], period: 600 }));
     clock.advanceSeconds(500);

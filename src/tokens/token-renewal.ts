@@ -62,10 +62,13 @@ export const createTokenRenewal = (
     const { tokenHmac, record } = target;
     // Vault's leaseEntry.renewable(), checked before anything is re-read.
     if (record.renewable === false) throw badRequest('lease is not renewable', 'token_not_renewable');
-    // A token of the token store has no role: it renews by its own TTL, period and explicit max
-    // TTL, as Vault's authRenew does for a token without a role.
+    // A token of the token store has no role: it renews by its own period and explicit max TTL,
+    // as Vault's authRenew does for a token without a role, and by the TTL granted last (at
+    // creation or by the last renewal): Vault's RenewToken keeps each renewal's TTL in the lease's
+    // auth (`le.Auth = resp.Auth`), which the next renewal without an increment starts from.
+    const tokenStore = isTokenStoreRecord(record);
     const role: Awaited<ReturnType<RenewRefresh>> =
-      refresh === undefined || isTokenStoreRecord(record)
+      refresh === undefined || tokenStore
         ? {
             ttlSeconds: record.ttlSeconds,
             maxTtlSeconds: record.maxTtlSeconds,
@@ -81,7 +84,7 @@ export const createTokenRenewal = (
     const nowMs = clock.nowMs();
     const calc = calculateTtl({
       incrementSeconds,
-      backendTtlSeconds: role.ttlSeconds,
+      backendTtlSeconds: tokenStore ? record.leaseTtlSeconds : role.ttlSeconds,
       periodSeconds: role.periodSeconds,
       backendMaxTtlSeconds: role.maxTtlSeconds,
       explicitMaxTtlSeconds: record.explicitMaxTtlSeconds,
