@@ -1,6 +1,7 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignJWT, exportJWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mountAccessor } from '../src/auth/index.js';
 import { createFakeClock } from '../src/lib/clock.js';
 import { readEntries, recordSecrets } from './helpers/audit.js';
 import { ADMIN_TOKEN, callWith, startHarness, withPayload, type Harness } from './helpers/harness.js';
@@ -122,7 +123,14 @@ beforeAll(async () => {
     }),
     config: {
       policies: {
-        apps: { path: { 'secret/data/{{identity.namespace}}/*': { capabilities: ['read'] } } },
+        apps: {
+          path: {
+            'secret/data/{{identity.namespace}}/*': { capabilities: ['read'] },
+            // The long form names the mount by the accessor `sys/auth` lists for it (auth_jwt_…).
+            [`secret/data/long/{{identity.entity.aliases.${mountAccessor('jwt', 'jwt-k8s')}.metadata.service_account_namespace}}/*`]:
+              { capabilities: ['read'] },
+          },
+        },
       },
     },
   });
@@ -414,6 +422,27 @@ describe('a jwt mount for the cluster’s service-account tokens', () => {
     expect(write.status).toBe(200);
     expect((await call('GET', path, auth.client_token)).status).toBe(200);
     expect((await call('GET', '/v1/secret/data/other/app', auth.client_token)).status).toBe(403);
+  });
+
+  it('is named by its own accessor, as sys/auth lists it, in policy templates and the audit', async () => {
+    const mounts = (await call('GET', '/v1/sys/auth', ADMIN_TOKEN)).json?.['data'] as Record<
+      string,
+      { type: string; accessor: string }
+    >;
+    expect(mounts['jwt-k8s/']).toMatchObject({ type: 'jwt', accessor: mountAccessor('jwt', 'jwt-k8s') });
+    const auth = authOf(await h.login('jwt-k8s', { role: 'apps', jwt: await h.podToken() }));
+    const path = '/v1/secret/data/long/test/app';
+    expect((await call('POST', path, ADMIN_TOKEN, JSON.stringify({ data: { k: 'v' } }))).status).toBe(200);
+    expect((await call('GET', path, auth.client_token)).status).toBe(200);
+    expect((await call('GET', '/v1/secret/data/long/other/app', auth.client_token)).status).toBe(403);
+    const login = readEntries(h.auditFile!)
+      .filter((e) => e.type === 'response' && e.request?.path === 'auth/jwt-k8s/login')
+      .at(-1);
+    expect(login?.request).toMatchObject({
+      mount_type: 'jwt',
+      mount_accessor: mounts['jwt-k8s/']?.accessor,
+      mount_point: 'auth/jwt-k8s/',
+    });
   });
 
   it('refuses a namespace the bound claims do not list', async () => {

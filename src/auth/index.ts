@@ -13,7 +13,7 @@ export type { MountDeps } from './mounts.js';
 export { checkServiceAccountBinding, sanitizePolicies } from './role-binding.js';
 export { createRevocationService, parseRevocationTarget } from './revocation-service.js';
 export type { RevocationResult, RevocationService, RevocationTarget } from './revocation-service.js';
-export { mountAccessor, mountIds } from './mount-accessor.js';
+export { createMountAccessors, mountAccessor, mountIds } from './mount-accessor.js';
 export { configReadData, roleReadData } from './mount-read.js';
 export { jwtConfigReadData, jwtRoleReadData } from './jwt-mount-read.js';
 export type { JwtMount } from './jwt-login.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { mountAccessor } from '../auth/index.js';
+import { createMountAccessors } from '../auth/index.js';
 import { badRequest, isAuthgateError, permissionDenied } from '../errors.js';
 import { parseGoBool } from '../lib/go-bool.js';
 import type { Acl, AclSubject, Capability } from '../policy/index.js';
@@ -11,6 +11,8 @@ export type AclHookDeps = {
   tokens: Pick<TokenService, 'authenticate' | 'inspect'>;
   admin: AdminCheck;
   policies: { aclFor(subject: AclSubject): Acl };
+  /** The configured auth mounts: a token's mount accessor, which policy templates may name. */
+  mounts: ReadonlyMap<string, { type: string }>;
 };
 
 /**
@@ -21,6 +23,7 @@ export type AclHookDeps = {
  * a refused request spends a use of a use-limited token, as in Vault (a refused CIDR does not).
  */
 export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void => {
+  const subjectOf = createSubjectOf(deps.mounts);
   const check = async (request: FastifyRequest, acl: NonNullable<AclRouteConfig['acl']>): Promise<void> => {
     const token = requireToken(request);
     const path = logicalPath(request);
@@ -76,30 +79,25 @@ export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void =>
   });
 };
 
-// Mount accessors are a hash of the mount path: computed once per mount, not per request.
-const accessors = new Map<string, string>();
-const accessorOf = (mountPath: string): string => {
-  let accessor = accessors.get(mountPath);
-  if (accessor === undefined) {
-    accessor = mountAccessor('kubernetes', mountPath);
-    accessors.set(mountPath, accessor);
-  }
-  return accessor;
-};
-
 /**
- * The policy subject of a token: its policies and the identity its templates draw on. A token the
- * token store made has no verified identity (its creator wrote its `meta`): no metadata, no role,
+ * The policy subject of a token, given the configured auth mounts: its policies and the identity
+ * its templates draw on, with the accessor of its own mount (of the mount's type, as `sys/auth`
+ * lists it). A token the token store made has no verified identity (its creator wrote its `meta`): no metadata, no role,
  * no entity, so every templated rule is dropped for it (fail closed).
  */
-export const subjectOf = (record: TokenRecord): AclSubject => ({
-  policies: record.policies,
-  metadata: verifiedMetadata(record),
-  role: record.role,
-  mountPath: record.mountPath,
-  mountAccessor: accessorOf(record.mountPath),
-  entityId: record.entityId,
-});
+export const createSubjectOf = (
+  mounts: ReadonlyMap<string, { type: string }>,
+): ((record: TokenRecord) => AclSubject) => {
+  const accessorOf = createMountAccessors(mounts);
+  return (record) => ({
+    policies: record.policies,
+    metadata: verifiedMetadata(record),
+    role: record.role,
+    mountPath: record.mountPath,
+    mountAccessor: accessorOf(record.mountPath),
+    entityId: record.entityId,
+  });
+};
 
 /**
  * The Vault logical path of a request: the URL path after `/v1/`, percent-decoded, with a `/`
@@ -184,9 +182,9 @@ const permits = async (
  * counted) and its policies grant something under the mount, or it is the admin token. An
  * anonymous or unknown caller learns nothing (false); a store that is down is 503, not false.
  */
-export const createMountAccess =
-  (deps: AclHookDeps) =>
-  async (request: FastifyRequest, mountPath: string): Promise<boolean> => {
+export const createMountAccess = (deps: AclHookDeps) => {
+  const subjectOf = createSubjectOf(deps.mounts);
+  return async (request: FastifyRequest, mountPath: string): Promise<boolean> => {
     const token = clientTokenOf(request);
     if (token === undefined) return false;
     if (deps.admin.isAdmin(token)) return true;
@@ -199,3 +197,4 @@ export const createMountAccess =
     }
     return deps.policies.aclFor(subjectOf(record)).grantsUnder(`${mountPath}/`);
   };
+};

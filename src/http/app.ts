@@ -209,7 +209,7 @@ export const buildApp = (
     logFailure,
   });
   // After telemetry and audit: a refused request is still traced and audited.
-  const aclDeps = { tokens: deps.tokens, admin: deps.admin, policies: deps.policies };
+  const aclDeps = { tokens: deps.tokens, admin: deps.admin, policies: deps.policies, mounts: config.mounts };
   installAclHook(app, aclDeps);
   registerSysRoutes(app, deps.health);
   registerPolicyRoutes(app, {

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { isAuthgateError } from '../errors.js';
 import type { AclSubject, Capability } from '../policy/index.js';
-import { logicalPath, subjectOf } from './acl-hook.js';
+import { createSubjectOf, logicalPath } from './acl-hook.js';
 import { requestAuthOf, type AclRouteConfig, type AllowedBy } from './acl-route.js';
 import type { TokenRecord } from '../tokens/index.js';
 
@@ -9,6 +9,8 @@ import type { TokenRecord } from '../tokens/index.js';
 export type AuditCallerDeps = {
   /** The policy registry, asked for Vault's `granting_policies` of each allowed request. */
   policies: { grantingPolicies(subject: AclSubject, path: string, capability: Capability): string[] };
+  /** The configured auth mounts, for the token's mount accessor (policy templates may name it). */
+  mounts: ReadonlyMap<string, { type: string }>;
 };
 
 /** Vault's `PolicyInfo` of an ACL policy: authgate's are all in Vault's root namespace. */
@@ -57,6 +59,7 @@ export const callerOf = (request: FastifyRequest): { caller?: Record<string, unk
  * throws: what cannot be found is left out, and logged as `audit.granting_unknown`.
  */
 export const createGrantingPolicies = (deps: AuditCallerDeps) => {
+  const subjectOf = createSubjectOf(deps.mounts);
   /**
    * The policies that granted a request its token's policies allowed (Vault's
    * `granting_policies`). A write they allow both to create and to update was let through

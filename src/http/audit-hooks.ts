@@ -26,7 +26,7 @@ import { hasUnprintablePath } from './printable-path.js';
 export type AuditHookDeps = {
   audit: Pick<Audit, 'enabled' | 'logRequest' | 'logResponse'>;
   /** The configured auth mounts, to recognise login paths and name the mount of their other requests. */
-  mounts: Pick<ReadonlyMap<string, unknown>, 'keys'>;
+  mounts: ReadonlyMap<string, { type: string }>;
   policies: AuditCallerDeps['policies'];
   /**
    * The secrets mounts (`sys/`, `identity/`, each KV mount), to name the mount of their requests
@@ -154,27 +154,23 @@ export const installAuditHooks = (app: FastifyInstance, deps: AuditHookDeps): vo
     class: 'auth',
     accessor: mountAccessor('token', 'token'),
   };
-  // Each auth mount described once: its accessor is a hash, which no login should compute again.
-  const kubernetesMounts = new Map<string, AuditMount>(
-    [...deps.mounts.keys()].map((mount) => [
+  // Each auth mount described once, by its own type: its accessor is a hash, which no login
+  // should compute again.
+  const mountsByPath = new Map<string, AuditMount>(
+    [...deps.mounts].map(([mount, { type }]) => [
       mount,
-      {
-        point: `auth/${mount}/`,
-        type: 'kubernetes',
-        class: 'auth',
-        accessor: mountAccessor('kubernetes', mount),
-      },
+      { point: `auth/${mount}/`, type, class: 'auth', accessor: mountAccessor(type, mount) },
     ]),
   );
 
   const mountOf = (path: string): { mount: AuditMount; login?: string } => {
     const login = /^auth\/(.+)\/login$/.exec(path)?.[1];
-    const loginMount = login === undefined ? undefined : kubernetesMounts.get(login);
+    const loginMount = login === undefined ? undefined : mountsByPath.get(login);
     if (loginMount !== undefined) return { mount: loginMount, login };
     if (path.startsWith('auth/token/')) return { mount: TOKEN_MOUNT };
     // A mount's other paths (`auth/<mount>/role/<name>`, `…/config`).
     const auth = authMounts.find((m) => path.startsWith(m));
-    const authMount = auth === undefined ? undefined : kubernetesMounts.get(auth.slice('auth/'.length, -1));
+    const authMount = auth === undefined ? undefined : mountsByPath.get(auth.slice('auth/'.length, -1));
     if (authMount !== undefined) return { mount: authMount };
     // The longest mount the path is under (`team/kv/x` is under `team/kv/`, not a mount `team/`).
     const secrets =

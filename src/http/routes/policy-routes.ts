@@ -6,7 +6,7 @@ import { fieldValidationMessage } from '../../lib/go-duration.js';
 import { normalizePolicyName, type PolicyRegistry } from '../../policy/index.js';
 import type { TokenRecord, TokenService } from '../../tokens/index.js';
 import type { AdminCheck } from '../client-token.js';
-import { isList, subjectOf } from '../acl-hook.js';
+import { createSubjectOf, isList } from '../acl-hook.js';
 import { requestAuth, type AclRouteConfig } from '../acl-route.js';
 import { sysEnvelope } from '../envelope.js';
 import { fromConfigFile, unsupportedOperation, unsupportedPath } from './config-file-answers.js';
@@ -44,6 +44,7 @@ const readOnly = () =>
  * `sys/policies/reload` (the admin token, or `update` and `sudo` on it). Each read is ACL-guarded like any Vault path.
  */
 export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps): void => {
+  const subjectOf = createSubjectOf(deps.mounts);
   // Vault's GetPolicy: the name trimmed and lowercased; `root` is special-cased, a policy with
   // no rules (it grants nothing here: the admin token is authgate's root).
   const policyOf = (raw: string): { name: string; text: string } => {
