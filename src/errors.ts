@@ -68,6 +68,23 @@ export const badRequest = (message: string, reason = 'bad_request'): AuthgateErr
 export const permissionDenied = (reason: string, detail?: string): AuthgateError =>
   new AuthgateError('PERMISSION_DENIED', { reason, ...(detail === undefined ? {} : { detail }) });
 
+/**
+ * Vault's answer to a request made with a token that is not live (unknown, expired, revoked, its
+ * uses spent): logical.ErrPermissionDenied and logical.ErrInvalidToken in one go-multierror, as
+ * Vault's fetchACLTokenEntryAndEntity returns them. Vault Agent and Vault Proxy look for
+ * `invalid token` in a 403 to log in again; a live token its policies refuse gets `permission
+ * denied` alone, on which they must not.
+ */
+export const INVALID_TOKEN_MESSAGE = '2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n';
+
+/** A token that is not live: 403 with {@link INVALID_TOKEN_MESSAGE}, reason `token_invalid`. */
+export const invalidToken = (detail?: string): AuthgateError =>
+  new AuthgateError('PERMISSION_DENIED', {
+    message: INVALID_TOKEN_MESSAGE,
+    reason: 'token_invalid',
+    ...(detail === undefined ? {} : { detail }),
+  });
+
 export const loginDenied = (message: string, reason: string, detail?: string): AuthgateError =>
   new AuthgateError('LOGIN_DENIED', { message, reason, ...(detail === undefined ? {} : { detail }) });
 

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mountAccessor } from '../src/auth/index.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
 import { rawGetStatus } from './helpers/raw-http.js';
+import { INVALID_TOKEN_MESSAGE } from '../src/errors.js';
 
 /*
  * The ACL through the HTTP API: one templated policy serves every namespace, `deny` and
@@ -278,13 +279,14 @@ describe('deny and precedence', () => {
 
 describe('tokens', () => {
   it.each([
-    ['no token', undefined],
-    ['an unknown token', 'ags.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'],
-    ['a malformed token', 'not a token at all'],
-  ])('refuses %s with 403 before any engine runs', async (_, token) => {
+    // As Vault: no token is `permission denied`; a token that is not live says so too.
+    ['no token', undefined, 'permission denied'],
+    ['an unknown token', 'ags.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', INVALID_TOKEN_MESSAGE],
+    ['a malformed token', 'not a token at all', INVALID_TOKEN_MESSAGE],
+  ])('refuses %s with 403 before any engine runs', async (_, token, message) => {
     const res = await get('/v1/secret/data/team-a/db', token);
     expect(res.statusCode).toBe(403);
-    expect(res.json()).toEqual({ errors: ['permission denied'] });
+    expect(res.json()).toEqual({ errors: [message] });
   });
 
   it('lets the default policy look up, renew and revoke the token itself', async () => {

@@ -9,6 +9,7 @@ import { AGENT_USAGE } from '../src/cli/usages.js';
 import { recordSecrets } from './helpers/audit.js';
 import { runAuthgate, waitFor } from './helpers/authgate-process.js';
 import { clusterJwtMount, NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
+import { INVALID_TOKEN_MESSAGE } from '../src/errors.js';
 
 /*
  * `authgate agent` (src/agent/): against a real authgate listening on a port, with the real clock
@@ -156,7 +157,7 @@ describe('the agent loop', () => {
       headers: { 'x-vault-token': revoked },
     });
     await waitFor(() => a.sinkToken() !== revoked, 10_000, 'a token after the revocation');
-    expect(events(a.lines, 'agent.renew_failed')[0]?.['reason']).toBe('permission denied');
+    expect(events(a.lines, 'agent.renew_failed')[0]?.['reason']).toBe(INVALID_TOKEN_MESSAGE);
     const fresh = await lookup(a.sinkToken() as string);
     expect((fresh.json.data?.['meta'] as Record<string, string>)['pod_name']).toBe('nginx-2');
     await a.stop();

@@ -11,6 +11,7 @@ import { jsonLogLines } from './helpers/log-lines.js';
 import { at, fixtureHash, fixtureJwt, writeFixtureStream } from './helpers/audit-fixture.js';
 import { ADMIN_TOKEN, NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
 import { startRedis, type RedisServer } from './helpers/redis-server.js';
+import { INVALID_TOKEN_MESSAGE } from '../src/errors.js';
 
 const admin = { 'x-vault-token': ADMIN_TOKEN };
 const quiet = { info: () => undefined, warn: () => undefined };
@@ -91,7 +92,7 @@ describe('POST /v1/sys/audit-hash/<device>', () => {
       { input: 'x' },
       'test',
       403,
-      'permission denied',
+      INVALID_TOKEN_MESSAGE,
     ],
     ['an unknown device', admin, { input: 'x' }, 'nope', 400, 'unknown audit device "nope"'],
     ['no input', admin, {}, 'test', 400, 'missing input'],

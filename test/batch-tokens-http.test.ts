@@ -6,6 +6,7 @@ import { createMemoryStore } from '../src/store/index.js';
 import { readEntries, recordSecrets } from './helpers/audit.js';
 import { ADMIN_TOKEN, NGINX_ROLE, adminCall, startHarness, type Harness } from './helpers/harness.js';
 import { tokenCalls } from './helpers/token-stores.js';
+import { INVALID_TOKEN_MESSAGE } from '../src/errors.js';
 
 /*
  * Batch tokens (a role's `token_type: batch`) end to end through the HTTP API: issued by a login
@@ -125,7 +126,7 @@ describe('a login with a batch role', () => {
     clock.advanceSeconds(1);
     expect(await call('GET', '/v1/auth/token/lookup-self', token)).toEqual({
       status: 403,
-      json: { errors: ['permission denied'] },
+      json: { errors: [INVALID_TOKEN_MESSAGE] },
     });
   });
 
@@ -234,7 +235,7 @@ describe('revocation by identity reaches batch tokens, which are stored nowhere'
     expect(revoked.status).toBe(200);
     expect(await call('GET', '/v1/auth/token/lookup-self', before.client_token)).toEqual({
       status: 403,
-      json: { errors: ['permission denied'] },
+      json: { errors: [INVALID_TOKEN_MESSAGE] },
     });
     const byPod = target(podUid) as Record<string, unknown>;
     const otherAlive = 'pod_uid' in byPod;

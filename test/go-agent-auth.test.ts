@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../src/lib/clock.js';
 import { expectGoSecret, goRequest, RFC3339, type GoAnswer } from './helpers/go-api.js';
 import { NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
+import { INVALID_TOKEN_MESSAGE } from '../src/errors.js';
 
 /*
  * What Vault Agent and Vault Proxy (auto-auth, method "kubernetes"), the Vault Secrets Operator
@@ -206,7 +207,7 @@ describe('Vault Secrets Operator', () => {
     expect(res.status).toBe(204);
     const after = await goRequest(port, 'GET', '/v1/auth/token/lookup-self', { token: login.client_token });
     expect(after.status).toBe(403);
-    expect(after.json).toEqual({ errors: ['permission denied'] });
+    expect(after.json).toEqual({ errors: [INVALID_TOKEN_MESSAGE] });
   });
 });
 

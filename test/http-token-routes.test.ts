@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../src/lib/clock.js';
 import { createMemoryStore } from '../src/store/index.js';
 import { ADMIN_TOKEN, NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
+import { INVALID_TOKEN_MESSAGE } from '../src/errors.js';
 
 const clock = createFakeClock(Date.UTC(2026, 6, 1));
 let h: Harness;
@@ -67,7 +68,7 @@ describe('renew-self', () => {
     const unknown = 'ags.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
     expect(await call('POST', '/v1/auth/token/renew-self', unknown, payload)).toEqual({
       status: 403,
-      json: { errors: ['permission denied'] },
+      json: { errors: [INVALID_TOKEN_MESSAGE] },
     });
   });
 

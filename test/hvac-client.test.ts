@@ -6,6 +6,7 @@ import { recordSecrets } from './helpers/audit.js';
 import { runHvacScript, type HvacRun } from './helpers/hvac.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
 import { RFC3339, UUID, version } from './helpers/kv-suite.js';
+import { INVALID_TOKEN_MESSAGE } from '../src/errors.js';
 
 /*
  * The real Python client hvac, unchanged, against authgate listening on a real port: Debian's
@@ -47,6 +48,7 @@ const METADATA = {
 const POLICIES = ['default', 'nginx'];
 const refusal = (exception: string, errors: string[]) => ({ exception, errors });
 const DENIED = refusal('Forbidden', ['permission denied']);
+const INVALID = refusal('Forbidden', [INVALID_TOKEN_MESSAGE]);
 
 describe('hvac 0.11.2 (Python) against authgate', () => {
   const values = { v1: '', v2: '' };
@@ -215,7 +217,7 @@ describe('hvac 0.11.2 (Python) against authgate', () => {
       },
     });
     expect(summary['revoke_self']).toBe(204);
-    expect(summary['after_revoke']).toEqual({ lookup_self: DENIED, is_authenticated: false });
+    expect(summary['after_revoke']).toEqual({ lookup_self: INVALID, is_authenticated: false });
   });
 
   it('fails, naming hvac’s exception, when the login goes to a mount that does not exist', async () => {

@@ -19,6 +19,7 @@ import { recordAuthSecrets, recordSecrets } from './helpers/audit.js';
 import { rawGetStatus } from './helpers/raw-http.js';
 import { ADMIN_TOKEN, NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
 import { freePort } from './helpers/redis-server.js';
+import { INVALID_TOKEN_MESSAGE } from '../src/errors.js';
 
 /**
  * Identity tokens (Vault's `identity/oidc`) end to end: a workload logs in through an auth mount
@@ -406,6 +407,7 @@ describe('the ACL on identity/oidc/token/<role>', () => {
   });
 
   const DENIED = { errors: ['permission denied'] };
+  const INVALID = { errors: [INVALID_TOKEN_MESSAGE] };
   const NO_ENTITY = { errors: ["no entity associated with the request's token"] };
   const NO_ROLE = (name: string) => ({ errors: [`role "${name}" not found`] });
   const UNSUPPORTED = { errors: ['unsupported operation'] };
@@ -428,7 +430,7 @@ describe('the ACL on identity/oidc/token/<role>', () => {
     ['a token with read and list on role/ only', 'slash', 'GET', 'web', 403, DENIED],
     ['a list by a token with read and list on role/', 'slash', 'GET', 'web?list=true', 405, UNSUPPORTED],
     ['a request without a token', 'none', 'GET', 'web', 403, DENIED],
-    ['a token authgate never issued', 'bogus', 'GET', 'web', 403, DENIED],
+    ['a token authgate never issued', 'bogus', 'GET', 'web', 403, INVALID],
     ['the admin token, which has no entity', 'admin', 'GET', 'web', 400, NO_ENTITY],
     ['the admin token, for an unknown role', 'admin', 'GET', 'nope', 400, NO_ROLE('nope')],
     ['the admin token, with a POST', 'admin', 'POST', 'web', 405, UNSUPPORTED],
@@ -457,7 +459,7 @@ describe('the ACL on identity/oidc/token/<role>', () => {
     expect((await call(h, 'POST', '/v1/auth/token/revoke-self', clientToken)).status).toBe(204);
     expect(await call(h, 'GET', '/v1/identity/oidc/token/web', clientToken)).toMatchObject({
       status: 403,
-      json: DENIED,
+      json: INVALID,
     });
   });
 
@@ -806,7 +808,7 @@ describe('key rotation as verifiers see it', () => {
     clock.advanceSeconds(1);
     expect(await call(h, 'GET', '/v1/identity/oidc/token/web', clientToken)).toMatchObject({
       status: 403,
-      json: { errors: ['permission denied'] },
+      json: { errors: [INVALID_TOKEN_MESSAGE] },
     });
   });
 });

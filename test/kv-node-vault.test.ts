@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordAuthSecrets, recordSecrets } from './helpers/audit.js';
 import { ADMIN_TOKEN, NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
 import { UUID, version } from './helpers/kv-suite.js';
+import { INVALID_TOKEN_MESSAGE } from '../src/errors.js';
 
 /*
  * KV v2 through the real `node-vault` client, unchanged, against authgate listening on a real
@@ -77,6 +78,7 @@ const apiError = (statusCode: number, message: string, body?: unknown) =>
     response: { statusCode, body: body ?? expect.objectContaining({ errors: [message] }) },
   });
 const DENIED = apiError(403, 'permission denied');
+const INVALID = apiError(403, INVALID_TOKEN_MESSAGE);
 
 describe('node-vault with the admin token', () => {
   it('writes, reads every version, patches, lists, deletes, undeletes and destroys', async () => {
@@ -202,8 +204,8 @@ describe('node-vault with workload tokens from kubernetesLogin', () => {
     await expect(client().read('secret/data/team-a/db')).rejects.toEqual(DENIED);
     await expect(
       client('ags.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA').read('secret/data/team-a/db'),
-    ).rejects.toEqual(DENIED);
-    await expect(client('nope').list('secret/metadata/team-a')).rejects.toEqual(DENIED);
+    ).rejects.toEqual(INVALID);
+    await expect(client('nope').list('secret/metadata/team-a')).rejects.toEqual(INVALID);
   });
 
   it.each([
@@ -251,7 +253,7 @@ describe('node-vault token commands that name another token', () => {
     expect(renewed.auth).toMatchObject({ client_token: target.token, lease_duration: 7200 });
     expect(renewer.token).toBe(target.token);
     expect(await admin.tokenRevoke({ token: target.token })).toBe('');
-    await expect(target.read('secret/data/team-a/db')).rejects.toEqual(DENIED);
+    await expect(target.read('secret/data/team-a/db')).rejects.toEqual(INVALID);
     await expect(admin.tokenLookup({ token: target.token })).rejects.toEqual(apiError(403, 'bad token'));
     await expect(admin.tokenRenew({ token: target.token })).rejects.toEqual(apiError(400, 'token not found'));
   });
@@ -260,7 +262,7 @@ describe('node-vault token commands that name another token', () => {
     const target = await workload('team-a');
     const admin = client(ADMIN_TOKEN);
     expect(await admin.tokenRevokeOrphan({ token: target.token })).toBe('');
-    await expect(target.read('secret/data/team-a/db')).rejects.toEqual(DENIED);
+    await expect(target.read('secret/data/team-a/db')).rejects.toEqual(INVALID);
     await expect(admin.tokenRevokeOrphan({ token: target.token })).rejects.toEqual(
       apiError(400, 'token to revoke not found'),
     );

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runHvacScript } from './helpers/hvac.js';
 import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
+import { INVALID_TOKEN_MESSAGE } from '../src/errors.js';
 
 /*
  * auth/token/create through the real Python client hvac (Debian's python3-hvac 0.11.2),
@@ -64,7 +65,7 @@ describe('hvac 0.11.2 against auth/token/create', () => {
         renew_self: { exception: 'InvalidRequest', errors: ['batch tokens cannot be renewed'] },
         revoke_self: { exception: 'InvalidRequest', errors: ['batch tokens cannot be revoked'] },
       },
-      after_revoke: { exception: 'Forbidden', errors: ['permission denied'] },
+      after_revoke: { exception: 'Forbidden', errors: [INVALID_TOKEN_MESSAGE] },
     });
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../src/lib/clock.js';
 import { ADMIN_TOKEN, NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
+import { INVALID_TOKEN_MESSAGE } from '../src/errors.js';
 
 const clock = createFakeClock(Date.UTC(2026, 6, 1));
 let h: Harness;
@@ -85,13 +86,14 @@ describe('token endpoints', () => {
   });
 
   it.each([
-    ['no token', undefined],
-    ['an unknown token', 'ags.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'],
-    ['garbage', 'x'],
-  ])('refuses %s with permission denied', async (_what, token) => {
+    ['no token', undefined, 'permission denied'],
+    // As Vault: a token that is not live says so, which Vault Agent and Proxy act on.
+    ['an unknown token', 'ags.AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA', INVALID_TOKEN_MESSAGE],
+    ['garbage', 'x', INVALID_TOKEN_MESSAGE],
+  ])('refuses %s with permission denied', async (_what, token, message) => {
     expect(await call('GET', '/v1/auth/token/lookup-self', token)).toEqual({
       status: 403,
-      json: { errors: ['permission denied'] },
+      json: { errors: [message] },
     });
   });
 
@@ -237,10 +239,14 @@ describe('token endpoints', () => {
   it('checks the token and its policies before it says a method is unsupported, as Vault', async () => {
     const auth = await loginToken();
     // The default policy grants `update` on revoke-self, not `read`: refused before the route is.
-    for (const token of [auth.client_token, undefined, 'ags.not-a-live-token']) {
+    for (const [token, message] of [
+      [auth.client_token, 'permission denied'],
+      [undefined, 'permission denied'],
+      ['ags.not-a-live-token', INVALID_TOKEN_MESSAGE],
+    ] as const) {
       const res = await call('GET', '/v1/auth/token/revoke-self', token);
       expect(res.status).toBe(403);
-      expect(res.json).toEqual({ errors: ['permission denied'] });
+      expect(res.json).toEqual({ errors: [message] });
     }
     // A path without a token check (login, health) says so to anyone.
     expect((await call('GET', '/v1/sys/health/ready')).status).not.toBe(405);

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../src/lib/clock.js';
 import { ADMIN_TOKEN, NGINX_ROLE, startHarness } from './helpers/harness.js';
-import { bad, data, denied, suiteStores, tokenCalls, type StoreKind } from './helpers/token-stores.js';
+import {
+  bad,
+  data,
+  denied,
+  invalid,
+  suiteStores,
+  tokenCalls,
+  type StoreKind,
+} from './helpers/token-stores.js';
 
 /*
  * A client token's life end to end through the HTTP API, on the memory store and on a real
@@ -79,11 +87,11 @@ describe.each<StoreKind>(['memory', 'redis'])('a client token on the %s store', 
     expect(data(await s.call('GET', '/v1/auth/token/lookup-self', t))['ttl']).toBe(0);
 
     s.clock.setMs(expireMs);
-    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(denied);
-    expect(await s.call('POST', '/v1/auth/token/renew-self', t, { increment: '1h' })).toEqual(denied);
-    expect(await s.call('GET', '/v1/secret/data/app', t)).toEqual(denied);
-    expect(await s.call('GET', '/v1/identity/oidc/token/web', t)).toEqual(denied);
-    expect(await s.call('POST', '/v1/auth/token/revoke-self', t)).toEqual(denied);
+    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(invalid);
+    expect(await s.call('POST', '/v1/auth/token/renew-self', t, { increment: '1h' })).toEqual(invalid);
+    expect(await s.call('GET', '/v1/secret/data/app', t)).toEqual(invalid);
+    expect(await s.call('GET', '/v1/identity/oidc/token/web', t)).toEqual(invalid);
+    expect(await s.call('POST', '/v1/auth/token/revoke-self', t)).toEqual(invalid);
     // The operator's forms: Vault's handleLookup, handleRenew and lookup-accessor messages.
     expect(await s.call('POST', '/v1/auth/token/lookup', ADMIN_TOKEN, { token: t })).toEqual({
       status: 403,
@@ -97,14 +105,14 @@ describe.each<StoreKind>(['memory', 'redis'])('a client token on the %s store', 
     ).toEqual(bad('invalid accessor'));
     // Still dead a while later: nothing brought it back.
     s.clock.advanceMs(5_000);
-    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(denied);
+    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(invalid);
   });
 
   it('is gone after revoke-self, and its accessor names no token', async () => {
     const auth = await s.login('short');
     const t = auth.client_token;
     expect((await s.call('POST', '/v1/auth/token/revoke-self', t)).status).toBe(204);
-    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(denied);
+    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(invalid);
     expect(await s.call('POST', '/v1/auth/token/renew', ADMIN_TOKEN, { token: t })).toEqual(
       bad('token not found'),
     );
@@ -131,7 +139,7 @@ describe.each<StoreKind>(['memory', 'redis'])('a client token on the %s store', 
     expect(data(looked)['num_uses']).toBe(1);
     // The last use is served, then the token is revoked (Vault's tokenRevocationPending: -1).
     expect(data(await s.call('GET', '/v1/auth/token/lookup-self', t))['num_uses']).toBe(-1);
-    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(denied);
+    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(invalid);
   });
 
   it('lets no more requests through than it has uses, however many race for them', async () => {
@@ -145,7 +153,7 @@ describe.each<StoreKind>(['memory', 'redis'])('a client token on the %s store', 
         ),
       );
       expect(results.filter((r) => r.status !== 403)).toHaveLength(3);
-      expect(results.filter((r) => r.status === 403)).toEqual(Array.from({ length: 9 }, () => denied));
+      expect(results.filter((r) => r.status === 403)).toEqual(Array.from({ length: 9 }, () => invalid));
       expect(
         await s.call('POST', '/v1/auth/token/lookup-accessor', ADMIN_TOKEN, { accessor: auth.accessor }),
       ).toEqual(bad('invalid accessor'));
@@ -161,16 +169,16 @@ describe.each<StoreKind>(['memory', 'redis'])('a client token on the %s store', 
     const looked = data(await s.call('GET', '/v1/auth/token/lookup-self', t));
     expect(looked['type']).toBe('batch');
     s.clock.advanceMs(60_000);
-    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(denied);
-    expect(await s.call('GET', '/v1/secret/data/app', t)).toEqual(denied);
+    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(invalid);
+    expect(await s.call('GET', '/v1/secret/data/app', t)).toEqual(invalid);
 
     const live = (await s.login('batch')).client_token;
     const podUid = String((looked['meta'] as Record<string, unknown>)['pod_uid']);
     s.clock.advanceMs(1);
     const revoked = await s.call('POST', '/v1/auth/token/revoke-identity', ADMIN_TOKEN, { pod_uid: podUid });
     expect(revoked.status).toBe(200);
-    expect(await s.call('GET', '/v1/auth/token/lookup-self', live)).toEqual(denied);
-    expect(await s.call('GET', '/v1/identity/oidc/token/web', live)).toEqual(denied);
+    expect(await s.call('GET', '/v1/auth/token/lookup-self', live)).toEqual(invalid);
+    expect(await s.call('GET', '/v1/identity/oidc/token/web', live)).toEqual(invalid);
   });
 
   it('is never brought back by a renewal that races its revocation', async () => {
@@ -188,7 +196,7 @@ describe.each<StoreKind>(['memory', 'redis'])('a client token on the %s store', 
       const [renewed, revoked] = await Promise.all([renew, revoke]);
       expect([200, 400, 403]).toContain(renewed.status);
       expect([200, 204, 403]).toContain(revoked.status);
-      expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(denied);
+      expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(invalid);
       expect(
         await s.call('POST', '/v1/auth/token/lookup-accessor', ADMIN_TOKEN, { accessor: auth.accessor }),
       ).toEqual(bad('invalid accessor'));

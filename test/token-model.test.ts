@@ -15,6 +15,7 @@ import {
 } from './helpers/token-commands.js';
 import { NO_INCREMENT, bindModelEnv, seen } from './helpers/token-checks.js';
 import { MOUNT, POLICIES, ROLES, roleConfig } from './helpers/token-model.js';
+import { INVALID_TOKEN_MESSAGE } from '../src/errors.js';
 
 /*
  * The client-token lifecycle as a state machine: random sequences of logins, lookups, renewals
@@ -50,6 +51,7 @@ const EXPECTED_OUTCOMES = [
   '400 bad increment',
   '400 invalid accessor',
   '400 token not found',
+  `403 ${INVALID_TOKEN_MESSAGE}`,
   '403 bad token',
   '403 permission denied',
   'login',

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../src/lib/clock.js';
 import { ADMIN_TOKEN, NGINX_ROLE, startHarness, type Harness } from './helpers/harness.js';
+import { INVALID_TOKEN_MESSAGE } from '../src/errors.js';
 
 /*
  * Vault's token endpoints that name another token than the caller's: auth/token/lookup, renew,
@@ -78,6 +79,7 @@ const call = async (
 };
 
 const DENIED = { status: 403, json: { errors: ['permission denied'] } };
+const INVALID = { status: 403, json: { errors: [INVALID_TOKEN_MESSAGE] } };
 const bad = (message: string) => ({ status: 400, json: { errors: [message] } });
 /** Vault's framework refusing an `increment` it cannot convert, with Go's reason. */
 const badIncrement = (shown: string, reason: string) =>
@@ -112,8 +114,11 @@ describe('the ACL on the four paths', () => {
   it.each(Object.keys(BODIES))(
     'refuses %s without a token, or with an unknown one, before reading the body',
     async (path) => {
-      for (const token of [undefined, UNKNOWN]) {
-        expect(await call('POST', path, token, '{"token":5,"accessor":[1]}')).toEqual(DENIED);
+      for (const [token, refusal] of [
+        [undefined, DENIED],
+        [UNKNOWN, INVALID],
+      ] as const) {
+        expect(await call('POST', path, token, '{"token":5,"accessor":[1]}')).toEqual(refusal);
       }
     },
   );
@@ -361,7 +366,7 @@ describe('POST /v1/auth/token/revoke', () => {
       status: 204,
       json: undefined,
     });
-    expect(await call('GET', 'lookup-self', target.client_token)).toEqual(DENIED);
+    expect(await call('GET', 'lookup-self', target.client_token)).toEqual(INVALID);
     expect(await call('POST', 'lookup-accessor', ADMIN_TOKEN, { accessor: target.accessor })).toEqual(
       bad('invalid accessor'),
     );
@@ -378,7 +383,7 @@ describe('POST /v1/auth/token/revoke', () => {
     expect((await call('POST', 'revoke', caller.client_token, { token: caller.client_token })).status).toBe(
       204,
     );
-    expect(await call('GET', 'lookup-self', caller.client_token)).toEqual(DENIED);
+    expect(await call('GET', 'lookup-self', caller.client_token)).toEqual(INVALID);
   });
 
   it("refuses a token absent, null or empty with Vault's missing token ID", async () => {
@@ -406,7 +411,7 @@ describe('POST /v1/auth/token/revoke-orphan (vault token revoke -mode=orphan)', 
         status: 204,
         json: undefined,
       });
-      expect(await call('GET', 'lookup-self', target.client_token)).toEqual(DENIED);
+      expect(await call('GET', 'lookup-self', target.client_token)).toEqual(INVALID);
     }
   });
 

@@ -13,6 +13,7 @@ import {
   bad,
   data,
   denied,
+  invalid,
   suiteStores,
   tokenCalls,
   type Auth,
@@ -90,10 +91,10 @@ describe.each<StoreKind>(['memory', 'redis'])('client token records on the %s st
   /** Every way the token is used or named answers as for a token that does not exist. */
   const expectNoToken = async (auth: Auth) => {
     const t = auth.client_token;
-    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(denied);
-    expect(await s.call('GET', '/v1/secret/data/other', t)).toEqual(denied);
-    expect(await s.call('GET', '/v1/secret/data/app', t)).toEqual(denied);
-    expect(await s.call('POST', '/v1/auth/token/renew-self', t, {})).toEqual(denied);
+    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(invalid);
+    expect(await s.call('GET', '/v1/secret/data/other', t)).toEqual(invalid);
+    expect(await s.call('GET', '/v1/secret/data/app', t)).toEqual(invalid);
+    expect(await s.call('POST', '/v1/auth/token/renew-self', t, {})).toEqual(invalid);
     expect(await s.call('POST', '/v1/auth/token/lookup', ADMIN_TOKEN, { token: t })).toEqual(badToken);
     expect(await s.call('POST', '/v1/auth/token/renew', ADMIN_TOKEN, { token: t })).toEqual(
       bad('token not found'),
@@ -134,7 +135,7 @@ describe.each<StoreKind>(['memory', 'redis'])('client token records on the %s st
       accessor: auth.accessor,
     });
     expect(revoked.status).toBe(204);
-    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(denied);
+    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(invalid);
     expect(s.tamperEvents()).toEqual([]);
   });
 
@@ -248,7 +249,7 @@ describe.each<StoreKind>(['memory', 'redis'])('client token records on the %s st
     expect(
       await s.call('POST', '/v1/auth/token/lookup-accessor', ADMIN_TOKEN, { accessor: auth.accessor }),
     ).toEqual(bad('invalid accessor'));
-    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(denied);
+    expect(await s.call('GET', '/v1/auth/token/lookup-self', t)).toEqual(invalid);
     // Set back to what it may be, it counts down again.
     await s.put(keys.tokenUses(hmacB64(serverKey, t)), '2');
     expect(data(await s.call('GET', '/v1/auth/token/lookup-self', t))['num_uses']).toBe(1);

@@ -1,4 +1,4 @@
-import { badRequest, permissionDenied, type AuthgateError } from '../errors.js';
+import { badRequest, invalidToken, type AuthgateError } from '../errors.js';
 import { REVOCATION_PENDING } from './record.js';
 import type { TokenRecord } from './record.js';
 import { calculateTtl } from './ttl.js';
@@ -162,7 +162,7 @@ export const createTokenRenewal = (
           : { ...(await storage.inspect(token, options.remoteAddress)), numUses: options.usesLeft };
       if (found.numUses === REVOCATION_PENDING) throw usedUp();
       return extend(renewable(found), token, incrementSeconds, options.refresh, () =>
-        permissionDenied('token_invalid', 'revoked during renewal'),
+        invalidToken('revoked during renewal'),
       );
     },
 

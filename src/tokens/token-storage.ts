@@ -1,4 +1,4 @@
-import { AuthgateError, badRequest, permissionDenied, unavailable } from '../errors.js';
+import { AuthgateError, badRequest, invalidToken, permissionDenied, unavailable } from '../errors.js';
 import { createCidrSet } from '../lib/cidr.js';
 import { deriveKey, fingerprint, hmacB64 } from '../lib/hash.js';
 import { ReplicationUnconfirmedError, StoreUnavailableError, type BatchOp } from '../store/index.js';
@@ -195,7 +195,7 @@ export const createTokenStorage = (
   /** A live token's record, its bound CIDRs checked; no use is counted. */
   const inspect = async (token: string, remoteAddress: string | undefined) => {
     const found = await find(token);
-    if (found === undefined) throw permissionDenied('token_invalid');
+    if (found === undefined) throw invalidToken();
     const { record } = found;
     if (record.boundCidrs.length > 0) {
       // As Vault: a CIDR-bound token from an unknown address is refused.
@@ -231,11 +231,11 @@ export const createTokenStorage = (
     // its lookup already sees the token pending revocation (lookupInternal hides NumUses < 0), and
     // 500 `internal error` in the narrow window where UseToken's second read does ("token not
     // found or fully used already", vault/request_handling.go): never 400. 403 for both here.
-    if (left < 0) throw permissionDenied('token_invalid', 'no uses left');
+    if (left < 0) throw invalidToken('no uses left');
     // The record (sealed) says how many uses were granted: a counter above that was raised.
     if (left >= record.numUses) {
       tampered('uses', keys.tokenUses(tokenHmac));
-      throw permissionDenied('token_invalid', 'use counter above the uses granted');
+      throw invalidToken('use counter above the uses granted');
     }
     if (left === 0) await deleteEntries(tokenHmac, hmac(record.accessor));
     // As Vault's handleRequest: the use is spent before the ACL's verdict is acted on ("we want

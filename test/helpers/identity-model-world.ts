@@ -4,6 +4,7 @@ import type { FakeClock } from '../../src/lib/clock.js';
 import { ADMIN_TOKEN, type Harness } from './harness.js';
 import { expectedJwksMaxAge, fetchDocument } from './identity-model.js';
 import type { ModelRun, Probe, RoleSpec, Subject } from './identity-model-inputs.js';
+import { INVALID_TOKEN_MESSAGE } from '../../src/errors.js';
 
 /*
  * The state of one run of test/identity-model.test.ts (the server, the clock, what was issued and
@@ -121,7 +122,7 @@ export const probe = async (w: World, which: Probe, name: string): Promise<void>
     'unknown-token': async () =>
       expect(await answer('GET', token('r0'), `ags.${'A'.repeat(43)}`)).toStrictEqual({
         status: 403,
-        body: DENIED,
+        body: { errors: [INVALID_TOKEN_MESSAGE] },
       }),
     // A HEAD is a method the path has (it exists) but no operation of it: 405, as for a POST,
     // to a caller the ACL lets ask; 403 to any other. Never a token signed only to be dropped.

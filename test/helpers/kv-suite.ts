@@ -3,6 +3,7 @@ import { afterAll, beforeAll, expect } from 'vitest';
 import { createFakeClock } from '../../src/lib/clock.js';
 import { recordSecrets } from './audit.js';
 import { ADMIN_TOKEN, NGINX_ROLE, startHarness, type Harness } from './harness.js';
+import { INVALID_TOKEN_MESSAGE } from '../../src/errors.js';
 
 /*
  * The KV v2 end-to-end suites' shared setup: the app exactly as `authgate server` composes it
@@ -184,5 +185,7 @@ export const version = (n: number, createdMs?: number, extra: Record<string, unk
   ...extra,
 });
 export const DENIED = { status: 403, json: { errors: ['permission denied'] } };
+/** A token that is not live (unknown, expired, revoked, used up): Vault's 403 with `invalid token`. */
+export const INVALID = { status: 403, json: { errors: [INVALID_TOKEN_MESSAGE] } };
 export const NOT_FOUND = { status: 404, json: { errors: [] } };
 export const NO_CONTENT = { status: 204, json: undefined };

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { expect } from 'vitest';
 import type { FakeClock } from '../../src/lib/clock.js';
 import type { Harness } from './harness.js';
+import { INVALID_TOKEN_MESSAGE } from '../../src/errors.js';
 import {
   authData,
   grants,
@@ -137,7 +138,7 @@ export const incrementArb: fc.Arbitrary<Increment> = fc
 
 export const NO_INCREMENT: Increment = { body: undefined, seconds: 0, label: 'no body' };
 
-/** A request made with the token itself: dead → 403; else a use is spent, then the ACL. */
+/** A request made with the token itself: dead → 403 `invalid token`; else a use is spent, then the ACL. */
 export const selfRequest = async (
   t: ModelToken,
   method: 'GET' | 'POST',
@@ -148,7 +149,7 @@ export const selfRequest = async (
   const live = isLive(t, now());
   const res = await send(method, `/v1/${path}`, t.token, body);
   if (!live) {
-    expectError(res, 403, 'permission denied');
+    expectError(res, 403, INVALID_TOKEN_MESSAGE);
     return undefined;
   }
   const numUses = spendUse(t);

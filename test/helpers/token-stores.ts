@@ -3,6 +3,7 @@ import type { Clock } from '../../src/lib/clock.js';
 import { createMemoryStore, createRedisStore, type Store } from '../../src/store/index.js';
 import type { Harness } from './harness.js';
 import { startRedis, storeAnswers, type RedisServer } from './redis-server.js';
+import { INVALID_TOKEN_MESSAGE } from '../../src/errors.js';
 
 /*
  * Client-token suites that run through the HTTP API on the memory store and on a private
@@ -79,5 +80,7 @@ export const tokenCalls = (h: Harness) => {
 };
 
 export const denied = { status: 403, json: { errors: ['permission denied'] } };
+/** A token that is not live (expired, revoked, used up, unknown): Vault's 403 with `invalid token`. */
+export const invalid = { status: 403, json: { errors: [INVALID_TOKEN_MESSAGE] } };
 export const bad = (message: string) => ({ status: 400, json: { errors: [message] } });
 export const data = (a: Answer) => a.json?.['data'] as Record<string, unknown>;
