@@ -91,6 +91,29 @@ describe('response wrapping', () => {
     expect(h.cluster.stats().tokenReviews).toBe(before);
   });
 
+  it.each(['', '0', '0s', '0h'])(
+    'answers in clear with a TTL of %j, which asks for no wrapping, as Vault',
+    async (ttl) => {
+      const res = await inject('GET', '/v1/secret/data/wrapped', {
+        'x-vault-token': ADMIN_TOKEN,
+        'x-vault-wrap-ttl': ttl,
+      });
+      expect(res.statusCode).toBe(200);
+    },
+  );
+
+  it.each([
+    ['-5m', 'requested wrap ttl cannot be negative'],
+    ['soon', 'time: invalid duration "soon"'],
+  ])('refuses a TTL of %j with Vault’s 400', async (ttl, message) => {
+    const res = await inject('GET', '/v1/auth/token/lookup-self', {
+      'x-vault-token': ADMIN_TOKEN,
+      'x-vault-wrap-ttl': ttl,
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ errors: [message] });
+  });
+
   // Vault serves these outside its logical handler, which alone reads X-Vault-Wrap-TTL: a client
   // with VAULT_WRAP_TTL set (the Go client then sends it on every request) still reads them.
   it.each([
@@ -104,6 +127,32 @@ describe('response wrapping', () => {
   ])('ignores it on %s, which answers no secret, as Vault', async (url) => {
     const res = await inject('GET', url, { 'x-vault-wrap-ttl': '5m' });
     expect(res.statusCode).toBe(200);
+  });
+});
+
+describe('help', () => {
+  it('is refused, and the write or delete that asked for it is not performed', async () => {
+    const admin = { 'x-vault-token': ADMIN_TOKEN };
+    await inject('POST', '/v1/secret/data/helped', admin, { data: { k: 'v1' } });
+    for (const [method, url, body] of [
+      ['POST', '/v1/secret/data/helped?help=1', { data: { k: 'v2' } }],
+      ['DELETE', '/v1/secret/metadata/helped?help=1', undefined],
+      ['POST', '/v1/auth/token/revoke-self?x=1&help=true', {}],
+      ['GET', '/v1/sys/health?help=1', undefined],
+    ] as const) {
+      const res = await h.server.app.inject({
+        method,
+        url,
+        headers: { ...admin, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+      });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json()).toEqual({ errors: ['help is not supported by authgate'] });
+    }
+    const read = await inject('GET', '/v1/secret/data/helped', admin);
+    expect(read.json().data).toMatchObject({ data: { k: 'v1' }, metadata: { version: 1 } });
+    // An empty help parameter asks for nothing, as in Vault.
+    expect((await inject('GET', '/v1/secret/data/helped?help=', admin)).statusCode).toBe(200);
   });
 });
 

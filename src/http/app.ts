@@ -42,6 +42,7 @@ import {
 import { AuthgateError, badRequest } from '../errors.js';
 import { buildSecretsMountTable } from '../secrets/index.js';
 import { parseGoBool } from '../lib/go-bool.js';
+import { parseDurationSecond } from '../lib/go-duration.js';
 import { createClientErrorHandler, createConnectHandler, createExpectationHandler } from './client-errors.js';
 import {
   MALFORMED_HOST_MESSAGE,
@@ -173,6 +174,13 @@ export const buildApp = (
       done(badRequest('invalid request path', 'unprintable_path'));
       return;
     }
+    // Vault answers any request with a `help` parameter with the path's help text, outside its
+    // mux (wrapHelpHandler), and performs nothing: authgate has no help text, and must not perform
+    // a write or a delete the caller only asked about.
+    if (asksForHelp(request.url)) {
+      done(badRequest('help is not supported by authgate', 'help_unsupported'));
+      return;
+    }
     // `//`, `.` and `..` in the path: Vault's ServeMux redirects to the clean path before any
     // check (no token read, nothing audited); answered here, no later hook runs.
     if (redirectUncleanPath(request.method, request.url, reply)) return;
@@ -181,8 +189,9 @@ export const buildApp = (
     const logical = !NON_LOGICAL_PATHS.has(request.url.split('?', 1)[0] ?? '');
     // A client that asks for a wrapped answer must not get the secret in clear instead: Vault
     // answers a single-use wrapping token, which authgate does not issue.
-    if (logical && request.headers['x-vault-wrap-ttl'] !== undefined) {
-      done(badRequest('response wrapping is not supported by authgate', 'wrapping_unsupported'));
+    const wrap = logical ? wrapRefusal(request.headers['x-vault-wrap-ttl']) : undefined;
+    if (wrap !== undefined) {
+      done(wrap);
       return;
     }
     // Sentinel policies are Vault Enterprise's, so the override asks nothing of authgate; but
@@ -291,6 +300,30 @@ const collectRouteMethods = (app: FastifyInstance): (() => void) => {
       });
     }
   };
+};
+
+/** Whether a request asks for help, as Vault's wrapHelpHandler reads it: a non-empty `help` parameter. */
+const asksForHelp = (url: string): boolean => {
+  const q = url.indexOf('?');
+  return (
+    q >= 0 && url.includes('help', q) && (new URLSearchParams(url.slice(q + 1)).get('help') ?? '') !== ''
+  );
+};
+
+/**
+ * The refusal of a request's `X-Vault-Wrap-TTL`, read as Vault's requestWrapInfo reads it: none
+ * when it is absent, empty or 0 (Vault then answers in clear); Vault's 400s for a value that is
+ * no duration or is negative; and for any other, a refusal, since authgate issues no wrapping
+ * token and must not hand a secret in clear to a client that asked for it wrapped.
+ */
+const wrapRefusal = (header: string | string[] | undefined): AuthgateError | undefined => {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (value === undefined || value === '') return undefined;
+  const ttl = parseDurationSecond(value);
+  if ('error' in ttl) return badRequest(ttl.error, 'bad_wrap_ttl');
+  if (ttl.value < 0n) return badRequest('requested wrap ttl cannot be negative', 'bad_wrap_ttl');
+  if (ttl.value === 0n) return undefined;
+  return badRequest('response wrapping is not supported by authgate', 'wrapping_unsupported');
 };
 
 /**
