@@ -156,6 +156,26 @@ describe('help', () => {
   });
 });
 
+describe('the list flag', () => {
+  it.each([
+    '/v1/sys/policy?list=garbage',
+    '/v1/sys/policies/acl?list=maybe',
+    '/v1/auth/kubernetes/role?list=2',
+  ])('is refused with Vault’s bare 400 on %s when it is no boolean, whoever asks', async (url) => {
+    for (const headers of [{ 'x-vault-token': ADMIN_TOKEN }, {}]) {
+      const res = await inject('GET', url, headers);
+      expect(res.statusCode).toBe(400);
+      expect(res.json()).toEqual({ errors: [] });
+    }
+  });
+
+  it('lists with a Go boolean and reads with an empty one', async () => {
+    const admin = { 'x-vault-token': ADMIN_TOKEN };
+    expect((await inject('GET', '/v1/sys/policies/acl?list=T', admin)).statusCode).toBe(200);
+    expect((await inject('GET', '/v1/sys/policy?list=', admin)).statusCode).toBe(200);
+  });
+});
+
 describe('path parameters', () => {
   it.each([
     [10_000, 'as long as a request line can carry, not only up to 4096 characters'],

@@ -189,6 +189,12 @@ export const buildApp = (
     const logical = !NON_LOGICAL_PATHS.has(request.url.split('?', 1)[0] ?? '');
     // A client that asks for a wrapped answer must not get the secret in clear instead: Vault
     // answers a single-use wrapping token, which authgate does not issue.
+    // Vault's logical handler reads a GET's `list` with strconv.ParseBool, before the token, and
+    // answers one that is no boolean with a bare 400 (buildLogicalRequestNoAuth).
+    if (logical && request.method === 'GET' && badListFlag(request.query)) {
+      done(new AuthgateError('BAD_REQUEST', { message: '', reason: 'bad_list_flag' }));
+      return;
+    }
     const wrap = logical ? wrapRefusal(request.headers['x-vault-wrap-ttl']) : undefined;
     if (wrap !== undefined) {
       done(wrap);
@@ -300,6 +306,12 @@ const collectRouteMethods = (app: FastifyInstance): (() => void) => {
       });
     }
   };
+};
+
+/** A `list` query parameter that is neither empty nor a Go boolean (a repeated one is left to the route). */
+const badListFlag = (query: unknown): boolean => {
+  const list = (query as Record<string, unknown> | undefined)?.['list'];
+  return typeof list === 'string' && list !== '' && parseGoBool(list) === undefined;
 };
 
 /** Whether a request asks for help, as Vault's wrapHelpHandler reads it: a non-empty `help` parameter. */

@@ -128,7 +128,8 @@ export const installErrorHandling = (app: FastifyInstance): FailureLog => {
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
     if (isAuthgateError(err)) {
       logFailure(request, err);
-      const messages = err.code === 'NOT_FOUND' && err.message === '' ? [] : [err.message];
+      // An empty message is Vault's bare answer (`{"errors":[]}`): a 404, a bad list flag.
+      const messages = err.message === '' ? [] : [err.message];
       return sendErrors(reply, err.status, messages);
     }
     if (err.validation !== undefined) {

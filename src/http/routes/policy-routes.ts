@@ -184,7 +184,9 @@ export const registerPolicyRoutes = (app: FastifyInstance, deps: PolicyRouteDeps
       const mount = authMounts.get(path.slice(0, -1));
       if (tuned === undefined) {
         if (mount === undefined) throw badRequest(`No auth engine at ${path}`, 'sys_auth_not_found');
-        return sysEnvelope(request.id, authMountInfo(path.slice(0, -1), mount));
+        // As Vault's HTTP layer (injectDataIntoTopRoutes): the data at the top too, as for the list.
+        const data = authMountInfo(path.slice(0, -1), mount);
+        return { ...sysEnvelope(request.id, data), ...data };
       }
       if (mount === undefined)
         throw badRequest(`cannot fetch sysview for path "auth/${path}"`, 'sys_auth_not_found');

@@ -65,7 +65,10 @@ export const registerSecretsMountRoutes = (app: FastifyInstance, deps: SecretsMo
       if (tuned === undefined) {
         if (match === undefined)
           throw badRequest(`No secret engine mount at ${path}`, 'sys_mounts_not_found');
-        return sysEnvelope(request.id, { ...match.entry });
+        // sys/mounts/ is one of the paths whose data Vault's HTTP layer also puts at the top
+        // (injectDataIntoTopRoutes), as for the listing.
+        const data = { ...match.entry };
+        return { ...sysEnvelope(request.id, data), ...data };
       }
       if (match === undefined) {
         throw badRequest(`cannot fetch sysview for path "${path}"`, 'sys_mounts_not_found');
