@@ -314,10 +314,22 @@ describe('writes: roles, config and mounts come from authgate.yaml', () => {
     ['POST', '/v1/auth/kubernetes/role'],
     ['PATCH', '/v1/sys/mounts/secret'],
     ['POST', '/v1/sys/mounts'],
+    // Paths served by a wildcard route: their other methods too.
+    ['PATCH', '/v1/sys/auth/kubernetes'],
+    ['PATCH', '/v1/sys/audit/file'],
+    ['DELETE', '/v1/sys/internal/ui/mounts/secret'],
+    ['GET', '/v1/sys/leases/revoke/abc'],
+    ['DELETE', '/v1/sys/leases/renew/abc'],
   ] as const)('answers %s %s, which Vault’s path has not, with 405', async (method, url) => {
-    const body = method === 'DELETE' ? undefined : {};
+    const body = method === 'DELETE' || method === 'GET' ? undefined : {};
     const res = await call(method, url, ADMIN_TOKEN, body);
     expect([res.status, res.json()]).toEqual([405, { errors: ['unsupported operation'] }]);
+  });
+
+  it('checks the token before it says a wildcard path lacks a method, as Vault', async () => {
+    for (const url of ['/v1/sys/auth/kubernetes', '/v1/sys/audit/file']) {
+      expect((await call('PATCH', url, undefined, {})).status).toBe(403);
+    }
   });
 });
 

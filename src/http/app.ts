@@ -279,8 +279,9 @@ export const answerUnsupportedOperation = async (): Promise<never> => {
 /**
  * Vault answers a method that a path does not support with 405 `unsupported operation`, not 404:
  * the path exists. Records the methods of every route as it is added; the function returned adds,
- * once every route is in, a 405 route for the other methods of each fixed path. Wildcard routes
- * (KV) answer their own methods. As in Vault, which checks the token and its policies before the
+ * once every route is in, a 405 route for the other methods of each path, a wildcard one too
+ * (`sys/auth/*`, `sys/audit/*`, `sys/leases/renew/*`…; the KV routes take every method and answer
+ * their own). As in Vault, which checks the token and its policies before the
  * backend finds it has no such operation, the 405 route of a path the ACL guards is guarded too:
  * a caller without a token, or whose policies do not grant the method's capability there, gets
  * 403 `permission denied`; only one that may ask learns that the path cannot do it.
@@ -297,7 +298,7 @@ const collectRouteMethods = (app: FastifyInstance): (() => void) => {
   return () => {
     for (const [url, has] of [...methods]) {
       const missing = VAULT_METHODS.filter((m) => !has.has(m));
-      if (url.includes('*') || missing.length === 0) continue;
+      if (missing.length === 0) continue;
       app.route({
         method: missing,
         url,
