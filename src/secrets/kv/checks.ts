@@ -16,6 +16,10 @@ export const MAX_SECRET_PATH_BYTES = 1024;
 /** The most segments a secret path a write may create has: one folder set per level is kept. */
 export const MAX_SECRET_PATH_DEPTH = 64;
 
+/** Whether a secret could be created at `path` ({@link checkNewSecretPath}). */
+export const withinPathLimits = (path: string): boolean =>
+  Buffer.byteLength(path) <= MAX_SECRET_PATH_BYTES && path.split('/').length <= MAX_SECRET_PATH_DEPTH;
+
 /**
  * Refuses a path too long or too deep to create a secret at. Each level of a path is a folder set
  * in the store, named by its whole prefix (what LIST reads), so a path of n levels costs n store
@@ -24,7 +28,7 @@ export const MAX_SECRET_PATH_DEPTH = 64;
  * prefix) and sets no such limit; real paths are a few levels deep.
  */
 export const checkNewSecretPath = (path: string): void => {
-  if (Buffer.byteLength(path) > MAX_SECRET_PATH_BYTES || path.split('/').length > MAX_SECRET_PATH_DEPTH) {
+  if (!withinPathLimits(path)) {
     throw badRequest(
       `path too long: a secret path has at most ${MAX_SECRET_PATH_BYTES} bytes and ${MAX_SECRET_PATH_DEPTH} segments`,
       'kv_path_too_long',

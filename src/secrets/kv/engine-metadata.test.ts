@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { failure, setup } from './test-support.js';
 
 const T0 = '2026-01-01T12:00:00Z';
@@ -131,6 +131,19 @@ describe('list', () => {
     expect(await engine.list('')).toEqual([]);
     expect(store.entries().filter(([k]) => k.includes(':folder:'))).toEqual([]);
     void keys;
+  });
+
+  it('deletes a path over the limits that names no secret without climbing its folders', async () => {
+    const { engine, store } = setup();
+    const deep = Array.from({ length: 5000 }, () => 'a').join('/');
+    const setMembers = vi.spyOn(store, 'setMembers');
+    const setRemove = vi.spyOn(store, 'setRemove');
+    await engine.deleteMetadata(deep);
+    expect(setMembers).not.toHaveBeenCalled();
+    expect(setRemove).not.toHaveBeenCalled();
+    // A path within the limits is cleaned as before (a name a crashed write may have left).
+    await engine.deleteMetadata('x/y');
+    expect(setRemove).toHaveBeenCalled();
   });
 
   it('keeps listing a secret whose versions are all deleted or destroyed (its metadata remains)', async () => {

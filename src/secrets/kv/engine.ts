@@ -1,6 +1,13 @@
 import { AuthgateError, badRequest } from '../../errors.js';
 import { stableMountIds } from '../../lib/hash.js';
-import { CAS_IGNORED_WARNING, checkCas, checkNewSecretPath, refuseExisting, secretPathOf } from './checks.js';
+import {
+  CAS_IGNORED_WARNING,
+  checkCas,
+  checkNewSecretPath,
+  refuseExisting,
+  secretPathOf,
+  withinPathLimits,
+} from './checks.js';
 import { mergePatch, subkeysOf, type JsonObject } from './json.js';
 import {
   addVersion,
@@ -165,10 +172,10 @@ export const createKvEngine = (deps: KvEngineDeps) => {
       options: { absentOnly?: boolean } = {},
     ): Promise<KvVersionView> => {
       if (path === '') throw badRequest('missing path', 'kv_missing_path');
-      checkNewSecretPath(path);
       const settings = await storage.loadSettings();
       return storage.withLock(path, async (assertHeld) => {
         const existing = await storage.loadMetadata(path);
+        if (existing === undefined) checkNewSecretPath(path);
         const meta = existing ?? newMetadata(clock.nowMs());
         refuseExisting(existing, options);
         checkCas(input.cas, settings, meta);
@@ -280,12 +287,12 @@ export const createKvEngine = (deps: KvEngineDeps) => {
     ): Promise<{ warnings: string[] }> => {
       const path = secretPathOf(named);
       if (path === '') throw badRequest('missing path', 'kv_missing_path');
-      checkNewSecretPath(path);
       if (Object.keys(input).length === 0) return { warnings: [] };
       const settings = await storage.loadSettings();
       const warnings = input.casRequired === false && settings.casRequired ? [CAS_IGNORED_WARNING] : [];
       await storage.withLock(path, async (assertHeld) => {
         const existing = await storage.loadMetadata(path);
+        if (existing === undefined) checkNewSecretPath(path);
         refuseExisting(existing, options);
         const meta = existing ?? newMetadata(clock.nowMs());
         applyMetadataInput(meta, input);
@@ -326,8 +333,10 @@ export const createKvEngine = (deps: KvEngineDeps) => {
             storage.deleteMetadataOp(path),
           ]);
         }
-        // Also when there was no record: clears a name left by a write that crashed midway.
-        await storage.removeFromFolders(path);
+        // Also when there was no record: clears a name left by a write that crashed midway. A
+        // path no write could name (over the limits) has no name to clear without a record, and
+        // climbing its thousands of levels is what the limits keep from happening.
+        if (meta !== undefined || withinPathLimits(path)) await storage.removeFromFolders(path);
       });
     },
 
