@@ -244,8 +244,17 @@ describe('which requests are audited', () => {
     // handleRequest returns in the response entry.
     expect(denied[0]?.error).toBe('permission denied');
     expect(denied[1]?.error).toBe('1 error occurred:\n\t* permission denied\n\n');
-    const missing = await newEntries(() =>
+    // A path nothing serves: refused before the router looks, as Vault's token check comes first.
+    const unknown = await newEntries(() =>
       h.server.app.inject({ method: 'GET', url: '/v1/no-such-mount/x' }),
+    );
+    expect(unknown[1]?.authgate).toEqual({ outcome: 'denied', reason: 'missing_client_token', status: 403 });
+    const missing = await newEntries(() =>
+      h.server.app.inject({
+        method: 'GET',
+        url: '/v1/no-such-mount/x',
+        headers: { 'x-vault-token': ADMIN_TOKEN },
+      }),
     );
     expect(missing[1]?.authgate).toEqual({ outcome: 'error', reason: 'not_found', status: 404 });
   });

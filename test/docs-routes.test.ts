@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { answerUnsupportedOperation } from '../src/http/app.js';
+import { answerNoRoute, answerUnsupportedOperation } from '../src/http/app.js';
 import { startHarness, type Harness } from './helpers/harness.js';
 
 /*
@@ -51,7 +51,7 @@ const registeredRoutes = async (): Promise<{ served: Routes; required: Routes; h
   const required: Routes = new Map();
   const gets = new Set(seen.filter((r) => [r.method].flat().includes('GET')).map((r) => `${r.url}`));
   for (const route of seen) {
-    if (route.handler === answerUnsupportedOperation) continue;
+    if (route.handler === answerUnsupportedOperation || route.handler === answerNoRoute) continue;
     const methods = [route.method].flat().map(String);
     const url = normal(route.url ?? '');
     add(served, url, methods);

@@ -13,6 +13,13 @@ afterAll(async () => {
   await h?.close();
 });
 
+/** The app on a real port (for requests inject cannot make), listened on once for the file. */
+let listening: Promise<number> | undefined;
+const listenPort = (): Promise<number> =>
+  (listening ??= h.server.app
+    .listen({ host: '127.0.0.1', port: 0 })
+    .then((address) => Number(new URL(address).port)));
+
 const inject = (
   method: 'GET' | 'POST',
   url: string,
@@ -38,7 +45,12 @@ describe('every answer', () => {
       async () => inject('POST', '/v1/auth/jwks/login', {}, { role: 'nginx', jwt: 'a.b.c' }),
       403,
     ],
-    ['a missing route', async () => inject('GET', '/v1/no/such/route'), 404],
+    [
+      'a missing route',
+      async () => inject('GET', '/v1/no/such/route', { 'x-vault-token': ADMIN_TOKEN }),
+      404,
+    ],
+    ['a missing route without a token', async () => inject('GET', '/v1/no/such/route'), 403],
     // Answered by Fastify outside every route, where no hook runs.
     ['a malformed URL', async () => inject('GET', '/v1/secret/data/a%zz'), 400],
     ['a bad body', async () => inject('POST', '/v1/auth/jwks/login', {}, [1]), 400],
@@ -102,6 +114,24 @@ describe('response wrapping', () => {
     },
   );
 
+  it('reads the first of repeated headers, as Go’s Header.Get', async () => {
+    const send = async (values: string[]) =>
+      rawRequest(
+        await listenPort(),
+        [
+          'GET /v1/secret/data/wrapped HTTP/1.1',
+          'Host: localhost',
+          `X-Vault-Token: ${ADMIN_TOKEN}`,
+          ...values.map((v) => `X-Vault-Wrap-TTL: ${v}`),
+          'Connection: close',
+          '',
+          '',
+        ].join('\r\n'),
+      );
+    expect((await send(['0', '5m'])).status).toBe(200);
+    expect((await send(['5m', '0'])).status).toBe(400);
+  });
+
   it.each([
     ['-5m', 'requested wrap ttl cannot be negative'],
     ['soon', 'time: invalid duration "soon"'],
@@ -139,6 +169,8 @@ describe('help', () => {
       ['DELETE', '/v1/secret/metadata/helped?help=1', undefined],
       ['POST', '/v1/auth/token/revoke-self?x=1&help=true', {}],
       ['GET', '/v1/sys/health?help=1', undefined],
+      // Go decodes the parameter's name: an encoded `help` asks for help too.
+      ['DELETE', '/v1/secret/metadata/helped?h%65lp=1', undefined],
     ] as const) {
       const res = await h.server.app.inject({
         method,
@@ -162,7 +194,8 @@ describe('the list flag', () => {
     '/v1/sys/policies/acl?list=maybe',
     '/v1/auth/kubernetes/role?list=2',
   ])('is refused with Vault’s bare 400 on %s when it is no boolean, whoever asks', async (url) => {
-    for (const headers of [{ 'x-vault-token': ADMIN_TOKEN }, {}]) {
+    const asAdmin: Record<string, string> = { 'x-vault-token': ADMIN_TOKEN };
+    for (const headers of [asAdmin, {}]) {
       const res = await inject('GET', url, headers);
       expect(res.statusCode).toBe(400);
       expect(res.json()).toEqual({ errors: [] });
@@ -249,11 +282,9 @@ describe('X-Vault-Namespace', () => {
  * request; Node would answer that 417 itself, bare (no body, no type), unless the app does.
  */
 describe('Expect', () => {
-  let port: number | undefined;
   const post = async (expectation: string, body = '{"data":{"k":"v"}}') => {
-    port ??= Number(new URL(await h.server.app.listen({ host: '127.0.0.1', port: 0 })).port);
     return rawRequest(
-      port,
+      await listenPort(),
       `POST /v1/secret/data/expect HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Vault-Token: ${ADMIN_TOKEN}\r\n` +
         `Expect: ${expectation}\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
       { timeoutMs: 10_000 },

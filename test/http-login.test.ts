@@ -109,9 +109,9 @@ describe('login methods', () => {
     },
   );
 
-  it('still answers an unknown mount with 404', async () => {
+  it('still answers an unknown mount as a path nothing serves: 403 without a token, as Vault', async () => {
     const res = await server.app.inject({ method: 'GET', url: '/v1/auth/nope/login' });
-    expect(res.statusCode).toBe(404);
+    expect(res.statusCode).toBe(403);
   });
 });
 

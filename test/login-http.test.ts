@@ -369,12 +369,22 @@ describe('the HTTP envelope', () => {
     expect(res.json.errors).toHaveLength(1);
   });
 
-  it('answers an unknown mount with 404 in the Vault shape', async () => {
-    const res = await h.login('nope', { role: 'x', jwt: 'y' });
-    expect(res).toEqual({
-      status: 404,
-      json: { errors: ['no handler for route "auth/nope/login". route entry not found.'] },
+  it('answers an unknown mount as Vault: 403 before its token check, 404 only to a caller it lets ask', async () => {
+    // No login path exists there, so the request is an ordinary one: Vault checks its token first.
+    expect(await h.login('nope', { role: 'x', jwt: 'y' })).toEqual({
+      status: 403,
+      json: { errors: ['permission denied'] },
     });
+    const res = await h.server.app.inject({
+      method: 'POST',
+      url: '/v1/auth/nope/login',
+      headers: { 'x-vault-token': ADMIN_TOKEN, 'content-type': 'application/json' },
+      payload: JSON.stringify({ role: 'x', jwt: 'y' }),
+    });
+    expect([res.statusCode, res.json()]).toEqual([
+      404,
+      { errors: ['no handler for route "auth/nope/login". route entry not found.'] },
+    ]);
   });
 });
 

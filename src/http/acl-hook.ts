@@ -6,6 +6,7 @@ import type { Acl, AclSubject, Capability } from '../policy/index.js';
 import { verifiedMetadata, type TokenRecord, type TokenService } from '../tokens/index.js';
 import { setRequestAuth, type AclRouteConfig, type AllowedBy } from './acl-route.js';
 import { clientTokenOf, requireToken, type AdminCheck } from './client-token.js';
+import { tokenInPathErrorOf } from './token-in-path.js';
 
 export type AclHookDeps = {
   tokens: Pick<TokenService, 'authenticate' | 'inspect'>;
@@ -25,8 +26,13 @@ export type AclHookDeps = {
 export const installAclHook = (app: FastifyInstance, deps: AclHookDeps): void => {
   const subjectOf = createSubjectOf(deps.mounts);
   const check = async (request: FastifyRequest, acl: NonNullable<AclRouteConfig['acl']>): Promise<void> => {
-    const token = requireToken(request);
     const path = logicalPath(request);
+    // A token or accessor in one of Vault's old URL forms (`auth/token/lookup/<token>`) that no
+    // route of its own took (an encoded slash): the form's 404, before any check whose refusal
+    // would carry the path, and so the secret, into the audit entry's detail.
+    const inPath = tokenInPathErrorOf(path);
+    if (inPath !== undefined) throw inPath;
+    const token = requireToken(request);
     // A path with a `..` segment is refused outright, never matched against globs nor stored.
     if (path.split('/').includes('..') || path.includes('\u0000')) {
       throw badRequest('invalid request path', 'invalid_path');

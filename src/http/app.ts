@@ -4,6 +4,7 @@ import Fastify, {
   LogController,
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
 import { TypeBoxValidatorCompiler } from '@fastify/type-provider-typebox';
@@ -33,6 +34,7 @@ import { registerSecretsMountRoutes } from './routes/sys-mounts-routes.js';
 import { registerSysRoutes, type HealthDeps } from './routes/sys-routes.js';
 import { registerTokenRoutes, type TokenRouteDeps } from './routes/token-routes.js';
 import {
+  answerNoHandler,
   installErrorHandling,
   installJsonForAnyContentType,
   VAULT_METHODS,
@@ -195,7 +197,7 @@ export const buildApp = (
       done(new AuthgateError('BAD_REQUEST', { message: '', reason: 'bad_list_flag' }));
       return;
     }
-    const wrap = logical ? wrapRefusal(request.headers['x-vault-wrap-ttl']) : undefined;
+    const wrap = logical ? wrapRefusal(request) : undefined;
     if (wrap !== undefined) {
       done(wrap);
       return;
@@ -263,10 +265,27 @@ export const buildApp = (
     revocation: deps.revocation,
     policies: deps.policies,
   });
+  // Vault's handleRequest checks the token and its policies before its router finds no handler:
+  // a path nothing serves is 403 to a caller the ACL does not let ask there, and `no handler for
+  // route` (404) only to one it does, so that no one learns which mounts exist without a token.
+  // Every served route is more specific than this one.
+  app.route({
+    method: [...VAULT_METHODS],
+    url: '/v1/*',
+    config: { acl: {} } satisfies AclRouteConfig,
+    handler: answerNoRoute,
+  });
   answerUnsupportedMethods();
   installResponseHeaders(app);
   return app;
 };
+
+/**
+ * The handler of the catch-all `/v1/*` route: it serves nothing, it only answers Vault's 404 once
+ * the ACL let the caller ask (test/docs-routes.test.ts tells it from served routes by it).
+ */
+export const answerNoRoute = async (request: FastifyRequest, reply: FastifyReply): Promise<unknown> =>
+  answerNoHandler(request, reply);
 
 /**
  * The handler of the 405 routes that `collectRouteMethods` adds: a route with it serves nothing
@@ -315,12 +334,20 @@ const badListFlag = (query: unknown): boolean => {
   return typeof list === 'string' && list !== '' && parseGoBool(list) === undefined;
 };
 
+/**
+ * The first value of a header as sent, as Go's `Header.Get` reads it (Node joins repeated ones
+ * with `, `, which would read `0` then `5m` as one bad duration).
+ */
+const firstHeader = (raw: readonly string[], name: string): string | undefined => {
+  for (let i = 0; i + 1 < raw.length; i += 2) if (raw[i]?.toLowerCase() === name) return raw[i + 1];
+  return undefined;
+};
+
 /** Whether a request asks for help, as Vault's wrapHelpHandler reads it: a non-empty `help` parameter. */
 const asksForHelp = (url: string): boolean => {
   const q = url.indexOf('?');
-  return (
-    q >= 0 && url.includes('help', q) && (new URLSearchParams(url.slice(q + 1)).get('help') ?? '') !== ''
-  );
+  // Parsed, not searched for: Go decodes the parameter's name too (`?h%65lp=1` asks for help).
+  return q >= 0 && (new URLSearchParams(url.slice(q + 1)).get('help') ?? '') !== '';
 };
 
 /**
@@ -329,8 +356,9 @@ const asksForHelp = (url: string): boolean => {
  * no duration or is negative; and for any other, a refusal, since authgate issues no wrapping
  * token and must not hand a secret in clear to a client that asked for it wrapped.
  */
-const wrapRefusal = (header: string | string[] | undefined): AuthgateError | undefined => {
-  const value = Array.isArray(header) ? header[0] : header;
+const wrapRefusal = (request: FastifyRequest): AuthgateError | undefined => {
+  if (request.headers['x-vault-wrap-ttl'] === undefined) return undefined;
+  const value = firstHeader(request.raw.rawHeaders, 'x-vault-wrap-ttl');
   if (value === undefined || value === '') return undefined;
   const ttl = parseDurationSecond(value);
   if ('error' in ttl) return badRequest(ttl.error, 'bad_wrap_ttl');

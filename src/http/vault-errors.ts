@@ -159,14 +159,23 @@ export const installErrorHandling = (app: FastifyInstance): FailureLog => {
     // 405 before it looks for the path (http/logical.go buildLogicalRequestNoAuth).
     if (request.url.startsWith('/v1/') && !ANSWERED_METHODS.has(request.method))
       return sendErrors(reply, 405, []);
-    // A token or accessor in one of Vault's old URL forms that reached no route (an encoded
-    // slash, a method the form's route lacks) is not quoted: the message is audited in clear.
-    const inPath = tokenInPathErrorOf(decodedPath(request.url));
-    if (inPath !== undefined) return sendErrors(reply, inPath.status, [inPath.message]);
-    const path = (request.url.split('?')[0] ?? '').replace(/^\/v1\//, '');
-    return sendErrors(reply, 404, [`no handler for route "${path}". route entry not found.`]);
+    return answerNoHandler(request, reply);
   });
   return logFailure;
+};
+
+/**
+ * Vault's 404 for a path no handler serves: `no handler for route "<path>". route entry not
+ * found.` The handler of the catch-all `/v1/*` route (behind the ACL, as Vault's router comes
+ * after its token check) and of the not-found handler (paths outside `/v1/`).
+ */
+export const answerNoHandler = (request: FastifyRequest, reply: FastifyReply) => {
+  // A token or accessor in one of Vault's old URL forms that reached no route (an encoded
+  // slash, a method the form's route lacks) is not quoted: the message is audited in clear.
+  const inPath = tokenInPathErrorOf(decodedPath(request.url));
+  if (inPath !== undefined) return sendErrors(reply, inPath.status, [inPath.message]);
+  const path = (request.url.split('?')[0] ?? '').replace(/^\/v1\//, '');
+  return sendErrors(reply, 404, [`no handler for route "${path}". route entry not found.`]);
 };
 
 /**
