@@ -37,6 +37,22 @@ describe('parseUnverifiedClaims', () => {
     });
   });
 
+  it('leaves the secret name of a projected token bound to a Secret unset, as Vault reads it', () => {
+    const c = parseUnverifiedClaims(
+      jwt({
+        aud: ['vault'],
+        'kubernetes.io': {
+          namespace: 'test',
+          secret: { name: 'bound-secret', uid: 's-uid' },
+          serviceaccount: { name: 'nginx', uid: 'sa-uid' },
+        },
+        sub: 'system:serviceaccount:test:nginx',
+      }),
+    );
+    expect(c.secretName).toBeUndefined();
+    expect(c.legacy).toBe(false);
+  });
+
   it('reads the legacy flat layout', () => {
     const c = parseUnverifiedClaims(
       jwt(

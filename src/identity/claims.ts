@@ -149,7 +149,8 @@ export const parseClaimsAndPayload = (
       const nodeUid = str(node?.['uid']);
       claims.node = { name: nodeName, ...(nodeUid !== undefined ? { uid: nodeUid } : {}) };
     }
-    set('secretName', ref(k8s['secret'])?.name);
+    // A token bound to a Secret (kubernetes.io.secret) names it, but Vault's serviceAccount reads
+    // `service_account_secret_name` from the legacy flat claim only: "" for a projected token.
   } else if (str(payload[`${LEGACY}namespace`]) !== undefined) {
     claims.legacy = true;
     set('namespace', str(payload[`${LEGACY}namespace`]));
