@@ -50,6 +50,7 @@ describe('parseUnverifiedClaims', () => {
       }),
     );
     expect(c.secretName).toBeUndefined();
+    expect(c.boundSecret).toEqual({ name: 'bound-secret', uid: 's-uid' });
     expect(c.legacy).toBe(false);
   });
 

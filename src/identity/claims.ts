@@ -19,7 +19,10 @@ export type UnverifiedClaims = {
   serviceAccount?: Partial<ObjectRef>;
   pod?: ObjectRef;
   node?: { name: string; uid?: string };
+  /** The legacy token's Secret (`service_account_secret_name`, as Vault reads it: legacy only). */
   secretName?: string;
+  /** The Secret a projected token is bound to (`kubernetes.io.secret`): why a review failed. */
+  boundSecret?: ObjectRef;
   legacy: boolean;
 };
 
@@ -149,8 +152,9 @@ export const parseClaimsAndPayload = (
       const nodeUid = str(node?.['uid']);
       claims.node = { name: nodeName, ...(nodeUid !== undefined ? { uid: nodeUid } : {}) };
     }
-    // A token bound to a Secret (kubernetes.io.secret) names it, but Vault's serviceAccount reads
+    // A token bound to a Secret names it, but Vault's serviceAccount reads
     // `service_account_secret_name` from the legacy flat claim only: "" for a projected token.
+    set('boundSecret', ref(k8s['secret']));
   } else if (str(payload[`${LEGACY}namespace`]) !== undefined) {
     claims.legacy = true;
     set('namespace', str(payload[`${LEGACY}namespace`]));

@@ -15,13 +15,14 @@ const EXTRA = 'authentication.kubernetes.io/';
  */
 export const reasonFromStatusError = (
   error: string,
-  claims: Pick<UnverifiedClaims, 'pod' | 'secretName'>,
+  claims: Pick<UnverifiedClaims, 'pod' | 'secretName' | 'boundSecret'>,
 ) => {
   const e = error.toLowerCase();
   if (e.includes('has been invalidated') || e.includes("does not match server's copy")) {
     // The bound object is gone (or deleting for more than 60 s).
     if (claims.pod !== undefined) return 'tokenreview_pod_not_found';
-    if (claims.secretName !== undefined) return 'tokenreview_secret_not_found';
+    if (claims.boundSecret !== undefined || claims.secretName !== undefined)
+      return 'tokenreview_secret_not_found';
     return 'tokenreview_invalidated';
   }
   if (e.includes('has expired')) return 'tokenreview_expired';

@@ -60,7 +60,8 @@ export const subjectOf = (payload: Record<string, unknown>) => {
       namespace: str(k8s['namespace']),
       name: str(sa?.['name']),
       uid: str(sa?.['uid']),
-      secretName: str(obj(k8s['secret'])?.['name']),
+      // Vault's serviceAccount reads the secret name from the legacy flat claim only.
+      secretName: undefined,
       pod: pod === undefined ? undefined : { name: str(pod['name']), uid: str(pod['uid']) },
     };
   }
