@@ -33,6 +33,22 @@ describe('following audit entries', () => {
     expect(seen).toEqual([{ n: 1 }, { n: 2 }, { n: 3 }, { n: 4 }]);
   });
 
+  it('keeps a character whose bytes one read splits from the next whole', async () => {
+    const path = join(dir, 'utf8.log');
+    writeFileSync(path, '');
+    const seen: unknown[] = [];
+    const ac = new AbortController();
+    const done = followFile(path, 0, (e) => seen.push(e), { signal: ac.signal, pollMs: 10 });
+    // A line long enough that its `é` (2 bytes) straddles the 64 KiB read: {"s":"aaa…é"}.
+    const prefix = '{"s":"';
+    const filler = 'a'.repeat(64 * 1024 - prefix.length - 1);
+    appendFileSync(path, `${prefix}${filler}é"}\n`);
+    await until(() => seen.length === 1);
+    ac.abort();
+    await done;
+    expect((seen[0] as { s: string }).s.endsWith('aé')).toBe(true);
+  });
+
   it('follows a stream from after a given id', async () => {
     const store = createMemoryStore({ clock: createFakeClock() });
     const first = await store.streamAdd('s', { entry: '{"n":0}' }, { maxLen: 100 });

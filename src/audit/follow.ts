@@ -1,4 +1,5 @@
 import { open, stat, type FileHandle } from 'node:fs/promises';
+import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Store } from '../store/index.js';
 import { parseEntryLine } from './query.js';
@@ -26,6 +27,8 @@ export const followFile = async (
   let pos = fromByte;
   let partial = '';
   const buffer = Buffer.alloc(64 * 1024);
+  // Kept across reads: a character whose bytes a read splits is decoded whole at the next.
+  let decoder = new StringDecoder('utf8');
 
   /** Reads what the open file has past `pos` and emits its complete lines. */
   const readNew = async () => {
@@ -34,7 +37,7 @@ export const followFile = async (
       const { bytesRead } = await fh.read(buffer, 0, buffer.length, pos);
       if (bytesRead === 0) return;
       pos += bytesRead;
-      const lines = (partial + buffer.toString('utf8', 0, bytesRead)).split('\n');
+      const lines = (partial + decoder.write(buffer.subarray(0, bytesRead))).split('\n');
       partial = lines.pop() ?? '';
       for (const line of lines) {
         const entry = parseEntryLine(line);
@@ -54,6 +57,7 @@ export const followFile = async (
         if (ino !== undefined) pos = 0;
         ino = st.ino;
         partial = '';
+        decoder = new StringDecoder('utf8');
       }
       await readNew();
       await pause(pollMs, signal);

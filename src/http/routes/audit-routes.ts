@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { MAX_LOGINS_LIMIT, parseLoginFilter, type Audit } from '../../audit/index.js';
 import type { AuditDeviceConfig } from '../../config/index.js';
@@ -73,27 +73,33 @@ const LoginsQuery = Type.Object(
  *   stream that match, oldest first. authgate's own (Vault has no such endpoint).
  */
 export const registerAuditRoutes = (app: FastifyInstance, deps: AuditRouteDeps): void => {
+  /** Vault's handleAuditHash: the HMAC the device writes for `input`, which must not be empty. */
+  const hashOf = async (request: FastifyRequest) => {
+    const { device } = request.params as { device: string };
+    const input = (request.body as { input?: string } | undefined)?.input ?? '';
+    if (input === '') throw badRequest('the "input" parameter is empty', 'missing_input');
+    const hash = await deps.audit.hash(device, input);
+    if (hash === undefined)
+      throw badRequest(`unknown audit device "${truncate(device)}"`, 'unknown_audit_device');
+    // Vault answers sys paths with the value at the top level and in `data`.
+    return { ...sysEnvelope(request.id, { hash }), hash };
+  };
+
   // Operator endpoints: the ACL hook checks the caller before the body is read; they need `sudo`
   // on their path besides the operation's capability (the admin token has every capability).
   const operator: { config: AclRouteConfig } = { config: { acl: { sudo: true } } };
 
-  app.route({
-    method: ['POST', 'PUT'],
-    url: '/v1/sys/audit-hash/:device',
-    preValidation: missingBodyIsEmpty,
-    schema: { body: HashBody },
-    ...operator,
-    handler: async (request) => {
-      const { device } = request.params as { device: string };
-      const input = (request.body as { input?: string } | undefined)?.input;
-      if (input === undefined) throw badRequest('missing input', 'missing_input');
-      const hash = await deps.audit.hash(device, input);
-      if (hash === undefined)
-        throw badRequest(`unknown audit device "${truncate(device)}"`, 'unknown_audit_device');
-      // Vault answers sys paths with the value at the top level and in `data`.
-      return { ...sysEnvelope(request.id, { hash }), hash };
-    },
-  });
+  // `file/` as `vault audit list` names it, or `file`: Vault's sanitizePath adds the slash.
+  for (const url of ['/v1/sys/audit-hash/:device', '/v1/sys/audit-hash/:device/']) {
+    app.route({
+      method: ['POST', 'PUT'],
+      url,
+      preValidation: missingBodyIsEmpty,
+      schema: { body: HashBody },
+      ...operator,
+      handler: hashOf,
+    });
+  }
 
   const table: Record<string, unknown> = {};
   for (const d of deps.devices) table[`${d.name}/`] = auditDeviceInfo(d);
