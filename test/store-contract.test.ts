@@ -58,6 +58,22 @@ describe.each(['memory', 'redis', 'redis-cluster'])('the %s store', (name) => {
     expect(await s().deleteIfEquals(k('lock'), 'mine')).toBe(false);
   });
 
+  it('raises a mark only forward, whatever order writers reach it in, and keeps it alive', async () => {
+    expect(await s().raiseTo(k('mark'), 2000, { ttlMs: 60_000 })).toBe(2000);
+    expect(await s().raiseTo(k('mark'), 1500, { ttlMs: 60_000 })).toBe(2000);
+    expect(await s().get(k('mark'))).toBe('2000');
+    // A lower write still extends the life of the mark it leaves in place.
+    await s().set(k('mark'), '2000', { ttlMs: 1000 });
+    expect(await s().raiseTo(k('mark'), 1500, { ttlMs: 60_000 })).toBe(2000);
+    expect(await s().ttlMs(k('mark'))).toBeGreaterThan(30_000);
+    expect(await s().raiseTo(k('mark'), 2500, { ttlMs: 60_000 })).toBe(2500);
+    const raced = await Promise.all(
+      [3100, 3300, 3200].map((v) => s().raiseTo(k('mark'), v, { ttlMs: 60_000 })),
+    );
+    expect(Math.max(...raced)).toBe(3300);
+    expect(await s().get(k('mark'))).toBe('3300');
+  });
+
   it('gives every expiring entry a TTL', async () => {
     await s().set(k('ttl'), 'x', { ttlMs: 60_000 });
     const ttl = await s().ttlMs(k('ttl'));

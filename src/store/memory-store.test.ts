@@ -130,6 +130,30 @@ describe('memory store', () => {
     await s.close();
   });
 
+  it('files a value once however often it is set to expire later, and sweeps it once it has expired', async () => {
+    const clock = createFakeClock();
+    const s = createMemoryStore({ clock, sweepIntervalMs: 5 });
+    // As one token renewed in a loop: its record set again, each time to expire a little later.
+    for (let i = 0; i < 3000; i++) {
+      await s.set('record', `v${i}`, { ttlMs: 10_000 });
+      clock.advanceMs(1);
+    }
+    expect(s.filed()).toBe(1);
+    // Its first filing comes due: the sweep files it again under its expiry now, and keeps it.
+    clock.advanceMs(7_500);
+    await vi.waitFor(() => expect(s.filed()).toBe(1), { timeout: 5000 });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(await s.get('record')).toBe('v2999');
+    // Set to expire sooner, it is filed under the sooner second and goes then.
+    await s.set('record', 'short', { ttlMs: 500 });
+    clock.advanceMs(1_000);
+    await vi.waitFor(() => expect(s.size()).toBe(0), { timeout: 5000 });
+    // Its later filing, stale now, goes when its second comes.
+    clock.advanceMs(15_000);
+    await vi.waitFor(() => expect(s.filed()).toBe(0), { timeout: 5000 });
+    await s.close();
+  });
+
   it('holds in an index about what is live, however many logins it has seen', async () => {
     const clock = createFakeClock();
     const s = createMemoryStore({ clock, sweepIntervalMs: 0 });

@@ -2,7 +2,7 @@ import type { Clock } from '../lib/clock.js';
 import { assertBatch, assertInteger, assertStreamAdd, assertTtlMs, isCounter } from './arguments.js';
 import { ExpiringSet } from './expiring-set.js';
 import { SLICE_ENTRIES, scanPrefixIn, visitInSlices } from './memory-scan.js';
-import { ExpiryIndex, isDueIn } from './expiry-index.js';
+import { ExpiryIndex } from './expiry-index.js';
 import { GrowingSet, ShardedMap } from './sharded.js';
 import { traced } from './traced.js';
 import type { BatchOp, SetOptions, Store, StreamEntry, StreamRangeOptions } from './store.js';
@@ -139,11 +139,11 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
   let closed = false;
   let sweeping = false;
   // The background sweep, in slices, one at a time (a sweep still running when the next is due
-  // lets it go). A value set again since was filed under its newer expiry when it was set, and is
-  // left alone here. A set is not filed again when a login extends it (every login extends its
-  // role's, service account's and pod's sets: three filings a login, each holding a key string
-  // until the sweep, for an hour); the sweep files a live set again under its current expiry
-  // when it finds it. Whatever expires later in the current second is filed again too.
+  // lets it go). Neither a value set again to expire later (a renewed token) nor an index a login
+  // extends (every login extends its role's, service account's and pod's sets: three filings a
+  // login, each holding a key string until the sweep, for an hour) is filed again when it is
+  // extended; the sweep files a live entry again under its current expiry when it comes to its
+  // earlier filing. Whatever expires later in the current second is filed again too.
   const sweepInSlices = async () => {
     if (sweeping) return;
     sweeping = true;
@@ -151,13 +151,15 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       const nowMs = clock.nowMs();
       const later: Array<[string, number]> = [];
       let visited = 0;
-      for (const { bucket, keys } of expiries.takeDue(nowMs)) {
+      for (const { keys } of expiries.takeDue(nowMs)) {
         for (const key of keys) {
           for (const map of maps) {
             const e = map.get(key);
-            if (e === undefined || (map === data && !isDueIn(bucket, e.expiresAtMs))) continue;
+            if (e === undefined) continue;
             if (e.expiresAtMs <= nowMs) map.delete(key);
-            else later.push([key, e.expiresAtMs]);
+            // Live, extended since it was filed (or set again without a TTL): filed again under
+            // its current expiry, if it has one.
+            else if (e.expiresAtMs !== Infinity) later.push([key, e.expiresAtMs]);
           }
           if (++visited % SLICE_ENTRIES === 0) {
             await new Promise<void>((resolve) => setImmediate(resolve));
@@ -178,15 +180,19 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     ttlMs === undefined ? Infinity : clock.nowMs() + Math.ceil(ttlMs);
 
   const set = (key: string, value: string, options: SetOptions = {}): boolean => {
-    // A plain set (every token a login issues) overwrites whatever is there: no lookup first.
+    const previous = data.get(key);
     if (options.mode !== undefined) {
-      const exists = live(data, key) !== undefined;
+      const exists = previous !== undefined && previous.expiresAtMs > clock.nowMs();
       if (options.mode === 'if-absent' && exists) return false;
       if (options.mode === 'if-present' && !exists) return false;
     }
     const expiresAtMs = expiry(options.ttlMs);
     data.set(key, new Entry(flatten(value), expiresAtMs));
-    expiries.add(key, expiresAtMs);
+    // Filed when new, or when it now expires sooner than its filing. A value set again to expire
+    // later (a token renewed) keeps its filing, which the sweep files again under the new expiry
+    // when it comes to it: filing it at every set held one more key string per renewal for the
+    // whole TTL, and one token renewed in a loop grew the heap without bound.
+    if (previous === undefined || !(expiresAtMs >= previous.expiresAtMs)) expiries.add(key, expiresAtMs);
     return true;
   };
   const del = (key: string): boolean =>
@@ -222,6 +228,19 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     },
     delete: async (...keys) => keys.filter(del).length,
     deleteIfEquals: async (key, value) => live(data, key)?.value === value && del(key),
+    raiseTo: async (key, value, { ttlMs }) => {
+      assertInteger('value', value);
+      assertTtlMs(ttlMs);
+      const e = live(data, key);
+      const held = e === undefined ? undefined : Number(e.value);
+      if (held !== undefined && Number.isInteger(held) && held >= value) {
+        const atLeast = expiry(ttlMs);
+        if (e !== undefined && e.expiresAtMs < atLeast) set(key, e.value, { ttlMs });
+        return held;
+      }
+      set(key, String(value), { ttlMs });
+      return value;
+    },
     incrBy: async (key, delta, options = {}) => {
       assertInteger('delta', delta);
       assertTtlMs(options.ttlMs);

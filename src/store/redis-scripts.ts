@@ -9,6 +9,19 @@ const DELETE_IF_EQUALS_SCRIPT = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
+// Raises an integer to ARGV[1] (a greater one stays) and makes the key live at least ARGV[2] ms.
+const RAISE_TO_SCRIPT = `
+local v = tonumber(redis.call('GET', KEYS[1]))
+local want = tonumber(ARGV[1])
+local ttl = tonumber(ARGV[2])
+if v == nil or v < want then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
+  return ARGV[1]
+end
+local left = redis.call('PTTL', KEYS[1])
+if left >= 0 and left < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
+return tostring(v)`;
+
 // INCRBY that sets the TTL only when it creates the counter (as the memory store does).
 const INCR_SCRIPT = `
 local existed = redis.call('EXISTS', KEYS[1])
@@ -91,6 +104,7 @@ type ScriptCommands = {
   agBatch(numberOfKeys: number, ...keysThenArgs: Array<string | number>): Promise<number[]>;
   agIncrBy(key: string, delta: number, ttlMs: number): Promise<number>;
   agDeleteIfEquals(key: string, value: string): Promise<number>;
+  agRaiseTo(key: string, value: number, ttlMs: number): Promise<string>;
   agIndexAdd(key: string, ttlMs: number, ...members: string[]): Promise<number>;
   agIndexMembers(key: string): Promise<string[]>;
 };
@@ -100,6 +114,7 @@ export type Client = (Redis | Cluster) & ScriptCommands;
 export const defineScripts = (client: Redis | Cluster): Client => {
   client.defineCommand('agIncrBy', { numberOfKeys: 1, lua: INCR_SCRIPT });
   client.defineCommand('agDeleteIfEquals', { numberOfKeys: 1, lua: DELETE_IF_EQUALS_SCRIPT });
+  client.defineCommand('agRaiseTo', { numberOfKeys: 1, lua: RAISE_TO_SCRIPT });
   client.defineCommand('agIndexAdd', { numberOfKeys: 1, lua: INDEX_ADD_SCRIPT });
   client.defineCommand('agIndexMembers', { numberOfKeys: 1, lua: INDEX_MEMBERS_SCRIPT });
   // No fixed key count: each call passes its own.

@@ -218,6 +218,11 @@ export const createRedisStore = (
       return counts.reduce((a, b) => a + b, 0);
     },
     deleteIfEquals: (key, value) => guard(client.agDeleteIfEquals(key, value)).then((n) => Number(n) === 1),
+    raiseTo: async (key, value, { ttlMs }) => {
+      assertInteger('value', value);
+      assertTtlMs(ttlMs);
+      return Number(await guard(client.agRaiseTo(key, value, ttlArg(ttlMs))));
+    },
     incrBy: async (key, delta, options = {}) => {
       assertInteger('delta', delta);
       assertTtlMs(options.ttlMs);

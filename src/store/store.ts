@@ -43,6 +43,13 @@ export type Store = {
    * refuses them and Redis's answers lose precision.
    */
   incrBy(key: string, delta: number, options?: { ttlMs?: number }): Promise<number>;
+  /**
+   * Atomically raises the integer at `key` to `value` (a whole number): writes it when the key is
+   * absent or holds less, and leaves a greater or equal value as it is; either way the key lives
+   * at least `ttlMs` more. Resolves the value held after the call. A mark that must only ever move
+   * forward (a revocation's time) is written so, whatever order concurrent writers reach it in.
+   */
+  raiseTo(key: string, value: number, options: { ttlMs: number }): Promise<number>;
   /** Remaining TTL in ms; undefined when absent; Infinity when the key has no expiry. */
   ttlMs(key: string): Promise<number | undefined>;
   /** Adds members to a set that never expires (a KV folder's children). */

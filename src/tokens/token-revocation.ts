@@ -160,9 +160,11 @@ export const createTokenRevocation = (
     revokeByIndex: async (index: RevocationIndex): Promise<number> => {
       const since = store.writeEpoch?.();
       // Batch tokens first: they are listed nowhere, so the index's mark is what refuses every one
-      // issued until now. Kept as long as a batch token can live.
+      // issued until now. Kept as long as a batch token can live. Only ever raised: a later
+      // revocation from a replica whose clock is behind, or two whose writes cross, must not move
+      // the mark back and let tokens the first one refused be used again.
       await guard(
-        store.set(keys.batchRevoked(index.kind, index.value), String(clock.nowMs()), {
+        store.raiseTo(keys.batchRevoked(index.kind, index.value), clock.nowMs(), {
           ttlMs: BATCH_MAX_LIFE_SECONDS * 1000,
         }),
       );

@@ -216,6 +216,27 @@ describe('authenticate', () => {
   });
 });
 
+describe('revokeByIndex of batch tokens across replicas', () => {
+  it('is never undone by a later revocation from a replica whose clock is behind', async () => {
+    const clock = createFakeClock();
+    const store = createMemoryStore({ clock, sweepIntervalMs: 0 });
+    const keys = createKeys();
+    const serverKey = Buffer.alloc(32, 7);
+    // Replica X runs 2 s ahead; replica Y is on time.
+    const x = createTokenService({ store, keys, serverKey, clock: { nowMs: () => clock.nowMs() + 2000 } });
+    const y = createTokenService({ store, keys, serverKey, clock });
+    const pod = { kind: 'pod', value: 'uid-1' };
+    const { clientToken } = await x.issue(issueInput({ type: 'batch', indexes: [pod] }));
+    await expect(y.authenticate(clientToken, here)).resolves.toBeDefined();
+    clock.advanceMs(500);
+    await x.revokeByIndex(pod);
+    await denied(y.authenticate(clientToken, here), 'token_invalid');
+    clock.advanceMs(500);
+    await y.revokeByIndex(pod);
+    await denied(y.authenticate(clientToken, here), 'token_invalid');
+  });
+});
+
 describe('revokeByIndex during a login', () => {
   it('revokes a token whose login lands while it revokes, by reading the index again', async () => {
     const { store, clock, keys } = setup();

@@ -17,6 +17,7 @@ export type TokenServiceDeps = {
     | 'setRemove'
     | 'indexMembers'
     | 'indexRemove'
+    | 'raiseTo'
     | 'scanPrefix'
     | 'confirmReplicated'
     | 'writeEpoch'
