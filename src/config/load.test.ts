@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './load.js';
+import { ConfigError, MAX_CONFIG_BYTES, parseConfig } from './load.js';
 import { kubernetesMount } from './test-support.js';
 import type { AuthgateConfig } from './types.js';
 
@@ -173,6 +173,43 @@ auth:
     expect(JSON.stringify(problems)).not.toContain('c2VjcmV0aGFzaA');
     // One known section is enough for the usual report, unknown fields named.
     expect(problemsOf(`${VALID}\nroot:$6$x:::\n`).map((p) => p.path)).toContain('root:$6$x::');
+  });
+
+  it('reads a file with a %YAML 1.1 directive as YAML 1.2: no merge keys, no 1.1 booleans or sexagesimals', () => {
+    const text = `%YAML 1.1
+---
+listener:
+  port: 8300
+telemetry:
+  metrics: off
+auth:
+  kubernetes:
+    type: kubernetes
+    kubernetes_host: https://10.0.0.1:6443/
+    verification: tokenreview
+    roles:
+      nginx: &r
+        bound_service_account_names: [nginx]
+        bound_service_account_namespaces: [test]
+        audience: vault
+      web:
+        <<: *r
+        bound_service_account_names: [web]
+`;
+    expect(problemsOf(text).map((p) => p.path)).toEqual([
+      'auth.kubernetes.roles.web.<<',
+      'telemetry.metrics',
+    ]);
+    // Without those, the 1.1 sexagesimal is a string, and no duration.
+    const timeout = `%YAML 1.1\n---\n${VALID.replace('  port: 8300', '  port: 8300\n  request_timeout: 1:30')}`;
+    expect(problemsOf(timeout).map((p) => p.path)).toEqual(['listener.request_timeout']);
+  });
+
+  it('refuses a file over 1 MiB before parsing it', () => {
+    const big = `${VALID}\n# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`;
+    expect(problemsOf(big)).toEqual([
+      { path: '', message: 'the file is larger than 1024 KiB: is it the configuration?' },
+    ]);
   });
 
   it('reports YAML syntax errors with their line', () => {

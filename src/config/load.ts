@@ -138,12 +138,25 @@ const pointerToPath = (pointer: string): string =>
  * Parses, validates and normalizes a config document. `baseDir` resolves relative file paths.
  * Throws {@link ConfigError} listing every problem.
  */
+/** The largest configuration file read (a real one is a few KiB; policies may live in policy_dir). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
 export const parseConfig = (
   text: string,
   options: { source?: string; baseDir?: string; env?: Env } = {},
 ): AuthgateConfig => {
   const source = options.source ?? 'authgate.yaml';
   const baseDir = options.baseDir ?? process.cwd();
+  // Checked before parsing: the YAML library's duplicate-key check is quadratic in a mapping's
+  // size (40 000 keys took 19 s), and a reload parses on the event loop.
+  if (Buffer.byteLength(text) > MAX_CONFIG_BYTES) {
+    throw new ConfigError(source, [
+      {
+        path: '',
+        message: `the file is larger than ${MAX_CONFIG_BYTES / 1024} KiB: is it the configuration?`,
+      },
+    ]);
+  }
   const { value, doc: yamlDoc, lineCounter, problems: yamlProblems } = readYaml(text);
   if (yamlProblems.length > 0) throw new ConfigError(source, yamlProblems);
   const raw: unknown = value ?? {};

@@ -37,6 +37,31 @@ describe('token_policies', () => {
   );
 });
 
+describe("the cluster's CA", () => {
+  const garbage = '-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n';
+  const withCa = (over: Record<string, unknown>) => configDoc({ auth: { kubernetes: mountDoc(over) } });
+
+  it('is parsed as a certificate, not taken for one by its PEM header', () => {
+    expect(problemsOf(withCa({ kubernetes_ca_cert: garbage })).map((p) => p.path)).toEqual([
+      'auth.kubernetes.kubernetes_ca_cert',
+    ]);
+    expect(problemsOf(withCa({ kubernetes_ca_cert: TEST_CERT }))).toEqual([]);
+  });
+
+  it('is reported at kubernetes_ca_cert_file, with the file, when it came from one', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'authgate-ca-'));
+    try {
+      writeFileSync(join(dir, 'ca.pem'), garbage);
+      const problems = problemsOf(withCa({ kubernetes_ca_cert_file: 'ca.pem' }), dir);
+      expect(problems).toHaveLength(1);
+      expect(problems[0]?.path).toBe('auth.kubernetes.kubernetes_ca_cert_file');
+      expect(problems[0]?.message).toContain('ca.pem');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('the CA a jwks mount fetches its keys under', () => {
   const jwksMountDoc = (over: Record<string, unknown>) =>
     configDoc({

@@ -1,7 +1,7 @@
 import { rootCertificates } from 'node:tls';
 import { invalidCidrs } from '../lib/cidr.js';
 import { LEEWAY_BOUNDS, TIMEOUT_BOUNDS, durationSeconds } from './durations.js';
-import { readCaBundle, readConfigText } from './files.js';
+import { checkCaText, readCaBundle } from './files.js';
 import type { KubernetesMountDocument, TokenRoleDocument } from './schema.js';
 import type { JwksConfig, KubernetesMountConfig, Problem, RoleConfig, TokenRoleConfig } from './types.js';
 import { normalizeNamespaceSelector } from './namespace-selector.js';
@@ -135,12 +135,15 @@ export const normalizeMount = (
   if (m.kubernetes_ca_cert !== undefined && m.kubernetes_ca_cert_file !== undefined) {
     problem(at, 'give kubernetes_ca_cert or kubernetes_ca_cert_file, not both');
   }
-  let caCert = m.kubernetes_ca_cert;
+  // Parsed as a certificate, as every other CA of the file: a PEM header around garbage would
+  // load, and Node would then trust nothing, failing every TokenReview at run time.
   const caFile = file(m.kubernetes_ca_cert_file);
-  if (caFile !== undefined) caCert = readConfigText(caFile, `${at}.kubernetes_ca_cert_file`, problem);
-  if (caCert !== undefined && !caCert.includes('-----BEGIN CERTIFICATE-----')) {
-    problem(`${at}.kubernetes_ca_cert`, 'The provided CA PEM data contains no valid certificates');
-  }
+  const caCert =
+    caFile !== undefined
+      ? readCaBundle(caFile, `${at}.kubernetes_ca_cert_file`, problem)
+      : m.kubernetes_ca_cert === undefined
+        ? undefined
+        : checkCaText(m.kubernetes_ca_cert, `${at}.kubernetes_ca_cert`, problem);
   if (m.verification === 'tokenreview' && m.kubernetes_host === undefined) {
     problem(`${at}.kubernetes_host`, 'is required when verification is "tokenreview" (no host provided)');
   }

@@ -64,7 +64,17 @@ export const readYaml = (text: string): YamlConfig & { problems: ConfigProblem[]
   const lineCounter = new LineCounter();
   // logLevel error: the library's own warnings (a list used as a key) must not reach stderr as
   // Node warnings; what they mean is reported as a problem.
-  const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true, logLevel: 'error' });
+  // YAML 1.2's core schema and no merge keys, whatever a `%YAML 1.1` directive asks: under 1.1,
+  // `<<` merges, `off`/`y` are booleans and `1:30` is 90, so a file would mean something else
+  // than the same text without the directive.
+  const doc = parseDocument(text, {
+    lineCounter,
+    prettyErrors: true,
+    uniqueKeys: true,
+    logLevel: 'error',
+    schema: 'core',
+    merge: false,
+  });
   const problems: ConfigProblem[] = [];
   for (const e of doc.errors) {
     problems.push({
