@@ -70,6 +70,20 @@ const fakeClient = (sent: number[], nowMs: () => number, responseMax = 0) => {
   return client;
 };
 
+describe('the ACL cost measurement', () => {
+  it('runs against the built code: every workload allowed its own namespace', async () => {
+    const { measureAclCost } = (await bench('acl-cost.mjs')) as {
+      measureAclCost: (o: { distDir: string; policies: number; iterations: number }) => Promise<{
+        microsPerCheck: number;
+        iterations: number;
+      }>;
+    };
+    const result = await measureAclCost({ distDir: resolve('dist'), policies: 20, iterations: 1000 });
+    expect(result.iterations).toBe(1000);
+    expect(result.microsPerCheck).toBeGreaterThan(0);
+  });
+});
+
 describe('the bench pacer', () => {
   it('sends requests on an even schedule, one slot each', () => {
     const time = fakeTime();

@@ -19,7 +19,9 @@ import { writeBenchPolicies } from './policies.mjs';
 export const measureAclCost = async ({ distDir, policies, iterations = 500_000 }) => {
   const load = (path) => import(pathToFileURL(join(distDir, path)).href);
   const { createPolicyRegistry } = await load('policy/index.js');
-  const { subjectOf } = await load('http/acl-hook.js');
+  const { createSubjectOf } = await load('http/acl-hook.js');
+  // The dev config's mounts, whose accessors a subject carries.
+  const subjectOf = createSubjectOf(new Map([['kubernetes-jwks', { type: 'kubernetes' }]]));
   const { DEV_POLICIES } = await load('cli/dev.js');
   const dir = mkdtempSync(join(tmpdir(), 'authgate-acl-bench-'));
   try {
