@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createAgent, createAuthgateClient, type AgentOptions } from '../src/agent/index.js';
 import { runAgent } from '../src/cli/agent.js';
 import { runCommand } from '../src/cli/command.js';
@@ -251,16 +251,42 @@ describe('authgate agent, the command', () => {
   ])(
     'calls %j a usage mistake (exit 2); test/cli-args-fuzz.test.ts tries the bad values',
     async (args, message) => {
-      const out = { stdout: '', stderr: '' };
-      const stream = (k: keyof typeof out) => {
-        const s = new PassThrough();
-        s.on('data', (d: Buffer) => (out[k] += d.toString()));
-        return s;
-      };
-      const io = { stdout: stream('stdout'), stderr: stream('stderr') };
-      expect(await runCommand('authgate agent', AGENT_USAGE, () => runAgent(args), io)).toBe(2);
-      expect(out.stderr).toContain(message);
-      expect(out.stderr).toContain('Usage:\n  authgate agent');
+      await expectUsageMistake(args, message);
     },
   );
+
+  it.each([
+    [{ VAULT_ADDR: 'ftp://x' }, 'VAULT_ADDR: must be an http:// or https:// URL'],
+    [{ AUTHGATE_LOG_LEVEL: 'verbose' }, 'AUTHGATE_LOG_LEVEL: expected one of fatal, error, warn, info'],
+  ])('calls a bad %j a usage mistake that names the variable', async (env, message) => {
+    for (const [k, v] of Object.entries(env)) vi.stubEnv(k, v);
+    try {
+      await expectUsageMistake(['--role', 'r', '--sink', '/tmp/agent-usage-token'], message);
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it('takes an empty VAULT_ADDR as unset, as the token commands do', async () => {
+    vi.stubEnv('VAULT_ADDR', '');
+    try {
+      // Past the address check: the next mistake (no role) is the one reported.
+      await expectUsageMistake(['--sink', '/tmp/agent-usage-token'], '--role: required');
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  const expectUsageMistake = async (args: string[], message: string) => {
+    const out = { stdout: '', stderr: '' };
+    const stream = (k: keyof typeof out) => {
+      const s = new PassThrough();
+      s.on('data', (d: Buffer) => (out[k] += d.toString()));
+      return s;
+    };
+    const io = { stdout: stream('stdout'), stderr: stream('stderr') };
+    expect(await runCommand('authgate agent', AGENT_USAGE, () => runAgent(args), io)).toBe(2);
+    expect(out.stderr).toContain(message);
+    expect(out.stderr).toContain('Usage:\n  authgate agent');
+  };
 });

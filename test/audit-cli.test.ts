@@ -222,6 +222,12 @@ describe('authgate audit usage', () => {
     [['query', '--file', 'x', '--follow'], 'audit query does not take -f'],
     [['hash', '--device', 'file', '--file', 'x'], 'audit hash does not take --file'],
     [['frobnicate'], 'unknown command "frobnicate"'],
+    // A stream's flags with a file would be ignored: refused instead.
+    [
+      ['query', '--file', 'x', '--device', 'd'],
+      '--device reads a Redis stream: give it with --redis, not --file',
+    ],
+    [['tail', '--file', 'x', '--key-prefix', 'zz:'], '--key-prefix reads a Redis stream'],
   ])('refuses %j with exit code 2 and the usage', async (argv, message) => {
     const r = await audit(...argv);
     expect(r.code).toBe(2);

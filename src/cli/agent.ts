@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createAgent, createAuthgateClient } from '../agent/index.js';
-import { createLogger } from '../telemetry/logger.js';
-import { integerFlag, parseFlags, unwritable, UsageError } from './command.js';
+import { createLogger, LOG_LEVELS } from '../telemetry/logger.js';
+import { integerFlag, parseFlags, unwritable, UsageError, vaultAddressOf } from './command.js';
 
 /** Where Kubernetes mounts a pod's own service-account token (Vault Agent's default too). */
 export const DEFAULT_JWT_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -37,9 +37,7 @@ export const runAgent = async (argv: string[]): Promise<number> => {
   if (!/^0?[0-7]{3}$/.test(v['sink-mode']))
     throw new UsageError('--sink-mode: must be an octal mode such as 0640');
   const timeoutMs = integerFlag(v.timeout, '--timeout', { min: 1, max: 3600, unit: 'seconds' }) * 1000;
-  const address = v.address ?? process.env['VAULT_ADDR'] ?? 'http://127.0.0.1:8200';
-  if (!/^https?:\/\/[^/]/.test(address))
-    throw new UsageError('--address: must be an http:// or https:// URL');
+  const address = vaultAddressOf(v.address, process.env['VAULT_ADDR']);
   if (v['exit-after-auth'] && v['revoke-on-exit'])
     throw new UsageError(
       '--revoke-on-exit: not with --exit-after-auth, whose token is left for the application',
@@ -56,7 +54,10 @@ export const runAgent = async (argv: string[]): Promise<number> => {
     }
   }
 
-  const log = createLogger(process.env['AUTHGATE_LOG_LEVEL'] || 'info');
+  const level = process.env['AUTHGATE_LOG_LEVEL'] || 'info';
+  if (!LOG_LEVELS.includes(level))
+    throw new UsageError(`AUTHGATE_LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}`);
+  const log = createLogger(level);
   const client = createAuthgateClient({ address, caCert, timeoutMs });
   const agent = createAgent(
     {

@@ -20,7 +20,14 @@ import { isAuthgateError } from '../errors.js';
 import { systemClock, type Clock } from '../lib/clock.js';
 import { createKeys, createRedisStore, DEFAULT_KEY_PREFIX, type Store } from '../store/index.js';
 import { followHeader, followRow, jsonLine, renderLogins, renderSummary } from './audit-output.js';
-import { fetchOrExplain, integerFlag, parseFlags, runCommand, UsageError } from './command.js';
+import {
+  fetchOrExplain,
+  integerFlag,
+  parseFlags,
+  runCommand,
+  UsageError,
+  vaultAddressOf,
+} from './command.js';
 import { AUDIT_USAGE } from './usages.js';
 import { trimTrailingSlashes } from '../lib/trim-slashes.js';
 
@@ -138,7 +145,13 @@ const connectRedis = async (url: string): Promise<Store> => {
 const sourceOf = async (v: Values): Promise<Source> => {
   if ((v.file === undefined) === (v.redis === undefined))
     throw new UsageError('give exactly one of --file PATH or --redis URL');
-  if (v.file !== undefined) return { kind: 'file', path: v.file };
+  if (v.file !== undefined) {
+    // A stream's own flags would be ignored with a file: a usage mistake, not a silent no-op.
+    const streamFlag = (['device', 'key-prefix'] as const).find((f) => v[f] !== undefined);
+    if (streamFlag !== undefined)
+      throw new UsageError(`--${streamFlag} reads a Redis stream: give it with --redis, not --file`);
+    return { kind: 'file', path: v.file };
+  }
   const keys = createKeys(v['key-prefix'] ?? DEFAULT_KEY_PREFIX);
   return {
     kind: 'stream',
@@ -245,7 +258,7 @@ const readAll = async (stream: NodeJS.ReadableStream): Promise<string> => {
  */
 const hash = async (v: Values, io: AuditIo): Promise<void> => {
   if (v.device === undefined) throw new UsageError('give the device with --device NAME');
-  const address = trimTrailingSlashes(v.address ?? process.env['VAULT_ADDR'] ?? 'http://127.0.0.1:8200');
+  const address = trimTrailingSlashes(vaultAddressOf(v.address, process.env['VAULT_ADDR']));
   const token =
     v['token-file'] !== undefined ? readFileSync(v['token-file'], 'utf8').trim() : process.env['VAULT_TOKEN'];
   if (token === undefined || token === '')

@@ -188,3 +188,28 @@ export const unwritable = (path: string): string | undefined => {
       : (err as Error).message;
   }
 };
+
+/**
+ * authgate's address: `--address`, else `VAULT_ADDR` (empty = unset), else the local default. An
+ * http(s) URL without a query or fragment, which the API path would land after (with the token).
+ */
+export const vaultAddressOf = (flag: string | undefined, fromEnv: string | undefined): string => {
+  const address =
+    flag ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv) ?? 'http://127.0.0.1:8200';
+  const named = flag !== undefined ? '--address' : 'VAULT_ADDR';
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new UsageError(`${named}: must be an http:// or https:// URL`);
+  }
+  if (
+    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
+    url.hostname === '' ||
+    !/^https?:\/\/[^/]/.test(address)
+  )
+    throw new UsageError(`${named}: must be an http:// or https:// URL`);
+  if (url.search !== '' || url.hash !== '' || address.includes('?') || address.includes('#'))
+    throw new UsageError(`${named}: must have no query or fragment`);
+  return address;
+};

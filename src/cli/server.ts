@@ -42,7 +42,14 @@ export const startServer = async (
     },
     tls === undefined ? undefined : { cert: tls.cert, key: tls.key },
   );
-  const address = await composed.app.listen({ host: config.listener.address, port: config.listener.port });
+  const { address: host, port } = config.listener;
+  // A host that does not resolve, or an address this machine does not have, is only known here.
+  const address = await composed.app.listen({ host, port }).catch(async (err: unknown) => {
+    await composed.close();
+    throw new Error(`cannot listen on listener.address ${host}, port ${port}: ${(err as Error).message}`, {
+      cause: err,
+    });
+  });
   if (tls !== undefined) {
     listenerTls = createListenerTls(tls, tls, {
       server: composed.app.server as unknown as TlsServer,

@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { createAuthgateClient } from '../agent/index.js';
 import { printable } from '../lib/printable.js';
-import { integerFlag, parseFlags, runCommand, UsageError, type CommandIo } from './command.js';
+import {
+  integerFlag,
+  parseFlags,
+  runCommand,
+  UsageError,
+  vaultAddressOf,
+  type CommandIo,
+} from './command.js';
 import { TOKEN_USAGE } from './usages.js';
 
 const OPTIONS = {
@@ -49,31 +56,6 @@ const revocationTarget = (v: Values): Record<string, string> => {
   return target as Record<string, string>;
 };
 
-/**
- * authgate's address: `--address`, else `VAULT_ADDR` (empty = unset), else the local default. An
- * http(s) URL without a query or fragment, which the API path would land after (with the token).
- */
-const addressOf = (flag: string | undefined, fromEnv: string | undefined): string => {
-  const address =
-    flag ?? (fromEnv === undefined || fromEnv === '' ? undefined : fromEnv) ?? 'http://127.0.0.1:8200';
-  const named = flag !== undefined ? '--address' : 'VAULT_ADDR';
-  let url: URL;
-  try {
-    url = new URL(address);
-  } catch {
-    throw new UsageError(`${named}: must be an http:// or https:// URL`);
-  }
-  if (
-    (url.protocol !== 'http:' && url.protocol !== 'https:') ||
-    url.hostname === '' ||
-    !/^https?:\/\/[^/]/.test(address)
-  )
-    throw new UsageError(`${named}: must be an http:// or https:// URL`);
-  if (url.search !== '' || url.hash !== '' || address.includes('?') || address.includes('#'))
-    throw new UsageError(`${named}: must have no query or fragment`);
-  return address;
-};
-
 /** What a lookup prints: the token's data, never the token itself (a self-lookup's `id`). */
 const withoutToken = (data: Record<string, unknown>): Record<string, unknown> =>
   Object.fromEntries(Object.entries(data).filter(([key]) => key !== 'id'));
@@ -109,7 +91,7 @@ export const runToken = async (
       }
       // Each value is checked before what is required: a mistake is named as such.
       const timeoutMs = integerFlag(v.timeout, '--timeout', { min: 1, max: 3600, unit: 'seconds' }) * 1000;
-      const address = addressOf(v.address, env['VAULT_ADDR']);
+      const address = vaultAddressOf(v.address, env['VAULT_ADDR']);
       if (v.accessor === '') throw new UsageError('--accessor: must not be empty');
       if (command === 'revoke' && v.accessor === undefined)
         throw new UsageError('--accessor: required (the token to revoke, by its accessor)');

@@ -4,7 +4,8 @@ import { Count, Duration, StringList } from './schema-parts.js';
 /** `listener`: where and how authgate serves HTTP; load.ts normalizes it. */
 export const ListenerSchema = Type.Object(
   {
-    address: Type.Optional(Type.String({ minLength: 1 })),
+    /** An IP address (v4, v6) or a host name: what `listen` binds to. */
+    address: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9._:%-]+$' })),
     port: Type.Optional(Count(0, 65535)),
     tls_cert_file: Type.Optional(Type.String({ minLength: 1 })),
     tls_key_file: Type.Optional(Type.String({ minLength: 1 })),

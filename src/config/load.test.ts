@@ -205,6 +205,20 @@ auth:
     expect(problemsOf(timeout).map((p) => p.path)).toEqual(['listener.request_timeout']);
   });
 
+  it.each(['127.0.0.1', '::1', '0.0.0.0', 'authgate.example.internal', 'fe80::1%eth0'])(
+    'takes listener.address %s',
+    (address) => {
+      expect(problemsOf(VALID.replace('  port: 8300', `  port: 8300\n  address: "${address}"`))).toEqual([]);
+    },
+  );
+
+  it('refuses a listener.address that is no address nor host name, with its path', () => {
+    const text = VALID.replace('  port: 8300', '  port: 8300\n  address: "no such host.invalid"');
+    expect(problemsOf(text)).toEqual([
+      expect.objectContaining({ path: 'listener.address', message: 'expected an IP address or a host name' }),
+    ]);
+  });
+
   it('refuses a file over 1 MiB before parsing it', () => {
     const big = `${VALID}\n# ${'x'.repeat(MAX_CONFIG_BYTES)}\n`;
     expect(problemsOf(big)).toEqual([

@@ -212,6 +212,9 @@ export const parseConfig = (
         byPath.set(`${path}.type`, describeExpected(`${path}.type`) ?? 'names no kind of mount');
     } else if (e.keyword === 'anyOf' || e.schemaPath.includes('/anyOf/')) {
       byPath.set(path, describeExpected(path) ?? 'has an unexpected value');
+    } else if (e.keyword === 'pattern') {
+      // A pattern says nothing to a reader: the field's own words, where it has them.
+      byPath.set(path, describeExpected(path) ?? e.message ?? 'is invalid');
     } else if (!byPath.has(path)) {
       byPath.set(path, e.message ?? 'is invalid');
     }
@@ -342,6 +345,7 @@ const EXPECTED: Array<[RegExp, string]> = [
   [/^auth\.[^.]+\.type$/, 'expected "kubernetes" or "jwt"'],
   [/\.allowed_algorithms\.\d+$/, `expected one of ${SIGNING_ALGORITHMS.join(', ')} (never none or HS*)`],
   [/\.jwt_supported_algs\.\d+$/, `expected one of ${JWT_SIGNING_ALGORITHMS.join(', ')} (never none or HS*)`],
+  [/^listener\.address$/, 'expected an IP address or a host name'],
   [/\.alias_name_source$/, 'expected "serviceaccount_uid" or "serviceaccount_name"'],
   [/\.token_type$/, 'expected "service", "batch" or "default"'],
   [/^identity\.keys\.[^.]+\.algorithm$/, `expected one of ${IDENTITY_KEY_ALGORITHMS.join(', ')}`],

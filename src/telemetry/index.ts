@@ -1,4 +1,4 @@
-export { REDACTED, REDACT_PATHS, createLogger, loggerOptions } from './logger.js';
+export { LOG_LEVELS, REDACTED, REDACT_PATHS, createLogger, loggerOptions } from './logger.js';
 export type { Logger } from './logger.js';
 export { createTelemetry } from './telemetry.js';
 export type { Telemetry, TelemetryOptions } from './telemetry.js';

@@ -51,6 +51,9 @@ export const loggerOptions = (level: string): LoggerOptions => ({
   timestamp: pino.stdTimeFunctions.isoTime,
 });
 
+/** pino's levels, and `silent`: what `log.level` and AUTHGATE_LOG_LEVEL may say. */
+export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
 /** A JSON logger to stdout (or `destination`). */
 export const createLogger = (level: string, destination?: NodeJS.WritableStream): Logger =>
   destination === undefined ? pino(loggerOptions(level)) : pino(loggerOptions(level), destination);
