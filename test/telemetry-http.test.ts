@@ -1,6 +1,6 @@
 import { createRequire } from 'node:module';
 import { InMemorySpanExporter } from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHarness, type Harness } from './helpers/harness.js';
 
 type Family = {
@@ -166,5 +166,24 @@ describe('telemetry of a login', () => {
         server?.spanContext().spanId,
       );
     }
+  });
+
+  it('walks the store for the live-token count once for scrapes that come together', async () => {
+    const store = h.server.store as unknown as { countPrefix: (prefix: string) => Promise<number> };
+    const walks = vi.spyOn(store, 'countPrefix');
+    try {
+      await Promise.all([metrics(), metrics(), metrics()]);
+      expect(walks.mock.calls.length).toBeLessThanOrEqual(1);
+    } finally {
+      walks.mockRestore();
+    }
+  });
+
+  it('names the span of a request no route serves by its method alone, with no http.route', async () => {
+    exporter.reset();
+    expect((await h.server.app.inject({ method: 'GET', url: '/not-vault' })).statusCode).toBe(404);
+    const spans = exporter.getFinishedSpans().filter((s) => s.attributes['http.request.method'] === 'GET');
+    expect(spans.map((s) => s.name)).toEqual(['GET']);
+    expect(spans[0]?.attributes).not.toHaveProperty('http.route');
   });
 });

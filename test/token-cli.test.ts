@@ -138,6 +138,14 @@ describe('authgate token', () => {
     expect(r.err).toMatch(/cannot reach authgate at http:\/\/127\.0\.0\.1:1.*--address URL or VAULT_ADDR/);
   });
 
+  it('never prints the password of an address that has one (sent as Basic auth)', async () => {
+    const address = 'http://svc-user:S3cretPass@127.0.0.1:1';
+    const r = await token(['lookup', '--address', address, '--token-file', tokenFile]);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain('cannot reach authgate at http://***@127.0.0.1:1');
+    expect(r.err).not.toContain('S3cretPass');
+  });
+
   it.each<[string, string[], string]>([
     ['no command', [], 'give a command: lookup, revoke or revoke-identity'],
     ['an unknown command', ['delete'], 'unknown command "delete"'],

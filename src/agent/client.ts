@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import { httpRequest } from '../lib/http-get.js';
 import { trimTrailingSlashes } from '../lib/trim-slashes.js';
+import { redactUrl } from '../lib/redact-url.js';
 
 /** Bound on an answer's body: a Vault `auth` block is about 1 KB. */
 export const MAX_ANSWER_BYTES = 1024 * 1024;
@@ -53,7 +54,11 @@ export const createAuthgateClient = (options: AuthgateClientOptions) => {
           maxBytes: MAX_ANSWER_BYTES,
         });
       } catch (err) {
-        throw new Error(`cannot reach authgate at ${base}: ${(err as Error).message}`, { cause: err });
+        // The address may carry a user and password (sent as Basic auth): never in the message,
+        // which the agent logs at every retry.
+        throw new Error(`cannot reach authgate at ${redactUrl(base)}: ${(err as Error).message}`, {
+          cause: err,
+        });
       }
       let json: unknown;
       try {

@@ -110,6 +110,19 @@ export type ComposedServer = {
  * The composition root: builds every part from the config and wires them into the HTTP app.
  * `authgate server`, `authgate dev` and the HTTP tests all use it, so what is tested is what runs.
  */
+/** How long a count of the live tokens serves the scrapes that follow it. */
+const LIVE_TOKENS_REUSE_MS = 5_000;
+
+/** `compute`'s promise, shared by every call within `ms` of the call that started it. */
+const sharedFor = <T>(ms: number, clock: Clock, compute: () => Promise<T>): (() => Promise<T>) => {
+  let last: { atMs: number; value: Promise<T> } | undefined;
+  return () => {
+    const now = clock.nowMs();
+    if (last === undefined || now - last.atMs >= ms) last = { atMs: now, value: compute() };
+    return last.value;
+  };
+};
+
 export const composeServer = (
   config: AuthgateConfig,
   options: ComposeOptions = {},
@@ -221,8 +234,14 @@ export const composeServer = (
   const metrics = createMetrics(telemetry.meter, {
     verifiers: [...verifiers].map(([mount, v]) => ({ mount, mode: v.mode, stats: () => v.stats() })),
     // Counted only where it is cheap: the embedded store holds nothing but live entries. Redis
-    // would need a SCAN per scrape, so there the gauge is absent (see docs/operations.md).
-    ...(memoryStore === undefined ? {} : { liveTokens: async () => memoryStore.countPrefix(keys.token('')) }),
+    // would need a SCAN per scrape, so there the gauge is absent (see docs/operations.md). A count
+    // walks the whole store (in slices): scrapes within a few seconds of it, concurrent ones
+    // included, share it, so that /metrics asked in a loop costs no walk per request.
+    ...(memoryStore === undefined
+      ? {}
+      : {
+          liveTokens: sharedFor(LIVE_TOKENS_REUSE_MS, clock, () => memoryStore.countPrefix(keys.token(''))),
+        }),
     ...(options.listenerCertificateExpiry === undefined
       ? {}
       : { listenerCertificateExpiry: options.listenerCertificateExpiry }),

@@ -48,13 +48,7 @@ export const redisUrlProblem = (value: string): string | undefined => {
   return undefined;
 };
 
-/**
- * `value` fit to print: the userinfo of a URL (user and password, as in `redis://:secret@host:6379`)
- * becomes `***` (`redis://***@host:6379`). Everything from `//` to the last `@` before any `?` or
- * `#` counts as userinfo, so that a password holding a raw `@` or `/` is hidden whole.
- */
-export const redactUrl = (value: string): string =>
-  value.replace(/^([a-z][a-z\d+.-]*:\/\/)[^?#]*@/i, '$1***@');
+export { redactUrl } from '../lib/redact-url.js';
 
 /**
  * Checks a URL authgate fetches trust material from (the API server for TokenReview, a JWKS or

@@ -32,10 +32,18 @@ export const installTelemetry = (app: FastifyInstance, deps: TelemetryDeps): voi
   if (deps.tracesEnabled) {
     app.addHook('onRequest', (request, _reply, done) => {
       const parent = propagation.extract(context.active(), request.headers);
-      const route = request.routeOptions.url ?? 'unknown';
+      // No route (a path outside /v1/): the span is named by its method alone and has no
+      // http.route, as OpenTelemetry's HTTP conventions say.
+      const route = request.routeOptions.url;
       const span = deps.tracer.startSpan(
-        `${request.method} ${route}`,
-        { kind: SpanKind.SERVER, attributes: { 'http.request.method': request.method, 'http.route': route } },
+        route === undefined ? request.method : `${request.method} ${route}`,
+        {
+          kind: SpanKind.SERVER,
+          attributes: {
+            'http.request.method': request.method,
+            ...(route === undefined ? {} : { 'http.route': route }),
+          },
+        },
         parent,
       );
       spans.set(request, span);
