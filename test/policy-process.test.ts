@@ -103,4 +103,16 @@ describe('policies of a running authgate server', () => {
     expect(await proc.exited).toBe(78);
     expect(proc.output()).toMatch(/policy "broken".*allowed_parameters/);
   });
+
+  it('says which listener it cannot listen on, and exits 1', async () => {
+    const file = join(fx.dir, 'taken.yaml');
+    const base = configWith(READ_OWN) as { listener?: Record<string, unknown> };
+    const taken = new URL(server.url).port;
+    writeFileSync(file, JSON.stringify({ ...base, listener: { ...base.listener, port: Number(taken) } }));
+    const proc = runAuthgate(['server', '--config', file]);
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toMatch(
+      /cannot listen on listener\.address 127\.0\.0\.1, port \d+: listen EADDRINUSE/,
+    );
+  });
 });

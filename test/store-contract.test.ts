@@ -67,6 +67,15 @@ describe.each(['memory', 'redis', 'redis-cluster'])('the %s store', (name) => {
     expect(await s().raiseTo(k('mark'), 1500, { ttlMs: 60_000 })).toBe(2000);
     expect(await s().ttlMs(k('mark'))).toBeGreaterThan(30_000);
     expect(await s().raiseTo(k('mark'), 2500, { ttlMs: 60_000 })).toBe(2500);
+    // Answered as stored, every digit; and raised from whole numbers only, as in both stores.
+    await s().set(k('mark'), '9007199254740991', { ttlMs: 60_000 });
+    expect(await s().raiseTo(k('mark'), 2500, { ttlMs: 60_000 })).toBe(9007199254740991);
+    for (const odd of ['5.5', 'inf', 'nan', ' 7']) {
+      await s().set(k('odd'), odd, { ttlMs: 60_000 });
+      expect(await s().raiseTo(k('odd'), 3, { ttlMs: 60_000 }), odd).toBe(3);
+      expect(await s().get(k('odd'))).toBe('3');
+    }
+    await s().set(k('mark'), '2500', { ttlMs: 60_000 });
     const raced = await Promise.all(
       [3100, 3300, 3200].map((v) => s().raiseTo(k('mark'), v, { ttlMs: 60_000 })),
     );

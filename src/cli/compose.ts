@@ -118,7 +118,9 @@ const sharedFor = <T>(ms: number, clock: Clock, compute: () => Promise<T>): (() 
   let last: { atMs: number; value: Promise<T> } | undefined;
   return () => {
     const now = clock.nowMs();
-    if (last === undefined || now - last.atMs >= ms) last = { atMs: now, value: compute() };
+    // A clock stepped back (NTP) ends the window too, rather than stretching it.
+    if (last === undefined || now - last.atMs >= ms || now < last.atMs)
+      last = { atMs: now, value: compute() };
     return last.value;
   };
 };

@@ -44,8 +44,11 @@ export const startServer = async (
   );
   const { address: host, port } = config.listener;
   // A host that does not resolve, or an address this machine does not have, is only known here.
+  // Listening also runs the onReady hooks (the policies load there): their errors, a bad policy's
+  // configuration error included, pass through as they are.
   const address = await composed.app.listen({ host, port }).catch(async (err: unknown) => {
     await composed.close();
+    if (typeof (err as NodeJS.ErrnoException).syscall !== 'string') throw err;
     throw new Error(`cannot listen on listener.address ${host}, port ${port}: ${(err as Error).message}`, {
       cause: err,
     });

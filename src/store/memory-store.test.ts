@@ -154,6 +154,32 @@ describe('memory store', () => {
     await s.close();
   });
 
+  it('keeps one filing a value, however its expiry moves back and forth or it is deleted and set anew', async () => {
+    const clock = createFakeClock();
+    const s = createMemoryStore({ clock, sweepIntervalMs: 5 });
+    for (let i = 0; i < 200; i++) {
+      await s.set('token', `v${i}`, { ttlMs: i % 2 === 0 ? 60_000 : 30_000 });
+      if (i % 10 === 0) {
+        await s.delete('token');
+        await s.set('token', `again${i}`, { ttlMs: 45_000 });
+      }
+      clock.advanceMs(100);
+    }
+    await s.set('token', 'final', { ttlMs: 600_000 });
+    // Filed again only when its expiry moved sooner or it was set anew; as those filings come due
+    // one after the other, each stale one goes and the live one is kept, once.
+    for (let t = 0; t < 120; t++) {
+      clock.advanceMs(1_000);
+      await new Promise((resolve) => setTimeout(resolve, 6));
+    }
+    await vi.waitFor(() => expect(s.filed()).toBe(1), { timeout: 5000 });
+    expect(await s.get('token')).toBe('final');
+    clock.advanceMs(600_000);
+    await vi.waitFor(() => expect(s.filed()).toBe(0), { timeout: 5000 });
+    expect(s.size()).toBe(0);
+    await s.close();
+  });
+
   it('holds in an index about what is live, however many logins it has seen', async () => {
     const clock = createFakeClock();
     const s = createMemoryStore({ clock, sweepIntervalMs: 0 });

@@ -2,7 +2,7 @@ import type { Clock } from '../lib/clock.js';
 import { assertBatch, assertInteger, assertStreamAdd, assertTtlMs, isCounter } from './arguments.js';
 import { ExpiringSet } from './expiring-set.js';
 import { SLICE_ENTRIES, scanPrefixIn, visitInSlices } from './memory-scan.js';
-import { ExpiryIndex } from './expiry-index.js';
+import { bucketOf, ExpiryIndex } from './expiry-index.js';
 import { GrowingSet, ShardedMap } from './sharded.js';
 import { traced } from './traced.js';
 import type { BatchOp, SetOptions, Store, StreamEntry, StreamRangeOptions } from './store.js';
@@ -100,7 +100,19 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
     get expiresAtMs(): number {
       return this.#ms < 0 ? Infinity : baseMs + this.#s * 1000 + this.#ms;
     }
+
+    /**
+     * The second the key is filed under for the sweep, counted from `baseMs`'s (a small integer);
+     * {@link UNFILED} for a value that never expires. One filing a key: a filing found under
+     * another second is stale and dropped, so a key set again and again keeps one.
+     */
+    filed = UNFILED;
   }
+  const UNFILED = -1;
+  const baseBucket = bucketOf(baseMs);
+  /** The second, from `baseMs`'s, whose filings the sweep takes for an entry expiring then. */
+  const filingOf = (expiresAtMs: number) =>
+    expiresAtMs === Infinity ? UNFILED : bucketOf(expiresAtMs) - baseBucket;
   const data = new ShardedMap<Entry>();
   // Plain sets (KV folders) never expire.
   const sets = new ShardedMap<GrowingSet>();
@@ -151,15 +163,23 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       const nowMs = clock.nowMs();
       const later: Array<[string, number]> = [];
       let visited = 0;
-      for (const { keys } of expiries.takeDue(nowMs)) {
+      for (const { bucket, keys } of expiries.takeDue(nowMs)) {
         for (const key of keys) {
-          for (const map of maps) {
-            const e = map.get(key);
-            if (e === undefined) continue;
-            if (e.expiresAtMs <= nowMs) map.delete(key);
-            // Live, extended since it was filed (or set again without a TTL): filed again under
-            // its current expiry, if it has one.
-            else if (e.expiresAtMs !== Infinity) later.push([key, e.expiresAtMs]);
+          const value = data.get(key);
+          // A value's one filing is the second it records; any other is stale (a value set again
+          // since, or deleted and set anew) and goes with no more work.
+          if (value !== undefined && value.filed === bucket - baseBucket) {
+            if (value.expiresAtMs <= nowMs) data.delete(key);
+            else {
+              // Extended since it was filed: filed again under its current expiry.
+              value.filed = filingOf(value.expiresAtMs);
+              if (value.filed !== UNFILED) later.push([key, value.expiresAtMs]);
+            }
+          }
+          const index = indexes.get(key);
+          if (index !== undefined) {
+            if (index.expiresAtMs <= nowMs) indexes.delete(key);
+            else later.push([key, index.expiresAtMs]);
           }
           if (++visited % SLICE_ENTRIES === 0) {
             await new Promise<void>((resolve) => setImmediate(resolve));
@@ -187,13 +207,27 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       if (options.mode === 'if-present' && !exists) return false;
     }
     const expiresAtMs = expiry(options.ttlMs);
-    data.set(key, new Entry(flatten(value), expiresAtMs));
-    // Filed when new, or when it now expires sooner than its filing. A value set again to expire
-    // later (a token renewed) keeps its filing, which the sweep files again under the new expiry
-    // when it comes to it: filing it at every set held one more key string per renewal for the
-    // whole TTL, and one token renewed in a loop grew the heap without bound.
-    if (previous === undefined || !(expiresAtMs >= previous.expiresAtMs)) expiries.add(key, expiresAtMs);
+    const entry = new Entry(flatten(value), expiresAtMs);
+    data.set(key, entry);
+    refile(key, entry, previous);
     return true;
+  };
+  /**
+   * Files `entry`, just set at `key` over `previous`, for the sweep. A value set again to expire
+   * later (a token renewed) keeps its earlier filing, which the sweep files again under the new
+   * expiry when it comes to it: filing it at every set held one more key string per renewal for
+   * the whole TTL, and one token renewed in a loop grew the heap without bound. Filed anew when
+   * it is new, has no filing, or now expires before its filing comes.
+   */
+  const refile = (key: string, entry: Entry, previous: Entry | undefined) => {
+    const due = filingOf(entry.expiresAtMs);
+    if (due === UNFILED) return;
+    if (previous !== undefined && previous.filed !== UNFILED && previous.filed <= due) {
+      entry.filed = previous.filed;
+      return;
+    }
+    entry.filed = due;
+    expiries.add(key, entry.expiresAtMs);
   };
   const del = (key: string): boolean =>
     (live(data, key) !== undefined && data.delete(key)) ||
@@ -232,8 +266,9 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       assertInteger('value', value);
       assertTtlMs(ttlMs);
       const e = live(data, key);
-      const held = e === undefined ? undefined : Number(e.value);
-      if (held !== undefined && Number.isInteger(held) && held >= value) {
+      // Only a whole number (as incrBy writes it) is raised from; anything else is overwritten.
+      const held = e === undefined || !isCounter(e.value) ? undefined : Number(e.value);
+      if (held !== undefined && held >= value) {
         const atLeast = expiry(ttlMs);
         if (e !== undefined && e.expiresAtMs < atLeast) set(key, e.value, { ttlMs });
         return held;
@@ -250,8 +285,9 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
       const current = e === undefined ? 0 : Number(e.value);
       const next = current + delta;
       const expiresAtMs = e?.expiresAtMs ?? expiry(options.ttlMs);
-      data.set(key, new Entry(String(next), expiresAtMs));
-      if (e === undefined) expiries.add(key, expiresAtMs);
+      const entry = new Entry(String(next), expiresAtMs);
+      data.set(key, entry);
+      refile(key, entry, e);
       return next;
     },
     ttlMs: async (key) => {

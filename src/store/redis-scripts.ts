@@ -10,17 +10,19 @@ if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) 
 return 0`;
 
 // Raises an integer to ARGV[1] (a greater one stays) and makes the key live at least ARGV[2] ms.
+// Only a whole number (as INCRBY writes it) is raised from: anything else is overwritten, as the
+// memory store does. The value kept is answered as stored (Lua would round it to 14 digits).
 const RAISE_TO_SCRIPT = `
-local v = tonumber(redis.call('GET', KEYS[1]))
+local held = redis.call('GET', KEYS[1])
 local want = tonumber(ARGV[1])
 local ttl = tonumber(ARGV[2])
-if v == nil or v < want then
+if not held or not string.match(held, '^%-?%d+$') or tonumber(held) < want then
   redis.call('SET', KEYS[1], ARGV[1], 'PX', ttl)
   return ARGV[1]
 end
 local left = redis.call('PTTL', KEYS[1])
 if left >= 0 and left < ttl then redis.call('PEXPIRE', KEYS[1], ttl) end
-return tostring(v)`;
+return held`;
 
 // INCRBY that sets the TTL only when it creates the counter (as the memory store does).
 const INCR_SCRIPT = `
