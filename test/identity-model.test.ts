@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { decodeJwt, decodeProtectedHeader, type JSONWebKeySet } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../src/lib/clock.js';
-import { ADMIN_TOKEN, startHarness } from './helpers/harness.js';
+import { ADMIN_TOKEN, startHarness, type Harness } from './helpers/harness.js';
 import {
   LOGIN_ROLES,
   POLICIES,
@@ -243,16 +243,27 @@ const runModel = async (run: ModelRun): Promise<void> => {
   const clock = createFakeClock(START_MS);
   // The issuer is in the config and in every token, so the port is chosen before the server is
   // composed (released in between, which another process could in principle take).
-  const port = await freePort();
-  const issuer = `http://127.0.0.1:${port}`;
-  const h = await startHarness({
-    clock,
-    audit: null,
-    roles: LOGIN_ROLES,
-    config: { identity: identitySection(run.config, issuer), policies: POLICIES },
-  });
+  // Taken meanwhile (another test file's server): another port, a few times.
+  const start = async (attempt: number): Promise<{ h: Harness; issuer: string }> => {
+    const port = await freePort();
+    const issuer = `http://127.0.0.1:${port}`;
+    const h = await startHarness({
+      clock,
+      audit: null,
+      roles: LOGIN_ROLES,
+      config: { identity: identitySection(run.config, issuer), policies: POLICIES },
+    });
+    try {
+      await h.server.app.listen({ host: '127.0.0.1', port });
+      return { h, issuer };
+    } catch (err) {
+      await h.close();
+      if (attempt < 3 && (err as NodeJS.ErrnoException).code === 'EADDRINUSE') return start(attempt + 1);
+      throw err;
+    }
+  };
+  const { h, issuer } = await start(1);
   try {
-    await h.server.app.listen({ host: '127.0.0.1', port });
     const pods = new Map<string, { uid: string }>();
     for (const namespace of NAMESPACES)
       for (const serviceAccount of SERVICE_ACCOUNTS) {
