@@ -20,6 +20,7 @@ import { buildApp } from '../http/index.js';
 import { createPolicyRegistry, PolicyLoadError } from '../policy/index.js';
 import { createIdentityTokens, createKvEngine, createSecretCipher, rewrapSecrets } from '../secrets/index.js';
 import { systemClock, type Clock } from '../lib/clock.js';
+import { sharedFor } from '../lib/shared-for.js';
 import { createReloadLog } from './reload-log.js';
 import { VERSION } from './version.js';
 import { deriveKey, hmacB64, safeEqual } from '../lib/hash.js';
@@ -112,18 +113,6 @@ export type ComposedServer = {
  */
 /** How long a count of the live tokens serves the scrapes that follow it. */
 const LIVE_TOKENS_REUSE_MS = 5_000;
-
-/** `compute`'s promise, shared by every call within `ms` of the call that started it. */
-const sharedFor = <T>(ms: number, clock: Clock, compute: () => Promise<T>): (() => Promise<T>) => {
-  let last: { atMs: number; value: Promise<T> } | undefined;
-  return () => {
-    const now = clock.nowMs();
-    // A clock stepped back (NTP) ends the window too, rather than stretching it.
-    if (last === undefined || now - last.atMs >= ms || now < last.atMs)
-      last = { atMs: now, value: compute() };
-    return last.value;
-  };
-};
 
 export const composeServer = (
   config: AuthgateConfig,
