@@ -223,6 +223,8 @@ describe('createTokenReviewVerifier', () => {
       expect(err).toMatchObject({ code: 'PERMISSION_DENIED', reason: 'tokenreview_unauthorized' });
       // About authgate's own bearer, not (as Vault words it) the login's service account.
       expect(err.detail).toContain('refused the token reviewer JWT');
+      // authgate's credential, not the client's: an upstream error for the metrics.
+      expect(verifier.stats().upstreamErrors).toBe(1);
       await writeFile(reviewerFile, await mintReviewer());
       await expect(verifier.verify(request(jwt))).resolves.toMatchObject({ namespace: 'team-a' });
     });
@@ -238,6 +240,7 @@ describe('createTokenReviewVerifier', () => {
       const err = await refusal(verifier.verify(request(jwt)));
       expect(err).toMatchObject({ code: 'PERMISSION_DENIED', reason: 'tokenreview_forbidden' });
       expect(err.detail).toContain('cannot create resource "tokenreviews"');
+      expect(verifier.stats().upstreamErrors).toBe(1);
       cluster.grantAuthDelegator('authgate', 'weak');
       await expect(verifier.verify(request(jwt))).resolves.toMatchObject({ namespace: 'team-a' });
     });
@@ -282,6 +285,8 @@ describe('createTokenReviewVerifier', () => {
       const err = await refusal(verifier.verify(request(await mintApp())));
       expect(err.reason).toBe('tokenreview_unauthorized');
       expect(err.detail).toContain('service account unauthorized');
+      // The client's own token was the bearer: its fault, no upstream error.
+      expect(verifier.stats().upstreamErrors).toBe(0);
     });
   });
 

@@ -189,6 +189,10 @@ export const createTokenReviewVerifier = (
               continue;
             }
           }
+          // Refused as Vault refuses (403 permission denied), but with a reviewer token of its own
+          // it is authgate's credential the API server turned down, not the client's: counted as
+          // an upstream error, so that an alert on it fires while every login fails.
+          if ((err.status === 401 || err.status === 403) && reviewer !== undefined) counters.upstreamErrors++;
           if (err.status === 401) {
             const detail = reviewer === undefined ? UNAUTHORIZED_DETAIL : REVIEWER_UNAUTHORIZED_DETAIL;
             throw refused(jwt, { reason: 'tokenreview_unauthorized', detail });
