@@ -6,7 +6,8 @@
  *
  * The index is a hint, never the truth: a key's entry may since have been deleted, set again
  * with another expiry or extended, and {@link ExpiryIndex.takeDue} hands such stale keys back
- * too. The caller checks each against its entry (see {@link isDueIn}). Entries are still dropped
+ * too. The caller checks each against its entry (the memory store records the second a value is
+ * filed under, and drops a filing found under another). Entries are still dropped
  * at read time when expired, whatever the sweep does.
  *
  * Written here rather than taken from npm: a binary heap of numbers and a Map of arrays, a few
@@ -18,13 +19,6 @@ export const BUCKET_MS = 1000;
 
 /** The bucket an expiry time falls in. */
 export const bucketOf = (expiresAtMs: number): number => Math.floor(expiresAtMs / BUCKET_MS);
-
-/**
- * Whether an entry that expires at `expiresAtMs` is filed under `bucket`. For a key filed each
- * time it is set (a memory-store value), a key that is not was found through a stale reference
- * (its entry was set again since) and is indexed elsewhere.
- */
-export const isDueIn = (bucket: number, expiresAtMs: number): boolean => bucketOf(expiresAtMs) === bucket;
 
 export class ExpiryIndex {
   readonly #buckets = new Map<number, string[]>();
