@@ -2,7 +2,8 @@ import type { Clock } from '../lib/clock.js';
 import { assertBatch, assertInteger, assertStreamAdd, assertTtlMs, isCounter } from './arguments.js';
 import { ExpiringSet } from './expiring-set.js';
 import { SLICE_ENTRIES, scanPrefixIn, visitInSlices } from './memory-scan.js';
-import { bucketOf, ExpiryIndex } from './expiry-index.js';
+import { ExpiryIndex } from './expiry-index.js';
+import { entryKind, type MemoryEntry } from './memory-entry.js';
 import { GrowingSet, ShardedMap } from './sharded.js';
 import { traced } from './traced.js';
 import type { BatchOp, SetOptions, Store, StreamEntry, StreamRangeOptions } from './store.js';
@@ -72,48 +73,8 @@ export type MemoryStore = Store & {
 export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemoryStoreOptions): MemoryStore => {
   // What a value's expiry is counted from: the store's creation (see Entry).
   const baseMs = Math.floor(clock.nowMs());
-  /**
-   * A value and when it expires. The expiry is kept as two small integers, whole seconds and the
-   * milliseconds after them, counted from `baseMs` (`ms` is -1 for no expiry), rather than as one
-   * timestamp: a time in ms since 1970 (or Infinity) is not a small integer, and V8 keeps every
-   * such number field in a heap object of its own: one more per value (two a token, its record and
-   * its accessor) for the collector to mark. loadtest/memory/store-heap.mjs: 9.2 objects a token
-   * before, 7.4 after; a full collection of 250 000 tokens 176–192 ms before, 108–122 ms after.
-   */
-  class Entry {
-    readonly value: string;
-    readonly #s: number;
-    readonly #ms: number;
-
-    constructor(value: string, expiresAtMs: number) {
-      this.value = value;
-      if (expiresAtMs === Infinity) {
-        this.#s = 0;
-        this.#ms = -1;
-      } else {
-        const after = expiresAtMs - baseMs;
-        this.#s = Math.floor(after / 1000);
-        this.#ms = after - this.#s * 1000;
-      }
-    }
-
-    get expiresAtMs(): number {
-      return this.#ms < 0 ? Infinity : baseMs + this.#s * 1000 + this.#ms;
-    }
-
-    /**
-     * The second the key is filed under for the sweep, counted from `baseMs`'s (a small integer);
-     * {@link UNFILED} for a value that never expires. One filing a key: a filing found under
-     * another second is stale and dropped, so a key set again and again keeps one.
-     */
-    filed = UNFILED;
-  }
-  const UNFILED = -1;
-  const baseBucket = bucketOf(baseMs);
-  /** The second, from `baseMs`'s, whose filings the sweep takes for an entry expiring then. */
-  const filingOf = (expiresAtMs: number) =>
-    expiresAtMs === Infinity ? UNFILED : bucketOf(expiresAtMs) - baseBucket;
-  const data = new ShardedMap<Entry>();
+  const { Entry, UNFILED, baseBucket, filingOf } = entryKind(baseMs);
+  const data = new ShardedMap<MemoryEntry>();
   // Plain sets (KV folders) never expire.
   const sets = new ShardedMap<GrowingSet>();
   const indexes = new ShardedMap<IndexEntry>();
@@ -219,7 +180,7 @@ export const createMemoryStore = ({ clock, sweepIntervalMs = 30_000 }: MemorySto
    * the whole TTL, and one token renewed in a loop grew the heap without bound. Filed anew when
    * it is new, has no filing, or now expires before its filing comes.
    */
-  const refile = (key: string, entry: Entry, previous: Entry | undefined) => {
+  const refile = (key: string, entry: MemoryEntry, previous: MemoryEntry | undefined) => {
     const due = filingOf(entry.expiresAtMs);
     if (due === UNFILED) return;
     if (previous !== undefined && previous.filed !== UNFILED && previous.filed <= due) {
