@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -187,13 +189,21 @@ describe('the agent loop', () => {
     await a.stop();
   });
 
-  it('revokes a token it could not write to its sink, and tries again', async () => {
+  it('keeps a token it could not write to its sink, and writes it there once it can', async () => {
     const dir = join(h.dir, 'gone-dir');
     const a = agentFor({ jwtFile: await jwtFile('jwt-gone'), sinks: [join(dir, 'token')] });
-    void a.agent.start();
-    await waitFor(() => events(a.lines, 'agent.login_failed').length >= 1, 5000, 'a failed write');
-    expect(events(a.lines, 'agent.login_failed')[0]?.['reason']).toMatch(/^cannot write the sink: ENOENT/);
-    expect(events(a.lines, 'agent.revoked')).toHaveLength(1);
+    const started = a.agent.start();
+    await waitFor(() => events(a.lines, 'agent.sink_failed').length >= 1, 5000, 'a failed write');
+    expect(events(a.lines, 'agent.sink_failed')[0]?.['reason']).toMatch(/^ENOENT/);
+    mkdirSync(dir);
+    await started;
+    const token = readFileSync(join(dir, 'token'), 'utf8');
+    recordSecrets(token);
+    // The token of the one login, never revoked, in the sink and alive.
+    expect(token).toBe(a.agent.token());
+    expect(events(a.lines, 'agent.revoked')).toHaveLength(0);
+    expect(events(a.lines, 'agent.authenticated')).toHaveLength(1);
+    expect((await lookup(token)).status).toBe(200);
     await a.stop();
   });
 
@@ -240,7 +250,44 @@ describe('authgate agent, the command', () => {
     expect((await lookup(token)).status).toBe(403);
   });
 
+  it("takes Vault Agent's mount_path form, auth/<mount>", async () => {
+    const sink = join(h.dir, 'cli-sink-mount');
+    const p = await runAgentProcess(sink, '--mount', 'auth/kubernetes/', '--exit-after-auth');
+    expect(await p.exited).toBe(0);
+    recordSecrets(readFileSync(sink, 'utf8'));
+    expect((await lookup(readFileSync(sink, 'utf8'))).status).toBe(200);
+  });
+
+  it('stays running with a token that never expires (lease 0), until SIGTERM', async () => {
+    // No authgate login answers a lease of 0; a Vault root-like token does. A server of its own.
+    const server = createServer((req, res) => {
+      req.resume();
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ auth: { client_token: 'hvs.forever', lease_duration: 0, renewable: false } }));
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const sink = join(h.dir, 'cli-sink-forever');
+    const p = await runAuthgate([
+      'agent',
+      ...['--address', `http://127.0.0.1:${(server.address() as AddressInfo).port}`, '--role', 'r'],
+      ...['--sink', sink, '--jwt-file', await jwtFile('jwt-forever')],
+    ]);
+    try {
+      await waitFor(() => p.output().includes('agent.authenticated'), 15_000, 'the token');
+      const early = await Promise.race([p.exited, new Promise((r) => setTimeout(() => r('running'), 1000))]);
+      expect(early).toBe('running');
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+      expect(p.output()).toContain('agent.stopped');
+    } finally {
+      p.child.kill('SIGKILL');
+      server.close();
+    }
+  });
+
   it.each([
+    [['--role', 'r', '--sink', '/tmp/x', '--mount', 'auth/'], '--mount: must be an auth mount path'],
+    [['--role', 'r', '--sink', '/tmp/x', '--mount', 'a/../b'], '--mount: must be an auth mount path'],
     [['--sink', '/tmp/x'], '--role: required'],
     [['--role', 'r'], '--sink: at least one file'],
     [['--role', 'r', '--sink', '/nonexistent-dir/token'], 'directory /nonexistent-dir does not exist'],

@@ -9,6 +9,16 @@ export const MIN_BACKOFF_MS = 1000;
 export const MAX_BACKOFF_MS = 300_000;
 /** A client token is renewed (or replaced) when this share of its lease has passed, as Vault's lifetime watcher does. */
 export const RENEW_AT_SHARE = 2 / 3;
+/**
+ * A renewal that went unanswered (authgate unreachable, 5xx) is tried again after 10 s (or a
+ * sixth of the lease, if shorter), doubling, at most 5 min; once the next try would come within
+ * the last tenth of the lease, the agent logs in instead (Vault's lifetime watcher: its error
+ * backoff ends within the lease's grace, and auto-auth logs in again).
+ */
+export const RENEW_RETRY_MS = 10_000;
+export const RENEW_GRACE_SHARE = 1 / 10;
+/** Node fires a timer of more than 2^31 − 1 ms at once. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 export type AgentOptions = {
   /** The auth mount to log in at, without `auth/` (`kubernetes`). */
@@ -37,9 +47,18 @@ export type AgentDeps = {
   readFile?: (path: string) => Promise<string>;
   /** A number in [0, 1) for the jitter of waits. Default: Math.random. */
   random?: () => number;
+  /** Milliseconds since the epoch. Default: Date.now. */
+  now?: () => number;
 };
 
-type Held = { token: string; leaseSeconds: number; renewable: boolean };
+/** The token the agent keeps alive; `expiresAt` (ms) is when its last answer arrived plus the lease. */
+type Held = { token: string; leaseSeconds: number; renewable: boolean; expiresAt: number };
+
+/** A lease in an answer: a number of seconds, 0 for a token that never expires; else undefined. */
+const leaseOf = (auth: Record<string, unknown>): number | undefined => {
+  const lease = auth['lease_duration'];
+  return typeof lease === 'number' && Number.isFinite(lease) && lease >= 0 ? lease : undefined;
+};
 
 /** The first of Vault's `errors`, or the status: what a failed call says, for the log. */
 const reasonOf = (status: number, json: unknown): string => {
@@ -49,10 +68,13 @@ const reasonOf = (status: number, json: unknown): string => {
 
 /**
  * The sidecar's loop (`authgate agent`): logs in with the pod's projected token, writes the
- * client token to the sinks, renews it at two thirds of its lease, and logs in again (with the
- * token file as it is then) when the token cannot be renewed any further, was revoked, or is not
- * renewable at all (batch tokens). A login that fails is tried again after 1 s, 2 s, 4 s … at most
- * 5 min (with ±10 % jitter), the sinks keeping the last token meanwhile.
+ * client token to the sinks, renews it at two thirds of its lease (asking for the role's TTL, as
+ * Vault Agent does), and logs in again (with the token file as it is then) when the token cannot
+ * be renewed any further, was revoked, is not renewable at all (batch tokens), or its renewals
+ * went unanswered until the last tenth of its lease. A login that fails is tried again after 1 s,
+ * 2 s, 4 s … at most 5 min (with ±10 % jitter), the sinks keeping the last token meanwhile. A sink
+ * that cannot be written is tried again on the same backoff with the same token: a sink's trouble
+ * never costs a new login (Vault Agent's sinks do the same).
  *
  * `start()` resolves once the first token is in the sinks (rejects only when stopped before);
  * `stop()` ends the loop and, with `revokeOnStop`, revokes the token it holds (once, best effort).
@@ -60,11 +82,15 @@ const reasonOf = (status: number, json: unknown): string => {
 export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
   const read = deps.readFile ?? ((p: string) => fsReadFile(p, 'utf8'));
   const random = deps.random ?? Math.random;
+  const now = deps.now ?? Date.now;
   const { client, log } = deps;
   let held: Held | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let sinkTimer: NodeJS.Timeout | undefined;
   let stopped = false;
-  let failures = 0;
+  let loginFailures = 0;
+  let renewFailures = 0;
+  let sinkFailures = 0;
   let firstToken: { resolve: () => void; reject: (err: Error) => void } | undefined;
   const first = new Promise<void>((resolve, reject) => {
     firstToken = { resolve, reject };
@@ -72,33 +98,31 @@ export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
   // Stopped before anyone awaited start(): not an unhandled rejection.
   first.catch(() => undefined);
 
-  // The step (login or renewal) running now: stop() waits for it, so that a token issued while
-  // stopping is seen (and revoked with revokeOnStop) rather than dropped with the connection.
-  let inflight: Promise<void> | undefined;
+  // The steps (a login or renewal, a sink write) running now: stop() waits for them, so that a
+  // token issued while stopping is seen (and revoked with revokeOnStop) rather than dropped with
+  // the connection.
+  const inflight = new Set<Promise<void>>();
   const track = (step: () => Promise<void>): void => {
-    const p = step().finally(() => {
-      if (inflight === p) inflight = undefined;
-    });
-    inflight = p;
+    const p: Promise<void> = step().finally(() => inflight.delete(p));
+    inflight.add(p);
   };
 
   const jitter = (ms: number): number => Math.round(ms * (0.9 + 0.2 * random()));
-  const schedule = (ms: number, step: () => Promise<void>) => {
-    if (stopped) return;
-    clearTimeout(timer);
-    // Node fires a timer of more than 2^31 − 1 ms at once: a lease of a month or more waits its
-    // share in that many steps' worth, never zero.
-    timer = setTimeout(() => track(step), Math.min(Math.max(0, ms), 2 ** 31 - 1));
+  /** From `firstMs`, doubling with each failure, at most 5 min, jittered. */
+  const backoff = (firstMs: number, failures: number): number =>
+    jitter(Math.min(MAX_BACKOFF_MS, firstMs * 2 ** Math.min(failures - 1, 30)));
+  const later = (previous: NodeJS.Timeout | undefined, ms: number, step: () => Promise<void>) => {
+    clearTimeout(previous);
+    return setTimeout(() => track(step), Math.min(Math.max(0, ms), MAX_TIMER_MS));
   };
-
-  /** Some sinks hold the new token already: it is in use, and is not revoked. */
-  class PartialWrite extends Error {}
+  const schedule = (ms: number, step: () => Promise<void>) => {
+    if (!stopped) timer = later(timer, ms, step);
+  };
 
   /**
    * Writes `token` to every sink: each to a new file beside its sink, and only when all are
    * written, each renamed over its sink. The application reads the old token or the new one,
-   * never a file cut short. A failure before the first rename leaves every sink as it was; one
-   * after it throws {@link PartialWrite}.
+   * never a file cut short.
    */
   const writeSinks = async (token: string): Promise<void> => {
     const temps = options.sinks.map(
@@ -110,25 +134,50 @@ export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
         await writeFile(temp, token, { mode: options.sinkMode, flag: 'wx' });
         await chmod(temp, options.sinkMode); // the umask may have narrowed it
       }
-      let renamed = 0;
-      try {
-        for (const [temp, sink] of temps) {
-          await rename(temp, sink);
-          renamed++;
-        }
-      } catch (err) {
-        if (renamed > 0) throw new PartialWrite((err as Error).message, { cause: err });
-        throw err;
-      }
+      for (const [temp, sink] of temps) await rename(temp, sink);
     } catch (err) {
       await Promise.all(temps.map(([temp]) => rm(temp, { force: true })));
       throw err;
     }
   };
 
+  /** Puts the held token in the sinks, trying again on the login backoff until it is there. */
+  const deliver = async (): Promise<void> => {
+    const h = held;
+    if (stopped || h === undefined) return;
+    try {
+      await writeSinks(h.token);
+    } catch (err) {
+      // A newer token took over meanwhile: its own delivery carries on.
+      if (held !== h || stopped) return;
+      sinkFailures++;
+      const waitMs = backoff(MIN_BACKOFF_MS, sinkFailures);
+      log.warn(
+        { event: 'agent.sink_failed', reason: (err as Error).message, retryInMs: waitMs },
+        'agent.sink_failed',
+      );
+      sinkTimer = later(sinkTimer, waitMs, deliver);
+      return;
+    }
+    if (held !== h) return;
+    sinkFailures = 0;
+    log.info(
+      {
+        event: 'agent.authenticated',
+        mount: options.mount,
+        role: options.role,
+        tokenFingerprint: fingerprint(h.token),
+        leaseSeconds: h.leaseSeconds,
+        renewable: h.renewable,
+      },
+      'agent.authenticated',
+    );
+    firstToken?.resolve();
+  };
+
   const retryLogin = (why: string) => {
-    failures++;
-    const waitMs = jitter(Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** (failures - 1)));
+    loginFailures++;
+    const waitMs = backoff(MIN_BACKOFF_MS, loginFailures);
     log.warn(
       {
         event: 'agent.login_failed',
@@ -142,10 +191,15 @@ export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
     schedule(waitMs, login);
   };
 
-  /** What to do next with a token whose lease is `leaseSeconds` from now. */
+  /** What to do next with the token held, whose renewal may have met its max TTL (`renewedShort`). */
   const next = (h: Held, renewedShort: boolean) => {
-    // A token without expiry (or an answer without a usable lease): nothing to schedule.
-    if (!Number.isFinite(h.leaseSeconds) || h.leaseSeconds <= 0) return;
+    // A token that never expires: nothing to renew, held until the agent stops (the timer keeps
+    // the process alive, as the loop does for any other token).
+    if (h.leaseSeconds === 0) {
+      const idle = async () => schedule(MAX_TIMER_MS, idle);
+      void idle();
+      return;
+    }
     const waitMs = jitter(h.leaseSeconds * 1000 * RENEW_AT_SHARE);
     schedule(waitMs, h.renewable && !renewedShort ? renew : login);
   };
@@ -169,92 +223,96 @@ export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
       retryLogin((err as Error).message);
       return;
     }
-    const auth = (answer.json as { auth?: Record<string, unknown> } | undefined)?.auth;
+    const auth = (answer.json as { auth?: Record<string, unknown> | null } | undefined)?.auth ?? undefined;
     const token = auth?.['client_token'];
-    if (answer.status !== 200 || typeof token !== 'string' || token === '') {
+    if (answer.status !== 200 || auth === undefined || typeof token !== 'string' || token === '') {
       retryLogin(reasonOf(answer.status, answer.json));
       return;
     }
-    if (stopped) {
-      // Stopped while logging in: the new token is nobody's.
-      if (options.revokeOnStop) await revoke(token);
+    const leaseSeconds = leaseOf(auth);
+    if (stopped || leaseSeconds === undefined) {
+      // Stopped while logging in: the new token is nobody's. Or an answer no Vault gives: a token
+      // whose lifetime is unknown is not handed to the application.
+      if (leaseSeconds === undefined || options.revokeOnStop) await revoke(token);
+      if (leaseSeconds === undefined) retryLogin('the answer has no lease_duration');
       return;
     }
-    const h: Held = {
+    held = {
       token,
-      leaseSeconds: Number(auth?.['lease_duration'] ?? 0),
-      renewable: auth?.['renewable'] === true,
+      leaseSeconds,
+      renewable: auth['renewable'] === true,
+      expiresAt: now() + leaseSeconds * 1000,
     };
-    try {
-      await writeSinks(token);
-    } catch (err) {
-      // Nobody will have this token: revoke it rather than leave it live until its TTL. Unless a
-      // sink holds it already: then it is in use, and the next login replaces it everywhere.
-      if (!(err instanceof PartialWrite)) await revoke(token);
-      retryLogin(`cannot write the sink: ${(err as Error).message}`);
-      return;
-    }
-    if (stopped) {
-      // Stopped while the sinks were written: the token is the application's last, and the
-      // stop did not see it.
-      if (options.revokeOnStop) await revoke(token);
-      return;
-    }
-    held = h;
-    failures = 0;
-    log.info(
-      {
-        event: 'agent.authenticated',
-        mount: options.mount,
-        role: options.role,
-        tokenFingerprint: fingerprint(token),
-        leaseSeconds: h.leaseSeconds,
-        renewable: h.renewable,
-      },
-      'agent.authenticated',
-    );
-    firstToken?.resolve();
-    next(h, false);
+    loginFailures = 0;
+    renewFailures = 0;
+    sinkFailures = 0;
+    clearTimeout(sinkTimer);
+    next(held, false);
+    await deliver();
   };
 
   const renew = async (): Promise<void> => {
     const h = held;
     if (stopped || h === undefined) return;
-    // authgate unreachable or failing (5xx): a login now would fail as well; the renewal is tried
-    // again soon, still within the lease (once the token has expired, the answer is a 403).
-    const retryRenewal = (reason: string) => {
-      log.warn({ event: 'agent.renew_failed', reason }, 'agent.renew_failed');
-      schedule(jitter(Math.min(MAX_BACKOFF_MS, (h.leaseSeconds * 1000) / 6)), renew);
+    // authgate unreachable or failing (5xx): tried again on a backoff while the lease allows, then
+    // a login (which, if authgate is still down, backs off in turn).
+    const retryRenewal = async (reason: string): Promise<void> => {
+      renewFailures++;
+      const leaseMs = h.leaseSeconds * 1000;
+      const waitMs = backoff(Math.min(RENEW_RETRY_MS, leaseMs / 6), renewFailures);
+      const giveUp = now() + waitMs > h.expiresAt - leaseMs * RENEW_GRACE_SHARE;
+      log.warn(
+        { event: 'agent.renew_failed', reason, ...(giveUp ? { next: 'login' } : { retryInMs: waitMs }) },
+        'agent.renew_failed',
+      );
+      if (giveUp) await login();
+      else schedule(waitMs, renew);
     };
     let answer;
     try {
       answer = await client.call('POST', '/v1/auth/token/renew-self', {
         token: h.token,
-        body: { increment: `${h.leaseSeconds}s` },
+        // As Vault Agent: no increment of its own, so the role's TTL as it is now applies (a
+        // TTL the operator has cut reaches the running agents at their next renewal).
+        body: { increment: 0 },
       });
     } catch (err) {
-      retryRenewal((err as Error).message);
+      await retryRenewal((err as Error).message);
       return;
     }
     if (answer.status >= 500) {
-      retryRenewal(reasonOf(answer.status, answer.json));
+      await retryRenewal(reasonOf(answer.status, answer.json));
       return;
     }
-    const auth = (answer.json as { auth?: Record<string, unknown> } | undefined)?.auth;
-    if (answer.status !== 200 || auth === undefined || auth === null) {
-      // Revoked, expired, or not renewable after all: a new token, with the token file as it is now.
+    if (stopped || held !== h) return;
+    const auth = (answer.json as { auth?: Record<string, unknown> | null } | undefined)?.auth ?? undefined;
+    const leaseSeconds = auth === undefined ? undefined : leaseOf(auth);
+    if (answer.status !== 200 || auth === undefined || leaseSeconds === undefined || leaseSeconds === 0) {
+      // Revoked, expired, or not renewable after all (or an answer without a lease): a new token,
+      // with the token file as it is now.
       log.warn(
-        { event: 'agent.renew_failed', reason: reasonOf(answer.status, answer.json) },
+        {
+          event: 'agent.renew_failed',
+          reason:
+            answer.status === 200 ? 'the answer has no lease_duration' : reasonOf(answer.status, answer.json),
+          next: 'login',
+        },
         'agent.renew_failed',
       );
       await login();
       return;
     }
-    const leaseSeconds = Number(auth['lease_duration'] ?? 0);
-    // A renewal that gave less than asked has met the token's max TTL: renewing again would not
-    // extend it, so the next step is a new login before it expires.
+    renewFailures = 0;
+    // A renewal that gave less than the lease before has met the token's max TTL (or the role's
+    // TTL was cut): renewing again would not extend it, so the next step is a new login before
+    // it expires.
     const short = leaseSeconds < h.leaseSeconds;
-    held = { ...h, leaseSeconds, renewable: auth['renewable'] === true };
+    held = {
+      ...h,
+      leaseSeconds,
+      renewable: auth['renewable'] === true,
+      expiresAt: now() + leaseSeconds * 1000,
+    };
     log.info({ event: 'agent.renewed', leaseSeconds, lastRenewal: short }, 'agent.renewed');
     next(held, short);
   };
@@ -285,8 +343,9 @@ export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
       if (stopped) return;
       stopped = true;
       clearTimeout(timer);
-      // A login in flight finishes first: it sees `stopped` and revokes what it was given.
-      await inflight?.catch(() => undefined);
+      clearTimeout(sinkTimer);
+      // A step in flight finishes first: a login sees `stopped` and revokes what it was given.
+      while (inflight.size > 0) await Promise.all([...inflight].map((p) => p.catch(() => undefined)));
       firstToken?.reject(new Error('stopped before the first token'));
       if (options.revokeOnStop && held !== undefined) await revoke(held.token);
     },

@@ -42,6 +42,10 @@ export const runAgent = async (argv: string[]): Promise<number> => {
     throw new UsageError(
       '--revoke-on-exit: not with --exit-after-auth, whose token is left for the application',
     );
+  // Vault Agent's `mount_path` is `auth/kubernetes`: taken as the mount `kubernetes`.
+  const mount = v.mount.replace(/^\/*(?:auth\/)?/, '').replace(/\/+$/, '');
+  if (mount === '' || mount.split('/').some((part) => part === '' || part === '.' || part === '..'))
+    throw new UsageError('--mount: must be an auth mount path such as kubernetes (or auth/kubernetes)');
   if (v.role === undefined || v.role === '') throw new UsageError('--role: required');
   if (sinks.length === 0) throw new UsageError('--sink: at least one file to write the token to');
   const caFile = v['ca-cert'] ?? process.env['VAULT_CACERT'];
@@ -61,7 +65,7 @@ export const runAgent = async (argv: string[]): Promise<number> => {
   const client = createAuthgateClient({ address, caCert, timeoutMs });
   const agent = createAgent(
     {
-      mount: v.mount,
+      mount,
       role: v.role,
       jwtFile: v['jwt-file'],
       sinks,
@@ -70,7 +74,7 @@ export const runAgent = async (argv: string[]): Promise<number> => {
     },
     { client, log },
   );
-  log.info({ event: 'agent.starting', mount: v.mount, role: v.role, sinks }, 'agent.starting');
+  log.info({ event: 'agent.starting', mount, role: v.role, sinks }, 'agent.starting');
 
   return new Promise<number>((done) => {
     let stopping = false;

@@ -75,7 +75,8 @@ export const AGENT_USAGE: CommandUsage = {
   --sink FILE        write the client token to FILE (required; repeat for more files). Written
                      whole beside it and renamed over it: a reader never sees half a token
   --address URL      authgate's address (default: VAULT_ADDR, else http://127.0.0.1:8200)
-  --mount M          the auth mount (default kubernetes)
+  --mount M          the auth mount (default kubernetes; auth/kubernetes, as Vault Agent's
+                     mount_path, is the same)
   --jwt-file FILE    the projected service-account token, re-read at every login (default
                      /var/run/secrets/kubernetes.io/serviceaccount/token)
   --sink-mode MODE   the sink files' mode, octal (default 0640)
@@ -85,8 +86,9 @@ export const AGENT_USAGE: CommandUsage = {
   --revoke-on-exit   revoke the token on SIGTERM/SIGINT (the pod is going away)
 
 Renews the token at two thirds of its lease and logs in again when it cannot be renewed any
-further, was revoked, or is a batch token; a failed login is tried again after 1 s, 2 s, 4 s …
-(at most 5 min). Runs until SIGTERM or SIGINT, then exits 0. Logs JSON lines (agent.*), never
+further, was revoked, is a batch token, or its renewals went unanswered until the last tenth of
+its lease; a failed login is tried again after 1 s, 2 s, 4 s … (at most 5 min), and a sink that
+cannot be written likewise, with the same token. Runs until SIGTERM or SIGINT, then exits 0. Logs JSON lines (agent.*), never
 a token. AUTHGATE_LOG_LEVEL sets the level.
 `,
 };
