@@ -269,6 +269,12 @@ describe('role read and config', () => {
       'invalid "bound_service_account_namespace_selector" configured: the text is neither JSON nor YAML',
     ],
     [
+      'a selector text nested a thousand deep (the yaml library would recurse past its stack)',
+      {},
+      { bound_service_account_namespace_selector: `${'- '.repeat(5000)}x` },
+      'invalid "bound_service_account_namespace_selector" configured: the text is nested more than 64 levels deep',
+    ],
+    [
       "a string selector in kubectl's syntax",
       {},
       { bound_service_account_namespace_selector: 'team=web' },

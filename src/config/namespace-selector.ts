@@ -1,5 +1,6 @@
 import { parse } from 'yaml';
 import { parseLabelSelector } from '../lib/label-selector.js';
+import { MAX_YAML_DEPTH, yamlTooDeepAt } from '../lib/yaml-depth.js';
 import type { Problem, RoleConfig } from './types.js';
 
 const FIELD = '"bound_service_account_namespace_selector"';
@@ -22,6 +23,11 @@ export const normalizeNamespaceSelector = (
   if (value === undefined) return undefined;
   let decoded: unknown = value;
   if (typeof value === 'string') {
+    const deep = yamlTooDeepAt(value);
+    if (deep !== undefined) {
+      problem(at, `invalid ${FIELD} configured: the text is nested more than ${MAX_YAML_DEPTH} levels deep`);
+      return undefined;
+    }
     try {
       decoded = parse(value);
     } catch {

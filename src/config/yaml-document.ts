@@ -1,4 +1,5 @@
-import { LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { Document, LineCounter, parseDocument, visit } from 'yaml';
+import { MAX_YAML_DEPTH, yamlTooDeepAt } from '../lib/yaml-depth.js';
 import type { ConfigProblem } from './load.js';
 import { lineOfPath, pathAtOffset } from './yaml-lines.js';
 
@@ -62,6 +63,16 @@ const aliasProblems = (doc: Document, lineCounter: LineCounter, err: Error): Con
  */
 export const readYaml = (text: string): YamlConfig & { problems: ConfigProblem[] } => {
   const lineCounter = new LineCounter();
+  const deep = yamlTooDeepAt(text);
+  if (deep !== undefined) {
+    const message = `the document is nested too deeply to be read (more than ${MAX_YAML_DEPTH} levels)`;
+    return {
+      value: undefined,
+      doc: new Document(),
+      lineCounter,
+      problems: [{ path: '', message, line: deep }],
+    };
+  }
   // logLevel error: the library's own warnings (a list used as a key) must not reach stderr as
   // Node warnings; what they mean is reported as a problem.
   // YAML 1.2's core schema and no merge keys, whatever a `%YAML 1.1` directive asks: under 1.1,

@@ -57,6 +57,18 @@ describe('parseHcl', () => {
     expect(item).toMatchObject({ kind: 'attribute', value: { kind: 'string', value: 'a"b\\c\né${x}' } });
   });
 
+  it('keeps ${…} whole to its closing brace, and refuses one that HCL v1 would read on past a quote', () => {
+    const [item] = parseHcl('k = "a${b{c}d}e"');
+    expect(item).toMatchObject({ value: { value: 'a${b{c}d}e' } });
+    // Vault reads this as ONE rule (read) on the path `secret/${" {capabilities=["deny"]} path "}x`.
+    for (const text of [
+      'path "secret/${" {capabilities=["deny"]} path "}x" { capabilities = ["read"] }',
+      'k = "${\\n}"',
+      'k = "${x"',
+    ])
+      expect(() => parseHcl(text)).toThrow(/must be closed by "}" before any quote, backslash or line end/);
+  });
+
   it('reads numbers, booleans and objects (for keys it then refuses by name)', () => {
     const [item] = parseHcl('allowed_parameters = { "foo" = [] bar = [1, -2.5, true] }');
     expect(item).toMatchObject({

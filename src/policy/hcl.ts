@@ -53,6 +53,9 @@ type Token =
   | { type: 'ident' | 'string' | 'number'; text: string; at: HclPosition }
   | { type: '=' | '{' | '}' | '[' | ']' | ',' | 'eof'; text: string; at: HclPosition };
 
+/** Lists, objects and blocks in one another: deeper than any policy is written. */
+export const MAX_HCL_DEPTH = 64;
+
 const IDENT_START = /[A-Za-z_]/;
 const IDENT_PART = /[A-Za-z0-9_.-]/;
 const NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/;
@@ -99,6 +102,22 @@ const tokenize = (text: string): Token[] => {
         const d = text[i];
         if (d === undefined || d === '\n') fail('unterminated string', start);
         if (d === '"') break;
+        if (d === '$' && text[i + 1] === '{') {
+          // HCL v1 (Vault's) reads `${…}` to its matching brace as one piece, quotes and
+          // backslashes included, and unquotes nothing in it: `"a${"}b"` is one string there.
+          // Taken literally here as there, and refused where the two readings would part.
+          let j = i + 2;
+          for (let braces = 1; braces > 0; j++) {
+            const e = text[j];
+            if (e === undefined || e === '\n' || e === '"' || e === '\\')
+              fail('a "${" in a string must be closed by "}" before any quote, backslash or line end', start);
+            if (e === '{') braces++;
+            else if (e === '}') braces--;
+          }
+          value += text.slice(i, j);
+          i = j;
+          continue;
+        }
         if (d === '\\') {
           const e = text[i + 1];
           const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '"': '"', '\\': '\\' };
@@ -166,6 +185,16 @@ export const parseHcl = (text: string): HclItem[] => {
     return t;
   };
 
+  // Lists, objects and blocks nest by recursion: bounded, so that a file of `[[[[…` is a syntax
+  // error and not a stack overflow.
+  let depth = 0;
+  const nested = <T>(t: Token, parse: () => T): T => {
+    if (++depth > MAX_HCL_DEPTH) fail(t, `nested more than ${MAX_HCL_DEPTH} levels deep`);
+    const result = parse();
+    depth--;
+    return result;
+  };
+
   const value = (): HclValue => {
     const t = next();
     switch (t.type) {
@@ -177,22 +206,24 @@ export const parseHcl = (text: string): HclItem[] => {
         if (t.text === 'true' || t.text === 'false')
           return { kind: 'bool', value: t.text === 'true', at: t.at };
         return fail(t, `unexpected word "${t.text}": strings must be quoted ("${t.text}")`);
-      case '[': {
-        const items: HclValue[] = [];
-        while (peek().type !== ']') {
-          items.push(value());
-          const sep = peek();
-          if (sep.type === ',') next();
-          else if (sep.type !== ']') fail(sep, `expected "," or "]" in list, found ${describe(sep)}`);
-        }
-        next();
-        return { kind: 'list', items, at: t.at };
-      }
-      case '{': {
-        const inner = body('}');
-        next();
-        return { kind: 'object', body: inner, at: t.at };
-      }
+      case '[':
+        return nested(t, () => {
+          const items: HclValue[] = [];
+          while (peek().type !== ']') {
+            items.push(value());
+            const sep = peek();
+            if (sep.type === ',') next();
+            else if (sep.type !== ']') fail(sep, `expected "," or "]" in list, found ${describe(sep)}`);
+          }
+          next();
+          return { kind: 'list', items, at: t.at };
+        });
+      case '{':
+        return nested(t, () => {
+          const inner = body('}');
+          next();
+          return { kind: 'object', body: inner, at: t.at };
+        });
       default:
         return fail(t, `expected a value, found ${describe(t)}`);
     }
@@ -224,7 +255,7 @@ export const parseHcl = (text: string): HclItem[] => {
       const open = peek();
       if (open.type === '=') fail(open, `"${t.text}" with labels is a block: write ${t.text} "…" { … }`);
       expect('{', `"=" or "{" after "${t.text}"`);
-      const inner = body('}');
+      const inner = nested(t, () => body('}'));
       next();
       items.push({ kind: 'block', type: t.text, labels, body: inner, at: t.at });
     }

@@ -275,6 +275,25 @@ describe('refused documents', () => {
     ]);
   });
 
+  it.each([
+    ['json', `{"path":\n${'['.repeat(1000)}${']'.repeat(1000)}}`, 2],
+    ['yaml', `path:\n  a:\n${'- '.repeat(5000)}x\n`, 3],
+    ['hcl', `path "a" {\n  x = ${'['.repeat(5000)}${']'.repeat(5000)}\n}`, 2],
+    ['hcl', `${'a {\n'.repeat(100)}${'}\n'.repeat(100)}`, 65],
+  ] as const)(
+    'refuses a %s file nested too deeply, with its line, every time it is read',
+    (format, text, line) => {
+      // A reload parses the same text again: the yaml library's second parse of the first two
+      // aborted the process, and the HCL reader overflowed its stack on the third.
+      for (let i = 0; i < 3; i++)
+        expect(problemsOf(() => parsePolicyText('x', text, format, `x.${format}`))).toEqual([
+          expect.stringMatching(
+            new RegExp(`^x\\.${format}:${line}: policy "x": .*nested more than 64 levels deep`),
+          ),
+        ]);
+    },
+  );
+
   it('refuses a YAML syntax error with its line', () => {
     expect(problemsOf(() => parsePolicyText('x', 'path:\n  a: [read\n', 'yaml', 'x.yaml'))).toEqual([
       expect.stringMatching(/^x\.yaml:\d: policy "x": YAML syntax error: /),

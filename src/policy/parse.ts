@@ -1,4 +1,5 @@
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { MAX_YAML_DEPTH, yamlTooDeepAt } from '../lib/yaml-depth.js';
 import { PolicyLoadError, problemAt, type PolicyOrigin } from './errors.js';
 import { HclSyntaxError, parseHcl, type HclItem, type HclValue } from './hcl.js';
 import {
@@ -177,6 +178,11 @@ export const compilePolicyText = (
       problems.push(problemAt(origin, jsonErrorLine(text, message), `JSON syntax error: ${message}`));
       return undefined;
     }
+  }
+  const deep = yamlTooDeepAt(text);
+  if (deep !== undefined) {
+    problems.push(problemAt(origin, deep, `nested more than ${MAX_YAML_DEPTH} levels deep`));
+    return undefined;
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });

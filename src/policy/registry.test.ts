@@ -219,6 +219,19 @@ describe('reload', () => {
     expect(before.allows('secret/data/a/x', 'update')).toBe(false);
   });
 
+  it('survives reloads of a file nested a thousand deep, keeping the set that runs', async () => {
+    await files({ 'team-a.hcl': READ_A });
+    const registry = createPolicyRegistry({ log: recordingLog().log });
+    await registry.load({ inline: {}, dir });
+    // The yaml library's second parse of this aborted the process (SIGHUP twice).
+    await files({ 'bad.json': `{"path":${'['.repeat(1000)}${']'.repeat(1000)}}` });
+    for (let i = 0; i < 3; i++)
+      expect(await loadError(registry.load({ inline: {}, dir }))).toEqual([
+        `${join(dir, 'bad.json')}:1: policy "bad": nested more than 64 levels deep`,
+      ]);
+    expect(registry.names()).toEqual(['default', 'team-a']);
+  });
+
   it('runs what goes with a load in the step that swaps the set in, and not at all when it fails', async () => {
     const registry = createPolicyRegistry({ log: recordingLog().log });
     const seen: string[][] = [];

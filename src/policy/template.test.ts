@@ -163,6 +163,15 @@ path "secret/data/{{identity.namespace}}/{{identity.pod}}/*" { capabilities = ["
     ['a directive inside a segment with +', '{{identity.namespace}}+', 'must end its path segment'],
     ['a directive followed by a glob', '{{identity.namespace}}*', 'must end its path segment'],
     ['a directive followed by text', '{{identity.namespace}}-prod', 'must end its path segment'],
+    // Role `team` in namespace `adev` and role `teama` in namespace `dev` would share a path.
+    [
+      'two directives in one segment',
+      '{{identity.role}}{{identity.namespace}}',
+      'must start its path segment',
+    ],
+    // Namespace `a` here and namespace `prod-a` under `secret/data/{{identity.namespace}}`.
+    ['a directive after text', 'prod-{{identity.namespace}}', 'must start its path segment'],
+    ['a directive after a glob', '+{{identity.namespace}}', 'must start its path segment'],
   ])('refuses %s when the policy loads', (_what, directive, message) => {
     const hcl = `path "secret/data/${directive}/*" {\n  capabilities = ["read"]\n}`;
     expect(() => parsePolicyHcl('t', hcl, 't.hcl')).toThrow(PolicyLoadError);

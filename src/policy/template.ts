@@ -97,11 +97,19 @@ export const parseTemplate = (path: string): PathTemplate | string | undefined =
   const pieces: (string | TemplateVar)[] = [];
   const vars = new Set<TemplateVar>();
   if (split[0] !== '') pieces.push(split[0] as string);
+  // What comes before the directive: the path's start, or a literal that ends its segment.
+  let before: string | undefined = split[0] as string;
   for (const part of split.slice(1)) {
     const inner = part.split('}}');
     if (inner.length !== 2) return 'unbalanced templating characters ("{{" without "}}")';
     const v = directive((inner[0] as string).trim());
     if (typeof v === 'string') return v;
+    // The same from the other side: `prod-{{identity.namespace}}` would give namespace `a` of
+    // one role the path of namespace `prod-a` of another, and `{{a}}{{b}}` joins two values.
+    if (before === undefined || (before !== '' && !before.endsWith('/'))) {
+      const last = before === undefined ? '}}' : `${before.at(-1) ?? ''}`;
+      return `{{${(inner[0] as string).trim()}}} must start its path segment (follow "/" or begin the path), not follow "${last}"`;
+    }
     pieces.push(v);
     vars.add(v);
     const after = inner[1] as string;
@@ -111,6 +119,7 @@ export const parseTemplate = (path: string): PathTemplate | string | undefined =
       return `{{${(inner[0] as string).trim()}}} must end its path segment (be followed by "/" or end the path), not by "${after[0] ?? ''}"`;
     }
     if (after !== '') pieces.push(after);
+    before = after === '' ? undefined : after;
   }
   return { pieces, vars: [...vars] };
 };

@@ -1,0 +1,46 @@
+import { parseDocument } from 'yaml';
+import { describe, expect, it } from 'vitest';
+import { MAX_YAML_DEPTH, yamlTooDeepAt } from './yaml-depth.js';
+
+const nestedMappings = (depth: number, key = 'k') =>
+  Array.from({ length: depth }, (_, i) => `${' '.repeat(i)}${key}${i}:`).join('\n') + ' end\n';
+
+describe('yamlTooDeepAt', () => {
+  it.each([
+    ['flow sequences', `{"path": ${'['.repeat(1000)}${']'.repeat(1000)}}`, 1],
+    ['compact block sequences', `a: 1\n${'- '.repeat(5000)}x\n`, 2],
+    ['flow mappings', `${'{a: '.repeat(100)}1${'}'.repeat(100)}`, 1],
+    ['indented mappings', nestedMappings(100), MAX_YAML_DEPTH],
+  ])('finds %s nested past the limit, and the line where', (_what, text, line) => {
+    expect(yamlTooDeepAt(text)).toBe(line);
+  });
+
+  it('counts the lines of scalars that span several', () => {
+    expect(yamlTooDeepAt(`a: |\n  one\n  two\nb: "x\n  y"\nc: ${'['.repeat(70)}`)).toBe(6);
+  });
+
+  it.each([
+    [
+      'a config as written',
+      'listener:\n  port: 8200\nauth:\n  k:\n    roles:\n      r:\n        names: [a, {b: [c]}]\n',
+    ],
+    [
+      'brackets in quoted and block scalars and comments',
+      `a: "${'['.repeat(200)}"\nb: |\n  ${'{'.repeat(200)}\n# ${'['.repeat(200)}\n`,
+    ],
+    [
+      'many mappings side by side, each shallow',
+      Array.from({ length: 500 }, (_, i) => `k${i}: [1, [2]]`).join('\n'),
+    ],
+    ['a long sequence of mappings', Array.from({ length: 500 }, (_, i) => `- a: ${i}\n  b: [x]`).join('\n')],
+    [
+      'a document of JSON on one line',
+      JSON.stringify({ a: Array.from({ length: 300 }, (_, i) => ({ [`k${i}`]: { v: [i] } })) }),
+    ],
+    ['indentation that goes back up', `${nestedMappings(40)}${nestedMappings(40, 'j')}`],
+    ['the limit itself', nestedMappings(MAX_YAML_DEPTH - 1)],
+  ])('lets through %s', (_what, text) => {
+    expect(yamlTooDeepAt(text)).toBeUndefined();
+    expect(parseDocument(text).errors).toEqual([]);
+  });
+});
