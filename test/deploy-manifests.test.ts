@@ -6,7 +6,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { openApiProblems, unknownFields } from './helpers/k8s-schema.js';
 import {
   KUSTOMIZATIONS,
-  REPO_ROOT,
   describeObject,
   findObject,
   renderKustomization,
@@ -171,8 +170,21 @@ describe('the overlays', () => {
     // A limit below the container's: noeviction refuses writes at it instead of being OOM-killed.
     expect(args.slice(args.indexOf('--maxmemory'), args.indexOf('--maxmemory') + 2)).toEqual([
       '--maxmemory',
-      '200mb',
+      '150mb',
     ]);
+    // A password, from the Secret authgate presents it from, in a file rather than on the
+    // command line; the probes authenticate with it.
+    const container = podSpecOf(redis)?.containers[0];
+    expect(args.join('\n')).toMatch(/requirepass "%s".*\$\(cat \/etc\/redis-auth\/password\)/);
+    expect(args.join('\n')).not.toContain('--requirepass');
+    expect(JSON.stringify(container?.readinessProbe)).toContain('REDISCLI_AUTH');
+    const secretOf = (o: Parameters<typeof podSpecOf>[0], volume: string) =>
+      podSpecOf(o)?.volumes?.find((v) => v.name === volume)?.secret?.secretName;
+    const authgate = findObject(objects, 'Deployment', 'authgate');
+    expect(secretOf(redis, 'auth')).toMatch(/^authgate-redis-/);
+    expect(secretOf(authgate, 'redis')).toBe(secretOf(redis, 'auth'));
+    const generated = findObject(objects, 'Secret', secretOf(redis, 'auth') ?? '');
+    expect(Object.keys(generated['data'] as object)).toEqual(['password']);
     expect(specOf(redis)['volumeClaimTemplates']).toMatchObject([
       { metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'] } },
     ]);
@@ -380,6 +392,9 @@ describe('the example workload', () => {
     const script = container?.args?.join('\n') ?? '';
     // The file is read inside the loop, before each login, not once at start.
     expect(script).toMatch(/while true; do\s+jwt="\$\(cat "\$TOKEN_FILE"\)"/);
+    // sh as PID 1 ignores SIGTERM unless trapped, and a trap waits for a foreground sleep.
+    expect(script).toMatch(/^trap 'exit 0' TERM$/m);
+    expect(script).toMatch(/sleep \d+ &\s+wait \$!/);
     expect(script).toContain('/v1/auth/kubernetes/login');
   });
 
@@ -429,9 +444,9 @@ describe('the example workload with the agent sidecar', () => {
   };
 
   it('runs authgate agent from authgate’s own image as a native sidecar that revokes its token on exit', () => {
-    // The image deploy/base runs (the overlays retag it).
-    const base = readFileSync(join(REPO_ROOT, 'deploy/base/deployment.yaml'), 'utf8');
-    expect(base).toContain(`image: ${agent()?.image}`);
+    // The image the dev overlay runs, which docs/kubernetes.md's development cluster builds.
+    const dev = findObject(objectsOf('deploy/overlays/dev'), 'Deployment', 'authgate');
+    expect(agent()?.image).toBe(podSpecOf(dev)?.containers[0]?.image);
     expect(agent()?.restartPolicy).toBe('Always');
     expect(agent()?.args?.[0]).toBe('agent');
     expect(agent()?.args).toContain('--revoke-on-exit');

@@ -199,8 +199,17 @@ describe('authgate’s pod', () => {
 
   it('spreads replicas across zones and nodes', () => {
     for (const o of deployments()) {
-      const keys = (podSpecOf(o)?.topologySpreadConstraints ?? []).map((t) => t.topologyKey);
-      expect(keys).toEqual(['topology.kubernetes.io/zone', 'kubernetes.io/hostname']);
+      const constraints = podSpecOf(o)?.topologySpreadConstraints ?? [];
+      expect(constraints.map((t) => t.topologyKey)).toEqual([
+        'topology.kubernetes.io/zone',
+        'kubernetes.io/hostname',
+      ]);
+      // Tainted and cordoned nodes, which take no replica, must not count as places to spread
+      // to: at 0 pods each they would hold every usable node to one replica.
+      expect(constraints.map((t) => (t as { nodeTaintsPolicy?: string }).nodeTaintsPolicy)).toEqual([
+        'Honor',
+        'Honor',
+      ]);
     }
   });
 });
