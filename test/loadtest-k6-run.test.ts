@@ -152,6 +152,27 @@ describe('the k6 scripts, run through a k6 shim against authgate dev', () => {
     },
   );
 
+  it('holds the fleet restart to every pod logged in, and each script to its own requests', () => {
+    const options = (script: string) =>
+      runK6(join(K6_DIR, script), { ...baseEnv(), ...ENV[script]!() }).options.thresholds ?? {};
+    const fleet = options('fleet-restart.js');
+    expect(fleet['http_req_failed{scenario:restart}']).toEqual(['rate==0']);
+    expect(fleet['checks{scenario:restart}']).toEqual(['rate==1']);
+    // Logins sent, not iterations (one past PODS sends nothing).
+    expect(fleet['http_reqs{scenario:restart}']).toEqual([`count>=${ENV['fleet-restart.js']!()['PODS']}`]);
+    expect(fleet['iterations']).toBeUndefined();
+    // setup()'s requests (logins, secret writes) are not the scenario's.
+    for (const [script, scenario] of [
+      ['renew-storm.js', 'storm'],
+      ['login-kv-read.js', 'constant'],
+    ] as const) {
+      const keys = Object.keys(options(script)).filter((k) =>
+        /^(http_req_failed|http_req_duration|checks)/.test(k),
+      );
+      expect(keys.filter((k) => !k.endsWith(`{scenario:${scenario}}`) && !k.includes('step:'))).toEqual([]);
+    }
+  });
+
   it('tokenreview-login refuses a tokens file no bigger than HOT_TOKENS', () => {
     const small = join(dir, 'small-hot.json');
     writeFileSync(small, JSON.stringify(JSON.parse(readFileSync(tokensFile, 'utf8')).slice(0, 20)));

@@ -1,10 +1,11 @@
 // Scenario 1: JWKS logins with distinct tokens: each login sends a token never sent before in the
 // run, so every one pays a signature check (authgate keeps a verified token for 60 s, so a token
 // sent again would be a cache hit). Constant arrival rate, then a ramp to find where latency bends.
-// The run takes RATE × DURATION tokens for the constant phase and 90 × RATE for the ramp (60 000 at
-// the defaults); it stops with an error when the tokens file runs out rather than reuse one.
+// The run takes RATE × DURATION + 1 tokens for the constant phase and 90 × RATE for the ramp
+// (60 001 at the defaults); it stops with an error when the tokens file runs out rather than
+// reuse one.
 //
-//   authgate dev tokens --count 60000 --namespaces 50 --out tokens.json
+//   authgate dev tokens --count 60001 --namespaces 50 --out tokens.json
 //   k6 run -e AUTHGATE_ADDR=http://127.0.0.1:8200 -e TOKENS_FILE=$PWD/tokens.json loadtest/k6/jwks-login.js
 import http from 'k6/http';
 import { check } from 'k6';
@@ -13,7 +14,7 @@ import {
   ADDR,
   JSON_HEADERS,
   JWKS_MOUNT,
-  durationSeconds,
+  constantPhaseIterations,
   freshLoginBody,
   num,
   thresholds,
@@ -22,7 +23,7 @@ import {
 const RATE = num('RATE', 500);
 const DURATION = __ENV.DURATION || '30s';
 /** Logins the constant phase can start: the ramp's tokens begin after them. */
-const CONSTANT_LOGINS = Math.ceil(RATE * durationSeconds(DURATION));
+const CONSTANT_LOGINS = constantPhaseIterations(RATE, DURATION);
 const RAMP_STAGES = [
   { target: RATE * 2, seconds: 20 },
   { target: RATE * 4, seconds: 20 },
@@ -35,7 +36,7 @@ const RAMP_LOGINS = Math.ceil(
   ).logins,
 );
 const NEED =
-  `${CONSTANT_LOGINS + RAMP_LOGINS} tokens (${CONSTANT_LOGINS} for the constant phase, RATE × DURATION, ` +
+  `${CONSTANT_LOGINS + RAMP_LOGINS} tokens (${CONSTANT_LOGINS} for the constant phase, RATE × DURATION + 1, ` +
   `then ${RAMP_LOGINS} for the ramp)`;
 
 export const options = {

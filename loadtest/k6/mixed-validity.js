@@ -3,10 +3,10 @@
 // authgate must never answer anything but 200 or 403 (no 5xx). INVALID_RATE (default 0.5) sets
 // the share of bad tokens, spread evenly from the first logins on, in turn of three kinds: a
 // tampered signature, a wrong audience claim, and garbage. Like its bench twin, every login uses a token never sent before (an
-// accepted one sent again would be a cache hit): RATE × DURATION tokens, 30 000 at the defaults;
-// the run stops with an error when the tokens file runs out rather than reuse one.
+// accepted one sent again would be a cache hit): RATE × DURATION + 1 tokens, 30 001 at the
+// defaults; the run stops with an error when the tokens file runs out rather than reuse one.
 //
-//   authgate dev tokens --count 30000 --namespaces 50 --out tokens.json
+//   authgate dev tokens --count 30001 --namespaces 50 --out tokens.json
 //   k6 run -e AUTHGATE_ADDR=http://127.0.0.1:8200 -e TOKENS_FILE=$PWD/tokens.json loadtest/k6/mixed-validity.js
 import http from 'k6/http';
 import { check } from 'k6';
@@ -16,7 +16,7 @@ import {
   ADDR,
   JSON_HEADERS,
   JWKS_MOUNT,
-  durationSeconds,
+  constantPhaseIterations,
   freshLoginBody,
   num,
   thresholds,
@@ -25,7 +25,7 @@ import {
 const INVALID_RATE = num('INVALID_RATE', 0.5);
 const RATE = num('RATE', 1000);
 const DURATION = __ENV.DURATION || '30s';
-const NEED = `${Math.ceil(RATE * durationSeconds(DURATION))} tokens (RATE × DURATION)`;
+const NEED = `${constantPhaseIterations(RATE, DURATION)} tokens (RATE × DURATION + 1)`;
 
 export const options = {
   scenarios: {

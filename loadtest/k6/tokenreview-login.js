@@ -1,5 +1,6 @@
 // Scenario 2: TokenReview logins, cold cache (every token new: one TokenReview each) then hot
-// (a small set of tokens reused: no API call at all). Compare the two scenarios' durations in the
+// (a small set of tokens reused: one TokenReview for each hot token's first login, HOT_TOKENS in
+// all (a few more if its first logins arrive together), then none while the cache holds). Compare the two scenarios' durations in the
 // summary (tagged by scenario); authgate's /metrics shows authgate_tokenreview_calls_total.
 // Tokens: HOT_TOKENS + ITERATIONS (5 020 at the defaults); a smaller file shortens the cold phase.
 //
