@@ -218,6 +218,16 @@ describe('issuer discovery', () => {
     ]);
   });
 
+  it('refuses a bearer token that does not authenticate, 401 as on every path', async () => {
+    const c = await start({ issuers: ['https://issuer.example.com'] });
+    for (const path of ['/.well-known/openid-configuration', '/openid/v1/jwks'])
+      expect((await call(c, path, { bearer: 'not-a-token' })).status).toBe(401);
+    // A service account's own token is a caller like any other.
+    c.createServiceAccount('test', 'nginx');
+    const { token } = await c.mintToken({ namespace: 'test', serviceAccount: 'nginx' });
+    expect((await call(c, '/openid/v1/jwks', { bearer: token })).status).toBe(200);
+  });
+
   it('does not serve sub-paths of the discovery endpoints', async () => {
     const c = await start();
     expect((await call(c, '/openid/v1/jwks/foo')).status).toBe(404);
@@ -303,6 +313,7 @@ describe('namespaces and pods', () => {
       labels: { app: 'nginx' },
     });
     c.createPod({ namespace: 'test', name: 'other', serviceAccount: 'nginx' });
+    c.createServiceAccount('test', 'nginx');
     const { token } = await c.mintToken({ namespace: 'test', serviceAccount: 'nginx' });
     const one = (await call(c, '/api/v1/namespaces/test/pods/nginx', { bearer: token })).json();
     expect(one).toMatchObject({
@@ -325,6 +336,7 @@ describe('namespaces and pods', () => {
   it('deletes a pod for an admin only', async () => {
     const c = await start();
     c.createPod({ namespace: 'test', name: 'nginx', serviceAccount: 'nginx' });
+    c.createServiceAccount('test', 'nginx');
     const { token } = await c.mintToken({ namespace: 'test', serviceAccount: 'nginx' });
     const denied = await call(c, '/api/v1/namespaces/test/pods/nginx', { method: 'DELETE', bearer: token });
     expect(denied.status).toBe(403);

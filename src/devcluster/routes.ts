@@ -364,10 +364,15 @@ export const createRoutes = (deps: RouteDeps): RequestHandler => {
         break;
       }
     }
-    // Authentication comes first for everything but the public endpoints, as in the API server.
-    const caller = match?.route.open
-      ? ({ admin: false, username: 'system:anonymous' } as const)
-      : callerOf(req);
+    // Authentication comes first, as in the API server: a bearer token that does not
+    // authenticate is 401 on every path, the public ones included; without one, only the public
+    // endpoints answer (as system:anonymous: a cluster where the discovery role is bound to
+    // system:unauthenticated, as Vault's docs set one up for the JWT method).
+    const bearer = bearerToken(req.headers.authorization ?? '') !== undefined;
+    const caller =
+      match?.route.open && !bearer
+        ? ({ admin: false, username: 'system:anonymous' } as const)
+        : callerOf(req);
     if (!caller) throw unauthorized();
     if (!match) throw pathNotFound();
     const handler = match.route.methods[req.method ?? 'GET'];

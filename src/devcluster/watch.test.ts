@@ -151,6 +151,16 @@ describe('pod watch', () => {
     });
   });
 
+  it('holds a watch open for a timeoutSeconds past what a Node timer takes (2^31 − 1 ms)', async () => {
+    const c = await start();
+    c.createPod({ namespace: 'test', name: 'nginx', serviceAccount: 'nginx' });
+    const w = await openWatch(c, '/api/v1/namespaces/test/pods?watch=1&timeoutSeconds=3000000');
+    await w.waitFor(1);
+    await new Promise((r) => setTimeout(r, 200));
+    // A timer of 3e9 ms fires at once: the watch ended in a millisecond and a client reconnected in a loop.
+    expect(w.ended()).toBe(false);
+  });
+
   it('answers 400 for a malformed resourceVersion', async () => {
     const c = await start();
     const res = await fetch(`${c.url}/api/v1/namespaces/test/pods?watch=1&resourceVersion=abc`, {

@@ -171,11 +171,15 @@ export const serveWatch = (res: ServerResponse, deps: WatchDeps, request: WatchR
   if (request.allowWatchBookmarks) timers.push(setInterval(() => bookmark(), deps.bookmarkIntervalMs));
   if (request.timeoutSeconds !== undefined && request.timeoutSeconds > 0) {
     timers.push(
-      setTimeout(() => {
-        // The watch cache sends a last bookmark before a watch times out so the client can resume.
-        if (request.allowWatchBookmarks) bookmark();
-        res.end();
-      }, request.timeoutSeconds * 1000),
+      setTimeout(
+        () => {
+          // The watch cache sends a last bookmark before a watch times out so the client can resume.
+          if (request.allowWatchBookmarks) bookmark();
+          res.end();
+        },
+        // Node fires a timer of more than 2^31 − 1 ms at once: a long timeout is held, not lost.
+        Math.min(request.timeoutSeconds * 1000, 2 ** 31 - 1),
+      ),
     );
   }
   const cleanup = (): void => {
