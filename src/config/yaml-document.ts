@@ -63,29 +63,40 @@ const aliasProblems = (doc: Document, lineCounter: LineCounter, err: Error): Con
  */
 export const readYaml = (text: string): YamlConfig & { problems: ConfigProblem[] } => {
   const lineCounter = new LineCounter();
+  const tooDeep = (line?: number) => ({
+    value: undefined,
+    doc: new Document(),
+    lineCounter,
+    problems: [
+      {
+        path: '',
+        message: `the document is nested too deeply to be read (more than ${MAX_YAML_DEPTH} levels)`,
+        ...(line === undefined ? {} : { line }),
+      },
+    ],
+  });
   const deep = yamlTooDeepAt(text);
-  if (deep !== undefined) {
-    const message = `the document is nested too deeply to be read (more than ${MAX_YAML_DEPTH} levels)`;
-    return {
-      value: undefined,
-      doc: new Document(),
-      lineCounter,
-      problems: [{ path: '', message, line: deep }],
-    };
-  }
+  if (deep !== undefined) return tooDeep(deep);
   // logLevel error: the library's own warnings (a list used as a key) must not reach stderr as
   // Node warnings; what they mean is reported as a problem.
   // YAML 1.2's core schema and no merge keys, whatever a `%YAML 1.1` directive asks: under 1.1,
   // `<<` merges, `off`/`y` are booleans and `1:30` is 90, so a file would mean something else
   // than the same text without the directive.
-  const doc = parseDocument(text, {
-    lineCounter,
-    prettyErrors: true,
-    uniqueKeys: true,
-    logLevel: 'error',
-    schema: 'core',
-    merge: false,
-  });
+  let doc: Document;
+  try {
+    doc = parseDocument(text, {
+      lineCounter,
+      prettyErrors: true,
+      uniqueKeys: true,
+      logLevel: 'error',
+      schema: 'core',
+      merge: false,
+    });
+  } catch (err) {
+    // A nesting the depth check did not foresee: the parser's recursion ran out of stack.
+    if (err instanceof RangeError) return tooDeep();
+    throw err;
+  }
   const problems: ConfigProblem[] = [];
   for (const e of doc.errors) {
     problems.push({

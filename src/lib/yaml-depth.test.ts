@@ -2,6 +2,16 @@ import { parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { MAX_YAML_DEPTH, yamlTooDeepAt } from './yaml-depth.js';
 
+const staircase = () => {
+  let out = '';
+  let column = 0;
+  for (let k = 1; k <= 62; k++) {
+    out += `${' '.repeat(column)}${'- '.repeat(62 - k)}\n`;
+    column += 2 * (62 - k);
+  }
+  return `${out}${' '.repeat(column)}x\n`;
+};
+
 const nestedMappings = (depth: number, key = 'k') =>
   Array.from({ length: depth }, (_, i) => `${' '.repeat(i)}${key}${i}:`).join('\n') + ' end\n';
 
@@ -10,7 +20,13 @@ describe('yamlTooDeepAt', () => {
     ['flow sequences', `{"path": ${'['.repeat(1000)}${']'.repeat(1000)}}`, 1],
     ['compact block sequences', `a: 1\n${'- '.repeat(5000)}x\n`, 2],
     ['flow mappings', `${'{a: '.repeat(100)}1${'}'.repeat(100)}`, 1],
-    ['indented mappings', nestedMappings(100), MAX_YAML_DEPTH],
+    ['indented mappings', nestedMappings(100), MAX_YAML_DEPTH + 1],
+    // Each line opens a few sequences more, indented where the last one's ended: no line alone
+    // is deep, and the whole is ~1900 levels (the review's way around the first version).
+    ['a staircase of compact sequences', staircase(), 2],
+    ['keys in one flow entry', `path: [${'a: '.repeat(2000)}x]`, 1],
+    ['explicit keys in flow', `[${'? '.repeat(2000)}x]`, 1],
+    ['explicit keys in a block', `${'? '.repeat(2000)}x\n`, 1],
   ])('finds %s nested past the limit, and the line where', (_what, text, line) => {
     expect(yamlTooDeepAt(text)).toBe(line);
   });
@@ -38,7 +54,15 @@ describe('yamlTooDeepAt', () => {
       JSON.stringify({ a: Array.from({ length: 300 }, (_, i) => ({ [`k${i}`]: { v: [i] } })) }),
     ],
     ['indentation that goes back up', `${nestedMappings(40)}${nestedMappings(40, 'j')}`],
-    ['the limit itself', nestedMappings(MAX_YAML_DEPTH - 1)],
+    ['the limit itself', nestedMappings(MAX_YAML_DEPTH)],
+    [
+      'a flow mapping of many keys on one line',
+      `{${Array.from({ length: 500 }, (_, i) => `k${i}: ${i}`).join(', ')}}`,
+    ],
+    [
+      'sequences of mappings of sequences, as configs nest',
+      'a:\n  - b: [1, 2]\n    c:\n      - d: {e: 1}\n  - ? k\n    : v\n',
+    ],
   ])('lets through %s', (_what, text) => {
     expect(yamlTooDeepAt(text)).toBeUndefined();
     expect(parseDocument(text).errors).toEqual([]);

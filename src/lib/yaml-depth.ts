@@ -3,50 +3,87 @@ import { CST, Lexer } from 'yaml';
 /** Deeper than any config or policy is written; well short of where the YAML parser recurses too far. */
 export const MAX_YAML_DEPTH = 64;
 
+/** Lexer tokens that mark what follows and take no room on the line. */
+const MARKERS = new Set(['byte-order-mark', 'doc-mode', 'flow-error-end', 'scalar']);
+
 /**
  * The first line (1-based) at which YAML `text` nests collections more than `limit` deep, or
  * `undefined` when it never does. To be asked before `parseDocument`: the yaml library parses
- * nested collections by recursion, and a document a thousand flow collections deep (`[[[…`), or
- * a line of thousands of compact sequences (`- - - …`), overflows the stack inside a regular
- * expression's compilation, a fatal V8 error that no `try` catches (the process aborts; seen on
- * the second parse of the same text). The library's lexer is iterative, so it is safe to read
- * any text with.
+ * nested collections by recursion, and a document a thousand collections deep (`[[[…`, a line of
+ * thousands of `- `, or lines that each open a few more) overflows the stack, sometimes inside a
+ * regular expression's compilation, a fatal V8 error that no `try` catches (the process aborts;
+ * seen on the second parse of the same text). The library's lexer is iterative, so it is safe to
+ * read any text with.
  *
- * The depth counted is an upper bound of the real nesting: open flow collections, plus the
- * indentation levels open at the line, plus the block indicators (`-`, `?`, `:`) on it. Quoted
- * scalars, block scalars and comments are single tokens: brackets in them count for nothing.
+ * The depth counted is an upper bound of the real nesting, from the tokens alone:
+ * - block collections: each `-`, `?` and each mapping key (the start of the entry a `:` ends)
+ *   opens one at its column, which stays open until a line starts at or left of that column;
+ * - flow collections: each `[` or `{` open, plus the `:` and `?` of the entry being read (an entry
+ *   holds one; `[a: b: c: …]` nests one per `:`).
+ * Quoted scalars, block scalars and comments are single tokens: brackets in them count for nothing.
  */
 export const yamlTooDeepAt = (text: string, limit: number = MAX_YAML_DEPTH): number | undefined => {
   let line = 1;
-  let flow = 0;
-  let indicators = 0;
-  let atLineStart = true;
-  const indents: number[] = [];
+  let column = 0;
+  let lineStart = true;
+  /** Columns of the block collections open, innermost last. */
+  const block: number[] = [];
+  /** Per open flow collection, the `:` and `?` of its current entry; and their sum. */
+  const entries: number[] = [];
+  let inEntries = 0;
+  /** Column where the current block entry's key started (after the last indicator of the line). */
+  let keyColumn: number | undefined;
+  const open = (at: number) => {
+    while (block.length > 0 && (block.at(-1) as number) > at) block.pop();
+    if (block.at(-1) !== at) block.push(at);
+  };
   for (const token of new Lexer().lex(text)) {
     const type = CST.tokenType(token);
     if (type === 'newline') {
       line++;
-      atLineStart = true;
-      indicators = 0;
+      column = 0;
+      lineStart = true;
+      keyColumn = undefined;
       continue;
     }
-    if (atLineStart && flow === 0 && type !== 'comment') {
-      // A line's first token: its indentation closes the deeper levels above it and opens one.
-      const indent = type === 'space' ? token.length : 0;
-      while (indents.length > 0 && (indents.at(-1) as number) >= indent) indents.pop();
-      indents.push(indent);
+    if (type !== null && MARKERS.has(type)) continue;
+    const flow = entries.length;
+    if (lineStart && type !== 'space' && type !== 'comment') {
+      lineStart = false;
+      // A line closes the block collections that started right of it.
+      if (flow === 0) while (block.length > 0 && (block.at(-1) as number) > column) block.pop();
     }
-    atLineStart = false;
-    if (type === 'flow-map-start' || type === 'flow-seq-start') flow++;
-    else if (type === 'flow-map-end' || type === 'flow-seq-end') flow = Math.max(0, flow - 1);
-    else if (
-      flow === 0 &&
-      (type === 'seq-item-ind' || type === 'explicit-key-ind' || type === 'map-value-ind')
-    )
-      indicators++;
-    if (flow + indents.length + indicators > limit) return line;
-    // A token spanning lines (a quoted or block scalar) moves the line count on too.
-    for (let i = token.indexOf('\n'); i !== -1; i = token.indexOf('\n', i + 1)) line++;
+    if (flow === 0 && type !== 'space' && type !== 'comment') {
+      if (type === 'seq-item-ind' || type === 'explicit-key-ind') {
+        open(column);
+        keyColumn = undefined;
+      } else if (type === 'map-value-ind') {
+        open(keyColumn ?? column);
+        keyColumn = undefined;
+      } else if (keyColumn === undefined) {
+        keyColumn = column;
+      }
+    }
+    if (type === 'flow-map-start' || type === 'flow-seq-start') {
+      entries.push(0);
+    } else if (type === 'flow-map-end' || type === 'flow-seq-end') {
+      inEntries -= entries.pop() ?? 0;
+    } else if (flow > 0 && type === 'comma') {
+      inEntries -= entries[flow - 1] as number;
+      entries[flow - 1] = 0;
+    } else if (flow > 0 && (type === 'map-value-ind' || type === 'explicit-key-ind')) {
+      entries[flow - 1] = (entries[flow - 1] as number) + 1;
+      inEntries++;
+    }
+    if (block.length + entries.length + inEntries > limit) return line;
+    // A token spanning lines (a quoted or block scalar) moves the line and column on.
+    const lastBreak = token.lastIndexOf('\n');
+    if (lastBreak === -1) {
+      column += token.length;
+    } else {
+      for (let i = token.indexOf('\n'); i !== -1; i = token.indexOf('\n', i + 1)) line++;
+      column = token.length - lastBreak - 1;
+    }
   }
   return undefined;
 };

@@ -185,7 +185,15 @@ export const compilePolicyText = (
     return undefined;
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+  } catch (error) {
+    // A nesting the depth check above did not foresee: the parser's recursion ran out of stack.
+    if (!(error instanceof RangeError)) throw error;
+    problems.push(problemAt(origin, undefined, 'nested too deeply to be read'));
+    return undefined;
+  }
   if (doc.errors.length > 0) {
     for (const e of doc.errors) {
       const line = e.linePos?.[0].line;
