@@ -126,7 +126,84 @@ describe('the agent loop, step by step', () => {
   });
 });
 
+/** Sinks in memory: each write may be made to fail or to wait, in the order the writes come. */
+const memoryFs = (plan: Array<'fail' | 'slow-fail' | 'hold-rename' | 'ok'>) => {
+  const files = new Map<string, string>();
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((r) => (release = r));
+  const renameWaits = new Map<string, Promise<void>>();
+  return {
+    files,
+    release: () => release(),
+    fs: {
+      async writeFile(path: string, data: string) {
+        const step = plan.shift() ?? 'ok';
+        if (step === 'slow-fail') await new Promise((r) => setTimeout(r, 400));
+        if (step === 'fail' || step === 'slow-fail') throw new Error('ENOSPC: no space left on device');
+        if (step === 'hold-rename') renameWaits.set(path, held);
+        files.set(path, data);
+      },
+      async chmod() {},
+      async rename(from: string, to: string) {
+        await renameWaits.get(from);
+        files.set(to, files.get(from) as string);
+        files.delete(from);
+      },
+      async rm(path: string) {
+        files.delete(path);
+      },
+    } as never,
+  };
+};
+
+const agentWith = (s: ReturnType<typeof stub>, fs: unknown) =>
+  createAgent(
+    {
+      mount: 'kubernetes',
+      role: 'r',
+      jwtFile: '/jwt',
+      sinks: ['/sink'],
+      sinkMode: 0o600,
+      revokeOnStop: false,
+    },
+    {
+      client: s.client,
+      log: { info: () => undefined, warn: () => undefined },
+      readFile: async () => 'jwt',
+      random: () => 0,
+      fs: fs as never,
+    },
+  );
+
 describe('sinks', () => {
+  it('never leaves an older token in the sink when a retry of it is still writing as a new one comes', async () => {
+    // t1's first write fails; its retry (900 ms on) is held at the rename; meanwhile the renewal
+    // is refused (1.8 s) and the login brings t2. Once t1's rename lands, t2 must follow it.
+    const m = memoryFs(['fail', 'hold-rename']);
+    const s = stub({ login: [auth('t1', 3), auth('t2', 60)], renew: [{ status: 403, json: {} }] });
+    const agent = agentWith(s, m.fs);
+    void agent.start();
+    while (s.calls.filter((c) => c === 'login').length < 2) await new Promise((r) => setTimeout(r, 10));
+    m.release();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(m.files.get('/sink')).toBe('t2');
+    await agent.stop();
+  });
+
+  it('keeps trying a failed write that a renewal overlapped, and starts once it lands', async () => {
+    // The renewal (180 ms) replaces the held record while the first write is failing (400 ms).
+    const m = memoryFs(['slow-fail']);
+    const s = stub({ login: [auth('t1', 0.3)], renew: [auth('t1', 0.3)] });
+    const agent = agentWith(s, m.fs);
+    const started = await Promise.race([
+      agent.start().then(() => 'started'),
+      new Promise((r) => setTimeout(() => r('waiting'), 3000)),
+    ]);
+    expect(started).toBe('started');
+    expect(m.files.get('/sink')).toBe('t1');
+    await agent.stop();
+  });
+
   it('keeps its token when a sink cannot be written, and writes that token once it can (no new login)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'agent-sink-'));
     const sink = join(dir, 'later', 'token');

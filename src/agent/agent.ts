@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, readFile as fsReadFile, rename, rm, writeFile } from 'node:fs/promises';
+import * as fsPromises from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { fingerprint } from '../lib/hash.js';
 import type { AuthgateClient } from './client.js';
@@ -49,6 +49,8 @@ export type AgentDeps = {
   random?: () => number;
   /** Milliseconds since the epoch. Default: Date.now. */
   now?: () => number;
+  /** The file operations the sinks are written with. Default: node:fs/promises. */
+  fs?: Pick<typeof fsPromises, 'writeFile' | 'chmod' | 'rename' | 'rm'>;
 };
 
 /** The token the agent keeps alive; `expiresAt` (ms) is when its last answer arrived plus the lease. */
@@ -80,7 +82,8 @@ const reasonOf = (status: number, json: unknown): string => {
  * `stop()` ends the loop and, with `revokeOnStop`, revokes the token it holds (once, best effort).
  */
 export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
-  const read = deps.readFile ?? ((p: string) => fsReadFile(p, 'utf8'));
+  const read = deps.readFile ?? ((p: string) => fsPromises.readFile(p, 'utf8'));
+  const { writeFile, chmod, rename, rm } = deps.fs ?? fsPromises;
   const random = deps.random ?? Math.random;
   const now = deps.now ?? Date.now;
   const { client, log } = deps;
@@ -141,38 +144,64 @@ export const createAgent = (options: AgentOptions, deps: AgentDeps) => {
     }
   };
 
+  // Sink writes run one at a time, always of the token held when each starts: a write still
+  // running when a new token arrives is followed by one of the new token, never the other way
+  // round (an older token written last would sit in the sinks until the next login).
+  let writing = false;
+  let rewrite = false;
+  /** The token last written to every sink. */
+  let written: string | undefined;
+
   /** Puts the held token in the sinks, trying again on the login backoff until it is there. */
   const deliver = async (): Promise<void> => {
-    const h = held;
-    if (stopped || h === undefined) return;
+    rewrite = true;
+    if (writing) return; // the write running now looks at `rewrite` once it is done
+    writing = true;
     try {
-      await writeSinks(h.token);
-    } catch (err) {
-      // A newer token took over meanwhile: its own delivery carries on.
-      if (held !== h || stopped) return;
-      sinkFailures++;
-      const waitMs = backoff(MIN_BACKOFF_MS, sinkFailures);
-      log.warn(
-        { event: 'agent.sink_failed', reason: (err as Error).message, retryInMs: waitMs },
-        'agent.sink_failed',
-      );
-      sinkTimer = later(sinkTimer, waitMs, deliver);
-      return;
+      while (rewrite && !stopped && held !== undefined) {
+        rewrite = false;
+        const { token } = held;
+        if (token === written) continue;
+        try {
+          await writeSinks(token);
+        } catch (err) {
+          if (stopped) return;
+          if (rewrite || held?.token !== token) {
+            rewrite = true; // a newer token: written now, this one no more
+            continue;
+          }
+          sinkFailures++;
+          const waitMs = backoff(MIN_BACKOFF_MS, sinkFailures);
+          log.warn(
+            { event: 'agent.sink_failed', reason: (err as Error).message, retryInMs: waitMs },
+            'agent.sink_failed',
+          );
+          sinkTimer = later(sinkTimer, waitMs, deliver);
+          return;
+        }
+        written = token;
+        // Compared by token, not by record: a renewal replaces the record, not the token.
+        if (held?.token !== token) {
+          rewrite = true;
+          continue;
+        }
+        sinkFailures = 0;
+        log.info(
+          {
+            event: 'agent.authenticated',
+            mount: options.mount,
+            role: options.role,
+            tokenFingerprint: fingerprint(token),
+            leaseSeconds: held.leaseSeconds,
+            renewable: held.renewable,
+          },
+          'agent.authenticated',
+        );
+        firstToken?.resolve();
+      }
+    } finally {
+      writing = false;
     }
-    if (held !== h) return;
-    sinkFailures = 0;
-    log.info(
-      {
-        event: 'agent.authenticated',
-        mount: options.mount,
-        role: options.role,
-        tokenFingerprint: fingerprint(h.token),
-        leaseSeconds: h.leaseSeconds,
-        renewable: h.renewable,
-      },
-      'agent.authenticated',
-    );
-    firstToken?.resolve();
   };
 
   const retryLogin = (why: string) => {
