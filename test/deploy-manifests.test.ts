@@ -1,5 +1,5 @@
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -175,7 +175,8 @@ describe('the overlays', () => {
     // A password, from the Secret authgate presents it from, in a file rather than on the
     // command line; the probes authenticate with it.
     const container = podSpecOf(redis)?.containers[0];
-    expect(args.join('\n')).toMatch(/requirepass "%s".*\$\(cat \/etc\/redis-auth\/password\)/);
+    expect(args.join('\n')).toContain('"$(cat /etc/redis-auth/password)"');
+    expect(args.join('\n')).toContain(`printf 'requirepass "%s"\\n'`);
     expect(args.join('\n')).not.toContain('--requirepass');
     expect(JSON.stringify(container?.readinessProbe)).toContain('REDISCLI_AUTH');
     const secretOf = (o: Parameters<typeof podSpecOf>[0], volume: string) =>
@@ -193,6 +194,41 @@ describe('the overlays', () => {
       mountPath: '/data',
     });
     expect(specOf(findObject(objects, 'Service', 'redis'))).toMatchObject({ clusterIP: 'None' });
+  });
+
+  it('start Redis only with a password: the start script run with each kind of Secret value', () => {
+    const redis = findObject(objectsOf('deploy/overlays/dev'), 'StatefulSet', 'redis');
+    const container = podSpecOf(redis)?.containers[0];
+    expect(container?.command).toEqual(['sh', '-c']);
+    const [script = '', ...args] = container?.args ?? [];
+    const dir = mkdtempSync(join(tmpdir(), 'authgate-redis-start-'));
+    // The script as written, with its two paths moved under dir, and a redis-server that shows
+    // what it was started with.
+    const moved = script
+      .replaceAll('/etc/redis-auth/password', join(dir, 'password'))
+      .replaceAll('/tmp/redis.conf', join(dir, 'redis.conf'));
+    writeFileSync(join(dir, 'redis-server'), '#!/bin/sh\necho "args: $*"\ncat "$1"\n', { mode: 0o755 });
+    const run = (password: string | undefined) => {
+      rmSync(join(dir, 'password'), { force: true });
+      rmSync(join(dir, 'redis.conf'), { force: true });
+      if (password !== undefined) writeFileSync(join(dir, 'password'), password);
+      return spawnSync('sh', ['-c', moved, ...args], {
+        encoding: 'utf8',
+        env: { PATH: `${dir}:${process.env['PATH'] ?? ''}` },
+      });
+    };
+    const ok = run('dev-only-redis-password-0123456789');
+    expect(ok.status).toBe(0);
+    expect(ok.stdout).toContain(`args: ${join(dir, 'redis.conf')} --appendonly yes`);
+    expect(ok.stdout).toContain('requirepass "dev-only-redis-password-0123456789"');
+    expect(statSync(join(dir, 'redis.conf')).mode & 0o777).toBe(0o600);
+    // Never started without one (printf alone would write requirepass "" and succeed).
+    for (const bad of [undefined, '', 'with"quote', 'back\\slash']) {
+      const res = run(bad);
+      expect(res.status, String(bad)).not.toBe(0);
+      expect(res.stdout, String(bad)).not.toContain('args:');
+    }
+    rmSync(dir, { recursive: true, force: true });
   });
 
   it('generate the dev Secret from placeholder files, and never in production', () => {
