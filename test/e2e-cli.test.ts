@@ -1,6 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -179,6 +179,9 @@ describe('authgate dev as a child process, driven by the node-vault client', () 
     }>;
     expect(tokens).toHaveLength(30);
     expect(new Set(tokens.map((t) => t.token)).size).toBe(30);
+    // Live tokens: this user's only, written whole (no temporary file left beside it).
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(readdirSync(dir).filter((f) => f.startsWith('tokens.json.'))).toEqual([]);
     expect(new Set(tokens.map((t) => t.namespace))).toEqual(new Set(['load-0', 'load-1', 'load-2']));
     for (const t of tokens.slice(0, 6)) {
       const claims = JSON.parse(Buffer.from(t.token.split('.')[1] ?? '', 'base64url').toString()) as {
@@ -298,6 +301,32 @@ describe('authgate dev --cluster-process', () => {
         body: JSON.stringify({ role: 'nginx', jwt: token }),
       });
       expect(res.status).toBe(503);
+    } finally {
+      dev.child.kill('SIGTERM');
+    }
+    expect(await exitCodeOf(dev)).toBe(0);
+  });
+
+  it('leaves no simulator behind when the gateway goes while it is still starting', async () => {
+    // Its IPC channel closes at once, before the child has loaded the simulator: the child used
+    // to register its handlers only after that import, missed the event, and ran on for ever.
+    const child = fork(join(import.meta.dirname, '..', 'dist', 'cli', 'dev-cluster-child.js'), ['0'], {
+      stdio: ['ignore', 'ignore', 'ignore', 'ipc'],
+    });
+    const exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+    child.disconnect();
+    const outcome = await Promise.race([exited, new Promise((r) => setTimeout(() => r('running'), 15_000))]);
+    child.kill('SIGKILL');
+    expect(outcome).toBe(0);
+  }, 30_000);
+
+  it('keeps the simulator through a hangup of the terminal, as the gateway keeps running', async () => {
+    const { dev, simulator } = await start();
+    try {
+      process.kill(simulator, 'SIGHUP');
+      await new Promise((r) => setTimeout(r, 500));
+      expect(alive(simulator)).toBe(true);
+      expect(dev.output()).not.toMatch(/the simulated cluster exited/);
     } finally {
       dev.child.kill('SIGTERM');
     }

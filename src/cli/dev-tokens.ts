@@ -1,4 +1,5 @@
-import { writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { MAX_TOKEN_SECONDS, MIN_TOKEN_SECONDS } from '../devcluster/index.js';
 import { integerFlag, parseFlags, unwritable } from './command.js';
 import { devClusterApi, type ClusterApi } from './dev-state.js';
@@ -28,18 +29,27 @@ export const ttlFlag = (value: string): number =>
   integerFlag(value, '--ttl', { min: MIN_TOKEN_SECONDS, max: MAX_TOKEN_SECONDS, unit: 'seconds' });
 
 /** The usage line of `--ttl SECONDS` (default 7200). */
-/** Runs `fn` over `items` with at most `limit` in flight (token signing is CPU work in the dev process). */
-const mapLimit = async <T, R>(
+/**
+ * Runs `fn` over `items` with at most `limit` in flight (token signing is CPU work in the dev
+ * process). The first failure rejects and stops every worker: nothing more is started after it.
+ */
+export const mapLimit = async <T, R>(
   items: readonly T[],
   limit: number,
   fn: (item: T) => Promise<R>,
 ): Promise<R[]> => {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const i = next++;
-      out[i] = await fn(items[i] as T);
+      try {
+        out[i] = await fn(items[i] as T);
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
@@ -104,7 +114,15 @@ export const runDevTokens = async (argv: string[]): Promise<number> => {
   if (problem !== undefined) throw new Error(`cannot write --out ${values.out}: ${problem}`);
   const api = devClusterApi();
   const tokens = await mintLoadTokens(api, { count, namespaces, audience: values.audience, ttlSeconds });
-  writeFileSync(values.out, JSON.stringify(tokens));
+  // Live tokens: readable by this user only, and the file appears whole or not at all.
+  const temp = `${values.out}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    writeFileSync(temp, JSON.stringify(tokens), { mode: 0o600, flag: 'wx' });
+    renameSync(temp, values.out);
+  } catch (err) {
+    rmSync(temp, { force: true });
+    throw err;
+  }
   process.stdout.write(
     `wrote ${tokens.length} tokens over ${Math.min(namespaces, count)} namespaces to ${values.out} (role "${LOAD_ROLE_NAME}")\n`,
   );
