@@ -1,4 +1,14 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import {
+  chmodSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
@@ -174,6 +184,75 @@ describe('authgate dev that cannot start', () => {
     expect(await exitCodeOf(dev)).toBe(1);
     expect(dev.output()).toMatch(/authgate dev: ENOENT/);
     expect(readdirSync(tmp)).toEqual([]);
+  });
+});
+
+describe("authgate dev's state file, where dev token finds it", () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'authgate-dev-state-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const uid = process.getuid?.() ?? 0;
+  /** The environment of a user with no AUTHGATE_DEV_STATE nor runtime directory, temp in `tmp`. */
+  const defaults = (tmp: string) => ({ TMPDIR: tmp, AUTHGATE_DEV_STATE: '', XDG_RUNTIME_DIR: '' });
+  const login = async (gateway: string, jwt: string) =>
+    (
+      await fetch(`${gateway}/v1/auth/kubernetes/login`, {
+        method: 'POST',
+        body: JSON.stringify({ role: 'nginx', jwt }),
+      })
+    ).status;
+
+  it('keeps it in a directory of this user alone, and after the second of two devs stops, finds the first', async () => {
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const start = async () => {
+      const dev = run(['dev', '--port', '0'], { ...defaults(tmp), AUTHGATE_LOG_LEVEL: 'warn' });
+      await waitFor(() => dev.output().match(/More tokens/));
+      return { dev, gateway: (dev.output().match(/Gateway:\s+(http:\/\/\S+)/) ?? [])[1] ?? '' };
+    };
+    const a = await start();
+    const b = await start();
+    try {
+      const state = join(tmp, `authgate-${uid}`, 'dev.json');
+      expect(statSync(join(tmp, `authgate-${uid}`)).mode & 0o777).toBe(0o700);
+      expect(statSync(state).mode & 0o777).toBe(0o600);
+      expect(JSON.parse(readFileSync(state, 'utf8'))).toMatchObject({ pid: b.dev.child.pid });
+      b.dev.child.kill('SIGINT');
+      expect(await exitCodeOf(b.dev)).toBe(0);
+      // The state is the first dev's again: a token from `dev token` logs in there.
+      expect(JSON.parse(readFileSync(state, 'utf8'))).toMatchObject({ pid: a.dev.child.pid });
+      const mint = run(['dev', 'token'], defaults(tmp));
+      expect(await exitCodeOf(mint)).toBe(0);
+      expect(await login(a.gateway, mint.output().trim())).toBe(200);
+    } finally {
+      a.dev.child.kill('SIGINT');
+      b.dev.child.kill('SIGINT');
+      await Promise.all([a.dev.exited, b.dev.exited]);
+    }
+  }, 60_000);
+
+  it('refuses a state directory that others may write to (one planted in a shared /tmp)', async () => {
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    mkdirSync(join(tmp, `authgate-${uid}`));
+    chmodSync(join(tmp, `authgate-${uid}`), 0o777);
+    const mint = run(['dev', 'token'], defaults(tmp));
+    expect(await exitCodeOf(mint)).toBe(1);
+    expect(mint.output()).toContain(
+      `${join(tmp, `authgate-${uid}`)} is not a directory of this user's alone (mode 0700): remove it, or set AUTHGATE_DEV_STATE`,
+    );
+  });
+
+  it('says that the dev a state file names has ended, without calling its address', async () => {
+    const ended = spawnSync(process.execPath, ['-e', '0']).pid;
+    const path = join(dir, 'ended.json');
+    const stale = await staleState(dir);
+    writeFileSync(path, readFileSync(stale.path, 'utf8').replace('"pid":1', `"pid":${ended}`));
+    const mint = run(['dev', 'token'], { AUTHGATE_DEV_STATE: path });
+    expect(await exitCodeOf(mint)).toBe(1);
+    expect(mint.output()).toContain(
+      `no running authgate dev (state file ${path}: it names process ${ended}, which has ended)`,
+    );
   });
 });
 

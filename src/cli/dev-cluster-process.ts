@@ -98,6 +98,10 @@ export const forkDevCluster = (port: number): Promise<DevClusterHandle> => {
   });
 };
 
+/**
+ * Sends `message`; one the child can no longer take (it exited meanwhile: EPIPE) is dropped, not
+ * raised as the child's 'error': its exit rejects what waits on it, with the reason it exited.
+ */
 const send = (child: ChildProcess, message: ToCluster): void => {
-  child.send(message);
+  child.send(message, () => undefined);
 };

@@ -1,15 +1,57 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fetchOrExplain } from './command.js';
 
 /**
- * Where `authgate dev` leaves what `authgate dev token` needs (cluster URL and its admin bearer):
- * `AUTHGATE_DEV_STATE`, unless unset or empty, else `authgate-dev-<uid>.json` in the temporary directory.
+ * The directory of this user's dev state: `$XDG_RUNTIME_DIR/authgate`, else `authgate-<uid>` in
+ * the temporary directory, created 0700. Not a file of a fixed name in the shared /tmp: another
+ * user could plant one there first (the rename over it then fails, and `dev token` would read
+ * their cluster URL and hand them this user's requests).
+ * @throws Error when the path is not a directory of this user's, closed to everyone else.
  */
-export const devStatePath = (): string =>
-  process.env['AUTHGATE_DEV_STATE'] || join(tmpdir(), `authgate-dev-${process.getuid?.() ?? 'user'}.json`);
+const privateDir = (): string => {
+  const uid = process.getuid?.();
+  const runtime = process.env['XDG_RUNTIME_DIR'];
+  const dir = runtime ? join(runtime, 'authgate') : join(tmpdir(), `authgate-${uid ?? 'user'}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const stat = lstatSync(dir);
+  if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o077) !== 0) {
+    throw new Error(
+      `${dir} is not a directory of this user's alone (mode 0700): remove it, or set AUTHGATE_DEV_STATE`,
+    );
+  }
+  return dir;
+};
+
+/**
+ * Where `authgate dev` leaves what `authgate dev token` needs (cluster URL and its admin bearer):
+ * `AUTHGATE_DEV_STATE`, unless unset or empty, else `dev.json` in this user's private directory
+ * (`$XDG_RUNTIME_DIR/authgate/`, else `authgate-<uid>/` in the temporary directory).
+ */
+export const devStatePath = (): string => process.env['AUTHGATE_DEV_STATE'] || join(privateDir(), 'dev.json');
+
+/** Whether process `pid` runs (one of another user's counts: it exists). */
+const running = (pid: unknown): boolean => {
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/** The state at `path` if a process other than this one wrote it and still runs; else undefined. */
+export const liveStateOf = (path: string): DevState | undefined => {
+  try {
+    const state = JSON.parse(readFileSync(path, 'utf8')) as DevState | null;
+    return state !== null && state.pid !== process.pid && running(state.pid) ? state : undefined;
+  } catch {
+    return undefined;
+  }
+};
 
 export type DevState = {
   clusterUrl: string;
@@ -27,20 +69,28 @@ export type DevState = {
 export const writeStateFile = (path: string, state: DevState): void => {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
   writeFileSync(tmp, JSON.stringify(state), { mode: 0o600, flag: 'wx' });
-  renameSync(tmp, path);
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true }); // it holds the admin tokens
+    throw err;
+  }
 };
 
 /**
- * Removes the state file on exit only while it still names this process: a second `authgate dev`
- * started since has written its own, which `authgate dev token` must keep finding.
+ * On exit, while the state file still names this process: gives it back to the `authgate dev`
+ * whose state it replaced (`previous`, if that one still runs), else removes it. A second dev
+ * started since has written its own, which `authgate dev token` must keep finding; and stopping
+ * the second of two must not lose the first.
  */
-export const removeOwnState = (path: string): void => {
+export const removeOwnState = (path: string, previous?: DevState): void => {
   try {
     if ((JSON.parse(readFileSync(path, 'utf8')) as Partial<DevState>).pid !== process.pid) return;
   } catch {
     return;
   }
-  rmSync(path, { force: true });
+  if (previous !== undefined && running(previous.pid)) writeStateFile(path, previous);
+  else rmSync(path, { force: true });
 };
 
 /** A client of the dev cluster's Kubernetes API, with its admin bearer. */
@@ -59,17 +109,23 @@ const START_ONE = 'start one with `authgate dev`';
  */
 export const devClusterApi = (): ClusterApi => {
   const statePath = devStatePath();
+  const none = (why: string) =>
+    new Error(`no running authgate dev (state file ${statePath}: ${why}): ${START_ONE}`);
   let state: Partial<DevState> | null;
   try {
+    // Only a file of this user's: one another user wrote would name their cluster.
+    const uid = process.getuid?.();
+    if (uid !== undefined && lstatSync(statePath).uid !== uid) throw none("another user's file, not read");
     state = JSON.parse(readFileSync(statePath, 'utf8')) as Partial<DevState> | null;
   } catch (err) {
-    const why = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message;
-    throw new Error(`no running authgate dev (state file ${statePath}: ${why}): ${START_ONE}`);
+    if ((err as Error).message.startsWith('no running authgate dev')) throw err;
+    throw none((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message);
   }
   if (typeof state?.clusterUrl !== 'string' || typeof state.clusterAdminToken !== 'string') {
-    throw new Error(
-      `no running authgate dev (state file ${statePath}: not one that authgate dev wrote): ${START_ONE}`,
-    );
+    throw none('not one that authgate dev wrote');
+  }
+  if (state.pid !== undefined && !running(state.pid)) {
+    throw none(`it names process ${String(state.pid)}, which has ended`);
   }
   const { clusterUrl, clusterAdminToken } = state;
   const headers = { authorization: `Bearer ${clusterAdminToken}`, 'content-type': 'application/json' };

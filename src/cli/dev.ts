@@ -7,7 +7,7 @@ import { parseConfig, redactUrl, redisUrlProblem, type AuthgateConfig } from '..
 import { REVIEWER, seedFirstSetup, startDevCluster } from '../devcluster/index.js';
 import { addressFlag, onOffFlag, parseFlags, portFlag, unwritable, UsageError } from './command.js';
 import { forkDevCluster, type DevClusterHandle } from './dev-cluster-process.js';
-import { devStatePath, removeOwnState, writeStateFile } from './dev-state.js';
+import { devStatePath, liveStateOf, removeOwnState, writeStateFile, type DevState } from './dev-state.js';
 import { LOAD_ROLE, LOAD_ROLE_NAME } from './dev-tokens.js';
 import { DEV_BATCH_ROLE, DEV_JWT_ROLE, DEV_POLICIES, DEV_ROLE, DEV_SELECTOR_ROLE } from './dev-roles.js';
 import { startServer, waitForShutdown } from './server.js';
@@ -278,6 +278,8 @@ export const runDev = async (argv: string[]): Promise<number> => {
     throw err;
   }
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
+  let statePath = '';
+  let previousState: DevState | undefined;
   try {
     if (interrupted.signal !== undefined) throw new Interrupted();
     server = await startServer(setup.config);
@@ -290,7 +292,9 @@ export const runDev = async (argv: string[]): Promise<number> => {
       pod: 'nginx',
     });
     const adminToken = readFileSync(join(setup.dir, 'admin-token'), 'utf8');
-    writeStateFile(devStatePath(), {
+    statePath = devStatePath();
+    previousState = liveStateOf(statePath);
+    writeStateFile(statePath, {
       clusterUrl: setup.cluster.url,
       clusterAdminToken: setup.cluster.adminToken,
       gatewayAddress: server.address,
@@ -307,7 +311,7 @@ export const runDev = async (argv: string[]): Promise<number> => {
     throw err;
   }
   const running = waitForShutdown(server, async () => {
-    removeOwnState(devStatePath());
+    removeOwnState(statePath, previousState);
     await setup.close();
   });
   interrupted.release();
