@@ -72,6 +72,12 @@ describe('a tokenreview mount with a jwks prefilter', () => {
     expect((await h.login('kubernetes', { role: 'nginx', jwt })).status).toBe(200);
     expect(reviews() - before).toBe(1);
     expect(jwksFetches()).toBe(fetches);
+    // Both kinds of API server call in /metrics, each under its own name.
+    const metrics = (await h.server.app.inject({ url: '/metrics' })).body;
+    const counted = (name: string) =>
+      Number(new RegExp(`^${name}\\{mount="kubernetes"\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? 'NaN');
+    expect(counted('authgate_jwks_fetches_total')).toBeGreaterThan(0);
+    expect(counted('authgate_tokenreview_calls_total')).toBeGreaterThan(0);
   });
 
   it('refuses a token with valid claims and a forged signature without a TokenReview, logging why', async () => {
@@ -192,6 +198,9 @@ describe('a tokenreview mount whose prefilter keys cannot be had', () => {
     expect(await h.login('kubernetes', { role: 'nginx', jwt: forgedJwt })).toEqual(DENIED);
     expect(h.cluster.stats().tokenReviews - before).toBe(4);
     expect(logs.lines.filter((l) => l['event'] === 'tokenreview.prefilter_skipped')).toHaveLength(1);
+    // The keys that could not be had count where upstream failures are alerted on.
+    const metrics = (await h.server.app.inject({ url: '/metrics' })).body;
+    expect(metrics).toMatch(/^authgate_upstream_errors_total\{mount="kubernetes"\} [1-9]/m);
   });
 
   it('is ready: readiness does not wait for the prefilter keys', async () => {

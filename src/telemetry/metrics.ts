@@ -4,7 +4,13 @@ import type { Meter } from '@opentelemetry/api';
 export type VerifierSource = {
   mount: string;
   mode: string;
-  stats(): { cacheHits: number; cacheMisses: number; upstreamCalls: number; upstreamErrors: number };
+  stats(): {
+    cacheHits: number;
+    cacheMisses: number;
+    upstreamCalls: number;
+    upstreamErrors: number;
+    keyFetches: number;
+  };
 };
 
 export type MetricSources = {
@@ -82,7 +88,8 @@ export const createMetrics = (meter: Meter, sources: MetricSources) => {
     (s) => s.upstreamCalls,
     'tokenreview',
   );
-  observed('authgate_jwks_fetches', 'JWKS and discovery fetches', (s) => s.upstreamCalls, 'jwks');
+  // Every mount's: a jwks or jwt mount's key fetches, and a tokenreview mount's prefilter's.
+  observed('authgate_jwks_fetches', 'JWKS and discovery fetches', (s) => s.keyFetches);
   observed('authgate_upstream_errors', 'Failed TokenReview calls or JWKS fetches', (s) => s.upstreamErrors);
   observed(
     'authgate_verification_cache_hits',

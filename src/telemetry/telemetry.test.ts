@@ -28,12 +28,19 @@ describe('telemetry', () => {
         {
           mount: 'kubernetes',
           mode: 'tokenreview',
-          stats: () => ({ cacheHits: 7, cacheMisses: 2, upstreamCalls: calls, upstreamErrors: 1 }),
+          // A TokenReview mount with the signature prefilter: its key fetches apart from its reviews.
+          stats: () => ({
+            cacheHits: 7,
+            cacheMisses: 2,
+            upstreamCalls: calls,
+            upstreamErrors: 1,
+            keyFetches: 1,
+          }),
         },
         {
           mount: 'jwks',
           mode: 'jwks',
-          stats: () => ({ cacheHits: 1, cacheMisses: 4, upstreamCalls: 2, upstreamErrors: 0 }),
+          stats: () => ({ cacheHits: 1, cacheMisses: 4, upstreamCalls: 2, upstreamErrors: 0, keyFetches: 2 }),
         },
       ],
       liveTokens: async () => 42,
@@ -64,6 +71,7 @@ describe('telemetry', () => {
       expect.objectContaining({ labels: { mount: 'kubernetes' }, value: '5' }),
     ]);
     expect(family('authgate_jwks_fetches_total')?.metrics).toEqual([
+      expect.objectContaining({ labels: { mount: 'kubernetes' }, value: '1' }),
       expect.objectContaining({ labels: { mount: 'jwks' }, value: '2' }),
     ]);
     expect(family('authgate_verification_cache_hits_total')?.metrics).toHaveLength(2);

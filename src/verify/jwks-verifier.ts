@@ -13,7 +13,13 @@ import { annotate } from '../lib/tracing.js';
 import { createJwksProver } from './jwks-prover.js';
 import type { JwksSource } from './jwks-source.js';
 import { createMemoryResultCache, type ResultCache } from './result-cache.js';
-import { countKeyLoads, type Verifier, type VerifierStats, type VerifyRequest } from './verifier.js';
+import {
+  countKeyLoads,
+  newVerifierStats,
+  type Verifier,
+  type VerifierStats,
+  type VerifyRequest,
+} from './verifier.js';
 import type { VerifierLog } from './verifier-log.js';
 
 export type JwksVerifierDeps = {
@@ -56,7 +62,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
   // The issuer is what ties a key set to a cluster; config validation requires one, and so do we.
   if (mount.issuers.length === 0) throw new TypeError(`mount ${mount.path}: jwks verification needs issuers`);
   const { clock, log } = deps;
-  const counters: VerifierStats = { cacheHits: 0, cacheMisses: 0, upstreamCalls: 0, upstreamErrors: 0 };
+  const counters: VerifierStats = newVerifierStats();
   /** Bumped whenever keys leave the set: a proof begun before then is not cached. */
   let keyGeneration = 0;
   const cache =

@@ -4,7 +4,7 @@ import type { Clock } from '../lib/clock.js';
 import { annotate, withSpan } from '../lib/tracing.js';
 import { createJwksProver, type JwksProverDeps } from './jwks-prover.js';
 import { JWKS_RESULT_TTL_MS } from './jwks-verifier.js';
-import { countKeyLoads, type VerifierControl, type VerifierStats } from './verifier.js';
+import { countKeyLoads, newVerifierStats, type VerifierControl, type VerifierStats } from './verifier.js';
 import type { VerifierLog } from './verifier-log.js';
 
 export type JwtVerifierDeps = {
@@ -42,7 +42,7 @@ export type JwtVerifier = VerifierControl & {
  * in effect.
  */
 export const createJwtVerifier = (mount: JwtMountConfig, deps: JwtVerifierDeps): JwtVerifier => {
-  const counters: VerifierStats = { cacheHits: 0, cacheMisses: 0, upstreamCalls: 0, upstreamErrors: 0 };
+  const counters: VerifierStats = newVerifierStats();
   // The instant (injected clock, ms) each proof lapses: tests move time as logins see it.
   const proven = new LRUCache<string, number>({ max: PROOF_MAX_ENTRIES });
   /** Bumped whenever keys leave the set: a proof begun before then is not kept. */

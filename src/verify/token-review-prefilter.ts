@@ -5,7 +5,10 @@ import { createJwksProver, type JwksProverDeps } from './jwks-prover.js';
 import type { ReviewRefusal } from './token-review-status.js';
 import type { VerifierLog } from './verifier-log.js';
 
-export type SignaturePrefilterDeps = Pick<JwksProverDeps, 'fetch' | 'shareSource' | 'reviewerToken'> & {
+export type SignaturePrefilterDeps = Pick<
+  JwksProverDeps,
+  'fetch' | 'shareSource' | 'reviewerToken' | 'onUpstreamCall' | 'onError'
+> & {
   clock: Clock;
   log: VerifierLog;
 };
@@ -39,15 +42,14 @@ export const createSignaturePrefilter = (
   deps: SignaturePrefilterDeps,
 ) => {
   const { log } = deps;
-  const noop = () => undefined;
   const prover = createJwksProver(mount, jwks, {
     clock: deps.clock,
     log,
     fetch: deps.fetch,
     shareSource: deps.shareSource,
     reviewerToken: deps.reviewerToken,
-    onUpstreamCall: noop,
-    onError: noop,
+    onUpstreamCall: deps.onUpstreamCall,
+    onError: deps.onError,
   });
   let skipping = false;
   const stepAside = (detail: string): undefined => {

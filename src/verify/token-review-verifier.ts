@@ -18,7 +18,7 @@ import {
   scrubUpstreamText,
   type ReviewRefusal,
 } from './token-review-status.js';
-import type { Verifier, VerifierStats, VerifyRequest } from './verifier.js';
+import { newVerifierStats, type Verifier, type VerifierStats, type VerifyRequest } from './verifier.js';
 import type { VerifierLog } from './verifier-log.js';
 
 /** `tokenreview.failed` lines written per second at most (per mount); past that they are counted. */
@@ -83,7 +83,7 @@ export const createTokenReviewVerifier = (
     throw new TypeError(`mount ${mount.path}: tokenreview verification needs kubernetesHost`);
   const { clock, log } = deps;
   const cfg = mount.tokenReview;
-  const counters: VerifierStats = { cacheHits: 0, cacheMisses: 0, upstreamCalls: 0, upstreamErrors: 0 };
+  const counters: VerifierStats = newVerifierStats();
   const client = createTokenReviewClient({ host, caCert: mount.kubernetesCaCert, timeoutMs: cfg.timeoutMs });
   const reviewerFile = mount.tokenReviewerJwtFile;
   const reviewer =
@@ -108,6 +108,14 @@ export const createTokenReviewVerifier = (
           clock,
           log,
           reviewerToken: reviewer,
+          // Counted as a jwks mount's are, apart from the TokenReviews: a failed load is an
+          // upstream error like a failed review.
+          onUpstreamCall: () => {
+            counters.keyFetches++;
+          },
+          onError: () => {
+            counters.upstreamErrors++;
+          },
           ...(deps.fetch ? { fetch: deps.fetch } : {}),
         });
   const flight = createSingleFlight<Identity>();

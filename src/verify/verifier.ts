@@ -28,7 +28,21 @@ export type VerifierStats = {
   /** TokenReview API calls made (tokenreview) or JWKS fetches (jwks). */
   upstreamCalls: number;
   upstreamErrors: number;
+  /**
+   * Key-set and discovery fetches, whatever the mount: a jwks or jwt mount's (its upstream calls),
+   * a tokenreview mount's signature prefilter's (beside its TokenReviews).
+   */
+  keyFetches: number;
 };
+
+/** Counters at zero. */
+export const newVerifierStats = (): VerifierStats => ({
+  cacheHits: 0,
+  cacheMisses: 0,
+  upstreamCalls: 0,
+  upstreamErrors: 0,
+  keyFetches: 0,
+});
 
 /**
  * Proves that a JWT is a live service-account token and returns the identity it names.
@@ -65,6 +79,7 @@ export type VerifierControl = Omit<Verifier, 'verify'>;
 export const countKeyLoads = (counters: VerifierStats) => ({
   onUpstreamCall: (): void => {
     counters.upstreamCalls++;
+    counters.keyFetches++;
   },
   onError: (): void => {
     counters.upstreamErrors++;
