@@ -296,10 +296,10 @@ describe('authgate as a process', () => {
   });
 
   it('counts an empty AUTHGATE_DEV_STATE as unset: the default state file', async () => {
-    const p = runAuthgate(['dev', 'token'], { AUTHGATE_DEV_STATE: '', TMPDIR: dir });
+    const p = runAuthgate(['dev', 'token'], { AUTHGATE_DEV_STATE: '', TMPDIR: dir, XDG_RUNTIME_DIR: '' });
     expect(await exit(p)).toBe(1);
     expect(p.output()).toContain(
-      `state file ${join(dir, `authgate-dev-${process.getuid?.() ?? 'user'}.json`)}`,
+      `state file ${join(dir, `authgate-${process.getuid?.() ?? 'user'}`, 'dev.json')}`,
     );
   });
 });
