@@ -126,6 +126,12 @@ describe('authgate token', () => {
     expect(r.err).not.toContain(auth.client_token);
   });
 
+  it("prints Vault's two-error refusal of a token that is not live as one readable line", async () => {
+    const r = await token(['lookup'], { VAULT_TOKEN: 'ags.not-a-token-of-this-server' });
+    // Vault's text is "2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n".
+    expect(r).toMatchObject({ code: 1, err: 'authgate token: 403: permission denied, invalid token\n' });
+  });
+
   it('takes an empty VAULT_ADDR as unset', async () => {
     const r = await token(['lookup', '--token-file', tokenFile], { VAULT_ADDR: '' });
     // Not a usage mistake: the default address, where nothing of this test listens, or authgate.

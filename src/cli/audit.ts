@@ -21,6 +21,7 @@ import { systemClock, type Clock } from '../lib/clock.js';
 import { createKeys, createRedisStore, DEFAULT_KEY_PREFIX, type Store } from '../store/index.js';
 import { followHeader, followRow, jsonLine, renderLogins, renderSummary } from './audit-output.js';
 import {
+  errorsText,
   fetchOrExplain,
   integerFlag,
   parseFlags,
@@ -276,7 +277,7 @@ const hash = async (v: Values, io: AuditIo): Promise<void> => {
   );
   const body = (await res.json()) as { hash?: string; errors?: string[] };
   if (!res.ok || typeof body.hash !== 'string') {
-    throw new Error(`${res.status}: ${(body.errors ?? []).join(', ') || 'no hash in the answer'}`);
+    throw new Error(`${res.status}: ${errorsText(body.errors) || 'no hash in the answer'}`);
   }
   io.stdout.write(`${body.hash}\n`);
 };

@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError } from '../config/index.js';
+import { printable } from '../lib/printable.js';
 
 /** A usage mistake (a bad flag or value): printed with the command's usage, exit 2. */
 export class UsageError extends Error {}
@@ -147,6 +148,29 @@ export const runCommand = async (
  * Why a `fetch` failed: node's `fetch failed` hides the reason (`connect ECONNREFUSED …`,
  * `getaddrinfo ENOTFOUND …`) in its `cause`.
  */
+/** Vault's multierror text: `2 errors occurred:\n\t* permission denied\n\t* invalid token\n\n`. */
+const MULTIERROR = /^\d+ errors? occurred:\n((?:\t\* [^\n]*\n)+)\n?$/;
+
+/**
+ * The `errors` of a Vault answer as one line for a terminal: a multierror's items, each on its
+ * own, joined as the rest are with ", " (`permission denied, invalid token`), every control
+ * character written out. Empty when there are none.
+ */
+export const errorsText = (errors: unknown): string =>
+  printable(
+    (Array.isArray(errors) ? errors.map(String) : [])
+      .flatMap((e) => {
+        const items = MULTIERROR.exec(e)?.[1];
+        return items === undefined
+          ? [e]
+          : items
+              .trimEnd()
+              .split('\n')
+              .map((l) => l.slice(3));
+      })
+      .join(', '),
+  );
+
 export const failureCause = (err: unknown): string => {
   const cause = (err as { cause?: unknown }).cause;
   const e = cause instanceof Error ? cause : err;

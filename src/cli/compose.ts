@@ -224,6 +224,7 @@ export const composeServer = (
   });
   const metrics = createMetrics(telemetry.meter, {
     verifiers: [...verifiers].map(([mount, v]) => ({ mount, mode: v.mode, stats: () => v.stats() })),
+    auditDevices: config.audit.map((d) => d.name),
     // Counted only where it is cheap: the embedded store holds nothing but live entries. Redis
     // would need a SCAN per scrape, so there the gauge is absent (see docs/operations.md). A count
     // walks the whole store (in slices): scrapes within a few seconds of it, concurrent ones

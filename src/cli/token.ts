@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createAuthgateClient } from '../agent/index.js';
 import { printable } from '../lib/printable.js';
 import {
+  errorsText,
   integerFlag,
   parseFlags,
   runCommand,
@@ -138,10 +139,7 @@ export const runToken = async (
         // Only a 2xx did what was asked: a redirect (not followed: the token would go along) did not.
         if (res.status >= 300 && res.status < 400)
           throw new Error(`${res.status}: authgate answered with a redirect; is the address https://?`);
-        if (res.status >= 400)
-          throw new Error(
-            `${res.status}: ${printable((answer.errors ?? []).map(String).join(', ')) || 'no message'}`,
-          );
+        if (res.status >= 400) throw new Error(`${res.status}: ${errorsText(answer.errors) || 'no message'}`);
         // Vault answers a revocation of an accessor it does not know 200, with a warning: nothing was revoked.
         if (command === 'revoke' && res.status !== 204)
           throw new Error(

@@ -22,6 +22,8 @@ export type MetricSources = {
    * while there is none. Absent when the listener has no TLS.
    */
   listenerCertificateExpiry?: () => number | undefined;
+  /** The audit devices' names: each one's failure counter is exported from 0, not from its first failure. */
+  auditDevices?: readonly string[];
 };
 
 /** Login outcome labels. All low-cardinality: a role is a configured role or `unknown`. */
@@ -67,6 +69,10 @@ export const createMetrics = (meter: Meter, sources: MetricSources) => {
   const auditFailures = meter.createCounter('authgate_audit_failures', {
     description: 'Audit entries a device failed to write',
   });
+  // Exported from the start: a series that appears only at the first failure reads as "no data"
+  // to an alert rule or a dashboard (rate() of it, or `> 0`), not as 0.
+  storeErrors.add(0);
+  for (const device of sources.auditDevices ?? []) auditFailures.add(0, { device });
 
   const observed = (
     name: string,

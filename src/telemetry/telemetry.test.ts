@@ -80,6 +80,26 @@ describe('telemetry', () => {
     await telemetry.shutdown();
   });
 
+  it('exports the failure counters at 0 before any failure, one series per audit device', async () => {
+    const telemetry = createTelemetry({ version: 'test', traces: 'none', env: {} });
+    const metrics = createMetrics(telemetry.meter, { verifiers: [], auditDevices: ['file', 'stream'] });
+    const families = parsePrometheus(await telemetry.metricsText());
+    const family = (name: string) => families.find((f) => f.name === name);
+    expect(family('authgate_store_errors_total')?.metrics).toEqual([expect.objectContaining({ value: '0' })]);
+    expect(family('authgate_audit_failures_total')?.metrics).toEqual([
+      expect.objectContaining({ labels: { device: 'file' }, value: '0' }),
+      expect.objectContaining({ labels: { device: 'stream' }, value: '0' }),
+    ]);
+    metrics.auditFailure('stream');
+    const after = parsePrometheus(await telemetry.metricsText()).find(
+      (f) => f.name === 'authgate_audit_failures_total',
+    );
+    expect(after?.metrics).toContainEqual(
+      expect.objectContaining({ labels: { device: 'stream' }, value: '1' }),
+    );
+    await telemetry.shutdown();
+  });
+
   it('costs nothing when off: no metrics text, no-op spans', async () => {
     const telemetry = createTelemetry({ version: 'test', prometheus: false, traces: 'none', env: {} });
     createMetrics(telemetry.meter, { verifiers: [] }).login(
