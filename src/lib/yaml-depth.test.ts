@@ -27,6 +27,10 @@ describe('yamlTooDeepAt', () => {
     ['keys in one flow entry', `path: [${'a: '.repeat(2000)}x]`, 1],
     ['explicit keys in flow', `[${'? '.repeat(2000)}x]`, 1],
     ['explicit keys in a block', `${'? '.repeat(2000)}x\n`, 1],
+    // Found by the second review: a line break in a flow collection, then block sequences there…
+    ['block sequences inside a flow collection', `[\n${'- '.repeat(1000)}a]`, 2],
+    // …and a flow collection cut off by a document marker, after which the block ones went uncounted.
+    ['block sequences after a flow collection cut off', `[\n---\n${'- '.repeat(3000)}a\n`, 3],
   ])('finds %s nested past the limit, and the line where', (_what, text, line) => {
     expect(yamlTooDeepAt(text)).toBe(line);
   });
@@ -66,5 +70,10 @@ describe('yamlTooDeepAt', () => {
   ])('lets through %s', (_what, text) => {
     expect(yamlTooDeepAt(text)).toBeUndefined();
     expect(parseDocument(text).errors).toEqual([]);
+  });
+
+  it('starts each document of a stream afresh', () => {
+    // (parseDocument reads one document: a stream is an error there, and nothing deep.)
+    expect(yamlTooDeepAt(`${nestedMappings(40)}---\n${nestedMappings(40, 'j')}`)).toBeUndefined();
   });
 });

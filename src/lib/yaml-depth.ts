@@ -18,8 +18,9 @@ const MARKERS = new Set(['byte-order-mark', 'doc-mode', 'flow-error-end', 'scala
  * The depth counted is an upper bound of the real nesting, from the tokens alone:
  * - block collections: each `-`, `?` and each mapping key (the start of the entry a `:` ends)
  *   opens one at its column, which stays open until a line starts at or left of that column;
- * - flow collections: each `[` or `{` open, plus the `:` and `?` of the entry being read (an entry
- *   holds one; `[a: b: c: …]` nests one per `:`).
+ * - flow collections: each `[` or `{` open, plus the `:`, `?` and `-` of the entry being read (an
+ *   entry holds one `:`; `[a: b: c: …]` nests one per `:`, and a `-` after a line break in a flow
+ *   collection opens a block sequence there).
  * Quoted scalars, block scalars and comments are single tokens: brackets in them count for nothing.
  */
 export const yamlTooDeepAt = (text: string, limit: number = MAX_YAML_DEPTH): number | undefined => {
@@ -39,6 +40,13 @@ export const yamlTooDeepAt = (text: string, limit: number = MAX_YAML_DEPTH): num
   };
   for (const token of new Lexer().lex(text)) {
     const type = CST.tokenType(token);
+    // The lexer left a flow collection that a line start cut off (`---`, a dedent): back in block
+    // context, where the indicators count by column again. A new document starts afresh too.
+    if (type === 'flow-error-end' || type === 'doc-start' || type === 'doc-end') {
+      entries.length = 0;
+      inEntries = 0;
+      if (type !== 'flow-error-end') block.length = 0;
+    }
     if (type === 'newline') {
       line++;
       column = 0;
@@ -71,7 +79,10 @@ export const yamlTooDeepAt = (text: string, limit: number = MAX_YAML_DEPTH): num
     } else if (flow > 0 && type === 'comma') {
       inEntries -= entries[flow - 1] as number;
       entries[flow - 1] = 0;
-    } else if (flow > 0 && (type === 'map-value-ind' || type === 'explicit-key-ind')) {
+    } else if (
+      flow > 0 &&
+      (type === 'map-value-ind' || type === 'explicit-key-ind' || type === 'seq-item-ind')
+    ) {
       entries[flow - 1] = (entries[flow - 1] as number) + 1;
       inEntries++;
     }
