@@ -204,7 +204,7 @@ describe("authgate dev's state file, where dev token finds it", () => {
       })
     ).status;
 
-  it('keeps it in a directory of this user alone, and after the second of two devs stops, finds the first', async () => {
+  it('keeps it in a directory of this user alone, and as the later devs stop, finds the earlier ones again', async () => {
     const tmp = mkdtempSync(join(dir, 'tmp-'));
     const start = async () => {
       const dev = run(['dev', '--port', '0'], { ...defaults(tmp), AUTHGATE_LOG_LEVEL: 'warn' });
@@ -213,24 +213,38 @@ describe("authgate dev's state file, where dev token finds it", () => {
     };
     const a = await start();
     const b = await start();
+    const c = await start();
     try {
       const state = join(tmp, `authgate-${uid}`, 'dev.json');
       expect(statSync(join(tmp, `authgate-${uid}`)).mode & 0o777).toBe(0o700);
       expect(statSync(state).mode & 0o777).toBe(0o600);
-      expect(JSON.parse(readFileSync(state, 'utf8'))).toMatchObject({ pid: b.dev.child.pid });
+      expect(JSON.parse(readFileSync(state, 'utf8'))).toMatchObject({ pid: c.dev.child.pid });
+      // The middle one first, then the last: the state C replaced (B's) has ended by then, and
+      // the one B replaced (A's) is what runs.
       b.dev.child.kill('SIGINT');
       expect(await exitCodeOf(b.dev)).toBe(0);
+      expect(JSON.parse(readFileSync(state, 'utf8'))).toMatchObject({ pid: c.dev.child.pid });
+      c.dev.child.kill('SIGINT');
+      expect(await exitCodeOf(c.dev)).toBe(0);
       // The state is the first dev's again: a token from `dev token` logs in there.
       expect(JSON.parse(readFileSync(state, 'utf8'))).toMatchObject({ pid: a.dev.child.pid });
       const mint = run(['dev', 'token'], defaults(tmp));
       expect(await exitCodeOf(mint)).toBe(0);
       expect(await login(a.gateway, mint.output().trim())).toBe(200);
     } finally {
-      a.dev.child.kill('SIGINT');
-      b.dev.child.kill('SIGINT');
-      await Promise.all([a.dev.exited, b.dev.exited]);
+      for (const d of [a, b, c]) d.dev.child.kill('SIGINT');
+      await Promise.all([a.dev.exited, b.dev.exited, c.dev.exited]);
     }
-  }, 60_000);
+  }, 90_000);
+
+  it('takes the temporary directory when the runtime directory cannot hold its own', async () => {
+    const tmp = mkdtempSync(join(dir, 'tmp-'));
+    const notADirectory = join(tmp, 'runtime-file');
+    writeFileSync(notADirectory, '');
+    const mint = run(['dev', 'token'], { ...defaults(tmp), XDG_RUNTIME_DIR: notADirectory });
+    expect(await exitCodeOf(mint)).toBe(1);
+    expect(mint.output()).toContain(`(state file ${join(tmp, `authgate-${uid}`, 'dev.json')}: not found)`);
+  });
 
   it('refuses a state directory that others may write to (one planted in a shared /tmp)', async () => {
     const tmp = mkdtempSync(join(dir, 'tmp-'));

@@ -9,20 +9,31 @@ import { fetchOrExplain } from './command.js';
  * the temporary directory, created 0700. Not a file of a fixed name in the shared /tmp: another
  * user could plant one there first (the rename over it then fails, and `dev token` would read
  * their cluster URL and hand them this user's requests).
+ * A runtime directory where that cannot be made (not this user's, read-only) gives way to the
+ * temporary one.
  * @throws Error when the path is not a directory of this user's, closed to everyone else.
  */
 const privateDir = (): string => {
   const uid = process.getuid?.();
+  const ownedDir = (dir: string): string => {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const stat = lstatSync(dir);
+    if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o077) !== 0) {
+      throw new Error(
+        `${dir} is not a directory of this user's alone (mode 0700): remove it, or set AUTHGATE_DEV_STATE`,
+      );
+    }
+    return dir;
+  };
   const runtime = process.env['XDG_RUNTIME_DIR'];
-  const dir = runtime ? join(runtime, 'authgate') : join(tmpdir(), `authgate-${uid ?? 'user'}`);
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const stat = lstatSync(dir);
-  if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o077) !== 0) {
-    throw new Error(
-      `${dir} is not a directory of this user's alone (mode 0700): remove it, or set AUTHGATE_DEV_STATE`,
-    );
+  if (runtime) {
+    try {
+      return ownedDir(join(runtime, 'authgate'));
+    } catch {
+      // e.g. EACCES: a runtime directory that is not this user's; the temporary one is checked alike
+    }
   }
-  return dir;
+  return ownedDir(join(tmpdir(), `authgate-${uid ?? 'user'}`));
 };
 
 /**
@@ -43,11 +54,21 @@ const running = (pid: unknown): boolean => {
   }
 };
 
-/** The state at `path` if a process other than this one wrote it and still runs; else undefined. */
+/** The first state of `state` and those it replaced whose dev still runs (not this process). */
+const firstLive = (state: DevState | undefined): DevState | undefined => {
+  for (let s = state; s !== undefined; s = s.previous) {
+    if (s.pid !== process.pid && running(s.pid)) return s;
+  }
+  return undefined;
+};
+
+/**
+ * The state at `path`, or the latest of those it replaced, whose dev still runs (not this one);
+ * else undefined. What a dev starting now replaces, and gives back when it stops.
+ */
 export const liveStateOf = (path: string): DevState | undefined => {
   try {
-    const state = JSON.parse(readFileSync(path, 'utf8')) as DevState | null;
-    return state !== null && state.pid !== process.pid && running(state.pid) ? state : undefined;
+    return firstLive((JSON.parse(readFileSync(path, 'utf8')) as DevState | null) ?? undefined);
   } catch {
     return undefined;
   }
@@ -60,6 +81,8 @@ export type DevState = {
   /** The gateway's admin token (dev only; the state file is 0600 in the user's runtime directory). */
   adminToken: string;
   pid: number;
+  /** The state this one replaced (a dev started earlier), with its own: given back at this one's exit. */
+  previous?: DevState;
 };
 
 /**
@@ -89,7 +112,8 @@ export const removeOwnState = (path: string, previous?: DevState): void => {
   } catch {
     return;
   }
-  if (previous !== undefined && running(previous.pid)) writeStateFile(path, previous);
+  const live = firstLive(previous);
+  if (live !== undefined) writeStateFile(path, live);
   else rmSync(path, { force: true });
 };
 

@@ -267,6 +267,9 @@ const noteStopSignals = () => {
 export const runDev = async (argv: string[]): Promise<number> => {
   const flags = devOptions(argv);
   const opts = { ...flags, port: await portToListenOn(flags.address, flags.port) };
+  // Where the state goes is settled before anything starts: a directory that cannot be had is
+  // told at once, not after the cluster and the gateway ran.
+  const statePath = devStatePath();
   // A Ctrl-C while it starts would kill it with its key files left in the temp directory: noted
   // instead, and acted on once what was started can be stopped.
   const interrupted = noteStopSignals();
@@ -278,7 +281,6 @@ export const runDev = async (argv: string[]): Promise<number> => {
     throw err;
   }
   let server: Awaited<ReturnType<typeof startServer>> | undefined;
-  let statePath = '';
   let previousState: DevState | undefined;
   try {
     if (interrupted.signal !== undefined) throw new Interrupted();
@@ -292,7 +294,6 @@ export const runDev = async (argv: string[]): Promise<number> => {
       pod: 'nginx',
     });
     const adminToken = readFileSync(join(setup.dir, 'admin-token'), 'utf8');
-    statePath = devStatePath();
     previousState = liveStateOf(statePath);
     writeStateFile(statePath, {
       clusterUrl: setup.cluster.url,
@@ -300,6 +301,7 @@ export const runDev = async (argv: string[]): Promise<number> => {
       gatewayAddress: server.address,
       adminToken,
       pid: process.pid,
+      ...(previousState === undefined ? {} : { previous: previousState }),
     });
     process.stdout.write(banner(opts, setup, server.address, adminToken, token));
   } catch (err) {
