@@ -31,6 +31,15 @@ describe('yamlTooDeepAt', () => {
     ['block sequences inside a flow collection', `[\n${'- '.repeat(1000)}a]`, 2],
     // …and a flow collection cut off by a document marker, after which the block ones went uncounted.
     ['block sequences after a flow collection cut off', `[\n---\n${'- '.repeat(3000)}a\n`, 3],
+    // Found by the third: tabs in the indentation, which the parser does not count as such (each
+    // line looked further left than the one before, and closed it)…
+    [
+      'lines indented with tabs',
+      Array.from({ length: 100 }, (_, k) => `${' '.repeat(k)}${'\t'.repeat(2 * (100 - k))}- `).join('\n'),
+      MAX_YAML_DEPTH + 1,
+    ],
+    // …and `---` as a plain value in a flow collection, read as a document start.
+    ['a value --- in a flow collection', `${'['.repeat(60)}---`.repeat(40), 1],
   ])('finds %s nested past the limit, and the line where', (_what, text, line) => {
     expect(yamlTooDeepAt(text)).toBe(line);
   });
@@ -59,6 +68,10 @@ describe('yamlTooDeepAt', () => {
     ],
     ['indentation that goes back up', `${nestedMappings(40)}${nestedMappings(40, 'j')}`],
     ['the limit itself', nestedMappings(MAX_YAML_DEPTH)],
+    [
+      'tabs between a key and its value, and before a comment',
+      'a:\t1\nb:\n  c:\t[x,\ty]\n\t# note\n  d: --- \n',
+    ],
     [
       'a flow mapping of many keys on one line',
       `{${Array.from({ length: 500 }, (_, i) => `k${i}: ${i}`).join(', ')}}`,

@@ -34,12 +34,24 @@ export const yamlTooDeepAt = (text: string, limit: number = MAX_YAML_DEPTH): num
   let inEntries = 0;
   /** Column where the current block entry's key started (after the last indicator of the line). */
   let keyColumn: number | undefined;
+  /**
+   * Tabs on the line so far, and whether its indentation holds one. The parser counts only spaces
+   * as indentation: a tab widens the line for the eye, not for it. So columns here are taken
+   * without the tabs, and a line indented with a tab (invalid YAML, which the parser reads on
+   * regardless) closes nothing: counted as closing, it let lines the parser nests inside one
+   * another look like siblings.
+   */
+  let tabs = 0;
+  let tabIndent = false;
+  /** The token after a plain scalar's marker is its text: `---` there is a value, not a document. */
+  let scalarText = false;
   const open = (at: number) => {
     while (block.length > 0 && (block.at(-1) as number) > at) block.pop();
     if (block.at(-1) !== at) block.push(at);
   };
   for (const token of new Lexer().lex(text)) {
-    const type = CST.tokenType(token);
+    const type: ReturnType<typeof CST.tokenType> = scalarText ? null : CST.tokenType(token);
+    scalarText = type === 'scalar';
     // The lexer left a flow collection that a line start cut off (`---`, a dedent): back in block
     // context, where the indicators count by column again. A new document starts afresh too.
     if (type === 'flow-error-end' || type === 'doc-start' || type === 'doc-end') {
@@ -52,24 +64,31 @@ export const yamlTooDeepAt = (text: string, limit: number = MAX_YAML_DEPTH): num
       column = 0;
       lineStart = true;
       keyColumn = undefined;
+      tabs = 0;
+      tabIndent = false;
       continue;
+    }
+    if (type === 'space' && token.includes('\t')) {
+      for (const c of token) if (c === '\t') tabs++;
+      if (lineStart) tabIndent = true;
     }
     if (type !== null && MARKERS.has(type)) continue;
     const flow = entries.length;
+    const at = column - tabs;
     if (lineStart && type !== 'space' && type !== 'comment') {
       lineStart = false;
       // A line closes the block collections that started right of it.
-      if (flow === 0) while (block.length > 0 && (block.at(-1) as number) > column) block.pop();
+      if (flow === 0 && !tabIndent) while (block.length > 0 && (block.at(-1) as number) > at) block.pop();
     }
     if (flow === 0 && type !== 'space' && type !== 'comment') {
       if (type === 'seq-item-ind' || type === 'explicit-key-ind') {
-        open(column);
+        open(at);
         keyColumn = undefined;
       } else if (type === 'map-value-ind') {
-        open(keyColumn ?? column);
+        open(keyColumn ?? at);
         keyColumn = undefined;
       } else if (keyColumn === undefined) {
-        keyColumn = column;
+        keyColumn = at;
       }
     }
     if (type === 'flow-map-start' || type === 'flow-seq-start') {
