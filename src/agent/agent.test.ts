@@ -39,7 +39,15 @@ const stub = (answers: { login: Answer[]; renew?: Answer[] }) => {
 const run = async (s: ReturnType<typeof stub>, until: (calls: string[]) => boolean, maxMs = 10_000) => {
   const agent = createAgent(
     { mount: 'kubernetes', role: 'r', jwtFile: '/jwt', sinks: [], sinkMode: 0o600, revokeOnStop: false },
-    { client: s.client, log: { info: () => undefined, warn: () => undefined }, readFile: async () => 'jwt' },
+    {
+      client: s.client,
+      log: { info: () => undefined, warn: () => undefined },
+      readFile: async () => 'jwt',
+      // The clock stands still: whether a failed renewal is tried again or ends in a login then
+      // follows from the waits the agent schedules alone, not from how late a busy machine fires
+      // them (a 60 ms lease's renewal fired at 55 ms under load and gave up at once).
+      now: () => 0,
+    },
   );
   await agent.start();
   const start = Date.now();
