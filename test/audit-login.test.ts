@@ -292,4 +292,14 @@ describe('the audit of a login', () => {
     expect(res).toEqual({ status: 400, json: { errors: ['missing jwt'] } });
     expect(pair(entries).response.authgate).toMatchObject({ outcome: 'error', reason: 'missing_jwt' });
   });
+
+  it('HMACs a body of a hundred thousand strings as one value, not each (no token needed to send it)', async () => {
+    const wide = JSON.stringify({ role: 'nginx', x: Array.from({ length: 100_000 }, () => '') });
+    const { res, entries } = await audited('kubernetes', wide as never);
+    expect(res).toEqual({ status: 400, json: { errors: ['missing jwt'] } });
+    // One HMAC of the list's JSON: one at a time, 1 MiB of them cost seconds and megabytes a request.
+    const data = pair(entries).request.request.data as Record<string, unknown>;
+    expect(data['x']).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
+    expect(data['role']).toMatch(/^hmac-sha256:/);
+  });
 });

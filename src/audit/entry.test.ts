@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { formatRequestEntry, formatResponseEntry, requestBlock, type EntryOptions } from './entry.js';
 import { parseExactJson } from '../lib/exact-json.js';
-import { createHasher, hashStrings } from './hash.js';
+import { createHasher, hashStrings, MAX_HASHED_VALUES } from './hash.js';
 import type { AuditEntry, AuditRequest, AuditResponse } from './types.js';
 
 const SALT = '5f0b4c6e-1d2a-4b8e-9c3f-7a6d5e4f3b2a';
@@ -59,6 +59,24 @@ describe('audit HMAC', () => {
       list: [hash('y'), 2],
       deep: { s: hash('z') },
     });
+  });
+
+  it('HMACs values one by one up to MAX_HASHED_VALUES, and a collection past them whole', () => {
+    const within = Array.from({ length: MAX_HASHED_VALUES }, (_, i) => `v${i}`);
+    expect(hashStrings({ list: within }, hash)).toEqual({ list: within.map(hash) });
+    const past = [...within, 'one more'];
+    expect(hashStrings({ list: past }, hash)).toEqual({ list: hash(JSON.stringify(past)) });
+    // Spread over many small collections, the budget holds too: the last ones go whole.
+    let calls = 0;
+    const counting = (v: string) => {
+      calls++;
+      return hash(v);
+    };
+    hashStrings(
+      Array.from({ length: 4000 }, () => ['a', 'b', 'c']),
+      counting,
+    );
+    expect(calls).toBeLessThanOrEqual(MAX_HASHED_VALUES + 4000);
   });
 
   it('keeps a key named __proto__ as a key, hashed like any other', () => {

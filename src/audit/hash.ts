@@ -25,6 +25,14 @@ export const createHasher = (salt: string): Hasher => {
  */
 const MAX_DATA_DEPTH = 32;
 
+/**
+ * Values `hashStrings` HMACs one by one in one call; past them, a collection is HMAC'd whole. A
+ * 1 MiB body of 350 000 empty strings, on a login route that needs no token, cost 1.5 s of the
+ * event loop and 11 MB of audit file per request, one 77-character HMAC each. No real request or
+ * answer comes near: a KV secret of 4096 fields is an extreme one.
+ */
+export const MAX_HASHED_VALUES = 4096;
+
 /** The JSON of a value nested too deep to walk, or a marker when even that is too deep. */
 const wholeJson = (value: object): string => {
   try {
@@ -38,7 +46,8 @@ const wholeJson = (value: object): string => {
  * A copy of `value` with every string in it HMAC'd; keys, numbers, booleans and nulls kept
  * (Vault's `hashstructure`). Used for request and response `data`, so whatever a client or a
  * route puts there — a JWT, a token in a lookup, an accessor — is never written. An object or
- * array nested deeper than {@link MAX_DATA_DEPTH} levels is replaced by the HMAC of its JSON.
+ * array nested deeper than {@link MAX_DATA_DEPTH} levels is replaced by the HMAC of its JSON, and
+ * so is one whose members would take the values HMAC'd past {@link MAX_HASHED_VALUES}.
  *
  * One departure from Vault: under a top-level `data` key — the secret itself in KV v2 requests
  * (`{"data": {...}}`) and responses (`data.data`) — numbers and booleans are HMAC'd too (of their
@@ -49,16 +58,28 @@ const wholeJson = (value: object): string => {
  * text, so the HMAC is the one it always had); elsewhere (a `cas` written `1.0`) it is kept in
  * clear, as the float64 every number of an entry is.
  */
-export const hashStrings = (value: unknown, hash: Hasher, depth = 0, secret = false): unknown => {
-  if (typeof value === 'string') return hash(value);
-  if (secret && (typeof value === 'number' || typeof value === 'boolean')) return hash(JSON.stringify(value));
+export const hashStrings = (
+  value: unknown,
+  hash: Hasher,
+  depth = 0,
+  secret = false,
+  budget = { left: MAX_HASHED_VALUES },
+): unknown => {
+  const one = (text: string): string => {
+    budget.left--;
+    return hash(text);
+  };
+  if (typeof value === 'string') return one(value);
+  if (secret && (typeof value === 'number' || typeof value === 'boolean')) return one(JSON.stringify(value));
   if (value === null || typeof value !== 'object') return value;
-  if (isExactNumber(value)) return secret ? hash(value.text) : value.valueOf();
-  if (depth >= MAX_DATA_DEPTH) return hash(wholeJson(value));
-  if (Array.isArray(value)) return value.map((v) => hashStrings(v, hash, depth + 1, secret));
+  if (isExactNumber(value)) return secret ? one(value.text) : value.valueOf();
+  // Its members alone would spend what is left (each costs at least one HMAC, if it is a value).
+  const members = Array.isArray(value) ? value.length : Object.keys(value).length;
+  if (depth >= MAX_DATA_DEPTH || members > budget.left) return one(wholeJson(value));
+  if (Array.isArray(value)) return value.map((v) => hashStrings(v, hash, depth + 1, secret, budget));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) {
-    const hashed = hashStrings(v, hash, depth + 1, secret || (depth === 0 && k === 'data'));
+    const hashed = hashStrings(v, hash, depth + 1, secret || (depth === 0 && k === 'data'), budget);
     // A key named `__proto__` (JSON.parse makes it an own key) must stay a key: assigned, it
     // would set the copy's prototype and vanish from the entry.
     if (k === '__proto__')
