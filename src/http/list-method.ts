@@ -58,7 +58,24 @@ export const isUnknownMethod = (packet: Buffer, bytesParsed: number): boolean =>
 };
 
 const REQUEST_LINE = /^LIST (\/[\x21-\x7e]*) HTTP\/1\.([01])$/;
-const HEADER_LINE = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*$/;
+const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const isBlank = (c: string | undefined): boolean => c === ' ' || c === '\t';
+/**
+ * A header line's name and its value without the spaces and tabs around it; undefined when it is
+ * no `name: value` line. By hand, not by one regular expression: `:[ \t]*(.*?)[ \t]*$` backtracks
+ * over a run of spaces inside the value, quadratic in the line (a 16 KB header of spaces cost
+ * 140 ms of the event loop, before any token was asked for).
+ */
+const headerField = (field: string): [name: string, value: string] | undefined => {
+  const colon = field.indexOf(':');
+  const name = field.slice(0, Math.max(colon, 0));
+  if (!HEADER_NAME.test(name)) return undefined;
+  let start = colon + 1;
+  let end = field.length;
+  while (start < end && isBlank(field[start])) start++;
+  while (end > start && isBlank(field[end - 1])) end--;
+  return [name, field.slice(start, end)];
+};
 /** Whether a header value holds a control character other than tab, as llhttp refuses. */
 const hasControl = (value: string): boolean => {
   for (let i = 0; i < value.length; i++) {
@@ -146,11 +163,11 @@ export const parseListHead = (bytes: Buffer, maxHeadBytes: number): ListHead => 
   let bodyHeader = false;
   let hosts = 0;
   for (const field of fields) {
-    const m = HEADER_LINE.exec(field);
+    const m = headerField(field);
     // Also refuses obs-fold (a line starting with a space), as llhttp does.
-    if (m === null || hasControl(m[2] ?? '')) return malformed();
-    const name = (m[1] ?? '').toLowerCase();
-    const value = m[2] ?? '';
+    if (m === undefined || hasControl(m[1])) return malformed();
+    const name = m[0].toLowerCase();
+    const value = m[1];
     if (name === 'transfer-encoding' || (name === 'content-length' && value !== '0')) bodyHeader = true;
     if (name === 'host') hosts++;
     if (HOP_BY_HOP.has(name)) continue;
