@@ -137,6 +137,27 @@ describe('a body that is not JSON', () => {
   });
 });
 
+describe('a body nested past what Go decodes', () => {
+  it('is refused 400 before JSON.parse spends its time on it', async () => {
+    // Go's encoding/json stops at 10 000 levels ("exceeded max depth"); JSON.parse took 200 ms
+    // over a 1 MiB body of half a million `[`, for anyone, no token needed.
+    const res = await inject('POST', `{"role":"nginx","jwt":${'['.repeat(10_001)}${']'.repeat(10_001)}}`);
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ errors: ['error parsing JSON'] });
+  });
+
+  it('refuses a JWT whose claims nest like no token’s, as a malformed token (403)', async () => {
+    const jwt = await podToken();
+    const [h, , sig] = jwt.split('.');
+    const deep = Buffer.from(`{"a":${'['.repeat(100_000)}${']'.repeat(100_000)}}`).toString('base64url');
+    const before = logs.events('login.denied').length;
+    const res = await inject('POST', JSON.stringify({ role: 'nginx', jwt: `${h}.${deep}.${sig}` }));
+    expect(res.statusCode).toBe(403);
+    expect(res.json()).toEqual({ errors: ['permission denied'] });
+    expect(logs.events('login.denied').slice(before)[0]).toMatchObject({ reason: 'malformed_token' });
+  });
+});
+
 describe('login.denied', () => {
   it('carries the token fingerprint, never the token', async () => {
     const jwt = await podToken();

@@ -4,6 +4,7 @@ import { parseExactJson } from '../lib/exact-json.js';
 import { createLogBudget } from '../lib/log-budget.js';
 import { decodedPath } from './acl-hook.js';
 import { tokenInPathErrorOf } from './token-in-path.js';
+import { jsonTooDeep } from '../lib/json-depth.js';
 
 /**
  * The one answer to a body that is not JSON, whatever the body was: Vault's for every logical
@@ -222,6 +223,11 @@ export const installJsonForAnyContentType = (app: FastifyInstance, maxBodyBytes:
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, {});
     const exact = (request.routeOptions.config as ExactNumbersRouteConfig | undefined)?.exactNumbers === true;
+    // Go's decoder refuses past 10 000 levels; JSON.parse would take its time over them first.
+    if (jsonTooDeep(text)) {
+      done(badRequest(INVALID_JSON_MESSAGE, 'json_too_deep'), undefined);
+      return;
+    }
     try {
       const parsed: unknown = exact ? parseExactJson(text) : JSON.parse(text);
       // Vault decodes the body into a map, where `null` leaves it empty: the Go client's

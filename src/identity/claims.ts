@@ -1,5 +1,6 @@
 import { permissionDenied } from '../errors.js';
 import type { ObjectRef } from './identity.js';
+import { jsonTooDeep } from '../lib/json-depth.js';
 
 /**
  * Claims read from a JWT WITHOUT verifying it. Used only to check bindings before any network
@@ -35,13 +36,18 @@ export class MalformedTokenError extends Error {
 }
 
 const B64URL = /^[A-Za-z0-9_-]*$/;
+/** Deeper than any JWT's header or claims nest (a few levels; 64 leaves room for custom claims). */
+const MAX_CLAIMS_DEPTH = 64;
 
 const decodeSegment = (segment: string, what: string): Record<string, unknown> => {
   // RawURLEncoding as the API server uses: no padding, URL alphabet only.
   if (segment === '' || !B64URL.test(segment)) throw new MalformedTokenError(`${what} is not base64url`);
+  const text = Buffer.from(segment, 'base64url').toString('utf8');
+  // No token's claims nest like this; parsing a body's worth of `[` would hold the event loop.
+  if (jsonTooDeep(text, MAX_CLAIMS_DEPTH)) throw new MalformedTokenError(`${what} is nested too deeply`);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'));
+    parsed = JSON.parse(text);
   } catch {
     throw new MalformedTokenError(`${what} is not JSON`);
   }
