@@ -136,15 +136,16 @@ export const devClusterApi = (): ClusterApi => {
   const none = (why: string) =>
     new Error(`no running authgate dev (state file ${statePath}: ${why}): ${START_ONE}`);
   let state: Partial<DevState> | null;
+  let owner: number;
   try {
-    // Only a file of this user's: one another user wrote would name their cluster.
-    const uid = process.getuid?.();
-    if (uid !== undefined && lstatSync(statePath).uid !== uid) throw none("another user's file, not read");
+    owner = lstatSync(statePath).uid;
     state = JSON.parse(readFileSync(statePath, 'utf8')) as Partial<DevState> | null;
   } catch (err) {
-    if ((err as Error).message.startsWith('no running authgate dev')) throw err;
     throw none((err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message);
   }
+  // Only a file of this user's: one another user wrote would name their cluster.
+  const uid = process.getuid?.();
+  if (uid !== undefined && owner !== uid) throw none("another user's file, not read");
   if (typeof state?.clusterUrl !== 'string' || typeof state.clusterAdminToken !== 'string') {
     throw none('not one that authgate dev wrote');
   }
