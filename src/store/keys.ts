@@ -31,6 +31,8 @@ export const createKeys = (prefix: string = DEFAULT_KEY_PREFIX) => ({
   batchRevoked: (kind: string, value: string) => `${prefix}batch-revoked:${kind}:${value}`,
   /** A cached verification result (TokenReview or JWKS), under the token's digest and the audiences. */
   verified: (kind: string, cacheKey: string) => `${prefix}verified:${kind}:${cacheKey}`,
+  /** A counter raised by every invalidation of the `kind` cache (see verify/shared-cache.ts). */
+  verifiedEpoch: (kind: string) => `${prefix}verified-epoch:${kind}`,
   /** A JWKS key set shared by replicas (fetched once, loaded by all). */
   jwks: (kind: string) => `${prefix}jwks:${kind}`,
   /**

@@ -146,6 +146,8 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
       counters.cacheMisses++;
       annotate('authgate.cache', 'miss');
       const generation = keyGeneration;
+      // A revocation while the proof runs must not be undone by caching it afterwards.
+      const since = await cache.mark?.();
       await prover.prove(jwt);
       let identity: Identity;
       try {
@@ -160,7 +162,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
         identity.expiresAt === undefined
           ? JWKS_RESULT_TTL_MS
           : Math.min(identity.expiresAt * 1000 - clock.nowMs(), JWKS_RESULT_TTL_MS);
-      if (generation === keyGeneration) await cache.set(key, identity, ttlMs);
+      if (generation === keyGeneration) await cache.set(key, identity, ttlMs, since);
       return identity;
     },
     ready: () => prover.keys.ready(),

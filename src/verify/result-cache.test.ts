@@ -31,6 +31,25 @@ describe('createMemoryResultCache', () => {
     expect(await cache.get('a')).toEqual({ v: 1 });
   });
 
+  it('stores nothing proven before an invalidation or a clear that came since its mark', async () => {
+    const identity = { namespace: 'test', serviceAccount: { name: 'nginx', uid: 'u' } };
+    const cache = createMemoryResultCache<{ id: typeof identity }>({
+      clock: createFakeClock(),
+      maxEntries: 10,
+      identityOf: (v) => v.id as never,
+    });
+    const before = await cache.mark();
+    await cache.invalidate({ namespace: 'other', serviceAccount: 'x' });
+    await cache.set('a', { id: identity }, 10_000, before);
+    expect(await cache.get('a')).toBeUndefined();
+    const afterInvalidation = await cache.mark();
+    await cache.clear();
+    await cache.set('a', { id: identity }, 10_000, afterInvalidation);
+    expect(await cache.get('a')).toBeUndefined();
+    await cache.set('a', { id: identity }, 10_000, await cache.mark());
+    expect(await cache.get('a')).toEqual({ id: identity });
+  });
+
   it('refuses a non-positive bound as caller misuse', () => {
     expect(() => createMemoryResultCache({ clock: createFakeClock(), maxEntries: 0 })).toThrow(TypeError);
   });

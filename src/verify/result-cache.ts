@@ -20,9 +20,19 @@ export const identityMatches = (identity: Identity | undefined, sel: IdentitySel
 export type ResultCache<V> = {
   /** The value, or undefined when absent or expired. */
   get(key: string): Promise<V | undefined>;
-  /** Stores `value` until more than `ttlMs` milliseconds have passed. A `ttlMs` < 1 stores nothing. */
-  set(key: string, value: V, ttlMs: number): Promise<void>;
+  /**
+   * Stores `value` until more than `ttlMs` milliseconds have passed. A `ttlMs` < 1 stores nothing.
+   * With `since` (a {@link ResultCache.mark} taken before the value was proven), stores nothing
+   * when an invalidation or a clear has come since: a proof begun before an operator's revocation
+   * must not be cached after it.
+   */
+  set(key: string, value: V, ttlMs: number, since?: string): Promise<void>;
   clear(): Promise<void>;
+  /**
+   * Optional: names the invalidations so far, for `set`'s and `fillOnce`'s `since`. Two marks
+   * differ when an invalidation or a clear came between them (on a shared cache, on any replica).
+   */
+  mark?(): Promise<string>;
   /**
    * Optional: drops the entries of a pod or service account (operator revocation); resolves how
    * many. Absent = the cache cannot tell whose an entry is.
@@ -32,7 +42,7 @@ export type ResultCache<V> = {
    * Optional: runs `fill` for a missing key so that, across replicas sharing a store, only one
    * fill runs at a time; the others resolve the value it cached. Absent = just run `fill`.
    */
-  fillOnce?(key: string, fill: () => Promise<V>): Promise<V>;
+  fillOnce?(key: string, fill: () => Promise<V>, since?: string): Promise<V>;
 };
 
 export type MemoryResultCacheOptions<V> = {
@@ -50,11 +60,17 @@ export type MemoryResultCacheOptions<V> = {
  */
 export const createMemoryResultCache = <V extends object>(
   options: MemoryResultCacheOptions<V>,
-): ResultCache<V> & { deleteWhere(pred: (value: V) => boolean): Promise<number> } => {
+): ResultCache<V> & {
+  deleteWhere(pred: (value: V) => boolean): Promise<number>;
+  /** Drops `key` only while it still holds this very value. */
+  deleteIfSame(key: string, value: V): void;
+} => {
   if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) {
     throw new TypeError('maxEntries must be a positive integer');
   }
   const { clock } = options;
+  /** Bumped by every invalidation and clear, before anything is dropped: see `set`'s `since`. */
+  let generation = 0;
   const lru = new LRUCache<string, V>({
     max: options.maxEntries,
     // ttlResolution 0: read the injected clock on every check, so fake-clock tests are exact.
@@ -72,15 +88,23 @@ export const createMemoryResultCache = <V extends object>(
   const { identityOf } = options;
   return {
     get: async (key) => lru.get(key),
-    set: async (key, value, ttlMs) => {
+    set: async (key, value, ttlMs, since) => {
+      if (since !== undefined && since !== String(generation)) return;
       const ttl = Math.floor(ttlMs);
       if (ttl > 0) lru.set(key, value, { ttl });
     },
+    mark: async () => String(generation),
     clear: async () => {
+      generation++;
       lru.clear();
     },
     deleteWhere,
-    invalidate: async (sel) =>
-      identityOf === undefined ? 0 : deleteWhere((v) => identityMatches(identityOf(v), sel)),
+    deleteIfSame: (key, value) => {
+      if (lru.peek(key) === value) lru.delete(key);
+    },
+    invalidate: async (sel) => {
+      generation++;
+      return identityOf === undefined ? 0 : deleteWhere((v) => identityMatches(identityOf(v), sel));
+    },
   };
 };

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { systemClock } from '../lib/clock.js';
+import { signEntry } from '../lib/hash.js';
 import { createKeys, createMemoryStore } from '../store/index.js';
 import { createMemoryResultCache } from './result-cache.js';
 import { createSharedCache } from './shared-cache.js';
@@ -135,5 +136,54 @@ describe('the shared cache and revocation by identity', () => {
     await store.setAdd(keys.legacyIndex('verified-pod', 'p1'), [key]);
     expect(await a.invalidate({ podUid: 'p1' })).toBe(1);
     expect(await b.get('k')).toBeUndefined();
+  });
+  it('does not store a value proven before another replica revoked, on either replica', async () => {
+    const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
+    const keys = createKeys();
+    const [a, b] = [cacheOver(store, keys), cacheOver(store, keys)];
+    const since = await a.mark();
+    // The review is in flight on a when b's operator revokes the pod: nothing is cached yet.
+    expect(await b.invalidate({ podUid: 'p1' })).toBe(0);
+    await a.set('k', reviewed, 60_000, since);
+    expect(await a.get('k')).toBeUndefined();
+    expect(await b.get('k')).toBeUndefined();
+    // A value proven after the revocation is cached as before.
+    await a.set('k', reviewed, 60_000, await a.mark());
+    expect(await b.get('k')).toEqual(reviewed);
+  });
+
+  it('takes a value back when the revocation lands between its check and its write', async () => {
+    const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
+    const keys = createKeys();
+    const b = cacheOver(store, keys);
+    let revoked: Promise<number> | undefined;
+    // The revocation runs whole (epoch raised, indexes read and dropped) just before a's write.
+    const racing = Object.assign(Object.create(store) as typeof store, {
+      batch: async (ops: Parameters<typeof store.batch>[0]) => {
+        revoked ??= b.invalidate({ podUid: 'p1' });
+        await revoked;
+        return store.batch(ops);
+      },
+    });
+    const a = cacheOver(racing, keys);
+    await a.set('k', reviewed, 60_000, await a.mark());
+    expect(await revoked).toBe(0);
+    expect(await store.get(keys.verified('test', 'k'))).toBeUndefined();
+    expect(await a.get('k')).toBeUndefined();
+    expect(await b.get('k')).toBeUndefined();
+  });
+
+  it('does not hand a waiter a value proven under an epoch older than its own', async () => {
+    const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
+    const keys = createKeys();
+    const [a, b] = [cacheOver(store, keys), cacheOver(store, keys)];
+    const before = await a.mark();
+    await b.invalidate({ podUid: 'p1' });
+    // As an old review's value in the moment before its writer takes it back.
+    const stale = { v: reviewed, expMs: Date.now() + 60_000, ep: before.slice(before.indexOf(':') + 1) };
+    const key = keys.verified('test', 'k');
+    await store.set(key, signEntry(MAC_KEY, key, JSON.stringify(stale)), { ttlMs: 60_000 });
+    const fresh = { ...reviewed, n: 2 };
+    expect(await b.fillOnce('k', async () => fresh, await b.mark())).toEqual(fresh);
   });
 });

@@ -18,6 +18,7 @@ export type SharedCacheDeps = {
     Store,
     | 'get'
     | 'set'
+    | 'incrBy'
     | 'delete'
     | 'deleteIfEquals'
     | 'batch'
@@ -28,7 +29,10 @@ export type SharedCacheDeps = {
     | 'publish'
     | 'subscribe'
   >;
-  keys: Pick<Keys, 'verified' | 'index' | 'legacyIndex' | 'verifyLock' | 'invalidationChannel'>;
+  keys: Pick<
+    Keys,
+    'verified' | 'verifiedEpoch' | 'index' | 'legacyIndex' | 'verifyLock' | 'invalidationChannel'
+  >;
   clock: Clock;
   log: VerifierLog;
   /** Cache namespace in the store, e.g. `tokenreview:<mount>`. */
@@ -41,7 +45,8 @@ export type SharedCacheDeps = {
   pollMs?: number;
 };
 
-type Stored<V> = { v: V; expMs: number };
+/** `ep`: the store's invalidation epoch the value was proven under (absent in older entries). */
+type Stored<V> = { v: V; expMs: number; ep?: string };
 
 const parseStored = <V>(raw: string): Stored<V> | undefined => {
   let parsed: unknown;
@@ -79,6 +84,10 @@ const indexesOf = (identity: Identity | undefined): Array<{ kind: string; value:
  *   another stored its result and let go would otherwise find the lock free and call again.
  * - `invalidate(selector)` drops the entries of a pod or service account in the store and, by a
  *   pub/sub message, in every replica's `l1`, so a re-login is verified upstream again.
+ * - An invalidation first raises an epoch in the store (and this replica's generation): a value
+ *   proven under an older {@link mark} is not stored, and one stored while the epoch rose is
+ *   taken back, so a review that was in flight when an operator revoked cannot refill the cache
+ *   after the drop. Waiters of another replica do not take such a value either.
  */
 export const createSharedCache = <V extends WithIdentity>(
   l1: ResultCache<V> & DeletableCache<V>,
@@ -87,6 +96,9 @@ export const createSharedCache = <V extends WithIdentity>(
   const { store, keys, clock, log, kind } = deps;
   const pollMs = deps.pollMs ?? 20;
   const owner = randomUUID();
+  /** This replica's invalidations and clears (its own, and those other replicas announced). */
+  let generation = 0;
+  const epochKey = keys.verifiedEpoch(kind);
   let degraded = false;
   const soft = async <T>(p: Promise<T>, fallback: T): Promise<T> => {
     try {
@@ -101,7 +113,25 @@ export const createSharedCache = <V extends WithIdentity>(
     }
   };
 
-  const readShared = async (key: string): Promise<V | undefined> => {
+  /** The store's epoch, or undefined when the store cannot be read (then nothing is cached). */
+  const storeEpoch = async (): Promise<string | undefined> => {
+    try {
+      return (await store.get(epochKey)) ?? '0';
+    } catch {
+      return undefined;
+    }
+  };
+  const markNow = async (): Promise<string> => `${generation}:${(await storeEpoch()) ?? '?'}`;
+  /** Whether no invalidation came since the mark `since` (false when the store cannot tell). */
+  const stillCurrent = async (since: string): Promise<boolean> =>
+    !since.endsWith(':?') && (await markNow()) === since;
+  const epochOf = (since: string): string => since.slice(since.indexOf(':') + 1);
+
+  /**
+   * The stored value of `key`, copied into l1. With `since`, only one proven under that mark's
+   * epoch (a waiter must not take what a review begun before an invalidation stored).
+   */
+  const readShared = async (key: string, since?: string): Promise<V | undefined> => {
     const storeKey = keys.verified(kind, key);
     const raw = await soft(store.get(storeKey), undefined);
     if (raw === undefined) return undefined;
@@ -114,6 +144,7 @@ export const createSharedCache = <V extends WithIdentity>(
     }
     const ttlMs = stored.expMs - clock.nowMs();
     if (ttlMs <= 0) return undefined;
+    if (since !== undefined && stored.ep !== epochOf(since)) return undefined;
     await l1.set(key, stored.v, ttlMs);
     return stored.v;
   };
@@ -123,6 +154,7 @@ export const createSharedCache = <V extends WithIdentity>(
     (message) => {
       try {
         const sel = JSON.parse(message) as IdentitySelector;
+        generation++;
         void l1.deleteWhere((v) => identityMatches(identityOf(v), sel));
       } catch {
         // A message that is not ours is ignored.
@@ -130,7 +162,10 @@ export const createSharedCache = <V extends WithIdentity>(
     },
     // Invalidations published while the subscription was down are lost: drop what this replica
     // holds in memory, and read the store (which they did reach) again.
-    () => void l1.clear(),
+    () => {
+      generation++;
+      void l1.clear();
+    },
   );
   unsubscribe.catch((err: unknown) =>
     log.warn(
@@ -141,6 +176,10 @@ export const createSharedCache = <V extends WithIdentity>(
 
   /** Drops the entries of a pod or service account in the store and in every replica's l1. */
   const dropShared = async (sel: IdentitySelector): Promise<number> => {
+    // The epoch before the drop: a value stored after the drop read the indexes is then either
+    // refused by its writer's check or found by this drop (see `set`).
+    generation++;
+    await store.incrBy(epochKey, 1);
     const index =
       'podUid' in sel
         ? { kind: 'verified-pod', value: sel.podUid }
@@ -164,15 +203,20 @@ export const createSharedCache = <V extends WithIdentity>(
   };
 
   const cache: ResultCache<V> & {
-    fillOnce(key: string, fill: () => Promise<V>): Promise<V>;
+    fillOnce(key: string, fill: () => Promise<V>, since?: string): Promise<V>;
     invalidate(sel: IdentitySelector): Promise<number>;
+    mark(): Promise<string>;
   } = {
     get: async (key) => (await l1.get(key)) ?? readShared(key),
-    set: async (key, value, ttlMs) => {
+    mark: markNow,
+    set: async (key, value, ttlMs, since) => {
       if (Math.floor(ttlMs) < 1) return;
+      if (since !== undefined && !(await stillCurrent(since))) return;
       await l1.set(key, value, ttlMs);
       const stored: Stored<V> = { v: value, expMs: clock.nowMs() + ttlMs };
+      if (since !== undefined) stored.ep = epochOf(since);
       const storeKey = keys.verified(kind, key);
+      const signed = signEntry(deps.macKey, storeKey, JSON.stringify(stored));
       // The indexes before the entry: where a batch is not atomic (Redis Cluster), an entry is
       // never visible to other replicas before `invalidate` can find it.
       await soft(
@@ -183,18 +227,22 @@ export const createSharedCache = <V extends WithIdentity>(
             members: [storeKey],
             ttlMs,
           })),
-          {
-            op: 'set',
-            key: storeKey,
-            value: signEntry(deps.macKey, storeKey, JSON.stringify(stored)),
-            options: { ttlMs },
-          },
+          { op: 'set', key: storeKey, value: signed, options: { ttlMs } },
         ]),
         [],
       );
+      // An invalidation may have raised the epoch between the check above and the write, after
+      // its drop had read the indexes: then this value is taken back (only if still ours).
+      if (since !== undefined && !(await stillCurrent(since))) {
+        l1.deleteIfSame(key, value);
+        await soft(store.deleteIfEquals(storeKey, signed), false);
+      }
     },
-    clear: () => l1.clear(),
-    fillOnce: async (key, fill) => {
+    clear: () => {
+      generation++;
+      return l1.clear();
+    },
+    fillOnce: async (key, fill, since) => {
       const lockKey = keys.verifyLock(kind, key);
       const deadline = clock.nowMs() + deps.lockTtlMs;
       for (;;) {
@@ -206,7 +254,7 @@ export const createSharedCache = <V extends WithIdentity>(
           try {
             // The lock may be free because another replica has just filled: it stores its result
             // before it lets go, so look once more before asking upstream again.
-            return (await readShared(key)) ?? (await fill());
+            return (await readShared(key, since)) ?? (await fill());
           } finally {
             // Only our own lock: held past its TTL, it may be another replica's by now.
             await soft(store.deleteIfEquals(lockKey, owner), false);
@@ -214,7 +262,7 @@ export const createSharedCache = <V extends WithIdentity>(
         }
         // Another replica is verifying this very token: wait for its result.
         await new Promise((r) => setTimeout(r, pollMs));
-        const done = await readShared(key);
+        const done = await readShared(key, since);
         if (done !== undefined) return done;
         if (clock.nowMs() > deadline) return fill();
       }
@@ -232,4 +280,8 @@ export const createSharedCache = <V extends WithIdentity>(
 export type SharedCache<V extends WithIdentity> = ReturnType<typeof createSharedCache<V>>;
 
 /** An in-process cache that can drop entries by value (for invalidation). */
-export type DeletableCache<V> = { deleteWhere(pred: (value: V) => boolean): Promise<number> };
+export type DeletableCache<V> = {
+  deleteWhere(pred: (value: V) => boolean): Promise<number>;
+  /** Drops `key` only while it still holds this very value. */
+  deleteIfSame(key: string, value: V): void;
+};

@@ -233,12 +233,19 @@ export const createTokenReviewVerifier = (
     }
   };
 
-  const review = async (jwt: string, claims: UnverifiedClaims, audiences: string[], key: string) => {
+  /** `since`: the cache's mark taken before the call, so that a revocation meanwhile is honoured. */
+  const review = async (
+    jwt: string,
+    claims: UnverifiedClaims,
+    audiences: string[],
+    key: string,
+    since: string | undefined,
+  ) => {
     const status = await callApi(jwt, audiences);
     const outcome = interpretReview(status, claims, audiences);
     if ('refusal' in outcome) {
       const refusal = { ...outcome.refusal, detail: scrubUpstreamText(outcome.refusal.detail, host) };
-      await cache.set(key, { ok: false, ...refusal }, NEGATIVE_CACHE_TTL_MS);
+      await cache.set(key, { ok: false, ...refusal }, NEGATIVE_CACHE_TTL_MS, since);
       throw refused(jwt, refusal);
     }
     const { identity } = outcome;
@@ -248,7 +255,7 @@ export const createTokenReviewVerifier = (
       identity.expiresAt === undefined
         ? boundMs
         : Math.min(identity.expiresAt * 1000 - clock.nowMs(), boundMs);
-    await cache.set(key, { ok: true, identity }, ttlMs);
+    await cache.set(key, { ok: true, identity }, ttlMs, since);
     return identity;
   };
 
@@ -297,11 +304,16 @@ export const createTokenReviewVerifier = (
       // Before the singleflight and the limiter: a forged token neither waits for a slot nor takes one.
       const forged = await prefilter?.check(jwt);
       if (forged !== undefined) throw refused(jwt, forged);
-      const identity = await flight.run(key, async () => {
-        const fill = () => limiter.run(() => review(jwt, proven, audiences, key));
+      // Marked before the review: a pod or service account revoked while it runs (the review may
+      // have been answered before the pod went) must not be cached by it, and a login that comes
+      // after the revocation does not join it, but has a review of its own.
+      const since = await cache.mark?.();
+      const flightKey = since === undefined ? key : `${key}\n${since}`;
+      const identity = await flight.run(flightKey, async () => {
+        const fill = () => limiter.run(() => review(jwt, proven, audiences, key, since));
         if (cache.fillOnce === undefined) return fill();
         // A shared cache: replicas that miss at once wait for one review instead of each making one.
-        const value = await cache.fillOnce(key, async () => ({ ok: true, identity: await fill() }));
+        const value = await cache.fillOnce(key, async () => ({ ok: true, identity: await fill() }), since);
         if (!value.ok) throw permissionDenied(value.reason, value.detail);
         return value.identity;
       });

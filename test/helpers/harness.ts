@@ -83,6 +83,11 @@ export type Harness = {
     audiences?: string[];
     expirationSeconds?: number;
   }): Promise<string>;
+  /**
+   * A second gateway composed from the same config, store and server key (another replica of the
+   * same cluster's gateway); closed with the harness. Needs `store`, `serverKey` and `sharedCaches`.
+   */
+  replica(): Promise<Pick<Harness, 'server' | 'login'>>;
   close(): Promise<void>;
 };
 
@@ -156,28 +161,27 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
   );
   const clock = options.clock;
   const store = options.store ?? (clock ? createMemoryStore({ clock, sweepIntervalMs: 0 }) : undefined);
-  const server = composeServer(config, {
-    ...(clock ? { clock } : {}),
-    log: options.log ?? createLogger('silent'),
-    adminToken: ADMIN_TOKEN,
-    ...(store ? { store } : {}),
-    ...(options.serverKey ? { serverKey: options.serverKey } : {}),
-    ...(options.sharedCaches === true ? { sharedCaches: true } : {}),
-    ...(options.auditStdout ? { auditStdout: options.auditStdout } : {}),
-    ...(options.telemetry ? { telemetry: options.telemetry } : {}),
-    ...(options.listenerCertificateExpiry
-      ? { listenerCertificateExpiry: options.listenerCertificateExpiry }
-      : {}),
-  });
+  const compose = () =>
+    composeServer(config, {
+      ...(clock ? { clock } : {}),
+      log: options.log ?? createLogger('silent'),
+      adminToken: ADMIN_TOKEN,
+      ...(store ? { store } : {}),
+      ...(options.serverKey ? { serverKey: options.serverKey } : {}),
+      ...(options.sharedCaches === true ? { sharedCaches: true } : {}),
+      ...(options.auditStdout ? { auditStdout: options.auditStdout } : {}),
+      ...(options.telemetry ? { telemetry: options.telemetry } : {}),
+      ...(options.listenerCertificateExpiry
+        ? { listenerCertificateExpiry: options.listenerCertificateExpiry }
+        : {}),
+    });
+  const server = compose();
   await server.app.ready();
-  return {
-    cluster,
-    server,
-    dir,
-    auditFile: defaultAuditFile,
-    rotateReviewer,
-    login: async (mount, body) => {
-      const res = await server.app.inject({
+  const replicas: ComposedServer[] = [];
+  const loginVia =
+    (via: ComposedServer): Harness['login'] =>
+    async (mount, body) => {
+      const res = await via.app.inject({
         method: 'POST',
         url: `/v1/auth/${mount}/login`,
         payload: typeof body === 'string' ? body : JSON.stringify(body),
@@ -186,6 +190,21 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
       const json = res.body === '' ? {} : (res.json() as Record<string, unknown>);
       recordAuthSecrets(json);
       return { status: res.statusCode, json };
+    };
+  return {
+    cluster,
+    server,
+    dir,
+    auditFile: defaultAuditFile,
+    rotateReviewer,
+    login: loginVia(server),
+    replica: async () => {
+      if (options.store === undefined || options.serverKey === undefined || options.sharedCaches !== true)
+        throw new TypeError('a replica needs the harness’s store, serverKey and sharedCaches');
+      const other = compose();
+      replicas.push(other);
+      await other.app.ready();
+      return { server: other, login: loginVia(other) };
     },
     podToken: async (o = {}) => {
       const { token } = await cluster.mintToken({
@@ -199,6 +218,7 @@ export const startHarness = async (options: HarnessOptions = {}): Promise<Harnes
       return token;
     },
     close: async () => {
+      for (const other of replicas) await other.close();
       await server.close();
       await cluster.close();
       rmSync(dir, { recursive: true, force: true });
