@@ -108,6 +108,9 @@ describe('renew-self', () => {
     ['{"increment":"5\u00e9"}', '5\u00e9', 'time: unknown unit "\\xc3\\xa9" in duration "5\\xc3\\xa9"'],
     // A token sent in the wrong field is not quoted back (the audit log keeps the message).
     [`{"increment":"ags.${'Tk9'.repeat(14)}x"}`, '***', 'time: invalid duration "***"'],
+    // Nor one inside a list or a map, as a value or as a key.
+    [`{"increment":["ags.${'Tk9'.repeat(14)}x"]}`, '[***]', 'could not parse duration from input'],
+    [`{"increment":{"agadmin.${'Tk9'.repeat(14)}":1}}`, 'map[***:1]', 'could not parse duration from input'],
   ])('answers %s with Vault’s 400', async (payload, shown, reason) => {
     const auth = await loginToken();
     expect(await call('POST', '/v1/auth/token/renew-self', auth.client_token, payload)).toEqual({
@@ -118,6 +121,23 @@ describe('renew-self', () => {
     });
   });
 
+  it.each(['"', ''])(
+    'answers a megabyte of digits (quoted: %j) with Vault’s 400, quoting 200 of them back',
+    async (quote) => {
+      const auth = await loginToken();
+      const payload = `{"increment":${quote}${'9'.repeat(1_000_000)}${quote}}`;
+      const nines = `${'9'.repeat(200)}…`;
+      expect(await call('POST', '/v1/auth/token/renew-self', auth.client_token, payload)).toEqual({
+        status: 400,
+        json: {
+          errors: [
+            `Field validation failed: error converting input ${nines} for field "increment": time: invalid duration "${nines}"`,
+          ],
+        },
+      });
+    },
+  );
+
   it.each([
     ['{"increment":"+60"}', 60],
     ['{"increment":"2d"}', 86400 * 2],
@@ -125,7 +145,9 @@ describe('renew-self', () => {
     ['{"increment":"-999ms"}', 0],
     ['{"increment":"1.5h"}', 5400],
     ['{"increment":".5m"}', 30],
-  ])('takes %s as that many seconds, as Vault does', async (payload, seconds) => {
+    // Go's ParseInt reads any number of leading zeros.
+    [`{"increment":"${'0'.repeat(100_000)}60"}`, 60],
+  ])('takes %.40s as that many seconds, as Vault does', async (payload, seconds) => {
     const renew = async (body: string) => {
       const auth = await loginToken();
       const res = await call('POST', '/v1/auth/token/renew-self', auth.client_token, body);

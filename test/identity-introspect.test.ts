@@ -216,6 +216,13 @@ describe('what introspection refuses', () => {
         expect.stringMatching(/^Field validation failed: error converting input .* for field "token": /),
       ],
     });
+    // A token in the wrong shape is not quoted back (the audit log keeps the message).
+    const jwt = await sign();
+    expect((await introspect({ token: { a: jwt } })).json).toStrictEqual({
+      errors: [
+        `Field validation failed: error converting input map[a:***] for field "token": '' expected type 'string', got unconvertible type 'map[string]interface {}', value: 'map[a:***]'`,
+      ],
+    });
     const body = await introspect('[1]');
     expect(body.status).toBe(400);
     expect(body.json).toStrictEqual({ errors: ['error parsing JSON'] });

@@ -446,6 +446,13 @@ const EXACT: Exact[] = [
       fieldError('-1h', 'delete_version_after', "cannot provide negative value '-3600'"),
     ],
     ['a custom value a list', { custom_metadata: { k: ['a', 1] } }, cmError('[]interface {}', '[a 1]')],
+    // A token sent in the wrong field is not quoted back (the audit log keeps the message).
+    ['max_versions a token', { max_versions: `ags.${'Tk9'.repeat(14)}` }, intError('***', 'max_versions')],
+    [
+      'a custom value a token in a list',
+      { custom_metadata: { k: [`agadmin.${'Tk9'.repeat(14)}`] } },
+      cmError('[]interface {}', '[***]'),
+    ],
   ]),
   ...at('GET', '/v1/secret/metadata/f/s?max_versions=x', [
     ['max_versions in a read query', undefined, intError('x', 'max_versions')],

@@ -19,19 +19,45 @@ const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' 
 /** Go's int64 arithmetic wraps around; so must its mirror. */
 const wrap = (v: bigint): bigint => BigInt.asIntN(64, v);
 
+/** How many characters of a printed value a message keeps. */
+const GO_VALUE_MAX_CHARS = 200;
+
+/**
+ * Whether `s` may be a secret sent in the wrong field: a string as long as the shortest secret
+ * authgate takes (an admin token, 16 characters) that is not made only of what a duration or a
+ * number is made of (digits, signs, `.`, `_`, the units' letters), as no secret is.
+ */
+const secretLike = (s: string): boolean => s.length >= 16 && !/^[\d.+\-_nsuµμmhdxob]*$/u.test(s);
+
+/**
+ * What a message shows of a client's text: `***` for one that may be a secret (such a message
+ * goes to the audit log and to whoever logs answers), else at most {@link GO_VALUE_MAX_CHARS}
+ * characters of it (a body may hold a megabyte of digits; quoting it all cost more than parsing).
+ */
+const shown = (s: string): string => {
+  const { text, cut } = shownPart(s);
+  return cut ? `${text}…` : text;
+};
+/** {@link shown} before its `…`: the part kept, and whether it was cut (for quoting). */
+const shownPart = (s: string): { text: string; cut: boolean } =>
+  secretLike(s)
+    ? { text: '***', cut: false }
+    : { text: s.slice(0, GO_VALUE_MAX_CHARS), cut: s.length > GO_VALUE_MAX_CHARS };
+
 /** Each byte of `c` (UTF-8) as `\xNN`. */
 const hexBytes = (c: string): string =>
   [...Buffer.from(c, 'utf8')].map((b) => `\\x${b.toString(16).padStart(2, '0')}`).join('');
 
 /** The time package's `quote`: ASCII as is (`"` and `\` escaped), any other byte as `\xNN`. */
-const timeQuote = (s: string): string => {
+const timeQuote = (input: string): string => {
+  const { text: s, cut } = shownPart(input);
   let out = '"';
   for (const c of s) {
     const code = c.codePointAt(0) ?? 0;
     if (code >= 0x80 || code < 0x20) out += hexBytes(c);
     else out += c === '"' || c === '\\' ? `\\${c}` : c;
   }
-  return `${out}"`;
+  return `${out}${cut ? '…' : ''}"`;
 };
 
 const GO_ESCAPES: Record<string, string> = {
@@ -45,7 +71,8 @@ const GO_ESCAPES: Record<string, string> = {
 };
 
 /** `strconv.Quote`, for the strings clients send: control characters escaped, the rest as is. */
-const strconvQuote = (s: string): string => {
+const strconvQuote = (input: string): string => {
+  const { text: s, cut } = shownPart(input);
   let out = '"';
   for (const c of s) {
     const code = c.codePointAt(0) ?? 0;
@@ -54,7 +81,7 @@ const strconvQuote = (s: string): string => {
     else if (code < 0x20 || code === 0x7f) out += `\\x${code.toString(16).padStart(2, '0')}`;
     else out += c;
   }
-  return `${out}"`;
+  return `${out}${cut ? '…' : ''}"`;
 };
 
 /** What a Go parse gives: a value, or the error Go would print. */
@@ -64,10 +91,16 @@ const numError = (fn: string, s: string, why: 'invalid syntax' | 'value out of r
   error: `strconv.${fn}: parsing ${strconvQuote(s)}: ${why}`,
 });
 
+/** Digits an int64 can have (9223372036854775807), once leading zeros are dropped. */
+const INT64_DIGITS = 19;
+
 /** Go's `strconv.ParseInt(s, 10, 64)`. */
 const parseInt64 = (s: string): Parsed<bigint> => {
   if (!/^[+-]?\d+$/.test(s)) return numError('ParseInt', s, 'invalid syntax');
-  const v = BigInt(s);
+  // Past 19 significant digits it is out of range whatever they are: no BigInt of a megabyte.
+  const significant = s.replace(/^[+-]?0*/, '');
+  if (significant.length > INT64_DIGITS) return numError('ParseInt', s, 'value out of range');
+  const v = BigInt(`${s.startsWith('-') ? '-' : ''}${significant === '' ? '0' : significant}`);
   if (v > INT64_MAX || v < INT64_MIN) return numError('ParseInt', s, 'value out of range');
   return { value: v };
 };
@@ -103,11 +136,12 @@ const BASE_PREFIXES: Record<string, bigint> = { b: 2n, o: 8n, x: 16n };
  * between digits; errors as Go words them.
  */
 export const goParseInt = (s: string): Parsed<bigint> => {
-  const syntax = numError('ParseInt', s, 'invalid syntax');
-  const range = numError('ParseInt', s, 'value out of range');
+  // Made when needed: each quotes the input.
+  const syntax = () => numError('ParseInt', s, 'invalid syntax');
+  const range = () => numError('ParseInt', s, 'value out of range');
   const neg = s.startsWith('-');
   const u = neg || s.startsWith('+') ? s.slice(1) : s;
-  if (u === '') return syntax;
+  if (u === '') return syntax();
   let base = 10n;
   let digits = u;
   if (u[0] === '0') {
@@ -123,13 +157,13 @@ export const goParseInt = (s: string): Parsed<bigint> => {
       continue;
     }
     const d = /^[0-9a-zA-Z]$/.test(c) ? BigInt(parseInt(c, 36)) : base;
-    if (d >= base) return syntax;
+    if (d >= base) return syntax();
     n = n * base + d;
     // ParseUint stops at the first digit past 2^64 - 1, before any later syntax error.
-    if (n > UINT64_MAX) return range;
+    if (n > UINT64_MAX) return range();
   }
-  if (underscores && !underscoreOK(u)) return syntax;
-  if (neg ? n > 1n << 63n : n > INT64_MAX) return range;
+  if (underscores && !underscoreOK(u)) return syntax();
+  if (neg ? n > 1n << 63n : n > INT64_MAX) return range();
   return { value: neg ? -n : n };
 };
 
@@ -145,7 +179,8 @@ export const goParseBoolStrict = (s: string): Parsed<boolean> => {
  * "…"`, `time: unknown unit "…" in duration "…"`).
  */
 export const goParseDuration = (orig: string): Parsed<bigint> => {
-  const invalid = { error: `time: invalid duration ${timeQuote(orig)}` };
+  // Made when needed: it quotes the input.
+  const invalid = () => ({ error: `time: invalid duration ${timeQuote(orig)}` });
   let s = orig;
   let neg = false;
   if (s !== '' && (s[0] === '-' || s[0] === '+')) {
@@ -153,17 +188,17 @@ export const goParseDuration = (orig: string): Parsed<bigint> => {
     s = s.slice(1);
   }
   if (s === '0') return { value: 0n };
-  if (s === '') return invalid;
+  if (s === '') return invalid();
   let d = 0n;
   const limit = 1n << 63n;
   for (const term of durationTerms(s)) {
-    if (term === undefined) return invalid;
+    if (term === undefined) return invalid();
     // The integer part, refused once it passes 2^63.
     let v = 0n;
     for (const c of term.whole) {
-      if (v > limit / 10n) return invalid;
+      if (v > limit / 10n) return invalid();
       v = v * 10n + BigInt(c.charCodeAt(0) - 48);
-      if (v > limit) return invalid;
+      if (v > limit) return invalid();
     }
     // The fraction: digits past what fits are ignored.
     let f = 0n;
@@ -179,18 +214,18 @@ export const goParseDuration = (orig: string): Parsed<bigint> => {
     if (unit === undefined) {
       return { error: `time: unknown unit ${timeQuote(term.unit)} in duration ${timeQuote(orig)}` };
     }
-    if (v > limit / unit) return invalid;
+    if (v > limit / unit) return invalid();
     v *= unit;
     if (f > 0n) {
       // As Go: float64, nanosecond-accurate for fractions of an hour.
       v += BigInt(Math.trunc(Number(f) * (Number(unit) / scale)));
-      if (v > limit) return invalid;
+      if (v > limit) return invalid();
     }
     d += v;
-    if (d > limit) return invalid;
+    if (d > limit) return invalid();
   }
   if (neg) return { value: -d };
-  if (d > INT64_MAX) return invalid;
+  if (d > INT64_MAX) return invalid();
   return { value: d };
 };
 
@@ -237,15 +272,14 @@ export const durationSecondField = (raw: unknown, { signed = false } = {}): Pars
 
 /** How deep a message prints a value; deeper levels are `…` (a body may nest thousands deep). */
 const GO_VALUE_MAX_DEPTH = 8;
-/** How many characters of a printed value a message keeps. */
-const GO_VALUE_MAX_CHARS = 200;
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !isExactNumber(v);
 
 /**
  * A JSON value as Go's `%v` prints it (`[a 1]`, `map[k:v]`, keys sorted), for messages about
- * fields that are not secret; bounded in depth and length.
+ * fields that are not secret; bounded in depth and length, and a string (or key) that may be a
+ * secret sent in the wrong field, however deep, shown as `***`.
  */
 export const goValue = (v: unknown): string => {
   const print = (x: unknown, depth: number): string => {
@@ -256,10 +290,10 @@ export const goValue = (v: unknown): string => {
       if (depth >= GO_VALUE_MAX_DEPTH) return 'map[…]';
       const parts = Object.keys(x)
         .sort()
-        .map((k) => `${k}:${print(x[k], depth + 1)}`);
+        .map((k) => `${shown(k)}:${print(x[k], depth + 1)}`);
       return `map[${parts.join(' ')}]`;
     }
-    return String(x);
+    return typeof x === 'string' ? shown(x) : String(x);
   };
   const text = print(v, 0);
   return text.length > GO_VALUE_MAX_CHARS ? `${text.slice(0, GO_VALUE_MAX_CHARS)}…` : text;
@@ -273,12 +307,9 @@ export const fieldValidationMessage = (field: string, raw: unknown, reason: stri
   `Field validation failed: error converting input ${goValue(raw)} for field "${field}": ${reason}`;
 
 /**
- * `message` with `raw` shown as `***` when `raw` may be a secret sent in the wrong field: a
- * string as long as the shortest secret authgate takes (an admin token, 16 characters) that is
- * not made only of what a duration is made of (digits, signs, `.`, the units' letters), as no
- * secret is. Such a message goes to the audit log and to whoever logs answers.
+ * `message` with `raw` shown as `***` when `raw` may be a secret sent in the wrong field (see
+ * `secretLike`), for a message made elsewhere that may quote it whole. Such a message goes to the
+ * audit log and to whoever logs answers.
  */
 export const maskSecretLike = (message: string, raw: unknown): string =>
-  typeof raw === 'string' && raw.length >= 16 && !/^[\d.+\-nsuµμmhd]*$/u.test(raw)
-    ? message.replaceAll(raw, '***')
-    : message;
+  typeof raw === 'string' && secretLike(raw) ? message.replaceAll(raw, '***') : message;

@@ -64,6 +64,8 @@ export const createMemoryResultCache = <V extends object>(
   deleteWhere(pred: (value: V) => boolean): Promise<number>;
   /** Drops `key` only while it still holds this very value. */
   deleteIfSame(key: string, value: V): void;
+  mark(): Promise<string>;
+  invalidate(sel: IdentitySelector): Promise<number>;
 } => {
   if (!Number.isInteger(options.maxEntries) || options.maxEntries < 1) {
     throw new TypeError('maxEntries must be a positive integer');
