@@ -29,6 +29,12 @@ export const createKeys = (prefix: string = DEFAULT_KEY_PREFIX) => ({
    * is how a revocation by role, service account or pod reaches them.
    */
   batchRevoked: (kind: string, value: string) => `${prefix}batch-revoked:${kind}:${value}`,
+  /**
+   * When the store's data began (ms since the epoch, as text; no TTL): written once, by the first
+   * replica that finds it absent. A store that lost its data lost the batch tokens' revocation
+   * marks with it, so a batch token issued before this time is refused.
+   */
+  storeBorn: () => `${prefix}store-born`,
   /** A cached verification result (TokenReview or JWKS), under the token's digest and the audiences. */
   verified: (kind: string, cacheKey: string) => `${prefix}verified:${kind}:${cacheKey}`,
   /** A counter raised by every invalidation of the `kind` cache (see verify/shared-cache.ts). */

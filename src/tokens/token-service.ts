@@ -126,9 +126,12 @@ export const createTokenService = (deps: TokenServiceDeps) => {
         ...(input.renewable === false || batch ? { renewable: false as const } : {}),
         ...(batch ? { type: 'batch' as const } : {}),
       };
-      // Sealed into the token itself (batch-token.ts): nothing is written.
-      if (random === undefined)
+      // Sealed into the token itself (batch-token.ts): nothing is written (but the store's birth,
+      // once per process: see keys.storeBorn).
+      if (random === undefined) {
+        await storage.ensureStoreBorn(nowMs);
         return { clientToken: sealBatch(record), accessor, record, warnings: lease.warnings };
+      }
 
       const clientToken = TOKEN_PREFIX + random.subarray(0, TOKEN_BYTES).toString('base64url');
       const tokenHmac = hmac(clientToken);

@@ -99,14 +99,42 @@ export const createTokenStorage = (
   };
 
   /**
+   * When the store's data began (see `keys.storeBorn`): `held` if the store had it, else `atMs`
+   * written now (only if still absent; another replica's may have come first) and read back.
+   */
+  const storeBorn = async (held: string | undefined, atMs: number): Promise<number> => {
+    if (held !== undefined) return Number(held);
+    await guard(store.set(keys.storeBorn(), String(atMs), { mode: 'if-absent' }));
+    return Number(await guard(store.get(keys.storeBorn())));
+  };
+  let bornSeen = false;
+  /**
+   * Before this process issues its first batch token: the store's birth is written if absent, no
+   * later than the token's issue time, so that it is not refused as older than the store. Once
+   * per process; a store that lost its data later is written again on the first use after.
+   */
+  const ensureStoreBorn = async (issueTimeMs: number): Promise<void> => {
+    if (bornSeen) return;
+    await storeBorn(await guard(store.get(keys.storeBorn())), issueTimeMs);
+    bornSeen = true;
+  };
+
+  /**
    * True when a revocation by one of the batch token's indexes came at or after its issue (see
-   * `keys.batchRevoked`). Read on every use, as a service token's record is: fails closed (503)
-   * when the store is down.
+   * `keys.batchRevoked`), or when the store's data began after it (`keys.storeBorn`: the marks of
+   * a store that lost its data are gone, and a revoked token must not come back with them). Read
+   * on every use, as a service token's record is: fails closed (503) when the store is down.
    */
   const batchRevoked = async (record: TokenRecord): Promise<boolean> => {
     const indexes = record.indexes ?? [];
-    if (indexes.length === 0) return false;
-    const marks = await guard(Promise.all(indexes.map((i) => store.get(keys.batchRevoked(i.kind, i.value)))));
+    const [born, ...marks] = await guard(
+      Promise.all([
+        store.get(keys.storeBorn()),
+        ...indexes.map((i) => store.get(keys.batchRevoked(i.kind, i.value))),
+      ]),
+    );
+    // Not a number (damaged) is refused, never taken as "no time".
+    if (!((await storeBorn(born, clock.nowMs())) <= record.issueTimeMs)) return true;
     return marks.some((mark) => mark !== undefined && !(Number(mark) < record.issueTimeMs));
   };
 
@@ -250,6 +278,7 @@ export const createTokenStorage = (
     isLive,
     seal,
     sealBatch: batch.seal,
+    ensureStoreBorn,
     read,
     load,
     find,
