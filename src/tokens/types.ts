@@ -22,7 +22,10 @@ export type TokenServiceDeps = {
     | 'confirmReplicated'
     | 'writeEpoch'
   >;
-  keys: Pick<Keys, 'token' | 'tokenUses' | 'accessor' | 'index' | 'legacyIndex' | 'batchRevoked' | 'storeBorn'>;
+  keys: Pick<
+    Keys,
+    'token' | 'tokenUses' | 'accessor' | 'index' | 'legacyIndex' | 'batchRevoked' | 'storeBorn'
+  >;
   clock: Clock;
   /**
    * HMAC-SHA256 key under which tokens and accessors are stored, and from which the key of the
