@@ -116,7 +116,13 @@ export const buildApp = (
     requireHostHeader: false,
   };
   const app = Fastify({
-    ...(https === undefined ? { http: timeouts } : { https: { ...https, ...timeouts } }),
+    // Node's default is 120 s for a TLS handshake that never ends (a client that connects and
+    // sends no ClientHello holds its descriptor that long); Vault's whole header read has 10 s.
+    // Once the handshake is done, a connection that sends nothing is closed by Node's headers
+    // limit (test/http-silent-connection.test.ts).
+    ...(https === undefined
+      ? { http: timeouts }
+      : { https: { ...https, ...timeouts, handshakeTimeout: Math.min(10_000, requestTimeout) } }),
     loggerInstance: deps.log as FastifyBaseLogger,
     // The per-request child (bound to the request id) is made only when the request logs.
     childLoggerFactory: (logger, bindings, options) => lazyLogger(() => logger.child(bindings, options)),
