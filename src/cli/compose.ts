@@ -303,7 +303,8 @@ export const composeServer = (
     config: config.identity,
   });
 
-  const readiness = async () => {
+  /** The store, and with `upstream` every mount's verifier (each bounded by its own timeout). */
+  const readinessOf = async (upstream: boolean) => {
     // The probe needs no token: it names what fails, and the log says why (an error's text may
     // carry internal addresses or a server's answer).
     const failing: Record<string, string> = {};
@@ -315,7 +316,9 @@ export const composeServer = (
       });
     await Promise.all([
       check('store', 'store unreachable', store.ping()),
-      ...[...verifiers].map(([path, v]) => check(`auth/${path}`, 'upstream not ready', v.ready())),
+      ...(upstream
+        ? [...verifiers].map(([path, v]) => check(`auth/${path}`, 'upstream not ready', v.ready()))
+        : []),
     ]);
     if (Object.keys(reasons).length > 0)
       log.warn({ event: 'health.not_ready', failing: reasons }, 'health.not_ready');
@@ -364,7 +367,8 @@ export const composeServer = (
         clock,
         clusterName: 'authgate',
         clusterId: hmacB64(serverKey, 'cluster-id').slice(0, 16),
-        readiness,
+        readiness: () => readinessOf(true),
+        criticalReadiness: () => readinessOf(false),
       },
     },
     https,

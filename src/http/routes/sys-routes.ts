@@ -32,6 +32,12 @@ export type HealthDeps = {
    * `readinessCacheMs`, never concurrently with itself; a rejection counts as a critical failure.
    */
   readiness(): Promise<ReadinessReport>;
+  /**
+   * The critical checks alone (the store), for `/v1/sys/health` and the seal status: a load
+   * balancer's probe must not wait on an API server that hangs (a verifier's check lasts up to its
+   * upstream timeout, longer than a probe's). Cached as `readiness`. Default: `readiness`.
+   */
+  criticalReadiness?(): Promise<ReadinessReport>;
   /** How long one readiness result is reused, in milliseconds. Default 2000; 0 = not reused. */
   readinessCacheMs?: number;
 };
@@ -120,7 +126,7 @@ const HealthQuery = Type.Object(
  * Unauthenticated, never audited.
  *
  * `GET /v1/sys/seal-status`, `/v1/sys/init` and `/v1/sys/leader` answer as Vault's (`vault
- * status`, hvac's `is_sealed()`), the seal status from the same readiness result.
+ * status`, hvac's `is_sealed()`), the seal status from the same (critical) readiness result.
  *
  * `/v1/sys/health/live` always answers 200; `/v1/sys/health/ready` answers 503 when any check
  * fails, with the failing checks. Both health routes share one cached readiness result
@@ -128,6 +134,10 @@ const HealthQuery = Type.Object(
  */
 export const registerSysRoutes = (app: FastifyInstance, deps: HealthDeps): void => {
   const readiness = createCachedReadiness(deps.readiness, deps.clock, deps.readinessCacheMs);
+  const sealed =
+    deps.criticalReadiness === undefined
+      ? readiness
+      : createCachedReadiness(deps.criticalReadiness, deps.clock, deps.readinessCacheMs);
 
   app.route({
     method: ['GET', 'HEAD'],
@@ -135,7 +145,7 @@ export const registerSysRoutes = (app: FastifyInstance, deps: HealthDeps): void 
     schema: { querystring: HealthQuery },
     handler: async (request, reply) => {
       const q = request.query as { activecode?: string; sealedcode?: string };
-      const { critical } = await readiness();
+      const { critical } = await sealed();
       const status = critical ? Number(q.sealedcode ?? 503) : Number(q.activecode ?? 200);
       return reply.code(status).send({
         initialized: true,
@@ -156,7 +166,7 @@ export const registerSysRoutes = (app: FastifyInstance, deps: HealthDeps): void 
   // `sealed` as in `/v1/sys/health` (the store is down).
   app.get('/v1/sys/init', async () => ({ initialized: true }));
   app.get('/v1/sys/seal-status', async () => {
-    const { critical } = await readiness();
+    const { critical } = await sealed();
     return {
       type: 'authgate',
       initialized: true,
