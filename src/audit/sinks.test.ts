@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -61,6 +61,20 @@ describe('the file sink', () => {
 
     const onDir = createFileSink(dir, '');
     await expect(onDir.write('{"a":3}')).rejects.toThrow(/EISDIR/);
+  });
+
+  it('starts a line of its own after a failed write that left part of one (a full disk)', async () => {
+    const path = join(dir, 'torn.log');
+    mkdirSync(path);
+    const sink = createFileSink(path, '');
+    await expect(sink.write('{"a":1}')).rejects.toThrow(/EISDIR/);
+    // What a write cut short by a full disk leaves: the start of a line, no newline.
+    rmSync(path, { recursive: true });
+    writeFileSync(path, '{"whole":1}\n{"time":"2026-12-01","pa');
+    await sink.write('{"a":2}');
+    await sink.write('{"a":3}');
+    await sink.close();
+    expect(readFileSync(path, 'utf8')).toBe('{"whole":1}\n{"time":"2026-12-01","pa\n{"a":2}\n{"a":3}\n');
   });
 });
 

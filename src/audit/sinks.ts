@@ -20,7 +20,8 @@ type Pending = { text: string; resolve: () => void; reject: (err: unknown) => vo
  * still say who logged in from where). Lines written while a write is in flight are batched into
  * the next single write, so one append serves many concurrent requests. After an error the file
  * is closed and reopened at the next write (a directory or a full disk keeps failing, a passing
- * fault heals). `reopen()` closes the file after the writes in flight and opens the path again,
+ * fault heals); a failed write may have left part of a line, so the next one that succeeds starts
+ * with a newline when the file does not end with one. `reopen()` closes the file after the writes in flight and opens the path again,
  * so lines after a logrotate `move` + SIGHUP go to a new file at the original path.
  */
 export const createFileSink = (path: string, prefix: string): AuditSink => {
@@ -28,6 +29,17 @@ export const createFileSink = (path: string, prefix: string): AuditSink => {
   let queue: Pending[] = [];
   let reopenWaiters: Array<() => void> = [];
   let running: Promise<void> | undefined;
+  /** A write failed: it may have left part of its lines (a full disk), with no newline. */
+  let torn = false;
+
+  /** A newline when the file does not end with one (what a failed write may have left). */
+  const mend = async (h: FileHandle): Promise<string> => {
+    const { size } = await h.stat();
+    if (size === 0) return '';
+    const last = Buffer.alloc(1);
+    const read = await h.read(last, 0, 1, size - 1);
+    return read.bytesRead === 1 && last[0] !== 0x0a ? '\n' : '';
+  };
 
   const drop = async () => {
     const h = handle;
@@ -47,10 +59,15 @@ export const createFileSink = (path: string, prefix: string): AuditSink => {
       const batch = queue;
       queue = [];
       try {
-        handle ??= await open(path, 'a', 0o600);
-        await handle.appendFile(batch.map((p) => p.text).join(''));
+        // Appending, and readable for `mend`.
+        handle ??= await open(path, 'a+', 0o600);
+        // The next entry starts a line of its own, so that it is not lost in a torn one's.
+        const lead = torn ? await mend(handle) : '';
+        await handle.appendFile(lead + batch.map((p) => p.text).join(''));
+        torn = false;
         for (const p of batch) p.resolve();
       } catch (err) {
+        torn = true;
         await drop();
         for (const p of batch) p.reject(err);
       }
