@@ -186,7 +186,7 @@ const devConfigYaml = (
     null,
     2,
   );
-  writeFileSync(join(dir, 'authgate.yaml'), yaml);
+  writeFileSync(join(dir, 'authgate.yaml'), yaml, { mode: 0o600 });
   return yaml;
 };
 
