@@ -303,4 +303,20 @@ describe('the audit of a login', () => {
     expect(data['x']).toMatch(/^hmac-sha256:[0-9a-f]{64}$/);
     expect(data['role']).toMatch(/^hmac-sha256:/);
   });
+
+  it.each([
+    [
+      'ten keys of 90 000 characters',
+      Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`${i}${'k'.repeat(90_000)}`, 1])),
+    ],
+    ['60 000 one-string lists', Array.from({ length: 60_000 }, () => ['a'])],
+  ])('writes a bounded entry for a body of %s, not one as large as the body', async (_, x) => {
+    const body = JSON.stringify({ role: 'nginx', x });
+    expect(body.length).toBeGreaterThan(300_000);
+    const { res, entries } = await audited('kubernetes', body as never);
+    expect(res).toEqual({ status: 400, json: { errors: ['missing jwt'] } });
+    const { request, response } = pair(entries);
+    // Two entries: each within a few times the walk's budget, far below the body.
+    for (const entry of [request, response]) expect(JSON.stringify(entry).length).toBeLessThan(3 * 65_536);
+  });
 });

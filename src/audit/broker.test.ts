@@ -192,15 +192,15 @@ describe('the audit broker', () => {
       };
       return c;
     };
-    // Keys are written as they are: an entry as large as the body that made it.
+    // The path is written as it is: an entry as large as the path that made it.
     // A fresh object (a spread of `request` would copy the blocks earlier tests cached on it).
     const sized = (bytes: number): AuditRequest => ({
       id: 'r-big',
       operation: 'update',
-      path: 'secret/data/big',
+      path: `secret/data/${'p'.repeat(bytes)}`,
       mount: { point: '', type: '', class: '' },
       clientToken: undefined,
-      data: { ['k'.repeat(bytes)]: 1 },
+      data: { k: 1 },
       remoteAddress: '10.0.0.1',
       remotePort: 1,
     });

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { formatRequestEntry, formatResponseEntry, requestBlock, type EntryOptions } from './entry.js';
 import { parseExactJson } from '../lib/exact-json.js';
-import { createHasher, hashStrings, MAX_HASHED_VALUES } from './hash.js';
+import { createHasher, hashStrings, MAX_HASHED_CHARS } from './hash.js';
 import type { AuditEntry, AuditRequest, AuditResponse } from './types.js';
 
 const SALT = '5f0b4c6e-1d2a-4b8e-9c3f-7a6d5e4f3b2a';
@@ -61,22 +61,41 @@ describe('audit HMAC', () => {
     });
   });
 
-  it('HMACs values one by one up to MAX_HASHED_VALUES, and a collection past them whole', () => {
-    const within = Array.from({ length: MAX_HASHED_VALUES }, (_, i) => `v${i}`);
-    expect(hashStrings({ list: within }, hash)).toEqual({ list: within.map(hash) });
-    const past = [...within, 'one more'];
-    expect(hashStrings({ list: past }, hash)).toEqual({ list: hash(JSON.stringify(past)) });
-    // Spread over many small collections, the budget holds too: the last ones go whole.
+  it('HMACs values one by one within MAX_HASHED_CHARS of output, and past it the whole value at once', () => {
+    const within = Array.from({ length: 800 }, (_, i) => `v${i}`);
+    expect(hashStrings({ list: within, n: 1 }, hash)).toEqual({ list: within.map(hash), n: 1 });
+    const past = Array.from({ length: 1000 }, (_, i) => `v${i}`);
+    expect(hashStrings({ list: past, n: 1 }, hash)).toBe(hash(JSON.stringify({ list: past, n: 1 })));
+    // A collection whose keys alone pass what is left goes whole, beside fields kept.
+    const longKeys = Object.fromEntries(
+      Array.from({ length: 10 }, (_, i) => [`${i}${'k'.repeat(9000)}`, 'v']),
+    );
+    expect(hashStrings({ role: 'web', junk: longKeys }, hash)).toEqual({
+      role: hash('web'),
+      junk: hash(JSON.stringify(longKeys)),
+    });
+  });
+
+  it.each([
+    ['350 000 empty strings', Array.from({ length: 350_000 }, () => '')],
+    ['60 000 one-string lists', Array.from({ length: 60_000 }, () => ['a'])],
+    [
+      'ten 90 000-character keys',
+      Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`${i}${'k'.repeat(90_000)}`, 1])),
+    ],
+    ['60 000 numbers', Array.from({ length: 60_000 }, (_, i) => i)],
+    ['60 000 short keys', Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`k${i}`, null]))],
+    ['a deep mix', { a: Array.from({ length: 500 }, () => ({ b: ['x', 1, { c: 'y'.repeat(50) }] })) }],
+  ])('writes a bounded entry for a body of %s, with a bounded count of HMACs', (_, body) => {
     let calls = 0;
     const counting = (v: string) => {
       calls++;
       return hash(v);
     };
-    hashStrings(
-      Array.from({ length: 4000 }, () => ['a', 'b', 'c']),
-      counting,
-    );
-    expect(calls).toBeLessThanOrEqual(MAX_HASHED_VALUES + 4000);
+    const out = JSON.stringify(hashStrings({ data: body }, counting));
+    expect(out.length).toBeLessThanOrEqual(3 * MAX_HASHED_CHARS);
+    // Each HMAC costs its length; the one that passes the budget, and the whole value's, beyond.
+    expect(calls).toBeLessThanOrEqual(MAX_HASHED_CHARS / hash('').length + 2);
   });
 
   it('keeps a key named __proto__ as a key, hashed like any other', () => {

@@ -26,12 +26,15 @@ export const createHasher = (salt: string): Hasher => {
 const MAX_DATA_DEPTH = 32;
 
 /**
- * Values `hashStrings` HMACs one by one in one call; past them, a collection is HMAC'd whole. A
- * 1 MiB body of 350 000 empty strings, on a login route that needs no token, cost 1.5 s of the
- * event loop and 11 MB of audit file per request, one 77-character HMAC each. No real request or
- * answer comes near: a KV secret of 4096 fields is an extreme one.
+ * Characters of output `hashStrings` writes for one value (a request's or an answer's `data`):
+ * each HMAC costs its 77, each key and each number, boolean or null kept its text. A collection
+ * whose keys and members alone would pass what is left is HMAC'd whole; a walk that passes it
+ * anyway is abandoned and the whole value HMAC'd. A 1 MiB body of 350 000 empty strings, on a
+ * login route that needs no token, cost 1.5 s of the event loop and 11 MB of audit file per
+ * request (one HMAC each), and ten 90 000-character keys 1.8 MB (keys were kept whole). No real
+ * request or answer comes near: a KV secret of 800 fields is an extreme one.
  */
-export const MAX_HASHED_VALUES = 4096;
+export const MAX_HASHED_CHARS = 65_536;
 
 /** The JSON of a value nested too deep to walk, or a marker when even that is too deep. */
 const wholeJson = (value: object): string => {
@@ -42,12 +45,16 @@ const wholeJson = (value: object): string => {
   }
 };
 
+/** Thrown through a walk that has spent its budget. */
+const EXHAUSTED = Symbol('audit hash budget spent');
+
 /**
  * A copy of `value` with every string in it HMAC'd; keys, numbers, booleans and nulls kept
  * (Vault's `hashstructure`). Used for request and response `data`, so whatever a client or a
  * route puts there — a JWT, a token in a lookup, an accessor — is never written. An object or
  * array nested deeper than {@link MAX_DATA_DEPTH} levels is replaced by the HMAC of its JSON, and
- * so is one whose members would take the values HMAC'd past {@link MAX_HASHED_VALUES}.
+ * so is one whose keys and members would pass what is left of {@link MAX_HASHED_CHARS}; should the
+ * walk pass it all the same, the whole of `value` is one HMAC.
  *
  * One departure from Vault: under a top-level `data` key — the secret itself in KV v2 requests
  * (`{"data": {...}}`) and responses (`data.data`) — numbers and booleans are HMAC'd too (of their
@@ -58,28 +65,55 @@ const wholeJson = (value: object): string => {
  * text, so the HMAC is the one it always had); elsewhere (a `cas` written `1.0`) it is kept in
  * clear, as the float64 every number of an entry is.
  */
-export const hashStrings = (
+export const hashStrings = (value: unknown, hash: Hasher): unknown => {
+  const budget = { left: MAX_HASHED_CHARS };
+  try {
+    return walk(value, hash, 0, false, budget);
+  } catch (err) {
+    if (err !== EXHAUSTED || value === null || typeof value !== 'object') throw err;
+    return hash(wholeJson(value));
+  }
+};
+
+const walk = (
   value: unknown,
   hash: Hasher,
-  depth = 0,
-  secret = false,
-  budget = { left: MAX_HASHED_VALUES },
+  depth: number,
+  secret: boolean,
+  budget: { left: number },
 ): unknown => {
+  const spend = (chars: number): void => {
+    budget.left -= chars;
+    if (budget.left < 0) throw EXHAUSTED;
+  };
   const one = (text: string): string => {
-    budget.left--;
-    return hash(text);
+    const hashed = hash(text);
+    spend(hashed.length);
+    return hashed;
   };
   if (typeof value === 'string') return one(value);
   if (secret && (typeof value === 'number' || typeof value === 'boolean')) return one(JSON.stringify(value));
-  if (value === null || typeof value !== 'object') return value;
-  if (isExactNumber(value)) return secret ? one(value.text) : value.valueOf();
-  // Its members alone would spend what is left (each costs at least one HMAC, if it is a value).
-  const members = Array.isArray(value) ? value.length : Object.keys(value).length;
-  if (depth >= MAX_DATA_DEPTH || members > budget.left) return one(wholeJson(value));
-  if (Array.isArray(value)) return value.map((v) => hashStrings(v, hash, depth + 1, secret, budget));
+  if (value === null || typeof value !== 'object') {
+    spend(String(value).length);
+    return value;
+  }
+  if (isExactNumber(value)) {
+    if (secret) return one(value.text);
+    spend(value.text.length);
+    return value.valueOf();
+  }
+  // Its keys and members alone (a character each, at least) would pass what is left.
+  const keys = Array.isArray(value) ? undefined : Object.keys(value);
+  const members = keys === undefined ? (value as unknown[]).length : keys.length;
+  let keyChars = 0;
+  for (const k of keys ?? []) keyChars += k.length;
+  if (depth >= MAX_DATA_DEPTH || keyChars + members > budget.left) return one(wholeJson(value));
+  spend(keyChars);
+  if (Array.isArray(value)) return value.map((v) => walk(v, hash, depth + 1, secret, budget));
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) {
-    const hashed = hashStrings(v, hash, depth + 1, secret || (depth === 0 && k === 'data'), budget);
+  for (const k of keys ?? []) {
+    const v = (value as Record<string, unknown>)[k];
+    const hashed = walk(v, hash, depth + 1, secret || (depth === 0 && k === 'data'), budget);
     // A key named `__proto__` (JSON.parse makes it an own key) must stay a key: assigned, it
     // would set the copy's prototype and vanish from the entry.
     if (k === '__proto__')
