@@ -5,7 +5,13 @@ import { Writable } from 'node:stream';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createFakeClock } from '../lib/clock.js';
 import { createMemoryStore } from '../store/index.js';
-import { createFileSink, createStoreStreamSink, createStreamSink } from './sinks.js';
+import {
+  createFileSink,
+  createStoreStreamSink,
+  createStreamSink,
+  STREAM_CUT_CHARS,
+  STREAM_ENTRY_MAX_CHARS,
+} from './sinks.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'authgate-sinks-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -110,5 +116,67 @@ describe('the stream sinks', () => {
     await sink.write('{"a":1}');
     const rows = await store.streamRange('ag:audit:redis', { count: 10 });
     expect(rows.map((r) => r.fields)).toEqual([{ entry: '{"a":1}' }]);
+  });
+
+  it('keeps an entry past STREAM_ENTRY_MAX_CHARS cut, saying so, and the whole one elsewhere', async () => {
+    const store = createMemoryStore({ clock: createFakeClock() });
+    const sink = createStoreStreamSink(store, 'ag:audit:redis', 10);
+    const path = `auth/kubernetes/login/${'p'.repeat(8000)}`;
+    const entry = {
+      time: '2026-12-01T00:00:00Z',
+      auth: {},
+      error: `no handler for route "${path}"`,
+      request: { id: 'r1', operation: 'update', path, data: { role: 'hmac-sha256:00', x: 'y'.repeat(2000) } },
+      response: { data: { a: 1 } },
+      type: 'response',
+      authgate: {
+        outcome: 'error',
+        reason: 'no_route',
+        status: 404,
+        login: { mount: 'kubernetes', namespace: 'n'.repeat(5000), verified: false },
+      },
+    };
+    const small = {
+      time: entry.time,
+      auth: {},
+      request: { id: 'r0', operation: 'read', path: 'sys/health' },
+      type: 'request',
+    };
+    await sink.write(JSON.stringify(small));
+    await sink.write(JSON.stringify(entry));
+    // Past even the cut: the minimum of who, what and how it ended.
+    const huge = {
+      ...entry,
+      auth: {
+        metadata: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, 'v'.repeat(500)])),
+      },
+    };
+    await sink.write(JSON.stringify(huge));
+    const rows = (await store.streamRange('ag:audit:redis', { count: 10 })).map(
+      (r) => r.fields['entry'] ?? '',
+    );
+    expect(rows[0]).toBe(JSON.stringify(small));
+    for (const row of rows.slice(1)) expect(row.length).toBeLessThanOrEqual(STREAM_ENTRY_MAX_CHARS);
+    const cut = JSON.parse(rows[1] ?? '') as typeof entry & { authgate: { cut: boolean } };
+    expect(cut.request).toEqual({
+      id: 'r1',
+      operation: 'update',
+      path: `${path.slice(0, STREAM_CUT_CHARS)}…`,
+      data: '[left out of the stream]',
+    });
+    expect(cut.response).toEqual({ data: { a: 1 } });
+    expect(cut.error).toBe(`${entry.error.slice(0, STREAM_CUT_CHARS)}…`);
+    expect(cut.authgate).toEqual({
+      ...entry.authgate,
+      login: { ...entry.authgate.login, namespace: `${'n'.repeat(STREAM_CUT_CHARS)}…` },
+      cut: true,
+    });
+    expect(JSON.parse(rows[2] ?? '')).toEqual({
+      time: entry.time,
+      type: 'response',
+      error: cut.error,
+      request: { id: 'r1', operation: 'update', path: cut.request.path },
+      authgate: { outcome: 'error', reason: 'no_route', status: 404, cut: true },
+    });
   });
 });

@@ -120,8 +120,72 @@ export const createStreamSink = (stream: NodeJS.WritableStream, prefix: string):
 };
 
 /**
+ * The longest entry a stream keeps as it is, in characters. The stream is bounded in entries
+ * (`max_len`), not in bytes, and lives in Redis's memory (or the process's): entries a client
+ * makes large (a path of 16 KiB, a body whose `data` fills its 64 KiB budget) would let a flood
+ * of them, with no token, take Redis to its `maxmemory`, where every write fails. A login's
+ * entries are about 1–2 KB; so `max_len` × 4 KiB is the most a stream can hold.
+ */
+export const STREAM_ENTRY_MAX_CHARS = 4096;
+/** What a cut entry keeps of a long string. */
+export const STREAM_CUT_CHARS = 512;
+
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const cutText = (v: unknown): unknown =>
+  typeof v === 'string' && v.length > STREAM_CUT_CHARS ? `${v.slice(0, STREAM_CUT_CHARS)}…` : v;
+
+/**
+ * `json` as the stream keeps it: as it is up to {@link STREAM_ENTRY_MAX_CHARS}; past that, its
+ * long strings cut to {@link STREAM_CUT_CHARS} (path, error, detail), its large `data` blocks left out, and
+ * `authgate.cut: true`; should that not do, only what says who asked what, when, and how it
+ * ended. The file and stdout devices keep every entry whole.
+ */
+export const fitForStream = (json: string): string => {
+  if (json.length <= STREAM_ENTRY_MAX_CHARS) return json;
+  const entry = JSON.parse(json) as Record<string, unknown>;
+  /** Cuts the strings of `part` (one level), and leaves out a large `data`. */
+  const cutPart = (part: unknown): void => {
+    if (!isObject(part)) return;
+    for (const [k, v] of Object.entries(part)) {
+      if (k === 'data' && JSON.stringify(v).length > STREAM_CUT_CHARS) part[k] = '[left out of the stream]';
+      else part[k] = cutText(v);
+    }
+  };
+  cutPart(entry['request']);
+  cutPart(entry['response']);
+  const authgate = isObject(entry['authgate']) ? entry['authgate'] : {};
+  // A refused login's subject is what its JWT claimed: as long as the client made it.
+  cutPart(authgate);
+  cutPart(authgate['login']);
+  entry['authgate'] = { ...authgate, cut: true };
+  if (entry['error'] !== undefined) entry['error'] = cutText(entry['error']);
+  const cut = JSON.stringify(entry);
+  if (cut.length <= STREAM_ENTRY_MAX_CHARS) return cut;
+  const request = isObject(entry['request']) ? entry['request'] : {};
+  return JSON.stringify({
+    time: entry['time'],
+    type: entry['type'],
+    ...(entry['error'] === undefined ? {} : { error: entry['error'] }),
+    request: {
+      id: request['id'],
+      operation: request['operation'],
+      path: request['path'],
+      remote_address: request['remote_address'],
+    },
+    authgate: {
+      outcome: authgate['outcome'],
+      reason: authgate['reason'],
+      status: authgate['status'],
+      cut: true,
+    },
+  });
+};
+
+/**
  * A bounded stream in the store (`XADD key MAXLEN ~ maxLen`), one field `entry` per entry: what
  * `GET /v1/sys/audit/logins` and `authgate audit --redis` read. Rejects while the store is down.
+ * An entry past {@link STREAM_ENTRY_MAX_CHARS} is kept cut ({@link fitForStream}).
  */
 export const createStoreStreamSink = (
   store: Pick<Store, 'streamAdd'>,
@@ -129,7 +193,7 @@ export const createStoreStreamSink = (
   maxLen: number,
 ): AuditSink => ({
   write: async (json) => {
-    await store.streamAdd(key, { entry: json }, { maxLen });
+    await store.streamAdd(key, { entry: fitForStream(json) }, { maxLen });
   },
   reopen: async () => undefined,
   close: async () => undefined,
