@@ -127,13 +127,41 @@ describe('the Content-Type', () => {
 });
 
 describe('a body that is not JSON', () => {
-  it('is refused without quoting it (a form body may carry a JWT)', async () => {
+  it('is refused without quoting it (a body may carry a JWT)', async () => {
     const jwt = await podToken();
-    for (const payload of [`jwt=${jwt}&role=nginx`, `{"role":"nginx","jwt":"${jwt}"`, jwt]) {
-      const res = await inject('POST', payload, 'application/x-www-form-urlencoded');
+    for (const [payload, type] of [
+      [`{"role":"nginx","jwt":"${jwt}"`, 'application/x-www-form-urlencoded'],
+      [`jwt=${jwt}&role=nginx`, 'application/json'],
+      [`jwt=${jwt}&role=nginx`, 'text/plain'],
+    ] as const) {
+      const res = await inject('POST', payload, type);
       expect(res.statusCode).toBe(400);
       expect(res.json()).toEqual({ errors: ['error parsing JSON'] });
     }
+  });
+});
+
+describe('a form body (curl -d role=… -d jwt=…)', () => {
+  // Vault reads a POST typed application/x-www-form-urlencoded whose body does not begin with
+  // `{` or `[` as a form (http/logical.go isForm), with Go's url.ParseQuery.
+  it('logs in, as Vault does', async () => {
+    const jwt = await podToken();
+    for (const type of [
+      'application/x-www-form-urlencoded',
+      'Application/X-WWW-Form-Urlencoded; charset=utf-8',
+    ]) {
+      const res = await inject('POST', `role=nginx&jwt=${encodeURIComponent(jwt)}`, type);
+      expect(res.statusCode).toBe(200);
+    }
+  });
+
+  it.each([
+    ['a `;` separator', (jwt: string) => `role=nginx;jwt=${jwt}`],
+    ['a bad escape', (jwt: string) => `role=nginx&jwt=${jwt}%zz`],
+  ])('is refused 400 "error parsing form data" for %s, without quoting it', async (_, body) => {
+    const res = await inject('POST', body(await podToken()), 'application/x-www-form-urlencoded');
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toEqual({ errors: ['error parsing form data'] });
   });
 });
 

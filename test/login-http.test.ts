@@ -349,10 +349,16 @@ describe('the HTTP envelope', () => {
   });
 
   it.each([
-    ['form fields', 'role=nginx&jwt=abc', 'application/x-www-form-urlencoded'],
-    ['broken JSON', '{"role":', 'application/json'],
-    ['text', 'hello', 'text/plain'],
-  ])('refuses %s with 400', async (_what, payload, type) => {
+    [
+      'form fields Go cannot read',
+      'role=nginx;jwt=abc',
+      'application/x-www-form-urlencoded',
+      'error parsing form data',
+    ],
+    ['form fields typed as JSON', 'role=nginx&jwt=abc', 'application/json', 'error parsing JSON'],
+    ['broken JSON', '{"role":', 'application/json', 'error parsing JSON'],
+    ['text', 'hello', 'text/plain', 'error parsing JSON'],
+  ])('refuses %s with 400', async (_what, payload, type, message) => {
     const res = await h.server.app.inject({
       method: 'POST',
       url: '/v1/auth/kubernetes/login',
@@ -360,7 +366,7 @@ describe('the HTTP envelope', () => {
       headers: { 'content-type': type },
     });
     expect(res.statusCode).toBe(400);
-    expect((res.json() as { errors: string[] }).errors[0]).toBe('error parsing JSON');
+    expect((res.json() as { errors: string[] }).errors[0]).toBe(message);
   });
 
   it('refuses a JSON body that is not an object', async () => {

@@ -4,6 +4,7 @@ import { parseExactJson } from '../lib/exact-json.js';
 import { createLogBudget } from '../lib/log-budget.js';
 import { decodedPath } from './acl-hook.js';
 import { tokenInPathErrorOf } from './token-in-path.js';
+import { isFormBody, parseFormBody } from '../lib/go-form.js';
 import { jsonTooDeep } from '../lib/json-depth.js';
 
 /**
@@ -199,19 +200,25 @@ export const missingBodyIsEmpty = (request: FastifyRequest, _reply: FastifyReply
 export type ExactNumbersRouteConfig = { exactNumbers?: boolean };
 
 /**
- * Vault parses a request body as JSON whatever its Content-Type (`curl -d` sends
- * application/x-www-form-urlencoded), so authgate does too: every body is read as JSON, within
- * the body limit. A body that is not JSON (or too deeply nested to parse) is a 400 `error parsing JSON`;
+ * Vault parses a request body as JSON whatever its Content-Type (`curl -d '{…}'` sends
+ * application/x-www-form-urlencoded), so authgate does too, within the body limit, with Vault's
+ * one exception: a POST or PUT whose type is a form and whose body does not begin with `{` or `[`
+ * is a form (`curl -d role=web -d jwt=…`), read as Vault reads one (src/lib/go-form.ts), and one
+ * Go cannot read is a 400 `error parsing form data`. A body that is not JSON (or too deeply nested to parse) is a 400 `error parsing JSON`;
  * a body of `null` is read as no fields, as Vault reads it; a DELETE's body is not read at all.
  * A route whose config has `exactNumbers` (see {@link ExactNumbersRouteConfig}; the route is known
  * when the body is parsed) gets its numbers exactly as written; its body may then nest only a few
  * thousand levels (that parser recurses): deeper is a 400, which the route would refuse anyway.
  */
 export const installJsonForAnyContentType = (app: FastifyInstance, maxBodyBytes: number): void => {
+  /** The Content-Type each request came with, for the parser (the header itself is set aside). */
+  const formTypes = new WeakMap<object, string>();
   // Fastify refuses a Content-Type it cannot parse (`;`, `application/`, `a/b, c/d`) with a 415
   // of its own before any parser runs, body or not. What the type says has been read by then
   // (PATCH's check is in onRequest), so it is set aside: the body goes to the one parser below.
   app.addHook('preParsing', (request, _reply, payload, done) => {
+    const type = request.headers['content-type'];
+    if (typeof type === 'string') formTypes.set(request, type);
     delete request.headers['content-type'];
     done(null, payload);
   });
@@ -221,6 +228,12 @@ export const installJsonForAnyContentType = (app: FastifyInstance, maxBodyBytes:
     // JSON or not, is never read, so it cannot make the request fail.
     if (request.method === 'DELETE') return done(null, undefined);
     const text = typeof body === 'string' ? body : body.toString('utf8');
+    if ((request.method === 'POST' || request.method === 'PUT') && isFormBody(formTypes.get(request), text)) {
+      const form = parseFormBody(text);
+      // Never the body in the message: it may hold a JWT.
+      if (form === undefined) return done(badRequest('error parsing form data', 'bad_form_body'), undefined);
+      return done(null, form);
+    }
     if (text.trim() === '') return done(null, {});
     const exact = (request.routeOptions.config as ExactNumbersRouteConfig | undefined)?.exactNumbers === true;
     // Go's decoder refuses past 10 000 levels; JSON.parse would take its time over them first.
