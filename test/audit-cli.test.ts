@@ -277,6 +277,21 @@ describe('authgate audit against a Redis it cannot use', () => {
     const r = await audit('query', '--redis', locked.url, '--json');
     expect(r).toMatchObject({ code: 0, out: '' });
   });
+
+  it('takes the password from REDISCLI_AUTH, as redis-cli does, when the URL has none', async () => {
+    // So that an operator's password need not be on the command line, where `ps` shows it.
+    process.env['REDISCLI_AUTH'] = password;
+    try {
+      const bare = await audit('query', '--redis', `redis://127.0.0.1:${locked.port}`, '--json');
+      expect(bare).toMatchObject({ code: 0, out: '' });
+      // One in the URL wins.
+      const wrong = await audit('query', '--redis', `redis://:not-${password}@127.0.0.1:${locked.port}`);
+      expect(wrong.code).toBe(1);
+      expect(wrong.err).toMatch(/WRONGPASS/);
+    } finally {
+      delete process.env['REDISCLI_AUTH'];
+    }
+  });
 });
 
 describe('authgate audit hash against an address where nothing answers', () => {

@@ -116,6 +116,9 @@ type Source = { kind: 'file'; path: string } | { kind: 'stream'; store: Store; k
  */
 const connectRedis = async (url: string): Promise<Store> => {
   const problem = redisUrlProblem(url);
+  // As redis-cli: the password from REDISCLI_AUTH, so that it need not be on the command line
+  // (where `ps` shows it). A password in the URL wins.
+  const fromEnv = new URL(url).password === '' ? process.env['REDISCLI_AUTH'] : undefined;
   if (problem !== undefined) throw new UsageError(`--redis: ${problem}`);
   // The store reports a failed connection with its cause once, by `store.unavailable`.
   let cause: string | undefined;
@@ -126,7 +129,7 @@ const connectRedis = async (url: string): Promise<Store> => {
       if (f.event === 'store.unavailable') cause ??= f.reason;
     },
   };
-  const store = createRedisStore({ url }, { log });
+  const store = createRedisStore({ url, ...(fromEnv ? { password: fromEnv } : {}) }, { log });
   // The store fails fast while disconnected: wait for the first connection (a few seconds at
   // most) or for the failure of the first attempt.
   for (let i = 0; ; i++) {

@@ -132,7 +132,8 @@ export const AUDIT_USAGE = `Usage:
 
 SOURCE:  --file PATH                      a file device's file
          --redis URL [--key-prefix ag:] [--device redis]
-                                          a redis device's stream
+                                          a redis device's stream; a URL without a
+                                          password takes REDISCLI_AUTH's, as redis-cli
 FILTERS: --since T --until T              RFC 3339 times, or durations back from now (1h, 30m, 2d)
          --namespace NS --service-account SA --role R --mount M
          --outcome ok|denied|error --reason REASON
