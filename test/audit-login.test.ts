@@ -199,6 +199,28 @@ const REFUSALS: Case[] = [
   },
 ];
 
+describe('a token a client put in the URL path', () => {
+  it.each([
+    (t: string) => `/v1/cubbyhole/${t}`,
+    (t: string) => `/v1/auth/token/lookup-self/${t}`,
+    (t: string) => `/v1/secret/data/${t}/x`,
+  ])("is written HMAC'd in the path and in the error that quotes it (%#)", async (url) => {
+    const login = await h.login('jwks', { role: 'nginx', jwt: await h.podToken() });
+    const token = (login.json['auth'] as { client_token: string }).client_token;
+    const jwt = await h.podToken();
+    for (const secret of [token, jwt]) {
+      const before = readEntries(h.auditFile as string).length;
+      const res = await h.server.app.inject({ url: url(secret), headers: { 'x-vault-token': ADMIN_TOKEN } });
+      expect(res.statusCode).toBeGreaterThanOrEqual(400);
+      const entries = readEntries(h.auditFile as string).slice(before);
+      expect(entries.length).toBe(2);
+      const text = JSON.stringify(entries);
+      expect(text).not.toContain(secret);
+      expect(text).toContain(await auditHash(secret));
+    }
+  });
+});
+
 describe('the audit of a login', () => {
   it('writes a successful login as one request and one response entry, secrets hashed', async () => {
     const jwt = await token();

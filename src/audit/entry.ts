@@ -1,4 +1,4 @@
-import { hashStrings, type Hasher } from './hash.js';
+import { hashStrings, hashTokensIn, type Hasher } from './hash.js';
 import type { AuditEntry, AuditRequest, AuditResponse } from './types.js';
 
 /** Per-device formatting options (Vault's device options of the same names). */
@@ -137,10 +137,12 @@ export const requestBlock = (req: AuditRequest, hash: Hasher, o: EntryOptions): 
   out['mount_type'] = req.mount.type;
   out['namespace'] = { id: 'root' };
   out['operation'] = req.operation;
-  out['path'] =
+  out['path'] = hashTokensIn(
     req.pathSecret === undefined
       ? req.path
-      : req.path.slice(0, -req.pathSecret.length) + hash(req.pathSecret);
+      : req.path.slice(0, -req.pathSecret.length) + hash(req.pathSecret),
+    hash,
+  );
   out['remote_address'] = req.remoteAddress;
   out['remote_port'] = req.remotePort;
   return omitEmpty(out);
@@ -162,7 +164,7 @@ export const formatRequestEntry = (
 ): AuditEntry => ({
   time,
   auth: requestAuth(req, hash, options),
-  ...(req.checkError === undefined ? {} : { error: req.checkError }),
+  ...(req.checkError === undefined ? {} : { error: hashTokensIn(req.checkError, hash) }),
   request,
   type: 'request',
 });
@@ -201,7 +203,7 @@ export const formatResponseEntry = (
       res.auth !== undefined && req.caller === undefined
         ? (issued(false) as Record<string, unknown>)
         : requestAuth(req, hash, options),
-    ...(res.error === undefined ? {} : { error: res.error }),
+    ...(res.error === undefined ? {} : { error: hashTokensIn(res.error, hash) }),
     request,
     response: omitEmpty(response),
     type: 'response',

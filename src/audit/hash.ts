@@ -122,3 +122,22 @@ const walk = (
   }
   return out;
 };
+
+/**
+ * What looks like a token in text written in clear (a path, an error that quotes it): authgate's
+ * client, batch and dev admin tokens by their prefixes, and JWTs (`eyJ…` header and payload).
+ * Linear: each alternative is a prefix then one character class.
+ */
+const TOKEN_LIKE =
+  /(?:ags|agb|agadmin)\.[A-Za-z0-9_-]{16,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?/g;
+
+/**
+ * `text` with every token-looking part HMAC'd: a client that puts its token in a URL path
+ * (`cubbyhole/ags.…`, `auth/token/lookup-self/ags.…`) gets a 404 that names the path, and both
+ * the path and that message are written in clear. Vault writes them as sent; authgate's rule is
+ * that no token is ever written.
+ */
+export const hashTokensIn = (text: string, hash: Hasher): string =>
+  text.includes('ags.') || text.includes('agb.') || text.includes('agadmin.') || text.includes('eyJ')
+    ? text.replace(TOKEN_LIKE, (token) => hash(token))
+    : text;
