@@ -45,7 +45,7 @@ export type JwksProverDeps = {
 export type ProverMount = Pick<KubernetesMountConfig, 'issuers' | 'allowInsecureHttp'> & {
   /** A kubernetes mount's `allowed_algorithms`, a jwt mount's `jwt_supported_algs` (EdDSA too). */
   allowedAlgorithms: readonly string[];
-} & Partial<Pick<KubernetesMountConfig, 'kubernetesHost' | 'tokenReviewerJwtFile'>>;
+} & Partial<Pick<KubernetesMountConfig, 'kubernetesHost' | 'kubernetesCaCert' | 'tokenReviewerJwtFile'>>;
 
 export type JwksProver = {
   /**
@@ -90,6 +90,7 @@ export const createJwksProver = (mount: ProverMount, jwks: JwksConfig, deps: Jwk
       : {
           bearerFor: async (url: string) =>
             new URL(url).origin === reviewer.origin ? reviewer.token.get().catch(() => undefined) : undefined,
+          ...(mount.kubernetesCaCert === undefined ? {} : { bearerCaCert: mount.kubernetesCaCert }),
         }),
     onUpstreamCall: deps.onUpstreamCall,
   });

@@ -34,6 +34,12 @@ export type JwksSourceDeps = {
    */
   bearerFor?: (url: string) => Promise<string | undefined>;
   /**
+   * The CA bundle for a fetch that carries that bearer (the cluster's own CA): the reviewer token
+   * goes to the API server under the trust TokenReview has, never under the wider one a key set
+   * on a public host needs (`caCert` with the system roots). Default: `config.caCert`.
+   */
+  bearerCaCert?: string;
+  /**
    * The mount's `allow_insecure_http`: whether a discovered `jwks_uri` may be plain HTTP to a host
    * that is not loopback, as the configured URLs may only with it.
    */
@@ -98,7 +104,7 @@ export const createJwksSource = (
       ...(bearer === undefined ? {} : { headers: { authorization: `Bearer ${bearer}` } }),
       timeoutMs: config.timeoutMs,
       maxBytes: MAX_DOCUMENT_BYTES,
-      caCert: config.caCert,
+      caCert: bearer === undefined ? config.caCert : (deps.bearerCaCert ?? config.caCert),
       fetch: deps.fetch,
     });
     if (res.status < 200 || res.status > 299) throw new Error(`${what} ${shown} answered HTTP ${res.status}`);
