@@ -4,7 +4,7 @@ import { createFakeClock } from '../lib/clock.js';
 // The key ring compose.ts injects: the salts are tested sealed as they are in production.
 import { createSecretCipher } from '../secrets/index.js';
 import { createKeys, createMemoryStore } from '../store/index.js';
-import { auditSaltAad, createSaltSource } from './salt.js';
+import { auditSaltAad, createSaltSource, SALT_RECHECK_MS } from './salt.js';
 
 const keys = createKeys();
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -34,6 +34,35 @@ describe('createSaltSource', () => {
     expect(bAfterA.open(stored, auditSaltAad('file')).toString()).toBe(salt);
     // Another process over the same store reads the same salt.
     expect(await source().saltOf('file')).toBe(salt);
+  });
+
+  it('writes a salt in use back once the store has lost it, so a replica started later takes it', async () => {
+    const { store } = fixture();
+    let now = 0;
+    const running = createSaltSource({ store, keys, sealer: bAfterA, nowMs: () => now });
+    const salt = await running.saltOf('file');
+    await store.delete(keys.auditSalt('file')); // Redis restarted without its data
+    now += SALT_RECHECK_MS - 1;
+    expect(await running.saltOf('file')).toBe(salt);
+    expect(await store.get(keys.auditSalt('file'))).toBeUndefined();
+    now += 1;
+    expect(await running.saltOf('file')).toBe(salt); // the write does not wait for the look
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await createSaltSource({ store, keys, sealer: bAfterA }).saltOf('file')).toBe(salt);
+  });
+
+  it('takes the salt another replica wrote after a loss, when it comes to look again', async () => {
+    const { store } = fixture();
+    let now = 0;
+    const running = createSaltSource({ store, keys, sealer: bAfterA, nowMs: () => now });
+    const first = await running.saltOf('file');
+    await store.delete(keys.auditSalt('file'));
+    const other = await createSaltSource({ store, keys, sealer: bAfterA }).saltOf('file');
+    expect(other).not.toBe(first);
+    now += SALT_RECHECK_MS;
+    await running.saltOf('file');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await running.saltOf('file')).toBe(other);
   });
 
   it('agrees on one salt when replicas create it at once', async () => {

@@ -22,7 +22,17 @@ export type SaltDeps = {
   sealer: SaltSealer;
   /** A new salt; default a random UUID, as Vault's. Injected by tests only. */
   newSalt?: () => string;
+  /** Milliseconds for {@link SALT_RECHECK_MS}; default Date.now. Injected by tests only. */
+  nowMs?: () => number;
 };
+
+/**
+ * How often a salt in use is looked for in the store again (in the background; the write never
+ * waits for it). A store that lost its data (a Redis restarted without persistence) lost the
+ * salt: the first replica to notice writes its own back, so that a replica started later takes
+ * it instead of making another, under which the same token would hash differently.
+ */
+export const SALT_RECHECK_MS = 60_000;
 
 /** What a re-key of the salts did (as the secrets engines count theirs). */
 export type SaltResealCounts = { resealed: number; unopenable: number };
@@ -76,7 +86,8 @@ export class SaltUnopenableError extends Error {
 export const createSaltSource = (deps: SaltDeps) => {
   const { store, keys, sealer } = deps;
   const newSalt = deps.newSalt ?? randomUUID;
-  const cache = new Map<string, string>();
+  const nowMs = deps.nowMs ?? Date.now;
+  const cache = new Map<string, { salt: string; checkedAtMs: number }>();
   const flight = createSingleFlight<string>();
 
   /** The salt in `stored`, and whether it was in clear. @throws SaltUnopenableError */
@@ -97,25 +108,35 @@ export const createSaltSource = (deps: SaltDeps) => {
   const reseal = (device: string, salt: string) =>
     store.set(keys.auditSalt(device), sealer.seal(salt, auditSaltAad(device)), { mode: 'if-present' });
 
-  const load = async (device: string): Promise<string> => {
+  /** `known`: the salt this process uses, written back in place of a lost one (else a new one). */
+  const load = async (device: string, known?: string): Promise<string> => {
     const key = keys.auditSalt(device);
     let stored = await store.get(key);
     if (stored === undefined) {
-      await store.set(key, sealer.seal(newSalt(), auditSaltAad(device)), { mode: 'if-absent' });
+      await store.set(key, sealer.seal(known ?? newSalt(), auditSaltAad(device)), { mode: 'if-absent' });
       stored = await store.get(key);
     }
     if (stored === undefined) throw new Error(`audit salt of ${device} could not be read back`);
     const { salt, clear } = open(device, stored);
     if (clear) await reseal(device, salt);
-    cache.set(device, salt);
+    cache.set(device, { salt, checkedAtMs: nowMs() });
     return salt;
   };
 
   return {
-    /** The salt of `device`, created on first use. */
+    /**
+     * The salt of `device`, created on first use; looked for again every {@link SALT_RECHECK_MS}
+     * in the background (a lost one written back; one another replica wrote meanwhile taken).
+     */
     saltOf: (device: string): Promise<string> => {
       const cached = cache.get(device);
-      return cached !== undefined ? Promise.resolve(cached) : flight.run(device, () => load(device));
+      if (cached === undefined) return flight.run(device, () => load(device));
+      if (nowMs() - cached.checkedAtMs >= SALT_RECHECK_MS) {
+        cached.checkedAtMs = nowMs();
+        // Never fails the write: a store that cannot be read now keeps the salt in use.
+        void flight.run(device, () => load(device, cached.salt)).catch(() => undefined);
+      }
+      return Promise.resolve(cached.salt);
     },
 
     /**
