@@ -16,7 +16,8 @@ const HEAD_BYTES = 512;
  * (a body of whitespace alone is a form).
  */
 export const isFormBody = (contentType: string | undefined, body: string): boolean => {
-  if (contentType === undefined) return false;
+  // Most bodies are JSON: no media type to parse for them (a login is the hot path).
+  if (contentType === undefined || !/x-www-form-urlencoded/i.test(contentType)) return false;
   const media = parseGoMediaType(contentType);
   if ('error' in media || media.mediaType !== FORM_MEDIA_TYPE) return false;
   const end = Math.min(body.length, HEAD_BYTES);
