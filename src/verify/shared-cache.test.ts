@@ -173,6 +173,39 @@ describe('the shared cache and revocation by identity', () => {
     expect(await b.get('k')).toBeUndefined();
   });
 
+  it('keeps it out of a third replica that reads it in the moment before its writer takes it back', async () => {
+    const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
+    const keys = createKeys();
+    const [b, c] = [cacheOver(store, keys), cacheOver(store, keys)];
+    let seenByC: Reviewed | undefined | 'unread' = 'unread';
+    const racing = Object.assign(Object.create(store) as typeof store, {
+      batch: async (ops: Parameters<typeof store.batch>[0]) => {
+        await b.invalidate({ podUid: 'p1' });
+        const written = await store.batch(ops);
+        // C has heard of the revocation (its message came first) and then misses on the key.
+        await new Promise((resolve) => setImmediate(resolve));
+        seenByC = await c.get('k');
+        return written;
+      },
+    });
+    const a = cacheOver(racing, keys);
+    await a.set('k', reviewed, 60_000, await a.mark());
+    expect(seenByC).toBeUndefined();
+    expect(await c.get('k')).toBeUndefined();
+    expect(await a.get('k')).toBeUndefined();
+  });
+
+  it('raises back an epoch the store lost, so that new entries are taken again', async () => {
+    const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
+    const keys = createKeys();
+    const [a, b] = [cacheOver(store, keys), cacheOver(store, keys)];
+    await a.invalidate({ podUid: 'p1' });
+    await a.invalidate({ podUid: 'p1' });
+    await store.delete(keys.verifiedEpoch('test')); // Redis restarted without its data
+    await a.set('k', reviewed, 60_000, await a.mark());
+    expect(await b.get('k')).toEqual(reviewed);
+  });
+
   it('does not hand a waiter a value proven under an epoch older than its own', async () => {
     const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
     const keys = createKeys();

@@ -99,6 +99,16 @@ export const createSharedCache = <V extends WithIdentity>(
   /** This replica's invalidations and clears (its own, and those other replicas announced). */
   let generation = 0;
   const epochKey = keys.verifiedEpoch(kind);
+  /**
+   * The highest epoch of this cache this replica has heard of (its own invalidations, other
+   * replicas' messages, the store): an entry proven under an older one is not taken from the
+   * store, even by a plain `get` (a review that was in flight across a revocation may sit there
+   * until its writer takes it back).
+   */
+  let knownEpoch = 0;
+  const learn = (epoch: number): void => {
+    if (Number.isSafeInteger(epoch) && epoch > knownEpoch) knownEpoch = epoch;
+  };
   let degraded = false;
   const soft = async <T>(p: Promise<T>, fallback: T): Promise<T> => {
     try {
@@ -113,10 +123,20 @@ export const createSharedCache = <V extends WithIdentity>(
     }
   };
 
-  /** The store's epoch, or undefined when the store cannot be read (then nothing is cached). */
+  /**
+   * The store's epoch, or undefined when the store cannot be read (then nothing is cached). One
+   * lower than this replica has heard of (a store that lost its data) is raised back first, or
+   * every entry written from now on would be refused as older than the epoch known.
+   */
   const storeEpoch = async (): Promise<string | undefined> => {
     try {
-      return (await store.get(epochKey)) ?? '0';
+      const held = Number((await store.get(epochKey)) ?? '0');
+      if (!Number.isSafeInteger(held)) return undefined;
+      if (held >= knownEpoch) {
+        learn(held);
+        return String(held);
+      }
+      return String(await store.incrBy(epochKey, knownEpoch - held));
     } catch {
       return undefined;
     }
@@ -145,6 +165,8 @@ export const createSharedCache = <V extends WithIdentity>(
     const ttlMs = stored.expMs - clock.nowMs();
     if (ttlMs <= 0) return undefined;
     if (since !== undefined && stored.ep !== epochOf(since)) return undefined;
+    // Proven before an invalidation this replica has heard of (or by a version without epochs).
+    if (knownEpoch > 0 && !(Number(stored.ep) >= knownEpoch)) return undefined;
     await l1.set(key, stored.v, ttlMs);
     return stored.v;
   };
@@ -153,8 +175,21 @@ export const createSharedCache = <V extends WithIdentity>(
     keys.invalidationChannel(),
     (message) => {
       try {
-        const sel = JSON.parse(message) as IdentitySelector;
+        const msg = JSON.parse(message) as Partial<{
+          podUid: unknown;
+          namespace: unknown;
+          serviceAccount: unknown;
+          kind: unknown;
+          epoch: unknown;
+        }>;
+        // Only an invalidation (the channel carries key-set announcements too).
+        const isSelector =
+          typeof msg.podUid === 'string' ||
+          (typeof msg.namespace === 'string' && typeof msg.serviceAccount === 'string');
+        if (!isSelector) return;
+        if (msg.kind === kind && typeof msg.epoch === 'number') learn(msg.epoch);
         generation++;
+        const sel = msg as IdentitySelector;
         void l1.deleteWhere((v) => identityMatches(identityOf(v), sel));
       } catch {
         // A message that is not ours is ignored.
@@ -179,7 +214,8 @@ export const createSharedCache = <V extends WithIdentity>(
     // The epoch before the drop: a value stored after the drop read the indexes is then either
     // refused by its writer's check or found by this drop (see `set`).
     generation++;
-    await store.incrBy(epochKey, 1);
+    const epoch = await store.incrBy(epochKey, 1);
+    learn(epoch);
     const index =
       'podUid' in sel
         ? { kind: 'verified-pod', value: sel.podUid }
@@ -198,7 +234,8 @@ export const createSharedCache = <V extends WithIdentity>(
       if (legacyMembers.length > 0) await store.setRemove(legacyKey, legacyMembers);
     }
     await l1.deleteWhere((v) => identityMatches(identityOf(v), sel));
-    await store.publish(keys.invalidationChannel(), JSON.stringify(sel));
+    // With the epoch: a replica that hears it refuses older entries from then on (readShared).
+    await store.publish(keys.invalidationChannel(), JSON.stringify({ ...sel, kind, epoch }));
     return new Set([...members, ...legacyMembers]).size;
   };
 
