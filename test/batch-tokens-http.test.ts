@@ -155,7 +155,9 @@ describe('a login with a batch role', () => {
   it('is honoured by another replica that holds the same server key', async () => {
     const { client_token: token } = await loginAs('batch');
     clock.advanceSeconds(1);
-    const replica = await startHarness(harnessOptions);
+    // Over the suite's store, which its close must leave open (a closed memory store is emptied).
+    const shared = Object.assign(Object.create(store) as typeof store, { close: async () => undefined });
+    const replica = await startHarness({ ...harnessOptions, store: shared });
     try {
       const res = await tokenCalls(replica).call('GET', '/v1/auth/token/lookup-self', token);
       expect(res.status).toBe(200);
@@ -163,6 +165,32 @@ describe('a login with a batch role', () => {
     } finally {
       await replica.close();
     }
+  });
+
+  it('issued after the store lost its data by a process that had seen it before, is served', async () => {
+    const before = await loginAs('batch');
+    clock.advanceSeconds(1);
+    // What a Redis restarted without persistence has lost of what batch tokens read.
+    const lost = (await storedKeys()).filter(
+      (k) => k === 'ag:store-born' || k.startsWith('ag:batch-revoked:'),
+    );
+    expect(lost).toContain('ag:store-born');
+    await store.delete(...lost);
+    clock.advanceSeconds(5);
+    const after = await loginAs('batch');
+    clock.advanceSeconds(1);
+    expect((await call('GET', '/v1/auth/token/lookup-self', after.client_token)).status).toBe(200);
+    expect((await call('GET', '/v1/auth/token/lookup-self', before.client_token)).status).toBe(403);
+  });
+
+  it('is refused while the store’s birth is no time at all (damaged), and served once it is deleted', async () => {
+    const { client_token: token } = await loginAs('batch');
+    await store.set('ag:store-born', 'not a time');
+    expect((await call('GET', '/v1/auth/token/lookup-self', token)).status).toBe(403);
+    await store.delete('ag:store-born');
+    clock.advanceSeconds(5);
+    const fresh = await loginAs('batch');
+    expect((await call('GET', '/v1/auth/token/lookup-self', fresh.client_token)).status).toBe(200);
   });
 
   it('is refused, revoked or not, once the store has lost its data (and its revocation marks)', async () => {

@@ -19,6 +19,8 @@ export const ACCESSOR_BYTES = 18;
  * is kept as long, so it outlives every batch token issued before it.
  */
 export const BATCH_MAX_LIFE_SECONDS = 768 * 3600;
+/** How often a process issuing batch tokens looks for the store's birth again (keys.storeBorn), ms. */
+export const STORE_BORN_RECHECK_MS = 5000;
 
 /** Fail closed with a 503 when the store is down; any other error is a bug and propagates. */
 export const guard = async <T>(pending: Promise<T>): Promise<T> => {
@@ -107,16 +109,19 @@ export const createTokenStorage = (
     await guard(store.set(keys.storeBorn(), String(atMs), { mode: 'if-absent' }));
     return Number(await guard(store.get(keys.storeBorn())));
   };
-  let bornSeen = false;
+  /** When this process last saw the store's birth (-Infinity: never, or found lost since). */
+  let bornSeenAtMs = -Infinity;
   /**
-   * Before this process issues its first batch token: the store's birth is written if absent, no
-   * later than the token's issue time, so that it is not refused as older than the store. Once
-   * per process; a store that lost its data later is written again on the first use after.
+   * Before this process issues a batch token, at most every {@link STORE_BORN_RECHECK_MS}: the
+   * store's birth is written if absent, no later than the token's issue time, so that the token
+   * is not refused as older than the store. A store that lost its data is noticed within that
+   * time (or at once, by a use that finds it absent): the batch tokens issued in between are
+   * refused, which a new login mends.
    */
   const ensureStoreBorn = async (issueTimeMs: number): Promise<void> => {
-    if (bornSeen) return;
+    if (clock.nowMs() - bornSeenAtMs < STORE_BORN_RECHECK_MS) return;
     await storeBorn(await guard(store.get(keys.storeBorn())), issueTimeMs);
-    bornSeen = true;
+    bornSeenAtMs = clock.nowMs();
   };
 
   /**
@@ -133,8 +138,14 @@ export const createTokenStorage = (
         ...indexes.map((i) => store.get(keys.batchRevoked(i.kind, i.value))),
       ]),
     );
-    // Not a number (damaged) is refused, never taken as "no time".
-    if (!((await storeBorn(born, clock.nowMs())) <= record.issueTimeMs)) return true;
+    if (born === undefined) bornSeenAtMs = -Infinity;
+    const bornMs = await storeBorn(born, clock.nowMs());
+    // Not a number (damaged) is refused, never taken as "no time"; and said, as nothing mends it.
+    if (Number.isNaN(bornMs)) {
+      log?.error({ event: 'tokens.store_born_damaged', key: keys.storeBorn() }, 'tokens.store_born_damaged');
+      return true;
+    }
+    if (!(bornMs <= record.issueTimeMs)) return true;
     return marks.some((mark) => mark !== undefined && !(Number(mark) < record.issueTimeMs));
   };
 
