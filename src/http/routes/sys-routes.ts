@@ -129,8 +129,8 @@ const HealthQuery = Type.Object(
  * status`, hvac's `is_sealed()`), the seal status from the same (critical) readiness result.
  *
  * `/v1/sys/health/live` always answers 200; `/v1/sys/health/ready` answers 503 when any check
- * fails, with the failing checks. Both health routes share one cached readiness result
- * ({@link createCachedReadiness}).
+ * fails, with the failing checks. Each of the two checks (`readiness`, and `criticalReadiness` for
+ * the seal) is cached on its own ({@link createCachedReadiness}).
  */
 export const registerSysRoutes = (app: FastifyInstance, deps: HealthDeps): void => {
   const readiness = createCachedReadiness(deps.readiness, deps.clock, deps.readinessCacheMs);
