@@ -125,11 +125,12 @@ const walk = (
 
 /**
  * What looks like a token in text written in clear (a path, an error that quotes it): authgate's
- * client, batch and dev admin tokens by their prefixes, and JWTs (`eyJ…` header and payload).
- * Linear: each alternative is a prefix then one character class.
+ * client, batch and dev admin tokens by their prefixes, and JWTs (`eyJ…` header and payload),
+ * each starting a word (`flags.production_settings` is no token). Linear: a match may start only
+ * where a word does, and each alternative is a prefix then one character class.
  */
 const TOKEN_LIKE =
-  /(?:ags|agb|agadmin)\.[A-Za-z0-9_-]{16,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?/g;
+  /(?<![A-Za-z0-9_-])(?:(?:ags|agb|agadmin)\.[A-Za-z0-9_-]{16,}|eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?)/g;
 
 /**
  * `text` with every token-looking part HMAC'd: a client that puts its token in a URL path

@@ -174,9 +174,11 @@ export const installErrorHandling = (app: FastifyInstance): FailureLog => {
 export const answerNoHandler = (request: FastifyRequest, reply: FastifyReply) => {
   // A token or accessor in one of Vault's old URL forms that reached no route (an encoded
   // slash, a method the form's route lacks) is not quoted: the message is audited in clear.
-  const inPath = tokenInPathErrorOf(decodedPath(request.url));
+  const path = decodedPath(request.url);
+  const inPath = tokenInPathErrorOf(path);
   if (inPath !== undefined) return sendErrors(reply, inPath.status, [inPath.message]);
-  const path = (request.url.split('?')[0] ?? '').replace(/^\/v1\//, '');
+  // Decoded, as Vault quotes its request path (Go's URL.Path), and as the audit reads the path:
+  // a token sent percent-encoded is found there and HMAC'd (audit/hash.ts hashTokensIn).
   return sendErrors(reply, 404, [`no handler for route "${path}". route entry not found.`]);
 };
 
