@@ -84,6 +84,11 @@ describe('audit HMAC', () => {
       Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`${i}${'k'.repeat(90_000)}`, 1])),
     ],
     ['60 000 numbers', Array.from({ length: 60_000 }, (_, i) => i)],
+    [
+      'five lists of 60 000 empty lists',
+      Array.from({ length: 5 }, () => Array.from({ length: 60_000 }, () => [])),
+    ],
+    ['60 000 empty objects', Array.from({ length: 60_000 }, () => ({}))],
     ['60 000 short keys', Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`k${i}`, null]))],
     ['a deep mix', { a: Array.from({ length: 500 }, () => ({ b: ['x', 1, { c: 'y'.repeat(50) }] })) }],
   ])('writes a bounded entry for a body of %s, with a bounded count of HMACs', (_, body) => {

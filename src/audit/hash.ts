@@ -108,7 +108,9 @@ const walk = (
   let keyChars = 0;
   for (const k of keys ?? []) keyChars += k.length;
   if (depth >= MAX_DATA_DEPTH || keyChars + members > budget.left) return one(wholeJson(value));
-  spend(keyChars);
+  // The collection's own text: brackets, a comma per member, each key with its quotes and colon
+  // (an empty list costs its two characters, or a list of 60 000 of them would cost nothing).
+  spend(2 + members + keyChars + 3 * (keys?.length ?? 0));
   if (Array.isArray(value)) return value.map((v) => walk(v, hash, depth + 1, secret, budget));
   const out: Record<string, unknown> = {};
   for (const k of keys ?? []) {
