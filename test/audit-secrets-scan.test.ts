@@ -11,8 +11,10 @@ import { ADMIN_TOKEN, startHarness } from './helpers/harness.js';
  */
 
 const HMAC = /^hmac-sha256:[0-9a-f]{64}$/;
-const CLIENT_TOKEN = /ags\.[A-Za-z0-9_-]{20,}/;
-const JWT = /eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./;
+// Each starting a word, as audit/hash.ts's hashTokensIn reads them: `flags.production_x` in a
+// path is no token (and every token a test saw is looked up as it is, below).
+const CLIENT_TOKEN = /(?<![A-Za-z0-9_-])ags\.[A-Za-z0-9_-]{20,}/;
+const JWT = /(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\./;
 
 /** Every string leaf under `value`, with its path. */
 const leaves = (value: unknown, path: string, out: Array<[string, string]> = []): Array<[string, string]> => {

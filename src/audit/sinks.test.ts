@@ -126,7 +126,12 @@ describe('the stream sinks', () => {
       time: '2026-12-01T00:00:00Z',
       auth: {},
       error: `no handler for route "${path}"`,
-      request: { id: 'r1', operation: 'update', path, data: { role: 'hmac-sha256:00', x: 'y'.repeat(2000) } },
+      request: {
+        id: 'r1',
+        operation: 'update',
+        path,
+        data: { role: 'hmac-sha256:00', jwt: 'hmac-sha256:11', x: 'y'.repeat(2000) },
+      },
       response: { data: { a: 1 } },
       type: 'response',
       authgate: {
@@ -148,6 +153,7 @@ describe('the stream sinks', () => {
     const huge = {
       ...entry,
       auth: {
+        client_token: 'hmac-sha256:22',
         metadata: Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`k${i}`, 'v'.repeat(500)])),
       },
     };
@@ -156,13 +162,15 @@ describe('the stream sinks', () => {
       (r) => r.fields['entry'] ?? '',
     );
     expect(rows[0]).toBe(JSON.stringify(small));
-    for (const row of rows.slice(1)) expect(row.length).toBeLessThanOrEqual(STREAM_ENTRY_MAX_CHARS);
+    for (const row of rows.slice(1))
+      expect(Buffer.byteLength(row)).toBeLessThanOrEqual(STREAM_ENTRY_MAX_CHARS);
     const cut = JSON.parse(rows[1] ?? '') as typeof entry & { authgate: { cut: boolean } };
     expect(cut.request).toEqual({
       id: 'r1',
       operation: 'update',
       path: `${path.slice(0, STREAM_CUT_CHARS)}…`,
-      data: '[left out of the stream]',
+      // What a login is found by stays: a login padded with junk fields is not hidden.
+      data: { role: 'hmac-sha256:00', jwt: 'hmac-sha256:11' },
     });
     expect(cut.response).toEqual({ data: { a: 1 } });
     expect(cut.error).toBe(`${entry.error.slice(0, STREAM_CUT_CHARS)}…`);
@@ -173,10 +181,55 @@ describe('the stream sinks', () => {
     });
     expect(JSON.parse(rows[2] ?? '')).toEqual({
       time: entry.time,
+      auth: { client_token: 'hmac-sha256:22' },
       type: 'response',
       error: cut.error,
-      request: { id: 'r1', operation: 'update', path: cut.request.path },
-      authgate: { outcome: 'error', reason: 'no_route', status: 404, cut: true },
+      request: { id: 'r1', data: cut.request.data, operation: 'update', path: cut.request.path },
+      authgate: { outcome: 'error', reason: 'no_route', status: 404, login: cut.authgate.login, cut: true },
     });
+  });
+
+  it('keeps even a login whose claimed names are all as long as they can be within 4 KiB', async () => {
+    const store = createMemoryStore({ clock: createFakeClock() });
+    const sink = createStoreStreamSink(store, 'ag:audit:redis', 10);
+    const long = '語'.repeat(3000);
+    const login = {
+      mount: long,
+      role: long,
+      namespace: long,
+      service_account: long,
+      pod: long,
+      verified: false,
+    };
+    const entry = {
+      time: 't',
+      auth: {},
+      error: long,
+      request: { id: 'r', path: long, data: { jwt: 'hmac-sha256:11' } },
+      type: 'response',
+      authgate: { outcome: 'denied', reason: 'x', status: 403, login },
+    };
+    await sink.write(JSON.stringify(entry));
+    const [row] = (await store.streamRange('ag:audit:redis', { count: 1 })).map(
+      (r) => r.fields['entry'] ?? '',
+    );
+    expect(Buffer.byteLength(row ?? '')).toBeLessThanOrEqual(STREAM_ENTRY_MAX_CHARS);
+    expect(JSON.parse(row ?? '')).toMatchObject({
+      request: { data: { jwt: 'hmac-sha256:11' } },
+      authgate: { cut: true },
+    });
+  });
+
+  it('counts bytes, not characters: a path of é is cut at half the characters', async () => {
+    const store = createMemoryStore({ clock: createFakeClock() });
+    const sink = createStoreStreamSink(store, 'ag:audit:redis', 10);
+    const entry = { time: 't', auth: {}, request: { id: 'r', path: 'é'.repeat(2600) }, type: 'request' };
+    expect(JSON.stringify(entry).length).toBeLessThan(STREAM_ENTRY_MAX_CHARS);
+    await sink.write(JSON.stringify(entry));
+    const [row] = (await store.streamRange('ag:audit:redis', { count: 1 })).map(
+      (r) => r.fields['entry'] ?? '',
+    );
+    expect(Buffer.byteLength(row ?? '')).toBeLessThanOrEqual(STREAM_ENTRY_MAX_CHARS);
+    expect(JSON.parse(row ?? '')).toMatchObject({ request: { path: `${'é'.repeat(STREAM_CUT_CHARS)}…` } });
   });
 });

@@ -132,26 +132,47 @@ export const STREAM_CUT_CHARS = 512;
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
-const cutText = (v: unknown): unknown =>
-  typeof v === 'string' && v.length > STREAM_CUT_CHARS ? `${v.slice(0, STREAM_CUT_CHARS)}…` : v;
+const cutTo = (v: string, chars: number): string => (v.length > chars ? `${v.slice(0, chars)}…` : v);
+const cutText = (v: unknown): unknown => (typeof v === 'string' ? cutTo(v, STREAM_CUT_CHARS) : v);
+
+/** What a cut `data` block keeps: the fields login queries read (HMACs, 76 characters each). */
+const KEPT_DATA_FIELDS = ['role', 'jwt', 'token', 'accessor'] as const;
+/** What a cut `auth` block keeps: the HMACs a login is found by (`audit query --hmac`). */
+const KEPT_AUTH_FIELDS = ['client_token', 'accessor'] as const;
+
+/** The fields of `block` named in `names` that are short strings (the HMACs), or undefined. */
+const keptFields = (block: unknown, names: readonly string[]): Record<string, string> | undefined => {
+  if (!isObject(block)) return undefined;
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const v = block[name];
+    if (typeof v === 'string' && v.length <= STREAM_CUT_CHARS) out[name] = v;
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+};
+
+/** Cuts the strings of `part` (one level), and keeps of a large `data` only {@link KEPT_DATA_FIELDS}. */
+const cutPart = (part: unknown): void => {
+  if (!isObject(part)) return;
+  for (const [k, v] of Object.entries(part)) {
+    if (k === 'data' && JSON.stringify(v).length > STREAM_CUT_CHARS)
+      part[k] = keptFields(v, KEPT_DATA_FIELDS) ?? '[left out of the stream]';
+    else part[k] = cutText(v);
+  }
+};
 
 /**
- * `json` as the stream keeps it: as it is up to {@link STREAM_ENTRY_MAX_CHARS}; past that, its
- * long strings cut to {@link STREAM_CUT_CHARS} (path, error, detail), its large `data` blocks left out, and
- * `authgate.cut: true`; should that not do, only what says who asked what, when, and how it
- * ended. The file and stdout devices keep every entry whole.
+ * `json` as the stream keeps it: as it is up to {@link STREAM_ENTRY_MAX_CHARS} bytes; past that,
+ * its long strings cut to {@link STREAM_CUT_CHARS} (path, error, detail, a refused login's claimed
+ * names), of a large `data` block only the fields a login is found by (`role`, the `jwt`'s HMAC),
+ * and `authgate.cut: true`; should that not do, only who asked what, when, how it ended, and the
+ * HMACs the login is found by. A login padded with junk fields is still found by its JWT's HMAC.
+ * The file and stdout devices keep every entry whole.
  */
 export const fitForStream = (json: string): string => {
-  if (json.length <= STREAM_ENTRY_MAX_CHARS) return json;
+  const fits = (text: string): boolean => Buffer.byteLength(text) <= STREAM_ENTRY_MAX_CHARS;
+  if (fits(json)) return json;
   const entry = JSON.parse(json) as Record<string, unknown>;
-  /** Cuts the strings of `part` (one level), and leaves out a large `data`. */
-  const cutPart = (part: unknown): void => {
-    if (!isObject(part)) return;
-    for (const [k, v] of Object.entries(part)) {
-      if (k === 'data' && JSON.stringify(v).length > STREAM_CUT_CHARS) part[k] = '[left out of the stream]';
-      else part[k] = cutText(v);
-    }
-  };
   cutPart(entry['request']);
   cutPart(entry['response']);
   const authgate = isObject(entry['authgate']) ? entry['authgate'] : {};
@@ -161,25 +182,36 @@ export const fitForStream = (json: string): string => {
   entry['authgate'] = { ...authgate, cut: true };
   if (entry['error'] !== undefined) entry['error'] = cutText(entry['error']);
   const cut = JSON.stringify(entry);
-  if (cut.length <= STREAM_ENTRY_MAX_CHARS) return cut;
+  if (fits(cut)) return cut;
   const request = isObject(entry['request']) ? entry['request'] : {};
-  return JSON.stringify({
+  const login = isObject(authgate['login']) ? authgate['login'] : undefined;
+  const auth = keptFields(entry['auth'], KEPT_AUTH_FIELDS);
+  const data = isObject(request['data']) ? request['data'] : undefined;
+  const least = {
     time: entry['time'],
-    type: entry['type'],
+    ...(auth === undefined ? {} : { auth }),
     ...(entry['error'] === undefined ? {} : { error: entry['error'] }),
     request: {
       id: request['id'],
+      ...(data === undefined ? {} : { data }),
       operation: request['operation'],
       path: request['path'],
       remote_address: request['remote_address'],
     },
+    type: entry['type'],
     authgate: {
       outcome: authgate['outcome'],
       reason: authgate['reason'],
       status: authgate['status'],
+      ...(login === undefined ? {} : { login }),
       cut: true,
     },
-  });
+  };
+  const text = JSON.stringify(least);
+  // Bounded whatever the client claimed and sent: every string to a few dozen characters.
+  return fits(text)
+    ? text
+    : JSON.stringify(least, (_k, v: unknown) => (typeof v === 'string' ? cutTo(v, 64) : v));
 };
 
 /**
