@@ -36,9 +36,21 @@ export const createFileSink = (path: string, prefix: string): AuditSink => {
   const mend = async (h: FileHandle): Promise<string> => {
     const { size } = await h.stat();
     if (size === 0) return '';
-    const last = Buffer.alloc(1);
-    const read = await h.read(last, 0, 1, size - 1);
-    return read.bytesRead === 1 && last[0] !== 0x0a ? '\n' : '';
+    // Read apart: an append-only file may be writable and not readable (mode 0200), and the
+    // device must keep writing to it. Unreadable, a newline is written all the same: at worst a
+    // blank line, which every reader skips.
+    try {
+      const reader = await open(path, 'r');
+      try {
+        const last = Buffer.alloc(1);
+        const read = await reader.read(last, 0, 1, size - 1);
+        return read.bytesRead === 1 && last[0] === 0x0a ? '' : '\n';
+      } finally {
+        await reader.close();
+      }
+    } catch {
+      return '\n';
+    }
   };
 
   const drop = async () => {
@@ -59,8 +71,7 @@ export const createFileSink = (path: string, prefix: string): AuditSink => {
       const batch = queue;
       queue = [];
       try {
-        // Appending, and readable for `mend`.
-        handle ??= await open(path, 'a+', 0o600);
+        handle ??= await open(path, 'a', 0o600);
         // The next entry starts a line of its own, so that it is not lost in a torn one's.
         const lead = torn ? await mend(handle) : '';
         await handle.appendFile(lead + batch.map((p) => p.text).join(''));
