@@ -213,6 +213,10 @@ describe('authgate audit usage', () => {
       'invalid --until: expected an RFC 3339 time or a duration like "1h"',
     ],
     [['query', '--redis', 'http://x'], '--redis: expected a redis:// or rediss:// URL'],
+    [
+      ['query', '--redis', 'redis://:pw@ho st:6379'],
+      '--redis: expected a URL without spaces or control characters',
+    ],
     [['--json'], 'give a command'],
     [['query', '--file', 'x', '--colour'], "Unknown option '--colour'"],
     [['query', '--file', 'x', '-n', '3'], 'audit query does not take -n'],

@@ -116,10 +116,10 @@ type Source = { kind: 'file'; path: string } | { kind: 'stream'; store: Store; k
  */
 const connectRedis = async (url: string): Promise<Store> => {
   const problem = redisUrlProblem(url);
-  // As redis-cli: the password from REDISCLI_AUTH, so that it need not be on the command line
-  // (where `ps` shows it). A password in the URL wins.
-  const fromEnv = new URL(url).password === '' ? process.env['REDISCLI_AUTH'] : undefined;
   if (problem !== undefined) throw new UsageError(`--redis: ${problem}`);
+  // As redis-cli: the password from REDISCLI_AUTH, so that it need not be on the command line
+  // (where `ps` shows it). A password in the URL wins. (Read once the URL is known to parse.)
+  const fromEnv = new URL(url).password === '' ? process.env['REDISCLI_AUTH'] : undefined;
   // The store reports a failed connection with its cause once, by `store.unavailable`.
   let cause: string | undefined;
   const log = {
