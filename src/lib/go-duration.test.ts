@@ -98,3 +98,31 @@ describe('goParseInt (strconv.ParseInt(s, 0, 64))', () => {
     },
   );
 });
+
+describe('what the Go mirrors show and spend on a hostile input', () => {
+  it('shows no part of a secret-like input, not even its unit', () => {
+    expect(goParseDuration('5hvsCAESIsecret1tok')).toEqual({
+      error: 'time: unknown unit "***" in duration "***"',
+    });
+  });
+
+  it('never cuts a printed value inside a character (a lone surrogate)', () => {
+    const text = goValue(Array.from({ length: 150 }, () => '😀'));
+    expect(text.endsWith('…')).toBe(true);
+    expect(/[\ud800-\udbff]…$/.test(text)).toBe(false);
+  });
+
+  it('reads a megabyte of leading zeros as Go does, without arithmetic on each', () => {
+    expect(goParseInt(`${'0'.repeat(1_000_000)}7`)).toEqual({ value: 7n });
+    expect(goParseInt(`${'0'.repeat(1_000_000)}8`)).toEqual({
+      error: `strconv.ParseInt: parsing "${'0'.repeat(200)}…": invalid syntax`,
+    });
+  });
+
+  it('refuses a duration of thousands of terms as an invalid one', () => {
+    expect(goParseDuration('1s'.repeat(3000))).toEqual({
+      error: `time: invalid duration "${'1s'.repeat(100)}…"`,
+    });
+    expect(goParseDuration('1s'.repeat(2000))).toEqual({ value: 2000n * 1_000_000_000n });
+  });
+});

@@ -21,6 +21,8 @@ const wrap = (v: bigint): bigint => BigInt.asIntN(64, v);
 
 /** How many characters of a printed value a message keeps. */
 const GO_VALUE_MAX_CHARS = 200;
+/** The longest duration text read (see goParseDuration). */
+const MAX_DURATION_CHARS = 4096;
 
 /**
  * Whether `s` may be a secret sent in the wrong field: a string as long as the shortest secret
@@ -42,7 +44,14 @@ const shown = (s: string): string => {
 const shownPart = (s: string): { text: string; cut: boolean } =>
   secretLike(s)
     ? { text: '***', cut: false }
-    : { text: s.slice(0, GO_VALUE_MAX_CHARS), cut: s.length > GO_VALUE_MAX_CHARS };
+    : { text: cutAt(s, GO_VALUE_MAX_CHARS), cut: s.length > GO_VALUE_MAX_CHARS };
+
+/** The first `n` UTF-16 units of `s`, less a high surrogate the cut would leave alone. */
+const cutAt = (s: string, n: number): string => {
+  const head = s.slice(0, n);
+  const last = head.charCodeAt(head.length - 1);
+  return s.length > n && last >= 0xd800 && last <= 0xdbff ? head.slice(0, -1) : head;
+};
 
 /** Each byte of `c` (UTF-8) as `\xNN`. */
 const hexBytes = (c: string): string =>
@@ -156,6 +165,8 @@ export const goParseInt = (s: string): Parsed<bigint> => {
       underscores = true;
       continue;
     }
+    // Leading zeros change nothing (a megabyte of them cost 88 ms of BigInt arithmetic).
+    if (c === '0' && n === 0n) continue;
     const d = /^[0-9a-zA-Z]$/.test(c) ? BigInt(parseInt(c, 36)) : base;
     if (d >= base) return syntax();
     n = n * base + d;
@@ -181,6 +192,9 @@ export const goParseBoolStrict = (s: string): Parsed<boolean> => {
 export const goParseDuration = (orig: string): Parsed<bigint> => {
   // Made when needed: it quotes the input.
   const invalid = () => ({ error: `time: invalid duration ${timeQuote(orig)}` });
+  // Go reads any length; no client sends a duration of more than a few dozen characters, and
+  // half a million terms (`1s1s…`) cost 120 ms. Past this it is refused as Go refuses a bad one.
+  if (orig.length > MAX_DURATION_CHARS) return invalid();
   let s = orig;
   let neg = false;
   if (s !== '' && (s[0] === '-' || s[0] === '+')) {
@@ -212,7 +226,9 @@ export const goParseDuration = (orig: string): Parsed<bigint> => {
     if (term.unit === '') return { error: `time: missing unit in duration ${timeQuote(orig)}` };
     const unit = UNIT_NS[term.unit];
     if (unit === undefined) {
-      return { error: `time: unknown unit ${timeQuote(term.unit)} in duration ${timeQuote(orig)}` };
+      // The unit is part of the input: shown only when the input may be.
+      const shownUnit = secretLike(orig) ? '***' : term.unit;
+      return { error: `time: unknown unit ${timeQuote(shownUnit)} in duration ${timeQuote(orig)}` };
     }
     if (v > limit / unit) return invalid();
     v *= unit;
@@ -296,7 +312,7 @@ export const goValue = (v: unknown): string => {
     return typeof x === 'string' ? shown(x) : String(x);
   };
   const text = print(v, 0);
-  return text.length > GO_VALUE_MAX_CHARS ? `${text.slice(0, GO_VALUE_MAX_CHARS)}…` : text;
+  return text.length > GO_VALUE_MAX_CHARS ? `${cutAt(text, GO_VALUE_MAX_CHARS)}…` : text;
 };
 
 /**
