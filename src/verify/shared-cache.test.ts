@@ -195,6 +195,24 @@ describe('the shared cache and revocation by identity', () => {
     expect(await a.get('k')).toBeUndefined();
   });
 
+  it('keeps it out of a replica started after the revocation, which heard no message of it', async () => {
+    const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
+    const keys = createKeys();
+    const b = cacheOver(store, keys);
+    let seenByNew: Reviewed | undefined | 'unread' = 'unread';
+    const racing = Object.assign(Object.create(store) as typeof store, {
+      batch: async (ops: Parameters<typeof store.batch>[0]) => {
+        await b.invalidate({ podUid: 'p1' });
+        const written = await store.batch(ops);
+        seenByNew = await cacheOver(store, keys).get('k');
+        return written;
+      },
+    });
+    const a = cacheOver(racing, keys);
+    await a.set('k', reviewed, 60_000, await a.mark());
+    expect(seenByNew).toBeUndefined();
+  });
+
   it('raises back an epoch the store lost, so that new entries are taken again', async () => {
     const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
     const keys = createKeys();

@@ -153,7 +153,13 @@ export const createSharedCache = <V extends WithIdentity>(
    */
   const readShared = async (key: string, since?: string): Promise<V | undefined> => {
     const storeKey = keys.verified(kind, key);
-    const raw = await soft(store.get(storeKey), undefined);
+    // The epoch with the entry (one round trip): a replica that has just started, or whose
+    // subscription was down when a revocation was announced, knows of it from the store.
+    const [raw, epoch] = await Promise.all([
+      soft(store.get(storeKey), undefined),
+      soft(store.get(epochKey), undefined),
+    ]);
+    if (epoch !== undefined) learn(Number(epoch));
     if (raw === undefined) return undefined;
     const text = openEntry(deps.macKey, storeKey, raw);
     const stored = text === undefined ? undefined : parseStored<V>(text);
