@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { formatRequestEntry, formatResponseEntry, requestBlock, type EntryOptions } from './entry.js';
 import { parseExactJson } from '../lib/exact-json.js';
-import { createHasher, hashStrings, MAX_HASHED_CHARS } from './hash.js';
+import { createHasher, HASHED_WHOLE_KEY, hashStrings, MAX_HASHED_CHARS } from './hash.js';
 import type { AuditEntry, AuditRequest, AuditResponse } from './types.js';
 
 const SALT = '5f0b4c6e-1d2a-4b8e-9c3f-7a6d5e4f3b2a';
@@ -65,7 +65,9 @@ describe('audit HMAC', () => {
     const within = Array.from({ length: 800 }, (_, i) => `v${i}`);
     expect(hashStrings({ list: within, n: 1 }, hash)).toEqual({ list: within.map(hash), n: 1 });
     const past = Array.from({ length: 1000 }, (_, i) => `v${i}`);
-    expect(hashStrings({ list: past, n: 1 }, hash)).toBe(hash(JSON.stringify({ list: past, n: 1 })));
+    expect(hashStrings({ list: past, n: 1 }, hash)).toEqual({
+      [HASHED_WHOLE_KEY]: hash(JSON.stringify({ list: past, n: 1 })),
+    });
     // A collection whose keys alone pass what is left goes whole, beside fields kept.
     const longKeys = Object.fromEntries(
       Array.from({ length: 10 }, (_, i) => [`${i}${'k'.repeat(9000)}`, 'v']),
@@ -73,6 +75,18 @@ describe('audit HMAC', () => {
     expect(hashStrings({ role: 'web', junk: longKeys }, hash)).toEqual({
       role: hash('web'),
       junk: hash(JSON.stringify(longKeys)),
+    });
+  });
+
+  it.each([
+    ['900 empty strings', { x: Array.from({ length: 900 }, () => '') }],
+    ['10 000 short keys', Object.fromEntries(Array.from({ length: 10_000 }, (_, i) => [`k${i}`, '']))],
+  ])("keeps the fields an entry is searched by when a body of %s is HMAC'd whole", (_, junk) => {
+    const body = { ...junk, role: 'web', jwt: 'eyJ.a.b' };
+    expect(hashStrings(body, hash)).toEqual({
+      role: hash('web'),
+      jwt: hash('eyJ.a.b'),
+      [HASHED_WHOLE_KEY]: hash(JSON.stringify(body)),
     });
   });
 

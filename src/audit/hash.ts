@@ -71,8 +71,31 @@ export const hashStrings = (value: unknown, hash: Hasher): unknown => {
     return walk(value, hash, 0, false, budget);
   } catch (err) {
     if (err !== EXHAUSTED || value === null || typeof value !== 'object') throw err;
-    return hash(wholeJson(value));
+    return hashedWhole(value, hash);
   }
+};
+
+/**
+ * The fields of a `data` block an entry is searched by (`audit query --hmac`, the logins API):
+ * a login's `role` and `jwt`, a lookup's `token` and `accessor`. Kept (HMAC'd) when the block is
+ * HMAC'd whole, so that padding a body with junk fields does not hide a stolen JWT.
+ */
+export const SEARCHED_DATA_FIELDS = ['role', 'jwt', 'token', 'accessor'] as const;
+
+/** The key under which a block HMAC'd whole keeps that HMAC, beside {@link SEARCHED_DATA_FIELDS}. */
+export const HASHED_WHOLE_KEY = '[hashed whole]';
+
+/** A `data` block past the budget: its searched fields HMAC'd, and the HMAC of the whole. */
+const hashedWhole = (value: object, hash: Hasher): unknown => {
+  const whole = hash(wholeJson(value));
+  if (Array.isArray(value)) return whole;
+  const out: Record<string, string> = {};
+  for (const name of SEARCHED_DATA_FIELDS) {
+    const v = (value as Record<string, unknown>)[name];
+    if (typeof v === 'string') out[name] = hash(v);
+  }
+  out[HASHED_WHOLE_KEY] = whole;
+  return out;
 };
 
 const walk = (
@@ -102,15 +125,19 @@ const walk = (
     spend(value.text.length);
     return value.valueOf();
   }
-  // Its keys and members alone (a character each, at least) would pass what is left.
   const keys = Array.isArray(value) ? undefined : Object.keys(value);
   const members = keys === undefined ? (value as unknown[]).length : keys.length;
   let keyChars = 0;
   for (const k of keys ?? []) keyChars += k.length;
-  if (depth >= MAX_DATA_DEPTH || keyChars + members > budget.left) return one(wholeJson(value));
   // The collection's own text: brackets, a comma per member, each key with its quotes and colon
   // (an empty list costs its two characters, or a list of 60 000 of them would cost nothing).
-  spend(2 + members + keyChars + 3 * (keys?.length ?? 0));
+  const own = 2 + members + keyChars + 3 * (keys?.length ?? 0);
+  if (depth >= MAX_DATA_DEPTH || own > budget.left) {
+    // The block itself: HMAC'd whole by hashStrings, its searched fields kept.
+    if (depth === 0) throw EXHAUSTED;
+    return one(wholeJson(value));
+  }
+  spend(own);
   if (Array.isArray(value)) return value.map((v) => walk(v, hash, depth + 1, secret, budget));
   const out: Record<string, unknown> = {};
   for (const k of keys ?? []) {

@@ -1,5 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Store } from '../store/index.js';
+import { HASHED_WHOLE_KEY, SEARCHED_DATA_FIELDS } from './hash.js';
 
 /**
  * Where a device puts its serialized entries. `write` resolves once the entry is handed to the
@@ -146,8 +147,8 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
 const cutTo = (v: string, chars: number): string => (v.length > chars ? `${v.slice(0, chars)}…` : v);
 const cutText = (v: unknown): unknown => (typeof v === 'string' ? cutTo(v, STREAM_CUT_CHARS) : v);
 
-/** What a cut `data` block keeps: the fields login queries read (HMACs, 76 characters each). */
-const KEPT_DATA_FIELDS = ['role', 'jwt', 'token', 'accessor'] as const;
+/** What a cut `data` block keeps: the fields entries are searched by (HMACs, 76 characters each). */
+const KEPT_DATA_FIELDS = [...SEARCHED_DATA_FIELDS, HASHED_WHOLE_KEY];
 /** What a cut `auth` block keeps: the HMACs a login is found by (`audit query --hmac`). */
 const KEPT_AUTH_FIELDS = ['client_token', 'accessor'] as const;
 
