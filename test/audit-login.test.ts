@@ -225,6 +225,18 @@ describe('a token a client put in the URL path', () => {
   });
 });
 
+describe('a client token glued after a word character in the path', () => {
+  it("is known by its exact shape, and HMAC'd", async () => {
+    const login = await h.login('jwks', { role: 'nginx', jwt: await h.podToken() });
+    const token = (login.json['auth'] as { client_token: string }).client_token;
+    const before = readEntries(h.auditFile as string).length;
+    await h.server.app.inject({ url: `/v1/nosuch/x${token}`, headers: { 'x-vault-token': ADMIN_TOKEN } });
+    const text = JSON.stringify(readEntries(h.auditFile as string).slice(before));
+    expect(text).not.toContain(token.slice(4));
+    expect(text).toContain(await auditHash(token));
+  });
+});
+
 describe('a path with a word that only looks like the start of a token', () => {
   it('is written as it is', async () => {
     const before = readEntries(h.auditFile as string).length;

@@ -84,6 +84,8 @@ describe('the file sink', () => {
   });
 });
 
+const HMAC = `hmac-sha256:${'ab'.repeat(32)}`;
+
 describe('the stream sinks', () => {
   it('write one line per entry to a writable stream and reject when it fails', async () => {
     let fail = false;
@@ -205,7 +207,7 @@ describe('the stream sinks', () => {
       time: 't',
       auth: {},
       error: long,
-      request: { id: 'r', path: long, data: { jwt: 'hmac-sha256:11' } },
+      request: { id: 'r', path: long, data: { jwt: HMAC, [`k${'k'.repeat(300)}`]: HMAC } },
       type: 'response',
       authgate: { outcome: 'denied', reason: 'x', status: 403, login },
     };
@@ -215,7 +217,7 @@ describe('the stream sinks', () => {
     );
     expect(Buffer.byteLength(row ?? '')).toBeLessThanOrEqual(STREAM_ENTRY_MAX_CHARS);
     expect(JSON.parse(row ?? '')).toMatchObject({
-      request: { data: { jwt: 'hmac-sha256:11' } },
+      request: { data: { jwt: HMAC } },
       authgate: { cut: true },
     });
   });

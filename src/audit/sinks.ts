@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Store } from '../store/index.js';
-import { HASHED_WHOLE_KEY, SEARCHED_DATA_FIELDS } from './hash.js';
+import { HASHED_WHOLE_KEY, HMAC_PREFIX, SEARCHED_DATA_FIELDS } from './hash.js';
 
 /**
  * Where a device puts its serialized entries. `write` resolves once the entry is handed to the
@@ -220,10 +220,17 @@ export const fitForStream = (json: string): string => {
     },
   };
   const text = JSON.stringify(least);
-  // Bounded whatever the client claimed and sent: every string to a few dozen characters.
-  return fits(text)
-    ? text
-    : JSON.stringify(least, (_k, v: unknown) => (typeof v === 'string' ? cutTo(v, 64) : v));
+  if (fits(text)) return text;
+  // Whatever the client claimed and sent: every string to a few dozen characters but the HMACs
+  // (what the entry is found by); the keys of what is left are fixed, or dropped with `data`.
+  const short = JSON.stringify(least, (_k, v: unknown) =>
+    typeof v === 'string' && !v.startsWith(HMAC_PREFIX) ? cutTo(v, 64) : v,
+  );
+  if (fits(short)) return short;
+  // A small `data` block is kept whole up to here: its keys are the client's.
+  const last = JSON.parse(short) as { request: Record<string, unknown> };
+  delete last.request['data'];
+  return JSON.stringify(last);
 };
 
 /**
