@@ -119,10 +119,22 @@ export const createTokenStorage = (
    * refused, which a new login mends.
    */
   const ensureStoreBorn = async (issueTimeMs: number): Promise<void> => {
-    if (clock.nowMs() - bornSeenAtMs < STORE_BORN_RECHECK_MS) return;
-    await storeBorn(await guard(store.get(keys.storeBorn())), issueTimeMs);
+    const since = clock.nowMs() - bornSeenAtMs;
+    // A clock stepped back (since < 0) looks again rather than waiting for it to catch up.
+    if (since >= 0 && since < STORE_BORN_RECHECK_MS) return;
+    const seenBefore = bornSeenAtMs !== -Infinity;
+    try {
+      await storeBorn(await guard(store.get(keys.storeBorn())), issueTimeMs);
+    } catch (err) {
+      // Once seen, a store that cannot be read now does not fail a login that writes nothing
+      // (the use of the token will read the store, and fail closed, itself).
+      if (!seenBefore) throw err;
+      return;
+    }
     bornSeenAtMs = clock.nowMs();
   };
+  /** Whether `tokens.store_born_damaged` was said (once per process, not once per use). */
+  let damageSaid = false;
 
   /**
    * True when a revocation by one of the batch token's indexes came at or after its issue (see
@@ -142,9 +154,15 @@ export const createTokenStorage = (
     const bornMs = await storeBorn(born, clock.nowMs());
     // Not a number (damaged) is refused, never taken as "no time"; and said, as nothing mends it.
     if (Number.isNaN(bornMs)) {
-      log?.error({ event: 'tokens.store_born_damaged', key: keys.storeBorn() }, 'tokens.store_born_damaged');
+      if (!damageSaid)
+        log?.error(
+          { event: 'tokens.store_born_damaged', key: keys.storeBorn() },
+          'tokens.store_born_damaged',
+        );
+      damageSaid = true;
       return true;
     }
+    damageSaid = false;
     if (!(bornMs <= record.issueTimeMs)) return true;
     return marks.some((mark) => mark !== undefined && !(Number(mark) < record.issueTimeMs));
   };
