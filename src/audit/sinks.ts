@@ -35,7 +35,7 @@ export const createFileSink = (path: string, prefix: string): AuditSink => {
 
   /** A newline when the file does not end with one (what a failed write may have left). */
   const mend = async (h: FileHandle): Promise<string> => {
-    const { size } = await h.stat();
+    const { size, ino } = await h.stat();
     if (size === 0) return '';
     // Read apart: an append-only file may be writable and not readable (mode 0200), and the
     // device must keep writing to it. Unreadable, a newline is written all the same: at worst a
@@ -43,6 +43,8 @@ export const createFileSink = (path: string, prefix: string): AuditSink => {
     try {
       const reader = await open(path, 'r');
       try {
+        // Another file at the path (rotated away, not yet reopened): this one's end is unknown.
+        if ((await reader.stat()).ino !== ino) return '\n';
         const last = Buffer.alloc(1);
         const read = await reader.read(last, 0, 1, size - 1);
         return read.bytesRead === 1 && last[0] === 0x0a ? '' : '\n';
