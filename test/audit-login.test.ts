@@ -231,9 +231,12 @@ describe('a client token glued after a word character in the path', () => {
     const token = (login.json['auth'] as { client_token: string }).client_token;
     const before = readEntries(h.auditFile as string).length;
     await h.server.app.inject({ url: `/v1/nosuch/x${token}`, headers: { 'x-vault-token': ADMIN_TOKEN } });
+    // Or followed by more token characters.
+    await h.server.app.inject({ url: `/v1/nosuch/${token}-old`, headers: { 'x-vault-token': ADMIN_TOKEN } });
     const text = JSON.stringify(readEntries(h.auditFile as string).slice(before));
     expect(text).not.toContain(token.slice(4));
     expect(text).toContain(await auditHash(token));
+    expect(text).toContain(await auditHash(`${token}-old`));
   });
 });
 

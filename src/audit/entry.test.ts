@@ -103,6 +103,7 @@ describe('audit HMAC', () => {
       Array.from({ length: 5 }, () => Array.from({ length: 60_000 }, () => [])),
     ],
     ['60 000 empty objects', Array.from({ length: 60_000 }, () => ({}))],
+    ['a key of 60 000 control characters', { ['\u0001'.repeat(60_000)]: 1 }],
     ['60 000 short keys', Object.fromEntries(Array.from({ length: 60_000 }, (_, i) => [`k${i}`, null]))],
     ['a deep mix', { a: Array.from({ length: 500 }, () => ({ b: ['x', 1, { c: 'y'.repeat(50) }] })) }],
   ])('writes a bounded entry for a body of %s, with a bounded count of HMACs', (_, body) => {

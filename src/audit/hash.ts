@@ -128,7 +128,8 @@ const walk = (
   const keys = Array.isArray(value) ? undefined : Object.keys(value);
   const members = keys === undefined ? (value as unknown[]).length : keys.length;
   let keyChars = 0;
-  for (const k of keys ?? []) keyChars += k.length;
+  // As written: a key of control characters is six times its length in the entry.
+  for (const k of keys ?? []) keyChars += JSON.stringify(k).length - 2;
   // The collection's own text: brackets, a comma per member, each key with its quotes and colon
   // (an empty list costs its two characters, or a list of 60 000 of them would cost nothing).
   const own = 2 + members + keyChars + 3 * (keys?.length ?? 0);
@@ -154,14 +155,14 @@ const walk = (
 
 /**
  * What looks like a token in text written in clear (a path, an error that quotes it): a client
- * token by its exact shape (`ags.` and 43 characters, then no more), batch and dev admin tokens by
+ * token by its shape (`ags.` and 43 characters or more), batch and dev admin tokens by
  * their prefixes, and JWTs (`eyJ…` header and payload) starting a word. `flags.production_x` in a
  * path is no token; `xags.<token>` is one. Linear: a run of token characters stops at a `.`, a
- * client token's is fixed, and a JWT may start only where a word does (a path of `eyJeyJ…` cost
+ * client token's at least 43, and a JWT may start only where a word does (a path of `eyJeyJ…` cost
  * 133 ms when it could start anywhere).
  */
 const TOKEN_LIKE =
-  /ags\.[A-Za-z0-9_-]{43}(?![A-Za-z0-9_-])|agb\.[A-Za-z0-9_-]{40,}|agadmin\.[A-Za-z0-9_-]{16,}|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?/g;
+  /ags\.[A-Za-z0-9_-]{43,}|agb\.[A-Za-z0-9_-]{40,}|agadmin\.[A-Za-z0-9_-]{16,}|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]*)?/g;
 
 /**
  * `text` with every token-looking part HMAC'd: a client that puts its token in a URL path

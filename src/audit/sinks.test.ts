@@ -222,6 +222,32 @@ describe('the stream sinks', () => {
     });
   });
 
+  it('stays within 4 KiB and keeps the jwt HMAC when claimed names pose as HMACs of control characters', async () => {
+    const store = createMemoryStore({ clock: createFakeClock() });
+    const sink = createStoreStreamSink(store, 'ag:audit:redis', 10);
+    const posing = `hmac-sha256:${'\u0001'.repeat(240)}`;
+    const login = {
+      mount: 'kubernetes',
+      namespace: posing,
+      service_account: posing,
+      pod: posing,
+      verified: false,
+    };
+    const entry = {
+      time: 't',
+      auth: {},
+      request: { id: 'r', path: 'p'.repeat(9000), data: { jwt: HMAC } },
+      type: 'response',
+      authgate: { outcome: 'denied', reason: 'x', status: 403, login },
+    };
+    await sink.write(JSON.stringify(entry));
+    const [row] = (await store.streamRange('ag:audit:redis', { count: 1 })).map(
+      (r) => r.fields['entry'] ?? '',
+    );
+    expect(Buffer.byteLength(row ?? '')).toBeLessThanOrEqual(STREAM_ENTRY_MAX_CHARS);
+    expect(JSON.parse(row ?? '')).toMatchObject({ request: { data: { jwt: HMAC } } });
+  });
+
   it('counts bytes, not characters: a path of é is cut at half the characters', async () => {
     const store = createMemoryStore({ clock: createFakeClock() });
     const sink = createStoreStreamSink(store, 'ag:audit:redis', 10);

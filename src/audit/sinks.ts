@@ -223,17 +223,30 @@ export const fitForStream = (json: string): string => {
   };
   const text = JSON.stringify(least);
   if (fits(text)) return text;
-  // Whatever the client claimed and sent: every string to a few dozen characters but the HMACs
-  // (what the entry is found by); the keys of what is left are fixed, or dropped with `data`.
-  const short = JSON.stringify(least, (_k, v: unknown) =>
-    typeof v === 'string' && !v.startsWith(HMAC_PREFIX) ? cutTo(v, 64) : v,
-  );
-  if (fits(short)) return short;
-  // A small `data` block is kept whole up to here: its keys are the client's.
-  const last = JSON.parse(short) as { request: Record<string, unknown> };
-  delete last.request['data'];
-  return JSON.stringify(last);
+  // Whatever the client claimed and sent: every string to a few dozen characters but an HMAC
+  // (what the entry is found by: exactly `hmac-sha256:` and 64 hex digits); the client-keyed
+  // `data` block, then the claimed login names, go if that is still too long.
+  const short = (value: object): string =>
+    JSON.stringify(value, (_k, v: unknown) =>
+      typeof v === 'string' && !FULL_HMAC.test(v) ? cutTo(v, 64) : v,
+    );
+  const cut1 = short(least);
+  if (fits(cut1)) return cut1;
+  const requestWithoutData = without(least.request, 'data');
+  const cut2 = short({ ...least, request: requestWithoutData });
+  if (fits(cut2)) return cut2;
+  const authgateWithoutLogin = without(least.authgate, 'login');
+  const cut3 = short({ ...least, request: requestWithoutData, authgate: authgateWithoutLogin });
+  // Every string left is an HMAC or at most 64 characters (6 bytes each, escaped), in fixed keys.
+  return fits(cut3) ? cut3 : short({ time: least.time, type: least.type, authgate: { cut: true } });
 };
+
+/** `o` without its member `key`. */
+const without = (o: Record<string, unknown>, key: string): Record<string, unknown> =>
+  Object.fromEntries(Object.entries(o).filter(([k]) => k !== key));
+
+/** An HMAC as the entry writes it: what a cut never shortens. */
+const FULL_HMAC = new RegExp(`^${HMAC_PREFIX}[0-9a-f]{64}$`);
 
 /**
  * A bounded stream in the store (`XADD key MAXLEN ~ maxLen`), one field `entry` per entry: what

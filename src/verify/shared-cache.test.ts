@@ -213,6 +213,21 @@ describe('the shared cache and revocation by identity', () => {
     expect(seenByNew).toBeUndefined();
   });
 
+  it('takes no entry whose epoch it cannot read (that key on a node that is down)', async () => {
+    const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
+    const keys = createKeys();
+    const a = cacheOver(store, keys);
+    await a.set('k', reviewed, 60_000, await a.mark());
+    const epochDown = Object.assign(Object.create(store) as typeof store, {
+      get: async (key: string) => {
+        if (key === keys.verifiedEpoch('test')) throw new Error('CLUSTERDOWN');
+        return store.get(key);
+      },
+    });
+    expect(await cacheOver(epochDown, keys).get('k')).toBeUndefined();
+    expect(await cacheOver(store, keys).get('k')).toEqual(reviewed);
+  });
+
   it('raises back an epoch the store lost, so that new entries are taken again', async () => {
     const store = createMemoryStore({ clock: systemClock, sweepIntervalMs: 0 });
     const keys = createKeys();

@@ -157,10 +157,15 @@ export const createSharedCache = <V extends WithIdentity>(
     // subscription was down when a revocation was announced, knows of it from the store.
     const [raw, epoch] = await Promise.all([
       soft(store.get(storeKey), undefined),
-      soft(store.get(epochKey), undefined),
+      // Apart from `soft`: its one degraded flag would flap, a warning on every miss.
+      store.get(epochKey).then(
+        (v) => v ?? '0',
+        () => undefined,
+      ),
     ]);
     if (epoch !== undefined) learn(Number(epoch));
-    if (raw === undefined) return undefined;
+    // An epoch that cannot be read (its node down, on Redis Cluster) cannot clear the entry.
+    if (raw === undefined || epoch === undefined) return undefined;
     const text = openEntry(deps.macKey, storeKey, raw);
     const stored = text === undefined ? undefined : parseStored<V>(text);
     if (stored === undefined) {
