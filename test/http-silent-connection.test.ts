@@ -1,5 +1,5 @@
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -57,6 +57,15 @@ const drained = async (server: ComposedServer) => {
   }
 };
 
+/** Opens 20 connections that send (and read) nothing, and resolves once the server has closed them all. */
+const silentlyConnect = async (open: () => Socket, ready: 'connect' | 'secureConnect') => {
+  const server = servers.at(-1)!;
+  const sockets = Array.from({ length: 20 }, () => open().on('error', () => undefined));
+  await Promise.all(sockets.map((s) => new Promise((resolve) => s.once(ready, resolve))));
+  await drained(server);
+  for (const s of sockets) s.destroy();
+};
+
 describe('a connection on which no request begins', () => {
   let tls: { cert: Buffer; key: Buffer; ca: string };
   beforeAll(async () => {
@@ -69,34 +78,18 @@ describe('a connection on which no request begins', () => {
   // only the server's own close frees the connection.
   it('is closed by the server over plain HTTP', async () => {
     const port = await serve();
-    const server = servers.at(-1)!;
-    const sockets = Array.from({ length: 20 }, () => connect(port, '127.0.0.1').on('error', () => undefined));
-    await Promise.all(sockets.map((s) => new Promise((resolve) => s.once('connect', resolve))));
-    await drained(server);
-    for (const s of sockets) s.destroy();
+    await silentlyConnect(() => connect(port, '127.0.0.1'), 'connect');
   }, 15_000);
 
   it('is closed by the server over TLS once the handshake is done', async () => {
     const port = await serve(tls);
-    const server = servers.at(-1)!;
-    const sockets = Array.from({ length: 20 }, () =>
-      tlsConnect({ host: '127.0.0.1', port, ca: tls.ca, servername: 'localhost' }).on(
-        'error',
-        () => undefined,
-      ),
-    );
-    await Promise.all(sockets.map((s) => new Promise((resolve) => s.once('secureConnect', resolve))));
-    await drained(server);
-    for (const s of sockets) s.destroy();
+    const open = () => tlsConnect({ host: '127.0.0.1', port, ca: tls.ca, servername: 'localhost' });
+    await silentlyConnect(open, 'secureConnect');
   }, 15_000);
 
   it('is closed by the server over TLS when it sends no ClientHello, within the handshake limit', async () => {
     // Node's own limit is 120 s; the listener's is the request timeout, at most 10 s.
     const port = await serve(tls);
-    const server = servers.at(-1)!;
-    const sockets = Array.from({ length: 20 }, () => connect(port, '127.0.0.1').on('error', () => undefined));
-    await Promise.all(sockets.map((s) => new Promise((resolve) => s.once('connect', resolve))));
-    await drained(server);
-    for (const s of sockets) s.destroy();
+    await silentlyConnect(() => connect(port, '127.0.0.1'), 'connect');
   }, 15_000);
 });

@@ -86,6 +86,14 @@ describe('the file sink', () => {
 
 const HMAC = `hmac-sha256:${'ab'.repeat(32)}`;
 
+/** What a stream sink keeps of one entry. */
+const streamed = async (entry: object): Promise<string> => {
+  const store = createMemoryStore({ clock: createFakeClock() });
+  await createStoreStreamSink(store, 'ag:audit:redis', 10).write(JSON.stringify(entry));
+  const [row] = await store.streamRange('ag:audit:redis', { count: 1 });
+  return row?.fields['entry'] ?? '';
+};
+
 describe('the stream sinks', () => {
   it('write one line per entry to a writable stream and reject when it fails', async () => {
     let fail = false;
@@ -192,8 +200,6 @@ describe('the stream sinks', () => {
   });
 
   it('keeps even a login whose claimed names are all as long as they can be within 4 KiB', async () => {
-    const store = createMemoryStore({ clock: createFakeClock() });
-    const sink = createStoreStreamSink(store, 'ag:audit:redis', 10);
     const long = '語'.repeat(3000);
     const login = {
       mount: long,
@@ -211,10 +217,7 @@ describe('the stream sinks', () => {
       type: 'response',
       authgate: { outcome: 'denied', reason: 'x', status: 403, login },
     };
-    await sink.write(JSON.stringify(entry));
-    const [row] = (await store.streamRange('ag:audit:redis', { count: 1 })).map(
-      (r) => r.fields['entry'] ?? '',
-    );
+    const row = await streamed(entry);
     expect(Buffer.byteLength(row ?? '')).toBeLessThanOrEqual(STREAM_ENTRY_MAX_CHARS);
     expect(JSON.parse(row ?? '')).toMatchObject({
       request: { data: { jwt: HMAC } },
@@ -223,8 +226,6 @@ describe('the stream sinks', () => {
   });
 
   it('stays within 4 KiB and keeps the jwt HMAC when claimed names pose as HMACs of control characters', async () => {
-    const store = createMemoryStore({ clock: createFakeClock() });
-    const sink = createStoreStreamSink(store, 'ag:audit:redis', 10);
     const posing = `hmac-sha256:${'\u0001'.repeat(240)}`;
     const login = {
       mount: 'kubernetes',
@@ -240,23 +241,15 @@ describe('the stream sinks', () => {
       type: 'response',
       authgate: { outcome: 'denied', reason: 'x', status: 403, login },
     };
-    await sink.write(JSON.stringify(entry));
-    const [row] = (await store.streamRange('ag:audit:redis', { count: 1 })).map(
-      (r) => r.fields['entry'] ?? '',
-    );
+    const row = await streamed(entry);
     expect(Buffer.byteLength(row ?? '')).toBeLessThanOrEqual(STREAM_ENTRY_MAX_CHARS);
     expect(JSON.parse(row ?? '')).toMatchObject({ request: { data: { jwt: HMAC } } });
   });
 
   it('counts bytes, not characters: a path of é is cut at half the characters', async () => {
-    const store = createMemoryStore({ clock: createFakeClock() });
-    const sink = createStoreStreamSink(store, 'ag:audit:redis', 10);
     const entry = { time: 't', auth: {}, request: { id: 'r', path: 'é'.repeat(2600) }, type: 'request' };
     expect(JSON.stringify(entry).length).toBeLessThan(STREAM_ENTRY_MAX_CHARS);
-    await sink.write(JSON.stringify(entry));
-    const [row] = (await store.streamRange('ag:audit:redis', { count: 1 })).map(
-      (r) => r.fields['entry'] ?? '',
-    );
+    const row = await streamed(entry);
     expect(Buffer.byteLength(row ?? '')).toBeLessThanOrEqual(STREAM_ENTRY_MAX_CHARS);
     expect(JSON.parse(row ?? '')).toMatchObject({ request: { path: `${'é'.repeat(STREAM_CUT_CHARS)}…` } });
   });
