@@ -27,8 +27,11 @@ export type JwksVerifierDeps = {
   log: VerifierLog;
   /** Replaces node:http(s) for JWKS and discovery fetches (then `jwks.caCert` is not applied). */
   fetch?: typeof fetch;
-  /** Replaces the in-process verified-result cache (e.g. a shared second level). */
-  cache?: ResultCache<Identity>;
+  /**
+   * Replaces the in-process verified-result cache (e.g. a shared second level). Its mark must
+   * change on `clear` as on an invalidation: that is what keeps a proof out of it across either.
+   */
+  cache?: ResultCache<Identity> & { mark(): Promise<string> };
   /**
    * Wraps the key source with a level shared by replicas (fetched URL and discovery sets only).
    * `reload` reloads the keys when another replica announces a new set.
@@ -63,8 +66,6 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
   if (mount.issuers.length === 0) throw new TypeError(`mount ${mount.path}: jwks verification needs issuers`);
   const { clock, log } = deps;
   const counters: VerifierStats = newVerifierStats();
-  /** Bumped whenever keys leave the set: a proof begun before then is not cached. */
-  let keyGeneration = 0;
   const cache =
     deps.cache ??
     createMemoryResultCache<Identity>({ clock, maxEntries: JWKS_RESULT_MAX_ENTRIES, identityOf: (v) => v });
@@ -75,11 +76,9 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
     shareSource: deps.shareSource,
     ...countKeyLoads(counters),
     // A key gone from the issuer's set is no longer trusted: neither is what it alone proved.
-    // The generation keeps a proof made with the old set, stored after the drop, out of the cache.
-    onKeysDropped: () => {
-      keyGeneration++;
-      void cache.clear();
-    },
+    // The clear changes the cache's mark, which keeps a proof made with the old set, stored
+    // after the drop, out of the cache.
+    onKeysDropped: () => void cache.clear(),
   });
   const allowed: readonly string[] = mount.allowedAlgorithms;
 
@@ -145,9 +144,8 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
       }
       counters.cacheMisses++;
       annotate('authgate.cache', 'miss');
-      const generation = keyGeneration;
-      // A revocation while the proof runs must not be undone by caching it afterwards.
-      const since = await cache.mark?.();
+      // Keys dropped or a revocation while the proof runs: it is not cached afterwards.
+      const since = await cache.mark();
       await prover.prove(jwt);
       let identity: Identity;
       try {
@@ -162,7 +160,7 @@ export const createJwksVerifier = (mount: KubernetesMountConfig, deps: JwksVerif
         identity.expiresAt === undefined
           ? JWKS_RESULT_TTL_MS
           : Math.min(identity.expiresAt * 1000 - clock.nowMs(), JWKS_RESULT_TTL_MS);
-      if (generation === keyGeneration) await cache.set(key, identity, ttlMs, since);
+      await cache.set(key, identity, ttlMs, since);
       return identity;
     },
     ready: () => prover.keys.ready(),
