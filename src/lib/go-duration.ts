@@ -321,11 +321,3 @@ export const goValue = (v: unknown): string => {
  */
 export const fieldValidationMessage = (field: string, raw: unknown, reason: string): string =>
   `Field validation failed: error converting input ${goValue(raw)} for field "${field}": ${reason}`;
-
-/**
- * `message` with `raw` shown as `***` when `raw` may be a secret sent in the wrong field (see
- * `secretLike`), for a message made elsewhere that may quote it whole. Such a message goes to the
- * audit log and to whoever logs answers.
- */
-export const maskSecretLike = (message: string, raw: unknown): string =>
-  typeof raw === 'string' && secretLike(raw) ? message.replaceAll(raw, '***') : message;

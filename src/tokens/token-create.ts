@@ -1,11 +1,6 @@
 import { badRequest } from '../errors.js';
 import { weakDecodeBool, weakDecodeInt, weakDecodeString, type Decoded } from '../lib/go-mapstructure.js';
-import {
-  durationSecondField,
-  goParseDuration,
-  maskSecretLike,
-  parseDurationSecond,
-} from '../lib/go-duration.js';
+import { durationSecondField, goParseDuration, parseDurationSecond } from '../lib/go-duration.js';
 import type { TokenRecord } from './record.js';
 import type { MountTtls } from './ttl.js';
 import type { IssueInput } from './types.js';
@@ -118,7 +113,7 @@ const atLeastOneSecond = (ns: bigint): number => (ns > 0n && ns < NS_PER_S ? 1 :
 const durationOf = (body: Record<string, unknown>, field: string): number => {
   const text = weakString(body, field);
   const parsed = durationSecondField(text, { signed: true });
-  if ('error' in parsed) throw badRequest(maskSecretLike(parsed.error, text), 'token_create_duration');
+  if ('error' in parsed) throw badRequest(parsed.error, 'token_create_duration');
   if (parsed.value < 0) throw badRequest(`${field} must be positive`, 'token_create_duration');
   if (parsed.value > 0) return parsed.value;
   const ns = parseDurationSecond(text);
@@ -133,7 +128,7 @@ const leaseOf = (body: Record<string, unknown>): number => {
   const text = weakString(body, 'lease');
   if (text === '') return 0;
   const parsed = goParseDuration(text);
-  if ('error' in parsed) throw badRequest(maskSecretLike(parsed.error, text), 'token_create_duration');
+  if ('error' in parsed) throw badRequest(parsed.error, 'token_create_duration');
   if (parsed.value < 0n) throw badRequest('lease must be positive', 'token_create_duration');
   return atLeastOneSecond(parsed.value);
 };

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { AuthgateError, badRequest } from '../../errors.js';
 import type { Clock } from '../../lib/clock.js';
-import { durationSecondField, fieldValidationMessage, maskSecretLike } from '../../lib/go-duration.js';
+import { durationSecondField, fieldValidationMessage } from '../../lib/go-duration.js';
 import { parseRevocationTarget, type RevocationService } from '../../auth/index.js';
 import type { RenewRefresh, RenewResult, TokenRecord, TokenService } from '../../tokens/index.js';
 import type { AdminCheck } from '../client-token.js';
@@ -74,11 +74,9 @@ const incrementOf = (body: unknown): number => {
   const raw = (body as { increment?: unknown } | undefined)?.increment;
   const field = durationSecondField(raw);
   if ('error' in field) {
-    // A body beside a token may carry one in the wrong field: it is not quoted back.
-    throw badRequest(
-      maskSecretLike(fieldValidationMessage('increment', raw, field.error), raw),
-      'bad_increment',
-    );
+    // A body beside a token may carry one in the wrong field: the message does not quote it
+    // (go-duration.ts shows a secret-like value as ***).
+    throw badRequest(fieldValidationMessage('increment', raw, field.error), 'bad_increment');
   }
   return field.value;
 };
