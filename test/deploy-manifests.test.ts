@@ -196,6 +196,19 @@ describe('the overlays', () => {
     expect(specOf(findObject(objects, 'Service', 'redis'))).toMatchObject({ clusterIP: 'None' });
   });
 
+  it('run Redis as the alpine image’s redis user and group, which can read its password file', () => {
+    const redis = findObject(objectsOf('deploy/overlays/dev'), 'StatefulSet', 'redis');
+    const pod = podSpecOf(redis);
+    const container = pod?.containers[0];
+    expect(container?.image).toMatch(/^redis:7[.\d]*-alpine$/);
+    // docker-library/redis, alpine variant: `addgroup -S -g 1000 redis; adduser -S -G redis -u
+    // 999 redis` (Alpine has a gid 999 of its own, ping). The Debian variant uses 999:999.
+    expect(pod?.securityContext).toMatchObject({ runAsUser: 999, runAsGroup: 1000, fsGroup: 1000 });
+    expect(container?.securityContext).toMatchObject({ runAsUser: 999, runAsGroup: 1000 });
+    // The Secret's files are the fsGroup's, readable by the group only: the process's own group.
+    expect(pod?.volumes?.find((v) => v.name === 'auth')?.secret?.defaultMode).toBe(0o440);
+  });
+
   it('start Redis only with a password: the start script run with each kind of Secret value', () => {
     const redis = findObject(objectsOf('deploy/overlays/dev'), 'StatefulSet', 'redis');
     const container = podSpecOf(redis)?.containers[0];
